@@ -1,0 +1,52 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Dependencies point one way: Model ← Ingest; Model ← Store ← Projections ← Sync ← Engine ← gloss.
+let package = Package(
+    name: "Gloss",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "gloss", targets: ["gloss"]),
+        .library(name: "GlossEngine", targets: ["GlossEngine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .target(name: "GlossModel", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "GlossIngest", dependencies: ["GlossModel"]),
+        .target(name: "GlossStore", dependencies: [
+            "GlossModel",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .target(name: "GlossProjections", dependencies: [
+            "GlossModel", "GlossStore", "GlossIngest",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .target(name: "GlossSync", dependencies: [
+            "GlossModel", "GlossStore",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .target(name: "GlossEngine", dependencies: [
+            "GlossModel", "GlossStore", "GlossProjections", "GlossIngest", "GlossSync",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "gloss", dependencies: [
+            "GlossEngine",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .target(name: "GlossTestSupport", dependencies: ["GlossEngine", "GlossModel", "GlossStore"]),
+        .testTarget(name: "GlossModelTests", dependencies: ["GlossModel", "GlossTestSupport"]),
+        .testTarget(name: "GlossStoreTests", dependencies: [
+            "GlossEngine", "GlossStore", "GlossProjections", "GlossSync", "GlossIngest", "GlossTestSupport",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .testTarget(name: "GlossEndToEndTests", dependencies: ["GlossTestSupport"]),
+    ]
+)

@@ -1,0 +1,56 @@
+import GlossIngest
+import GlossModel
+import GlossStore
+
+/// The error every engine call throws: a matchable code (which the CLI maps to its exit code), a
+/// message for people that says what failed and what to do, and the cause.
+public struct GlossError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        /// Bad input data: not UTF-8, empty, too large, malformed file.
+        case badInput
+        /// No such object, event or file.
+        case notFound
+        /// An id prefix matches several things.
+        case ambiguous
+        /// No replica here (no `.gloss/` in this folder or its parents).
+        case notAReplica
+        /// A replica already exists where one would be created.
+        case alreadyExists
+        /// Stored events failed verification.
+        case verificationFailed
+        /// The request conflicts with the current state (e.g. editing a deleted note).
+        case refused
+        /// Something inside the replica is broken.
+        case internalError
+    }
+    public var code: Code
+    public var message: String
+    public var cause: String?
+
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
+        self.code = code; self.message = message; self.cause = cause.map { "\($0)" }
+    }
+
+    public var description: String { cause.map { "\(message) (cause: \($0))" } ?? message }
+
+    /// Wraps errors from lower modules.
+    public static func wrap(_ error: any Error) -> GlossError {
+        switch error {
+        case let e as GlossError: return e
+        case let e as IngestError: return GlossError(.badInput, e.message)
+        case let e as StoreError:
+            switch e.code {
+            case .notAReplica: return GlossError(.notAReplica, e.message)
+            case .alreadyAReplica: return GlossError(.alreadyExists, e.message)
+            case .notFound: return GlossError(.notFound, e.message)
+            case .ambiguous: return GlossError(.ambiguous, e.message)
+            case .invalidInput: return GlossError(.badInput, e.message)
+            case .verificationFailed: return GlossError(.verificationFailed, e.message)
+            case .feedFrozen, .pendingFull, .refused: return GlossError(.refused, e.message)
+            case .corrupt: return GlossError(.internalError, e.description)
+            }
+        case let e as DecodeError: return GlossError(.badInput, e.message)
+        default: return GlossError(.internalError, "unexpected error; please report it with the command you ran", cause: error)
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import GRDB
+import GlossModel
+import GlossStore
+
+/// What an id or id prefix names.
+public enum Resolved: Sendable, Equatable {
+    case object(id: String, kind: String)
+    case event(EventID)
+
+    public var hex: String {
+        switch self { case .object(let id, _): id; case .event(let e): e.hex }
+    }
+}
+
+extension Replica {
+    /// Resolves a full id or unique prefix (as git does) among objects of `kinds` (all when nil) and,
+    /// when `events` is true, events. An object and the event that created it under the same id count
+    /// once (as the object). Throws `notFound` or `ambiguous` (listing the matches).
+    public func resolve(_ text: String, kinds: Set<String>? = nil, events: Bool = false, what: String = "object") throws -> Resolved {
+        let prefix = text.lowercased()
+        guard Hex.isHexPrefix(prefix), prefix.count <= 64 else {
+            throw GlossError(.badInput, "\"\(text.prefix(80))\" is not an id: ids are hexadecimal (a unique prefix is enough)")
+        }
+        return try read { db in
+            var found: [Resolved] = []
+            for row in try Row.fetchAll(db, sql: "SELECT id, kind FROM objects WHERE id >= ? AND id < ? ORDER BY id LIMIT 11",
+                                        arguments: [prefix, prefix + "g"]) {
+                let kind: String = row["kind"]
+                if kinds == nil || kinds!.contains(kind) { found.append(.object(id: row["id"], kind: kind)) }
+            }
+            if events {
+                for e in try store.eventIDs(prefix: prefix, limit: 11, db) where !found.contains(where: { $0.hex == e.hex }) {
+                    found.append(.event(e))
+                }
+            }
+            if found.count == 1 { return found[0] }
+            if found.isEmpty {
+                let kindsText = kinds.map { $0.sorted().joined(separator: " or ") } ?? what
+                throw GlossError(.notFound, "no \(kindsText) with id \(prefix); list ids with `gloss log` or `gloss status`")
+            }
+            let list = found.prefix(10).map { r -> String in
+                switch r { case .object(let id, let kind): "  \(id) (\(kind))"; case .event(let e): "  \(e.hex) (event)" }
+            }.joined(separator: "\n")
+            throw GlossError(.ambiguous, "id prefix \(prefix) is ambiguous; it matches:\n\(list)\(found.count > 10 ? "\n  …" : "")\nGive more digits.")
+        }
+    }
+}

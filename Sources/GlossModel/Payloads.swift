@@ -1,0 +1,152 @@
+/// Payload types this build understands (Protocol/02-payloads.md). Each is a CBOR map; ids inside
+/// payloads are 64 lowercase hex digits. A payload that fails these checks is not an envelope fault:
+/// the event is accepted and shown as not understood (DESIGN §1.7).
+public protocol EventPayload: Sendable {
+    static var type: String { get }
+    static var schema: UInt16 { get }
+    init(fields: CBORFields) throws
+    var cbor: CBOR { get }
+}
+
+extension EventPayload {
+    public var encoded: [UInt8] { cbor.encoded }
+}
+
+/// Id of an object (article, note, …) as written in payloads and shown to people: 64 hex digits.
+public enum ObjectIDText {
+    public static func check(_ s: String, _ field: String) throws {
+        guard s.utf8.count == 64, s.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
+            throw DecodeError("field \(field) is not a 64-digit lowercase hex id")
+        }
+    }
+}
+
+/// An article's text as ingested: one immutable revision.
+public struct ArticleIngested: EventPayload, Equatable {
+    public static let type = "ArticleIngested"
+    public static let schema: UInt16 = 1
+
+    /// Article id: SHA-256 of "gloss/article\0" + the revision's SHA-256 (Protocol/02-payloads.md).
+    public var article: String
+    /// SHA-256 (hex) of `text` as UTF-8.
+    public var sha256: String
+    public var text: String
+    /// `YYYY-MM-DD` from the first line, when present.
+    public var date: String?
+    /// The dateline as written (e.g. `ISLAMABAD/BAKU`), and its places split on `/`.
+    public var dateline: String?
+    public var places: [String]
+    /// The file name it was read from (no folders), for display only.
+    public var filename: String?
+
+    public init(text: String, date: String?, dateline: String?, places: [String], filename: String?) {
+        let sha = Bytes32.sha256(Array(text.utf8))
+        self.sha256 = sha.hex
+        self.article = ArticleIngested.articleID(forRevision: sha).hex
+        self.text = text; self.date = date; self.dateline = dateline; self.places = places; self.filename = filename
+    }
+
+    public static func articleID(forRevision sha: Bytes32) -> Bytes32 {
+        Bytes32.sha256(Array("gloss/article\0".utf8) + sha.bytes)
+    }
+
+    public init(fields f: CBORFields) throws {
+        article = try f.text("article"); sha256 = try f.text("sha256"); text = try f.text("text")
+        date = try f.optionalText("date"); dateline = try f.optionalText("dateline")
+        places = try f.textArray("places"); filename = try f.optionalText("filename")
+        try ObjectIDText.check(article, "article"); try ObjectIDText.check(sha256, "sha256")
+        guard text.utf8.count <= ProtocolLimits.maxArticleBytes else { throw DecodeError("text is over \(ProtocolLimits.maxArticleBytes) bytes") }
+        let sha = Bytes32.sha256(Array(text.utf8))
+        guard sha.hex == sha256 else { throw DecodeError("sha256 does not match the text") }
+        guard ArticleIngested.articleID(forRevision: sha).hex == article else { throw DecodeError("article id is not derived from sha256") }
+    }
+
+    public var cbor: CBOR {
+        var m: [String: CBOR] = ["article": .text(article), "sha256": .text(sha256), "text": .text(text),
+                                 "places": .array(places.map { .text($0) })]
+        if let date { m["date"] = .text(date) }
+        if let dateline { m["dateline"] = .text(dateline) }
+        if let filename { m["filename"] = .text(filename) }
+        return .map(m)
+    }
+}
+
+/// A Markdown note on any object. The note's id is the id of this event.
+public struct NoteAdded: EventPayload, Equatable {
+    public static let type = "NoteAdded"
+    public static let schema: UInt16 = 1
+    public var on: String
+    public var body: String
+    public init(on: String, body: String) { self.on = on; self.body = body }
+    public init(fields f: CBORFields) throws {
+        on = try f.text("on"); body = try f.text("body")
+        try ObjectIDText.check(on, "on")
+        try checkText(body, "body")
+    }
+    public var cbor: CBOR { .map(["on": .text(on), "body": .text(body)]) }
+}
+
+/// A new body for a note.
+public struct NoteEdited: EventPayload, Equatable {
+    public static let type = "NoteEdited"
+    public static let schema: UInt16 = 1
+    public var note: String
+    public var body: String
+    public init(note: String, body: String) { self.note = note; self.body = body }
+    public init(fields f: CBORFields) throws {
+        note = try f.text("note"); body = try f.text("body")
+        try ObjectIDText.check(note, "note")
+        try checkText(body, "body")
+    }
+    public var cbor: CBOR { .map(["note": .text(note), "body": .text(body)]) }
+}
+
+/// A note deleted (its history stays).
+public struct NoteDeleted: EventPayload, Equatable {
+    public static let type = "NoteDeleted"
+    public static let schema: UInt16 = 1
+    public var note: String
+    public init(note: String) { self.note = note }
+    public init(fields f: CBORFields) throws {
+        note = try f.text("note")
+        try ObjectIDText.check(note, "note")
+    }
+    public var cbor: CBOR { .map(["note": .text(note)]) }
+}
+
+func checkText(_ s: String, _ field: String) throws {
+    guard s.utf8.count <= ProtocolLimits.maxTextBytes else { throw DecodeError("field \(field) is over \(ProtocolLimits.maxTextBytes) bytes") }
+}
+
+/// A decoded payload, or why this build cannot use it.
+public enum DecodedPayload: Sendable {
+    case articleIngested(ArticleIngested)
+    case noteAdded(NoteAdded)
+    case noteEdited(NoteEdited)
+    case noteDeleted(NoteDeleted)
+    /// Unknown type, newer schema, invalid fields, or a purged payload.
+    case notUnderstood(reason: String)
+
+    public static let known: [String: UInt16] = [
+        ArticleIngested.type: ArticleIngested.schema, NoteAdded.type: NoteAdded.schema,
+        NoteEdited.type: NoteEdited.schema, NoteDeleted.type: NoteDeleted.schema,
+    ]
+
+    public init(type: String, schema: UInt16, payload: [UInt8]?) {
+        guard let payload else { self = .notUnderstood(reason: "payload purged"); return }
+        guard let supported = DecodedPayload.known[type] else { self = .notUnderstood(reason: "unknown event type \(type)"); return }
+        guard schema <= supported else { self = .notUnderstood(reason: "\(type) schema \(schema) is newer than this build's \(supported)"); return }
+        do {
+            let fields = try CBORFields(try CBOR(decoding: payload))
+            switch type {
+            case ArticleIngested.type: self = .articleIngested(try ArticleIngested(fields: fields))
+            case NoteAdded.type: self = .noteAdded(try NoteAdded(fields: fields))
+            case NoteEdited.type: self = .noteEdited(try NoteEdited(fields: fields))
+            case NoteDeleted.type: self = .noteDeleted(try NoteDeleted(fields: fields))
+            default: self = .notUnderstood(reason: "unknown event type \(type)")
+            }
+        } catch {
+            self = .notUnderstood(reason: "invalid \(type) payload: \(error)")
+        }
+    }
+}

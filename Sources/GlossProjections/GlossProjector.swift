@@ -1,0 +1,197 @@
+import Foundation
+import GRDB
+import GlossModel
+import GlossStore
+
+/// The read model: documented tables any SQLite tool can open (Protocol/04-projections.md).
+///
+/// Every rule here is a function of the set of events: where two events could set the same row,
+/// the one with the highest `(time, replica)` wins, whatever order they arrive in.
+public struct GlossProjector: Projector {
+    public init() {}
+
+    /// Bump whenever a table or a rule changes: opening a replica rebuilds its projections.
+    public let version = 1
+
+    /// The documented projection tables, in digest order, with their primary key.
+    public static let tables: [(name: String, key: String)] = [
+        ("articles", "article"),
+        ("article_revisions", "sha256"),
+        ("notes", "note"),
+        ("note_revisions", "event"),
+        ("objects", "id"),
+        ("events_not_understood", "event"),
+    ]
+
+    public func createSchema(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE IF NOT EXISTS articles(
+                article TEXT PRIMARY KEY NOT NULL,
+                first_event TEXT NOT NULL,
+                ingested_by TEXT NOT NULL,
+                ingested_at TEXT NOT NULL,
+                first_time INTEGER NOT NULL,
+                first_replica TEXT NOT NULL,
+                date TEXT,
+                dateline TEXT,
+                places TEXT NOT NULL,
+                current_revision TEXT NOT NULL,
+                revisions INTEGER NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS article_revisions(
+                sha256 TEXT PRIMARY KEY NOT NULL,
+                article TEXT NOT NULL,
+                event TEXT NOT NULL,
+                author TEXT NOT NULL,
+                time INTEGER NOT NULL,
+                replica TEXT NOT NULL,
+                at TEXT NOT NULL,
+                filename TEXT,
+                date TEXT,
+                dateline TEXT,
+                places TEXT NOT NULL,
+                text TEXT NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS article_revisions_article ON article_revisions(article, time);
+            CREATE TABLE IF NOT EXISTS notes(
+                note TEXT PRIMARY KEY NOT NULL,
+                on_id TEXT NOT NULL,
+                author TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                body TEXT NOT NULL,
+                body_event TEXT NOT NULL,
+                body_time INTEGER NOT NULL,
+                body_replica TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                deleted INTEGER NOT NULL DEFAULT 0
+            );
+            CREATE INDEX IF NOT EXISTS notes_on ON notes(on_id);
+            CREATE TABLE IF NOT EXISTS note_revisions(
+                event TEXT PRIMARY KEY NOT NULL,
+                note TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                author TEXT NOT NULL,
+                time INTEGER NOT NULL,
+                replica TEXT NOT NULL,
+                at TEXT NOT NULL,
+                body TEXT
+            );
+            CREATE INDEX IF NOT EXISTS note_revisions_note ON note_revisions(note, time);
+            CREATE TABLE IF NOT EXISTS objects(
+                id TEXT PRIMARY KEY NOT NULL,
+                kind TEXT NOT NULL,
+                event TEXT NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS events_not_understood(
+                event TEXT PRIMARY KEY NOT NULL,
+                type TEXT NOT NULL,
+                schema INTEGER NOT NULL,
+                author TEXT NOT NULL,
+                time INTEGER NOT NULL,
+                reason TEXT NOT NULL
+            );
+            """)
+    }
+
+    public func dropSchema(_ db: Database) throws {
+        for t in GlossProjector.tables { try db.execute(sql: "DROP TABLE IF EXISTS \(t.name)") }
+    }
+
+    public func apply(_ e: AppliedEvent, store: ReplicaStore, _ db: Database) throws {
+        let env = e.envelope
+        let ctx = Context(id: env.id.hex, author: env.author, time: Int64(bitPattern: env.time.raw),
+                          replica: env.replica.hex, at: env.time.rfc3339)
+        switch DecodedPayload(type: env.type, schema: env.schema, payload: e.payload) {
+        case .articleIngested(let p): try applyArticle(p, ctx, db)
+        case .noteAdded(let p):
+            guard try objectKind(p.on, db) != nil else {
+                return try notUnderstood(env, ctx, "note target \(p.on.prefix(12)) is not a known object", db)
+            }
+            try db.execute(sql: """
+                INSERT INTO notes(note, on_id, author, created_at, body, body_event, body_time, body_replica, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [ctx.id, p.on, ctx.author, ctx.at, p.body, ctx.id, ctx.time, ctx.replica, ctx.at])
+            try revision(note: ctx.id, kind: "add", body: p.body, ctx, db)
+            try object(ctx.id, kind: "note", event: ctx.id, db)
+        case .noteEdited(let p):
+            guard try noteIsInCausalPast(p.note, of: e, store: store, db) else {
+                return try notUnderstood(env, ctx, "edits note \(p.note.prefix(12)), which is not in its causal past", db)
+            }
+            try revision(note: p.note, kind: "edit", body: p.body, ctx, db)
+            // Highest (time, replica) wins (DESIGN §4); causally later edits always have higher times.
+            try db.execute(sql: """
+                UPDATE notes SET body = ?, body_event = ?, body_time = ?, body_replica = ?, updated_at = ?
+                WHERE note = ? AND (body_time < ? OR (body_time = ? AND body_replica < ?))
+                """, arguments: [p.body, ctx.id, ctx.time, ctx.replica, ctx.at, p.note, ctx.time, ctx.time, ctx.replica])
+        case .noteDeleted(let p):
+            guard try noteIsInCausalPast(p.note, of: e, store: store, db) else {
+                return try notUnderstood(env, ctx, "deletes note \(p.note.prefix(12)), which is not in its causal past", db)
+            }
+            try revision(note: p.note, kind: "delete", body: nil, ctx, db)
+            try db.execute(sql: "UPDATE notes SET deleted = 1 WHERE note = ?", arguments: [p.note])
+        case .notUnderstood(let reason):
+            try notUnderstood(env, ctx, reason, db)
+        }
+    }
+
+    struct Context { var id: String; var author: String; var time: Int64; var replica: String; var at: String }
+
+    private func applyArticle(_ p: ArticleIngested, _ c: Context, _ db: Database) throws {
+        let places = String(decoding: try JSONSerialization.data(withJSONObject: p.places), as: UTF8.self)
+        // The same text ingested by several analysts is one revision; the earliest (time, replica) is its event.
+        try db.execute(sql: """
+            INSERT INTO article_revisions(sha256, article, event, author, time, replica, at, filename, date, dateline, places, text)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(sha256) DO UPDATE SET event = excluded.event, author = excluded.author, time = excluded.time,
+                replica = excluded.replica, at = excluded.at, filename = excluded.filename
+            WHERE excluded.time < article_revisions.time OR (excluded.time = article_revisions.time AND excluded.replica < article_revisions.replica)
+            """, arguments: [p.sha256, p.article, c.id, c.author, c.time, c.replica, c.at, p.filename, p.date, p.dateline, places, p.text])
+        try db.execute(sql: """
+            INSERT INTO articles(article, first_event, ingested_by, ingested_at, first_time, first_replica, date, dateline, places, current_revision, revisions)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+            ON CONFLICT(article) DO UPDATE SET first_event = excluded.first_event, ingested_by = excluded.ingested_by,
+                ingested_at = excluded.ingested_at, first_time = excluded.first_time, first_replica = excluded.first_replica
+            WHERE excluded.first_time < articles.first_time OR (excluded.first_time = articles.first_time AND excluded.first_replica < articles.first_replica)
+            """, arguments: [p.article, c.id, c.author, c.at, c.time, c.replica, p.date, p.dateline, places, p.sha256])
+        // An object's event is its earliest ingest, as in the rows above.
+        try db.execute(sql: """
+            INSERT INTO objects(id, kind, event) SELECT article, 'article', first_event FROM articles WHERE article = ?
+            ON CONFLICT(id) DO UPDATE SET event = excluded.event
+            """, arguments: [p.article])
+        try db.execute(sql: """
+            INSERT INTO objects(id, kind, event) SELECT sha256, 'revision', event FROM article_revisions WHERE sha256 = ?
+            ON CONFLICT(id) DO UPDATE SET event = excluded.event
+            """, arguments: [p.sha256])
+    }
+
+    private func revision(note: String, kind: String, body: String?, _ c: Context, _ db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO note_revisions(event, note, kind, author, time, replica, at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [c.id, note, kind, c.author, c.time, c.replica, c.at, body])
+    }
+
+    private func object(_ id: String, kind: String, event: String, _ db: Database) throws {
+        try db.execute(sql: "INSERT INTO objects(id, kind, event) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING",
+                       arguments: [id, kind, event])
+    }
+
+    private func objectKind(_ id: String, _ db: Database) throws -> String? {
+        try String.fetchOne(try db.cachedStatement(sql: "SELECT kind FROM objects WHERE id = ?"), arguments: [id])
+    }
+
+    /// True when the note exists and its creating event happened before `e` (so every replica
+    /// reaches the same verdict, whatever the arrival order).
+    private func noteIsInCausalPast(_ note: String, of e: AppliedEvent, store: ReplicaStore, _ db: Database) throws -> Bool {
+        guard let idBytes = Hex.decode(note), let row = try Row.fetchOne(try db.cachedStatement(sql: """
+            SELECT ev.feed, ev.seq FROM notes n JOIN events ev ON ev.id = ? WHERE n.note = ?
+            """), arguments: [Data(idBytes), note]) else { return false }
+        return try store.happenedBefore(feedA: row[0], seqA: UInt64(row[1] as Int64), feedB: e.feed, seqB: e.envelope.seq, db)
+    }
+
+    private func notUnderstood(_ env: EventEnvelope, _ c: Context, _ reason: String, _ db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO events_not_understood(event, type, schema, author, time, reason) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT(event) DO NOTHING
+            """, arguments: [c.id, env.type, Int(env.schema), c.author, c.time, reason])
+    }
+}

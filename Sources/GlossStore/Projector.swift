@@ -1,0 +1,28 @@
+import GRDB
+import GlossModel
+
+/// An event being applied, as a projector sees it inside the apply transaction.
+public struct AppliedEvent: Sendable {
+    public var envelope: EventEnvelope
+    public var payload: [UInt8]?
+    /// Local apply position (`events.pos`).
+    public var pos: Int64
+    /// Local feed number of the event's replica (`feeds.feed`).
+    public var feed: Int64
+    public var id: EventID { envelope.id }
+}
+
+/// Read models updated in the same transaction as each append (DESIGN §1.8).
+///
+/// A projector must be a function of the set of events: given the same events in any causal order
+/// it must leave the same rows (DESIGN §1.6).
+public protocol Projector: Sendable {
+    /// Version of the projection schema and logic; a change triggers a rebuild.
+    var version: Int { get }
+    /// Creates or migrates the projection tables (idempotent).
+    func createSchema(_ db: Database) throws
+    /// Drops every projection table (before a rebuild).
+    func dropSchema(_ db: Database) throws
+    /// Updates the projections for one event. Runs inside the apply transaction.
+    func apply(_ event: AppliedEvent, store: ReplicaStore, _ db: Database) throws
+}

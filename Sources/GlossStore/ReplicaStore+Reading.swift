@@ -1,0 +1,75 @@
+import Foundation
+import GRDB
+import GlossModel
+
+/// An event row of the log, as stored.
+public struct StoredEvent: Sendable {
+    public var pos: Int64
+    public var feed: Int64
+    public var envelope: EventEnvelope
+    public var payload: [UInt8]?
+    /// The id column as stored (equal to `envelope.id` unless the database was tampered with).
+    public var storedID: EventID
+    public var id: EventID { envelope.id }
+}
+
+extension ReplicaStore {
+    static let eventColumns = "pos, feed, id, envelope, payload"
+
+    static func storedEvent(_ row: Row) throws -> StoredEvent {
+        let idBlob: Data = row["id"]
+        guard let sid = Bytes32(exactly: Array(idBlob)) else { throw StoreError(.corrupt, "event at pos \(row["pos"] as Int64) has an id that is not 32 bytes") }
+        let env: EventEnvelope
+        do { env = try EventEnvelope(decoding: Array(row["envelope"] as Data)) } catch {
+            throw StoreError(.corrupt, "event \(sid.hex.prefix(12)) at pos \(row["pos"] as Int64) has an undecodable envelope; run `gloss verify`", underlying: error)
+        }
+        return StoredEvent(pos: row["pos"], feed: row["feed"], envelope: env,
+                           payload: (row["payload"] as Data?).map { Array($0) }, storedID: EventID(sid))
+    }
+
+    /// Streams events in local order starting after `afterPos`, calling `body` for each; stops when
+    /// `body` returns false.
+    public func forEachEvent(afterPos: Int64 = 0, _ db: Database, _ body: (StoredEvent) throws -> Bool) throws {
+        let rows = try Row.fetchCursor(db, sql: "SELECT \(ReplicaStore.eventColumns) FROM events WHERE pos > ? ORDER BY pos", arguments: [afterPos])
+        while let row = try rows.next() {
+            if try !body(try ReplicaStore.storedEvent(row)) { return }
+        }
+    }
+
+    public func event(_ id: EventID, _ db: Database) throws -> StoredEvent? {
+        try Row.fetchOne(try db.cachedStatement(sql: "SELECT \(ReplicaStore.eventColumns) FROM events WHERE id = ?"), arguments: [Data(id.raw.bytes)])
+            .map(ReplicaStore.storedEvent)
+    }
+
+    public func event(feed: Int64, seq: UInt64, _ db: Database) throws -> StoredEvent? {
+        try Row.fetchOne(try db.cachedStatement(sql: "SELECT \(ReplicaStore.eventColumns) FROM events WHERE feed = ? AND seq = ?"), arguments: [feed, Int64(seq)])
+            .map(ReplicaStore.storedEvent)
+    }
+
+    public func eventCount(_ db: Database) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0
+    }
+
+    /// The blob range [low, high] that every 32-byte id starting with the hex `prefix` falls in.
+    public static func blobRange(hexPrefix prefix: String) -> (Data, Data)? {
+        guard Hex.isHexPrefix(prefix), prefix.utf8.count <= 64 else { return nil }
+        let p = prefix.lowercased()
+        let low = p + String(repeating: "0", count: 64 - p.count)
+        let high = p + String(repeating: "f", count: 64 - p.count)
+        return (Data(Hex.decode(low)!), Data(Hex.decode(high)!))
+    }
+
+    /// Event ids starting with `prefix` (at most `limit`).
+    public func eventIDs(prefix: String, limit: Int = 10, _ db: Database) throws -> [EventID] {
+        guard let (lo, hi) = ReplicaStore.blobRange(hexPrefix: prefix) else { return [] }
+        return try Data.fetchAll(db, sql: "SELECT id FROM events WHERE id BETWEEN ? AND ? LIMIT ?", arguments: [lo, hi, limit])
+            .compactMap { Bytes32(exactly: Array($0)).map(EventID.init) }
+    }
+
+    /// The replica id of a feed number.
+    public func replica(ofFeed feed: Int64, _ db: Database) throws -> ReplicaID {
+        guard let blob = try Data.fetchOne(try db.cachedStatement(sql: "SELECT replica FROM feeds WHERE feed = ?"), arguments: [feed]),
+              let r = Bytes32(exactly: Array(blob)) else { throw StoreError(.corrupt, "feed \(feed) is missing") }
+        return ReplicaID(r)
+    }
+}

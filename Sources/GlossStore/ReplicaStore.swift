@@ -1,0 +1,276 @@
+import Foundation
+import GRDB
+import GlossModel
+
+/// The SQLite database of one replica: the log (`events`, `event_deps`, `feeds`), the replica's
+/// identity, and the projections maintained by a `Projector` in the same transaction as each append
+/// (DESIGN §6, Protocol/03-store.md).
+///
+/// All writes go through `write { }`, which opens a `BEGIN IMMEDIATE` transaction: two processes on
+/// one replica serialize there, so the next seq is always read under the write lock.
+public final class ReplicaStore: Sendable {
+    public let pool: DatabasePool
+    public let projector: any Projector
+    public let path: String
+
+    /// Opens (creating if needed) the database at `path`, runs pending migrations, and rebuilds the
+    /// projections when their version differs from the one they were built with.
+    public init(path: String, projector: any Projector) throws {
+        var config = Configuration()
+        config.busyMode = .timeout(30)
+        config.prepareDatabase { db in
+            // Own events must be durable before they can leave the replica (DESIGN §1.8).
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+        } catch {
+            throw StoreError(.corrupt, "cannot open the replica database at \(path); check the file and its permissions", underlying: error)
+        }
+        self.projector = projector
+        self.path = path
+        try ReplicaStore.migrator.migrate(pool)
+        try ensureProjections()
+    }
+
+    // MARK: Schema
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        // Named, append-only migrations: never edit one that has shipped; add the next.
+        m.registerMigration("v1-log") { db in
+            try db.execute(sql: """
+                CREATE TABLE meta(key TEXT PRIMARY KEY NOT NULL, value) WITHOUT ROWID;
+                CREATE TABLE feeds(
+                    feed INTEGER PRIMARY KEY,
+                    replica BLOB NOT NULL UNIQUE,
+                    head_seq INTEGER NOT NULL DEFAULT 0,
+                    head_id BLOB,
+                    own_deps INTEGER NOT NULL DEFAULT 0,
+                    state TEXT NOT NULL DEFAULT 'ok',
+                    state_reason TEXT
+                );
+                CREATE TABLE events(
+                    pos INTEGER PRIMARY KEY,
+                    id BLOB NOT NULL UNIQUE,
+                    feed INTEGER NOT NULL REFERENCES feeds(feed),
+                    seq INTEGER NOT NULL,
+                    time INTEGER NOT NULL,
+                    type TEXT NOT NULL,
+                    author TEXT NOT NULL,
+                    envelope BLOB NOT NULL,
+                    payload BLOB,
+                    UNIQUE(feed, seq)
+                );
+                CREATE INDEX events_time ON events(time);
+                CREATE TABLE event_deps(
+                    feed INTEGER NOT NULL,
+                    dep_feed INTEGER NOT NULL,
+                    seq INTEGER NOT NULL,
+                    dep_seq INTEGER NOT NULL,
+                    PRIMARY KEY(feed, dep_feed, seq)
+                ) WITHOUT ROWID;
+                """)
+        }
+        return m
+    }
+
+    private func ensureProjections() throws {
+        try write { db in
+            let built = try Int.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'projection_version'")
+            if built != projector.version {
+                try rebuildProjections(db, progress: nil)
+            }
+        }
+    }
+
+    // MARK: Transactions
+
+    /// Runs `body` in a `BEGIN IMMEDIATE` transaction; commits when it returns, rolls back on throw.
+    public func write<T>(_ body: (Database) throws -> T) throws -> T {
+        var result: T?
+        try pool.writeWithoutTransaction { db in
+            try db.inTransaction(.immediate) {
+                result = try body(db)
+                return .commit
+            }
+        }
+        return result!
+    }
+
+    /// Runs `body` on a read-only snapshot.
+    public func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.read(body)
+    }
+
+    // MARK: Identity
+
+    /// Records the replica's own identity in a new database. Refuses if one is recorded.
+    public func initialize(replica: ReplicaID, analyst: String) throws {
+        try write { db in
+            if try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'analyst'") != nil {
+                throw StoreError(.alreadyAReplica, "this database already belongs to a replica")
+            }
+            try db.execute(sql: "INSERT INTO meta(key, value) VALUES ('analyst', ?), ('replica', ?)",
+                           arguments: [analyst, Data(replica.raw.bytes)])
+            _ = try feedNumber(for: replica, db)
+        }
+    }
+
+    public func identity() throws -> (replica: ReplicaID, analyst: String) {
+        try read { db in
+            guard let analyst = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'analyst'"),
+                  let raw = try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'replica'"),
+                  let r = Bytes32(exactly: Array(raw)) else {
+                throw StoreError(.notAReplica, "the database at \(path) holds no replica identity; run `gloss init`")
+            }
+            return (ReplicaID(r), analyst)
+        }
+    }
+
+    // MARK: Feeds
+
+    /// The local feed number for `replica`, creating the feed row if it is new.
+    public func feedNumber(for replica: ReplicaID, _ db: Database) throws -> Int64 {
+        let blob = Data(replica.raw.bytes)
+        if let f = try Int64.fetchOne(try db.cachedStatement(sql: "SELECT feed FROM feeds WHERE replica = ?"), arguments: [blob]) { return f }
+        try db.execute(sql: "INSERT INTO feeds(replica) VALUES (?)", arguments: [blob])
+        return db.lastInsertedRowID
+    }
+
+    /// This replica's version vector: the highest seq held of every feed.
+    public func vector(_ db: Database) throws -> VersionVector {
+        var v: [ReplicaID: UInt64] = [:]
+        let cursor = try Row.fetchCursor(db, sql: "SELECT replica, head_seq FROM feeds WHERE head_seq > 0")
+        while let row = try cursor.next() {
+            let blob: Data = row[0]
+            guard let r = Bytes32(exactly: Array(blob)) else { throw StoreError(.corrupt, "feeds table holds a replica id that is not 32 bytes") }
+            v[ReplicaID(r)] = UInt64(row[1] as Int64)
+        }
+        return VersionVector(v)
+    }
+
+    /// The last hybrid time seen (own or applied), the floor for the next local event.
+    public func lastTime(_ db: Database) throws -> HybridTime {
+        HybridTime(raw: UInt64(bitPattern: try Int64.fetchOne(try db.cachedStatement(sql: "SELECT max(time) FROM events")) ?? 0))
+    }
+
+    // MARK: Local append
+
+    /// Signs and appends a new event of this replica's own feed, and projects it, in one
+    /// `BEGIN IMMEDIATE` transaction. The event is durable when this returns.
+    ///
+    /// ```swift
+    /// let e = try store.appendLocal(key: key, author: "ana", payload: NoteAdded(on: a, body: "…"), wallMilliseconds: now)
+    /// ```
+    @discardableResult
+    public func appendLocal<P: EventPayload>(key: ReplicaKey, author: String, payload: P, wallMilliseconds: UInt64) throws -> SignedEvent {
+        try write { db in try appendLocal(key: key, author: author, payload: payload, wallMilliseconds: wallMilliseconds, db) }
+    }
+
+    /// As `appendLocal(key:author:payload:wallMilliseconds:)`, inside a transaction the caller holds.
+    public func appendLocal<P: EventPayload>(key: ReplicaKey, author: String, payload: P, wallMilliseconds: UInt64, _ db: Database) throws -> SignedEvent {
+        try appendLocal(key: key, author: author, type: P.type, schema: P.schema, payload: payload.encoded, wallMilliseconds: wallMilliseconds, db)
+    }
+
+    public func appendLocal(key: ReplicaKey, author: String, type: String, schema: UInt16, payload: [UInt8],
+                            wallMilliseconds: UInt64, _ db: Database) throws -> SignedEvent {
+        let own = try feedNumber(for: key.replicaID, db)
+        guard let head = try Row.fetchOne(try db.cachedStatement(sql: "SELECT head_seq, head_id, state FROM feeds WHERE feed = ?"), arguments: [own]) else {
+            throw StoreError(.corrupt, "own feed row is missing")
+        }
+        let state: String = head["state"]
+        guard state == "ok" else {
+            throw StoreError(.feedFrozen, "this replica's own feed is \(state); it cannot write until that is resolved (see `gloss status`)")
+        }
+        let seq = UInt64(head["head_seq"] as Int64) + 1
+        let prev = (head["head_id"] as Data?).flatMap { Bytes32(exactly: Array($0)) }.map(EventID.init) ?? .zero
+        // Deps: the entries of our vector that grew since our previous event (Protocol/01-event.md §Deps).
+        var delta: [(replica: ReplicaID, seq: UInt64)] = []
+        var deltaFeeds: [(Int64, UInt64)] = []
+        let cursor = try Row.fetchCursor(try db.cachedStatement(sql: "SELECT feed, replica, head_seq FROM feeds WHERE head_seq > own_deps AND feed != ?"), arguments: [own])
+        while let row = try cursor.next() {
+            let blob: Data = row[1]
+            let s = UInt64(row[2] as Int64)
+            delta.append((ReplicaID(Bytes32(exactly: Array(blob))!), s))
+            deltaFeeds.append((row[0], s))
+        }
+        let time = HybridClock.tick(last: try lastTime(db), wallMilliseconds: wallMilliseconds)
+        let env = EventEnvelope(key: key, seq: seq, prev: prev, time: time, depsDelta: delta,
+                                author: author, type: type, schema: schema, payload: payload)
+        for (f, s) in deltaFeeds {
+            try db.execute(sql: "UPDATE feeds SET own_deps = ? WHERE feed = ?", arguments: [Int64(s), f])
+        }
+        try insert(env, payload: payload, feed: own, depFeeds: deltaFeeds, db)
+        return SignedEvent(envelope: env, payload: payload)
+    }
+
+    /// Inserts a verified event whose causal past is already applied, updates its feed head, and
+    /// projects it. The one write path for local and remote events.
+    public func insert(_ env: EventEnvelope, payload: [UInt8]?, feed: Int64, depFeeds: [(Int64, UInt64)], _ db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO events(id, feed, seq, time, type, author, envelope, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [Data(env.id.raw.bytes), feed, Int64(env.seq), Int64(bitPattern: env.time.raw),
+                             env.type, env.author, Data(env.bytes), payload.map { Data($0) }])
+        let pos = db.lastInsertedRowID
+        for (f, s) in depFeeds {
+            try db.execute(sql: "INSERT INTO event_deps(feed, dep_feed, seq, dep_seq) VALUES (?, ?, ?, ?)",
+                           arguments: [feed, f, Int64(env.seq), Int64(s)])
+        }
+        try db.execute(sql: "UPDATE feeds SET head_seq = ?, head_id = ? WHERE feed = ?",
+                       arguments: [Int64(env.seq), Data(env.id.raw.bytes), feed])
+        try projector.apply(AppliedEvent(envelope: env, payload: payload, pos: pos, feed: feed), store: self, db)
+    }
+
+    // MARK: Causality
+
+    /// The seq of feed `depFeed` in the full deps of event (`feed`, `seq`).
+    public func depSeq(feed: Int64, seq: UInt64, on depFeed: Int64, _ db: Database) throws -> UInt64 {
+        if feed == depFeed { return seq > 0 ? seq - 1 : 0 }
+        let v = try Int64.fetchOne(try db.cachedStatement(sql: """
+            SELECT dep_seq FROM event_deps WHERE feed = ? AND dep_feed = ? AND seq <= ? ORDER BY seq DESC LIMIT 1
+            """), arguments: [feed, depFeed, Int64(seq)])
+        return UInt64(v ?? 0)
+    }
+
+    /// True when event a = (`feedA`, `seqA`) happened before event b = (`feedB`, `seqB`) (DESIGN §1.2).
+    public func happenedBefore(feedA: Int64, seqA: UInt64, feedB: Int64, seqB: UInt64, _ db: Database) throws -> Bool {
+        if feedA == feedB { return seqA < seqB }
+        return try depSeq(feed: feedB, seq: seqB, on: feedA, db) >= seqA
+    }
+
+    /// The full deps vector of event (`feed`, `seq`): the accumulation of its feed's deps deltas.
+    public func fullDeps(feed: Int64, seq: UInt64, _ db: Database) throws -> VersionVector {
+        var v: [ReplicaID: UInt64] = [:]
+        let cursor = try Row.fetchCursor(try db.cachedStatement(sql: """
+            SELECT f.replica, max(d.dep_seq) FROM event_deps d JOIN feeds f ON f.feed = d.dep_feed
+            WHERE d.feed = ? AND d.seq <= ? GROUP BY d.dep_feed
+            """), arguments: [feed, Int64(seq)])
+        while let row = try cursor.next() {
+            let blob: Data = row[0]
+            v[ReplicaID(Bytes32(exactly: Array(blob))!)] = UInt64(row[1] as Int64)
+        }
+        return VersionVector(v)
+    }
+
+    // MARK: Rebuild
+
+    /// Drops the projections and replays the whole log into them, streaming in local order.
+    /// `progress` is called with (done, total) every few thousand events.
+    public func rebuildProjections(_ db: Database, progress: ((Int, Int) -> Void)?) throws {
+        try projector.dropSchema(db)
+        try projector.createSchema(db)
+        let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0
+        var done = 0
+        let rows = try Row.fetchCursor(db, sql: "SELECT pos, feed, envelope, payload FROM events ORDER BY pos")
+        while let row = try rows.next() {
+            let env = try EventEnvelope(decoding: Array(row["envelope"] as Data))
+            let payload = (row["payload"] as Data?).map { Array($0) }
+            try projector.apply(AppliedEvent(envelope: env, payload: payload, pos: row["pos"], feed: row["feed"]), store: self, db)
+            done += 1
+            if done % 5000 == 0 { progress?(done, total) }
+        }
+        progress?(done, total)
+        try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('projection_version', ?)", arguments: [projector.version])
+    }
+}

@@ -1,0 +1,1 @@
+// Bundles and the sync session arrive with Protocol/05-bundle.md.

@@ -1,0 +1,160 @@
+import ArgumentParser
+import Foundation
+import GlossEngine
+
+struct Ingest: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ingest article text files (UTF-8) as ArticleIngested events.",
+        discussion: "Prints each article id. Text already held names the existing article and writes nothing.")
+    @OptionGroup var replica: ReplicaOptions
+    @Flag(help: "Print one JSON object per file (keys: id, event, file; existing: true when already held).") var json = false
+    @Argument(help: "Article files.") var files: [String]
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("give at least one FILE to ingest") }
+    }
+
+    func run() throws {
+        try guarded {
+            let r = try replica.open()
+            for f in files {
+                let c = try r.ingest(file: f)
+                if json {
+                    guard case .object(var kv) = c.json else { continue }
+                    kv.append(("file", .string(f)))
+                    out(JSON.object(kv).compact)
+                } else {
+                    out(c.id)
+                    if c.existing { err("\(f): already ingested as article \(c.id.prefix(12)); nothing written") }
+                }
+            }
+        }
+    }
+}
+
+/// `--text T` or `--file F`, exactly one.
+struct TextInput: ParsableArguments {
+    @Option(help: "The text.") var text: String?
+    @Option(help: "Read the text from a UTF-8 file.") var file: String?
+
+    func validate() throws {
+        if (text == nil) == (file == nil) { throw ValidationError("give exactly one of --text or --file") }
+    }
+
+    func read() throws -> String {
+        if let text { return text }
+        let path = file!
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw GlossError(.notFound, "cannot read \(path); check the path and permissions")
+        }
+        guard data.count <= 1024 * 1024 else { throw GlossError(.badInput, "\(path) is \(data.count) bytes, over the 1048576-byte text limit") }
+        guard let s = String(validating: Array(data), as: UTF8.self) else {
+            throw GlossError(.badInput, "\(path) is not valid UTF-8; convert it (e.g. `iconv -t UTF-8`) and try again")
+        }
+        return s
+    }
+}
+
+func printCreated(_ c: Created, json: Bool) {
+    out(json ? c.json.compact : c.id)
+}
+
+struct Note: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Add, edit or delete Markdown notes.",
+                                                    subcommands: [Add.self, Edit.self, Delete.self])
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a note on any object (article, note, …); prints the note id.")
+        @OptionGroup var replica: ReplicaOptions
+        @Option(help: "The object the note is on (id or unique prefix).") var on: String
+        @OptionGroup var input: TextInput
+        @Flag(help: "Print JSON (keys: id, event).") var json = false
+        func run() throws {
+            try guarded { printCreated(try replica.open().addNote(on: on, body: try input.read()), json: json) }
+        }
+    }
+
+    struct Edit: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Replace a note's body.")
+        @OptionGroup var replica: ReplicaOptions
+        @Argument(help: "The note (id or unique prefix).") var note: String
+        @OptionGroup var input: TextInput
+        @Flag(help: "Print JSON (keys: id, event).") var json = false
+        func run() throws {
+            try guarded { printCreated(try replica.open().editNote(note, body: try input.read()), json: json) }
+        }
+    }
+
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a note (its history stays).")
+        @OptionGroup var replica: ReplicaOptions
+        @Argument(help: "The note (id or unique prefix).") var note: String
+        @Flag(help: "Print JSON (keys: id, event).") var json = false
+        func run() throws {
+            try guarded { printCreated(try replica.open().deleteNote(note), json: json) }
+        }
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the replica: analyst, id, version vector and counts.")
+    @OptionGroup var replica: ReplicaOptions
+    @Flag(help: "Print JSON (keys: analyst, replica, versionVector, events, articles, notes, …).") var json = false
+    func run() throws {
+        try guarded {
+            let s = try replica.open().status()
+            if json { out(s.json.pretty); return }
+            out("analyst   \(s.analyst)")
+            out("replica   \(s.replica.hex)")
+            out("events    \(s.events)")
+            out("articles  \(s.articles)")
+            out("notes     \(s.notes)")
+            if s.notUnderstood > 0 { out("not understood by this build: \(s.notUnderstood) events") }
+            out("version vector:")
+            for (r, seq) in s.versionVector.sorted { out("  \(r.hex)  \(seq)") }
+        }
+    }
+}
+
+struct Log: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List events in local (apply) order, oldest first.")
+    @OptionGroup var replica: ReplicaOptions
+    @Option(help: "Show at most N events (the first N in local order).") var limit: Int?
+    @Flag(help: "One JSON object per line (keys: id, replica, seq, prev, deps, time, hlc, author, type, schema, payloadHash, payload, understood, reason, summary).") var json = false
+    func validate() throws { if let limit, limit < 0 { throw ValidationError("--limit must be 0 or more") } }
+    func run() throws {
+        try guarded {
+            try replica.open().log(limit: limit) { e in
+                if json { out(e.compact); return }
+                guard case .string(let id)? = e["id"], case .string(let r)? = e["replica"], case .int(let seq)? = e["seq"],
+                      case .string(let t)? = e["time"], case .string(let a)? = e["author"], case .string(let s)? = e["summary"] else { return }
+                out("\(id.prefix(12))  \(r.prefix(8)):\(seq)  \(t)  \(a)  \(s)")
+            }
+        }
+    }
+}
+
+struct Show: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show any event or object (article, revision, note) by id or unique prefix, as JSON.")
+    @OptionGroup var replica: ReplicaOptions
+    @Argument(help: "Id or unique prefix.") var id: String
+    func run() throws {
+        try guarded { out(try replica.open().show(id).pretty) }
+    }
+}
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Re-check every stored event: hash, chain, payload hash and signature. Exit 4 on any fault.")
+    @OptionGroup var replica: ReplicaOptions
+    @Flag(help: "Print JSON (keys: checked, ok, faults).") var json = false
+    func run() throws {
+        try guarded {
+            let report = try replica.open().verify()
+            if json { out(report.json.pretty) } else {
+                for f in report.faults { out("FAULT event \(f.event) (replica \(f.replica.prefix(12)) seq \(f.seq)): \(f.reason)") }
+                out(report.faults.isEmpty ? "ok: \(report.checked) events verified" : "\(report.faults.count) faults in \(report.checked) events")
+            }
+            if !report.faults.isEmpty { throw ExitCode(Exit.verificationFailed) }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import GlossEngine
+
+@main
+struct Gloss: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gloss",
+        abstract: "Event-sourced sync engine for analyst notes.",
+        discussion: """
+            A replica is a folder holding .gloss/ (found in the current folder or a parent, or named by
+            --dir / GLOSS_DIR). Ids are hexadecimal; anywhere an id is taken a unique prefix is enough.
+
+            Exit codes: 0 success; 1 internal error; 2 done, but some input was rejected; 3 not a
+            replica; 4 verification failed; 5 refused (already exists, deleted, frozen); 6 ambiguous id
+            prefix; 64 usage error; 65 bad input data; 66 not found.
+            """,
+        subcommands: [Init.self, WhoAmI.self, Ingest.self, Note.self, Status.self, Log.self, Show.self, Verify.self]
+    )
+}
+
+/// Exit codes (documented in `gloss --help` and the README).
+enum Exit {
+    static let internalError: Int32 = 1
+    static let partial: Int32 = 2
+    static let notAReplica: Int32 = 3
+    static let verificationFailed: Int32 = 4
+    static let refused: Int32 = 5
+    static let ambiguous: Int32 = 6
+    static let badInput: Int32 = 65
+    static let notFound: Int32 = 66
+
+    static func code(for e: GlossError) -> Int32 {
+        switch e.code {
+        case .badInput: badInput
+        case .notFound: notFound
+        case .ambiguous: ambiguous
+        case .notAReplica: notAReplica
+        case .alreadyExists, .refused: refused
+        case .verificationFailed: verificationFailed
+        case .internalError: internalError
+        }
+    }
+}
+
+/// Runs a command body, turning engine errors into a message on stderr and the documented exit code.
+func guarded(_ body: () throws -> Void) throws {
+    do { try body() } catch let e as ExitCode { throw e } catch {
+        let g = GlossError.wrap(error)
+        FileHandle.standardError.write(Data("gloss: \(g.message)\n".utf8))
+        throw ExitCode(Exit.code(for: g))
+    }
+}
+
+func out(_ s: String) { print(s) }
+
+func err(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+
+struct ReplicaOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The replica folder (default: GLOSS_DIR, else the current folder or a parent holding .gloss/).", valueName: "FOLDER"))
+    var dir: String?
+
+    var folder: URL {
+        if let dir { return URL(fileURLWithPath: dir) }
+        if let env = ProcessInfo.processInfo.environment["GLOSS_DIR"], !env.isEmpty { return URL(fileURLWithPath: env) }
+        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+    }
+
+    func open() throws -> Replica { try Replica.open(at: folder) }
+}
+
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create a replica (.gloss/ with a new key and database) in a folder.")
+    @OptionGroup var replica: ReplicaOptions
+    @Option(help: "The analyst who owns this replica (1–64 bytes).") var analyst: String
+    @Flag(help: "Print JSON (keys: analyst, replica, folder).") var json = false
+
+    func run() throws {
+        try guarded {
+            let r = try Replica.create(in: replica.folder, analyst: analyst)
+            if json {
+                out(JSON.object([("analyst", .string(r.analyst)), ("replica", .string(r.replicaID.hex)), ("folder", .string(r.folder.path))]).compact)
+            } else {
+                out("Initialized replica \(r.replicaID.hex) for \(r.analyst) in \(r.folder.appendingPathComponent(".gloss").path)")
+            }
+        }
+    }
+}
+
+struct WhoAmI: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "whoami", abstract: "Print the analyst and the replica id.")
+    @OptionGroup var replica: ReplicaOptions
+    @Flag(help: "Print JSON (keys: analyst, replica).") var json = false
+
+    func run() throws {
+        try guarded {
+            let r = try replica.open()
+            if json { out(JSON.object([("analyst", .string(r.analyst)), ("replica", .string(r.replicaID.hex))]).compact) }
+            else { out("\(r.analyst) \(r.replicaID.hex)") }
+        }
+    }
+}
+
