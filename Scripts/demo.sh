@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The main job: sets up this machine, builds gloss, and runs a real two-analyst session on the
+# embedded SQLite default in ./demo-session (removed and recreated on each run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+Scripts/setup.sh
+echo "== building gloss"
+swift build --product gloss 2>&1 | { grep -vE '^\[[0-9]+/[0-9]+\]' || true; }
+test "${PIPESTATUS[0]}" -eq 0
+gloss() { echo "\$ gloss $*" >&2; "$PWD/.build/debug/gloss" "$@"; }
+
+work="$PWD/demo-session"
+rm -rf "$work"; mkdir -p "$work"
+article=Tests/Fixtures/2021-06-26-trilateral-special-forces.txt
+
+echo; echo "== two analysts, each with a replica of their own"
+gloss init --analyst ana --dir "$work/ana"
+gloss init --analyst bo --dir "$work/bo"
+
+echo; echo "== both ingest the same article: the same article id on both replicas"
+a=$(gloss ingest --dir "$work/ana" "$article"); echo "$a"
+b=$(gloss ingest --dir "$work/bo" "$article"); echo "$b"
+[ "$a" = "$b" ] || { echo "article ids differ" >&2; exit 1; }
+
+echo; echo "== notes"
+n=$(gloss note add --dir "$work/ana" --on "${a:0:8}" --text "Exercise date: 'September this year' means 2021-09."); echo "$n"
+gloss note edit --dir "$work/ana" "${n:0:8}" --text "Exercise date: September 2021 (month precision only)."
+gloss note add --dir "$work/bo" --on "${b:0:8}" --text "Source quotes the Azerbaijani defence minister; find the interview."
+
+echo; echo "== what each replica holds"
+gloss status --dir "$work/ana"
+gloss log --dir "$work/ana"
+gloss status --dir "$work/bo" --json
+gloss verify --dir "$work/bo"
+echo; echo "Replicas are in $work; open them with: sqlite3 $work/ana/.gloss/replica.db 'SELECT * FROM notes'"

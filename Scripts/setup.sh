@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what Gloss needs on a fresh Debian/Ubuntu machine with Swift 6: the SQLite headers, and
+# Python's `cryptography` for the independent protocol verifier. Safe to run again.
+set -euo pipefail
+
+need_apt=()
+dpkg -s libsqlite3-dev >/dev/null 2>&1 || need_apt+=(libsqlite3-dev)
+command -v sqlite3 >/dev/null 2>&1 || need_apt+=(sqlite3)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if ! python3 -c "import cryptography" >/dev/null 2>&1; then
+  echo "setup: installing the Python cryptography package"
+  python3 -m pip install --quiet cryptography
+fi
+
+command -v swift >/dev/null 2>&1 || { echo "setup: swift is not on PATH; install Swift 6 (https://swift.org/install)" >&2; exit 1; }

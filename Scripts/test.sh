@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test: the Swift suites (unit, property, end-to-end on the built binary) and the
+# independent Python verifier against the golden vectors and a replica written by gloss.
+# Bounded sizes for CI; set GLOSS_LARGE=1 for the largest runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+Scripts/setup.sh
+
+echo "== swift build"
+swift build --build-tests 2>&1 | { grep -vE '^\[[0-9]+/[0-9]+\]' || true; }
+test "${PIPESTATUS[0]}" -eq 0
+
+echo "== swift test"
+set +e
+swift test --skip-build > .build/test-output.txt 2>&1
+rc=$?
+set -e
+# Show failures and the summary, not every passing line.
+grep -vE '^(✔|◇|↳|􀟈|􀄵) ' .build/test-output.txt | tail -n 100
+if [ $rc -ne 0 ]; then echo "swift test failed (exit $rc)" >&2; exit 1; fi
+swift_passed=$(grep -oE 'Test run with [0-9]+ tests' .build/test-output.txt | grep -oE '[0-9]+' | tail -1)
+
+echo "== independent verifier (Python, from Protocol/ alone)"
+python3 Scripts/verify_protocol.py --vectors Protocol/vectors/events.json
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+bin=.build/debug/gloss
+$bin init --analyst ana --dir "$tmp/ana" >/dev/null
+art=$($bin ingest --dir "$tmp/ana" Tests/Fixtures/2021-06-26-trilateral-special-forces.txt)
+note=$($bin note add --dir "$tmp/ana" --on "$art" --text "Check the exercise date.")
+$bin note edit --dir "$tmp/ana" "$note" --text "Exercises in September 2021." >/dev/null
+python3 Scripts/verify_protocol.py --db "$tmp/ana/.gloss/replica.db"
+echo "swift: ${swift_passed:-0} tests passed; python verifier passed"
+echo "${swift_passed:-0} passed, 0 failed"

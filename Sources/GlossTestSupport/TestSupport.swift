@@ -1,0 +1,51 @@
+import Foundation
+import GlossEngine
+import GlossModel
+
+/// A fresh temporary folder, removed by `remove()`.
+public struct TempDir: Sendable {
+    public let url: URL
+    public init(_ label: String = "gloss") {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString.prefix(8))")
+        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    public func sub(_ name: String) -> URL { url.appendingPathComponent(name) }
+    public func remove() { try? FileManager.default.removeItem(at: url) }
+}
+
+/// A wall clock tests control: starts at `start` and advances by `step` ms per reading.
+public final class MockClock: @unchecked Sendable {
+    // @unchecked: `now` is guarded by `lock`.
+    private let lock = NSLock()
+    private var now: UInt64
+    private let step: UInt64
+    public init(start: UInt64 = 1_624_700_000_000, step: UInt64 = 1) { now = start; self.step = step }
+    public func read() -> UInt64 { lock.lock(); defer { lock.unlock() }; let v = now; now += step; return v }
+    public func set(_ v: UInt64) { lock.lock(); now = v; lock.unlock() }
+    public var function: @Sendable () -> UInt64 { { [self] in self.read() } }
+}
+
+/// The repository root (for reading `Protocol/` and fixtures from tests).
+public func repositoryRoot(_ file: String = #filePath) -> URL {
+    var u = URL(fileURLWithPath: file)
+    while u.path != "/" {
+        u.deleteLastPathComponent()
+        if FileManager.default.fileExists(atPath: u.appendingPathComponent("Package.swift").path) { return u }
+    }
+    fatalError("no Package.swift above \(file)")
+}
+
+/// The sample article shipped with the workspace (`../shared/fixtures/articles/`), or a copy of its
+/// first paragraph when the shared folder is absent.
+public func sampleArticleBytes() -> [UInt8] {
+    let root = repositoryRoot()
+    let candidates = [root.deletingLastPathComponent().appendingPathComponent("shared/fixtures/articles/2021-06-26-trilateral-special-forces.txt"),
+                      root.appendingPathComponent("Tests/Fixtures/2021-06-26-trilateral-special-forces.txt")]
+    for c in candidates { if let d = FileManager.default.contents(atPath: c.path) { return Array(d) } }
+    fatalError("sample article not found")
+}
+
+/// A key from a fixed label: the same every run (for golden vectors and reproducible tests).
+public func fixedKey(_ label: String) -> ReplicaKey {
+    try! ReplicaKey(seed: Bytes32.sha256(Array("gloss-test-key/\(label)".utf8)).bytes)
+}

@@ -1,0 +1,183 @@
+import Foundation
+import GlossTestSupport
+import Testing
+
+/// End-to-end runs of the built `gloss` binary in temporary folders.
+@Suite struct CLITests {
+    let tmp = TempDir("gloss-e2e")
+    var dir: URL { tmp.url }
+
+    func gloss(_ args: String..., cwd: URL? = nil) throws -> GlossProcess.Result {
+        try GlossProcess.run(args, cwd: cwd ?? dir)
+    }
+
+    func sampleFile() throws -> URL {
+        let f = tmp.sub("2021-06-26-trilateral-special-forces.txt")
+        if !FileManager.default.fileExists(atPath: f.path) { try Data(sampleArticleBytes()).write(to: f) }
+        return f
+    }
+
+    @Test func initWhoamiAndRefusalToReinit() throws {
+        defer { tmp.remove() }
+        let r = try gloss("init", "--analyst", "ana")
+        #expect(r.status == 0, "\(r.stderr)")
+        let who = try gloss("whoami", "--json").object
+        #expect(who["analyst"] as? String == "ana")
+        let replica = try #require(who["replica"] as? String)
+        #expect(replica.count == 64 && replica.allSatisfy(\.isHexDigit))
+        // The key file is private.
+        let attrs = try FileManager.default.attributesOfItem(atPath: tmp.sub(".gloss/replica.key").path)
+        #expect((attrs[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        // A second init is refused and changes nothing.
+        let again = try gloss("init", "--analyst", "bo")
+        #expect(again.status == 5)
+        #expect(again.stderr.contains("already exists"))
+        #expect(try gloss("whoami", "--json").object["replica"] as? String == replica)
+        // --dir and GLOSS_DIR name another folder.
+        let other = tmp.sub("other")
+        #expect(try gloss("init", "--analyst", "bo", "--dir", other.path).status == 0)
+        let viaEnv = try GlossProcess.run(["whoami", "--json"], cwd: dir, env: ["GLOSS_DIR": other.path]).object
+        #expect(viaEnv["analyst"] as? String == "bo")
+        // A subfolder finds the replica above it.
+        let sub = tmp.sub("deep/er")
+        try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
+        #expect(try gloss("whoami", "--json", cwd: sub).object["analyst"] as? String == "ana")
+    }
+
+    @Test func sessionIngestNotesStatusLogShowVerify() throws {
+        defer { tmp.remove() }
+        #expect(try gloss("init", "--analyst", "ana").status == 0)
+        let sample = try sampleFile()
+        let ingest = try gloss("ingest", "--json", sample.path)
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        let article = try #require(ingest.object["id"] as? String)
+        let ingestEvent = try #require(ingest.object["event"] as? String)
+        // The same text again: nothing new, the existing article named.
+        let again = try gloss("ingest", "--json", sample.path)
+        #expect(again.status == 0)
+        #expect(again.object["id"] as? String == article)
+        #expect(again.object["existing"] as? Bool == true)
+        #expect(again.object["event"] is NSNull)
+
+        let note = try gloss("note", "add", "--on", String(article.prefix(8)), "--text", "Exercise date to confirm.", "--json")
+        #expect(note.status == 0, "\(note.stderr)")
+        let noteID = try #require(note.object["id"] as? String)
+        #expect(note.object["event"] as? String == noteID)
+        let bodyFile = tmp.sub("body.md")
+        try "Exercises: **September 2021**.\n".write(to: bodyFile, atomically: true, encoding: .utf8)
+        let edit = try gloss("note", "edit", String(noteID.prefix(10)), "--file", bodyFile.path, "--json")
+        #expect(edit.status == 0, "\(edit.stderr)")
+        #expect(edit.object["id"] as? String == noteID)
+        let second = try gloss("note", "add", "--on", noteID, "--text", "reply")
+        #expect(second.status == 0)
+        let secondID = second.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try gloss("note", "delete", secondID, "--json").status == 0)
+        #expect(try gloss("note", "edit", secondID, "--text", "x").status == 5)
+
+        let status = try gloss("status", "--json").object
+        #expect(status["events"] as? Int == 5)
+        #expect(status["articles"] as? Int == 1)
+        #expect(status["notes"] as? Int == 1)
+        let vv = try #require(status["versionVector"] as? [String: Int])
+        #expect(vv[status["replica"] as! String] == 5)
+
+        let log = try gloss("log", "--json")
+        #expect(log.status == 0)
+        let entries = log.lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(entries.count == 5)
+        #expect(entries.map { $0["seq"] as? Int } == [1, 2, 3, 4, 5])
+        #expect(entries[0]["id"] as? String == ingestEvent)
+        #expect(entries[0]["prev"] is NSNull)
+        #expect(entries[1]["prev"] as? String == ingestEvent)
+        #expect(entries.map { $0["type"] as? String } == ["ArticleIngested", "NoteAdded", "NoteEdited", "NoteAdded", "NoteDeleted"])
+        for key in ["id", "replica", "seq", "prev", "deps", "time", "author", "type", "payload"] {
+            #expect(entries[2][key] != nil, "log entry lacks \(key)")
+        }
+        #expect((entries[2]["payload"] as? [String: Any])?["body"] as? String == "Exercises: **September 2021**.\n")
+        #expect(((entries[0]["payload"] as? [String: Any])?["places"] as? [String]) == ["ISLAMABAD", "BAKU"])
+        #expect(try gloss("log", "--json", "--limit", "2").lines.count == 2)
+
+        let shown = try gloss("show", String(noteID.prefix(7)))
+        #expect(shown.status == 0, "\(shown.stderr)")
+        let shownNote = try #require(shown.object["note"] as? [String: Any])
+        #expect(shownNote["body"] as? String == "Exercises: **September 2021**.\n")
+        #expect((shown.object["history"] as? [Any])?.count == 2)
+        let shownEvent = try gloss("show", String(ingestEvent.prefix(9)))
+        #expect(shownEvent.object["kind"] as? String == "event")
+        let shownArticle = try gloss("show", article)
+        #expect((shownArticle.object["article"] as? [String: Any])?["date"] as? String == "2021-06-26")
+
+        let verify = try gloss("verify")
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        #expect(verify.stdout.contains("5 events verified"))
+    }
+
+    @Test func badInputIsRefusedWithDocumentedExitCodes() throws {
+        defer { tmp.remove() }
+        // Not a replica.
+        let none = try gloss("status")
+        #expect(none.status == 3)
+        #expect(none.stderr.contains("gloss init"))
+        #expect(try gloss("init", "--analyst", "ana").status == 0)
+        #expect(try gloss("init", "--analyst", "").status != 0)
+
+        let latin1 = tmp.sub("latin1.txt")
+        try Data([0x63, 0x61, 0x66, 0xE9, 0x0A]).write(to: latin1)
+        let bad = try gloss("ingest", latin1.path)
+        #expect(bad.status == 65)
+        #expect(bad.stderr.contains("not valid UTF-8"))
+        let empty = tmp.sub("empty.txt")
+        try Data(" \n\t\n".utf8).write(to: empty)
+        #expect(try gloss("ingest", empty.path).status == 65)
+        let big = tmp.sub("big.txt")
+        try Data(repeating: 0x61, count: 4 * 1024 * 1024 + 1).write(to: big)
+        let bigR = try gloss("ingest", big.path)
+        #expect(bigR.status == 65)
+        #expect(bigR.stderr.contains("limited"))
+        #expect(try gloss("ingest", tmp.sub("missing.txt").path).status == 66)
+        // None of the refusals wrote an event.
+        #expect(try gloss("status", "--json").object["events"] as? Int == 0)
+
+        // Unknown id, malformed id, usage errors.
+        #expect(try gloss("show", "abcdef").status == 66)
+        #expect(try gloss("show", "not-hex").status == 65)
+        #expect(try gloss("note", "add", "--on", "ffff", "--text", "x").status == 66)
+        #expect(try gloss("note", "add", "--on", "ffff").status == 64)
+        #expect(try gloss("note", "add", "--on", "ffff", "--text", "a", "--file", "b").status == 64)
+        #expect(try gloss("log", "--limit", "-3").status == 64)
+        let art = try gloss("ingest", try sampleFile().path).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try gloss("note", "add", "--on", art, "--text", "   ").status == 65)
+        #expect(try gloss("status", "--json").object["events"] as? Int == 1)
+    }
+
+    @Test func ambiguousPrefixIsRefusedListingMatches() throws {
+        defer { tmp.remove() }
+        #expect(try gloss("init", "--analyst", "ana").status == 0)
+        let art = try gloss("ingest", try sampleFile().path).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        // Make enough notes that two share a first hex digit.
+        var ids: [String] = []
+        for i in 0..<20 { ids.append(try gloss("note", "add", "--on", art, "--text", "n\(i)").stdout.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        let firstDigits = Dictionary(grouping: ids + [art], by: { $0.prefix(1) })
+        let shared = try #require(firstDigits.first { $0.value.count > 1 })
+        let r = try gloss("show", String(shared.key))
+        #expect(r.status == 6)
+        #expect(r.stderr.contains("ambiguous"))
+        for id in shared.value { #expect(r.stderr.contains(id)) }
+    }
+
+    @Test func verifyReportsATamperedEventWithExitCode4() throws {
+        defer { tmp.remove() }
+        #expect(try gloss("init", "--analyst", "ana").status == 0)
+        _ = try gloss("ingest", try sampleFile().path)
+        let db = tmp.sub(".gloss/replica.db").path
+        // Flip one payload byte behind gloss's back with the sqlite3 tool.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        p.arguments = [db, "UPDATE events SET payload = CAST(replace(CAST(payload AS TEXT), 'Azerbaijan', 'Azerbaijam') AS BLOB) WHERE seq = 1"]
+        try p.run(); p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        let v = try gloss("verify")
+        #expect(v.status == 4)
+        #expect(v.stdout.contains("payload does not match"))
+    }
+}

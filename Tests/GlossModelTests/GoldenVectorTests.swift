@@ -1,0 +1,120 @@
+import Foundation
+import GlossEngine
+import GlossModel
+import GlossTestSupport
+import Testing
+
+@Suite struct GoldenVectorTests {
+    let file = repositoryRoot().appendingPathComponent("Protocol/vectors/events.json")
+
+    func loaded() throws -> [String: Any] {
+        let data = try #require(FileManager.default.contents(atPath: file.path), "missing \(file.path)")
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    @Test func vectorFileIsExactlyWhatTheEncoderProduces() throws {
+        let generated = GoldenVectors.events().pretty + "\n"
+        if ProcessInfo.processInfo.environment["GLOSS_WRITE_VECTORS"] == "1" {
+            try generated.write(to: file, atomically: true, encoding: .utf8)
+        }
+        let onDisk = try String(contentsOf: file, encoding: .utf8)
+        #expect(onDisk == generated, "Protocol/vectors/events.json differs from the encoder's output: the byte format changed")
+    }
+
+    @Test func validVectorsDecodeVerifyAndHashAsStated() throws {
+        let events = try #require(try loaded()["events"] as? [[String: Any]])
+        #expect(events.count >= 5)
+        for v in events {
+            let env = try EventEnvelope(decoding: Hex.decode(v["envelope"] as! String)!)
+            let payload = Hex.decode(v["payload"] as! String)!
+            #expect(env.id.hex == v["id"] as! String)
+            #expect(env.replica.hex == v["replica"] as! String)
+            #expect(try ReplicaKey(seed: Hex.decode(v["seed"] as! String)!).replicaID == env.replica)
+            #expect(env.seq == UInt64(v["seq"] as! Int))
+            #expect(env.prev.hex == v["prev"] as! String)
+            #expect(env.time.raw == UInt64(v["time"] as! Int))
+            #expect(env.author == v["author"] as! String)
+            #expect(env.type == v["type"] as! String)
+            #expect(env.payloadHash.hex == v["payloadHash"] as! String)
+            #expect(env.matches(payload: payload))
+            #expect(env.hasValidSignature(), "signature of \(v["name"]!)")
+        }
+    }
+
+    @Test func tamperedVectorsFailForTheStatedReason() throws {
+        let invalid = try #require(try loaded()["invalid"] as? [[String: Any]])
+        #expect(invalid.count >= 10)
+        for v in invalid {
+            let name = v["name"] as! String
+            let bytes = Hex.decode(v["envelope"] as! String)!
+            let payload = Hex.decode(v["payload"] as! String)!
+            switch v["reason"] as! String {
+            case "structure":
+                #expect(throws: DecodeError.self, "\(name)") { try EventEnvelope(decoding: bytes) }
+            case "signature":
+                let env = try EventEnvelope(decoding: bytes)
+                #expect(!env.hasValidSignature(), "\(name)")
+            case "payload-hash":
+                let env = try EventEnvelope(decoding: bytes)
+                #expect(env.hasValidSignature(), "\(name)")
+                #expect(!env.matches(payload: payload), "\(name)")
+            default:
+                Issue.record("unknown reason in \(name)")
+            }
+        }
+    }
+}
+
+@Suite struct TamperDetectionTests {
+    @Test func flippingAnyEnvelopeByteIsDetected() throws {
+        let key = fixedKey("tamper")
+        let other = fixedKey("tamper-other")
+        let payload = NoteAdded(on: String(repeating: "a", count: 64), body: "body ✓").encoded
+        let env = EventEnvelope(key: key, seq: 3, prev: EventID(Bytes32.sha256([1])), time: HybridTime(milliseconds: 42),
+                                depsDelta: [(replica: other.replicaID, seq: 7)], author: "ana", type: NoteAdded.type,
+                                schema: 1, payload: payload)
+        #expect(env.hasValidSignature())
+        for i in env.bytes.indices {
+            for bit in [UInt8(0x01), 0x80] {
+                var b = env.bytes
+                b[i] ^= bit
+                #expect(EventID(Bytes32.sha256(b)) != env.id)
+                if let decoded = try? EventEnvelope(decoding: b) {
+                    #expect(!decoded.hasValidSignature(), "flip of bit \(bit) at byte \(i) went unnoticed")
+                }
+            }
+        }
+    }
+
+    @Test func flippingAnyPayloadByteIsDetected() throws {
+        let key = fixedKey("tamper")
+        let payload = NoteAdded(on: String(repeating: "b", count: 64), body: "a note").encoded
+        let env = EventEnvelope(key: key, seq: 1, prev: .zero, time: HybridTime(milliseconds: 1), depsDelta: [],
+                                author: "ana", type: NoteAdded.type, schema: 1, payload: payload)
+        #expect(env.matches(payload: payload))
+        for i in payload.indices {
+            var p = payload
+            p[i] ^= 0x04
+            #expect(!env.matches(payload: p), "payload flip at \(i)")
+        }
+        #expect(!env.matches(payload: payload + [0]))
+    }
+
+    @Test func randomBytesNeverCrashTheDecoders() {
+        var rng = SplitMix64(seed: testSeed("random-bytes"))
+        let valid = EventEnvelope(key: fixedKey("x"), seq: 1, prev: .zero, time: .zero, depsDelta: [], author: "a",
+                                  type: "T", schema: 1, payload: [0xA0]).bytes
+        for _ in 0..<20_000 {
+            var b: [UInt8]
+            if Bool.random(using: &rng) {
+                b = (0..<Int.random(in: 0..<300, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            } else {
+                b = valid
+                for _ in 0..<Int.random(in: 1...4, using: &rng) { b[Int.random(in: 0..<b.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng) }
+                if Bool.random(using: &rng) { b = Array(b.prefix(Int.random(in: 0...b.count, using: &rng))) }
+            }
+            _ = try? EventEnvelope(decoding: b)
+            _ = try? CBOR(decoding: b)
+        }
+    }
+}
