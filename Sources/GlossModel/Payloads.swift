@@ -135,6 +135,7 @@ public enum DecodedPayload: Sendable {
     public init(type: String, schema: UInt16, payload: [UInt8]?) {
         guard let payload else { self = .notUnderstood(reason: "payload purged"); return }
         guard let supported = DecodedPayload.known[type] else { self = .notUnderstood(reason: "unknown event type \(type)"); return }
+        guard schema >= 1 else { self = .notUnderstood(reason: "\(type) schema 0 is invalid"); return }
         guard schema <= supported else { self = .notUnderstood(reason: "\(type) schema \(schema) is newer than this build's \(supported)"); return }
         do {
             let fields = try CBORFields(try CBOR(decoding: payload))

@@ -11,7 +11,7 @@ public struct GlossProjector: Projector {
     public init() {}
 
     /// Bump whenever a table or a rule changes: opening a replica rebuilds its projections.
-    public let version = 1
+    public let version = 2
 
     /// The documented projection tables, in digest order, with their primary key.
     public static let tables: [(name: String, key: String)] = [
@@ -19,9 +19,26 @@ public struct GlossProjector: Projector {
         ("article_revisions", "sha256"),
         ("notes", "note"),
         ("note_revisions", "event"),
+        ("conflicts", "conflict"),
+        ("conflict_candidates", "conflict, event"),
         ("objects", "id"),
+        ("frozen_feeds", "replica"),
         ("events_not_understood", "event"),
     ]
+
+    public func prepareConnection(_ db: Database) {
+        ProjectionDigest.registerFunctions(db)
+    }
+
+    /// The digest of the projections (maintained; instant).
+    public func digest(_ db: Database) throws -> String {
+        try ProjectionDigest.maintained(db, version: version, tables: GlossProjector.tables)
+    }
+
+    /// The digest recomputed from every row (slow; checks the maintained one).
+    public func recomputedDigest(_ db: Database) throws -> String {
+        try ProjectionDigest.recomputed(db, version: version, tables: GlossProjector.tables)
+    }
 
     public func createSchema(_ db: Database) throws {
         try db.execute(sql: """
@@ -90,11 +107,54 @@ public struct GlossProjector: Projector {
                 time INTEGER NOT NULL,
                 reason TEXT NOT NULL
             );
+            CREATE TABLE IF NOT EXISTS conflicts(
+                conflict TEXT PRIMARY KEY NOT NULL,
+                object TEXT NOT NULL,
+                object_kind TEXT NOT NULL,
+                field TEXT NOT NULL,
+                state TEXT NOT NULL,
+                opened_time INTEGER NOT NULL,
+                resolution_event TEXT,
+                candidates INTEGER NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS conflicts_object ON conflicts(object, field);
+            CREATE TABLE IF NOT EXISTS conflict_candidates(
+                conflict TEXT NOT NULL,
+                event TEXT NOT NULL,
+                author TEXT NOT NULL,
+                time INTEGER NOT NULL,
+                at TEXT NOT NULL,
+                value TEXT,
+                PRIMARY KEY(conflict, event)
+            );
+            CREATE TABLE IF NOT EXISTS frozen_feeds(
+                replica TEXT PRIMARY KEY NOT NULL,
+                fork_seq INTEGER NOT NULL
+            );
+            CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(
+                kind UNINDEXED, id UNINDEXED, body, tokenize = 'unicode61 remove_diacritics 2'
+            );
+            CREATE VIEW IF NOT EXISTS live_notes AS
+                SELECT n.*, o.kind AS on_kind FROM notes n LEFT JOIN objects o ON o.id = n.on_id WHERE n.deleted = 0;
+            CREATE VIEW IF NOT EXISTS article_notes AS
+                SELECT a.article, a.date, a.dateline, n.note, n.author, n.created_at, n.updated_at, n.body
+                FROM articles a JOIN notes n ON n.on_id = a.article WHERE n.deleted = 0;
+            CREATE VIEW IF NOT EXISTS event_log AS
+                SELECT e.pos, lower(hex(e.id)) AS id, lower(hex(f.replica)) AS replica, e.seq, e.time, e.type, e.author,
+                       length(e.envelope) AS envelope_bytes, length(e.payload) AS payload_bytes
+                FROM events e JOIN feeds f ON f.feed = e.feed;
+            """)
+        try db.execute(sql: try ProjectionDigest.triggerSQL(db, tables: GlossProjector.tables))
+        // Feeds frozen at a fork are part of what every replica that saw both branches agrees on.
+        try db.execute(sql: """
+            INSERT OR REPLACE INTO frozen_feeds(replica, fork_seq) SELECT lower(hex(replica)), fork_seq FROM feeds WHERE fork_seq IS NOT NULL
             """)
     }
 
     public func dropSchema(_ db: Database) throws {
+        for v in ["live_notes", "article_notes", "event_log"] { try db.execute(sql: "DROP VIEW IF EXISTS \(v)") }
         for t in GlossProjector.tables { try db.execute(sql: "DROP TABLE IF EXISTS \(t.name)") }
+        try db.execute(sql: "DROP TABLE IF EXISTS search; DROP TABLE IF EXISTS projection_digest")
     }
 
     public func apply(_ e: AppliedEvent, store: ReplicaStore, _ db: Database) throws {
@@ -112,6 +172,7 @@ public struct GlossProjector: Projector {
                 """, arguments: [ctx.id, p.on, ctx.author, ctx.at, p.body, ctx.id, ctx.time, ctx.replica, ctx.at])
             try revision(note: ctx.id, kind: "add", body: p.body, ctx, db)
             try object(ctx.id, kind: "note", event: ctx.id, db)
+            try indexNote(ctx.id, db)
         case .noteEdited(let p):
             guard try noteIsInCausalPast(p.note, of: e, store: store, db) else {
                 return try notUnderstood(env, ctx, "edits note \(p.note.prefix(12)), which is not in its causal past", db)
@@ -122,12 +183,14 @@ public struct GlossProjector: Projector {
                 UPDATE notes SET body = ?, body_event = ?, body_time = ?, body_replica = ?, updated_at = ?
                 WHERE note = ? AND (body_time < ? OR (body_time = ? AND body_replica < ?))
                 """, arguments: [p.body, ctx.id, ctx.time, ctx.replica, ctx.at, p.note, ctx.time, ctx.time, ctx.replica])
+            if db.changesCount > 0 { try indexNote(p.note, db) }
         case .noteDeleted(let p):
             guard try noteIsInCausalPast(p.note, of: e, store: store, db) else {
                 return try notUnderstood(env, ctx, "deletes note \(p.note.prefix(12)), which is not in its causal past", db)
             }
             try revision(note: p.note, kind: "delete", body: nil, ctx, db)
             try db.execute(sql: "UPDATE notes SET deleted = 1 WHERE note = ?", arguments: [p.note])
+            try indexNote(p.note, db)
         case .notUnderstood(let reason):
             try notUnderstood(env, ctx, reason, db)
         }
@@ -137,6 +200,7 @@ public struct GlossProjector: Projector {
 
     private func applyArticle(_ p: ArticleIngested, _ c: Context, _ db: Database) throws {
         let places = String(decoding: try JSONSerialization.data(withJSONObject: p.places), as: UTF8.self)
+        let revisionExisted = try Bool.fetchOne(db, sql: "SELECT 1 FROM article_revisions WHERE sha256 = ?", arguments: [p.sha256]) ?? false
         // The same text ingested by several analysts is one revision; the earliest (time, replica) is its event.
         try db.execute(sql: """
             INSERT INTO article_revisions(sha256, article, event, author, time, replica, at, filename, date, dateline, places, text)
@@ -152,6 +216,10 @@ public struct GlossProjector: Projector {
                 ingested_at = excluded.ingested_at, first_time = excluded.first_time, first_replica = excluded.first_replica
             WHERE excluded.first_time < articles.first_time OR (excluded.first_time = articles.first_time AND excluded.first_replica < articles.first_replica)
             """, arguments: [p.article, c.id, c.author, c.at, c.time, c.replica, p.date, p.dateline, places, p.sha256])
+        if !revisionExisted {
+            try db.execute(sql: "INSERT INTO search(rowid, kind, id, body) SELECT rowid * 4 + 2, 'revision', sha256, text FROM article_revisions WHERE sha256 = ?",
+                           arguments: [p.sha256])
+        }
         // An object's event is its earliest ingest, as in the rows above.
         try db.execute(sql: """
             INSERT INTO objects(id, kind, event) SELECT article, 'article', first_event FROM articles WHERE article = ?
@@ -161,6 +229,14 @@ public struct GlossProjector: Projector {
             INSERT INTO objects(id, kind, event) SELECT sha256, 'revision', event FROM article_revisions WHERE sha256 = ?
             ON CONFLICT(id) DO UPDATE SET event = excluded.event
             """, arguments: [p.sha256])
+    }
+
+    /// Keeps the full-text index on a note's displayed body. Index rows are addressed by rowid
+    /// (`notes.rowid * 4 + 1`; revisions use `* 4 + 2`) so updates never scan the index.
+    private func indexNote(_ note: String, _ db: Database) throws {
+        guard let rowid = try Int64.fetchOne(db, sql: "SELECT rowid FROM notes WHERE note = ?", arguments: [note]) else { return }
+        try db.execute(sql: "DELETE FROM search WHERE rowid = ?", arguments: [rowid * 4 + 1])
+        try db.execute(sql: "INSERT INTO search(rowid, kind, id, body) SELECT rowid * 4 + 1, 'note', note, body FROM notes WHERE note = ? AND deleted = 0", arguments: [note])
     }
 
     private func revision(note: String, kind: String, body: String?, _ c: Context, _ db: Database) throws {

@@ -17,6 +17,8 @@ public struct AppliedEvent: Sendable {
 /// A projector must be a function of the set of events: given the same events in any causal order
 /// it must leave the same rows (DESIGN §1.6).
 public protocol Projector: Sendable {
+    /// Prepares each new SQLite connection (e.g. registers SQL functions the projections' triggers use).
+    func prepareConnection(_ db: Database)
     /// Version of the projection schema and logic; a change triggers a rebuild.
     var version: Int { get }
     /// Creates or migrates the projection tables (idempotent).

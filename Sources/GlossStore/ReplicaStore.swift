@@ -21,6 +21,7 @@ public final class ReplicaStore: Sendable {
         config.prepareDatabase { db in
             // Own events must be durable before they can leave the replica (DESIGN §1.8).
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            projector.prepareConnection(db)
         }
         do {
             pool = try DatabasePool(path: path, configuration: config)
@@ -69,6 +70,50 @@ public final class ReplicaStore: Sendable {
                     seq INTEGER NOT NULL,
                     dep_seq INTEGER NOT NULL,
                     PRIMARY KEY(feed, dep_feed, seq)
+                ) WITHOUT ROWID;
+                """)
+        }
+        m.registerMigration("v2-sync") { db in
+            try db.execute(sql: """
+                ALTER TABLE feeds ADD COLUMN fork_seq INTEGER;
+                CREATE TABLE pending(
+                    id BLOB PRIMARY KEY NOT NULL,
+                    replica BLOB NOT NULL,
+                    seq INTEGER NOT NULL,
+                    envelope BLOB NOT NULL,
+                    payload BLOB,
+                    reason TEXT NOT NULL,
+                    received_at INTEGER NOT NULL
+                );
+                CREATE INDEX pending_feed ON pending(replica, seq);
+                CREATE TABLE quarantine(
+                    id BLOB PRIMARY KEY NOT NULL,
+                    replica BLOB,
+                    seq INTEGER,
+                    envelope BLOB NOT NULL,
+                    payload BLOB,
+                    reason TEXT NOT NULL,
+                    received_at INTEGER NOT NULL
+                );
+                CREATE TABLE forks(
+                    id BLOB PRIMARY KEY NOT NULL,
+                    replica BLOB NOT NULL,
+                    seq INTEGER NOT NULL,
+                    other_id BLOB NOT NULL,
+                    envelope BLOB NOT NULL,
+                    payload BLOB,
+                    detected_at INTEGER NOT NULL
+                );
+                CREATE TABLE peers(
+                    replica BLOB PRIMARY KEY NOT NULL,
+                    alias TEXT UNIQUE,
+                    last_seen INTEGER
+                );
+                CREATE TABLE peer_acks(
+                    peer BLOB NOT NULL,
+                    replica BLOB NOT NULL,
+                    seq INTEGER NOT NULL,
+                    PRIMARY KEY(peer, replica)
                 ) WITHOUT ROWID;
                 """)
         }
@@ -262,8 +307,12 @@ public final class ReplicaStore: Sendable {
         try projector.createSchema(db)
         let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0
         var done = 0
-        let rows = try Row.fetchCursor(db, sql: "SELECT pos, feed, envelope, payload FROM events ORDER BY pos")
+        // Events of a forked feed from its fork on are kept as evidence but not projected (DESIGN §1.9).
+        var frozen: [Int64: Int64] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT feed, fork_seq FROM feeds WHERE fork_seq IS NOT NULL") { frozen[row[0]] = row[1] }
+        let rows = try Row.fetchCursor(db, sql: "SELECT pos, feed, seq, envelope, payload FROM events ORDER BY pos")
         while let row = try rows.next() {
+            if let f = frozen[row["feed"]], (row["seq"] as Int64) >= f { done += 1; continue }
             let env = try EventEnvelope(decoding: Array(row["envelope"] as Data))
             let payload = (row["payload"] as Data?).map { Array($0) }
             try projector.apply(AppliedEvent(envelope: env, payload: payload, pos: row["pos"], feed: row["feed"]), store: self, db)

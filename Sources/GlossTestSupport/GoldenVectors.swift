@@ -48,7 +48,7 @@ public enum GoldenVectors {
         let authorOffset = 117 + 1  // no deps: author bytes start after author_len at 117
         var invalid: [(String, [UInt8], [UInt8], String, ReplicaID)] = [
             ("signature byte flipped", flip(base.bytes, at: base.bytes.count - 1), basePayload, "signature", a.replicaID),
-            ("author byte flipped (signature no longer covers it)", flip(base.bytes, at: authorOffset), basePayload, "signature", a.replicaID),
+            ("author byte flipped", flip(base.bytes, at: authorOffset), basePayload, "signature", a.replicaID),
             ("time changed", flip(base.bytes, at: 112), basePayload, "signature", a.replicaID),
             ("deps seq changed", flip(withDeps.bytes, at: 117 + 39), valid[2].3, "signature", b.replicaID),
             ("payload byte flipped", base.bytes, flip(basePayload, at: 5), "payload-hash", a.replicaID),
@@ -57,7 +57,8 @@ public enum GoldenVectors {
             ("byte after the signature", base.bytes + [0], basePayload, "structure", a.replicaID),
             ("format 2", { var x = base.bytes; x[0] = 2; return x }(), basePayload, "structure", a.replicaID),
             ("seq 0", { var x = base.bytes; for i in 65..<73 { x[i] = 0 }; return x }(), basePayload, "structure", a.replicaID),
-            ("deps count larger than the bytes", { var x = base.bytes; x[113] = 0x7F; return x }(), basePayload, "structure", a.replicaID),
+            ("deps count larger than the bytes", { var x = base.bytes; x[116] = 100; return x }(), basePayload, "structure", a.replicaID),
+            ("deps count over the limit", { var x = base.bytes; x[113] = 0x7F; return x }(), basePayload, "structure", a.replicaID),
         ]
         // A replica id swapped for another key: the signature does not verify under it.
         var swapped = base.bytes

@@ -1,0 +1,118 @@
+import Foundation
+import GRDB
+import GlossModel
+
+/// The projection digest (Protocol/04-projections.md §Digest): for each documented table, the sum
+/// modulo 2^256 of the SHA-256 of each row's typed values, maintained by triggers on every change,
+/// so `gloss status` reads it instantly. Sums do not depend on the order rows were written in, so
+/// equal sets of events give equal digests whatever order they arrived in.
+public enum ProjectionDigest {
+    /// Registers the SQL functions the digest triggers call, on one connection.
+    public static func registerFunctions(_ db: Database) {
+        db.add(function: DatabaseFunction("gloss_row_hash", argumentCount: nil, pure: true) { values in
+            Data(rowHash(values).bytes)
+        })
+        db.add(function: DatabaseFunction("gloss_sum_add", argumentCount: 2, pure: true) { v in
+            Data(add(blob(v[0]), blob(v[1]), subtract: false))
+        })
+        db.add(function: DatabaseFunction("gloss_sum_sub", argumentCount: 2, pure: true) { v in
+            Data(add(blob(v[0]), blob(v[1]), subtract: true))
+        })
+    }
+
+    static func blob(_ v: DatabaseValue) -> [UInt8] {
+        if case .blob(let d) = v.storage, d.count == 32 { return Array(d) }
+        return [UInt8](repeating: 0, count: 32)
+    }
+
+    /// SHA-256 over the typed encoding of (table name, values…) (Protocol/04-projections.md §Digest).
+    public static func rowHash(_ values: [DatabaseValue]) -> Bytes32 {
+        var w = ByteWriter(capacity: 256)
+        for v in values {
+            switch v.storage {
+            case .null: w.u8(0)
+            case .int64(let i): w.u8(1); w.u64(UInt64(bitPattern: i))
+            case .double(let d): w.u8(2); w.u64(d.bitPattern)
+            case .string(let s): w.u8(3); w.u32(UInt32(s.utf8.count)); w.raw(s.utf8)
+            case .blob(let b): w.u8(4); w.u32(UInt32(b.count)); w.raw(b)
+            }
+        }
+        return Bytes32.sha256(w.bytes)
+    }
+
+    /// 256-bit big-endian addition (or subtraction) modulo 2^256.
+    static func add(_ a: [UInt8], _ b: [UInt8], subtract: Bool) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 32)
+        var carry = 0
+        for i in stride(from: 31, through: 0, by: -1) {
+            let s = subtract ? Int(a[i]) - Int(b[i]) + carry : Int(a[i]) + Int(b[i]) + carry
+            out[i] = UInt8(truncatingIfNeeded: s)
+            carry = subtract ? (s < 0 ? -1 : 0) : (s > 255 ? 1 : 0)
+        }
+        return out
+    }
+
+    /// SQL creating the digest table and the triggers that maintain it for `tables`.
+    static func triggerSQL(_ db: Database, tables: [(name: String, key: String)]) throws -> String {
+        var sql = "CREATE TABLE IF NOT EXISTS projection_digest(tbl TEXT PRIMARY KEY NOT NULL, rows INTEGER NOT NULL, sum BLOB NOT NULL);\n"
+        for t in tables {
+            let cols = try db.columns(in: t.name).map(\.name)
+            let new = cols.map { "NEW.\"\($0)\"" }.joined(separator: ", ")
+            let old = cols.map { "OLD.\"\($0)\"" }.joined(separator: ", ")
+            let n = t.name
+            sql += """
+                INSERT OR IGNORE INTO projection_digest(tbl, rows, sum) VALUES ('\(n)', 0, zeroblob(32));
+                CREATE TRIGGER IF NOT EXISTS \(n)_digest_insert AFTER INSERT ON \(n) BEGIN
+                  UPDATE projection_digest SET rows = rows + 1, sum = gloss_sum_add(sum, gloss_row_hash('\(n)', \(new))) WHERE tbl = '\(n)';
+                END;
+                CREATE TRIGGER IF NOT EXISTS \(n)_digest_delete AFTER DELETE ON \(n) BEGIN
+                  UPDATE projection_digest SET rows = rows - 1, sum = gloss_sum_sub(sum, gloss_row_hash('\(n)', \(old))) WHERE tbl = '\(n)';
+                END;
+                CREATE TRIGGER IF NOT EXISTS \(n)_digest_update AFTER UPDATE ON \(n) BEGIN
+                  UPDATE projection_digest SET sum = gloss_sum_add(gloss_sum_sub(sum, gloss_row_hash('\(n)', \(old))), gloss_row_hash('\(n)', \(new))) WHERE tbl = '\(n)';
+                END;
+
+                """
+        }
+        return sql
+    }
+
+    /// The digest from per-table sums: SHA-256("gloss-digest-v1" ‖ u32 version ‖ per table: name, rows, sum).
+    static func combine(version: Int, tables: [(name: String, rows: Int64, sum: [UInt8])]) -> String {
+        var w = ByteWriter()
+        w.raw("gloss-digest-v1".utf8)
+        w.u32(UInt32(version))
+        for t in tables {
+            w.u8(UInt8(t.name.utf8.count)); w.raw(t.name.utf8); w.u64(UInt64(t.rows)); w.raw(t.sum)
+        }
+        return Bytes32.sha256(w.bytes).hex
+    }
+
+    /// The maintained digest (instant).
+    public static func maintained(_ db: Database, version: Int, tables: [(name: String, key: String)]) throws -> String {
+        var parts: [(String, Int64, [UInt8])] = []
+        for t in tables {
+            let row = try Row.fetchOne(db, sql: "SELECT rows, sum FROM projection_digest WHERE tbl = ?", arguments: [t.name])
+            parts.append((t.name, row?[0] ?? 0, (row?[1] as Data?).map { Array($0) } ?? [UInt8](repeating: 0, count: 32)))
+        }
+        return combine(version: version, tables: parts.map { (name: $0.0, rows: $0.1, sum: $0.2) })
+    }
+
+    /// Recomputes the digest by reading every row in primary-key order (for `gloss digest --recompute`).
+    public static func recomputed(_ db: Database, version: Int, tables: [(name: String, key: String)]) throws -> String {
+        var parts: [(name: String, rows: Int64, sum: [UInt8])] = []
+        for t in tables {
+            var sum = [UInt8](repeating: 0, count: 32)
+            var rows: Int64 = 0
+            let cols = try db.columns(in: t.name).map(\.name)
+            let cursor = try Row.fetchCursor(db, sql: "SELECT \(cols.map { "\"\($0)\"" }.joined(separator: ", ")) FROM \(t.name) ORDER BY \(t.key)")
+            while let row = try cursor.next() {
+                let values = [t.name.databaseValue] + (0..<row.count).map { row[$0] as DatabaseValue }
+                sum = add(sum, rowHash(values).bytes, subtract: false)
+                rows += 1
+            }
+            parts.append((t.name, rows, sum))
+        }
+        return combine(version: version, tables: parts)
+    }
+}
