@@ -23,6 +23,7 @@ let package = Package(
         .target(name: "GlossStore", dependencies: [
             "GlossModel",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
         .target(name: "GlossProjections", dependencies: [
             "GlossModel", "GlossStore", "GlossIngest",

@@ -12,13 +12,22 @@ public struct Status: Sendable {
     public var articles: Int
     public var notes: Int
     public var notUnderstood: Int
+    public var pending: Int
+    public var quarantined: Int
+    public var openConflicts: Int
+    public var digest: String
+    /// Feeds that are stalled (a rejected event) or forked (frozen), with the reason.
+    public var feedProblems: [(replica: ReplicaID, state: String, reason: String)]
 
     public var json: JSON {
         .object([
             ("analyst", .string(analyst)), ("replica", .string(replica.hex)),
             ("versionVector", JSON(versionVector)), ("events", .int(Int64(events))),
             ("articles", .int(Int64(articles))), ("notes", .int(Int64(notes))),
-            ("notUnderstood", .int(Int64(notUnderstood))),
+            ("notUnderstood", .int(Int64(notUnderstood))), ("pending", .int(Int64(pending))),
+            ("quarantined", .int(Int64(quarantined))), ("openConflicts", .int(Int64(openConflicts))),
+            ("digest", .string(digest)),
+            ("feeds", .array(feedProblems.map { .object([("replica", .string($0.replica.hex)), ("state", .string($0.state)), ("reason", .string($0.reason))]) })),
         ])
     }
 }
@@ -30,7 +39,14 @@ extension Replica {
                    events: try store.eventCount(db),
                    articles: try Int.fetchOne(db, sql: "SELECT count(*) FROM articles") ?? 0,
                    notes: try Int.fetchOne(db, sql: "SELECT count(*) FROM notes WHERE deleted = 0") ?? 0,
-                   notUnderstood: try Int.fetchOne(db, sql: "SELECT count(*) FROM events_not_understood") ?? 0)
+                   notUnderstood: try Int.fetchOne(db, sql: "SELECT count(*) FROM events_not_understood") ?? 0,
+                   pending: try Int.fetchOne(db, sql: "SELECT count(*) FROM pending") ?? 0,
+                   quarantined: try Int.fetchOne(db, sql: "SELECT count(*) FROM quarantine") ?? 0,
+                   openConflicts: try Int.fetchOne(db, sql: "SELECT count(*) FROM conflicts WHERE state = 'open'") ?? 0,
+                   digest: try projector.digest(db),
+                   feedProblems: try Row.fetchAll(db, sql: "SELECT replica, state, state_reason FROM feeds WHERE state != 'ok' ORDER BY replica").map {
+                       (ReplicaID(Bytes32(exactly: Array($0[0] as Data))!), $0[1], ($0[2] as String?) ?? "")
+                   })
         }
     }
 

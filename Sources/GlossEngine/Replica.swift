@@ -122,11 +122,11 @@ public final class Replica: Sendable {
     }
 
     /// Appends inside a transaction the caller holds (for checks that must see the same state).
-    func append<P: EventPayload>(_ payload: P, _ db: Database) throws -> SignedEvent {
+    public func append<P: EventPayload>(_ payload: P, _ db: Database) throws -> SignedEvent {
         try store.appendLocal(key: key, author: analyst, payload: payload, wallMilliseconds: clock(), db)
     }
 
-    func write<T>(_ body: (Database) throws -> T) throws -> T {
+    public func write<T>(_ body: (Database) throws -> T) throws -> T {
         do { return try store.write(body) } catch { throw GlossError.wrap(error) }
     }
 

@@ -166,10 +166,10 @@ public struct GlossProjector: Projector {
         case .noteAdded(let p):
             // The target is not checked here: whether it is in the event's causal past could
             // differ by the ingest a replica saw first. The CLI checks it before writing.
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO notes(note, on_id, author, created_at, body, body_event, body_time, body_replica, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [ctx.id, p.on, ctx.author, ctx.at, p.body, ctx.id, ctx.time, ctx.replica, ctx.at])
+                """).execute(arguments: [ctx.id, p.on, ctx.author, ctx.at, p.body, ctx.id, ctx.time, ctx.replica, ctx.at])
             try revision(note: ctx.id, kind: "add", body: p.body, ctx, db)
             try object(ctx.id, kind: "note", event: ctx.id, db)
             try indexNote(ctx.id, db)
@@ -179,17 +179,17 @@ public struct GlossProjector: Projector {
             }
             try revision(note: p.note, kind: "edit", body: p.body, ctx, db)
             // Highest (time, replica) wins (DESIGN §4); causally later edits always have higher times.
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE notes SET body = ?, body_event = ?, body_time = ?, body_replica = ?, updated_at = ?
                 WHERE note = ? AND (body_time < ? OR (body_time = ? AND body_replica < ?))
-                """, arguments: [p.body, ctx.id, ctx.time, ctx.replica, ctx.at, p.note, ctx.time, ctx.time, ctx.replica])
+                """).execute(arguments: [p.body, ctx.id, ctx.time, ctx.replica, ctx.at, p.note, ctx.time, ctx.time, ctx.replica])
             if db.changesCount > 0 { try indexNote(p.note, db) }
         case .noteDeleted(let p):
             guard try noteIsInCausalPast(p.note, of: e, store: store, db) else {
                 return try notUnderstood(env, ctx, "deletes note \(p.note.prefix(12)), which is not in its causal past", db)
             }
             try revision(note: p.note, kind: "delete", body: nil, ctx, db)
-            try db.execute(sql: "UPDATE notes SET deleted = 1 WHERE note = ?", arguments: [p.note])
+            try db.cachedStatement(sql: "UPDATE notes SET deleted = 1 WHERE note = ?").execute(arguments: [p.note])
             try indexNote(p.note, db)
         case .notUnderstood(let reason):
             try notUnderstood(env, ctx, reason, db)
@@ -200,54 +200,52 @@ public struct GlossProjector: Projector {
 
     private func applyArticle(_ p: ArticleIngested, _ c: Context, _ db: Database) throws {
         let places = String(decoding: try JSONSerialization.data(withJSONObject: p.places), as: UTF8.self)
-        let revisionExisted = try Bool.fetchOne(db, sql: "SELECT 1 FROM article_revisions WHERE sha256 = ?", arguments: [p.sha256]) ?? false
+        let revisionExisted = try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM article_revisions WHERE sha256 = ?"), arguments: [p.sha256]) ?? false
         // The same text ingested by several analysts is one revision; the earliest (time, replica) is its event.
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO article_revisions(sha256, article, event, author, time, replica, at, filename, date, dateline, places, text)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(sha256) DO UPDATE SET event = excluded.event, author = excluded.author, time = excluded.time,
                 replica = excluded.replica, at = excluded.at, filename = excluded.filename
             WHERE excluded.time < article_revisions.time OR (excluded.time = article_revisions.time AND excluded.replica < article_revisions.replica)
-            """, arguments: [p.sha256, p.article, c.id, c.author, c.time, c.replica, c.at, p.filename, p.date, p.dateline, places, p.text])
-        try db.execute(sql: """
+            """).execute(arguments: [p.sha256, p.article, c.id, c.author, c.time, c.replica, c.at, p.filename, p.date, p.dateline, places, p.text])
+        try db.cachedStatement(sql: """
             INSERT INTO articles(article, first_event, ingested_by, ingested_at, first_time, first_replica, date, dateline, places, current_revision, revisions)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
             ON CONFLICT(article) DO UPDATE SET first_event = excluded.first_event, ingested_by = excluded.ingested_by,
                 ingested_at = excluded.ingested_at, first_time = excluded.first_time, first_replica = excluded.first_replica
             WHERE excluded.first_time < articles.first_time OR (excluded.first_time = articles.first_time AND excluded.first_replica < articles.first_replica)
-            """, arguments: [p.article, c.id, c.author, c.at, c.time, c.replica, p.date, p.dateline, places, p.sha256])
+            """).execute(arguments: [p.article, c.id, c.author, c.at, c.time, c.replica, p.date, p.dateline, places, p.sha256])
         if !revisionExisted {
-            try db.execute(sql: "INSERT INTO search(rowid, kind, id, body) SELECT rowid * 4 + 2, 'revision', sha256, text FROM article_revisions WHERE sha256 = ?",
-                           arguments: [p.sha256])
+            try db.cachedStatement(sql: "INSERT INTO search(rowid, kind, id, body) SELECT rowid * 4 + 2, 'revision', sha256, text FROM article_revisions WHERE sha256 = ?").execute(arguments: [p.sha256])
         }
         // An object's event is its earliest ingest, as in the rows above.
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO objects(id, kind, event) SELECT article, 'article', first_event FROM articles WHERE article = ?
             ON CONFLICT(id) DO UPDATE SET event = excluded.event
-            """, arguments: [p.article])
-        try db.execute(sql: """
+            """).execute(arguments: [p.article])
+        try db.cachedStatement(sql: """
             INSERT INTO objects(id, kind, event) SELECT sha256, 'revision', event FROM article_revisions WHERE sha256 = ?
             ON CONFLICT(id) DO UPDATE SET event = excluded.event
-            """, arguments: [p.sha256])
+            """).execute(arguments: [p.sha256])
     }
 
     /// Keeps the full-text index on a note's displayed body. Index rows are addressed by rowid
     /// (`notes.rowid * 4 + 1`; revisions use `* 4 + 2`) so updates never scan the index.
     private func indexNote(_ note: String, _ db: Database) throws {
-        guard let rowid = try Int64.fetchOne(db, sql: "SELECT rowid FROM notes WHERE note = ?", arguments: [note]) else { return }
-        try db.execute(sql: "DELETE FROM search WHERE rowid = ?", arguments: [rowid * 4 + 1])
-        try db.execute(sql: "INSERT INTO search(rowid, kind, id, body) SELECT rowid * 4 + 1, 'note', note, body FROM notes WHERE note = ? AND deleted = 0", arguments: [note])
+        guard let rowid = try Int64.fetchOne(try db.cachedStatement(sql: "SELECT rowid FROM notes WHERE note = ?"), arguments: [note]) else { return }
+        try db.cachedStatement(sql: "DELETE FROM search WHERE rowid = ?").execute(arguments: [rowid * 4 + 1])
+        try db.cachedStatement(sql: "INSERT INTO search(rowid, kind, id, body) SELECT rowid * 4 + 1, 'note', note, body FROM notes WHERE note = ? AND deleted = 0").execute(arguments: [note])
     }
 
     private func revision(note: String, kind: String, body: String?, _ c: Context, _ db: Database) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO note_revisions(event, note, kind, author, time, replica, at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [c.id, note, kind, c.author, c.time, c.replica, c.at, body])
+            """).execute(arguments: [c.id, note, kind, c.author, c.time, c.replica, c.at, body])
     }
 
     private func object(_ id: String, kind: String, event: String, _ db: Database) throws {
-        try db.execute(sql: "INSERT INTO objects(id, kind, event) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING",
-                       arguments: [id, kind, event])
+        try db.cachedStatement(sql: "INSERT INTO objects(id, kind, event) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING").execute(arguments: [id, kind, event])
     }
 
     /// True when the note exists and its creating event happened before `e` (so every replica
@@ -260,9 +258,9 @@ public struct GlossProjector: Projector {
     }
 
     private func notUnderstood(_ env: EventEnvelope, _ c: Context, _ reason: String, _ db: Database) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO events_not_understood(event, type, schema, author, time, reason) VALUES (?, ?, ?, ?, ?, ?)
             ON CONFLICT(event) DO NOTHING
-            """, arguments: [c.id, env.type, Int(env.schema), c.author, c.time, reason])
+            """).execute(arguments: [c.id, env.type, Int(env.schema), c.author, c.time, reason])
     }
 }

@@ -153,14 +153,12 @@ extension ReplicaStore {
                 return try quarantine(e, "signature does not verify", stall: false, s, db)
             }
             // Two validly signed events at one (replica, seq): a fork. Keep both as evidence, freeze the feed.
-            let exists = try Bool.fetchOne(db, sql: "SELECT 1 FROM forks WHERE id = ?", arguments: [Data(env.id.raw.bytes)]) ?? false
+            let exists = try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM forks WHERE id = ?"), arguments: [Data(env.id.raw.bytes)]) ?? false
             if exists { return .duplicate }
-            try db.execute(sql: "INSERT INTO forks(id, replica, seq, other_id, envelope, payload, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           arguments: [Data(env.id.raw.bytes), Data(env.replica.raw.bytes), Int64(env.seq), heldID,
+            try db.cachedStatement(sql: "INSERT INTO forks(id, replica, seq, other_id, envelope, payload, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?)").execute(arguments: [Data(env.id.raw.bytes), Data(env.replica.raw.bytes), Int64(env.seq), heldID,
                                        Data(env.bytes), e.payload.map { Data($0) }, Int64(s.now)])
             let forkSeq = min(h.forkSeq ?? env.seq, env.seq)
-            try db.execute(sql: "UPDATE feeds SET state = 'forked', fork_seq = ?, state_reason = ? WHERE feed = ?",
-                           arguments: [Int64(forkSeq), "two different signed events at seq \(forkSeq); feed frozen there", h.feed])
+            try db.cachedStatement(sql: "UPDATE feeds SET state = 'forked', fork_seq = ?, state_reason = ? WHERE feed = ?").execute(arguments: [Int64(forkSeq), "two different signed events at seq \(forkSeq); feed frozen there", h.feed])
             h.state = "forked"; h.forkSeq = forkSeq; s.heads[env.replica] = h
             s.forkDetected = true
             return .fork
@@ -193,7 +191,7 @@ extension ReplicaStore {
         guard signatureOK() else { return try quarantine(e, "signature does not verify", stall: true, s, db) }
         try insert(env, payload: e.payload, feed: h.feed, depFeeds: depFeeds, db)
         if h.state == "stalled" {
-            try db.execute(sql: "UPDATE feeds SET state = 'ok', state_reason = NULL WHERE feed = ?", arguments: [h.feed])
+            try db.cachedStatement(sql: "UPDATE feeds SET state = 'ok', state_reason = NULL WHERE feed = ?").execute(arguments: [h.feed])
             h.state = "ok"
         }
         h.seq = env.seq; h.id = env.id
@@ -202,14 +200,13 @@ extension ReplicaStore {
     }
 
     private func quarantine(_ e: SignedEvent, _ reason: String, stall: Bool, _ s: ApplyState, _ db: Database) throws -> ApplyOutcome {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO quarantine(id, replica, seq, envelope, payload, reason, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO NOTHING
-            """, arguments: [Data(e.id.raw.bytes), Data(e.envelope.replica.raw.bytes), Int64(e.envelope.seq), Data(e.envelope.bytes),
+            """).execute(arguments: [Data(e.id.raw.bytes), Data(e.envelope.replica.raw.bytes), Int64(e.envelope.seq), Data(e.envelope.bytes),
                              e.payload.map { Data($0) }, reason, Int64(s.now)])
         if stall {
-            try db.execute(sql: "UPDATE feeds SET state = 'stalled', state_reason = ? WHERE replica = ? AND state = 'ok'",
-                           arguments: ["seq \(e.envelope.seq) (\(e.id.short)) rejected: \(reason)", Data(e.envelope.replica.raw.bytes)])
+            try db.cachedStatement(sql: "UPDATE feeds SET state = 'stalled', state_reason = ? WHERE replica = ? AND state = 'ok'").execute(arguments: ["seq \(e.envelope.seq) (\(e.id.short)) rejected: \(reason)", Data(e.envelope.replica.raw.bytes)])
         }
         return .rejected(reason)
     }
@@ -218,12 +215,11 @@ extension ReplicaStore {
         if fromPending { return .pending }
         let idBlob = Data(e.id.raw.bytes)
         if try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM pending WHERE id = ?"), arguments: [idBlob]) == true { return .pending }
-        if s.pendingCount == nil { s.pendingCount = try Int.fetchOne(db, sql: "SELECT count(*) FROM pending") ?? 0 }
+        if s.pendingCount == nil { s.pendingCount = try Int.fetchOne(try db.cachedStatement(sql: "SELECT count(*) FROM pending")) ?? 0 }
         guard s.pendingCount! < s.maxPending else {
             return .refused("pending table is full (\(s.maxPending) events waiting for missing dependencies); import the missing earlier events first — this one will be offered again")
         }
-        try db.execute(sql: "INSERT INTO pending(id, replica, seq, envelope, payload, reason, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       arguments: [idBlob, Data(e.envelope.replica.raw.bytes), Int64(e.envelope.seq), Data(e.envelope.bytes),
+        try db.cachedStatement(sql: "INSERT INTO pending(id, replica, seq, envelope, payload, reason, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)").execute(arguments: [idBlob, Data(e.envelope.replica.raw.bytes), Int64(e.envelope.seq), Data(e.envelope.bytes),
                                    e.payload.map { Data($0) }, reason, Int64(s.now)])
         s.pendingCount! += 1
         s.parked.insert(e.id)
@@ -233,17 +229,17 @@ extension ReplicaStore {
     /// Applies pending events that became ready (their feed predecessor is held), until none does.
     private func drainPending(_ s: inout ApplyState, vouched: Set<EventID>, _ db: Database) throws {
         while true {
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try Row.fetchAll(try db.cachedStatement(sql: """
                 SELECT p.id, p.envelope, p.payload FROM pending p LEFT JOIN feeds f ON f.replica = p.replica
                 WHERE p.seq = coalesce(f.head_seq, 0) + 1 ORDER BY p.received_at, p.seq
-                """)
+                """))
             var progressed = false
             for row in rows {
                 let env = try EventEnvelope(decoding: Array(row["envelope"] as Data))
                 let e = SignedEvent(envelope: env, payload: (row["payload"] as Data?).map { Array($0) })
                 let outcome = try applyOne(e, vouched: vouched, fromPending: true, &s, db)
                 if outcome == .pending { continue }
-                try db.execute(sql: "DELETE FROM pending WHERE id = ?", arguments: [row["id"] as Data])
+                try db.cachedStatement(sql: "DELETE FROM pending WHERE id = ?").execute(arguments: [row["id"] as Data])
                 if s.pendingCount != nil { s.pendingCount! -= 1 }
                 if outcome == .applied {
                     progressed = true

@@ -73,3 +73,26 @@ extension ReplicaStore {
         return ReplicaID(r)
     }
 }
+
+extension ReplicaStore {
+    /// Streams, in local (causal) order, the events this replica holds above `vector`: exactly the
+    /// events a peer holding `vector` lacks. Cost grows with the difference, not with the log.
+    public func forEachEvent(above vector: VersionVector, _ db: Database, _ body: (StoredEvent) throws -> Bool) throws {
+        try db.execute(sql: "CREATE TEMP TABLE IF NOT EXISTS want(feed INTEGER PRIMARY KEY, above INTEGER NOT NULL); DELETE FROM temp.want")
+        defer { try? db.execute(sql: "DELETE FROM temp.want") }
+        let feeds = try Row.fetchAll(db, sql: "SELECT feed, replica, head_seq FROM feeds WHERE head_seq > 0")
+        for f in feeds {
+            let r = ReplicaID(Bytes32(exactly: Array(f["replica"] as Data))!)
+            let above = vector[r]
+            if UInt64(f["head_seq"] as Int64) > above {
+                try db.execute(sql: "INSERT INTO temp.want(feed, above) VALUES (?, ?)", arguments: [f["feed"] as Int64, Int64(above)])
+            }
+        }
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT e.pos, e.feed, e.id, e.envelope, e.payload FROM temp.want w JOIN events e ON e.feed = w.feed AND e.seq > w.above ORDER BY e.pos
+            """)
+        while let row = try rows.next() {
+            if try !body(try ReplicaStore.storedEvent(row)) { return }
+        }
+    }
+}

@@ -122,7 +122,7 @@ public final class ReplicaStore: Sendable {
 
     private func ensureProjections() throws {
         try write { db in
-            let built = try Int.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'projection_version'")
+            let built = try Int.fetchOne(try db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'projection_version'"))
             if built != projector.version {
                 try rebuildProjections(db, progress: nil)
             }
@@ -153,19 +153,18 @@ public final class ReplicaStore: Sendable {
     /// Records the replica's own identity in a new database. Refuses if one is recorded.
     public func initialize(replica: ReplicaID, analyst: String) throws {
         try write { db in
-            if try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'analyst'") != nil {
+            if try String.fetchOne(try db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'analyst'")) != nil {
                 throw StoreError(.alreadyAReplica, "this database already belongs to a replica")
             }
-            try db.execute(sql: "INSERT INTO meta(key, value) VALUES ('analyst', ?), ('replica', ?)",
-                           arguments: [analyst, Data(replica.raw.bytes)])
+            try db.cachedStatement(sql: "INSERT INTO meta(key, value) VALUES ('analyst', ?), ('replica', ?)").execute(arguments: [analyst, Data(replica.raw.bytes)])
             _ = try feedNumber(for: replica, db)
         }
     }
 
     public func identity() throws -> (replica: ReplicaID, analyst: String) {
         try read { db in
-            guard let analyst = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'analyst'"),
-                  let raw = try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'replica'"),
+            guard let analyst = try String.fetchOne(try db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'analyst'")),
+                  let raw = try Data.fetchOne(try db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'replica'")),
                   let r = Bytes32(exactly: Array(raw)) else {
                 throw StoreError(.notAReplica, "the database at \(path) holds no replica identity; run `gloss init`")
             }
@@ -179,7 +178,7 @@ public final class ReplicaStore: Sendable {
     public func feedNumber(for replica: ReplicaID, _ db: Database) throws -> Int64 {
         let blob = Data(replica.raw.bytes)
         if let f = try Int64.fetchOne(try db.cachedStatement(sql: "SELECT feed FROM feeds WHERE replica = ?"), arguments: [blob]) { return f }
-        try db.execute(sql: "INSERT INTO feeds(replica) VALUES (?)", arguments: [blob])
+        try db.cachedStatement(sql: "INSERT INTO feeds(replica) VALUES (?)").execute(arguments: [blob])
         return db.lastInsertedRowID
     }
 
@@ -244,7 +243,7 @@ public final class ReplicaStore: Sendable {
         let env = EventEnvelope(key: key, seq: seq, prev: prev, time: time, depsDelta: delta,
                                 author: author, type: type, schema: schema, payload: payload)
         for (f, s) in deltaFeeds {
-            try db.execute(sql: "UPDATE feeds SET own_deps = ? WHERE feed = ?", arguments: [Int64(s), f])
+            try db.cachedStatement(sql: "UPDATE feeds SET own_deps = ? WHERE feed = ?").execute(arguments: [Int64(s), f])
         }
         try insert(env, payload: payload, feed: own, depFeeds: deltaFeeds, db)
         return SignedEvent(envelope: env, payload: payload)
@@ -253,17 +252,15 @@ public final class ReplicaStore: Sendable {
     /// Inserts a verified event whose causal past is already applied, updates its feed head, and
     /// projects it. The one write path for local and remote events.
     public func insert(_ env: EventEnvelope, payload: [UInt8]?, feed: Int64, depFeeds: [(Int64, UInt64)], _ db: Database) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO events(id, feed, seq, time, type, author, envelope, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [Data(env.id.raw.bytes), feed, Int64(env.seq), Int64(bitPattern: env.time.raw),
+            """).execute(arguments: [Data(env.id.raw.bytes), feed, Int64(env.seq), Int64(bitPattern: env.time.raw),
                              env.type, env.author, Data(env.bytes), payload.map { Data($0) }])
         let pos = db.lastInsertedRowID
         for (f, s) in depFeeds {
-            try db.execute(sql: "INSERT INTO event_deps(feed, dep_feed, seq, dep_seq) VALUES (?, ?, ?, ?)",
-                           arguments: [feed, f, Int64(env.seq), Int64(s)])
+            try db.cachedStatement(sql: "INSERT INTO event_deps(feed, dep_feed, seq, dep_seq) VALUES (?, ?, ?, ?)").execute(arguments: [feed, f, Int64(env.seq), Int64(s)])
         }
-        try db.execute(sql: "UPDATE feeds SET head_seq = ?, head_id = ? WHERE feed = ?",
-                       arguments: [Int64(env.seq), Data(env.id.raw.bytes), feed])
+        try db.cachedStatement(sql: "UPDATE feeds SET head_seq = ?, head_id = ? WHERE feed = ?").execute(arguments: [Int64(env.seq), Data(env.id.raw.bytes), feed])
         try projector.apply(AppliedEvent(envelope: env, payload: payload, pos: pos, feed: feed), store: self, db)
     }
 
@@ -305,11 +302,11 @@ public final class ReplicaStore: Sendable {
     public func rebuildProjections(_ db: Database, progress: ((Int, Int) -> Void)?) throws {
         try projector.dropSchema(db)
         try projector.createSchema(db)
-        let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0
+        let total = try Int.fetchOne(try db.cachedStatement(sql: "SELECT count(*) FROM events")) ?? 0
         var done = 0
         // Events of a forked feed from its fork on are kept as evidence but not projected (DESIGN §1.9).
         var frozen: [Int64: Int64] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT feed, fork_seq FROM feeds WHERE fork_seq IS NOT NULL") { frozen[row[0]] = row[1] }
+        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT feed, fork_seq FROM feeds WHERE fork_seq IS NOT NULL")) { frozen[row[0]] = row[1] }
         let rows = try Row.fetchCursor(db, sql: "SELECT pos, feed, seq, envelope, payload FROM events ORDER BY pos")
         while let row = try rows.next() {
             if let f = frozen[row["feed"]], (row["seq"] as Int64) >= f { done += 1; continue }
@@ -320,6 +317,6 @@ public final class ReplicaStore: Sendable {
             if done % 5000 == 0 { progress?(done, total) }
         }
         progress?(done, total)
-        try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('projection_version', ?)", arguments: [projector.version])
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('projection_version', ?)").execute(arguments: [projector.version])
     }
 }

@@ -15,7 +15,8 @@ struct Gloss: ParsableCommand {
             replica; 4 verification failed; 5 refused (already exists, deleted, frozen); 6 ambiguous id
             prefix; 64 usage error; 65 bad input data; 66 not found.
             """,
-        subcommands: [Init.self, WhoAmI.self, Ingest.self, Note.self, Status.self, Log.self, Show.self, Verify.self]
+        subcommands: [Init.self, WhoAmI.self, Ingest.self, Note.self, Status.self, Log.self, Show.self, Verify.self,
+                      Rebuild.self, Digest.self, AsOf.self, Diff.self, Query.self, Search.self, Bench.self]
     )
 }
 

@@ -1,0 +1,130 @@
+import Foundation
+import GRDB
+import GlossModel
+import GlossProjections
+import GlossStore
+
+extension Replica {
+    var projector: GlossProjector { store.projector as! GlossProjector }
+
+    /// Drops and replays the projections from the log (streaming). `progress(done, total)`.
+    public func rebuild(progress: ((Int, Int) -> Void)? = nil) throws -> (events: Int, digest: String) {
+        try write { db in
+            try store.rebuildProjections(db, progress: progress)
+            return (try store.eventCount(db), try projector.digest(db))
+        }
+    }
+
+    /// The projection digest: maintained (instant), or recomputed from every row.
+    public func digest(recompute: Bool = false) throws -> String {
+        try read { db in recompute ? try projector.recomputedDigest(db) : try projector.digest(db) }
+    }
+
+    /// Writes a database holding the projections (and the log) as they were at `point`.
+    /// Returns the number of events it holds.
+    @discardableResult
+    public func asOf(_ point: Point, out: URL) throws -> Int {
+        if FileManager.default.fileExists(atPath: out.path) {
+            throw GlossError(.refused, "\(out.path) already exists; choose a new file or remove it first")
+        }
+        let target: ReplicaStore
+        do { target = try ReplicaStore(path: out.path, projector: store.projector) } catch { throw GlossError.wrap(error) }
+        var copied = 0
+        try read { db in
+            var batch: [StoredEvent] = []
+            func flush() throws {
+                guard !batch.isEmpty else { return }
+                try target.write { tdb in
+                    for e in batch {
+                        let feed = try target.feedNumber(for: e.envelope.replica, tdb)
+                        let deps = try e.envelope.depsDelta.map { (try target.feedNumber(for: $0.replica, tdb), $0.seq) }
+                        try target.insert(e.envelope, payload: e.payload, feed: feed, depFeeds: deps, tdb)
+                    }
+                }
+                copied += batch.count
+                batch.removeAll(keepingCapacity: true)
+            }
+            try store.forEachEvent(db) { e in
+                if point.contains(replica: e.envelope.replica, seq: e.envelope.seq, time: e.envelope.time) {
+                    batch.append(e)
+                    if batch.count >= 2000 { try flush() }
+                }
+                return true
+            }
+            try flush()
+        }
+        try target.write { tdb in
+            try tdb.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('as_of', ?)", arguments: [point.description])
+        }
+        return copied
+    }
+
+    /// The events in `to` but not in `from`, in local order, as JSON objects.
+    public func diff(from: Point, to: Point, _ body: (JSON) throws -> Void) throws {
+        try read { db in
+            try store.forEachEvent(db) { e in
+                let env = e.envelope
+                if to.contains(replica: env.replica, seq: env.seq, time: env.time) && !from.contains(replica: env.replica, seq: env.seq, time: env.time) {
+                    try body(.object([
+                        ("id", .string(env.id.hex)), ("replica", .string(env.replica.hex)), ("seq", .int(Int64(env.seq))),
+                        ("author", .string(env.author)), ("time", .string(env.time.rfc3339)), ("type", .string(env.type)),
+                        ("summary", .string(Replica.summary(env, payload: e.payload))),
+                    ]))
+                }
+                return true
+            }
+        }
+    }
+
+    /// Runs read-only SQL (`gloss query`).
+    public func query(_ sql: String, timeLimit: TimeInterval, columns: ([String]) throws -> Void, row: ([JSON]) throws -> Void) throws {
+        do {
+            try ReadOnlyQuery.run(path: store.path, sql: sql, timeLimit: timeLimit, columns: columns) { values in
+                try row(values.map { v in
+                    switch v {
+                    case .null: .null
+                    case .int(let i): .int(i)
+                    case .double(let d): .double(d)
+                    case .text(let s): .string(s)
+                    case .blob(let b): .string(Hex.encode(b))
+                    }
+                })
+            }
+        } catch let f as ReadOnlyQuery.Failure {
+            switch f.kind {
+            case .refused: throw GlossError(.refused, f.message)
+            case .timeLimit: throw GlossError(.refused, f.message)
+            case .sql: throw GlossError(.badInput, f.message)
+            case .open: throw GlossError(.internalError, f.message)
+            }
+        }
+    }
+
+    /// Full-text search over article text and notes (`gloss search`): every word must match.
+    public func search(_ text: String, limit: Int = 50) throws -> [JSON] {
+        let words = text.split(whereSeparator: { $0.isWhitespace }).map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+        guard !words.isEmpty else { throw GlossError(.badInput, "give some words to search for") }
+        return try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT s.kind, s.id, coalesce(r.article, n.on_id) AS article,
+                       snippet(search, 2, '[', ']', '…', 12) AS snippet
+                FROM search s
+                LEFT JOIN article_revisions r ON s.kind = 'revision' AND r.sha256 = s.id
+                LEFT JOIN notes n ON s.kind = 'note' AND n.note = s.id
+                WHERE search MATCH ? ORDER BY rank LIMIT ?
+                """, arguments: [words.joined(separator: " "), limit]).map(Replica.json(row:))
+        }
+    }
+}
+
+extension Replica {
+    public var projectionVersion: Int { projector.version }
+
+    /// The digest of a projection database written by `asOf` (or any replica database).
+    public static func digest(ofDatabase url: URL) throws -> String {
+        do {
+            let s = try ReplicaStore(path: url.path, projector: GlossProjector())
+            return try s.read { db in try (s.projector as! GlossProjector).digest(db) }
+        } catch { throw GlossError.wrap(error) }
+    }
+}

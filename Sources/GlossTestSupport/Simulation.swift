@@ -1,0 +1,158 @@
+import Foundation
+import GRDB
+import GlossEngine
+import GlossModel
+import GlossStore
+
+/// Several replicas in temporary folders making random edits and syncing in memory, for property
+/// tests (convergence, replay equivalence, as-of). Seeded: the same seed gives the same history.
+public final class Simulation {
+    public let tmp: TempDir
+    public private(set) var replicas: [Replica] = []
+    public var rng: SplitMix64
+    public let clock: MockClock
+
+    public init(replicas n: Int, seed: UInt64, label: String = "sim") throws {
+        tmp = TempDir("gloss-\(label)")
+        rng = SplitMix64(seed: seed)
+        clock = MockClock(start: 1_624_700_000_000, step: 3)
+        for i in 0..<n { replicas.append(try addReplica("r\(i)")) }
+    }
+
+    /// A new replica (e.g. an observer that only receives).
+    public func addReplica(_ name: String) throws -> Replica {
+        try Replica.create(in: tmp.sub(name), analyst: name, key: ReplicaKey(), clock: clock.function)
+    }
+
+    deinit { tmp.remove() }
+
+    static let words = ["Azerbaijan", "Pakistan", "Turkey", "exercise", "September", "minister", "Baku", "said", "forces",
+                        "trilateral", "défense", "naïve", "café", "e\u{301}cole", "👍", "border", "trade", "Hasanov"]
+
+    public func randomText(_ words: Int) -> String {
+        (0..<words).map { _ in Simulation.words.randomElement(using: &rng)! }.joined(separator: " ")
+    }
+
+    /// One random edit on replica `i`: ingest (sometimes a text another replica also ingests), add a
+    /// note, edit or delete a live note.
+    public func randomOperation(on i: Int) throws {
+        let r = replicas[i]
+        let roll = Int.random(in: 0..<100, using: &rng)
+        let (articles, notes) = try r.store.read { db in
+            (try String.fetchAll(db, sql: "SELECT article FROM articles ORDER BY article"),
+             try String.fetchAll(db, sql: "SELECT note FROM notes WHERE deleted = 0 ORDER BY note"))
+        }
+        if roll < 15 || articles.isEmpty {
+            let day = Int.random(in: 10...28, using: &rng)
+            // A small space of texts, so independent ingests of the same text happen.
+            let text = "date 2021-06-\(day) BAKU – \(Simulation.words[day % Simulation.words.count]) report \(Int.random(in: 0..<6, using: &rng))\n"
+            _ = try r.ingest(bytes: Array(text.utf8), filename: "a\(day).txt")
+        } else if roll < 50 || notes.isEmpty {
+            let targets = articles + notes
+            _ = try r.addNote(on: targets.randomElement(using: &rng)!, body: randomText(Int.random(in: 1...8, using: &rng)))
+        } else if roll < 92 {
+            _ = try r.editNote(notes.randomElement(using: &rng)!, body: randomText(Int.random(in: 1...8, using: &rng)))
+        } else {
+            _ = try r.deleteNote(notes.randomElement(using: &rng)!)
+        }
+    }
+
+    /// The events `from` holds that `to` lacks, in `from`'s local (causal) order.
+    public func missing(from a: Replica, to b: Replica) throws -> [SignedEvent] {
+        let v = try b.store.read { try b.store.vector($0) }
+        var out: [SignedEvent] = []
+        try a.store.read { db in
+            try a.store.forEachEvent(above: v, db) { out.append(SignedEvent(envelope: $0.envelope, payload: $0.payload)); return true }
+        }
+        return out
+    }
+
+    /// In-memory transport: applies to `b` the events `a` has that `b` lacks.
+    @discardableResult
+    public func sync(_ a: Int, _ b: Int) throws -> ApplySummary {
+        let events = try missing(from: replicas[a], to: replicas[b])
+        return try replicas[b].store.applyRemote(events, now: clock.read())
+    }
+
+    /// Every event held by any replica, each once.
+    public func allEvents() throws -> [SignedEvent] {
+        var seen = Set<EventID>(), out: [SignedEvent] = []
+        for r in replicas {
+            try r.store.read { db in
+                try r.store.forEachEvent(db) { e in
+                    if seen.insert(e.id).inserted { out.append(SignedEvent(envelope: e.envelope, payload: e.payload)) }
+                    return true
+                }
+            }
+        }
+        return out
+    }
+
+    /// A random order of `events` that respects causality (feed order and deps).
+    public func randomCausalOrder(_ events: [SignedEvent]) -> [SignedEvent] {
+        var held: [ReplicaID: UInt64] = [:]
+        var remaining = events
+        var out: [SignedEvent] = []
+        func ready(_ e: SignedEvent) -> Bool {
+            held[e.envelope.replica, default: 0] == e.envelope.seq - 1 && e.envelope.depsDelta.allSatisfy { held[$0.replica, default: 0] >= $0.seq }
+        }
+        while !remaining.isEmpty {
+            let candidates = remaining.indices.filter { ready(remaining[$0]) }
+            precondition(!candidates.isEmpty, "events are not causally complete")
+            let i = candidates.randomElement(using: &rng)!
+            let e = remaining.remove(at: i)
+            held[e.envelope.replica] = e.envelope.seq
+            out.append(e)
+        }
+        return out
+    }
+
+    public func digest(_ r: Replica) throws -> String { try r.digest() }
+}
+
+/// Runs a process (output discarded; pass folders as arguments, the working folder is inherited)
+/// and reports its exit status and peak resident memory (from `wait4`).
+public func runMeasuringMemory(_ executable: URL, _ args: [String]) throws -> (status: Int32, maxRSSBytes: Int) {
+    var pid: pid_t = 0
+    let argv = ([executable.path] + args).map { strdup($0) } + [nil]
+    defer { for p in argv { free(p) } }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    let rc = posix_spawn(&pid, executable.path, &actions, nil, argv, environ)
+    guard rc == 0 else { throw NSError(domain: "spawn", code: Int(rc)) }
+    var status: Int32 = 0
+    var usage = rusage()
+    _ = wait4(pid, &status, 0, &usage)
+    let exited = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    return (exited, usage.ru_maxrss * 1024)
+}
+
+extension Replica {
+    /// Appends `count` own events quickly (notes and edits on one article, `batch` per transaction),
+    /// for size and memory tests. Returns the article id.
+    @discardableResult
+    public func appendBulk(_ count: Int, batch: Int = 5000) throws -> String {
+        let article = try ingest(bytes: Array("date 2021-06-26 BAKU – bulk article for size tests.\n".utf8), filename: "bulk.txt").id
+        var done = 1
+        var lastNote: String?
+        while done < count {
+            let n = min(batch, count - done)
+            try store.write { db in
+                for i in 0..<n {
+                    let k = done + i
+                    if k % 3 == 0, let note = lastNote {
+                        _ = try store.appendLocal(key: key, author: analyst, payload: NoteEdited(note: note, body: "edited body \(k) of a note about the exercise"), wallMilliseconds: clock(), db)
+                    } else {
+                        let e = try store.appendLocal(key: key, author: analyst, payload: NoteAdded(on: article, body: "note \(k): the special forces exercise in September"), wallMilliseconds: clock(), db)
+                        lastNote = e.id.hex
+                    }
+                }
+            }
+            done += n
+        }
+        return article
+    }
+}

@@ -1,0 +1,137 @@
+import ArgumentParser
+import Foundation
+import GlossEngine
+
+struct Rebuild: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Drop the projections and replay them from the log (streaming).")
+    @OptionGroup var replica: ReplicaOptions
+    @Flag(help: "Print JSON (keys: events, digest).") var json = false
+    func run() throws {
+        try guarded {
+            let progress = ProgressReporter("rebuild")
+            let r = try replica.open().rebuild(progress: progress.update)
+            if json { out(JSON.object([("events", .int(Int64(r.events))), ("digest", .string(r.digest))]).compact) }
+            else { out("rebuilt projections from \(r.events) events; digest \(r.digest)") }
+        }
+    }
+}
+
+struct Digest: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the digest of the projections (equal sets of events give equal digests).",
+        discussion: "The digest is maintained on every change; --recompute reads every row again and fails (exit 4) if the two differ.")
+    @OptionGroup var replica: ReplicaOptions
+    @Flag(help: "Recompute from every row and check it against the maintained digest.") var recompute = false
+    @Flag(help: "Print JSON (keys: digest, projectionVersion, events, versionVector).") var json = false
+    func run() throws {
+        try guarded {
+            let r = try replica.open()
+            let s = try r.status()
+            if recompute {
+                let full = try r.digest(recompute: true)
+                guard full == s.digest else {
+                    throw GlossError(.verificationFailed, "the maintained digest \(s.digest) differs from the recomputed \(full); run `gloss rebuild`")
+                }
+            }
+            if json {
+                out(JSON.object([("digest", .string(s.digest)), ("projectionVersion", .int(Int64(r.projectionVersion))),
+                                 ("events", .int(Int64(s.events))), ("versionVector", JSON(s.versionVector))]).compact)
+            } else { out(s.digest) }
+        }
+    }
+}
+
+struct AsOf: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "as-of",
+        abstract: "Write a database holding the projections as they were at POINT.",
+        discussion: "POINT is an RFC 3339 time (the events whose hybrid time is at or before it), a version-vector file (refused unless causally closed), or an event id (its causal past and itself).")
+    @OptionGroup var replica: ReplicaOptions
+    @Argument(help: "RFC 3339 time, vector file or event id.") var point: String
+    @Option(help: "The database file to write (must not exist).") var out: String
+    @Flag(help: "Print JSON (keys: out, events, digest).") var json = false
+    func run() throws {
+        try guarded {
+            let r = try replica.open()
+            let p = try r.point(point)
+            let url = URL(fileURLWithPath: out)
+            let n = try r.asOf(p, out: url)
+            let digest = try Replica.digest(ofDatabase: url)
+            if json { gloss.out(JSON.object([("out", .string(url.path)), ("events", .int(Int64(n))), ("digest", .string(digest))]).compact) }
+            else { gloss.out("wrote \(url.path): projections of \(n) events as of \(p.description); digest \(digest)") }
+        }
+    }
+}
+
+struct Diff: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the events between two points (in --to, not in --from) with author, time and a summary.")
+    @OptionGroup var replica: ReplicaOptions
+    @Option(help: "The earlier point (RFC 3339 time, vector file or event id).") var from: String
+    @Option(help: "The later point.") var to: String
+    @Flag(help: "Print a JSON array of objects (keys: id, replica, seq, author, time, type, summary).") var json = false
+    func run() throws {
+        try guarded {
+            let r = try replica.open()
+            let (f, t) = (try r.point(from), try r.point(to))
+            var first = true
+            if json { print("[", terminator: "") }
+            try r.diff(from: f, to: t) { e in
+                if json { print((first ? "" : ",") + "\n  " + e.compact, terminator: ""); first = false; return }
+                guard case .string(let id)? = e["id"], case .string(let time)? = e["time"], case .string(let a)? = e["author"],
+                      case .string(let s)? = e["summary"] else { return }
+                out("\(id.prefix(12))  \(time)  \(a)  \(s)")
+            }
+            if json { print(first ? "]" : "\n]") }
+        }
+    }
+}
+
+struct Query: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run read-only SQL against the projections (tables in Protocol/04-projections.md).",
+        discussion: "Writes (INSERT, UPDATE, DELETE, ATTACH, CREATE, PRAGMA writes, …) are refused by a SQLite authorizer; a query that runs past --timeout is stopped.")
+    @OptionGroup var replica: ReplicaOptions
+    @Argument(help: "One SQL statement.") var sql: String
+    @Option(help: "Time limit in seconds.") var timeout: Double = 10
+    @Flag(help: "Print a JSON array of row objects.") var json = false
+    func run() throws {
+        try guarded {
+            let r = try replica.open()
+            var cols: [String] = []
+            var first = true
+            if json { print("[", terminator: "") }
+            try r.query(sql, timeLimit: timeout, columns: { c in
+                cols = c
+                if !json { out(c.joined(separator: "\t")) }
+            }, row: { values in
+                if json {
+                    print((first ? "" : ",") + "\n  " + JSON.object(Array(zip(cols, values))).compact, terminator: "")
+                    first = false
+                } else {
+                    out(values.map { v in
+                        switch v { case .null: "NULL"; case .string(let s): s.replacingOccurrences(of: "\n", with: "\\n"); default: v.compact }
+                    }.joined(separator: "\t"))
+                }
+            })
+            if json { print(first ? "]" : "\n]") }
+        }
+    }
+}
+
+struct Search: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Full-text search over article text and notes (every word must match).")
+    @OptionGroup var replica: ReplicaOptions
+    @Argument(help: "Words to find.") var text: String
+    @Option(help: "At most N results.") var limit: Int = 50
+    @Flag(help: "Print a JSON array (keys: kind, id, article, snippet).") var json = false
+    func run() throws {
+        try guarded {
+            let hits = try replica.open().search(text, limit: limit)
+            if json { out(JSON.array(hits).pretty); return }
+            for h in hits {
+                guard case .string(let kind)? = h["kind"], case .string(let id)? = h["id"], case .string(let snip)? = h["snippet"] else { continue }
+                out("\(kind) \(id.prefix(12))  \(snip.replacingOccurrences(of: "\n", with: " "))")
+            }
+        }
+    }
+}

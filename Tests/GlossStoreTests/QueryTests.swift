@@ -1,0 +1,98 @@
+import Foundation
+import GlossEngine
+import GlossTestSupport
+import Testing
+
+@Suite struct QueryTests {
+    func replica() throws -> (Replica, TempDir) {
+        let tmp = TempDir("gloss-query")
+        let r = try Replica.create(in: tmp.url, analyst: "ana", clock: MockClock().function)
+        let a = try r.ingest(bytes: sampleArticleBytes(), filename: "a.txt")
+        _ = try r.addNote(on: a.id, body: "Exercises in September 2021.")
+        return (r, tmp)
+    }
+
+    func rows(_ r: Replica, _ sql: String, timeout: Double = 5) throws -> [[JSON]] {
+        var out: [[JSON]] = []
+        try r.query(sql, timeLimit: timeout, columns: { _ in }, row: { out.append($0) })
+        return out
+    }
+
+    @Test func readsWork() throws {
+        let (r, tmp) = try replica()
+        defer { tmp.remove() }
+        #expect(try rows(r, "SELECT count(*) FROM notes") == [[.int(1)]])
+        #expect(try rows(r, "SELECT body FROM live_notes") == [[.string("Exercises in September 2021.")]])
+        #expect(try rows(r, "PRAGMA table_info(notes)").count > 5)
+        #expect(try rows(r, "SELECT type FROM event_log ORDER BY pos") == [[.string("ArticleIngested")], [.string("NoteAdded")]])
+        #expect(try rows(r, "SELECT kind FROM search WHERE search MATCH 'september' ORDER BY kind").count == 2)
+    }
+
+    @Test(arguments: [
+        "INSERT INTO notes(note) VALUES ('x')",
+        "UPDATE notes SET body = 'x'",
+        "DELETE FROM notes",
+        "DELETE FROM events",
+        "DROP TABLE notes",
+        "CREATE TABLE t(x)",
+        "CREATE TEMP TABLE t(x)",
+        "CREATE VIEW v AS SELECT 1",
+        "ALTER TABLE notes ADD COLUMN x",
+        "ATTACH DATABASE '/tmp/gloss-attack.db' AS x",
+        "DETACH DATABASE main",
+        "PRAGMA query_only = 0",
+        "PRAGMA query_only=OFF",
+        "pragma QUERY_ONLY = false",
+        "PRAGMA writable_schema = 1",
+        "PRAGMA journal_mode = DELETE",
+        "PRAGMA user_version = 7",
+        "PRAGMA main.user_version = 7",
+        "PRAGMA foreign_keys = 0",
+        "PRAGMA recursive_triggers = 1",
+        "VACUUM",
+        "VACUUM INTO '/tmp/gloss-copy.db'",
+        "REINDEX",
+        "ANALYZE",
+        "BEGIN IMMEDIATE",
+        "SAVEPOINT s",
+        "SELECT load_extension('/tmp/x')",
+        "SELECT 1; DELETE FROM notes",
+        "WITH x AS (SELECT 1) DELETE FROM notes",
+        "INSERT INTO search(search) VALUES ('delete-all')",
+        "UPDATE sqlite_master SET sql = '' WHERE name = 'notes'",
+    ])
+    func writesAreRefused(sql: String) throws {
+        let (r, tmp) = try replica()
+        defer { tmp.remove() }
+        let digest = try r.digest()
+        #expect(throws: GlossError.self, "\(sql) was not refused") { try rows(r, sql) }
+        #expect(try r.digest() == digest)
+        #expect(try r.status().notes == 1)
+        #expect(try rows(r, "SELECT count(*) FROM events") == [[.int(2)]])
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/gloss-copy.db"))
+    }
+
+    @Test func aQueryPastItsTimeLimitIsStopped() throws {
+        let (r, tmp) = try replica()
+        defer { tmp.remove() }
+        let start = Date()
+        do {
+            _ = try rows(r, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c", timeout: 0.3)
+            Issue.record("an endless query returned")
+        } catch let e as GlossError {
+            #expect(e.message.contains("time limit"))
+        }
+        #expect(Date().timeIntervalSince(start) < 5)
+    }
+
+    @Test func searchFindsArticlesAndNotes() throws {
+        let (r, tmp) = try replica()
+        defer { tmp.remove() }
+        let hits = try r.search("September")
+        #expect(Set(hits.compactMap { if case .string(let k)? = $0["kind"] { k } else { nil } }) == ["note", "revision"])
+        #expect(try r.search("Hasanov interoperability").count == 1)
+        #expect(try r.search("nonexistentword").isEmpty)
+        // Quotes and FTS syntax in the input are words, not operators.
+        #expect(try r.search("\"September\" OR NEAR(").isEmpty)
+    }
+}
