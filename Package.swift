@@ -28,6 +28,7 @@ let package = Package(
         .target(name: "GlossProjections", dependencies: [
             "GlossModel", "GlossStore", "GlossIngest",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
         .target(name: "GlossSync", dependencies: [
             "GlossModel", "GlossStore",

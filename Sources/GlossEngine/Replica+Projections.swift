@@ -9,10 +9,12 @@ extension Replica {
 
     /// Drops and replays the projections from the log (streaming). `progress(done, total)`.
     public func rebuild(progress: ((Int, Int) -> Void)? = nil) throws -> (events: Int, digest: String) {
-        try write { db in
+        // The digest is flushed as the transaction commits: read it afterwards.
+        let events = try write { db in
             try store.rebuildProjections(db, progress: progress)
-            return (try store.eventCount(db), try projector.digest(db))
+            return try store.eventCount(db)
         }
+        return (events, try digest())
     }
 
     /// The projection digest: maintained (instant), or recomputed from every row.

@@ -11,7 +11,7 @@ public struct GlossProjector: Projector {
     public init() {}
 
     /// Bump whenever a table or a rule changes: opening a replica rebuilds its projections.
-    public let version = 2
+    public let version = 3
 
     /// The documented projection tables, in digest order, with their primary key.
     public static let tables: [(name: String, key: String)] = [
@@ -29,6 +29,10 @@ public struct GlossProjector: Projector {
     public func prepareConnection(_ db: Database) {
         ProjectionDigest.registerFunctions(db)
     }
+
+    public func willCommit(_ db: Database) throws { try ProjectionDigest.flush(db) }
+
+    public func didRollback(_ db: Database) { ProjectionDigest.discard(db) }
 
     /// The digest of the projections (maintained; instant).
     public func digest(_ db: Database) throws -> String {
@@ -155,6 +159,7 @@ public struct GlossProjector: Projector {
         for v in ["live_notes", "article_notes", "event_log"] { try db.execute(sql: "DROP VIEW IF EXISTS \(v)") }
         for t in GlossProjector.tables { try db.execute(sql: "DROP TABLE IF EXISTS \(t.name)") }
         try db.execute(sql: "DROP TABLE IF EXISTS search; DROP TABLE IF EXISTS projection_digest")
+        ProjectionDigest.discard(db)
     }
 
     public func apply(_ e: AppliedEvent, store: ReplicaStore, _ db: Database) throws {

@@ -1,28 +1,90 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import GlossModel
 
 /// The projection digest (Protocol/04-projections.md §Digest): for each documented table, the sum
-/// modulo 2^256 of the SHA-256 of each row's typed values, maintained by triggers on every change,
-/// so `gloss status` reads it instantly. Sums do not depend on the order rows were written in, so
-/// equal sets of events give equal digests whatever order they arrived in.
+/// modulo 2^256 of the SHA-256 of each row's typed values. Triggers report every row change to the
+/// SQL function `gloss_digest(sign, table, values…)`, implemented here on the C API; the changes of
+/// a transaction accumulate in memory and are written to `projection_digest` once, just before it
+/// commits. Sums do not depend on the order rows were written in, so equal sets of events give equal
+/// digests whatever order they arrived in, and `gloss status` reads the digest instantly.
 public enum ProjectionDigest {
-    /// Registers the SQL functions the digest triggers call, on one connection.
+    /// Per-connection accumulation of one transaction's row changes.
+    final class Accumulator {
+        var tables: [String: (rows: Int64, sum: [UInt8])] = [:]
+        func add(_ table: String, _ hash: Bytes32, sign: Int64) {
+            var t = tables[table] ?? (0, [UInt8](repeating: 0, count: 32))
+            t.rows += sign
+            t.sum = ProjectionDigest.add(t.sum, hash.bytes, subtract: sign < 0)
+            tables[table] = t
+        }
+    }
+
+    /// Accumulators by connection. Writes to one database go through one connection at a time.
+    nonisolated(unsafe) private static var accumulators: [UnsafeMutableRawPointer: Accumulator] = [:]
+    private static let lock = NSLock()
+
+    static func accumulator(_ db: Database) -> Accumulator? {
+        guard let c = db.sqliteConnection else { return nil }
+        lock.lock(); defer { lock.unlock() }
+        return accumulators[UnsafeMutableRawPointer(c)]
+    }
+
+    /// Registers `gloss_digest` on one connection.
     public static func registerFunctions(_ db: Database) {
-        db.add(function: DatabaseFunction("gloss_row_hash", argumentCount: nil, pure: true) { values in
-            Data(rowHash(values).bytes)
-        })
-        db.add(function: DatabaseFunction("gloss_sum_add", argumentCount: 2, pure: true) { v in
-            Data(add(blob(v[0]), blob(v[1]), subtract: false))
-        })
-        db.add(function: DatabaseFunction("gloss_sum_sub", argumentCount: 2, pure: true) { v in
-            Data(add(blob(v[0]), blob(v[1]), subtract: true))
+        guard let conn = db.sqliteConnection else { return }
+        let acc = Accumulator()
+        lock.lock(); accumulators[UnsafeMutableRawPointer(conn)] = acc; lock.unlock()
+        sqlite3_create_function_v2(conn, "gloss_digest", -1, SQLITE_UTF8, Unmanaged.passUnretained(acc).toOpaque(), { ctx, argc, argv in
+            guard let ctx, let argv, argc >= 2 else { return }
+            let acc = Unmanaged<Accumulator>.fromOpaque(sqlite3_user_data(ctx)!).takeUnretainedValue()
+            let sign = sqlite3_value_int64(argv[0]!)
+            let table = String(cString: sqlite3_value_text(argv[1]!))
+            var w = ByteWriter(capacity: 256)
+            for i in 1..<Int(argc) { ProjectionDigest.encode(argv[i]!, &w) }
+            acc.add(table, Bytes32.sha256(w.bytes), sign: sign)
+            sqlite3_result_null(ctx)
+        }, nil, nil, { p in
+            // The connection closed: forget its accumulator.
+            guard let p else { return }
+            ProjectionDigest.lock.lock()
+            ProjectionDigest.accumulators = ProjectionDigest.accumulators.filter { Unmanaged.passUnretained($0.value).toOpaque() != p }
+            ProjectionDigest.lock.unlock()
         })
     }
 
-    static func blob(_ v: DatabaseValue) -> [UInt8] {
-        if case .blob(let d) = v.storage, d.count == 32 { return Array(d) }
-        return [UInt8](repeating: 0, count: 32)
+    /// Typed encoding of one SQLite value (the same as `rowHash`).
+    static func encode(_ v: OpaquePointer, _ w: inout ByteWriter) {
+        switch sqlite3_value_type(v) {
+        case SQLITE_NULL: w.u8(0)
+        case SQLITE_INTEGER: w.u8(1); w.u64(UInt64(bitPattern: sqlite3_value_int64(v)))
+        case SQLITE_FLOAT: w.u8(2); w.u64(sqlite3_value_double(v).bitPattern)
+        case SQLITE_TEXT:
+            let n = Int(sqlite3_value_bytes(v))
+            w.u8(3); w.u32(UInt32(n))
+            if n > 0, let p = sqlite3_value_text(v) { w.raw(UnsafeBufferPointer(start: p, count: n)) }
+        default:
+            let n = Int(sqlite3_value_bytes(v))
+            w.u8(4); w.u32(UInt32(n))
+            if n > 0, let p = sqlite3_value_blob(v) { w.raw(UnsafeRawBufferPointer(start: p, count: n)) }
+        }
+    }
+
+    /// Writes the transaction's accumulated changes into `projection_digest` (before commit).
+    static func flush(_ db: Database) throws {
+        guard let acc = accumulator(db), !acc.tables.isEmpty else { return }
+        for (table, delta) in acc.tables {
+            let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT rows, sum FROM projection_digest WHERE tbl = ?"), arguments: [table])
+            let sum = add((row?[1] as Data?).map { Array($0) } ?? [UInt8](repeating: 0, count: 32), delta.sum, subtract: false)
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO projection_digest(tbl, rows, sum) VALUES (?, ?, ?)")
+                .execute(arguments: [table, (row?[0] as Int64? ?? 0) + delta.rows, Data(sum)])
+        }
+        acc.tables.removeAll(keepingCapacity: true)
+    }
+
+    static func discard(_ db: Database) {
+        accumulator(db)?.tables.removeAll(keepingCapacity: true)
     }
 
     /// SHA-256 over the typed encoding of (table name, values…) (Protocol/04-projections.md §Digest).
@@ -52,7 +114,7 @@ public enum ProjectionDigest {
         return out
     }
 
-    /// SQL creating the digest table and the triggers that maintain it for `tables`.
+    /// SQL creating the digest table and the triggers that report row changes for `tables`.
     static func triggerSQL(_ db: Database, tables: [(name: String, key: String)]) throws -> String {
         var sql = "CREATE TABLE IF NOT EXISTS projection_digest(tbl TEXT PRIMARY KEY NOT NULL, rows INTEGER NOT NULL, sum BLOB NOT NULL);\n"
         for t in tables {
@@ -61,15 +123,14 @@ public enum ProjectionDigest {
             let old = cols.map { "OLD.\"\($0)\"" }.joined(separator: ", ")
             let n = t.name
             sql += """
-                INSERT OR IGNORE INTO projection_digest(tbl, rows, sum) VALUES ('\(n)', 0, zeroblob(32));
                 CREATE TRIGGER IF NOT EXISTS \(n)_digest_insert AFTER INSERT ON \(n) BEGIN
-                  UPDATE projection_digest SET rows = rows + 1, sum = gloss_sum_add(sum, gloss_row_hash('\(n)', \(new))) WHERE tbl = '\(n)';
+                  SELECT gloss_digest(1, '\(n)', \(new));
                 END;
                 CREATE TRIGGER IF NOT EXISTS \(n)_digest_delete AFTER DELETE ON \(n) BEGIN
-                  UPDATE projection_digest SET rows = rows - 1, sum = gloss_sum_sub(sum, gloss_row_hash('\(n)', \(old))) WHERE tbl = '\(n)';
+                  SELECT gloss_digest(-1, '\(n)', \(old));
                 END;
                 CREATE TRIGGER IF NOT EXISTS \(n)_digest_update AFTER UPDATE ON \(n) BEGIN
-                  UPDATE projection_digest SET sum = gloss_sum_add(gloss_sum_sub(sum, gloss_row_hash('\(n)', \(old))), gloss_row_hash('\(n)', \(new))) WHERE tbl = '\(n)';
+                  SELECT gloss_digest(-1, '\(n)', \(old)); SELECT gloss_digest(1, '\(n)', \(new));
                 END;
 
                 """
@@ -90,12 +151,12 @@ public enum ProjectionDigest {
 
     /// The maintained digest (instant).
     public static func maintained(_ db: Database, version: Int, tables: [(name: String, key: String)]) throws -> String {
-        var parts: [(String, Int64, [UInt8])] = []
+        var parts: [(name: String, rows: Int64, sum: [UInt8])] = []
         for t in tables {
             let row = try Row.fetchOne(db, sql: "SELECT rows, sum FROM projection_digest WHERE tbl = ?", arguments: [t.name])
             parts.append((t.name, row?[0] ?? 0, (row?[1] as Data?).map { Array($0) } ?? [UInt8](repeating: 0, count: 32)))
         }
-        return combine(version: version, tables: parts.map { (name: $0.0, rows: $0.1, sum: $0.2) })
+        return combine(version: version, tables: parts)
     }
 
     /// Recomputes the digest by reading every row in primary-key order (for `gloss digest --recompute`).

@@ -27,4 +27,8 @@ public protocol Projector: Sendable {
     func dropSchema(_ db: Database) throws
     /// Updates the projections for one event. Runs inside the apply transaction.
     func apply(_ event: AppliedEvent, store: ReplicaStore, _ db: Database) throws
+    /// Called at the end of every write transaction, before it commits (flush accumulated state).
+    func willCommit(_ db: Database) throws
+    /// Called when a write transaction rolls back (discard accumulated state).
+    func didRollback(_ db: Database)
 }

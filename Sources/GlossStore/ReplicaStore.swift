@@ -135,9 +135,15 @@ public final class ReplicaStore: Sendable {
     public func write<T>(_ body: (Database) throws -> T) throws -> T {
         var result: T?
         try pool.writeWithoutTransaction { db in
-            try db.inTransaction(.immediate) {
-                result = try body(db)
-                return .commit
+            do {
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    try projector.willCommit(db)
+                    return .commit
+                }
+            } catch {
+                projector.didRollback(db)
+                throw error
             }
         }
         return result!

@@ -141,6 +141,8 @@ final class CountingProjector: Projector, @unchecked Sendable {
         applied.add()
         try inner.apply(event, store: store, db)
     }
+    func willCommit(_ db: Database) throws { try inner.willCommit(db) }
+    func didRollback(_ db: Database) { inner.didRollback(db) }
 }
 
 final class Counter: @unchecked Sendable {
