@@ -33,6 +33,7 @@ let package = Package(
         .target(name: "GlossSync", dependencies: [
             "GlossModel", "GlossStore",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "GlossEngine", dependencies: [
             "GlossModel", "GlossStore", "GlossProjections", "GlossIngest", "GlossSync",

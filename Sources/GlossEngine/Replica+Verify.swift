@@ -53,6 +53,13 @@ extension Replica {
                 if !env.hasValidSignature() { fault("signature does not verify") }
                 prevID = computed
             }
+            // Forks: two validly signed events at one (replica, seq) — the feed is frozen (DESIGN §1.9).
+            for row in try Row.fetchAll(db, sql: "SELECT id, replica, seq, other_id, envelope FROM forks ORDER BY replica, seq") {
+                let env = try? EventEnvelope(decoding: Array(row["envelope"] as Data))
+                let signed = env?.hasValidSignature() == true ? "validly signed" : "NOT validly signed"
+                faults.append(.init(event: Hex.encode(row["id"] as Data), replica: Hex.encode(row["replica"] as Data), seq: UInt64(row["seq"] as Int64),
+                                    reason: "fork: this \(signed) event and the held event \(Hex.encode(row["other_id"] as Data).prefix(12)) share replica and seq; the feed is frozen at its fork"))
+            }
             return VerifyReport(checked: checked, faults: faults)
         }
     }

@@ -227,11 +227,13 @@ extension ReplicaStore {
     }
 
     /// Applies pending events that became ready (their feed predecessor is held), until none does.
+    /// Pending copies of events that arrived again and applied directly are dropped as duplicates
+    /// (or kept as fork evidence when they differ from the held event).
     private func drainPending(_ s: inout ApplyState, vouched: Set<EventID>, _ db: Database) throws {
         while true {
             let rows = try Row.fetchAll(try db.cachedStatement(sql: """
                 SELECT p.id, p.envelope, p.payload FROM pending p LEFT JOIN feeds f ON f.replica = p.replica
-                WHERE p.seq = coalesce(f.head_seq, 0) + 1 ORDER BY p.received_at, p.seq
+                WHERE p.seq <= coalesce(f.head_seq, 0) + 1 ORDER BY p.received_at, p.seq
                 """))
             var progressed = false
             for row in rows {
@@ -248,7 +250,7 @@ extension ReplicaStore {
                     if s.parked.contains(e.id) { s.summary.pending -= 1 } else { s.summary.appliedFromPending += 1 }
                 } else {
                     if s.parked.contains(e.id) { s.summary.pending -= 1 }
-                    s.record(outcome, e)
+                    if outcome != .duplicate { s.record(outcome, e) }
                 }
             }
             if !progressed { return }

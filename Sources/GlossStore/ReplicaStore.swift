@@ -20,7 +20,7 @@ public final class ReplicaStore: Sendable {
         config.busyMode = .timeout(30)
         config.prepareDatabase { db in
             // Own events must be durable before they can leave the replica (DESIGN §1.8).
-            try db.execute(sql: "PRAGMA synchronous = FULL; PRAGMA cache_size = -32768")
+            try db.execute(sql: "PRAGMA synchronous = FULL; PRAGMA cache_size = -16384")
             projector.prepareConnection(db)
         }
         do {

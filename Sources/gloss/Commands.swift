@@ -109,7 +109,12 @@ struct Status: ParsableCommand {
             out("events    \(s.events)")
             out("articles  \(s.articles)")
             out("notes     \(s.notes)")
+            out("pending   \(s.pending)")
+            out("quarantined \(s.quarantined)")
+            out("open conflicts \(s.openConflicts)")
+            out("digest    \(s.digest)")
             if s.notUnderstood > 0 { out("not understood by this build: \(s.notUnderstood) events") }
+            for f in s.feedProblems { out("feed \(f.replica.hex.prefix(16)) is \(f.state.uppercased()): \(f.reason)") }
             out("version vector:")
             for (r, seq) in s.versionVector.sorted { out("  \(r.hex)  \(seq)") }
         }

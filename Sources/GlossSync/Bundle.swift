@@ -1,0 +1,210 @@
+import Crypto
+import Foundation
+import GlossModel
+
+/// The header of a bundle file (Protocol/05-bundle.md §Layout).
+public struct BundleHeader: Sendable, Equatable {
+    public static let magic = Array("GLOSSBDL".utf8)
+    public static let trailerMagic = Array("GLOSSEND".utf8)
+    public static let format: UInt16 = 1
+    public static let signingContext = Array("GLOSS-BUNDLE-V1".utf8)
+    /// Largest header (two full vectors), in bytes.
+    public static let maxBytes = 8 + 2 + 32 + 32 + 2 * (4 + ProtocolLimits.maxVectorEntries * 40) + 8 + 64
+
+    public var team: TeamID
+    public var sender: ReplicaID
+    public var senderVector: VersionVector
+    public var baseVector: VersionVector
+    public var eventCount: UInt64
+
+    public init(team: TeamID = .none, sender: ReplicaID, senderVector: VersionVector, baseVector: VersionVector, eventCount: UInt64) {
+        self.team = team; self.sender = sender; self.senderVector = senderVector; self.baseVector = baseVector; self.eventCount = eventCount
+    }
+
+    public static func == (a: BundleHeader, b: BundleHeader) -> Bool {
+        a.team == b.team && a.sender == b.sender && a.senderVector == b.senderVector && a.baseVector == b.baseVector && a.eventCount == b.eventCount
+    }
+
+    /// The signed header bytes.
+    public func encoded(signedBy key: ReplicaKey) -> [UInt8] {
+        precondition(key.replicaID == sender)
+        var w = ByteWriter()
+        w.raw(BundleHeader.magic); w.u16(BundleHeader.format); w.b32(team.raw); w.b32(sender.raw)
+        VectorCodec.encode(senderVector, into: &w)
+        VectorCodec.encode(baseVector, into: &w)
+        w.u64(eventCount)
+        w.raw(key.sign(BundleHeader.signingContext + w.bytes))
+        return w.bytes
+    }
+}
+
+/// Writes a bundle, streaming: header, records, trailer with the running SHA-256.
+public struct BundleWriter {
+    private let handle: FileHandle
+    private var hasher = SHA256()
+    private var buffer: [UInt8] = []
+    public private(set) var bytesWritten = 0
+    public private(set) var records: UInt64 = 0
+
+    public init(handle: FileHandle, header: BundleHeader, key: ReplicaKey) throws {
+        self.handle = handle
+        try emit(header.encoded(signedBy: key))
+    }
+
+    private mutating func emit(_ bytes: [UInt8], hash: Bool = true) throws {
+        if hash { hasher.update(data: bytes) }
+        buffer.append(contentsOf: bytes)
+        bytesWritten += bytes.count
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    private mutating func flush() throws {
+        guard !buffer.isEmpty else { return }
+        try handle.write(contentsOf: buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// One record: the envelope and payload exactly as stored.
+    public mutating func append(envelope: [UInt8], payload: [UInt8]?) throws {
+        var w = ByteWriter(capacity: envelope.count + (payload?.count ?? 0) + 8)
+        w.u32(UInt32(envelope.count)); w.raw(envelope)
+        if let payload { w.u32(UInt32(payload.count)); w.raw(payload) } else { w.u32(0xFFFF_FFFF) }
+        try emit(w.bytes)
+        records += 1
+    }
+
+    /// Writes the trailer and flushes. The caller fsyncs and renames.
+    public mutating func finish() throws {
+        let digest = Bytes32(digest: hasher.finalize())
+        var w = ByteWriter()
+        w.raw(BundleHeader.trailerMagic); w.u64(records); w.b32(digest)
+        try emit(w.bytes, hash: false)
+        try flush()
+    }
+}
+
+/// Reads a bundle, streaming, from untrusted bytes.
+public final class BundleReader {
+    private let handle: FileHandle
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var eof = false
+    private var hasher = SHA256()
+    public private(set) var header: BundleHeader!
+    public private(set) var recordsRead: UInt64 = 0
+    /// Set when the file ended before the trailer.
+    public private(set) var truncated = false
+    /// Set once the trailer was read: whether its count and checksum matched.
+    public private(set) var checksumOK: Bool?
+    public private(set) var bytesRead = 0
+
+    public init(handle: FileHandle) { self.handle = handle }
+
+    /// Ensures `n` bytes are buffered; false at end of file.
+    private func fill(_ n: Int) throws -> Bool {
+        while buffer.count - start < n {
+            if eof { return false }
+            if start > 0 && start > buffer.count / 2 { buffer.removeFirst(start); start = 0 }
+            let chunk = try handle.read(upToCount: max(1 << 20, n - (buffer.count - start))) ?? Data()
+            if chunk.isEmpty { eof = true; return buffer.count - start >= n }
+            buffer.append(contentsOf: chunk)
+        }
+        return true
+    }
+
+    /// Takes `n` buffered bytes; callers check `fill(n)` first.
+    private func take(_ n: Int, hash: Bool = true) -> [UInt8] {
+        precondition(buffer.count - start >= n)
+        let out = Array(buffer[start..<start + n])
+        start += n
+        bytesRead += n
+        if hash { hasher.update(data: out) }
+        return out
+    }
+
+    private func u32() throws -> UInt32? {
+        guard try fill(4) else { return nil }
+        let b = take(4)
+        return UInt32(b[0]) << 24 | UInt32(b[1]) << 16 | UInt32(b[2]) << 8 | UInt32(b[3])
+    }
+
+    /// Reads and checks the header (magic, format, vectors, signature). Throws `unusable`.
+    public func readHeader() throws -> BundleHeader {
+        func unusable(_ why: String) -> SyncError { SyncError(.unusable, "not a usable Gloss bundle: \(why)") }
+        guard try fill(8) else { throw unusable("the file is shorter than a bundle header") }
+        guard Array(buffer[start..<start + 8]) == BundleHeader.magic else { throw unusable("it does not start with GLOSSBDL") }
+        // Read the fixed part and both vectors, bounded by the header limit.
+        guard try fill(8 + 2 + 32 + 32) else { throw unusable("the header is cut short") }
+        var headerBytes = take(8 + 2 + 32 + 32)
+        for _ in 0..<2 {
+            guard let n = try u32() else { throw unusable("the header is cut short") }
+            guard n <= ProtocolLimits.maxVectorEntries else { throw unusable("a header vector has \(n) entries, over the limit") }
+            headerBytes += [UInt8(n >> 24), UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n)]
+            guard try fill(Int(n) * 40) else { throw unusable("the header is cut short") }
+            headerBytes += take(Int(n) * 40)
+        }
+        guard try fill(8 + 64) else { throw unusable("the header is cut short") }
+        headerBytes += take(8)
+        let signature = take(64)
+        var r = ByteReader(headerBytes, offset: 8)
+        do {
+            let format = try r.u16("format")
+            guard format == BundleHeader.format else { throw unusable("bundle format \(format) is not supported (this build reads format 1)") }
+            let team = TeamID(try r.b32("team"))
+            let sender = ReplicaID(try r.b32("sender"))
+            let senderVector = try VectorCodec.decode(&r)
+            let baseVector = try VectorCodec.decode(&r)
+            let count = try r.u64("event count")
+            guard ReplicaKey.isValid(signature: signature, of: BundleHeader.signingContext + headerBytes, by: sender) else {
+                throw unusable("the header signature does not verify for sender \(sender.short)")
+            }
+            header = BundleHeader(team: team, sender: sender, senderVector: senderVector, baseVector: baseVector, eventCount: count)
+            return header
+        } catch let e as DecodeError {
+            throw unusable(e.message)
+        }
+    }
+
+    /// The next record, or nil after the last one (then the trailer has been checked) or when the
+    /// file was cut short (`truncated`). Throws `unusable` for a record that cannot be framed.
+    public func next() throws -> SignedEvent? {
+        precondition(header != nil, "readHeader() first")
+        if recordsRead == header.eventCount {
+            try readTrailer()
+            return nil
+        }
+        guard let envLen = try u32() else { truncated = true; return nil }
+        guard envLen >= 1, Int(envLen) <= ProtocolLimits.maxEnvelopeBytes else {
+            throw SyncError(.unusable, "record \(recordsRead + 1) claims an envelope of \(envLen) bytes (limit \(ProtocolLimits.maxEnvelopeBytes)); the rest of the file cannot be read")
+        }
+        guard try fill(Int(envLen)) else { truncated = true; return nil }
+        let envBytes = take(Int(envLen))
+        guard let payLen = try u32() else { truncated = true; return nil }
+        var payload: [UInt8]?
+        if payLen != 0xFFFF_FFFF {
+            guard Int(payLen) <= ProtocolLimits.maxPayloadBytes else {
+                throw SyncError(.unusable, "record \(recordsRead + 1) claims a payload of \(payLen) bytes (limit \(ProtocolLimits.maxPayloadBytes)); the rest of the file cannot be read")
+            }
+            guard try fill(Int(payLen)) else { truncated = true; return nil }
+            payload = take(Int(payLen))
+        }
+        let env: EventEnvelope
+        do { env = try EventEnvelope(decoding: envBytes) } catch let e as DecodeError {
+            throw SyncError(.unusable, "record \(recordsRead + 1) is not a valid event envelope (\(e.message)); the rest of the file was not read")
+        }
+        recordsRead += 1
+        return SignedEvent(envelope: env, payload: payload)
+    }
+
+    private func readTrailer() throws {
+        guard checksumOK == nil else { return }
+        let expected = Bytes32(digest: hasher.finalize())
+        guard try fill(8 + 8 + 32) else { truncated = true; return }
+        let t = take(48, hash: false)
+        var r = ByteReader(t)
+        let magic = Array(t[0..<8]); _ = try r.take(8, "magic")
+        let count = try r.u64("count")
+        let sum = try r.b32("checksum")
+        checksumOK = magic == BundleHeader.trailerMagic && count == recordsRead && sum == expected
+    }
+}

@@ -1,1 +1,0 @@
-// Bundles and the sync session arrive with Protocol/05-bundle.md.

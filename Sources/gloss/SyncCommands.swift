@@ -1,0 +1,142 @@
+import ArgumentParser
+import Foundation
+import GlossEngine
+import GlossModel
+
+struct Vector: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Write this replica's version vector (the vector-file format of Protocol/05-bundle.md).")
+    @OptionGroup var replica: ReplicaOptions
+    @Option(help: "Write to FILE instead of standard output.") var out: String?
+    func run() throws {
+        try guarded {
+            let r = try replica.open()
+            let text = VectorFile.encode(try r.vector, writer: r.replicaID)
+            if let out {
+                do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
+                    throw GlossError(.badInput, "cannot write \(out); check the folder exists and is writable", cause: error)
+                }
+            } else { print(text, terminator: "") }
+        }
+    }
+}
+
+struct BundleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bundle", abstract: "Sync through files: export the events a peer lacks, import what a peer sent.",
+                                                    subcommands: [Export.self, Import.self])
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a bundle with the events above a vector, in causal order.",
+            discussion: "--peer uses what that peer has acknowledged holding (from its bundles and hellos), so a lost bundle is sent again.")
+        @OptionGroup var replica: ReplicaOptions
+        @Option(help: "The bundle file to write.") var out: String
+        @Option(name: .customLong("for"), help: "A version-vector file: export what it lacks.") var forVector: String?
+        @Option(help: "A peer (alias or replica id): export what it has not acknowledged.") var peer: String?
+        @Flag(help: "Export every event.") var all = false
+        @Flag(help: "Print JSON (keys: out, events, bytes, base).") var json = false
+
+        func validate() throws {
+            if [forVector != nil, peer != nil, all].filter({ $0 }).count != 1 {
+                throw ValidationError("give exactly one of --for VECTOR_FILE, --peer REPLICA or --all")
+            }
+        }
+
+        func run() throws {
+            try guarded {
+                let r = try replica.open()
+                let base: VersionVector
+                if let forVector { base = try VectorFile.read(path: forVector) }
+                else if let peer { base = try r.acknowledged(by: try r.resolveReplica(peer)) }
+                else { base = VersionVector() }
+                let progress = ProgressReporter("export")
+                let (n, bytes) = try r.exportBundle(to: URL(fileURLWithPath: out), base: base, progress: progress.update)
+                if json {
+                    gloss.out(JSON.object([("out", .string(out)), ("events", .int(Int64(n))), ("bytes", .int(Int64(bytes))), ("base", JSON(base))]).compact)
+                } else {
+                    gloss.out("wrote \(n) events (\(bytes) bytes) to \(out)")
+                }
+            }
+        }
+    }
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Apply bundle files: verified, idempotent, causal (early events wait in pending).",
+            discussion: "Exit 0 when everything applied or was already held; 2 when some events were rejected (see `gloss quarantine`) or a file was cut short or damaged; 65 when a file is not a usable bundle.")
+        @OptionGroup var replica: ReplicaOptions
+        @Argument(help: "Bundle files.") var files: [String]
+        @Flag(help: "Print one JSON object per file (keys: file, sender, received, applied, duplicate, pending, rejected, forks, newConflicts, truncated, checksumOK, error, rejections).") var json = false
+
+        func validate() throws { if files.isEmpty { throw ValidationError("give at least one bundle FILE") } }
+
+        func run() throws {
+            var partial = false
+            try guarded {
+                let r = try replica.open()
+                for f in files {
+                    let progress = ProgressReporter("import \(URL(fileURLWithPath: f).lastPathComponent)")
+                    let rep = try r.importBundle(at: URL(fileURLWithPath: f), progress: progress.update)
+                    if !rep.clean { partial = true }
+                    if json { out(rep.json.compact); continue }
+                    let s = rep.summary
+                    out("\(f): received \(s.received), applied \(s.applied), duplicate \(s.duplicate), pending \(s.pending), rejected \(s.rejected)"
+                        + (rep.newConflicts > 0 ? ", \(rep.newConflicts) new conflicts" : "") + (s.forks > 0 ? ", \(s.forks) FORKS detected" : ""))
+                    if rep.truncated { err("\(f): the file was cut short after \(s.received) events; every complete event before the cut was applied. Ask the sender for a new bundle.") }
+                    if rep.checksumOK == false { err("\(f): the trailer checksum does not match (the file was damaged); events that verified were applied.") }
+                    if let e = rep.error { err("\(f): \(e)") }
+                    for x in s.rejections.prefix(10) { err("  rejected \(x.event.short) (\(x.replica.short):\(x.seq)): \(x.reason)") }
+                    if s.rejected > 10 { err("  … \(s.rejected - 10) more; see `gloss quarantine`") }
+                }
+            }
+            if partial { throw ExitCode(Exit.partial) }
+        }
+    }
+}
+
+struct Peers: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Known peers with the vectors they acknowledged; name them.",
+                                                    subcommands: [List.self, Name.self], defaultSubcommand: List.self)
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List known peers.")
+        @OptionGroup var replica: ReplicaOptions
+        @Flag(help: "Print a JSON array (keys: replica, alias, acknowledged, behind, lastSeen).") var json = false
+        func run() throws {
+            try guarded {
+                let ps = try replica.open().peers()
+                if json { out(JSON.array(ps.map(\.json)).pretty); return }
+                if ps.isEmpty { out("no peers yet: import a bundle or sync with one") }
+                for p in ps {
+                    out("\(p.replica.hex.prefix(16))  \(p.alias ?? "-")  acknowledged \(p.acknowledged.eventCount) events, \(p.behind) behind us")
+                }
+            }
+        }
+    }
+
+    struct Name: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Give a peer an alias usable wherever a replica id is taken.")
+        @OptionGroup var replica: ReplicaOptions
+        @Argument(help: "The replica (id, unique prefix or current alias).") var peer: String
+        @Argument(help: "The alias.") var alias: String
+        func run() throws {
+            try guarded { out(try replica.open().namePeer(peer, alias: alias).hex) }
+        }
+    }
+}
+
+struct Quarantine: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List rejected events with the reasons.")
+    @OptionGroup var replica: ReplicaOptions
+    @Flag(help: "Print a JSON array (keys: event, replica, seq, reason, receivedAt).") var json = false
+    func run() throws {
+        try guarded {
+            let q = try replica.open().quarantined()
+            if json { out(JSON.array(q).pretty); return }
+            if q.isEmpty { out("quarantine is empty") }
+            for e in q {
+                guard case .string(let id)? = e["event"], case .string(let r)? = e["replica"], case .int(let seq)? = e["seq"], case .string(let why)? = e["reason"] else { continue }
+                out("\(id.prefix(12))  \(r.prefix(12)):\(seq)  \(why)")
+            }
+        }
+    }
+}

@@ -1,0 +1,210 @@
+import Foundation
+import GRDB
+import GlossEngine
+import GlossModel
+import GlossStore
+import GlossSync
+import GlossTestSupport
+import Testing
+
+@Suite struct BundleTests {
+    func export(_ r: Replica, _ sim: Simulation, base: VersionVector = VersionVector(), name: String) throws -> URL {
+        let url = sim.tmp.sub(name)
+        try r.exportBundle(to: url, base: base)
+        return url
+    }
+
+    @Test func replicasExchangingBundlesInRandomOrdersConverge() throws {
+        let sim = try Simulation(replicas: 4, seed: testSeed("bundle-convergence"), label: "bundles")
+        var files: [URL] = []
+        for step in 0..<160 {
+            let i = Int.random(in: 0..<4, using: &sim.rng)
+            switch Int.random(in: 0..<10, using: &sim.rng) {
+            case 0...5: try sim.randomOperation(on: i)
+            case 6, 7:
+                // Export against what a random peer acknowledged, or everything.
+                let peer = sim.replicas[(i + 1 + Int.random(in: 0..<3, using: &sim.rng)) % 4]
+                let base = Bool.random(using: &sim.rng) ? try sim.replicas[i].acknowledged(by: peer.replicaID) : VersionVector()
+                files.append(try export(sim.replicas[i], sim, base: base, name: "b\(step).glossb"))
+            default:
+                // Import a random earlier file (duplicates happen), sometimes cut short.
+                guard let f = files.randomElement(using: &sim.rng) else { continue }
+                var target = f
+                if Int.random(in: 0..<4, using: &sim.rng) == 0 {
+                    let data = try Data(contentsOf: f)
+                    target = sim.tmp.sub("cut\(step).glossb")
+                    try data.prefix(Int.random(in: 0..<data.count, using: &sim.rng)).write(to: target)
+                }
+                do { _ = try sim.replicas[i].importBundle(at: target) } catch let e as GlossError where e.code == .badInput {
+                    // A cut inside the header makes the file unusable: nothing applied, a clear error.
+                    #expect(e.message.contains("not a usable Gloss bundle"))
+                }
+            }
+        }
+        // Final round: everyone exports everything, everyone imports everything (twice).
+        let finals = try sim.replicas.enumerated().map { try export($0.element, sim, name: "final\($0.offset).glossb") }
+        for _ in 0..<2 { for r in sim.replicas { for f in finals.shuffled(using: &sim.rng) { _ = try r.importBundle(at: f) } } }
+        let reference = try sim.replicas[0].status()
+        #expect(reference.pending == 0)
+        for r in sim.replicas {
+            let s = try r.status()
+            #expect(s.versionVector == reference.versionVector)
+            #expect(s.digest == reference.digest)
+            #expect(s.quarantined == 0)
+            #expect(try r.digest(recompute: true) == reference.digest)
+        }
+    }
+
+    @Test func importingABundleTwiceChangesNothing() throws {
+        let sim = try Simulation(replicas: 2, seed: 11, label: "twice")
+        for _ in 0..<30 { try sim.randomOperation(on: 0) }
+        let f = try export(sim.replicas[0], sim, name: "all.glossb")
+        let first = try sim.replicas[1].importBundle(at: f)
+        #expect(first.summary.applied == 30 && first.clean)
+        let digest = try sim.replicas[1].digest()
+        let second = try sim.replicas[1].importBundle(at: f)
+        #expect(second.summary.applied == 0)
+        #expect(second.summary.duplicate == 30)
+        #expect(second.clean)
+        #expect(try sim.replicas[1].digest() == digest)
+        #expect(try sim.replicas[1].status().events == 30)
+    }
+
+    @Test func exportForAVectorHoldsNothingTheVectorCovers() throws {
+        let sim = try Simulation(replicas: 2, seed: 12, label: "for")
+        for _ in 0..<10 { try sim.randomOperation(on: 0) }
+        try sim.sync(0, 1)
+        for _ in 0..<5 { try sim.randomOperation(on: 0) }
+        for _ in 0..<3 { try sim.randomOperation(on: 1) }
+        let v1 = try sim.replicas[1].vector
+        let f = try export(sim.replicas[0], sim, base: v1, name: "for.glossb")
+        let reader = BundleReader(handle: try FileHandle(forReadingFrom: f))
+        let header = try reader.readHeader()
+        #expect(header.eventCount == 5)
+        #expect(header.baseVector == v1)
+        var n = 0
+        while let e = try reader.next() {
+            #expect(!v1.contains(replica: e.envelope.replica, seq: e.envelope.seq), "the bundle holds an event the vector covers")
+            n += 1
+        }
+        #expect(n == 5 && reader.checksumOK == true && !reader.truncated)
+    }
+
+    @Test func peerExportAfterALostBundleResendsIt() throws {
+        let sim = try Simulation(replicas: 2, seed: 13, label: "lost")
+        let (a, b) = (sim.replicas[0], sim.replicas[1])
+        for _ in 0..<4 { try sim.randomOperation(on: 0) }
+        // b tells a what it holds (a bundle from b), a exports for b: 4 events. The file is lost.
+        _ = try a.importBundle(at: try export(b, sim, name: "hello-b.glossb"))
+        let lost = try export(a, sim, base: try a.acknowledged(by: b.replicaID), name: "lost.glossb")
+        #expect(try BundleReader(handle: FileHandle(forReadingFrom: lost)).readHeader().eventCount == 4)
+        try sim.randomOperation(on: 0)
+        // Nothing was acknowledged, so the next export for b holds all 5.
+        let again = try export(a, sim, base: try a.acknowledged(by: b.replicaID), name: "again.glossb")
+        #expect(try BundleReader(handle: FileHandle(forReadingFrom: again)).readHeader().eventCount == 5)
+        let rep = try b.importBundle(at: again)
+        #expect(rep.summary.applied == 5)
+        // b's bundle back acknowledges them: a's next export for b is empty.
+        _ = try a.importBundle(at: try export(b, sim, name: "ack-b.glossb"))
+        #expect(try a.vector.eventsMissing(from: try a.acknowledged(by: b.replicaID)) == 0)
+    }
+
+    @Test func aMissingDependencyWaitsInPendingUntilItArrives() throws {
+        let sim = try Simulation(replicas: 3, seed: 14, label: "pending")
+        let (a, b, c) = (sim.replicas[0], sim.replicas[1], sim.replicas[2])
+        for _ in 0..<3 { try sim.randomOperation(on: 0) }
+        try sim.sync(0, 1)
+        for _ in 0..<3 { try sim.randomOperation(on: 1) }   // b's events depend on a's
+        // c receives b's own events only: they wait for a's.
+        let bOnly = try export(b, sim, base: try a.vector, name: "b-only.glossb")
+        let first = try c.importBundle(at: bOnly)
+        #expect(first.summary.pending == 3 && first.summary.applied == 0 && first.summary.rejected == 0)
+        #expect(try c.status().pending == 3)
+        let fromA = try c.importBundle(at: try export(a, sim, name: "a.glossb"))
+        #expect(fromA.summary.applied == 6)          // a's 3, then b's 3 from pending
+        #expect(fromA.summary.appliedFromPending == 3)
+        #expect(try c.status().pending == 0)
+        #expect(try c.digest() == (try b.digest()))
+    }
+
+    @Test func aTamperedEventIsRejectedWhileOtherFeedsApply() throws {
+        let sim = try Simulation(replicas: 3, seed: 15, label: "tamper")
+        let (a, b, c) = (sim.replicas[0], sim.replicas[1], sim.replicas[2])
+        for _ in 0..<4 { try sim.randomOperation(on: 0) }
+        for _ in 0..<4 { try sim.randomOperation(on: 1) }
+        try sim.sync(1, 0)   // a now holds both feeds
+        // A bundle from a with b's third event altered (one byte of its author, so its signature fails).
+        let url = sim.tmp.sub("tampered.glossb")
+        FileManager.default.createFile(atPath: url.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: url)
+        let events = try sim.missing(from: a, to: c)
+        var w = try BundleWriter(handle: handle, header: BundleHeader(sender: a.replicaID, senderVector: try a.vector, baseVector: VersionVector(), eventCount: UInt64(events.count)), key: a.key)
+        for e in events {
+            var bytes = e.envelope.bytes
+            if e.envelope.replica == b.replicaID && e.envelope.seq == 3 { bytes[117 + 40 * e.envelope.depsDelta.count + 1] ^= 0x20 }
+            try w.append(envelope: bytes, payload: e.payload)
+        }
+        try w.finish(); try handle.close()
+        let rep = try c.importBundle(at: url)
+        #expect(rep.summary.rejected == 1)
+        #expect(rep.summary.rejections.first?.reason.contains("signature") == true)
+        #expect(rep.summary.pending == 1)              // b's fourth waits behind the gap
+        let s = try c.status()
+        #expect(s.versionVector[a.replicaID] == 4, "the other feed applied")
+        #expect(s.versionVector[b.replicaID] == 2, "the tampered feed stalls before the bad event")
+        #expect(s.feedProblems.first { $0.replica == b.replicaID }?.state == "stalled")
+        #expect(try c.quarantined().count == 1)
+        // The genuine event arrives later: the stall clears and pending drains.
+        let fix = try c.importBundle(at: try export(b, sim, name: "b.glossb"))
+        #expect(fix.summary.applied >= 2)
+        let after = try c.status()
+        #expect(after.versionVector[b.replicaID] == 4)
+        #expect(after.pending == 0)
+        #expect(after.feedProblems.isEmpty, "\(after.feedProblems) \(fix.summary)")
+    }
+
+    @Test func aForkIsDetectedAndFrozenTheSameWayInEitherOrder() throws {
+        let sim = try Simulation(replicas: 3, seed: 16, label: "fork")
+        let (a, x, y) = (sim.replicas[0], sim.replicas[1], sim.replicas[2])
+        for _ in 0..<3 { try sim.randomOperation(on: 0) }
+        // A copied replica folder: the same key writes a different seq 4 and 5.
+        let copyDir = sim.tmp.sub("a-copy")
+        try FileManager.default.copyItem(at: sim.tmp.sub("r0"), to: copyDir)
+        let twin = try Replica.open(at: copyDir, clock: sim.clock.function)
+        for _ in 0..<2 { try sim.randomOperation(on: 0) }
+        _ = try twin.addNote(on: try twin.store.read { try String.fetchOne($0, sql: "SELECT article FROM articles LIMIT 1")! }, body: "the twin's branch")
+        let branchA = try export(a, sim, name: "branch-a.glossb")
+        let branchB = try export(twin, sim, name: "branch-b.glossb")
+        _ = try x.importBundle(at: branchA); let rx = try x.importBundle(at: branchB)
+        _ = try y.importBundle(at: branchB); let ry = try y.importBundle(at: branchA)
+        #expect(rx.summary.forks >= 1 && ry.summary.forks >= 1)
+        let (sx, sy) = (try x.status(), try y.status())
+        #expect(sx.feedProblems.first?.state == "forked")
+        #expect(sy.feedProblems.first?.state == "forked")
+        #expect(sx.digest == sy.digest, "the feed is frozen identically on both")
+        #expect(try x.digest(recompute: true) == sx.digest)
+        let frozen = try x.store.read { try Int.fetchOne($0, sql: "SELECT fork_seq FROM frozen_feeds") }
+        #expect(frozen == 4)
+        // Evidence is kept, and verify reports it.
+        let vx = try x.verify()
+        #expect(vx.faults.contains { $0.reason.contains("fork") })
+        // Later events of the frozen feed are not applied.
+        try sim.randomOperation(on: 0)
+        let later = try x.importBundle(at: try export(a, sim, name: "later.glossb"))
+        #expect(later.summary.applied == 0)
+    }
+
+    @Test func anUnusableFileIsRefusedWithoutChangingAnything() throws {
+        let sim = try Simulation(replicas: 1, seed: 17, label: "unusable")
+        let r = sim.replicas[0]
+        let junk = sim.tmp.sub("junk.glossb")
+        try Data("GLOSSBDL but not really a bundle".utf8).write(to: junk)
+        #expect(throws: GlossError.self) { try r.importBundle(at: junk) }
+        let notBundle = sim.tmp.sub("text.txt")
+        try Data(sampleArticleBytes()).write(to: notBundle)
+        do { _ = try r.importBundle(at: notBundle); Issue.record("imported a text file") } catch let e as GlossError {
+            #expect(e.code == .badInput && e.message.contains("GLOSSBDL"))
+        }
+        #expect(try r.status().events == 0)
+    }
+}
