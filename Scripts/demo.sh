@@ -27,9 +27,23 @@ n=$(gloss note add --dir "$work/ana" --on "${a:0:8}" --text "Exercise date: 'Sep
 gloss note edit --dir "$work/ana" "${n:0:8}" --text "Exercise date: September 2021 (month precision only)."
 gloss note add --dir "$work/bo" --on "${b:0:8}" --text "Source quotes the Azerbaijani defence minister; find the interview."
 
-echo; echo "== what each replica holds"
+echo; echo "== offline hand-off: bundles carried across"
+gloss vector --dir "$work/bo" --out "$work/bo.vector"
+gloss bundle export --dir "$work/ana" --for "$work/bo.vector" --out "$work/ana-to-bo.glossb"
+gloss bundle import --dir "$work/bo" "$work/ana-to-bo.glossb"
+gloss peers name --dir "$work/bo" "$(gloss whoami --dir "$work/ana" --json | sed 's/.*"replica":"\([0-9a-f]*\)".*/\1/')" ana
+gloss bundle export --dir "$work/bo" --peer ana --out "$work/bo-to-ana.glossb"
+gloss bundle import --dir "$work/ana" "$work/bo-to-ana.glossb"
+echo "(importing the same bundle again changes nothing:)"
+gloss bundle import --dir "$work/ana" "$work/bo-to-ana.glossb"
+
+echo; echo "== both replicas now hold the same events: same version vector, same digest"
 gloss status --dir "$work/ana"
-gloss log --dir "$work/ana"
-gloss status --dir "$work/bo" --json
+gloss status --dir "$work/bo"
+da=$(gloss digest --dir "$work/ana"); db=$(gloss digest --dir "$work/bo")
+[ "$da" = "$db" ] || { echo "digests differ" >&2; exit 1; }
+gloss log --dir "$work/bo"
+gloss search --dir "$work/bo" "September"
+gloss query --dir "$work/bo" "SELECT author, body FROM article_notes ORDER BY created_at"
 gloss verify --dir "$work/bo"
 echo; echo "Replicas are in $work; open them with: sqlite3 $work/ana/.gloss/replica.db 'SELECT * FROM notes'"

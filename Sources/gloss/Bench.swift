@@ -16,10 +16,11 @@ struct Bench: ParsableCommand {
     struct Local: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Bulk local appends then a rebuild, on a fresh replica in a temporary folder.")
         @Option(help: "Events to write.") var events = 100_000
+        @Option(help: "Keep the replica in this (new) folder instead of a temporary one.") var keep: String?
         func run() throws {
             try guarded {
-                let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gloss-bench-\(getpid())")
-                defer { try? FileManager.default.removeItem(at: dir) }
+                let dir = keep.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory.appendingPathComponent("gloss-bench-\(getpid())")
+                defer { if keep == nil { try? FileManager.default.removeItem(at: dir) } }
                 out(try LocalBenchmark.run(events: events, folder: dir).json.pretty)
             }
         }
