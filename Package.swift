@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .target(name: "GlossModel", dependencies: [
@@ -35,14 +36,22 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // The only module that imports NIO: it moves frames; the session logic lives in GlossSync.
+        .target(name: "GlossNet", dependencies: [
+            "GlossSync",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "GlossEngine", dependencies: [
-            "GlossModel", "GlossStore", "GlossProjections", "GlossIngest", "GlossSync",
+            "GlossModel", "GlossStore", "GlossProjections", "GlossIngest", "GlossSync", "GlossNet",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "gloss", dependencies: [
             "GlossEngine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "GlossTestSupport", dependencies: ["GlossEngine", "GlossModel", "GlossStore"]),
         .testTarget(name: "GlossModelTests", dependencies: ["GlossModel", "GlossTestSupport"]),

@@ -3,7 +3,7 @@ import Foundation
 import GlossEngine
 
 @main
-struct Gloss: ParsableCommand {
+struct Gloss: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gloss",
         abstract: "Event-sourced sync engine for analyst notes.",
@@ -16,7 +16,7 @@ struct Gloss: ParsableCommand {
             prefix; 64 usage error; 65 bad input data; 66 not found.
             """,
         subcommands: [Init.self, WhoAmI.self, Ingest.self, Note.self, Status.self, Log.self, Show.self, Verify.self,
-                      Rebuild.self, Digest.self, AsOf.self, Diff.self, Query.self, Search.self, Vector.self, BundleCommand.self, Peers.self, Quarantine.self, Bench.self]
+                      Rebuild.self, Digest.self, AsOf.self, Diff.self, Query.self, Search.self, Vector.self, BundleCommand.self, Peers.self, Quarantine.self, Serve.self, Sync.self, Bench.self]
     )
 }
 

@@ -1,7 +1,9 @@
 import Foundation
 
 /// Progress with exact counts: a redrawn bar on a terminal, a plain line per 10% otherwise.
-final class ProgressReporter {
+final class ProgressReporter: @unchecked Sendable {
+    // @unchecked: `update` is serialized by `lock`.
+    private let lock = NSLock()
     let label: String
     let isTTY = isatty(2) != 0
     private var lastDecile = -1
@@ -10,6 +12,7 @@ final class ProgressReporter {
     init(_ label: String) { self.label = label }
 
     func update(_ done: Int, _ total: Int) {
+        lock.lock(); defer { lock.unlock() }
         if isTTY {
             let now = DispatchTime.now().uptimeNanoseconds
             guard done == total || now - lastDraw > 100_000_000 else { return }

@@ -1,0 +1,74 @@
+import Foundation
+import GlossModel
+import GlossNet
+import GlossSync
+import Logging
+
+extension Replica {
+    /// Parses `HOST:PORT` (`[::1]:7420` for IPv6).
+    public static func parseAddress(_ text: String) throws -> (host: String, port: Int) {
+        var host = text, portText = ""
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            host = String(text[text.index(after: text.startIndex)..<close])
+            portText = String(text[close...].dropFirst(2))
+        } else if let colon = text.lastIndex(of: ":") {
+            host = String(text[..<colon]); portText = String(text[text.index(after: colon)...])
+        }
+        guard !host.isEmpty, let port = Int(portText), (0...65535).contains(port) else {
+            throw GlossError(.badInput, "\"\(text.prefix(100))\" is not HOST:PORT (for example 127.0.0.1:7420 or [::1]:7420)")
+        }
+        return (host, port)
+    }
+
+    /// One sync session with the server at `host:port`: both directions, no round trip after the handshake.
+    public func sync(host: String, port: Int, mode: SyncMode = .both, idleTimeout: Duration = .seconds(30),
+                     progress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> SyncReport {
+        var driver = SyncDriver(replica: self)
+        driver.idleTimeout = idleTimeout
+        let d = driver
+        do {
+            return try await SyncClient.connect(host: host, port: port, idleTimeout: .seconds(idleTimeout.components.seconds + 1)) { transport in
+                try await d.run(over: transport, role: .initiator, mode: mode, progress: progress)
+            }
+        } catch let e as SyncError {
+            throw GlossError(e.code == .refused ? .refused : .internalError, e.message)
+        }
+    }
+
+    /// Serves sync sessions until `stop` completes (or the task is cancelled). Each session runs the
+    /// same driver as `sync`; a failing session harms no other.
+    public func serve(host: String, port: Int, idleTimeout: Duration = .seconds(30), handshakeTimeout: Duration = .seconds(10),
+                      logger: Logger, ready: @escaping @Sendable (Int) -> Void,
+                      stop: @escaping @Sendable () async -> Void) async throws {
+        var server = SyncServer(host: host, port: port, logger: logger)
+        server.idleTimeout = .seconds(idleTimeout.components.seconds + 1)
+        var driver = SyncDriver(replica: self)
+        driver.idleTimeout = idleTimeout
+        driver.handshakeTimeout = handshakeTimeout
+        let d = driver
+        let srv = server
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let stopper = StopSignal()
+            group.addTask {
+                try await srv.run(ready: ready, stop: stopper.future) { transport in
+                    let peer = transport.peerDescription
+                    do {
+                        let r = try await d.run(over: transport, role: .responder)
+                        logger.info("session done", metadata: ["peer": "\(peer)", "replica": "\(r.peer?.short ?? "?")",
+                                                               "received": "\(r.summary.received)", "applied": "\(r.summary.applied)",
+                                                               "sent": "\(r.sent)", "rejected": "\(r.summary.rejected)"])
+                    } catch {
+                        logger.warning("session failed", metadata: ["peer": "\(peer)", "error": "\(error)"])
+                    }
+                }
+            }
+            group.addTask {
+                await stop()
+                stopper.fire()
+            }
+            try await group.next()
+            stopper.fire()
+            try await group.waitForAll()
+        }
+    }
+}

@@ -1,0 +1,233 @@
+import Foundation
+import GlossModel
+import GlossStore
+import GlossSync
+
+/// What `gloss sync` and each `gloss serve` session report (same keys as bundle import).
+public struct SyncReport: Sendable {
+    public var peer: ReplicaID?
+    public var summary = ApplySummary()
+    /// Events this side sent.
+    public var sent = 0
+    public var newConflicts = 0
+    /// Frames this side received after the handshake that were not events, done or ack: always 0,
+    /// since the protocol needs no further round trip.
+    public var extraRoundTrips = 0
+    public var bytesSent = 0
+    public var bytesReceived = 0
+    public var error: String?
+
+    public var json: JSON {
+        .object([
+            ("peer", peer.map { .string($0.hex) } ?? .null),
+            ("received", .int(Int64(summary.received))), ("applied", .int(Int64(summary.applied))),
+            ("duplicate", .int(Int64(summary.duplicate))), ("pending", .int(Int64(summary.pending))),
+            ("rejected", .int(Int64(summary.rejected))), ("forks", .int(Int64(summary.forks))),
+            ("sent", .int(Int64(sent))), ("newConflicts", .int(Int64(newConflicts))),
+            ("roundTripsAfterHandshake", .int(Int64(extraRoundTrips))),
+            ("bytesSent", .int(Int64(bytesSent))), ("bytesReceived", .int(Int64(bytesReceived))),
+            ("error", error.map(JSON.string) ?? .null),
+        ])
+    }
+}
+
+/// Which directions a session carries (`--pull-only`, `--push-only`).
+public enum SyncMode: Sendable { case both, pullOnly, pushOnly }
+
+/// Runs one sync session over any frame transport: the state machine decides, this driver moves
+/// frames, streams events from SQLite on a background queue (bounded: at most two batches in
+/// flight), and applies received batches through the one apply path, off the event loop.
+public struct SyncDriver: Sendable {
+    public let replica: Replica
+    public var handshakeTimeout: Duration = .seconds(10)
+    public var idleTimeout: Duration = .seconds(30)
+
+    public init(replica: Replica) { self.replica = replica }
+
+    /// Serializes sealed writes from the streaming task and the reader.
+    actor Outbound {
+        let transport: any FrameTransport
+        var sealer: FrameSealer?
+        var bytes = 0
+        init(_ t: any FrameTransport) { transport = t }
+        func plain(_ frame: [UInt8]) async throws { bytes += frame.count + 4; try await transport.send(frame) }
+        func establish(_ keys: SessionKeys) { sealer = keys.sealer() }
+        func send(_ m: WireMessage) async throws {
+            guard sealer != nil else { throw SyncError(.protocolViolation, "sealed message before the handshake") }
+            let frame = sealer!.seal(m.encoded)
+            bytes += frame.count + 4
+            try await transport.send(frame)
+        }
+    }
+
+    static let sqliteQueue = DispatchQueue(label: "gloss.sync.sqlite", attributes: .concurrent)
+
+    /// Runs blocking SQLite work on a dispatch queue, never on an event loop or the cooperative pool.
+    static func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { c in sqliteQueue.async { c.resume(with: Result { try body() }) } }
+    }
+
+    /// Runs a whole session. `progress(received, expected)` reports incoming events.
+    public func run(over transport: any FrameTransport, role: SessionRole, mode: SyncMode = .both,
+                    progress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> SyncReport {
+        let replica = self.replica
+        let startVector = try await Self.offload { try replica.vector }
+        let conflictsBefore = try await Self.offload { try replica.openConflictCount() }
+        let wantsEvents = !(role == .initiator && mode == .pushOnly)
+        let mayPush = !(role == .initiator && mode == .pullOnly)
+        var machine = SyncSessionStateMachine(role: role, key: replica.key, vector: startVector, wantsEvents: wantsEvents)
+        let out = Outbound(transport)
+        var report = SyncReport()
+        var received = 0, expected = 0
+        var streamer: Task<Int, Error>?
+        var ackSent = false
+        defer { streamer?.cancel() }
+
+        // Handshake deadline: a peer that does not complete the handshake in time is dropped.
+        let authenticated = Flag()
+        let watchdog = Task { [handshakeTimeout] in
+            try? await Task.sleep(for: handshakeTimeout)
+            if !authenticated.value { await transport.close() }
+        }
+        defer { watchdog.cancel() }
+
+        func finish(_ error: SyncError?) async throws -> SyncReport {
+            if let error {
+                try? await out.send(.error(code: 1, reason: error.message))
+                report.error = error.message
+            }
+            report.bytesSent = await out.bytes
+            await transport.close()
+            if let error { throw error }
+            return report
+        }
+
+        for a in machine.start() { if case .sendPlain(let f) = a { try await out.plain(f) } }
+        while true {
+            let frame: [UInt8]?
+            do {
+                frame = try await withTimeout(idleTimeout) { try await transport.receive() }
+            } catch is TimeoutError {
+                return try await finish(SyncError(.timeout, "the peer sent nothing for \(idleTimeout); session dropped"))
+            }
+            guard let frame else {
+                let msg = machine.isAuthenticated
+                    ? "the peer disconnected mid-session; what was applied stays applied and the next sync resumes from there"
+                    : (authenticated.value ? "the peer disconnected" : "the peer disconnected or timed out during the handshake")
+                report.error = msg
+                report.bytesSent = await out.bytes
+                await transport.close()
+                throw SyncError(.io, msg)
+            }
+            report.bytesReceived += frame.count + 4
+            for action in machine.receive(frame) {
+                switch action {
+                case .sendPlain(let f): try await out.plain(f)
+                case .established(let keys): await out.establish(keys)
+                case .send(let m): try await out.send(m)
+                case .authenticated(let hello):
+                    authenticated.set()
+                    report.peer = hello.replica
+                    try await Self.offload { try replica.recordAcknowledged(hello.replica, vector: hello.vector) }
+                    expected = mayPush || hello.wantsEvents ? Int(hello.vector.eventsMissing(from: startVector)) : 0
+                    if !wantsEvents { expected = 0 }
+                    progress?(0, expected)
+                    let push = mayPush && hello.wantsEvents
+                    let peerVector = hello.vector
+                    streamer = Task { try await Self.stream(replica, above: peerVector, enabled: push, out: out) }
+                case .apply(let events):
+                    received += events.count
+                    let now = replica.clock()
+                    let s = try await Self.offload { try replica.store.applyRemote(events, now: now) }
+                    report.summary.add(s)
+                    progress?(received, max(expected, received))
+                case .peerDone:
+                    // Everything the peer sent is applied: acknowledge what we now hold.
+                    let v = try await Self.offload { try replica.vector }
+                    try await out.send(.ack(v))
+                    ackSent = true
+                case .peerAcked(let v):
+                    if let p = report.peer { try await Self.offload { try replica.recordAcknowledged(p, vector: v) } }
+                case .fail(let e):
+                    return try await finish(e)
+                case .peerFailed(_, let reason):
+                    report.error = "the peer ended the session: \(reason)"
+                    await transport.close()
+                    throw SyncError(.refused, report.error!)
+                }
+            }
+            if machine.peerDoneSeen && machine.peerAckSeen && ackSent, let s = streamer {
+                report.sent = try await s.value
+                report.newConflicts = max(0, try await Self.offload { try replica.openConflictCount() } - conflictsBefore)
+                return try await finish(nil)
+            }
+        }
+    }
+
+    /// Streams the events above `vector` in causal order, then `done`. SQLite is read on a
+    /// background queue from one snapshot; at most two batches wait for the network.
+    static func stream(_ replica: Replica, above vector: VersionVector, enabled: Bool, out: Outbound) async throws -> Int {
+        guard enabled else {
+            try await out.send(.done(sent: 0, vector: try await offload { try replica.vector }))
+            return 0
+        }
+        let (batches, continuation) = AsyncThrowingStream<[SignedEvent], Error>.makeStream()
+        let slots = DispatchSemaphore(value: 2)
+        let cancelled = Flag()
+        sqliteQueue.async {
+            do {
+                try replica.store.read { db in
+                    var batch: [SignedEvent] = []
+                    var bytes = 0
+                    try replica.store.forEachEvent(above: vector, db) { e in
+                        batch.append(SignedEvent(envelope: e.envelope, payload: e.payload))
+                        bytes += e.envelope.bytes.count + (e.payload?.count ?? 0) + 8
+                        if batch.count >= WireLimits.maxBatchEvents || bytes >= WireLimits.batchTargetBytes {
+                            slots.wait()
+                            if cancelled.value { return false }
+                            continuation.yield(batch)
+                            batch = []; bytes = 0
+                        }
+                        return true
+                    }
+                    if !batch.isEmpty && !cancelled.value { slots.wait(); continuation.yield(batch) }
+                }
+                continuation.finish()
+            } catch { continuation.finish(throwing: error) }
+        }
+        var sent = 0
+        do {
+            for try await batch in batches {
+                try await out.send(.batch(batch))
+                sent += batch.count
+                slots.signal()
+            }
+        } catch {
+            cancelled.set(); slots.signal(); slots.signal()
+            throw error
+        }
+        try await out.send(.done(sent: UInt64(sent), vector: try await offload { try replica.vector }))
+        return sent
+    }
+}
+
+/// A thread-safe boolean that only goes from false to true.
+final class Flag: @unchecked Sendable {
+    // @unchecked: `v` is only touched under `lock`.
+    private let lock = NSLock()
+    private var v = false
+    func set() { lock.withLock { v = true } }
+    var value: Bool { lock.withLock { v } }
+}
+
+struct TimeoutError: Error {}
+
+/// Runs `body`, throwing `TimeoutError` if it takes longer than `limit`.
+func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask { try await Task.sleep(for: limit); throw TimeoutError() }
+        defer { group.cancelAll() }
+        return try await group.next()!
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import GlossSync
+import Logging
+import NIOCore
+import NIOPosix
+
+/// A `FrameTransport` over a TCP connection (NIOAsyncChannel). Writes suspend while the socket is
+/// not writable (backpressure); reads pull one frame at a time.
+final class TCPTransport: FrameTransport, @unchecked Sendable {
+    // @unchecked: `iterator` is only used by the single reader task (FrameTransport's contract);
+    // `outbound` is Sendable; `channel` is thread-safe.
+    private var iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
+    private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    let channel: any Channel
+    let peerDescription: String
+
+    init(inbound: NIOAsyncChannelInboundStream<ByteBuffer>, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, channel: any Channel) {
+        iterator = inbound.makeAsyncIterator()
+        self.outbound = outbound
+        self.channel = channel
+        peerDescription = channel.remoteAddress.map { "\($0)" } ?? "unknown peer"
+    }
+
+    func send(_ frame: [UInt8]) async throws {
+        do { try await outbound.write(ByteBuffer(bytes: frame)) } catch {
+            throw SyncError(.io, "the connection to \(peerDescription) closed while sending")
+        }
+    }
+
+    func receive() async throws -> [UInt8]? {
+        do {
+            guard var buffer = try await iterator.next() else { return nil }
+            return buffer.readBytes(length: buffer.readableBytes)
+        } catch let e as SyncError {
+            throw e
+        } catch {
+            throw SyncError(.io, "the connection to \(peerDescription) failed: \(error)")
+        }
+    }
+
+    func close() async {
+        outbound.finish()
+        try? await channel.close()
+    }
+}
+
+/// The pipeline of every sync connection: framing with a size limit, and an idle timeout.
+func configure(_ channel: any Channel, idle: TimeAmount) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: WireLimits.maxFrameBytes)))
+    try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
+    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
+    try channel.pipeline.syncOperations.addHandler(IdleCloser())
+    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+}
+
+/// Closes a connection whose peer sent nothing for the idle timeout.
+final class IdleCloser: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil) } else { context.fireUserInboundEventTriggered(event) }
+    }
+}
+
+/// A TCP sync server: accepts many peers at once, one structured child task per connection.
+public struct SyncServer: Sendable {
+    public var host: String
+    public var port: Int
+    public var idleTimeout: TimeAmount = .seconds(30)
+    public var logger: Logger
+
+    public init(host: String, port: Int, logger: Logger) { self.host = host; self.port = port; self.logger = logger }
+
+    /// Binds, reports the bound port through `ready`, and serves until `stop` is fulfilled or the
+    /// task is cancelled; then stops accepting and waits for open sessions to end.
+    public func run(ready: @escaping @Sendable (Int) -> Void, stop: EventLoopFuture<Void>? = nil,
+                    session: @escaping @Sendable (any FrameTransport) async -> Void) async throws {
+        let idle = idleTimeout
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 256)
+            .childChannelOption(.autoRead, value: true)
+            .bind(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture { try configure(channel, idle: idle) }
+            }
+        let bound = server.channel.localAddress?.port ?? port
+        logger.info("listening", metadata: ["address": "\(host):\(bound)"])
+        ready(bound)
+        stop?.whenComplete { _ in server.channel.close(promise: nil) }
+        try await withThrowingDiscardingTaskGroup { group in
+            try await server.executeThenClose { inbound in
+                for try await connection in inbound {
+                    group.addTask {
+                        do {
+                            try await connection.executeThenClose { input, output in
+                                await session(TCPTransport(inbound: input, outbound: output, channel: connection.channel))
+                            }
+                        } catch {
+                            logger.warning("connection ended with an error", metadata: ["error": "\(error)"])
+                        }
+                    }
+                }
+            }
+        }
+        logger.info("stopped")
+    }
+}
+
+/// Opens a sync connection to `host:port` and runs `body` over it.
+public enum SyncClient {
+    public static func connect<T: Sendable>(host: String, port: Int, idleTimeout: TimeAmount = .seconds(30),
+                                            _ body: @escaping @Sendable (any FrameTransport) async throws -> T) async throws -> T {
+        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        do {
+            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(10))
+                .connect(host: host, port: port) { ch in ch.eventLoop.makeCompletedFuture { try configure(ch, idle: idleTimeout) } }
+        } catch {
+            throw SyncError(.io, "cannot connect to \(host):\(port) (\(error)); check the address and that `gloss serve` runs there")
+        }
+        return try await channel.executeThenClose { input, output in
+            try await body(TCPTransport(inbound: input, outbound: output, channel: channel.channel))
+        }
+    }
+}
+
+/// A one-shot stop signal usable from async code, bridged to an event-loop future for the server.
+public final class StopSignal: @unchecked Sendable {
+    // @unchecked: EventLoopPromise is thread-safe; `fired` is guarded by `lock`.
+    private let promise = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Void.self)
+    private let lock = NSLock()
+    private var fired = false
+    public init() {}
+    public var future: EventLoopFuture<Void> { promise.futureResult }
+    public func fire() {
+        let first = lock.withLock { () -> Bool in if fired { return false }; fired = true; return true }
+        if first { promise.succeed(()) }
+    }
+}

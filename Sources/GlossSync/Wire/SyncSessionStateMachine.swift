@@ -1,0 +1,143 @@
+import Foundation
+@preconcurrency import Crypto
+import GlossModel
+
+/// The sync session as a pure state machine (Protocol/07-wire.md §Session): it takes frames and
+/// returns actions; it does no I/O and reads no clock. Keys and randomness are injected.
+///
+/// Each side: sends a key exchange; on the peer's, derives the session keys and sends its hello,
+/// signed over the transcript (binding the key proof to this channel); on the peer's hello, verifies
+/// it and reports `authenticated` — the driver then streams the events the peer lacks, then `done`.
+/// Incoming batches are reported as `apply`; after the peer's `done` the driver sends `ack`.
+public struct SyncSessionStateMachine: Sendable {
+    public enum Action: Sendable {
+        /// Write this frame body as is (the plaintext key exchange).
+        case sendPlain([UInt8])
+        /// The session keys are known: from now on every frame is sealed with `keys.sealer()`.
+        case established(SessionKeys)
+        /// Seal and write this message.
+        case send(WireMessage)
+        /// The peer proved it holds the key of `hello.replica` on this channel.
+        case authenticated(WireHello)
+        case apply([SignedEvent])
+        case peerDone(sent: UInt64, vector: VersionVector)
+        case peerAcked(VersionVector)
+        /// The session failed; send `error` if possible, then close.
+        case fail(SyncError)
+        /// The peer ended the session with an error.
+        case peerFailed(code: UInt16, reason: String)
+    }
+
+    enum State: Sendable { case idle, awaitingKeyExchange, awaitingHello, open, closed }
+
+    public let role: SessionRole
+    let key: ReplicaKey
+    let team: TeamID
+    let ephemeral: Curve25519.KeyAgreement.PrivateKey
+    let challenge: Bytes32
+    let wantsEvents: Bool
+    var vector: VersionVector
+    var state = State.idle
+    var myKX: [UInt8] = []
+    var opener: FrameOpener?
+    public private(set) var peerHello: WireHello?
+    public private(set) var peerDoneSeen = false
+    public private(set) var peerAckSeen = false
+    /// Frames received after the handshake (for the "no further round trip" measurement).
+    public private(set) var framesAfterHandshake = 0
+
+    public init(role: SessionRole, key: ReplicaKey, team: TeamID = .none, vector: VersionVector, wantsEvents: Bool = true,
+                ephemeral: Curve25519.KeyAgreement.PrivateKey = .init(), challenge: Bytes32 = Bytes32.sha256(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })) {
+        self.role = role; self.key = key; self.team = team; self.vector = vector; self.wantsEvents = wantsEvents
+        self.ephemeral = ephemeral; self.challenge = challenge
+    }
+
+    public var isAuthenticated: Bool { state == .open }
+    public var isClosed: Bool { state == .closed }
+
+    public mutating func start() -> [Action] {
+        precondition(state == .idle)
+        myKX = WireMessage.keyExchange(version: WireLimits.protocolVersion, ephemeral: Bytes32(exactly: Array(ephemeral.publicKey.rawRepresentation))!, challenge: challenge).encoded
+        state = .awaitingKeyExchange
+        return [.sendPlain(myKX)]
+    }
+
+    mutating func fail(_ code: SyncError.Code, _ message: String) -> [Action] {
+        state = .closed
+        return [.fail(SyncError(code, message))]
+    }
+
+    /// One frame body from the peer.
+    public mutating func receive(_ frame: [UInt8]) -> [Action] {
+        guard frame.count <= WireLimits.maxFrameBytes else {
+            return fail(.protocolViolation, "frame of \(frame.count) bytes is over the \(WireLimits.maxFrameBytes)-byte limit")
+        }
+        switch state {
+        case .idle, .closed:
+            return fail(.protocolViolation, "frame received outside a session")
+        case .awaitingKeyExchange:
+            let message: WireMessage
+            do { message = try WireMessage(decoding: frame) } catch {
+                return fail(.protocolViolation, "malformed key exchange: \(error)")
+            }
+            if case .error(let code, let reason) = message { state = .closed; return [.peerFailed(code: code, reason: reason)] }
+            guard case .keyExchange(let version, let peerEphemeral, _) = message else {
+                return fail(.protocolViolation, "expected a key exchange first")
+            }
+            guard version == WireLimits.protocolVersion else {
+                return fail(.refused, "peer speaks sync protocol version \(version); this build speaks \(WireLimits.protocolVersion). Upgrade the older side.")
+            }
+            let keys: SessionKeys
+            do {
+                keys = try SessionKeys(role: role, ephemeral: ephemeral, peerEphemeral: peerEphemeral,
+                                       initiatorKX: role == .initiator ? myKX : frame, responderKX: role == .initiator ? frame : myKX)
+            } catch { return fail(.protocolViolation, "the peer's ephemeral key is invalid") }
+            opener = keys.opener()
+            var hello = WireHello(team: team, replica: key.replicaID, wantsEvents: wantsEvents, vector: vector)
+            hello.signature = key.sign(WireHello.signedBytes(transcript: keys.transcript, role: role, fields: hello.signedFields))
+            state = .awaitingHello
+            transcript = keys.transcript
+            return [.established(keys), .send(.hello(hello))]
+        case .awaitingHello, .open:
+            let plain: [UInt8]
+            do { plain = try opener!.open(frame) } catch { return fail(.protocolViolation, "\(error)") }
+            let message: WireMessage
+            do { message = try WireMessage(decoding: plain) } catch { return fail(.protocolViolation, "malformed message: \(error)") }
+            if case .error(let code, let reason) = message { state = .closed; return [.peerFailed(code: code, reason: reason)] }
+            if state == .awaitingHello {
+                guard case .hello(let hello) = message else { return fail(.protocolViolation, "expected the peer's hello") }
+                let signed = WireHello.signedBytes(transcript: transcript!, role: role.peer, fields: hello.signedFields)
+                guard ReplicaKey.isValid(signature: hello.signature, of: signed, by: hello.replica) else {
+                    return fail(.refused, "the peer claims to be replica \(hello.replica.short) but could not prove it holds that replica's key")
+                }
+                guard hello.version == WireLimits.protocolVersion else { return fail(.refused, "peer hello has protocol version \(hello.version)") }
+                // Authorization: a team roster will refuse peers outside the team here.
+                if hello.team != team && hello.team != .none && team != .none {
+                    return fail(.refused, "peer belongs to another team (\(hello.team.hex.prefix(12)))")
+                }
+                guard hello.replica != key.replicaID else { return fail(.refused, "the peer is this replica itself") }
+                peerHello = hello
+                state = .open
+                return [.authenticated(hello)]
+            }
+            framesAfterHandshake += 1
+            switch message {
+            case .batch(let events):
+                guard !peerDoneSeen else { return fail(.protocolViolation, "events after done") }
+                return [.apply(events)]
+            case .done(let sent, let v):
+                guard !peerDoneSeen else { return fail(.protocolViolation, "a second done") }
+                peerDoneSeen = true
+                return [.peerDone(sent: sent, vector: v)]
+            case .ack(let v):
+                guard !peerAckSeen else { return fail(.protocolViolation, "a second ack") }
+                peerAckSeen = true
+                return [.peerAcked(v)]
+            default:
+                return fail(.protocolViolation, "unexpected message after the handshake")
+            }
+        }
+    }
+
+    var transcript: Bytes32?
+}

@@ -1,0 +1,138 @@
+import GlossModel
+
+/// Wire protocol constants (Protocol/07-wire.md).
+public enum WireLimits {
+    public static let protocolVersion: UInt16 = 1
+    public static let magic = Array("GLOSSNET".utf8)
+    /// Largest frame body (after the u32 length prefix), ciphertext and tag included.
+    public static let maxFrameBytes = 16 * 1024 * 1024
+    /// Largest number of events in one batch message.
+    public static let maxBatchEvents = 10_000
+    /// Target size of a batch the sender builds.
+    public static let batchTargetBytes = 1 << 20
+    public static let tagBytes = 16
+}
+
+/// The messages of a sync session (Protocol/07-wire.md §Messages).
+public enum WireMessage: Sendable, Equatable {
+    /// Plaintext, first message of each side: a fresh ephemeral X25519 key and challenge.
+    case keyExchange(version: UInt16, ephemeral: Bytes32, challenge: Bytes32)
+    /// Encrypted: who I am, what I hold, and my signature over the handshake transcript.
+    case hello(WireHello)
+    /// Encrypted: events the peer lacks, as bundle records.
+    case batch([SignedEvent])
+    /// Encrypted: I have sent everything (`sent` events); my vector when I started streaming.
+    case done(sent: UInt64, vector: VersionVector)
+    /// Encrypted: I applied your stream; this is what I now hold.
+    case ack(VersionVector)
+    /// Either side, any time: the session ends with this reason.
+    case error(code: UInt16, reason: String)
+
+    public static func == (a: WireMessage, b: WireMessage) -> Bool { a.encoded == b.encoded }
+
+    public enum Tag: UInt8 { case keyExchange = 1, hello, batch, done, ack, error }
+
+    public var encoded: [UInt8] {
+        var w = ByteWriter()
+        switch self {
+        case .keyExchange(let v, let e, let c):
+            w.u8(Tag.keyExchange.rawValue); w.raw(WireLimits.magic); w.u16(v); w.b32(e); w.b32(c)
+        case .hello(let h):
+            w.u8(Tag.hello.rawValue); w.raw(h.signedFields); w.raw(h.signature)
+        case .batch(let events):
+            w.u8(Tag.batch.rawValue); w.u32(UInt32(events.count))
+            for e in events {
+                w.u32(UInt32(e.envelope.bytes.count)); w.raw(e.envelope.bytes)
+                if let p = e.payload { w.u32(UInt32(p.count)); w.raw(p) } else { w.u32(0xFFFF_FFFF) }
+            }
+        case .done(let sent, let v):
+            w.u8(Tag.done.rawValue); w.u64(sent); VectorCodec.encode(v, into: &w)
+        case .ack(let v):
+            w.u8(Tag.ack.rawValue); VectorCodec.encode(v, into: &w)
+        case .error(let code, let reason):
+            let r = Array(reason.utf8.prefix(1000))
+            w.u8(Tag.error.rawValue); w.u16(code); w.u16(UInt16(r.count)); w.raw(r)
+        }
+        return w.bytes
+    }
+
+    /// Decodes untrusted bytes; throws `DecodeError` naming what was wrong.
+    public init(decoding bytes: [UInt8]) throws {
+        var r = ByteReader(bytes)
+        guard let tag = Tag(rawValue: try r.u8("message type")) else { throw DecodeError("unknown message type \(bytes.first ?? 0)") }
+        switch tag {
+        case .keyExchange:
+            guard Array(try r.take(8, "magic")) == WireLimits.magic else { throw DecodeError("not a Gloss sync peer (bad magic)") }
+            self = .keyExchange(version: try r.u16("version"), ephemeral: try r.b32("ephemeral key"), challenge: try r.b32("challenge"))
+        case .hello:
+            self = .hello(try WireHello(decoding: &r))
+        case .batch:
+            let n = Int(try r.u32("batch count"))
+            guard n <= WireLimits.maxBatchEvents else { throw DecodeError("batch of \(n) events, over the limit of \(WireLimits.maxBatchEvents)") }
+            var events: [SignedEvent] = []
+            events.reserveCapacity(min(n, r.remaining / 8))
+            for _ in 0..<n {
+                let el = Int(try r.u32("envelope length"))
+                guard el <= ProtocolLimits.maxEnvelopeBytes else { throw DecodeError("envelope of \(el) bytes, over the limit") }
+                let env = try EventEnvelope(decoding: Array(try r.take(el, "envelope")))
+                let pl = try r.u32("payload length")
+                var payload: [UInt8]?
+                if pl != 0xFFFF_FFFF {
+                    guard Int(pl) <= ProtocolLimits.maxPayloadBytes else { throw DecodeError("payload of \(pl) bytes, over the limit") }
+                    payload = Array(try r.take(Int(pl), "payload"))
+                }
+                events.append(SignedEvent(envelope: env, payload: payload))
+            }
+            self = .batch(events)
+        case .done:
+            self = .done(sent: try r.u64("sent"), vector: try VectorCodec.decode(&r))
+        case .ack:
+            self = .ack(try VectorCodec.decode(&r))
+        case .error:
+            let code = try r.u16("error code")
+            let n = Int(try r.u16("reason length"))
+            self = .error(code: code, reason: String(decoding: try r.take(n, "reason"), as: UTF8.self))
+        }
+        guard r.remaining == 0 else { throw DecodeError("\(r.remaining) bytes follow the message") }
+    }
+}
+
+/// The hello: identity, team, vector, and the proof of key possession bound to this channel.
+public struct WireHello: Sendable, Equatable {
+    public static let signingContext = Array("GLOSS-WIRE-AUTH-V1".utf8)
+    public var version: UInt16
+    public var team: TeamID
+    public var replica: ReplicaID
+    /// Bit 0: the sender wants events (clear for `--push-only` clients).
+    public var flags: UInt8
+    public var vector: VersionVector
+    public var signature: [UInt8]
+
+    public var wantsEvents: Bool { flags & 1 != 0 }
+
+    public init(version: UInt16 = WireLimits.protocolVersion, team: TeamID, replica: ReplicaID, wantsEvents: Bool, vector: VersionVector, signature: [UInt8] = []) {
+        self.version = version; self.team = team; self.replica = replica; flags = wantsEvents ? 1 : 0; self.vector = vector; self.signature = signature
+    }
+
+    var signedFields: [UInt8] {
+        var w = ByteWriter()
+        w.u16(version); w.b32(team.raw); w.b32(replica.raw); w.u8(flags); VectorCodec.encode(vector, into: &w)
+        return w.bytes
+    }
+
+    init(decoding r: inout ByteReader) throws {
+        version = try r.u16("version"); team = TeamID(try r.b32("team")); replica = ReplicaID(try r.b32("replica"))
+        flags = try r.u8("flags"); vector = try VectorCodec.decode(&r)
+        signature = Array(try r.take(64, "signature"))
+    }
+
+    /// The bytes the hello's signature covers: context ‖ transcript hash ‖ role ‖ fields.
+    static func signedBytes(transcript: Bytes32, role: SessionRole, fields: [UInt8]) -> [UInt8] {
+        signingContext + transcript.bytes + [role.rawValue] + fields
+    }
+}
+
+/// Which side opened the connection.
+public enum SessionRole: UInt8, Sendable { case initiator = 0, responder = 1
+    public var peer: SessionRole { self == .initiator ? .responder : .initiator }
+}

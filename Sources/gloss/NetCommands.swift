@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+import GlossEngine
+import Logging
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve sync sessions over TCP (encrypted and authenticated; Protocol/07-wire.md) until SIGINT or SIGTERM.",
+        discussion: "Prints `listening on HOST:PORT` on standard output once bound (port 0 picks a free port); logs go to standard error.")
+    @OptionGroup var replica: ReplicaOptions
+    @Option(help: "Address to listen on.") var listen = "127.0.0.1:7420"
+    @Option(help: "Drop a peer that sends nothing for this many seconds.") var idleTimeout: Int = 30
+    @Option(help: "Drop a peer that has not completed the handshake after this many seconds.") var handshakeTimeout: Int = 10
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = .info
+            return h
+        }
+        let logger = Logger(label: "gloss.serve")
+        do {
+            let r = try replica.open()
+            let (host, port) = try Replica.parseAddress(listen)
+            let stopped = SignalWaiter(signals: [SIGINT, SIGTERM])
+            try await r.serve(host: host, port: port, idleTimeout: .seconds(idleTimeout), handshakeTimeout: .seconds(handshakeTimeout),
+                              logger: logger, ready: { bound in
+                FileHandle.standardOutput.write(Data("listening on \(host):\(bound)\n".utf8))
+            }, stop: { await stopped.wait(); logger.info("signal received: stopping") })
+        } catch {
+            let g = GlossError.wrap(error)
+            err("gloss: \(g.message)")
+            throw ExitCode(Exit.code(for: g))
+        }
+    }
+}
+
+/// Resumes waiters when one of the signals arrives.
+final class SignalWaiter: @unchecked Sendable {
+    // @unchecked: `sources` is written once in init; `fired`/`waiters` are guarded by `lock`.
+    private var sources: [any DispatchSourceSignal] = []
+    private let lock = NSLock()
+    private var fired = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    init(signals: [Int32]) {
+        for s in signals {
+            signal(s, SIG_IGN)
+            let src = DispatchSource.makeSignalSource(signal: s, queue: .global())
+            src.setEventHandler { [weak self] in self?.fire() }
+            src.resume()
+            sources.append(src)
+        }
+    }
+
+    private func fire() {
+        let ws = lock.withLock { () -> [CheckedContinuation<Void, Never>] in fired = true; defer { waiters = [] }; return waiters }
+        for w in ws { w.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { c in
+            let now = lock.withLock { () -> Bool in if fired { return true }; waiters.append(c); return false }
+            if now { c.resume() }
+        }
+    }
+}
+
+struct Sync: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sync with a replica serving at HOST:PORT: both directions in one session.",
+        discussion: "Exit 0 when everything applied; 2 when some events were rejected; 1 when the session failed (what was applied stays applied; run it again to resume).")
+    @OptionGroup var replica: ReplicaOptions
+    @Argument(help: "HOST:PORT of `gloss serve`.") var address: String
+    @Flag(help: "Only receive events.") var pullOnly = false
+    @Flag(help: "Only send events.") var pushOnly = false
+    @Option(help: "Give up when the peer sends nothing for this many seconds.") var timeout: Int = 30
+    @Flag(help: "Print JSON (keys: peer, received, applied, duplicate, pending, rejected, forks, sent, newConflicts, roundTripsAfterHandshake, bytesSent, bytesReceived, error).") var json = false
+
+    func validate() throws { if pullOnly && pushOnly { throw ValidationError("--pull-only and --push-only exclude each other") } }
+
+    func run() async throws {
+        do {
+            let r = try replica.open()
+            let (host, port) = try Replica.parseAddress(address)
+            let progress = ProgressReporter("sync")
+            let report = try await r.sync(host: host, port: port, mode: pullOnly ? .pullOnly : (pushOnly ? .pushOnly : .both),
+                                          idleTimeout: .seconds(timeout), progress: { progress.update($0, $1) })
+            if json { out(report.json.compact) } else {
+                let s = report.summary
+                out("synced with \(report.peer?.short ?? "?"): received \(s.received), applied \(s.applied), duplicate \(s.duplicate), pending \(s.pending), rejected \(s.rejected), sent \(report.sent)"
+                    + (report.newConflicts > 0 ? ", \(report.newConflicts) new conflicts" : ""))
+                for x in s.rejections.prefix(10) { err("  rejected \(x.event.short) (\(x.replica.short):\(x.seq)): \(x.reason)") }
+            }
+            if report.summary.rejected > 0 || report.summary.forks > 0 { throw ExitCode(Exit.partial) }
+        } catch let e as ExitCode { throw e } catch {
+            let g = GlossError.wrap(error)
+            err("gloss: \(g.message)")
+            throw ExitCode(Exit.code(for: g))
+        }
+    }
+}
