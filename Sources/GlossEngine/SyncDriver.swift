@@ -41,6 +41,8 @@ public struct SyncDriver: Sendable {
     public let replica: Replica
     public var handshakeTimeout: Duration = .seconds(10)
     public var idleTimeout: Duration = .seconds(30)
+    /// Target size of an outgoing batch (smaller in tests, to exercise many batches).
+    public var batchBytes = WireLimits.batchTargetBytes
 
     public init(replica: Replica) { self.replica = replica }
 
@@ -134,7 +136,8 @@ public struct SyncDriver: Sendable {
                     progress?(0, expected)
                     let push = mayPush && hello.wantsEvents
                     let peerVector = hello.vector
-                    streamer = Task { try await Self.stream(replica, above: peerVector, enabled: push, out: out) }
+                    let batchBytes = self.batchBytes
+                    streamer = Task { try await Self.stream(replica, above: peerVector, enabled: push, batchBytes: batchBytes, out: out) }
                 case .apply(let events):
                     received += events.count
                     let now = replica.clock()
@@ -166,7 +169,7 @@ public struct SyncDriver: Sendable {
 
     /// Streams the events above `vector` in causal order, then `done`. SQLite is read on a
     /// background queue from one snapshot; at most two batches wait for the network.
-    static func stream(_ replica: Replica, above vector: VersionVector, enabled: Bool, out: Outbound) async throws -> Int {
+    static func stream(_ replica: Replica, above vector: VersionVector, enabled: Bool, batchBytes: Int, out: Outbound) async throws -> Int {
         guard enabled else {
             try await out.send(.done(sent: 0, vector: try await offload { try replica.vector }))
             return 0
@@ -182,7 +185,7 @@ public struct SyncDriver: Sendable {
                     try replica.store.forEachEvent(above: vector, db) { e in
                         batch.append(SignedEvent(envelope: e.envelope, payload: e.payload))
                         bytes += e.envelope.bytes.count + (e.payload?.count ?? 0) + 8
-                        if batch.count >= WireLimits.maxBatchEvents || bytes >= WireLimits.batchTargetBytes {
+                        if batch.count >= WireLimits.maxBatchEvents || bytes >= batchBytes {
                             slots.wait()
                             if cancelled.value { return false }
                             continuation.yield(batch)

@@ -1,0 +1,122 @@
+import Foundation
+import GlossTestSupport
+import Testing
+
+/// `gloss serve` as a real process, attacked and used over real loopback sockets.
+@Suite(.serialized) struct ServeTests {
+    final class Server {
+        let process = Process()
+        let port: Int
+        let errPipe = Pipe()
+        init(dir: URL, extra: [String] = []) throws {
+            process.executableURL = GlossProcess.binary
+            process.arguments = ["serve", "--dir", dir.path, "--listen", "127.0.0.1:0"] + extra
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = errPipe
+            try process.run()
+            // The first line is "listening on HOST:PORT".
+            var line = Data()
+            while !line.contains(0x0A) {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                line.append(chunk)
+            }
+            let text = String(decoding: line, as: UTF8.self)
+            guard let p = text.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else {
+                throw NSError(domain: "serve", code: 1, userInfo: [NSLocalizedDescriptionKey: "no port in \(text)"])
+            }
+            port = p
+        }
+        func stop() -> Int32 {
+            process.terminate()   // SIGTERM
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+        var log: String { String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
+    }
+
+    /// A raw TCP client: connect, optionally write, then wait for the server to close (or time out).
+    static func rawConnection(port: Int, send bytes: [UInt8], waitForClose limit: TimeInterval) -> (closed: Bool, after: TimeInterval) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard ok == 0 else { return (false, 0) }
+        if !bytes.isEmpty { _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } }
+        var tv = timeval(tv_sec: Int(limit), tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        let start = Date()
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = read(fd, &buf, buf.count)
+            if n == 0 { return (true, Date().timeIntervalSince(start)) }        // EOF: the server closed
+            if n < 0 { return (errno == ECONNRESET, Date().timeIntervalSince(start)) }
+        }
+    }
+
+    func makeReplicas(_ tmp: TempDir) throws -> (URL, URL) {
+        let s = tmp.sub("server"), c = tmp.sub("client")
+        #expect(try GlossProcess.run(["init", "--analyst", "srv", "--dir", s.path], cwd: tmp.url).status == 0)
+        #expect(try GlossProcess.run(["init", "--analyst", "cli", "--dir", c.path], cwd: tmp.url).status == 0)
+        let f = tmp.sub("a.txt")
+        try Data(sampleArticleBytes()).write(to: f)
+        #expect(try GlossProcess.run(["ingest", "--dir", s.path, f.path], cwd: tmp.url).status == 0)
+        return (s, c)
+    }
+
+    @Test func aStalledPeerIsDroppedAfterTheTimeoutAndOthersStillSync() throws {
+        let tmp = TempDir("gloss-stall")
+        defer { tmp.remove() }
+        let (s, c) = try makeReplicas(tmp)
+        let server = try Server(dir: s, extra: ["--handshake-timeout", "1", "--idle-timeout", "2"])
+        // Connects and says nothing: dropped after the handshake timeout.
+        let silent = Self.rawConnection(port: server.port, send: [], waitForClose: 10)
+        #expect(silent.closed, "the server kept a silent peer")
+        #expect(silent.after < 5)
+        let sync = try GlossProcess.run(["sync", "--dir", c.path, "127.0.0.1:\(server.port)", "--json"], cwd: tmp.url)
+        #expect(sync.status == 0, "\(sync.stderr)")
+        #expect(sync.object["applied"] as? Int == 1)
+        #expect(server.stop() == 0, "clean shutdown on SIGTERM")
+        #expect(server.log.contains("stopped"))
+    }
+
+    @Test func oversizedAndMalformedFramesEndOnlyTheirSession() throws {
+        let tmp = TempDir("gloss-frames")
+        defer { tmp.remove() }
+        let (s, c) = try makeReplicas(tmp)
+        let server = try Server(dir: s)
+        // A length prefix far over the limit: the connection is closed at once.
+        let huge = Self.rawConnection(port: server.port, send: [0xFF, 0xFF, 0xFF, 0xF0, 1, 2, 3], waitForClose: 5)
+        #expect(huge.closed)
+        // A well-framed but malformed first message.
+        let garbage = Self.rawConnection(port: server.port, send: [0, 0, 0, 5, 9, 9, 9, 9, 9], waitForClose: 5)
+        #expect(garbage.closed)
+        // A key exchange from another protocol version.
+        var kx: [UInt8] = [1] + Array("GLOSSNET".utf8) + [0, 99] + [UInt8](repeating: 7, count: 64)
+        kx = [0, 0, 0, UInt8(kx.count)] + kx
+        let version = Self.rawConnection(port: server.port, send: kx, waitForClose: 5)
+        #expect(version.closed)
+        // The server still serves well-behaved peers.
+        let sync = try GlossProcess.run(["sync", "--dir", c.path, "127.0.0.1:\(server.port)", "--json"], cwd: tmp.url)
+        #expect(sync.status == 0, "\(sync.stderr)")
+        #expect(sync.object["applied"] as? Int == 1)
+        #expect(server.stop() == 0)
+        let log = server.log
+        #expect(log.contains("session failed"))
+    }
+
+    @Test func syncToNothingFailsClearly() throws {
+        let tmp = TempDir("gloss-nothing")
+        defer { tmp.remove() }
+        let (_, c) = try makeReplicas(tmp)
+        let r = try GlossProcess.run(["sync", "--dir", c.path, "127.0.0.1:1"], cwd: tmp.url)
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("cannot connect"))
+        #expect(try GlossProcess.run(["sync", "--dir", c.path, "nonsense"], cwd: tmp.url).status == 65)
+        #expect(try GlossProcess.run(["sync", "--dir", c.path, "127.0.0.1:1", "--pull-only", "--push-only"], cwd: tmp.url).status == 64)
+    }
+}

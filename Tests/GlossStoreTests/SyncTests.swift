@@ -1,0 +1,205 @@
+import Foundation
+import GlossEngine
+import GlossModel
+import GlossStore
+import GlossSync
+import GlossTestSupport
+import Testing
+@preconcurrency import Crypto
+
+@Suite struct SyncTests {
+    @Test(arguments: SyncTransport.allCases)
+    func randomHistoriesConvergeOverEveryTransport(_ transport: SyncTransport) async throws {
+        let sim = try Simulation(replicas: 3, seed: testSeed("sync-\(transport)"), label: "sync-\(transport)")
+        for _ in 0..<60 {
+            if Int.random(in: 0..<4, using: &sim.rng) == 0 {
+                let a = Int.random(in: 0..<3, using: &sim.rng), b = (a + 1 + Int.random(in: 0..<2, using: &sim.rng)) % 3
+                try await sim.exchange(a, b, via: transport)
+            } else {
+                try sim.randomOperation(on: Int.random(in: 0..<3, using: &sim.rng))
+            }
+        }
+        for (a, b) in [(0, 1), (1, 2), (2, 0), (0, 1)] { try await sim.exchange(a, b, via: transport) }
+        let ref = try sim.replicas[0].status()
+        for r in sim.replicas {
+            let s = try r.status()
+            #expect(s.versionVector == ref.versionVector, "\(transport)")
+            #expect(s.digest == ref.digest, "\(transport)")
+            #expect(s.pending == 0 && s.quarantined == 0)
+        }
+    }
+
+    @Test(arguments: [SyncTransport.memory, .tcp])
+    func anUpToDatePairExchangesNothingAndOneEventCostsOneEvent(_ transport: SyncTransport) async throws {
+        let sim = try Simulation(replicas: 2, seed: 21, label: "incr-\(transport)")
+        let (a, b) = (sim.replicas[0], sim.replicas[1])
+        for _ in 0..<20 { try sim.randomOperation(on: 0) }
+        func session() async throws -> (SyncReport, SyncReport?) {
+            switch transport {
+            case .tcp: return (try await tcpSession(client: a, server: b), nil)
+            default: let (x, y) = try await memorySession(a, b); return (x, y)
+            }
+        }
+        let first = try await session()
+        #expect(first.0.sent == 20)
+        let idle = try await session()
+        #expect(idle.0.sent == 0 && idle.0.summary.received == 0)
+        #expect(idle.1?.sent ?? 0 == 0)
+        #expect(idle.0.extraRoundTrips == 0)
+        try sim.randomOperation(on: 0)
+        let one = try await session()
+        #expect(one.0.sent == 1, "one new event costs one event on the wire")
+        #expect(one.0.summary.received == 0)
+        if let responder = one.1 { #expect(responder.summary.received == 1 && responder.summary.applied == 1) }
+        #expect(try b.status().digest == (try a.status().digest))
+    }
+
+    @Test func pullOnlyAndPushOnlyCarryOneDirection() async throws {
+        let sim = try Simulation(replicas: 2, seed: 22, label: "dirs")
+        let (a, b) = (sim.replicas[0], sim.replicas[1])
+        for _ in 0..<3 { try sim.randomOperation(on: 0) }
+        for _ in 0..<4 { try sim.randomOperation(on: 1) }
+        let pull = try await memorySession(a, b, mode: .pullOnly)
+        #expect(pull.0.sent == 0 && pull.0.summary.applied == 4)
+        let push = try await memorySession(a, b, mode: .pushOnly)
+        #expect(push.0.sent == 3 && push.0.summary.received == 0)
+        #expect(try a.status().digest == (try b.status().digest))
+    }
+
+    @Test func severalClientsSyncingWithOneServerConcurrentlyConverge() async throws {
+        let sim = try Simulation(replicas: 5, seed: testSeed("concurrent-clients"), label: "many")
+        for i in 0..<5 { for _ in 0..<8 { try sim.randomOperation(on: i) } }
+        let server = sim.replicas[0]
+        let clients = Array(sim.replicas[1...])
+        try await withServer(server) { port in
+            for _ in 0..<2 {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for c in clients { group.addTask { _ = try await c.sync(host: "127.0.0.1", port: port) } }
+                    try await group.waitForAll()
+                }
+            }
+        }
+        let ref = try server.status()
+        #expect(ref.events == 40)
+        for c in clients {
+            let s = try c.status()
+            #expect(s.versionVector == ref.versionVector)
+            #expect(s.digest == ref.digest)
+        }
+    }
+
+    @Test func aDisconnectMidStreamThenAResyncConvergesWithoutDuplicateApplies() async throws {
+        let sim = try Simulation(replicas: 2, seed: 23, label: "cut")
+        let (a, b) = (sim.replicas[0], sim.replicas[1])
+        for _ in 0..<60 { try sim.randomOperation(on: 0) }
+        // The responder's transport dies after a few frames of a's stream.
+        let (ta, tb) = MemoryTransport.pair()
+        let cutter = CuttingTransport(tb, afterFrames: 5)
+        var da = SyncDriver(replica: a); da.batchBytes = 2000
+        var db = SyncDriver(replica: b); db.batchBytes = 2000
+        let (fa, fb) = (da, db)
+        async let ra: SyncReport? = try? fa.run(over: ta, role: .initiator)
+        async let rb: SyncReport? = try? fb.run(over: cutter, role: .responder)
+        let (x, y) = await (ra, rb)
+        #expect(x == nil && y == nil, "both sides see the cut")
+        let partial = try b.status()
+        #expect(partial.events > 0 && partial.events < 60, "part of the stream applied: \(partial.events)")
+        #expect(try b.digest(recompute: true) == partial.digest)
+        // Resync: only the rest comes, nothing twice.
+        let (again, responder) = try await memorySession(a, b, batchBytes: 2000)
+        #expect(again.sent == 60 - partial.events)
+        #expect(responder.summary.duplicate == 0)
+        #expect(try b.status().digest == (try a.status().digest))
+    }
+
+    @Test func aPeerClaimingAnotherReplicasIdWithoutItsKeyIsRefused() async throws {
+        let sim = try Simulation(replicas: 2, seed: 24, label: "impostor")
+        let (victim, server) = (sim.replicas[0], sim.replicas[1])
+        let (attackerSide, serverSide) = MemoryTransport.pair()
+        let serving = Task { try await SyncDriver(replica: server).run(over: serverSide, role: .responder) }
+        // The attacker runs the handshake honestly but signs its hello with its own key while
+        // claiming the victim's replica id.
+        let attackerKey = ReplicaKey()
+        let eph = Curve25519.KeyAgreement.PrivateKey()
+        let kx = WireMessage.keyExchange(version: 1, ephemeral: Bytes32(exactly: Array(eph.publicKey.rawRepresentation))!, challenge: Bytes32.sha256([7])).encoded
+        try await attackerSide.send(kx)
+        let theirKX = try #require(try await attackerSide.receive())
+        guard case .keyExchange(_, let peerEph, _) = try WireMessage(decoding: theirKX) else { Issue.record("no key exchange"); return }
+        let keys = try SessionKeys(role: .initiator, ephemeral: eph, peerEphemeral: peerEph, initiatorKX: kx, responderKX: theirKX)
+        var sealer = keys.sealer()
+        var hello = WireHello(team: .none, replica: victim.replicaID, wantsEvents: true, vector: VersionVector())
+        hello.signature = attackerKey.sign(Array("GLOSS-WIRE-AUTH-V1".utf8) + keys.transcript.bytes + [0])
+        try await attackerSide.send(sealer.seal(WireMessage.hello(hello).encoded))
+        do {
+            _ = try await serving.value
+            Issue.record("the server accepted an impostor")
+        } catch let e as SyncError {
+            #expect(e.code == .refused)
+            #expect(e.message.contains("could not prove"))
+        }
+        #expect(try server.peers().isEmpty, "nothing recorded for the impostor")
+    }
+
+    @Test func theStateMachineRefusesMalformedAndOutOfOrderFrames() {
+        var m = SyncSessionStateMachine(role: .responder, key: ReplicaKey(), vector: VersionVector())
+        _ = m.start()
+        let actions = m.receive([0xFF, 1, 2, 3])
+        guard case .fail(let e)? = actions.first else { Issue.record("malformed frame accepted"); return }
+        #expect(e.code == .protocolViolation)
+        #expect(m.isClosed)
+        var n = SyncSessionStateMachine(role: .responder, key: ReplicaKey(), vector: VersionVector())
+        _ = n.start()
+        guard case .fail? = n.receive(WireMessage.ack(VersionVector()).encoded).first else { Issue.record("ack before handshake accepted"); return }
+        var o = SyncSessionStateMachine(role: .responder, key: ReplicaKey(), vector: VersionVector())
+        _ = o.start()
+        guard case .fail? = o.receive([UInt8](repeating: 0, count: WireLimits.maxFrameBytes + 1)).first else { Issue.record("oversized frame accepted"); return }
+    }
+
+    @Test func twoStateMachinesCompleteAHandshakeInMemoryWithoutSockets() throws {
+        let ka = ReplicaKey(), kb = ReplicaKey()
+        var a = SyncSessionStateMachine(role: .initiator, key: ka, vector: VersionVector([ka.replicaID: 3]))
+        var b = SyncSessionStateMachine(role: .responder, key: kb, vector: VersionVector())
+        var toB: [[UInt8]] = [], toA: [[UInt8]] = []
+        var sealA: FrameSealer?, sealB: FrameSealer?
+        func route(_ actions: [SyncSessionStateMachine.Action], _ sealer: inout FrameSealer?, _ out: inout [[UInt8]]) -> [SyncSessionStateMachine.Action] {
+            var rest: [SyncSessionStateMachine.Action] = []
+            for x in actions {
+                switch x {
+                case .sendPlain(let f): out.append(f)
+                case .established(let k): sealer = k.sealer()
+                case .send(let m): out.append(sealer!.seal(m.encoded))
+                default: rest.append(x)
+                }
+            }
+            return rest
+        }
+        _ = route(a.start(), &sealA, &toB)
+        _ = route(b.start(), &sealB, &toA)
+        var authA: WireHello?, authB: WireHello?
+        for _ in 0..<4 {
+            while !toB.isEmpty { for x in route(b.receive(toB.removeFirst()), &sealB, &toA) { if case .authenticated(let h) = x { authB = h } } }
+            while !toA.isEmpty { for x in route(a.receive(toA.removeFirst()), &sealA, &toB) { if case .authenticated(let h) = x { authA = h } } }
+        }
+        #expect(authA?.replica == kb.replicaID)
+        #expect(authB?.replica == ka.replicaID)
+        #expect(authB?.vector == VersionVector([ka.replicaID: 3]))
+        #expect(a.isAuthenticated && b.isAuthenticated)
+    }
+}
+
+/// A transport that fails after passing `afterFrames` received frames (a peer that drops mid-stream).
+final class CuttingTransport: FrameTransport, @unchecked Sendable {
+    // @unchecked: `count` is only touched by the single reader task.
+    let inner: MemoryTransport
+    let limit: Int
+    var count = 0
+    init(_ inner: MemoryTransport, afterFrames: Int) { self.inner = inner; limit = afterFrames }
+    var peerDescription: String { "cutting" }
+    func send(_ frame: [UInt8]) async throws { try await inner.send(frame) }
+    func receive() async throws -> [UInt8]? {
+        count += 1
+        if count > limit { await inner.close(); return nil }
+        return try await inner.receive()
+    }
+    func close() async { await inner.close() }
+}
