@@ -53,8 +53,11 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "GlossTestSupport", dependencies: ["GlossEngine", "GlossModel", "GlossStore"]),
-        .testTarget(name: "GlossModelTests", dependencies: ["GlossModel", "GlossTestSupport"]),
+        .target(name: "GlossTestSupport", dependencies: [
+            "GlossEngine", "GlossModel", "GlossStore", "GlossSync",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .testTarget(name: "GlossModelTests", dependencies: ["GlossModel", "GlossSync", "GlossEngine", "GlossTestSupport"]),
         .testTarget(name: "GlossStoreTests", dependencies: [
             "GlossEngine", "GlossStore", "GlossProjections", "GlossSync", "GlossIngest", "GlossTestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),

@@ -1,3 +1,4 @@
+import GlossSync
 import Foundation
 import GlossEngine
 import GlossModel
@@ -116,5 +117,36 @@ import Testing
             _ = try? EventEnvelope(decoding: b)
             _ = try? CBOR(decoding: b)
         }
+    }
+}
+
+@Suite struct GoldenBundleTests {
+    @Test func bundleVectorIsExactlyWhatTheWriterProduces() throws {
+        let dir = repositoryRoot().appendingPathComponent("Protocol/vectors")
+        let tmp = TempDir("gloss-bundle-vector")
+        defer { tmp.remove() }
+        let fresh = tmp.sub("bundle-basic.glossb")
+        let description = try GoldenVectors.basicBundle(to: fresh).pretty + "\n"
+        if ProcessInfo.processInfo.environment["GLOSS_WRITE_VECTORS"] == "1" {
+            try? FileManager.default.removeItem(at: dir.appendingPathComponent("bundle-basic.glossb"))
+            try FileManager.default.copyItem(at: fresh, to: dir.appendingPathComponent("bundle-basic.glossb"))
+            try description.write(to: dir.appendingPathComponent("bundles.json"), atomically: true, encoding: .utf8)
+        }
+        #expect(try Data(contentsOf: dir.appendingPathComponent("bundle-basic.glossb")) == Data(contentsOf: fresh))
+        #expect(try String(contentsOf: dir.appendingPathComponent("bundles.json"), encoding: .utf8) == description)
+    }
+}
+
+extension GoldenBundleTests {
+    @Test func theGoldenBundleImports() throws {
+        let tmp = TempDir("gloss-golden-import")
+        defer { tmp.remove() }
+        let r = try Replica.create(in: tmp.url, analyst: "zed", clock: MockClock().function)
+        let rep = try r.importBundle(at: repositoryRoot().appendingPathComponent("Protocol/vectors/bundle-basic.glossb"))
+        #expect(rep.summary.applied == 5 && rep.clean && rep.checksumOK == true)
+        let s = try r.status()
+        #expect(s.articles == 1 && s.notes == 0)   // A2's note was edited by B1, then deleted by A3
+        #expect(s.notUnderstood == 1)              // B2: unknown type, payload purged
+        #expect(try r.verify().faults.isEmpty)
     }
 }
