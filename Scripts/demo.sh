@@ -37,6 +37,20 @@ gloss bundle import --dir "$work/ana" "$work/bo-to-ana.glossb"
 echo "(importing the same bundle again changes nothing:)"
 gloss bundle import --dir "$work/ana" "$work/bo-to-ana.glossb"
 
+echo; echo "== over the network: ana serves, a third analyst syncs over TCP (encrypted, authenticated)"
+gloss init --analyst cy --dir "$work/cy"
+"$PWD/.build/debug/gloss" serve --dir "$work/ana" --listen 127.0.0.1:0 > "$work/serve.out" 2> "$work/serve.log" &
+server=$!
+for _ in $(seq 50); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
+addr=$(sed -n 's/^listening on //p' "$work/serve.out")
+gloss sync --dir "$work/cy" "$addr"
+gloss note add --dir "$work/cy" --on "${a:0:8}" --text "Cross-check with the Turkish MoD statement."
+echo "(one new event costs one event on the wire:)"
+gloss sync --dir "$work/cy" "$addr" --json
+kill -TERM $server; wait $server || true
+gloss bundle export --dir "$work/ana" --peer "$(gloss whoami --dir "$work/bo" --json | sed 's/.*"replica":"\([0-9a-f]*\)".*/\1/')" --out "$work/ana-to-bo-2.glossb"
+gloss bundle import --dir "$work/bo" "$work/ana-to-bo-2.glossb"
+
 echo; echo "== both replicas now hold the same events: same version vector, same digest"
 gloss status --dir "$work/ana"
 gloss status --dir "$work/bo"
