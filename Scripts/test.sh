@@ -12,7 +12,7 @@ test "${PIPESTATUS[0]}" -eq 0
 
 echo "== swift test"
 set +e
-swift test --skip-build > .build/test-output.txt 2>&1
+timeout 4200 swift test --skip-build > .build/test-output.txt 2>&1
 rc=$?
 set -e
 # Show failures and the summary, not every passing line.

@@ -1,21 +1,59 @@
 #!/usr/bin/env python3
-"""Independent verifier for the Gloss event format (format 1).
+"""Independent verifier for the Gloss protocol: events (format 1), bundles (format 1), wire (version 1).
 
-Written from the Protocol documents only (Protocol/01-event.md, 02-payloads.md, 03-store.md),
-never from the Swift sources, so that it can catch places where the implementation and the
-specification disagree.
+Written from the Protocol documents only (Protocol/01-event.md, 02-payloads.md, 03-store.md,
+05-bundle.md, 07-wire.md), never from the Swift sources, so that it can catch places where the
+implementation and the specification disagree.
 
-Usage:
+Usage (the modes can be combined in one run; the report then has one section per input):
     verify_protocol.py --vectors Protocol/vectors/events.json
     verify_protocol.py --db PATH/.gloss/replica.db
+    verify_protocol.py --bundle FILE.glossb [FILE ...]      (or Protocol/vectors/bundles.json)
+    verify_protocol.py --wire Protocol/vectors/wire.json
 
 Exit status: 0 when every checked item passes, 1 when any fails, 2 on a usage error or an input
-that cannot be read at all (missing file, not JSON, not a SQLite database, missing tables).
-The output ends with the line `N passed, M failed`, where the items are the vectors (valid and
-invalid) or the events of the database. A fault that belongs to no single item (a wrong
-`signingContext`, a feed whose head names no stored event) is reported as one extra failed item.
+that cannot be read at all (missing file, not JSON, not a SQLite database, missing tables); when
+one input of a combined run cannot be read the others are still checked and the status is 2.
+The output ends with the line `N passed, M failed` over all sections. Items are the vectors
+(valid and invalid), the events of a database, the header / records / trailer of a bundle, or the
+steps of the wire handshake. A fault that belongs to no single item (a wrong `signingContext`, a
+feed whose head names no stored event) is reported as one extra failed item.
 
-Dependencies: Python 3.11 standard library and the `cryptography` package (Ed25519 only).
+--bundle streams each file (one record in memory at a time) through 05 §Layout and reports:
+  header   magic "GLOSSBDL" and format 1 (otherwise not framed further), both vectors (count
+           ≤ 1,000,000 checked before the entries are read; entries strictly ascending by replica,
+           seq ≥ 1), Ed25519 header_sig by `sender` over "GLOSS-BUNDLE-V1" ‖ header bytes before it.
+           Bad vector order or signature makes the file unusable (05 §Reading) but still framed, so
+           the records are checked too.
+  record i envelope_len 1 … 4,194,304 and payload_len ≤ 8,388,608 or 0xFFFFFFFF (purged, no bytes);
+           a length outside these ends the read. The event as in 01 §Verification: id, structure,
+           payload length/hash unless purged, and every signature. Then, with b = base_vector and
+           S = sender_vector: seq ≤ S[replica]; the first record of a feed has seq b[feed] + 1 (its
+           prev is checkable only for seq 1; for seq b+1 > 1 the predecessor is at the receiver);
+           later records of the feed continue seq + 1 with prev = the previous record's id; deps
+           entries grow over the feed's accumulation seen in the bundle (exact from seq 1, a lower
+           bound otherwise); each deps entry is ≤ S, and when above b it is an earlier record
+           (a later record: causality fault; absent: the bundle misses an event above its base).
+  trailer  magic "GLOSSEND", count = header event_count, SHA-256 of every byte before the trailer,
+           and nothing after the trailer (assumed: 05 does not say it).
+  vectors  when every record was read: event_count = Σ max(0, S[r] − b[r]) and every seq
+           b[r]+1 … S[r] of each feed is present (05 §Export).
+  expected when a bundles.json beside the file (or given as the FILE) lists it: sender, both
+           vectors, eventCount, eventIds in record order, purgedPayloads (0-based record indices).
+  A file that ends early fails the item being read with `truncated` (and the trailer: not reached).
+
+--wire rebuilds both key-exchange messages from the ephemeral private keys and challenges, the
+transcript hash, the X25519 shared secret from both sides and both HKDF-SHA256 session keys, decodes
+every plaintext message of the table (types 1-6; nothing may follow a body), verifies each hello's
+signature over "GLOSS-WIRE-AUTH-V1" ‖ transcript ‖ role ‖ body-before-signature and re-signs it
+with the seed (Ed25519 is deterministic), verifies the batch's events like bundle records, re-seals
+every frame with ChaCha20-Poly1305 (nonce 00000000 ‖ u64 n big-endian) to the exact vector bytes,
+opens it, and checks it does not open under the other direction's key or a neighbouring counter.
+Inconsistencies between messages that are not a rule of 07 (e.g. `done`'s count against the
+vectors) are notes, not faults.
+
+Dependencies: Python 3.11 standard library and the `cryptography` package (Ed25519, X25519,
+HKDF-SHA256, ChaCha20-Poly1305).
 """
 
 from __future__ import annotations
@@ -31,10 +69,14 @@ import unicodedata
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 # ---------------------------------------------------------------------------------------------
@@ -571,23 +613,41 @@ class Item:
         return not self.faults
 
 
-def print_report(title: str, items: list[Item]) -> int:
-    """Print each item, then a summary ending in `N passed, M failed`; return the exit status."""
-    print(title)
-    for item in items:
-        print(f"{'PASS' if item.ok else 'FAIL'}  {item.label}")
-        for fault in item.faults:
-            print(f"        fault: {fault}")
-        for note in item.notes:
-            print(f"        note:  {note}")
-    passed = sum(item.ok for item in items)
-    failed = len(items) - passed
+@dataclass
+class Section:
+    """The items of one mode run (a vectors file, a database, a bundle, the wire vectors).
+
+    `tag` prefixes the item labels in the closing list of failures when several sections ran."""
+
+    title: str
+    items: list[Item]
+    tag: str = ""
+
+
+def print_report(sections: list[Section]) -> int:
+    """Print each section's items, then one summary ending in `N passed, M failed`; return the
+    exit status (0 when every item passed, 1 otherwise). With one section the output is exactly
+    the single-mode output of earlier versions."""
+    for number, section in enumerate(sections):
+        if number:
+            print()
+        print(section.title)
+        for item in section.items:
+            print(f"{'PASS' if item.ok else 'FAIL'}  {item.label}")
+            for fault in item.faults:
+                print(f"        fault: {fault}")
+            for note in item.notes:
+                print(f"        note:  {note}")
+    everything = [(section, item) for section in sections for item in section.items]
+    passed = sum(item.ok for _, item in everything)
+    failed = len(everything) - passed
     print()
     if failed:
         print("FAILED items:")
-        for item in items:
+        for section, item in everything:
             if not item.ok:
-                print(f"  {item.label}: {item.faults[0]}")
+                prefix = f"{section.tag}: " if len(sections) > 1 and section.tag else ""
+                print(f"  {prefix}{item.label}: {item.faults[0]}")
     else:
         print("All checks passed.")
     print(f"{passed} passed, {failed} failed")
@@ -744,7 +804,7 @@ def malformed_vector(kind: str, number: int, entry: Any, exc: Exception) -> Item
     return item
 
 
-def verify_vectors(path: Path) -> int:
+def verify_vectors(path: Path) -> Section:
     """--vectors: check Protocol/vectors/events.json as 01 §Golden vectors describes it."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -782,7 +842,7 @@ def verify_vectors(path: Path) -> int:
             items.append(verify_invalid_vector(entry))
         except MALFORMED as exc:
             items.append(malformed_vector("invalid", number, entry, exc))
-    return print_report(f"Gloss protocol vectors: {path} ({len(events)} events, {len(invalid)} invalid)", items)
+    return Section(f"Gloss protocol vectors: {path} ({len(events)} events, {len(invalid)} invalid)", items, f"vectors {path.name}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -944,7 +1004,7 @@ def check_feed_heads(items_by_feed: dict[int, list[tuple[Item, StoredEvent]]], f
     return extra
 
 
-def verify_db(path: Path) -> int:
+def verify_db(path: Path) -> Section:
     """--db: check a replica database as 03 §Writing describes ('read events ordered by feed, seq')."""
     conn = open_readonly(path)
     try:
@@ -987,7 +1047,903 @@ def verify_db(path: Path) -> int:
             listed = "is" if eid in not_understood else "is not"
             item.notes.append(f"warning: this verifier {'does not understand' if reason else 'understands'} the payload, "
                               f"but the event {listed} in events_not_understood")
-    return print_report(f"Gloss replica database: {path} ({len(rows)} events, {len(feeds)} feeds)", items)
+    return Section(f"Gloss replica database: {path} ({len(rows)} events, {len(feeds)} feeds)", items, f"db {path}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Vectors and records shared by bundles and the wire: 05-bundle.md §(intro) and §Layout
+# ---------------------------------------------------------------------------------------------
+
+BUNDLE_MAGIC = b"GLOSSBDL"
+BUNDLE_TRAILER_MAGIC = b"GLOSSEND"
+BUNDLE_FORMAT = 1
+BUNDLE_CONTEXT = b"GLOSS-BUNDLE-V1"
+PURGED = 0xFFFF_FFFF  # 05 §Layout: payload_len of a purged payload; no bytes follow
+MAX_VECTOR = 1_000_000  # 05 §(intro) and 01 §Limits: version-vector entries
+
+# Kinds of bundle and wire faults, besides the event ones above.
+FRAMING, TRUNCATED, HEADER, HEADER_SIG, TRAILER, CHECKSUM = "framing", "truncated", "header", "header-signature", "trailer", "checksum"
+CAUSALITY, COVERAGE, EXPECTED = "causality", "coverage", "expected"
+WIRE, MESSAGE = "wire", "message"
+
+
+class VectorLimitError(ValueError):
+    """A vector's count is above 1,000,000: rejected before reading (or allocating for) its entries."""
+
+
+class Truncated(Exception):
+    """The bundle file ended inside a field (05 §Reading: the file is cut short)."""
+
+    def __init__(self, offset: int, needed: int, available: int, what: str) -> None:
+        super().__init__(f"the file ends at byte {offset + available} inside {what} "
+                         f"(needs {needed} byte(s) at offset {offset}, {available} left)")
+
+
+def read_vector(r: Any, what: str) -> tuple[list[tuple[bytes, int]], list[str]]:
+    """05 §(intro): u32 n (≤ 1,000,000, checked before the entries are read), then n × ([32] replica,
+    u64 seq), strictly ascending by replica id, every seq ≥ 1. `r` is a _Reader or a BundleStream.
+
+    Returns the entries and the ordering/seq faults (the entries are still framed when those break)."""
+    count = r.uint(4, f"{what} count")
+    if count > MAX_VECTOR:
+        raise VectorLimitError(f"{what} has {count} entries, above the limit of {MAX_VECTOR}")
+    entries: list[tuple[bytes, int]] = []
+    faults: list[str] = []
+    for k in range(count):
+        replica = r.take(32, f"{what}[{k}].replica")
+        seq = r.uint(8, f"{what}[{k}].seq")
+        if entries and replica <= entries[-1][0]:
+            faults.append(f"{what}[{k}] ({short(replica)}) is not strictly above the previous replica id")
+        if seq < 1:
+            faults.append(f"{what}[{k}] ({short(replica)}) has seq 0")
+        entries.append((replica, seq))
+    return entries, faults
+
+
+def first_difference(actual: bytes, expected: bytes) -> str:
+    """Where two byte strings first differ, for messages: `byte N: xx ≠ yy (lengths a, b)`."""
+    n = next((k for k, (x, y) in enumerate(zip(actual, expected)) if x != y), min(len(actual), len(expected)))
+    here = f"{actual[n]:02x}" if n < len(actual) else "end"
+    there = f"{expected[n]:02x}" if n < len(expected) else "end"
+    return f"first difference at byte {n}: {here} ≠ {there} (lengths {len(actual)}, {len(expected)})"
+
+
+def vector_text(entries: Any) -> str:
+    """A vector for messages: `{abcdef012345:3, …}`."""
+    pairs = entries.items() if isinstance(entries, dict) else entries
+    return "{" + ", ".join(f"{short(r)}:{s}" for r, s in pairs) + "}"
+
+
+def check_event_record(item: Item, envelope: bytes, payload: Optional[bytes]) -> tuple[Optional[Envelope], bytes]:
+    """01 §Verification steps 1, 2 and 5 for one record (bundle or batch): structure, payload length
+    and hash unless the payload is purged, and the signature (every one: this is a verifier).
+    Steps 3-4 need the surrounding stream and are checked by the caller. Returns (envelope, id)."""
+    eid = event_id(envelope)
+    try:
+        env = parse_envelope(envelope)
+    except StructureError as exc:
+        item.label += f"  (id {short(eid)}, envelope does not parse)"
+        item.fail(STRUCTURE, str(exc))
+        return None, eid
+    item.label += f"  (id {short(eid)}, {env.type}, feed {short(env.replica)} seq {env.seq})"
+    if payload is None:
+        item.notes.append("payload purged (0xFFFFFFFF): length and hash not checked (01 §Verification step 2)")
+    else:
+        problem = payload_fault(env, payload)
+        if problem:
+            item.fail(PAYLOAD_HASH, problem)
+    problem = signature_fault(env)
+    if problem:
+        item.fail(SIGNATURE, problem)
+    return env, eid
+
+
+# ---------------------------------------------------------------------------------------------
+# --bundle: 05-bundle.md
+# ---------------------------------------------------------------------------------------------
+
+
+class BundleStream:
+    """A forward-only reader over a bundle file: holds at most one field (one record's envelope or
+    payload) plus a 64 KiB read-ahead, feeds every consumed byte to the running SHA-256 of the
+    trailer checksum while `hashing` is on, and can capture the header bytes for its signature."""
+
+    CHUNK = 65_536
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self.buffer = bytearray()
+        self.offset = 0  # file offset of the next unread byte
+        self.sha = hashlib.sha256()
+        self.hashing = True
+        self.capture: Optional[bytearray] = None
+
+    def _fill(self, n: int) -> None:
+        while len(self.buffer) < n:
+            chunk = self.handle.read(max(self.CHUNK, n - len(self.buffer)))
+            if not chunk:
+                return
+            self.buffer += chunk
+
+    def peek(self, n: int) -> bytes:
+        self._fill(n)
+        return bytes(self.buffer[:n])
+
+    def take(self, n: int, what: str) -> bytes:
+        self._fill(n)
+        if len(self.buffer) < n:
+            raise Truncated(self.offset, n, len(self.buffer), what)
+        chunk = bytes(self.buffer[:n])
+        del self.buffer[:n]
+        self.offset += n
+        if self.hashing:
+            self.sha.update(chunk)
+        if self.capture is not None:
+            self.capture += chunk
+        return chunk
+
+    def uint(self, width: int, what: str) -> int:
+        return int.from_bytes(self.take(width, what), "big")
+
+    def rest_length(self) -> int:
+        """Count (and discard) the bytes left in the file."""
+        total = len(self.buffer)
+        self.buffer.clear()
+        while chunk := self.handle.read(self.CHUNK):
+            total += len(chunk)
+        return total
+
+
+@dataclass
+class FeedRun:
+    """The records of one feed seen so far in a bundle (or batch)."""
+
+    first_seq: int
+    last_seq: int
+    last_id: bytes
+    last_time: int
+    acc_deps: dict[bytes, int]  # accumulated deps of the feed's records seen in the stream
+    exact: bool  # True when the run started at seq 1, so acc_deps is the true full deps
+
+
+@dataclass
+class StreamChecker:
+    """Per-stream causal checks of 05 §Layout ('every event comes after its feed predecessor and
+    its deps, when those are in the bundle at all') and 01 §Verification steps 3-4, relative to a
+    base vector (what the receiver is assumed to hold) and the sender's vector.
+
+    What is checked, for a record of feed R with seq s (b = base[R], S = sender_vector[R]):
+    - s ≤ S (the sender held it by its own header);
+    - first record of R in the stream: s = b + 1 (s ≤ b: the event is at or below the base and does
+      not belong in the bundle; s > b + 1: seqs b+1 … s−1 are missing before it). Its prev is checked
+      only when s = 1 (all zero, 01 §Layout); for s = b + 1 > 1 the predecessor is held by the
+      receiver at the base and its id is not in the bundle, so prev cannot be checked here;
+    - a later record of R: s = previous record's seq + 1 and prev = that record's id (01 step 3);
+    - deps entries grow over the feed's accumulation seen in the stream (exact when the run starts at
+      seq 1, a lower bound otherwise: an entry at or below it is malformed either way, 01 §Deps);
+    - each deps entry (R', s'): s' ≤ sender_vector[R']; s' ≤ base[R'] is held by the receiver;
+      otherwise (R', s') must be an earlier record of the stream (a later one breaks causality,
+      none at all means the bundle misses an event above its base).
+    """
+
+    base: dict[bytes, int]
+    sender: Optional[dict[bytes, int]]
+    feeds: dict[bytes, FeedRun] = field(default_factory=dict)
+    where: dict[tuple[bytes, int], int] = field(default_factory=dict)  # (replica, seq) → record index
+    pending: list[tuple[Item, int, bytes, int]] = field(default_factory=list)
+    infos: dict[str, EventInfo] = field(default_factory=dict)
+
+    def check(self, item: Item, index: int, env: Envelope, eid: bytes) -> EventInfo:
+        b = self.base.get(env.replica, 0)
+        if self.sender is not None and env.seq > self.sender.get(env.replica, 0):
+            item.fail(COVERAGE, f"seq {env.seq} is above sender_vector[{short(env.replica)}] = "
+                                f"{self.sender.get(env.replica, 0)}: the header says the sender did not hold it")
+        run = self.feeds.get(env.replica)
+        if run is None:
+            if env.seq <= b:
+                item.fail(CHAIN, f"seq {env.seq} is at or below base_vector[{short(env.replica)}] = {b}: "
+                                 "the bundle carries only events above its base")
+            elif env.seq != b + 1:
+                missing = f"seq {b + 1}" if env.seq == b + 2 else f"seqs {b + 1} … {env.seq - 1}"
+                item.fail(CHAIN, f"first record of feed {short(env.replica)} has seq {env.seq}, but base_vector "
+                                 f"gives {b}: {missing} not before it in the bundle")
+            elif env.seq > 1:
+                item.notes.append(f"prev not checked: seq {env.seq - 1} is at the base (held by the receiver, not in the bundle)")
+            acc: dict[bytes, int] = {}
+            exact = env.seq == 1
+        else:
+            if env.seq != run.last_seq + 1:
+                item.fail(CHAIN, f"seq {env.seq} does not follow seq {run.last_seq} of the feed's previous record "
+                                 f"(record {self.where.get((env.replica, run.last_seq), '?')})")
+            elif env.prev != run.last_id:
+                item.fail(CHAIN, f"prev {short(env.prev)} is not the id of seq {run.last_seq} ({short(run.last_id)})")
+            if env.time <= run.last_time:
+                item.notes.append(f"time {env.time} does not increase over the previous record's {run.last_time} (not a fault, 01 §Time)")
+            acc, exact = run.acc_deps, run.exact
+        for dep_replica, dep_seq in env.deps:
+            before = acc.get(dep_replica, 0)
+            if dep_seq <= before:
+                kind = "accumulated" if exact else "accumulated over this feed's records in the bundle, a lower bound"
+                item.fail(DEPS, f"deps entry {short(dep_replica)}:{dep_seq} did not grow ({kind}: {before})")
+            if self.sender is not None and dep_seq > self.sender.get(dep_replica, 0):
+                item.fail(DEPS, f"deps entry {short(dep_replica)}:{dep_seq} is above sender_vector "
+                                f"({self.sender.get(dep_replica, 0)}): the sender cannot have applied this event")
+            if dep_seq <= self.base.get(dep_replica, 0):
+                continue
+            dep_run = self.feeds.get(dep_replica)
+            if dep_run is None or (dep_replica, dep_seq) not in self.where:
+                self.pending.append((item, index, dep_replica, dep_seq))
+        new_acc = dict(acc)
+        for dep_replica, dep_seq in env.deps:
+            new_acc[dep_replica] = max(new_acc.get(dep_replica, 0), dep_seq)
+        if run is None:
+            self.feeds[env.replica] = FeedRun(env.seq, env.seq, eid, env.time, new_acc, exact)
+        else:
+            run.last_seq, run.last_id, run.last_time, run.acc_deps = env.seq, eid, env.time, new_acc
+        self.where.setdefault((env.replica, env.seq), index)
+        info = EventInfo(env.replica, env.seq, env.type, new_acc)
+        self.infos[eid.hex()] = info
+        return info
+
+    def resolve(self, complete: bool) -> None:
+        """At the end of the stream: a deps entry above the base that was not an earlier record is
+        either a later record (causality broken) or absent (when the stream was read completely)."""
+        for item, index, dep_replica, dep_seq in self.pending:
+            later = self.where.get((dep_replica, dep_seq))
+            if later is not None:
+                item.fail(CAUSALITY, f"deps entry {short(dep_replica)}:{dep_seq} is record {later}, after this record {index}")
+            elif complete:
+                item.fail(CAUSALITY, f"deps entry {short(dep_replica)}:{dep_seq} is above base_vector "
+                                     f"({self.base.get(dep_replica, 0)}) but not in the bundle")
+            else:
+                item.notes.append(f"deps entry {short(dep_replica)}:{dep_seq} not among the records read before the read ended")
+
+
+@dataclass
+class BundleHeader:
+    team: bytes
+    sender: bytes
+    sender_vector: list[tuple[bytes, int]]
+    base_vector: list[tuple[bytes, int]]
+    event_count: int
+
+
+def read_bundle_header(s: BundleStream, item: Item) -> Optional[BundleHeader]:
+    """05 §Layout header. Returns None when the file cannot be framed past the header (bad magic,
+    format, or a vector above the limit). Ordering faults of a vector and a bad header signature make
+    the file unusable (05 §Reading) but leave it framed, so the records are still checked."""
+    s.capture = bytearray()
+    magic = s.take(8, "header magic")
+    if magic != BUNDLE_MAGIC:
+        item.fail(HEADER, f"magic {magic!r} is not {BUNDLE_MAGIC!r}: not a bundle (unusable)")
+        return None
+    fmt = s.uint(2, "header format")
+    if fmt != BUNDLE_FORMAT:
+        item.fail(HEADER, f"bundle format {fmt} is not {BUNDLE_FORMAT}: unsupported (unusable)")
+        return None
+    team = s.take(32, "header team")
+    sender = s.take(32, "header sender")
+    vectors = []
+    for what in ("sender_vector", "base_vector"):
+        try:
+            entries, faults = read_vector(s, what)
+        except VectorLimitError as exc:
+            item.fail(HEADER, f"{exc} (unusable)")
+            return None
+        for fault in faults:
+            item.fail(HEADER, f"{fault} (unusable)")
+        vectors.append(entries)
+    count = s.uint(8, "header event_count")
+    signed = bytes(s.capture)
+    s.capture = None
+    header_sig = s.take(SIGNATURE_LEN, "header_sig")
+    try:
+        Ed25519PublicKey.from_public_bytes(sender).verify(header_sig, BUNDLE_CONTEXT + signed)
+    except (InvalidSignature, ValueError) as exc:
+        item.fail(HEADER_SIG, f"header_sig does not verify under sender {short(sender)} over "
+                              f"\"GLOSS-BUNDLE-V1\" ‖ {len(signed)} header bytes ({type(exc).__name__}) (unusable)")
+    item.notes.append(f"team {team.hex() if team != ZERO32 else '(all zero: no team)'}, sender {sender.hex()}")
+    item.notes.append(f"sender_vector {vector_text(vectors[0])}, base_vector {vector_text(vectors[1])}, "
+                      f"event_count {count}, header {len(signed) + SIGNATURE_LEN} bytes")
+    return BundleHeader(team, sender, vectors[0], vectors[1], count)
+
+
+@dataclass
+class BundleResult:
+    """What the expectations of bundles.json are compared with."""
+
+    header: Optional[BundleHeader] = None
+    ids: list[str] = field(default_factory=list)
+    purged: list[int] = field(default_factory=list)
+    complete: bool = False  # all event_count records were framed and read
+
+
+EARLY_TRAILER, UNFRAMEABLE = "early trailer", "unframeable"
+
+
+def read_bundle_record(s: BundleStream, index: int, count: int, items: list[Item]) -> Union[str, tuple[Item, bytes, Optional[bytes]]]:
+    """05 §Layout record: envelope_len (1 … 4,194,304), envelope, payload_len (≤ 8,388,608, or
+    0xFFFFFFFF for a purged payload with no bytes), payload. Returns (item, envelope, payload or None
+    when purged), or EARLY_TRAILER when the trailer magic stands where a record should start, or
+    UNFRAMEABLE when a length breaks its limit (the read ends: the rest cannot be framed)."""
+    item = Item(f"record {index}")
+    items.append(item)
+    if s.peek(8) == BUNDLE_TRAILER_MAGIC:
+        item.fail(FRAMING, f"trailer magic at byte {s.offset} where record {index} of {count} should start: "
+                           f"the header's event_count {count} is larger than the records present")
+        return EARLY_TRAILER
+    envelope_len = s.uint(4, f"record {index} envelope_len")
+    if not 1 <= envelope_len <= MAX_ENVELOPE:
+        item.fail(FRAMING, f"envelope_len {envelope_len} at byte {s.offset - 4} outside 1 … {MAX_ENVELOPE}: "
+                           "the read ends here (the rest cannot be framed)")
+        return UNFRAMEABLE
+    envelope = s.take(envelope_len, f"record {index} envelope ({envelope_len} bytes)")
+    payload_len = s.uint(4, f"record {index} payload_len")
+    if payload_len == PURGED:
+        return item, envelope, None
+    if payload_len > MAX_PAYLOAD:
+        item.fail(FRAMING, f"payload_len {payload_len} at byte {s.offset - 4} above {MAX_PAYLOAD} and not the purged "
+                           "marker 0xFFFFFFFF: the read ends here (the rest cannot be framed)")
+        return UNFRAMEABLE
+    return item, envelope, s.take(payload_len, f"record {index} payload ({payload_len} bytes)")
+
+
+def read_bundle_trailer(s: BundleStream, item: Item, count: int) -> None:
+    """05 §Layout trailer: magic, the same count, SHA-256 of every byte before the trailer; and
+    nothing after it (05 does not say so explicitly: assumed, see the module docstring)."""
+    s.hashing = False
+    digest = s.sha.digest()
+    start = s.offset
+    magic = s.take(8, "trailer magic")
+    if magic != BUNDLE_TRAILER_MAGIC:
+        item.fail(TRAILER, f"bytes {magic.hex()} at byte {start} are not the trailer magic {BUNDLE_TRAILER_MAGIC!r}: "
+                           f"more records than the header's event_count {count}, or misframed records")
+        return
+    trailer_count = s.uint(8, "trailer event_count")
+    if trailer_count != count:
+        item.fail(TRAILER, f"trailer event_count {trailer_count} is not the header's {count}")
+    checksum = s.take(32, "trailer checksum")
+    if checksum != digest:
+        item.fail(CHECKSUM, f"checksum {short(checksum)} is not SHA-256 of bytes 0 … {start - 1} ({short(digest)})")
+    else:
+        item.notes.append(f"checksum {checksum.hex()} matches bytes 0 … {start - 1}")
+    extra = s.rest_length()
+    if extra:
+        item.fail(TRAILER, f"{extra} byte(s) after the trailer (the file should end with it)")
+
+
+def check_bundle_coverage(header: BundleHeader, checker: StreamChecker) -> Item:
+    """05 §Export: `event_count` is the vector difference sender_vector − base_vector, and the records
+    of each feed run from base + 1 up to the sender's seq."""
+    item = Item("vectors  (records = sender_vector − base_vector, 05 §Export)")
+    sender, base = dict(header.sender_vector), dict(header.base_vector)
+    difference = sum(max(0, seq - base.get(replica, 0)) for replica, seq in sender.items())
+    if header.event_count != difference:
+        item.fail(COVERAGE, f"event_count {header.event_count} is not the vector difference {difference}")
+    for replica, seq in sender.items():
+        b = base.get(replica, 0)
+        missing = [q for q in range(b + 1, seq + 1) if (replica, q) not in checker.where]
+        if missing:
+            shown = ", ".join(map(str, missing[:5])) + (f" … ({len(missing)} in all)" if len(missing) > 5 else "")
+            item.fail(COVERAGE, f"feed {short(replica)}: sender_vector {seq}, base_vector {b}, but seq {shown} not in the bundle")
+    for replica in checker.feeds.keys() - sender.keys():
+        item.fail(COVERAGE, f"feed {short(replica)} has records but is not in sender_vector")
+    return item
+
+
+def verify_bundle(path: Path, expected: Optional[dict[str, Any]] = None) -> Section:
+    """--bundle: stream one bundle through every check of 05-bundle.md and 01 §Verification."""
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise InputError(f"cannot read bundle {path}: {exc}") from None
+    items: list[Item] = []
+    header_item, trailer_item = Item("header"), Item("trailer")
+    items.append(header_item)
+    result = BundleResult()
+    checker: Optional[StreamChecker] = None
+    current = header_item
+    with handle:
+        s = BundleStream(handle)
+        try:
+            header = read_bundle_header(s, header_item)
+            result.header = header
+            if header is None:
+                trailer_item.fail(TRAILER, "not reached: the header cannot be framed")
+            else:
+                checker = StreamChecker(dict(header.base_vector), dict(header.sender_vector))
+                framed = True
+                for index in range(header.event_count):
+                    current = None
+                    record = read_bundle_record(s, index, header.event_count, items)
+                    current = items[-1]
+                    if isinstance(record, str):
+                        framed = record == EARLY_TRAILER
+                        break
+                    item, envelope, payload = record
+                    env, eid = check_event_record(item, envelope, payload)
+                    result.ids.append(eid.hex())
+                    if payload is None:
+                        result.purged.append(index)
+                    if env is None:
+                        continue
+                    if env.team != header.team:
+                        item.notes.append(f"event team {short(env.team)} differs from the header team {short(header.team)} (05 does not relate them)")
+                    info = checker.check(item, index, env, eid)
+                    if payload is not None and not payload_fault(env, payload):
+                        reason, notes = understand_payload(env, payload, info, checker.infos.get)
+                        item.notes += notes
+                        item.notes.append(f"payload not understood within this bundle (02, not a fault): {reason}"
+                                          if reason else "payload understood (02)")
+                current = trailer_item
+                result.complete = len(result.ids) == header.event_count
+                if framed:
+                    read_bundle_trailer(s, trailer_item, header.event_count)
+                else:
+                    trailer_item.fail(TRAILER, "not reached: the read ended at an unframeable record; checksum not checked")
+        except Truncated as exc:
+            target = current if current is not None else items[-1]
+            target.fail(TRUNCATED, f"{exc}: the file is cut short")
+            if target is not trailer_item:
+                trailer_item.fail(TRUNCATED, f"not reached (the file is {s.offset + len(s.buffer)} bytes); checksum not checked")
+    if checker is not None:
+        checker.resolve(result.complete)
+    items.append(trailer_item)
+    if result.complete and result.header is not None and checker is not None:
+        items.append(check_bundle_coverage(result.header, checker))
+    if expected is not None:
+        items.append(compare_bundle_expectations(expected, result))
+    count = result.header.event_count if result.header else "?"
+    title = f"Gloss bundle: {path} ({count} events declared, {len(result.ids)} records read)"
+    return Section(title, items, f"bundle {path.name}")
+
+
+def compare_bundle_expectations(expected: dict[str, Any], result: BundleResult) -> Item:
+    """vectors/bundles.json: sender, senderVector, baseVector, eventCount, eventIds (in record order)
+    and purgedPayloads (0-based record indices) must equal what was read."""
+    item = Item("expected (bundles.json: sender, vectors, count, ids, purged records)")
+    header = result.header
+    if header is None:
+        item.fail(EXPECTED, "the header could not be read")
+        return item
+
+    def as_vector(value: Any) -> dict[str, int]:
+        if not isinstance(value, dict):
+            raise InputError(f"bundles.json: a vector is not an object: {value!r}")
+        return {str(k).lower(): v for k, v in value.items()}
+
+    try:
+        checks = [
+            ("sender", expected["sender"].lower(), header.sender.hex()),
+            ("senderVector", as_vector(expected["senderVector"]), {r.hex(): s for r, s in header.sender_vector}),
+            ("baseVector", as_vector(expected["baseVector"]), {r.hex(): s for r, s in header.base_vector}),
+            ("eventCount", expected["eventCount"], header.event_count),
+            ("eventIds", [str(x).lower() for x in expected["eventIds"]], result.ids),
+            ("purgedPayloads", sorted(expected.get("purgedPayloads", [])), result.purged),
+        ]
+    except (KeyError, AttributeError, TypeError, InputError) as exc:
+        item.fail(EXPECTED, f"malformed bundles.json entry: {type(exc).__name__}: {exc}")
+        return item
+    for name, stated, actual in checks:
+        if stated != actual:
+            item.fail(EXPECTED, f"{name}: bundles.json says {stated!r}, the bundle gives {actual!r}")
+    if item.ok:
+        item.notes.append(f"{len(result.ids)} event ids, purged records {result.purged}: as stated")
+    return item
+
+
+def bundle_sections(paths: list[Path]) -> list[Section]:
+    """--bundle FILE …: a `.json` file is a bundles description (vectors/bundles.json) and every bundle
+    it lists is checked against it; any other file is a bundle, checked against the `bundles.json`
+    beside it when that lists the file's name."""
+    sections = []
+    for path in paths:
+        if path.suffix == ".json":
+            try:
+                listed = json.loads(path.read_text(encoding="utf-8"))["bundles"]
+                entries = [(path.parent / entry["file"], entry) for entry in listed]
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise InputError(f"cannot read bundle descriptions {path}: {exc}") from None
+            for bundle_path, entry in entries:
+                sections.append(verify_bundle(bundle_path, entry))
+            continue
+        expected = None
+        description = path.parent / "bundles.json"
+        if description.is_file():
+            try:
+                listed = json.loads(description.read_text(encoding="utf-8")).get("bundles", [])
+                expected = next((e for e in listed if isinstance(e, dict) and e.get("file") == path.name), None)
+            except (OSError, ValueError, AttributeError):
+                expected = None
+        section = verify_bundle(path, expected)
+        if expected is not None:
+            section.title += f", expectations from {description}"
+        sections.append(section)
+    return sections
+
+
+# ---------------------------------------------------------------------------------------------
+# --wire: 07-wire.md
+# ---------------------------------------------------------------------------------------------
+
+WIRE_MAGIC = b"GLOSSNET"
+WIRE_VERSION = 1
+WIRE_CONTEXT = b"GLOSS-WIRE-V1"
+WIRE_AUTH_CONTEXT = b"GLOSS-WIRE-AUTH-V1"
+INFO_I2R = b"gloss initiator to responder"
+INFO_R2I = b"gloss responder to initiator"
+MAX_BATCH = 10_000
+MAX_FRAME = 16_777_216
+MAX_ERROR_REASON = 1000
+TAG_LEN = 16
+MESSAGE_NAMES = {1: "key exchange", 2: "hello", 3: "batch", 4: "done", 5: "ack", 6: "error"}
+
+
+@dataclass
+class Message:
+    """A decoded message of 07 §Messages; `fields` depends on the type."""
+
+    type: int
+    fields: dict[str, Any]
+    faults: list[str]  # rule breaks that still let the message be framed (vector order, …)
+
+
+def decode_message(data: bytes) -> Message:
+    """07 §Messages: decode one (plaintext or decrypted) message by its type byte. Raises
+    StructureError when it cannot be framed or breaks a limit; nothing may follow the body."""
+    r = _Reader(data)
+    kind = r.uint(1, "type")
+    fields: dict[str, Any] = {}
+    faults: list[str] = []
+
+    def vector(what: str) -> list[tuple[bytes, int]]:
+        try:
+            entries, problems = read_vector(r, what)
+        except VectorLimitError as exc:
+            raise StructureError(str(exc)) from None
+        faults.extend(problems)
+        return entries
+
+    if kind == 1:
+        magic = r.take(8, "magic")
+        if magic != WIRE_MAGIC:
+            raise StructureError(f"magic {magic!r} is not {WIRE_MAGIC!r}")
+        fields["version"] = r.uint(2, "version")
+        fields["ephemeral"] = r.take(32, "ephemeral public key")
+        fields["challenge"] = r.take(32, "challenge")
+    elif kind == 2:
+        fields["version"] = r.uint(2, "version")
+        fields["team"] = r.take(32, "team")
+        fields["replica"] = r.take(32, "replica")
+        fields["flags"] = r.uint(1, "flags")
+        fields["vector"] = vector("vector")
+        fields["signed_end"] = r.pos
+        fields["signature"] = r.take(SIGNATURE_LEN, "signature")
+    elif kind == 3:
+        count = r.uint(4, "count")
+        if count > MAX_BATCH:
+            raise StructureError(f"batch count {count} above {MAX_BATCH}")
+        records = []
+        for k in range(count):
+            envelope_len = r.uint(4, f"records[{k}].envelope_len")
+            if not 1 <= envelope_len <= MAX_ENVELOPE:
+                raise StructureError(f"records[{k}].envelope_len {envelope_len} outside 1 … {MAX_ENVELOPE}")
+            envelope = r.take(envelope_len, f"records[{k}].envelope")
+            payload_len = r.uint(4, f"records[{k}].payload_len")
+            if payload_len != PURGED and payload_len > MAX_PAYLOAD:
+                raise StructureError(f"records[{k}].payload_len {payload_len} above {MAX_PAYLOAD}")
+            payload = None if payload_len == PURGED else r.take(payload_len, f"records[{k}].payload")
+            records.append((envelope, payload))
+        fields["records"] = records
+    elif kind == 4:
+        fields["sent"] = r.uint(8, "events sent")
+        fields["vector"] = vector("vector")
+    elif kind == 5:
+        fields["vector"] = vector("vector")
+    elif kind == 6:
+        fields["code"] = r.uint(2, "code")
+        length = r.uint(2, "reason length")
+        if length > MAX_ERROR_REASON:
+            raise StructureError(f"reason length {length} above {MAX_ERROR_REASON}")
+        try:
+            fields["reason"] = r.take(length, "reason").decode("utf-8", errors="strict")
+        except UnicodeDecodeError:
+            raise StructureError("reason is not valid UTF-8") from None
+    else:
+        raise StructureError(f"unknown message type {kind}")
+    if r.remaining():
+        raise StructureError(f"{r.remaining()} byte(s) after the {MESSAGE_NAMES[kind]} body")
+    return Message(kind, fields, faults)
+
+
+def x25519_public(private: bytes) -> bytes:
+    return X25519PrivateKey.from_private_bytes(private).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def hkdf32(shared: bytes, salt: bytes, info: bytes) -> bytes:
+    """07 §Channel: HKDF-SHA256(ikm = shared, salt = transcript, info, 32 bytes)."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=info).derive(shared)
+
+
+def frame_nonce(n: int) -> bytes:
+    """07 §Channel: the nth sealed frame of a direction uses 00000000 ‖ u64 n (big-endian)."""
+    return bytes(4) + n.to_bytes(8, "big")
+
+
+def hello_message_to_sign(transcript: bytes, role: int, hello: bytes, signed_end: int) -> bytes:
+    """07 §Hello: "GLOSS-WIRE-AUTH-V1" ‖ transcript ‖ role ‖ hello fields, where the hello fields are
+    the body after the type byte and before the signature (the reading the vectors confirm)."""
+    return WIRE_AUTH_CONTEXT + transcript + bytes([role]) + hello[1:signed_end]
+
+
+class WireVectors:
+    """Access to vectors/wire.json with the failures reported on the item that needs a value."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+
+    def hex(self, *keys: str, length: Optional[int] = None) -> bytes:
+        value: Any = self.data
+        for key in keys:
+            if not isinstance(value, dict) or key not in value:
+                raise InputError(f"wire.json has no `{'.'.join(keys)}`")
+            value = value[key]
+        try:
+            raw = bytes.fromhex(value)
+        except (TypeError, ValueError):
+            raise InputError(f"wire.json `{'.'.join(keys)}` is not hex") from None
+        if length is not None and len(raw) != length:
+            raise InputError(f"wire.json `{'.'.join(keys)}` is {len(raw)} bytes, not {length}")
+        return raw
+
+
+def wire_item(items: list[Item], label: str, check: Callable[[Item], None]) -> Item:
+    """Run one wire check; a missing or malformed vector value fails the item instead of stopping."""
+    item = Item(label)
+    try:
+        check(item)
+    except StructureError as exc:
+        item.fail(MESSAGE, f"does not decode under 07 §Messages: {exc}")
+    except (InputError, ValueError, KeyError, TypeError) as exc:
+        item.fail("vector", f"{type(exc).__name__}: {exc}")
+    items.append(item)
+    return item
+
+
+def verify_wire(path: Path) -> Section:
+    """--wire: reproduce vectors/wire.json from its seeds, ephemeral keys and challenges (07-wire.md)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read wire vectors {path}: {exc}") from None
+    v = WireVectors(data)
+    items: list[Item] = []
+    st: dict[str, Any] = {}  # values derived by earlier checks
+
+    # Identities and ephemeral keys.
+    for side in ("initiator", "responder"):
+        def keys(item: Item, side: str = side) -> None:
+            seed, replica = v.hex(side, "seed", length=32), v.hex(side, "replica", length=32)
+            derived = public_key_of_seed(seed)
+            if derived != replica:
+                item.fail(SIGNATURE, f"seed gives Ed25519 public key {short(derived)}, not the stated replica {short(replica)}")
+            st[f"{side}.replica"] = replica
+            st[f"{side}.seed"] = seed
+            st[f"{side}.ephemeral"] = x25519_public(v.hex(side, "ephemeralPrivate", length=32))
+            st[f"{side}.challenge"] = v.hex(side, "challenge", length=32)
+            item.notes.append(f"replica {replica.hex()}, ephemeral X25519 public {st[f'{side}.ephemeral'].hex()}")
+        wire_item(items, f"keys     {side}: seed → replica, ephemeral private → public", keys)
+
+    # Key exchange messages (07 §Messages type 1), byte for byte.
+    for side, name in (("initiator", "keyExchangeInitiator"), ("responder", "keyExchangeResponder")):
+        def key_exchange(item: Item, side: str = side, name: str = name) -> None:
+            stated = v.hex("messages", name)
+            st[name] = stated
+            rebuilt = (bytes([1]) + WIRE_MAGIC + WIRE_VERSION.to_bytes(2, "big")
+                       + st[f"{side}.ephemeral"] + st[f"{side}.challenge"])
+            if rebuilt != stated:
+                item.fail(WIRE, f"rebuilt message differs from the vector: {first_difference(rebuilt, stated)}")
+            message = decode_message(stated)
+            if message.type != 1:
+                item.fail(MESSAGE, f"type {message.type}, not 1 (key exchange)")
+            elif message.fields["version"] != WIRE_VERSION:
+                item.fail(MESSAGE, f"version {message.fields['version']}, not {WIRE_VERSION}")
+            item.notes.append(f"{len(stated)} bytes, decoded: type 1, \"GLOSSNET\", version {message.fields.get('version')}")
+        wire_item(items, f"message  {name} (type 1, rebuilt from ephemeral key and challenge)", key_exchange)
+
+    def transcript(item: Item) -> None:
+        kx_i, kx_r = st["keyExchangeInitiator"], st["keyExchangeResponder"]
+        computed = hashlib.sha256(WIRE_CONTEXT + kx_i + kx_r).digest()
+        stated = v.hex("messages", "transcriptHash", length=32)
+        if computed != stated:
+            item.fail(WIRE, f"SHA-256(\"GLOSS-WIRE-V1\" ‖ KX_i ‖ KX_r) = {computed.hex()}, the vector says {stated.hex()}")
+        st["transcript"] = computed
+    wire_item(items, "channel  transcriptHash = SHA-256(\"GLOSS-WIRE-V1\" ‖ KX_i ‖ KX_r)", transcript)
+
+    def session_keys(item: Item) -> None:
+        i_private = X25519PrivateKey.from_private_bytes(v.hex("initiator", "ephemeralPrivate", length=32))
+        r_private = X25519PrivateKey.from_private_bytes(v.hex("responder", "ephemeralPrivate", length=32))
+        peer_of_i = X25519PublicKey.from_public_bytes(decode_message(st["keyExchangeResponder"]).fields["ephemeral"])
+        peer_of_r = X25519PublicKey.from_public_bytes(decode_message(st["keyExchangeInitiator"]).fields["ephemeral"])
+        shared_i, shared_r = i_private.exchange(peer_of_i), r_private.exchange(peer_of_r)
+        if shared_i != shared_r:
+            item.fail(WIRE, "the two sides compute different X25519 shared secrets")
+        keys = {}
+        for side, shared in (("initiator", shared_i), ("responder", shared_r)):
+            keys[side] = (hkdf32(shared, st["transcript"], INFO_I2R), hkdf32(shared, st["transcript"], INFO_R2I))
+        if keys["initiator"] != keys["responder"]:
+            item.fail(WIRE, "the two sides derive different session keys")
+        st["k_i2r"], st["k_r2i"] = keys["initiator"]
+        if st["k_i2r"] == st["k_r2i"]:
+            item.fail(WIRE, "k_i→r equals k_r→i")
+        item.notes.append(f"shared {shared_i.hex()}")
+        item.notes.append(f"k_i→r {st['k_i2r'].hex()}  (HKDF-SHA256, salt = transcript, info \"{INFO_I2R.decode()}\")")
+        item.notes.append(f"k_r→i {st['k_r2i'].hex()}  (HKDF-SHA256, salt = transcript, info \"{INFO_R2I.decode()}\")")
+        item.notes.append("wire.json states no session keys: they are confirmed by the sealed frames below")
+    wire_item(items, "channel  session keys (X25519 both ways, HKDF-SHA256 both directions)", session_keys)
+
+    # Plaintext hellos (type 2): decode, verify, re-sign.
+    for side, role, name in (("initiator", 0, "helloInitiatorPlain"), ("responder", 1, "helloResponderPlain")):
+        def hello(item: Item, side: str = side, role: int = role, name: str = name) -> None:
+            raw = v.hex("messages", name)
+            st[name] = raw
+            message = decode_message(raw)
+            if message.type != 2:
+                item.fail(MESSAGE, f"type {message.type}, not 2 (hello)")
+                return
+            f = message.fields
+            for fault in message.faults:
+                item.fail(MESSAGE, fault)
+            if f["version"] != WIRE_VERSION:
+                item.fail(MESSAGE, f"version {f['version']}, not {WIRE_VERSION}")
+            if f["replica"] != st[f"{side}.replica"]:
+                item.fail(MESSAGE, f"names replica {short(f['replica'])}, not the {side}'s {short(st[f'{side}.replica'])}")
+            if f["flags"] & ~1:
+                item.notes.append(f"flags {f['flags']:#04x} set bits other than bit 0 (07 defines only bit 0)")
+            signed = hello_message_to_sign(st["transcript"], role, raw, f["signed_end"])
+            try:
+                Ed25519PublicKey.from_public_bytes(f["replica"]).verify(f["signature"], signed)
+            except (InvalidSignature, ValueError):
+                item.fail(SIGNATURE, "signature does not verify under the hello's replica over "
+                                     f"\"GLOSS-WIRE-AUTH-V1\" ‖ transcript ‖ {role} ‖ hello fields")
+            resigned = Ed25519PrivateKey.from_private_bytes(st[f"{side}.seed"]).sign(signed)
+            if resigned != f["signature"]:
+                item.fail(SIGNATURE, f"re-signing with the {side}'s seed gives another signature: {first_difference(resigned, f['signature'])}")
+            other = hello_message_to_sign(st["transcript"], 1 - role, raw, f["signed_end"])
+            try:
+                Ed25519PublicKey.from_public_bytes(f["replica"]).verify(f["signature"], other)
+                item.fail(SIGNATURE, f"the signature also verifies for role {1 - role}: the role is not bound")
+            except (InvalidSignature, ValueError):
+                pass
+            st[f"{side}.hello"] = f
+            item.notes.append(f"version {f['version']}, team {'zero' if f['team'] == ZERO32 else short(f['team'])}, "
+                              f"replica {short(f['replica'])}, flags {f['flags']} (wants events: {bool(f['flags'] & 1)}), "
+                              f"vector {vector_text(f['vector'])}; signature verifies and re-signs identically")
+        wire_item(items, f"message  {name} (type 2, role {role})", hello)
+
+    def batch(item: Item) -> None:
+        raw = v.hex("messages", "batchPlain")
+        st["batchPlain"] = raw
+        message = decode_message(raw)
+        if message.type != 3:
+            item.fail(MESSAGE, f"type {message.type}, not 3 (batch)")
+            return
+        records = message.fields["records"]
+        responder_hello = st.get("responder.hello")
+        base = dict(responder_hello["vector"]) if responder_hello else {}
+        checker = StreamChecker(base, None)
+        for k, (envelope, payload) in enumerate(records):
+            sub = Item("")
+            env, eid = check_event_record(sub, envelope, payload)
+            if env is not None:
+                checker.check(sub, k, env, eid)
+                if payload is not None and not payload_fault(env, payload):
+                    reason, _ = understand_payload(env, payload, checker.infos[eid.hex()], checker.infos.get)
+                    sub.notes.append(f"payload not understood (02): {reason}" if reason else "payload understood (02)")
+                if env.replica != st.get("initiator.replica"):
+                    sub.notes.append("event of another replica than the initiator (forwarded)")
+            item.faults += [f"records[{k}]: {fault}" for fault in sub.faults]
+            item.notes.append(f"records[{k}]{sub.label}; {'; '.join(sub.notes) or 'verified'}")
+        checker.resolve(False)
+        st["batch.count"] = len(records)
+        st["batch.runs"] = {r: run.last_seq for r, run in checker.feeds.items()}
+        item.notes.append(f"{len(records)} record(s) (≤ {MAX_BATCH}); chain and deps checked against the responder's hello vector")
+    wire_item(items, "message  batchPlain (type 3: count, records as in a bundle)", batch)
+
+    def done(item: Item) -> None:
+        message = decode_message(v.hex("messages", "donePlain"))
+        if message.type != 4:
+            item.fail(MESSAGE, f"type {message.type}, not 4 (done)")
+            return
+        for fault in message.faults:
+            item.fail(MESSAGE, fault)
+        f = message.fields
+        item.notes.append(f"events sent {f['sent']}, vector {vector_text(f['vector'])}")
+        if "batch.count" in st and f["sent"] != st["batch.count"]:
+            item.notes.append(f"consistency: done says {f['sent']} events sent, batchPlain carries {st['batch.count']}")
+        hello_i = st.get("initiator.hello")
+        if hello_i and dict(f["vector"]) != dict(hello_i["vector"]):
+            item.notes.append(f"consistency: done's vector differs from the initiator's hello vector {vector_text(hello_i['vector'])}")
+        if hello_i and "batch.runs" in st:
+            responder_vector = dict(st["responder.hello"]["vector"]) if st.get("responder.hello") else {}
+            owed = sum(max(0, seq - responder_vector.get(r, 0)) for r, seq in dict(f["vector"]).items())
+            if owed != f["sent"]:
+                item.notes.append(f"consistency (not a fault, the vectors need not be one real session): the initiator's "
+                                  f"vector {vector_text(f['vector'])} minus the responder's hello vector "
+                                  f"{vector_text(responder_vector)} is {owed} event(s), but done says {f['sent']} sent")
+    wire_item(items, "message  donePlain (type 4: events sent, vector)", done)
+
+    def ack(item: Item) -> None:
+        message = decode_message(v.hex("messages", "ackPlain"))
+        if message.type != 5:
+            item.fail(MESSAGE, f"type {message.type}, not 5 (ack)")
+            return
+        for fault in message.faults:
+            item.fail(MESSAGE, fault)
+        vector = dict(message.fields["vector"])
+        item.notes.append(f"vector {vector_text(vector)}")
+        runs = st.get("batch.runs")
+        if runs is not None and any(vector.get(r, 0) < seq for r, seq in runs.items()):
+            item.notes.append(f"consistency: the ack does not cover the batch's events {vector_text(runs)}")
+    wire_item(items, "message  ackPlain (type 5: vector)", ack)
+
+    def error(item: Item) -> None:
+        message = decode_message(v.hex("messages", "errorPlain"))
+        if message.type != 6:
+            item.fail(MESSAGE, f"type {message.type}, not 6 (error)")
+            return
+        item.notes.append(f"code {message.fields['code']}, reason {message.fields['reason']!r} "
+                          "(07 defines no error codes: the code is not checked)")
+    wire_item(items, "message  errorPlain (type 6: code, reason)", error)
+
+    # Sealed frames: re-seal exactly, open with the right key and counter only.
+    frames = (("initiator0Hello", "k_i2r", 0, "helloInitiatorPlain", 2),
+              ("responder0Hello", "k_r2i", 0, "helloResponderPlain", 2),
+              ("initiator1Batch", "k_i2r", 1, "batchPlain", 3),
+              ("initiator2Done", "k_i2r", 2, "donePlain", 4),
+              ("responder1Ack", "k_r2i", 1, "ackPlain", 5))
+    for name, key_name, counter, plain_name, kind in frames:
+        def frame(item: Item, name: str = name, key_name: str = key_name, counter: int = counter,
+                  plain_name: str = plain_name, kind: int = kind) -> None:
+            sealed = v.hex("frames", name)
+            plain = v.hex("messages", plain_name)
+            if len(sealed) > MAX_FRAME:
+                item.fail(WIRE, f"frame of {len(sealed)} bytes above {MAX_FRAME}")
+            key = st[key_name]
+            aead = ChaCha20Poly1305(key)
+            resealed = aead.encrypt(frame_nonce(counter), plain, None)
+            if resealed != sealed:
+                item.fail(WIRE, f"sealing {plain_name} with {key_name} and nonce counter {counter} does not give "
+                                f"the vector's frame: {first_difference(resealed, sealed)}")
+            try:
+                opened = aead.decrypt(frame_nonce(counter), sealed, None)
+            except InvalidTag:
+                item.fail(WIRE, f"does not open with {key_name} and nonce counter {counter}")
+                return
+            if opened != plain:
+                item.fail(WIRE, f"opens to another plaintext than {plain_name}: {first_difference(opened, plain)}")
+            if opened[:1] != bytes([kind]):
+                item.fail(MESSAGE, f"decrypted message has type {opened[:1].hex()}, not {kind}")
+            decode_message(opened)
+            other_key = st["k_r2i" if key_name == "k_i2r" else "k_i2r"]
+            wrong = [("the other direction's key", other_key, counter), ("nonce counter + 1", key, counter + 1)]
+            if counter:
+                wrong.append(("nonce counter − 1", key, counter - 1))
+            for label, bad_key, bad_counter in wrong:
+                try:
+                    ChaCha20Poly1305(bad_key).decrypt(frame_nonce(bad_counter), sealed, None)
+                    item.fail(WIRE, f"also opens with {label}")
+                except InvalidTag:
+                    pass
+            item.notes.append(f"{len(sealed)} bytes = {len(plain)} + {TAG_LEN}-byte tag; nonce {frame_nonce(counter).hex()}; "
+                              f"re-sealed identically, opens to {plain_name} ({MESSAGE_NAMES[kind]}); "
+                              "refused under the other key and neighbouring counters")
+        direction = "i→r" if key_name == "k_i2r" else "r→i"
+        wire_item(items, f"frame    {name} (k_{direction}, n = {counter}, {plain_name})", frame)
+
+    return Section(f"Gloss wire vectors: {path} (07-wire.md)", items, f"wire {path.name}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -996,17 +1952,38 @@ def verify_db(path: Path) -> int:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    """Parse the command line and run one mode. Usage errors exit with status 2 (argparse's own)."""
-    parser = argparse.ArgumentParser(description="Independent verifier for the Gloss event format (Protocol/01-03).")
-    mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--vectors", type=Path, metavar="EVENTS_JSON", help="check golden vectors (01 §Golden vectors)")
-    mode.add_argument("--db", type=Path, metavar="REPLICA_DB", help="check a replica database (03 §Writing)")
+    """Parse the command line and run every mode given, in the order vectors, db, bundles, wire.
+
+    Usage errors exit with status 2 (argparse's own). An input that cannot be read at all is reported
+    on stderr; the other modes still run, and the exit status is then 2."""
+    parser = argparse.ArgumentParser(description="Independent verifier for the Gloss protocol (Protocol/01-07).")
+    parser.add_argument("--vectors", type=Path, metavar="EVENTS_JSON", help="check golden vectors (01 §Golden vectors)")
+    parser.add_argument("--db", type=Path, metavar="REPLICA_DB", help="check a replica database (03 §Writing)")
+    parser.add_argument("--bundle", type=Path, nargs="+", metavar="FILE",
+                        help="check bundles (05-bundle.md); a .json file is a bundles description (vectors/bundles.json)")
+    parser.add_argument("--wire", type=Path, metavar="WIRE_JSON", help="reproduce the golden handshake (07-wire.md)")
     args = parser.parse_args(argv)
-    try:
-        return verify_vectors(args.vectors) if args.vectors else verify_db(args.db)
-    except InputError as exc:
-        print(f"verify_protocol: {exc}", file=sys.stderr)
-        return 2
+    if not (args.vectors or args.db or args.bundle or args.wire):
+        parser.error("give at least one of --vectors, --db, --bundle, --wire")
+    runs: list[Callable[[], list[Section]]] = []
+    if args.vectors:
+        runs.append(lambda: [verify_vectors(args.vectors)])
+    if args.db:
+        runs.append(lambda: [verify_db(args.db)])
+    for path in args.bundle or []:
+        runs.append(lambda path=path: bundle_sections([path]))
+    if args.wire:
+        runs.append(lambda: [verify_wire(args.wire)])
+    sections: list[Section] = []
+    unreadable = False
+    for run in runs:
+        try:
+            sections += run()
+        except InputError as exc:
+            print(f"verify_protocol: {exc}", file=sys.stderr)
+            unreadable = True
+    status = print_report(sections) if sections else 0
+    return 2 if unreadable else status
 
 
 if __name__ == "__main__":

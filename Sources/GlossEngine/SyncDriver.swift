@@ -46,19 +46,72 @@ public struct SyncDriver: Sendable {
 
     public init(replica: Replica) { self.replica = replica }
 
-    /// Serializes sealed writes from the streaming task and the reader.
+    /// Seals messages in order and hands them to one writer task, so frames leave in the order
+    /// they were sealed and the reader never waits on the network: only the streamer waits for
+    /// room (at most `maxQueuedBytes` sealed bytes queued), which bounds memory.
     actor Outbound {
         let transport: any FrameTransport
         var sealer: FrameSealer?
         var bytes = 0
-        init(_ t: any FrameTransport) { transport = t }
-        func plain(_ frame: [UInt8]) async throws { bytes += frame.count + 4; try await transport.send(frame) }
-        func establish(_ keys: SessionKeys) { sealer = keys.sealer() }
-        func send(_ m: WireMessage) async throws {
-            guard sealer != nil else { throw SyncError(.protocolViolation, "sealed message before the handshake") }
-            let frame = sealer!.seal(m.encoded)
+        var queuedBytes = 0
+        let maxQueuedBytes = 4 << 20
+        var roomWaiters: [CheckedContinuation<Void, Never>] = []
+        var failure: (any Error)?
+        let frames: AsyncStream<[UInt8]>
+        let continuation: AsyncStream<[UInt8]>.Continuation
+        var writer: Task<Void, Never>?
+
+        init(_ t: any FrameTransport) {
+            transport = t
+            (frames, continuation) = AsyncStream<[UInt8]>.makeStream()
+        }
+
+        func start() {
+            let frames = self.frames, transport = self.transport
+            writer = Task {
+                for await frame in frames {
+                    do { try await transport.send(frame) } catch { await self.failed(error); return }
+                    await self.sent(frame.count)
+                }
+            }
+        }
+
+        private func sent(_ n: Int) {
+            queuedBytes -= n
+            if queuedBytes < maxQueuedBytes { let w = roomWaiters; roomWaiters = []; for c in w { c.resume() } }
+        }
+
+        private func failed(_ e: any Error) {
+            failure = e
+            let w = roomWaiters; roomWaiters = []; for c in w { c.resume() }
+        }
+
+        private func enqueue(_ frame: [UInt8]) throws {
+            if let failure { throw failure }
             bytes += frame.count + 4
-            try await transport.send(frame)
+            queuedBytes += frame.count
+            continuation.yield(frame)
+        }
+
+        func plain(_ frame: [UInt8]) throws { try enqueue(frame) }
+        func establish(_ keys: SessionKeys) { sealer = keys.sealer() }
+        func send(_ m: WireMessage) throws {
+            guard sealer != nil else { throw SyncError(.protocolViolation, "sealed message before the handshake") }
+            try enqueue(sealer!.seal(m.encoded))
+        }
+
+        /// Waits until the queue has room (the streamer calls this before each batch).
+        func waitForRoom() async throws {
+            while queuedBytes >= maxQueuedBytes && failure == nil {
+                await withCheckedContinuation { roomWaiters.append($0) }
+            }
+            if let failure { throw failure }
+        }
+
+        /// Lets queued frames go out, then stops the writer.
+        func drain() async {
+            continuation.finish()
+            await writer?.value
         }
     }
 
@@ -79,6 +132,7 @@ public struct SyncDriver: Sendable {
         let mayPush = !(role == .initiator && mode == .pullOnly)
         var machine = SyncSessionStateMachine(role: role, key: replica.key, vector: startVector, wantsEvents: wantsEvents)
         let out = Outbound(transport)
+        await out.start()
         var report = SyncReport()
         var received = 0, expected = 0
         var streamer: Task<Int, Error>?
@@ -98,6 +152,8 @@ public struct SyncDriver: Sendable {
                 try? await out.send(.error(code: 1, reason: error.message))
                 report.error = error.message
             }
+            streamer?.cancel()
+            await out.drain()
             report.bytesSent = await out.bytes
             await transport.close()
             if let error { throw error }
@@ -119,6 +175,8 @@ public struct SyncDriver: Sendable {
                 report.error = msg
                 report.bytesSent = await out.bytes
                 await transport.close()
+                streamer?.cancel()
+                await out.drain()
                 throw SyncError(.io, msg)
             }
             report.bytesReceived += frame.count + 4
@@ -156,6 +214,8 @@ public struct SyncDriver: Sendable {
                 case .peerFailed(_, let reason):
                     report.error = "the peer ended the session: \(reason)"
                     await transport.close()
+                    streamer?.cancel()
+                    await out.drain()
                     throw SyncError(.refused, report.error!)
                 }
             }
@@ -199,16 +259,16 @@ public struct SyncDriver: Sendable {
             } catch { continuation.finish(throwing: error) }
         }
         var sent = 0
-        do {
-            for try await batch in batches {
-                try await out.send(.batch(batch))
-                sent += batch.count
-                slots.signal()
-            }
-        } catch {
-            cancelled.set(); slots.signal(); slots.signal()
-            throw error
+        // Whatever ends this loop (done, error, cancellation), release the producer thread.
+        defer { cancelled.set(); slots.signal(); slots.signal() }
+        for try await batch in batches {
+            try Task.checkCancellation()
+            try await out.waitForRoom()
+            try await out.send(.batch(batch))
+            sent += batch.count
+            slots.signal()
         }
+        try Task.checkCancellation()
         try await out.send(.done(sent: UInt64(sent), vector: try await offload { try replica.vector }))
         return sent
     }

@@ -114,6 +114,54 @@ public struct NoteDeleted: EventPayload, Equatable {
     public var cbor: CBOR { .map(["note": .text(note)]) }
 }
 
+/// A person's decision closing a conflict on a field: a write of the chosen value that causally
+/// follows every candidate it names (DESIGN §4).
+public struct ConflictResolved: EventPayload, Equatable {
+    public static let type = "ConflictResolved"
+    public static let schema: UInt16 = 1
+    /// The conflict id as the resolver saw it.
+    public var conflict: String
+    public var object: String
+    public var field: String
+    /// The candidate events the resolver saw.
+    public var candidates: [String]
+    /// The chosen value; nil with `deleted` for a tombstone.
+    public var value: String?
+    public var deleted: Bool
+    /// The candidate picked, when the value is one of them.
+    public var picked: String?
+    public var reason: String?
+
+    public init(conflict: String, object: String, field: String, candidates: [String], value: String?, deleted: Bool, picked: String?, reason: String?) {
+        self.conflict = conflict; self.object = object; self.field = field; self.candidates = candidates.sorted()
+        self.value = value; self.deleted = deleted; self.picked = picked; self.reason = reason
+    }
+
+    public init(fields f: CBORFields) throws {
+        conflict = try f.text("conflict"); object = try f.text("object"); field = try f.text("field")
+        candidates = try f.textArray("candidates"); value = try f.optionalText("value")
+        if case .bool(let d)? = f.map["deleted"] { deleted = d } else { deleted = false }
+        picked = try f.optionalText("picked"); reason = try f.optionalText("reason")
+        try ObjectIDText.check(conflict, "conflict"); try ObjectIDText.check(object, "object")
+        for c in candidates { try ObjectIDText.check(c, "candidates") }
+        if let picked { try ObjectIDText.check(picked, "picked") }
+        guard !field.isEmpty, field.utf8.count <= 64 else { throw DecodeError("field name is empty or too long") }
+        guard !candidates.isEmpty, candidates.count <= 10_000 else { throw DecodeError("candidates must list 1–10000 events") }
+        guard deleted == (value == nil) else { throw DecodeError("exactly one of value and deleted must be given") }
+        if let value { try checkText(value, "value") }
+        if let reason { try checkText(reason, "reason") }
+    }
+
+    public var cbor: CBOR {
+        var m: [String: CBOR] = ["conflict": .text(conflict), "object": .text(object), "field": .text(field),
+                                 "candidates": .array(candidates.map { .text($0) }), "deleted": .bool(deleted)]
+        if let value { m["value"] = .text(value) }
+        if let picked { m["picked"] = .text(picked) }
+        if let reason { m["reason"] = .text(reason) }
+        return .map(m)
+    }
+}
+
 func checkText(_ s: String, _ field: String) throws {
     guard s.utf8.count <= ProtocolLimits.maxTextBytes else { throw DecodeError("field \(field) is over \(ProtocolLimits.maxTextBytes) bytes") }
 }
@@ -124,12 +172,14 @@ public enum DecodedPayload: Sendable {
     case noteAdded(NoteAdded)
     case noteEdited(NoteEdited)
     case noteDeleted(NoteDeleted)
+    case conflictResolved(ConflictResolved)
     /// Unknown type, newer schema, invalid fields, or a purged payload.
     case notUnderstood(reason: String)
 
     public static let known: [String: UInt16] = [
         ArticleIngested.type: ArticleIngested.schema, NoteAdded.type: NoteAdded.schema,
         NoteEdited.type: NoteEdited.schema, NoteDeleted.type: NoteDeleted.schema,
+        ConflictResolved.type: ConflictResolved.schema,
     ]
 
     public init(type: String, schema: UInt16, payload: [UInt8]?) {
@@ -144,6 +194,7 @@ public enum DecodedPayload: Sendable {
             case NoteAdded.type: self = .noteAdded(try NoteAdded(fields: fields))
             case NoteEdited.type: self = .noteEdited(try NoteEdited(fields: fields))
             case NoteDeleted.type: self = .noteDeleted(try NoteDeleted(fields: fields))
+            case ConflictResolved.type: self = .conflictResolved(try ConflictResolved(fields: fields))
             default: self = .notUnderstood(reason: "unknown event type \(type)")
             }
         } catch {

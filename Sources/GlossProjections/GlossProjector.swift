@@ -11,7 +11,7 @@ public struct GlossProjector: Projector {
     public init() {}
 
     /// Bump whenever a table or a rule changes: opening a replica rebuilds its projections.
-    public let version = 3
+    public let version = 4
 
     /// The documented projection tables, in digest order, with their primary key.
     public static let tables: [(name: String, key: String)] = [
@@ -28,6 +28,9 @@ public struct GlossProjector: Projector {
 
     public func prepareConnection(_ db: Database) {
         ProjectionDigest.registerFunctions(db)
+        // Rows replaced by INSERT OR REPLACE fire delete triggers only with recursive triggers on;
+        // the digest needs to see them leave.
+        try? db.execute(sql: "PRAGMA recursive_triggers = ON")
     }
 
     public func willCommit(_ db: Database) throws { try ProjectionDigest.flush(db) }
@@ -84,7 +87,8 @@ public struct GlossProjector: Projector {
                 body_time INTEGER NOT NULL,
                 body_replica TEXT NOT NULL,
                 updated_at TEXT NOT NULL,
-                deleted INTEGER NOT NULL DEFAULT 0
+                deleted INTEGER NOT NULL DEFAULT 0,
+                body_state TEXT NOT NULL DEFAULT 'single'
             );
             CREATE INDEX IF NOT EXISTS notes_on ON notes(on_id);
             CREATE TABLE IF NOT EXISTS note_revisions(
@@ -135,6 +139,7 @@ public struct GlossProjector: Projector {
                 replica TEXT PRIMARY KEY NOT NULL,
                 fork_seq INTEGER NOT NULL
             );
+            \(Registers.schema)
             CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(
                 kind UNINDEXED, id UNINDEXED, body, tokenize = 'unicode61 remove_diacritics 2'
             );
@@ -158,7 +163,7 @@ public struct GlossProjector: Projector {
     public func dropSchema(_ db: Database) throws {
         for v in ["live_notes", "article_notes", "event_log"] { try db.execute(sql: "DROP VIEW IF EXISTS \(v)") }
         for t in GlossProjector.tables { try db.execute(sql: "DROP TABLE IF EXISTS \(t.name)") }
-        try db.execute(sql: "DROP TABLE IF EXISTS search; DROP TABLE IF EXISTS projection_digest")
+        try db.execute(sql: "DROP TABLE IF EXISTS search; DROP TABLE IF EXISTS projection_digest; DROP TABLE IF EXISTS reg_writes; DROP TABLE IF EXISTS reg_heads")
         ProjectionDigest.discard(db)
     }
 
@@ -177,25 +182,32 @@ public struct GlossProjector: Projector {
                 """).execute(arguments: [ctx.id, p.on, ctx.author, ctx.at, p.body, ctx.id, ctx.time, ctx.replica, ctx.at])
             try revision(note: ctx.id, kind: "add", body: p.body, ctx, db)
             try object(ctx.id, kind: "note", event: ctx.id, db)
-            try indexNote(ctx.id, db)
+            try noteWrite(ctx.id, deleted: false, value: p.body, e, ctx, store: store, db)
         case .noteEdited(let p):
             guard try noteIsInCausalPast(p.note, of: e, store: store, db) else {
                 return try notUnderstood(env, ctx, "edits note \(p.note.prefix(12)), which is not in its causal past", db)
             }
             try revision(note: p.note, kind: "edit", body: p.body, ctx, db)
-            // Highest (time, replica) wins (DESIGN §4); causally later edits always have higher times.
-            try db.cachedStatement(sql: """
-                UPDATE notes SET body = ?, body_event = ?, body_time = ?, body_replica = ?, updated_at = ?
-                WHERE note = ? AND (body_time < ? OR (body_time = ? AND body_replica < ?))
-                """).execute(arguments: [p.body, ctx.id, ctx.time, ctx.replica, ctx.at, p.note, ctx.time, ctx.time, ctx.replica])
-            if db.changesCount > 0 { try indexNote(p.note, db) }
+            try noteWrite(p.note, deleted: false, value: p.body, e, ctx, store: store, db)
         case .noteDeleted(let p):
             guard try noteIsInCausalPast(p.note, of: e, store: store, db) else {
                 return try notUnderstood(env, ctx, "deletes note \(p.note.prefix(12)), which is not in its causal past", db)
             }
             try revision(note: p.note, kind: "delete", body: nil, ctx, db)
-            try db.cachedStatement(sql: "UPDATE notes SET deleted = 1 WHERE note = ?").execute(arguments: [p.note])
-            try indexNote(p.note, db)
+            try noteWrite(p.note, deleted: true, value: nil, e, ctx, store: store, db)
+        case .conflictResolved(let p):
+            guard p.field == "body", try objectKind(p.object, db) == "note", try noteIsInCausalPast(p.object, of: e, store: store, db) else {
+                return try notUnderstood(env, ctx, "resolves field \(p.field) of \(p.object.prefix(12)), which is not a note body in its causal past", db)
+            }
+            for c in p.candidates {
+                guard let b = Hex.decode(c), let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT feed, seq FROM events WHERE id = ?"), arguments: [Data(b)]),
+                      try store.happenedBefore(feedA: row[0], seqA: UInt64(row[1] as Int64), feedB: e.feed, seqB: env.seq, db) else {
+                    return try notUnderstood(env, ctx, "resolution names candidate \(c.prefix(12)), which is not in its causal past", db)
+                }
+            }
+            try revision(note: p.object, kind: "resolve", body: p.value, ctx, db)
+            try noteWrite(p.object, deleted: p.deleted, value: p.value, e, ctx, store: store, db)
+            try Registers(store: store).recordResolved(p, objectKind: "note", resolution: ctx.id, time: ctx.time, db)
         case .notUnderstood(let reason):
             try notUnderstood(env, ctx, reason, db)
         }
@@ -233,6 +245,28 @@ public struct GlossProjector: Projector {
             INSERT INTO objects(id, kind, event) SELECT sha256, 'revision', event FROM article_revisions WHERE sha256 = ?
             ON CONFLICT(id) DO UPDATE SET event = excluded.event
             """).execute(arguments: [p.sha256])
+    }
+
+    /// A write to a note's body register; the notes row shows the register's displayed value.
+    private func noteWrite(_ note: String, deleted: Bool, value: String?, _ e: AppliedEvent, _ c: Context, store: ReplicaStore, _ db: Database) throws {
+        let w = Registers.Write(event: c.id, deleted: deleted, value: value, time: c.time, replica: c.replica, author: c.author, at: c.at,
+                                feed: e.feed, seq: e.envelope.seq)
+        let shown = try Registers(store: store).write(object: note, objectKind: "note", field: "body", w, db)
+        // A deleted note keeps showing its last text (the highest (time, replica) write with one),
+        // so the row does not depend on arrival order.
+        let body = try shown.value ?? String.fetchOne(db.cachedStatement(sql: """
+            SELECT value FROM reg_writes WHERE object = ? AND field = 'body' AND deleted = 0 ORDER BY time DESC, replica DESC LIMIT 1
+            """), arguments: [note])
+        try db.cachedStatement(sql: """
+            UPDATE notes SET body = coalesce(?, body), body_event = ?, body_time = ?, body_replica = ?, updated_at = ?, deleted = ?, body_state = ?
+            WHERE note = ?
+            """).execute(arguments: [body, shown.winner.event, shown.winner.time, shown.winner.replica, shown.winner.at,
+                                     shown.deleted, shown.state, note])
+        try indexNote(note, db)
+    }
+
+    private func objectKind(_ id: String, _ db: Database) throws -> String? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT kind FROM objects WHERE id = ?"), arguments: [id])
     }
 
     /// Keeps the full-text index on a note's displayed body. Index rows are addressed by rowid

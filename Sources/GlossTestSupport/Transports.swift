@@ -47,11 +47,17 @@ public func withServer<T: Sendable>(_ server: Replica, idleTimeout: Duration = .
     let stop = StopBox()
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask {
-            try await server.serve(host: "127.0.0.1", port: 0, idleTimeout: idleTimeout, handshakeTimeout: handshakeTimeout,
-                                   logger: .init(label: "test"), ready: { port.set($0) }, stop: { await stop.wait() })
+            do {
+                try await server.serve(host: "127.0.0.1", port: 0, idleTimeout: idleTimeout, handshakeTimeout: handshakeTimeout,
+                                       logger: .init(label: "test"), ready: { port.set($0) }, stop: { await stop.wait() })
+            } catch {
+                port.set(-1)   // never leave the caller waiting for a port
+                throw error
+            }
             return nil
         }
         let p = await port.wait()
+        guard p > 0 else { try await group.waitForAll(); throw SyncError(.io, "the test server did not start") }
         let result = try await body(p)
         stop.fire()
         for try await _ in group {}
@@ -91,10 +97,13 @@ public final class StopBox: @unchecked Sendable {
         let ws = lock.withLock { fired = true; defer { waiters = [] }; return waiters }
         for w in ws { w.resume() }
     }
+    /// Returns when fired, or when the waiting task is cancelled.
     public func wait() async {
-        await withCheckedContinuation { c in
-            let now = lock.withLock { () -> Bool in if fired { return true }; waiters.append(c); return false }
-            if now { c.resume() }
-        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { c in
+                let now = lock.withLock { () -> Bool in if fired { return true }; waiters.append(c); return false }
+                if now { c.resume() }
+            }
+        } onCancel: { self.fire() }
     }
 }

@@ -13,7 +13,7 @@ public enum WireVectors {
         let ephA = try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: Bytes32.sha256(Array("wire-eph-A".utf8)).bytes)
         let ephB = try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: Bytes32.sha256(Array("wire-eph-B".utf8)).bytes)
         let chA = Bytes32.sha256(Array("wire-challenge-A".utf8)), chB = Bytes32.sha256(Array("wire-challenge-B".utf8))
-        let vA = VersionVector([a.replicaID: 2])
+        let vA = VersionVector([a.replicaID: 1])
         var ma = SyncSessionStateMachine(role: .initiator, key: a, vector: vA, ephemeral: ephA, challenge: chA)
         var mb = SyncSessionStateMachine(role: .responder, key: b, vector: VersionVector(), ephemeral: ephB, challenge: chB)
         guard case .sendPlain(let kxA) = ma.start()[0], case .sendPlain(let kxB) = mb.start()[0] else { fatalError() }

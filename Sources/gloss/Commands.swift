@@ -37,6 +37,9 @@ struct TextInput: ParsableArguments {
     @Option(help: "The text.") var text: String?
     @Option(help: "Read the text from a UTF-8 file.") var file: String?
 
+    init() {}
+    init(text: String?, file: String?) { self.text = text; self.file = file }
+
     func validate() throws {
         if (text == nil) == (file == nil) { throw ValidationError("give exactly one of --text or --file") }
     }

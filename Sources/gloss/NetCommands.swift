@@ -58,11 +58,14 @@ final class SignalWaiter: @unchecked Sendable {
         for w in ws { w.resume() }
     }
 
+    /// Returns on a signal, or when the waiting task is cancelled.
     func wait() async {
-        await withCheckedContinuation { c in
-            let now = lock.withLock { () -> Bool in if fired { return true }; waiters.append(c); return false }
-            if now { c.resume() }
-        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { c in
+                let now = lock.withLock { () -> Bool in if fired { return true }; waiters.append(c); return false }
+                if now { c.resume() }
+            }
+        } onCancel: { self.fire() }
     }
 }
 

@@ -5,7 +5,7 @@ import Testing
 
 /// Size and memory bounds, measured on real processes: 200,000 events by default (CI), 1,000,000
 /// with GLOSS_LARGE=1.
-@Suite struct ScaleTests {
+@Suite(.timeLimit(.minutes(40))) struct ScaleTests {
     static var large: Bool { ProcessInfo.processInfo.environment["GLOSS_LARGE"] == "1" }
 
     @Test func rebuildExportAndImportStayUnder100MB() throws {

@@ -3,7 +3,7 @@ import GlossTestSupport
 import Testing
 
 /// `gloss serve` as a real process, attacked and used over real loopback sockets.
-@Suite(.serialized) struct ServeTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct ServeTests {
     final class Server {
         let process = Process()
         let port: Int

@@ -7,7 +7,7 @@ import GlossSync
 import GlossTestSupport
 import Testing
 
-@Suite struct BundleTests {
+@Suite(.timeLimit(.minutes(5))) struct BundleTests {
     func export(_ r: Replica, _ sim: Simulation, base: VersionVector = VersionVector(), name: String) throws -> URL {
         let url = sim.tmp.sub(name)
         try r.exportBundle(to: url, base: base)

@@ -7,7 +7,7 @@ import GlossTestSupport
 import Testing
 @preconcurrency import Crypto
 
-@Suite struct SyncTests {
+@Suite(.timeLimit(.minutes(3))) struct SyncTests {
     @Test(arguments: SyncTransport.allCases)
     func randomHistoriesConvergeOverEveryTransport(_ transport: SyncTransport) async throws {
         let sim = try Simulation(replicas: 3, seed: testSeed("sync-\(transport)"), label: "sync-\(transport)")

@@ -1,0 +1,79 @@
+/// Three-way line merge, version 1 (Protocol/08-conflicts.md §Merge): a deterministic function of
+/// (base, ours, theirs), so every replica computes the same text.
+public enum LineMerge {
+    public static let version = 1
+    /// Longest text (in lines, per side) merged; longer texts are reported as conflicts.
+    public static let maxLines = 4000
+
+    /// A change: base lines [start, end) replaced by `lines`.
+    struct Hunk: Equatable { var start: Int; var end: Int; var lines: [Substring] }
+
+    /// The merged text, or nil when changed regions overlap.
+    public static func merge(base: String, ours: String, theirs: String) -> String? {
+        if ours == theirs { return ours }
+        if ours == base { return theirs }
+        if theirs == base { return ours }
+        let b = split(base), o = split(ours), t = split(theirs)
+        guard b.count <= maxLines, o.count <= maxLines, t.count <= maxLines else { return nil }
+        let ho = hunks(b, o), ht = hunks(b, t)
+        var out: [Substring] = []
+        var pos = 0
+        var i = 0, j = 0
+        while i < ho.count || j < ht.count {
+            let next: Hunk
+            if i < ho.count && j < ht.count {
+                let x = ho[i], y = ht[j]
+                if x == y { next = x; i += 1; j += 1 }
+                else if overlaps(x, y) { return nil }
+                else if (x.start, x.end) < (y.start, y.end) { next = x; i += 1 } else { next = y; j += 1 }
+            } else if i < ho.count { next = ho[i]; i += 1 } else { next = ht[j]; j += 1 }
+            out.append(contentsOf: b[pos..<next.start])
+            out.append(contentsOf: next.lines)
+            pos = next.end
+        }
+        out.append(contentsOf: b[pos...])
+        return out.joined(separator: "\n")
+    }
+
+    static func split(_ s: String) -> [Substring] { s.split(separator: "\n", omittingEmptySubsequences: false) }
+
+    /// Two changes overlap when their base ranges intersect, when both insert at the same point, or
+    /// when one inserts strictly inside the other's range. Touching ranges do not overlap.
+    static func overlaps(_ x: Hunk, _ y: Hunk) -> Bool {
+        if x.start == x.end && y.start == y.end { return x.start == y.start }
+        if x.start == x.end { return y.start < x.start && x.start < y.end }
+        if y.start == y.end { return x.start < y.start && y.start < x.end }
+        return x.start < y.end && y.start < x.end
+    }
+
+    /// The changes turning `a` into `b`, from a longest common subsequence (ties broken the same way
+    /// everywhere: prefer advancing in `a`).
+    static func hunks(_ a: [Substring], _ b: [Substring]) -> [Hunk] {
+        let n = a.count, m = b.count
+        // lcs[i][j] = LCS length of a[i...] and b[j...], in one flat array.
+        var lcs = [Int32](repeating: 0, count: (n + 1) * (m + 1))
+        let w = m + 1
+        if n > 0 && m > 0 {
+            for i in stride(from: n - 1, through: 0, by: -1) {
+                for j in stride(from: m - 1, through: 0, by: -1) {
+                    lcs[i * w + j] = a[i] == b[j] ? lcs[(i + 1) * w + j + 1] + 1 : max(lcs[(i + 1) * w + j], lcs[i * w + j + 1])
+                }
+            }
+        }
+        var out: [Hunk] = []
+        var i = 0, j = 0
+        var cur: Hunk?
+        func flush() { if let c = cur { out.append(c); cur = nil } }
+        while i < n || j < m {
+            if i < n && j < m && a[i] == b[j] { flush(); i += 1; j += 1; continue }
+            if cur == nil { cur = Hunk(start: i, end: i, lines: []) }
+            if j < m && (i == n || lcs[i * w + j + 1] > lcs[(i + 1) * w + j]) {
+                cur!.lines.append(b[j]); j += 1
+            } else {
+                i += 1; cur!.end = i
+            }
+        }
+        flush()
+        return out
+    }
+}

@@ -1,0 +1,217 @@
+import Foundation
+import GRDB
+import GlossEngine
+import GlossModel
+import GlossStore
+import GlossTestSupport
+import Testing
+
+@Suite(.timeLimit(.minutes(5))) struct ConflictTests {
+    /// Notes' displayed state and the open conflicts, comparable across replicas.
+    static func view(_ r: Replica) throws -> [String] {
+        try r.store.read { db in
+            try Row.fetchAll(db, sql: "SELECT note, body, deleted, body_state FROM notes ORDER BY note").map { "\($0[0] as String)|\($0[1] as String)|\($0[2] as Int)|\($0[3] as String)" }
+        } + (try r.conflicts(all: true)).map { "\($0.id)|\($0.state)|\($0.candidates.map(\.event).joined(separator: ","))" }
+    }
+
+    @Test func fiveReplicasWithRandomConcurrentEditsConvergeAndSurfaceEveryConcurrentWrite() throws {
+        let sim = try Simulation(replicas: 5, seed: testSeed("conflicts-5"), label: "conflicts")
+        // Everyone starts from a few shared notes, then edits concurrently.
+        for _ in 0..<4 { try sim.randomOperation(on: 0) }
+        for i in 1..<5 { try sim.sync(0, i) }
+        for _ in 0..<220 {
+            let i = Int.random(in: 0..<5, using: &sim.rng)
+            switch Int.random(in: 0..<10, using: &sim.rng) {
+            case 0...5: try sim.randomOperation(on: i)
+            case 6, 7: try sim.sync(i, (i + 1 + Int.random(in: 0..<4, using: &sim.rng)) % 5)
+            default:
+                // Resolve an open conflict: pick a candidate, or write a new text.
+                guard let c = try sim.replicas[i].conflicts().randomElement(using: &sim.rng) else { continue }
+                if Bool.random(using: &sim.rng) {
+                    _ = try sim.replicas[i].resolve(c.id, pick: c.candidates.randomElement(using: &sim.rng)!.event, reason: "random pick")
+                } else {
+                    _ = try sim.replicas[i].resolve(c.id, value: sim.randomText(4))
+                }
+            }
+        }
+        // Full exchange in a random order, twice round.
+        for _ in 0..<2 { for a in (0..<5).shuffled(using: &sim.rng) { for b in (0..<5).shuffled(using: &sim.rng) where a != b { try sim.sync(a, b) } } }
+        let reference = try Self.view(sim.replicas[0])
+        let digest = try sim.replicas[0].digest()
+        for r in sim.replicas {
+            #expect(try Self.view(r) == reference, "\(r.analyst) shows other notes or conflicts")
+            #expect(try r.digest() == digest)
+            #expect(try r.digest(recompute: true) == digest)
+        }
+        // Oracle: concurrency computed from the events' own deps, not by the production code.
+        let oracle = try ConcurrencyOracle(events: try sim.allEvents())
+        let r0 = sim.replicas[0]
+        let notes = try r0.store.read { db in try Row.fetchAll(db, sql: "SELECT note, body_state FROM notes") }
+        var surfacedPairs = 0
+        for row in notes {
+            let note: String = row[0], state: String = row[1]
+            let maximal = oracle.maximalWrites(note: note)
+            let open = try r0.conflicts().filter { $0.object == note }
+            switch state {
+            case "conflict":
+                #expect(open.count == 1)
+                #expect(Set(open.first?.candidates.map(\.event) ?? []) == Set(maximal.map(\.id)), "conflict candidates differ from the oracle's concurrent writes")
+                surfacedPairs += maximal.count * (maximal.count - 1) / 2
+                for a in maximal { for b in maximal where a.id < b.id { #expect(oracle.concurrent(a, b)) } }
+            case "merged":
+                #expect(open.isEmpty)
+                #expect(maximal.count > 1 && maximal.allSatisfy { !$0.deleted })
+            default:
+                #expect(open.isEmpty)
+                #expect(maximal.count == 1 || maximal.allSatisfy(\.deleted), "oracle sees concurrent writes the projection does not surface")
+            }
+        }
+        print("[conflicts-5] \(notes.count) notes, \(try r0.conflicts(all: true).count) conflicts, \(surfacedPairs) concurrent pairs open")
+    }
+
+    func pair() throws -> (Simulation, Replica, Replica, String) {
+        let sim = try Simulation(replicas: 2, seed: 31, label: "pair")
+        let (a, b) = (sim.replicas[0], sim.replicas[1])
+        let art = try a.ingest(bytes: sampleArticleBytes(), filename: "a.txt").id
+        let note = try a.addNote(on: art, body: "one\ntwo\nthree\nfour").id
+        try sim.sync(0, 1)
+        return (sim, a, b, note)
+    }
+
+    func body(_ r: Replica, _ note: String) throws -> (String, String, Bool) {
+        try r.store.read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT body, body_state, deleted FROM notes WHERE note = ?", arguments: [note])!
+            return (row[0], row[1], row[2])
+        }
+    }
+
+    @Test func nonOverlappingEditsMergeIdenticallyEverywhere() throws {
+        let (sim, a, b, note) = try pair()
+        _ = try a.editNote(note, body: "ONE\ntwo\nthree\nfour")
+        _ = try b.editNote(note, body: "one\ntwo\nthree\nFOUR\nfive")
+        try sim.sync(0, 1); try sim.sync(1, 0)
+        for r in [a, b] {
+            let (text, state, _) = try body(r, note)
+            #expect(text == "ONE\ntwo\nthree\nFOUR\nfive")
+            #expect(state == "merged")
+            #expect(try r.conflicts().isEmpty)
+        }
+        #expect(try a.digest() == (try b.digest()))
+        // Both edits stay in history.
+        #expect(try a.store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM note_revisions WHERE note = ? AND kind = 'edit'", arguments: [note]) } == 2)
+    }
+
+    @Test func overlappingEditsConflictAndAResolutionClosesItEverywhere() throws {
+        let (sim, a, b, note) = try pair()
+        _ = try a.editNote(note, body: "one\nTWO (ana)\nthree\nfour")
+        _ = try b.editNote(note, body: "one\nTWO (bo)\nthree\nfour")
+        try sim.sync(0, 1); try sim.sync(1, 0)
+        let ca = try a.conflicts(), cb = try b.conflicts()
+        #expect(ca.count == 1 && cb.count == 1)
+        #expect(ca.first?.id == cb.first?.id)
+        #expect(Set(ca.first!.candidates.compactMap(\.value)) == ["one\nTWO (ana)\nthree\nfour", "one\nTWO (bo)\nthree\nfour"])
+        #expect(try body(a, note).1 == "conflict")
+        // The highest (time, replica) is shown meanwhile, identically.
+        #expect(try body(a, note).0 == (try body(b, note).0))
+        _ = try b.resolve(cb[0].id, value: "one\nTWO (ana and bo)\nthree\nfour", reason: "agreed by phone")
+        #expect(try b.conflicts().isEmpty)
+        try sim.sync(1, 0)
+        #expect(try a.conflicts().isEmpty, "the resolution closed the conflict on the other replica")
+        #expect(try body(a, note).0 == "one\nTWO (ana and bo)\nthree\nfour")
+        let resolved = try a.conflicts(all: true)
+        #expect(resolved.count == 1 && resolved[0].state == "resolved" && resolved[0].candidates.count == 2)
+        #expect(try a.digest() == (try b.digest()))
+    }
+
+    @Test func aResolutionConcurrentWithANewerEditOpensANewConflict() throws {
+        let (sim, a, b, note) = try pair()
+        _ = try a.editNote(note, body: "one\nA\nthree\nfour")
+        _ = try b.editNote(note, body: "one\nB\nthree\nfour")
+        try sim.sync(0, 1); try sim.sync(1, 0)
+        let c = try #require(try a.conflicts().first)
+        _ = try a.resolve(c.id, pick: c.candidates[0].event)
+        _ = try b.editNote(note, body: "one\nB again\nthree\nfour")   // concurrent with the resolution
+        try sim.sync(0, 1); try sim.sync(1, 0)
+        let open = try a.conflicts()
+        #expect(open.count == 1)
+        #expect(open.first?.id != c.id)
+        #expect(Set(try b.conflicts().map(\.id)) == Set(open.map(\.id)))
+    }
+
+    @Test func editVersusDeleteIsAlwaysAConflict() throws {
+        let (sim, a, b, note) = try pair()
+        _ = try a.editNote(note, body: "one\ntwo\nthree\nfour\nfive")
+        _ = try b.deleteNote(note)
+        try sim.sync(0, 1); try sim.sync(1, 0)
+        for r in [a, b] {
+            let cs = try r.conflicts()
+            #expect(cs.count == 1)
+            #expect(cs.first?.candidates.contains { $0.value == nil } == true, "the delete is a candidate")
+            #expect(try body(r, note).1 == "conflict")
+        }
+        // Keep the edit: the note lives again everywhere.
+        let c = try a.conflicts()[0]
+        _ = try a.resolve(c.id, pick: c.candidates.first { $0.value != nil }!.event)
+        try sim.sync(0, 1)
+        for r in [a, b] {
+            #expect(try body(r, note) == ("one\ntwo\nthree\nfour\nfive", "single", false))
+        }
+    }
+
+    @Test func threeWayMergeRules() {
+        #expect(LineMergeProbe.merge("a\nb\nc", "A\nb\nc", "a\nb\nC") == "A\nb\nC")
+        #expect(LineMergeProbe.merge("a\nb\nc", "A\nb\nc", "X\nb\nc") == nil)                 // same line changed
+        #expect(LineMergeProbe.merge("a\nb\nc", "a\nx\nb\nc", "a\ny\nb\nc") == nil)           // both insert at one point
+        #expect(LineMergeProbe.merge("a\nb\nc", "a\nx\nb\nc", "a\nx\nb\nc") == "a\nx\nb\nc")  // the same change once
+        #expect(LineMergeProbe.merge("a\nb\nc", "b\nc", "a\nb\nc\nd") == "b\nc\nd")
+        #expect(LineMergeProbe.merge("", "x", "") == "x")
+    }
+}
+
+import GlossProjections
+enum LineMergeProbe {
+    static func merge(_ base: String, _ o: String, _ t: String) -> String? { LineMerge.merge(base: base, ours: o, theirs: t) }
+}
+
+/// Computes happened-before from the events' envelopes with its own code: full deps accumulated
+/// along each feed, independent of the store's tables and queries.
+struct ConcurrencyOracle {
+    struct Write { var id: String; var replica: ReplicaID; var seq: UInt64; var deleted: Bool }
+    var fullDeps: [EventID: [ReplicaID: UInt64]] = [:]
+    var writes: [String: [Write]] = [:]
+
+    init(events: [SignedEvent]) throws {
+        var byFeed: [ReplicaID: [SignedEvent]] = [:]
+        for e in events { byFeed[e.envelope.replica, default: []].append(e) }
+        for (_, feed) in byFeed {
+            var acc: [ReplicaID: UInt64] = [:]
+            for e in feed.sorted(by: { $0.envelope.seq < $1.envelope.seq }) {
+                for d in e.envelope.depsDelta { acc[d.replica] = max(acc[d.replica] ?? 0, d.seq) }
+                fullDeps[e.id] = acc
+            }
+        }
+        for e in events {
+            let env = e.envelope
+            func add(_ note: String, deleted: Bool) { writes[note, default: []].append(Write(id: env.id.hex, replica: env.replica, seq: env.seq, deleted: deleted)) }
+            switch DecodedPayload(type: env.type, schema: env.schema, payload: e.payload) {
+            case .noteAdded: add(env.id.hex, deleted: false)
+            case .noteEdited(let p): add(p.note, deleted: false)
+            case .noteDeleted(let p): add(p.note, deleted: true)
+            case .conflictResolved(let p): add(p.object, deleted: p.deleted)
+            default: break
+            }
+        }
+        self.ids = Dictionary(uniqueKeysWithValues: events.map { ($0.id.hex, $0.id) })
+    }
+    var ids: [String: EventID] = [:]
+
+    func before(_ a: Write, _ b: Write) -> Bool {
+        if a.replica == b.replica { return a.seq < b.seq }
+        return (fullDeps[ids[b.id]!]?[a.replica] ?? 0) >= a.seq
+    }
+    func concurrent(_ a: Write, _ b: Write) -> Bool { !before(a, b) && !before(b, a) }
+    func maximalWrites(note: String) -> [Write] {
+        let ws = writes[note] ?? []
+        return ws.filter { w in !ws.contains { $0.id != w.id && before(w, $0) } }
+    }
+}
