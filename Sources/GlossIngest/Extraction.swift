@@ -257,9 +257,12 @@ struct Document {
                 var boundary = false
                 if quoteOf[k] == -1, sentenceEnds.contains(toks[k].text), toks[k].kind == .punct {
                     let spaced = next.map { $0.start > toks[k].end } ?? true
+                    // An abbreviation, or an initial inside a name (`John F. Kennedy`: a single capital
+                    // letter after a capitalized word), does not end a sentence.
                     let abbreviated = toks[k].text == "." && k > p.lowerBound && toks[k - 1].end == toks[k].start
                         && toks[k - 1].isWord && (Lexicon.abbreviations.contains(toks[k - 1].text)
-                                                  || (toks[k - 1].text.unicodeScalars.count == 1 && toks[k - 1].isCapitalized))
+                                                  || (toks[k - 1].text.unicodeScalars.count == 1 && toks[k - 1].isCapitalized
+                                                      && k - 2 >= p.lowerBound && toks[k - 2].isCapitalized))
                     boundary = spaced && !abbreviated && !(next?.isLowercaseWord ?? false)
                 } else if quoteOf[k] >= 0, quotes[quoteOf[k]].close == k, k > p.lowerBound,
                           sentenceEnds.contains(toks[k - 1].text), let next, next.isCapitalized {
