@@ -9,11 +9,13 @@ extension Document {
 
     /// A word that may be part of a person's name: capitalized with a lowercase letter, two scalars or
     /// more, and in none of the lexicons (roles, organisations, function words, months, weekdays,
-    /// abbreviations) nor part of a country mention.
+    /// abbreviations), not part of a country mention, and not itself a country form even where the
+    /// context blocked the mention (`Latin America`) unless it is also a personal name (`Jordan`).
     func isNameWord(_ k: Int) -> Bool {
         guard k >= bodyStart, k < toks.count, toks[k].isTitleCase, toks[k].text.unicodeScalars.count >= 2,
               countryOf[k] == -1 else { return false }
         let w = toks[k].text
+        if CountryMatcher.shared.exact[w] != nil && !Country.personalNameForms.contains(w) { return false }
         return !Lexicon.roleWords.contains(toks[k].lower) && !Lexicon.organisations.contains(w)
             && !Lexicon.functionWords.contains(w) && Lexicon.months[w] == nil && Lexicon.weekdays[w] == nil
             && !Lexicon.abbreviations.contains(w)

@@ -18,7 +18,7 @@ enum Lexicon {
     static let reportingVerbList = """
         said* says told* tells stated* added* adds announced* noted* warned* insisted* declared* wrote*
         writes explained* confirmed* claimed* argued* stressed* emphasized* emphasised* asserted*
-        reiterated* acknowledged* admitted* replied* responded* tweeted* concluded*
+        reiterated* acknowledged* admitted* replied* responded* tweeted* concluded* reported*
         """
 
     /// Pronouns that may stand as a speaker (lowercase). They give no speaker name.
