@@ -150,12 +150,13 @@ extension Document {
 
         // person-surname: a lone surname after a title or before a reporting verb, naming exactly one
         // person found earlier in the text.
+        let surnames = SurnameIndex(persons)
         var out = persons
         for k in bodyStart..<toks.count where !covered[k] && isNameWord(k) && !isNameWord(k - 1) && !isNameWord(k + 1)
             && initialEnd(k - 2) == nil && !(k - 1 >= 0 && toks[k - 1].isWord && Lexicon.nameParticles.contains(toks[k - 1].text)) {
             let title = titleEnd(before: k)
             let verbAfter = k + 1 < toks.count && toks[k + 1].isWord && Lexicon.reportingVerbs.contains(toks[k + 1].lower)
-            guard title != nil || verbAfter, let full = resolveSurname(k, among: persons) else { continue }
+            guard title != nil || verbAfter, let full = surnames.resolve(toks[k].text, before: k) else { continue }
             let start = title.map { roleStart(endingAt: $0) }
             out.append(PersonMention(candidate: Candidate(
                 kind: "person", value: full, rule: "person-surname", selector: selector(k..<(k + 1)),
@@ -165,10 +166,39 @@ extension Document {
         return out
     }
 
-    /// The full name of the only person found before token `k` whose last word is that token.
-    func resolveSurname(_ k: Int, among persons: [PersonMention]) -> String? {
-        let names = Set(persons.filter { $0.range.lowerBound < k && $0.candidate.rule != "person-surname"
-            && $0.candidate.value.split(separator: " ").last.map(String.init) == toks[k].text }.map(\.candidate.value))
-        return names.count == 1 ? names.first : nil
+}
+
+/// Full names by their last word, for resolving a lone surname to the one person it names so far.
+struct SurnameIndex {
+    struct Entry {
+        /// Token starts of the full-name mentions, increasing.
+        var starts: [Int] = []
+        var firstName: String = ""
+        /// `distinct[i]`: how many different full names the mentions up to `i` carry.
+        var distinct: [Int] = []
+        var seen: Set<String> = []
+    }
+
+    private var entries: [String: Entry] = [:]
+
+    /// `persons` in text order; surname mentions are not indexed.
+    init(_ persons: [PersonMention]) {
+        for p in persons where p.candidate.rule != "person-surname" {
+            guard let last = p.candidate.value.split(separator: " ").last.map(String.init) else { continue }
+            var e = entries[last] ?? Entry()
+            if e.starts.isEmpty { e.firstName = p.candidate.value }
+            e.seen.insert(p.candidate.value)
+            e.starts.append(p.range.lowerBound)
+            e.distinct.append(e.seen.count)
+            entries[last] = e
+        }
+    }
+
+    /// The full name of the only person mentioned before token `k` whose last word is `word`.
+    func resolve(_ word: String, before k: Int) -> String? {
+        guard let e = entries[word] else { return nil }
+        var lo = 0, hi = e.starts.count
+        while lo < hi { let mid = (lo + hi) / 2; if e.starts[mid] < k { lo = mid + 1 } else { hi = mid } }
+        return lo > 0 && e.distinct[lo - 1] == 1 ? e.firstName : nil
     }
 }

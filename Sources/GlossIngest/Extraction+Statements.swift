@@ -64,6 +64,8 @@ extension Document {
                 break
             }
         }
+        // A run starts on a word (not on a possessive, period, `of` or hyphen left dangling).
+        while a < v && !isSpeakerWord(a) { a += 1 }
         return a < v ? a..<v : nil
     }
 
@@ -118,11 +120,13 @@ extension Document {
                 break
             }
         }
+        // A run ends on a word, an abbreviation period or `(retd)`, never on a possessive.
+        while j > b && toks[j - 1].kind == .possessive { j -= 1 }
         return b < j ? b..<j : nil
     }
 
     /// Splits a speaker phrase into affiliation, role and name (Protocol/06-extraction.md §Speakers).
-    func analyzeSpeaker(_ r: Range<Int>, persons: [PersonMention], known: [KnownSpeaker]) -> Speaker {
+    func analyzeSpeaker(_ r: Range<Int>, surnames: SurnameIndex, known: [KnownSpeaker]) -> Speaker {
         if r.count == 1 && isPronoun(r.lowerBound) { return Speaker() }
         var k = r.lowerBound
         var affiliation: String?
@@ -165,7 +169,7 @@ extension Document {
         if let run = nameRun(from: nameStart), run.end == r.upperBound, (2...4).contains(run.words) {
             name = folded(nameStart..<run.end)
         } else if r.upperBound - nameStart == 1, isNameWord(nameStart) {
-            name = resolveSurname(nameStart, among: persons) ?? toks[nameStart].text
+            name = surnames.resolve(toks[nameStart].text, before: nameStart) ?? toks[nameStart].text
         } else {
             name = folded(nameStart..<r.upperBound)
         }
@@ -240,6 +244,7 @@ extension Document {
             guard let role = p.candidate.role, !Self.honorifics.contains(Self.roleKey(role).trimmingCharacters(in: ["."])) else { return nil }
             return KnownSpeaker(start: p.candidate.selector.start, name: p.candidate.value, role: role, affiliation: p.candidate.affiliation)
         }
+        let surnames = SurnameIndex(persons)
         var out: [Candidate] = []
         var usedVerbs = Set<Int>()
         var qi = 0
@@ -252,7 +257,7 @@ extension Document {
             return a < dates.count && dates[a].selector.end <= hi ? dates[a].value : nil
         }
         func emit(_ content: (Int, Int), rule: String, run: Range<Int>?, tail: Range<Int>) {
-            let sp = run.map { analyzeSpeaker($0, persons: persons, known: known) } ?? Speaker()
+            let sp = run.map { analyzeSpeaker($0, surnames: surnames, known: known) } ?? Speaker()
             let c = Candidate(kind: "statement", value: t.folded(content.0, content.1), rule: rule,
                               selector: t.selector(content.0, content.1), speaker: sp.name, role: sp.role,
                               saidOn: saidOn(tail), affiliation: sp.affiliation, attribution: run.map { selector($0) })

@@ -291,12 +291,4 @@ struct Document {
     func scalars(_ r: Range<Int>) -> (Int, Int) { (toks[r.lowerBound].start, toks[r.upperBound - 1].end) }
     func selector(_ r: Range<Int>) -> TextSelector { let (a, b) = scalars(r); return t.selector(a, b) }
     func folded(_ r: Range<Int>) -> String { let (a, b) = scalars(r); return t.folded(a, b) }
-    func sentence(containing k: Int) -> Range<Int>? {
-        var lo = 0, hi = sentences.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if sentences[mid].upperBound <= k { lo = mid + 1 } else { hi = mid }
-        }
-        return lo < sentences.count && sentences[lo].contains(k) ? sentences[lo] : nil
-    }
 }
