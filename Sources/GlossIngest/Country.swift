@@ -240,5 +240,6 @@ extension Country {
 
     /// Forms that are also personal names: dropped when the word just before or after is a
     /// capitalized word that is not a function word, month, weekday or country (`Michael Jordan`).
-    static let personalNameForms: Set<String> = ["Jordan", "Chad", "Georgia", "Israel"]
+    static let personalNameFormList = "Jordan Chad Georgia Israel"
+    static let personalNameForms: Set<String> = Lexicon.words(personalNameFormList)
 }

@@ -261,8 +261,8 @@ extension Document {
             let c = Candidate(kind: "statement", value: t.folded(content.0, content.1), rule: rule,
                               selector: t.selector(content.0, content.1), speaker: sp.name, role: sp.role,
                               saidOn: saidOn(tail), affiliation: sp.affiliation, attribution: run.map { selector($0) })
-            if let name = sp.name, let role = sp.role {
-                known.append(KnownSpeaker(start: c.selector.start, name: name, role: role, affiliation: sp.affiliation))
+            if let name = sp.name, let role = sp.role, let run {
+                known.append(KnownSpeaker(start: toks[run.lowerBound].start, name: name, role: role, affiliation: sp.affiliation))
             }
             out.append(c)
         }

@@ -47,6 +47,18 @@ public enum Extraction {
     /// The version of the rules, lexicons and country list. Bump on any change to the output.
     public static let rulesVersion = 1
 
+    /// Every rule name a candidate can carry, in the order of the specification.
+    public static let rules: [String] = """
+        dateline-date dateline-place dateline-country
+        country-name country-alias country-demonym
+        iso-date month-day-year day-month-year month-year month-day day-month month-this-year
+        month-next-year month-last-year month-in year-in relative-day this-week next-week last-week
+        this-month next-month last-month this-year next-year last-year month-this month-next month-last
+        weekday-last weekday-next weekday-said
+        person-after-title person-name person-surname
+        reported-said said-that quote-said quote
+        """.split(whereSeparator: \.isWhitespace).map(String.init)
+
     /// Every candidate of `text` (the NFC text of a revision), sorted by selector start, then kind,
     /// then value (then selector end and rule).
     ///
@@ -186,7 +198,7 @@ struct Document {
             let value = Self.titleCased(place)
             let selector = t.selector(p, cursor)
             out.append(Candidate(kind: "place", value: value, rule: "dateline-place", selector: selector))
-            if let country = CountryMatcher.shared.country(exactly: value) {
+            if let country = CountryMatcher.shared.country(exactly: place) ?? CountryMatcher.shared.country(exactly: value) {
                 out.append(Candidate(kind: "country", value: country.name, rule: "dateline-country", selector: selector))
             }
         }

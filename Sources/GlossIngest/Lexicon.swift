@@ -137,7 +137,7 @@ enum Lexicon {
         ("parenthetical-titles", parentheticalTitleList), ("person-cues-before", personCueBeforeList),
         ("person-cues-after", personCueAfterList), ("month-prepositions", monthPrepositionList),
         ("year-prepositions", yearPrepositionList), ("media", mediumList), ("audiences", audienceList),
-        ("day-parts", dayPartList),
+        ("day-parts", dayPartList), ("personal-name-forms", Country.personalNameFormList),
     ]
 
     static func words(_ list: String) -> Set<String> {

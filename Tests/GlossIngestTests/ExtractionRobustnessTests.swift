@@ -28,6 +28,7 @@ import Testing
                     #expect(!x.value.isEmpty && !x.selector.exact.isEmpty, "round \(round): \(x)")
                     if let a = x.attribution { #expect(a.matches(text), "round \(round): \(x)") }
                     #expect((x.kind == "date") == (x.precision != nil))
+                    #expect(Extraction.rules.contains(x.rule), "round \(round): undocumented rule \(x.rule)")
                 }
                 #expect(c == c.sorted { a, b in
                     (a.selector.start, a.kind, a.value, a.selector.end, a.rule) < (b.selector.start, b.kind, b.value, b.selector.end, b.rule)
