@@ -153,7 +153,8 @@ extension Document {
         let surnames = SurnameIndex(persons)
         var out = persons
         for k in bodyStart..<toks.count where !covered[k] && isNameWord(k) && !isNameWord(k - 1) && !isNameWord(k + 1)
-            && initialEnd(k - 2) == nil && !(k - 1 >= 0 && toks[k - 1].isWord && Lexicon.nameParticles.contains(toks[k - 1].text)) {
+            && initialEnd(k - 2) != k && initialEnd(k - 1) != k
+            && !(k - 1 >= 0 && toks[k - 1].isWord && Lexicon.nameParticles.contains(toks[k - 1].text)) {
             let title = titleEnd(before: k)
             let verbAfter = k + 1 < toks.count && toks[k + 1].isWord && Lexicon.reportingVerbs.contains(toks[k + 1].lower)
             guard title != nil || verbAfter, let full = surnames.resolve(toks[k].text, before: k) else { continue }
