@@ -8,7 +8,6 @@ struct CountryMatch {
     var country: Country
     var form: String
     var rule: String
-    var isDemonym: Bool { rule == "country-demonym" }
 }
 
 /// The country list compiled for matching: every form (NFC, both apostrophes) indexed by its first scalar.
