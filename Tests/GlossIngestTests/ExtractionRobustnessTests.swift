@@ -1,0 +1,65 @@
+import Foundation
+import GlossIngest
+import Testing
+
+/// Extraction runs on any text an analyst ingests: odd punctuation, unbalanced quotes, stray
+/// possessives and huge inputs must neither trap nor produce selectors that do not re-find their text.
+@Suite struct ExtractionRobustnessTests {
+    static let pieces = [
+        "date", "2021-06-26", "BAKU", "ISLAMABAD/BAKU", "–", "—", "-", "said", "told", "reporters", "stated", "added",
+        "“", "”", "‘", "’", "\"", "'", ",", ".", ":", ";", "(", "retd", ")", "’s", "'s", "the", "a", "an", "Minister",
+        "General", "Gen", "Gen.", "Defense", "Chief", "of", "Army", "Staff", "Zakir", "Hasanov", "Qamar", "Bajwa", "Pakistan",
+        "Azeri", "Azerbaijani", "Türkiye", "turkey", "von", "der", "al", "in", "on", "September", "Sept", "this", "year",
+        "last", "next", "week", "month", "Monday", "Saturday", "26", "1", "31", "2019", "0000", "9999", "May", "\n", "\n\n",
+        "e\u{301}", "q\u{301}", "👩‍👩‍👧‍👦", "🇺🇦", "U.S.", "U.K.", "F.", "J.K.", "that", "he", "yesterday", "mid", "since", "Jordan",
+        "Michael", "Latin", "America", "New", "Mexico", "’90s", "!", "?", "…", "in a statement", "President", "spokesperson",
+    ]
+
+    @Test func arbitraryTokenSoupNeverTrapsAndSelectorsHold() {
+        var rng = SplitMix64(seed: testSeed("extraction-fuzz"))
+        for round in 0..<400 {
+            var text = rng.chance(0.5) ? " date 2021-06-26 ISLAMABAD/BAKU – " : ""
+            for _ in 0..<Int.random(in: 0...80, using: &rng) { text += rng.pick(Self.pieces) + rng.pick([" ", " ", " ", "", "\n"]) }
+            text = text.precomposedStringWithCanonicalMapping
+            for reference in [Dateline.parse(text)?.date, "2000-02-29", nil] {
+                let c = Extraction.extract(text: text, articleDate: reference)
+                for x in c {
+                    #expect(x.selector.matches(text), "round \(round): \(x)")
+                    #expect(!x.value.isEmpty && !x.selector.exact.isEmpty, "round \(round): \(x)")
+                    if let a = x.attribution { #expect(a.matches(text), "round \(round): \(x)") }
+                    #expect((x.kind == "date") == (x.precision != nil))
+                    #expect(Extraction.rules.contains(x.rule), "round \(round): undocumented rule \(x.rule)")
+                }
+                #expect(c == c.sorted { a, b in
+                    (a.selector.start, a.kind, a.value, a.selector.end, a.rule) < (b.selector.start, b.kind, b.value, b.selector.end, b.rule)
+                })
+            }
+        }
+    }
+
+    @Test func emptyAndTinyTexts() {
+        for text in ["", " ", "\n\n", "date", "date 2021-06-26", "date 2021-06-26 –", "“", "’s", "said", "Gen.", "(retd)", "-"] {
+            let c = Extraction.extract(text: text, articleDate: "2021-06-26")
+            #expect(c.allSatisfy { $0.selector.matches(text) }, "\(text.debugDescription)")
+        }
+        #expect(Extraction.extract(text: "date 2021-06-26 BAKU – x", articleDate: nil).map(\.rule) == ["dateline-date", "dateline-place"])
+    }
+
+    @Test func largeTextsScaleLinearly() throws {
+        let article = try sampleArticle()
+        let body = article.text.split(separator: "\n", maxSplits: 1).last.map(String.init) ?? ""
+        func text(_ copies: Int) -> String { article.text + String(repeating: "\n\n" + body, count: copies) }
+        func time(_ s: String) -> (Double, Int) {
+            let start = ContinuousClock.now
+            let n = Extraction.extract(text: s, articleDate: article.date).count
+            let d = ContinuousClock.now - start
+            return (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18, n)
+        }
+        let small = text(50), large = text(200)
+        let (ts, ns) = time(small), (tl, nl) = time(large)
+        print("[extraction] \(small.utf8.count) bytes: \(String(format: "%.3f", ts)) s, \(ns) candidates; \(large.utf8.count) bytes: \(String(format: "%.3f", tl)) s, \(nl) candidates")
+        #expect(nl > 3 * ns)
+        // Four times the text should take about four times as long; allow for a noisy machine.
+        #expect(tl < 12 * ts + 0.5)
+    }
+}
