@@ -21,7 +21,8 @@ if [ $rc -ne 0 ]; then echo "swift test failed (exit $rc)" >&2; exit 1; fi
 swift_passed=$(grep -oE 'Test run with [0-9]+ tests' .build/test-output.txt | grep -oE '[0-9]+' | tail -1)
 
 echo "== independent verifier (Python, from Protocol/ alone)"
-python3 Scripts/verify_protocol.py --vectors Protocol/vectors/events.json
+python3 Scripts/verify_protocol.py --vectors Protocol/vectors/events.json --wire Protocol/vectors/wire.json \
+  --bundle Protocol/vectors/bundle-basic.glossb
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 bin=.build/debug/gloss
@@ -29,6 +30,7 @@ $bin init --analyst ana --dir "$tmp/ana" >/dev/null
 art=$($bin ingest --dir "$tmp/ana" Tests/Fixtures/2021-06-26-trilateral-special-forces.txt)
 note=$($bin note add --dir "$tmp/ana" --on "$art" --text "Check the exercise date.")
 $bin note edit --dir "$tmp/ana" "$note" --text "Exercises in September 2021." >/dev/null
-python3 Scripts/verify_protocol.py --db "$tmp/ana/.gloss/replica.db"
+$bin bundle export --dir "$tmp/ana" --all --out "$tmp/ana.glossb" >/dev/null
+python3 Scripts/verify_protocol.py --db "$tmp/ana/.gloss/replica.db" --bundle "$tmp/ana.glossb"
 echo "swift: ${swift_passed:-0} tests passed; python verifier passed"
 echo "${swift_passed:-0} passed, 0 failed"

@@ -70,8 +70,8 @@ public struct SyncDriver: Sendable {
             let frames = self.frames, transport = self.transport
             writer = Task {
                 for await frame in frames {
-                    do { try await transport.send(frame) } catch { await self.failed(error); return }
-                    await self.sent(frame.count)
+                    do { try await transport.send(frame) } catch { self.failed(error); return }
+                    self.sent(frame.count)
                 }
             }
         }
