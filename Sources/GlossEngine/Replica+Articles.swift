@@ -7,14 +7,64 @@ extension Replica {
     /// Ingests an article text. Ingesting text this replica already holds writes nothing and names
     /// the existing article (`existing == true`).
     public func ingest(bytes: [UInt8], filename: String?) throws -> Created {
-        let prepared: ArticleIngested
+        var prepared: ArticleIngested
         do { prepared = try ArticleText.prepare(bytes: bytes, filename: filename) } catch { throw GlossError.wrap(error) }
+        // The suggestions this replica computes at ingest travel in the same event, so every
+        // replica shows the same ones (DESIGN §3).
+        prepared.rulesVersion = Int64(Extraction.rulesVersion)
+        prepared.candidates = Extraction.extract(text: prepared.text, articleDate: prepared.date).map(\.cbor)
         return try write { db in
             if let article = try String.fetchOne(db, sql: "SELECT article FROM article_revisions WHERE sha256 = ?", arguments: [prepared.sha256]) {
                 return Created(id: article, event: nil, existing: true)
             }
             let e = try append(prepared, db)
             return Created(id: prepared.article, event: e.id, existing: false)
+        }
+    }
+
+    func extraction(of a: ArticleIngested) -> CandidatesExtracted {
+        CandidatesExtracted(article: a.article, revision: a.sha256, rulesVersion: Int64(Extraction.rulesVersion),
+                            candidates: Extraction.extract(text: a.text, articleDate: a.date).map(\.cbor))
+    }
+
+    /// Re-runs extraction with this build's rules on the article's current revision. Writes an event
+    /// only when that revision has no candidates from these rules yet.
+    public func extract(article text: String) throws -> Created {
+        let article = try resolve(text, kinds: ["article"]).hex
+        return try write { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT r.* FROM articles a JOIN article_revisions r ON r.sha256 = a.current_revision WHERE a.article = ?
+                """, arguments: [article]) else { throw GlossError(.notFound, "no article \(article.prefix(12))") }
+            let revision: String = row["sha256"]
+            let done = try Bool.fetchOne(db, sql: "SELECT 1 FROM candidates WHERE revision = ? AND rules_version = ? LIMIT 1",
+                                         arguments: [revision, Extraction.rulesVersion]) ?? false
+            if done { return Created(id: article, event: nil, existing: true) }
+            let a = ArticleIngested(text: row["text"], date: row["date"], dateline: row["dateline"], places: [], filename: nil)
+            let e = try append(extraction(of: a), db)
+            return Created(id: article, event: e.id, existing: false)
+        }
+    }
+
+    /// The extraction candidates of an article's current revision, from the newest rules that ran on it.
+    public func candidates(article text: String) throws -> [JSON] {
+        let article = try resolve(text, kinds: ["article"]).hex
+        return try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT c.* FROM candidates c JOIN articles a ON a.article = c.article AND c.revision = a.current_revision
+                WHERE c.article = ? AND c.rules_version = (SELECT max(rules_version) FROM candidates WHERE revision = c.revision)
+                ORDER BY c.ordinal
+                """, arguments: [article]).map { r in
+                var kv: [(String, JSON)] = [("id", .string(r["candidate"])), ("kind", .string(r["kind"])), ("value", .string(r["value"]))]
+                if let p: String = r["precision"] { kv.append(("precision", .string(p))) }
+                kv.append(("rule", .string(r["rule"])))
+                kv.append(("selector", .object([("exact", .string(r["exact"])), ("prefix", .string(r["prefix"])), ("suffix", .string(r["suffix"])),
+                                                ("start", .int(r["sel_start"])), ("end", .int(r["sel_end"]))])))
+                for (col, key) in [("speaker", "speaker"), ("role", "role"), ("said_on", "saidOn"), ("affiliation", "affiliation")] {
+                    if let v: String = r[col] { kv.append((key, .string(v))) }
+                }
+                kv.append(("rulesVersion", .int(r["rules_version"])))
+                return .object(kv)
+            }
         }
     }
 

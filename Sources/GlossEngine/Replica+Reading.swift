@@ -92,6 +92,8 @@ extension Replica {
         case .noteAdded(let p): return "note on \(p.on.prefix(12)): \(clip(p.body))"
         case .noteEdited(let p): return "edited note \(p.note.prefix(12)): \(clip(p.body))"
         case .noteDeleted(let p): return "deleted note \(p.note.prefix(12))"
+        case .candidatesExtracted(let p):
+            return "\(p.candidates.count) extraction candidates (rules v\(p.rulesVersion)) for article \(p.article.prefix(12))"
         case .conflictResolved(let p):
             return "resolved conflict \(p.conflict.prefix(12)) on \(p.field) of \(p.object.prefix(12)): " + (p.deleted ? "deleted" : clip(p.value ?? ""))
         case .notUnderstood(let reason): return "\(env.type) (not understood: \(reason))"

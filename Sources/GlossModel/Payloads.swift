@@ -38,6 +38,10 @@ public struct ArticleIngested: EventPayload, Equatable {
     public var places: [String]
     /// The file name it was read from (no folders), for display only.
     public var filename: String?
+    /// The extraction candidates the ingesting replica computed, and the rules version that did
+    /// (absent when none were computed). Same shape as `CandidatesExtracted`.
+    public var rulesVersion: Int64?
+    public var candidates: [CBOR] = []
 
     public init(text: String, date: String?, dateline: String?, places: [String], filename: String?) {
         let sha = Bytes32.sha256(Array(text.utf8))
@@ -54,6 +58,9 @@ public struct ArticleIngested: EventPayload, Equatable {
         article = try f.text("article"); sha256 = try f.text("sha256"); text = try f.text("text")
         date = try f.optionalText("date"); dateline = try f.optionalText("dateline")
         places = try f.textArray("places"); filename = try f.optionalText("filename")
+        rulesVersion = try f.optionalInt("rulesVersion"); candidates = try f.array("candidates")
+        for c in candidates { guard case .map = c else { throw DecodeError("a candidate is not a map") } }
+        guard candidates.count <= 100_000 else { throw DecodeError("more than 100000 candidates") }
         try ObjectIDText.check(article, "article"); try ObjectIDText.check(sha256, "sha256")
         guard text.utf8.count <= ProtocolLimits.maxArticleBytes else { throw DecodeError("text is over \(ProtocolLimits.maxArticleBytes) bytes") }
         let sha = Bytes32.sha256(Array(text.utf8))
@@ -67,6 +74,7 @@ public struct ArticleIngested: EventPayload, Equatable {
         if let date { m["date"] = .text(date) }
         if let dateline { m["dateline"] = .text(dateline) }
         if let filename { m["filename"] = .text(filename) }
+        if let rulesVersion { m["rulesVersion"] = .int(rulesVersion); m["candidates"] = .array(candidates) }
         return .map(m)
     }
 }
@@ -162,6 +170,35 @@ public struct ConflictResolved: EventPayload, Equatable {
     }
 }
 
+/// Extraction candidates computed by the ingesting replica's versioned rules (Protocol/06-extraction.md),
+/// so every replica shows the same suggestions. Re-running newer rules writes another one.
+public struct CandidatesExtracted: EventPayload, Equatable {
+    public static let type = "CandidatesExtracted"
+    public static let schema: UInt16 = 1
+    public var article: String
+    public var revision: String
+    public var rulesVersion: Int64
+    /// One map per candidate (keys of Protocol/06-extraction.md §Candidates).
+    public var candidates: [CBOR]
+
+    public init(article: String, revision: String, rulesVersion: Int64, candidates: [CBOR]) {
+        self.article = article; self.revision = revision; self.rulesVersion = rulesVersion; self.candidates = candidates
+    }
+
+    public init(fields f: CBORFields) throws {
+        article = try f.text("article"); revision = try f.text("revision"); rulesVersion = try f.int("rulesVersion")
+        candidates = try f.array("candidates")
+        try ObjectIDText.check(article, "article"); try ObjectIDText.check(revision, "revision")
+        guard rulesVersion >= 1 else { throw DecodeError("rulesVersion must be 1 or more") }
+        guard candidates.count <= 100_000 else { throw DecodeError("more than 100000 candidates") }
+        for c in candidates { guard case .map = c else { throw DecodeError("a candidate is not a map") } }
+    }
+
+    public var cbor: CBOR {
+        .map(["article": .text(article), "revision": .text(revision), "rulesVersion": .int(rulesVersion), "candidates": .array(candidates)])
+    }
+}
+
 func checkText(_ s: String, _ field: String) throws {
     guard s.utf8.count <= ProtocolLimits.maxTextBytes else { throw DecodeError("field \(field) is over \(ProtocolLimits.maxTextBytes) bytes") }
 }
@@ -173,13 +210,14 @@ public enum DecodedPayload: Sendable {
     case noteEdited(NoteEdited)
     case noteDeleted(NoteDeleted)
     case conflictResolved(ConflictResolved)
+    case candidatesExtracted(CandidatesExtracted)
     /// Unknown type, newer schema, invalid fields, or a purged payload.
     case notUnderstood(reason: String)
 
     public static let known: [String: UInt16] = [
         ArticleIngested.type: ArticleIngested.schema, NoteAdded.type: NoteAdded.schema,
         NoteEdited.type: NoteEdited.schema, NoteDeleted.type: NoteDeleted.schema,
-        ConflictResolved.type: ConflictResolved.schema,
+        ConflictResolved.type: ConflictResolved.schema, CandidatesExtracted.type: CandidatesExtracted.schema,
     ]
 
     public init(type: String, schema: UInt16, payload: [UInt8]?) {
@@ -195,6 +233,7 @@ public enum DecodedPayload: Sendable {
             case NoteEdited.type: self = .noteEdited(try NoteEdited(fields: fields))
             case NoteDeleted.type: self = .noteDeleted(try NoteDeleted(fields: fields))
             case ConflictResolved.type: self = .conflictResolved(try ConflictResolved(fields: fields))
+            case CandidatesExtracted.type: self = .candidatesExtracted(try CandidatesExtracted(fields: fields))
             default: self = .notUnderstood(reason: "unknown event type \(type)")
             }
         } catch {

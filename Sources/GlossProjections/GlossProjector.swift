@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GlossIngest
 import GlossModel
 import GlossStore
 
@@ -11,7 +12,7 @@ public struct GlossProjector: Projector {
     public init() {}
 
     /// Bump whenever a table or a rule changes: opening a replica rebuilds its projections.
-    public let version = 4
+    public let version = 5
 
     /// The documented projection tables, in digest order, with their primary key.
     public static let tables: [(name: String, key: String)] = [
@@ -19,6 +20,7 @@ public struct GlossProjector: Projector {
         ("article_revisions", "sha256"),
         ("notes", "note"),
         ("note_revisions", "event"),
+        ("candidates", "candidate"),
         ("conflicts", "conflict"),
         ("conflict_candidates", "conflict, event"),
         ("objects", "id"),
@@ -115,6 +117,28 @@ public struct GlossProjector: Projector {
                 time INTEGER NOT NULL,
                 reason TEXT NOT NULL
             );
+            CREATE TABLE IF NOT EXISTS candidates(
+                candidate TEXT PRIMARY KEY NOT NULL,
+                article TEXT NOT NULL,
+                revision TEXT NOT NULL,
+                rules_version INTEGER NOT NULL,
+                ordinal INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                value TEXT NOT NULL,
+                precision TEXT,
+                rule TEXT NOT NULL,
+                exact TEXT NOT NULL,
+                prefix TEXT NOT NULL,
+                suffix TEXT NOT NULL,
+                sel_start INTEGER NOT NULL,
+                sel_end INTEGER NOT NULL,
+                speaker TEXT,
+                role TEXT,
+                said_on TEXT,
+                affiliation TEXT,
+                event TEXT NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS candidates_revision ON candidates(revision, rules_version, ordinal);
             CREATE TABLE IF NOT EXISTS conflicts(
                 conflict TEXT PRIMARY KEY NOT NULL,
                 object TEXT NOT NULL,
@@ -172,7 +196,13 @@ public struct GlossProjector: Projector {
         let ctx = Context(id: env.id.hex, author: env.author, time: Int64(bitPattern: env.time.raw),
                           replica: env.replica.hex, at: env.time.rfc3339)
         switch DecodedPayload(type: env.type, schema: env.schema, payload: e.payload) {
-        case .articleIngested(let p): try applyArticle(p, ctx, db)
+        case .articleIngested(let p):
+            try applyArticle(p, ctx, db)
+            if let v = p.rulesVersion {
+                guard try insertCandidates(article: p.article, revision: p.sha256, rulesVersion: v, p.candidates, ctx, db) else {
+                    return try notUnderstood(env, ctx, "an extraction candidate is malformed", db)
+                }
+            }
         case .noteAdded(let p):
             // The target is not checked here: whether it is in the event's causal past could
             // differ by the ingest a replica saw first. The CLI checks it before writing.
@@ -208,12 +238,40 @@ public struct GlossProjector: Projector {
             try revision(note: p.object, kind: "resolve", body: p.value, ctx, db)
             try noteWrite(p.object, deleted: p.deleted, value: p.value, e, ctx, store: store, db)
             try Registers(store: store).recordResolved(p, objectKind: "note", resolution: ctx.id, time: ctx.time, db)
+        case .candidatesExtracted(let p):
+            guard try insertCandidates(article: p.article, revision: p.revision, rulesVersion: p.rulesVersion, p.candidates, ctx, db) else {
+                return try notUnderstood(env, ctx, "a candidate is malformed", db)
+            }
         case .notUnderstood(let reason):
             try notUnderstood(env, ctx, reason, db)
         }
     }
 
     struct Context { var id: String; var author: String; var time: Int64; var replica: String; var at: String }
+
+    /// Candidate rows from an extraction (at ingest or re-run). The same text extracted by several
+    /// replicas with the same rules gives the same rows; the smallest event id is named, whatever
+    /// the arrival order. Returns false (nothing written) when a candidate is malformed.
+    private func insertCandidates(article: String, revision: String, rulesVersion: Int64, _ raw: [CBOR], _ ctx: Context, _ db: Database) throws -> Bool {
+        var parsed: [Candidate] = []
+        for c in raw {
+            guard let cand = try? Candidate(cbor: c) else { return false }
+            parsed.append(cand)
+        }
+        for (i, c) in parsed.enumerated() {
+            let id = Bytes32.sha256(Array("gloss/candidate\0\(revision)\0\(rulesVersion)\0\(i)".utf8)).hex
+            try db.cachedStatement(sql: """
+                INSERT INTO candidates(candidate, article, revision, rules_version, ordinal, kind, value, precision, rule,
+                    exact, prefix, suffix, sel_start, sel_end, speaker, role, said_on, affiliation, event)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(candidate) DO UPDATE SET event = excluded.event WHERE excluded.event < candidates.event
+                """).execute(arguments: [id, article, revision, rulesVersion, i, c.kind, c.value, c.precision, c.rule,
+                                         c.selector.exact, c.selector.prefix, c.selector.suffix, c.selector.start, c.selector.end,
+                                         c.speaker, c.role, c.saidOn, c.affiliation, ctx.id])
+            try object(id, kind: "candidate", event: ctx.id, db)
+        }
+        return true
+    }
 
     private func applyArticle(_ p: ArticleIngested, _ c: Context, _ db: Database) throws {
         let places = String(decoding: try JSONSerialization.data(withJSONObject: p.places), as: UTF8.self)
@@ -284,7 +342,7 @@ public struct GlossProjector: Projector {
     }
 
     private func object(_ id: String, kind: String, event: String, _ db: Database) throws {
-        try db.cachedStatement(sql: "INSERT INTO objects(id, kind, event) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING").execute(arguments: [id, kind, event])
+        try db.cachedStatement(sql: "INSERT INTO objects(id, kind, event) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET event = excluded.event WHERE excluded.event < objects.event").execute(arguments: [id, kind, event])
     }
 
     /// True when the note exists and its creating event happened before `e` (so every replica

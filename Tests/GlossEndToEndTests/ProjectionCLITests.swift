@@ -82,7 +82,7 @@ import Testing
         let q = try gloss("query", "SELECT kind, count(*) AS n FROM objects GROUP BY kind ORDER BY kind", "--json")
         #expect(q.status == 0)
         let rows = try #require(try q.json() as? [[String: Any]])
-        #expect(rows.map { $0["kind"] as? String } == ["article", "note", "revision"])
+        #expect(rows.map { $0["kind"] as? String } == ["article", "candidate", "note", "revision"])
         let refused = try gloss("query", "PRAGMA query_only = 0")
         #expect(refused.status == 5)
         #expect(refused.stderr.contains("read-only"))
