@@ -292,7 +292,7 @@ extension Document {
                     if isPunct(j, ",") { j += 1 }
                     if j < e, isVerb(j), !usedVerbs.contains(j), let r = speakerRun(startingAt: j + 1, until: e) {
                         verb = j; run = r; tail = r.upperBound..<tailEnd(verb: j, from: r.upperBound, until: e)
-                    } else if let v = (j..<min(e, j + 10)).first(where: { isVerb($0) }), !usedVerbs.contains(v),
+                    } else if let v = (j..<max(j, min(e, j + 10))).first(where: { isVerb($0) }), !usedVerbs.contains(v),
                               let r = speaker(before: v, from: j, subject: { $0 == j }), subjectStart(r.lowerBound, lo: j) == j {
                         verb = v; run = r; tail = (v + 1)..<tailEnd(verb: v, from: v + 1, until: e)
                     }

@@ -63,3 +63,30 @@ import Testing
         #expect(tl < 12 * ts + 0.5)
     }
 }
+
+extension ExtractionRobustnessTests {
+    /// Hostile input never traps: the sample article with random characters deleted, duplicated or
+    /// replaced by quotes and punctuation (extraction runs on every ingested text).
+    @Test func mutatedArticlesNeverTrap() throws {
+        var rng = SplitMix64(seed: testSeed("extraction-mutations"))
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let sample = try String(contentsOf: root.appendingPathComponent("Tests/Fixtures/2021-06-26-trilateral-special-forces.txt"), encoding: .utf8)
+        let specials: [Character] = ["‘", "’", "“", "”", "\"", "'", ",", ".", ":", "\n", " ", "–", "é", "👍🏽", "\u{301}", "S", "s"]
+        for round in 0..<120 {
+            var chars = Array(sample)
+            for _ in 0..<Int.random(in: 1...40, using: &rng) {
+                guard !chars.isEmpty else { break }
+                let i = Int.random(in: 0..<chars.count, using: &rng)
+                switch Int.random(in: 0..<3, using: &rng) {
+                case 0: chars.remove(at: i)
+                case 1: chars.insert(chars[i], at: i)
+                default: chars[i] = rng.pick(specials)
+                }
+            }
+            let text = String(chars).precomposedStringWithCanonicalMapping
+            for c in Extraction.extract(text: text, articleDate: Dateline.parse(text)?.date ?? "2021-06-26") {
+                #expect(c.selector.matches(text), "round \(round): \(c)")
+            }
+        }
+    }
+}
