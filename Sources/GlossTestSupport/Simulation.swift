@@ -110,24 +110,24 @@ public final class Simulation {
     public func digest(_ r: Replica) throws -> String { try r.digest() }
 }
 
-/// Runs a process (output discarded; pass folders as arguments, the working folder is inherited)
-/// and reports its exit status and peak resident memory (from `wait4`).
+/// Runs the gloss binary (output discarded) and reports its exit status and its peak resident
+/// memory, which gloss itself reads from /proc at exit (`GLOSS_PEAK_RSS_FILE`): the rusage of a
+/// spawned child would also count this test process's memory from before the exec.
 public func runMeasuringMemory(_ executable: URL, _ args: [String]) throws -> (status: Int32, maxRSSBytes: Int) {
-    var pid: pid_t = 0
-    let argv = ([executable.path] + args).map { strdup($0) } + [nil]
-    defer { for p in argv { free(p) } }
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-    let rc = posix_spawn(&pid, executable.path, &actions, nil, argv, environ)
-    guard rc == 0 else { throw NSError(domain: "spawn", code: Int(rc)) }
-    var status: Int32 = 0
-    var usage = rusage()
-    _ = wait4(pid, &status, 0, &usage)
-    let exited = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-    return (exited, usage.ru_maxrss * 1024)
+    let report = FileManager.default.temporaryDirectory.appendingPathComponent("gloss-rss-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: report) }
+    let p = Process()
+    p.executableURL = executable
+    p.arguments = args
+    var env = ProcessInfo.processInfo.environment
+    env["GLOSS_PEAK_RSS_FILE"] = report.path
+    p.environment = env
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    p.waitUntilExit()
+    let kb = (try? String(contentsOf: report, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? Int.max / 2048
+    return (p.terminationStatus, kb * 1024)
 }
 
 extension Replica {

@@ -46,6 +46,7 @@ enum Exit {
 
 /// Runs a command body, turning engine errors into a message on stderr and the documented exit code.
 func guarded(_ body: () throws -> Void) throws {
+    PeakMemory.reportAtExitIfRequested()
     do { try body() } catch let e as ExitCode { throw e } catch {
         let g = GlossError.wrap(error)
         FileHandle.standardError.write(Data("gloss: \(g.message)\n".utf8))
@@ -102,3 +103,21 @@ struct WhoAmI: ParsableCommand {
     }
 }
 
+
+/// With `GLOSS_PEAK_RSS_FILE` set, writes this process's peak resident memory (VmHWM, in kB) to that
+/// file at exit: how the scale tests measure a command exactly (rusage of a spawned child also
+/// counts the parent's memory from before exec).
+enum PeakMemory {
+    private static let installed: Bool = {
+        guard ProcessInfo.processInfo.environment["GLOSS_PEAK_RSS_FILE"] != nil else { return false }
+        atexit {
+            guard let path = ProcessInfo.processInfo.environment["GLOSS_PEAK_RSS_FILE"],
+                  let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+                  let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return }
+            let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+            try? "\(kb)\n".write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        return true
+    }()
+    static func reportAtExitIfRequested() { _ = installed }
+}

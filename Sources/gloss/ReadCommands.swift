@@ -73,15 +73,14 @@ struct Diff: ParsableCommand {
         try guarded {
             let r = try replica.open()
             let (f, t) = (try r.point(from), try r.point(to))
-            var first = true
-            if json { print("[", terminator: "") }
+            var array = JSONArrayPrinter(enabled: json)
             try r.diff(from: f, to: t) { e in
-                if json { print((first ? "" : ",") + "\n  " + e.compact, terminator: ""); first = false; return }
+                if json { array.add(e); return }
                 guard case .string(let id)? = e["id"], case .string(let time)? = e["time"], case .string(let a)? = e["author"],
                       case .string(let s)? = e["summary"] else { return }
                 out("\(id.prefix(12))  \(time)  \(a)  \(s)")
             }
-            if json { print(first ? "]" : "\n]") }
+            array.end()
         }
     }
 }
@@ -98,22 +97,20 @@ struct Query: ParsableCommand {
         try guarded {
             let r = try replica.open()
             var cols: [String] = []
-            var first = true
-            if json { print("[", terminator: "") }
+            var array = JSONArrayPrinter(enabled: json)
             try r.query(sql, timeLimit: timeout, columns: { c in
                 cols = c
                 if !json { out(c.joined(separator: "\t")) }
             }, row: { values in
                 if json {
-                    print((first ? "" : ",") + "\n  " + JSON.object(Array(zip(cols, values))).compact, terminator: "")
-                    first = false
+                    array.add(.object(Array(zip(cols, values))))
                 } else {
                     out(values.map { v in
                         switch v { case .null: "NULL"; case .string(let s): s.replacingOccurrences(of: "\n", with: "\\n"); default: v.compact }
                     }.joined(separator: "\t"))
                 }
             })
-            if json { print(first ? "]" : "\n]") }
+            array.end()
         }
     }
 }
@@ -134,4 +131,19 @@ struct Search: ParsableCommand {
             }
         }
     }
+}
+
+/// Prints a JSON array one element per line as results stream in (never holding them all).
+struct JSONArrayPrinter {
+    let enabled: Bool
+    private var count = 0
+    init(enabled: Bool) {
+        self.enabled = enabled
+        if enabled { print("[", terminator: "") }
+    }
+    mutating func add(_ element: JSON) {
+        print((count == 0 ? "" : ",") + "\n  " + element.compact, terminator: "")
+        count += 1
+    }
+    func end() { if enabled { print(count == 0 ? "]" : "\n]") } }
 }
