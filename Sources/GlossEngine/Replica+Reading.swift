@@ -92,6 +92,10 @@ extension Replica {
         case .noteAdded(let p): return "note on \(p.on.prefix(12)): \(clip(p.body))"
         case .noteEdited(let p): return "edited note \(p.note.prefix(12)): \(clip(p.body))"
         case .noteDeleted(let p): return "deleted note \(p.note.prefix(12))"
+        case .tagAdded(let p): return "tagged \(p.object.prefix(12)) \(p.tag)"
+        case .tagRemoved(let p): return "untagged \(p.object.prefix(12)) \(p.tag)"
+        case .linkAdded(let p): return "linked \(p.from.prefix(12)) \(p.relation) \(p.to.prefix(12))"
+        case .linkRemoved(let p): return "removed \(p.additions.count) link(s)"
         case .candidatesExtracted(let p):
             return "\(p.candidates.count) extraction candidates (rules v\(p.rulesVersion)) for article \(p.article.prefix(12))"
         case .conflictResolved(let p):
@@ -123,6 +127,8 @@ extension Replica {
                     kv.append(("notes", .array(try rowJSON(db, "SELECT note, author, created_at, deleted, body FROM notes WHERE on_id = ? ORDER BY created_at, note", [id]))))
                 default: break
                 }
+                kv.append(("tags", .array(try rowJSON(db, "SELECT tag, author, at, addition FROM tags WHERE object = ? ORDER BY tag, time", [id]))))
+                kv.append(("links", .array(try rowJSON(db, "SELECT addition, from_id, relation, to_id, author, at FROM links WHERE from_id = ? OR to_id = ? ORDER BY time", [id, id]))))
                 return .object(kv)
             }
         }

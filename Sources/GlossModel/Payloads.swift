@@ -1,3 +1,4 @@
+import Foundation
 /// Payload types this build understands (Protocol/02-payloads.md). Each is a CBOR map; ids inside
 /// payloads are 64 lowercase hex digits. A payload that fails these checks is not an envelope fault:
 /// the event is accepted and shown as not understood (DESIGN §1.7).
@@ -199,6 +200,74 @@ public struct CandidatesExtracted: EventPayload, Equatable {
     }
 }
 
+/// A tag added to any object: an element of an add-wins set. Its id is this event's id.
+public struct TagAdded: EventPayload, Equatable {
+    public static let type = "TagAdded"
+    public static let schema: UInt16 = 1
+    public var object: String
+    public var tag: String
+    public init(object: String, tag: String) { self.object = object; self.tag = tag }
+    public init(fields f: CBORFields) throws {
+        object = try f.text("object"); tag = try f.text("tag")
+        try ObjectIDText.check(object, "object"); try checkLabel(tag, "tag")
+    }
+    public var cbor: CBOR { .map(["object": .text(object), "tag": .text(tag)]) }
+}
+
+/// A tag removed: removes only the additions its author saw (add-wins, DESIGN §4).
+public struct TagRemoved: EventPayload, Equatable {
+    public static let type = "TagRemoved"
+    public static let schema: UInt16 = 1
+    public var object: String
+    public var tag: String
+    public var additions: [String]
+    public init(object: String, tag: String, additions: [String]) { self.object = object; self.tag = tag; self.additions = additions.sorted() }
+    public init(fields f: CBORFields) throws {
+        object = try f.text("object"); tag = try f.text("tag"); additions = try f.textArray("additions")
+        try ObjectIDText.check(object, "object"); try checkLabel(tag, "tag")
+        guard !additions.isEmpty, additions.count <= 100_000 else { throw DecodeError("additions must list 1–100000 events") }
+        for a in additions { try ObjectIDText.check(a, "additions") }
+    }
+    public var cbor: CBOR { .map(["object": .text(object), "tag": .text(tag), "additions": .array(additions.map { .text($0) })]) }
+}
+
+/// A typed link between two objects: an element of an add-wins set. Its id is this event's id.
+public struct LinkAdded: EventPayload, Equatable {
+    public static let type = "LinkAdded"
+    public static let schema: UInt16 = 1
+    public var from: String
+    public var relation: String
+    public var to: String
+    public init(from: String, relation: String, to: String) { self.from = from; self.relation = relation; self.to = to }
+    public init(fields f: CBORFields) throws {
+        from = try f.text("from"); relation = try f.text("relation"); to = try f.text("to")
+        try ObjectIDText.check(from, "from"); try ObjectIDText.check(to, "to"); try checkLabel(relation, "relation")
+    }
+    public var cbor: CBOR { .map(["from": .text(from), "relation": .text(relation), "to": .text(to)]) }
+}
+
+/// A link removed: removes only the additions its author saw.
+public struct LinkRemoved: EventPayload, Equatable {
+    public static let type = "LinkRemoved"
+    public static let schema: UInt16 = 1
+    public var additions: [String]
+    public init(additions: [String]) { self.additions = additions.sorted() }
+    public init(fields f: CBORFields) throws {
+        additions = try f.textArray("additions")
+        guard !additions.isEmpty, additions.count <= 100_000 else { throw DecodeError("additions must list 1–100000 events") }
+        for a in additions { try ObjectIDText.check(a, "additions") }
+    }
+    public var cbor: CBOR { .map(["additions": .array(additions.map { .text($0) })]) }
+}
+
+/// Tags and relation names: 1–64 bytes of UTF-8, no control characters, no surrounding spaces.
+public func checkLabel(_ s: String, _ field: String) throws {
+    guard !s.isEmpty, s.utf8.count <= 64, s.trimmingCharacters(in: .whitespacesAndNewlines) == s,
+          !s.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+        throw DecodeError("\(field) must be 1–64 bytes without control characters or surrounding spaces")
+    }
+}
+
 func checkText(_ s: String, _ field: String) throws {
     guard s.utf8.count <= ProtocolLimits.maxTextBytes else { throw DecodeError("field \(field) is over \(ProtocolLimits.maxTextBytes) bytes") }
 }
@@ -211,6 +280,10 @@ public enum DecodedPayload: Sendable {
     case noteDeleted(NoteDeleted)
     case conflictResolved(ConflictResolved)
     case candidatesExtracted(CandidatesExtracted)
+    case tagAdded(TagAdded)
+    case tagRemoved(TagRemoved)
+    case linkAdded(LinkAdded)
+    case linkRemoved(LinkRemoved)
     /// Unknown type, newer schema, invalid fields, or a purged payload.
     case notUnderstood(reason: String)
 
@@ -218,6 +291,8 @@ public enum DecodedPayload: Sendable {
         ArticleIngested.type: ArticleIngested.schema, NoteAdded.type: NoteAdded.schema,
         NoteEdited.type: NoteEdited.schema, NoteDeleted.type: NoteDeleted.schema,
         ConflictResolved.type: ConflictResolved.schema, CandidatesExtracted.type: CandidatesExtracted.schema,
+        TagAdded.type: TagAdded.schema, TagRemoved.type: TagRemoved.schema,
+        LinkAdded.type: LinkAdded.schema, LinkRemoved.type: LinkRemoved.schema,
     ]
 
     public init(type: String, schema: UInt16, payload: [UInt8]?) {
@@ -234,6 +309,10 @@ public enum DecodedPayload: Sendable {
             case NoteDeleted.type: self = .noteDeleted(try NoteDeleted(fields: fields))
             case ConflictResolved.type: self = .conflictResolved(try ConflictResolved(fields: fields))
             case CandidatesExtracted.type: self = .candidatesExtracted(try CandidatesExtracted(fields: fields))
+            case TagAdded.type: self = .tagAdded(try TagAdded(fields: fields))
+            case TagRemoved.type: self = .tagRemoved(try TagRemoved(fields: fields))
+            case LinkAdded.type: self = .linkAdded(try LinkAdded(fields: fields))
+            case LinkRemoved.type: self = .linkRemoved(try LinkRemoved(fields: fields))
             default: self = .notUnderstood(reason: "unknown event type \(type)")
             }
         } catch {

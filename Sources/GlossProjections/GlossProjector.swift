@@ -12,7 +12,7 @@ public struct GlossProjector: Projector {
     public init() {}
 
     /// Bump whenever a table or a rule changes: opening a replica rebuilds its projections.
-    public let version = 5
+    public let version = 6
 
     /// The documented projection tables, in digest order, with their primary key.
     public static let tables: [(name: String, key: String)] = [
@@ -21,6 +21,8 @@ public struct GlossProjector: Projector {
         ("notes", "note"),
         ("note_revisions", "event"),
         ("candidates", "candidate"),
+        ("tags", "addition"),
+        ("links", "addition"),
         ("conflicts", "conflict"),
         ("conflict_candidates", "conflict, event"),
         ("objects", "id"),
@@ -139,6 +141,29 @@ public struct GlossProjector: Projector {
                 event TEXT NOT NULL
             );
             CREATE INDEX IF NOT EXISTS candidates_revision ON candidates(revision, rules_version, ordinal);
+            CREATE TABLE IF NOT EXISTS tags(
+                addition TEXT PRIMARY KEY NOT NULL,
+                object TEXT NOT NULL,
+                tag TEXT NOT NULL,
+                author TEXT NOT NULL,
+                time INTEGER NOT NULL,
+                at TEXT NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS tags_object ON tags(object, tag);
+            CREATE INDEX IF NOT EXISTS tags_tag ON tags(tag);
+            CREATE TABLE IF NOT EXISTS links(
+                addition TEXT PRIMARY KEY NOT NULL,
+                from_id TEXT NOT NULL,
+                relation TEXT NOT NULL,
+                to_id TEXT NOT NULL,
+                author TEXT NOT NULL,
+                time INTEGER NOT NULL,
+                at TEXT NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS links_from ON links(from_id, relation, to_id);
+            CREATE INDEX IF NOT EXISTS links_to ON links(to_id);
+            CREATE VIEW IF NOT EXISTS object_tags AS
+                SELECT object, tag, count(*) AS additions, min(at) AS first_at FROM tags GROUP BY object, tag;
             CREATE TABLE IF NOT EXISTS conflicts(
                 conflict TEXT PRIMARY KEY NOT NULL,
                 object TEXT NOT NULL,
@@ -185,7 +210,7 @@ public struct GlossProjector: Projector {
     }
 
     public func dropSchema(_ db: Database) throws {
-        for v in ["live_notes", "article_notes", "event_log"] { try db.execute(sql: "DROP VIEW IF EXISTS \(v)") }
+        for v in ["live_notes", "article_notes", "event_log", "object_tags"] { try db.execute(sql: "DROP VIEW IF EXISTS \(v)") }
         for t in GlossProjector.tables { try db.execute(sql: "DROP TABLE IF EXISTS \(t.name)") }
         try db.execute(sql: "DROP TABLE IF EXISTS search; DROP TABLE IF EXISTS projection_digest; DROP TABLE IF EXISTS reg_writes; DROP TABLE IF EXISTS reg_heads")
         ProjectionDigest.discard(db)
@@ -242,6 +267,25 @@ public struct GlossProjector: Projector {
             guard try insertCandidates(article: p.article, revision: p.revision, rulesVersion: p.rulesVersion, p.candidates, ctx, db) else {
                 return try notUnderstood(env, ctx, "a candidate is malformed", db)
             }
+        case .tagAdded(let p):
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO tags(addition, object, tag, author, time, at) VALUES (?, ?, ?, ?, ?, ?)")
+                .execute(arguments: [ctx.id, p.object, p.tag, ctx.author, ctx.time, ctx.at])
+        case .tagRemoved(let p):
+            // Add-wins: only the additions the remover saw go; a concurrent addition stays.
+            guard try allInCausalPast(p.additions, of: e, store: store, db) else {
+                return try notUnderstood(env, ctx, "removes tag additions that are not in its causal past", db)
+            }
+            for a in p.additions {
+                try db.cachedStatement(sql: "DELETE FROM tags WHERE addition = ? AND object = ? AND tag = ?").execute(arguments: [a, p.object, p.tag])
+            }
+        case .linkAdded(let p):
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO links(addition, from_id, relation, to_id, author, time, at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                .execute(arguments: [ctx.id, p.from, p.relation, p.to, ctx.author, ctx.time, ctx.at])
+        case .linkRemoved(let p):
+            guard try allInCausalPast(p.additions, of: e, store: store, db) else {
+                return try notUnderstood(env, ctx, "removes link additions that are not in its causal past", db)
+            }
+            for a in p.additions { try db.cachedStatement(sql: "DELETE FROM links WHERE addition = ?").execute(arguments: [a]) }
         case .notUnderstood(let reason):
             try notUnderstood(env, ctx, reason, db)
         }
@@ -321,6 +365,15 @@ public struct GlossProjector: Projector {
             """).execute(arguments: [body, shown.winner.event, shown.winner.time, shown.winner.replica, shown.winner.at,
                                      shown.deleted, shown.state, note])
         try indexNote(note, db)
+    }
+
+    /// True when every listed event exists and happened before `e`.
+    private func allInCausalPast(_ ids: [String], of e: AppliedEvent, store: ReplicaStore, _ db: Database) throws -> Bool {
+        for id in ids {
+            guard let b = Hex.decode(id), let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT feed, seq FROM events WHERE id = ?"), arguments: [Data(b)]),
+                  try store.happenedBefore(feedA: row[0], seqA: UInt64(row[1] as Int64), feedB: e.feed, seqB: e.envelope.seq, db) else { return false }
+        }
+        return true
     }
 
     private func objectKind(_ id: String, _ db: Database) throws -> String? {

@@ -40,3 +40,30 @@ import Testing
         #expect(try g("candidates", "ffff").status == 66)
     }
 }
+
+@Suite struct TagLinkCLITests {
+    @Test func tagUntagLinkUnlink() throws {
+        let tmp = TempDir("gloss-tags")
+        defer { tmp.remove() }
+        func g(_ args: String...) throws -> GlossProcess.Result { try GlossProcess.run(args, cwd: tmp.url) }
+        #expect(try g("init", "--analyst", "ana").status == 0)
+        let f = tmp.sub("a.txt")
+        try Data(sampleArticleBytes()).write(to: f)
+        let art = try g("ingest", f.path).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let note = try g("note", "add", "--on", art, "--text", "n").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let t = try g("tag", String(art.prefix(8)), "military", "--json")
+        #expect(t.status == 0 && t.object["event"] is String)
+        #expect(try g("tag", art, "military", "--json").object["existing"] as? Bool == true)
+        let l = try g("link", note, "supports", art, "--json")
+        #expect(l.status == 0 && l.object["id"] is String)
+        let shown = try g("show", art).object
+        #expect((shown["tags"] as? [[String: Any]])?.first?["tag"] as? String == "military")
+        #expect((shown["links"] as? [[String: Any]])?.first?["relation"] as? String == "supports")
+        #expect(try g("untag", art, "military").status == 0)
+        #expect(try g("untag", art, "military").status == 66)
+        #expect(try g("unlink", note, "supports", art).status == 0)
+        #expect(try g("tag", art, " padded ").status == 65)
+        let q = try g("query", "SELECT count(*) AS n FROM tags UNION ALL SELECT count(*) FROM links", "--json")
+        #expect((try q.json() as? [[String: Any]])?.map { $0["n"] as? Int } == [0, 0])
+    }
+}
