@@ -63,6 +63,6 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "GlossEndToEndTests", dependencies: ["GlossTestSupport"]),
-        .testTarget(name: "GlossIngestTests", dependencies: ["GlossIngest", "GlossModel"]),
+        .testTarget(name: "GlossIngestTests", dependencies: ["GlossIngest", "GlossModel", "GlossTestSupport"]),
     ]
 )

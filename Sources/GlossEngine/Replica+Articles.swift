@@ -11,8 +11,9 @@ extension Replica {
         do { prepared = try ArticleText.prepare(bytes: bytes, filename: filename) } catch { throw GlossError.wrap(error) }
         // The suggestions this replica computes at ingest travel in the same event, so every
         // replica shows the same ones (DESIGN §3).
-        prepared.rulesVersion = Int64(Extraction.rulesVersion)
-        prepared.candidates = Extraction.extract(text: prepared.text, articleDate: prepared.date).map(\.cbor)
+        let extracted = extraction(article: prepared.article, revision: prepared.sha256, text: prepared.text, date: prepared.date)
+        prepared.rulesVersion = extracted.rulesVersion
+        prepared.candidates = extracted.candidates
         return try write { db in
             if let article = try String.fetchOne(db, sql: "SELECT article FROM article_revisions WHERE sha256 = ?", arguments: [prepared.sha256]) {
                 return Created(id: article, event: nil, existing: true)
@@ -22,9 +23,10 @@ extension Replica {
         }
     }
 
-    func extraction(of a: ArticleIngested) -> CandidatesExtracted {
-        CandidatesExtracted(article: a.article, revision: a.sha256, rulesVersion: Int64(Extraction.rulesVersion),
-                            candidates: Extraction.extract(text: a.text, articleDate: a.date).map(\.cbor))
+    /// This build's extraction rules run on one revision's text.
+    func extraction(article: String, revision: String, text: String, date: String?) -> CandidatesExtracted {
+        CandidatesExtracted(article: article, revision: revision, rulesVersion: Int64(Extraction.rulesVersion),
+                            candidates: Extraction.extract(text: text, articleDate: date).map(\.cbor))
     }
 
     /// Re-runs extraction with this build's rules on the article's current revision. Writes an event
@@ -39,8 +41,7 @@ extension Replica {
             let done = try Bool.fetchOne(db, sql: "SELECT 1 FROM candidates WHERE revision = ? AND rules_version = ? LIMIT 1",
                                          arguments: [revision, Extraction.rulesVersion]) ?? false
             if done { return Created(id: article, event: nil, existing: true) }
-            let a = ArticleIngested(text: row["text"], date: row["date"], dateline: row["dateline"], places: [], filename: nil)
-            let e = try append(extraction(of: a), db)
+            let e = try append(extraction(article: article, revision: revision, text: row["text"], date: row["date"]), db)
             return Created(id: article, event: e.id, existing: false)
         }
     }

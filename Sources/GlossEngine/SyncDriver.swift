@@ -10,8 +10,8 @@ public struct SyncReport: Sendable {
     /// Events this side sent.
     public var sent = 0
     public var newConflicts = 0
-    /// Frames this side received after the handshake that were not events, done or ack: always 0,
-    /// since the protocol needs no further round trip.
+    /// Peer frames this side had to receive after the handshake before it could start streaming
+    /// (measured from the state machine; the protocol needs none, so it is 0 unless it regresses).
     public var extraRoundTrips = 0
     public var bytesSent = 0
     public var bytesReceived = 0
@@ -192,6 +192,7 @@ public struct SyncDriver: Sendable {
                     expected = mayPush || hello.wantsEvents ? Int(hello.vector.eventsMissing(from: startVector)) : 0
                     if !wantsEvents { expected = 0 }
                     progress?(0, expected)
+                    report.extraRoundTrips = machine.framesAfterHandshake
                     let push = mayPush && hello.wantsEvents
                     let peerVector = hello.vector
                     let batchBytes = self.batchBytes

@@ -254,11 +254,8 @@ public struct GlossProjector: Projector {
             guard p.field == "body", try objectKind(p.object, db) == "note", try noteIsInCausalPast(p.object, of: e, store: store, db) else {
                 return try notUnderstood(env, ctx, "resolves field \(p.field) of \(p.object.prefix(12)), which is not a note body in its causal past", db)
             }
-            for c in p.candidates {
-                guard let b = Hex.decode(c), let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT feed, seq FROM events WHERE id = ?"), arguments: [Data(b)]),
-                      try store.happenedBefore(feedA: row[0], seqA: UInt64(row[1] as Int64), feedB: e.feed, seqB: env.seq, db) else {
-                    return try notUnderstood(env, ctx, "resolution names candidate \(c.prefix(12)), which is not in its causal past", db)
-                }
+            guard try allInCausalPast(p.candidates, of: e, store: store, db) else {
+                return try notUnderstood(env, ctx, "resolution names a candidate that is not in its causal past", db)
             }
             try revision(note: p.object, kind: "resolve", body: p.value, ctx, db)
             try noteWrite(p.object, deleted: p.deleted, value: p.value, e, ctx, store: store, db)

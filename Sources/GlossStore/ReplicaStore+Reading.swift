@@ -41,11 +41,6 @@ extension ReplicaStore {
             .map(ReplicaStore.storedEvent)
     }
 
-    public func event(feed: Int64, seq: UInt64, _ db: Database) throws -> StoredEvent? {
-        try Row.fetchOne(try db.cachedStatement(sql: "SELECT \(ReplicaStore.eventColumns) FROM events WHERE feed = ? AND seq = ?"), arguments: [feed, Int64(seq)])
-            .map(ReplicaStore.storedEvent)
-    }
-
     public func eventCount(_ db: Database) throws -> Int {
         try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0
     }

@@ -44,7 +44,7 @@ public func memorySession(_ a: Replica, _ b: Replica, mode: SyncMode = .both, ba
 public func withServer<T: Sendable>(_ server: Replica, idleTimeout: Duration = .seconds(30), handshakeTimeout: Duration = .seconds(10),
                                     _ body: @escaping @Sendable (Int) async throws -> T) async throws -> T {
     let port = PortBox()
-    let stop = StopBox()
+    let stop = AsyncLatch()
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask {
             do {
@@ -84,26 +84,5 @@ final class PortBox: @unchecked Sendable {
             let p = lock.withLock { () -> Int? in if let port { return port }; waiters.append(c); return nil }
             if let p { c.resume(returning: p) }
         }
-    }
-}
-
-public final class StopBox: @unchecked Sendable {
-    // @unchecked: guarded by `lock`.
-    private let lock = NSLock()
-    private var fired = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-    public init() {}
-    public func fire() {
-        let ws = lock.withLock { fired = true; defer { waiters = [] }; return waiters }
-        for w in ws { w.resume() }
-    }
-    /// Returns when fired, or when the waiting task is cancelled.
-    public func wait() async {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { c in
-                let now = lock.withLock { () -> Bool in if fired { return true }; waiters.append(c); return false }
-                if now { c.resume() }
-            }
-        } onCancel: { self.fire() }
     }
 }

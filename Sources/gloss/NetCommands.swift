@@ -35,38 +35,23 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// Resumes waiters when one of the signals arrives.
+/// Fires a latch when one of the signals arrives.
 final class SignalWaiter: @unchecked Sendable {
-    // @unchecked: `sources` is written once in init; `fired`/`waiters` are guarded by `lock`.
+    // @unchecked: `sources` is written once in init and only kept alive afterwards.
     private var sources: [any DispatchSourceSignal] = []
-    private let lock = NSLock()
-    private var fired = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private let latch = AsyncLatch()
 
     init(signals: [Int32]) {
         for s in signals {
             signal(s, SIG_IGN)
             let src = DispatchSource.makeSignalSource(signal: s, queue: .global())
-            src.setEventHandler { [weak self] in self?.fire() }
+            src.setEventHandler { [latch] in latch.fire() }
             src.resume()
             sources.append(src)
         }
     }
 
-    private func fire() {
-        let ws = lock.withLock { () -> [CheckedContinuation<Void, Never>] in fired = true; defer { waiters = [] }; return waiters }
-        for w in ws { w.resume() }
-    }
-
-    /// Returns on a signal, or when the waiting task is cancelled.
-    func wait() async {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { c in
-                let now = lock.withLock { () -> Bool in if fired { return true }; waiters.append(c); return false }
-                if now { c.resume() }
-            }
-        } onCancel: { self.fire() }
-    }
+    func wait() async { await latch.wait() }
 }
 
 struct Sync: AsyncParsableCommand {

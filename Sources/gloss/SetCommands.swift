@@ -2,40 +2,43 @@ import ArgumentParser
 import Foundation
 import GlossEngine
 
-struct Tag: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Tag any object (add-wins: a concurrent untag elsewhere does not remove this tag).")
+/// `ID TAG [--json]`, shared by tag and untag.
+struct TagArguments: ParsableArguments {
     @OptionGroup var replica: ReplicaOptions
     @Argument(help: "The object (id or unique prefix).") var object: String
     @Argument(help: "The tag.") var tag: String
-    @Flag(help: "Print JSON (keys: id (the addition), event; existing: true when already tagged).") var json = false
-    func run() throws { try guarded { printCreated(try replica.open().tag(object, tag), json: json) } }
+    @Flag(help: "Print JSON (keys: id, event; existing: true when nothing was written).") var json = false
+}
+
+/// `FROM RELATION TO [--json]`, shared by link and unlink.
+struct LinkArguments: ParsableArguments {
+    @OptionGroup var replica: ReplicaOptions
+    @Argument(help: "From object.") var from: String
+    @Argument(help: "Relation (1–64 bytes, e.g. supports, cites, same-as).") var relation: String
+    @Argument(help: "To object.") var to: String
+    @Flag(help: "Print JSON (keys: id, event; existing: true when nothing was written).") var json = false
+}
+
+struct Tag: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Tag any object (add-wins: a concurrent untag elsewhere does not remove this tag). The id printed is the addition's.")
+    @OptionGroup var args: TagArguments
+    func run() throws { try guarded { printCreated(try args.replica.open().tag(args.object, args.tag), json: args.json) } }
 }
 
 struct Untag: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Remove a tag (only the additions this replica has seen).")
-    @OptionGroup var replica: ReplicaOptions
-    @Argument(help: "The object (id or unique prefix).") var object: String
-    @Argument(help: "The tag.") var tag: String
-    @Flag(help: "Print JSON (keys: id, event).") var json = false
-    func run() throws { try guarded { printCreated(try replica.open().untag(object, tag), json: json) } }
+    @OptionGroup var args: TagArguments
+    func run() throws { try guarded { printCreated(try args.replica.open().untag(args.object, args.tag), json: args.json) } }
 }
 
 struct Link: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Link two objects with a typed relation (e.g. supports, cites, same-as).")
-    @OptionGroup var replica: ReplicaOptions
-    @Argument(help: "From object.") var from: String
-    @Argument(help: "Relation (1–64 bytes).") var relation: String
-    @Argument(help: "To object.") var to: String
-    @Flag(help: "Print JSON (keys: id (the link), event; existing: true when already linked).") var json = false
-    func run() throws { try guarded { printCreated(try replica.open().link(from, relation, to), json: json) } }
+    static let configuration = CommandConfiguration(abstract: "Link two objects with a typed relation. The id printed is the link's.")
+    @OptionGroup var args: LinkArguments
+    func run() throws { try guarded { printCreated(try args.replica.open().link(args.from, args.relation, args.to), json: args.json) } }
 }
 
 struct Unlink: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Remove a link (only the additions this replica has seen).")
-    @OptionGroup var replica: ReplicaOptions
-    @Argument(help: "From object.") var from: String
-    @Argument(help: "Relation.") var relation: String
-    @Argument(help: "To object.") var to: String
-    @Flag(help: "Print JSON (keys: id, event).") var json = false
-    func run() throws { try guarded { printCreated(try replica.open().unlink(from, relation, to), json: json) } }
+    @OptionGroup var args: LinkArguments
+    func run() throws { try guarded { printCreated(try args.replica.open().unlink(args.from, args.relation, args.to), json: args.json) } }
 }

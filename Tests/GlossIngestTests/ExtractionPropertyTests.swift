@@ -1,5 +1,6 @@
 import Foundation
 import GlossIngest
+import GlossTestSupport
 import Testing
 
 /// Random articles in the sample format with known date expressions and statements planted at known

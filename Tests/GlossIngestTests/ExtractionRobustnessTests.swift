@@ -1,5 +1,6 @@
 import Foundation
 import GlossIngest
+import GlossTestSupport
 import Testing
 
 /// Extraction runs on any text an analyst ingests: odd punctuation, unbalanced quotes, stray

@@ -1,31 +1,9 @@
 import Foundation
 import GlossIngest
 import GlossModel
+import GlossTestSupport
 
-/// A seeded random generator (SplitMix64): tiny, fast, the same on every platform.
-struct SplitMix64: RandomNumberGenerator {
-    private(set) var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-/// The seed of a randomized test: `GLOSS_SEED` when set (to replay a failure), else a fresh one.
-/// Printed either way so a failure can be reproduced.
-func testSeed(_ name: String) -> UInt64 {
-    if let s = ProcessInfo.processInfo.environment["GLOSS_SEED"], let v = UInt64(s) {
-        print("[\(name)] seed \(v) (from GLOSS_SEED)")
-        return v
-    }
-    let v = UInt64.random(in: 1...UInt64.max / 2)
-    print("[\(name)] seed \(v) — rerun with GLOSS_SEED=\(v) to reproduce")
-    return v
-}
+// SplitMix64 and testSeed come from GlossTestSupport.
 
 extension RandomNumberGenerator {
     mutating func pick<T>(_ items: [T]) -> T { items[Int.random(in: 0..<items.count, using: &self)] }

@@ -1,5 +1,6 @@
 import Foundation
 import GlossIngest
+import GlossTestSupport
 import Testing
 
 @Suite struct SelectorTests {
