@@ -38,6 +38,7 @@ public struct GlossError: Error, Sendable, CustomStringConvertible {
         switch error {
         case let e as GlossError: return e
         case let e as IngestError: return GlossError(.badInput, e.message)
+        case let e as SelectorError: return GlossError(e.code == .ambiguous ? .ambiguous : .badInput, e.message)
         case let e as StoreError:
             switch e.code {
             case .notAReplica: return GlossError(.notAReplica, e.message)

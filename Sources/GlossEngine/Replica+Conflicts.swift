@@ -83,7 +83,7 @@ extension Replica {
             newValue = matches[0].value
             deleted = matches[0].value == nil
         } else {
-            newValue = try Replica.checkNoteBody(value!)
+            newValue = try Replica.checkResolutionValue(value!, field: c.field)
         }
         if let reason, reason.utf8.count > ProtocolLimits.maxTextBytes { throw GlossError(.badInput, "the reason is over \(ProtocolLimits.maxTextBytes) bytes") }
         return try write { db in
@@ -93,6 +93,25 @@ extension Replica {
             let e = try append(ConflictResolved(conflict: c.id, object: c.object, field: c.field, candidates: c.candidates.map(\.event),
                                                 value: deleted ? nil : newValue, deleted: deleted, picked: picked, reason: reason), db)
             return Created(id: c.id, event: e.id, existing: false)
+        }
+    }
+
+    /// A new value given to resolve a conflict, checked as the field requires: a note body, a fact
+    /// record (`FactRecord.text`: one `name: value` line per field), or a grade.
+    static func checkResolutionValue(_ value: String, field: String) throws -> String {
+        switch field {
+        case "record":
+            do { return try FactRecord(text: value.precomposedStringWithCanonicalMapping.trimmingCharacters(in: .newlines)).text } catch {
+                throw GlossError(.badInput, "\(GlossError.wrap(error).message); a fact record is six lines: " + FactRecord.fields.map { "\($0): …" }.joined(separator: " / "))
+            }
+        case "credibility":
+            guard Admiralty.credibility[value] != nil else { throw GlossError(.badInput, "a credibility is a digit 1–6") }
+            return value
+        case "reliability":
+            guard Admiralty.reliability[value.uppercased()] != nil else { throw GlossError(.badInput, "a reliability is a letter A–F") }
+            return value.uppercased()
+        default:
+            return try checkNoteBody(value)
         }
     }
 }

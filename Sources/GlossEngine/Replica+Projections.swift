@@ -102,17 +102,19 @@ extension Replica {
         }
     }
 
-    /// Full-text search over article text and notes (`gloss search`): every word must match.
+    /// Full-text search over article text, notes, facts and annotations (`gloss search`): every word must match.
     public func search(_ text: String, limit: Int = 50) throws -> [JSON] {
         let words = text.split(whereSeparator: { $0.isWhitespace }).map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
         guard !words.isEmpty else { throw GlossError(.badInput, "give some words to search for") }
         return try read { db in
             try Row.fetchAll(db, sql: """
-                SELECT s.kind, s.id, coalesce(r.article, n.on_id) AS article,
+                SELECT s.kind, s.id, coalesce(r.article, n.on_id, f.article, a.article) AS article,
                        snippet(search, 2, '[', ']', '…', 12) AS snippet
                 FROM search s
                 LEFT JOIN article_revisions r ON s.kind = 'revision' AND r.sha256 = s.id
                 LEFT JOIN notes n ON s.kind = 'note' AND n.note = s.id
+                LEFT JOIN facts f ON s.kind = 'fact' AND f.fact = s.id
+                LEFT JOIN annotations a ON s.kind = 'annotation' AND a.annotation = s.id
                 WHERE search MATCH ? ORDER BY rank LIMIT ?
                 """, arguments: [words.joined(separator: " "), limit]).map(Replica.json(row:))
         }

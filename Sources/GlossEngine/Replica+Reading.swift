@@ -100,6 +100,13 @@ extension Replica {
             return "\(p.candidates.count) extraction candidates (rules v\(p.rulesVersion)) for article \(p.article.prefix(12))"
         case .conflictResolved(let p):
             return "resolved conflict \(p.conflict.prefix(12)) on \(p.field) of \(p.object.prefix(12)): " + (p.deleted ? "deleted" : clip(p.value ?? ""))
+        case .factAdded(let p): return "fact on \(p.article.prefix(12)): \(clip(p.record.subject + " " + p.record.predicate + " " + p.record.object))"
+        case .factAmended(let p): return "amended \(p.field) of fact \(p.fact.prefix(12)): \(clip(p.record[p.field] ?? "(cleared)"))"
+        case .factRetracted(let p): return "retracted fact \(p.fact.prefix(12)): \(clip(p.reason))"
+        case .factGraded(let p): return "graded fact \(p.fact.prefix(12)) credibility \(p.credibility)"
+        case .sourceAdded(let p): return "source \(p.name)\(p.kind.map { " (\($0))" } ?? "")"
+        case .sourceGraded(let p): return "graded source \(p.source.prefix(12)) reliability \(p.reliability)"
+        case .annotationAdded(let p): return "annotation on \(p.article.prefix(12)): «\(clip(p.target.exact))»" + (p.comment.map { " " + clip($0) } ?? "")
         case .notUnderstood(let reason): return "\(env.type) (not understood: \(reason))"
         }
     }
@@ -121,6 +128,12 @@ extension Replica {
                     kv.append(("notes", .array(try rowJSON(db, "SELECT note, author, created_at, updated_at, deleted, body FROM notes WHERE on_id = ? ORDER BY created_at, note", [id]))))
                 case "revision":
                     kv.append(("revision", try rowJSON(db, "SELECT * FROM article_revisions WHERE sha256 = ?", [id]).first ?? .null))
+                case "fact":
+                    kv.append(("fact", try factDetail(id, db)))
+                case "source":
+                    kv.append(("source", try sourceDetail(id: id, db)))
+                case "annotation":
+                    kv.append(("annotation", try rowJSON(db, "SELECT * FROM annotations WHERE annotation = ?", [id]).first ?? .null))
                 case "note":
                     kv.append(("note", try rowJSON(db, "SELECT * FROM notes WHERE note = ?", [id]).first ?? .null))
                     kv.append(("history", .array(try rowJSON(db, "SELECT event, kind, author, at, body FROM note_revisions WHERE note = ? ORDER BY time, replica", [id]))))

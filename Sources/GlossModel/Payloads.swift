@@ -284,6 +284,13 @@ public enum DecodedPayload: Sendable {
     case tagRemoved(TagRemoved)
     case linkAdded(LinkAdded)
     case linkRemoved(LinkRemoved)
+    case factAdded(FactAdded)
+    case factAmended(FactAmended)
+    case factRetracted(FactRetracted)
+    case sourceAdded(SourceAdded)
+    case sourceGraded(SourceGraded)
+    case factGraded(FactGraded)
+    case annotationAdded(AnnotationAdded)
     /// Unknown type, newer schema, invalid fields, or a purged payload.
     case notUnderstood(reason: String)
 
@@ -293,6 +300,9 @@ public enum DecodedPayload: Sendable {
         ConflictResolved.type: ConflictResolved.schema, CandidatesExtracted.type: CandidatesExtracted.schema,
         TagAdded.type: TagAdded.schema, TagRemoved.type: TagRemoved.schema,
         LinkAdded.type: LinkAdded.schema, LinkRemoved.type: LinkRemoved.schema,
+        FactAdded.type: FactAdded.schema, FactAmended.type: FactAmended.schema, FactRetracted.type: FactRetracted.schema,
+        SourceAdded.type: SourceAdded.schema, SourceGraded.type: SourceGraded.schema, FactGraded.type: FactGraded.schema,
+        AnnotationAdded.type: AnnotationAdded.schema,
     ]
 
     public init(type: String, schema: UInt16, payload: [UInt8]?) {
@@ -313,6 +323,13 @@ public enum DecodedPayload: Sendable {
             case TagRemoved.type: self = .tagRemoved(try TagRemoved(fields: fields))
             case LinkAdded.type: self = .linkAdded(try LinkAdded(fields: fields))
             case LinkRemoved.type: self = .linkRemoved(try LinkRemoved(fields: fields))
+            case FactAdded.type: self = .factAdded(try FactAdded(fields: fields))
+            case FactAmended.type: self = .factAmended(try FactAmended(fields: fields))
+            case FactRetracted.type: self = .factRetracted(try FactRetracted(fields: fields))
+            case SourceAdded.type: self = .sourceAdded(try SourceAdded(fields: fields))
+            case SourceGraded.type: self = .sourceGraded(try SourceGraded(fields: fields))
+            case FactGraded.type: self = .factGraded(try FactGraded(fields: fields))
+            case AnnotationAdded.type: self = .annotationAdded(try AnnotationAdded(fields: fields))
             default: self = .notUnderstood(reason: "unknown event type \(type)")
             }
         } catch {

@@ -12,7 +12,7 @@ public struct GlossProjector: Projector {
     public init() {}
 
     /// Bump whenever a table or a rule changes: opening a replica rebuilds its projections.
-    public let version = 6
+    public let version = 7
 
     /// The documented projection tables, in digest order, with their primary key.
     public static let tables: [(name: String, key: String)] = [
@@ -23,6 +23,11 @@ public struct GlossProjector: Projector {
         ("candidates", "candidate"),
         ("tags", "addition"),
         ("links", "addition"),
+        ("facts", "fact"),
+        ("fact_revisions", "event"),
+        ("sources", "source"),
+        ("grades", "event"),
+        ("annotations", "annotation"),
         ("conflicts", "conflict"),
         ("conflict_candidates", "conflict, event"),
         ("objects", "id"),
@@ -188,6 +193,7 @@ public struct GlossProjector: Projector {
                 replica TEXT PRIMARY KEY NOT NULL,
                 fork_seq INTEGER NOT NULL
             );
+            \(GlossProjector.factSchema)
             \(Registers.schema)
             CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(
                 kind UNINDEXED, id UNINDEXED, body, tokenize = 'unicode61 remove_diacritics 2'
@@ -210,7 +216,7 @@ public struct GlossProjector: Projector {
     }
 
     public func dropSchema(_ db: Database) throws {
-        for v in ["live_notes", "article_notes", "event_log", "object_tags"] { try db.execute(sql: "DROP VIEW IF EXISTS \(v)") }
+        for v in ["live_notes", "article_notes", "event_log", "object_tags"] + GlossProjector.factViews { try db.execute(sql: "DROP VIEW IF EXISTS \(v)") }
         for t in GlossProjector.tables { try db.execute(sql: "DROP TABLE IF EXISTS \(t.name)") }
         try db.execute(sql: "DROP TABLE IF EXISTS search; DROP TABLE IF EXISTS projection_digest; DROP TABLE IF EXISTS reg_writes; DROP TABLE IF EXISTS reg_heads")
         ProjectionDigest.discard(db)
@@ -220,7 +226,8 @@ public struct GlossProjector: Projector {
         let env = e.envelope
         let ctx = Context(id: env.id.hex, author: env.author, time: Int64(bitPattern: env.time.raw),
                           replica: env.replica.hex, at: env.time.rfc3339)
-        switch DecodedPayload(type: env.type, schema: env.schema, payload: e.payload) {
+        let payload = DecodedPayload(type: env.type, schema: env.schema, payload: e.payload)
+        switch payload {
         case .articleIngested(let p):
             try applyArticle(p, ctx, db)
             if let v = p.rulesVersion {
@@ -251,15 +258,21 @@ public struct GlossProjector: Projector {
             try revision(note: p.note, kind: "delete", body: nil, ctx, db)
             try noteWrite(p.note, deleted: true, value: nil, e, ctx, store: store, db)
         case .conflictResolved(let p):
-            guard p.field == "body", try objectKind(p.object, db) == "note", try noteIsInCausalPast(p.object, of: e, store: store, db) else {
-                return try notUnderstood(env, ctx, "resolves field \(p.field) of \(p.object.prefix(12)), which is not a note body in its causal past", db)
-            }
             guard try allInCausalPast(p.candidates, of: e, store: store, db) else {
                 return try notUnderstood(env, ctx, "resolution names a candidate that is not in its causal past", db)
             }
-            try revision(note: p.object, kind: "resolve", body: p.value, ctx, db)
-            try noteWrite(p.object, deleted: p.deleted, value: p.value, e, ctx, store: store, db)
-            try Registers(store: store).recordResolved(p, objectKind: "note", resolution: ctx.id, time: ctx.time, db)
+            // The field names the kind of object (fields are unique across kinds), so the verdict
+            // never depends on which objects have arrived.
+            if p.field == "body" {
+                guard try noteIsInCausalPast(p.object, of: e, store: store, db) else {
+                    return try notUnderstood(env, ctx, "resolves the body of \(p.object.prefix(12)), which is not a note in its causal past", db)
+                }
+                try revision(note: p.object, kind: "resolve", body: p.value, ctx, db)
+                try noteWrite(p.object, deleted: p.deleted, value: p.value, e, ctx, store: store, db)
+                try Registers(store: store).recordResolved(p, objectKind: "note", resolution: ctx.id, time: ctx.time, db)
+            } else if let reason = try applyFactResolution(p, e, ctx, store: store, db) {
+                return try notUnderstood(env, ctx, reason, db)
+            }
         case .candidatesExtracted(let p):
             guard try insertCandidates(article: p.article, revision: p.revision, rulesVersion: p.rulesVersion, p.candidates, ctx, db) else {
                 return try notUnderstood(env, ctx, "a candidate is malformed", db)
@@ -283,6 +296,8 @@ public struct GlossProjector: Projector {
                 return try notUnderstood(env, ctx, "removes link additions that are not in its causal past", db)
             }
             for a in p.additions { try db.cachedStatement(sql: "DELETE FROM links WHERE addition = ?").execute(arguments: [a]) }
+        case .factAdded, .factAmended, .factRetracted, .sourceAdded, .sourceGraded, .factGraded, .annotationAdded:
+            if let reason = try applyFacts(payload, e, ctx, store: store, db) { try notUnderstood(env, ctx, reason, db) }
         case .notUnderstood(let reason):
             try notUnderstood(env, ctx, reason, db)
         }
@@ -365,7 +380,7 @@ public struct GlossProjector: Projector {
     }
 
     /// True when every listed event exists and happened before `e`.
-    private func allInCausalPast(_ ids: [String], of e: AppliedEvent, store: ReplicaStore, _ db: Database) throws -> Bool {
+    func allInCausalPast(_ ids: [String], of e: AppliedEvent, store: ReplicaStore, _ db: Database) throws -> Bool {
         for id in ids {
             guard let b = Hex.decode(id), let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT feed, seq FROM events WHERE id = ?"), arguments: [Data(b)]),
                   try store.happenedBefore(feedA: row[0], seqA: UInt64(row[1] as Int64), feedB: e.feed, seqB: e.envelope.seq, db) else { return false }
@@ -373,7 +388,7 @@ public struct GlossProjector: Projector {
         return true
     }
 
-    private func objectKind(_ id: String, _ db: Database) throws -> String? {
+    func objectKind(_ id: String, _ db: Database) throws -> String? {
         try String.fetchOne(db.cachedStatement(sql: "SELECT kind FROM objects WHERE id = ?"), arguments: [id])
     }
 
@@ -391,20 +406,26 @@ public struct GlossProjector: Projector {
             """).execute(arguments: [c.id, note, kind, c.author, c.time, c.replica, c.at, body])
     }
 
-    private func object(_ id: String, kind: String, event: String, _ db: Database) throws {
+    func object(_ id: String, kind: String, event: String, _ db: Database) throws {
         try db.cachedStatement(sql: "INSERT INTO objects(id, kind, event) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET event = excluded.event WHERE excluded.event < objects.event").execute(arguments: [id, kind, event])
     }
 
     /// True when the note exists and its creating event happened before `e` (so every replica
     /// reaches the same verdict, whatever the arrival order).
     private func noteIsInCausalPast(_ note: String, of e: AppliedEvent, store: ReplicaStore, _ db: Database) throws -> Bool {
-        guard let idBytes = Hex.decode(note), let row = try Row.fetchOne(try db.cachedStatement(sql: """
-            SELECT ev.feed, ev.seq FROM notes n JOIN events ev ON ev.id = ? WHERE n.note = ?
-            """), arguments: [Data(idBytes), note]) else { return false }
+        try createdInCausalPast(note, table: "notes", key: "note", of: e, store: store, db)
+    }
+
+    /// True when `table` has a row keyed `id` (an object whose id is its creating event's id) and
+    /// that event happened before `e`.
+    func createdInCausalPast(_ id: String, table: String, key: String, of e: AppliedEvent, store: ReplicaStore, _ db: Database) throws -> Bool {
+        guard let idBytes = Hex.decode(id), let row = try Row.fetchOne(try db.cachedStatement(sql: """
+            SELECT ev.feed, ev.seq FROM \(table) t JOIN events ev ON ev.id = ? WHERE t.\(key) = ?
+            """), arguments: [Data(idBytes), id]) else { return false }
         return try store.happenedBefore(feedA: row[0], seqA: UInt64(row[1] as Int64), feedB: e.feed, seqB: e.envelope.seq, db)
     }
 
-    private func notUnderstood(_ env: EventEnvelope, _ c: Context, _ reason: String, _ db: Database) throws {
+    func notUnderstood(_ env: EventEnvelope, _ c: Context, _ reason: String, _ db: Database) throws {
         try db.cachedStatement(sql: """
             INSERT INTO events_not_understood(event, type, schema, author, time, reason) VALUES (?, ?, ?, ?, ?, ?)
             ON CONFLICT(event) DO NOTHING

@@ -33,27 +33,60 @@ public final class Simulation {
         (0..<words).map { _ in Simulation.words.randomElement(using: &rng)! }.joined(separator: " ")
     }
 
-    /// One random edit on replica `i`: ingest (sometimes a text another replica also ingests), add a
-    /// note, edit or delete a live note.
+    /// One random edit on replica `i`: ingest (sometimes a text another replica also ingests), add,
+    /// edit or delete a note; add, amend, retract, grade, corroborate or contradict a fact; add or
+    /// grade a source; annotate; resolve an open conflict by picking a candidate.
     public func randomOperation(on i: Int) throws {
         let r = replicas[i]
         let roll = Int.random(in: 0..<100, using: &rng)
-        let (articles, notes) = try r.store.read { db in
+        let (articles, notes, facts, conflicts) = try r.store.read { db in
             (try String.fetchAll(db, sql: "SELECT article FROM articles ORDER BY article"),
-             try String.fetchAll(db, sql: "SELECT note FROM notes WHERE deleted = 0 ORDER BY note"))
+             try String.fetchAll(db, sql: "SELECT note FROM notes WHERE deleted = 0 ORDER BY note"),
+             try String.fetchAll(db, sql: "SELECT fact FROM facts WHERE retracted = 0 ORDER BY fact"),
+             try String.fetchAll(db, sql: "SELECT conflict FROM conflicts WHERE state = 'open' ORDER BY conflict"))
         }
-        if roll < 15 || articles.isEmpty {
+        func word() -> String { Simulation.words.randomElement(using: &rng)! }
+        if roll < 12 || articles.isEmpty {
             let day = Int.random(in: 10...28, using: &rng)
             // A small space of texts, so independent ingests of the same text happen.
             let text = "date 2021-06-\(day) BAKU – \(Simulation.words[day % Simulation.words.count]) report \(Int.random(in: 0..<6, using: &rng))\n"
             _ = try r.ingest(bytes: Array(text.utf8), filename: "a\(day).txt")
-        } else if roll < 50 || notes.isEmpty {
+        } else if roll < 30 || (roll < 48 && notes.isEmpty) {
             let targets = articles + notes
             _ = try r.addNote(on: targets.randomElement(using: &rng)!, body: randomText(Int.random(in: 1...8, using: &rng)))
-        } else if roll < 92 {
+        } else if roll < 45 {
             _ = try r.editNote(notes.randomElement(using: &rng)!, body: randomText(Int.random(in: 1...8, using: &rng)))
-        } else {
+        } else if roll < 48 {
             _ = try r.deleteNote(notes.randomElement(using: &rng)!)
+        } else if roll < 58 || (roll < 88 && facts.isEmpty) {
+            var input = FactInput()
+            input.article = articles.randomElement(using: &rng)!
+            input.subject = word(); input.predicate = "said"; input.object = word(); input.evidence = "report"
+            if Bool.random(using: &rng) { input.when = "2021-06" }
+            _ = try r.addFact(input)
+        } else if roll < 70 {
+            let field = ["subject", "object", "when", "where"].randomElement(using: &rng)!
+            _ = try? r.amendFact(facts.randomElement(using: &rng)!, field: field, value: word())
+        } else if roll < 73 {
+            _ = try r.retractFact(facts.randomElement(using: &rng)!, reason: randomText(3))
+        } else if roll < 79 {
+            _ = try r.gradeFact(facts.randomElement(using: &rng)!, credibility: String(Int.random(in: 1...3, using: &rng)), reason: nil)
+        } else if roll < 84 {
+            let name = ["Reuters", "AP", "Dawn"].randomElement(using: &rng)!
+            _ = try? r.addSource(name: name, kind: "outlet")
+            _ = try? r.gradeSource(name, reliability: ["A", "B", "C"].randomElement(using: &rng)!, reason: nil)
+            if Bool.random(using: &rng) { _ = try? r.amendFact(facts.randomElement(using: &rng)!, field: "source", value: name) }
+        } else if roll < 88 {
+            _ = try? r.relateFact(facts.randomElement(using: &rng)!, Bool.random(using: &rng) ? "corroborates" : "contradicts",
+                                  by: facts.randomElement(using: &rng)!)
+        } else if roll < 92 {
+            _ = try r.annotate(article: articles.randomElement(using: &rng)!, quote: "report", comment: Bool.random(using: &rng) ? randomText(2) : nil,
+                               tags: Bool.random(using: &rng) ? [word()] : [])
+        } else if let c = conflicts.randomElement(using: &rng) {
+            let info = try r.conflict(c)
+            _ = try r.resolve(c, pick: info.candidates.randomElement(using: &rng)!.event, reason: "picked")
+        } else {
+            _ = try r.addNote(on: articles.randomElement(using: &rng)!, body: randomText(2))
         }
     }
 

@@ -30,7 +30,13 @@ import Testing
                 if Bool.random(using: &sim.rng) {
                     _ = try sim.replicas[i].resolve(c.id, pick: c.candidates.randomElement(using: &sim.rng)!.event, reason: "random pick")
                 } else {
-                    _ = try sim.replicas[i].resolve(c.id, value: sim.randomText(4))
+                    let value = switch c.field {
+                    case "record": "subject: \(sim.randomText(1))\npredicate: said\nobject: \(sim.randomText(2))\nwhen:\nwhere:\nsource:"
+                    case "credibility": "4"
+                    case "reliability": "D"
+                    default: sim.randomText(4)
+                    }
+                    _ = try sim.replicas[i].resolve(c.id, value: value)
                 }
             }
         }
@@ -46,12 +52,21 @@ import Testing
         // Oracle: concurrency computed from the events' own deps, not by the production code.
         let oracle = try ConcurrencyOracle(events: try sim.allEvents())
         let r0 = sim.replicas[0]
-        let notes = try r0.store.read { db in try Row.fetchAll(db, sql: "SELECT note, body_state FROM notes") }
+        // Every register: note bodies, fact records, fact credibility, source reliability.
+        let registers = try r0.store.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT note, 'body', body_state FROM notes
+                UNION ALL SELECT fact, 'record', record_state FROM facts
+                UNION ALL SELECT fact, 'credibility', credibility_state FROM facts WHERE credibility_state IS NOT NULL
+                UNION ALL SELECT source, 'reliability', reliability_state FROM sources WHERE reliability_state IS NOT NULL
+                """)
+        }
+        let notes = registers.filter { $0[1] == "body" }
         var surfacedPairs = 0
-        for row in notes {
-            let note: String = row[0], state: String = row[1]
-            let maximal = oracle.maximalWrites(note: note)
-            let open = try r0.conflicts().filter { $0.object == note }
+        for row in registers {
+            let object: String = row[0], field: String = row[1], state: String = row[2]
+            let maximal = oracle.maximalWrites(object: object, field: field)
+            let open = try r0.conflicts().filter { $0.object == object && $0.field == field }
             switch state {
             case "conflict":
                 #expect(open.count == 1)
@@ -63,10 +78,10 @@ import Testing
                 #expect(maximal.count > 1 && maximal.allSatisfy { !$0.deleted })
             default:
                 #expect(open.isEmpty)
-                #expect(maximal.count == 1 || maximal.allSatisfy(\.deleted), "oracle sees concurrent writes the projection does not surface")
+                #expect(maximal.count == 1 || maximal.allSatisfy(\.deleted), "oracle sees concurrent writes on \(field) the projection does not surface")
             }
         }
-        print("[conflicts-5] \(notes.count) notes, \(try r0.conflicts(all: true).count) conflicts, \(surfacedPairs) concurrent pairs open")
+        print("[conflicts-5] \(notes.count) notes, \(registers.count - notes.count) fact/grade registers, \(try r0.conflicts(all: true).count) conflicts, \(surfacedPairs) concurrent pairs open")
     }
 
     func pair() throws -> (Simulation, Replica, Replica, String) {
@@ -192,12 +207,19 @@ struct ConcurrencyOracle {
         }
         for e in events {
             let env = e.envelope
-            func add(_ note: String, deleted: Bool) { writes[note, default: []].append(Write(id: env.id.hex, replica: env.replica, seq: env.seq, deleted: deleted)) }
+            func add(_ object: String, _ field: String, deleted: Bool) {
+                writes[object + "/" + field, default: []].append(Write(id: env.id.hex, replica: env.replica, seq: env.seq, deleted: deleted))
+            }
             switch DecodedPayload(type: env.type, schema: env.schema, payload: e.payload) {
-            case .noteAdded: add(env.id.hex, deleted: false)
-            case .noteEdited(let p): add(p.note, deleted: false)
-            case .noteDeleted(let p): add(p.note, deleted: true)
-            case .conflictResolved(let p): add(p.object, deleted: p.deleted)
+            case .noteAdded: add(env.id.hex, "body", deleted: false)
+            case .noteEdited(let p): add(p.note, "body", deleted: false)
+            case .noteDeleted(let p): add(p.note, "body", deleted: true)
+            case .factAdded: add(env.id.hex, "record", deleted: false)
+            case .factAmended(let p): add(p.fact, "record", deleted: false)
+            case .factRetracted(let p): add(p.fact, "record", deleted: true)
+            case .factGraded(let p): add(p.fact, "credibility", deleted: false)
+            case .sourceGraded(let p): add(p.source, "reliability", deleted: false)
+            case .conflictResolved(let p): add(p.object, p.field, deleted: p.deleted)
             default: break
             }
         }
@@ -210,8 +232,8 @@ struct ConcurrencyOracle {
         return (fullDeps[ids[b.id]!]?[a.replica] ?? 0) >= a.seq
     }
     func concurrent(_ a: Write, _ b: Write) -> Bool { !before(a, b) && !before(b, a) }
-    func maximalWrites(note: String) -> [Write] {
-        let ws = writes[note] ?? []
+    func maximalWrites(object: String, field: String) -> [Write] {
+        let ws = writes[object + "/" + field] ?? []
         return ws.filter { w in !ws.contains { $0.id != w.id && before(w, $0) } }
     }
 }

@@ -1,0 +1,365 @@
+import Foundation
+import GRDB
+import GlossIngest
+import GlossModel
+
+/// What an analyst gives to record a fact (`gloss fact add`). Fields left nil come from the
+/// candidate (`fromCandidate`) when one is named.
+public struct FactInput: Sendable {
+    public var article: String?
+    public var subject: String?
+    public var predicate: String?
+    public var object: String?
+    public var when: String?
+    public var `where`: String?
+    /// A source name or id (prefix).
+    public var source: String?
+    /// The exact quote from the article's current revision.
+    public var evidence: String?
+    public var quote = QuoteChoice()
+    public var fromCandidate: String?
+
+    public init() {}
+}
+
+/// How to pick one occurrence of a quote that occurs several times.
+public struct QuoteChoice: Sendable {
+    public var occurrence: Int?
+    public var prefix: String?
+    public var suffix: String?
+    public init(occurrence: Int? = nil, prefix: String? = nil, suffix: String? = nil) {
+        self.occurrence = occurrence; self.prefix = prefix; self.suffix = suffix
+    }
+}
+
+extension Replica {
+    // MARK: Facts
+
+    /// Records a fact on an article's current revision with its quoted evidence.
+    public func addFact(_ input: FactInput) throws -> Created {
+        var record = FactRecord(subject: "", predicate: "", object: "")
+        var selector: SpanSelector?
+        var article: String?
+        var revision: String?
+        var candidateID: String?
+        if let c = input.fromCandidate {
+            let id = try resolve(c, kinds: ["candidate"]).hex
+            let row = try read { db in try Row.fetchOne(db, sql: "SELECT * FROM candidates WHERE candidate = ?", arguments: [id]) }!
+            candidateID = id
+            article = row["article"]; revision = row["revision"]
+            selector = SpanSelector(exact: row["exact"], prefix: row["prefix"], suffix: row["suffix"], start: row["sel_start"], end: row["sel_end"])
+            let value: String = row["value"]
+            switch row["kind"] as String {
+            case "statement":
+                record.subject = row["speaker"] ?? ""
+                record.predicate = "said"
+                record.object = value
+                record.when = row["said_on"]
+            case "person": record.subject = value
+            case "date": record.when = value
+            default: record.where = value
+            }
+        }
+        if let a = input.article {
+            let id = try resolve(a, kinds: ["article"]).hex
+            if let article, article != id {
+                throw GlossError(.badInput, "candidate \(candidateID!.prefix(12)) is on article \(article.prefix(12)), not \(id.prefix(12)); leave out --article or pick a candidate of that article")
+            }
+            article = id
+        }
+        guard let article else { throw GlossError(.badInput, "name the article with --article (or a candidate with --from-candidate)") }
+        for f in FactRecord.fields where f != "source" {
+            if let v = input[f] { record[f] = v.precomposedStringWithCanonicalMapping.trimmingCharacters(in: .whitespaces) }
+        }
+        if let s = input.source { record.source = try source(named: s) }
+        let missing = FactRecord.required.sorted().filter { (record[$0] ?? "").isEmpty }
+        guard missing.isEmpty else {
+            throw GlossError(.badInput, "a fact needs " + missing.map { "--\($0)" }.joined(separator: ", ") + (input.fromCandidate == nil ? "" : " (the candidate does not give it)"))
+        }
+        for f in FactRecord.fields where record[f]?.isEmpty == true { record[f] = nil }
+        do { try record.check() } catch { throw GlossError.wrap(error) }
+        if let quote = input.evidence {
+            let (rev, span) = try locate(quote: quote, article: article, input.quote)
+            revision = rev; selector = span
+        }
+        guard let revision, let selector else {
+            throw GlossError(.badInput, "give the exact quote that supports the fact with --evidence (or a candidate with --from-candidate)")
+        }
+        return try write { db in
+            let e = try append(FactAdded(article: article, revision: revision, record: record, evidence: selector, fromCandidate: candidateID), db)
+            return Created(id: e.id.hex, event: e.id, existing: false)
+        }
+    }
+
+    /// Amends one field of a fact (an empty value clears an optional field).
+    public func amendFact(_ text: String, field: String, value: String) throws -> Created {
+        guard FactRecord.fields.contains(field) else {
+            throw GlossError(.badInput, "unknown field \(field); amend one of \(FactRecord.fields.joined(separator: ", "))")
+        }
+        let fact = try resolve(text, kinds: ["fact"]).hex
+        var newValue: String? = value.precomposedStringWithCanonicalMapping.trimmingCharacters(in: .whitespaces)
+        if newValue!.isEmpty {
+            guard !FactRecord.required.contains(field) else { throw GlossError(.badInput, "\(field) cannot be empty; give a --value") }
+            newValue = nil
+        }
+        if field == "source", let v = newValue { newValue = try source(named: v) }
+        do { try FactRecord.check(field: field, newValue) } catch { throw GlossError.wrap(error) }
+        return try write { db in
+            var record = try Replica.liveFactRecord(fact, db)
+            guard record[field] != newValue else { throw GlossError(.refused, "\(field) of fact \(fact.prefix(12)) is already that; nothing written") }
+            record[field] = newValue
+            let e = try append(FactAmended(fact: fact, field: field, record: record), db)
+            return Created(id: fact, event: e.id, existing: false)
+        }
+    }
+
+    public func retractFact(_ text: String, reason: String) throws -> Created {
+        let fact = try resolve(text, kinds: ["fact"]).hex
+        let reason = reason.precomposedStringWithCanonicalMapping.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !reason.isEmpty else { throw GlossError(.badInput, "say why the fact is retracted with --reason") }
+        guard reason.utf8.count <= ProtocolLimits.maxTextBytes else { throw GlossError(.badInput, "the reason is over \(ProtocolLimits.maxTextBytes) bytes") }
+        return try write { db in
+            _ = try Replica.liveFactRecord(fact, db)
+            let e = try append(FactRetracted(fact: fact, reason: reason), db)
+            return Created(id: fact, event: e.id, existing: false)
+        }
+    }
+
+    /// `corroborates` or `contradicts`: a link from the other fact (`by`) to this one, an element of
+    /// an add-wins set like any link (`gloss unlink` removes it).
+    public func relateFact(_ text: String, _ relation: String, by other: String) throws -> Created {
+        precondition(relation == "corroborates" || relation == "contradicts")
+        let fact = try resolve(text, kinds: ["fact"]).hex, by = try resolve(other, kinds: ["fact"]).hex
+        guard fact != by else { throw GlossError(.badInput, "a fact cannot \(relation == "corroborates" ? "corroborate" : "contradict") itself; --by names another fact") }
+        let opposite = relation == "corroborates" ? "contradicts" : "corroborates"
+        let clash = try read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM links WHERE from_id = ? AND relation = ? AND to_id = ?", arguments: [by, opposite, fact]) ?? false
+        }
+        if clash { throw GlossError(.refused, "fact \(by.prefix(12)) already \(opposite) \(fact.prefix(12)); remove that with `gloss unlink \(by.prefix(12)) \(opposite) \(fact.prefix(12))` first") }
+        return try link(by, relation, fact)
+    }
+
+    static func liveFactRecord(_ fact: String, _ db: Database) throws -> FactRecord {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM facts WHERE fact = ?", arguments: [fact]) else {
+            throw GlossError(.notFound, "no fact \(fact.prefix(12))")
+        }
+        if row["retracted"] as Bool { throw GlossError(.refused, "fact \(fact.prefix(12)) is retracted; its history stays in `gloss fact show \(fact.prefix(12))`") }
+        return FactRecord(subject: row["subject"], predicate: row["predicate"], object: row["object"],
+                          when: row["when_text"], where: row["where_text"], source: row["source"])
+    }
+
+    /// Facts (of one article, or all), oldest first, with source, combined grade and corroboration counts.
+    public func facts(article: String?, includeRetracted: Bool = true) throws -> [JSON] {
+        let id = try article.map { try resolve($0, kinds: ["article"]).hex }
+        return try read { db in
+            var sql = "SELECT * FROM fact_view WHERE 1"
+            var args: [any DatabaseValueConvertible & Sendable] = []
+            if let id { sql += " AND article = ?"; args.append(id) }
+            if !includeRetracted { sql += " AND retracted = 0" }
+            return try Row.fetchAll(db, sql: sql + " ORDER BY record_time, fact", arguments: StatementArguments(args.map { $0.databaseValue }))
+                .map { try Replica.factJSON($0, db) }
+        }
+    }
+
+    static func factJSON(_ r: Row, _ db: Database) throws -> JSON {
+        func opt(_ col: String) -> JSON { (r[col] as String?).map(JSON.string) ?? .null }
+        let fact: String = r["fact"]
+        let state = (r["retracted"] as Bool) ? (r["record_state"] as String == "conflict" ? "conflict" : "retracted")
+            : (r["record_state"] as String == "conflict" ? "conflict" : "active")
+        func related(_ relation: String) throws -> JSON {
+            .array(try String.fetchAll(db, sql: "SELECT DISTINCT from_id FROM links WHERE to_id = ? AND relation = ? ORDER BY from_id", arguments: [fact, relation]).map(JSON.string))
+        }
+        func text(_ col: String) -> JSON { .string(r[col] as String) }
+        func int(_ col: String) -> JSON { .int(r[col] as Int64) }
+        let evidence: [(String, JSON)] = [("exact", text("exact")), ("prefix", text("prefix")), ("suffix", text("suffix")),
+                                          ("start", int("sel_start")), ("end", int("sel_end"))]
+        var kv: [(String, JSON)] = [("id", .string(fact)), ("article", text("article")), ("revision", text("revision")),
+                                    ("subject", text("subject")), ("predicate", text("predicate")), ("object", text("object")),
+                                    ("when", opt("when_text")), ("where", opt("where_text"))]
+        kv += [("source", opt("source")), ("sourceName", opt("source_name")),
+               ("reliability", opt("source_reliability")), ("credibility", opt("credibility")), ("grade", opt("grade"))]
+        kv += [("state", .string(state)), ("recordState", text("record_state")), ("retractReason", opt("retract_reason")),
+               ("evidence", .object(evidence)), ("fromCandidate", opt("from_candidate"))]
+        kv += [("corroboratedBy", try related("corroborates")), ("contradictedBy", try related("contradicts")),
+               ("author", text("author")), ("createdAt", text("created_at")), ("updatedAt", text("updated_at"))]
+        return .object(kv)
+    }
+
+    /// One fact with the history of its record and of both grades (its credibility and its source's reliability).
+    public func fact(_ text: String) throws -> JSON {
+        let fact = try resolve(text, kinds: ["fact"]).hex
+        return try read { db in try factDetail(fact, db) }
+    }
+
+    func factDetail(_ fact: String, _ db: Database) throws -> JSON {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM fact_view WHERE fact = ?", arguments: [fact]) else { throw GlossError(.notFound, "no fact \(fact.prefix(12))") }
+        guard case .object(var kv) = try Replica.factJSON(row, db) else { return .null }
+        kv.append(("history", .array(try rowJSON(db, "SELECT event, kind, field, record, reason, author, at FROM fact_revisions WHERE fact = ? ORDER BY time, replica", [fact]))))
+        kv.append(("credibilityHistory", .array(try gradeHistory(fact, "credibility", db))))
+        let source: String? = row["source"]
+        kv.append(("reliabilityHistory", .array(try source.map { try gradeHistory($0, "reliability", db) } ?? [])))
+        return .object(kv)
+    }
+
+    func gradeHistory(_ object: String, _ scale: String, _ db: Database) throws -> [JSON] {
+        try rowJSON(db, "SELECT event, grade, reason, kind, author, at FROM grades WHERE object = ? AND scale = ? ORDER BY time, replica", [object, scale])
+    }
+
+    // MARK: Sources and grades
+
+    /// Adds a source (its id derives from the name, so the same name on two replicas is one source).
+    public func addSource(name: String, kind: String?) throws -> Created {
+        let name = name.precomposedStringWithCanonicalMapping
+        let kind = kind?.precomposedStringWithCanonicalMapping.lowercased()
+        do {
+            try checkLabel(name, "the source name")
+            if let kind { try checkLabel(kind, "--kind") }
+        } catch { throw GlossError.wrap(error) }
+        let p = SourceAdded(name: name, kind: kind)
+        return try write { db in
+            if let existing = try String.fetchOne(db, sql: "SELECT name FROM sources WHERE source = ?", arguments: [p.source]) {
+                throw GlossError(.alreadyExists, "source \"\(existing)\" already exists (\(p.source.prefix(12))); grade it with `gloss grade source`")
+            }
+            let e = try append(p, db)
+            return Created(id: p.source, event: e.id, existing: false)
+        }
+    }
+
+    /// A source by name (case-insensitive) or id prefix.
+    func source(named text: String) throws -> String {
+        let byName = try read { db in
+            try String.fetchOne(db, sql: "SELECT source FROM sources WHERE source = ?", arguments: [SourceAdded.sourceID(name: text)])
+        }
+        if let byName { return byName }
+        guard Hex.isHexPrefix(text.lowercased()) else {
+            throw GlossError(.notFound, "no source named \"\(text.prefix(64))\"; add it with `gloss source add \"\(text.prefix(64))\"` or list them with `gloss source list`")
+        }
+        return try resolve(text, kinds: ["source"]).hex
+    }
+
+    public func sources() throws -> [JSON] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT s.*, (SELECT count(*) FROM facts f WHERE f.source = s.source) AS facts FROM sources s ORDER BY lower(s.name), s.source
+                """).map { r in
+                .object([("id", .string(r["source"])), ("name", .string(r["name"])), ("kind", (r["kind"] as String?).map(JSON.string) ?? .null),
+                         ("reliability", (r["reliability"] as String?).map(JSON.string) ?? .null),
+                         ("reliabilityState", (r["reliability_state"] as String?).map(JSON.string) ?? .null),
+                         ("facts", .int(r["facts"])), ("author", .string(r["author"])), ("createdAt", .string(r["created_at"]))])
+            }
+        }
+    }
+
+    /// One source with its reliability history.
+    public func sourceDetail(_ text: String) throws -> JSON {
+        let id = try source(named: text)
+        return try read { db in try sourceDetail(id: id, db) }
+    }
+
+    func sourceDetail(id: String, _ db: Database) throws -> JSON {
+        guard let row = try rowJSON(db, "SELECT * FROM sources WHERE source = ?", [id]).first else { throw GlossError(.notFound, "no source \(id.prefix(12))") }
+        return .object([("source", row), ("reliabilityHistory", .array(try gradeHistory(id, "reliability", db)))])
+    }
+
+    /// Grades a source's reliability (A–F).
+    public func gradeSource(_ text: String, reliability: String, reason: String?) throws -> Created {
+        let grade = reliability.uppercased()
+        guard Admiralty.reliability[grade] != nil else {
+            throw GlossError(.badInput, "reliability is a letter A–F: " + Admiralty.reliability.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        }
+        let reason = try Replica.checkReason(reason)
+        let id = try source(named: text)
+        return try write { db in
+            let e = try append(SourceGraded(source: id, reliability: grade, reason: reason), db)
+            return Created(id: id, event: e.id, existing: false)
+        }
+    }
+
+    /// Grades a fact's credibility (1–6).
+    public func gradeFact(_ text: String, credibility: String, reason: String?) throws -> Created {
+        guard Admiralty.credibility[credibility] != nil else {
+            throw GlossError(.badInput, "credibility is a digit 1–6: " + Admiralty.credibility.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        }
+        let reason = try Replica.checkReason(reason)
+        let fact = try resolve(text, kinds: ["fact"]).hex
+        return try write { db in
+            _ = try Replica.liveFactRecord(fact, db)
+            let e = try append(FactGraded(fact: fact, credibility: credibility, reason: reason), db)
+            return Created(id: fact, event: e.id, existing: false)
+        }
+    }
+
+    static func checkReason(_ reason: String?) throws -> String? {
+        guard let r = reason?.precomposedStringWithCanonicalMapping.trimmingCharacters(in: .whitespacesAndNewlines), !r.isEmpty else { return nil }
+        guard r.utf8.count <= ProtocolLimits.maxTextBytes else { throw GlossError(.badInput, "the reason is over \(ProtocolLimits.maxTextBytes) bytes") }
+        return r
+    }
+
+    // MARK: Annotations
+
+    /// Annotates a quoted span of an article's current revision, with an optional comment and tags.
+    public func annotate(article text: String, quote: String, choice: QuoteChoice = QuoteChoice(), comment: String?, tags: [String]) throws -> Created {
+        let article = try resolve(text, kinds: ["article"]).hex
+        let comment = comment?.precomposedStringWithCanonicalMapping
+        if let comment {
+            guard !comment.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw GlossError(.badInput, "the --comment is empty; leave it out or write one") }
+            guard comment.utf8.count <= ProtocolLimits.maxTextBytes else { throw GlossError(.badInput, "the comment is over \(ProtocolLimits.maxTextBytes) bytes") }
+        }
+        let tags = tags.map { $0.precomposedStringWithCanonicalMapping }
+        do { for t in tags { try checkLabel(t, "--tag") } } catch { throw GlossError.wrap(error) }
+        let (revision, span) = try locate(quote: quote, article: article, choice)
+        return try write { db in
+            let e = try append(AnnotationAdded(article: article, revision: revision, target: span, comment: comment), db)
+            for t in Set(tags).sorted() { _ = try append(TagAdded(object: e.id.hex, tag: t), db) }
+            return Created(id: e.id.hex, event: e.id, existing: false)
+        }
+    }
+
+    /// An article's annotations in text order, with their tags.
+    public func annotations(article text: String?) throws -> [JSON] {
+        let id = try text.map { try resolve($0, kinds: ["article"]).hex }
+        return try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM annotations \(id == nil ? "" : "WHERE article = ?") ORDER BY article, sel_start, annotation",
+                             arguments: StatementArguments(id.map { [$0] } ?? [])).map { r in
+                let a: String = r["annotation"]
+                return .object([
+                    ("id", .string(a)), ("article", .string(r["article"])), ("revision", .string(r["revision"])),
+                    ("selector", .object([("exact", .string(r["exact"])), ("prefix", .string(r["prefix"])), ("suffix", .string(r["suffix"])),
+                                          ("start", .int(r["sel_start"])), ("end", .int(r["sel_end"]))])),
+                    ("comment", (r["comment"] as String?).map(JSON.string) ?? .null),
+                    ("tags", .array(try String.fetchAll(db, sql: "SELECT DISTINCT tag FROM tags WHERE object = ? ORDER BY tag", arguments: [a]).map(JSON.string))),
+                    ("author", .string(r["author"])), ("createdAt", .string(r["created_at"])),
+                ])
+            }
+        }
+    }
+
+    /// The selector of `quote` in the article's current revision (refusing ambiguous quotes, listing occurrences).
+    func locate(quote: String, article: String, _ choice: QuoteChoice) throws -> (revision: String, selector: SpanSelector) {
+        guard let row = try read({ db in
+            try Row.fetchOne(db, sql: "SELECT r.sha256, r.text FROM articles a JOIN article_revisions r ON r.sha256 = a.current_revision WHERE a.article = ?", arguments: [article])
+        }) else { throw GlossError(.notFound, "no article \(article.prefix(12))") }
+        guard quote.utf8.count <= ProtocolLimits.maxTextBytes else { throw GlossError(.badInput, "the quote is over \(ProtocolLimits.maxTextBytes) bytes") }
+        do {
+            let s = try TextSelector.locate(quote: quote, in: row["text"], occurrence: choice.occurrence, prefix: choice.prefix, suffix: choice.suffix)
+            return (row["sha256"], SpanSelector(exact: s.exact, prefix: s.prefix, suffix: s.suffix, start: s.start, end: s.end))
+        } catch let e as SelectorError where e.code == .ambiguous {
+            // The library's first line names its parameters; say it with this tool's flags.
+            let listed = e.message.split(separator: "\n", omittingEmptySubsequences: false).dropFirst().joined(separator: "\n")
+            throw GlossError(.ambiguous, "the quote occurs \(e.occurrences.count) times in this revision; pick one with --occurrence N (or --prefix / --suffix):\n" + listed)
+        } catch { throw GlossError.wrap(error) }
+    }
+}
+
+extension FactInput {
+    subscript(field: String) -> String? {
+        switch field {
+        case "subject": subject
+        case "predicate": predicate
+        case "object": object
+        case "when": when
+        case "where": `where`
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,260 @@
+import Foundation
+import GRDB
+import GlossModel
+import GlossStore
+
+/// Facts, sources, grades and annotations (Protocol/04-projections.md §Facts).
+///
+/// A fact's statement is one multi-value register (field `record`, value the canonical
+/// `FactRecord.text`): amendments of different fields merge line by line, amendments of the same
+/// field and an amendment concurrent with a retraction (a delete) conflict. Grades are registers
+/// too (`credibility` on a fact, `reliability` on a source), with every grading kept in `grades`.
+extension GlossProjector {
+    static let factViews = ["fact_view"]
+
+    static let factSchema = """
+        CREATE TABLE IF NOT EXISTS facts(
+            fact TEXT PRIMARY KEY NOT NULL,
+            article TEXT NOT NULL,
+            revision TEXT NOT NULL,
+            author TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            predicate TEXT NOT NULL,
+            object TEXT NOT NULL,
+            when_text TEXT,
+            where_text TEXT,
+            source TEXT,
+            exact TEXT NOT NULL,
+            prefix TEXT NOT NULL,
+            suffix TEXT NOT NULL,
+            sel_start INTEGER NOT NULL,
+            sel_end INTEGER NOT NULL,
+            from_candidate TEXT,
+            record_event TEXT NOT NULL,
+            record_time INTEGER NOT NULL,
+            updated_at TEXT NOT NULL,
+            retracted INTEGER NOT NULL DEFAULT 0,
+            retract_reason TEXT,
+            record_state TEXT NOT NULL DEFAULT 'single',
+            credibility TEXT,
+            credibility_state TEXT
+        );
+        CREATE INDEX IF NOT EXISTS facts_article ON facts(article);
+        CREATE INDEX IF NOT EXISTS facts_source ON facts(source);
+        CREATE TABLE IF NOT EXISTS fact_revisions(
+            event TEXT PRIMARY KEY NOT NULL,
+            fact TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            field TEXT,
+            record TEXT,
+            reason TEXT,
+            author TEXT NOT NULL,
+            time INTEGER NOT NULL,
+            replica TEXT NOT NULL,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS fact_revisions_fact ON fact_revisions(fact, time);
+        CREATE TABLE IF NOT EXISTS sources(
+            source TEXT PRIMARY KEY NOT NULL,
+            name TEXT NOT NULL,
+            kind TEXT,
+            event TEXT NOT NULL,
+            author TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            time INTEGER NOT NULL,
+            replica TEXT NOT NULL,
+            reliability TEXT,
+            reliability_state TEXT
+        );
+        CREATE TABLE IF NOT EXISTS grades(
+            event TEXT PRIMARY KEY NOT NULL,
+            object TEXT NOT NULL,
+            scale TEXT NOT NULL,
+            grade TEXT NOT NULL,
+            reason TEXT,
+            kind TEXT NOT NULL,
+            author TEXT NOT NULL,
+            time INTEGER NOT NULL,
+            replica TEXT NOT NULL,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS grades_object ON grades(object, scale, time);
+        CREATE TABLE IF NOT EXISTS annotations(
+            annotation TEXT PRIMARY KEY NOT NULL,
+            article TEXT NOT NULL,
+            revision TEXT NOT NULL,
+            author TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            time INTEGER NOT NULL,
+            replica TEXT NOT NULL,
+            exact TEXT NOT NULL,
+            prefix TEXT NOT NULL,
+            suffix TEXT NOT NULL,
+            sel_start INTEGER NOT NULL,
+            sel_end INTEGER NOT NULL,
+            comment TEXT
+        );
+        CREATE INDEX IF NOT EXISTS annotations_article ON annotations(article, sel_start);
+        CREATE VIEW IF NOT EXISTS fact_view AS
+            SELECT f.*, s.name AS source_name, s.reliability AS source_reliability,
+                   CASE WHEN s.reliability IS NULL AND f.credibility IS NULL THEN NULL
+                        ELSE coalesce(s.reliability, '?') || coalesce(f.credibility, '?') END AS grade,
+                   (SELECT count(*) FROM links l WHERE l.to_id = f.fact AND l.relation = 'corroborates') AS corroborated_by,
+                   (SELECT count(*) FROM links l WHERE l.to_id = f.fact AND l.relation = 'contradicts') AS contradicted_by
+            FROM facts f LEFT JOIN sources s ON s.source = f.source;
+        """
+
+    /// Applies a fact, source, grade or annotation payload; returns why it is not understood, or nil.
+    func applyFacts(_ payload: DecodedPayload, _ e: AppliedEvent, _ c: Context, store: ReplicaStore, _ db: Database) throws -> String? {
+        switch payload {
+        case .factAdded(let p):
+            let r = p.record, s = p.evidence
+            try db.cachedStatement(sql: """
+                INSERT INTO facts(fact, article, revision, author, created_at, subject, predicate, object, when_text, where_text, source,
+                    exact, prefix, suffix, sel_start, sel_end, from_candidate, record_event, record_time, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [c.id, p.article, p.revision, c.author, c.at, r.subject, r.predicate, r.object, r.when, r.where, r.source,
+                                         s.exact, s.prefix, s.suffix, s.start, s.end, p.fromCandidate, c.id, c.time, c.at])
+            try factRevision(fact: c.id, kind: "add", field: nil, record: r.text, reason: nil, c, db)
+            try object(c.id, kind: "fact", event: c.id, db)
+            try factWrite(c.id, deleted: false, record: r.text, e, c, store: store, db)
+        case .factAmended(let p):
+            guard try createdInCausalPast(p.fact, table: "facts", key: "fact", of: e, store: store, db) else {
+                return "amends fact \(p.fact.prefix(12)), which is not in its causal past"
+            }
+            try factRevision(fact: p.fact, kind: "amend", field: p.field, record: p.record.text, reason: nil, c, db)
+            try factWrite(p.fact, deleted: false, record: p.record.text, e, c, store: store, db)
+        case .factRetracted(let p):
+            guard try createdInCausalPast(p.fact, table: "facts", key: "fact", of: e, store: store, db) else {
+                return "retracts fact \(p.fact.prefix(12)), which is not in its causal past"
+            }
+            try factRevision(fact: p.fact, kind: "retract", field: nil, record: nil, reason: p.reason, c, db)
+            try factWrite(p.fact, deleted: true, record: nil, e, c, store: store, db)
+        case .factGraded(let p):
+            guard try createdInCausalPast(p.fact, table: "facts", key: "fact", of: e, store: store, db) else {
+                return "grades fact \(p.fact.prefix(12)), which is not in its causal past"
+            }
+            try grade(p.fact, scale: "credibility", p.credibility, reason: p.reason, kind: "grade", e, c, store: store, db)
+        case .sourceAdded(let p):
+            // The same name added on several replicas is one source; the earliest (time, replica) names it.
+            try db.cachedStatement(sql: """
+                INSERT INTO sources(source, name, kind, event, author, created_at, time, replica) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(source) DO UPDATE SET name = excluded.name, kind = excluded.kind, event = excluded.event, author = excluded.author,
+                    created_at = excluded.created_at, time = excluded.time, replica = excluded.replica
+                WHERE excluded.time < sources.time OR (excluded.time = sources.time AND excluded.replica < sources.replica)
+                """).execute(arguments: [p.source, p.name, p.kind, c.id, c.author, c.at, c.time, c.replica])
+            try object(p.source, kind: "source", event: c.id, db)
+            // Gradings are kept whether or not the source has arrived (its id is derived from its
+            // name, so a grading cannot prove it saw the addition); the row shows them either way.
+            try showGrade(p.source, scale: "reliability", store: store, db)
+        case .sourceGraded(let p):
+            try grade(p.source, scale: "reliability", p.reliability, reason: p.reason, kind: "grade", e, c, store: store, db)
+        case .annotationAdded(let p):
+            let s = p.target
+            try db.cachedStatement(sql: """
+                INSERT INTO annotations(annotation, article, revision, author, created_at, time, replica, exact, prefix, suffix, sel_start, sel_end, comment)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [c.id, p.article, p.revision, c.author, c.at, c.time, c.replica, s.exact, s.prefix, s.suffix, s.start, s.end, p.comment])
+            try object(c.id, kind: "annotation", event: c.id, db)
+            try db.cachedStatement(sql: """
+                INSERT INTO search(rowid, kind, id, body) SELECT rowid * 4, 'annotation', annotation, exact || coalesce(char(10) || comment, '')
+                FROM annotations WHERE annotation = ?
+                """).execute(arguments: [c.id])
+        default:
+            preconditionFailure("applyFacts called with \(payload)")
+        }
+        return nil
+    }
+
+    /// A `ConflictResolved` on a fact's record or credibility or a source's reliability; returns why
+    /// it is not understood, or nil.
+    func applyFactResolution(_ p: ConflictResolved, _ e: AppliedEvent, _ c: Context, store: ReplicaStore, _ db: Database) throws -> String? {
+        switch p.field {
+        case "record":
+            guard try createdInCausalPast(p.object, table: "facts", key: "fact", of: e, store: store, db) else {
+                return "resolves the record of \(p.object.prefix(12)), which is not a fact in its causal past"
+            }
+            if let v = p.value, (try? FactRecord(text: v)) == nil { return "resolution value is not a fact record" }
+            try factRevision(fact: p.object, kind: "resolve", field: nil, record: p.value, reason: p.reason, c, db)
+            try factWrite(p.object, deleted: p.deleted, record: p.value, e, c, store: store, db)
+            try Registers(store: store).recordResolved(p, objectKind: "fact", resolution: c.id, time: c.time, db)
+        case "credibility", "reliability":
+            let onFact = p.field == "credibility"
+            if onFact, try !createdInCausalPast(p.object, table: "facts", key: "fact", of: e, store: store, db) {
+                return "resolves the credibility of \(p.object.prefix(12)), which is not a fact in its causal past"
+            }
+            guard let v = p.value, (onFact ? Admiralty.credibility : Admiralty.reliability)[v] != nil else {
+                return "resolution value is not a \(p.field) grade"
+            }
+            try grade(p.object, scale: p.field, v, reason: p.reason, kind: "resolve", e, c, store: store, db)
+            try Registers(store: store).recordResolved(p, objectKind: onFact ? "fact" : "source", resolution: c.id, time: c.time, db)
+        default:
+            return "resolves unknown field \(p.field)"
+        }
+        return nil
+    }
+
+    private func registerWrite(_ e: AppliedEvent, _ c: Context, deleted: Bool, value: String?) -> Registers.Write {
+        Registers.Write(event: c.id, deleted: deleted, value: value, time: c.time, replica: c.replica, author: c.author, at: c.at,
+                        feed: e.feed, seq: e.envelope.seq)
+    }
+
+    private func factRevision(fact: String, kind: String, field: String?, record: String?, reason: String?, _ c: Context, _ db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO fact_revisions(event, fact, kind, field, record, reason, author, time, replica, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [c.id, fact, kind, field, record, reason, c.author, c.time, c.replica, c.at])
+    }
+
+    /// A write to a fact's record register; the facts row shows the displayed record (a retracted
+    /// fact keeps showing its last record, the highest (time, replica) write with one).
+    private func factWrite(_ fact: String, deleted: Bool, record: String?, _ e: AppliedEvent, _ c: Context, store: ReplicaStore, _ db: Database) throws {
+        let shown = try Registers(store: store).write(object: fact, objectKind: "fact", field: "record",
+                                                      registerWrite(e, c, deleted: deleted, value: record), db)
+        let text = try shown.value ?? String.fetchOne(db.cachedStatement(sql: """
+            SELECT value FROM reg_writes WHERE object = ? AND field = 'record' AND deleted = 0 ORDER BY time DESC, replica DESC LIMIT 1
+            """), arguments: [fact])
+        // Every stored value was checked, and a line merge of records keeps one line per field.
+        guard let text, let r = try? FactRecord(text: text) else { return }
+        try db.cachedStatement(sql: """
+            UPDATE facts SET subject = ?, predicate = ?, object = ?, when_text = ?, where_text = ?, source = ?,
+                record_event = ?, record_time = ?, updated_at = ?, retracted = ?, record_state = ?,
+                retract_reason = (SELECT reason FROM fact_revisions WHERE event = ? AND kind = 'retract')
+            WHERE fact = ?
+            """).execute(arguments: [r.subject, r.predicate, r.object, r.when, r.where, r.source,
+                                     shown.winner.event, shown.winner.time, shown.winner.at, shown.deleted, shown.state,
+                                     shown.winner.event, fact])
+        guard let rowid = try Int64.fetchOne(db.cachedStatement(sql: "SELECT rowid FROM facts WHERE fact = ?"), arguments: [fact]) else { return }
+        try db.cachedStatement(sql: "DELETE FROM search WHERE rowid = ?").execute(arguments: [rowid * 4 + 3])
+        try db.cachedStatement(sql: """
+            INSERT INTO search(rowid, kind, id, body)
+            SELECT rowid * 4 + 3, 'fact', fact, subject || ' ' || predicate || ' ' || object || coalesce(' ' || when_text, '')
+                || coalesce(' ' || where_text, '') || char(10) || exact
+            FROM facts WHERE fact = ? AND retracted = 0
+            """).execute(arguments: [fact])
+    }
+
+    /// A grading (or a resolution of concurrent gradings): kept in `grades`, written to the
+    /// object's register, and the register's displayed grade shown on the fact or source.
+    private func grade(_ object: String, scale: String, _ value: String, reason: String?, kind: String, _ e: AppliedEvent, _ c: Context,
+                       store: ReplicaStore, _ db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO grades(event, object, scale, grade, reason, kind, author, time, replica, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [c.id, object, scale, value, reason, kind, c.author, c.time, c.replica, c.at])
+        _ = try Registers(store: store).write(object: object, objectKind: scale == "credibility" ? "fact" : "source", field: scale,
+                                              registerWrite(e, c, deleted: false, value: value), db)
+        try showGrade(object, scale: scale, store: store, db)
+    }
+
+    /// Copies a grade register's displayed value onto the fact or source row (when it exists).
+    private func showGrade(_ object: String, scale: String, store: ReplicaStore, _ db: Database) throws {
+        let registers = Registers(store: store)
+        let heads = try registers.heads(object, scale, db)
+        guard !heads.isEmpty else { return }
+        let shown = try registers.display(object: object, field: scale, heads: heads, db)
+        let sql = scale == "credibility"
+            ? "UPDATE facts SET credibility = ?, credibility_state = ? WHERE fact = ?"
+            : "UPDATE sources SET reliability = ?, reliability_state = ? WHERE source = ?"
+        try db.cachedStatement(sql: sql).execute(arguments: [shown.value, shown.state, object])
+    }
+}

@@ -1,0 +1,259 @@
+import ArgumentParser
+import Foundation
+import GlossEngine
+
+/// `--occurrence N`, `--prefix T`, `--suffix T`: which occurrence of a quote that occurs more than once.
+struct QuoteOptions: ParsableArguments {
+    @Option(help: "Pick the Nth occurrence (1-based, in text order) when the quote occurs more than once.") var occurrence: Int?
+    @Option(help: "Pick the occurrence immediately preceded by this text.") var prefix: String?
+    @Option(help: "Pick the occurrence immediately followed by this text.") var suffix: String?
+    var choice: QuoteChoice { QuoteChoice(occurrence: occurrence, prefix: prefix, suffix: suffix) }
+    func validate() throws {
+        if let occurrence, occurrence < 1 { throw ValidationError("--occurrence counts from 1") }
+    }
+}
+
+private func string(_ j: JSON?) -> String? {
+    if case .string(let s)? = j { return s }
+    return nil
+}
+
+/// One line per fact: id, state, grade, the statement, when/where, source.
+private func factLine(_ f: JSON) -> String {
+    let id = string(f["id"]) ?? "", state = string(f["state"]) ?? ""
+    var line = "\(id.prefix(10))  \((string(f["grade"]) ?? "--").padding(toLength: 3, withPad: " ", startingAt: 0)) \(state.padding(toLength: 9, withPad: " ", startingAt: 0)) "
+    line += "\(string(f["subject"]) ?? "") | \(string(f["predicate"]) ?? "") | \(string(f["object"]) ?? "")"
+    if let w = string(f["when"]) { line += "  when: \(w)" }
+    if let w = string(f["where"]) { line += "  where: \(w)" }
+    if let s = string(f["sourceName"]) { line += "  source: \(s)" }
+    if case .array(let c)? = f["corroboratedBy"], !c.isEmpty { line += "  corroborated ×\(c.count)" }
+    if case .array(let c)? = f["contradictedBy"], !c.isEmpty { line += "  contradicted ×\(c.count)" }
+    return line
+}
+
+struct FactCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fact",
+        abstract: "Record, amend, retract, corroborate and contradict facts (who, what, when, where, with quoted evidence).",
+        discussion: """
+            A fact's fields are subject, predicate, object, when, where and source. Concurrent amendments of
+            different fields merge; of the same field, or an amendment concurrent with a retraction, they
+            conflict (`gloss conflicts`, `gloss resolve`). Grade with `gloss grade fact`.
+            """,
+        subcommands: [Add.self, Amend.self, Retract.self, Corroborate.self, Contradict.self, Show.self])
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record a fact on an article's current revision; prints the fact id.",
+            discussion: """
+                --evidence is the exact quote supporting it; a quote occurring more than once is refused (exit 6,
+                listing the occurrences) unless --occurrence, --prefix or --suffix picks one. --from-candidate
+                fills the fields and the evidence from an extraction candidate (`gloss candidates`): a statement
+                gives subject (speaker), predicate "said", object (the quote) and when (said-on); a person the
+                subject; a date when; a place or country where. Flags given override it.
+                """)
+        @OptionGroup var replica: ReplicaOptions
+        @Option(help: "The article (id or unique prefix).") var article: String?
+        @Option(help: "Who or what the fact is about.") var subject: String?
+        @Option(help: "What the subject did or is (e.g. said, met, deployed).") var predicate: String?
+        @Option(help: "The object of the predicate.") var object: String?
+        @Option(help: "When (e.g. 2021-06-26, 2021-09).") var when: String?
+        @Option(help: "Where.") var `where`: String?
+        @Option(help: "The source (name or id; see `gloss source list`).") var source: String?
+        @Option(help: "The exact quote from the article that supports the fact.") var evidence: String?
+        @OptionGroup var quote: QuoteOptions
+        @Option(help: "An extraction candidate to start from (id or unique prefix).") var fromCandidate: String?
+        @Flag(help: "Print JSON (keys: id, event).") var json = false
+
+        func run() throws {
+            try guarded {
+                var input = FactInput()
+                input.article = article; input.subject = subject; input.predicate = predicate; input.object = object
+                input.when = when; input.where = `where`; input.source = source; input.evidence = evidence
+                input.quote = quote.choice; input.fromCandidate = fromCandidate
+                printCreated(try replica.open().addFact(input), json: json)
+            }
+        }
+    }
+
+    struct Amend: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change one field of a fact (an empty --value clears when, where or source).")
+        @OptionGroup var replica: ReplicaOptions
+        @Argument(help: "The fact (id or unique prefix).") var fact: String
+        @Option(help: "subject, predicate, object, when, where or source.") var field: String
+        @Option(help: "The new value (for source: a source name or id).") var value: String
+        @Flag(help: "Print JSON (keys: id, event).") var json = false
+        func run() throws { try guarded { printCreated(try replica.open().amendFact(fact, field: field, value: value), json: json) } }
+    }
+
+    struct Retract: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Withdraw a fact, saying why (its history stays).")
+        @OptionGroup var replica: ReplicaOptions
+        @Argument(help: "The fact (id or unique prefix).") var fact: String
+        @Option(help: "Why it is withdrawn.") var reason: String
+        @Flag(help: "Print JSON (keys: id, event).") var json = false
+        func run() throws { try guarded { printCreated(try replica.open().retractFact(fact, reason: reason), json: json) } }
+    }
+
+    struct Corroborate: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record that another fact corroborates this one (a `corroborates` link; prints the link id).")
+        @OptionGroup var replica: ReplicaOptions
+        @Argument(help: "The fact corroborated.") var fact: String
+        @Option(help: "The fact that corroborates it.") var by: String
+        @Flag(help: "Print JSON (keys: id, event; existing: true when nothing was written).") var json = false
+        func run() throws { try guarded { printCreated(try replica.open().relateFact(fact, "corroborates", by: by), json: json) } }
+    }
+
+    struct Contradict: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record that another fact contradicts this one (a `contradicts` link; prints the link id).")
+        @OptionGroup var replica: ReplicaOptions
+        @Argument(help: "The fact contradicted.") var fact: String
+        @Option(help: "The fact that contradicts it.") var by: String
+        @Flag(help: "Print JSON (keys: id, event; existing: true when nothing was written).") var json = false
+        func run() throws { try guarded { printCreated(try replica.open().relateFact(fact, "contradicts", by: by), json: json) } }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A fact with its evidence, combined grade and the history of its record and of both grades.")
+        @OptionGroup var replica: ReplicaOptions
+        @Argument(help: "The fact (id or unique prefix).") var fact: String
+        @Flag(help: "Print JSON (the keys of `gloss facts --json` plus history, credibilityHistory, reliabilityHistory).") var json = false
+        func run() throws {
+            try guarded {
+                let f = try replica.open().fact(fact)
+                if json { out(f.pretty); return }
+                out(factLine(f))
+                if case .object(let ev)? = f["evidence"], let exact = string(ev.first { $0.0 == "exact" }?.1) { out("  evidence: «\(exact)»") }
+                if let r = string(f["retractReason"]) { out("  retracted: \(r)") }
+                for (key, title) in [("history", "history"), ("credibilityHistory", "credibility"), ("reliabilityHistory", "source reliability")] {
+                    guard case .array(let rows)? = f[key], !rows.isEmpty else { continue }
+                    out("  \(title):")
+                    for r in rows {
+                        let what = string(r["grade"]) ?? [string(r["kind"]), string(r["field"])].compactMap { $0 }.joined(separator: " ")
+                        out("    \(string(r["at"]) ?? "")  \(string(r["author"]) ?? "")  \(what)\(string(r["reason"]).map { " — \($0)" } ?? "")")
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct Facts: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List facts: id, combined grade (source reliability A–F with credibility 1–6, e.g. B2; ? when ungraded), state, statement.")
+    @OptionGroup var replica: ReplicaOptions
+    @Option(help: "Only this article's facts.") var article: String?
+    @Flag(help: "Print a JSON array (keys: id, article, revision, subject, predicate, object, when, where, source, sourceName, reliability, credibility, grade, state (active, retracted, conflict), recordState, retractReason, evidence {exact, prefix, suffix, start, end}, fromCandidate, corroboratedBy, contradictedBy, author, createdAt, updatedAt).") var json = false
+    func run() throws {
+        try guarded {
+            let fs = try replica.open().facts(article: article)
+            if json { out(JSON.array(fs).pretty) } else { fs.forEach { out(factLine($0)) } }
+        }
+    }
+}
+
+struct Annotate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Annotate a quoted span of an article (current revision) with an optional comment and tags; prints the annotation id.",
+        discussion: "A quote occurring more than once is refused (exit 6, listing the occurrences) unless --occurrence, --prefix or --suffix picks one.")
+    @OptionGroup var replica: ReplicaOptions
+    @Argument(help: "The article (id or unique prefix).") var article: String
+    @Option(help: "The exact text to annotate.") var quote: String
+    @OptionGroup var choice: QuoteOptions
+    @Option(help: "A comment.") var comment: String?
+    @Option(name: .customLong("tag"), help: "A tag (repeatable).") var tags: [String] = []
+    @Flag(help: "Print JSON (keys: id, event).") var json = false
+    func run() throws {
+        try guarded {
+            printCreated(try replica.open().annotate(article: article, quote: quote, choice: choice.choice, comment: comment, tags: tags), json: json)
+        }
+    }
+}
+
+struct Annotations: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List annotations (of one article, or all) in text order.")
+    @OptionGroup var replica: ReplicaOptions
+    @Argument(help: "The article (id or unique prefix); all articles when left out.") var article: String?
+    @Flag(help: "Print a JSON array (keys: id, article, revision, selector {exact, prefix, suffix, start, end}, comment, tags, author, createdAt).") var json = false
+    func run() throws {
+        try guarded {
+            let list = try replica.open().annotations(article: article)
+            if json { out(JSON.array(list).pretty); return }
+            for a in list {
+                guard case .object(let sel)? = a["selector"], let exact = string(sel.first { $0.0 == "exact" }?.1) else { continue }
+                var line = "\((string(a["id"]) ?? "").prefix(10))  «\(exact.count > 60 ? String(exact.prefix(60)) + "…" : exact)»"
+                if let c = string(a["comment"]) { line += "  \(c)" }
+                if case .array(let tags)? = a["tags"], !tags.isEmpty { line += "  #" + tags.compactMap { string($0) }.joined(separator: " #") }
+                out(line)
+            }
+        }
+    }
+}
+
+struct SourceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "source", abstract: "Add, list and show sources of information.",
+                                                    subcommands: [Add.self, List.self, Show.self])
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a source; prints its id (derived from the name, so the same name elsewhere is the same source).")
+        @OptionGroup var replica: ReplicaOptions
+        @Argument(help: "The source's name (1–64 bytes).") var name: String
+        @Option(help: "outlet, official, person, agency, organization, document, … (a label).") var kind: String?
+        @Flag(help: "Print JSON (keys: id, event).") var json = false
+        func run() throws { try guarded { printCreated(try replica.open().addSource(name: name, kind: kind), json: json) } }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List sources with their current reliability.")
+        @OptionGroup var replica: ReplicaOptions
+        @Flag(help: "Print a JSON array (keys: id, name, kind, reliability, reliabilityState, facts, author, createdAt).") var json = false
+        func run() throws {
+            try guarded {
+                let list = try replica.open().sources()
+                if json { out(JSON.array(list).pretty); return }
+                for s in list {
+                    out("\((string(s["id"]) ?? "").prefix(10))  \(string(s["reliability"]) ?? "-")  \(string(s["name"]) ?? "")\(string(s["kind"]).map { " (\($0))" } ?? "")")
+                }
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A source with its reliability history (JSON).")
+        @OptionGroup var replica: ReplicaOptions
+        @Argument(help: "The source (name or id).") var source: String
+        func run() throws { try guarded { out(try replica.open().sourceDetail(source).pretty) } }
+    }
+}
+
+struct Grade: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Grade a source's reliability (A–F) or a fact's credibility (1–6) on the Admiralty scale.",
+        discussion: """
+            Reliability: A completely reliable, B usually reliable, C fairly reliable, D not usually reliable,
+            E unreliable, F cannot be judged. Credibility: 1 confirmed by other sources, 2 probably true,
+            3 possibly true, 4 doubtful, 5 improbable, 6 cannot be judged. Every grading is kept; concurrent
+            different gradings are a conflict (`gloss conflicts`).
+            """,
+        subcommands: [SourceGrade.self, FactGrade.self])
+
+    struct SourceGrade: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "source", abstract: "Grade a source's reliability (A–F).")
+        @OptionGroup var replica: ReplicaOptions
+        @Argument(help: "The source (name or id).") var source: String
+        @Option(help: "A–F.") var reliability: String
+        @Option(help: "Why.") var reason: String?
+        @Flag(help: "Print JSON (keys: id, event).") var json = false
+        func run() throws { try guarded { printCreated(try replica.open().gradeSource(source, reliability: reliability, reason: reason), json: json) } }
+    }
+
+    struct FactGrade: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "fact", abstract: "Grade a fact's credibility (1–6).")
+        @OptionGroup var replica: ReplicaOptions
+        @Argument(help: "The fact (id or unique prefix).") var fact: String
+        @Option(help: "1–6.") var credibility: String
+        @Option(help: "Why.") var reason: String?
+        @Flag(help: "Print JSON (keys: id, event).") var json = false
+        func run() throws { try guarded { printCreated(try replica.open().gradeFact(fact, credibility: credibility, reason: reason), json: json) } }
+    }
+}
