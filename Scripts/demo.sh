@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job: sets up this machine, builds gloss, and runs a real two-analyst session on the
+# The main job: sets up this machine, builds gloss, and runs a real three-analyst session on the
 # embedded SQLite default in ./demo-session (removed and recreated on each run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +27,20 @@ n=$(gloss note add --dir "$work/ana" --on "${a:0:8}" --text "Exercise date: 'Sep
 gloss note edit --dir "$work/ana" "${n:0:8}" --text "Exercise date: September 2021 (month precision only)."
 gloss note add --dir "$work/bo" --on "${b:0:8}" --text "Source quotes the Azerbaijani defence minister; find the interview."
 
+echo; echo "== facts with quoted evidence, sources and Admiralty grades; annotations"
+gloss candidates --dir "$work/ana" "${a:0:8}"
+gloss source add --dir "$work/ana" "Dawn" --kind outlet
+gloss grade source --dir "$work/ana" Dawn --reliability B --reason "established national daily"
+stmt=$("$PWD/.build/debug/gloss" candidates --dir "$work/ana" "${a:0:8}" --json | python3 -c 'import json,sys; print(next(c["id"] for c in json.load(sys.stdin) if c["kind"] == "statement"))')
+f1=$(gloss fact add --dir "$work/ana" --from-candidate "${stmt:0:10}" --source Dawn); echo "$f1"
+echo "(a quote that occurs more than once is refused, listing the occurrences:)"
+gloss fact add --dir "$work/ana" --article "${a:0:8}" --subject "Pakistan Army" --predicate hosts --object "trilateral exercise" --evidence "Pakistan" || true
+f2=$(gloss fact add --dir "$work/ana" --article "${a:0:8}" --subject "Pakistan Army" --predicate hosts --object "trilateral exercise" --when 2021-09 --evidence "Pakistan" --occurrence 2 --source Dawn); echo "$f2"
+gloss grade fact --dir "$work/ana" "${f1:0:8}" --credibility 2 --reason "on the record, named minister"
+gloss fact corroborate --dir "$work/ana" "${f2:0:8}" --by "${f1:0:8}"
+gloss annotate --dir "$work/bo" "${b:0:8}" --quote "landfills" --comment "Why would a minister inspect landfills?" --tag follow-up
+gloss facts --dir "$work/ana"
+
 echo; echo "== offline hand-off: bundles carried across"
 gloss vector --dir "$work/bo" --out "$work/bo.vector"
 gloss bundle export --dir "$work/ana" --for "$work/bo.vector" --out "$work/ana-to-bo.glossb"
@@ -51,6 +65,19 @@ kill -TERM $server; wait $server || true
 gloss bundle export --dir "$work/ana" --peer "$(gloss whoami --dir "$work/bo" --json | sed 's/.*"replica":"\([0-9a-f]*\)".*/\1/')" --out "$work/ana-to-bo-2.glossb"
 gloss bundle import --dir "$work/bo" "$work/ana-to-bo-2.glossb"
 
+echo; echo "== concurrent edits: ana amends a fact while bo retracts it; the conflict shows both"
+gloss fact amend --dir "$work/ana" "${f2:0:8}" --field where --value "Pakistan"
+gloss fact retract --dir "$work/bo" "${f2:0:8}" --reason "the article does not say Pakistan hosts it"
+gloss bundle export --dir "$work/bo" --peer ana --out "$work/bo-to-ana-2.glossb"
+gloss bundle import --dir "$work/ana" "$work/bo-to-ana-2.glossb"
+gloss conflicts --dir "$work/ana"
+conflict=$("$PWD/.build/debug/gloss" conflicts --dir "$work/ana" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+retraction=$("$PWD/.build/debug/gloss" conflict show --dir "$work/ana" "$conflict" --json | python3 -c 'import json,sys; print(next(c["event"] for c in json.load(sys.stdin)["candidates"] if c["deleted"]))')
+gloss resolve --dir "$work/ana" "${conflict:0:10}" --pick "${retraction:0:12}" --reason "agreed with bo: not in the text"
+gloss bundle export --dir "$work/ana" --peer "$(gloss whoami --dir "$work/bo" --json | sed 's/.*"replica":"\([0-9a-f]*\)".*/\1/')" --out "$work/ana-to-bo-3.glossb"
+gloss bundle import --dir "$work/bo" "$work/ana-to-bo-3.glossb"
+gloss fact show --dir "$work/bo" "${f2:0:8}"
+
 echo; echo "== both replicas now hold the same events: same version vector, same digest"
 gloss status --dir "$work/ana"
 gloss status --dir "$work/bo"
@@ -58,6 +85,7 @@ da=$(gloss digest --dir "$work/ana"); db=$(gloss digest --dir "$work/bo")
 [ "$da" = "$db" ] || { echo "digests differ" >&2; exit 1; }
 gloss log --dir "$work/bo"
 gloss search --dir "$work/bo" "September"
+gloss search --dir "$work/bo" "landfills minister"
 gloss query --dir "$work/bo" "SELECT author, body FROM article_notes ORDER BY created_at"
 gloss verify --dir "$work/bo"
 echo; echo "Replicas are in $work; open them with: sqlite3 $work/ana/.gloss/replica.db 'SELECT * FROM notes'"
