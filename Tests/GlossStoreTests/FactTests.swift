@@ -182,4 +182,30 @@ import Testing
         refused(.alreadyExists, "already exists") { _ = try a.addSource(name: "ap", kind: nil) }
         #expect(try a.status().events == before + 1, "only the source was written")
     }
+
+    @Test func annotationAndEvidencePositionsCountScalarsOfTheNFCText() throws {
+        let sim = try Simulation(replicas: 1, seed: 3, label: "unicode")
+        let a = sim.replicas[0]
+        // Decomposed é (composes under NFC), q + combining acute (does not), a ZWJ family (7 scalars), a flag (2).
+        let raw = "2021-06-26 BAKU – Cafe\u{301} q\u{301} 👩‍👩‍👧‍👦 🇺🇦 Hasanov said the café was open. Hasanov left.\n"
+        let art = try a.ingest(bytes: Array(raw.utf8), filename: "u.txt").id
+        let nfc = Array(raw.precomposedStringWithCanonicalMapping.unicodeScalars)
+        func offset(_ quote: String, from: Int = 0) -> Int {
+            let q = Array(quote.precomposedStringWithCanonicalMapping.unicodeScalars)
+            return (from...(nfc.count - q.count)).first { Array(nfc[$0..<$0 + q.count]) == q }!
+        }
+        let n = try a.annotate(article: art, quote: "cafe\u{301} was", comment: nil, tags: []).id
+        let row = try a.store.read { try Row.fetchOne($0, sql: "SELECT * FROM annotations WHERE annotation = ?", arguments: [n])! }
+        #expect(row["sel_start"] as Int == offset("café was"))
+        #expect(row["sel_end"] as Int == offset("café was") + 8)
+        #expect(row["exact"] as String == "caf\u{e9} was")
+        var input = FactInput()
+        input.article = art; input.subject = "Hasanov"; input.predicate = "left"; input.object = "the café"
+        input.evidence = "Hasanov"; input.quote = QuoteChoice(suffix: " left")
+        let f = try a.addFact(input).id
+        let fr = try a.store.read { try Row.fetchOne($0, sql: "SELECT * FROM facts WHERE fact = ?", arguments: [f])! }
+        let second = offset("Hasanov", from: offset("Hasanov") + 1)
+        #expect(fr["sel_start"] as Int == second && fr["sel_end"] as Int == second + 7)
+        #expect((fr["prefix"] as String).hasSuffix("open. "))
+    }
 }
