@@ -80,3 +80,88 @@ extension Replica {
         return try ingest(bytes: Array(data), filename: URL(fileURLWithPath: path).lastPathComponent)
     }
 }
+
+extension Replica {
+    /// Adds a revision of an article already held (`gloss ingest --revises`). The text must differ
+    /// from every revision held; candidates are extracted for it as at ingest.
+    public func revise(article text: String, file path: String) throws -> Created {
+        let article = try resolve(text, kinds: ["article"]).hex
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw GlossError(.notFound, "cannot read \(path); check the path and permissions")
+        }
+        var prepared: ArticleIngested
+        do { prepared = try ArticleText.prepare(bytes: Array(data), filename: URL(fileURLWithPath: path).lastPathComponent) } catch { throw GlossError.wrap(error) }
+        let extracted = extraction(article: article, revision: prepared.sha256, text: prepared.text, date: prepared.date)
+        prepared.rulesVersion = extracted.rulesVersion
+        prepared.candidates = extracted.candidates
+        return try write { db in
+            if let held = try String.fetchOne(db, sql: "SELECT article FROM article_revisions WHERE sha256 = ?", arguments: [prepared.sha256]) {
+                if held == article { return Created(id: prepared.sha256, event: nil, existing: true) }
+                throw GlossError(.refused, "this text is already held as article \(held.prefix(12)); a revision must be new text")
+            }
+            guard let current = try String.fetchOne(db, sql: "SELECT current_revision FROM articles WHERE article = ?", arguments: [article]) else {
+                throw GlossError(.notFound, "no article \(article.prefix(12))")
+            }
+            let e = try append(ArticleRevised(article: article, previous: current, revision: prepared), db)
+            return Created(id: prepared.sha256, event: e.id, existing: false)
+        }
+    }
+
+    /// Where each annotation and fact's evidence sits in the article's current revision.
+    public func anchors(article text: String) throws -> [JSON] {
+        let article = try resolve(text, kinds: ["article"]).hex
+        return try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM anchors WHERE article = ? ORDER BY base_start, object", arguments: [article]).map(Replica.anchorJSON)
+        }
+    }
+
+    static func anchorJSON(_ r: Row) -> JSON {
+        func span(_ start: String, _ end: String, _ exact: String) -> JSON {
+            guard let s = r[start] as Int64?, let e = r[end] as Int64? else { return .null }
+            return .object([("start", .int(s)), ("end", .int(e)), ("exact", .string(r[exact] as String? ?? ""))])
+        }
+        func text(_ c: String) -> JSON { .string(r[c] as String) }
+        func int(_ c: String) -> JSON { .int(r[c] as Int64) }
+        let old: JSON = .object([("revision", text("base_revision")), ("start", int("base_start")), ("end", int("base_end")), ("exact", text("base_exact"))])
+        var kv: [(String, JSON)] = [("id", text("object")), ("kind", text("object_kind")), ("status", text("status")), ("score", int("score"))]
+        kv += [("revision", text("revision")), ("old", old), ("new", span("sel_start", "sel_end", "exact")),
+               ("candidate", span("candidate_start", "candidate_end", "candidate_exact"))]
+        kv += [("decision", (r["decision"] as String?).map(JSON.string) ?? .null), ("anchoringVersion", int("anchoring_version"))]
+        return .object(kv)
+    }
+
+    /// Accepts an anchor as re-found (a fuzzy, moved or needs-review span) in the current revision.
+    public func confirmAnchor(_ text: String) throws -> Created {
+        let object = try resolve(text, kinds: ["annotation", "fact"]).hex
+        return try write { db in
+            guard let r = try Row.fetchOne(db, sql: "SELECT * FROM anchors WHERE object = ?", arguments: [object]) else {
+                throw GlossError(.notFound, "\(object.prefix(12)) has no anchor yet (its article has not arrived)")
+            }
+            let start: Int?, end: Int?
+            if let s = r["sel_start"] as Int?, let e = r["sel_end"] as Int? { (start, end) = (s, e) }
+            else { (start, end) = (r["candidate_start"] as Int?, r["candidate_end"] as Int?) }
+            guard let start, let end else {
+                throw GlossError(.refused, "the anchor of \(object.prefix(12)) is orphaned: nothing to confirm; name the span with `gloss anchor retarget \(object.prefix(12)) --quote …`")
+            }
+            let revision: String = r["revision"]
+            let textOf = try String.fetchOne(db, sql: "SELECT text FROM article_revisions WHERE sha256 = ?", arguments: [revision])!
+            let s = TextSelector.selector(in: textOf, start: start, end: end)
+            let e = try append(AnchorDecided(object: object, revision: revision, decision: "confirm",
+                                             selector: SpanSelector(exact: s.exact, prefix: s.prefix, suffix: s.suffix, start: s.start, end: s.end)), db)
+            return Created(id: object, event: e.id, existing: false)
+        }
+    }
+
+    /// Points an annotation or a fact's evidence at another span of the article's current revision.
+    public func retargetAnchor(_ text: String, quote: String, choice: QuoteChoice) throws -> Created {
+        let object = try resolve(text, kinds: ["annotation", "fact"]).hex
+        guard let article = try read({ db in
+            try String.fetchOne(db, sql: "SELECT article FROM annotations WHERE annotation = ?1 UNION ALL SELECT article FROM facts WHERE fact = ?1", arguments: [object])
+        }) else { throw GlossError(.notFound, "no annotation or fact \(object.prefix(12))") }
+        let (revision, span) = try locate(quote: quote, article: article, choice)
+        return try write { db in
+            let e = try append(AnchorDecided(object: object, revision: revision, decision: "retarget", selector: span), db)
+            return Created(id: object, event: e.id, existing: false)
+        }
+    }
+}

@@ -89,6 +89,8 @@ extension Replica {
         }
         switch DecodedPayload(type: env.type, schema: env.schema, payload: payload) {
         case .articleIngested(let p): return "ingested article \(p.article.prefix(12)) \(p.filename ?? "") (\(p.text.utf8.count) bytes)"
+        case .articleRevised(let p): return "revised article \(p.article.prefix(12)): revision \(p.sha256.prefix(12)) \(p.filename ?? "") (\(p.text.utf8.count) bytes)"
+        case .anchorDecided(let p): return "\(p.decision == "confirm" ? "confirmed" : "retargeted") the anchor of \(p.object.prefix(12)) in revision \(p.revision.prefix(12)): «\(clip(p.selector.exact))»"
         case .noteAdded(let p): return "note on \(p.on.prefix(12)): \(clip(p.body))"
         case .noteEdited(let p): return "edited note \(p.note.prefix(12)): \(clip(p.body))"
         case .noteDeleted(let p): return "deleted note \(p.note.prefix(12))"

@@ -326,3 +326,33 @@ public struct AnnotationAdded: EventPayload, Equatable {
         return .map(m)
     }
 }
+
+/// An analyst's decision on where an annotation or a fact's evidence sits in a revision: `confirm`
+/// accepts the re-anchored (or needs-review) span, `retarget` names another span. The latest
+/// decision by `(time, replica)` is in force; every decision stays in history.
+public struct AnchorDecided: EventPayload, Equatable {
+    public static let type = "AnchorDecided"
+    public static let schema: UInt16 = 1
+    public static let decisions: Set<String> = ["confirm", "retarget"]
+    /// The annotation or fact.
+    public var object: String
+    public var revision: String
+    public var decision: String
+    public var selector: SpanSelector
+
+    public init(object: String, revision: String, decision: String, selector: SpanSelector) {
+        self.object = object; self.revision = revision; self.decision = decision; self.selector = selector
+    }
+
+    public init(fields f: CBORFields) throws {
+        object = try f.text("object"); revision = try f.text("revision"); decision = try f.text("decision")
+        guard let sel = f.map["selector"] else { throw DecodeError("field selector is required") }
+        selector = try SpanSelector(cbor: sel)
+        try ObjectIDText.check(object, "object"); try ObjectIDText.check(revision, "revision")
+        guard AnchorDecided.decisions.contains(decision) else { throw DecodeError("decision must be confirm or retarget") }
+    }
+
+    public var cbor: CBOR {
+        .map(["object": .text(object), "revision": .text(revision), "decision": .text(decision), "selector": selector.cbor])
+    }
+}

@@ -80,6 +80,57 @@ public struct ArticleIngested: EventPayload, Equatable {
     }
 }
 
+/// A new revision of an article already held (corrections, rewording): its full text. The
+/// article's current revision is its revision with the highest `(time, replica)`; annotations and
+/// evidence are re-anchored in it (Protocol/09-anchoring.md).
+public struct ArticleRevised: EventPayload, Equatable {
+    public static let type = "ArticleRevised"
+    public static let schema: UInt16 = 1
+
+    /// The article revised (its id stays that of its first revision).
+    public var article: String
+    /// SHA-256 (hex) of `text` as UTF-8: the revision id.
+    public var sha256: String
+    /// The revision its author saw as current.
+    public var previous: String
+    public var text: String
+    public var date: String?
+    public var dateline: String?
+    public var places: [String]
+    public var filename: String?
+    public var rulesVersion: Int64?
+    public var candidates: [CBOR] = []
+
+    public init(article: String, previous: String, revision p: ArticleIngested) {
+        self.article = article; self.previous = previous
+        sha256 = p.sha256; text = p.text; date = p.date; dateline = p.dateline; places = p.places; filename = p.filename
+        rulesVersion = p.rulesVersion; candidates = p.candidates
+    }
+
+    public init(fields f: CBORFields) throws {
+        article = try f.text("article"); sha256 = try f.text("sha256"); previous = try f.text("previous"); text = try f.text("text")
+        date = try f.optionalText("date"); dateline = try f.optionalText("dateline")
+        places = try f.textArray("places"); filename = try f.optionalText("filename")
+        rulesVersion = try f.optionalInt("rulesVersion"); candidates = try f.array("candidates")
+        for c in candidates { guard case .map = c else { throw DecodeError("a candidate is not a map") } }
+        guard candidates.count <= 100_000 else { throw DecodeError("more than 100000 candidates") }
+        try ObjectIDText.check(article, "article"); try ObjectIDText.check(sha256, "sha256"); try ObjectIDText.check(previous, "previous")
+        guard text.utf8.count <= ProtocolLimits.maxArticleBytes else { throw DecodeError("text is over \(ProtocolLimits.maxArticleBytes) bytes") }
+        guard Bytes32.sha256(Array(text.utf8)).hex == sha256 else { throw DecodeError("sha256 does not match the text") }
+        guard previous != sha256 else { throw DecodeError("a revision cannot revise itself") }
+    }
+
+    public var cbor: CBOR {
+        var m: [String: CBOR] = ["article": .text(article), "sha256": .text(sha256), "previous": .text(previous), "text": .text(text),
+                                 "places": .array(places.map { .text($0) })]
+        if let date { m["date"] = .text(date) }
+        if let dateline { m["dateline"] = .text(dateline) }
+        if let filename { m["filename"] = .text(filename) }
+        if let rulesVersion { m["rulesVersion"] = .int(rulesVersion); m["candidates"] = .array(candidates) }
+        return .map(m)
+    }
+}
+
 /// A Markdown note on any object. The note's id is the id of this event.
 public struct NoteAdded: EventPayload, Equatable {
     public static let type = "NoteAdded"
@@ -275,6 +326,7 @@ func checkText(_ s: String, _ field: String) throws {
 /// A decoded payload, or why this build cannot use it.
 public enum DecodedPayload: Sendable {
     case articleIngested(ArticleIngested)
+    case articleRevised(ArticleRevised)
     case noteAdded(NoteAdded)
     case noteEdited(NoteEdited)
     case noteDeleted(NoteDeleted)
@@ -291,18 +343,19 @@ public enum DecodedPayload: Sendable {
     case sourceGraded(SourceGraded)
     case factGraded(FactGraded)
     case annotationAdded(AnnotationAdded)
+    case anchorDecided(AnchorDecided)
     /// Unknown type, newer schema, invalid fields, or a purged payload.
     case notUnderstood(reason: String)
 
     public static let known: [String: UInt16] = [
-        ArticleIngested.type: ArticleIngested.schema, NoteAdded.type: NoteAdded.schema,
+        ArticleIngested.type: ArticleIngested.schema, ArticleRevised.type: ArticleRevised.schema, NoteAdded.type: NoteAdded.schema,
         NoteEdited.type: NoteEdited.schema, NoteDeleted.type: NoteDeleted.schema,
         ConflictResolved.type: ConflictResolved.schema, CandidatesExtracted.type: CandidatesExtracted.schema,
         TagAdded.type: TagAdded.schema, TagRemoved.type: TagRemoved.schema,
         LinkAdded.type: LinkAdded.schema, LinkRemoved.type: LinkRemoved.schema,
         FactAdded.type: FactAdded.schema, FactAmended.type: FactAmended.schema, FactRetracted.type: FactRetracted.schema,
         SourceAdded.type: SourceAdded.schema, SourceGraded.type: SourceGraded.schema, FactGraded.type: FactGraded.schema,
-        AnnotationAdded.type: AnnotationAdded.schema,
+        AnnotationAdded.type: AnnotationAdded.schema, AnchorDecided.type: AnchorDecided.schema,
     ]
 
     public init(type: String, schema: UInt16, payload: [UInt8]?) {
@@ -314,6 +367,7 @@ public enum DecodedPayload: Sendable {
             let fields = try CBORFields(try CBOR(decoding: payload))
             switch type {
             case ArticleIngested.type: self = .articleIngested(try ArticleIngested(fields: fields))
+            case ArticleRevised.type: self = .articleRevised(try ArticleRevised(fields: fields))
             case NoteAdded.type: self = .noteAdded(try NoteAdded(fields: fields))
             case NoteEdited.type: self = .noteEdited(try NoteEdited(fields: fields))
             case NoteDeleted.type: self = .noteDeleted(try NoteDeleted(fields: fields))
@@ -330,6 +384,7 @@ public enum DecodedPayload: Sendable {
             case SourceGraded.type: self = .sourceGraded(try SourceGraded(fields: fields))
             case FactGraded.type: self = .factGraded(try FactGraded(fields: fields))
             case AnnotationAdded.type: self = .annotationAdded(try AnnotationAdded(fields: fields))
+            case AnchorDecided.type: self = .anchorDecided(try AnchorDecided(fields: fields))
             default: self = .notUnderstood(reason: "unknown event type \(type)")
             }
         } catch {

@@ -118,6 +118,7 @@ extension GlossProjector {
                                          s.exact, s.prefix, s.suffix, s.start, s.end, p.fromCandidate, c.id, c.time, c.at])
             try factRevision(fact: c.id, kind: "add", field: nil, record: r.text, reason: nil, c, db)
             try object(c.id, kind: "fact", event: c.id, db)
+            try anchor(c.id, db)
             try factWrite(c.id, deleted: false, record: r.text, e, c, store: store, db)
         case .factAmended(let p):
             guard try createdInCausalPast(p.fact, table: "facts", key: "fact", of: e, store: store, db) else {
@@ -157,6 +158,7 @@ extension GlossProjector {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: [c.id, p.article, p.revision, c.author, c.at, c.time, c.replica, s.exact, s.prefix, s.suffix, s.start, s.end, p.comment])
             try object(c.id, kind: "annotation", event: c.id, db)
+            try anchor(c.id, db)
             try db.cachedStatement(sql: """
                 INSERT INTO search(rowid, kind, id, body) SELECT rowid * 4, 'annotation', annotation, exact || coalesce(char(10) || comment, '')
                 FROM annotations WHERE annotation = ?

@@ -12,7 +12,7 @@ public struct GlossProjector: Projector {
     public init() {}
 
     /// Bump whenever a table or a rule changes: opening a replica rebuilds its projections.
-    public let version = 7
+    public let version = 8
 
     /// The documented projection tables, in digest order, with their primary key.
     public static let tables: [(name: String, key: String)] = [
@@ -28,6 +28,8 @@ public struct GlossProjector: Projector {
         ("sources", "source"),
         ("grades", "event"),
         ("annotations", "annotation"),
+        ("anchors", "object"),
+        ("anchor_decisions", "event"),
         ("conflicts", "conflict"),
         ("conflict_candidates", "conflict, event"),
         ("objects", "id"),
@@ -83,7 +85,9 @@ public struct GlossProjector: Projector {
                 date TEXT,
                 dateline TEXT,
                 places TEXT NOT NULL,
-                text TEXT NOT NULL
+                text TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                previous TEXT
             );
             CREATE INDEX IF NOT EXISTS article_revisions_article ON article_revisions(article, time);
             CREATE TABLE IF NOT EXISTS notes(
@@ -194,6 +198,7 @@ public struct GlossProjector: Projector {
                 fork_seq INTEGER NOT NULL
             );
             \(GlossProjector.factSchema)
+            \(GlossProjector.anchorSchema)
             \(Registers.schema)
             CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(
                 kind UNINDEXED, id UNINDEXED, body, tokenize = 'unicode61 remove_diacritics 2'
@@ -235,6 +240,14 @@ public struct GlossProjector: Projector {
                     return try notUnderstood(env, ctx, "an extraction candidate is malformed", db)
                 }
             }
+        case .articleRevised(let p):
+            if let v = p.rulesVersion {
+                guard try insertCandidates(article: p.article, revision: p.sha256, rulesVersion: v, p.candidates, ctx, db) else {
+                    return try notUnderstood(env, ctx, "an extraction candidate is malformed", db)
+                }
+            }
+            try applyRevision(article: p.article, sha: p.sha256, text: p.text, date: p.date, dateline: p.dateline, places: p.places,
+                              filename: p.filename, kind: "revision", previous: p.previous, ctx, db)
         case .noteAdded(let p):
             // The target is not checked here: whether it is in the event's causal past could
             // differ by the ingest a replica saw first. The CLI checks it before writing.
@@ -296,6 +309,8 @@ public struct GlossProjector: Projector {
                 return try notUnderstood(env, ctx, "removes link additions that are not in its causal past", db)
             }
             for a in p.additions { try db.cachedStatement(sql: "DELETE FROM links WHERE addition = ?").execute(arguments: [a]) }
+        case .anchorDecided(let p):
+            if let reason = try applyAnchorDecision(p, e, ctx, store: store, db) { try notUnderstood(env, ctx, reason, db) }
         case .factAdded, .factAmended, .factRetracted, .sourceAdded, .sourceGraded, .factGraded, .annotationAdded:
             if let reason = try applyFacts(payload, e, ctx, store: store, db) { try notUnderstood(env, ctx, reason, db) }
         case .notUnderstood(let reason):
@@ -331,15 +346,6 @@ public struct GlossProjector: Projector {
 
     private func applyArticle(_ p: ArticleIngested, _ c: Context, _ db: Database) throws {
         let places = String(decoding: try JSONSerialization.data(withJSONObject: p.places), as: UTF8.self)
-        let revisionExisted = try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM article_revisions WHERE sha256 = ?"), arguments: [p.sha256]) ?? false
-        // The same text ingested by several analysts is one revision; the earliest (time, replica) is its event.
-        try db.cachedStatement(sql: """
-            INSERT INTO article_revisions(sha256, article, event, author, time, replica, at, filename, date, dateline, places, text)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT(sha256) DO UPDATE SET event = excluded.event, author = excluded.author, time = excluded.time,
-                replica = excluded.replica, at = excluded.at, filename = excluded.filename
-            WHERE excluded.time < article_revisions.time OR (excluded.time = article_revisions.time AND excluded.replica < article_revisions.replica)
-            """).execute(arguments: [p.sha256, p.article, c.id, c.author, c.time, c.replica, c.at, p.filename, p.date, p.dateline, places, p.text])
         try db.cachedStatement(sql: """
             INSERT INTO articles(article, first_event, ingested_by, ingested_at, first_time, first_replica, date, dateline, places, current_revision, revisions)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
@@ -347,18 +353,50 @@ public struct GlossProjector: Projector {
                 ingested_at = excluded.ingested_at, first_time = excluded.first_time, first_replica = excluded.first_replica
             WHERE excluded.first_time < articles.first_time OR (excluded.first_time = articles.first_time AND excluded.first_replica < articles.first_replica)
             """).execute(arguments: [p.article, c.id, c.author, c.at, c.time, c.replica, p.date, p.dateline, places, p.sha256])
-        if !revisionExisted {
-            try db.cachedStatement(sql: "INSERT INTO search(rowid, kind, id, body) SELECT rowid * 4 + 2, 'revision', sha256, text FROM article_revisions WHERE sha256 = ?").execute(arguments: [p.sha256])
-        }
         // An object's event is its earliest ingest, as in the rows above.
         try db.cachedStatement(sql: """
             INSERT INTO objects(id, kind, event) SELECT article, 'article', first_event FROM articles WHERE article = ?
             ON CONFLICT(id) DO UPDATE SET event = excluded.event
             """).execute(arguments: [p.article])
+        try applyRevision(article: p.article, sha: p.sha256, text: p.text, date: p.date, dateline: p.dateline, places: p.places,
+                          filename: p.filename, kind: "ingest", previous: nil, c, db)
+    }
+
+    /// One revision's row (an ingest's text or a later revision): the same text from several events
+    /// is one revision, named by its earliest `(time, replica)` event (which also decides its
+    /// article). Then the articles it touches show their newest revision.
+    func applyRevision(article: String, sha: String, text: String, date: String?, dateline: String?, places: [String], filename: String?,
+                       kind: String, previous: String?, _ c: Context, _ db: Database) throws {
+        let placesJSON = String(decoding: try JSONSerialization.data(withJSONObject: places), as: UTF8.self)
+        let before = try String.fetchOne(db.cachedStatement(sql: "SELECT article FROM article_revisions WHERE sha256 = ?"), arguments: [sha])
+        try db.cachedStatement(sql: """
+            INSERT INTO article_revisions(sha256, article, event, author, time, replica, at, filename, date, dateline, places, text, kind, previous)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(sha256) DO UPDATE SET article = excluded.article, event = excluded.event, author = excluded.author, time = excluded.time,
+                replica = excluded.replica, at = excluded.at, filename = excluded.filename, kind = excluded.kind, previous = excluded.previous
+            WHERE excluded.time < article_revisions.time OR (excluded.time = article_revisions.time AND excluded.replica < article_revisions.replica)
+            """).execute(arguments: [sha, article, c.id, c.author, c.time, c.replica, c.at, filename, date, dateline, placesJSON, text, kind, previous])
+        if before == nil {
+            try db.cachedStatement(sql: "INSERT INTO search(rowid, kind, id, body) SELECT rowid * 4 + 2, 'revision', sha256, text FROM article_revisions WHERE sha256 = ?").execute(arguments: [sha])
+        }
         try db.cachedStatement(sql: """
             INSERT INTO objects(id, kind, event) SELECT sha256, 'revision', event FROM article_revisions WHERE sha256 = ?
             ON CONFLICT(id) DO UPDATE SET event = excluded.event
-            """).execute(arguments: [p.sha256])
+            """).execute(arguments: [sha])
+        for a in Set([article] + (before.map { [$0] } ?? [])) { try refreshArticle(a, db) }
+    }
+
+    /// Shows an article's newest revision (highest `(time, replica)`) and its revision count;
+    /// re-anchors its annotations and evidence when the current revision changes.
+    func refreshArticle(_ article: String, _ db: Database) throws {
+        guard let current = try String.fetchOne(db.cachedStatement(sql: "SELECT current_revision FROM articles WHERE article = ?"), arguments: [article]) else { return }
+        try db.cachedStatement(sql: """
+            UPDATE articles SET current_revision = coalesce((SELECT sha256 FROM article_revisions WHERE article = ?1 ORDER BY time DESC, replica DESC LIMIT 1), current_revision),
+                revisions = (SELECT count(*) FROM article_revisions WHERE article = ?1)
+            WHERE article = ?1
+            """).execute(arguments: [article])
+        let now = try String.fetchOne(db.cachedStatement(sql: "SELECT current_revision FROM articles WHERE article = ?"), arguments: [article])
+        if now != current { try reanchor(article: article, db) }
     }
 
     /// A write to a note's body register; the notes row shows the register's displayed value.

@@ -61,9 +61,9 @@ public final class Simulation {
         } else if roll < 58 || (roll < 88 && facts.isEmpty) {
             var input = FactInput()
             input.article = articles.randomElement(using: &rng)!
-            input.subject = word(); input.predicate = "said"; input.object = word(); input.evidence = "report"
+            input.subject = word(); input.predicate = "said"; input.object = word(); input.evidence = Bool.random(using: &rng) ? "BAKU" : "report"
             if Bool.random(using: &rng) { input.when = "2021-06" }
-            _ = try r.addFact(input)
+            _ = try? r.addFact(input)   // "report" may be gone from a revision
         } else if roll < 70 {
             let field = ["subject", "object", "when", "where"].randomElement(using: &rng)!
             _ = try? r.amendFact(facts.randomElement(using: &rng)!, field: field, value: word())
@@ -79,8 +79,21 @@ public final class Simulation {
         } else if roll < 88 {
             _ = try? r.relateFact(facts.randomElement(using: &rng)!, Bool.random(using: &rng) ? "corroborates" : "contradicts",
                                   by: facts.randomElement(using: &rng)!)
+        } else if roll < 89 {
+            // A revision from a small space of texts (sometimes another article's text: refused here,
+            // but a concurrent ingest of it elsewhere makes one text claimed by two articles).
+            let article = articles.randomElement(using: &rng)!
+            let text = try r.store.read { db in
+                try String.fetchOne(db, sql: "SELECT r.text FROM articles a JOIN article_revisions r ON r.sha256 = a.current_revision WHERE a.article = ?", arguments: [article])!
+            }
+            let revised = Int.random(in: 0..<3, using: &rng) == 0
+                ? "date 2021-06-\(Int.random(in: 10...28, using: &rng)) BAKU – \(word()) report \(Int.random(in: 0..<6, using: &rng))\n"
+                : "\(word()) " + text.replacingOccurrences(of: "report", with: word())
+            let file = tmp.sub("rev-\(UInt32.random(in: 0...UInt32.max, using: &rng)).txt")
+            try Data(revised.utf8).write(to: file)
+            _ = try? r.revise(article: article, file: file.path)
         } else if roll < 92 {
-            _ = try r.annotate(article: articles.randomElement(using: &rng)!, quote: "report", comment: Bool.random(using: &rng) ? randomText(2) : nil,
+            _ = try? r.annotate(article: articles.randomElement(using: &rng)!, quote: Bool.random(using: &rng) ? "BAKU" : "report", comment: Bool.random(using: &rng) ? randomText(2) : nil,
                                tags: Bool.random(using: &rng) ? [word()] : [])
         } else if let c = conflicts.randomElement(using: &rng) {
             let info = try r.conflict(c)

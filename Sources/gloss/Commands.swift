@@ -8,15 +8,26 @@ struct Ingest: ParsableCommand {
         discussion: "Prints each article id. Text already held names the existing article and writes nothing.")
     @OptionGroup var replica: ReplicaOptions
     @Flag(help: "Print one JSON object per file (keys: id, event, file; existing: true when already held).") var json = false
+    @Option(help: ArgumentHelp("Add FILE as a new revision of this article (id or unique prefix) instead; prints the revision id. Annotations and evidence are re-anchored in it (`gloss anchors`).", valueName: "ARTICLE"))
+    var revises: String?
     @Argument(help: "Article files.") var files: [String]
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("give at least one FILE to ingest") }
+        if revises != nil && files.count != 1 { throw ValidationError("--revises takes exactly one FILE (the new text)") }
     }
 
     func run() throws {
         try guarded {
             let r = try replica.open()
+            if let revises {
+                let c = try r.revise(article: revises, file: files[0])
+                if json { out(c.json.compact) } else {
+                    out(c.id)
+                    if c.existing { err("\(files[0]): already a revision of this article; nothing written") }
+                }
+                return
+            }
             for f in files {
                 let c = try r.ingest(file: f)
                 if json {

@@ -257,3 +257,60 @@ struct Grade: ParsableCommand {
         func run() throws { try guarded { printCreated(try replica.open().gradeFact(fact, credibility: credibility, reason: reason), json: json) } }
     }
 }
+
+struct Anchors: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Where each annotation and fact's evidence sits in the article's current revision.",
+        discussion: """
+            Status: exact (same place), moved (same quote elsewhere), fuzzy (similar text, score ≥ 850‰,
+            anchored), needs-review (best similar text scores 600–849‰: shown as a candidate, not
+            anchored), orphaned (nothing similar), confirmed / retargeted (an analyst decided,
+            `gloss anchor`). Rules: Protocol/09-anchoring.md.
+            """)
+    @OptionGroup var replica: ReplicaOptions
+    @Argument(help: "The article (id or unique prefix).") var article: String
+    @Flag(help: "Print a JSON array (keys: id, kind, status, score (per mille), revision, old {revision, start, end, exact}, new {start, end, exact} or null, candidate {start, end, exact} or null, decision, anchoringVersion).") var json = false
+    func run() throws {
+        try guarded {
+            let list = try replica.open().anchors(article: article)
+            if json { out(JSON.array(list).pretty); return }
+            for a in list {
+                func pos(_ j: JSON?) -> String {
+                    guard case .object(let kv)? = j, case .int(let s)? = kv.first(where: { $0.0 == "start" })?.1,
+                          case .int(let e)? = kv.first(where: { $0.0 == "end" })?.1 else { return "—" }
+                    return "\(s)–\(e)"
+                }
+                let status = (string(a["status"]) ?? "").padding(toLength: 12, withPad: " ", startingAt: 0)
+                var score = "", exact = ""
+                if case .int(let sc)? = a["score"] { score = "\(sc)‰" }
+                if case .object(let old)? = a["old"], let ex = string(old.first { $0.0 == "exact" }?.1) { exact = ex.count > 50 ? String(ex.prefix(50)) + "…" : ex }
+                var line = "\((string(a["id"]) ?? "").prefix(10))  \((string(a["kind"]) ?? "").padding(toLength: 10, withPad: " ", startingAt: 0)) \(status) \(score.padding(toLength: 6, withPad: " ", startingAt: 0)) \(pos(a["old"])) → \(pos(a["new"]))"
+                if a["candidate"] != .null { line += " (candidate \(pos(a["candidate"])))" }
+                out(line + "  «\(exact)»")
+            }
+        }
+    }
+}
+
+struct AnchorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "anchor", abstract: "Confirm or retarget where an annotation or a fact's evidence sits in the current revision (an event).",
+                                                    subcommands: [Confirm.self, Retarget.self])
+
+    struct Confirm: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Accept the re-found span (moved, fuzzy, or the needs-review candidate).")
+        @OptionGroup var replica: ReplicaOptions
+        @Argument(help: "The annotation or fact (id or unique prefix).") var object: String
+        @Flag(help: "Print JSON (keys: id, event).") var json = false
+        func run() throws { try guarded { printCreated(try replica.open().confirmAnchor(object), json: json) } }
+    }
+
+    struct Retarget: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Point it at another quote of the current revision.")
+        @OptionGroup var replica: ReplicaOptions
+        @Argument(help: "The annotation or fact (id or unique prefix).") var object: String
+        @Option(help: "The exact text in the current revision.") var quote: String
+        @OptionGroup var choice: QuoteOptions
+        @Flag(help: "Print JSON (keys: id, event).") var json = false
+        func run() throws { try guarded { printCreated(try replica.open().retargetAnchor(object, quote: quote, choice: choice.choice), json: json) } }
+    }
+}

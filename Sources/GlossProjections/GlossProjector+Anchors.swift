@@ -1,0 +1,118 @@
+import Foundation
+import GRDB
+import GlossIngest
+import GlossModel
+import GlossStore
+
+/// Anchors: where each annotation and each fact's evidence sits in its article's current revision
+/// (Protocol/09-anchoring.md, Protocol/04-projections.md §Anchors).
+///
+/// The row is a function of the object's own selector, the decisions recorded on it, and the text
+/// of the article's current revision — all functions of the set of events — computed by the
+/// versioned `Anchoring.reanchor`. It is recomputed when the object or a decision arrives and when
+/// the article's current revision changes.
+extension GlossProjector {
+    static let anchorSchema = """
+        CREATE TABLE IF NOT EXISTS anchors(
+            object TEXT PRIMARY KEY NOT NULL,
+            object_kind TEXT NOT NULL,
+            article TEXT NOT NULL,
+            revision TEXT NOT NULL,
+            base_revision TEXT NOT NULL,
+            base_start INTEGER NOT NULL,
+            base_end INTEGER NOT NULL,
+            base_exact TEXT NOT NULL,
+            status TEXT NOT NULL,
+            score INTEGER NOT NULL,
+            sel_start INTEGER,
+            sel_end INTEGER,
+            exact TEXT,
+            prefix TEXT,
+            suffix TEXT,
+            candidate_start INTEGER,
+            candidate_end INTEGER,
+            candidate_exact TEXT,
+            decision TEXT,
+            anchoring_version INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS anchors_article ON anchors(article, status);
+        CREATE TABLE IF NOT EXISTS anchor_decisions(
+            event TEXT PRIMARY KEY NOT NULL,
+            object TEXT NOT NULL,
+            revision TEXT NOT NULL,
+            decision TEXT NOT NULL,
+            exact TEXT NOT NULL,
+            prefix TEXT NOT NULL,
+            suffix TEXT NOT NULL,
+            sel_start INTEGER NOT NULL,
+            sel_end INTEGER NOT NULL,
+            author TEXT NOT NULL,
+            time INTEGER NOT NULL,
+            replica TEXT NOT NULL,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS anchor_decisions_object ON anchor_decisions(object, time);
+        """
+
+    /// Records a decision; returns why it is not understood, or nil.
+    func applyAnchorDecision(_ p: AnchorDecided, _ e: AppliedEvent, _ c: Context, store: ReplicaStore, _ db: Database) throws -> String? {
+        let known = try createdInCausalPast(p.object, table: "facts", key: "fact", of: e, store: store, db)
+            || createdInCausalPast(p.object, table: "annotations", key: "annotation", of: e, store: store, db)
+        guard known else {
+            return "decides the anchor of \(p.object.prefix(12)), which is not an annotation or fact in its causal past"
+        }
+        let s = p.selector
+        try db.cachedStatement(sql: """
+            INSERT INTO anchor_decisions(event, object, revision, decision, exact, prefix, suffix, sel_start, sel_end, author, time, replica, at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [c.id, p.object, p.revision, p.decision, s.exact, s.prefix, s.suffix, s.start, s.end, c.author, c.time, c.replica, c.at])
+        try anchor(p.object, db)
+        return nil
+    }
+
+    /// Re-anchors every annotation and fact of an article (its current revision changed).
+    func reanchor(article: String, _ db: Database) throws {
+        let objects = try String.fetchAll(db.cachedStatement(sql: """
+            SELECT annotation FROM annotations WHERE article = ?1 UNION ALL SELECT fact FROM facts WHERE article = ?1
+            """), arguments: [article])
+        for o in objects { try anchor(o, db) }
+    }
+
+    /// Computes one object's anchor row in its article's current revision.
+    func anchor(_ object: String, _ db: Database) throws {
+        guard let own = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT 'annotation' AS kind, article, revision, exact, prefix, suffix, sel_start, sel_end FROM annotations WHERE annotation = ?1
+            UNION ALL SELECT 'fact', article, revision, exact, prefix, suffix, sel_start, sel_end FROM facts WHERE fact = ?1
+            """), arguments: [object]) else { return }
+        let article: String = own["article"]
+        guard let current = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT r.sha256, r.text FROM articles a JOIN article_revisions r ON r.sha256 = a.current_revision WHERE a.article = ?
+            """), arguments: [article]) else {
+            // The article has not arrived (its events are concurrent with this one): no anchor yet.
+            try db.cachedStatement(sql: "DELETE FROM anchors WHERE object = ?").execute(arguments: [object])
+            return
+        }
+        let decision = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT * FROM anchor_decisions WHERE object = ? ORDER BY time DESC, replica DESC LIMIT 1
+            """), arguments: [object])
+        let base = decision ?? own
+        let baseRevision: String = base["revision"]
+        let baseSelector = TextSelector(exact: base["exact"], prefix: base["prefix"], suffix: base["suffix"], start: base["sel_start"], end: base["sel_end"])
+        let revision: String = current["sha256"]
+        var status: String, score: Int, selector: TextSelector?, candidate: TextSelector?
+        if let decision, baseRevision == revision {
+            status = (decision["decision"] as String) == "confirm" ? "confirmed" : "retargeted"
+            score = 1000; selector = baseSelector
+        } else {
+            let r = Anchoring.reanchor(baseSelector, in: current["text"])
+            status = r.status.rawValue; score = r.score; selector = r.selector; candidate = r.candidate
+        }
+        try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO anchors(object, object_kind, article, revision, base_revision, base_start, base_end, base_exact, status, score,
+                sel_start, sel_end, exact, prefix, suffix, candidate_start, candidate_end, candidate_exact, decision, anchoring_version)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [object, own["kind"] as String, article, revision, baseRevision, baseSelector.start, baseSelector.end, baseSelector.exact,
+                                     status, score, selector?.start, selector?.end, selector?.exact, selector?.prefix, selector?.suffix,
+                                     candidate?.start, candidate?.end, candidate?.exact, decision?["event"] as String?, Anchoring.version])
+    }
+}
