@@ -92,3 +92,48 @@ import Testing
         #expect(try g(ana, "status", "--json").object["events"] as? Int == events)
     }
 }
+
+@Suite struct RevisionCLITests {
+    @Test func ingestRevisesAnchorsConfirmAndRetarget() throws {
+        let tmp = TempDir("gloss-revisions")
+        defer { tmp.remove() }
+        func g(_ args: String...) throws -> GlossProcess.Result { try GlossProcess.run(args, cwd: tmp.url) }
+        func id(_ r: GlossProcess.Result) -> String { r.stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
+        #expect(try g("init", "--analyst", "ana").status == 0)
+        let v1 = tmp.sub("v1.txt"), v2 = tmp.sub("v2.txt")
+        try Data(sampleArticleBytes()).write(to: v1)
+        let text = String(decoding: sampleArticleBytes(), as: UTF8.self)
+        try Data(text.replacingOccurrences(of: "inspecting the landfills", with: "inspecting the training grounds")
+            .replacingOccurrences(of: "The three nations agreed to boost trade, support each other on global platforms and augment defense cooperation.", with: "").utf8).write(to: v2)
+        let art = id(try g("ingest", v1.path))
+        let kept = id(try g("annotate", art, "--quote", "Zakir Hasanov"))
+        let reworded = id(try g("annotate", art, "--quote", "inspecting the landfills"))
+        let gone = id(try g("fact", "add", "--article", art, "--subject", "the three nations", "--predicate", "agreed", "--object", "to boost trade",
+                            "--evidence", "The three nations agreed to boost trade"))
+        #expect(try g("ingest", "--revises", art, v1.path, v2.path).status == 64, "--revises takes one file")
+        let rev = try g("ingest", "--revises", String(art.prefix(8)), v2.path, "--json")
+        #expect(rev.status == 0 && rev.object["event"] is String)
+        #expect(try g("ingest", "--revises", art, v2.path, "--json").object["existing"] as? Bool == true)
+        let anchors = try #require(try g("anchors", art, "--json").json() as? [[String: Any]])
+        func status(_ id: String) -> String? { anchors.first { $0["id"] as? String == id }?["status"] as? String }
+        #expect(status(kept) == "exact")
+        #expect(status(reworded) == "needs-review")
+        #expect(status(gone) == "orphaned")
+        let review = try #require(anchors.first { $0["id"] as? String == reworded })
+        #expect((review["score"] as? Int ?? 0) >= 600 && review["candidate"] is [String: Any] && review["new"] is NSNull)
+        #expect((review["old"] as? [String: Any])?["exact"] as? String == "inspecting the landfills")
+        let listed = try g("anchors", art)
+        #expect(listed.status == 0 && listed.stdout.contains("needs-review") && listed.stdout.contains("orphaned"))
+        #expect(try g("anchor", "confirm", gone).status == 5, "an orphaned anchor has nothing to confirm")
+        #expect(try g("anchor", "confirm", reworded).status == 0)
+        #expect(try g("anchor", "retarget", gone, "--quote", "no such words").status == 65)
+        #expect(try g("anchor", "retarget", gone, "--quote", "augment defense").status == 65, "the sentence is gone from the current revision")
+        #expect(try g("anchor", "retarget", gone, "--quote", "Special Forces", "--occurrence", "1").status == 0)
+        let after = try #require(try g("anchors", art, "--json").json() as? [[String: Any]])
+        #expect(after.first { $0["id"] as? String == reworded }?["status"] as? String == "confirmed")
+        #expect(after.first { $0["id"] as? String == gone }?["status"] as? String == "retargeted")
+        let shown = try g("show", art).object
+        #expect((shown["revisions"] as? [[String: Any]])?.count == 2)
+        #expect(try g("verify").status == 0)
+    }
+}
