@@ -33,9 +33,11 @@ public final class Simulation {
         (0..<words).map { _ in Simulation.words.randomElement(using: &rng)! }.joined(separator: " ")
     }
 
-    /// One random edit on replica `i`: ingest (sometimes a text another replica also ingests), add,
-    /// edit or delete a note; add, amend, retract, grade, corroborate or contradict a fact; add or
-    /// grade a source; annotate; resolve an open conflict by picking a candidate.
+    /// One random edit on replica `i`, writing exactly one event: ingest (sometimes a text another
+    /// replica also ingests), add, edit or delete a note; add, amend, retract, grade, corroborate or
+    /// contradict a fact; add or grade a source; annotate; revise an article; resolve an open
+    /// conflict by picking a candidate. An edit that is refused (e.g. a quote a revision removed)
+    /// becomes a note instead.
     public func randomOperation(on i: Int) throws {
         let r = replicas[i]
         let roll = Int.random(in: 0..<100, using: &rng)
@@ -46,39 +48,48 @@ public final class Simulation {
              try String.fetchAll(db, sql: "SELECT conflict FROM conflicts WHERE state = 'open' ORDER BY conflict"))
         }
         func word() -> String { Simulation.words.randomElement(using: &rng)! }
+        /// Runs an edit that may be refused or write nothing; true when it wrote one event.
+        func wrote(_ body: () throws -> Created) -> Bool { (try? body()).map { !$0.existing } ?? false }
         if roll < 12 || articles.isEmpty {
             let day = Int.random(in: 10...28, using: &rng)
             // A small space of texts, so independent ingests of the same text happen.
             let text = "date 2021-06-\(day) BAKU – \(Simulation.words[day % Simulation.words.count]) report \(Int.random(in: 0..<6, using: &rng))\n"
-            _ = try r.ingest(bytes: Array(text.utf8), filename: "a\(day).txt")
+            if wrote({ try r.ingest(bytes: Array(text.utf8), filename: "a\(day).txt") }) { return }
         } else if roll < 30 || (roll < 48 && notes.isEmpty) {
-            let targets = articles + notes
-            _ = try r.addNote(on: targets.randomElement(using: &rng)!, body: randomText(Int.random(in: 1...8, using: &rng)))
+            _ = ()
         } else if roll < 45 {
             _ = try r.editNote(notes.randomElement(using: &rng)!, body: randomText(Int.random(in: 1...8, using: &rng)))
+            return
         } else if roll < 48 {
             _ = try r.deleteNote(notes.randomElement(using: &rng)!)
+            return
         } else if roll < 58 || (roll < 88 && facts.isEmpty) {
             var input = FactInput()
             input.article = articles.randomElement(using: &rng)!
             input.subject = word(); input.predicate = "said"; input.object = word(); input.evidence = Bool.random(using: &rng) ? "BAKU" : "report"
             if Bool.random(using: &rng) { input.when = "2021-06" }
-            _ = try? r.addFact(input)   // "report" may be gone from a revision
+            if wrote({ try r.addFact(input) }) { return }   // "report" may be gone from a revision
         } else if roll < 70 {
-            let field = ["subject", "object", "when", "where"].randomElement(using: &rng)!
-            _ = try? r.amendFact(facts.randomElement(using: &rng)!, field: field, value: word())
+            let (fact, field, value) = (facts.randomElement(using: &rng)!, ["subject", "object", "when", "where"].randomElement(using: &rng)!, word())
+            if wrote({ try r.amendFact(fact, field: field, value: value) }) { return }
         } else if roll < 73 {
             _ = try r.retractFact(facts.randomElement(using: &rng)!, reason: randomText(3))
+            return
         } else if roll < 79 {
             _ = try r.gradeFact(facts.randomElement(using: &rng)!, credibility: String(Int.random(in: 1...3, using: &rng)), reason: nil)
+            return
         } else if roll < 84 {
             let name = ["Reuters", "AP", "Dawn"].randomElement(using: &rng)!
-            _ = try? r.addSource(name: name, kind: "outlet")
-            _ = try? r.gradeSource(name, reliability: ["A", "B", "C"].randomElement(using: &rng)!, reason: nil)
-            if Bool.random(using: &rng) { _ = try? r.amendFact(facts.randomElement(using: &rng)!, field: "source", value: name) }
-        } else if roll < 88 {
-            _ = try? r.relateFact(facts.randomElement(using: &rng)!, Bool.random(using: &rng) ? "corroborates" : "contradicts",
-                                  by: facts.randomElement(using: &rng)!)
+            let grade = ["A", "B", "C"].randomElement(using: &rng)!
+            let fact = facts.randomElement(using: &rng)!
+            switch Int.random(in: 0..<3, using: &rng) {
+            case 0: if wrote({ try r.addSource(name: name, kind: "outlet") }) { return }
+            case 1: if wrote({ try r.gradeSource(name, reliability: grade, reason: nil) }) { return }
+            default: if wrote({ try r.amendFact(fact, field: "source", value: name) }) { return }
+            }
+        } else if roll < 86 {
+            let (fact, by) = (facts.randomElement(using: &rng)!, facts.randomElement(using: &rng)!)
+            if wrote({ try r.relateFact(fact, Bool.random(using: &rng) ? "corroborates" : "contradicts", by: by) }) { return }
         } else if roll < 89 {
             // A revision from a small space of texts (sometimes another article's text: refused here,
             // but a concurrent ingest of it elsewhere makes one text claimed by two articles).
@@ -91,16 +102,18 @@ public final class Simulation {
                 : "\(word()) " + text.replacingOccurrences(of: "report", with: word())
             let file = tmp.sub("rev-\(UInt32.random(in: 0...UInt32.max, using: &rng)).txt")
             try Data(revised.utf8).write(to: file)
-            _ = try? r.revise(article: article, file: file.path)
-        } else if roll < 92 {
-            _ = try? r.annotate(article: articles.randomElement(using: &rng)!, quote: Bool.random(using: &rng) ? "BAKU" : "report", comment: Bool.random(using: &rng) ? randomText(2) : nil,
-                               tags: Bool.random(using: &rng) ? [word()] : [])
+            if wrote({ try r.revise(article: article, file: file.path) }) { return }
+        } else if roll < 93 {
+            let (article, quote, comment) = (articles.randomElement(using: &rng)!, Bool.random(using: &rng) ? "BAKU" : "report",
+                                             Bool.random(using: &rng) ? randomText(2) : nil)
+            if wrote({ try r.annotate(article: article, quote: quote, comment: comment, tags: []) }) { return }
         } else if let c = conflicts.randomElement(using: &rng) {
             let info = try r.conflict(c)
             _ = try r.resolve(c, pick: info.candidates.randomElement(using: &rng)!.event, reason: "picked")
-        } else {
-            _ = try r.addNote(on: articles.randomElement(using: &rng)!, body: randomText(2))
+            return
         }
+        let targets = articles + notes
+        _ = try r.addNote(on: targets.randomElement(using: &rng)!, body: randomText(Int.random(in: 1...8, using: &rng)))
     }
 
     /// The events `from` holds that `to` lacks, in `from`'s local (causal) order.
