@@ -1,0 +1,346 @@
+/// Re-anchoring: finding a selector of an older revision again in a newer revision
+/// (Protocol/09-anchoring.md, **algorithm version 1**).
+///
+/// Pure and deterministic: the result depends only on the old selector and the new text — no clock,
+/// no randomness, no locale, no floating point in any decision. Every replica that projects the same
+/// revisions therefore shows the same anchors (DESIGN §1.6). Any change to a rule or constant here
+/// changes results and must increment `version` and the document.
+///
+/// ```swift
+/// let r = Anchoring.reanchor(oldSelector, in: newRevisionText)
+/// switch r.status {
+/// case .exact, .moved, .fuzzy: show(r.selector!)            // anchored
+/// case .needsReview: askAnalyst(r.candidate!, r.score)       // shown, not anchored
+/// case .orphaned: showOrphan(oldSelector)
+/// }
+/// ```
+public enum Anchoring {
+    /// The algorithm version; recorded next to projected anchors so a change is visible.
+    public static let version = 1
+
+    /// A fuzzy match scoring at least this (per mille) is anchored (`fuzzy`): at most 15 % of the
+    /// longer of quote and match differs — typo fixes, spelling variants, punctuation, one word in a
+    /// sentence.
+    public static let anchorThreshold = 850
+    /// A best fuzzy match scoring at least this (per mille) but below `anchorThreshold` is
+    /// `needsReview`: shown with its score and position, never anchored. Below it the span is
+    /// `orphaned`. Unrelated English text of the same length typically scores 300–550 against a quote
+    /// (a window is searched for its best substring), so 600 keeps chance resemblance out of review.
+    public static let reviewThreshold = 600
+
+    /// How many scalars of the old context (the end of `prefix`, the start of `suffix`) seed the fuzzy
+    /// search.
+    public static let seedContextLength = 16
+    /// The length of the quote chunks whose occurrences seed the fuzzy search.
+    public static let chunkLength = 8
+    /// A context piece or chunk occurring more often than this in the new text seeds nothing (too
+    /// common to say where the quote went).
+    public static let maxSeedOccurrences = 16
+    /// How many candidate windows the fuzzy search compares in full.
+    public static let maxCandidates = 4
+    /// Quotes longer than this (scalars) are only found exactly (`exact`/`moved`), never fuzzily; this
+    /// bounds the cost of one call.
+    public static let maxFuzzyLength = 8192
+
+    /// Re-finds `old` (a selector into an older revision) in `newText`, the NFC text of the new
+    /// revision. Never traps, whatever the selector holds.
+    public static func reanchor(_ old: TextSelector, in newText: String) -> AnchorResult {
+        reanchor(old, in: ScalarText(newText))
+    }
+
+    /// Re-finds every selector in the same new text (the text is converted to scalars once).
+    public static func reanchor(_ olds: [TextSelector], in newText: String) -> [AnchorResult] {
+        let t = ScalarText(newText)
+        return olds.map { reanchor($0, in: t) }
+    }
+
+    // MARK: - The algorithm (Protocol/09-anchoring.md §3)
+
+    static func reanchor(_ old: TextSelector, in t: ScalarText) -> AnchorResult {
+        let q = Array(old.exact.unicodeScalars)
+        let n = q.count, count = t.count
+        guard n > 0 else { return AnchorResult(status: .orphaned, score: 0) }
+        // The old position, clamped into the new text: the reference for "nearest".
+        let origin = min(max(old.start, 0), count)
+        let prefix = Array(old.prefix.unicodeScalars), suffix = Array(old.suffix.unicodeScalars)
+
+        // 1. Exact occurrences: best context agreement, then nearest to the old start, then first.
+        let starts = t.occurrences(of: q)
+        if !starts.isEmpty {
+            var best = starts[0], bestAgreement = -1, bestDistance = Int.max
+            for s in starts {
+                let agreement = agreementBefore(prefix, t.scalars, s) + agreementAfter(suffix, t.scalars, s + n)
+                let distance = s > origin ? s - origin : origin - s
+                if agreement > bestAgreement || (agreement == bestAgreement && distance < bestDistance) {
+                    best = s; bestAgreement = agreement; bestDistance = distance
+                }
+            }
+            let status: AnchorResult.Status = best == old.start && old.end == best + n ? .exact : .moved
+            return AnchorResult(status: status, score: 1000, selector: t.selector(best, best + n))
+        }
+        guard n <= maxFuzzyLength, n >= 2 else { return AnchorResult(status: .orphaned, score: 0) }
+
+        // 2. Seeds: estimated starts of the quote in the new text.
+        var seeds: [Int] = [origin]
+        if !prefix.isEmpty {
+            let piece = Array(prefix.suffix(seedContextLength))
+            let found = t.occurrences(of: piece)
+            if found.count <= maxSeedOccurrences { seeds += found.map { $0 + piece.count } }
+        }
+        if !suffix.isEmpty {
+            let piece = Array(suffix.prefix(seedContextLength))
+            let found = t.occurrences(of: piece)
+            if found.count <= maxSeedOccurrences { seeds += found.map { $0 - n } }
+        }
+        if n >= 2 * chunkLength {
+            let hits = chunkOccurrences(q, in: t.scalars)
+            for (c, positions) in hits.enumerated() where positions.count <= maxSeedOccurrences {
+                seeds += positions.map { $0 - c * chunkLength }
+            }
+        }
+
+        // 3. Candidates: seeds with the most support (seeds within `band`), nearest to the origin first.
+        seeds.sort()
+        let band = n / 4 + 8
+        var support = [Int](repeating: 0, count: seeds.count)
+        var lo = 0, hi = 0
+        for i in seeds.indices {
+            while seeds[lo] < seeds[i] - band { lo += 1 }
+            while hi < seeds.count && seeds[hi] <= seeds[i] + band { hi += 1 }
+            support[i] = hi - lo
+        }
+        var order = Array(seeds.indices)
+        order.sort { a, b in
+            if support[a] != support[b] { return support[a] > support[b] }
+            let da = abs(seeds[a] - origin), db = abs(seeds[b] - origin)
+            if da != db { return da < db }
+            return seeds[a] < seeds[b]
+        }
+        var picked: [Int] = []
+        for i in order where picked.count < maxCandidates {
+            let d = seeds[i]
+            if picked.contains(where: { abs($0 - d) <= n }) { continue }
+            picked.append(d)
+        }
+
+        // 4. Compare each candidate window in full (bounded edit distance, bit-parallel).
+        let slack = n + 16
+        let matcher = Matcher(q)
+        var best: (score: Int, start: Int, end: Int)? = nil
+        for d in picked {
+            let wlo = max(0, d - slack), whi = min(count, d + n + slack)
+            guard wlo < whi, let m = matcher.bestMatch(in: t.scalars, lo: wlo, hi: whi) else { continue }
+            let length = m.end - m.start
+            let longer = max(n, length)
+            let score = (longer - m.distance) * 1000 / longer
+            if let b = best {
+                let db = abs(b.start - origin), dm = abs(m.start - origin)
+                guard score > b.score || (score == b.score && (dm < db || (dm == db && m.start < b.start))) else { continue }
+            }
+            best = (score, m.start, m.end)
+        }
+        guard let b = best else { return AnchorResult(status: .orphaned, score: 0) }
+        if b.score >= anchorThreshold {
+            return AnchorResult(status: .fuzzy, score: b.score, selector: t.selector(b.start, b.end))
+        }
+        if b.score >= reviewThreshold {
+            return AnchorResult(status: .needsReview, score: b.score, candidate: t.selector(b.start, b.end))
+        }
+        return AnchorResult(status: .orphaned, score: b.score)
+    }
+
+    /// How many scalars at the end of `context` equal those just before `position` (at most all of it).
+    static func agreementBefore(_ context: [Unicode.Scalar], _ text: [Unicode.Scalar], _ position: Int) -> Int {
+        var k = 0
+        while k < context.count && position - 1 - k >= 0 && context[context.count - 1 - k] == text[position - 1 - k] { k += 1 }
+        return k
+    }
+
+    /// How many scalars at the start of `context` equal those from `position` on.
+    static func agreementAfter(_ context: [Unicode.Scalar], _ text: [Unicode.Scalar], _ position: Int) -> Int {
+        var k = 0
+        while k < context.count && position + k < text.count && context[k] == text[position + k] { k += 1 }
+        return k
+    }
+
+    /// For each chunk `c` of the quote (scalars `[c·L, c·L + L)`, L = `chunkLength`, whole chunks only),
+    /// its occurrence starts in the text, overlapping ones included — or more than
+    /// `maxSeedOccurrences` of them when it is too common (the list is then cut short).
+    ///
+    /// One pass over the text with a rolling hash; the hash only filters, every hit is compared scalar
+    /// by scalar, so the result is exactly the occurrences whatever the hash.
+    static func chunkOccurrences(_ q: [Unicode.Scalar], in text: [Unicode.Scalar]) -> [[Int]] {
+        let len = chunkLength, chunks = q.count / len
+        var hits = [[Int]](repeating: [], count: chunks)
+        guard chunks > 0, text.count >= len else { return hits }
+        let base: UInt64 = 0x0000_0100_0000_01B3
+        var top: UInt64 = 1
+        for _ in 1..<len { top = top &* base }
+        func hash(_ a: [Unicode.Scalar], _ from: Int) -> UInt64 {
+            var h: UInt64 = 0
+            for i in from..<(from + len) { h = h &* base &+ UInt64(a[i].value) }
+            return h
+        }
+        var byHash: [UInt64: [Int]] = [:]
+        for c in 0..<chunks { byHash[hash(q, c * len), default: []].append(c) }
+        var h = hash(text, 0)
+        var p = 0
+        while true {
+            if let cs = byHash[h] {
+                for c in cs where hits[c].count <= maxSeedOccurrences {
+                    var same = true
+                    for i in 0..<len where text[p + i] != q[c * len + i] { same = false; break }
+                    if same { hits[c].append(p) }
+                }
+            }
+            if p + len >= text.count { break }
+            h = (h &- UInt64(text[p].value) &* top) &* base &+ UInt64(text[p + len].value)
+            p += 1
+        }
+        return hits
+    }
+
+    /// Edit distance of a quote against the substrings of a window, bit-parallel (Myers 1999, in
+    /// Hyyrö's block form): O(⌈n/64⌉) word operations per window scalar.
+    struct Matcher {
+        let n: Int
+        let blocks: Int
+        let lastBit: Int
+        /// Scalar → row of `forward`/`backward` (row 0: a scalar not in the quote).
+        let rows: [UInt32: Int]
+        /// `blocks` words per row: bit i of block b set when quote scalar 64·b + i is the row's scalar.
+        let forward: [UInt64]
+        /// The same for the reversed quote.
+        let backward: [UInt64]
+
+        init(_ q: [Unicode.Scalar]) {
+            n = q.count
+            blocks = (n + 63) / 64
+            lastBit = (n - 1) % 64
+            var rows: [UInt32: Int] = [:]
+            for s in q where rows[s.value] == nil { rows[s.value] = rows.count + 1 }
+            var f = [UInt64](repeating: 0, count: (rows.count + 1) * blocks)
+            var b = f
+            for (i, s) in q.enumerated() {
+                let r = rows[s.value]!
+                f[r * blocks + i / 64] |= 1 << UInt64(i % 64)
+                let j = n - 1 - i
+                b[r * blocks + j / 64] |= 1 << UInt64(j % 64)
+            }
+            self.rows = rows
+            forward = f
+            backward = b
+        }
+
+        /// The smallest edit distance `D` between the quote and a substring `[s, e)` of the window
+        /// `[lo, hi)`; among those of distance `D`, the largest `e`, then the smallest `s`. Nil when
+        /// nothing beats the empty match (`D == n`).
+        func bestMatch(in text: [Unicode.Scalar], lo: Int, hi: Int) -> (distance: Int, start: Int, end: Int)? {
+            var pv = [UInt64](repeating: ~0, count: blocks), mv = [UInt64](repeating: 0, count: blocks)
+            return pv.withUnsafeMutableBufferPointer { pv in
+                mv.withUnsafeMutableBufferPointer { mv in
+                    forward.withUnsafeBufferPointer { forward in
+                        backward.withUnsafeBufferPointer { backward in
+                            text.withUnsafeBufferPointer { text in
+                                bestMatch(text, lo, hi, pv, mv, forward, backward)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        private func bestMatch(_ text: UnsafeBufferPointer<Unicode.Scalar>, _ lo: Int, _ hi: Int,
+                               _ pv: UnsafeMutableBufferPointer<UInt64>, _ mv: UnsafeMutableBufferPointer<UInt64>,
+                               _ forward: UnsafeBufferPointer<UInt64>, _ backward: UnsafeBufferPointer<UInt64>)
+            -> (distance: Int, start: Int, end: Int)? {
+            let last = blocks - 1
+            // Forward, free start in the text: after scalar j, `score` = min over s of lev(q, text[s..<j+1]).
+            var score = n, bestD = n, bestEnd = lo
+            for j in lo..<hi {
+                let base = (rows[text[j].value] ?? 0) * blocks
+                var h = 0
+                for b in 0..<last { h = Self.step(&pv[b], &mv[b], forward[base + b], h, 63) }
+                score += Self.step(&pv[last], &mv[last], forward[base + last], h, lastBit)
+                if score <= bestD { bestD = score; bestEnd = j + 1 }
+            }
+            guard bestD < n else { return nil }
+            // Backward from the end, text start fixed there: after k scalars, lev(q, text[end-k..<end]).
+            for b in 0..<blocks { pv[b] = ~0; mv[b] = 0 }
+            score = n
+            var bestStart = bestEnd
+            var p = bestEnd - 1
+            while p >= lo {
+                let base = (rows[text[p].value] ?? 0) * blocks
+                var h = 1
+                for b in 0..<last { h = Self.step(&pv[b], &mv[b], backward[base + b], h, 63) }
+                score += Self.step(&pv[last], &mv[last], backward[base + last], h, lastBit)
+                if score == bestD { bestStart = p }
+                p -= 1
+            }
+            return (bestD, bestStart, bestEnd)
+        }
+
+        /// One column step of one 64-row block: `hin` is the horizontal difference entering at the
+        /// block's top row, the result the one leaving at row `outBit`.
+        @inline(__always)
+        static func step(_ pv: inout UInt64, _ mv: inout UInt64, _ eqIn: UInt64, _ hin: Int, _ outBit: Int) -> Int {
+            let hinNegative: UInt64 = hin < 0 ? 1 : 0
+            let xv = eqIn | mv
+            let eq = eqIn | hinNegative
+            let xh = (((eq & pv) &+ pv) ^ pv) | eq
+            var ph = mv | ~(xh | pv)
+            var mh = pv & xh
+            let out = (ph >> UInt64(outBit)) & 1 == 1 ? 1 : ((mh >> UInt64(outBit)) & 1 == 1 ? -1 : 0)
+            ph <<= 1
+            mh <<= 1
+            mh |= hinNegative
+            if hin > 0 { ph |= 1 }
+            pv = mh | ~(xv | ph)
+            mv = ph & xv
+            return out
+        }
+    }
+}
+
+/// The outcome of re-anchoring one selector (Protocol/09-anchoring.md §2).
+public struct AnchorResult: Codable, Equatable, Hashable, Sendable {
+    public enum Status: String, Codable, Sendable, CaseIterable {
+        /// The same quote at the same position (and no occurrence with better context elsewhere).
+        case exact
+        /// The same quote, found elsewhere.
+        case moved
+        /// Similar text, scoring at least `Anchoring.anchorThreshold`: anchored there.
+        case fuzzy
+        /// The best similar text scores between the thresholds: shown (`candidate`), not anchored.
+        case needsReview = "needs-review"
+        /// Nothing similar enough.
+        case orphaned
+    }
+
+    public var status: Status
+    /// Similarity in per mille (0…1000): 1000 for `exact` and `moved`; for the others the best
+    /// candidate's score (0 when there was none).
+    public var score: Int
+    /// The new selector in the new text (fresh context and positions), for `exact`, `moved`, `fuzzy`.
+    public var selector: TextSelector?
+    /// For `needsReview`: the span that would be anchored if an analyst confirms it.
+    public var candidate: TextSelector?
+    /// `Anchoring.version` of the code that computed this.
+    public var version: Int
+
+    public init(status: Status, score: Int, selector: TextSelector? = nil, candidate: TextSelector? = nil,
+                version: Int = Anchoring.version) {
+        self.status = status
+        self.score = score
+        self.selector = selector
+        self.candidate = candidate
+        self.version = version
+    }
+
+    /// Whether the span is anchored in the new text (`exact`, `moved` or `fuzzy`).
+    public var isAnchored: Bool { selector != nil }
+
+    /// `score` as a fraction 0…1, for display only (decisions use the integer).
+    public var fraction: Double { Double(score) / 1000 }
+}
