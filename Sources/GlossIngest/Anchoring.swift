@@ -129,7 +129,12 @@ public enum Anchoring {
         var best: (score: Int, start: Int, end: Int)? = nil
         for d in picked {
             let wlo = max(0, d - slack), whi = min(count, d + n + slack)
-            guard wlo < whi, let m = matcher.bestMatch(in: t.scalars, lo: wlo, hi: whi) else { continue }
+            guard wlo < whi, var m = matcher.bestMatch(in: t.scalars, lo: wlo, hi: whi) else { continue }
+            // Whole words: a span cut inside a word where the old one was not is widened to the word.
+            let (ws, we) = widened(m.start, m.end, t.scalars, q, prefix, suffix)
+            if (ws, we) != (m.start, m.end) {
+                m = (matcher.distance(t.scalars, ws, we), ws, we)
+            }
             let length = m.end - m.start
             let longer = max(n, length)
             let score = (longer - m.distance) * 1000 / longer
@@ -147,6 +152,37 @@ public enum Anchoring {
             return AnchorResult(status: .needsReview, score: b.score, candidate: t.selector(b.start, b.end))
         }
         return AnchorResult(status: .orphaned, score: b.score)
+    }
+
+    /// Letters, marks and decimal digits: what a word is made of (06 §3 tokens, without apostrophes).
+    static func isWord(_ u: Unicode.Scalar) -> Bool {
+        let p = u.properties
+        if p.isAlphabetic || p.numericType == .decimal { return true }
+        switch p.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark: return true
+        default: return false
+        }
+    }
+
+    /// §3.5 widening: when the old quote ended at a word boundary (its last scalar a word scalar, its
+    /// suffix empty or starting with a non-word scalar) but the match ends between two word scalars,
+    /// the end moves forward over word scalars (at most `TextSelector.contextLength`); the same for
+    /// the start, backward.
+    static func widened(_ s0: Int, _ e0: Int, _ t: [Unicode.Scalar], _ q: [Unicode.Scalar],
+                        _ prefix: [Unicode.Scalar], _ suffix: [Unicode.Scalar]) -> (Int, Int) {
+        var s = s0, e = e0
+        guard s < e else { return (s, e) }
+        if isWord(q[q.count - 1]), suffix.first.map({ !isWord($0) }) ?? true,
+           e < t.count, isWord(t[e - 1]), isWord(t[e]) {
+            let limit = min(t.count, e + TextSelector.contextLength)
+            while e < limit && isWord(t[e]) { e += 1 }
+        }
+        if isWord(q[0]), prefix.last.map({ !isWord($0) }) ?? true,
+           s > 0, isWord(t[s]), isWord(t[s - 1]) {
+            let limit = max(0, s - TextSelector.contextLength)
+            while s > limit && isWord(t[s - 1]) { s -= 1 }
+        }
+        return (s, e)
     }
 
     /// How many scalars at the end of `context` equal those just before `position` (at most all of it).
@@ -279,6 +315,23 @@ public enum Anchoring {
                 p -= 1
             }
             return (bestD, bestStart, bestEnd)
+        }
+
+        /// lev(q, text[start..<end]) (the backward pass, read at the span's length).
+        func distance(_ text: [Unicode.Scalar], _ start: Int, _ end: Int) -> Int {
+            var pv = [UInt64](repeating: ~0, count: blocks), mv = [UInt64](repeating: 0, count: blocks)
+            var score = n
+            var p = end - 1
+            while p >= start {
+                let base = (rows[text[p].value] ?? 0) * blocks
+                var h = 1
+                for b in 0..<blocks {
+                    h = Self.step(&pv[b], &mv[b], backward[base + b], h, b == blocks - 1 ? lastBit : 63)
+                }
+                score += h
+                p -= 1
+            }
+            return score
         }
 
         /// One column step of one 64-row block: `hin` is the horizontal difference entering at the

@@ -161,9 +161,29 @@ import Testing
                 let s = (lo...e).first { table[$0 - lo][e - $0] == bestD }!
                 want = (bestD, s, e)
             }
+            let ds = Int.random(in: 0...t.count, using: &rng), de = Int.random(in: ds...t.count, using: &rng)
+            #expect(Anchoring.Matcher(q).distance(t, ds, de) == distancesFrom(q, Array(t[ds..<de])).last!)
             #expect(got?.distance == want?.distance && got?.start == want?.start && got?.end == want?.end,
                     "q=\(String(String.UnicodeScalarView(q))) t=\(String(String.UnicodeScalarView(t))) [\(lo),\(hi))")
         }
+    }
+
+    @Test func spansAreWidenedToWholeWordsOnlyWhereTheOldOneWasWhole() {
+        func w(_ t: String, _ s: Int, _ e: Int, quote: String, prefix: String = "", suffix: String = "") -> [Int] {
+            let (a, b) = Anchoring.widened(s, e, Array(t.unicodeScalars), Array(quote.unicodeScalars),
+                                           Array(prefix.unicodeScalars), Array(suffix.unicodeScalars))
+            return [a, b]
+        }
+        let t = "the talks went badly, indeed"
+        #expect(w(t, 4, 19, quote: "talks went well", prefix: "the ", suffix: ", ok") == [4, 20])
+        #expect(w(t, 4, 19, quote: "talks went well", prefix: "the ", suffix: "ish") == [4, 19])    // the old end was inside a word
+        #expect(w(t, 4, 19, quote: "talks went wel.", prefix: "the ", suffix: "") == [4, 19])       // the quote ended on punctuation
+        #expect(w(t, 6, 14, quote: "talks went", prefix: "", suffix: "") == [4, 14])
+        #expect(w(t, 6, 14, quote: "talks went", prefix: "s", suffix: "") == [6, 14])
+        #expect(w("q\u{301}q\u{301}", 1, 3, quote: "ab") == [0, 4])   // marks are word scalars
+        #expect(w(t, 5, 5, quote: "x") == [5, 5])
+        let long = String(repeating: "a", count: 100)
+        #expect(w(long, 50, 60, quote: "aa") == [50 - 32, 60 + 32])
     }
 
     @Test func chunkOccurrencesAreExactAndCapped() {
@@ -280,4 +300,45 @@ func distancesFrom(_ q: [Unicode.Scalar], _ t: [Unicode.Scalar]) -> [Int] {
         result.append(col[q.count])
     }
     return result
+}
+
+/// Protocol/09-anchoring.md §6: the golden vectors hold.
+@Suite struct AnchoringSpecificationTests {
+    struct Vector: Decodable {
+        var name: String
+        var text: String
+        var quote: String
+        var occurrence: Int?
+        var new: String
+        var status: String
+        var score: Int
+        var start: Int?
+        var end: Int?
+    }
+
+    static func vectors() throws -> [Vector] {
+        let doc = try String(contentsOf: repositoryRoot.appendingPathComponent("Protocol/09-anchoring.md"), encoding: .utf8)
+        let body = try #require(doc.components(separatedBy: "```anchoring-vectors\n").dropFirst().first?.components(separatedBy: "```").first)
+        return try body.split(separator: "\n").map { try JSONDecoder().decode(Vector.self, from: Data($0.utf8)) }
+    }
+
+    @Test func versionIsStated() throws {
+        let doc = try String(contentsOf: repositoryRoot.appendingPathComponent("Protocol/09-anchoring.md"), encoding: .utf8)
+        #expect(doc.contains("**Algorithm version \(Anchoring.version)**"))
+        #expect(doc.contains("| `anchorThreshold` | \(Anchoring.anchorThreshold) ‰ |"))
+        #expect(doc.contains("| `reviewThreshold` | \(Anchoring.reviewThreshold) ‰ |"))
+    }
+
+    @Test func goldenVectorsHold() throws {
+        let vectors = try Self.vectors()
+        #expect(vectors.count >= 10)
+        for v in vectors {
+            let old = try TextSelector.locate(quote: v.quote, in: v.text, occurrence: v.occurrence)
+            let r = Anchoring.reanchor(old, in: v.new)
+            let s = r.selector ?? r.candidate
+            let got = "\"status\":\"\(r.status.rawValue)\",\"score\":\(r.score)" + (s.map { ",\"start\":\($0.start),\"end\":\($0.end)" } ?? "")
+            let want = "\"status\":\"\(v.status)\",\"score\":\(v.score)" + (v.start.map { ",\"start\":\($0),\"end\":\(v.end ?? -1)" } ?? "")
+            #expect(got == want, "\(v.name): \(s?.exact ?? "-")")
+        }
+    }
 }
