@@ -68,11 +68,16 @@ public enum Anchoring {
         let starts = t.occurrences(of: q)
         if !starts.isEmpty {
             var best = starts[0], bestAgreement = -1, bestDistance = Int.max
-            for s in starts {
-                let agreement = agreementBefore(prefix, t.scalars, s) + agreementAfter(suffix, t.scalars, s + n)
-                let distance = s > origin ? s - origin : origin - s
-                if agreement > bestAgreement || (agreement == bestAgreement && distance < bestDistance) {
-                    best = s; bestAgreement = agreement; bestDistance = distance
+            let most = prefix.count + suffix.count
+            t.scalars.withUnsafeBufferPointer { text in
+                for s in starts {
+                    // Later occurrences are farther: none can beat a full agreement already found.
+                    if bestAgreement == most && s > origin && s - origin > bestDistance { break }
+                    let agreement = agreementBefore(prefix, text, s) + agreementAfter(suffix, text, s + n)
+                    let distance = s > origin ? s - origin : origin - s
+                    if agreement > bestAgreement || (agreement == bestAgreement && distance < bestDistance) {
+                        best = s; bestAgreement = agreement; bestDistance = distance
+                    }
                 }
             }
             let status: AnchorResult.Status = best == old.start && old.end == best + n ? .exact : .moved
@@ -186,14 +191,14 @@ public enum Anchoring {
     }
 
     /// How many scalars at the end of `context` equal those just before `position` (at most all of it).
-    static func agreementBefore(_ context: [Unicode.Scalar], _ text: [Unicode.Scalar], _ position: Int) -> Int {
+    static func agreementBefore(_ context: [Unicode.Scalar], _ text: UnsafeBufferPointer<Unicode.Scalar>, _ position: Int) -> Int {
         var k = 0
         while k < context.count && position - 1 - k >= 0 && context[context.count - 1 - k] == text[position - 1 - k] { k += 1 }
         return k
     }
 
     /// How many scalars at the start of `context` equal those from `position` on.
-    static func agreementAfter(_ context: [Unicode.Scalar], _ text: [Unicode.Scalar], _ position: Int) -> Int {
+    static func agreementAfter(_ context: [Unicode.Scalar], _ text: UnsafeBufferPointer<Unicode.Scalar>, _ position: Int) -> Int {
         var k = 0
         while k < context.count && position + k < text.count && context[k] == text[position + k] { k += 1 }
         return k
@@ -217,22 +222,38 @@ public enum Anchoring {
             for i in from..<(from + len) { h = h &* base &+ UInt64(a[i].value) }
             return h
         }
+        // Identical chunks are looked for once (a quote of one repeated letter must not cost chunks × N).
+        var distinct: [ArraySlice<Unicode.Scalar>] = [], chunksOf: [[Int]] = []
         var byHash: [UInt64: [Int]] = [:]
-        for c in 0..<chunks { byHash[hash(q, c * len), default: []].append(c) }
+        for c in 0..<chunks {
+            let chunk = q[(c * len)..<(c * len + len)]
+            let h = hash(q, c * len)
+            if let d = byHash[h]?.first(where: { distinct[$0] == chunk }) {
+                chunksOf[d].append(c)
+            } else {
+                byHash[h, default: []].append(distinct.count)
+                distinct.append(chunk)
+                chunksOf.append([c])
+            }
+        }
+        var found = [[Int]](repeating: [], count: distinct.count)
         var h = hash(text, 0)
         var p = 0
         while true {
-            if let cs = byHash[h] {
-                for c in cs where hits[c].count <= maxSeedOccurrences {
+            if let ds = byHash[h] {
+                for d in ds where found[d].count <= maxSeedOccurrences {
+                    let chunk = distinct[d]
                     var same = true
-                    for i in 0..<len where text[p + i] != q[c * len + i] { same = false; break }
-                    if same { hits[c].append(p) }
+                    var i = 0
+                    for u in chunk { if text[p + i] != u { same = false; break }; i += 1 }
+                    if same { found[d].append(p) }
                 }
             }
             if p + len >= text.count { break }
             h = (h &- UInt64(text[p].value) &* top) &* base &+ UInt64(text[p + len].value)
             p += 1
         }
+        for d in distinct.indices { for c in chunksOf[d] { hits[c] = found[d] } }
         return hits
     }
 

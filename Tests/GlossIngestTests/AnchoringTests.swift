@@ -274,6 +274,25 @@ import Testing
         }
     }
 
+    @Test func repetitiveTextsStayCheap() {
+        let clock = ContinuousClock()
+        let text = String(repeating: "a", count: 200_000)
+        // A quote occurring at every position; one made of a single repeated chunk, not in the text.
+        let everywhere = TextSelector.selector(in: text, start: 1_000, end: 1_002)
+        let shifted = "b" + text
+        let rare = TextSelector(exact: String(repeating: "a", count: 2_000) + "b", prefix: String(repeating: "a", count: 32),
+                                suffix: String(repeating: "a", count: 32), start: 150_000, end: 152_001)
+        // (Shifted by one, the span's own place still has full context and distance 0: exact again.)
+        for (old, new, expected) in [(everywhere, text, AnchorResult.Status.exact), (everywhere, shifted, .exact), (rare, text, .fuzzy)] {
+            var r: AnchorResult? = nil
+            let elapsed = clock.measure { r = Anchoring.reanchor(old, in: new) }
+            print("[anchoring-performance] repetitive \(expected): \(r!.status) score \(r!.score) in \(elapsed)")
+            #expect(r?.status == expected)
+            #expect(r?.selector?.matches(new) == true)
+            #expect(elapsed < .milliseconds(800))
+        }
+    }
+
     @Test func theSampleArticleSurvivesAnEditedRevision() throws {
         let article = try sampleArticle()
         let quotes = ["Zakir Hasanov", "Baku"]
