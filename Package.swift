@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// Dependencies point one way: Model ← Ingest; Model ← Store ← Projections ← Sync ← Engine ← gloss.
+// Dependencies point one way: Model ← Ingest; Model ← Export; Model ← Store ← Projections ← Sync ← Engine ← gloss.
 let package = Package(
     name: "Gloss",
     platforms: [.macOS(.v13)],
@@ -21,6 +21,11 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "GlossIngest", dependencies: ["GlossModel"]),
+        // STIX 2.1 and W3C Web Annotation writers over a plain input model (Crypto for UUIDv5's SHA-1).
+        .target(name: "GlossExport", dependencies: [
+            "GlossModel",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .target(name: "GlossStore", dependencies: [
             "GlossModel",
             .product(name: "GRDB", package: "GRDB.swift"),
@@ -64,5 +69,6 @@ let package = Package(
         ]),
         .testTarget(name: "GlossEndToEndTests", dependencies: ["GlossTestSupport"]),
         .testTarget(name: "GlossIngestTests", dependencies: ["GlossIngest", "GlossModel", "GlossTestSupport"]),
+        .testTarget(name: "GlossExportTests", dependencies: ["GlossExport", "GlossModel"]),
     ]
 )

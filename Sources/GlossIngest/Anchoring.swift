@@ -68,11 +68,16 @@ public enum Anchoring {
         let starts = t.occurrences(of: q)
         if !starts.isEmpty {
             var best = starts[0], bestAgreement = -1, bestDistance = Int.max
-            for s in starts {
-                let agreement = agreementBefore(prefix, t.scalars, s) + agreementAfter(suffix, t.scalars, s + n)
-                let distance = s > origin ? s - origin : origin - s
-                if agreement > bestAgreement || (agreement == bestAgreement && distance < bestDistance) {
-                    best = s; bestAgreement = agreement; bestDistance = distance
+            let most = prefix.count + suffix.count
+            t.scalars.withUnsafeBufferPointer { text in
+                for s in starts {
+                    // Later occurrences are farther: none can beat a full agreement already found.
+                    if bestAgreement == most && s > origin && s - origin > bestDistance { break }
+                    let agreement = agreementBefore(prefix, text, s) + agreementAfter(suffix, text, s + n)
+                    let distance = s > origin ? s - origin : origin - s
+                    if agreement > bestAgreement || (agreement == bestAgreement && distance < bestDistance) {
+                        best = s; bestAgreement = agreement; bestDistance = distance
+                    }
                 }
             }
             let status: AnchorResult.Status = best == old.start && old.end == best + n ? .exact : .moved
@@ -129,7 +134,12 @@ public enum Anchoring {
         var best: (score: Int, start: Int, end: Int)? = nil
         for d in picked {
             let wlo = max(0, d - slack), whi = min(count, d + n + slack)
-            guard wlo < whi, let m = matcher.bestMatch(in: t.scalars, lo: wlo, hi: whi) else { continue }
+            guard wlo < whi, var m = matcher.bestMatch(in: t.scalars, lo: wlo, hi: whi) else { continue }
+            // Whole words: a span cut inside a word where the old one was not is widened to the word.
+            let (ws, we) = widened(m.start, m.end, t.scalars, q, prefix, suffix)
+            if (ws, we) != (m.start, m.end) {
+                m = (matcher.distance(t.scalars, ws, we), ws, we)
+            }
             let length = m.end - m.start
             let longer = max(n, length)
             let score = (longer - m.distance) * 1000 / longer
@@ -149,15 +159,46 @@ public enum Anchoring {
         return AnchorResult(status: .orphaned, score: b.score)
     }
 
+    /// Letters, marks and decimal digits: what a word is made of (06 §3 tokens, without apostrophes).
+    static func isWord(_ u: Unicode.Scalar) -> Bool {
+        let p = u.properties
+        if p.isAlphabetic || p.numericType == .decimal { return true }
+        switch p.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark: return true
+        default: return false
+        }
+    }
+
+    /// §3.5 widening: when the old quote ended at a word boundary (its last scalar a word scalar, its
+    /// suffix empty or starting with a non-word scalar) but the match ends between two word scalars,
+    /// the end moves forward over word scalars (at most `TextSelector.contextLength`); the same for
+    /// the start, backward.
+    static func widened(_ s0: Int, _ e0: Int, _ t: [Unicode.Scalar], _ q: [Unicode.Scalar],
+                        _ prefix: [Unicode.Scalar], _ suffix: [Unicode.Scalar]) -> (Int, Int) {
+        var s = s0, e = e0
+        guard s < e else { return (s, e) }
+        if isWord(q[q.count - 1]), suffix.first.map({ !isWord($0) }) ?? true,
+           e < t.count, isWord(t[e - 1]), isWord(t[e]) {
+            let limit = min(t.count, e + TextSelector.contextLength)
+            while e < limit && isWord(t[e]) { e += 1 }
+        }
+        if isWord(q[0]), prefix.last.map({ !isWord($0) }) ?? true,
+           s > 0, isWord(t[s]), isWord(t[s - 1]) {
+            let limit = max(0, s - TextSelector.contextLength)
+            while s > limit && isWord(t[s - 1]) { s -= 1 }
+        }
+        return (s, e)
+    }
+
     /// How many scalars at the end of `context` equal those just before `position` (at most all of it).
-    static func agreementBefore(_ context: [Unicode.Scalar], _ text: [Unicode.Scalar], _ position: Int) -> Int {
+    static func agreementBefore(_ context: [Unicode.Scalar], _ text: UnsafeBufferPointer<Unicode.Scalar>, _ position: Int) -> Int {
         var k = 0
         while k < context.count && position - 1 - k >= 0 && context[context.count - 1 - k] == text[position - 1 - k] { k += 1 }
         return k
     }
 
     /// How many scalars at the start of `context` equal those from `position` on.
-    static func agreementAfter(_ context: [Unicode.Scalar], _ text: [Unicode.Scalar], _ position: Int) -> Int {
+    static func agreementAfter(_ context: [Unicode.Scalar], _ text: UnsafeBufferPointer<Unicode.Scalar>, _ position: Int) -> Int {
         var k = 0
         while k < context.count && position + k < text.count && context[k] == text[position + k] { k += 1 }
         return k
@@ -181,22 +222,38 @@ public enum Anchoring {
             for i in from..<(from + len) { h = h &* base &+ UInt64(a[i].value) }
             return h
         }
+        // Identical chunks are looked for once (a quote of one repeated letter must not cost chunks × N).
+        var distinct: [ArraySlice<Unicode.Scalar>] = [], chunksOf: [[Int]] = []
         var byHash: [UInt64: [Int]] = [:]
-        for c in 0..<chunks { byHash[hash(q, c * len), default: []].append(c) }
+        for c in 0..<chunks {
+            let chunk = q[(c * len)..<(c * len + len)]
+            let h = hash(q, c * len)
+            if let d = byHash[h]?.first(where: { distinct[$0] == chunk }) {
+                chunksOf[d].append(c)
+            } else {
+                byHash[h, default: []].append(distinct.count)
+                distinct.append(chunk)
+                chunksOf.append([c])
+            }
+        }
+        var found = [[Int]](repeating: [], count: distinct.count)
         var h = hash(text, 0)
         var p = 0
         while true {
-            if let cs = byHash[h] {
-                for c in cs where hits[c].count <= maxSeedOccurrences {
+            if let ds = byHash[h] {
+                for d in ds where found[d].count <= maxSeedOccurrences {
+                    let chunk = distinct[d]
                     var same = true
-                    for i in 0..<len where text[p + i] != q[c * len + i] { same = false; break }
-                    if same { hits[c].append(p) }
+                    var i = 0
+                    for u in chunk { if text[p + i] != u { same = false; break }; i += 1 }
+                    if same { found[d].append(p) }
                 }
             }
             if p + len >= text.count { break }
             h = (h &- UInt64(text[p].value) &* top) &* base &+ UInt64(text[p + len].value)
             p += 1
         }
+        for d in distinct.indices { for c in chunksOf[d] { hits[c] = found[d] } }
         return hits
     }
 
@@ -279,6 +336,23 @@ public enum Anchoring {
                 p -= 1
             }
             return (bestD, bestStart, bestEnd)
+        }
+
+        /// lev(q, text[start..<end]) (the backward pass, read at the span's length).
+        func distance(_ text: [Unicode.Scalar], _ start: Int, _ end: Int) -> Int {
+            var pv = [UInt64](repeating: ~0, count: blocks), mv = [UInt64](repeating: 0, count: blocks)
+            var score = n
+            var p = end - 1
+            while p >= start {
+                let base = (rows[text[p].value] ?? 0) * blocks
+                var h = 1
+                for b in 0..<blocks {
+                    h = Self.step(&pv[b], &mv[b], backward[base + b], h, b == blocks - 1 ? lastBit : 63)
+                }
+                score += h
+                p -= 1
+            }
+            return score
         }
 
         /// One column step of one 64-row block: `hin` is the horizontal difference entering at the
