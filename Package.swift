@@ -49,7 +49,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "GlossEngine", dependencies: [
-            "GlossModel", "GlossStore", "GlossProjections", "GlossIngest", "GlossSync", "GlossNet",
+            "GlossModel", "GlossStore", "GlossProjections", "GlossIngest", "GlossSync", "GlossNet", "GlossExport",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -69,6 +69,6 @@ let package = Package(
         ]),
         .testTarget(name: "GlossEndToEndTests", dependencies: ["GlossTestSupport"]),
         .testTarget(name: "GlossIngestTests", dependencies: ["GlossIngest", "GlossModel", "GlossTestSupport"]),
-        .testTarget(name: "GlossExportTests", dependencies: ["GlossExport", "GlossModel"]),
+        .testTarget(name: "GlossExportTests", dependencies: ["GlossExport", "GlossModel", "GlossTestSupport"]),
     ]
 )

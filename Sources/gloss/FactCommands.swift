@@ -314,3 +314,43 @@ struct AnchorCommand: ParsableCommand {
         func run() throws { try guarded { printCreated(try replica.open().retargetAnchor(object, quote: quote, choice: choice.choice), json: json) } }
     }
 }
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Export to other tools: a STIX 2.1 bundle, or W3C Web Annotation JSON-LD (Protocol/10-export.md).",
+        subcommands: [STIX.self, WebAnnotations.self])
+
+    /// `--out FILE [--article A] [--json]`, shared by both formats.
+    struct Options: ParsableArguments {
+        @OptionGroup var replica: ReplicaOptions
+        @Option(help: "The file to write (replaced atomically).") var out: String
+        @Option(help: "Only this article (id or unique prefix) and what is attached to it.") var article: String?
+        @Flag(help: "Print JSON (keys: out, objects, counts {type: n}, skipped).") var json = false
+
+        func run(_ format: String) throws {
+            try guarded {
+                let s = try replica.open().export(format, to: out, article: article)
+                if json { gloss.out(s.json.pretty); return }
+                gloss.out("wrote \(s.objects) objects to \(s.out): " + s.counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+                for k in s.skipped { err("skipped: \(k)") }
+            }
+        }
+    }
+
+    struct STIX: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "stix",
+            abstract: "A STIX 2.1 bundle: a report per article, identities for analysts and sources, locations for countries, notes for notes and facts, opinions for corroborations and contradictions, relationships for links; grades as confidence.",
+            discussion: "Ids are deterministic (exporting twice gives the same ids); `modified` follows each object's history.")
+        @OptionGroup var options: Options
+        func run() throws { try options.run("stix") }
+    }
+
+    struct WebAnnotations: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "annotations",
+            abstract: "Annotations as a W3C Web Annotation collection (JSON-LD) with TextQuote and TextPosition selectors on the revision.")
+        @OptionGroup var options: Options
+        func run() throws { try options.run("annotations") }
+    }
+}
