@@ -64,7 +64,8 @@ public enum STIXExport {
         /// The article's own date (dateline), or its ingest time.
         public var published: Milliseconds
         public var created: Milliseconds
-        /// The latest revision's time.
+        /// The latest revision's time (or later: pass the time of a retraction that removed something
+        /// from the report). The report's `modified` is this or the latest `modified` of what it references.
         public var modified: Milliseconds
         public var createdBy: String
         /// A `Source.id`.
@@ -232,7 +233,9 @@ public enum STIXExport {
         var skipped: [String] = []
         let analysts = Dictionary(input.analysts.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         func t(_ ms: Milliseconds) -> ExportJSON { .string(exportTimestamp(ms)) }
+        var modifiedAt: [String: Milliseconds] = [:]        // STIX id → modified
         func base(_ type: String, _ id: String, _ created: Milliseconds, _ modified: Milliseconds, by: String?) -> [String: ExportJSON] {
+            modifiedAt[id] = max(created, modified)
             var o: [String: ExportJSON] = ["type": .string(type), "spec_version": .string("2.1"), "id": .string(id),
                                            "created": t(created), "modified": t(max(created, modified))]
             if let by, analysts[by] != nil { o["created_by_ref"] = .string(analystID(by)) }
@@ -338,7 +341,15 @@ public enum STIXExport {
             }
         }
         for a in input.articles {
-            var o = base("report", reportID(a.id), a.created, a.modified, by: a.createdBy)
+            var r = reportRefs[a.id] ?? []
+            r += locations(a.countries)
+            if let s = a.source, let sid = ids[s] { r.append(sid) }
+            if r.isEmpty, analysts[a.createdBy] != nil { r.append(analystID(a.createdBy)) }
+            guard !r.isEmpty else { skipped.append("article \(a.id): nothing to report (no analyst identity)"); continue }
+            // A report changes when anything it references does: its `modified` is the latest of them.
+            let modified = r.reduce(a.modified) { max($0, modifiedAt[$1] ?? 0) }
+            var o = base("report", reportID(a.id), a.created, modified, by: a.createdBy)
+            o["object_refs"] = refs(r)
             o["name"] = .string(a.title)
             o["published"] = t(a.published)
             o["external_references"] = .array([.object([
@@ -346,12 +357,6 @@ public enum STIXExport {
                 "external_id": .string("urn:gloss:revision:\(a.revision)"),
                 "hashes": .object(["SHA-256": .string(a.revision)]),
             ])])
-            var r = reportRefs[a.id] ?? []
-            r += locations(a.countries)
-            if let s = a.source, let sid = ids[s] { r.append(sid) }
-            if r.isEmpty, analysts[a.createdBy] != nil { r.append(analystID(a.createdBy)) }
-            guard !r.isEmpty else { skipped.append("article \(a.id): nothing to report (no analyst identity)"); continue }
-            o["object_refs"] = refs(r)
             objects[reportID(a.id)] = o
         }
 

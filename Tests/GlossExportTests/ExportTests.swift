@@ -105,6 +105,10 @@ func string(_ v: ExportJSON?) -> String? { if case .string(let s)? = v { s } els
         #expect(string(before["created"]) == string(after["created"]))
         #expect(string(before["modified"]) == "2021-06-26T09:33:20.040Z" && string(after["modified"]) == "2021-06-26T09:33:21.040Z")
         #expect(string(b.json["id"]) != string(e.json["id"]))
+        // The report referencing the note changes with it.
+        let report = STIXExport.reportID(sampleInput().articles[0].id)
+        let rb = objects(b).first { string($0["id"]) == report }!, re = objects(e).first { string($0["id"]) == report }!
+        #expect(string(rb["modified"]) == "2021-06-26T09:33:20.100Z" && string(re["modified"]) == "2021-06-26T09:33:21.040Z")
         #expect(Set(e.ids.values) == Set(b.ids.values))
     }
 
@@ -167,11 +171,12 @@ func string(_ v: ExportJSON?) -> String? { if case .string(let s)? = v { s } els
 }
 
 /// The official validators accept the exports (ExportValidator; skipped without a venv unless required).
+/// `GLOSS_KEEP_EXPORTS=1` keeps the written files (the path is printed).
 @Suite struct ExternalValidatorTests {
     @Test func stix2ValidatorAndJSONLDAccept() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gloss-export-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        defer { if ProcessInfo.processInfo.environment["GLOSS_KEEP_EXPORTS"] == nil { try? FileManager.default.removeItem(at: dir) } else { print("[export] kept \(dir.path)") } }
         let stix = dir.appendingPathComponent("bundle.json"), ann = dir.appendingPathComponent("annotations.jsonld")
         try STIXExport.bundle(sampleInput()).json.pretty.write(to: stix, atomically: true, encoding: .utf8)
         try WebAnnotationExport.collection(sampleAnnotations()).pretty.write(to: ann, atomically: true, encoding: .utf8)
