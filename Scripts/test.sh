@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Runs every test: the Swift suites (unit, property, end-to-end on the built binary) and the
-# independent Python verifier against the golden vectors and a replica written by gloss.
+# Runs every test: the Swift suites (unit, property, end-to-end on the built binary, exports checked
+# by the official stix2-validator) and the independent Python verifier against the golden vectors
+# and a replica written by gloss.
 # Bounded sizes for CI; set GLOSS_LARGE=1 for the largest runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Scripts/setup.sh
+# The official STIX 2.1 validator and a JSON-LD processor for the export tests (a venv from PyPI);
+# the export tests fail rather than skip when it is missing.
+Scripts/stix-venv.sh
+export GLOSS_REQUIRE_STIX=1 GLOSS_STIX_PYTHON="$PWD/.venv-stix/bin/python"
 
 echo "== swift build"
 swift build --build-tests 2>&1 | { grep -vE '^\[[0-9]+/[0-9]+\]' || true; }
