@@ -38,7 +38,7 @@ gloss fact add --dir "$work/ana" --article "${a:0:8}" --subject "Pakistan Army" 
 f2=$(gloss fact add --dir "$work/ana" --article "${a:0:8}" --subject "Pakistan Army" --predicate hosts --object "trilateral exercise" --when 2021-09 --evidence "Pakistan" --occurrence 2 --source Dawn); echo "$f2"
 gloss grade fact --dir "$work/ana" "${f1:0:8}" --credibility 2 --reason "on the record, named minister"
 gloss fact corroborate --dir "$work/ana" "${f2:0:8}" --by "${f1:0:8}"
-gloss annotate --dir "$work/bo" "${b:0:8}" --quote "landfills" --comment "Why would a minister inspect landfills?" --tag follow-up
+gloss annotate --dir "$work/bo" "${b:0:8}" --quote "inspecting the landfills" --comment "Why would a minister inspect landfills?" --tag follow-up
 gloss facts --dir "$work/ana"
 
 echo; echo "== offline hand-off: bundles carried across"
@@ -77,6 +77,20 @@ gloss resolve --dir "$work/ana" "${conflict:0:10}" --pick "${retraction:0:12}" -
 gloss bundle export --dir "$work/ana" --peer "$(gloss whoami --dir "$work/bo" --json | sed 's/.*"replica":"\([0-9a-f]*\)".*/\1/')" --out "$work/ana-to-bo-3.glossb"
 gloss bundle import --dir "$work/bo" "$work/ana-to-bo-3.glossb"
 gloss fact show --dir "$work/bo" "${f2:0:8}"
+
+echo; echo "== the article is corrected: a new revision; annotations and evidence follow the text"
+sed -e 's/inspecting the landfills/inspecting the training grounds/' -e 's/^Reports in international media/(Updated.) Reports in international media/' \
+  "$article" > "$work/revised.txt"
+gloss ingest --dir "$work/bo" --revises "${b:0:8}" "$work/revised.txt"
+gloss anchors --dir "$work/bo" "${b:0:8}"
+reworded=$("$PWD/.build/debug/gloss" anchors --dir "$work/bo" "${b:0:8}" --json | python3 -c 'import json,sys; print(next(a["id"] for a in json.load(sys.stdin) if a["status"] == "needs-review"))')
+gloss anchor confirm --dir "$work/bo" "${reworded:0:10}"
+gloss bundle export --dir "$work/bo" --peer ana --out "$work/bo-to-ana-3.glossb"
+gloss bundle import --dir "$work/ana" "$work/bo-to-ana-3.glossb"
+
+echo; echo "== hand the work to other tools: STIX 2.1 and W3C Web Annotation"
+gloss export stix --dir "$work/ana" --out "$work/case.stix.json"
+gloss export annotations --dir "$work/ana" --out "$work/annotations.jsonld"
 
 echo; echo "== both replicas now hold the same events: same version vector, same digest"
 gloss status --dir "$work/ana"
