@@ -149,13 +149,12 @@ extension Replica {
     }
 
     /// Facts (of one article, or all), oldest first, with source, combined grade and corroboration counts.
-    public func facts(article: String?, includeRetracted: Bool = true) throws -> [JSON] {
+    public func facts(article: String?) throws -> [JSON] {
         let id = try article.map { try resolve($0, kinds: ["article"]).hex }
         return try read { db in
             var sql = "SELECT * FROM fact_view WHERE 1"
             var args: [any DatabaseValueConvertible & Sendable] = []
             if let id { sql += " AND article = ?"; args.append(id) }
-            if !includeRetracted { sql += " AND retracted = 0" }
             return try Row.fetchAll(db, sql: sql + " ORDER BY record_time, fact", arguments: StatementArguments(args.map { $0.databaseValue }))
                 .map { try Replica.factJSON($0, db) }
         }
@@ -164,8 +163,7 @@ extension Replica {
     static func factJSON(_ r: Row, _ db: Database) throws -> JSON {
         func opt(_ col: String) -> JSON { (r[col] as String?).map(JSON.string) ?? .null }
         let fact: String = r["fact"]
-        let state = (r["retracted"] as Bool) ? (r["record_state"] as String == "conflict" ? "conflict" : "retracted")
-            : (r["record_state"] as String == "conflict" ? "conflict" : "active")
+        let state = r["record_state"] as String == "conflict" ? "conflict" : (r["retracted"] as Bool) ? "retracted" : "active"
         func related(_ relation: String) throws -> JSON {
             .array(try String.fetchAll(db, sql: "SELECT DISTINCT from_id FROM links WHERE to_id = ? AND relation = ? ORDER BY from_id", arguments: [fact, relation]).map(JSON.string))
         }
