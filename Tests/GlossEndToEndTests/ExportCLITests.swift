@@ -60,7 +60,7 @@ import Testing
         let bundle = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: s1)) as? [String: Any])
         let objects = try #require(bundle["objects"] as? [[String: Any]])
         func object(_ type: String, _ test: ([String: Any]) -> Bool) -> [String: Any]? { objects.first { $0["type"] as? String == type && test($0) } }
-        let fact1 = try #require(object("note") { ($0["content"] as? String)?.contains("Special Forces") == true })
+        let fact1 = try #require(object("note") { ($0["content"] as? String)?.contains("will hold") == true })
         #expect(fact1["confidence"] as? Int == 70, "credibility 2 → confidence 70")
         #expect(object("opinion") { $0["opinion"] as? String == "agree" } != nil && object("opinion") { $0["opinion"] as? String == "disagree" } != nil)
         #expect(object("location") { $0["country"] as? String == "AZ" } != nil)
@@ -73,7 +73,8 @@ import Testing
         let before = Dictionary(uniqueKeysWithValues: objects.map { ($0["id"] as! String, $0) })
         #expect(Set(after.map { $0["id"] as! String }) == Set(before.keys))
         let changed = after.filter { ($0["modified"] as? String) != (before[$0["id"] as! String]?["modified"] as? String) }.map { $0["id"] as! String }
-        #expect(changed == [fact1["id"] as! String], "only the amended fact's modified moves")
+        let report = try #require(object("report") { _ in true })
+        #expect(Set(changed) == [fact1["id"] as! String, report["id"] as! String], "only the amended fact's modified moves, and its report's")
 
         let wa = try g(bo, "export", "annotations", "--out", w.path, "--article", String(art.prefix(8)), "--json").object
         #expect((wa["counts"] as? [String: Int])?["Annotation"] == 2)
