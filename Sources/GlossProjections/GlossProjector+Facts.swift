@@ -159,10 +159,7 @@ extension GlossProjector {
                 """).execute(arguments: [c.id, p.article, p.revision, c.author, c.at, c.time, c.replica, s.exact, s.prefix, s.suffix, s.start, s.end, p.comment])
             try object(c.id, kind: "annotation", event: c.id, db)
             try anchor(c.id, db)
-            try db.cachedStatement(sql: """
-                INSERT INTO search(rowid, kind, id, body) SELECT rowid * 4, 'annotation', annotation, exact || coalesce(char(10) || comment, '')
-                FROM annotations WHERE annotation = ?
-                """).execute(arguments: [c.id])
+            try SearchIndex.markAnnotation(c.id, db)
         default:
             preconditionFailure("applyFacts called with \(payload)")
         }
@@ -226,14 +223,7 @@ extension GlossProjector {
             """).execute(arguments: [r.subject, r.predicate, r.object, r.when, r.where, r.source,
                                      shown.winner.event, shown.winner.time, shown.winner.at, shown.deleted, shown.state,
                                      shown.winner.event, fact])
-        guard let rowid = try Int64.fetchOne(db.cachedStatement(sql: "SELECT rowid FROM facts WHERE fact = ?"), arguments: [fact]) else { return }
-        try db.cachedStatement(sql: "DELETE FROM search WHERE rowid = ?").execute(arguments: [rowid * 4 + 3])
-        try db.cachedStatement(sql: """
-            INSERT INTO search(rowid, kind, id, body)
-            SELECT rowid * 4 + 3, 'fact', fact, subject || ' ' || predicate || ' ' || object || coalesce(' ' || when_text, '')
-                || coalesce(' ' || where_text, '') || char(10) || exact
-            FROM facts WHERE fact = ? AND retracted = 0
-            """).execute(arguments: [fact])
+        try SearchIndex.markFact(fact, db)
     }
 
     /// A grading (or a resolution of concurrent gradings): kept in `grades`, written to the

@@ -42,9 +42,14 @@ public struct GlossProjector: Projector {
         // Rows replaced by INSERT OR REPLACE fire delete triggers only with recursive triggers on;
         // the digest needs to see them leave.
         try? db.execute(sql: "PRAGMA recursive_triggers = ON")
+        // Readers never mark the index; a read-only connection may refuse the temp table.
+        try? db.execute(sql: SearchIndex.schema)
     }
 
-    public func willCommit(_ db: Database) throws { try ProjectionDigest.flush(db) }
+    public func willCommit(_ db: Database) throws {
+        try SearchIndex.flush(db)
+        try ProjectionDigest.flush(db)
+    }
 
     public func didRollback(_ db: Database) { ProjectionDigest.discard(db) }
 
@@ -224,6 +229,7 @@ public struct GlossProjector: Projector {
         for v in ["live_notes", "article_notes", "event_log", "object_tags"] + GlossProjector.factViews { try db.execute(sql: "DROP VIEW IF EXISTS \(v)") }
         for t in GlossProjector.tables { try db.execute(sql: "DROP TABLE IF EXISTS \(t.name)") }
         try db.execute(sql: "DROP TABLE IF EXISTS search; DROP TABLE IF EXISTS projection_digest; DROP TABLE IF EXISTS reg_writes; DROP TABLE IF EXISTS reg_heads")
+        try db.execute(sql: "DELETE FROM temp.search_dirty")
         ProjectionDigest.discard(db)
     }
 
@@ -376,9 +382,7 @@ public struct GlossProjector: Projector {
                 replica = excluded.replica, at = excluded.at, filename = excluded.filename, kind = excluded.kind, previous = excluded.previous
             WHERE excluded.time < article_revisions.time OR (excluded.time = article_revisions.time AND excluded.replica < article_revisions.replica)
             """).execute(arguments: [sha, article, c.id, c.author, c.time, c.replica, c.at, filename, date, dateline, placesJSON, text, kind, previous])
-        if before == nil {
-            try db.cachedStatement(sql: "INSERT INTO search(rowid, kind, id, body) SELECT rowid * 4 + 2, 'revision', sha256, text FROM article_revisions WHERE sha256 = ?").execute(arguments: [sha])
-        }
+        if before == nil { try SearchIndex.markRevision(sha, db) }
         try db.cachedStatement(sql: """
             INSERT INTO objects(id, kind, event) SELECT sha256, 'revision', event FROM article_revisions WHERE sha256 = ?
             ON CONFLICT(id) DO UPDATE SET event = excluded.event
@@ -414,7 +418,7 @@ public struct GlossProjector: Projector {
             WHERE note = ?
             """).execute(arguments: [body, shown.winner.event, shown.winner.time, shown.winner.replica, shown.winner.at,
                                      shown.deleted, shown.state, note])
-        try indexNote(note, db)
+        try SearchIndex.markNote(note, db)
     }
 
     /// True when every listed event exists and happened before `e`.
@@ -428,14 +432,6 @@ public struct GlossProjector: Projector {
 
     func objectKind(_ id: String, _ db: Database) throws -> String? {
         try String.fetchOne(db.cachedStatement(sql: "SELECT kind FROM objects WHERE id = ?"), arguments: [id])
-    }
-
-    /// Keeps the full-text index on a note's displayed body. Index rows are addressed by rowid
-    /// (`notes.rowid * 4 + 1`; revisions use `* 4 + 2`) so updates never scan the index.
-    private func indexNote(_ note: String, _ db: Database) throws {
-        guard let rowid = try Int64.fetchOne(try db.cachedStatement(sql: "SELECT rowid FROM notes WHERE note = ?"), arguments: [note]) else { return }
-        try db.cachedStatement(sql: "DELETE FROM search WHERE rowid = ?").execute(arguments: [rowid * 4 + 1])
-        try db.cachedStatement(sql: "INSERT INTO search(rowid, kind, id, body) SELECT rowid * 4 + 1, 'note', note, body FROM notes WHERE note = ? AND deleted = 0").execute(arguments: [note])
     }
 
     private func revision(note: String, kind: String, body: String?, _ c: Context, _ db: Database) throws {

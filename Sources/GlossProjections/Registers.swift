@@ -65,9 +65,13 @@ struct Registers {
             }
         }
         try db.cachedStatement(sql: "INSERT OR IGNORE INTO reg_heads(object, field, event) VALUES (?, ?, ?)").execute(arguments: [object, field, w.event])
+        // An open conflict needs two heads: from one head to a display without conflict there is none to update.
+        let hadSeveral = heads.count > 1
         heads = kept + [w]
         let shown = try display(object: object, field: field, heads: heads, db)
-        try updateOpenConflict(object: object, objectKind: objectKind, field: field, heads: heads, shown: shown, db)
+        if hadSeveral || shown.state == "conflict" {
+            try updateOpenConflict(object: object, objectKind: objectKind, field: field, heads: heads, shown: shown, db)
+        }
         return shown
     }
 

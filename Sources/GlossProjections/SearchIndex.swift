@@ -1,0 +1,46 @@
+import GRDB
+
+/// The full-text index (`search`, FTS5), written once per transaction.
+///
+/// Applying an event only marks the index rows it makes stale (`temp.search_dirty`, keyed by the
+/// index rowid: `annotations.rowid × 4`, `notes.rowid × 4 + 1`, `article_revisions.rowid × 4 + 2`,
+/// `facts.rowid × 4 + 3`); before commit, `flush` rewrites exactly those rows with two set-based
+/// statements. Writing FTS5 inline cost a segment per statement: once a virtual table has joined a
+/// transaction, every later statement that opens a statement journal makes FTS5 flush its pending
+/// terms (xSavepoint), which made the index the largest cost of applying an event.
+enum SearchIndex {
+    static let schema = "CREATE TEMP TABLE IF NOT EXISTS search_dirty(rowid INTEGER PRIMARY KEY)"
+
+    /// Marks one index row stale: `sql` selects the index rowid (one `?` argument).
+    static func mark(_ select: String, _ key: String, _ db: Database) throws {
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO temp.search_dirty(rowid) " + select).execute(arguments: [key])
+    }
+
+    static func markNote(_ note: String, _ db: Database) throws { try mark("SELECT rowid * 4 + 1 FROM notes WHERE note = ?", note, db) }
+    static func markRevision(_ sha: String, _ db: Database) throws { try mark("SELECT rowid * 4 + 2 FROM article_revisions WHERE sha256 = ?", sha, db) }
+    static func markFact(_ fact: String, _ db: Database) throws { try mark("SELECT rowid * 4 + 3 FROM facts WHERE fact = ?", fact, db) }
+    static func markAnnotation(_ a: String, _ db: Database) throws { try mark("SELECT rowid * 4 FROM annotations WHERE annotation = ?", a, db) }
+
+    /// Rewrites the stale index rows from their tables (live notes, facts not retracted, every
+    /// revision and annotation), then forgets them.
+    static func flush(_ db: Database) throws {
+        guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM temp.search_dirty LIMIT 1")) ?? false else { return }
+        try db.cachedStatement(sql: "DELETE FROM search WHERE rowid IN (SELECT rowid FROM temp.search_dirty)").execute()
+        try db.cachedStatement(sql: """
+            INSERT INTO search(rowid, kind, id, body)
+            SELECT t.rowid * 4, 'annotation', t.annotation, t.exact || coalesce(char(10) || t.comment, '')
+                FROM temp.search_dirty d JOIN annotations t ON t.rowid = d.rowid / 4 WHERE d.rowid % 4 = 0
+            UNION ALL
+            SELECT t.rowid * 4 + 1, 'note', t.note, t.body
+                FROM temp.search_dirty d JOIN notes t ON t.rowid = d.rowid / 4 WHERE d.rowid % 4 = 1 AND t.deleted = 0
+            UNION ALL
+            SELECT t.rowid * 4 + 2, 'revision', t.sha256, t.text
+                FROM temp.search_dirty d JOIN article_revisions t ON t.rowid = d.rowid / 4 WHERE d.rowid % 4 = 2
+            UNION ALL
+            SELECT t.rowid * 4 + 3, 'fact', t.fact, t.subject || ' ' || t.predicate || ' ' || t.object || coalesce(' ' || t.when_text, '')
+                    || coalesce(' ' || t.where_text, '') || char(10) || t.exact
+                FROM temp.search_dirty d JOIN facts t ON t.rowid = d.rowid / 4 WHERE d.rowid % 4 = 3 AND t.retracted = 0
+            """).execute()
+        try db.cachedStatement(sql: "DELETE FROM temp.search_dirty").execute()
+    }
+}
