@@ -408,6 +408,11 @@ public struct GlossProjector: Projector {
         let w = Registers.Write(event: c.id, deleted: deleted, value: value, time: c.time, replica: c.replica, author: c.author, at: c.at,
                                 feed: e.feed, seq: e.envelope.seq)
         let shown = try Registers(store: store).write(object: note, objectKind: "note", field: "body", w, db)
+        // A note just added shows its own body, as inserted: nothing to update.
+        if shown.state == "single", shown.winner.event == note, !shown.deleted {
+            try SearchIndex.markNote(note, db)
+            return
+        }
         // A deleted note keeps showing its last text (the highest (time, replica) write with one),
         // so the row does not depend on arrival order.
         let body = try shown.value ?? String.fetchOne(db.cachedStatement(sql: """

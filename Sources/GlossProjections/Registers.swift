@@ -75,16 +75,20 @@ struct Registers {
         return shown
     }
 
+    /// The columns `write(row:)` reads, in its order.
+    static let columns = "w.event, w.deleted, w.value, w.time, w.replica, w.author, w.at, w.feed, w.seq"
+
     func heads(_ object: String, _ field: String, _ db: Database) throws -> [Write] {
         try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT w.* FROM reg_heads h JOIN reg_writes w ON w.object = h.object AND w.field = h.field AND w.event = h.event
+            SELECT \(Registers.columns) FROM reg_heads h JOIN reg_writes w ON w.object = h.object AND w.field = h.field AND w.event = h.event
             WHERE h.object = ? AND h.field = ? ORDER BY w.event
             """), arguments: [object, field]).map(Registers.write(row:))
     }
 
+    /// A write from a row of `columns` (by position: faster than by name on the apply path).
     static func write(row: Row) -> Write {
-        Write(event: row["event"], deleted: row["deleted"], value: row["value"], time: row["time"], replica: row["replica"],
-              author: row["author"], at: row["at"], feed: row["feed"], seq: UInt64(row["seq"] as Int64))
+        Write(event: row[0], deleted: row[1], value: row[2], time: row[3], replica: row[4],
+              author: row[5], at: row[6], feed: row[7], seq: UInt64(row[8] as Int64))
     }
 
     static func winner(_ ws: [Write]) -> Write {
@@ -94,7 +98,7 @@ struct Registers {
     /// The displayed value of a set of heads (all writes of the field are in `reg_writes`).
     func display(object: String, field: String, heads: [Write], _ db: Database) throws -> Displayed {
         if heads.count == 1 { return Displayed(value: heads[0].value, deleted: heads[0].deleted, winner: heads[0], state: "single") }
-        let all = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM reg_writes WHERE object = ? AND field = ?"),
+        let all = try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Registers.columns) FROM reg_writes w WHERE object = ? AND field = ?"),
                                    arguments: [object, field]).map(Registers.write(row:))
         return try display(heads: heads, among: all, db)
     }
@@ -178,7 +182,7 @@ struct Registers {
             WHERE excluded.resolution_event > conflicts.resolution_event
             """).execute(arguments: [r.conflict, r.object, objectKind, r.field, r.object, r.field, jsonArray(r.candidates), time, resolution, r.candidates.count])
         for c in r.candidates {
-            if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM reg_writes WHERE object = ? AND field = ? AND event = ?"), arguments: [r.object, r.field, c]) {
+            if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Registers.columns) FROM reg_writes w WHERE object = ? AND field = ? AND event = ?"), arguments: [r.object, r.field, c]) {
                 try insertCandidate(r.conflict, Registers.write(row: row), db)
             }
         }
