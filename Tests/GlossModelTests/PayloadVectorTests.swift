@@ -46,6 +46,19 @@ import Testing
         #expect(types == Set(DecodedPayload.known.keys), "every known type has a valid vector")
     }
 
+    /// A record text (the register value, and a `ConflictResolved` record value) parses back to its
+    /// record, for every vector's record, even when a value starts with a combining mark.
+    @Test func recordTextsParseBack() throws {
+        let valid = try #require(try loaded()["valid"] as? [[String: Any]])
+        var texts = valid.compactMap { $0["recordText"] as? String }
+        texts.append(FactRecord(subject: "\u{0301}x", predicate: "p\u{0301}", object: "o", when: "\u{20DD}", where: nil, source: nil).text)
+        #expect(texts.count >= 4)
+        for t in texts {
+            let r = try? FactRecord(text: t)
+            #expect(r?.text == t, "record text does not parse back: \(t.debugDescription)")
+        }
+    }
+
     @Test func invalidVectorsAreNotUnderstood() throws {
         let invalid = try #require(try loaded()["invalid"] as? [[String: Any]])
         #expect(invalid.count >= 40)
