@@ -582,9 +582,9 @@ def _bounded_text(m: dict[str, Any], key: str, limit: int, optional: bool = Fals
 
 
 def _is_white_space(ch: str) -> bool:
-    """02 §TagAdded: white space is Unicode category Z* (space, line, paragraph separators) or one of
-    U+0009–U+000D, U+0085."""
-    return unicodedata.category(ch) in ("Zs", "Zl", "Zp") or ch in "\t\n\x0b\x0c\r\x85"
+    """02 §TagAdded: white space is Unicode category Zs, Zl or Zp, or one of U+0009–U+000D, U+0085,
+    U+200B (zero width space)."""
+    return unicodedata.category(ch) in ("Zs", "Zl", "Zp") or ch in "\t\n\x0b\x0c\r\x85\u200b"
 
 
 def _has_control(value: str) -> bool:

@@ -80,6 +80,9 @@ public enum PayloadVectors {
         let shortEvidence = SpanSelector(exact: "🇦🇿", prefix: "ngen „Drei Brüder“ im September ", suffix: ".\nSecond line.\n", start: 68, end: 70)
         let factMinimal = FactAdded(article: article.article, revision: article.sha256, record: minimalRecord, evidence: shortEvidence, fromCandidate: nil)
         valid("FactAdded with the required record fields only (flag: 2 scalars, 1 grapheme)", factMinimal)
+        valid("FactAdded whose subject starts with a combining mark (U+0301)",
+              FactAdded(article: article.article, revision: article.sha256, record: FactRecord(subject: "\u{0301}x", predicate: "p", object: "o"),
+                        evidence: shortEvidence, fromCandidate: nil))
         var amendedRecord = fullRecord
         amendedRecord.when = "2021-09-12"
         valid("FactAmended", FactAmended(fact: id("fact-1"), field: "when", record: amendedRecord))
@@ -169,6 +172,10 @@ public enum PayloadVectors {
                     + CBOR.text("body").encoded + CBOR.text("b").encoded, "cbor")
         invalid("text string that is not UTF-8", NoteAdded.type,
                 [0xA2] + CBOR.text("on").encoded + CBOR.text(noteAdded.on).encoded + CBOR.text("body").encoded + [0x62, 0xC3, 0x28], "cbor")
+        invalid("text with an encoded surrogate (ED A0 80)", NoteAdded.type,
+                [0xA2] + CBOR.text("on").encoded + CBOR.text(noteAdded.on).encoded + CBOR.text("body").encoded + [0x63, 0xED, 0xA0, 0x80], "cbor")
+        invalid("text with an overlong encoding (C0 AF)", NoteAdded.type,
+                [0xA2] + CBOR.text("on").encoded + CBOR.text(noteAdded.on).encoded + CBOR.text("body").encoded + [0x62, 0xC0, 0xAF], "cbor")
         invalid("a float under an unknown key", NoteAdded.type,
                 [0xA3] + CBOR.text("x").encoded + [0xF9, 0x3C, 0x00] + Array(na.dropFirst()), "cbor")
         invalid("a tag under an unknown key", NoteAdded.type, [0xA3] + CBOR.text("x").encoded + [0xC1, 0x00] + Array(na.dropFirst()), "cbor")
@@ -208,6 +215,9 @@ public enum PayloadVectors {
         let tag = TagAdded(object: id("annotation-1"), tag: "t")
         invalid("TagAdded with surrounding spaces", TagAdded.type, with(tag, ["tag": text(" urgent ")]), "label")
         invalid("TagAdded with a trailing no-break space (U+00A0)", TagAdded.type, with(tag, ["tag": text("urgent\u{00A0}")]), "label")
+        invalid("TagAdded with a leading ideographic space (U+3000)", TagAdded.type, with(tag, ["tag": text("\u{3000}urgent")]), "label")
+        invalid("TagAdded ending in a zero-width space (U+200B counts as white space)", TagAdded.type, with(tag, ["tag": text("urgent\u{200B}")]), "label")
+        invalid("TagAdded ending in a line separator (U+2028)", TagAdded.type, with(tag, ["tag": text("urgent\u{2028}")]), "label")
         invalid("TagAdded with a control character", TagAdded.type, with(tag, ["tag": text("a\u{0007}b")]), "label")
         invalid("TagAdded with an empty tag", TagAdded.type, with(tag, ["tag": text("")]), "label")
         invalid("TagAdded with a 66-byte tag of 33 scalars", TagAdded.type, with(tag, ["tag": text(String(repeating: "é", count: 33))]), "label")
@@ -227,6 +237,7 @@ public enum PayloadVectors {
         recordVector("FactAdded without the record's object", ["object": nil])
         recordVector("FactAdded with an empty predicate", ["predicate": text("")])
         recordVector("FactAdded with a value with surrounding spaces", ["where": text(" Baku")])
+        recordVector("FactAdded with a value starting with a zero-width space (U+200B)", ["where": text("\u{200B}Baku")])
         recordVector("FactAdded with a line separator (U+2028) in a value", ["when": text("2021\u{2028}09")])
         recordVector("FactAdded with a value over 4,096 bytes", ["object": text(String(repeating: "x", count: 4097))])
         recordVector("FactAdded whose source is not an id", ["source": text("Reuters")])
