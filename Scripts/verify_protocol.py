@@ -442,6 +442,7 @@ class _CborDecoder:
         if arg > remaining // 2:
             raise CborError(f"map of {arg} pairs exceeds the {remaining} bytes left")
         result: dict[str, Any] = {}
+        seen: set[str] = set()  # 02: canonically equivalent keys are duplicates
         previous_key: Optional[bytes] = None
         for _ in range(arg):
             key_start = self.pos
@@ -449,8 +450,9 @@ class _CborDecoder:
                 raise CborError("map key is not a text string")
             key = self.item(depth + 1)
             encoded_key = self.data[key_start : self.pos]
-            if key in result:
-                raise CborError(f"duplicate map key {key!r}")
+            if unicodedata.normalize("NFC", key) in seen:
+                raise CborError(f"duplicate map key {key!r} (canonically equivalent keys are duplicates)")
+            seen.add(unicodedata.normalize("NFC", key))
             # RFC 8949 §4.2.1: keys sorted bytewise by their encoded form.
             if previous_key is not None and encoded_key <= previous_key:
                 self.unsorted_maps += 1

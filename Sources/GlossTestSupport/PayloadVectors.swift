@@ -170,6 +170,9 @@ public enum PayloadVectors {
         invalid("duplicate map key", NoteAdded.type,
                 [0xA3] + CBOR.text("on").encoded + CBOR.text(noteAdded.on).encoded + CBOR.text("body").encoded + CBOR.text("a").encoded
                     + CBOR.text("body").encoded + CBOR.text("b").encoded, "cbor")
+        let equivalentKeys: [UInt8] = CBOR.text("x\u{E9}").encoded + CBOR.int(1).encoded + CBOR.text("xe\u{301}").encoded + CBOR.int(2).encoded
+        invalid("map keys that differ in bytes but are canonically equivalent (é, e + U+0301)", NoteAdded.type,
+                [0xA4] + Array(na.dropFirst()) + equivalentKeys, "cbor")
         invalid("text string that is not UTF-8", NoteAdded.type,
                 [0xA2] + CBOR.text("on").encoded + CBOR.text(noteAdded.on).encoded + CBOR.text("body").encoded + [0x62, 0xC3, 0x28], "cbor")
         invalid("text with an encoded surrogate (ED A0 80)", NoteAdded.type,
