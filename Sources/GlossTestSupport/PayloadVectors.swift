@@ -134,6 +134,8 @@ public enum PayloadVectors {
         valid("CandidatesExtracted with no candidates", CandidatesExtracted(article: article.article, revision: revised.sha256, rulesVersion: 1, candidates: []))
         valid("TagAdded with a non-ASCII tag", TagAdded(object: id("annotation-1"), tag: "geprüft ✓"))
         valid("TagAdded with a 64-byte tag of 32 two-byte scalars", TagAdded(object: id("annotation-1"), tag: String(repeating: "é", count: 32)))
+        valid("TagAdded ending in a space and a combining mark (the last scalar, U+0301, is not white space)",
+              TagAdded(object: id("annotation-1"), tag: "x \u{0301}"))
         valid("TagRemoved", TagRemoved(object: id("annotation-1"), tag: "geprüft ✓", additions: [id("tag-add-2"), id("tag-add-1")]))
         valid("LinkAdded", LinkAdded(from: id("fact-2"), relation: "corroborates", to: id("fact-1")))
         valid("LinkRemoved", LinkRemoved(additions: [id("link-add-1")]))
