@@ -222,6 +222,8 @@ public enum PayloadVectors {
         invalid("TagAdded with a trailing no-break space (U+00A0)", TagAdded.type, with(tag, ["tag": text("urgent\u{00A0}")]), "label")
         invalid("TagAdded with a leading ideographic space (U+3000)", TagAdded.type, with(tag, ["tag": text("\u{3000}urgent")]), "label")
         invalid("TagAdded ending in a zero-width space (U+200B counts as white space)", TagAdded.type, with(tag, ["tag": text("urgent\u{200B}")]), "label")
+        invalid("TagAdded starting with a space and a combining mark (the first scalar is white space)", TagAdded.type,
+                with(tag, ["tag": text(" \u{0301}x")]), "label")
         invalid("TagAdded ending in a line separator (U+2028)", TagAdded.type, with(tag, ["tag": text("urgent\u{2028}")]), "label")
         invalid("TagAdded with a control character", TagAdded.type, with(tag, ["tag": text("a\u{0007}b")]), "label")
         invalid("TagAdded with an empty tag", TagAdded.type, with(tag, ["tag": text("")]), "label")
@@ -243,6 +245,7 @@ public enum PayloadVectors {
         recordVector("FactAdded with an empty predicate", ["predicate": text("")])
         recordVector("FactAdded with a value with surrounding spaces", ["where": text(" Baku")])
         recordVector("FactAdded with a value starting with a zero-width space (U+200B)", ["where": text("\u{200B}Baku")])
+        recordVector("FactAdded with a value starting with a space and a combining mark", ["where": text(" \u{0301}Baku")])
         recordVector("FactAdded with a line separator (U+2028) in a value", ["when": text("2021\u{2028}09")])
         recordVector("FactAdded with a value over 4,096 bytes", ["object": text(String(repeating: "x", count: 4097))])
         recordVector("FactAdded whose source is not an id", ["source": text("Reuters")])
