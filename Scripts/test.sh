@@ -27,7 +27,7 @@ swift_passed=$(grep -oE 'Test run with [0-9]+ tests' .build/test-output.txt | gr
 
 echo "== independent verifier (Python, from Protocol/ alone)"
 python3 Scripts/verify_protocol.py --vectors Protocol/vectors/events.json --wire Protocol/vectors/wire.json \
-  --bundle Protocol/vectors/bundle-basic.glossb
+  --bundle Protocol/vectors/bundle-basic.glossb --payloads Protocol/vectors/payloads.json
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 bin=.build/debug/gloss

@@ -10,13 +10,14 @@ Usage (the modes can be combined in one run; the report then has one section per
     verify_protocol.py --db PATH/.gloss/replica.db
     verify_protocol.py --bundle FILE.glossb [FILE ...]      (or Protocol/vectors/bundles.json)
     verify_protocol.py --wire Protocol/vectors/wire.json
+    verify_protocol.py --payloads Protocol/vectors/payloads.json
 
 Exit status: 0 when every checked item passes, 1 when any fails, 2 on a usage error or an input
 that cannot be read at all (missing file, not JSON, not a SQLite database, missing tables); when
 one input of a combined run cannot be read the others are still checked and the status is 2.
 The output ends with the line `N passed, M failed` over all sections. Items are the vectors
 (valid and invalid), the events of a database, the header / records / trailer of a bundle, or the
-steps of the wire handshake. A fault that belongs to no single item (a wrong `signingContext`, a
+steps of the wire handshake, the payload vectors. A fault that belongs to no single item (a wrong `signingContext`, a
 feed whose head names no stored event) is reported as one extra failed item.
 
 --bundle streams each file (one record in memory at a time) through 05 §Layout and reports:
@@ -51,6 +52,13 @@ every frame with ChaCha20-Poly1305 (nonce 00000000 ‖ u64 n big-endian) to the 
 opens it, and checks it does not open under the other direction's key or a neighbouring counter.
 Inconsistencies between messages that are not a rule of 07 (e.g. `done`'s count against the
 vectors) are notes, not faults.
+
+--payloads decodes each vector's `cbor` with 02's CBOR subset (non-shortest heads and unsorted keys
+accepted and counted), judges it by 02 §Types alone (key types, ids, labels, selectors, fact records
+and their text, derived article and source ids, grades, decisions, resolutions, candidates, limits)
+and checks `understood` and the `reason` category; for valid vectors also `fields`, `deterministic`
+and `recordText`. The same rules, plus the causal ones (happened before, 01 §Deps), judge every
+payload of --vectors, --db, --bundle and --wire.
 
 Dependencies: Python 3.11 standard library and the `cryptography` package (Ed25519, X25519,
 HKDF-SHA256, ChaCha20-Poly1305).
@@ -351,15 +359,22 @@ class CborError(ValueError):
     """The payload is not one value of 02's CBOR subset: the event is not understood."""
 
 
+class NotAMap(CborError):
+    """The payload is one value of the subset, but not a map (02: 'always a map with text keys')."""
+
+
 class _CborDecoder:
-    """Strict decoder for 02's subset: ints (64-bit signed range), bytes, text, arrays, text-keyed
-    maps, false/true/null; shortest-form heads and definite lengths only; no floats or tags.
-    Lenient about map key order (recorded in `unsorted_maps`), as 02 requires."""
+    """Decoder for 02's subset: ints (64-bit signed range), bytes, text, arrays, text-keyed maps,
+    false/true/null; definite lengths only; no floats or tags; depth at most 32 (top level = 1).
+    02: 'Decoders accept any well-formed encoding of the subset (non-shortest heads and unsorted keys
+    included)': both are accepted and counted (`non_shortest`, `unsorted_maps`), so a caller can tell
+    whether the bytes are in deterministic encoding."""
 
     def __init__(self, data: bytes) -> None:
         self.data = data
         self.pos = 0
         self.unsorted_maps = 0
+        self.non_shortest = 0
 
     def _byte(self) -> int:
         if self.pos >= len(self.data):
@@ -376,7 +391,7 @@ class _CborDecoder:
         return chunk
 
     def _argument(self, info: int) -> int:
-        """The head's argument, rejecting non-shortest forms and indefinite lengths (RFC 8949 §4.2.1)."""
+        """The head's argument; indefinite lengths are refused, non-shortest forms counted."""
         if info < 24:
             return info
         widths = {24: 1, 25: 2, 26: 4, 27: 8}
@@ -385,11 +400,13 @@ class _CborDecoder:
         value = int.from_bytes(self._take(widths[info]), "big")
         minimum = {24: 24, 25: 0x100, 26: 0x10000, 27: 0x1_0000_0000}[info]
         if value < minimum:
-            raise CborError(f"head for {value} is not in shortest form")
+            self.non_shortest += 1
         return value
 
     def item(self, depth: int) -> Any:
-        """Decode one item; `depth` is the nesting level of containers (top-level value = 1)."""
+        """Decode one item at `depth` (02 §(intro): top-level value = 1, inside a container + 1)."""
+        if depth > MAX_NESTING:
+            raise CborError(f"a value at depth {depth}, deeper than {MAX_NESTING}")
         start = self.pos
         initial = self._byte()
         major, info = initial >> 5, initial & 0x1F
@@ -416,8 +433,6 @@ class _CborDecoder:
                 return self._take(arg).decode("utf-8", errors="strict")
             except UnicodeDecodeError:
                 raise CborError(f"text at offset {start} is not valid UTF-8") from None
-        if depth > MAX_NESTING:
-            raise CborError(f"nesting deeper than {MAX_NESTING} levels")
         remaining = len(self.data) - self.pos
         if major == 4:
             if arg > remaining:
@@ -427,6 +442,7 @@ class _CborDecoder:
         if arg > remaining // 2:
             raise CborError(f"map of {arg} pairs exceeds the {remaining} bytes left")
         result: dict[str, Any] = {}
+        seen: set[str] = set()  # 02: canonically equivalent keys are duplicates
         previous_key: Optional[bytes] = None
         for _ in range(arg):
             key_start = self.pos
@@ -434,8 +450,10 @@ class _CborDecoder:
                 raise CborError("map key is not a text string")
             key = self.item(depth + 1)
             encoded_key = self.data[key_start : self.pos]
-            if key in result:
-                raise CborError(f"duplicate map key {key!r}")
+            if unicodedata.normalize("NFC", key) in seen:
+                raise CborError(f"duplicate map key {key!r} (canonically equivalent keys are duplicates)")
+            seen.add(unicodedata.normalize("NFC", key))
+            # RFC 8949 §4.2.1: keys sorted bytewise by their encoded form.
             if previous_key is not None and encoded_key <= previous_key:
                 self.unsorted_maps += 1
             previous_key = encoded_key
@@ -443,10 +461,23 @@ class _CborDecoder:
         return result
 
 
-def decode_payload(payload: bytes) -> tuple[dict[str, Any], int]:
-    """02 §(intro): a payload is exactly one CBOR value, a text-keyed map, at most 8,388,608 bytes.
+@dataclass
+class DecodedCbor:
+    """A decoded payload map and how far its bytes are from deterministic encoding."""
 
-    Returns the map and the number of maps whose keys were not in deterministic order."""
+    value: dict[str, Any]
+    unsorted_maps: int
+    non_shortest: int
+
+    @property
+    def deterministic(self) -> bool:
+        """RFC 8949 §4.2.1 as 02 states it: shortest heads, definite lengths (always, or it would not
+        decode), keys sorted bytewise by encoded form."""
+        return self.unsorted_maps == 0 and self.non_shortest == 0
+
+
+def decode_payload_detail(payload: bytes) -> DecodedCbor:
+    """02 §(intro): a payload is exactly one CBOR value, a text-keyed map, at most 8,388,608 bytes."""
     if len(payload) > MAX_PAYLOAD:
         raise CborError(f"payload above {MAX_PAYLOAD} bytes")
     decoder = _CborDecoder(payload)
@@ -454,45 +485,241 @@ def decode_payload(payload: bytes) -> tuple[dict[str, Any], int]:
     if decoder.pos != len(payload):
         raise CborError(f"{len(payload) - decoder.pos} byte(s) after the CBOR value")
     if not isinstance(value, dict):
-        raise CborError("payload is not a map")
-    return value, decoder.unsorted_maps
+        raise NotAMap(f"payload is a {type(value).__name__}, not a map")
+    return DecodedCbor(value, decoder.unsorted_maps, decoder.non_shortest)
+
+
+def decode_payload(payload: bytes) -> tuple[dict[str, Any], int]:
+    """The map and the number of maps whose keys were not in deterministic order."""
+    d = decode_payload_detail(payload)
+    return d.value, d.unsorted_maps
 
 
 # ---------------------------------------------------------------------------------------------
 # Payload types: 02-payloads.md §Types (schema 1)
 # ---------------------------------------------------------------------------------------------
 
+# 02 §Types: the types of schema 1.
+PAYLOAD_TYPES = (
+    "ArticleIngested", "ArticleRevised", "CandidatesExtracted", "ConflictResolved", "TagAdded", "TagRemoved",
+    "LinkAdded", "LinkRemoved", "NoteAdded", "NoteEdited", "NoteDeleted", "FactAdded", "FactAmended",
+    "FactRetracted", "FactGraded", "SourceAdded", "SourceGraded", "AnnotationAdded", "AnchorDecided",
+)
+SOURCE_DOMAIN = b"gloss/source\x00"  # 02 §SourceAdded: "gloss/source" ‖ 0x00
+RECORD_FIELDS = ("subject", "predicate", "object", "when", "where", "source")  # 02 §FactAdded, in order
+RECORD_REQUIRED = ("subject", "predicate", "object")
+MAX_RECORD_VALUE = 4_096
+MAX_LABEL = 64
+MAX_CONTEXT = 32  # 02 §Selectors: prefix and suffix at most 32 scalars
+MAX_LIST = 100_000  # additions, candidates
+MAX_RESOLUTION_CANDIDATES = 10_000
+RELIABILITY = frozenset("ABCDEF")
+CREDIBILITY = frozenset("123456")
+DECISIONS = frozenset({"confirm", "retarget"})
+CANDIDATE_KINDS = ("date", "place", "country", "person", "statement")  # 06 §1 (not a validity rule)
+
 
 class NotUnderstood(ValueError):
-    """02: a payload that does not decode or breaks its type's rules makes the event not understood."""
+    """02: a payload that does not decode or breaks its type's rules makes the event not understood.
+
+    `category` is the short reason of 02 §Golden vectors (`field`, `id`, `label`, `selector`, …)."""
+
+    def __init__(self, message: str, category: str = "field") -> None:
+        super().__init__(message)
+        self.category = category
 
 
-def _field(m: dict[str, Any], key: str, kind: type, optional: bool = False) -> Any:
-    """Fetch `key` from a payload map with the type 02 gives it."""
-    if key not in m:
+def _field(m: dict[str, Any], key: str, kind: type, optional: bool = False, category: str = "field") -> Any:
+    """Fetch `key` with the type 02 gives it. 02 §(intro): an optional key that is absent or null is
+    absent; a required key must be present with its type (null is not text)."""
+    value = m.get(key)
+    if value is None:
         if optional:
             return None
-        raise NotUnderstood(f"missing `{key}`")
-    value = m[key]
+        raise NotUnderstood(f"missing `{key}`", category)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise NotUnderstood(f"`{key}` is not {kind.__name__}")
+        raise NotUnderstood(f"`{key}` is not {kind.__name__}", category)
     return value
 
 
-def _hex_id(m: dict[str, Any], key: str) -> str:
+def _is_id(value: str) -> bool:
+    return bool(HEX_ID.fullmatch(value))
+
+
+def _hex_id(m: dict[str, Any], key: str, optional: bool = False) -> Optional[str]:
     """02: 'Ids inside payloads are text: 64 lowercase hex digits.'"""
-    value = _field(m, key, str)
-    if not HEX_ID.fullmatch(value):
-        raise NotUnderstood(f"`{key}` is not 64 lowercase hex digits")
+    value = _field(m, key, str, optional)
+    if value is not None and not _is_id(value):
+        raise NotUnderstood(f"`{key}` is not 64 lowercase hex digits", "id")
     return value
 
 
-def _bounded_text(m: dict[str, Any], key: str, limit: int) -> str:
+def _list(m: dict[str, Any], key: str, item_kind: type, what: str) -> list[Any]:
+    """An array key; absent or null is the empty array (02 §(intro))."""
+    value = _field(m, key, list, optional=True)
+    if value is None:
+        return []
+    if not all(isinstance(v, item_kind) and not isinstance(v, bool) for v in value):
+        raise NotUnderstood(f"`{key}` is not an array of {what}", "candidates" if item_kind is dict else "field")
+    return value
+
+
+def _id_list(m: dict[str, Any], key: str, low: int, high: int, category: str) -> list[str]:
+    """An array of ids with `low`…`high` entries."""
+    values = _list(m, key, str, "text")
+    if not low <= len(values) <= high:
+        raise NotUnderstood(f"`{key}` lists {len(values)} ids, not {low}–{high}", category)
+    for v in values:
+        if not _is_id(v):
+            raise NotUnderstood(f"`{key}` holds {v[:16]!r}, not 64 lowercase hex digits", "id")
+    return values
+
+
+def _bounded_text(m: dict[str, Any], key: str, limit: int, optional: bool = False) -> Optional[str]:
     """A text field with a byte limit from 01 §Limits."""
-    value = _field(m, key, str)
-    if len(value.encode("utf-8")) > limit:
-        raise NotUnderstood(f"`{key}` is above {limit} bytes")
+    value = _field(m, key, str, optional)
+    if value is not None and len(value.encode("utf-8")) > limit:
+        raise NotUnderstood(f"`{key}` is above {limit} bytes", "limit")
     return value
+
+
+def _is_white_space(ch: str) -> bool:
+    """02 §TagAdded: white space is Unicode category Zs, Zl or Zp, or one of U+0009–U+000D, U+0085,
+    U+200B (zero width space)."""
+    return unicodedata.category(ch) in ("Zs", "Zl", "Zp") or ch in "\t\n\x0b\x0c\r\x85\u200b"
+
+
+def _has_control(value: str) -> bool:
+    """A control character: Unicode general category Cc."""
+    return any(unicodedata.category(ch) == "Cc" for ch in value)
+
+
+def check_label(m: dict[str, Any], key: str, optional: bool = False) -> Optional[str]:
+    """02 §TagAdded: 1–64 bytes, no control characters, no white space at either end."""
+    value = _field(m, key, str, optional)
+    if value is None:
+        return None
+    if not 1 <= len(value.encode("utf-8")) <= MAX_LABEL:
+        raise NotUnderstood(f"`{key}` is {len(value.encode('utf-8'))} bytes, not 1–{MAX_LABEL}", "label")
+    if _has_control(value):
+        raise NotUnderstood(f"`{key}` has a control character", "label")
+    if _is_white_space(value[0]) or _is_white_space(value[-1]):
+        raise NotUnderstood(f"`{key}` {value!r} has surrounding white space", "label")
+    return value
+
+
+def check_selector(value: Any, key: str) -> dict[str, Any]:
+    """02 §Selectors in payloads: a map {exact, prefix, suffix (text), start, end (integers)},
+    0 ≤ start < end ≤ 4,194,304, exact exactly end − start scalars, prefix and suffix ≤ 32 scalars."""
+    if value is None:
+        raise NotUnderstood(f"missing `{key}`", "field")
+    if not isinstance(value, dict):
+        raise NotUnderstood(f"`{key}` is not a map", "selector")
+    start = _field(value, "start", int, category="selector")
+    end = _field(value, "end", int, category="selector")
+    if not 0 <= start < end <= MAX_ARTICLE_TEXT:
+        raise NotUnderstood(f"`{key}` positions {start}..{end} are not 0 ≤ start < end ≤ {MAX_ARTICLE_TEXT}", "selector")
+    exact = _field(value, "exact", str, category="selector")
+    prefix = _field(value, "prefix", str, category="selector")
+    suffix = _field(value, "suffix", str, category="selector")
+    if len(exact) != end - start:
+        raise NotUnderstood(f"`{key}` exact is {len(exact)} scalars, not end − start = {end - start}", "selector")
+    if len(prefix) > MAX_CONTEXT or len(suffix) > MAX_CONTEXT:
+        raise NotUnderstood(f"`{key}` prefix or suffix is over {MAX_CONTEXT} scalars", "selector")
+    return value
+
+
+def check_record_value(name: str, value: Optional[str]) -> None:
+    """02 §FactAdded: required fields present; every value one line: non-empty, no control characters
+    or U+2028/2029, no white space at either end, ≤ 4,096 bytes; `source` a source id."""
+    if value is None:
+        if name in RECORD_REQUIRED:
+            raise NotUnderstood(f"record `{name}` is required", "record")
+        return
+    if not value:
+        raise NotUnderstood(f"record `{name}` is empty", "record")
+    if _has_control(value) or "\u2028" in value or "\u2029" in value:
+        raise NotUnderstood(f"record `{name}` is not one line (control character or U+2028/2029)", "record")
+    if _is_white_space(value[0]) or _is_white_space(value[-1]):
+        raise NotUnderstood(f"record `{name}` has surrounding white space", "record")
+    if len(value.encode("utf-8")) > MAX_RECORD_VALUE:
+        raise NotUnderstood(f"record `{name}` is over {MAX_RECORD_VALUE} bytes", "record")
+    if name == "source" and not _is_id(value):
+        raise NotUnderstood("record `source` is not a source id (64 lowercase hex digits)", "record")
+
+
+def check_record(value: Any) -> dict[str, Optional[str]]:
+    """02 §FactAdded `record`: a map of the six fields (text; optional ones absent or null)."""
+    if value is None:
+        raise NotUnderstood("missing `record`", "field")
+    if not isinstance(value, dict):
+        raise NotUnderstood("`record` is not a map", "record")
+    record = {}
+    for name in RECORD_FIELDS:
+        v = _field(value, name, str, optional=True, category="record")
+        check_record_value(name, v)
+        record[name] = v
+    return record
+
+
+def record_text(record: dict[str, Optional[str]]) -> str:
+    """02 §FactAdded: six lines `name: V` in order, an absent optional field as the bare `name:`."""
+    return "\n".join(f"{n}: {record[n]}" if record.get(n) is not None else f"{n}:" for n in RECORD_FIELDS)
+
+
+def parse_record_text(text: str) -> dict[str, Optional[str]]:
+    """The inverse of `record_text`, then the value rules (08 / 02 §ConflictResolved `record`)."""
+    lines = text.split("\n")
+    if len(lines) != len(RECORD_FIELDS):
+        raise NotUnderstood(f"a fact record text has {len(RECORD_FIELDS)} lines, this has {len(lines)}", "resolution")
+    record: dict[str, Optional[str]] = {}
+    for name, line in zip(RECORD_FIELDS, lines):
+        if line == f"{name}:":
+            record[name] = None
+        elif line.startswith(f"{name}: "):
+            record[name] = line[len(name) + 2 :]
+        else:
+            raise NotUnderstood(f"record text line {line[:40]!r} is not `{name}: …` or `{name}:`", "resolution")
+    try:
+        for name in RECORD_FIELDS:
+            check_record_value(name, record[name])
+    except NotUnderstood as exc:
+        raise NotUnderstood(str(exc), "resolution") from None
+    return record
+
+
+def check_candidates(m: dict[str, Any], required_version: bool) -> None:
+    """02 §ArticleIngested / §CandidatesExtracted: `candidates` an array (≤ 100,000) of maps shaped
+    as 06 §1: `kind`, `value`, `rule` text, `selector` a selector; `precision`, `speaker`, `role`,
+    `saidOn`, `affiliation` optional text, `attribution` optional selector. A candidate's selector
+    may be empty (start = end) and its `exact` is not counted (02 §CandidatesExtracted)."""
+    version = _field(m, "rulesVersion", int, optional=not required_version)
+    if required_version and version < 1:
+        raise NotUnderstood(f"`rulesVersion` {version} is below 1", "rules-version")
+    candidates = _list(m, "candidates", dict, "maps")
+    if len(candidates) > MAX_LIST:
+        raise NotUnderstood(f"{len(candidates)} candidates, over {MAX_LIST}", "candidates")
+    if version is None:
+        return
+    for i, c in enumerate(candidates):
+        try:
+            for key in ("kind", "value", "rule"):
+                _field(c, key, str)
+            for key in ("precision", "speaker", "role", "saidOn", "affiliation"):
+                _field(c, key, str, optional=True)
+            for key in ("selector", "attribution"):
+                if key == "attribution" and key not in c:
+                    continue
+                s = c.get(key)
+                if not isinstance(s, dict):
+                    raise NotUnderstood(f"`{key}` is not a map")
+                start, end = _field(s, "start", int), _field(s, "end", int)
+                for k in ("exact", "prefix", "suffix"):
+                    _field(s, k, str)
+                if not 0 <= start <= end <= MAX_ARTICLE_TEXT:
+                    raise NotUnderstood(f"`{key}` positions {start}..{end} out of range")
+        except NotUnderstood as exc:
+            raise NotUnderstood(f"candidate {i}: {exc}", "candidates") from None
 
 
 def article_id_for_revision(revision_sha256: bytes) -> bytes:
@@ -500,38 +727,52 @@ def article_id_for_revision(revision_sha256: bytes) -> bytes:
     return hashlib.sha256(ARTICLE_DOMAIN + revision_sha256).digest()
 
 
-def check_article_ingested(m: dict[str, Any]) -> list[str]:
-    """02 §ArticleIngested: key types, NFC text within the limit, sha256 = SHA-256(text) and the
-    article id derived from it. Raises NotUnderstood when one of those breaks.
+def lower_case(name: str) -> str:
+    """02 §SourceAdded: each scalar's full Unicode lower-case mapping, without context (Σ is always σ).
+    Python's str.lower() on the whole string would apply the final-sigma rule, so map scalar by scalar."""
+    return "".join(ch.lower() for ch in name)
 
-    The table's 'meaning' column (date shape, places = dateline split on '/', filename without
-    folders) is not stated as a validity rule, so breaking it only yields notes, which are returned."""
-    notes = []
+
+def source_id_for_name(name: str) -> str:
+    """02 §SourceAdded: SHA-256("gloss/source" ‖ 0x00 ‖ lower-case NFC name), hex."""
+    return hashlib.sha256(SOURCE_DOMAIN + lower_case(unicodedata.normalize("NFC", name)).encode("utf-8")).hexdigest()
+
+
+def check_revision_text(m: dict[str, Any], notes: list[str]) -> bytes:
+    """02 §ArticleIngested / §ArticleRevised: `text` within its limit and `sha256` = SHA-256(text).
+    Returns the revision's SHA-256. The meaning column (NFC, date shape, places = dateline split on
+    '/', filename without folders) is not a validity rule: breaking it only yields notes."""
     text = _bounded_text(m, "text", MAX_ARTICLE_TEXT)
-    if not unicodedata.is_normalized("NFC", text):
-        raise NotUnderstood("`text` is not in Unicode NFC")
     revision = _hex_id(m, "sha256")
-    article = _hex_id(m, "article")
+    for key in ("date", "dateline", "filename"):
+        _field(m, key, str, optional=True)
+    places = _list(m, "places", str, "text")
     actual_revision = hashlib.sha256(text.encode("utf-8")).digest()
     if revision != actual_revision.hex():
-        raise NotUnderstood(f"`sha256` {revision[:12]} is not SHA-256(text) {short(actual_revision)}")
-    expected_article = article_id_for_revision(actual_revision)
-    if article != expected_article.hex():
-        raise NotUnderstood(f"`article` {article[:12]} is not the id derived from sha256 ({short(expected_article)})")
-    date = _field(m, "date", str, optional=True)
+        raise NotUnderstood(f"`sha256` {revision[:12]} is not SHA-256(text) {short(actual_revision)}", "sha256")
+    if not unicodedata.is_normalized("NFC", text):
+        notes.append("`text` is not in Unicode NFC (02 §ArticleIngested, meaning column)")
+    date, dateline, filename = m.get("date"), m.get("dateline"), m.get("filename")
     if date is not None and not _is_calendar_date(date):
         notes.append(f"`date` {date!r} is not a YYYY-MM-DD date (02 §ArticleIngested, meaning column)")
-    dateline = _field(m, "dateline", str, optional=True)
-    places = _field(m, "places", list)
-    if not all(isinstance(p, str) for p in places):
-        raise NotUnderstood("`places` is not an array of text")
     if dateline is not None and places != dateline.split("/"):
         notes.append(f"`places` {places} is not `dateline` {dateline!r} split on '/' (02 §ArticleIngested)")
     if dateline is None and places:
         notes.append("`places` is non-empty but there is no `dateline`")
-    filename = _field(m, "filename", str, optional=True)
     if filename is not None and "/" in filename:
         notes.append(f"`filename` {filename!r} has folders (02 §ArticleIngested: 'no folders')")
+    return actual_revision
+
+
+def check_article_ingested(m: dict[str, Any]) -> list[str]:
+    """02 §ArticleIngested: sha256 = SHA-256(text) and the article id derived from it."""
+    notes: list[str] = []
+    _hex_id(m, "article")
+    check_candidates(m, required_version=False)
+    revision = check_revision_text(m, notes)
+    expected_article = article_id_for_revision(revision)
+    if m["article"] != expected_article.hex():
+        raise NotUnderstood(f"`article` {m['article'][:12]} is not the id derived from sha256 ({short(expected_article)})", "derived-id")
     return notes
 
 
@@ -543,50 +784,183 @@ def _is_calendar_date(value: str) -> bool:
         return False
 
 
+def check_resolution(m: dict[str, Any]) -> None:
+    """02 §ConflictResolved: ids, `field` 1–64 bytes, 1–10,000 candidate ids, exactly one of `value`
+    (text ≤ 1 MiB) and `deleted: true`, optional `picked` (id) and `reason`; the value by field."""
+    _hex_id(m, "conflict")
+    _hex_id(m, "object")
+    field_name = _field(m, "field", str)
+    _id_list(m, "candidates", 1, MAX_RESOLUTION_CANDIDATES, "resolution")
+    value = _bounded_text(m, "value", MAX_NOTE_TEXT, optional=True)
+    deleted = m.get("deleted") is True  # anything but `true` is not a deletion
+    _hex_id(m, "picked", optional=True)
+    _bounded_text(m, "reason", MAX_NOTE_TEXT, optional=True)
+    if not 1 <= len(field_name.encode("utf-8")) <= MAX_LABEL:
+        raise NotUnderstood(f"`field` is not 1–{MAX_LABEL} bytes", "resolution")
+    if deleted == (value is not None):
+        raise NotUnderstood("exactly one of `value` and `deleted: true` must be given", "resolution")
+    if field_name == "body":
+        return
+    if field_name == "record":
+        if value is not None:
+            parse_record_text(value)
+    elif field_name in ("credibility", "reliability"):
+        scale = CREDIBILITY if field_name == "credibility" else RELIABILITY
+        if value not in scale:
+            raise NotUnderstood(f"{field_name} resolution value {value!r} is not one of {' '.join(sorted(scale))}", "resolution")
+    else:
+        raise NotUnderstood(f"`field` {field_name!r} is not body, record, credibility or reliability", "resolution")
+
+
+def check_payload(type_name: str, schema: int, m: dict[str, Any]) -> list[str]:
+    """02 §Types: every rule decided by the payload alone (no causal past). Raises NotUnderstood with
+    its category; returns notes."""
+    if type_name not in PAYLOAD_TYPES:
+        raise NotUnderstood(f"unknown type {type_name} (schema {schema})", "unknown-type")
+    if schema > KNOWN_SCHEMA:
+        raise NotUnderstood(f"schema {schema} of {type_name} is newer than {KNOWN_SCHEMA}", "schema")
+    if schema < KNOWN_SCHEMA:
+        raise NotUnderstood(f"schema {schema} of {type_name} is not defined", "schema")
+    notes: list[str] = []
+    t = type_name
+    if t == "ArticleIngested":
+        notes += check_article_ingested(m)
+    elif t == "ArticleRevised":
+        _hex_id(m, "article")
+        previous = _hex_id(m, "previous")
+        check_candidates(m, required_version=False)
+        revision = check_revision_text(m, notes)
+        if previous == revision.hex():
+            raise NotUnderstood("`previous` equals `sha256`: a revision cannot revise itself", "previous")
+    elif t == "CandidatesExtracted":
+        _hex_id(m, "article")
+        _hex_id(m, "revision")
+        check_candidates(m, required_version=True)
+    elif t == "ConflictResolved":
+        check_resolution(m)
+    elif t == "TagAdded":
+        _hex_id(m, "object")
+        check_label(m, "tag")
+    elif t == "TagRemoved":
+        _hex_id(m, "object")
+        check_label(m, "tag")
+        _id_list(m, "additions", 1, MAX_LIST, "list")
+    elif t == "LinkAdded":
+        _hex_id(m, "from")
+        _hex_id(m, "to")
+        check_label(m, "relation")
+    elif t == "LinkRemoved":
+        _id_list(m, "additions", 1, MAX_LIST, "list")
+    elif t == "NoteAdded":
+        _hex_id(m, "on")
+        _bounded_text(m, "body", MAX_NOTE_TEXT)
+    elif t == "NoteEdited":
+        _hex_id(m, "note")
+        _bounded_text(m, "body", MAX_NOTE_TEXT)
+    elif t == "NoteDeleted":
+        _hex_id(m, "note")
+    elif t == "FactAdded":
+        _hex_id(m, "article")
+        _hex_id(m, "revision")
+        check_record(m.get("record"))
+        check_selector(m.get("evidence"), "evidence")
+        _hex_id(m, "fromCandidate", optional=True)
+    elif t == "FactAmended":
+        _hex_id(m, "fact")
+        field_name = _field(m, "field", str)
+        check_record(m.get("record"))
+        if field_name not in RECORD_FIELDS:
+            raise NotUnderstood(f"`field` {field_name!r} is not one of {', '.join(RECORD_FIELDS)}", "field-name")
+    elif t == "FactRetracted":
+        _hex_id(m, "fact")
+        if not _bounded_text(m, "reason", MAX_NOTE_TEXT):
+            raise NotUnderstood("`reason` is empty", "reason")
+    elif t == "FactGraded":
+        _hex_id(m, "fact")
+        if _field(m, "credibility", str) not in CREDIBILITY:
+            raise NotUnderstood(f"`credibility` {m['credibility']!r} is not 1–6", "grade")
+        _bounded_text(m, "reason", MAX_NOTE_TEXT, optional=True)
+    elif t == "SourceAdded":
+        source = _field(m, "source", str)
+        name = check_label(m, "name")
+        check_label(m, "kind", optional=True)
+        if source != source_id_for_name(name):
+            raise NotUnderstood(f"`source` {source[:12]} is not derived from the name ({source_id_for_name(name)[:12]})", "derived-id")
+    elif t == "SourceGraded":
+        _hex_id(m, "source")
+        if _field(m, "reliability", str) not in RELIABILITY:
+            raise NotUnderstood(f"`reliability` {m['reliability']!r} is not A–F", "grade")
+        _bounded_text(m, "reason", MAX_NOTE_TEXT, optional=True)
+    elif t == "AnnotationAdded":
+        _hex_id(m, "article")
+        _hex_id(m, "revision")
+        check_selector(m.get("target"), "target")
+        _bounded_text(m, "comment", MAX_NOTE_TEXT, optional=True)
+    elif t == "AnchorDecided":
+        _hex_id(m, "object")
+        _hex_id(m, "revision")
+        check_selector(m.get("selector"), "selector")
+        if _field(m, "decision", str) not in DECISIONS:
+            raise NotUnderstood(f"`decision` {m['decision']!r} is not confirm or retarget", "decision")
+    return notes
+
+
+def _earlier(key: str, target: str, event: EventInfo, lookup: Callable[[str], Optional[EventInfo]],
+             types: tuple[str, ...] = ()) -> None:
+    """Valid only if the event `target` (of one of `types`, when given) happened before this event."""
+    held = lookup(target)
+    if held is None:
+        raise NotUnderstood(f"{key} {target[:12]} is not an event held here", "causal")
+    if types and held.type not in types:
+        raise NotUnderstood(f"{key} {target[:12]} is a {held.type}, not a {' or '.join(types)}", "causal")
+    if not happened_before(held, event):
+        raise NotUnderstood(f"the {key} {target[:12]} did not happen before this event", "causal")
+
+
+def check_causal(type_name: str, m: dict[str, Any], event: EventInfo, lookup: Callable[[str], Optional[EventInfo]]) -> None:
+    """02: the **Valid only if** rules about the causal past (01 §Deps happened-before)."""
+    if type_name in ("NoteEdited", "NoteDeleted"):
+        _earlier("note", m["note"], event, lookup, ("NoteAdded",))
+    elif type_name in ("FactAmended", "FactRetracted", "FactGraded"):
+        _earlier("fact", m["fact"], event, lookup, ("FactAdded",))
+    elif type_name in ("TagRemoved", "LinkRemoved"):
+        for addition in m.get("additions") or []:
+            _earlier("addition", addition, event, lookup)
+    elif type_name == "AnchorDecided":
+        _earlier("object", m["object"], event, lookup, ("AnnotationAdded", "FactAdded"))
+    elif type_name == "ConflictResolved":
+        for candidate in m.get("candidates") or []:
+            _earlier("candidate", candidate, event, lookup)
+        kinds = {"body": ("NoteAdded",), "record": ("FactAdded",), "credibility": ("FactAdded",)}
+        if m["field"] in kinds:
+            _earlier("object", m["object"], event, lookup, kinds[m["field"]])
+
+
 def check_note_target(m: dict[str, Any], event: EventInfo, lookup: Callable[[str], Optional[EventInfo]]) -> None:
     """02 §NoteEdited/§NoteDeleted: valid only if the note's NoteAdded happened before this event."""
-    note = _hex_id(m, "note")
-    added = lookup(note)
-    if added is None:
-        raise NotUnderstood(f"note {note[:12]} is not an event held here")
-    if added.type != "NoteAdded":
-        raise NotUnderstood(f"note {note[:12]} is a {added.type}, not a NoteAdded")
-    if not happened_before(added, event):
-        raise NotUnderstood(f"the NoteAdded {note[:12]} did not happen before this event")
+    _earlier("note", _hex_id(m, "note"), event, lookup, ("NoteAdded",))
 
 
 def understand_payload(env: Envelope, payload: bytes, event: EventInfo,
                        lookup: Callable[[str], Optional[EventInfo]]) -> tuple[Optional[str], list[str]]:
     """02: decide whether an event is understood. Returns (reason it is not understood or None, notes).
 
-    Unknown types and schemas newer than 1 are not understood; so is a payload that does not
-    decode or breaks its type's rules. None of this is a fault of the log (02: 'never blocks its feed').
+    Unknown types and schemas other than 1 are not understood; so is a payload that does not
+    decode, breaks its type's rules, or names an event that did not happen before it. None of this
+    is a fault of the log (02: 'never blocks its feed').
     """
     notes: list[str] = []
     try:
-        m, unsorted = decode_payload(payload)
+        d = decode_payload_detail(payload)
     except CborError as exc:
         return f"payload does not decode as CBOR: {exc}", notes
-    if unsorted:
-        notes.append(f"{unsorted} map(s) with keys not in deterministic order (accepted: 02 is lenient)")
-    known = {"ArticleIngested", "NoteAdded", "NoteEdited", "NoteDeleted"}
-    if env.type not in known:
-        return f"unknown type {env.type} (schema {env.schema})", notes
-    if env.schema > KNOWN_SCHEMA:
-        return f"schema {env.schema} of {env.type} is newer than {KNOWN_SCHEMA}", notes
-    if env.schema < KNOWN_SCHEMA:
-        return f"schema {env.schema} of {env.type} is not defined", notes
+    if d.unsorted_maps:
+        notes.append(f"{d.unsorted_maps} map(s) with keys not in deterministic order (accepted: 02 is lenient)")
+    if d.non_shortest:
+        notes.append(f"{d.non_shortest} head(s) not in shortest form (accepted: 02 is lenient)")
     try:
-        if env.type == "ArticleIngested":
-            notes += check_article_ingested(m)
-        elif env.type == "NoteAdded":
-            _hex_id(m, "on")
-            _bounded_text(m, "body", MAX_NOTE_TEXT)
-        elif env.type == "NoteEdited":
-            check_note_target(m, event, lookup)
-            _bounded_text(m, "body", MAX_NOTE_TEXT)
-        else:  # NoteDeleted
-            check_note_target(m, event, lookup)
+        notes += check_payload(env.type, env.schema, d.value)
+        check_causal(env.type, d.value, event, lookup)
     except NotUnderstood as exc:
         return f"{env.type}: {exc}", notes
     return None, notes
@@ -833,7 +1207,7 @@ def verify_vectors(path: Path) -> Section:
         item.notes += notes
         if reason is None:
             item.notes.append("payload understood (02)")
-        elif env.type in ("ArticleIngested", "NoteAdded", "NoteEdited", "NoteDeleted") and env.schema == KNOWN_SCHEMA:
+        elif env.type in PAYLOAD_TYPES and env.schema == KNOWN_SCHEMA:
             item.fail("payload", f"golden vector of a known type is not understood: {reason}")
         else:
             item.notes.append(f"payload not understood, as allowed (02): {reason}")
@@ -843,6 +1217,108 @@ def verify_vectors(path: Path) -> Section:
         except MALFORMED as exc:
             items.append(malformed_vector("invalid", number, entry, exc))
     return Section(f"Gloss protocol vectors: {path} ({len(events)} events, {len(invalid)} invalid)", items, f"vectors {path.name}")
+
+
+# ---------------------------------------------------------------------------------------------
+# --payloads: 02 §Golden vectors
+# ---------------------------------------------------------------------------------------------
+
+
+def _as_json(value: Any) -> Any:
+    """A decoded CBOR value as 02 §Golden vectors writes it in `fields` (byte strings as hex)."""
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, list):
+        return [_as_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _as_json(v) for k, v in value.items()}
+    return value
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    """Equality that keeps booleans, integers and null apart (Python has True == 1)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same_json(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same_json(a[k], b[k]) for k in a)
+    return a == b
+
+
+def verify_payload_vector(entry: dict[str, Any]) -> Item:
+    """One entry of payloads.json: decode `cbor`, judge it by 02 alone and compare with the entry:
+    `understood` (and `reason` for invalid ones); for valid ones `fields`, `deterministic` and, for
+    FactAdded / FactAmended, `recordText`."""
+    name, type_name, schema = entry["name"], entry["type"], entry["schema"]
+    expected = entry["understood"]
+    item = Item(f"payload {type_name}: {name}" + ("" if expected else f"  (expect {entry.get('reason')})"))
+    raw = _hex(entry, "cbor")
+    decoded: Optional[DecodedCbor] = None
+    try:
+        decoded = decode_payload_detail(raw)
+        notes = check_payload(type_name, schema, decoded.value)
+        category, reason = None, None
+        item.notes += notes
+    except NotAMap as exc:
+        category, reason = "not-a-map", str(exc)
+    except CborError as exc:
+        category, reason = "cbor", str(exc)
+    except NotUnderstood as exc:
+        category, reason = exc.category, str(exc)
+    if expected is True:
+        if reason is not None:
+            item.fail("payload", f"stated understood, but {reason} ({category})")
+            return item
+        assert decoded is not None
+        if not _same_json(_as_json(decoded.value), entry.get("fields")):
+            item.fail("payload", "`fields` differs from the decoded cbor")
+        if decoded.deterministic != entry.get("deterministic"):
+            item.fail("payload", f"stated deterministic {entry.get('deterministic')!r}, but the bytes are"
+                      f"{'' if decoded.deterministic else ' not'} in deterministic encoding "
+                      f"({decoded.unsorted_maps} unsorted map(s), {decoded.non_shortest} non-shortest head(s))")
+        if type_name in ("FactAdded", "FactAmended"):
+            text = record_text(check_record(decoded.value["record"]))
+            if entry.get("recordText") != text:
+                item.fail("payload", f"`recordText` {entry.get('recordText')!r} is not the record text {text!r}")
+        elif "recordText" in entry:
+            item.fail("payload", f"`recordText` given for a {type_name}")
+    elif expected is False:
+        if reason is None:
+            item.fail("payload", "stated not understood, but every rule of 02 holds")
+        elif category != entry.get("reason"):
+            item.fail("payload", f"not understood as stated, but for `{category}` ({reason}), not `{entry.get('reason')}`")
+        else:
+            item.notes.append(f"detected: {reason}")
+    else:
+        item.fail("vector", f"`understood` is {expected!r}, not a boolean")
+    return item
+
+
+def verify_payloads(path: Path) -> Section:
+    """--payloads: check Protocol/vectors/payloads.json as 02 §Golden vectors describes it."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        valid, invalid = data["valid"], data["invalid"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"cannot read payload vectors {path}: {exc}") from None
+    items: list[Item] = []
+    for kind, entries in (("valid  ", valid), ("invalid", invalid)):
+        for number, entry in enumerate(entries):
+            try:
+                items.append(verify_payload_vector(entry))
+            except MALFORMED as exc:
+                items.append(malformed_vector(f"payload {kind}", number, entry, exc))
+    coverage = Item("file    every type of 02 has a valid vector")
+    covered = {e.get("type") for e in valid if isinstance(e, dict) and e.get("understood") is True}
+    missing = [t for t in PAYLOAD_TYPES if t not in covered]
+    if missing:
+        coverage.fail("vector", f"no valid vector for {', '.join(missing)}")
+    fields = {e.get("fields", {}).get("field") for e in valid if isinstance(e, dict) and e.get("type") == "ConflictResolved"}
+    if not {"body", "record", "credibility", "reliability"} <= fields:
+        coverage.fail("vector", f"ConflictResolved vectors cover fields {sorted(f for f in fields if f)}, not all four")
+    items.append(coverage)
+    return Section(f"Gloss payload vectors: {path} ({len(valid)} valid, {len(invalid)} invalid)", items, f"payloads {path.name}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1952,7 +2428,7 @@ def verify_wire(path: Path) -> Section:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    """Parse the command line and run every mode given, in the order vectors, db, bundles, wire.
+    """Parse the command line and run every mode given, in the order vectors, db, bundles, wire, payloads.
 
     Usage errors exit with status 2 (argparse's own). An input that cannot be read at all is reported
     on stderr; the other modes still run, and the exit status is then 2."""
@@ -1962,9 +2438,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--bundle", type=Path, nargs="+", metavar="FILE",
                         help="check bundles (05-bundle.md); a .json file is a bundles description (vectors/bundles.json)")
     parser.add_argument("--wire", type=Path, metavar="WIRE_JSON", help="reproduce the golden handshake (07-wire.md)")
+    parser.add_argument("--payloads", type=Path, metavar="PAYLOADS_JSON", help="check golden payload vectors (02 §Golden vectors)")
     args = parser.parse_args(argv)
-    if not (args.vectors or args.db or args.bundle or args.wire):
-        parser.error("give at least one of --vectors, --db, --bundle, --wire")
+    if not (args.vectors or args.db or args.bundle or args.wire or args.payloads):
+        parser.error("give at least one of --vectors, --db, --bundle, --wire, --payloads")
     runs: list[Callable[[], list[Section]]] = []
     if args.vectors:
         runs.append(lambda: [verify_vectors(args.vectors)])
@@ -1974,6 +2451,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         runs.append(lambda path=path: bundle_sections([path]))
     if args.wire:
         runs.append(lambda: [verify_wire(args.wire)])
+    if args.payloads:
+        runs.append(lambda: [verify_payloads(args.payloads)])
     sections: list[Section] = []
     unreadable = False
     for run in runs:

@@ -116,18 +116,20 @@ public struct FactRecord: Equatable, Sendable {
         FactRecord.fields.map { f in self[f].map { "\(f): \($0)" } ?? "\(f):" }.joined(separator: "\n")
     }
 
-    /// Parses the canonical text (as `text` writes it, e.g. a conflict resolution's value).
+    /// Parses the canonical text (as `text` writes it, e.g. a conflict resolution's value). Works on
+    /// Unicode scalars, not grapheme clusters, so a value that starts with a combining mark (which
+    /// joins the space before it into one `Character`) parses back.
     public init(text: String) throws {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
         guard lines.count == FactRecord.fields.count else {
             throw DecodeError("a fact record has \(FactRecord.fields.count) lines (\(FactRecord.fields.map { "\($0):" }.joined(separator: " "))), this has \(lines.count)")
         }
         self.init(subject: "", predicate: "", object: "")
         for (f, line) in zip(FactRecord.fields, lines) {
-            guard line.hasPrefix(f + ":") else { throw DecodeError("line \"\(line.prefix(40))\" should start with \(f):") }
-            let rest = line.dropFirst(f.count + 1)
+            guard line.starts(with: (f + ":").unicodeScalars) else { throw DecodeError("line \"\(String(line).prefix(40))\" should start with \(f):") }
+            let rest = line.dropFirst(f.unicodeScalars.count + 1)
             if rest.isEmpty { self[f] = nil; continue }
-            guard rest.hasPrefix(" ") else { throw DecodeError("line \(f): needs a space after the colon") }
+            guard rest.first == " " else { throw DecodeError("line \(f): needs a space after the colon") }
             self[f] = String(rest.dropFirst())
         }
         try check()
