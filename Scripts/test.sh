@@ -35,6 +35,18 @@ $bin init --analyst ana --dir "$tmp/ana" >/dev/null
 art=$($bin ingest --dir "$tmp/ana" Tests/Fixtures/2021-06-26-trilateral-special-forces.txt)
 note=$($bin note add --dir "$tmp/ana" --on "$art" --text "Check the exercise date.")
 $bin note edit --dir "$tmp/ana" "$note" --text "Exercises in September 2021." >/dev/null
+# Every kind of event, so the verifier judges each type from Protocol/ alone.
+$bin source add --dir "$tmp/ana" Dawn --kind outlet >/dev/null
+$bin grade source --dir "$tmp/ana" Dawn --reliability B >/dev/null
+fact=$($bin fact add --dir "$tmp/ana" --article "$art" --subject "Special Forces" --predicate "will hold" --object exercises \
+  --source Dawn --evidence "hold exercises in Azerbaijan in September")
+$bin fact amend --dir "$tmp/ana" "$fact" --field when --value 2021-09 >/dev/null
+$bin grade fact --dir "$tmp/ana" "$fact" --credibility 2 >/dev/null
+ann=$($bin annotate --dir "$tmp/ana" "$art" --quote "inspecting the landfills" --comment "odd" --tag follow-up)
+sed 's/inspecting the landfills/inspecting the training grounds/' Tests/Fixtures/2021-06-26-trilateral-special-forces.txt > "$tmp/v2.txt"
+$bin ingest --dir "$tmp/ana" --revises "$art" "$tmp/v2.txt" >/dev/null
+$bin anchor confirm --dir "$tmp/ana" "$ann" >/dev/null
+$bin fact retract --dir "$tmp/ana" "$fact" --reason "test" >/dev/null
 $bin bundle export --dir "$tmp/ana" --all --out "$tmp/ana.glossb" >/dev/null
 python3 Scripts/verify_protocol.py --db "$tmp/ana/.gloss/replica.db" --bundle "$tmp/ana.glossb"
 echo "swift: ${swift_passed:-0} tests passed; python verifier passed"
