@@ -18,9 +18,11 @@ public final class ReplicaStore: Sendable {
     public init(path: String, projector: any Projector) throws {
         var config = Configuration()
         config.busyMode = .timeout(30)
+        let checkpointer = Checkpointer(path: path)
         config.prepareDatabase { db in
             // Own events must be durable before they can leave the replica (DESIGN §1.8).
             try db.execute(sql: "PRAGMA synchronous = FULL; PRAGMA cache_size = -16384")
+            if !db.configuration.readonly { checkpointer.install(on: db) }
             projector.prepareConnection(db)
         }
         do {
