@@ -31,7 +31,7 @@ extension Bench {
         @Option(help: "Local edits timed per setting.") var edits = 1000
         @Flag(help: "Skip the raw SQLite baseline.") var noBaseline = false
         @Flag(help: "Keep the working folder.") var keep = false
-        @Flag(help: "Print JSON (keys: bundle, events, feeds, repeat, metrics: {op.figure: {median, min, max, values}}).") var json = false
+        @Flag(help: "Print JSON (keys: bundle, events, feeds, repeat, metrics: {op.figure: {median, min, max, values}}); the table then goes to standard error.") var json = false
 
         var chosen: [String] { ops.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
 
@@ -105,6 +105,7 @@ extension Bench {
                     }
                     out(JSON.object([("bundle", .string(bundlePath)), ("events", .int(Int64(events))), ("feeds", .int(Int64(feeds))),
                                      ("repeat", .int(Int64(repetitions))), ("metrics", .object(m))]).pretty)
+                    err(table(metrics, events: events, feeds: feeds))
                 } else {
                     out(table(metrics, events: events, feeds: feeds))
                 }
@@ -143,7 +144,7 @@ extension Bench {
                 while digits.count > 3 { grouped = "," + digits.suffix(3) + grouped; digits.removeLast(3) }
                 return digits + grouped
             }
-            if x >= 100 { return String(format: "%.0f", x) }
+            if x >= 100 || x == x.rounded() { return String(format: "%.0f", x) }
             if x >= 10 { return String(format: "%.1f", x) }
             return String(format: "%.2f", x)
         }
@@ -189,6 +190,8 @@ extension Bench {
             if m["local.fullP99Ms"] != nil {
                 row(["local edit FULL", "p50 \(stat(m, "local.fullP50Ms")) ms", "p50 \(stat(m, "local.rawFullP50Ms")) ms (1 row)", "", mb("local")])
                 row(["", "p99 \(stat(m, "local.fullP99Ms")) ms", "p99 \(stat(m, "local.rawFullP99Ms")) ms (1 row)", stat(m, "ratio.localFullP99"), ""])
+                row(["  checkpoint off", "p50 \(stat(m, "local.fullNoCheckpointP50Ms")) ms", "", "", ""])
+                row(["  the edit path", "p99 \(stat(m, "local.fullNoCheckpointP99Ms")) ms", "", "", ""])
                 row(["local edit NORMAL", "p50 \(stat(m, "local.normalP50Ms")) ms", "p50 \(stat(m, "local.rawNormalP50Ms")) ms (1 row)", "", ""])
                 row(["", "p99 \(stat(m, "local.normalP99Ms")) ms", "p99 \(stat(m, "local.rawNormalP99Ms")) ms (1 row)", "", ""])
             }
