@@ -93,7 +93,14 @@ public enum RawReplay {
         var result = Result()
         var batch: [(Int, [Value])] = []
         var table = 0
-        let limit = batchRows > 0 ? batchRows : Int.max
+        // One transaction (batchRows 0) is still read in chunks, to keep memory flat.
+        let single = batchRows <= 0
+        let limit = single ? 65_536 : batchRows
+        if single {
+            let t = DispatchTime.now().uptimeNanoseconds
+            try exec(dst, "BEGIN IMMEDIATE")
+            result.seconds += Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9
+        }
         while table < prepared.count {
             // Read one batch (untimed).
             let r0 = DispatchTime.now().uptimeNanoseconds
@@ -109,17 +116,22 @@ public enum RawReplay {
             result.readSeconds += Double(r1 - r0) / 1e9
             if batch.isEmpty { break }
             // Write it (timed).
-            try exec(dst, "BEGIN IMMEDIATE")
+            if !single { try exec(dst, "BEGIN IMMEDIATE") }
             for (ti, values) in batch {
                 let stmt = prepared[ti].insert
                 for (k, v) in values.enumerated() { bind(stmt, Int32(k + 1), v) }
                 guard sqlite3_step(stmt) == SQLITE_DONE else { throw failure(dst, "insert into \(prepared[ti].name)") }
                 sqlite3_reset(stmt)
             }
-            try exec(dst, "COMMIT")
+            if !single { try exec(dst, "COMMIT"); result.transactions += 1 }
             result.seconds += Double(DispatchTime.now().uptimeNanoseconds - r1) / 1e9
             result.rows += batch.count
-            result.transactions += 1
+        }
+        if single {
+            let t = DispatchTime.now().uptimeNanoseconds
+            try exec(dst, "COMMIT")
+            result.seconds += Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9
+            result.transactions = 1
         }
         return result
     }
