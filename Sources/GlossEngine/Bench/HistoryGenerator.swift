@@ -93,9 +93,13 @@ public struct HistoryGenerator {
         var rng: BenchRNG
         let replicas: Int
         var remaining: Int
+        var started = 0
         mutating func next() -> (replica: Int, count: Int)? {
             guard remaining > 0 else { return nil }
-            let r = Int.random(in: 0..<replicas, using: &rng)
+            // Every analyst's first burst comes first (in order), so every feed has events when
+            // there are at least as many events as analysts; then analysts at random.
+            var r = started
+            if started < replicas { started += 1 } else { r = Int.random(in: 0..<replicas, using: &rng) }
             let n = Swift.min(remaining, Int.random(in: 1...40, using: &rng))
             remaining -= n
             return (r, n)
