@@ -236,7 +236,10 @@ public struct SyncDriver: Sendable {
             return 0
         }
         let (batches, continuation) = AsyncThrowingStream<[SignedEvent], Error>.makeStream()
-        let slots = DispatchSemaphore(value: 2)
+        // Created at 0 and raised to 2: libdispatch traps when a semaphore is freed below its
+        // initial value, which happens when the session ends with batches still queued.
+        let slots = DispatchSemaphore(value: 0)
+        slots.signal(); slots.signal()
         let cancelled = Flag()
         sqliteQueue.async {
             do {

@@ -2,10 +2,15 @@ import ArgumentParser
 import Foundation
 import GlossEngine
 
-struct Bench: ParsableCommand {
+struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure this machine: codec costs and local append / rebuild throughput.",
-        subcommands: [Codec.self, Local.self])
+        abstract: "Measure this machine: generate a history, time import, export, sync, rebuild, as-of and local edits against raw SQLite.",
+        discussion: """
+            gloss bench generate --out h.glossb --events 100000 --replicas 20   # a signed history of that shape
+            gloss bench run --bundle h.glossb --repeat 3                       # time every operation on it
+            Scripts/bench.sh builds in release mode and runs the standard set; results: BENCHMARKS.md.
+            """,
+        subcommands: [Generate.self, Run.self, Op.self, Codec.self, Local.self])
 
     struct Codec: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Decode+hash, payload decode, sign and verify costs per event (µs).")
@@ -22,6 +27,115 @@ struct Bench: ParsableCommand {
                 let dir = keep.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory.appendingPathComponent("gloss-bench-\(getpid())")
                 defer { if keep == nil { try? FileManager.default.removeItem(at: dir) } }
                 out(try LocalBenchmark.run(events: events, folder: dir).json.pretty)
+            }
+        }
+    }
+
+    struct Generate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a realistic signed history of a given shape to a bundle file.",
+            discussion: """
+                Simulated analysts (deterministic keys from --seed) work in bursts and usually sync before
+                one, so feeds are concurrent and carry real deps. Events: article ingests (with this build's
+                extraction candidates), notes on articles, edits of existing notes (--overwrite-ratio;
+                concurrent edits merge or conflict), and annotations. The same flags and seed give the same
+                file. Streams: memory stays small whatever the size.
+
+                Give either --events (the mix: 2% articles, 20% annotations, the rest note writes split by
+                --overwrite-ratio) or the counts (--articles, --notes, --annotations; missing ones are 0,
+                at least one article).
+
+                Annotation events do not exist yet: until they do, each annotation is a TagAdded on an
+                article (three in four) or a LinkAdded from a note to an article (one in four).
+                """)
+        @Option(name: .customLong("out"), help: ArgumentHelp("The bundle file to write.", valueName: "FILE.glossb")) var outFile: String
+        @Option(help: "Analysts (feeds), 1–1000.") var replicas = 20
+        @Option(help: "Total events, in the default mix (excludes the counts).") var events: Int?
+        @Option(help: "Articles ingested.") var articles: Int?
+        @Option(help: "Notes added.") var notes: Int?
+        @Option(help: "Annotations (for now tags and links; see above).") var annotations: Int?
+        @Option(help: "Of the note writes, the fraction that edits an existing note (0 ≤ R < 1).") var overwriteRatio = 0.3
+        @Option(help: "Seed of the history.") var seed: UInt64 = 1
+        @Flag(help: "Print JSON (keys: events, bytes, bytesPerEvent, articles, notes, edits, tags, links, eventsWithDeps, midpoint, seconds, shape).") var json = false
+
+        func validate() throws {
+            let counts = [articles, notes, annotations].compactMap { $0 }
+            if events != nil && !counts.isEmpty { throw ValidationError("give either --events or the counts (--articles, --notes, --annotations), not both") }
+            if let events, events < 1 { throw ValidationError("--events must be at least 1") }
+            if counts.contains(where: { $0 < 0 }) { throw ValidationError("counts must be 0 or more") }
+            if events == nil && !counts.isEmpty && (articles ?? 0) < 1 { throw ValidationError("--articles must be at least 1 (notes and annotations are made on articles)") }
+            if !(1...1000).contains(replicas) { throw ValidationError("--replicas must be 1–1000") }
+            if !(overwriteRatio >= 0 && overwriteRatio < 1) { throw ValidationError("--overwrite-ratio must be at least 0 and below 1") }
+        }
+
+        var shape: HistoryGenerator.Shape {
+            if articles == nil && notes == nil && annotations == nil {
+                return .mix(events: events ?? 100_000, replicas: replicas, overwriteRatio: overwriteRatio, seed: seed)
+            }
+            var s = HistoryGenerator.Shape()
+            s.replicas = replicas; s.overwriteRatio = overwriteRatio; s.seed = seed
+            s.articles = articles ?? 0; s.notes = notes ?? 0; s.annotations = annotations ?? 0
+            return s
+        }
+
+        func run() throws {
+            try guarded {
+                let progress = ProgressReporter("generate")
+                let shape = self.shape
+                let r = try HistoryGenerator(shape: shape).write(to: URL(fileURLWithPath: outFile), progress: { progress.update($0, $1) })
+                if json {
+                    guard case .object(var kv) = r.json else { return }
+                    kv.append(("shape", shape.json))
+                    out(JSON.object(kv).compact)
+                } else {
+                    out("wrote \(r.events) events (\(r.bytes) bytes, \(r.bytes / max(r.events, 1)) bytes/event) to \(outFile) in \(String(format: "%.1f", r.seconds)) s: "
+                        + "\(r.articles) articles, \(r.notes) notes, \(r.edits) edits, \(r.tags) tags, \(r.links) links over \(shape.replicas) feeds; "
+                        + "\(r.eventsWithDeps) events carry deps; midpoint \(r.midpoint)")
+                }
+            }
+        }
+    }
+
+    /// One measured operation in this process (what `bench run` spawns). Prints one JSON object with
+    /// the operation's figures and `peakRSSkB`, this process's peak resident memory.
+    struct Op: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run one measured operation in this process (used by `gloss bench run`).",
+            discussion: "OPERATION: import (needs --bundle; creates WORK/replica), baseline, export, rebuild, asof, sync, local (use WORK/replica).",
+            shouldDisplay: false)
+        @Argument(help: "import, baseline, export, rebuild, asof, sync or local.") var operation: String
+        @Option(help: "Working folder (the replica is WORK/replica).") var work: String
+        @Option(help: "The bundle (import).") var bundle: String?
+        @Option(help: "Local edits to time, per setting.") var edits = 1000
+
+        func validate() throws {
+            guard Run.operations.contains(operation) || operation == "baseline" else {
+                throw ValidationError("unknown operation \(operation); one of \((Run.operations + ["baseline"]).joined(separator: ", "))")
+            }
+            if operation == "import" && bundle == nil { throw ValidationError("import needs --bundle") }
+        }
+
+        func run() async throws {
+            let work = URL(fileURLWithPath: self.work)
+            let folder = work.appendingPathComponent("replica")
+            do {
+                let result: JSON
+                switch operation {
+                case "import": result = try OperationBenchmark.importBundle(URL(fileURLWithPath: bundle!), folder: folder)
+                case "baseline": result = try OperationBenchmark.baseline(database: folder.appendingPathComponent(".gloss/replica.db"), scratch: work)
+                case "export": result = try OperationBenchmark.export(folder: folder, out: work.appendingPathComponent("export.glossb"))
+                case "rebuild": result = try OperationBenchmark.rebuild(folder: folder)
+                case "asof": result = try OperationBenchmark.asOf(folder: folder, out: work.appendingPathComponent("asof-\(getpid()).db"))
+                case "sync": result = try await OperationBenchmark.sync(folder: folder, client: work.appendingPathComponent("sync-client-\(getpid())"))
+                default: result = try OperationBenchmark.localEdits(folder: folder, count: edits, scratch: work)
+                }
+                guard case .object(var kv) = result else { return }
+                kv.append(("peakRSSkB", .int(Int64(OperationBenchmark.peakRSSkB()))))
+                out(JSON.object(kv).compact)
+            } catch {
+                let g = GlossError.wrap(error)
+                err("gloss: \(g.message)")
+                throw ExitCode(Exit.code(for: g))
             }
         }
     }

@@ -1,0 +1,48 @@
+import Foundation
+import GlossTestSupport
+import Testing
+
+/// `gloss bench generate` at a tiny size: the history imports cleanly (every event applied, none
+/// pending or rejected), over the asked number of feeds, and the same seed gives the same file.
+/// The benchmarks themselves stay out of the test run (Scripts/bench.sh).
+@Suite struct BenchCLITests {
+    let tmp = TempDir("gloss-bench-e2e")
+
+    func gloss(_ args: String...) throws -> GlossProcess.Result { try GlossProcess.run(args, cwd: tmp.url) }
+
+    @Test func generatedHistoryImportsCleanly() throws {
+        defer { tmp.remove() }
+        let bundle = tmp.sub("h.glossb")
+        let gen = try gloss("bench", "generate", "--out", bundle.path, "--replicas", "4", "--articles", "5", "--notes", "60",
+                            "--annotations", "20", "--overwrite-ratio", "0.4", "--seed", "7", "--json")
+        #expect(gen.status == 0, "\(gen.stderr)")
+        let g = gen.object
+        let events = try #require(g["events"] as? Int)
+        #expect(events == 5 + 60 + 40 + 20)  // 60 notes at 0.4 overwrite: 40 edits
+        #expect((g["eventsWithDeps"] as? Int ?? 0) > 0, "feeds are concurrent and carry deps")
+
+        #expect(try gloss("init", "--analyst", "bench", "--dir", tmp.sub("r").path).status == 0)
+        let imp = try gloss("bundle", "import", "--dir", tmp.sub("r").path, bundle.path, "--json")
+        #expect(imp.status == 0, "\(imp.stderr)")
+        let line = try #require(imp.lines.first)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(report["applied"] as? Int == events)
+        #expect(report["pending"] as? Int == 0 && report["rejected"] as? Int == 0)
+        #expect(report["checksumOK"] as? Bool == true)
+        let status = try gloss("status", "--dir", tmp.sub("r").path, "--json").object
+        #expect(status["events"] as? Int == events)
+        #expect((status["versionVector"] as? [String: Any])?.count == 4)
+        #expect(status["articles"] as? Int == g["articles"] as? Int)
+        #expect(status["notUnderstood"] as? Int == 0)
+
+        // Deterministic: the same flags and seed write the same bytes.
+        let again = tmp.sub("again.glossb")
+        #expect(try gloss("bench", "generate", "--out", again.path, "--replicas", "4", "--articles", "5", "--notes", "60",
+                          "--annotations", "20", "--overwrite-ratio", "0.4", "--seed", "7").status == 0)
+        #expect(FileManager.default.contents(atPath: bundle.path) == FileManager.default.contents(atPath: again.path))
+
+        // Bad flags are usage errors.
+        #expect(try gloss("bench", "generate", "--out", again.path, "--events", "10", "--notes", "3").status == 64)
+        #expect(try gloss("bench", "generate", "--out", again.path, "--events", "10", "--overwrite-ratio", "1").status == 64)
+    }
+}
