@@ -34,6 +34,12 @@ import Testing
         #expect((status["versionVector"] as? [String: Any])?.count == 4)
         #expect(status["articles"] as? Int == g["articles"] as? Int)
         #expect(status["notUnderstood"] as? Int == 0)
+        // Annotations are real: each anchored exactly in its article's only revision.
+        let annotations = try #require(g["annotations"] as? Int)
+        #expect(annotations > 0 && annotations + (g["tags"] as? Int ?? 0) + (g["links"] as? Int ?? 0) == 20)
+        let q = try gloss("query", "--dir", tmp.sub("r").path, "SELECT count(*) AS n, sum(status = 'exact') AS exact FROM anchors WHERE object_kind = 'annotation'", "--json")
+        let counts = try #require((try q.json() as? [[String: Any]])?.first)
+        #expect(counts["n"] as? Int == annotations && counts["exact"] as? Int == annotations)
 
         // Deterministic: the same flags and seed write the same bytes.
         let again = tmp.sub("again.glossb")

@@ -60,7 +60,7 @@ public struct HistoryGenerator {
     public struct Result: Sendable {
         public var events = 0
         public var bytes = 0
-        public var articles = 0, notes = 0, edits = 0, tags = 0, links = 0
+        public var articles = 0, notes = 0, edits = 0, annotations = 0, tags = 0, links = 0
         public var eventsWithDeps = 0
         public var seconds = 0.0
         /// The wall-clock millisecond of the middle event (an as-of point splitting the log in half).
@@ -70,7 +70,7 @@ public struct HistoryGenerator {
             .object([("events", .int(Int64(events))), ("bytes", .int(Int64(bytes))),
                      ("bytesPerEvent", .double(events == 0 ? 0 : (Double(bytes) / Double(events) * 10).rounded() / 10)),
                      ("articles", .int(Int64(articles))), ("notes", .int(Int64(notes))), ("edits", .int(Int64(edits))),
-                     ("tags", .int(Int64(tags))), ("links", .int(Int64(links))), ("eventsWithDeps", .int(Int64(eventsWithDeps))),
+                     ("annotations", .int(Int64(annotations))), ("tags", .int(Int64(tags))), ("links", .int(Int64(links))), ("eventsWithDeps", .int(Int64(eventsWithDeps))),
                      ("midpoint", .string(CivilTime.rfc3339(milliseconds: midpointMilliseconds))),
                      ("seconds", .double((seconds * 100).rounded() / 100))])
         }
@@ -179,6 +179,9 @@ public struct HistoryGenerator {
         // Objects: id, creating feed, seq (visible to i when known[i][feed] ≥ seq).
         var articleIDs: [Bytes32] = [], articleFeed: [UInt32] = [], articleSeq: [UInt32] = []
         var noteIDs: [Bytes32] = [], noteFeed: [UInt32] = [], noteSeq: [UInt32] = []
+        /// The texts of the latest articles, to annotate (a bounded window: generation streams).
+        var recent: [(id: String, revision: String, text: String, feed: UInt32, seq: UInt32)] = []
+        static let recentArticles = 256
         // What remains to write of each kind.
         var leftArticles: Int, leftNotes: Int, leftEdits: Int, leftAnnotations: Int
 
@@ -238,6 +241,8 @@ public struct HistoryGenerator {
                     let p = makeArticle(index: articleIDs.count)
                     type = ArticleIngested.type; schema = ArticleIngested.schema; payload = p.encoded
                     articleIDs.append(Bytes32(hex: p.article)!); articleFeed.append(UInt32(i)); articleSeq.append(UInt32(seq))
+                    recent.append((p.article, p.sha256, p.text, UInt32(i), UInt32(seq)))
+                    if recent.count > Self.recentArticles { recent.removeFirst() }
                     leftArticles -= 1; result.articles += 1
                 case .note:
                     guard let a = pick(i, articleFeed, articleSeq) else { kind = .article; continue }
@@ -270,18 +275,30 @@ public struct HistoryGenerator {
             return SignedEvent(envelope: env, payload: payload)
         }
 
-        /// TODO(annotations): when `AnnotationAdded` lands, make annotations here (a selector into
-        /// a visible article's current revision, a body), keeping this signature; the tag/link
-        /// stand-ins below then become a smaller share.
+        /// An annotation on a span of a recent article (with a comment half the time), or, for a
+        /// quarter of them, a tag or a link as analysts add alongside.
         mutating func makeAnnotation(_ i: Int, _ result: inout Result) -> (String, UInt16, [UInt8])? {
-            if Int.random(in: 0..<4, using: &rng) == 0, let n = pick(i, noteFeed, noteSeq), let a = pick(i, articleFeed, articleSeq) {
+            let roll = Int.random(in: 0..<8, using: &rng)
+            if roll == 0, let n = pick(i, noteFeed, noteSeq), let a = pick(i, articleFeed, articleSeq) {
                 let relation = ["supports", "contradicts", "cites", "same-event"].randomElement(using: &rng)!
                 result.links += 1
                 return (LinkAdded.type, LinkAdded.schema, LinkAdded(from: noteIDs[n].hex, relation: relation, to: articleIDs[a].hex).encoded)
             }
-            guard let a = pick(i, articleFeed, articleSeq) else { return nil }
-            result.tags += 1
-            return (TagAdded.type, TagAdded.schema, TagAdded(object: articleIDs[a].hex, tag: Corpus.tags.randomElement(using: &rng)!).encoded)
+            if roll == 1, let a = pick(i, articleFeed, articleSeq) {
+                result.tags += 1
+                return (TagAdded.type, TagAdded.schema, TagAdded(object: articleIDs[a].hex, tag: Corpus.tags.randomElement(using: &rng)!).encoded)
+            }
+            guard let k = pick(i, recent.map(\.feed), recent.map(\.seq)) else { return nil }
+            let article = recent[k]
+            let count = article.text.unicodeScalars.count
+            let length = Int.random(in: 8...min(60, max(8, count - 1)), using: &rng)
+            let start = Int.random(in: 0...max(0, count - length), using: &rng)
+            let s = TextSelector.selector(in: article.text, start: start, end: min(count, start + length))
+            let comment = Bool.random(using: &rng) ? Corpus.sentence(&rng) : nil
+            result.annotations += 1
+            let p = AnnotationAdded(article: article.id, revision: article.revision,
+                                    target: SpanSelector(exact: s.exact, prefix: s.prefix, suffix: s.suffix, start: s.start, end: s.end), comment: comment)
+            return (AnnotationAdded.type, AnnotationAdded.schema, p.encoded)
         }
 
         mutating func noteText() -> String {
