@@ -190,8 +190,6 @@ extension Bench {
             if m["local.fullP99Ms"] != nil {
                 row(["local edit FULL", "p50 \(stat(m, "local.fullP50Ms")) ms", "p50 \(stat(m, "local.rawFullP50Ms")) ms (1 row)", "", mb("local")])
                 row(["", "p99 \(stat(m, "local.fullP99Ms")) ms", "p99 \(stat(m, "local.rawFullP99Ms")) ms (1 row)", stat(m, "ratio.localFullP99"), ""])
-                row(["  checkpoint off", "p50 \(stat(m, "local.fullNoCheckpointP50Ms")) ms", "", "", ""])
-                row(["  the edit path", "p99 \(stat(m, "local.fullNoCheckpointP99Ms")) ms", "", "", ""])
                 row(["local edit NORMAL", "p50 \(stat(m, "local.normalP50Ms")) ms", "p50 \(stat(m, "local.rawNormalP50Ms")) ms (1 row)", "", ""])
                 row(["", "p99 \(stat(m, "local.normalP99Ms")) ms", "p99 \(stat(m, "local.rawNormalP99Ms")) ms (1 row)", "", ""])
             }

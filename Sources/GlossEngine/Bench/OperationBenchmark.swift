@@ -108,12 +108,8 @@ public enum OperationBenchmark {
             return out
         }
         _ = try run(20)  // warm the caches
+        // Checkpoints run off the edit path (GlossStore's Checkpointer), as in any replica.
         let full = try run(count)
-        // The same with the WAL checkpoint moved off the edit path (no automatic checkpoint in the
-        // committing transaction): what the p99 is made of.
-        try r.store.pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA wal_autocheckpoint = 0") }
-        let noCheckpoint = try run(count)
-        try r.store.pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA wal_autocheckpoint = 1000") }
         try r.store.pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = NORMAL") }
         let normal = try run(count)
         try r.store.pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
@@ -122,7 +118,6 @@ public enum OperationBenchmark {
         func ms(_ xs: [Double], _ q: Double) -> JSON { rounded(quantile(xs, q) * 1000, 1000) }
         return .object([("op", .string("local")), ("edits", .int(Int64(count))),
                         ("fullP50Ms", ms(full, 0.5)), ("fullP99Ms", ms(full, 0.99)), ("fullMaxMs", ms(full, 1)),
-                        ("fullNoCheckpointP50Ms", ms(noCheckpoint, 0.5)), ("fullNoCheckpointP99Ms", ms(noCheckpoint, 0.99)),
                         ("normalP50Ms", ms(normal, 0.5)), ("normalP99Ms", ms(normal, 0.99)),
                         ("rawFullP50Ms", ms(rawFull, 0.5)), ("rawFullP99Ms", ms(rawFull, 0.99)),
                         ("rawNormalP50Ms", ms(rawNormal, 0.5)), ("rawNormalP99Ms", ms(rawNormal, 0.99))])
