@@ -2052,7 +2052,7 @@ MAX_BATCH = 10_000
 MAX_FRAME = 16_777_216
 MAX_ERROR_REASON = 1000
 TAG_LEN = 16
-MESSAGE_NAMES = {1: "key exchange", 2: "hello", 3: "batch", 4: "done", 5: "ack", 6: "error"}
+MESSAGE_NAMES = {1: "key exchange", 2: "hello", 3: "batch", 4: "done", 5: "ack", 6: "error", 7: "progress"}
 
 
 @dataclass
@@ -2114,7 +2114,7 @@ def decode_message(data: bytes) -> Message:
     elif kind == 4:
         fields["sent"] = r.uint(8, "events sent")
         fields["vector"] = vector("vector")
-    elif kind == 5:
+    elif kind in (5, 7):
         fields["vector"] = vector("vector")
     elif kind == 6:
         fields["code"] = r.uint(2, "code")
@@ -2373,6 +2373,16 @@ def verify_wire(path: Path) -> Section:
         item.notes.append(f"code {message.fields['code']}, reason {message.fields['reason']!r} "
                           "(07 defines no error codes: the code is not checked)")
     wire_item(items, "message  errorPlain (type 6: code, reason)", error)
+
+    def progress(item: Item) -> None:
+        message = decode_message(v.hex("messages", "progressPlain"))
+        if message.type != 7:
+            item.fail(MESSAGE, f"type {message.type}, not 7 (progress)")
+            return
+        for fault in message.faults:
+            item.fail(MESSAGE, fault)
+        item.notes.append(f"vector {vector_text(dict(message.fields['vector']))}")
+    wire_item(items, "message  progressPlain (type 7: vector)", progress)
 
     # Sealed frames: re-seal exactly, open with the right key and counter only.
     frames = (("initiator0Hello", "k_i2r", 0, "helloInitiatorPlain", 2),

@@ -200,15 +200,27 @@ public struct SyncDriver: Sendable {
                 case .apply(let events):
                     received += events.count
                     let now = replica.clock()
-                    let s = try await Self.offload { try replica.store.applyRemote(events, now: now) }
-                    report.summary.add(s)
+                    // Applying can take longer than the peer's idle timeout: while it runs, say every
+                    // third of it what this side holds so far, so the sender does not drop it as idle.
+                    let heartbeat = Task { [idleTimeout] in
+                        while true {
+                            try await Task.sleep(for: idleTimeout / 3)
+                            let v = try await Self.offload { try replica.vector }
+                            try Task.checkCancellation()
+                            try await out.send(.progress(v))
+                        }
+                    }
+                    let applied = await Task { try await Self.offload { try replica.store.applyRemote(events, now: now) } }.result
+                    heartbeat.cancel()
+                    _ = await heartbeat.result
+                    report.summary.add(try applied.get())
                     progress?(received, max(expected, received))
                 case .peerDone:
                     // Everything the peer sent is applied: acknowledge what we now hold.
                     let v = try await Self.offload { try replica.vector }
                     try await out.send(.ack(v))
                     ackSent = true
-                case .peerAcked(let v):
+                case .peerAcked(let v), .peerProgress(let v):
                     if let p = report.peer { try await Self.offload { try replica.recordAcknowledged(p, vector: v) } }
                 case .fail(let e):
                     return try await finish(e)

@@ -45,10 +45,14 @@ final class TCPTransport: FrameTransport, @unchecked Sendable {
 }
 
 /// The pipeline of every sync connection: framing with a size limit, and an idle timeout.
+///
+/// The timeout counts reads *and* writes (`allTimeout`): a side busy applying a long stream stops
+/// reading (backpressure) but sends `progress`, and must not be taken for a dead connection. A
+/// silent peer is still dropped by the session's own receive timeout (SyncDriver).
 func configure(_ channel: any Channel, idle: TimeAmount) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: WireLimits.maxFrameBytes)))
     try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
-    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
+    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idle))
     try channel.pipeline.syncOperations.addHandler(IdleCloser())
     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
 }

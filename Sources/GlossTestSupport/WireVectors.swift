@@ -46,7 +46,7 @@ public enum WireVectors {
                 ("transcriptHash", .string(keysA.transcript.hex)),
                 ("helloInitiatorPlain", hex(helloA.encoded)), ("helloResponderPlain", hex(helloB.encoded)),
                 ("batchPlain", hex(batch.encoded)), ("donePlain", hex(done.encoded)), ("ackPlain", hex(ack.encoded)),
-                ("errorPlain", hex(err.encoded)),
+                ("errorPlain", hex(err.encoded)), ("progressPlain", hex(WireMessage.progress(VersionVector([a.replicaID: 1])).encoded)),
             ])),
             ("frames", .object([
                 ("initiator0Hello", hex(helloAFrame)), ("responder0Hello", hex(helloBFrame)),

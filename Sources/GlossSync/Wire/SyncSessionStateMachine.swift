@@ -22,6 +22,8 @@ public struct SyncSessionStateMachine: Sendable {
         case apply([SignedEvent])
         case peerDone(sent: UInt64, vector: VersionVector)
         case peerAcked(VersionVector)
+        /// The peer is applying our stream and holds this vector so far.
+        case peerProgress(VersionVector)
         /// The session failed; send `error` if possible, then close.
         case fail(SyncError)
         /// The peer ended the session with an error.
@@ -133,6 +135,9 @@ public struct SyncSessionStateMachine: Sendable {
                 guard !peerAckSeen else { return fail(.protocolViolation, "a second ack") }
                 peerAckSeen = true
                 return [.peerAcked(v)]
+            case .progress(let v):
+                guard !peerAckSeen else { return fail(.protocolViolation, "progress after ack") }
+                return [.peerProgress(v)]
             default:
                 return fail(.protocolViolation, "unexpected message after the handshake")
             }

@@ -27,10 +27,13 @@ public enum WireMessage: Sendable, Equatable {
     case ack(VersionVector)
     /// Either side, any time: the session ends with this reason.
     case error(code: UInt16, reason: String)
+    /// Encrypted, while applying a long stream: what I hold so far. Keeps a busy receiver from
+    /// looking idle, and records progress (Protocol/07-wire.md §Session).
+    case progress(VersionVector)
 
     public static func == (a: WireMessage, b: WireMessage) -> Bool { a.encoded == b.encoded }
 
-    public enum Tag: UInt8 { case keyExchange = 1, hello, batch, done, ack, error }
+    public enum Tag: UInt8 { case keyExchange = 1, hello, batch, done, ack, error, progress }
 
     public var encoded: [UInt8] {
         var w = ByteWriter()
@@ -52,6 +55,8 @@ public enum WireMessage: Sendable, Equatable {
         case .error(let code, let reason):
             let r = Array(reason.utf8.prefix(1000))
             w.u8(Tag.error.rawValue); w.u16(code); w.u16(UInt16(r.count)); w.raw(r)
+        case .progress(let v):
+            w.u8(Tag.progress.rawValue); VectorCodec.encode(v, into: &w)
         }
         return w.bytes
     }
@@ -88,6 +93,8 @@ public enum WireMessage: Sendable, Equatable {
             self = .done(sent: try r.u64("sent"), vector: try VectorCodec.decode(&r))
         case .ack:
             self = .ack(try VectorCodec.decode(&r))
+        case .progress:
+            self = .progress(try VectorCodec.decode(&r))
         case .error:
             let code = try r.u16("error code")
             let n = Int(try r.u16("reason length"))
