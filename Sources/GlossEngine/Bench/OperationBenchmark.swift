@@ -140,15 +140,15 @@ public enum OperationBenchmark {
         let stop = AsyncLatch()
         let bound = PortBox()
         let server = Task {
-            // Long idle timeouts: the sender waits for the receiver's ack while the receiver applies
-            // (see BENCHMARKS.md: with the default 30 s a backlog that takes longer to apply is dropped).
-            try await source.serve(host: "127.0.0.1", port: 0, idleTimeout: .seconds(3600), logger: logger,
+            // The default timeouts, as `gloss serve` and `gloss sync` use: the receiver's progress
+            // messages keep a long backlog alive (Protocol/07-wire.md §Session).
+            try await source.serve(host: "127.0.0.1", port: 0, logger: logger,
                                    ready: { bound.set($0) }, stop: { await stop.wait() })
         }
         defer { stop.fire() }
         let port = try await bound.wait()
         let t0 = now()
-        let full = try await client.sync(host: "127.0.0.1", port: port, mode: .pullOnly, idleTimeout: .seconds(3600))
+        let full = try await client.sync(host: "127.0.0.1", port: port, mode: .pullOnly)
         let fullSecs = seconds(since: t0)
         let article = try source.store.read { db in try String.fetchOne(db, sql: "SELECT article FROM articles LIMIT 1") }
         guard let article else { throw GlossError(.notFound, "the replica holds no article") }
