@@ -26,8 +26,12 @@ final class Checkpointer: @unchecked Sendable {
 
     init(path: String) { self.path = path }
 
-    /// Installs the WAL hook on the writer connection (it replaces SQLite's automatic checkpoint).
+    /// Installs the WAL hook on the writer connection (it replaces SQLite's automatic checkpoint),
+    /// and keeps the WAL file when the connection closes: the next process reuses its allocated
+    /// blocks instead of growing a new file, whose every commit would also sync the file's size.
     func install(on db: Database) {
+        var persist: Int32 = 1
+        _ = sqlite3_file_control(db.sqliteConnection, "main", SQLITE_FCNTL_PERSIST_WAL, &persist)
         sqlite3_wal_hook(db.sqliteConnection, { context, _, _, frames in
             Unmanaged<Checkpointer>.fromOpaque(context!).takeUnretainedValue().committed(frames: frames)
             return SQLITE_OK
