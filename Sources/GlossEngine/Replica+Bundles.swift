@@ -71,12 +71,18 @@ extension Replica {
         }
         try handle.synchronize()
         try handle.close()
+        try Replica.moveIntoPlace(tmp, url)
+        ok = true
+        return result
+    }
+
+    /// Replaces `url` with the finished temporary file `tmp` (same folder), so readers never see a
+    /// half-written file.
+    static func moveIntoPlace(_ tmp: URL, _ url: URL) throws {
         do {
             if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
             try FileManager.default.moveItem(at: tmp, to: url)
-        } catch { throw GlossError(.badInput, "cannot write \(url.path)", cause: error) }
-        ok = true
-        return result
+        } catch { throw GlossError(.badInput, "cannot write \(url.path); check that its folder exists and is writable", cause: error) }
     }
 
     // MARK: Import

@@ -166,8 +166,7 @@ extension Replica {
         let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
         do {
             try Data(text.utf8).write(to: tmp)
-            if FileManager.default.fileExists(atPath: url.path) { _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp) }
-            else { try FileManager.default.moveItem(at: tmp, to: url) }
+            try Replica.moveIntoPlace(tmp, url)
         } catch {
             try? FileManager.default.removeItem(at: tmp)
             throw GlossError(.badInput, "cannot write \(path); check that its folder exists and is writable", cause: error)

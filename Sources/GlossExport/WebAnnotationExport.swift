@@ -10,18 +10,8 @@ public enum WebAnnotationExport {
     /// The JSON-LD context every document names.
     public static let context = "http://www.w3.org/ns/anno.jsonld"
 
-    /// A selector into a revision (the fields of `TextSelector`, kept here so this module needs only
-    /// GlossModel).
-    public struct Quote: Sendable, Equatable {
-        public var exact: String
-        public var prefix: String
-        public var suffix: String
-        public var start: Int
-        public var end: Int
-        public init(exact: String, prefix: String, suffix: String, start: Int, end: Int) {
-            self.exact = exact; self.prefix = prefix; self.suffix = suffix; self.start = start; self.end = end
-        }
-    }
+    /// A selector into a revision: the payloads' own `SpanSelector` (exact, prefix, suffix, start, end).
+    public typealias Quote = SpanSelector
 
     public struct Annotation: Sendable {
         /// The Gloss annotation (or evidence) id.

@@ -152,10 +152,7 @@ public struct HistoryGenerator {
         progress?(result.events, total)
         try handle.synchronize()
         try handle.close()
-        do {
-            if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
-            try FileManager.default.moveItem(at: tmp, to: url)
-        } catch { throw GlossError(.badInput, "cannot write \(url.path)", cause: error) }
+        try Replica.moveIntoPlace(tmp, url)
         ok = true
         result.bytes = writer.bytesWritten
         result.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
