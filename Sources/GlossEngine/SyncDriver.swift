@@ -35,7 +35,7 @@ public struct SyncReport: Sendable {
 public enum SyncMode: Sendable { case both, pullOnly, pushOnly }
 
 /// Runs one sync session over any frame transport: the state machine decides, this driver moves
-/// frames, streams events from SQLite on a background queue (bounded: at most two batches in
+/// frames, streams events from SQLite on a thread of its own (bounded: at most two batches in
 /// flight), and applies received batches through the one apply path, off the event loop.
 public struct SyncDriver: Sendable {
     public let replica: Replica
@@ -60,6 +60,10 @@ public struct SyncDriver: Sendable {
         let frames: AsyncStream<[UInt8]>
         let continuation: AsyncStream<[UInt8]>.Continuation
         var writer: Task<Void, Never>?
+        /// When the last frame was queued, and whether this side has sent its `done` and its
+        /// `ack` (after both, it sends nothing more: Protocol/07 §Session).
+        var lastQueued = ContinuousClock.now
+        var sentDone = false, sentAck = false
 
         init(_ t: any FrameTransport) {
             transport = t
@@ -90,6 +94,7 @@ public struct SyncDriver: Sendable {
             if let failure { throw failure }
             bytes += frame.count + 4
             queuedBytes += frame.count
+            lastQueued = .now
             continuation.yield(frame)
         }
 
@@ -98,6 +103,18 @@ public struct SyncDriver: Sendable {
         func send(_ m: WireMessage) throws {
             guard sealer != nil else { throw SyncError(.protocolViolation, "sealed message before the handshake") }
             try enqueue(sealer!.seal(m.encoded))
+            switch m {
+            case .done: sentDone = true
+            case .ack: sentAck = true
+            default: break
+            }
+        }
+
+        /// Sends `progress(vector)` if this side has queued nothing for `quiet` and may still talk:
+        /// the keepalive that keeps a slow but live session from being taken for a dead one.
+        func keepalive(_ vector: VersionVector, quiet: Duration) throws {
+            guard !(sentDone && sentAck), ContinuousClock.now - lastQueued >= quiet else { return }
+            try send(.progress(vector))
         }
 
         /// Waits until the queue has room (the streamer calls this before each batch).
@@ -136,8 +153,12 @@ public struct SyncDriver: Sendable {
         var report = SyncReport()
         var received = 0, expected = 0
         var streamer: Task<Int, Error>?
+        var keepalive: Task<Void, Never>?
         var ackSent = false
-        defer { streamer?.cancel() }
+        var peerHeld = VersionVector()
+        // What this side holds, as of its last applied batch (what a keepalive reports).
+        let held = Locked(startVector)
+        defer { streamer?.cancel(); keepalive?.cancel() }
 
         // Handshake deadline: a peer that does not complete the handshake in time is dropped.
         let authenticated = Flag()
@@ -153,6 +174,7 @@ public struct SyncDriver: Sendable {
                 report.error = error.message
             }
             streamer?.cancel()
+            keepalive?.cancel()
             await out.drain()
             report.bytesSent = await out.bytes
             await transport.close()
@@ -195,25 +217,27 @@ public struct SyncDriver: Sendable {
                     report.extraRoundTrips = machine.framesAfterHandshake
                     let push = mayPush && hello.wantsEvents
                     let peerVector = hello.vector
+                    peerHeld = hello.vector
                     let batchBytes = self.batchBytes
                     streamer = Task { try await Self.stream(replica, above: peerVector, enabled: push, batchBytes: batchBytes, out: out) }
+                    // Either side may be busy for longer than the peer's idle timeout (applying a
+                    // long stream, reading one from a loaded disk): whenever this side has sent
+                    // nothing for a third of it, it says what it holds. No SQLite on this path, so
+                    // a keepalive is never stuck behind the work that makes the session slow.
+                    keepalive = Task { [idleTimeout] in
+                        while !Task.isCancelled {
+                            try? await Task.sleep(for: idleTimeout / 6)
+                            do { try await out.keepalive(held.value, quiet: idleTimeout / 3) } catch { return }
+                        }
+                    }
                 case .apply(let events):
                     received += events.count
                     let now = replica.clock()
-                    // Applying can take longer than the peer's idle timeout: while it runs, say every
-                    // third of it what this side holds so far, so the sender does not drop it as idle.
-                    let heartbeat = Task { [idleTimeout] in
-                        while true {
-                            try await Task.sleep(for: idleTimeout / 3)
-                            let v = try await Self.offload { try replica.vector }
-                            try Task.checkCancellation()
-                            try await out.send(.progress(v))
-                        }
+                    let (summary, vector) = try await Self.offload {
+                        (try replica.store.applyRemote(events, now: now), try replica.vector)
                     }
-                    let applied = await Task { try await Self.offload { try replica.store.applyRemote(events, now: now) } }.result
-                    heartbeat.cancel()
-                    _ = await heartbeat.result
-                    report.summary.add(try applied.get())
+                    held.value = vector
+                    report.summary.add(summary)
                     progress?(received, max(expected, received))
                 case .peerDone:
                     // Everything the peer sent is applied: acknowledge what we now hold.
@@ -221,7 +245,11 @@ public struct SyncDriver: Sendable {
                     try await out.send(.ack(v))
                     ackSent = true
                 case .peerAcked(let v), .peerProgress(let v):
-                    if let p = report.peer { try await Self.offload { try replica.recordAcknowledged(p, vector: v) } }
+                    // (A keepalive repeats what the peer already said: nothing new to record.)
+                    if let p = report.peer, v != peerHeld {
+                        peerHeld = v
+                        try await Self.offload { try replica.recordAcknowledged(p, vector: v) }
+                    }
                 case .fail(let e):
                     return try await finish(e)
                 case .peerFailed(_, let reason):
@@ -241,7 +269,7 @@ public struct SyncDriver: Sendable {
     }
 
     /// Streams the events above `vector` in causal order, then `done`. SQLite is read on a
-    /// background queue from one snapshot; at most two batches wait for the network.
+    /// thread of its own from one snapshot; at most two batches wait for the network.
     static func stream(_ replica: Replica, above vector: VersionVector, enabled: Bool, batchBytes: Int, out: Outbound) async throws -> Int {
         guard enabled else {
             try await out.send(.done(sent: 0, vector: try await offload { try replica.vector }))
@@ -253,7 +281,9 @@ public struct SyncDriver: Sendable {
         let slots = DispatchSemaphore(value: 0)
         slots.signal(); slots.signal()
         let cancelled = Flag()
-        sqliteQueue.async {
+        // Its own thread, not the shared SQLite queue: the producer blocks while two batches wait
+        // for the network, and a blocked worker there would delay everyone else's SQLite work.
+        let producer = Thread {
             do {
                 try replica.store.read { db in
                     var batch: [SignedEvent] = []
@@ -274,6 +304,9 @@ public struct SyncDriver: Sendable {
                 continuation.finish()
             } catch { continuation.finish(throwing: error) }
         }
+        producer.name = "gloss.sync.stream"
+        producer.stackSize = 8 << 20
+        producer.start()
         var sent = 0
         // Whatever ends this loop (done, error, cancellation), release the producer thread.
         defer { cancelled.set(); slots.signal(); slots.signal() }
@@ -297,6 +330,18 @@ final class Flag: @unchecked Sendable {
     private var v = false
     func set() { lock.withLock { v = true } }
     var value: Bool { lock.withLock { v } }
+}
+
+/// A value shared between tasks and threads, read and written under a lock.
+final class Locked<Value: Sendable>: @unchecked Sendable {
+    // @unchecked: `v` is only touched under `lock`.
+    private let lock = NSLock()
+    private var v: Value
+    init(_ value: Value) { v = value }
+    var value: Value {
+        get { lock.withLock { v } }
+        set { lock.withLock { v = newValue } }
+    }
 }
 
 struct TimeoutError: Error {}

@@ -1,9 +1,10 @@
 import Foundation
+import GlossEngine
 import GlossTestSupport
 import Testing
 
 /// `gloss serve` as a real process, attacked and used over real loopback sockets.
-@Suite(.serialized, .timeLimit(.minutes(3))) struct ServeTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct ServeTests {
     final class Server {
         let process = Process()
         let port: Int
@@ -82,6 +83,34 @@ import Testing
         #expect(sync.object["applied"] as? Int == 1)
         #expect(server.stop() == 0, "clean shutdown on SIGTERM")
         #expect(server.log.contains("stopped"))
+    }
+
+    /// Both sides busy for longer than the idle timeout — each applying the other's long stream —
+    /// keep the session alive with `progress` keepalives: `gloss serve --idle-timeout 2` and
+    /// `gloss sync --timeout 2` as real processes (their own schedulers, not the test runner's).
+    @Test func longStreamsBothWaysAreNotTakenForIdle() throws {
+        let tmp = TempDir("gloss-long")
+        defer { tmp.remove() }
+        let s = tmp.sub("server"), c = tmp.sub("client")
+        let count = 12_000
+        let server = try Replica.create(in: s, analyst: "srv")
+        let client = try Replica.create(in: c, analyst: "cli")
+        try server.appendBulk(count)
+        try client.appendBulk(count)
+        let serving = try Server(dir: s, extra: ["--idle-timeout", "2"])
+        let start = Date()
+        let sync = try GlossProcess.run(["sync", "--dir", c.path, "127.0.0.1:\(serving.port)", "--timeout", "2", "--json"], cwd: tmp.url)
+        let elapsed = Date().timeIntervalSince(start)
+        print("[long-stream] \(count) events each way in \(String(format: "%.1f", elapsed)) s with a 2 s idle timeout")
+        #expect(sync.status == 0, "\(sync.stderr)")
+        #expect(sync.object["applied"] as? Int == count)
+        #expect(sync.object["sent"] as? Int == count)
+        #expect(elapsed > 2, "the session outlasted the idle timeout, so the keepalives were needed")
+        #expect(serving.stop() == 0)
+        let (a, b) = (try Replica.open(at: s), try Replica.open(at: c))
+        #expect(try a.digest() == (try b.digest()))
+        // The server learned what the client held as it went: its acknowledged vector is complete.
+        #expect(try a.acknowledged(by: b.replicaID) == (try b.status().versionVector))
     }
 
     @Test func oversizedAndMalformedFramesEndOnlyTheirSession() throws {

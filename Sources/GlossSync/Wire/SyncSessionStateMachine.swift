@@ -136,7 +136,7 @@ public struct SyncSessionStateMachine: Sendable {
                 peerAckSeen = true
                 return [.peerAcked(v)]
             case .progress(let v):
-                guard !peerAckSeen else { return fail(.protocolViolation, "progress after ack") }
+                guard !(peerAckSeen && peerDoneSeen) else { return fail(.protocolViolation, "progress after done and ack") }
                 return [.peerProgress(v)]
             default:
                 return fail(.protocolViolation, "unexpected message after the handshake")
