@@ -53,6 +53,9 @@ public struct GlossProjector: Projector {
 
     public func didRollback(_ db: Database) { ProjectionDigest.discard(db) }
 
+    public func settle(_ db: Database) throws { try SearchIndex.settle(db) }
+    public func maintain(_ db: Database) throws { try SearchIndex.merge(db) }
+
     /// The digest of the projections (maintained; instant).
     public func digest(_ db: Database) throws -> String {
         try ProjectionDigest.maintained(db, version: version, tables: GlossProjector.tables)
@@ -208,6 +211,7 @@ public struct GlossProjector: Projector {
             CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(
                 kind UNINDEXED, id UNINDEXED, body, tokenize = 'unicode61 remove_diacritics 2'
             );
+            INSERT INTO search(search, rank) VALUES ('automerge', \(SearchIndex.automerge));
             CREATE VIEW IF NOT EXISTS live_notes AS
                 SELECT n.*, o.kind AS on_kind FROM notes n LEFT JOIN objects o ON o.id = n.on_id WHERE n.deleted = 0;
             CREATE VIEW IF NOT EXISTS article_notes AS

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import GRDBSQLite
 
-/// Moves WAL checkpoints off the write path.
+/// Moves WAL checkpoints, and the projections' upkeep, off the write path.
 ///
 /// SQLite's automatic checkpoint runs inside the commit that takes the WAL past 1,000 frames, so
 /// one edit in a few hundred paid for copying the WAL back into the database (a p99 of ~20 ms for a
@@ -12,6 +12,8 @@ import GRDBSQLite
 /// checkpoints in the commit itself.
 /// PASSIVE never waits for readers or the writer and never blocks them; what it cannot copy yet is
 /// copied by the next one, and closing the last connection checkpoints as usual.
+/// Before the checkpoint, the same quiet moment runs the projector's `maintain` (the search index's
+/// segment merges, which FTS5 would otherwise do inside an edit's commit every few dozen edits).
 final class Checkpointer: @unchecked Sendable {
     static let threshold: Int32 = 1000
     static let urgent: Int32 = 20_000
@@ -25,7 +27,12 @@ final class Checkpointer: @unchecked Sendable {
     /// Used only on `queue`.
     private var connection: DatabaseQueue?
 
-    init(path: String) { self.path = path }
+    private let maintenance: @Sendable (Database) throws -> Void
+
+    init(path: String, maintenance: @escaping @Sendable (Database) throws -> Void) {
+        self.path = path
+        self.maintenance = maintenance
+    }
 
     /// Installs the WAL hook on the writer connection (it replaces SQLite's automatic checkpoint).
     func install(on db: Database) {
@@ -61,7 +68,13 @@ final class Checkpointer: @unchecked Sendable {
 
     private func checkpoint() {
         do {
-            if connection == nil { connection = try DatabaseQueue(path: path) }
+            if connection == nil {
+                // Upkeep writes: wait for a writer of another process rather than give up at once.
+                var config = Configuration()
+                config.busyMode = .timeout(5)
+                connection = try DatabaseQueue(path: path, configuration: config)
+            }
+            try? connection!.writeWithoutTransaction { db in try db.inTransaction(.immediate) { try maintenance(db); return .commit } }
             try connection!.writeWithoutTransaction { _ = try $0.checkpoint(.passive) }
         } catch {
             // Best effort: the next commit over the threshold tries again.

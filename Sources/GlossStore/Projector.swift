@@ -31,4 +31,15 @@ public protocol Projector: Sendable {
     func willCommit(_ db: Database) throws
     /// Called when a write transaction rolls back (discard accumulated state).
     func didRollback(_ db: Database)
+    /// Called once at open, in a write transaction, when the projections are current: settings that
+    /// change no row (e.g. the search index's merge policy) are brought up to this version's.
+    func settle(_ db: Database) throws
+    /// Upkeep off the edit path, run on a connection of its own when the writer has been quiet
+    /// (e.g. merging the search index's segments); each call in its own transaction, bounded.
+    func maintain(_ db: Database) throws
+}
+
+extension Projector {
+    public func settle(_ db: Database) throws {}
+    public func maintain(_ db: Database) throws {}
 }

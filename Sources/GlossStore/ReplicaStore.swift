@@ -18,7 +18,7 @@ public final class ReplicaStore: Sendable {
     public init(path: String, projector: any Projector) throws {
         var config = Configuration()
         config.busyMode = .timeout(30)
-        let checkpointer = Checkpointer(path: path)
+        let checkpointer = Checkpointer(path: path, maintenance: { try projector.maintain($0) })
         config.prepareDatabase { db in
             // Own events must be durable before they can leave the replica (DESIGN §1.8).
             try db.execute(sql: "PRAGMA synchronous = FULL; PRAGMA cache_size = -16384")
@@ -127,6 +127,8 @@ public final class ReplicaStore: Sendable {
             let built = try Int.fetchOne(try db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'projection_version'"))
             if built != projector.version {
                 try rebuildProjections(db, progress: nil)
+            } else {
+                try projector.settle(db)
             }
         }
     }
