@@ -49,7 +49,8 @@ func guarded(_ body: () throws -> Void) throws {
     PeakMemory.reportAtExitIfRequested()
     do { try body() } catch let e as ExitCode { throw e } catch {
         let g = GlossError.wrap(error)
-        FileHandle.standardError.write(Data("gloss: \(g.message)\n".utf8))
+        // An unexpected error says what it was, so the report can be acted on.
+        FileHandle.standardError.write(Data("gloss: \(g.code == .internalError ? g.description : g.message)\n".utf8))
         throw ExitCode(Exit.code(for: g))
     }
 }
