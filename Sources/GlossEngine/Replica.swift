@@ -54,6 +54,15 @@ public final class Replica: Sendable {
         return Replica(folder: folder, store: store, key: key, analyst: analyst, clock: clock)
     }
 
+    /// Closes the database connections; later calls on this replica fail. The last connection to
+    /// close checkpoints the WAL into the database and removes it.
+    public func close() throws {
+        // Readers first (releaseMemory closes idle ones): GRDB's close() closes the writer first,
+        // and a read-only connection closing last can neither checkpoint nor remove the WAL.
+        store.pool.releaseMemory()
+        do { try store.pool.close() } catch { throw GlossError.wrap(error) }
+    }
+
     /// Opens the replica in `folder` or the nearest parent holding `.gloss/` (as git does).
     public static func open(at start: URL, clock: @escaping @Sendable () -> UInt64 = systemClock) throws -> Replica {
         var folder = start.standardizedFileURL
@@ -94,7 +103,7 @@ public final class Replica: Sendable {
         // O_EXCL with mode 0600: the key is never readable by others, not even for an instant.
         let fd = Glibc.open(url.path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard fd >= 0 else { throw GlossError(.badInput, "cannot create the key file \(url.path) (errno \(errno))") }
-        defer { close(fd) }
+        defer { Glibc.close(fd) }
         let bytes = Array(text.utf8)
         guard Glibc.write(fd, bytes, bytes.count) == bytes.count, fsync(fd) == 0 else {
             throw GlossError(.internalError, "cannot write the key file \(url.path) (errno \(errno))")

@@ -333,15 +333,17 @@ final class Flag: @unchecked Sendable {
 }
 
 /// A value shared between tasks and threads, read and written under a lock.
-final class Locked<Value: Sendable>: @unchecked Sendable {
+public final class Locked<Value>: @unchecked Sendable {
     // @unchecked: `v` is only touched under `lock`.
     private let lock = NSLock()
     private var v: Value
-    init(_ value: Value) { v = value }
-    var value: Value {
+    public init(_ value: Value) { v = value }
+    public var value: Value {
         get { lock.withLock { v } }
         set { lock.withLock { v = newValue } }
     }
+    /// Reads and changes the value in one step.
+    public func withValue<T>(_ body: (inout Value) -> T) -> T { lock.withLock { body(&v) } }
 }
 
 struct TimeoutError: Error {}

@@ -47,6 +47,7 @@ enum Exit {
 /// Runs a command body, turning engine errors into a message on stderr and the documented exit code.
 func guarded(_ body: () throws -> Void) throws {
     PeakMemory.reportAtExitIfRequested()
+    defer { OpenedReplicas.closeAll() }
     do { try body() } catch let e as ExitCode { throw e } catch {
         let g = GlossError.wrap(error)
         // An unexpected error says what it was, so the report can be acted on.
@@ -69,7 +70,23 @@ struct ReplicaOptions: ParsableArguments {
         return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
     }
 
-    func open() throws -> Replica { try Replica.open(at: folder) }
+    func open() throws -> Replica { OpenedReplicas.add(try Replica.open(at: folder)) }
+}
+
+/// The replicas a command opened, closed when it ends (`guarded`, and the network commands): the
+/// last connection's close checkpoints the WAL into the database and removes it, so a finished
+/// command leaves a plain database file behind rather than a WAL for the next open to recover.
+enum OpenedReplicas {
+    private static let opened = Locked<[Replica]>([])
+
+    static func add(_ r: Replica) -> Replica {
+        opened.withValue { $0.append(r) }
+        return r
+    }
+
+    static func closeAll() {
+        for r in opened.withValue({ list in defer { list = [] }; return list }) { try? r.close() }
+    }
 }
 
 struct Init: ParsableCommand {
@@ -80,7 +97,7 @@ struct Init: ParsableCommand {
 
     func run() throws {
         try guarded {
-            let r = try Replica.create(in: replica.folder, analyst: analyst)
+            let r = OpenedReplicas.add(try Replica.create(in: replica.folder, analyst: analyst))
             if json {
                 out(JSON.object([("analyst", .string(r.analyst)), ("replica", .string(r.replicaID.hex)), ("folder", .string(r.folder.path))]).compact)
             } else {

@@ -19,6 +19,7 @@ struct Serve: AsyncParsableCommand {
             return h
         }
         let logger = Logger(label: "gloss.serve")
+        defer { OpenedReplicas.closeAll() }
         do {
             let r = try replica.open()
             let (host, port) = try Replica.parseAddress(listen)
@@ -68,6 +69,7 @@ struct Sync: AsyncParsableCommand {
     func validate() throws { if pullOnly && pushOnly { throw ValidationError("--pull-only and --push-only exclude each other") } }
 
     func run() async throws {
+        defer { OpenedReplicas.closeAll() }
         do {
             let r = try replica.open()
             let (host, port) = try Replica.parseAddress(address)

@@ -29,6 +29,7 @@ import Testing
         #expect(report["applied"] as? Int == events)
         #expect(report["pending"] as? Int == 0 && report["rejected"] as? Int == 0)
         #expect(report["checksumOK"] as? Bool == true)
+        #expect(!FileManager.default.fileExists(atPath: tmp.sub("r/.gloss/replica.db-wal").path), "the import left its WAL behind")
         let status = try gloss("status", "--dir", tmp.sub("r").path, "--json").object
         #expect(status["events"] as? Int == events)
         #expect((status["versionVector"] as? [String: Any])?.count == 4)

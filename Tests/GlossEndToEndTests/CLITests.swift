@@ -61,6 +61,8 @@ import Testing
 
         let note = try gloss("note", "add", "--on", String(article.prefix(8)), "--text", "Exercise date to confirm.", "--json")
         #expect(note.status == 0, "\(note.stderr)")
+        // A finished command closes the replica: its WAL is checkpointed into the database and removed.
+        #expect(!FileManager.default.fileExists(atPath: tmp.sub(".gloss/replica.db-wal").path), "a command left its WAL behind")
         let noteID = try #require(note.object["id"] as? String)
         #expect(note.object["event"] as? String == noteID)
         let bodyFile = tmp.sub("body.md")
