@@ -24,8 +24,6 @@ final class Checkpointer: @unchecked Sendable {
     private let lock = NSLock()
     /// Bumped by every commit over the threshold; a delayed checkpoint runs only if still current.
     private var generation = 0
-    /// Used only on `queue`.
-    private var connection: DatabaseQueue?
 
     private let maintenance: @Sendable (Database) throws -> Void
 
@@ -66,16 +64,19 @@ final class Checkpointer: @unchecked Sendable {
         }
     }
 
+    /// Opens a connection for the moment and closes it after (a replica's connections all close
+    /// with it, so the last one can remove the WAL).
     private func checkpoint() {
+        // (Never create a database where the replica's was removed.)
+        guard FileManager.default.fileExists(atPath: path) else { return }
         do {
-            if connection == nil {
-                // Upkeep writes: wait for a writer of another process rather than give up at once.
-                var config = Configuration()
-                config.busyMode = .timeout(5)
-                connection = try DatabaseQueue(path: path, configuration: config)
-            }
-            try? connection!.writeWithoutTransaction { db in try db.inTransaction(.immediate) { try maintenance(db); return .commit } }
-            try connection!.writeWithoutTransaction { _ = try $0.checkpoint(.passive) }
+            // Upkeep writes: wait for a writer of another process rather than give up at once.
+            var config = Configuration()
+            config.busyMode = .timeout(5)
+            let connection = try DatabaseQueue(path: path, configuration: config)
+            defer { try? connection.close() }
+            try? connection.writeWithoutTransaction { db in try db.inTransaction(.immediate) { try maintenance(db); return .commit } }
+            try connection.writeWithoutTransaction { _ = try $0.checkpoint(.passive) }
         } catch {
             // Best effort: the next commit over the threshold tries again.
         }
