@@ -161,7 +161,7 @@ public struct SyncDriver: Sendable {
         defer { streamer?.cancel(); keepalive?.cancel() }
 
         // Handshake deadline: a peer that does not complete the handshake in time is dropped.
-        let authenticated = Flag()
+        let authenticated = Locked(false)
         let watchdog = Task { [handshakeTimeout] in
             try? await Task.sleep(for: handshakeTimeout)
             if !authenticated.value { await transport.close() }
@@ -208,7 +208,7 @@ public struct SyncDriver: Sendable {
                 case .established(let keys): await out.establish(keys)
                 case .send(let m): try await out.send(m)
                 case .authenticated(let hello):
-                    authenticated.set()
+                    authenticated.value = true
                     report.peer = hello.replica
                     try await Self.offload { try replica.recordAcknowledged(hello.replica, vector: hello.vector) }
                     expected = mayPush || hello.wantsEvents ? Int(hello.vector.eventsMissing(from: startVector)) : 0
@@ -280,7 +280,7 @@ public struct SyncDriver: Sendable {
         // initial value, which happens when the session ends with batches still queued.
         let slots = DispatchSemaphore(value: 0)
         slots.signal(); slots.signal()
-        let cancelled = Flag()
+        let cancelled = Locked(false)
         // Its own thread, not the shared SQLite queue: the producer blocks while two batches wait
         // for the network, and a blocked worker there would delay everyone else's SQLite work.
         let producer = Thread {
@@ -309,7 +309,7 @@ public struct SyncDriver: Sendable {
         producer.start()
         var sent = 0
         // Whatever ends this loop (done, error, cancellation), release the producer thread.
-        defer { cancelled.set(); slots.signal(); slots.signal() }
+        defer { cancelled.value = true; slots.signal(); slots.signal() }
         for try await batch in batches {
             try Task.checkCancellation()
             try await out.waitForRoom()
@@ -321,15 +321,6 @@ public struct SyncDriver: Sendable {
         try await out.send(.done(sent: UInt64(sent), vector: try await offload { try replica.vector }))
         return sent
     }
-}
-
-/// A thread-safe boolean that only goes from false to true.
-final class Flag: @unchecked Sendable {
-    // @unchecked: `v` is only touched under `lock`.
-    private let lock = NSLock()
-    private var v = false
-    func set() { lock.withLock { v = true } }
-    var value: Bool { lock.withLock { v } }
 }
 
 /// A value shared between tasks and threads, read and written under a lock.
