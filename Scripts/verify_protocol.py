@@ -1178,13 +1178,24 @@ def malformed_vector(kind: str, number: int, entry: Any, exc: Exception) -> Item
     return item
 
 
-def verify_vectors(path: Path) -> Section:
-    """--vectors: check Protocol/vectors/events.json as 01 §Golden vectors describes it."""
+def read_json_object(path: Path, what: str, keys: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The JSON object in `path`, holding every one of `keys`; an InputError naming `what` otherwise."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        events, invalid = data["events"], data["invalid"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"cannot read vectors {path}: {exc}") from None
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        missing = [k for k in keys if k not in data]
+        if missing:
+            raise KeyError(", ".join(missing))
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(f"cannot read {what} {path}: {exc}") from None
+    return data
+
+
+def verify_vectors(path: Path) -> Section:
+    """--vectors: check Protocol/vectors/events.json as 01 §Golden vectors describes it."""
+    data = read_json_object(path, "vectors", ("events", "invalid"))
+    events, invalid = data["events"], data["invalid"]
     items: list[Item] = []
     if data.get("signingContext") != SIGNING_CONTEXT.decode("ascii"):
         bad = Item("file    signingContext")
@@ -1297,11 +1308,8 @@ def verify_payload_vector(entry: dict[str, Any]) -> Item:
 
 def verify_payloads(path: Path) -> Section:
     """--payloads: check Protocol/vectors/payloads.json as 02 §Golden vectors describes it."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        valid, invalid = data["valid"], data["invalid"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"cannot read payload vectors {path}: {exc}") from None
+    data = read_json_object(path, "payload vectors", ("valid", "invalid"))
+    valid, invalid = data["valid"], data["invalid"]
     items: list[Item] = []
     for kind, entries in (("valid  ", valid), ("invalid", invalid)):
         for number, entry in enumerate(entries):
@@ -2015,10 +2023,10 @@ def bundle_sections(paths: list[Path]) -> list[Section]:
     sections = []
     for path in paths:
         if path.suffix == ".json":
+            listed = read_json_object(path, "bundle descriptions", ("bundles",))["bundles"]
             try:
-                listed = json.loads(path.read_text(encoding="utf-8"))["bundles"]
                 entries = [(path.parent / entry["file"], entry) for entry in listed]
-            except (OSError, ValueError, KeyError, TypeError) as exc:
+            except (KeyError, TypeError) as exc:
                 raise InputError(f"cannot read bundle descriptions {path}: {exc}") from None
             for bundle_path, entry in entries:
                 sections.append(verify_bundle(bundle_path, entry))
@@ -2188,13 +2196,7 @@ def wire_item(items: list[Item], label: str, check: Callable[[Item], None]) -> I
 
 def verify_wire(path: Path) -> Section:
     """--wire: reproduce vectors/wire.json from its seeds, ephemeral keys and challenges (07-wire.md)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError("not a JSON object")
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read wire vectors {path}: {exc}") from None
-    v = WireVectors(data)
+    v = WireVectors(read_json_object(path, "wire vectors"))
     items: list[Item] = []
     st: dict[str, Any] = {}  # values derived by earlier checks
 
