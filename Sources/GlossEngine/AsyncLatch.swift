@@ -24,3 +24,25 @@ public final class AsyncLatch: @unchecked Sendable {
         } onCancel: { self.fire() }
     }
 }
+
+/// The port a server bound, handed from its `ready` callback to the task waiting for it.
+public final class PortBox: @unchecked Sendable {
+    // @unchecked: `port` and `waiters` are only touched under `lock`.
+    private let lock = NSLock()
+    private var port: Int?
+    private var waiters: [CheckedContinuation<Int, Never>] = []
+
+    public init() {}
+
+    public func set(_ p: Int) {
+        let w: [CheckedContinuation<Int, Never>] = lock.withLock { port = p; let w = waiters; waiters = []; return w }
+        for c in w { c.resume(returning: p) }
+    }
+
+    public func wait() async -> Int {
+        await withCheckedContinuation { c in
+            let p: Int? = lock.withLock { if let port { return port }; waiters.append(c); return nil }
+            if let p { c.resume(returning: p) }
+        }
+    }
+}

@@ -69,20 +69,3 @@ public func withServer<T: Sendable>(_ server: Replica, idleTimeout: Duration = .
 public func tcpSession(client: Replica, server: Replica, mode: SyncMode = .both) async throws -> SyncReport {
     try await withServer(server) { port in try await client.sync(host: "127.0.0.1", port: port, mode: mode) }
 }
-
-final class PortBox: @unchecked Sendable {
-    // @unchecked: guarded by `lock`.
-    private let lock = NSLock()
-    private var port: Int?
-    private var waiters: [CheckedContinuation<Int, Never>] = []
-    func set(_ p: Int) {
-        let ws = lock.withLock { port = p; defer { waiters = [] }; return waiters }
-        for w in ws { w.resume(returning: p) }
-    }
-    func wait() async -> Int {
-        await withCheckedContinuation { c in
-            let p = lock.withLock { () -> Int? in if let port { return port }; waiters.append(c); return nil }
-            if let p { c.resume(returning: p) }
-        }
-    }
-}

@@ -45,18 +45,18 @@ struct Bench: AsyncParsableCommand {
                 --overwrite-ratio) or the counts (--articles, --notes, --annotations; missing ones are 0,
                 at least one article).
 
-                Annotation events do not exist yet: until they do, each annotation is a TagAdded on an
-                article (three in four) or a LinkAdded from a note to an article (one in four).
+                Three annotations in four are AnnotationAdded spans of a recent article (a comment half the
+                time); the others are a TagAdded on an article or a LinkAdded from a note to an article.
                 """)
         @Option(name: .customLong("out"), help: ArgumentHelp("The bundle file to write.", valueName: "FILE.glossb")) var outFile: String
         @Option(help: "Analysts (feeds), 1–1000.") var replicas = 20
         @Option(help: "Total events, in the default mix (excludes the counts).") var events: Int?
         @Option(help: "Articles ingested.") var articles: Int?
         @Option(help: "Notes added.") var notes: Int?
-        @Option(help: "Annotations (for now tags and links; see above).") var annotations: Int?
+        @Option(help: "Annotations (with some tags and links beside; see above).") var annotations: Int?
         @Option(help: "Of the note writes, the fraction that edits an existing note (0 ≤ R < 1).") var overwriteRatio = 0.3
         @Option(help: "Seed of the history.") var seed: UInt64 = 1
-        @Flag(help: "Print JSON (keys: events, bytes, bytesPerEvent, articles, notes, edits, tags, links, eventsWithDeps, midpoint, seconds, shape).") var json = false
+        @Flag(help: "Print JSON (keys: events, bytes, bytesPerEvent, articles, notes, edits, annotations, tags, links, eventsWithDeps, midpoint, seconds, shape).") var json = false
 
         func validate() throws {
             let counts = [articles, notes, annotations].compactMap { $0 }

@@ -15,9 +15,8 @@ import GlossSync
 /// merge or conflict), or an annotation. Hybrid times follow one simulated wall clock (a few
 /// seconds between events), so every event is later than its causal past.
 ///
-/// Annotations: annotation events (`AnnotationAdded`) do not exist yet; until they do, an
-/// annotation is a `TagAdded` on an article (three in four) or a `LinkAdded` from a note to an
-/// article (one in four). See `makeAnnotation`.
+/// Annotations: three in four are `AnnotationAdded` spans of a recent article; the others are a
+/// `TagAdded` on an article or a `LinkAdded` from a note to an article. See `makeAnnotation`.
 public struct HistoryGenerator {
     public struct Shape: Sendable, Equatable {
         public var replicas = 20

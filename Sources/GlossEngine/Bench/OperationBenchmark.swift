@@ -35,11 +35,11 @@ public enum OperationBenchmark {
     public static func importBundle(_ bundle: URL, folder: URL) throws -> JSON {
         let r = try Replica.create(in: folder, analyst: "bench")
         let rowsBefore = try storedRows(r)
-        let changesBefore = try r.store.pool.writeWithoutTransaction { $0.totalChangesCount }
+        let changesBefore = r.store.pool.writeWithoutTransaction { $0.totalChangesCount }
         let t0 = now()
         let report = try r.importBundle(at: bundle)
         let secs = seconds(since: t0)
-        let changes = try r.store.pool.writeWithoutTransaction { $0.totalChangesCount } - changesBefore
+        let changes = r.store.pool.writeWithoutTransaction { $0.totalChangesCount } - changesBefore
         guard report.clean, report.summary.pending == 0 else {
             throw GlossError(.internalError, "the bench import was not clean: \(report.json.compact)")
         }
@@ -140,13 +140,19 @@ public enum OperationBenchmark {
         let stop = AsyncLatch()
         let bound = PortBox()
         let server = Task {
-            // The default timeouts, as `gloss serve` and `gloss sync` use: the receiver's progress
-            // messages keep a long backlog alive (Protocol/07-wire.md §Session).
-            try await source.serve(host: "127.0.0.1", port: 0, logger: logger,
-                                   ready: { bound.set($0) }, stop: { await stop.wait() })
+            // The default timeouts, as `gloss serve` and `gloss sync` use: `progress` keepalives
+            // keep a long backlog alive (Protocol/07-wire.md §Session).
+            do {
+                try await source.serve(host: "127.0.0.1", port: 0, logger: logger,
+                                       ready: { bound.set($0) }, stop: { await stop.wait() })
+            } catch {
+                bound.set(-1)   // never leave the benchmark waiting for a port
+                throw error
+            }
         }
         defer { stop.fire() }
-        let port = try await bound.wait()
+        let port = await bound.wait()
+        guard port > 0 else { try await server.value; throw GlossError(.internalError, "the bench server did not start") }
         let t0 = now()
         let full = try await client.sync(host: "127.0.0.1", port: port, mode: .pullOnly)
         let fullSecs = seconds(since: t0)
@@ -198,23 +204,5 @@ public enum OperationBenchmark {
                         ("exportSeconds", rounded(export.seconds, 1000)),
                         ("exportEventsPerSecond", rounded(Double(events) / export.seconds)),
                         ("exportBytesPerEvent", rounded(Double(export.bytes) / Double(events)))])
-    }
-}
-
-/// The port a server bound, handed from its `ready` callback to the task waiting for it.
-final class PortBox: @unchecked Sendable {
-    // @unchecked: `port` and `waiters` are only touched under `lock`.
-    private let lock = NSLock()
-    private var port: Int?
-    private var waiters: [CheckedContinuation<Int, Never>] = []
-    func set(_ p: Int) {
-        let w: [CheckedContinuation<Int, Never>] = lock.withLock { port = p; let w = waiters; waiters = []; return w }
-        for c in w { c.resume(returning: p) }
-    }
-    func wait() async throws -> Int {
-        await withCheckedContinuation { c in
-            let p: Int? = lock.withLock { if let port { return port }; waiters.append(c); return nil }
-            if let p { c.resume(returning: p) }
-        }
     }
 }
