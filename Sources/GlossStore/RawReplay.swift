@@ -51,8 +51,8 @@ public enum RawReplay {
         // Schema: tables (virtual ones included, their shadow tables left to them) and indexes; no
         // triggers (they are Gloss's logic: the digest) and no views.
         let schema = try query(src, "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid")
-        let virtualTables = schema.filter { ($0[2] ?? "").uppercased().hasPrefix("CREATE VIRTUAL TABLE") }.compactMap { $0[1] }
-        func isShadow(_ name: String) -> Bool { virtualTables.contains { name != $0 && name.hasPrefix($0 + "_") } }
+        let virtualTables = Self.virtualTables(schema.map { ($0[1], $0[2]) })
+        func isShadow(_ name: String) -> Bool { Self.isShadow(name, of: virtualTables) }
         var tables: [String] = []
         for row in schema where row[0] == "table" {
             guard let name = row[1], let sql = row[2], !name.hasPrefix("sqlite_"), !isShadow(name) else { continue }
@@ -142,11 +142,10 @@ public enum RawReplay {
         guard sqlite3_open_v2(source, &src, SQLITE_OPEN_READWRITE, nil) == SQLITE_OK else { throw failure(src, "open \(source)") }
         defer { sqlite3_close_v2(src) }
         let schema = try query(src, "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND sql IS NOT NULL ORDER BY rowid")
-        let virtualTables = schema.filter { ($0[1] ?? "").uppercased().hasPrefix("CREATE VIRTUAL TABLE") }.compactMap { $0[0] }
+        let virtualTables = Self.virtualTables(schema.map { ($0[0], $0[1]) })
         var n = 0
         for row in schema {
-            guard let name = row[0], !name.hasPrefix("sqlite_"), include(name),
-                  !virtualTables.contains(where: { name != $0 && name.hasPrefix($0 + "_") }) else { continue }
+            guard let name = row[0], !name.hasPrefix("sqlite_"), include(name), !isShadow(name, of: virtualTables) else { continue }
             n += Int(try query(src, "SELECT count(*) FROM \"\(name)\"").first?[0] ?? "0") ?? 0
         }
         return n
@@ -217,6 +216,16 @@ public enum RawReplay {
     }
 
     // MARK: Helpers
+
+    /// The virtual tables among `(name, sql)` schema rows.
+    private static func virtualTables(_ schema: [(String?, String?)]) -> [String] {
+        schema.filter { ($0.1 ?? "").uppercased().hasPrefix("CREATE VIRTUAL TABLE") }.compactMap(\.0)
+    }
+
+    /// Whether `name` is a shadow table a virtual table keeps for itself (`search_data`, …).
+    private static func isShadow(_ name: String, of virtualTables: [String]) -> Bool {
+        virtualTables.contains { name != $0 && name.hasPrefix($0 + "_") }
+    }
 
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 

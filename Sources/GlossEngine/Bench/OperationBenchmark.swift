@@ -19,14 +19,10 @@ public enum OperationBenchmark {
         return line.split(separator: " ").compactMap { Int($0) }.first ?? 0
     }
 
-    /// Rows in every table of the replica database (FTS shadow tables and SQLite's own excluded).
+    /// Rows in every table of the replica database (FTS shadow tables and SQLite's own excluded),
+    /// counted as the baseline counts them.
     static func storedRows(_ r: Replica) throws -> Int {
-        try r.store.read { db in
-            let tables = try String.fetchAll(db, sql: """
-                SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'search_%'
-                """)
-            return try tables.reduce(0) { $0 + (try Int.fetchOne(db, sql: "SELECT count(*) FROM \"\($1)\"") ?? 0) }
-        }
+        try RawReplay.countRows(source: r.store.path, include: { _ in true })
     }
 
     /// Imports `bundle` into a new replica in `folder`: events/s, bytes per event on the wire,
