@@ -12,7 +12,14 @@ public final class Simulation {
     public var rng: SplitMix64
     public let clock: MockClock
 
-    public init(replicas n: Int, seed: UInt64, label: String = "sim") throws {
+    /// Keys derived from the seed and the replica's name (so ids, and every byte, repeat with the
+    /// seed), instead of fresh random keys.
+    public let deterministicKeys: Bool
+    let seed: UInt64
+
+    public init(replicas n: Int, seed: UInt64, label: String = "sim", deterministicKeys: Bool = false) throws {
+        self.deterministicKeys = deterministicKeys
+        self.seed = seed
         tmp = TempDir("gloss-\(label)")
         rng = SplitMix64(seed: seed)
         clock = MockClock(start: 1_624_700_000_000, step: 3)
@@ -21,7 +28,7 @@ public final class Simulation {
 
     /// A new replica (e.g. an observer that only receives).
     public func addReplica(_ name: String) throws -> Replica {
-        try Replica.create(in: tmp.sub(name), analyst: name, key: ReplicaKey(), clock: clock.function)
+        try Replica.create(in: tmp.sub(name), analyst: name, key: deterministicKeys ? fixedKey("\(seed)/\(name)") : ReplicaKey(), clock: clock.function)
     }
 
     deinit { tmp.remove() }
