@@ -73,7 +73,7 @@ public final class HostileOracle {
 
     /// An envelope authenticates when it decodes and its own signature verifies under its replica
     /// field (the corpora never make a validly signed event vouch for a badly signed one).
-    static func authenticated(_ bytes: [UInt8]) -> Bool {
+    public static func authenticated(_ bytes: [UInt8]) -> Bool {
         guard let e = try? EventEnvelope(decoding: bytes) else { return false }
         return ReplicaKey.isValid(signature: e.signature, of: Array("GLOSS-EVENT-V1".utf8) + bytes[0..<(bytes.count - 64)], by: e.replica)
     }

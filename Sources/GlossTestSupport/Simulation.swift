@@ -222,3 +222,133 @@ extension Replica {
         return article
     }
 }
+
+// MARK: Damaged delivery
+
+/// How a copy of an event can arrive damaged on the way (the in-memory transport's faults).
+public enum DeliveryDamage: String, CaseIterable, Sendable {
+    /// One bit of the envelope flipped (a copy whose envelope no longer parses is dropped, as a
+    /// record that cannot be framed would be).
+    case envelopeBitFlip
+    /// One bit of the payload flipped.
+    case payloadBitFlip
+    /// The window cut short after a random number of events.
+    case truncatedWindow
+    /// The payload left out (as a purged event travels).
+    case payloadStripped
+    /// The window delivered in a random order.
+    case reorderedWindow
+}
+
+/// What a faulty delivery did, for the property's report.
+public struct DeliveryLog: Sendable {
+    public var windows = 0
+    public var events = 0
+    public var lost = 0
+    public var duplicated = 0
+    public var damaged: [DeliveryDamage: Int] = [:]
+    public init() {}
+    public var description: String {
+        "\(windows) windows, \(events) copies, \(lost) lost, \(duplicated) duplicated, damaged: "
+            + DeliveryDamage.allCases.map { "\($0.rawValue) \(damaged[$0] ?? 0)" }.joined(separator: ", ")
+    }
+}
+
+extension Simulation {
+    /// A damaged copy of `e`, or nil when the damage leaves nothing that parses.
+    public func damagedCopy(_ e: SignedEvent, _ kind: DeliveryDamage) -> SignedEvent? {
+        switch kind {
+        case .envelopeBitFlip:
+            var b = e.envelope.bytes
+            let i = Int.random(in: 0..<b.count, using: &rng)
+            b[i] ^= 1 << UInt8.random(in: 0...7, using: &rng)
+            guard let env = try? EventEnvelope(decoding: b) else { return nil }
+            return SignedEvent(envelope: env, payload: e.payload)
+        case .payloadBitFlip:
+            guard var p = e.payload, !p.isEmpty else { return SignedEvent(envelope: e.envelope, payload: (e.payload ?? []) + [0]) }
+            let i = Int.random(in: 0..<p.count, using: &rng)
+            p[i] ^= 1 << UInt8.random(in: 0...7, using: &rng)
+            return SignedEvent(envelope: e.envelope, payload: p)
+        case .payloadStripped:
+            return SignedEvent(envelope: e.envelope, payload: nil)
+        case .truncatedWindow, .reorderedWindow:
+            return e
+        }
+    }
+
+    /// Delivers to `b` what `a` holds that `b` lacks, through a faulty channel: each copy may be
+    /// lost, duplicated or damaged (bit flips, stripped payload; the damaged copy replaces the
+    /// genuine one or comes beside it, before or after), and the window may be cut short or
+    /// reordered. Returns what `b`'s apply reported.
+    @discardableResult
+    public func deliverFaulty(_ a: Int, _ b: Int, lose: Double = 0.1, duplicate: Double = 0.1, damage: Double = 0.15,
+                              kinds: [DeliveryDamage] = DeliveryDamage.allCases, log: inout DeliveryLog) throws -> ApplySummary {
+        var window: [SignedEvent] = []
+        for e in try missing(from: replicas[a], to: replicas[b]) {
+            if Double.random(in: 0..<1, using: &rng) < lose { log.lost += 1; continue }
+            let perEvent = kinds.filter { $0 != .truncatedWindow && $0 != .reorderedWindow }
+            if !perEvent.isEmpty, Double.random(in: 0..<1, using: &rng) < damage {
+                let kind = perEvent.randomElement(using: &rng)!
+                log.damaged[kind, default: 0] += 1
+                let copy = damagedCopy(e, kind)
+                switch Int.random(in: 0..<3, using: &rng) {
+                case 0: if let copy { window.append(copy) }                    // instead of the genuine copy
+                case 1: if let copy { window.append(copy) }; window.append(e)  // damaged first
+                default: window.append(e); if let copy { window.append(copy) } // damaged after
+                }
+            } else {
+                window.append(e)
+            }
+            if Double.random(in: 0..<1, using: &rng) < duplicate { window.append(e); log.duplicated += 1 }
+        }
+        if kinds.contains(.truncatedWindow), !window.isEmpty, Double.random(in: 0..<1, using: &rng) < damage {
+            window = Array(window.prefix(Int.random(in: 0..<window.count, using: &rng)))
+            log.damaged[.truncatedWindow, default: 0] += 1
+        }
+        if kinds.contains(.reorderedWindow), window.count > 1, Double.random(in: 0..<1, using: &rng) < damage {
+            window.shuffle(using: &rng)
+            log.damaged[.reorderedWindow, default: 0] += 1
+        }
+        log.windows += 1
+        log.events += window.count
+        return try replicas[b].store.applyRemote(window, now: clock.read())
+    }
+
+    /// Heals: every replica receives every event any replica stores, genuine and whole, in that
+    /// replica's local (causal) order — including events it already holds, so a copy that arrived
+    /// without its payload meets the genuine one. Repeated until nothing changes.
+    public func healEverywhere() throws {
+        for _ in 0..<3 {
+            var changed = false
+            for s in replicas.indices {
+                var events: [SignedEvent] = []
+                try replicas[s].store.read { db in
+                    try replicas[s].store.forEachEvent(db) { events.append(SignedEvent(envelope: $0.envelope, payload: $0.payload)); return true }
+                }
+                for t in replicas.indices where t != s {
+                    let r = try replicas[t].store.applyRemote(events, now: clock.read())
+                    if r.applied > 0 || r.appliedFromPending > 0 || r.forks > 0 { changed = true }
+                }
+            }
+            if !changed { return }
+        }
+    }
+
+    /// Adds a replica that holds a copy of replica `i`'s key and everything `i` holds now (a
+    /// restored backup, a copied folder): its next own event forks `i`'s feed.
+    @discardableResult
+    public func addTwin(of i: Int, name: String) throws -> Int {
+        let original = replicas[i]
+        // A folder with the same key, whose database is a backup of the original's.
+        let folder = tmp.sub(name)
+        try Replica.create(in: folder, analyst: original.analyst, key: original.key, clock: clock.function).close()
+        let db = folder.appendingPathComponent(".gloss/replica.db")
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: db.path + suffix) }
+        let copy = try DatabaseQueue(path: db.path)
+        try original.store.pool.backup(to: copy)
+        try copy.close()
+        let twin = try Replica.open(at: folder, clock: clock.function)
+        replicas.append(twin)
+        return replicas.count - 1
+    }
+}
