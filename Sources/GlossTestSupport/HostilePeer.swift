@@ -1,0 +1,140 @@
+import Foundation
+import GlossModel
+import GlossSync
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A hostile sync peer over a plain blocking TCP socket: it completes the real handshake (the
+/// session state machine as initiator: key exchange, sealed hello signed over the transcript), then
+/// sends whatever it is told — sealed messages it crafts, raw frames, raw bytes.
+public final class HostilePeer {
+    public struct Failure: Error, CustomStringConvertible { public var description: String; public init(description: String) { self.description = description } }
+    let fd: Int32
+    public private(set) var machine: SyncSessionStateMachine
+    var sealer: FrameSealer?
+    public private(set) var serverHello: WireHello?
+    public let key: ReplicaKey
+
+    /// Connects to 127.0.0.1:`port`. `vector` is what the hello will claim to hold.
+    public init(port: Int, key: ReplicaKey = ReplicaKey(), vector: VersionVector = VersionVector(), wantsEvents: Bool = false) throws {
+        self.key = key
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
+        machine = SyncSessionStateMachine(role: .initiator, key: key, vector: vector, wantsEvents: wantsEvents)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard ok == 0 else { Glibc.close(fd); throw Failure(description: "cannot connect to port \(port) (errno \(errno))") }
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    deinit { Glibc.close(fd) }
+
+    public func sendRaw(_ bytes: [UInt8]) throws {
+        var off = 0
+        while off < bytes.count {
+            let n = bytes[off...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { throw Failure(description: "send failed (errno \(errno)): the server closed the connection") }
+            off += n
+        }
+    }
+
+    public func sendFrame(_ body: [UInt8]) throws {
+        let n = UInt32(body.count)
+        try sendRaw([UInt8(n >> 24), UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n)] + body)
+    }
+
+    /// Seals `plaintext` with the session key (the next nonce) and sends it as one frame.
+    public func sendSealed(_ plaintext: [UInt8]) throws {
+        guard sealer != nil else { throw Failure(description: "no session keys yet") }
+        try sendFrame(sealer!.seal(plaintext))
+    }
+
+    func setTimeout(_ seconds: TimeInterval) {
+        var tv = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    func readExactly(_ n: Int) throws -> [UInt8]? {
+        var out = [UInt8](repeating: 0, count: n)
+        var got = 0
+        while got < n {
+            let r = out.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + got, n - got, 0) }
+            if r == 0 { return nil }
+            if r < 0 { throw Failure(description: errno == EAGAIN || errno == EWOULDBLOCK ? "timed out waiting for the server" : "recv failed (errno \(errno))") }
+            got += r
+        }
+        return out
+    }
+
+    /// The next frame body, or nil at end of stream.
+    public func readFrame(timeout: TimeInterval = 10) throws -> [UInt8]? {
+        setTimeout(timeout)
+        guard let h = try readExactly(4) else { return nil }
+        let n = Int(UInt32(h[0]) << 24 | UInt32(h[1]) << 16 | UInt32(h[2]) << 8 | UInt32(h[3]))
+        guard n <= WireLimits.maxFrameBytes else { throw Failure(description: "the server sent a frame of \(n) bytes") }
+        return try readExactly(n)
+    }
+
+    /// Runs the real handshake until the server's hello is verified.
+    public func handshake(timeout: TimeInterval = 10) throws {
+        func run(_ actions: [SyncSessionStateMachine.Action]) throws {
+            for a in actions {
+                switch a {
+                case .sendPlain(let f): try sendFrame(f)
+                case .established(let keys): sealer = keys.sealer()
+                case .send(let m): try sendSealed(m.encoded)
+                case .authenticated(let h): serverHello = h
+                case .fail(let e): throw Failure(description: "handshake failed: \(e.message)")
+                case .peerFailed(_, let reason): throw Failure(description: "the server refused: \(reason)")
+                default: break
+                }
+            }
+        }
+        try run(machine.start())
+        while serverHello == nil {
+            guard let f = try readFrame(timeout: timeout) else { throw Failure(description: "the server closed during the handshake") }
+            try run(machine.receive(f))
+        }
+    }
+
+    /// Reads (and discards) until the server closes; true if it did within `limit` seconds.
+    public func waitForClose(limit: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(limit)
+        setTimeout(0.5)
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while Date() < deadline {
+            let r = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if r == 0 { return true }
+            if r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR { return errno == ECONNRESET }
+        }
+        return false
+    }
+
+    public func close() { shutdown(fd, Int32(SHUT_RDWR)) }
+}
+
+/// Encodes a vector as the wire does (u32 count, sorted entries), with a count that may lie.
+public func rawVector(_ entries: [(replica: [UInt8], seq: UInt64)], count: UInt32? = nil) -> [UInt8] {
+    var w = ByteWriter()
+    w.u32(count ?? UInt32(entries.count))
+    for e in entries { w.raw(e.replica); w.u64(e.seq) }
+    return w.bytes
+}
+
+/// `n` distinct random replica ids, sorted (a vector's canonical order), from a seeded generator.
+public func randomReplicaIDs(_ n: Int, _ rng: inout SplitMix64) -> [[UInt8]] {
+    var out: [[UInt8]] = []
+    out.reserveCapacity(n)
+    for _ in 0..<n {
+        var b: [UInt8] = []
+        b.reserveCapacity(32)
+        for _ in 0..<4 { let v = rng.next(); for s in stride(from: 56, through: 0, by: -8) { b.append(UInt8(truncatingIfNeeded: v >> UInt64(s))) } }
+        out.append(b)
+    }
+    return out.sorted { $0.lexicographicallyPrecedes($1) }
+}
