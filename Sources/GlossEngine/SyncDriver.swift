@@ -211,7 +211,7 @@ public struct SyncDriver: Sendable {
                     authenticated.value = true
                     report.peer = hello.replica
                     try await Self.offload { try replica.recordAcknowledged(hello.replica, vector: hello.vector) }
-                    expected = mayPush || hello.wantsEvents ? Int(hello.vector.eventsMissing(from: startVector)) : 0
+                    expected = mayPush || hello.wantsEvents ? Int(clamping: hello.vector.eventsMissing(from: startVector)) : 0
                     if !wantsEvents { expected = 0 }
                     progress?(0, expected)
                     report.extraRoundTrips = machine.framesAfterHandshake

@@ -250,6 +250,9 @@ public final class ReplicaStore: Sendable {
             deltaFeeds.append((row[0], s))
         }
         let time = HybridClock.tick(last: try lastTime(db), wallMilliseconds: wallMilliseconds)
+        guard time.raw <= ProtocolLimits.maxTime else {
+            throw StoreError(.refused, "the replica's clock has reached the protocol's last time (2^63 − 1); no event can be written")
+        }
         let env = EventEnvelope(key: key, seq: seq, prev: prev, time: time, depsDelta: delta,
                                 author: author, type: type, schema: schema, payload: payload)
         for (f, s) in deltaFeeds {
