@@ -223,7 +223,7 @@ extension Replica {
         return r
     }
 
-    /// A replica id from an alias, a full id, or a unique prefix of a known replica (a peer or a feed).
+    /// A replica id from an alias, a full id, or a unique prefix of a known replica (a peer, a feed, or a feed with waiting events).
     public func resolveReplica(_ text: String) throws -> ReplicaID {
         try read { db in
             if let blob = try Data.fetchOne(db, sql: "SELECT replica FROM peers WHERE alias = ?", arguments: [text]) {
@@ -233,8 +233,10 @@ extension Replica {
             guard let (lo, hi) = ReplicaStore.blobRange(hexPrefix: text) else {
                 throw GlossError(.badInput, "\"\(text.prefix(80))\" is neither a peer alias nor a replica id")
             }
-            let found = Set(try Data.fetchAll(db, sql: "SELECT replica FROM peers WHERE replica BETWEEN ? AND ? UNION SELECT replica FROM feeds WHERE replica BETWEEN ? AND ? LIMIT 11",
-                                              arguments: [lo, hi, lo, hi]))
+            let found = Set(try Data.fetchAll(db, sql: """
+                SELECT replica FROM peers WHERE replica BETWEEN ?1 AND ?2 UNION SELECT replica FROM feeds WHERE replica BETWEEN ?1 AND ?2
+                UNION SELECT replica FROM pending WHERE replica BETWEEN ?1 AND ?2 LIMIT 11
+                """, arguments: [lo, hi]))
             if found.count == 1 { return ReplicaID(Bytes32(exactly: Array(found.first!))!) }
             if found.isEmpty { throw GlossError(.notFound, "no known replica or peer alias matches \(text); see `gloss peers`") }
             throw GlossError(.ambiguous, "replica prefix \(text) is ambiguous; it matches:\n" + found.map { "  " + Hex.encode($0) }.sorted().joined(separator: "\n"))

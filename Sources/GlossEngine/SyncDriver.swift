@@ -22,7 +22,7 @@ public struct SyncReport: Sendable {
             ("peer", peer.map { .string($0.hex) } ?? .null),
             ("received", .int(Int64(summary.received))), ("applied", .int(Int64(summary.applied))),
             ("duplicate", .int(Int64(summary.duplicate))), ("pending", .int(Int64(summary.pending))),
-            ("rejected", .int(Int64(summary.rejected))), ("forks", .int(Int64(summary.forks))),
+            ("rejected", .int(Int64(summary.rejected))), ("forks", .int(Int64(summary.forks))), ("restored", .int(Int64(summary.restored))),
             ("sent", .int(Int64(sent))), ("newConflicts", .int(Int64(newConflicts))),
             ("roundTripsAfterHandshake", .int(Int64(extraRoundTrips))),
             ("bytesSent", .int(Int64(bytesSent))), ("bytesReceived", .int(Int64(bytesReceived))),

@@ -214,7 +214,9 @@ extension ReplicaStore {
             return try park(e, "waiting for seq \(h.seq + 1) of \(env.replica.short)", fromPending: fromPending, &s, db)
         }
         guard env.prev == h.id else {
-            return try quarantine(e, "prev does not name the held event seq \(h.seq) of its feed (chain break; the feed may be forked)", s, db)
+            // Its signer also signed the held event at seq − 1, and now names another one there:
+            // two histories under one key, a fork at seq − 1 at the latest.
+            return try freeze(env.replica, at: env.seq - 1, evidence: e, &s, db)
         }
         // Deps: every entry must have grown along the feed and be held here (or lie beyond the fork
         // of a frozen feed, which can never be held). The event's time must exceed its causal past's.

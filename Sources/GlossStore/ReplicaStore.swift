@@ -119,6 +119,10 @@ public final class ReplicaStore: Sendable {
                 ) WITHOUT ROWID;
                 """)
         }
+        m.registerMigration("v3-trust") { db in
+            // Expiry of waiting events by age (Protocol/03-store.md §Pending).
+            try db.execute(sql: "CREATE INDEX pending_received ON pending(received_at)")
+        }
         return m
     }
 
