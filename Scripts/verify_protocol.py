@@ -171,6 +171,10 @@ class _Reader:
         return int.from_bytes(self.take(width, what), "big")
 
 
+MAX_SEQ = 2**63 - 1   # 01 §Layout: seq, deps seqs and vector entries
+MAX_TIME = 2**63 - 1  # 01 §Layout: time
+
+
 def parse_envelope(raw: bytes) -> Envelope:
     """Decode an envelope byte by byte and enforce every rule of 01-event.md §Layout and §Limits.
 
@@ -190,10 +194,14 @@ def parse_envelope(raw: bytes) -> Envelope:
     seq = r.uint(8, "seq")
     if seq == 0:
         raise StructureError("seq is 0")
+    if seq > MAX_SEQ:
+        raise StructureError(f"seq {seq} above 2^63 - 1")
     prev = r.take(32, "prev")
     if (seq == 1) != (prev == ZERO32):
         raise StructureError(f"prev must be all zero if and only if seq = 1 (seq {seq}, prev {short(prev)})")
     time = r.uint(8, "time")
+    if time > MAX_TIME:
+        raise StructureError(f"time {time} above 2^63 - 1")
     deps_count = r.uint(4, "deps_count")
     if r.pos != DEPS_OFFSET:  # cannot happen: a check that the widths above follow 01 §Layout
         raise AssertionError(f"deps would start at byte {r.pos}, not {DEPS_OFFSET}")
@@ -211,6 +219,8 @@ def parse_envelope(raw: bytes) -> Envelope:
             raise StructureError(f"deps[{i}] not strictly ascending by replica")
         if dep_seq < 1:
             raise StructureError(f"deps[{i}].seq is 0")
+        if dep_seq > MAX_SEQ:
+            raise StructureError(f"deps[{i}].seq {dep_seq} above 2^63 - 1")
         deps.append((dep_replica, dep_seq))
     author_len = r.uint(1, "author_len")
     if not 1 <= author_len <= MAX_AUTHOR:
@@ -327,9 +337,10 @@ def advance_feed(feed: FeedState, seq: int, eid: bytes, env: Optional[Envelope])
 
 
 def time_note(env: Envelope, feed: FeedState) -> Optional[str]:
-    """01 §Time: times strictly increase along a feed. Validity never depends on time: a note only."""
+    """01 §Time: times strictly increase along a feed; a receiver rejects an event that breaks it.
+    In a stream the receiver's causal past is unknown, so here it is a note; --db checks it as a rule."""
     if feed.head_time is not None and env.time <= feed.head_time:
-        return f"time {env.time} does not increase over the previous event's {feed.head_time} (not a fault, 01 §Time)"
+        return f"time {env.time} does not increase over the previous event's {feed.head_time} (a receiver rejects it, 01 §Time)"
     return None
 
 
@@ -1374,7 +1385,7 @@ def read_log(conn: sqlite3.Connection) -> tuple[list[StoredEvent], dict[int, tup
             "typeof(e.id) || ',' || typeof(e.envelope) || ',' || typeof(e.payload) || ',' || typeof(f.replica) "
             "FROM events e LEFT JOIN feeds f ON f.feed = e.feed ORDER BY e.feed, e.seq"
         ).fetchall()
-        feeds = {r[0]: r for r in conn.execute("SELECT feed, replica, head_seq, head_id FROM feeds")}
+        feeds = {r[0]: r for r in conn.execute("SELECT feed, replica, head_seq, head_id, fork_seq FROM feeds")}
         deps: dict[tuple[int, int], dict[int, int]] = {}
         for feed, seq, dep_feed, dep_seq in conn.execute("SELECT feed, seq, dep_feed, dep_seq FROM event_deps"):
             deps.setdefault((feed, seq), {})[dep_feed] = dep_seq
@@ -1397,7 +1408,8 @@ def check_row_columns(item: Item, row: StoredEvent, env: Envelope) -> None:
 
 
 def check_stored_deps(item: Item, row: StoredEvent, env: Envelope, feed_of: dict[bytes, int],
-                      stored: dict[tuple[int, int], dict[int, int]], pos_of: dict[tuple[int, int], int]) -> None:
+                      stored: dict[tuple[int, int], dict[int, int]], pos_of: dict[tuple[int, int], int],
+                      frozen_at: dict[int, int], time_of: dict[tuple[int, int], int]) -> None:
     """03 §Log tables `event_deps` holds the deps entries as signed; 01 §Deps causal delivery: the
     feed predecessor and every event the deps name were applied (smaller `pos`) before this one."""
     expected: dict[int, int] = {}
@@ -1408,10 +1420,17 @@ def check_stored_deps(item: Item, row: StoredEvent, env: Envelope, feed_of: dict
             continue
         expected[dep_feed] = dep_seq
         dep_pos = pos_of.get((dep_feed, dep_seq))
+        if dep_pos is None and dep_feed in frozen_at and dep_seq >= frozen_at[dep_feed]:
+            continue  # 01 §Verification 7: an entry at or beyond a frozen feed's fork counts as held
         if dep_pos is None:
             item.fail(DEPS, f"deps entry {short(dep_replica)}:{dep_seq} names an event that is not stored")
         elif dep_pos >= row.pos:
             item.fail(DEPS, f"deps entry {short(dep_replica)}:{dep_seq} was applied after this event (pos {dep_pos} ≥ {row.pos})")
+    # 01 §Time: later than its feed predecessor and every event its deps entries name.
+    for dep_feed, dep_seq in list(expected.items()) + ([(row.feed, row.seq - 1)] if row.seq > 1 else []):
+        t = time_of.get((dep_feed, dep_seq))
+        if t is not None and env.time <= t:
+            item.fail(DEPS, f"time {env.time} is not later than its causal past's event at seq {dep_seq} (time {t})")
     actual = stored.get((row.feed, row.seq), {})
     if actual != expected:
         item.fail(STORE, f"event_deps rows {actual} differ from the envelope's deps {expected} (by feed number)")
@@ -1458,7 +1477,7 @@ def verify_stored_event(row: StoredEvent, feed: FeedState, ctx: dict[str, Any]) 
             item.fail(CHAIN, problem)
     for problem in deps_growth_faults(env, feed):
         item.fail(DEPS, problem)
-    check_stored_deps(item, row, env, ctx["feed_of"], ctx["stored_deps"], ctx["pos_of"])
+    check_stored_deps(item, row, env, ctx["feed_of"], ctx["stored_deps"], ctx["pos_of"], ctx["frozen_at"], ctx["time_of"])
     problem = signature_fault(env)
     if problem:
         item.fail(SIGNATURE, problem)
@@ -1499,6 +1518,8 @@ def verify_db(path: Path) -> Section:
         "feed_of": {bytes(r[1]): feed for feed, r in feeds.items()},
         "stored_deps": stored_deps,
         "pos_of": {(r.feed, r.seq): r.pos for r in rows},
+        "frozen_at": {feed: r[4] for feed, r in feeds.items() if r[4] is not None},
+        "time_of": {(r.feed, r.seq): r.time & (2**64 - 1) for r in rows},
     }
     states: dict[int, FeedState] = {}
     items: list[Item] = []

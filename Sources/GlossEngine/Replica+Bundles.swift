@@ -14,6 +14,12 @@ public struct ImportReport: Sendable {
     /// Set when the file could not be used at all, or stopped being readable part-way.
     public var error: String?
     public var newConflicts = 0
+    /// Header invariants the file broke (Protocol/05-bundle.md §Reading), the first few listed.
+    public var headerProblems: [String] = []
+    public var headerProblemCount = 0
+    /// Whether the sender's vector was recorded as what it acknowledges holding: only for a whole
+    /// file whose header kept every invariant, and never above what this replica holds.
+    public var acknowledgementRecorded = false
 
     public var json: JSON {
         .object([
@@ -25,6 +31,9 @@ public struct ImportReport: Sendable {
             ("newConflicts", .int(Int64(newConflicts))),
             ("truncated", .bool(truncated)), ("checksumOK", checksumOK.map(JSON.bool) ?? .null),
             ("error", error.map(JSON.string) ?? .null),
+            ("restored", .int(Int64(summary.restored))),
+            ("header", .object([("ok", .bool(headerProblemCount == 0)), ("problems", .array(headerProblems.map(JSON.string))),
+                                ("problemCount", .int(Int64(headerProblemCount))), ("acknowledgementRecorded", .bool(acknowledgementRecorded))])),
             ("rejections", .array(summary.rejections.map {
                 .object([("event", .string($0.event.hex)), ("replica", .string($0.replica.hex)), ("seq", .int(Int64($0.seq))), ("reason", .string($0.reason))])
             })),
@@ -32,7 +41,9 @@ public struct ImportReport: Sendable {
     }
 
     /// Everything applied cleanly: no rejection, no cut, no error.
-    public var clean: Bool { summary.rejected == 0 && summary.forks == 0 && !truncated && checksumOK != false && error == nil }
+    public var clean: Bool {
+        summary.rejected == 0 && summary.forks == 0 && !truncated && checksumOK != false && error == nil && headerProblemCount == 0
+    }
 }
 
 extension Replica {
@@ -109,7 +120,7 @@ extension Replica {
             report.summary.add(s)
             window.removeAll(keepingCapacity: true)
             windowBytes = 0
-            progress?(Int(reader.recordsRead), Int(header.eventCount))
+            progress?(Int(reader.recordsRead), Int(clamping: header.eventCount))
         }
         do {
             while let e = try reader.next() {
@@ -125,9 +136,12 @@ extension Replica {
         try flush()
         report.truncated = reader.truncated
         report.checksumOK = reader.checksumOK
-        // The sender holds at least what its header says: remember it as acknowledged.
-        if header.sender != replicaID {
+        report.headerProblems = reader.headerProblems
+        report.headerProblemCount = reader.headerProblemCount
+        // A whole file whose signed header kept every invariant: the sender holds what it says.
+        if header.sender != replicaID && reader.headerHolds && report.error == nil {
             try recordAcknowledged(header.sender, vector: header.senderVector)
+            report.acknowledgementRecorded = true
         }
         report.newConflicts = max(0, try openConflictCount() - conflictsBefore)
         return report
@@ -139,13 +153,16 @@ extension Replica {
 
     // MARK: Peers
 
-    /// Merges `vector` into what `peer` has acknowledged holding.
+    /// Merges `vector` into what `peer` has acknowledged holding — never above what this replica
+    /// holds itself (a claim beyond that cannot be checked, and believing it would make
+    /// `bundle export --peer` skip events the peer may never have had); feeds this replica does not
+    /// hold are not recorded, so a peer's hello cannot fill the table.
     public func recordAcknowledged(_ peer: ReplicaID, vector: VersionVector) throws {
         try write { db in
             let p = Data(peer.raw.bytes)
             try db.execute(sql: "INSERT INTO peers(replica, last_seen) VALUES (?, ?) ON CONFLICT(replica) DO UPDATE SET last_seen = excluded.last_seen",
-                           arguments: [p, Int64(clock())])
-            for (r, seq) in vector.sorted {
+                           arguments: [p, Int64(clamping: clock())])
+            for (r, seq) in try store.vector(db).meet(vector).sorted {
                 try db.cachedStatement(sql: """
                     INSERT INTO peer_acks(peer, replica, seq) VALUES (?, ?, ?)
                     ON CONFLICT(peer, replica) DO UPDATE SET seq = max(seq, excluded.seq)
@@ -206,7 +223,7 @@ extension Replica {
         return r
     }
 
-    /// A replica id from an alias, a full id, or a unique prefix of a known replica (a peer or a feed).
+    /// A replica id from an alias, a full id, or a unique prefix of a known replica (a peer, a feed, or a feed with waiting events).
     public func resolveReplica(_ text: String) throws -> ReplicaID {
         try read { db in
             if let blob = try Data.fetchOne(db, sql: "SELECT replica FROM peers WHERE alias = ?", arguments: [text]) {
@@ -216,8 +233,10 @@ extension Replica {
             guard let (lo, hi) = ReplicaStore.blobRange(hexPrefix: text) else {
                 throw GlossError(.badInput, "\"\(text.prefix(80))\" is neither a peer alias nor a replica id")
             }
-            let found = Set(try Data.fetchAll(db, sql: "SELECT replica FROM peers WHERE replica BETWEEN ? AND ? UNION SELECT replica FROM feeds WHERE replica BETWEEN ? AND ? LIMIT 11",
-                                              arguments: [lo, hi, lo, hi]))
+            let found = Set(try Data.fetchAll(db, sql: """
+                SELECT replica FROM peers WHERE replica BETWEEN ?1 AND ?2 UNION SELECT replica FROM feeds WHERE replica BETWEEN ?1 AND ?2
+                UNION SELECT replica FROM pending WHERE replica BETWEEN ?1 AND ?2 LIMIT 11
+                """, arguments: [lo, hi]))
             if found.count == 1 { return ReplicaID(Bytes32(exactly: Array(found.first!))!) }
             if found.isEmpty { throw GlossError(.notFound, "no known replica or peer alias matches \(text); see `gloss peers`") }
             throw GlossError(.ambiguous, "replica prefix \(text) is ambiguous; it matches:\n" + found.map { "  " + Hex.encode($0) }.sorted().joined(separator: "\n"))

@@ -11,12 +11,28 @@ public struct VerifyReport: Sendable {
         public var seq: UInt64
         public var reason: String
     }
+    /// Fork evidence held (DESIGN §1.9): proof that another replica's key signed two different
+    /// events at one seq. The log itself is sound; the feed is frozen at `seq`.
+    public struct Fork: Sendable {
+        public var replica: String
+        /// The seq the feed is frozen at (the lowest seq with two signed events).
+        public var seq: UInt64
+        /// Evidence events held for the feed (from the fork on, every branch).
+        public var evidence: Int
+        /// Of those, how many verify (signature, and payload hash when the payload is held).
+        public var verified: Int
+    }
     public var checked: Int
+    /// Faults of the stored log itself (local corruption): exit 4.
     public var faults: [Fault]
+    /// Held fork evidence, reported apart from faults: exit 9 when the log has no fault.
+    public var forks: [Fork] = []
     public var json: JSON {
         .object([("checked", .int(Int64(checked))), ("ok", .bool(faults.isEmpty)),
                  ("faults", .array(faults.map { .object([("event", .string($0.event)), ("replica", .string($0.replica)),
-                                                        ("seq", .int(Int64($0.seq))), ("reason", .string($0.reason))]) }))])
+                                                        ("seq", .int(Int64($0.seq))), ("reason", .string($0.reason))]) })),
+                 ("forks", .array(forks.map { .object([("replica", .string($0.replica)), ("seq", .int(Int64($0.seq))),
+                                                      ("evidence", .int(Int64($0.evidence))), ("verified", .int(Int64($0.verified)))]) }))])
     }
 }
 
@@ -54,13 +70,23 @@ extension Replica {
                 prevID = computed
             }
             // Forks: two validly signed events at one (replica, seq) — the feed is frozen (DESIGN §1.9).
-            for row in try Row.fetchAll(db, sql: "SELECT id, replica, seq, other_id, envelope FROM forks ORDER BY replica, seq") {
-                let env = try? EventEnvelope(decoding: Array(row["envelope"] as Data))
-                let signed = env?.hasValidSignature() == true ? "validly signed" : "NOT validly signed"
-                faults.append(.init(event: Hex.encode(row["id"] as Data), replica: Hex.encode(row["replica"] as Data), seq: UInt64(row["seq"] as Int64),
-                                    reason: "fork: this \(signed) event and the held event \(Hex.encode(row["other_id"] as Data).prefix(12)) share replica and seq; the feed is frozen at its fork"))
+            var forks: [VerifyReport.Fork] = []
+            for feed in try Row.fetchAll(db, sql: "SELECT replica, fork_seq FROM feeds WHERE fork_seq IS NOT NULL ORDER BY replica") {
+                let replica = Hex.encode(feed[0] as Data)
+                var fork = VerifyReport.Fork(replica: replica, seq: UInt64(feed[1] as Int64), evidence: 0, verified: 0)
+                let rows = try Row.fetchCursor(db, sql: "SELECT envelope, payload FROM forks WHERE replica = ? ORDER BY seq, id", arguments: [feed[0] as Data])
+                while let row = try rows.next() {
+                    fork.evidence += 1
+                    guard let env = try? EventEnvelope(decoding: Array(row[0] as Data)), env.hasValidSignature() else { continue }
+                    if let p = row[1] as Data?, !env.matches(payload: Array(p)) { continue }
+                    fork.verified += 1
+                }
+                if fork.verified < fork.evidence {
+                    faults.append(.init(event: "", replica: replica, seq: fork.seq, reason: "\(fork.evidence - fork.verified) fork evidence events do not verify (evidence altered)"))
+                }
+                forks.append(fork)
             }
-            return VerifyReport(checked: checked, faults: faults)
+            return VerifyReport(checked: checked, faults: faults, forks: forks)
         }
     }
 }

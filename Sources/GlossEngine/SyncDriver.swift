@@ -22,7 +22,7 @@ public struct SyncReport: Sendable {
             ("peer", peer.map { .string($0.hex) } ?? .null),
             ("received", .int(Int64(summary.received))), ("applied", .int(Int64(summary.applied))),
             ("duplicate", .int(Int64(summary.duplicate))), ("pending", .int(Int64(summary.pending))),
-            ("rejected", .int(Int64(summary.rejected))), ("forks", .int(Int64(summary.forks))),
+            ("rejected", .int(Int64(summary.rejected))), ("forks", .int(Int64(summary.forks))), ("restored", .int(Int64(summary.restored))),
             ("sent", .int(Int64(sent))), ("newConflicts", .int(Int64(newConflicts))),
             ("roundTripsAfterHandshake", .int(Int64(extraRoundTrips))),
             ("bytesSent", .int(Int64(bytesSent))), ("bytesReceived", .int(Int64(bytesReceived))),
@@ -211,7 +211,7 @@ public struct SyncDriver: Sendable {
                     authenticated.value = true
                     report.peer = hello.replica
                     try await Self.offload { try replica.recordAcknowledged(hello.replica, vector: hello.vector) }
-                    expected = mayPush || hello.wantsEvents ? Int(hello.vector.eventsMissing(from: startVector)) : 0
+                    expected = mayPush || hello.wantsEvents ? Int(clamping: hello.vector.eventsMissing(from: startVector)) : 0
                     if !wantsEvents { expected = 0 }
                     progress?(0, expected)
                     report.extraRoundTrips = machine.framesAfterHandshake

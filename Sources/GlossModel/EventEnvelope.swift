@@ -32,7 +32,8 @@ public struct EventEnvelope: Sendable {
     public init(team: TeamID = .none, key: ReplicaKey, seq: UInt64, prev: EventID, time: HybridTime,
                 depsDelta: [(replica: ReplicaID, seq: UInt64)], author: String, type: String,
                 schema: UInt16, payload: [UInt8]) {
-        precondition(seq >= 1 && (seq == 1) == (prev == .zero))
+        precondition(seq >= 1 && seq <= ProtocolLimits.maxSeq && (seq == 1) == (prev == .zero))
+        precondition(time.raw <= ProtocolLimits.maxTime)
         precondition(author.utf8.count >= 1 && author.utf8.count <= ProtocolLimits.maxAuthorBytes)
         precondition(EventEnvelope.isValidType(type))
         precondition(payload.count <= ProtocolLimits.maxPayloadBytes)
@@ -70,11 +71,13 @@ public struct EventEnvelope: Sendable {
         replica = ReplicaID(try r.b32("replica"))
         seq = try r.u64("seq")
         guard seq >= 1 else { throw DecodeError("seq is 0; feeds start at 1") }
+        guard seq <= ProtocolLimits.maxSeq else { throw DecodeError("seq \(seq) is over the limit of 2^63 − 1") }
         prev = EventID(try r.b32("prev"))
         guard (seq == 1) == (prev == .zero) else {
             throw DecodeError(seq == 1 ? "seq 1 must have an all-zero prev" : "seq \(seq) has an all-zero prev")
         }
         time = HybridTime(raw: try r.u64("time"))
+        guard time.raw <= ProtocolLimits.maxTime else { throw DecodeError("time \(time.raw) is over the limit of 2^63 − 1") }
         let n = Int(try r.u32("deps count"))
         guard n <= ProtocolLimits.maxDepsEntries else { throw DecodeError("deps has \(n) entries, over the limit of \(ProtocolLimits.maxDepsEntries)") }
         guard r.remaining >= n * 40 else { throw DecodeError("truncated: \(n) deps entries need \(n * 40) bytes, \(r.remaining) remain") }
@@ -84,6 +87,7 @@ public struct EventEnvelope: Sendable {
             let dr = ReplicaID(try r.b32("deps replica"))
             let ds = try r.u64("deps seq")
             guard ds >= 1 else { throw DecodeError("deps entry for \(dr.short) has seq 0") }
+            guard ds <= ProtocolLimits.maxSeq else { throw DecodeError("deps entry for \(dr.short) has seq \(ds), over the limit of 2^63 − 1") }
             guard dr != replica else { throw DecodeError("deps names the event's own replica") }
             if let last = deps.last, !(last.replica < dr) { throw DecodeError("deps entries are not strictly ascending by replica") }
             deps.append((dr, ds))

@@ -21,4 +21,14 @@ public enum ProtocolLimits {
     public static let maxPayloadDepth = 32
     /// Largest version vector in a vector file, bundle header or hello (entries).
     public static let maxVectorEntries = 1_000_000
+    /// Largest seq anywhere (an event's seq, a deps or vector entry): 2^63 − 1, so every seq fits a
+    /// signed 64-bit SQLite INTEGER. A larger value is malformed input, never converted.
+    public static let maxSeq: UInt64 = UInt64(Int64.max)
+    /// Largest hybrid time of an event: 2^63 − 1 (the wall part ends in the year 6429), so times
+    /// order the same as signed 64-bit SQLite INTEGERs.
+    public static let maxTime: UInt64 = UInt64(Int64.max)
+    /// How far ahead of the receiver's wall clock an event's time may be and still apply now
+    /// (Protocol/01-event.md §Time): one hour. A later event waits in pending until the receiver's
+    /// clock is within this bound of it, so no received time drags the local clock further ahead.
+    public static let maxClockAheadMilliseconds: UInt64 = 60 * 60 * 1000
 }

@@ -17,8 +17,9 @@ public struct VersionVector: Hashable, Sendable {
 
     public var isEmpty: Bool { entries.isEmpty }
     public var count: Int { entries.count }
-    /// Total number of events named by the vector.
-    public var eventCount: UInt64 { entries.values.reduce(0, +) }
+    /// Total number of events named by the vector (saturating at `UInt64.max`: entries come from
+    /// outside and may sum past it).
+    public var eventCount: UInt64 { entries.values.reduce(0) { $0.addingSaturating($1) } }
 
     /// Entries sorted by replica id, the canonical order of every encoding.
     public var sorted: [(replica: ReplicaID, seq: UInt64)] {
@@ -56,7 +57,16 @@ public struct VersionVector: Hashable, Sendable {
     }
 
     /// Number of events `self` holds that `other` lacks.
+    /// Saturates at `UInt64.max`.
     public func eventsMissing(from other: VersionVector) -> UInt64 {
-        entries.reduce(0) { $0 + ($1.value > other[$1.key] ? $1.value - other[$1.key] : 0) }
+        entries.reduce(0) { $0.addingSaturating($1.value > other[$1.key] ? $1.value - other[$1.key] : 0) }
+    }
+}
+
+extension UInt64 {
+    /// `self + other`, or `UInt64.max` when that overflows.
+    public func addingSaturating(_ other: UInt64) -> UInt64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? .max : sum
     }
 }

@@ -7,17 +7,23 @@ public enum ApplyOutcome: Sendable, Equatable {
     case applied
     /// Already held: nothing changed.
     case duplicate
-    /// Waits in the pending table for its feed predecessor or a dependency.
+    /// Already held without its payload; this copy's payload (matching the envelope's hash) was stored.
+    case restored
+    /// Authenticated, and waits in the pending table for its feed predecessor, a dependency, or
+    /// (for a time too far ahead) the receiver's clock.
     case pending
-    /// Envelope, hash, chain or signature failure: kept in quarantine with the reason.
+    /// Not stored: it failed authentication or its payload does not match (a damaged copy), or,
+    /// authenticated, it breaks a rule of its feed (kept in quarantine with the reason).
     case rejected(String)
-    /// Not stored (the pending table is full): the sender will offer it again.
+    /// Authenticated but not stored (the pending table's bounds): the sender will offer it again.
     case refused(String)
-    /// A second, validly signed event for a (replica, seq) already held: kept as evidence.
+    /// A second, validly signed event for a (replica, seq) already held, or an event of a frozen
+    /// feed from its fork on: kept as evidence.
     case fork
 }
 
-/// Counts of an import or sync (`--json` keys `received`, `applied`, `duplicate`, `pending`, `rejected`).
+/// Counts of an import or sync (`--json` keys `received`, `applied`, `duplicate`, `pending`,
+/// `rejected`, `forks`, `restored`).
 public struct ApplySummary: Sendable, Equatable {
     public struct Rejection: Sendable, Equatable {
         public var event: EventID
@@ -30,11 +36,14 @@ public struct ApplySummary: Sendable, Equatable {
     public var duplicate = 0
     /// Events of this call still waiting in the pending table at its end.
     public var pending = 0
-    /// Quarantined, refused (pending full) or frozen-feed events.
+    /// Events not stored (failed authentication, damaged payload, pending bounds) or quarantined.
     public var rejected = 0
     /// Of `applied`, events that had waited in pending since an earlier call.
     public var appliedFromPending = 0
+    /// Fork evidence kept (events of a frozen feed from its fork on).
     public var forks = 0
+    /// Held events whose missing payload this call restored.
+    public var restored = 0
     /// The first rejections, with reasons (at most 100 listed).
     public var rejections: [Rejection] = []
 
@@ -42,83 +51,116 @@ public struct ApplySummary: Sendable, Equatable {
 
     public mutating func add(_ o: ApplySummary) {
         received += o.received; applied += o.applied; duplicate += o.duplicate; pending += o.pending
-        rejected += o.rejected; appliedFromPending += o.appliedFromPending; forks += o.forks
+        rejected += o.rejected; appliedFromPending += o.appliedFromPending; forks += o.forks; restored += o.restored
         for r in o.rejections where rejections.count < 100 { rejections.append(r) }
     }
 }
 
-extension ReplicaStore {
-    /// Largest number of events the pending table holds; beyond it, further out-of-order events are
-    /// refused with a message (never dropped silently) and will be offered again by the sender.
-    public static let defaultMaxPending = 100_000
+/// Bounds of the pending table (Protocol/03-store.md §Pending): nobody can fill it for everyone.
+public struct PendingLimits: Sendable {
+    /// Events waiting in total.
+    public var total: Int
+    /// Events of one feed waiting.
+    public var perFeed: Int
+    /// Milliseconds an event may wait before it expires (by its `received_at`).
+    public var lifetime: UInt64
+    public init(total: Int = 100_000, perFeed: Int = 10_000, lifetime: UInt64 = 14 * 24 * 3600 * 1000) {
+        self.total = total; self.perFeed = perFeed; self.lifetime = lifetime
+    }
+    public static let standard = PendingLimits()
+}
 
-    /// Events whose signatures are vouched for by one check per feed: within the window, the last
-    /// event of each feed and the hash chain behind it (DESIGN §2). When that signature fails, a
-    /// binary search finds the longest validly signed prefix of the chain.
-    public static func vouchedEvents(_ window: [SignedEvent]) -> Set<EventID> {
+extension ReplicaStore {
+    /// Events of `window` whose authorship is proven: by their own Ed25519 signature, or by the
+    /// signature of a later event of their feed in the window whose `prev` hash chain reaches them
+    /// (the id covers the signature, so one valid signature vouches for the chain behind it, DESIGN §2).
+    ///
+    /// Per feed, the unproven event with the highest seq is checked; a valid one proves its chain,
+    /// an invalid one is set aside; repeat. An honest window costs one check per feed; each
+    /// damaged or forged event costs one more.
+    public static func authenticated(_ window: [SignedEvent]) -> Set<EventID> {
         var byFeed: [ReplicaID: [Int]] = [:]
         for (i, e) in window.enumerated() { byFeed[e.envelope.replica, default: []].append(i) }
-        var vouched = Set<EventID>()
+        var proven = Set<EventID>()
         for (_, indices) in byFeed {
             var byID: [EventID: Int] = [:]
             for i in indices { byID[window[i].id] = i }
-            guard let last = indices.max(by: { window[$0].envelope.seq < window[$1].envelope.seq }) else { continue }
-            var chain = [last]
-            while let p = byID[window[chain.last!].envelope.prev], !chain.contains(p) { chain.append(p) }
-            chain.reverse()
-            func valid(_ k: Int) -> Bool { window[chain[k]].envelope.hasValidSignature() }
-            var good = -1
-            if valid(chain.count - 1) { good = chain.count - 1 } else {
-                var (lo, hi) = (-1, chain.count - 1)
-                while hi - lo > 1 { let m = (lo + hi) / 2; if valid(m) { lo = m } else { hi = m } }
-                good = lo
+            // Highest seq first; ties by id, so the choice never depends on arrival order.
+            let order = indices.sorted {
+                let (a, b) = (window[$0].envelope, window[$1].envelope)
+                return a.seq != b.seq ? a.seq > b.seq : a.id.raw < b.id.raw
             }
-            for k in 0...max(good, -1) where k >= 0 { vouched.insert(window[chain[k]].id) }
+            var settled = Set<EventID>()
+            for i in order where !settled.contains(window[i].id) {
+                settled.insert(window[i].id)
+                guard window[i].envelope.hasValidSignature() else { continue }
+                var k = i
+                while true {
+                    proven.insert(window[k].id)
+                    let env = window[k].envelope
+                    guard let p = byID[env.prev], window[p].envelope.seq == env.seq - 1, !proven.contains(window[p].id) else { break }
+                    settled.insert(window[p].id)
+                    k = p
+                }
+            }
         }
-        return vouched
+        return proven
     }
 
     /// Applies a window of received events in one transaction, in the order given, then drains any
-    /// pending events that became ready. Validity depends only on each event and its causal past.
+    /// pending events that became ready. Validity depends only on each event and its causal past;
+    /// nothing is stored, parked or believed before it is authenticated.
     ///
     /// Idempotent: applying the same window again changes nothing and counts every event as duplicate.
-    public func applyRemote(_ window: [SignedEvent], now: UInt64, maxPending: Int = ReplicaStore.defaultMaxPending) throws -> ApplySummary {
-        let vouched = ReplicaStore.vouchedEvents(window)
+    public func applyRemote(_ window: [SignedEvent], now: UInt64, limits: PendingLimits = .standard) throws -> ApplySummary {
+        let proven = ReplicaStore.authenticated(window)
         return try write { db in
-            var state = ApplyState(maxPending: maxPending, now: now)
+            var state = ApplyState(limits: limits, now: now)
+            try expirePending(&state, db)
             for e in window {
                 state.summary.received += 1
-                state.record(try applyOne(e, vouched: vouched, fromPending: false, &state, db), e)
+                state.record(try applyOne(e, authenticated: proven.contains(e.id), fromPending: false, &state, db), e)
             }
-            try drainPending(&state, vouched: vouched, db)
-            if state.forkDetected { try rebuildProjections(db, progress: nil) }
+            try drainPending(&state, db)
+            if state.needsRebuild { try rebuildProjections(db, progress: nil) }
             return state.summary
         }
     }
 
+    /// Applies whatever waits in pending that became ready (e.g. an event from the future whose
+    /// time has come) and drops expired entries.
+    public func drainPending(now: UInt64, limits: PendingLimits = .standard) throws -> ApplySummary {
+        try applyRemote([], now: now, limits: limits)
+    }
+
     struct FeedHead {
-        var feed: Int64
+        /// Local feed number; nil while no event of the feed is stored.
+        var feed: Int64?
         var seq: UInt64
         var id: EventID
+        var time: UInt64
         var state: String
         var forkSeq: UInt64?
+        var forked: Bool { forkSeq != nil }
     }
 
     struct ApplyState {
         var summary = ApplySummary()
         var heads: [ReplicaID: FeedHead] = [:]
-        var pendingCount: Int?
-        var forkDetected = false
+        /// Pending events per feed (loaded on first need, then kept current).
+        var pendingByFeed: [ReplicaID: Int]?
+        var needsRebuild = false
         /// Events of this call parked in pending (to count those drained in the same call).
         var parked = Set<EventID>()
-        let maxPending: Int
+        let limits: PendingLimits
         let now: UInt64
-        init(maxPending: Int, now: UInt64) { self.maxPending = maxPending; self.now = now }
+        init(limits: PendingLimits, now: UInt64) { self.limits = limits; self.now = now }
 
         mutating func record(_ o: ApplyOutcome, _ e: SignedEvent) {
             switch o {
             case .applied: summary.applied += 1
             case .duplicate: summary.duplicate += 1
+            case .restored: summary.duplicate += 1; summary.restored += 1
             case .pending: summary.pending += 1
             case .fork: summary.forks += 1
             case .rejected(let r), .refused(let r):
@@ -130,119 +172,239 @@ extension ReplicaStore {
         }
     }
 
+    /// The head of `replica`'s feed, without creating a feed row for a replica never stored.
     func head(_ replica: ReplicaID, _ s: inout ApplyState, _ db: Database) throws -> FeedHead {
         if let h = s.heads[replica] { return h }
-        let feed = try feedNumber(for: replica, db)
-        let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT head_seq, head_id, state, fork_seq FROM feeds WHERE feed = ?"), arguments: [feed])!
-        let h = FeedHead(feed: feed, seq: UInt64(row[0] as Int64),
-                         id: (row[1] as Data?).flatMap { Bytes32(exactly: Array($0)) }.map(EventID.init) ?? .zero,
-                         state: row[2], forkSeq: (row[3] as Int64?).map(UInt64.init))
+        let row = try Row.fetchOne(try db.cachedStatement(sql: """
+            SELECT f.feed, f.head_seq, f.head_id, f.state, f.fork_seq, e.time FROM feeds f LEFT JOIN events e ON e.id = f.head_id WHERE f.replica = ?
+            """), arguments: [Data(replica.raw.bytes)])
+        let h = row.map { row in
+            FeedHead(feed: row[0], seq: UInt64(row[1] as Int64),
+                     id: (row[2] as Data?).flatMap { Bytes32(exactly: Array($0)) }.map(EventID.init) ?? .zero,
+                     time: UInt64(bitPattern: (row[5] as Int64?) ?? 0), state: row[3], forkSeq: (row[4] as Int64?).map(UInt64.init))
+        } ?? FeedHead(feed: nil, seq: 0, id: .zero, time: 0, state: "ok", forkSeq: nil)
         s.heads[replica] = h
         return h
     }
 
-    private func applyOne(_ e: SignedEvent, vouched: Set<EventID>, fromPending: Bool, _ s: inout ApplyState, _ db: Database) throws -> ApplyOutcome {
+    private func applyOne(_ e: SignedEvent, authenticated: Bool, fromPending: Bool, _ s: inout ApplyState, _ db: Database) throws -> ApplyOutcome {
         let env = e.envelope
         var h = try head(env.replica, &s, db)
-        func signatureOK() -> Bool { vouched.contains(e.id) || env.hasValidSignature() }
 
-        if env.seq <= h.seq {
-            let heldID = try Data.fetchOne(try db.cachedStatement(sql: "SELECT id FROM events WHERE feed = ? AND seq = ?"), arguments: [h.feed, Int64(env.seq)])
-            if let heldID, heldID == Data(env.id.raw.bytes) { return .duplicate }
-            guard let heldID, signatureOK() else {
-                return try quarantine(e, "signature does not verify", stall: false, s, db)
-            }
-            // Two validly signed events at one (replica, seq): a fork. Keep both as evidence, freeze the feed.
-            let exists = try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM forks WHERE id = ?"), arguments: [Data(env.id.raw.bytes)]) ?? false
-            if exists { return .duplicate }
-            try db.cachedStatement(sql: "INSERT INTO forks(id, replica, seq, other_id, envelope, payload, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?)").execute(arguments: [Data(env.id.raw.bytes), Data(env.replica.raw.bytes), Int64(env.seq), heldID,
-                                       Data(env.bytes), e.payload.map { Data($0) }, Int64(s.now)])
-            let forkSeq = min(h.forkSeq ?? env.seq, env.seq)
-            try db.cachedStatement(sql: "UPDATE feeds SET state = 'forked', fork_seq = ?, state_reason = ? WHERE feed = ?").execute(arguments: [Int64(forkSeq), "two different signed events at seq \(forkSeq); feed frozen there", h.feed])
-            h.state = "forked"; h.forkSeq = forkSeq; s.heads[env.replica] = h
-            s.forkDetected = true
-            return .fork
+        // A copy of a held event (same id, so the same signed bytes) needs no signature check.
+        if env.seq <= h.seq, let feed = h.feed,
+           let held = try Row.fetchOne(try db.cachedStatement(sql: "SELECT id, payload IS NULL FROM events WHERE feed = ? AND seq = ?"), arguments: [feed, Int64(env.seq)]),
+           (held[0] as Data) == Data(env.id.raw.bytes) {
+            return try restorePayloadIfMissing(e, held: held[1], s: &s, db)
         }
-        if h.state == "forked" {
-            return try quarantine(e, "feed \(env.replica.short) is frozen at its fork at seq \(h.forkSeq ?? 0); later events are not applied", stall: false, s, db)
+        guard authenticated else {
+            return .rejected("signature does not verify, and no validly signed later event of its feed vouches for it; not stored")
         }
         if let p = e.payload, !env.matches(payload: p) {
-            return try quarantine(e, "payload does not match the payload hash", stall: true, s, db)
+            return .rejected("payload does not match the envelope's payload hash (a damaged copy); not stored — the genuine copy will apply")
+        }
+        if let forkSeq = h.forkSeq, env.seq >= forkSeq {
+            return try keepEvidence(e, s, db)
+        }
+        if env.seq <= h.seq {
+            // Two validly signed events at one (replica, seq): a fork.
+            return try freeze(env.replica, at: env.seq, evidence: e, &s, db)
         }
         if env.seq > h.seq + 1 {
             return try park(e, "waiting for seq \(h.seq + 1) of \(env.replica.short)", fromPending: fromPending, &s, db)
         }
         guard env.prev == h.id else {
-            return try quarantine(e, "prev does not name the held event seq \(h.seq) of its feed (chain break; the feed may be forked)", stall: true, s, db)
+            // Its signer also signed the held event at seq − 1, and now names another one there:
+            // two histories under one key, a fork at seq − 1 at the latest.
+            return try freeze(env.replica, at: env.seq - 1, evidence: e, &s, db)
         }
-        // Deps: every entry must have grown along the feed and be held here.
+        // Deps: every entry must have grown along the feed and be held here (or lie beyond the fork
+        // of a frozen feed, which can never be held). The event's time must exceed its causal past's.
         var depFeeds: [(Int64, UInt64)] = []
         for d in env.depsDelta {
             let dh = try head(d.replica, &s, db)
-            let before = try depSeq(feed: h.feed, seq: env.seq - 1, on: dh.feed, db)
+            let before = try h.feed.map { own in try dh.feed.map { try depSeq(feed: own, seq: env.seq - 1, on: $0, db) } ?? 0 } ?? 0
             if d.seq <= before {
-                return try quarantine(e, "deps entry for \(d.replica.short) did not grow (\(d.seq) ≤ \(before))", stall: true, s, db)
+                return try quarantine(e, "deps entry for \(d.replica.short) did not grow (\(d.seq) ≤ \(before))", s, db)
             }
-            if dh.seq < d.seq {
+            let beyondFork = dh.forkSeq.map { d.seq >= $0 } ?? false
+            if dh.seq < d.seq && !beyondFork {
                 return try park(e, "waiting for seq \(d.seq) of \(d.replica.short)", fromPending: fromPending, &s, db)
             }
-            depFeeds.append((dh.feed, d.seq))
+            if !beyondFork, let t = try eventTime(feed: dh.feed!, seq: d.seq, db), env.time.raw <= t {
+                return try quarantine(e, "time \(env.time.raw) is not later than its dependency seq \(d.seq) of \(d.replica.short) (time \(t))", s, db)
+            }
+            try depFeeds.append((dh.feed ?? feedNumber(for: d.replica, db), d.seq))
         }
-        guard signatureOK() else { return try quarantine(e, "signature does not verify", stall: true, s, db) }
-        try insert(env, payload: e.payload, feed: h.feed, depFeeds: depFeeds, db)
+        if env.seq > 1 && env.time.raw <= h.time {
+            return try quarantine(e, "time \(env.time.raw) is not later than its feed predecessor's (\(h.time))", s, db)
+        }
+        if env.time.milliseconds > s.now.addingSaturating(ProtocolLimits.maxClockAheadMilliseconds) {
+            return try park(e, "its time \(CivilTime.rfc3339(milliseconds: env.time.milliseconds)) is more than an hour ahead of this replica's clock; it applies when the clock is within an hour of it",
+                            fromPending: fromPending, &s, db)
+        }
+        let feed = try h.feed ?? feedNumber(for: env.replica, db)
+        try insert(env, payload: e.payload, feed: feed, depFeeds: depFeeds, db)
         if h.state == "stalled" {
-            try db.cachedStatement(sql: "UPDATE feeds SET state = 'ok', state_reason = NULL WHERE feed = ?").execute(arguments: [h.feed])
+            try db.cachedStatement(sql: "UPDATE feeds SET state = 'ok', state_reason = NULL WHERE feed = ?").execute(arguments: [feed])
             h.state = "ok"
         }
-        h.seq = env.seq; h.id = env.id
+        h.feed = feed; h.seq = env.seq; h.id = env.id; h.time = env.time.raw
         s.heads[env.replica] = h
         return .applied
     }
 
-    private func quarantine(_ e: SignedEvent, _ reason: String, stall: Bool, _ s: ApplyState, _ db: Database) throws -> ApplyOutcome {
+    private func eventTime(feed: Int64, seq: UInt64, _ db: Database) throws -> UInt64? {
+        try Int64.fetchOne(try db.cachedStatement(sql: "SELECT time FROM events WHERE feed = ? AND seq = ?"), arguments: [feed, Int64(seq)])
+            .map { UInt64(bitPattern: $0) }
+    }
+
+    /// A held event stored without its payload takes the payload of a copy whose bytes match the
+    /// envelope's hash (Protocol/05-bundle.md §Reading); the projections are then rebuilt.
+    private func restorePayloadIfMissing(_ e: SignedEvent, held payloadMissing: Bool, s: inout ApplyState, _ db: Database) throws -> ApplyOutcome {
+        guard payloadMissing, let p = e.payload, e.envelope.matches(payload: p) else { return .duplicate }
+        try db.cachedStatement(sql: "UPDATE events SET payload = ? WHERE id = ?").execute(arguments: [Data(p), Data(e.id.raw.bytes)])
+        s.needsRebuild = true
+        return .restored
+    }
+
+    /// Keeps an authenticated, otherwise invalid event (its signer broke a rule of its own feed) with
+    /// the reason, and marks the feed stalled at it until a valid event for that seq applies.
+    private func quarantine(_ e: SignedEvent, _ reason: String, _ s: ApplyState, _ db: Database) throws -> ApplyOutcome {
         try db.cachedStatement(sql: """
             INSERT INTO quarantine(id, replica, seq, envelope, payload, reason, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO NOTHING
             """).execute(arguments: [Data(e.id.raw.bytes), Data(e.envelope.replica.raw.bytes), Int64(e.envelope.seq), Data(e.envelope.bytes),
-                             e.payload.map { Data($0) }, reason, Int64(s.now)])
-        if stall {
-            try db.cachedStatement(sql: "UPDATE feeds SET state = 'stalled', state_reason = ? WHERE replica = ? AND state = 'ok'").execute(arguments: ["seq \(e.envelope.seq) (\(e.id.short)) rejected: \(reason)", Data(e.envelope.replica.raw.bytes)])
-        }
+                             e.payload.map { Data($0) }, reason, Int64(clamping: s.now)])
+        try db.cachedStatement(sql: "UPDATE feeds SET state = 'stalled', state_reason = ? WHERE replica = ? AND state = 'ok'").execute(arguments: ["seq \(e.envelope.seq) (\(e.id.short)) rejected: \(reason)", Data(e.envelope.replica.raw.bytes)])
         return .rejected(reason)
     }
 
+    // MARK: Forks
+
+    /// Freezes `replica`'s feed at `seq`, where two validly signed events exist (DESIGN §1.9). What is
+    /// stored never depends on which branch arrived first: every event of the feed from the fork on
+    /// (held, pending, or this one) becomes evidence in `forks`, and the feed's head goes back to
+    /// seq − 1. Events of other feeds that depend on the frozen part are not stranded: a deps entry
+    /// at or beyond a fork counts as satisfied.
+    private func freeze(_ replica: ReplicaID, at seq: UInt64, evidence e: SignedEvent, _ s: inout ApplyState, _ db: Database) throws -> ApplyOutcome {
+        var h = try head(replica, &s, db)
+        let forkSeq = min(h.forkSeq ?? seq, seq)
+        let blob = Data(replica.raw.bytes)
+        if let feed = h.feed {
+            try db.cachedStatement(sql: """
+                INSERT INTO forks(id, replica, seq, other_id, envelope, payload, detected_at)
+                SELECT id, ?, seq, zeroblob(32), envelope, payload, ? FROM events WHERE feed = ? AND seq >= ?
+                ON CONFLICT(id) DO NOTHING
+                """).execute(arguments: [blob, Int64(clamping: s.now), feed, Int64(forkSeq)])
+            try db.cachedStatement(sql: "DELETE FROM event_deps WHERE feed = ? AND seq >= ?").execute(arguments: [feed, Int64(forkSeq)])
+            try db.cachedStatement(sql: "DELETE FROM events WHERE feed = ? AND seq >= ?").execute(arguments: [feed, Int64(forkSeq)])
+            let prev = try Row.fetchOne(try db.cachedStatement(sql: "SELECT id, time FROM events WHERE feed = ? AND seq = ?"), arguments: [feed, Int64(forkSeq - 1)])
+            h.seq = forkSeq - 1
+            h.id = (prev?[0] as Data?).flatMap { Bytes32(exactly: Array($0)) }.map(EventID.init) ?? .zero
+            h.time = UInt64(bitPattern: (prev?[1] as Int64?) ?? 0)
+            try db.cachedStatement(sql: """
+                UPDATE feeds SET head_seq = ?, head_id = ?, state = 'forked', fork_seq = ?, state_reason = ? WHERE feed = ?
+                """).execute(arguments: [Int64(h.seq), h.seq == 0 ? nil : Data(h.id.raw.bytes), Int64(forkSeq),
+                                         "two different signed events at seq \(forkSeq); feed frozen there", feed])
+        }
+        // Waiting events of the feed from the fork on are evidence too.
+        try db.cachedStatement(sql: """
+            INSERT INTO forks(id, replica, seq, other_id, envelope, payload, detected_at)
+            SELECT id, replica, seq, zeroblob(32), envelope, payload, ? FROM pending WHERE replica = ? AND seq >= ?
+            ON CONFLICT(id) DO NOTHING
+            """).execute(arguments: [Int64(clamping: s.now), blob, Int64(forkSeq)])
+        let moved = try db.cachedStatement(sql: "DELETE FROM pending WHERE replica = ? AND seq >= ?")
+        try moved.execute(arguments: [blob, Int64(forkSeq)])
+        if db.changesCount > 0 { s.pendingByFeed = nil }
+        h.forkSeq = forkSeq; h.state = "forked"
+        s.heads[replica] = h
+        s.needsRebuild = true
+        _ = try keepEvidence(e, s, db)
+        return .fork
+    }
+
+    /// Stores an authenticated event of a frozen feed at or beyond its fork as evidence.
+    private func keepEvidence(_ e: SignedEvent, _ s: ApplyState, _ db: Database) throws -> ApplyOutcome {
+        let env = e.envelope
+        try db.cachedStatement(sql: """
+            INSERT INTO forks(id, replica, seq, other_id, envelope, payload, detected_at) VALUES (?, ?, ?, zeroblob(32), ?, ?, ?)
+            ON CONFLICT(id) DO NOTHING
+            """).execute(arguments: [Data(env.id.raw.bytes), Data(env.replica.raw.bytes), Int64(env.seq), Data(env.bytes),
+                             e.payload.map { Data($0) }, Int64(clamping: s.now)])
+        let added = db.changesCount > 0
+        // Each piece of evidence names another event at its (replica, seq), when one is held.
+        try db.cachedStatement(sql: """
+            UPDATE forks SET other_id = coalesce((SELECT o.id FROM forks o WHERE o.replica = forks.replica AND o.seq = forks.seq AND o.id != forks.id ORDER BY o.id LIMIT 1), zeroblob(32))
+            WHERE replica = ? AND seq = ?
+            """).execute(arguments: [Data(env.replica.raw.bytes), Int64(env.seq)])
+        return added ? .fork : .duplicate
+    }
+
+    // MARK: Pending
+
+    /// Parks an authenticated event that cannot apply yet, within the pending table's bounds
+    /// (Protocol/03-store.md §Pending): a feed over its share is refused; when the table is full,
+    /// the feed with the most waiting events gives up its furthest one, or this event is refused.
     private func park(_ e: SignedEvent, _ reason: String, fromPending: Bool, _ s: inout ApplyState, _ db: Database) throws -> ApplyOutcome {
         if fromPending { return .pending }
         let idBlob = Data(e.id.raw.bytes)
         if try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM pending WHERE id = ?"), arguments: [idBlob]) == true { return .pending }
-        if s.pendingCount == nil { s.pendingCount = try Int.fetchOne(try db.cachedStatement(sql: "SELECT count(*) FROM pending")) ?? 0 }
-        guard s.pendingCount! < s.maxPending else {
-            return .refused("pending table is full (\(s.maxPending) events waiting for missing dependencies); import the missing earlier events first — this one will be offered again")
+        if s.pendingByFeed == nil {
+            var counts: [ReplicaID: Int] = [:]
+            for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT replica, count(*) FROM pending GROUP BY replica")) {
+                if let r = Bytes32(exactly: Array(row[0] as Data)) { counts[ReplicaID(r)] = row[1] }
+            }
+            s.pendingByFeed = counts
         }
-        try db.cachedStatement(sql: "INSERT INTO pending(id, replica, seq, envelope, payload, reason, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)").execute(arguments: [idBlob, Data(e.envelope.replica.raw.bytes), Int64(e.envelope.seq), Data(e.envelope.bytes),
-                                   e.payload.map { Data($0) }, reason, Int64(s.now)])
-        s.pendingCount! += 1
+        let replica = e.envelope.replica
+        let mine = s.pendingByFeed![replica, default: 0]
+        guard mine < s.limits.perFeed else {
+            return .refused("\(s.limits.perFeed) events of \(replica.short) already wait in pending (its share); import its earlier events first — this one will be offered again")
+        }
+        let total = s.pendingByFeed!.values.reduce(0, +)
+        if total >= s.limits.total {
+            guard let (largest, n) = s.pendingByFeed!.max(by: { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }), n > mine + 1 else {
+                return .refused("pending table is full (\(s.limits.total) events waiting for missing dependencies); import the missing earlier events first — this one will be offered again")
+            }
+            try db.cachedStatement(sql: "DELETE FROM pending WHERE id = (SELECT id FROM pending WHERE replica = ? ORDER BY seq DESC, id DESC LIMIT 1)")
+                .execute(arguments: [Data(largest.raw.bytes)])
+            s.pendingByFeed![largest] = n - 1
+        }
+        try db.cachedStatement(sql: "INSERT INTO pending(id, replica, seq, envelope, payload, reason, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)").execute(arguments: [idBlob, Data(replica.raw.bytes), Int64(e.envelope.seq), Data(e.envelope.bytes),
+                                   e.payload.map { Data($0) }, reason, Int64(clamping: s.now)])
+        s.pendingByFeed![replica] = mine + 1
         s.parked.insert(e.id)
         return .pending
+    }
+
+    /// Drops pending events that have waited longer than the limits' lifetime.
+    private func expirePending(_ s: inout ApplyState, _ db: Database) throws {
+        guard s.now > s.limits.lifetime else { return }
+        try db.cachedStatement(sql: "DELETE FROM pending WHERE received_at < ?").execute(arguments: [Int64(clamping: s.now - s.limits.lifetime)])
     }
 
     /// Applies pending events that became ready (their feed predecessor is held), until none does.
     /// Pending copies of events that arrived again and applied directly are dropped as duplicates
     /// (or kept as fork evidence when they differ from the held event).
-    private func drainPending(_ s: inout ApplyState, vouched: Set<EventID>, _ db: Database) throws {
+    private func drainPending(_ s: inout ApplyState, _ db: Database) throws {
         while true {
             let rows = try Row.fetchAll(try db.cachedStatement(sql: """
                 SELECT p.id, p.envelope, p.payload FROM pending p LEFT JOIN feeds f ON f.replica = p.replica
-                WHERE p.seq <= coalesce(f.head_seq, 0) + 1 ORDER BY p.received_at, p.seq
+                WHERE p.seq <= coalesce(f.head_seq, 0) + 1 ORDER BY p.replica, p.seq, p.id
                 """))
             var progressed = false
             for row in rows {
-                let env = try EventEnvelope(decoding: Array(row["envelope"] as Data))
+                guard let env = try? EventEnvelope(decoding: Array(row["envelope"] as Data)) else {
+                    try db.cachedStatement(sql: "DELETE FROM pending WHERE id = ?").execute(arguments: [row["id"] as Data])
+                    continue
+                }
                 let e = SignedEvent(envelope: env, payload: (row["payload"] as Data?).map { Array($0) })
-                let outcome = try applyOne(e, vouched: vouched, fromPending: true, &s, db)
+                // Pending holds only authenticated events (checked before they were parked).
+                let outcome = try applyOne(e, authenticated: true, fromPending: true, &s, db)
                 if outcome == .pending { continue }
                 try db.cachedStatement(sql: "DELETE FROM pending WHERE id = ?").execute(arguments: [row["id"] as Data])
-                if s.pendingCount != nil { s.pendingCount! -= 1 }
+                if db.changesCount > 0, s.pendingByFeed != nil { s.pendingByFeed![env.replica, default: 1] -= 1 }
                 if outcome == .applied {
                     progressed = true
                     s.summary.applied += 1
@@ -251,6 +413,7 @@ extension ReplicaStore {
                 } else {
                     if s.parked.contains(e.id) { s.summary.pending -= 1 }
                     if outcome != .duplicate { s.record(outcome, e) }
+                    if outcome == .fork { progressed = true }
                 }
             }
             if !progressed { return }

@@ -119,6 +119,10 @@ public final class ReplicaStore: Sendable {
                 ) WITHOUT ROWID;
                 """)
         }
+        m.registerMigration("v3-trust") { db in
+            // Expiry of waiting events by age (Protocol/03-store.md §Pending).
+            try db.execute(sql: "CREATE INDEX pending_received ON pending(received_at)")
+        }
         return m
     }
 
@@ -250,6 +254,9 @@ public final class ReplicaStore: Sendable {
             deltaFeeds.append((row[0], s))
         }
         let time = HybridClock.tick(last: try lastTime(db), wallMilliseconds: wallMilliseconds)
+        guard time.raw <= ProtocolLimits.maxTime else {
+            throw StoreError(.refused, "the replica's clock has reached the protocol's last time (2^63 − 1); no event can be written")
+        }
         let env = EventEnvelope(key: key, seq: seq, prev: prev, time: time, depsDelta: delta,
                                 author: author, type: type, schema: schema, payload: payload)
         for (f, s) in deltaFeeds {

@@ -97,8 +97,24 @@ public final class BundleReader {
     /// Set once the trailer was read: whether its count and checksum matched.
     public private(set) var checksumOK: Bool?
     public private(set) var bytesRead = 0
+    /// Header invariants the file breaks (Protocol/05-bundle.md §Reading): `event_count` against the
+    /// vector difference, and each feed's records running `base + 1 … sender` without gaps. The
+    /// first few are listed; `headerProblemCount` counts them all. Each record is still verified on
+    /// its own, but a header that lies is never believed as the sender's acknowledgement.
+    public private(set) var headerProblems: [String] = []
+    public private(set) var headerProblemCount = 0
+    /// The next seq expected of each feed that has had a record.
+    private var nextSeq: [ReplicaID: UInt64] = [:]
 
     public init(handle: FileHandle) { self.handle = handle }
+
+    private func headerProblem(_ p: @autoclosure () -> String) {
+        headerProblemCount += 1
+        if headerProblems.count < 10 { headerProblems.append(p()) }
+    }
+
+    /// True once the whole file was read and its header kept every invariant.
+    public var headerHolds: Bool { headerProblemCount == 0 && checksumOK == true && !truncated }
 
     /// Ensures `n` bytes are buffered; false at end of file.
     private func fill(_ n: Int) throws -> Bool {
@@ -159,6 +175,10 @@ public final class BundleReader {
                 throw unusable("the header signature does not verify for sender \(sender.short)")
             }
             header = BundleHeader(team: team, sender: sender, senderVector: senderVector, baseVector: baseVector, eventCount: count)
+            let difference = senderVector.eventsMissing(from: baseVector)
+            if count != difference {
+                headerProblem("event_count is \(count), but the sender and base vectors differ by \(difference) events")
+            }
             return header
         } catch let e as DecodeError {
             throw unusable(e.message)
@@ -193,7 +213,28 @@ public final class BundleReader {
             throw SyncError(.unusable, "record \(recordsRead + 1) is not a valid event envelope (\(e.message)); the rest of the file was not read")
         }
         recordsRead += 1
+        checkRecordAgainstHeader(env)
         return SignedEvent(envelope: env, payload: payload)
+    }
+
+    /// A feed's records must run base + 1 … sender, in order, without gaps.
+    private func checkRecordAgainstHeader(_ env: EventEnvelope) {
+        let r = env.replica
+        let expected = nextSeq[r] ?? header.baseVector[r] &+ 1
+        if env.seq != expected {
+            headerProblem("record \(recordsRead) is seq \(env.seq) of \(r.short), expected seq \(expected) (base \(header.baseVector[r]))")
+        } else if env.seq > header.senderVector[r] {
+            headerProblem("record \(recordsRead) is seq \(env.seq) of \(r.short), above the sender vector's \(header.senderVector[r])")
+        }
+        nextSeq[r] = env.seq &+ 1
+    }
+
+    /// After the last record: every feed the sender vector names above the base has all its records.
+    private func checkFeedsComplete() {
+        for (r, s) in header.senderVector.entries where s > header.baseVector[r] {
+            let reached = (nextSeq[r] ?? header.baseVector[r] &+ 1) &- 1
+            if reached != s { headerProblem("the sender vector names seq \(s) of \(r.short), but its records end at seq \(reached)") }
+        }
     }
 
     private func readTrailer() throws {
@@ -206,5 +247,6 @@ public final class BundleReader {
         let count = try r.u64("count")
         let sum = try r.b32("checksum")
         checksumOK = magic == BundleHeader.trailerMagic && count == recordsRead && sum == expected
+        checkFeedsComplete()
     }
 }

@@ -20,6 +20,7 @@ public enum VectorCodec {
             let id = ReplicaID(try r.b32("vector replica"))
             let seq = try r.u64("vector seq")
             guard seq >= 1 else { throw DecodeError("vector entry for \(id.short) has seq 0") }
+            guard seq <= ProtocolLimits.maxSeq else { throw DecodeError("vector entry for \(id.short) has seq \(seq), over the limit of 2^63 − 1") }
             if let last, !(last < id) { throw DecodeError("vector entries are not strictly ascending") }
             last = id
             entries[id] = seq

@@ -58,6 +58,8 @@ public enum GoldenVectors {
             ("byte after the signature", base.bytes + [0], basePayload, "structure", a.replicaID),
             ("format 2", { var x = base.bytes; x[0] = 2; return x }(), basePayload, "structure", a.replicaID),
             ("seq 0", { var x = base.bytes; for i in 65..<73 { x[i] = 0 }; return x }(), basePayload, "structure", a.replicaID),
+            ("seq-2^63", { var x = base.bytes; x[65] |= 0x80; return x }(), basePayload, "structure", a.replicaID),
+            ("time-2^63", { var x = base.bytes; x[105] |= 0x80; return x }(), basePayload, "structure", a.replicaID),
             ("deps count larger than the bytes", { var x = base.bytes; x[116] = 100; return x }(), basePayload, "structure", a.replicaID),
             ("deps count over the limit", { var x = base.bytes; x[113] = 0x7F; return x }(), basePayload, "structure", a.replicaID),
         ]

@@ -163,17 +163,23 @@ struct Show: ParsableCommand {
 }
 
 struct Verify: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Re-check every stored event: hash, chain, payload hash and signature. Exit 4 on any fault.")
+    static let configuration = CommandConfiguration(
+        abstract: "Re-check every stored event: hash, chain, payload hash and signature.",
+        discussion: "Exit 0 when the log verifies; 4 when it has a fault (local corruption); 9 when the log verifies but fork evidence is held (another replica's key signed two different events at one seq: that feed is frozen at the fork).")
     @OptionGroup var replica: ReplicaOptions
-    @Flag(help: "Print JSON (keys: checked, ok, faults).") var json = false
+    @Flag(help: "Print JSON (keys: checked, ok, faults, forks).") var json = false
     func run() throws {
         try guarded {
             let report = try replica.open().verify()
             if json { out(report.json.pretty) } else {
                 for f in report.faults { out("FAULT event \(f.event) (replica \(f.replica.prefix(12)) seq \(f.seq)): \(f.reason)") }
+                for f in report.forks {
+                    out("FORK replica \(f.replica.prefix(12)) frozen at seq \(f.seq): \(f.evidence) evidence events held (\(f.verified) verify)")
+                }
                 out(report.faults.isEmpty ? "ok: \(report.checked) events verified" : "\(report.faults.count) faults in \(report.checked) events")
             }
             if !report.faults.isEmpty { throw ExitCode(Exit.verificationFailed) }
+            if !report.forks.isEmpty { throw ExitCode(Exit.forkEvidence) }
         }
     }
 }

@@ -13,10 +13,10 @@ struct Gloss: AsyncParsableCommand {
 
             Exit codes: 0 success; 1 internal error; 2 done, but some input was rejected; 3 not a
             replica; 4 verification failed; 5 refused (already exists, deleted, frozen); 6 ambiguous id
-            prefix or quote; 64 usage error; 65 bad input data; 66 not found.
+            prefix or quote; 9 (verify) fork evidence held; 64 usage error; 65 bad input data; 66 not found.
             """,
         subcommands: [Init.self, WhoAmI.self, Ingest.self, Note.self, Status.self, Log.self, Show.self, Verify.self,
-                      Rebuild.self, Digest.self, AsOf.self, Diff.self, Query.self, Search.self, Vector.self, BundleCommand.self, Peers.self, Quarantine.self, Serve.self, Sync.self, Conflicts.self, ConflictCommand.self, Resolve.self, Candidates.self, Extract.self, Tag.self, Untag.self, Link.self, Unlink.self, FactCommand.self, Facts.self, Annotate.self, Annotations.self, SourceCommand.self, Grade.self, Anchors.self, AnchorCommand.self, Export.self, Bench.self]
+                      Rebuild.self, Digest.self, AsOf.self, Diff.self, Query.self, Search.self, Vector.self, BundleCommand.self, Peers.self, Quarantine.self, PendingCommand.self, Serve.self, Sync.self, Conflicts.self, ConflictCommand.self, Resolve.self, Candidates.self, Extract.self, Tag.self, Untag.self, Link.self, Unlink.self, FactCommand.self, Facts.self, Annotate.self, Annotations.self, SourceCommand.self, Grade.self, Anchors.self, AnchorCommand.self, Export.self, Bench.self]
     )
 }
 
@@ -28,6 +28,8 @@ enum Exit {
     static let verificationFailed: Int32 = 4
     static let refused: Int32 = 5
     static let ambiguous: Int32 = 6
+    /// `gloss verify`: the log verifies, but fork evidence is held.
+    static let forkEvidence: Int32 = 9
     static let badInput: Int32 = 65
     static let notFound: Int32 = 66
 

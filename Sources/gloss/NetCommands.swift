@@ -64,7 +64,7 @@ struct Sync: AsyncParsableCommand {
     @Flag(help: "Only receive events.") var pullOnly = false
     @Flag(help: "Only send events.") var pushOnly = false
     @Option(help: "Give up when the peer sends nothing for this many seconds.") var timeout: Int = 30
-    @Flag(help: "Print JSON (keys: peer, received, applied, duplicate, pending, rejected, forks, sent, newConflicts, roundTripsAfterHandshake, bytesSent, bytesReceived, error).") var json = false
+    @Flag(help: "Print JSON (keys: peer, received, applied, duplicate, pending, rejected, forks, restored, sent, newConflicts, roundTripsAfterHandshake, bytesSent, bytesReceived, error).") var json = false
 
     func validate() throws { if pullOnly && pushOnly { throw ValidationError("--pull-only and --push-only exclude each other") } }
 

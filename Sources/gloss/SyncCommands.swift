@@ -62,10 +62,10 @@ struct BundleCommand: ParsableCommand {
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Apply bundle files: verified, idempotent, causal (early events wait in pending).",
-            discussion: "Exit 0 when everything applied or was already held; 2 when some events were rejected (see `gloss quarantine`) or a file was cut short or damaged; 65 when a file is not a usable bundle.")
+            discussion: "Exit 0 when everything applied, was already held, or waits in pending (see `gloss pending`); 2 when some events were rejected (see `gloss quarantine`), a file was cut short or damaged, or its header does not match its records; 65 when a file is not a usable bundle.")
         @OptionGroup var replica: ReplicaOptions
         @Argument(help: "Bundle files.") var files: [String]
-        @Flag(help: "Print one JSON object per file (keys: file, sender, received, applied, duplicate, pending, rejected, forks, newConflicts, truncated, checksumOK, error, rejections).") var json = false
+        @Flag(help: "Print one JSON object per file (keys: file, sender, received, applied, duplicate, pending, rejected, forks, restored, newConflicts, truncated, checksumOK, error, rejections, header).") var json = false
 
         func validate() throws { if files.isEmpty { throw ValidationError("give at least one bundle FILE") } }
 
@@ -84,6 +84,10 @@ struct BundleCommand: ParsableCommand {
                     if rep.truncated { err("\(f): the file was cut short after \(s.received) events; every complete event before the cut was applied. Ask the sender for a new bundle.") }
                     if rep.checksumOK == false { err("\(f): the trailer checksum does not match (the file was damaged); events that verified were applied.") }
                     if let e = rep.error { err("\(f): \(e)") }
+                    if s.restored > 0 { err("\(f): restored the missing payloads of \(s.restored) held events") }
+                    for p in rep.headerProblems { err("\(f): header: \(p)") }
+                    if rep.headerProblemCount > rep.headerProblems.count { err("\(f): header: … \(rep.headerProblemCount - rep.headerProblems.count) more problems") }
+                    if rep.headerProblemCount > 0 { err("\(f): the header does not match the records, so it was not taken as what the sender holds; each event was still verified on its own.") }
                     for x in s.rejections.prefix(10) { err("  rejected \(x.event.short) (\(x.replica.short):\(x.seq)): \(x.reason)") }
                     if s.rejected > 10 { err("  … \(s.rejected - 10) more; see `gloss quarantine`") }
                 }
@@ -136,6 +140,52 @@ struct Quarantine: ParsableCommand {
             for e in q {
                 guard case .string(let id)? = e["event"], case .string(let r)? = e["replica"], case .int(let seq)? = e["seq"], case .string(let why)? = e["reason"] else { continue }
                 out("\(id.prefix(12))  \(r.prefix(12)):\(seq)  \(why)")
+            }
+        }
+    }
+}
+
+struct PendingCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pending", abstract: "What waits in the pending table, per feed, and why; drop it.",
+        discussion: """
+            Events wait when their feed predecessor or a dependency has not arrived, or when their time is more
+            than an hour ahead of this replica's clock. At most 10,000 events of one feed and 100,000 in all wait;
+            an event waiting 14 days expires (Protocol/03-store.md §Pending). Dropped events are not lost: the
+            sender offers them again, since they are above this replica's vector.
+            """,
+        subcommands: [List.self, Drop.self], defaultSubcommand: List.self)
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List waiting events per feed.")
+        @OptionGroup var replica: ReplicaOptions
+        @Flag(help: "Print a JSON array (keys: replica, events, lowestSeq, highestSeq, reason, oldestReceivedAt, expiresAt).") var json = false
+        func run() throws {
+            try guarded {
+                let feeds = try replica.open().pending()
+                if json { out(JSON.array(feeds.map(\.json)).pretty); return }
+                if feeds.isEmpty { out("nothing is pending") }
+                for f in feeds {
+                    out("\(f.replica.hex.prefix(16))  \(f.events) events, seq \(f.lowestSeq)–\(f.highestSeq): \(f.reason) (expires \(CivilTime.rfc3339(milliseconds: f.expiresAt)))")
+                }
+            }
+        }
+    }
+
+    struct Drop: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Drop the waiting events of one feed, or all of them.")
+        @OptionGroup var replica: ReplicaOptions
+        @Option(help: "The feed (replica id, unique prefix or peer alias) whose waiting events to drop.") var feed: String?
+        @Flag(help: "Drop every waiting event.") var all = false
+        @Flag(help: "Print JSON (keys: dropped).") var json = false
+        func validate() throws {
+            if (feed != nil) == all { throw ValidationError("give exactly one of --feed REPLICA or --all") }
+        }
+        func run() throws {
+            try guarded {
+                let r = try replica.open()
+                let n = try r.dropPending(feed: try feed.map { try r.resolveReplica($0) })
+                if json { out(JSON.object([("dropped", .int(Int64(n)))]).compact) } else { out("dropped \(n) pending events") }
             }
         }
     }

@@ -50,7 +50,7 @@ import Testing
             var order = k < 2 ? sim.randomCausalOrder(all) : all.shuffled(using: &sim.rng)
             while !order.isEmpty {
                 let take = min(order.count, Int.random(in: 1...25, using: &sim.rng))
-                _ = try observer.store.applyRemote(Array(order.prefix(take)), now: 0)
+                _ = try observer.store.applyRemote(Array(order.prefix(take)), now: sim.clock.read())
                 order.removeFirst(take)
             }
             let s = try observer.status()

@@ -1,0 +1,78 @@
+import Foundation
+import GlossTestSupport
+import Testing
+
+/// The trust-boundary commands end to end on the built binary: `gloss pending` (list and drop) and
+/// `gloss verify` reporting held fork evidence apart from a corrupt log.
+@Suite struct TrustCLITests {
+    let tmp = TempDir("gloss-trust-e2e")
+
+    func gloss(_ args: String...) throws -> GlossProcess.Result { try GlossProcess.run(args, cwd: tmp.url) }
+
+    @Test func pendingListsWhatWaitsAndWhyAndDropClearsIt() throws {
+        defer { tmp.remove() }
+        let (a, c) = (tmp.sub("a").path, tmp.sub("c").path)
+        #expect(try gloss("init", "--analyst", "ana", "--dir", a).status == 0)
+        #expect(try gloss("init", "--analyst", "cy", "--dir", c).status == 0)
+        let sample = tmp.sub("sample.txt")
+        try Data(sampleArticleBytes()).write(to: sample)
+        let article = try gloss("ingest", "--dir", a, sample.path).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        for i in 0..<3 { #expect(try gloss("note", "add", "--dir", a, "--on", article, "--text", "note \(i)").status == 0) }
+        // A bundle built against a vector claiming a's first event: c lacks it, so the rest waits.
+        let replica = try #require(try gloss("whoami", "--dir", a, "--json").object["replica"] as? String)
+        let vector = tmp.sub("v.json")
+        try Data(#"{"gloss": "version-vector", "format": 1, "vector": {"\#(replica)": 1}}"#.utf8).write(to: vector)
+        let bundle = tmp.sub("b.glossb").path
+        #expect(try gloss("bundle", "export", "--dir", a, "--for", vector.path, "--out", bundle).status == 0)
+        let imp = try gloss("bundle", "import", "--dir", c, "--json", bundle)
+        #expect(imp.object["pending"] as? Int == 3, "\(imp.stdout) \(imp.stderr)")
+        let listed = try gloss("pending", "--dir", c, "--json")
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let feeds = try #require(try listed.json() as? [[String: Any]])
+        #expect(feeds.count == 1)
+        #expect(feeds.first?["replica"] as? String == replica)
+        #expect(feeds.first?["events"] as? Int == 3 && feeds.first?["lowestSeq"] as? Int == 2 && feeds.first?["highestSeq"] as? Int == 4)
+        #expect((feeds.first?["reason"] as? String)?.contains("waiting for seq 1") == true)
+        #expect(feeds.first?["expiresAt"] is String)
+        let text = try gloss("pending", "--dir", c)
+        #expect(text.stdout.contains("3 events, seq 2–4"))
+        // Drop by a prefix of the feed, then nothing waits.
+        #expect(try gloss("pending", "drop", "--dir", c).status == 64, "one of --feed or --all is required")
+        let dropped = try gloss("pending", "drop", "--dir", c, "--feed", String(replica.prefix(10)), "--json")
+        #expect(dropped.object["dropped"] as? Int == 3, "\(dropped.stderr)")
+        #expect(try gloss("pending", "--dir", c).stdout.contains("nothing is pending"))
+        // The whole bundle brings everything; nothing was lost by dropping.
+        let all = tmp.sub("all.glossb").path
+        #expect(try gloss("bundle", "export", "--dir", a, "--all", "--out", all).status == 0)
+        #expect(try gloss("bundle", "import", "--dir", c, "--json", all).object["applied"] as? Int == 4)
+        #expect(try gloss("pending", "drop", "--dir", c, "--all", "--json").object["dropped"] as? Int == 0)
+    }
+
+    @Test func verifyReportsHeldForkEvidenceApartFromACorruptLog() throws {
+        defer { tmp.remove() }
+        let (a, c) = (tmp.sub("a"), tmp.sub("c").path)
+        #expect(try gloss("init", "--analyst", "ana", "--dir", a.path).status == 0)
+        #expect(try gloss("init", "--analyst", "cy", "--dir", c).status == 0)
+        let sample = tmp.sub("sample.txt")
+        try Data(sampleArticleBytes()).write(to: sample)
+        let article = try gloss("ingest", "--dir", a.path, sample.path).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        // A copied replica folder: the same key writes a different seq 2.
+        let twin = tmp.sub("twin")
+        try FileManager.default.copyItem(at: a, to: twin)
+        #expect(try gloss("note", "add", "--dir", a.path, "--on", article, "--text", "original branch").status == 0)
+        #expect(try gloss("note", "add", "--dir", twin.path, "--on", article, "--text", "twin branch").status == 0)
+        for (i, dir) in [a.path, twin.path].enumerated() {
+            let b = tmp.sub("b\(i).glossb").path
+            #expect(try gloss("bundle", "export", "--dir", dir, "--all", "--out", b).status == 0)
+            _ = try gloss("bundle", "import", "--dir", c, b)
+        }
+        let v = try gloss("verify", "--dir", c, "--json")
+        #expect(v.status == 9, "\(v.stdout) \(v.stderr)")
+        #expect(v.object["ok"] as? Bool == true)
+        let forks = try #require(v.object["forks"] as? [[String: Any]])
+        #expect(forks.count == 1 && forks[0]["seq"] as? Int == 2 && forks[0]["evidence"] as? Int == 2 && forks[0]["verified"] as? Int == 2)
+        #expect(try gloss("verify", "--dir", c).stdout.contains("FORK replica"))
+        // The replica that wrote one branch has no evidence: a clean log, exit 0.
+        #expect(try gloss("verify", "--dir", a.path).status == 0)
+    }
+}

@@ -1,0 +1,373 @@
+import Foundation
+import GRDB
+import GlossEngine
+import GlossModel
+import GlossStore
+import GlossSync
+import GlossTestSupport
+import Testing
+
+/// The observed failures of the trust-boundary issue, each as a named regression test: what a
+/// damaged file or a hostile peer sends is never believed, never stored before it is proven, and
+/// never crashes the replica.
+@Suite struct TrustBoundaryTests {
+    // MARK: Crafting hostile input (bytes written by hand, so no precondition of the encoder applies)
+
+    /// An envelope with any field values, signed by `key` (Protocol/01-event.md §Layout).
+    static func rawEnvelope(key: ReplicaKey, seq: UInt64, prev: EventID, time: UInt64, deps: [(ReplicaID, UInt64)] = [],
+                            payload: [UInt8], author: String = "mallory") -> [UInt8] {
+        var w = ByteWriter()
+        w.u8(1); w.b32(TeamID.none.raw); w.b32(key.replicaID.raw); w.u64(seq); w.b32(prev.raw); w.u64(time)
+        w.u32(UInt32(deps.count))
+        for (r, s) in deps.sorted(by: { $0.0 < $1.0 }) { w.b32(r.raw); w.u64(s) }
+        w.u8(UInt8(author.utf8.count)); w.raw(author.utf8)
+        let type = NoteAdded.type
+        w.u8(UInt8(type.utf8.count)); w.raw(type.utf8)
+        w.u16(NoteAdded.schema); w.u32(UInt32(payload.count)); w.b32(Bytes32.sha256(payload))
+        w.raw(key.sign(EventEnvelope.signingContext + w.bytes))
+        return w.bytes
+    }
+
+    /// A feed of `n` valid note events by `key`, with times from `start` (its own article id as target).
+    static func feed(_ key: ReplicaKey, _ n: Int, start: UInt64 = HybridTime(milliseconds: 1_624_700_000_000).raw,
+                     deps: [Int: [(ReplicaID, UInt64)]] = [:]) throws -> [SignedEvent] {
+        var out: [SignedEvent] = []
+        var prev = EventID.zero
+        for i in 1...n {
+            let payload = NoteAdded(on: String(repeating: "a", count: 64), body: "note \(i) by \(key.replicaID.short)").encoded
+            let bytes = rawEnvelope(key: key, seq: UInt64(i), prev: prev, time: start + UInt64(i) * 1000, deps: deps[i] ?? [], payload: payload)
+            let env = try EventEnvelope(decoding: bytes)
+            out.append(SignedEvent(envelope: env, payload: payload))
+            prev = env.id
+        }
+        return out
+    }
+
+    /// Writes a bundle whose header says exactly what it is given, records as given (envelope bytes, payload or nil).
+    static func writeBundle(_ url: URL, sender: ReplicaKey, senderVector: VersionVector, base: VersionVector = VersionVector(),
+                            eventCount: UInt64? = nil, records: [([UInt8], [UInt8]?)]) throws {
+        FileManager.default.createFile(atPath: url.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: url)
+        defer { try? handle.close() }
+        let header = BundleHeader(sender: sender.replicaID, senderVector: senderVector, baseVector: base, eventCount: eventCount ?? UInt64(records.count))
+        var w = try BundleWriter(handle: handle, header: header, key: sender)
+        for (env, payload) in records { try w.append(envelope: env, payload: payload) }
+        try w.finish()
+    }
+
+    static func vector(of events: [SignedEvent]) -> VersionVector {
+        var v = VersionVector()
+        for e in events { v[e.envelope.replica] = max(v[e.envelope.replica], e.envelope.seq) }
+        return v
+    }
+
+    static func counts(_ r: Replica) throws -> (events: Int, pending: Int, quarantine: Int, feeds: Int) {
+        try r.store.read { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM events")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM pending")!,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM quarantine")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM feeds")!)
+        }
+    }
+
+    let tmp = TempDir("gloss-trust")
+    let clock = MockClock(start: 1_624_800_000_000, step: 1)
+    func replica(_ name: String) throws -> Replica { try Replica.create(in: tmp.sub(name), analyst: name, key: ReplicaKey(), clock: clock.function) }
+
+    // MARK: 1. A bad signature never crashes an import
+
+    @Test func aFeedWhoseOnlyEventHasABadSignatureIsRejectedWithoutACrash() throws {
+        defer { tmp.remove() }
+        let r = try replica("r")
+        let key = ReplicaKey()
+        let events = try Self.feed(key, 3)
+        var bad = events[0].envelope.bytes
+        bad[bad.count - 1] ^= 0x01
+        let before = try Self.counts(r)
+        let lone = try r.store.applyRemote([SignedEvent(envelope: try EventEnvelope(decoding: bad), payload: events[0].payload)], now: clock.read())
+        #expect(lone.rejected == 1 && lone.applied == 0)
+        #expect(lone.rejections.first?.reason.contains("signature") == true)
+        // Every signature of a chain bad: nothing verifies, nothing is stored, nothing traps.
+        let allBad = try events.map { e -> SignedEvent in
+            var b = e.envelope.bytes; b[b.count - 5] ^= 0x40
+            return SignedEvent(envelope: try EventEnvelope(decoding: b), payload: e.payload)
+        }
+        let chain = try r.store.applyRemote(allBad, now: clock.read())
+        #expect(chain.rejected == 3 && chain.pending == 0)
+        let after = try Self.counts(r)
+        #expect(after.events == before.events && after.pending == 0 && after.quarantine == 0 && after.feeds == before.feeds,
+                "unproven bytes leave no row anywhere: \(after)")
+        // The genuine feed still applies.
+        #expect(try r.store.applyRemote(events, now: clock.read()).applied == 3)
+    }
+
+    @Test func aBadSignatureInTheMiddleOfAChainAppliesTheValidPrefix() throws {
+        defer { tmp.remove() }
+        let r = try replica("r")
+        let events = try Self.feed(ReplicaKey(), 6)
+        var damaged = events
+        var b = events[3].envelope.bytes; b[b.count - 10] ^= 0x08
+        damaged[3] = SignedEvent(envelope: try EventEnvelope(decoding: b), payload: events[3].payload)
+        let s = try r.store.applyRemote(damaged, now: clock.read())
+        // 1–3 apply; the forged 4 is rejected; 5 and 6 are proven by 6's signature and wait for the genuine 4.
+        #expect(s.applied == 3 && s.rejected == 1 && s.pending == 2, "\(s)")
+        let fix = try r.store.applyRemote([events[3]], now: clock.read())
+        #expect(fix.applied == 3 && fix.appliedFromPending == 2)
+        #expect(try Self.counts(r).pending == 0)
+    }
+
+    // MARK: 2. u64 values at or above 2^63
+
+    @Test func u64ExtremesAreRefusedWithAReasonNeverTrapped() throws {
+        defer { tmp.remove() }
+        let key = ReplicaKey()
+        let payload = NoteAdded(on: String(repeating: "b", count: 64), body: "x").encoded
+        for seq in [UInt64(1) << 63, UInt64.max] {
+            let bytes = Self.rawEnvelope(key: key, seq: seq, prev: EventID(Bytes32.sha256([1])), time: 5 << 16, payload: payload)
+            #expect(throws: DecodeError.self) { try EventEnvelope(decoding: bytes) }
+        }
+        let hugeTime = Self.rawEnvelope(key: key, seq: 1, prev: .zero, time: 1 << 63, payload: payload)
+        #expect(throws: DecodeError.self) { try EventEnvelope(decoding: hugeTime) }
+        let hugeDep = Self.rawEnvelope(key: key, seq: 1, prev: .zero, time: 5 << 16, deps: [(ReplicaKey().replicaID, .max)], payload: payload)
+        #expect(throws: DecodeError.self) { try EventEnvelope(decoding: hugeDep) }
+        // Vector entries in a header or hello.
+        var w = ByteWriter()
+        VectorCodec.encode(VersionVector([key.replicaID: 1 << 63]), into: &w)
+        var reader = ByteReader(w.bytes)
+        #expect(throws: DecodeError.self) { try VectorCodec.decode(&reader) }
+        // Sums of entries saturate instead of overflowing.
+        let big = VersionVector([key.replicaID: ProtocolLimits.maxSeq, ReplicaKey().replicaID: ProtocolLimits.maxSeq, ReplicaKey().replicaID: ProtocolLimits.maxSeq])
+        #expect(big.eventCount == .max && big.eventsMissing(from: VersionVector()) == .max)
+
+        // Through the importer: a record with seq 2^63 ends the read with a reason; a header with
+        // event_count 2^64 − 1 or a vector entry of 2^63 is reported or refused, never a trap.
+        let r = try replica("r")
+        let genuine = try Self.feed(key, 2)
+        let url = tmp.sub("seq.glossb")
+        let seqBytes = Self.rawEnvelope(key: key, seq: 1 << 63, prev: genuine[1].id, time: 9 << 32, payload: payload)
+        try Self.writeBundle(url, sender: key, senderVector: Self.vector(of: genuine),
+                             records: genuine.map { ($0.envelope.bytes, $0.payload) } + [(seqBytes, payload)])
+        let rep = try r.importBundle(at: url)
+        #expect(rep.summary.applied == 2 && rep.error?.contains("2^63") == true, "\(rep.json.compact)")
+        try Self.writeBundle(url, sender: key, senderVector: Self.vector(of: genuine), eventCount: .max,
+                             records: genuine.map { ($0.envelope.bytes, $0.payload) })
+        let count = try r.importBundle(at: url)
+        #expect(!count.headerProblems.isEmpty && !count.clean && !count.acknowledgementRecorded)
+        try Self.writeBundle(url, sender: key, senderVector: VersionVector([key.replicaID: 1 << 63]), records: [])
+        #expect(throws: GlossError.self) { try r.importBundle(at: url) }
+    }
+
+    // MARK: 3. Stripped payloads are restored
+
+    @Test func strippedPayloadsAreRestoredFromTheGenuineCopy() throws {
+        defer { tmp.remove() }
+        let sim = try Simulation(replicas: 2, seed: 1301, label: "strip")
+        for i in 0..<12 { try sim.randomOperation(on: i % 2); if i % 3 == 0 { try sim.sync(0, 1); try sim.sync(1, 0) } }
+        try sim.sync(0, 1); try sim.sync(1, 0)
+        let source = sim.replicas[0]
+        let events = try sim.missing(from: source, to: try sim.addReplica("empty"))
+        let receiver = try sim.addReplica("receiver")
+        let stripped = sim.tmp.sub("stripped.glossb")
+        try Self.writeBundle(stripped, sender: source.key, senderVector: try source.vector, records: events.map { ($0.envelope.bytes, nil) })
+        let first = try receiver.importBundle(at: stripped)
+        #expect(first.summary.applied == events.count)
+        #expect(try receiver.digest() != (try source.digest()))
+        let genuine = sim.tmp.sub("genuine.glossb")
+        try source.exportBundle(to: genuine, base: VersionVector())
+        let second = try receiver.importBundle(at: genuine)
+        #expect(second.summary.restored == events.count && second.summary.duplicate == events.count)
+        #expect(try receiver.digest() == (try source.digest()), "equal events and payloads, equal digests")
+        #expect(try receiver.verify().faults.isEmpty)
+        // A third copy changes nothing.
+        #expect(try receiver.importBundle(at: genuine).summary.restored == 0)
+    }
+
+    // MARK: 4. Unproven data is neither kept nor believed
+
+    @Test func aCorruptedCopyIsNeverStoredAndNeverBlocksTheGenuineEvent() throws {
+        defer { tmp.remove() }
+        let r = try replica("r")
+        let other = ReplicaKey()
+        let base = try Self.feed(other, 2)
+        let key = ReplicaKey()
+        let events = try Self.feed(key, 4, deps: [3: [(other.replicaID, 2)]])
+        _ = try r.store.applyRemote(base, now: clock.read())
+        let feedsBefore = try Self.counts(r).feeds
+        // A flipped bit in seq (byte 65 + 7): the copy claims seq 6, nothing proves it.
+        var seqFlip = events[2].envelope.bytes; seqFlip[72] ^= 0x04
+        // A flipped bit in the deps replica id: a phantom feed if believed.
+        var depFlip = events[2].envelope.bytes; depFlip[117 + 3] ^= 0x10
+        for bytes in [seqFlip, depFlip] {
+            let s = try r.store.applyRemote([SignedEvent(envelope: try EventEnvelope(decoding: bytes), payload: events[2].payload)], now: clock.read())
+            #expect(s.rejected == 1 && s.pending == 0)
+        }
+        #expect(try Self.counts(r).pending == 0)
+        #expect(try Self.counts(r).feeds == feedsBefore, "no phantom feed")
+        // A damaged payload: not stored, and the genuine copy applies after it.
+        var payloadFlip = events[0].payload!; payloadFlip[payloadFlip.count - 1] ^= 0x01
+        let damaged = try r.store.applyRemote([SignedEvent(envelope: events[0].envelope, payload: payloadFlip)], now: clock.read())
+        #expect(damaged.rejected == 1 && damaged.rejections[0].reason.contains("payload"))
+        let url = tmp.sub("genuine.glossb")
+        try Self.writeBundle(url, sender: key, senderVector: Self.vector(of: events), records: events.map { ($0.envelope.bytes, $0.payload) })
+        let rep = try r.importBundle(at: url)
+        #expect(rep.clean && rep.summary.applied == 4, "\(rep.json.compact)")
+        #expect(try Self.counts(r).pending == 0 && (try r.quarantined()).isEmpty)
+    }
+
+    @Test func aLyingHeaderIsReportedAndNeverRecordedAsAnAcknowledgement() throws {
+        defer { tmp.remove() }
+        let r = try replica("r")
+        let key = ReplicaKey()
+        let events = try Self.feed(key, 3)
+        let records = events.map { ($0.envelope.bytes, $0.payload) }
+        let url = tmp.sub("lie.glossb")
+        // The sender vector claims 10 events, the records hold 3 (event_count agrees with the records).
+        try Self.writeBundle(url, sender: key, senderVector: VersionVector([key.replicaID: 10]), eventCount: 3, records: records)
+        let rep = try r.importBundle(at: url)
+        #expect(rep.summary.applied == 3, "each record is verified on its own")
+        #expect(rep.headerProblemCount >= 1 && !rep.clean && !rep.acknowledgementRecorded)
+        #expect(try r.acknowledged(by: key.replicaID).isEmpty)
+        // Records of one feed with a gap.
+        try Self.writeBundle(url, sender: key, senderVector: Self.vector(of: events), records: [records[0], records[2]])
+        let gap = try r.importBundle(at: url)
+        #expect(gap.headerProblems.contains { $0.contains("expected seq 2") }, "\(gap.headerProblems)")
+        // A truthful header is recorded, capped at what this replica holds.
+        try Self.writeBundle(url, sender: key, senderVector: Self.vector(of: events), records: records)
+        let ok = try r.importBundle(at: url)
+        #expect(ok.clean && ok.acknowledgementRecorded)
+        #expect(try r.acknowledged(by: key.replicaID) == VersionVector([key.replicaID: 3]))
+    }
+
+    @Test func aHugeClaimedVectorStoresNoMoreThanTheReplicaHolds() throws {
+        defer { tmp.remove() }
+        let r = try replica("r")
+        _ = try r.addNote(on: try r.ingest(bytes: Array("date 2021-06-26 BAKU – text.\n".utf8), filename: "a.txt").id, body: "n")
+        var claim: [ReplicaID: UInt64] = [r.replicaID: ProtocolLimits.maxSeq]
+        var rng = SplitMix64(seed: 7)
+        for _ in 0..<50_000 { claim[ReplicaID(Bytes32((0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }, at: 0))] = 9 }
+        let peer = ReplicaKey().replicaID
+        try r.recordAcknowledged(peer, vector: VersionVector(claim))
+        #expect(try r.acknowledged(by: peer) == (try r.vector), "capped at this replica's own vector")
+        let rows = try r.store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM peer_acks")! }
+        #expect(rows == 1)
+    }
+
+    // MARK: 5. Times
+
+    @Test func timesMustExceedTheCausalPastAndFarFutureTimesWait() throws {
+        defer { tmp.remove() }
+        let r = try replica("r")
+        let key = ReplicaKey()
+        let payload = NoteAdded(on: String(repeating: "c", count: 64), body: "t").encoded
+        let t0 = HybridTime(milliseconds: 1_624_700_000_000).raw
+        let e1 = try EventEnvelope(decoding: Self.rawEnvelope(key: key, seq: 1, prev: .zero, time: t0, payload: payload))
+        // seq 2 no later than seq 1: the signer broke its own clock rule.
+        let back = try EventEnvelope(decoding: Self.rawEnvelope(key: key, seq: 2, prev: e1.id, time: t0, payload: payload))
+        let s = try r.store.applyRemote([SignedEvent(envelope: e1, payload: payload), SignedEvent(envelope: back, payload: payload)], now: clock.read())
+        #expect(s.applied == 1 && s.rejected == 1 && s.rejections[0].reason.contains("not later than its feed predecessor"))
+        // Earlier than a dependency of another feed.
+        let other = ReplicaKey()
+        let dep = try EventEnvelope(decoding: Self.rawEnvelope(key: other, seq: 1, prev: .zero, time: t0 - 5, deps: [(key.replicaID, 1)], payload: payload))
+        let d = try r.store.applyRemote([SignedEvent(envelope: dep, payload: payload)], now: clock.read())
+        #expect(d.rejected == 1 && d.rejections[0].reason.contains("dependency"))
+
+        // A time of 2^63 − 1 waits instead of dragging the clock; the next local event keeps a sane time.
+        let farKey = ReplicaKey()
+        let far = try EventEnvelope(decoding: Self.rawEnvelope(key: farKey, seq: 1, prev: .zero, time: ProtocolLimits.maxTime, payload: payload))
+        let f = try r.store.applyRemote([SignedEvent(envelope: far, payload: payload)], now: clock.read())
+        #expect(f.pending == 1)
+        #expect(try r.pending().first?.reason.contains("ahead") == true)
+        let local = try r.addNote(on: try r.ingest(bytes: Array("date 2021-06-26 BAKU – time.\n".utf8), filename: "t.txt").id, body: "after")
+        let t = try r.store.read { try Int64.fetchOne($0, sql: "SELECT max(time) FROM events")! }
+        #expect(t > 0 && UInt64(t) >> 16 < clock.read() + 3_600_000, "\(local)")
+        // An event a little ahead (30 min) applies at once; one 2 h ahead applies once the clock is there.
+        let soonKey = ReplicaKey(), laterKey = ReplicaKey()
+        let now = clock.read()
+        let soon = try EventEnvelope(decoding: Self.rawEnvelope(key: soonKey, seq: 1, prev: .zero, time: HybridTime(milliseconds: now + 1_800_000).raw, payload: payload))
+        let later = try EventEnvelope(decoding: Self.rawEnvelope(key: laterKey, seq: 1, prev: .zero, time: HybridTime(milliseconds: now + 7_200_000).raw, payload: payload))
+        let a = try r.store.applyRemote([SignedEvent(envelope: soon, payload: payload), SignedEvent(envelope: later, payload: payload)], now: now)
+        #expect(a.applied == 1 && a.pending == 1)
+        let drained = try r.store.drainPending(now: now + 7_200_000)
+        #expect(drained.appliedFromPending == 1)
+    }
+
+    // MARK: 6. Forks: the same received set gives the same replica, whatever the order
+
+    @Test(arguments: [1306, 1307, 1308, 1309])
+    func forksGiveTheSameStoredEventsPendingAndDigestInEveryArrivalOrder(seed: UInt64) throws {
+        defer { tmp.remove() }
+        print("forks: seed \(seed)")
+        var rng = SplitMix64(seed: seed)
+        func key() throws -> ReplicaKey { try ReplicaKey(seed: (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }) }
+        let forked = try key(), honest = try key()
+        let common = try Self.feed(forked, 2)
+        // Two branches at seq 3 and 4 (a copied replica folder): same key, different events.
+        func branch(_ tag: String, _ times: UInt64) throws -> [SignedEvent] {
+            var prev = common[1].id
+            return try (3...4).map { i -> SignedEvent in
+                let p = NoteAdded(on: String(repeating: "a", count: 64), body: "\(tag) \(i)").encoded
+                let env = try EventEnvelope(decoding: Self.rawEnvelope(key: forked, seq: UInt64(i), prev: prev, time: common[1].envelope.time.raw + times * UInt64(i), payload: p))
+                prev = env.id
+                return SignedEvent(envelope: env, payload: p)
+            }
+        }
+        let a = try branch("A", 1000), b = try branch("B", 1001)
+        // An honest feed that saw branch A up to seq 4, and one more event after.
+        let h = try Self.feed(honest, 2, start: a[1].envelope.time.raw + 10, deps: [1: [(forked.replicaID, 4)]])
+        let all = common + a + b + h
+        var results: [(ids: [String], feeds: [String], pending: Int, digest: String)] = []
+        for round in 0..<10 {
+            let r = try replica("r\(seed)-\(round)")
+            var order = all
+            order.shuffle(using: &rng)
+            // Delivered one event at a time, in windows of random size.
+            var i = 0
+            while i < order.count {
+                let n = Int.random(in: 1...4, using: &rng)
+                _ = try r.store.applyRemote(Array(order[i..<min(order.count, i + n)]), now: clock.read())
+                i += n
+            }
+            let (ids, feeds, pending) = try r.store.read { db in
+                (try Data.fetchAll(db, sql: "SELECT id FROM events WHERE feed != (SELECT feed FROM feeds WHERE replica = (SELECT value FROM meta WHERE key = 'replica')) ORDER BY id").map { Hex.encode($0) },
+                 try Row.fetchAll(db, sql: "SELECT replica, head_seq, state, fork_seq FROM feeds WHERE head_seq > 0 OR fork_seq IS NOT NULL ORDER BY replica").map { "\(Hex.encode($0[0] as Data).prefix(8)) \($0[1] as Int64) \($0[2] as String) \(($0[3] as Int64?) ?? 0)" },
+                 try Int.fetchOne(db, sql: "SELECT count(*) FROM pending")!)
+            }
+            results.append((ids, feeds, pending, try r.digest()))
+            let v = try r.verify()
+            #expect(v.faults.isEmpty && v.forks.count == 1 && v.forks[0].seq == 3 && v.forks[0].evidence == 4, "round \(round): \(v.json.compact) \(order.map { "\($0.envelope.replica.short):\($0.envelope.seq)" })")
+        }
+        for x in results.dropFirst() {
+            #expect(x.ids == results[0].ids && x.feeds == results[0].feeds && x.digest == results[0].digest)
+        }
+        #expect(results[0].pending == 0, "the honest feed depending on the forked part is not stranded")
+        #expect(results[0].ids.count == 2 + 2, "the forked feed's prefix and the honest feed")
+        #expect(results[0].feeds.contains { $0.contains("forked 3") })
+    }
+
+    // MARK: 7. Pending is bounded and drains or expires
+
+    @Test func aFloodOfUnreachableEventsCannotCrowdOutLegitimateOnes() throws {
+        defer { tmp.remove() }
+        let r = try replica("r")
+        let limits = PendingLimits(total: 30, perFeed: 10, lifetime: 60_000)
+        // Four throwaway keys whose seq 1 never comes, 20 events each.
+        for _ in 0..<4 {
+            let flood = try Self.feed(ReplicaKey(), 21)
+            let s = try r.store.applyRemote(Array(flood.dropFirst()), now: clock.read(), limits: limits)
+            #expect(s.pending <= 10 && s.rejected >= 10)
+        }
+        #expect(try Self.counts(r).pending == 30)
+        // A legitimate feed arriving out of order still finds room (the largest feed gives way).
+        let legit = try Self.feed(ReplicaKey(), 4)
+        let early = try r.store.applyRemote(Array(legit.dropFirst()), now: clock.read(), limits: limits)
+        #expect(early.pending == 3 && early.rejected == 0, "\(early)")
+        let done = try r.store.applyRemote([legit[0]], now: clock.read(), limits: limits)
+        #expect(done.applied == 4)
+        #expect(try Self.counts(r).pending == 27)
+        // The listing says what waits and why; dropping one feed, then expiry, clears the rest.
+        let listed = try r.pending(limits: limits)
+        #expect(listed.count == 4 && listed.map(\.events).reduce(0, +) == 27 && listed.allSatisfy { $0.reason.contains("waiting for seq 1") })
+        #expect(try r.dropPending(feed: listed[0].replica) == listed[0].events)
+        clock.set(clock.read() + 61_000)
+        _ = try r.store.drainPending(now: clock.read(), limits: limits)
+        #expect(try Self.counts(r).pending == 0)
+    }
+}
