@@ -25,9 +25,9 @@ public final class HostileWorld {
     public let heads: [(replica: ReplicaID, seq: UInt64, id: EventID)]
 
     /// ~`events` events over 3 replicas with syncs in between, split about half into `base`.
-    public init(seed: UInt64, events: Int = 50) throws {
+    public init(seed: UInt64, events: Int = 50, inMemory: Bool = true) throws {
         self.seed = seed
-        let sim = try Simulation(replicas: 3, seed: seed, label: "hostile", deterministicKeys: true)
+        let sim = try Simulation(replicas: 3, seed: seed, label: "hostile", deterministicKeys: true, tmpBase: inMemory ? memoryTempBase : nil)
         self.sim = sim
         func phase(_ n: Int) throws {
             var written = 0
@@ -113,6 +113,10 @@ public struct HostileCase: Sendable {
     public var kind: String
     public var detail: String
     public var bytes: [UInt8]
+    /// The header certainly breaks an invariant of Protocol/05-bundle.md §Reading (event_count =
+    /// Σ max(0, S − b); each feed's records run b + 1 … S without gaps): the import must report it
+    /// and must not record the sender's vector as acknowledged.
+    public var headerViolation = false
 }
 
 /// Builds hostile bundles from a `HostileWorld`, deterministically from (seed, index).
@@ -133,6 +137,7 @@ public struct HostileCorpus {
     public func make(_ kind: HostileKind, index: Int) -> HostileCase {
         var g = rng(index, salt: UInt64(HostileKind.allCases.firstIndex(of: kind)!))
         var detail = ""
+        var violation = false
         let genuine = world.genuine
         let gb = world.genuineBytes
         var raw = world.genuineRaw
@@ -204,9 +209,10 @@ public struct HostileCorpus {
         case .headerU64:
             let x = pick(Self.extremes)
             switch Int.random(in: 0..<4, using: &g) {
-            case 0: raw.eventCount = x; detail = "event_count \(x)"
+            case 0: raw.eventCount = x; detail = "event_count \(x)"; violation = x != UInt64(n)
             case 1:
                 let j = Int.random(in: 0..<raw.senderVector.count, using: &g)
+                violation = x != raw.senderVector[j].seq
                 raw.senderVector[j].seq = x; detail = "sender_vector[\(j)] = \(x)"
             case 2:
                 if raw.baseVector.isEmpty || Bool.random(using: &g) {
@@ -221,6 +227,7 @@ public struct HostileCorpus {
             detail += " (validly signed)"
             bytes = file(raw)
         case .headerLies:
+            violation = true
             switch Int.random(in: 0..<4, using: &g) {
             case 0:
                 // The sender claims more than the records carry.
@@ -252,6 +259,7 @@ public struct HostileCorpus {
             raw.records = (0..<n).filter { !drop.contains($0) }.map { RawRecord(genuine[$0]) }
             let resign = Bool.random(using: &g)
             if !resign { raw.eventCount = UInt64(n) }
+            violation = true
             detail = "records \(drop.sorted()) of one feed dropped, count \(resign ? "re-signed" : "original")"
             bytes = file(raw)
         case .badSignatureAt:
@@ -411,7 +419,7 @@ public struct HostileCorpus {
             detail = "\(recs.count - n) duplicate records, count \(resign ? "re-signed" : "original")"
             bytes = file(raw)
         }
-        return HostileCase(index: index, kind: kind.rawValue, detail: detail, bytes: bytes)
+        return HostileCase(index: index, kind: kind.rawValue, detail: detail, bytes: bytes, headerViolation: violation)
     }
 
     /// The case at `index` of the mixed corpus (kinds round-robin).

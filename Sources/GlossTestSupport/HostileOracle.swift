@@ -30,8 +30,10 @@ public struct ReplicaSnapshot: Equatable, CustomStringConvertible {
     public var pending: Int
     public var quarantine: Int
     public var peerAcks: Int
+    /// Events held without their payload.
+    public var stripped: Int
     public var description: String {
-        "events \(events), pending \(pending), quarantine \(quarantine), peer_acks \(peerAcks), vector \(vector.count) feeds, digest \(digest.prefix(12))"
+        "events \(events) (\(stripped) without payload), pending \(pending), quarantine \(quarantine), peer_acks \(peerAcks), vector \(vector.count) feeds, digest \(digest.prefix(12))"
     }
 }
 
@@ -47,6 +49,9 @@ public final class HostileOracle {
     public var context = ""
     var reportedAcks = Set<String>()
     var seen = Set<String>()
+    /// Seconds spent inside `importBundle` (the code under test) and in this oracle's checks.
+    public private(set) var importSeconds = 0.0
+    public private(set) var checkSeconds = 0.0
 
     public init(_ replica: Replica) { self.replica = replica }
 
@@ -67,7 +72,8 @@ public final class HostileOracle {
                             events: try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0,
                             pending: try Int.fetchOne(db, sql: "SELECT count(*) FROM pending") ?? 0,
                             quarantine: try Int.fetchOne(db, sql: "SELECT count(*) FROM quarantine") ?? 0,
-                            peerAcks: try Int.fetchOne(db, sql: "SELECT count(*) FROM peer_acks") ?? 0)
+                            peerAcks: try Int.fetchOne(db, sql: "SELECT count(*) FROM peer_acks") ?? 0,
+                            stripped: try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE payload IS NULL") ?? 0)
         }
     }
 
@@ -80,7 +86,7 @@ public final class HostileOracle {
 
     /// Every row stored since the last call, in events, pending and quarantine, is authenticated;
     /// stored payloads match their envelope's hash.
-    public func checkNewRows(maxPending: Int = 100_000) throws {
+    public func checkNewRows(limits: PendingLimits = .standard) throws {
         let r = replica
         try r.store.read { db in
             for row in try Row.fetchAll(db, sql: "SELECT pos, envelope, payload FROM events WHERE pos > ? ORDER BY pos", arguments: [lastEventPos]) {
@@ -104,7 +110,9 @@ public final class HostileOracle {
                 check(Self.authenticated(Array(row[1] as Data)), "quarantine holds an event that fails authentication (reason: \(row[2] as String? ?? ""))")
             }
             let pending = try Int.fetchOne(db, sql: "SELECT count(*) FROM pending") ?? 0
-            check(pending <= maxPending, "pending holds \(pending) events, over the bound \(maxPending)")
+            check(pending <= limits.total, "pending holds \(pending) events, over the bound \(limits.total)")
+            let perFeed = try Int.fetchOne(db, sql: "SELECT max(n) FROM (SELECT count(*) AS n FROM pending GROUP BY replica)") ?? 0
+            check(perFeed <= limits.perFeed, "pending holds \(perFeed) events of one feed, over the per-feed bound \(limits.perFeed)")
         }
     }
 
@@ -127,10 +135,15 @@ public final class HostileOracle {
 
     /// Imports one hostile file and checks everything that must hold. Returns the report, if any.
     @discardableResult
-    public func importHostile(_ url: URL, checkRows: Bool = true) throws -> ImportReport? {
+    public func importHostile(_ url: URL, checkRows: Bool = true, headerViolation: Bool = false) throws -> ImportReport? {
+        let t0 = Date()
+        let importBefore = importSeconds
+        defer { checkSeconds += Date().timeIntervalSince(t0) - (importSeconds - importBefore) }
         let before = try snapshot()
         var report: ImportReport?
+        let t1 = Date()
         do {
+            defer { importSeconds += Date().timeIntervalSince(t1) }
             report = try replica.importBundle(at: url)
         } catch let e as GlossError {
             check(!e.message.isEmpty, "import threw a GlossError with an empty message")
@@ -143,7 +156,15 @@ public final class HostileOracle {
         }
         let s = report!.summary
         let after = try snapshot()
-        if s.applied == 0 && s.appliedFromPending == 0 && s.pending == 0 && s.forks == 0 {
+        if headerViolation {
+            // (A file that also ends in an unreadable record may report that instead.)
+            check(report!.headerProblemCount > 0 && !report!.headerProblems.isEmpty || report!.error != nil || report!.truncated,
+                  "the header breaks an invariant, but the report lists no header problem (report \(report!.json.compact.prefix(300)))")
+            check(!report!.acknowledgementRecorded, "the header breaks an invariant, yet its sender vector was recorded as acknowledged")
+        }
+        check(after.stripped == before.stripped - s.restored || s.applied > 0 || s.appliedFromPending > 0,
+              "\(s.restored) payloads reported restored, but events without payload went from \(before.stripped) to \(after.stripped)")
+        if s.applied == 0 && s.appliedFromPending == 0 && s.pending == 0 && s.forks == 0 && s.restored == 0 {
             check(after.vector == before.vector && after.digest == before.digest && after.events == before.events && after.pending == before.pending,
                   "the import applied and parked nothing, yet the replica changed: before \(before); after \(after) (report \(report!.json.compact.prefix(300)))")
         }

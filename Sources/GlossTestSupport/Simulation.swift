@@ -17,10 +17,11 @@ public final class Simulation {
     public let deterministicKeys: Bool
     let seed: UInt64
 
-    public init(replicas n: Int, seed: UInt64, label: String = "sim", deterministicKeys: Bool = false) throws {
+    /// `tmpBase`: where the replicas' folders go (default: the temporary directory).
+    public init(replicas n: Int, seed: UInt64, label: String = "sim", deterministicKeys: Bool = false, tmpBase: URL? = nil) throws {
         self.deterministicKeys = deterministicKeys
         self.seed = seed
-        tmp = TempDir("gloss-\(label)")
+        tmp = TempDir("gloss-\(label)", in: tmpBase)
         rng = SplitMix64(seed: seed)
         clock = MockClock(start: 1_624_700_000_000, step: 3)
         for i in 0..<n { replicas.append(try addReplica("r\(i)")) }
@@ -314,9 +315,10 @@ extension Simulation {
         return try replicas[b].store.applyRemote(window, now: clock.read())
     }
 
-    /// Heals: every replica receives every event any replica stores, genuine and whole, in that
-    /// replica's local (causal) order — including events it already holds, so a copy that arrived
-    /// without its payload meets the genuine one. Repeated until nothing changes.
+    /// Heals: every replica receives every event any replica stores (its log, then its fork
+    /// evidence), genuine and whole, in that replica's local (causal) order — including events it
+    /// already holds, so a copy that arrived without its payload meets the genuine one. Repeated
+    /// until nothing changes.
     public func healEverywhere() throws {
         for _ in 0..<3 {
             var changed = false
@@ -324,6 +326,12 @@ extension Simulation {
                 var events: [SignedEvent] = []
                 try replicas[s].store.read { db in
                     try replicas[s].store.forEachEvent(db) { events.append(SignedEvent(envelope: $0.envelope, payload: $0.payload)); return true }
+                    // Fork evidence too: the other branch of a fork is genuine (validly signed).
+                    for row in try Row.fetchAll(db, sql: "SELECT envelope, payload FROM forks ORDER BY seq") {
+                        if let env = try? EventEnvelope(decoding: Array(row[0] as Data)) {
+                            events.append(SignedEvent(envelope: env, payload: (row[1] as Data?).map { Array($0) }))
+                        }
+                    }
                 }
                 for t in replicas.indices where t != s {
                     let r = try replicas[t].store.applyRemote(events, now: clock.read())

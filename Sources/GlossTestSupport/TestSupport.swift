@@ -5,12 +5,21 @@ import GlossModel
 /// A fresh temporary folder, removed by `remove()`.
 public struct TempDir: Sendable {
     public let url: URL
-    public init(_ label: String = "gloss") {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString.prefix(8))")
+    public init(_ label: String = "gloss", in base: URL? = nil) {
+        url = (base ?? FileManager.default.temporaryDirectory).appendingPathComponent("\(label)-\(UUID().uuidString.prefix(8))")
         try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
     public func sub(_ name: String) -> URL { url.appendingPathComponent(name) }
     public func remove() { try? FileManager.default.removeItem(at: url) }
+}
+
+/// A memory-backed folder for tests that write many small transactions (`/dev/shm` when it is a
+/// writable tmpfs; nil otherwise, or when `GLOSS_TEST_DISK=1` asks for the real disk): fsync is not
+/// what they test, and it dominates their time.
+public var memoryTempBase: URL? {
+    guard ProcessInfo.processInfo.environment["GLOSS_TEST_DISK"] != "1" else { return nil }
+    let shm = URL(fileURLWithPath: "/dev/shm")
+    return FileManager.default.isWritableFile(atPath: shm.path) ? shm : nil
 }
 
 /// A wall clock tests control: starts at `start` and advances by `step` ms per reading.

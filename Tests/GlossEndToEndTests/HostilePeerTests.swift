@@ -215,7 +215,7 @@ import Testing
         }
         let peak = server.peakRSS
         #expect(server.stop() == 0, "clean shutdown on SIGTERM")
-        // Bounds: pending ≤ 100,000 (the store's limit) and ≤ the flood's 10,000 plus a few;
+        // Bounds: pending ≤ the store's total limit (100,000) and ≤ the flood's 10,000 plus a few;
         // peer_acks ≤ peers × feeds held (nothing acknowledged beyond what is held); the database
         // (with its WAL) ≤ 32 MiB; the server's peak memory ≤ 1 GiB.
         let r = try Replica.open(at: s)
@@ -229,7 +229,7 @@ import Testing
         let db = s.appendingPathComponent(".gloss/replica.db").path
         let size = ((try? FileManager.default.attributesOfItem(atPath: db)[.size] as? Int) ?? 0) + ((try? FileManager.default.attributesOfItem(atPath: db + "-wal")[.size] as? Int) ?? 0)
         print("[hostile-peer] server: pending \(pending), peer_acks \(acks) rows (\(peers) peers × \(feeds) feeds held), replica.db \(size / 1024) KiB, peak RSS \((peak ?? 0) / 1_048_576) MiB, crashes: \(crashes)")
-        #expect(pending <= 10_010 && pending <= ReplicaStore.defaultMaxPending)
+        #expect(pending <= 10_010 && pending <= PendingLimits.standard.total)
         #expect(acks <= peers * feeds, "peers are recorded as holding feeds the server does not hold")
         #expect(size <= 32 << 20)
         if let peak { #expect(peak <= 1 << 30) }
