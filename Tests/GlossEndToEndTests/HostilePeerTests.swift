@@ -64,18 +64,27 @@ import Testing
         var name: String
         var vector = VersionVector()
         var mustClose: Bool
+        /// Ending the session is also an acceptable answer (the server may refuse it whole).
+        var mayClose = false
         var send: @Sendable (HostilePeer) throws -> Void
     }
 
     static let big: [UInt64] = [1 << 63, UInt64.max]
 
+    /// A batch message built byte by byte (records may hold what no decoder accepts).
+    static func batch(_ records: [RawRecord], count: UInt32? = nil) -> [UInt8] {
+        var w = ByteWriter(); w.u8(3); w.u32(count ?? UInt32(records.count))
+        for r in records { w.raw(r.bytes) }
+        return w.bytes
+    }
+
     /// An event of `key`'s feed at `seq`, validly signed unless `badSignature`.
-    static func event(_ key: ReplicaKey, seq: UInt64, badSignature: Bool = false, prev: [UInt8]? = nil, time: UInt64 = 1 << 50) -> SignedEvent {
+    static func event(_ key: ReplicaKey, seq: UInt64, badSignature: Bool = false, prev: [UInt8]? = nil, time: UInt64 = 1 << 50) -> RawRecord {
         let payload = Array("hostile peer \(seq)".utf8)
         let p = prev ?? (seq == 1 ? [UInt8](repeating: 0, count: 32) : [UInt8](repeating: 0x42, count: 32))
         var bytes = RawEnvelope(replica: key.replicaID, seq: seq, prev: EventID(Bytes32(exactly: p)!), time: time, payload: payload).encoded(signedBy: key)
         if badSignature { bytes[bytes.count - 7] ^= 0x10 }
-        return SignedEvent(envelope: try! EventEnvelope(decoding: bytes), payload: payload)
+        return RawRecord(envelope: bytes, payload: payload)
     }
 
     static func attacks(serverID: ReplicaID, rng: inout SplitMix64) -> [Attack] {
@@ -85,36 +94,36 @@ import Testing
         let hugeEntries = [(serverID.raw.bytes, UInt64(1) << 63)] + randomReplicaIDs(2, &rng).map { ($0, UInt64.max) }
         let huge = VersionVector(Dictionary(uniqueKeysWithValues: hugeEntries.map { (ReplicaID(Bytes32(exactly: $0.0)!), $0.1) }))
         let floodKey = ReplicaKey()
-        var flood: [SignedEvent] = []
+        var flood: [RawRecord] = []
         var prev = [UInt8](repeating: 7, count: 32)
         for s in 2...10_001 as ClosedRange<UInt64> {
             let e = event(floodKey, seq: s, prev: prev)
-            flood.append(e); prev = e.id.raw.bytes
+            flood.append(e); prev = eventID(of: e.envelope).raw.bytes
         }
         flood.shuffle(using: &rng)
-        let floodBatch = WireMessage.batch(flood).encoded
+        let floodBatch = batch(flood)
         return [
             Attack(name: "a batch with a bad-signature event", mustClose: false) { p in
-                try p.sendSealed(WireMessage.batch([event(attacker, seq: 1, badSignature: true)]).encoded)
+                try p.sendSealed(batch([event(attacker, seq: 1, badSignature: true)]))
                 try p.sendSealed(WireMessage.done(sent: 1, vector: VersionVector()).encoded)
             },
             Attack(name: "a batch whose only event has seq 2^63 (validly signed)", mustClose: false) { p in
-                try p.sendSealed(WireMessage.batch([event(attacker, seq: 1 << 63)]).encoded)
+                try p.sendSealed(batch([event(attacker, seq: 1 << 63)]))
                 try p.sendSealed(WireMessage.done(sent: 1, vector: VersionVector()).encoded)
             },
             Attack(name: "a batch whose only event has seq 2^64-1 (validly signed)", mustClose: false) { p in
-                try p.sendSealed(WireMessage.batch([event(attacker, seq: UInt64.max)]).encoded)
+                try p.sendSealed(batch([event(attacker, seq: UInt64.max)]))
                 try p.sendSealed(WireMessage.done(sent: 1, vector: VersionVector()).encoded)
             },
             Attack(name: "a batch with an event of time 2^64-1 and one claiming the server's feed", mustClose: false) { p in
-                try p.sendSealed(WireMessage.batch([event(attacker, seq: 1, time: UInt64.max)]).encoded)
+                try p.sendSealed(batch([event(attacker, seq: 1, time: UInt64.max)]))
                 let forged = RawEnvelope(replica: serverID, seq: 1, prev: .zero, time: 5, payload: [1]).encoded(signedBy: attacker)
-                try p.sendSealed(WireMessage.batch([SignedEvent(envelope: try EventEnvelope(decoding: forged), payload: [1])]).encoded)
+                try p.sendSealed(batch([RawRecord(envelope: forged, payload: [1])]))
             },
             Attack(name: "a hello whose vector holds entries ≥ 2^63", vector: huge, mustClose: false) { p in
                 try p.sendSealed(WireMessage.done(sent: 0, vector: VersionVector()).encoded)
             },
-            Attack(name: "a hello whose vector holds 400,000 entries", vector: manyVector, mustClose: false) { p in
+            Attack(name: "a hello whose vector holds 400,000 entries", vector: manyVector, mustClose: false, mayClose: true) { p in
                 try p.sendSealed(WireMessage.done(sent: 0, vector: VersionVector()).encoded)
             },
             Attack(name: "a done with sent 2^64-1 and entries ≥ 2^63", mustClose: false) { p in
@@ -140,9 +149,7 @@ import Testing
                 try p.sendSealed(w.bytes)
             },
             Attack(name: "a batch count of 2^32-1 with one record", mustClose: true) { p in
-                var b = WireMessage.batch([event(attacker, seq: 1)]).encoded
-                b.replaceSubrange(1..<5, with: [0xFF, 0xFF, 0xFF, 0xFF])
-                try p.sendSealed(b)
+                try p.sendSealed(batch([event(attacker, seq: 1)], count: 0xFFFF_FFFF))
             },
             Attack(name: "garbage after the handshake (a frame that does not decrypt)", mustClose: true) { p in
                 try p.sendFrame((0..<200).map { UInt8(truncatingIfNeeded: $0 &* 37) })
@@ -194,7 +201,7 @@ import Testing
                 peer.close()
             } catch {
                 // The server may close the socket while we still write: fine for a violation.
-                if !attack.mustClose { Issue.record("[\(attack.name)] the session failed on the peer's side: \(error)") }
+                if !attack.mustClose && !attack.mayClose { Issue.record("[\(attack.name)] the session failed on the peer's side: \(error)") }
             }
             // Another replica still syncs with it; then, is the server still there? (A trap may
             // come a moment after the attack, so the sync goes first and the check after it.)

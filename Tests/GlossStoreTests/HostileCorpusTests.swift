@@ -100,7 +100,7 @@ import Testing
             try Data(c.bytes).write(to: url)
             oracle.context = "case \(i) [\(c.kind)] \(c.detail)"
             trace("> \(oracle.context)")
-            let report = try oracle.importHostile(url, checkRows: i % 10 == 0 || only != nil, headerViolation: c.headerViolation)
+            let report = try oracle.importHostile(url, checkRows: i % 10 == 0 || only != nil || c.headerViolation, headerViolation: c.headerViolation)
             let outcome = report.map { r in r.summary.applied > 0 ? "applied" : r.summary.pending > 0 ? "parked" : r.error != nil ? "error" : r.clean ? "clean-noop" : "rejected" } ?? "threw"
             outcomes[c.kind, default: [:]][outcome, default: 0] += 1
             try? FileManager.default.removeItem(at: url)
