@@ -95,23 +95,36 @@ struct Registers {
         ws.max { ($0.time, $0.replica) < ($1.time, $1.replica) }!
     }
 
+    /// Registers whose value is one grade, not text: concurrent writes merge only when equal
+    /// (Protocol/08-conflicts.md §Registers).
+    static let scalarFields: Set<String> = ["credibility", "reliability"]
+
     /// The displayed value of a set of heads (all writes of the field are in `reg_writes`).
     func display(object: String, field: String, heads: [Write], _ db: Database) throws -> Displayed {
         if heads.count == 1 { return Displayed(value: heads[0].value, deleted: heads[0].deleted, winner: heads[0], state: "single") }
         let all = try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Registers.columns) FROM reg_writes w WHERE object = ? AND field = ?"),
                                    arguments: [object, field]).map(Registers.write(row:))
-        return try display(heads: heads, among: all, db)
+        return try display(heads: heads, among: all, scalar: Registers.scalarFields.contains(field), db)
     }
 
     /// The rules over heads drawn from `all` (also used, recursively, for the value at a meet).
-    func display(heads: [Write], among all: [Write], _ db: Database) throws -> Displayed {
+    func display(heads: [Write], among all: [Write], scalar: Bool, _ db: Database) throws -> Displayed {
         let win = Registers.winner(heads)
         if heads.count == 1 { return Displayed(value: win.value, deleted: win.deleted, winner: win, state: "single") }
         let sets = heads.filter { !$0.deleted }
         if sets.isEmpty { return Displayed(value: nil, deleted: true, winner: win, state: "single") }
-        // An edit concurrent with a delete is always a conflict.
-        if sets.count != heads.count { return Displayed(value: win.value, deleted: win.deleted, winner: win, state: "conflict") }
-        let base = try valueAtMeet(of: heads, among: all, db) ?? ""
+        // An edit concurrent with a delete is always a conflict. While it is open the object stays
+        // visible with its newest text: nothing disappears before someone decides.
+        if sets.count != heads.count { return Displayed(value: Registers.winner(sets).value, deleted: false, winner: win, state: "conflict") }
+        let values = Set(sets.map { $0.value ?? "" })
+        if values.count == 1 { return Displayed(value: sets[0].value, deleted: false, winner: win, state: "merged") }
+        // A grade has no parts to merge; different concurrent grades conflict.
+        if scalar { return Displayed(value: win.value, deleted: false, winner: win, state: "conflict") }
+        // Text: a three-way merge needs one base. When the meet is itself a conflict (e.g. two
+        // concurrent resolutions of one conflict), there is none, and different texts conflict.
+        guard case .value(let base) = try valueAtMeet(of: heads, among: all, db) else {
+            return Displayed(value: win.value, deleted: false, winner: win, state: "conflict")
+        }
         // More than two candidates fold in event-id order.
         let ordered = sets.sorted { $0.event < $1.event }
         var merged = ordered[0].value ?? ""
@@ -124,16 +137,19 @@ struct Registers {
         return Displayed(value: merged, deleted: false, winner: win, state: "merged")
     }
 
+    enum Meet { case value(String), conflicted }
+
     /// The field's value at the meet of the heads' causal pasts: the writes every head follows,
-    /// displayed by the same rules (the meet of merged heads is itself a merge).
-    func valueAtMeet(of heads: [Write], among all: [Write], _ db: Database) throws -> String? {
+    /// displayed by the same rules (the meet of merged heads is itself a merge). No common past:
+    /// the empty text. A meet whose display is a conflict has no single value.
+    func valueAtMeet(of heads: [Write], among all: [Write], _ db: Database) throws -> Meet {
         var common: [Write] = []
         for w in all where !heads.contains(where: { $0.event == w.event }) {
             var inAll = true
             for h in heads where try !store.happenedBefore(feedA: w.feed, seqA: w.seq, feedB: h.feed, seqB: h.seq, db) { inAll = false; break }
             if inAll { common.append(w) }
         }
-        guard !common.isEmpty else { return nil }
+        guard !common.isEmpty else { return .value("") }
         var maximal: [Write] = []
         for w in common {
             var dominated = false
@@ -142,8 +158,9 @@ struct Registers {
             }
             if !dominated { maximal.append(w) }
         }
-        let shown = try display(heads: maximal, among: common, db)
-        return shown.deleted ? "" : shown.value
+        let shown = try display(heads: maximal, among: common, scalar: false, db)
+        if shown.state == "conflict" { return .conflicted }
+        return .value(shown.deleted ? "" : shown.value ?? "")
     }
 
     /// Deterministic conflict id: SHA-256("gloss/conflict" ‖ 0 ‖ object ‖ 0 ‖ field ‖ 0 ‖ sorted candidate ids).
