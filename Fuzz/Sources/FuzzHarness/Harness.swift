@@ -102,12 +102,13 @@ public enum FuzzHarness {
     /// end, the trailer, a cut or a refusal.
     @discardableResult
     public static func bundle(_ bytes: [UInt8]) -> Bool {
-        let path = scratchFile
+        // A file of its own per call: the regression tests run the harness from several threads.
+        let path = (scratchDirectory as NSString).appendingPathComponent("gloss-fuzz-\(UUID().uuidString).glossb")
         guard FileManager.default.createFile(atPath: path, contents: Data(bytes)),
               let handle = FileHandle(forReadingAtPath: path) else {
             preconditionFailure("cannot write the scratch file \(path)")
         }
-        defer { try? handle.close() }
+        defer { try? handle.close(); try? FileManager.default.removeItem(atPath: path) }
         let reader = BundleReader(handle: handle)
         guard (try? reader.readHeader()) != nil else { return false }
         do {
@@ -116,11 +117,8 @@ public enum FuzzHarness {
         return true
     }
 
-    /// One scratch file per process, in memory when /dev/shm exists.
-    static let scratchFile: String = {
-        let dir = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
-        return (dir as NSString).appendingPathComponent("gloss-fuzz-bundle-\(ProcessInfo.processInfo.processIdentifier).glossb")
-    }()
+    /// In memory when /dev/shm exists.
+    static let scratchDirectory = FileManager.default.isWritableFile(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
 
     // MARK: Wire (Protocol/07-wire.md)
 
