@@ -1,7 +1,8 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// Dependencies point one way: Model ← Ingest; Model ← Export; Model ← Store ← Projections ← Sync ← Engine ← gloss.
+// Dependencies point one way: Model ← Ingest; Model ← Export; Model ← Merge; Model ← Store ← Projections (← Ingest, Merge);
+// Store ← Sync ← Net; Engine uses all of them; gloss ← Engine.
 let package = Package(
     name: "Gloss",
     platforms: [.macOS(.v13)],
@@ -21,6 +22,8 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "GlossIngest", dependencies: ["GlossModel"]),
+        // The merge rules (registers, line merge) as pure functions: no storage, no I/O.
+        .target(name: "GlossMerge", dependencies: ["GlossModel"]),
         // STIX 2.1 and W3C Web Annotation writers over a plain input model (Crypto for UUIDv5's SHA-1).
         .target(name: "GlossExport", dependencies: [
             "GlossModel",
@@ -32,7 +35,7 @@ let package = Package(
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
         .target(name: "GlossProjections", dependencies: [
-            "GlossModel", "GlossStore", "GlossIngest",
+            "GlossModel", "GlossStore", "GlossIngest", "GlossMerge",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
@@ -64,7 +67,7 @@ let package = Package(
         ]),
         .testTarget(name: "GlossModelTests", dependencies: ["GlossModel", "GlossSync", "GlossEngine", "GlossTestSupport"]),
         .testTarget(name: "GlossStoreTests", dependencies: [
-            "GlossEngine", "GlossStore", "GlossProjections", "GlossSync", "GlossIngest", "GlossTestSupport",
+            "GlossEngine", "GlossStore", "GlossProjections", "GlossSync", "GlossIngest", "GlossMerge", "GlossTestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "GlossEndToEndTests", dependencies: ["GlossTestSupport"]),

@@ -60,5 +60,14 @@ $bin anchor confirm --dir "$tmp/ana" "$ann" >/dev/null
 $bin fact retract --dir "$tmp/ana" "$fact" --reason "test" >/dev/null
 $bin bundle export --dir "$tmp/ana" --all --out "$tmp/ana.glossb" >/dev/null
 python3 Scripts/verify_protocol.py --db "$tmp/ana/.gloss/replica.db" --bundle "$tmp/ana.glossb"
-echo "swift: ${swift_passed:-0} tests passed; python verifier passed"
+# libFuzzer over every decoder (envelope, payload, bundle, wire message, vector file, article): a
+# bounded slice here (GLOSS_FUZZ_SECONDS per target, default 20; 300 with GLOSS_LARGE=1); a crash
+# fails the run and leaves its input in Fuzz/Regressions/.
+echo "== fuzz (Scripts/fuzz.sh)"
+fuzz_seconds=${GLOSS_FUZZ_SECONDS:-20}
+[ "${GLOSS_LARGE:-0}" = "1" ] && fuzz_seconds=${GLOSS_FUZZ_SECONDS:-300}
+FUZZ_JOBS=2 Scripts/fuzz.sh "$fuzz_seconds" 2>&1 | { grep -vE '^\[[0-9]+/[0-9]+\]|^#[0-9]+' || true; } | tail -n 40
+test "${PIPESTATUS[0]}" -eq 0
+
+echo "swift: ${swift_passed:-0} tests passed; python verifier passed; fuzz targets passed"
 echo "${swift_passed:-0} passed, 0 failed"

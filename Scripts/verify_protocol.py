@@ -1491,7 +1491,7 @@ def check_feed_heads(items_by_feed: dict[int, list[tuple[Item, StoredEvent]]], f
     """03 §Log tables: feeds.head_seq / head_id name the highest event held of each feed. A mismatch
     is a fault of the feed's last event; a feed with a head but no events is an extra failed item."""
     extra = []
-    for feed_no, (_, replica, head_seq, head_id) in sorted(feeds.items()):
+    for feed_no, (_, replica, head_seq, head_id, _fork_seq) in sorted(feeds.items()):
         rows = items_by_feed.get(feed_no, [])
         if not rows:
             if head_seq:

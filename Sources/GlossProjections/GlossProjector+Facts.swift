@@ -221,7 +221,7 @@ extension GlossProjector {
                 retract_reason = (SELECT reason FROM fact_revisions WHERE event = ? AND kind = 'retract')
             WHERE fact = ?
             """).execute(arguments: [r.subject, r.predicate, r.object, r.when, r.where, r.source,
-                                     shown.winner.event, shown.winner.time, shown.winner.at, shown.deleted, shown.state,
+                                     shown.winner.event, shown.winner.time, shown.winner.at, shown.deleted, shown.state.rawValue,
                                      shown.winner.event, fact])
         try SearchIndex.markFact(fact, db)
     }
@@ -247,6 +247,6 @@ extension GlossProjector {
         let sql = scale == "credibility"
             ? "UPDATE facts SET credibility = ?, credibility_state = ? WHERE fact = ?"
             : "UPDATE sources SET reliability = ?, reliability_state = ? WHERE source = ?"
-        try db.cachedStatement(sql: sql).execute(arguments: [shown.value, shown.state, object])
+        try db.cachedStatement(sql: sql).execute(arguments: [shown.value, shown.state.rawValue, object])
     }
 }

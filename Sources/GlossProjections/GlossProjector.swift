@@ -12,7 +12,7 @@ public struct GlossProjector: Projector {
     public init() {}
 
     /// Bump whenever a table or a rule changes: opening a replica rebuilds its projections.
-    public let version = 8
+    public let version = 9
 
     /// The documented projection tables, in digest order, with their primary key.
     public static let tables: [(name: String, key: String)] = [
@@ -413,7 +413,7 @@ public struct GlossProjector: Projector {
                                 feed: e.feed, seq: e.envelope.seq)
         let shown = try Registers(store: store).write(object: note, objectKind: "note", field: "body", w, db)
         // A note just added shows its own body, as inserted: nothing to update.
-        if shown.state == "single", shown.winner.event == note, !shown.deleted {
+        if shown.state == .single, shown.winner.event == note, !shown.deleted {
             try SearchIndex.markNote(note, db)
             return
         }
@@ -426,7 +426,7 @@ public struct GlossProjector: Projector {
             UPDATE notes SET body = coalesce(?, body), body_event = ?, body_time = ?, body_replica = ?, updated_at = ?, deleted = ?, body_state = ?
             WHERE note = ?
             """).execute(arguments: [body, shown.winner.event, shown.winner.time, shown.winner.replica, shown.winner.at,
-                                     shown.deleted, shown.state, note])
+                                     shown.deleted, shown.state.rawValue, note])
         try SearchIndex.markNote(note, db)
     }
 

@@ -1,21 +1,18 @@
 import Foundation
 import GRDB
 import GlossModel
+import GlossMerge
 import GlossStore
 
-/// Multi-value registers for fields edited concurrently (DESIGN §4, Protocol/08-conflicts.md).
-///
-/// Every write to (object, field) is kept. The *heads* are the writes no other write causally
-/// follows; each new write removes the heads it follows and becomes one (with causal delivery no
-/// earlier write can arrive later), so the heads are a function of the set of writes. From the
-/// heads: one head → its value; concurrent text values → a three-way line merge against the value
-/// at the meet of their causal pasts (clean: shown, no conflict); overlapping edits, or an edit
-/// concurrent with a delete → an open conflict listing every head, the highest `(time, replica)`
-/// shown meanwhile.
+/// The storage of multi-value registers (DESIGN §4, Protocol/08-conflicts.md): every write to
+/// (object, field) in `reg_writes`, the current heads in `reg_heads`, open conflict rows. The rules —
+/// which heads a write replaces, what heads display, when they conflict — are the pure functions of
+/// `GlossMerge.Register`; this type reads and writes their inputs and outputs, with causality from
+/// the store's `event_deps`.
 struct Registers {
     let store: ReplicaStore
 
-    struct Write {
+    struct Write: RegisterWrite {
         var event: String
         var deleted: Bool
         var value: String?
@@ -27,13 +24,7 @@ struct Registers {
         var seq: UInt64
     }
 
-    struct Displayed {
-        var value: String?
-        var deleted: Bool
-        var winner: Write
-        /// `single`, `merged` or `conflict`.
-        var state: String
-    }
+    typealias Displayed = RegisterDisplay<Write>
 
     static let schema = """
         CREATE TABLE IF NOT EXISTS reg_writes(
@@ -55,24 +46,23 @@ struct Registers {
             INSERT OR IGNORE INTO reg_writes(object, field, event, deleted, value, time, replica, author, at, feed, seq)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [object, field, w.event, w.deleted, w.value, w.time, w.replica, w.author, w.at, w.feed, Int64(w.seq)])
-        var heads = try self.heads(object, field, db)
-        var kept: [Write] = []
-        for h in heads where h.event != w.event {
-            if try store.happenedBefore(feedA: h.feed, seqA: h.seq, feedB: w.feed, seqB: w.seq, db) {
-                try db.cachedStatement(sql: "DELETE FROM reg_heads WHERE object = ? AND field = ? AND event = ?").execute(arguments: [object, field, h.event])
-            } else {
-                kept.append(h)
-            }
+        let before = try self.heads(object, field, db)
+        let (heads, removed) = try Register.heads(before, adding: w, happenedBefore: happenedBefore(db))
+        for h in removed {
+            try db.cachedStatement(sql: "DELETE FROM reg_heads WHERE object = ? AND field = ? AND event = ?").execute(arguments: [object, field, h.event])
         }
         try db.cachedStatement(sql: "INSERT OR IGNORE INTO reg_heads(object, field, event) VALUES (?, ?, ?)").execute(arguments: [object, field, w.event])
-        // An open conflict needs two heads: from one head to a display without conflict there is none to update.
-        let hadSeveral = heads.count > 1
-        heads = kept + [w]
         let shown = try display(object: object, field: field, heads: heads, db)
-        if hadSeveral || shown.state == "conflict" {
+        // An open conflict needs two heads: from one head to a display without conflict there is none to update.
+        if before.count > 1 || shown.state == .conflict {
             try updateOpenConflict(object: object, objectKind: objectKind, field: field, heads: heads, shown: shown, db)
         }
         return shown
+    }
+
+    /// Causal order from the store's `event_deps` (inside the apply transaction).
+    func happenedBefore(_ db: Database) -> (Write, Write) throws -> Bool {
+        { [store] a, b in try store.happenedBefore(feedA: a.feed, seqA: a.seq, feedB: b.feed, seqB: b.seq, db) }
     }
 
     /// The columns `write(row:)` reads, in its order.
@@ -91,64 +81,12 @@ struct Registers {
               author: row[5], at: row[6], feed: row[7], seq: UInt64(row[8] as Int64))
     }
 
-    static func winner(_ ws: [Write]) -> Write {
-        ws.max { ($0.time, $0.replica) < ($1.time, $1.replica) }!
-    }
-
-    /// The displayed value of a set of heads (all writes of the field are in `reg_writes`).
+    /// What the heads display (all writes of the field are in `reg_writes`): the pure rules of `Register`.
     func display(object: String, field: String, heads: [Write], _ db: Database) throws -> Displayed {
-        if heads.count == 1 { return Displayed(value: heads[0].value, deleted: heads[0].deleted, winner: heads[0], state: "single") }
-        let all = try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Registers.columns) FROM reg_writes w WHERE object = ? AND field = ?"),
-                                   arguments: [object, field]).map(Registers.write(row:))
-        return try display(heads: heads, among: all, db)
-    }
-
-    /// The rules over heads drawn from `all` (also used, recursively, for the value at a meet).
-    func display(heads: [Write], among all: [Write], _ db: Database) throws -> Displayed {
-        let win = Registers.winner(heads)
-        if heads.count == 1 { return Displayed(value: win.value, deleted: win.deleted, winner: win, state: "single") }
-        let sets = heads.filter { !$0.deleted }
-        if sets.isEmpty { return Displayed(value: nil, deleted: true, winner: win, state: "single") }
-        // An edit concurrent with a delete is always a conflict.
-        if sets.count != heads.count { return Displayed(value: win.value, deleted: win.deleted, winner: win, state: "conflict") }
-        let base = try valueAtMeet(of: heads, among: all, db) ?? ""
-        // More than two candidates fold in event-id order.
-        let ordered = sets.sorted { $0.event < $1.event }
-        var merged = ordered[0].value ?? ""
-        for c in ordered.dropFirst() {
-            guard let m = LineMerge.merge(base: base, ours: merged, theirs: c.value ?? "") else {
-                return Displayed(value: win.value, deleted: false, winner: win, state: "conflict")
-            }
-            merged = m
-        }
-        return Displayed(value: merged, deleted: false, winner: win, state: "merged")
-    }
-
-    /// The field's value at the meet of the heads' causal pasts: the writes every head follows,
-    /// displayed by the same rules (the meet of merged heads is itself a merge).
-    func valueAtMeet(of heads: [Write], among all: [Write], _ db: Database) throws -> String? {
-        var common: [Write] = []
-        for w in all where !heads.contains(where: { $0.event == w.event }) {
-            var inAll = true
-            for h in heads where try !store.happenedBefore(feedA: w.feed, seqA: w.seq, feedB: h.feed, seqB: h.seq, db) { inAll = false; break }
-            if inAll { common.append(w) }
-        }
-        guard !common.isEmpty else { return nil }
-        var maximal: [Write] = []
-        for w in common {
-            var dominated = false
-            for o in common where o.event != w.event {
-                if try store.happenedBefore(feedA: w.feed, seqA: w.seq, feedB: o.feed, seqB: o.seq, db) { dominated = true; break }
-            }
-            if !dominated { maximal.append(w) }
-        }
-        let shown = try display(heads: maximal, among: common, db)
-        return shown.deleted ? "" : shown.value
-    }
-
-    /// Deterministic conflict id: SHA-256("gloss/conflict" ‖ 0 ‖ object ‖ 0 ‖ field ‖ 0 ‖ sorted candidate ids).
-    static func conflictID(object: String, field: String, candidates: [String]) -> String {
-        Bytes32.sha256(Array(("gloss/conflict\0" + object + "\0" + field + "\0" + candidates.sorted().joined(separator: ",")).utf8)).hex
+        // One head needs no other write (no meet): skip reading them.
+        let all = heads.count == 1 ? heads : try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Registers.columns) FROM reg_writes w WHERE object = ? AND field = ?"),
+                                                              arguments: [object, field]).map(Registers.write(row:))
+        return try Register.display(heads: heads, among: all, scalar: Register.scalarFields.contains(field), happenedBefore: happenedBefore(db))
     }
 
     private func updateOpenConflict(object: String, objectKind: String, field: String, heads: [Write], shown: Displayed, _ db: Database) throws {
@@ -156,8 +94,8 @@ struct Registers {
             try db.cachedStatement(sql: "DELETE FROM conflict_candidates WHERE conflict = ?").execute(arguments: [id])
             try db.cachedStatement(sql: "DELETE FROM conflicts WHERE conflict = ?").execute(arguments: [id])
         }
-        guard shown.state == "conflict" else { return }
-        let id = Registers.conflictID(object: object, field: field, candidates: heads.map(\.event))
+        guard shown.state == .conflict else { return }
+        let id = Register.conflictID(object: object, field: field, candidates: heads.map(\.event))
         try db.cachedStatement(sql: """
             INSERT OR REPLACE INTO conflicts(conflict, object, object_kind, field, state, opened_time, resolution_event, candidates)
             VALUES (?, ?, ?, ?, 'open', ?, NULL, ?)

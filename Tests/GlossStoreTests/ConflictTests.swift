@@ -183,7 +183,7 @@ import Testing
     }
 }
 
-import GlossProjections
+import GlossMerge
 enum LineMergeProbe {
     static func merge(_ base: String, _ o: String, _ t: String) -> String? { LineMerge.merge(base: base, ours: o, theirs: t) }
 }

@@ -1,0 +1,120 @@
+import GlossModel
+
+/// A write to a multi-value register (Protocol/08-conflicts.md §Registers): a value or a tombstone,
+/// with the `(time, replica)` that breaks display ties. Where it sits in causal order is the
+/// caller's business: every rule takes a `happenedBefore` relation.
+public protocol RegisterWrite {
+    /// The event id (hex), the order in which concurrent texts fold.
+    var event: String { get }
+    var deleted: Bool { get }
+    var value: String? { get }
+    var time: Int64 { get }
+    var replica: String { get }
+}
+
+/// How a register's heads display.
+public enum RegisterState: String, Sendable {
+    /// One head.
+    case single
+    /// Several heads whose values merged (equal, or a clean three-way line merge).
+    case merged
+    /// Several heads that did not merge: an open conflict listing every head.
+    case conflict
+}
+
+/// What a register shows.
+public struct RegisterDisplay<W: RegisterWrite> {
+    public var value: String?
+    public var deleted: Bool
+    /// The head with the highest `(time, replica)`: its author and time are shown.
+    public var winner: W
+    public var state: RegisterState
+}
+
+/// The merge rules of a multi-value register, version 2 (Protocol/08-conflicts.md), as pure
+/// functions: writes and a causal order in, heads and what they display out. No storage, no I/O;
+/// the SQLite projections (`GlossProjections/Registers.swift`) and the tests' model both call these.
+public enum Register {
+    /// Registers whose value is one grade, not text: concurrent writes merge only when equal.
+    public static let scalarFields: Set<String> = ["credibility", "reliability"]
+
+    /// The head shown while writes are concurrent: highest `(time, replica)`.
+    public static func winner<W: RegisterWrite>(_ ws: [W]) -> W {
+        ws.max { ($0.time, $0.replica) < ($1.time, $1.replica) }!
+    }
+
+    /// The heads after `w` arrives: the heads `w` follows are replaced by `w`. With causal delivery a
+    /// write never arrives after one it precedes, so the heads are a function of the set of writes.
+    public static func heads<W: RegisterWrite>(_ heads: [W], adding w: W, happenedBefore: (W, W) throws -> Bool) rethrows -> (heads: [W], removed: [W]) {
+        var kept: [W] = [], removed: [W] = []
+        for h in heads where h.event != w.event {
+            if try happenedBefore(h, w) { removed.append(h) } else { kept.append(h) }
+        }
+        return (kept + [w], removed)
+    }
+
+    /// The writes no other write follows: the heads of a register, from the set of its writes alone.
+    public static func maximal<W: RegisterWrite>(_ all: [W], happenedBefore: (W, W) throws -> Bool) rethrows -> [W] {
+        var out: [W] = []
+        for w in all {
+            var dominated = false
+            for o in all where o.event != w.event {
+                if try happenedBefore(w, o) { dominated = true; break }
+            }
+            if !dominated { out.append(w) }
+        }
+        return out
+    }
+
+    /// What `heads` (drawn from `all`, every write of the register) display.
+    public static func display<W: RegisterWrite>(heads: [W], among all: [W], scalar: Bool,
+                                                 happenedBefore: (W, W) throws -> Bool) rethrows -> RegisterDisplay<W> {
+        let win = winner(heads)
+        if heads.count == 1 { return RegisterDisplay(value: win.value, deleted: win.deleted, winner: win, state: .single) }
+        let sets = heads.filter { !$0.deleted }
+        if sets.isEmpty { return RegisterDisplay(value: nil, deleted: true, winner: win, state: .single) }
+        // An edit concurrent with a delete is always a conflict. While it is open the object stays
+        // visible with its newest text: nothing disappears before someone decides.
+        if sets.count != heads.count { return RegisterDisplay(value: winner(sets).value, deleted: false, winner: win, state: .conflict) }
+        if Set(sets.map { $0.value ?? "" }).count == 1 { return RegisterDisplay(value: sets[0].value, deleted: false, winner: win, state: .merged) }
+        // A grade has no parts to merge; different concurrent grades conflict.
+        if scalar { return RegisterDisplay(value: win.value, deleted: false, winner: win, state: .conflict) }
+        // Text: a three-way merge needs one base. When the meet is itself a conflict (e.g. two
+        // concurrent resolutions of one conflict), there is none, and different texts conflict.
+        guard let base = try valueAtMeet(of: heads, among: all, happenedBefore: happenedBefore) else {
+            return RegisterDisplay(value: win.value, deleted: false, winner: win, state: .conflict)
+        }
+        // More than two candidates fold in event-id order.
+        let ordered = sets.sorted { $0.event < $1.event }
+        var merged = ordered[0].value ?? ""
+        for c in ordered.dropFirst() {
+            guard let m = LineMerge.merge(base: base, ours: merged, theirs: c.value ?? "") else {
+                return RegisterDisplay(value: win.value, deleted: false, winner: win, state: .conflict)
+            }
+            merged = m
+        }
+        return RegisterDisplay(value: merged, deleted: false, winner: win, state: .merged)
+    }
+
+    /// The value at the meet of the heads' causal pasts: the writes every head follows, their own
+    /// maximal elements displayed by the same rules (a meet of merged heads is itself a merge). No
+    /// common past: the empty text. Nil when the meet displays as a conflict: there is no base.
+    static func valueAtMeet<W: RegisterWrite>(of heads: [W], among all: [W], happenedBefore: (W, W) throws -> Bool) rethrows -> String? {
+        var common: [W] = []
+        for w in all where !heads.contains(where: { $0.event == w.event }) {
+            var inAll = true
+            for h in heads where try !happenedBefore(w, h) { inAll = false; break }
+            if inAll { common.append(w) }
+        }
+        guard !common.isEmpty else { return "" }
+        let shown = try display(heads: try maximal(common, happenedBefore: happenedBefore), among: common, scalar: false, happenedBefore: happenedBefore)
+        if shown.state == .conflict { return nil }
+        return shown.deleted ? "" : shown.value ?? ""
+    }
+
+    /// Deterministic conflict id: SHA-256("gloss/conflict" ‖ 0 ‖ object ‖ 0 ‖ field ‖ 0 ‖ sorted
+    /// candidate ids joined by ","), hex.
+    public static func conflictID(object: String, field: String, candidates: [String]) -> String {
+        Bytes32.sha256(Array(("gloss/conflict\0" + object + "\0" + field + "\0" + candidates.sorted().joined(separator: ",")).utf8)).hex
+    }
+}
