@@ -79,9 +79,15 @@ extension Replica {
     }
 
     /// Runs read-only SQL (`gloss query`).
-    public func query(_ sql: String, timeLimit: TimeInterval, columns: ([String]) throws -> Void, row: ([JSON]) throws -> Void) throws {
+    /// `overrun` ends the process when a statement is stuck past the time limit in one step SQLite
+    /// cannot interrupt (`ReadOnlyQuery.run`).
+    public func query(_ sql: String, timeLimit: TimeInterval, overrun: (@Sendable (GlossError) -> Never)? = nil,
+                      columns: ([String]) throws -> Void, row: ([JSON]) throws -> Void) throws {
+        var onOverrun: (@Sendable (ReadOnlyQuery.Failure) -> Never)?
+        if let overrun { onOverrun = { failure in overrun(GlossError(.refused, failure.message)) } }
         do {
-            try ReadOnlyQuery.run(path: store.path, sql: sql, timeLimit: timeLimit, columns: columns) { values in
+            try ReadOnlyQuery.run(path: store.path, sql: sql, timeLimit: timeLimit, snapshot: store.isSnapshot,
+                                  overrun: onOverrun, columns: columns) { values in
                 try row(values.map { v in
                     switch v {
                     case .null: .null
@@ -95,9 +101,11 @@ extension Replica {
         } catch let f as ReadOnlyQuery.Failure {
             switch f.kind {
             case .refused: throw GlossError(.refused, f.message)
-            case .timeLimit: throw GlossError(.refused, f.message)
+            case .timeLimit, .sizeLimit: throw GlossError(.refused, f.message)
             case .sql: throw GlossError(.badInput, f.message)
             case .open: throw GlossError(.internalError, f.message)
+            case .diskFull: throw GlossError(.diskFull, "the disk holding \(location) is full; free space and retry (\(f.message))")
+            case .ioError: throw GlossError(.ioError, "the disk holding \(location) returned an I/O error (\(f.message)); check the disk and retry")
             }
         }
     }
