@@ -1,3 +1,4 @@
+import Foundation
 import GlossIngest
 import GlossModel
 import GlossStore
@@ -38,6 +39,19 @@ public struct GlossError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { cause.map { "\(message) (cause: \($0))" } ?? message }
+
+    /// Wraps an error from writing the output file `path` (not the replica): a disk-full or I/O
+    /// error names that file's folder and says the replica is unchanged.
+    public static func wrap(_ error: any Error, output path: String) -> GlossError {
+        let file = URL(fileURLWithPath: path).standardizedFileURL
+        let folder = file.deletingLastPathComponent().path
+        guard !(error is GlossError), let s = StoreError.storage(error, location: folder) else { return wrap(error) }
+        var g = s.code == .diskFull
+            ? GlossError(.diskFull, "the disk holding \(folder) is full; free space and retry. \(file.path) was not written; the replica is unchanged")
+            : GlossError(.ioError, "the disk holding \(folder) returned an I/O error while \(file.path) was written; check the disk and retry. The replica is unchanged")
+        g.cause = s.underlying
+        return g
+    }
 
     /// Wraps errors from lower modules; a disk-full or I/O error names `location` (the replica
     /// folder or output file on that disk) when given.

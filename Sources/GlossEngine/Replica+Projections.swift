@@ -30,9 +30,15 @@ extension Replica {
             throw GlossError(.refused, "\(out.path) already exists; choose a new file or remove it first")
         }
         let target: ReplicaStore
-        do { target = try ReplicaStore(path: out.path, projector: store.projector) } catch { throw GlossError.wrap(error) }
+        // A failure leaves no partial database behind.
+        func removeOutput() { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: out.path + suffix) } }
+        do { target = try ReplicaStore(path: out.path, projector: store.projector) } catch {
+            removeOutput()
+            throw GlossError.wrap(error, output: out.path)
+        }
         var copied = 0
-        try read { db in
+        do {
+        try store.read { db in
             var batch: [StoredEvent] = []
             func flush() throws {
                 guard !batch.isEmpty else { return }
@@ -57,6 +63,11 @@ extension Replica {
         }
         try target.write { tdb in
             try tdb.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('as_of', ?)", arguments: [point.description])
+        }
+        } catch {
+            try? target.pool.close()
+            removeOutput()
+            throw GlossError.wrap(error, output: out.path)
         }
         return copied
     }

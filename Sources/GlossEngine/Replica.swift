@@ -141,11 +141,19 @@ public final class Replica: Sendable {
     }
 
     public func write<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try store.write(body) } catch { throw GlossError.wrap(error, location: location) }
+        do { return try store.write(body) } catch { throw wrapped(error) }
     }
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try store.read(body) } catch { throw GlossError.wrap(error, location: location) }
+        do { return try store.read(body) } catch { throw wrapped(error) }
+    }
+
+    /// Errors of the database are the replica's; a disk-full or I/O error from writing some other
+    /// file inside the body (a bundle being exported) passes through unwrapped, for the caller who
+    /// knows which file it was (`GlossError.wrap(_:output:)`).
+    private func wrapped(_ error: any Error) -> any Error {
+        if !(error is DatabaseError), !(error is GlossError), !(error is StoreError), StoreError.storage(error, location: nil) != nil { return error }
+        return GlossError.wrap(error, location: location)
     }
 
     /// The replica's `.gloss/` folder (named in messages about its disk).

@@ -13,6 +13,8 @@ struct Vector: ParsableCommand {
             let text = VectorFile.encode(try r.vector, writer: r.replicaID)
             if let out {
                 do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
+                    let g = GlossError.wrap(error, output: out)
+                    if g.code == .diskFull || g.code == .ioError { throw g }
                     throw GlossError(.badInput, "cannot write \(out); check the folder exists and is writable", cause: error)
                 }
             } else { print(text, terminator: "") }
@@ -50,7 +52,11 @@ struct BundleCommand: ParsableCommand {
                 else if let peer { base = try r.acknowledged(by: try r.resolveReplica(peer)) }
                 else { base = VersionVector() }
                 let progress = ProgressReporter("export")
-                let (n, bytes) = try r.exportBundle(to: URL(fileURLWithPath: out), base: base, progress: progress.update)
+                let (n, bytes): (Int, Int)
+                do { (n, bytes) = try r.exportBundle(to: URL(fileURLWithPath: out), base: base, progress: progress.update) } catch {
+                    // (Export only reads the replica: a full disk is the output's.)
+                    throw GlossError.wrap(error, output: out)
+                }
                 if json {
                     gloss.out(JSON.object([("out", .string(out)), ("events", .int(Int64(n))), ("bytes", .int(Int64(bytes))), ("base", JSON(base))]).compact)
                 } else {

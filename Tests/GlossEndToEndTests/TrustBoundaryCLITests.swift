@@ -315,6 +315,16 @@ import Testing
         #expect(status.object["notes"] as? Int == 1 && status.object["digest"] as? String == digest, "\(status.stdout)")
         #expect(try gloss("query", "--dir", replica.path, "SELECT count(*) FROM notes").stdout.contains("\n1"))
 
+        // Output files on the full disk: named, and nothing half-written left behind.
+        for (args, file) in [(["bundle", "export", "--all", "--out"], "x.glossb"), (["as-of", "2030-01-01T00:00:00Z", "--out"], "a.db"),
+                             (["export", "stix", "--out"], "s.json")] {
+            let out = mountPoint.appendingPathComponent(file)
+            let r = try GlossProcess.run(args + [out.path, "--dir", replica.path], cwd: dir)
+            #expect(r.status == 7, "\(args): \(r.status) \(r.stderr)")
+            #expect(r.stderr.contains("the disk holding \(mountPoint.path) is full") && r.stderr.contains("\(out.path) was not written"), "\(args): \(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: out.path), "\(args) left \(file)")
+        }
+
         // Space again: the replica is consistent and writable, with nothing of the failed writes.
         try FileManager.default.removeItem(at: filler)
         let verify = try gloss("verify", "--dir", replica.path)
