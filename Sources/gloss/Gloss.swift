@@ -8,20 +8,20 @@ struct Gloss: AsyncParsableCommand {
         commandName: "gloss",
         abstract: "Event-sourced sync engine for analyst notes.",
         discussion: """
-            A replica is a folder holding .gloss/ (found in the current folder or a parent, or named by
+            A replica is a folder holding .gloss/ (found in the current folder or a parent, or named by \
             --dir / GLOSS_DIR). Ids are hexadecimal; anywhere an id is taken a unique prefix is enough.
 
-            Exit codes: 0 success; 1 internal error (for sync: the session failed); 2 done, but some
-            input was rejected; 3 not a replica; 4 verification failed; 5 refused (already exists,
-            deleted, frozen, over a query limit); 6 ambiguous id prefix or quote; 7 the disk is full or
-            returned an I/O error (what failed was rolled back; free space and retry); 8 (bundle import,
-            sync) done, but some events wait in pending for what they depend on (`gloss pending`);
+            Exit codes: 0 success; 1 internal error (for sync: the session failed); 2 done, but some \
+            input was rejected; 3 not a replica; 4 verification failed; 5 refused (already exists, \
+            deleted, frozen, over a query limit); 6 ambiguous id prefix or quote; 7 the disk is full or \
+            returned an I/O error (what failed was rolled back; free space and retry); 8 (bundle import, \
+            sync) done, but some events wait in pending for what they depend on (`gloss pending`); \
             64 usage error (a bad flag or value); 65 bad input data; 66 not found.
 
-            With --json, a command that fails prints one JSON object on standard output, {"error":
-            MESSAGE, "code": CODE, "exit": N} (after any rows already printed), beside the message on
-            standard error. Progress lines go to standard error only when it is a terminal and --json
-            is not given, or with --progress.
+            With --json, a command that fails prints one JSON object on standard output, \
+            {"error": MESSAGE, "code": CODE, "exit": N} (after any rows already printed), beside the \
+            message on standard error. Progress lines go to standard error only when it is a terminal \
+            and --json is not given, or with --progress.
             """,
         subcommands: [Init.self, WhoAmI.self, Ingest.self, Note.self, Status.self, Log.self, Show.self, Verify.self,
                       Rebuild.self, Digest.self, AsOf.self, Diff.self, Query.self, Search.self, Vector.self, BundleCommand.self, Peers.self, Quarantine.self, Serve.self, Sync.self, Conflicts.self, ConflictCommand.self, Resolve.self, Candidates.self, Extract.self, Tag.self, Untag.self, Link.self, Unlink.self, FactCommand.self, Facts.self, Annotate.self, Annotations.self, SourceCommand.self, Grade.self, Anchors.self, AnchorCommand.self, Export.self, Bench.self]

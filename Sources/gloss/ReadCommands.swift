@@ -91,10 +91,11 @@ struct Query: ParsableCommand {
         abstract: "Run read-only SQL against the projections (tables in Protocol/04-projections.md).",
         discussion: """
             Writes (INSERT, UPDATE, DELETE, ATTACH, CREATE, PRAGMA writes, …) are refused by a SQLite authorizer.
-            Limits, for every statement: --timeout seconds (a query past it is stopped), strings and blobs of at
-            most 32 MiB (randomblob, zeroblob, printf, replace, ||), SQL text of at most 1 MiB, and 512 MiB of
-            SQLite memory (sorts and recursive CTEs included; nothing spills to disk). A query stopped by a limit
-            exits 5 with a message naming it; one stuck inside a single SQL function call that cannot be
+
+            Limits, for every statement: --timeout seconds (a query past it is stopped), strings and blobs of at \
+            most 32 MiB (randomblob, zeroblob, printf, replace, ||), SQL text of at most 1 MiB, and 512 MiB of \
+            SQLite memory (sorts and recursive CTEs included; nothing spills to disk). A query stopped by a limit \
+            exits 5 with a message naming it; one stuck inside a single SQL function call that cannot be \
             interrupted is ended 1 s after --timeout, the same way.
             """)
     @OptionGroup var replica: ReplicaOptions
