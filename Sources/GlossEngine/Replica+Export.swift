@@ -169,6 +169,8 @@ extension Replica {
             try Replica.moveIntoPlace(tmp, url)
         } catch {
             try? FileManager.default.removeItem(at: tmp)
+            let g = GlossError.wrap(error, output: path)
+            if g.code == .diskFull || g.code == .ioError { throw g }
             throw GlossError(.badInput, "cannot write \(path); check that its folder exists and is writable", cause: error)
         }
         return summary

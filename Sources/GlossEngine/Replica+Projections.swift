@@ -30,9 +30,15 @@ extension Replica {
             throw GlossError(.refused, "\(out.path) already exists; choose a new file or remove it first")
         }
         let target: ReplicaStore
-        do { target = try ReplicaStore(path: out.path, projector: store.projector) } catch { throw GlossError.wrap(error) }
+        // A failure leaves no partial database behind.
+        func removeOutput() { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: out.path + suffix) } }
+        do { target = try ReplicaStore(path: out.path, projector: store.projector) } catch {
+            removeOutput()
+            throw GlossError.wrap(error, output: out.path)
+        }
         var copied = 0
-        try read { db in
+        do {
+        try store.read { db in
             var batch: [StoredEvent] = []
             func flush() throws {
                 guard !batch.isEmpty else { return }
@@ -58,6 +64,11 @@ extension Replica {
         try target.write { tdb in
             try tdb.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('as_of', ?)", arguments: [point.description])
         }
+        } catch {
+            try? target.pool.close()
+            removeOutput()
+            throw GlossError.wrap(error, output: out.path)
+        }
         return copied
     }
 
@@ -79,9 +90,15 @@ extension Replica {
     }
 
     /// Runs read-only SQL (`gloss query`).
-    public func query(_ sql: String, timeLimit: TimeInterval, columns: ([String]) throws -> Void, row: ([JSON]) throws -> Void) throws {
+    /// `overrun` ends the process when a statement is stuck past the time limit in one step SQLite
+    /// cannot interrupt (`ReadOnlyQuery.run`).
+    public func query(_ sql: String, timeLimit: TimeInterval, overrun: (@Sendable (GlossError) -> Never)? = nil,
+                      columns: ([String]) throws -> Void, row: ([JSON]) throws -> Void) throws {
+        var onOverrun: (@Sendable (ReadOnlyQuery.Failure) -> Never)?
+        if let overrun { onOverrun = { failure in overrun(GlossError(.refused, failure.message)) } }
         do {
-            try ReadOnlyQuery.run(path: store.path, sql: sql, timeLimit: timeLimit, columns: columns) { values in
+            try ReadOnlyQuery.run(path: store.path, sql: sql, timeLimit: timeLimit, snapshot: store.isSnapshot,
+                                  overrun: onOverrun, columns: columns) { values in
                 try row(values.map { v in
                     switch v {
                     case .null: .null
@@ -95,9 +112,11 @@ extension Replica {
         } catch let f as ReadOnlyQuery.Failure {
             switch f.kind {
             case .refused: throw GlossError(.refused, f.message)
-            case .timeLimit: throw GlossError(.refused, f.message)
+            case .timeLimit, .sizeLimit: throw GlossError(.refused, f.message)
             case .sql: throw GlossError(.badInput, f.message)
             case .open: throw GlossError(.internalError, f.message)
+            case .diskFull: throw GlossError(.diskFull, "the disk holding \(location) is full; free space and retry (\(f.message))")
+            case .ioError: throw GlossError(.ioError, "the disk holding \(location) returned an I/O error (\(f.message)); check the disk and retry")
             }
         }
     }

@@ -37,12 +37,27 @@ extension Replica {
             if found.count == 1 { return found[0] }
             if found.isEmpty {
                 let kindsText = kinds.map { $0.sorted().joined(separator: " or ") } ?? what
-                throw GlossError(.notFound, "no \(kindsText) with id \(prefix); list ids with `gloss log` or `gloss status`")
+                throw GlossError(.notFound, "no \(kindsText) with id \(prefix); \(Replica.listHint(kinds))")
             }
             let list = found.prefix(10).map { r -> String in
                 switch r { case .object(let id, let kind): "  \(id) (\(kind))"; case .event(let e): "  \(e.hex) (event)" }
             }.joined(separator: "\n")
             throw GlossError(.ambiguous, "id prefix \(prefix) is ambiguous; it matches:\n\(list)\(found.count > 10 ? "\n  …" : "")\nGive more digits.")
+        }
+    }
+}
+
+extension Replica {
+    /// Where to find ids of these kinds (the command that lists them).
+    static func listHint(_ kinds: Set<String>?) -> String {
+        guard let kinds, kinds.count == 1, let kind = kinds.first else { return "list ids with `gloss log` or `gloss status`" }
+        switch kind {
+        case "source": return "list sources with `gloss source list`, or add one with `gloss source add NAME`"
+        case "fact": return "list facts with `gloss facts`"
+        case "article": return "article ids are in `gloss log` (the ingest events) and `gloss query \"SELECT article FROM articles\"`"
+        case "annotation": return "list annotations with `gloss annotations`"
+        case "conflict": return "list conflicts with `gloss conflicts --all`"
+        default: return "list ids with `gloss log` or `gloss status`"
         }
     }
 }

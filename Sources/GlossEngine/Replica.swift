@@ -64,7 +64,10 @@ public final class Replica: Sendable {
     }
 
     /// Opens the replica in `folder` or the nearest parent holding `.gloss/` (as git does).
-    public static func open(at start: URL, clock: @escaping @Sendable () -> UInt64 = systemClock) throws -> Replica {
+    /// With `access: .read` (commands that only read) a full disk does not stop it from opening
+    /// (`ReplicaStore.Access.read`).
+    public static func open(at start: URL, access: ReplicaStore.Access = .readWrite,
+                            clock: @escaping @Sendable () -> UInt64 = systemClock) throws -> Replica {
         var folder = start.standardizedFileURL
         let fm = FileManager.default
         while !fm.fileExists(atPath: folder.appendingPathComponent(directoryName).path) {
@@ -76,7 +79,7 @@ public final class Replica: Sendable {
         }
         let dir = folder.appendingPathComponent(directoryName)
         let key = try readKeyFile(dir.appendingPathComponent(keyFileName))
-        let store = try open(database: dir.appendingPathComponent(databaseFileName))
+        let store = try open(database: dir.appendingPathComponent(databaseFileName), access: access)
         let (replica, analyst): (ReplicaID, String)
         do { (replica, analyst) = try store.identity() } catch { throw GlossError.wrap(error) }
         guard replica == key.replicaID else {
@@ -85,8 +88,10 @@ public final class Replica: Sendable {
         return Replica(folder: folder, store: store, key: key, analyst: analyst, clock: clock)
     }
 
-    private static func open(database url: URL) throws -> ReplicaStore {
-        do { return try ReplicaStore(path: url.path, projector: GlossProjector()) } catch { throw GlossError.wrap(error) }
+    private static func open(database url: URL, access: ReplicaStore.Access = .readWrite) throws -> ReplicaStore {
+        do { return try ReplicaStore(path: url.path, projector: GlossProjector(), access: access) } catch {
+            throw GlossError.wrap(error, location: url.deletingLastPathComponent().path)
+        }
     }
 
     static func checkAnalystName(_ name: String) throws {
@@ -136,12 +141,23 @@ public final class Replica: Sendable {
     }
 
     public func write<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try store.write(body) } catch { throw GlossError.wrap(error) }
+        do { return try store.write(body) } catch { throw wrapped(error) }
     }
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try store.read(body) } catch { throw GlossError.wrap(error) }
+        do { return try store.read(body) } catch { throw wrapped(error) }
     }
+
+    /// Errors of the database are the replica's; a disk-full or I/O error from writing some other
+    /// file inside the body (a bundle being exported) passes through unwrapped, for the caller who
+    /// knows which file it was (`GlossError.wrap(_:output:)`).
+    private func wrapped(_ error: any Error) -> any Error {
+        if !(error is DatabaseError), !(error is GlossError), !(error is StoreError), StoreError.storage(error, location: nil) != nil { return error }
+        return GlossError.wrap(error, location: location)
+    }
+
+    /// The replica's `.gloss/` folder (named in messages about its disk).
+    public var location: String { folder.appendingPathComponent(Replica.directoryName).path }
 }
 
 /// What a command created: the object's id and the event's id.

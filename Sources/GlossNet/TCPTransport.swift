@@ -34,7 +34,7 @@ final class TCPTransport: FrameTransport, @unchecked Sendable {
         } catch let e as SyncError {
             throw e
         } catch {
-            throw SyncError(.io, "the connection to \(peerDescription) failed: \(error)")
+            throw SyncError(.io, "the connection to \(peerDescription) failed: \(describeNetworkError(error))")
         }
     }
 
@@ -119,7 +119,7 @@ public enum SyncClient {
                 .connectTimeout(.seconds(10))
                 .connect(host: host, port: port) { ch in ch.eventLoop.makeCompletedFuture { try configure(ch, idle: idleTimeout) } }
         } catch {
-            throw SyncError(.io, "cannot connect to \(host):\(port) (\(error)); check the address and that `gloss serve` runs there")
+            throw SyncError(.io, "cannot connect to \(host):\(port): \(describeNetworkError(error)); is `gloss serve` running there? (check the address and the port)")
         }
         return try await channel.executeThenClose { input, output in
             try await body(TCPTransport(inbound: input, outbound: output, channel: channel.channel))
@@ -138,5 +138,32 @@ public final class StopSignal: @unchecked Sendable {
     public func fire() {
         let first = lock.withLock { () -> Bool in if fired { return false }; fired = true; return true }
         if first { promise.succeed(()) }
+    }
+}
+
+/// What a NIO connection error means, in words (NIO's own text names its internal types).
+func describeNetworkError(_ error: any Error) -> String {
+    func errno(_ code: Int32) -> String {
+        switch code {
+        case ECONNREFUSED: return "connection refused"
+        case ETIMEDOUT: return "the connection timed out"
+        case EHOSTUNREACH: return "no route to the host"
+        case ENETUNREACH: return "the network is unreachable"
+        case ECONNRESET: return "the connection was reset by the peer"
+        case EPIPE: return "the peer closed the connection"
+        case EADDRNOTAVAIL: return "the address is not available"
+        default: return String(cString: strerror(code))
+        }
+    }
+    switch error {
+    case let e as NIOConnectionError:
+        if let first = e.connectionErrors.first { return describeNetworkError(first.error) }
+        if e.dnsAError != nil || e.dnsAAAAError != nil { return "cannot resolve the host name \(e.host)" }
+        return "no address to connect to"
+    case let e as IOError: return errno(e.errnoCode)
+    case ChannelError.connectTimeout(let t): return "no answer within \(t.nanoseconds / 1_000_000_000) s"
+    case let e as ChannelError where e == .ioOnClosedChannel || e == .alreadyClosed || e == .eof: return "the connection closed"
+    case is NIOConnectionError: return "cannot connect"
+    default: return "\(error)"
     }
 }

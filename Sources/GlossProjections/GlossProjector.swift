@@ -54,6 +54,7 @@ public struct GlossProjector: Projector {
     public func didRollback(_ db: Database) { ProjectionDigest.discard(db) }
 
     public func settle(_ db: Database) throws { try SearchIndex.settle(db) }
+    public func needsSettle(_ db: Database) throws -> Bool { try SearchIndex.needsSettle(db) }
     public func maintain(_ db: Database) throws { try SearchIndex.merge(db) }
 
     /// The digest of the projections (maintained; instant).

@@ -21,6 +21,10 @@ enum SearchIndex {
     static let mergePages = 500
 
     /// Brings an index created before `automerge` was 0 to the current policy (no rows change).
+    static func needsSettle(_ db: Database) throws -> Bool {
+        try Int.fetchOne(db, sql: "SELECT v FROM search_config WHERE k = 'automerge'") != automerge
+    }
+
     static func settle(_ db: Database) throws {
         let current = try Int.fetchOne(db, sql: "SELECT v FROM search_config WHERE k = 'automerge'")
         if current != automerge {

@@ -34,6 +34,9 @@ public protocol Projector: Sendable {
     /// Called once at open, in a write transaction, when the projections are current: settings that
     /// change no row (e.g. the search index's merge policy) are brought up to this version's.
     func settle(_ db: Database) throws
+    /// True when `settle` would change something (read-only check, so opening writes nothing when
+    /// nothing needs writing).
+    func needsSettle(_ db: Database) throws -> Bool
     /// Upkeep off the edit path, run on a connection of its own when the writer has been quiet
     /// (e.g. merging the search index's segments); each call in its own transaction, bounded.
     func maintain(_ db: Database) throws
@@ -41,5 +44,6 @@ public protocol Projector: Sendable {
 
 extension Projector {
     public func settle(_ db: Database) throws {}
+    public func needsSettle(_ db: Database) throws -> Bool { false }
     public func maintain(_ db: Database) throws {}
 }

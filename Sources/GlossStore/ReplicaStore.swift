@@ -12,12 +12,65 @@ public final class ReplicaStore: Sendable {
     public let pool: DatabasePool
     public let projector: any Projector
     public let path: String
+    /// True when the database was opened as a read-only snapshot of the file (`Access.read` on a
+    /// full disk): every write is refused as disk full.
+    public let isSnapshot: Bool
+
+    /// What the caller means to do with the replica.
+    public enum Access: Sendable {
+        /// Read and write (the default).
+        case readWrite
+        /// Only read (`status`, `verify`, `log`, `query`, …). Opening still writes when something must
+        /// be written first (a migration, a projection rebuild), and otherwise writes nothing; when the
+        /// disk is full (SQLite cannot even set up its shared-memory file) and the write-ahead log is
+        /// empty, the database file is opened as an immutable snapshot instead.
+        case read
+    }
 
     /// Opens (creating if needed) the database at `path`, runs pending migrations, and rebuilds the
-    /// projections when their version differs from the one they were built with.
-    public init(path: String, projector: any Projector) throws {
+    /// projections when their version differs from the one they were built with. Opening writes
+    /// nothing when nothing needs writing.
+    public init(path: String, projector: any Projector, access: Access = .readWrite) throws {
+        self.projector = projector
+        self.path = path
+        let location = (path as NSString).deletingLastPathComponent
+        var snapshot = false
+        do {
+            pool = try ReplicaStore.openPool(path: path, projector: projector, snapshot: false)
+        } catch {
+            guard access == .read, StoreError.storage(error, location: location) != nil, ReplicaStore.walIsEmpty(path),
+                  let p = try? ReplicaStore.openPool(path: path, projector: projector, snapshot: true) else {
+                throw StoreError.storage(error, location: location)
+                    ?? StoreError(.corrupt, "cannot open the replica database at \(path); check the file and its permissions", underlying: error)
+            }
+            pool = p
+            snapshot = true
+        }
+        isSnapshot = snapshot
+        do {
+            if snapshot {
+                // Nothing can be written: the projections must be current as they are.
+                let current = try pool.read { db in
+                    try ReplicaStore.migrator.hasCompletedMigrations(db)
+                        && Int.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'projection_version'") == projector.version
+                }
+                if !current { throw ReplicaStore.diskFull(location) }
+            } else {
+                if try !pool.read({ try ReplicaStore.migrator.hasCompletedMigrations($0) }) {
+                    try ReplicaStore.migrator.migrate(pool)
+                }
+                try ensureProjections()
+            }
+        } catch {
+            try? pool.close()
+            throw StoreError.storage(error, location: location) ?? error
+        }
+    }
+
+    private static func openPool(path: String, projector: any Projector, snapshot: Bool) throws -> DatabasePool {
         var config = Configuration()
         config.busyMode = .timeout(30)
+        config.readonly = snapshot
         let checkpointer = Checkpointer(path: path, maintenance: { try projector.maintain($0) })
         config.prepareDatabase { db in
             // Own events must be durable before they can leave the replica (DESIGN §1.8).
@@ -25,15 +78,20 @@ public final class ReplicaStore: Sendable {
             if !db.configuration.readonly { checkpointer.install(on: db) }
             projector.prepareConnection(db)
         }
-        do {
-            pool = try DatabasePool(path: path, configuration: config)
-        } catch {
-            throw StoreError(.corrupt, "cannot open the replica database at \(path); check the file and its permissions", underlying: error)
-        }
-        self.projector = projector
-        self.path = path
-        try ReplicaStore.migrator.migrate(pool)
-        try ensureProjections()
+        // (A URI: SQLite as built by Debian and Ubuntu reads URI file names.)
+        let target = snapshot ? "file:" + path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed)! + "?immutable=1" : path
+        return try DatabasePool(path: target, configuration: config)
+    }
+
+    /// True when no write-ahead log holds frames (absent or empty): the database file alone is the
+    /// replica, so an immutable snapshot of it reads every committed change.
+    static func walIsEmpty(_ path: String) -> Bool {
+        guard let attrs = try? FileManager.default.attributesOfItem(atPath: path + "-wal") else { return true }
+        return (attrs[.size] as? NSNumber)?.intValue == 0
+    }
+
+    static func diskFull(_ location: String) -> StoreError {
+        StoreError(.diskFull, "the disk holding \(location) is full; free space and retry. Nothing was changed: the replica is consistent (check with `gloss verify`)")
     }
 
     // MARK: Schema
@@ -127,6 +185,12 @@ public final class ReplicaStore: Sendable {
     }
 
     private func ensureProjections() throws {
+        // Checked on a reader first: opening for a read takes no write lock and writes nothing.
+        let current = try read { db in
+            try Int.fetchOne(try db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'projection_version'")) == projector.version
+                && !projector.needsSettle(db)
+        }
+        if current { return }
         try write { db in
             let built = try Int.fetchOne(try db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'projection_version'"))
             if built != projector.version {
@@ -141,6 +205,7 @@ public final class ReplicaStore: Sendable {
 
     /// Runs `body` in a `BEGIN IMMEDIATE` transaction; commits when it returns, rolls back on throw.
     public func write<T>(_ body: (Database) throws -> T) throws -> T {
+        if isSnapshot { throw ReplicaStore.diskFull((path as NSString).deletingLastPathComponent) }
         var result: T?
         try pool.writeWithoutTransaction { db in
             do {

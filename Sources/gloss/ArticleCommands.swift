@@ -11,7 +11,7 @@ struct Candidates: ParsableCommand {
     @Flag(help: "Print a JSON array (keys: id, kind, value, precision, rule, selector {exact, prefix, suffix, start, end}, speaker, role, saidOn, affiliation, rulesVersion).") var json = false
     func run() throws {
         try guarded {
-            let cs = try replica.open().candidates(article: article)
+            let cs = try replica.openForReading().candidates(article: article)
             if json { out(JSON.array(cs).pretty); return }
             for c in cs {
                 guard case .string(let kind)? = c["kind"], case .string(let value)? = c["value"], case .string(let rule)? = c["rule"],

@@ -14,13 +14,15 @@ struct Bench: AsyncParsableCommand {
 
     struct Codec: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Decode+hash, payload decode, sign and verify costs per event (µs).")
-        @Option(help: "Iterations.") var iterations = 200_000
+        @Option(help: "Iterations (1–100000000).") var iterations = 200_000
+        func validate() throws { try FlagCheck.count("--iterations", iterations, 1...100_000_000) }
         func run() throws { out(CodecBenchmark.run(iterations: iterations).json.pretty) }
     }
 
     struct Local: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Bulk local appends then a rebuild, on a fresh replica in a temporary folder.")
-        @Option(help: "Events to write.") var events = 100_000
+        @Option(help: "Events to write (1–100000000).") var events = 100_000
+        func validate() throws { try FlagCheck.count("--events", events, 1...100_000_000) }
         @Option(help: "Keep the replica in this (new) folder instead of a temporary one.") var keep: String?
         func run() throws {
             try guarded {
@@ -57,15 +59,16 @@ struct Bench: AsyncParsableCommand {
         @Option(help: "Of the note writes, the fraction that edits an existing note (0 ≤ R < 1).") var overwriteRatio = 0.3
         @Option(help: "Seed of the history.") var seed: UInt64 = 1
         @Flag(help: "Print JSON (keys: events, bytes, bytesPerEvent, articles, notes, edits, annotations, tags, links, eventsWithDeps, midpoint, seconds, shape).") var json = false
+        @OptionGroup var progressOption: ProgressOption
 
         func validate() throws {
             let counts = [articles, notes, annotations].compactMap { $0 }
             if events != nil && !counts.isEmpty { throw ValidationError("give either --events or the counts (--articles, --notes, --annotations), not both") }
-            if let events, events < 1 { throw ValidationError("--events must be at least 1") }
-            if counts.contains(where: { $0 < 0 }) { throw ValidationError("counts must be 0 or more") }
+            if let events { try FlagCheck.count("--events", events, 1...100_000_000) }
+            if counts.contains(where: { $0 < 0 || $0 > 100_000_000 }) { throw ValidationError("counts (--articles, --notes, --annotations) must be from 0 to 100000000") }
             if events == nil && !counts.isEmpty && (articles ?? 0) < 1 { throw ValidationError("--articles must be at least 1 (notes and annotations are made on articles)") }
             if !(1...1000).contains(replicas) { throw ValidationError("--replicas must be 1–1000") }
-            if !(overwriteRatio >= 0 && overwriteRatio < 1) { throw ValidationError("--overwrite-ratio must be at least 0 and below 1") }
+            if !(overwriteRatio >= 0 && overwriteRatio < 1) { throw ValidationError("--overwrite-ratio must be at least 0 and below 1 (got \(overwriteRatio))") }
         }
 
         var shape: HistoryGenerator.Shape {
@@ -113,6 +116,7 @@ struct Bench: AsyncParsableCommand {
                 throw ValidationError("unknown operation \(operation); one of \((Run.operations + ["baseline"]).joined(separator: ", "))")
             }
             if operation == "import" && bundle == nil { throw ValidationError("import needs --bundle") }
+            try FlagCheck.count("--edits", edits, 1...1_000_000)
         }
 
         func run() async throws {
@@ -133,9 +137,7 @@ struct Bench: AsyncParsableCommand {
                 kv.append(("peakRSSkB", .int(Int64(OperationBenchmark.peakRSSkB()))))
                 out(JSON.object(kv).compact)
             } catch {
-                let g = GlossError.wrap(error)
-                err("gloss: \(g.message)")
-                throw ExitCode(Exit.code(for: g))
+                throw CLIOutput.fail(error)
             }
         }
     }

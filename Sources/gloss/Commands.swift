@@ -116,7 +116,7 @@ struct Status: ParsableCommand {
     @Flag(help: "Print JSON (keys: analyst, replica, versionVector, events, articles, notes, …).") var json = false
     func run() throws {
         try guarded {
-            let s = try replica.open().status()
+            let s = try replica.openForReading().status()
             if json { out(s.json.pretty); return }
             out("analyst   \(s.analyst)")
             out("replica   \(s.replica.hex)")
@@ -143,7 +143,7 @@ struct Log: ParsableCommand {
     func validate() throws { if let limit, limit < 0 { throw ValidationError("--limit must be 0 or more") } }
     func run() throws {
         try guarded {
-            try replica.open().log(limit: limit) { e in
+            try replica.openForReading().log(limit: limit) { e in
                 if json { out(e.compact); return }
                 guard case .string(let id)? = e["id"], case .string(let r)? = e["replica"], case .int(let seq)? = e["seq"],
                       case .string(let t)? = e["time"], case .string(let a)? = e["author"], case .string(let s)? = e["summary"] else { return }
@@ -158,7 +158,7 @@ struct Show: ParsableCommand {
     @OptionGroup var replica: ReplicaOptions
     @Argument(help: "Id or unique prefix.") var id: String
     func run() throws {
-        try guarded { out(try replica.open().show(id).pretty) }
+        try guarded { out(try replica.openForReading().show(id).pretty) }
     }
 }
 
@@ -170,7 +170,7 @@ struct Verify: ParsableCommand {
     @Flag(help: "Print JSON (keys: checked, ok, faults, forks).") var json = false
     func run() throws {
         try guarded {
-            let report = try replica.open().verify()
+            let report = try replica.openForReading().verify()
             if json { out(report.json.pretty) } else {
                 for f in report.faults { out("FAULT event \(f.event) (replica \(f.replica.prefix(12)) seq \(f.seq)): \(f.reason)") }
                 for f in report.forks {

@@ -18,7 +18,7 @@ struct Conflicts: ParsableCommand {
     @Flag(help: "Print a JSON array (keys: id, object, objectKind, field, state, candidates [event, author, time, value, deleted], resolution).") var json = false
     func run() throws {
         try guarded {
-            let cs = try replica.open().conflicts(all: all)
+            let cs = try replica.openForReading().conflicts(all: all)
             if json { out(JSON.array(cs.map(\.json)).pretty); return }
             if cs.isEmpty { out(all ? "no conflicts" : "no open conflicts") }
             for c in cs { printConflict(c) }
@@ -35,7 +35,7 @@ struct ConflictCommand: ParsableCommand {
         @Flag(help: "Print JSON.") var json = false
         func run() throws {
             try guarded {
-                let c = try replica.open().conflict(id)
+                let c = try replica.openForReading().conflict(id)
                 if json { out(c.json.pretty) } else { printConflict(c) }
             }
         }

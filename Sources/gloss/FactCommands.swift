@@ -9,7 +9,7 @@ struct QuoteOptions: ParsableArguments {
     @Option(help: "Pick the occurrence immediately followed by this text.") var suffix: String?
     var choice: QuoteChoice { QuoteChoice(occurrence: occurrence, prefix: prefix, suffix: suffix) }
     func validate() throws {
-        if let occurrence, occurrence < 1 { throw ValidationError("--occurrence counts from 1") }
+        if let occurrence { try FlagCheck.count("--occurrence (counted from 1)", occurrence, 1...1_000_000) }
     }
 }
 
@@ -120,7 +120,7 @@ struct FactCommand: ParsableCommand {
         @Flag(help: "Print JSON (the keys of `gloss facts --json` plus history, credibilityHistory, reliabilityHistory).") var json = false
         func run() throws {
             try guarded {
-                let f = try replica.open().fact(fact)
+                let f = try replica.openForReading().fact(fact)
                 if json { out(f.pretty); return }
                 out(factLine(f))
                 if case .object(let ev)? = f["evidence"], let exact = string(ev.first { $0.0 == "exact" }?.1) { out("  evidence: «\(exact)»") }
@@ -146,7 +146,7 @@ struct Facts: ParsableCommand {
     @Flag(help: "Print a JSON array (keys: id, article, revision, subject, predicate, object, when, where, source, sourceName, reliability, credibility, grade, state (active, retracted, conflict), recordState, retractReason, evidence {exact, prefix, suffix, start, end}, fromCandidate, corroboratedBy, contradictedBy, author, createdAt, updatedAt).") var json = false
     func run() throws {
         try guarded {
-            let fs = try replica.open().facts(article: article)
+            let fs = try replica.openForReading().facts(article: article)
             if json { out(JSON.array(fs).pretty) } else { fs.forEach { out(factLine($0)) } }
         }
     }
@@ -177,7 +177,7 @@ struct Annotations: ParsableCommand {
     @Flag(help: "Print a JSON array (keys: id, article, revision, selector {exact, prefix, suffix, start, end}, comment, tags, author, createdAt).") var json = false
     func run() throws {
         try guarded {
-            let list = try replica.open().annotations(article: article)
+            let list = try replica.openForReading().annotations(article: article)
             if json { out(JSON.array(list).pretty); return }
             for a in list {
                 guard case .object(let sel)? = a["selector"], let exact = string(sel.first { $0.0 == "exact" }?.1) else { continue }
@@ -209,7 +209,7 @@ struct SourceCommand: ParsableCommand {
         @Flag(help: "Print a JSON array (keys: id, name, kind, reliability, reliabilityState, facts, author, createdAt).") var json = false
         func run() throws {
             try guarded {
-                let list = try replica.open().sources()
+                let list = try replica.openForReading().sources()
                 if json { out(JSON.array(list).pretty); return }
                 for s in list {
                     out("\((string(s["id"]) ?? "").prefix(10))  \(string(s["reliability"]) ?? "-")  \(string(s["name"]) ?? "")\(string(s["kind"]).map { " (\($0))" } ?? "")")
@@ -222,7 +222,7 @@ struct SourceCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "A source with its reliability history (JSON).")
         @OptionGroup var replica: ReplicaOptions
         @Argument(help: "The source (name or id).") var source: String
-        func run() throws { try guarded { out(try replica.open().sourceDetail(source).pretty) } }
+        func run() throws { try guarded { out(try replica.openForReading().sourceDetail(source).pretty) } }
     }
 }
 
@@ -272,7 +272,7 @@ struct Anchors: ParsableCommand {
     @Flag(help: "Print a JSON array (keys: id, kind, status, score (per mille), revision, old {revision, start, end, exact}, new {start, end, exact} or null, candidate {start, end, exact} or null, decision, anchoringVersion).") var json = false
     func run() throws {
         try guarded {
-            let list = try replica.open().anchors(article: article)
+            let list = try replica.openForReading().anchors(article: article)
             if json { out(JSON.array(list).pretty); return }
             for a in list {
                 func pos(_ j: JSON?) -> String {
@@ -329,7 +329,7 @@ struct Export: ParsableCommand {
 
         func run(_ format: String) throws {
             try guarded {
-                let s = try replica.open().export(format, to: out, article: article)
+                let s = try replica.openForReading().export(format, to: out, article: article)
                 if json { gloss.out(s.json.pretty); return }
                 gloss.out("wrote \(s.objects) objects to \(s.out): " + s.counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
                 for k in s.skipped { err("skipped: \(k)") }

@@ -8,16 +8,42 @@ struct Gloss: AsyncParsableCommand {
         commandName: "gloss",
         abstract: "Event-sourced sync engine for analyst notes.",
         discussion: """
-            A replica is a folder holding .gloss/ (found in the current folder or a parent, or named by
+            A replica is a folder holding .gloss/ (found in the current folder or a parent, or named by \
             --dir / GLOSS_DIR). Ids are hexadecimal; anywhere an id is taken a unique prefix is enough.
 
-            Exit codes: 0 success; 1 internal error; 2 done, but some input was rejected; 3 not a
-            replica; 4 verification failed; 5 refused (already exists, deleted, frozen); 6 ambiguous id
-            prefix or quote; 9 (verify) fork evidence held; 64 usage error; 65 bad input data; 66 not found.
+            Exit codes: 0 success; 1 internal error (for sync: the session failed); 2 done, but some \
+            input was rejected; 3 not a replica; 4 verification failed; 5 refused (already exists, \
+            deleted, frozen, over a query limit); 6 ambiguous id prefix or quote; 7 the disk is full or \
+            returned an I/O error (what failed was rolled back; free space and retry); 8 (bundle import, \
+            sync) done, but some events wait in pending for what they depend on (`gloss pending`); \
+            9 (verify) the log verifies but fork evidence is held; \
+            64 usage error (a bad flag or value); 65 bad input data; 66 not found.
+
+            With --json, a command that fails prints one JSON object on standard output, \
+            {"error": MESSAGE, "code": CODE, "exit": N} (after any rows already printed), beside the \
+            message on standard error. Progress lines go to standard error only when it is a terminal \
+            and --json is not given, or with --progress.
             """,
         subcommands: [Init.self, WhoAmI.self, Ingest.self, Note.self, Status.self, Log.self, Show.self, Verify.self,
                       Rebuild.self, Digest.self, AsOf.self, Diff.self, Query.self, Search.self, Vector.self, BundleCommand.self, Peers.self, Quarantine.self, PendingCommand.self, Serve.self, Sync.self, Conflicts.self, ConflictCommand.self, Resolve.self, Candidates.self, Extract.self, Tag.self, Untag.self, Link.self, Unlink.self, FactCommand.self, Facts.self, Annotate.self, Annotations.self, SourceCommand.self, Grade.self, Anchors.self, AnchorCommand.self, Export.self, Bench.self]
     )
+
+    /// As ArgumentParser's, but a usage error (exit 64) is also reported as a JSON object on
+    /// standard output with `--json`.
+    static func main() async {
+        CLIOutput.configure(arguments: Array(CommandLine.arguments.dropFirst()))
+        do {
+            var command = try parseAsRoot()
+            if var c = command as? AsyncParsableCommand { try await c.run() } else { try command.run() }
+        } catch {
+            let code = exitCode(for: error)
+            if !(error is ExitCode), code != .success, CLIOutput.json {
+                print(JSON.object([("error", .string(message(for: error))), ("code", .string(code.rawValue == Exit.usage ? "usage" : "error")),
+                                   ("exit", .int(Int64(code.rawValue)))]).compact)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// Exit codes (documented in `gloss --help` and the README).
@@ -30,6 +56,11 @@ enum Exit {
     static let ambiguous: Int32 = 6
     /// `gloss verify`: the log verifies, but fork evidence is held.
     static let forkEvidence: Int32 = 9
+    /// The disk is full or returned an I/O error.
+    static let storage: Int32 = 7
+    /// `bundle import`, `sync`: done, but some events wait in pending.
+    static let pending: Int32 = 8
+    static let usage: Int32 = 64
     static let badInput: Int32 = 65
     static let notFound: Int32 = 66
 
@@ -41,26 +72,92 @@ enum Exit {
         case .notAReplica: notAReplica
         case .alreadyExists, .refused: refused
         case .verificationFailed: verificationFailed
-        case .internalError: internalError
+        case .internalError, .connectionFailed: internalError
+        case .diskFull, .ioError: storage
         }
     }
 }
 
-/// Runs a command body, turning engine errors into a message on stderr and the documented exit code.
+/// How a command reports: `--json` (one JSON object with `error` on failure) and `--progress`.
+/// Read from the arguments before the command runs, so failures before and inside `run` alike
+/// are reported the same way.
+enum CLIOutput {
+    private static let state = Locked<(json: Bool, progress: Bool, openArray: Bool)>((false, false, false))
+
+    static func configure(arguments: [String]) {
+        let flags = arguments.prefix(while: { $0 != "--" })
+        state.withValue { $0 = (flags.contains("--json"), flags.contains("--progress"), false) }
+    }
+
+    static var json: Bool { state.withValue { $0.json } }
+    static var progress: Bool { state.withValue { $0.progress } }
+    static func arrayOpened(_ open: Bool) { state.withValue { $0.openArray = open } }
+
+    /// Reports a failure: the message on stderr and, with `--json`, a JSON object on stdout (closing
+    /// a streamed array first, so the rows before it stay readable).
+    static func report(_ message: String, code: String, exit: Int32) {
+        writeStandardError("gloss: \(message)\n")
+        guard json else { return }
+        let closeArray = state.withValue { s -> Bool in defer { s.openArray = false }; return s.openArray }
+        if closeArray { print("\n]") }
+        print(JSON.object([("error", .string(message)), ("code", .string(code)), ("exit", .int(Int64(exit)))]).compact)
+    }
+
+    /// Reports an engine error and returns the exit code to throw.
+    static func fail(_ error: any Error) -> ExitCode {
+        let g = GlossError.wrap(error, location: OpenedReplicas.location)
+        let exit = Exit.code(for: g)
+        // An unexpected error says what it was, so the report can be acted on.
+        report(g.code == .internalError ? g.description : g.message, code: g.code.rawValue, exit: exit)
+        return ExitCode(exit)
+    }
+}
+
+/// Runs a command body, turning engine errors into a message on stderr (and a JSON object on stdout
+/// with `--json`) and the documented exit code.
 func guarded(_ body: () throws -> Void) throws {
     PeakMemory.reportAtExitIfRequested()
     defer { OpenedReplicas.closeAll() }
     do { try body() } catch let e as ExitCode { throw e } catch {
-        let g = GlossError.wrap(error)
-        // An unexpected error says what it was, so the report can be acted on.
-        FileHandle.standardError.write(Data("gloss: \(g.code == .internalError ? g.description : g.message)\n".utf8))
-        throw ExitCode(Exit.code(for: g))
+        throw CLIOutput.fail(error)
     }
 }
 
+/// Range checks for numeric flags (exit 64 with a message naming the flag and the range): NaN,
+/// infinities, negative and absurdly large values are refused before anything runs.
+enum FlagCheck {
+    static func seconds(_ flag: String, _ value: Double, max: Double, min: Double = 0.001) throws {
+        guard value.isFinite, value >= min, value <= max else {
+            throw ValidationError("\(flag) must be a number of seconds from \(format(min)) to \(format(max)) (got \(value))")
+        }
+    }
+
+    static func count<T: BinaryInteger>(_ flag: String, _ value: T, _ range: ClosedRange<T>) throws {
+        guard range.contains(value) else {
+            throw ValidationError("\(flag) must be from \(range.lowerBound) to \(range.upperBound) (got \(value))")
+        }
+    }
+
+    static func format(_ d: Double) -> String { d == d.rounded() ? String(Int64(d)) : String(d) }
+}
 func out(_ s: String) { print(s) }
 
-func err(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+/// Writes to standard error, ignoring failures (a full disk or a closed pipe must not crash the
+/// command: FileHandle.write traps on them).
+func writeStandardError(_ s: String) { writeFileDescriptor(2, s) }
+
+/// Writes all of `s` to `fd` (unbuffered), giving up quietly on an error.
+func writeFileDescriptor(_ fd: Int32, _ s: String) {
+    var bytes = Array(s.utf8)[...]
+    while !bytes.isEmpty {
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        guard n > 0 else { return }
+        bytes = bytes.dropFirst(n)
+    }
+}
+
+func err(_ s: String) { writeStandardError(s + "\n") }
 
 struct ReplicaOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The replica folder (default: GLOSS_DIR, else the current folder or a parent holding .gloss/).", valueName: "FOLDER"))
@@ -73,6 +170,9 @@ struct ReplicaOptions: ParsableArguments {
     }
 
     func open() throws -> Replica { OpenedReplicas.add(try Replica.open(at: folder)) }
+
+    /// For commands that only read: they still work when the disk is full.
+    func openForReading() throws -> Replica { OpenedReplicas.add(try Replica.open(at: folder, access: .read)) }
 }
 
 /// The replicas a command opened, closed when it ends (`guarded`, and the network commands): the
@@ -84,6 +184,11 @@ enum OpenedReplicas {
     static func add(_ r: Replica) -> Replica {
         opened.withValue { $0.append(r) }
         return r
+    }
+
+    /// The replica folder of the first opened replica (`.gloss/`), for messages about its disk.
+    static var location: String? {
+        opened.withValue { $0.first?.folder.appendingPathComponent(Replica.directoryName).path }
     }
 
     static func closeAll() {
@@ -116,7 +221,7 @@ struct WhoAmI: ParsableCommand {
 
     func run() throws {
         try guarded {
-            let r = try replica.open()
+            let r = try replica.openForReading()
             if json { out(JSON.object([("analyst", .string(r.analyst)), ("replica", .string(r.replicaID.hex))]).compact) }
             else { out("\(r.analyst) \(r.replicaID.hex)") }
         }

@@ -9,8 +9,13 @@ struct Serve: AsyncParsableCommand {
         discussion: "Prints `listening on HOST:PORT` on standard output once bound (port 0 picks a free port); logs go to standard error.")
     @OptionGroup var replica: ReplicaOptions
     @Option(help: "Address to listen on.") var listen = "127.0.0.1:7420"
-    @Option(help: "Drop a peer that sends nothing for this many seconds.") var idleTimeout: Int = 30
-    @Option(help: "Drop a peer that has not completed the handshake after this many seconds.") var handshakeTimeout: Int = 10
+    @Option(help: "Drop a peer that sends nothing for this many seconds (1–86400).") var idleTimeout: Int = 30
+    @Option(help: "Drop a peer that has not completed the handshake after this many seconds (1–86400).") var handshakeTimeout: Int = 10
+
+    func validate() throws {
+        try FlagCheck.count("--idle-timeout", idleTimeout, 1...86_400)
+        try FlagCheck.count("--handshake-timeout", handshakeTimeout, 1...86_400)
+    }
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -26,12 +31,10 @@ struct Serve: AsyncParsableCommand {
             let stopped = SignalWaiter(signals: [SIGINT, SIGTERM])
             try await r.serve(host: host, port: port, idleTimeout: .seconds(idleTimeout), handshakeTimeout: .seconds(handshakeTimeout),
                               logger: logger, ready: { bound in
-                FileHandle.standardOutput.write(Data("listening on \(host):\(bound)\n".utf8))
+                writeFileDescriptor(1, "listening on \(host):\(bound)\n")
             }, stop: { await stopped.wait(); logger.info("signal received: stopping") })
         } catch {
-            let g = GlossError.wrap(error)
-            err("gloss: \(g.message)")
-            throw ExitCode(Exit.code(for: g))
+            throw CLIOutput.fail(error)
         }
     }
 }
@@ -58,15 +61,20 @@ final class SignalWaiter: @unchecked Sendable {
 struct Sync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Sync with a replica serving at HOST:PORT: both directions in one session.",
-        discussion: "Exit 0 when everything applied; 2 when some events were rejected; 1 when the session failed (what was applied stays applied; run it again to resume).")
+        discussion: "Exit 0 when everything applied; 8 when done, but some events received wait in pending (see `gloss pending`); 2 when some events were rejected (2 wins over 8); 1 when the session failed, the peer could not be reached included (what was applied stays applied; run it again to resume); 7 when the disk is full. With --json a failed session prints {\"error\", \"code\", \"exit\"}.")
     @OptionGroup var replica: ReplicaOptions
     @Argument(help: "HOST:PORT of `gloss serve`.") var address: String
     @Flag(help: "Only receive events.") var pullOnly = false
     @Flag(help: "Only send events.") var pushOnly = false
-    @Option(help: "Give up when the peer sends nothing for this many seconds.") var timeout: Int = 30
+    @Option(help: "Give up when the peer sends nothing for this many seconds (1–86400).") var timeout: Int = 30
     @Flag(help: "Print JSON (keys: peer, received, applied, duplicate, pending, rejected, forks, restored, sent, newConflicts, roundTripsAfterHandshake, bytesSent, bytesReceived, error).") var json = false
 
-    func validate() throws { if pullOnly && pushOnly { throw ValidationError("--pull-only and --push-only exclude each other") } }
+    @OptionGroup var progressOption: ProgressOption
+
+    func validate() throws {
+        if pullOnly && pushOnly { throw ValidationError("--pull-only and --push-only exclude each other") }
+        try FlagCheck.count("--timeout", timeout, 1...86_400)
+    }
 
     func run() async throws {
         defer { OpenedReplicas.closeAll() }
@@ -83,10 +91,9 @@ struct Sync: AsyncParsableCommand {
                 for x in s.rejections.prefix(10) { err("  rejected \(x.event.short) (\(x.replica.short):\(x.seq)): \(x.reason)") }
             }
             if report.summary.rejected > 0 || report.summary.forks > 0 { throw ExitCode(Exit.partial) }
+            if report.summary.pending > 0 { throw ExitCode(Exit.pending) }
         } catch let e as ExitCode { throw e } catch {
-            let g = GlossError.wrap(error)
-            err("gloss: \(g.message)")
-            throw ExitCode(Exit.code(for: g))
+            throw CLIOutput.fail(error)
         }
     }
 }

@@ -1,17 +1,30 @@
+import ArgumentParser
 import Foundation
 
-/// Progress with exact counts: a redrawn bar on a terminal, a plain line per 10% otherwise.
+/// `--progress`: progress lines on standard error even when it is not a terminal, or with `--json`.
+struct ProgressOption: ParsableArguments {
+    @Flag(help: "Show progress on standard error even when it is not a terminal or --json is given.") var progress = false
+}
+
+/// Progress with exact counts on standard error: a redrawn bar on a terminal, a plain line per 10%
+/// otherwise. Shown only when standard error is a terminal and `--json` is not given, or when
+/// `--progress` is given (`CLIOutput`): scripts and pipes get no progress lines unless they ask.
 final class ProgressReporter: @unchecked Sendable {
     // @unchecked: `update` is serialized by `lock`.
     private let lock = NSLock()
     let label: String
     let isTTY = isatty(2) != 0
+    let enabled: Bool
     private var lastDecile = -1
     private var lastDraw = DispatchTime.now().uptimeNanoseconds
 
-    init(_ label: String) { self.label = label }
+    init(_ label: String) {
+        self.label = label
+        enabled = CLIOutput.progress || (isTTY && !CLIOutput.json)
+    }
 
     func update(_ done: Int, _ total: Int) {
+        guard enabled else { return }
         lock.lock(); defer { lock.unlock() }
         if isTTY {
             let now = DispatchTime.now().uptimeNanoseconds
@@ -20,11 +33,11 @@ final class ProgressReporter: @unchecked Sendable {
             let width = 30
             let filled = total == 0 ? width : min(width, done * width / max(total, 1))
             let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-            FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(done)/\(total)".utf8))
-            if done >= total { FileHandle.standardError.write(Data("\n".utf8)) }
+            writeStandardError("\r\(label) [\(bar)] \(done)/\(total)")
+            if done >= total { writeStandardError("\n") }
         } else {
             let decile = total == 0 ? 10 : done * 10 / max(total, 1)
-            if decile != lastDecile { lastDecile = decile; FileHandle.standardError.write(Data("\(label): \(done)/\(total)\n".utf8)) }
+            if decile != lastDecile { lastDecile = decile; writeStandardError("\(label): \(done)/\(total)\n") }
         }
     }
 }

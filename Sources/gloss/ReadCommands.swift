@@ -6,6 +6,7 @@ struct Rebuild: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Drop the projections and replay them from the log (streaming).")
     @OptionGroup var replica: ReplicaOptions
     @Flag(help: "Print JSON (keys: events, digest).") var json = false
+    @OptionGroup var progressOption: ProgressOption
     func run() throws {
         try guarded {
             let progress = ProgressReporter("rebuild")
@@ -25,7 +26,7 @@ struct Digest: ParsableCommand {
     @Flag(help: "Print JSON (keys: digest, projectionVersion, events, versionVector).") var json = false
     func run() throws {
         try guarded {
-            let r = try replica.open()
+            let r = try replica.openForReading()
             let s = try r.status()
             if recompute {
                 let full = try r.digest(recompute: true)
@@ -52,7 +53,7 @@ struct AsOf: ParsableCommand {
     @Flag(help: "Print JSON (keys: out, events, digest).") var json = false
     func run() throws {
         try guarded {
-            let r = try replica.open()
+            let r = try replica.openForReading()
             let p = try r.point(point)
             let url = URL(fileURLWithPath: out)
             let n = try r.asOf(p, out: url)
@@ -71,7 +72,7 @@ struct Diff: ParsableCommand {
     @Flag(help: "Print a JSON array of objects (keys: id, replica, seq, author, time, type, summary).") var json = false
     func run() throws {
         try guarded {
-            let r = try replica.open()
+            let r = try replica.openForReading()
             let (f, t) = (try r.point(from), try r.point(to))
             var array = JSONArrayPrinter(enabled: json)
             try r.diff(from: f, to: t) { e in
@@ -88,17 +89,30 @@ struct Diff: ParsableCommand {
 struct Query: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run read-only SQL against the projections (tables in Protocol/04-projections.md).",
-        discussion: "Writes (INSERT, UPDATE, DELETE, ATTACH, CREATE, PRAGMA writes, …) are refused by a SQLite authorizer; a query that runs past --timeout is stopped.")
+        discussion: """
+            Writes (INSERT, UPDATE, DELETE, ATTACH, CREATE, PRAGMA writes, …) are refused by a SQLite authorizer.
+
+            Limits, for every statement: --timeout seconds (a query past it is stopped), strings and blobs of at \
+            most 32 MiB (randomblob, zeroblob, printf, replace, ||), SQL text of at most 1 MiB, and 512 MiB of \
+            SQLite memory (sorts and recursive CTEs included; nothing spills to disk). A query stopped by a limit \
+            exits 5 with a message naming it; one stuck inside a single SQL function call that cannot be \
+            interrupted is ended 1 s after --timeout, the same way.
+            """)
     @OptionGroup var replica: ReplicaOptions
     @Argument(help: "One SQL statement.") var sql: String
-    @Option(help: "Time limit in seconds.") var timeout: Double = 10
+    @Option(help: "Time limit in seconds (more than 0, at most 86400).") var timeout: Double = 10
     @Flag(help: "Print a JSON array of row objects.") var json = false
+    func validate() throws { try FlagCheck.seconds("--timeout", timeout, max: 86_400) }
     func run() throws {
         try guarded {
-            let r = try replica.open()
+            let r = try replica.openForReading()
             var cols: [String] = []
             var array = JSONArrayPrinter(enabled: json)
-            try r.query(sql, timeLimit: timeout, columns: { c in
+            try r.query(sql, timeLimit: timeout, overrun: { g in
+                // Only this process's read-only connection is running: report and end it.
+                _ = CLIOutput.fail(g)
+                Foundation.exit(Exit.refused)
+            }, columns: { c in
                 cols = c
                 if !json { out(c.joined(separator: "\t")) }
             }, row: { values in
@@ -119,11 +133,12 @@ struct Search: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Full-text search over article text and notes (every word must match).")
     @OptionGroup var replica: ReplicaOptions
     @Argument(help: "Words to find.") var text: String
-    @Option(help: "At most N results.") var limit: Int = 50
+    @Option(help: "At most N results (1–10000).") var limit: Int = 50
     @Flag(help: "Print a JSON array (keys: kind, id, article, snippet).") var json = false
+    func validate() throws { try FlagCheck.count("--limit", limit, 1...10_000) }
     func run() throws {
         try guarded {
-            let hits = try replica.open().search(text, limit: limit)
+            let hits = try replica.openForReading().search(text, limit: limit)
             if json { out(JSON.array(hits).pretty); return }
             for h in hits {
                 guard case .string(let kind)? = h["kind"], case .string(let id)? = h["id"], case .string(let snip)? = h["snippet"] else { continue }
@@ -133,17 +148,21 @@ struct Search: ParsableCommand {
     }
 }
 
-/// Prints a JSON array one element per line as results stream in (never holding them all).
+/// Prints a JSON array one element per line as results stream in (never holding them all). The
+/// array opens with its first element, so a command failing before any prints only its error
+/// object (`CLIOutput`); one failing later closes the array first.
 struct JSONArrayPrinter {
     let enabled: Bool
     private var count = 0
-    init(enabled: Bool) {
-        self.enabled = enabled
-        if enabled { print("[", terminator: "") }
-    }
+    init(enabled: Bool) { self.enabled = enabled }
     mutating func add(_ element: JSON) {
+        if count == 0 { print("[", terminator: ""); CLIOutput.arrayOpened(true) }
         print((count == 0 ? "" : ",") + "\n  " + element.compact, terminator: "")
         count += 1
     }
-    func end() { if enabled { print(count == 0 ? "]" : "\n]") } }
+    func end() {
+        guard enabled else { return }
+        print(count == 0 ? "[]" : "\n]")
+        CLIOutput.arrayOpened(false)
+    }
 }

@@ -9,10 +9,12 @@ struct Vector: ParsableCommand {
     @Option(help: "Write to FILE instead of standard output.") var out: String?
     func run() throws {
         try guarded {
-            let r = try replica.open()
+            let r = try replica.openForReading()
             let text = VectorFile.encode(try r.vector, writer: r.replicaID)
             if let out {
                 do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
+                    let g = GlossError.wrap(error, output: out)
+                    if g.code == .diskFull || g.code == .ioError { throw g }
                     throw GlossError(.badInput, "cannot write \(out); check the folder exists and is writable", cause: error)
                 }
             } else { print(text, terminator: "") }
@@ -34,6 +36,7 @@ struct BundleCommand: ParsableCommand {
         @Option(help: "A peer (alias or replica id): export what it has not acknowledged.") var peer: String?
         @Flag(help: "Export every event.") var all = false
         @Flag(help: "Print JSON (keys: out, events, bytes, base).") var json = false
+        @OptionGroup var progressOption: ProgressOption
 
         func validate() throws {
             if [forVector != nil, peer != nil, all].filter({ $0 }).count != 1 {
@@ -43,13 +46,17 @@ struct BundleCommand: ParsableCommand {
 
         func run() throws {
             try guarded {
-                let r = try replica.open()
+                let r = try replica.openForReading()
                 let base: VersionVector
                 if let forVector { base = try VectorFile.read(path: forVector) }
                 else if let peer { base = try r.acknowledged(by: try r.resolveReplica(peer)) }
                 else { base = VersionVector() }
                 let progress = ProgressReporter("export")
-                let (n, bytes) = try r.exportBundle(to: URL(fileURLWithPath: out), base: base, progress: progress.update)
+                let (n, bytes): (Int, Int)
+                do { (n, bytes) = try r.exportBundle(to: URL(fileURLWithPath: out), base: base, progress: progress.update) } catch {
+                    // (Export only reads the replica: a full disk is the output's.)
+                    throw GlossError.wrap(error, output: out)
+                }
                 if json {
                     gloss.out(JSON.object([("out", .string(out)), ("events", .int(Int64(n))), ("bytes", .int(Int64(bytes))), ("base", JSON(base))]).compact)
                 } else {
@@ -62,21 +69,23 @@ struct BundleCommand: ParsableCommand {
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Apply bundle files: verified, idempotent, causal (early events wait in pending).",
-            discussion: "Exit 0 when everything applied, was already held, or waits in pending (see `gloss pending`); 2 when some events were rejected (see `gloss quarantine`), a file was cut short or damaged, or its header does not match its records; 65 when a file is not a usable bundle.")
+            discussion: "Exit 0 when everything applied or was already held; 8 when done, but some events received still wait in pending at the end for an earlier event or a dependency not yet received (see `gloss pending`; import the bundle holding those and they apply); 2 when some events were rejected (see `gloss quarantine`), a file was cut short or damaged, or its header does not match its records (2 wins over 8); 7 when the disk is full; 65 when a file is not a usable bundle.")
         @OptionGroup var replica: ReplicaOptions
         @Argument(help: "Bundle files.") var files: [String]
         @Flag(help: "Print one JSON object per file (keys: file, sender, received, applied, duplicate, pending, rejected, forks, restored, newConflicts, truncated, checksumOK, error, rejections, header).") var json = false
+        @OptionGroup var progressOption: ProgressOption
 
         func validate() throws { if files.isEmpty { throw ValidationError("give at least one bundle FILE") } }
 
         func run() throws {
-            var partial = false
+            var partial = false, waiting = false
             try guarded {
                 let r = try replica.open()
                 for f in files {
                     let progress = ProgressReporter("import \(URL(fileURLWithPath: f).lastPathComponent)")
                     let rep = try r.importBundle(at: URL(fileURLWithPath: f), progress: progress.update)
                     if !rep.clean { partial = true }
+                    if rep.summary.pending > 0 { waiting = true }
                     if json { out(rep.json.compact); continue }
                     let s = rep.summary
                     out("\(f): received \(s.received), applied \(s.applied), duplicate \(s.duplicate), pending \(s.pending), rejected \(s.rejected)"
@@ -91,8 +100,12 @@ struct BundleCommand: ParsableCommand {
                     for x in s.rejections.prefix(10) { err("  rejected \(x.event.short) (\(x.replica.short):\(x.seq)): \(x.reason)") }
                     if s.rejected > 10 { err("  … \(s.rejected - 10) more; see `gloss quarantine`") }
                 }
+                // A later file may have brought what an earlier one's events waited for.
+                if waiting { waiting = try r.status().pending > 0 }
+                if waiting && !json { err("some events wait in pending for events not received yet; see `gloss pending` (exit \(Exit.pending))") }
             }
             if partial { throw ExitCode(Exit.partial) }
+            if waiting { throw ExitCode(Exit.pending) }
         }
     }
 }
@@ -107,7 +120,7 @@ struct Peers: ParsableCommand {
         @Flag(help: "Print a JSON array (keys: replica, alias, acknowledged, behind, lastSeen).") var json = false
         func run() throws {
             try guarded {
-                let ps = try replica.open().peers()
+                let ps = try replica.openForReading().peers()
                 if json { out(JSON.array(ps.map(\.json)).pretty); return }
                 if ps.isEmpty { out("no peers yet: import a bundle or sync with one") }
                 for p in ps {
@@ -134,7 +147,7 @@ struct Quarantine: ParsableCommand {
     @Flag(help: "Print a JSON array (keys: event, replica, seq, reason, receivedAt).") var json = false
     func run() throws {
         try guarded {
-            let q = try replica.open().quarantined()
+            let q = try replica.openForReading().quarantined()
             if json { out(JSON.array(q).pretty); return }
             if q.isEmpty { out("quarantine is empty") }
             for e in q {

@@ -34,8 +34,11 @@ import Testing
         #expect(rebuild.status == 0)
         #expect(rebuild.object["digest"] as? String == digest)
         #expect(rebuild.object["events"] as? Int == 3)
-        // Not a terminal: plain progress lines with exact counts.
-        #expect(rebuild.stderr.contains("rebuild: 3/3"))
+        // Not a terminal, and --json: no progress lines unless asked for; then plain lines with exact counts.
+        #expect(!rebuild.stderr.contains("rebuild:"))
+        let asked = try gloss("rebuild", "--json", "--progress")
+        #expect(asked.status == 0)
+        #expect(asked.stderr.contains("rebuild: 3/3"))
     }
 
     @Test func asOfByEventTimeAndVectorAndDiff() throws {
