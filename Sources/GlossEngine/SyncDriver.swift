@@ -300,6 +300,12 @@ public struct SyncDriver: Sendable {
                         return true
                     }
                     if !batch.isEmpty && !cancelled.value { slots.wait(); continuation.yield(batch) }
+                    // Then the fork evidence: a peer holding one branch, or none, freezes the feed too.
+                    let evidence = try replica.store.forkEvidence(db)
+                    for part in stride(from: 0, to: evidence.count, by: WireLimits.maxBatchEvents) where !cancelled.value {
+                        slots.wait()
+                        continuation.yield(Array(evidence[part..<min(evidence.count, part + WireLimits.maxBatchEvents)]))
+                    }
                 }
                 continuation.finish()
             } catch { continuation.finish(throwing: error) }

@@ -332,8 +332,9 @@ public struct GlossProjector: Projector {
     struct Context { var id: String; var author: String; var time: Int64; var replica: String; var at: String }
 
     /// Candidate rows from an extraction (at ingest or re-run). The same text extracted by several
-    /// replicas with the same rules gives the same rows; the smallest event id is named, whatever
-    /// the arrival order. Returns false (nothing written) when a candidate is malformed.
+    /// replicas with the same rules gives the same rows; the smallest event id — and the article
+    /// it names (one text can be ingested as two articles concurrently) — is kept, whatever the
+    /// arrival order. Returns false (nothing written) when a candidate is malformed.
     private func insertCandidates(article: String, revision: String, rulesVersion: Int64, _ raw: [CBOR], _ ctx: Context, _ db: Database) throws -> Bool {
         var parsed: [Candidate] = []
         for c in raw {
@@ -346,7 +347,7 @@ public struct GlossProjector: Projector {
                 INSERT INTO candidates(candidate, article, revision, rules_version, ordinal, kind, value, precision, rule,
                     exact, prefix, suffix, sel_start, sel_end, speaker, role, said_on, affiliation, event)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(candidate) DO UPDATE SET event = excluded.event WHERE excluded.event < candidates.event
+                ON CONFLICT(candidate) DO UPDATE SET event = excluded.event, article = excluded.article WHERE excluded.event < candidates.event
                 """).execute(arguments: [id, article, revision, rulesVersion, i, c.kind, c.value, c.precision, c.rule,
                                          c.selector.exact, c.selector.prefix, c.selector.suffix, c.selector.start, c.selector.end,
                                          c.speaker, c.role, c.saidOn, c.affiliation, ctx.id])

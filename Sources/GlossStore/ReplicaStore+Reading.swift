@@ -91,3 +91,18 @@ extension ReplicaStore {
         }
     }
 }
+
+extension ReplicaStore {
+    /// Fork evidence to forward in a sync session (Protocol/07-wire.md §Streaming): for every feed
+    /// frozen here, each held event at its fork seq (two or more, ascending id). A peer that receives
+    /// them freezes the feed at the same seq — whichever branch it held, or none yet — so events of
+    /// other feeds that depend on the forked part are not left waiting there.
+    public func forkEvidence(_ db: Database) throws -> [SignedEvent] {
+        try Row.fetchAll(db, sql: """
+            SELECT k.envelope, k.payload FROM feeds f JOIN forks k ON k.replica = f.replica AND k.seq = f.fork_seq
+            WHERE f.fork_seq IS NOT NULL ORDER BY f.replica, k.id
+            """).compactMap { row in
+            (try? EventEnvelope(decoding: Array(row[0] as Data))).map { SignedEvent(envelope: $0, payload: (row[1] as Data?).map { Array($0) }) }
+        }
+    }
+}

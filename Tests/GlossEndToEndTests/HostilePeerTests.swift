@@ -13,50 +13,7 @@ import Testing
 /// replica succeeds. At the end the server's pending table, peer_acks rows, database size and peak
 /// memory are bounded (bounds below).
 @Suite(.serialized, .timeLimit(.minutes(10))) struct HostilePeerTests {
-    /// `gloss serve` as a process whose stderr is drained continuously (a chatty log never blocks it).
-    final class Server: @unchecked Sendable {
-        let process = Process()
-        let port: Int
-        private let err = Locked(Data())
-        init(dir: URL) throws {
-            process.executableURL = GlossProcess.binary
-            process.arguments = ["serve", "--dir", dir.path, "--listen", "127.0.0.1:0", "--handshake-timeout", "5", "--idle-timeout", "10"]
-            let out = Pipe(), errPipe = Pipe()
-            process.standardOutput = out
-            process.standardError = errPipe
-            try process.run()
-            let buffer = err
-            errPipe.fileHandleForReading.readabilityHandler = { h in
-                let d = h.availableData
-                if !d.isEmpty { buffer.withValue { $0.append(d) } }
-            }
-            var line = Data()
-            while !line.contains(0x0A) {
-                let chunk = out.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                line.append(chunk)
-            }
-            let text = String(decoding: line, as: UTF8.self)
-            guard let p = text.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else {
-                throw HostilePeer.Failure(description: "no port in \(text)")
-            }
-            port = p
-        }
-        var log: String { String(decoding: err.value, as: UTF8.self) }
-        var alive: Bool { process.isRunning }
-        func stop() -> Int32 {
-            if process.isRunning { process.terminate() }
-            process.waitUntilExit()
-            return process.terminationStatus
-        }
-        /// Peak resident memory of the server (VmHWM), in bytes.
-        var peakRSS: Int? {
-            guard let s = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
-                  let line = s.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-                  let kb = Int(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
-            return kb * 1024
-        }
-    }
+    typealias Server = ServeProcess
 
     /// One hostile session: what the peer sends after the handshake, and whether the server must
     /// end the session (a protocol violation) rather than carry on.
@@ -185,7 +142,7 @@ import Testing
         #expect(try GlossProcess.run(["ingest", "--dir", s.path, f.path], cwd: tmp.url).status == 0)
         let serverID = try { () throws -> ReplicaID in let r = try Replica.open(at: s); defer { try? r.close() }; return r.replicaID }()
         var rng = SplitMix64(seed: testSeed("hostile-peer"))
-        var server = try Server(dir: s)
+        var server = try Server(dir: s, extra: ["--handshake-timeout", "5", "--idle-timeout", "10"])
         var crashes: [String] = []
         for attack in Self.attacks(serverID: serverID, rng: &rng) {
             let t0 = Date()
@@ -214,7 +171,7 @@ import Testing
                 let log = server.log.split(separator: "\n").filter { $0.contains("Fatal error") }.suffix(2).joined(separator: " | ")
                 crashes.append(attack.name)
                 Issue.record("[\(attack.name)] the server process died (\(server.process.terminationReason == .uncaughtSignal ? "signal" : "exit") \(server.process.terminationStatus)): \(log)")
-                server = try Server(dir: s)   // go on with the next attack
+                server = try Server(dir: s, extra: ["--handshake-timeout", "5", "--idle-timeout", "10"])   // go on with the next attack
                 continue
             }
             #expect(sync.status == 0, "[\(attack.name)] a genuine sync after the attack failed: \(sync.stderr.prefix(300))")

@@ -5,37 +5,7 @@ import Testing
 
 /// `gloss serve` as a real process, attacked and used over real loopback sockets.
 @Suite(.serialized, .timeLimit(.minutes(10))) struct ServeTests {
-    final class Server {
-        let process = Process()
-        let port: Int
-        let errPipe = Pipe()
-        init(dir: URL, extra: [String] = []) throws {
-            process.executableURL = GlossProcess.binary
-            process.arguments = ["serve", "--dir", dir.path, "--listen", "127.0.0.1:0"] + extra
-            let out = Pipe()
-            process.standardOutput = out
-            process.standardError = errPipe
-            try process.run()
-            // The first line is "listening on HOST:PORT".
-            var line = Data()
-            while !line.contains(0x0A) {
-                let chunk = out.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                line.append(chunk)
-            }
-            let text = String(decoding: line, as: UTF8.self)
-            guard let p = text.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else {
-                throw NSError(domain: "serve", code: 1, userInfo: [NSLocalizedDescriptionKey: "no port in \(text)"])
-            }
-            port = p
-        }
-        func stop() -> Int32 {
-            process.terminate()   // SIGTERM
-            process.waitUntilExit()
-            return process.terminationStatus
-        }
-        var log: String { String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
-    }
+    typealias Server = ServeProcess
 
     /// A raw TCP client: connect, optionally write, then wait for the server to close (or time out).
     static func rawConnection(port: Int, send bytes: [UInt8], waitForClose limit: TimeInterval) -> (closed: Bool, after: TimeInterval) {

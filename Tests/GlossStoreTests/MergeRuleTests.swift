@@ -133,4 +133,26 @@ import Testing
             #expect(row.deleted && !row.live)
         }
     }
+
+    /// Found by the damaged-delivery simulator: one text ingested as a new article on one replica
+    /// while another revises its article to the same text — the extraction candidates of that
+    /// revision named whichever article arrived first. Now the smallest event id names it.
+    @Test func candidatesOfATextClaimedByTwoArticlesAreTheSameInEveryArrivalOrder() throws {
+        let sim = try Simulation(replicas: 4, seed: 1440, label: "candidates")
+        let (a, b) = (sim.replicas[0], sim.replicas[1])
+        let first = try a.ingest(bytes: Array("date 2021-06-20 BAKU – first report\n".utf8), filename: "x.txt").id
+        let shared = "date 2021-06-21 BAKU – forces report 3\n"
+        let file = sim.tmp.sub("shared.txt")
+        try Data(shared.utf8).write(to: file)
+        _ = try a.revise(article: first, file: file.path)                          // a: article X now has the text
+        _ = try b.ingest(bytes: Array(shared.utf8), filename: "shared.txt")        // b: the same text as article Z
+        let (ea, eb) = (try sim.missing(from: a, to: sim.replicas[2]), try sim.missing(from: b, to: sim.replicas[2]))
+        _ = try sim.replicas[2].store.applyRemote(ea + eb, now: sim.clock.read())
+        _ = try sim.replicas[3].store.applyRemote(eb + ea, now: sim.clock.read())
+        func rows(_ r: Replica) throws -> [String] {
+            try r.store.read { try Row.fetchAll($0, sql: "SELECT candidate, article, event FROM candidates ORDER BY candidate").map { "\($0)" } }
+        }
+        #expect(try rows(sim.replicas[2]) == (try rows(sim.replicas[3])))
+        #expect(try sim.replicas[2].digest() == (try sim.replicas[3].digest()))
+    }
 }

@@ -196,6 +196,41 @@ import Testing
         guard case .fail(let e)? = deliver(.progress(v)).first else { Issue.record("progress after done and ack accepted"); return }
         #expect(e.code == .protocolViolation)
     }
+
+    /// A replica that only ever syncs with one that knows a fork still freezes the feed and applies
+    /// the honest events that depend on the forked part: the session forwards the fork evidence.
+    @Test(arguments: [SyncTransport.memory, .tcp])
+    func forkEvidenceTravelsSoDependentsAreNotStranded(_ transport: SyncTransport) async throws {
+        let sim = try Simulation(replicas: 4, seed: 1350, label: "fork-forward-\(transport)")
+        let (a, h, x, z) = (sim.replicas[0], sim.replicas[1], sim.replicas[2], sim.replicas[3])
+        for _ in 0..<2 { try sim.randomOperation(on: 0) }
+        // A copied replica folder: the same key writes a different seq 3.
+        let copy = sim.tmp.sub("a-twin")
+        try FileManager.default.copyItem(at: sim.tmp.sub("r0"), to: copy)
+        let twin = try Replica.open(at: copy, clock: sim.clock.function)
+        let article = try a.store.read { try String.fetchOne($0, sql: "SELECT article FROM articles LIMIT 1")! }
+        _ = try a.addNote(on: article, body: "branch A")
+        _ = try twin.addNote(on: article, body: "branch B")
+        // An honest analyst sees branch A, then writes on top of it.
+        try sim.sync(0, 1)
+        _ = try h.addNote(on: article, body: "honest note after branch A")
+        // x learns everything, both branches included: it freezes a's feed at seq 3.
+        try sim.sync(1, 2)
+        _ = try x.store.applyRemote(try sim.missing(from: twin, to: try sim.addReplica("empty")), now: sim.clock.read())
+        #expect(try x.verify().forks.first?.seq == 3)
+        // z syncs only with x.
+        switch transport {
+        case .tcp: _ = try await tcpSession(client: z, server: x)
+        default: _ = try await memorySession(z, x)
+        }
+        let (sx, sz) = (try x.status(), try z.status())
+        #expect(sz.pending == 0, "the honest event that saw branch A is not left waiting")
+        #expect(sz.feedProblems.first?.state == "forked")
+        #expect(sz.versionVector == sx.versionVector && sz.digest == sx.digest)
+        // Syncing again changes nothing.
+        let again = transport == .tcp ? try await tcpSession(client: z, server: x) : try await memorySession(z, x).0
+        #expect(again.summary.applied == 0 && again.summary.forks == 0)
+    }
 }
 
 /// A transport that fails after passing `afterFrames` received frames (a peer that drops mid-stream).
