@@ -148,7 +148,7 @@ extension ReplicaStore {
         var summary = ApplySummary()
         var heads: [ReplicaID: FeedHead] = [:]
         /// Pending events per feed (loaded on first need, then kept current).
-        var pendingByFeed: [ReplicaID: Int]?
+        var pendingByFeed: PendingCounts?
         var needsRebuild = false
         /// Events of this call parked in pending (to count those drained in the same call).
         var parked = Set<EventID>()
@@ -351,29 +351,28 @@ extension ReplicaStore {
         let idBlob = Data(e.id.raw.bytes)
         if try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM pending WHERE id = ?"), arguments: [idBlob]) == true { return .pending }
         if s.pendingByFeed == nil {
-            var counts: [ReplicaID: Int] = [:]
+            var counts = PendingCounts()
             for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT replica, count(*) FROM pending GROUP BY replica")) {
-                if let r = Bytes32(exactly: Array(row[0] as Data)) { counts[ReplicaID(r)] = row[1] }
+                if let r = Bytes32(exactly: Array(row[0] as Data)) { counts.add(ReplicaID(r), row[1]) }
             }
             s.pendingByFeed = counts
         }
         let replica = e.envelope.replica
-        let mine = s.pendingByFeed![replica, default: 0]
+        let mine = s.pendingByFeed![replica]
         guard mine < s.limits.perFeed else {
             return .refused("\(s.limits.perFeed) events of \(replica.short) already wait in pending (its share); import its earlier events first — this one will be offered again")
         }
-        let total = s.pendingByFeed!.values.reduce(0, +)
-        if total >= s.limits.total {
-            guard let (largest, n) = s.pendingByFeed!.max(by: { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }), n > mine + 1 else {
+        if s.pendingByFeed!.total >= s.limits.total {
+            guard let (largest, n) = s.pendingByFeed!.largest, n > mine + 1 else {
                 return .refused("pending table is full (\(s.limits.total) events waiting for missing dependencies); import the missing earlier events first — this one will be offered again")
             }
             try db.cachedStatement(sql: "DELETE FROM pending WHERE id = (SELECT id FROM pending WHERE replica = ? ORDER BY seq DESC, id DESC LIMIT 1)")
                 .execute(arguments: [Data(largest.raw.bytes)])
-            s.pendingByFeed![largest] = n - 1
+            s.pendingByFeed!.add(largest, -1)
         }
         try db.cachedStatement(sql: "INSERT INTO pending(id, replica, seq, envelope, payload, reason, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)").execute(arguments: [idBlob, Data(replica.raw.bytes), Int64(e.envelope.seq), Data(e.envelope.bytes),
                                    e.payload.map { Data($0) }, reason, Int64(clamping: s.now)])
-        s.pendingByFeed![replica] = mine + 1
+        s.pendingByFeed!.add(replica, 1)
         s.parked.insert(e.id)
         return .pending
     }
@@ -404,7 +403,7 @@ extension ReplicaStore {
                 let outcome = try applyOne(e, authenticated: true, fromPending: true, &s, db)
                 if outcome == .pending { continue }
                 try db.cachedStatement(sql: "DELETE FROM pending WHERE id = ?").execute(arguments: [row["id"] as Data])
-                if db.changesCount > 0, s.pendingByFeed != nil { s.pendingByFeed![env.replica, default: 1] -= 1 }
+                if db.changesCount > 0 { s.pendingByFeed?.add(env.replica, -1) }
                 if outcome == .applied {
                     progressed = true
                     s.summary.applied += 1
@@ -418,5 +417,33 @@ extension ReplicaStore {
             }
             if !progressed { return }
         }
+    }
+}
+
+/// Waiting events per feed, with the total and the largest feed kept current in O(1) per change,
+/// so a flood from many throwaway keys costs no scan per event.
+struct PendingCounts {
+    private var byFeed: [ReplicaID: Int] = [:]
+    /// Feeds by their count (only counts ≥ 1).
+    private var byCount: [Int: Set<ReplicaID>] = [:]
+    private(set) var total = 0
+    private var maxCount = 0
+
+    subscript(_ r: ReplicaID) -> Int { byFeed[r] ?? 0 }
+
+    mutating func add(_ r: ReplicaID, _ delta: Int) {
+        let old = self[r], new = max(0, old + delta)
+        guard new != old else { return }
+        if old > 0 { byCount[old]?.remove(r); if byCount[old]?.isEmpty == true { byCount[old] = nil } }
+        if new > 0 { byCount[new, default: []].insert(r); byFeed[r] = new } else { byFeed[r] = nil }
+        total += new - old
+        if new > maxCount { maxCount = new }
+        while maxCount > 0 && byCount[maxCount] == nil { maxCount -= 1 }
+    }
+
+    /// A feed with the most waiting events, and how many.
+    var largest: (ReplicaID, Int)? {
+        guard maxCount > 0, let r = byCount[maxCount]?.first else { return nil }
+        return (r, maxCount)
     }
 }
