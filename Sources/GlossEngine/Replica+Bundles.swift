@@ -112,28 +112,19 @@ extension Replica {
         }
         report.sender = header.sender
         let conflictsBefore = try openConflictCount()
-        var window: [SignedEvent] = []
-        var windowBytes = 0
-        func flush() throws {
-            guard !window.isEmpty else { return }
-            let s = try store.applyRemote(window, now: clock())
-            report.summary.add(s)
-            window.removeAll(keepingCapacity: true)
-            windowBytes = 0
-            progress?(Int(reader.recordsRead), Int(clamping: header.eventCount))
-        }
         do {
-            while let e = try reader.next() {
-                windowBytes += e.envelope.bytes.count + (e.payload?.count ?? 0)
-                window.append(e)
-                if window.count >= Replica.importWindow || windowBytes >= Replica.importWindowBytes { try flush() }
+            // Reading, hashing and signature checks run on a second thread, a window ahead of the writer.
+            try store.applyStream(maxEvents: Replica.importWindow, maxBytes: Replica.importWindowBytes, now: clock, next: {
+                do { return try reader.next() } catch let e as SyncError { throw e } catch { throw BundleReadError(underlying: error) }
+            }) { s, w in
+                report.summary.add(s)
+                progress?(w.recordsRead, Int(clamping: header.eventCount))
             }
         } catch let e as SyncError {
             report.error = e.message
-        } catch {
-            report.error = "reading stopped: \(error)"
+        } catch let e as BundleReadError {
+            report.error = "reading stopped: \(e.underlying)"
         }
-        try flush()
         report.truncated = reader.truncated
         report.checksumOK = reader.checksumOK
         report.headerProblems = reader.headerProblems
@@ -146,6 +137,9 @@ extension Replica {
         report.newConflicts = max(0, try openConflictCount() - conflictsBefore)
         return report
     }
+
+    /// A failure to read the bundle file itself (not a malformed record, not the store).
+    struct BundleReadError: Error { var underlying: any Error }
 
     func openConflictCount() throws -> Int {
         try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM conflicts WHERE state = 'open'") ?? 0 }

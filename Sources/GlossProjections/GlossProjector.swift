@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import GlossIngest
+import GlossMerge
 import GlossModel
 import GlossStore
 
@@ -47,11 +48,16 @@ public struct GlossProjector: Projector {
     }
 
     public func willCommit(_ db: Database) throws {
+        try flushNoteRun(db)
         try SearchIndex.flush(db)
         try ProjectionDigest.flush(db)
+        ApplyWindow.of(db)?.reset()
     }
 
-    public func didRollback(_ db: Database) { ProjectionDigest.discard(db) }
+    public func didRollback(_ db: Database) {
+        ProjectionDigest.discard(db)
+        ApplyWindow.of(db)?.reset()
+    }
 
     public func settle(_ db: Database) throws { try SearchIndex.settle(db) }
     public func needsSettle(_ db: Database) throws -> Bool { try SearchIndex.needsSettle(db) }
@@ -236,6 +242,7 @@ public struct GlossProjector: Projector {
         try db.execute(sql: "DROP TABLE IF EXISTS search; DROP TABLE IF EXISTS projection_digest; DROP TABLE IF EXISTS reg_writes; DROP TABLE IF EXISTS reg_heads")
         try db.execute(sql: "DELETE FROM temp.search_dirty")
         ProjectionDigest.discard(db)
+        ApplyWindow.of(db)?.reset()
     }
 
     public func apply(_ e: AppliedEvent, store: ReplicaStore, _ db: Database) throws {
@@ -243,6 +250,12 @@ public struct GlossProjector: Projector {
         let ctx = Context(id: env.id.hex, author: env.author, time: Int64(bitPattern: env.time.raw),
                           replica: env.replica.hex, at: env.time.rfc3339)
         let payload = DecodedPayload(type: env.type, schema: env.schema, payload: e.payload)
+        switch payload {
+        case .noteAdded, .noteEdited, .noteDeleted, .tagAdded, .tagRemoved, .linkAdded, .linkRemoved, .annotationAdded:
+            break   // they neither read nor write what a run of note events keeps in memory
+        default:
+            try flushNoteRun(db)
+        }
         switch payload {
         case .articleIngested(let p):
             try applyArticle(p, ctx, db)
@@ -268,19 +281,19 @@ public struct GlossProjector: Projector {
                 """).execute(arguments: [ctx.id, p.on, ctx.author, ctx.at, p.body, ctx.id, ctx.time, ctx.replica, ctx.at])
             try revision(note: ctx.id, kind: "add", body: p.body, ctx, db)
             try object(ctx.id, kind: "note", event: ctx.id, db)
-            try noteWrite(ctx.id, deleted: false, value: p.body, e, ctx, store: store, db)
+            try noteWrite(ctx.id, deleted: false, value: p.body, deferred: true, e, ctx, store: store, db)
         case .noteEdited(let p):
             guard try noteIsInCausalPast(p.note, of: e, store: store, db) else {
                 return try notUnderstood(env, ctx, "edits note \(p.note.prefix(12)), which is not in its causal past", db)
             }
             try revision(note: p.note, kind: "edit", body: p.body, ctx, db)
-            try noteWrite(p.note, deleted: false, value: p.body, e, ctx, store: store, db)
+            try noteWrite(p.note, deleted: false, value: p.body, deferred: true, e, ctx, store: store, db)
         case .noteDeleted(let p):
             guard try noteIsInCausalPast(p.note, of: e, store: store, db) else {
                 return try notUnderstood(env, ctx, "deletes note \(p.note.prefix(12)), which is not in its causal past", db)
             }
             try revision(note: p.note, kind: "delete", body: nil, ctx, db)
-            try noteWrite(p.note, deleted: true, value: nil, e, ctx, store: store, db)
+            try noteWrite(p.note, deleted: true, value: nil, deferred: true, e, ctx, store: store, db)
         case .conflictResolved(let p):
             guard try allInCausalPast(p.candidates, of: e, store: store, db) else {
                 return try notUnderstood(env, ctx, "resolution names a candidate that is not in its causal past", db)
@@ -292,7 +305,7 @@ public struct GlossProjector: Projector {
                     return try notUnderstood(env, ctx, "resolves the body of \(p.object.prefix(12)), which is not a note in its causal past", db)
                 }
                 try revision(note: p.object, kind: "resolve", body: p.value, ctx, db)
-                try noteWrite(p.object, deleted: p.deleted, value: p.value, e, ctx, store: store, db)
+                try noteWrite(p.object, deleted: p.deleted, value: p.value, deferred: false, e, ctx, store: store, db)
                 try Registers(store: store).recordResolved(p, objectKind: "note", resolution: ctx.id, time: ctx.time, db)
             } else if let reason = try applyFactResolution(p, e, ctx, store: store, db) {
                 return try notUnderstood(env, ctx, reason, db)
@@ -410,10 +423,39 @@ public struct GlossProjector: Projector {
     }
 
     /// A write to a note's body register; the notes row shows the register's displayed value.
-    private func noteWrite(_ note: String, deleted: Bool, value: String?, _ e: AppliedEvent, _ c: Context, store: ReplicaStore, _ db: Database) throws {
+    /// Deferred (a note event): the heads stay in the connection's apply window and the rows are
+    /// written when the run of note events ends (`flushNoteRun`).
+    private func noteWrite(_ note: String, deleted: Bool, value: String?, deferred: Bool, _ e: AppliedEvent, _ c: Context,
+                           store: ReplicaStore, _ db: Database) throws {
         let w = Registers.Write(event: c.id, deleted: deleted, value: value, time: c.time, replica: c.replica, author: c.author, at: c.at,
                                 feed: e.feed, seq: e.envelope.seq)
-        let shown = try Registers(store: store).write(object: note, objectKind: "note", field: "body", w, db)
+        let registers = Registers(store: store)
+        guard deferred, let window = ApplyWindow.of(db) else {
+            return try showNote(note, try registers.write(object: note, objectKind: "note", field: "body", w, db), db)
+        }
+        try registers.record(object: note, field: "body", w, db)
+        // A note's first write (its NoteAdded) has nothing before it: every other write has the note in its causal past.
+        let stored = try window.notes[note]?.stored ?? (w.event == note ? [] : registers.heads(note, "body", db))
+        let heads = try Register.heads(window.notes[note]?.heads ?? stored, adding: w, happenedBefore: registers.happenedBefore(db)).heads
+        window.set(note, .init(stored: stored, heads: heads))
+        window.store = store
+    }
+
+    /// Writes the heads, open conflicts and notes rows of the note registers a run of note events
+    /// wrote (once per note, whatever the number of writes), and ends the run.
+    func flushNoteRun(_ db: Database) throws {
+        guard let window = ApplyWindow.of(db), !window.order.isEmpty else { return }
+        guard let store = window.store else { throw StoreError(.corrupt, "a run of note events lost its store before it was written; nothing was committed") }
+        let registers = Registers(store: store)
+        for note in window.order {
+            let r = window.notes[note]!
+            try showNote(note, try registers.setHeads(object: note, objectKind: "note", field: "body", heads: r.heads, replacing: r.stored, db), db)
+        }
+        window.clearRun()
+    }
+
+    /// Shows what a note's body register displays on its `notes` row.
+    private func showNote(_ note: String, _ shown: Registers.Displayed, _ db: Database) throws {
         // A note just added shows its own body, as inserted: nothing to update.
         if shown.state == .single, shown.winner.event == note, !shown.deleted {
             try SearchIndex.markNote(note, db)
@@ -436,7 +478,7 @@ public struct GlossProjector: Projector {
     func allInCausalPast(_ ids: [String], of e: AppliedEvent, store: ReplicaStore, _ db: Database) throws -> Bool {
         for id in ids {
             guard let b = Hex.decode(id), let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT feed, seq FROM events WHERE id = ?"), arguments: [Data(b)]),
-                  try store.happenedBefore(feedA: row[0], seqA: UInt64(row[1] as Int64), feedB: e.feed, seqB: e.envelope.seq, db) else { return false }
+                  try happenedBefore(feedA: row[0], seqA: UInt64(row[1] as Int64), e, store: store, db) else { return false }
         }
         return true
     }
@@ -467,7 +509,15 @@ public struct GlossProjector: Projector {
         guard let idBytes = Hex.decode(id), let row = try Row.fetchOne(try db.cachedStatement(sql: """
             SELECT ev.feed, ev.seq FROM \(table) t JOIN events ev ON ev.id = ? WHERE t.\(key) = ?
             """), arguments: [Data(idBytes), id]) else { return false }
-        return try store.happenedBefore(feedA: row[0], seqA: UInt64(row[1] as Int64), feedB: e.feed, seqB: e.envelope.seq, db)
+        return try happenedBefore(feedA: row[0], seqA: UInt64(row[1] as Int64), e, store: store, db)
+    }
+
+    /// True when event (`feedA`, `seqA`) happened before `e` (memoized by the apply window).
+    func happenedBefore(feedA: Int64, seqA: UInt64, _ e: AppliedEvent, store: ReplicaStore, _ db: Database) throws -> Bool {
+        guard let window = ApplyWindow.of(db) else {
+            return try store.happenedBefore(feedA: feedA, seqA: seqA, feedB: e.feed, seqB: e.envelope.seq, db)
+        }
+        return try window.happenedBefore(feedA: feedA, seqA: seqA, feedB: e.feed, seqB: e.envelope.seq, store: store, db)
     }
 
     func notUnderstood(_ env: EventEnvelope, _ c: Context, _ reason: String, _ db: Database) throws {

@@ -12,6 +12,8 @@ import GlossModel
 public enum ProjectionDigest {
     /// Per-connection accumulation of one transaction's row changes.
     final class Accumulator {
+        /// The connection's apply window (kept here: one per connection, for its life).
+        let window = ApplyWindow()
         var tables: [String: (rows: Int64, sum: [UInt8])] = [:]
         func add(_ table: String, _ hash: Bytes32, sign: Int64) {
             var t = tables[table] ?? (0, [UInt8](repeating: 0, count: 32))

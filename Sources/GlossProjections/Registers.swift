@@ -42,16 +42,30 @@ struct Registers {
     /// Records a write and returns what the field now displays. Open conflict rows for the field
     /// are replaced to match the new heads.
     func write(object: String, objectKind: String, field: String, _ w: Write, _ db: Database) throws -> Displayed {
+        try record(object: object, field: field, w, db)
+        let before = try self.heads(object, field, db)
+        let heads = try Register.heads(before, adding: w, happenedBefore: happenedBefore(db)).heads
+        return try setHeads(object: object, objectKind: objectKind, field: field, heads: heads, replacing: before, db)
+    }
+
+    /// Adds a write to `reg_writes` (the heads are the caller's business: `setHeads(…)`).
+    func record(object: String, field: String, _ w: Write, _ db: Database) throws {
         try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO reg_writes(object, field, event, deleted, value, time, replica, author, at, feed, seq)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [object, field, w.event, w.deleted, w.value, w.time, w.replica, w.author, w.at, w.feed, Int64(w.seq)])
-        let before = try self.heads(object, field, db)
-        let (heads, removed) = try Register.heads(before, adding: w, happenedBefore: happenedBefore(db))
-        for h in removed {
+    }
+
+    /// Replaces the stored heads `before` of a register by `heads` and returns what they display;
+    /// open conflict rows for the field are replaced to match.
+    func setHeads(object: String, objectKind: String, field: String, heads: [Write], replacing before: [Write], _ db: Database) throws -> Displayed {
+        let kept = Set(heads.map(\.event)), had = Set(before.map(\.event))
+        for h in before where !kept.contains(h.event) {
             try db.cachedStatement(sql: "DELETE FROM reg_heads WHERE object = ? AND field = ? AND event = ?").execute(arguments: [object, field, h.event])
         }
-        try db.cachedStatement(sql: "INSERT OR IGNORE INTO reg_heads(object, field, event) VALUES (?, ?, ?)").execute(arguments: [object, field, w.event])
+        for h in heads where !had.contains(h.event) {
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO reg_heads(object, field, event) VALUES (?, ?, ?)").execute(arguments: [object, field, h.event])
+        }
         let shown = try display(object: object, field: field, heads: heads, db)
         // An open conflict needs two heads: from one head to a display without conflict there is none to update.
         if before.count > 1 || shown.state == .conflict {
@@ -60,9 +74,14 @@ struct Registers {
         return shown
     }
 
-    /// Causal order from the store's `event_deps` (inside the apply transaction).
+    /// Causal order from the store's `event_deps` (inside the apply transaction), memoized by the
+    /// connection's apply window.
     func happenedBefore(_ db: Database) -> (Write, Write) throws -> Bool {
-        { [store] a, b in try store.happenedBefore(feedA: a.feed, seqA: a.seq, feedB: b.feed, seqB: b.seq, db) }
+        let window = ApplyWindow.of(db)
+        return { [store] a, b in
+            if let window { return try window.happenedBefore(feedA: a.feed, seqA: a.seq, feedB: b.feed, seqB: b.seq, store: store, db) }
+            return try store.happenedBefore(feedA: a.feed, seqA: a.seq, feedB: b.feed, seqB: b.seq, db)
+        }
     }
 
     /// The columns `write(row:)` reads, in its order.

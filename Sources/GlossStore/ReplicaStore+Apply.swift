@@ -113,15 +113,23 @@ extension ReplicaStore {
     ///
     /// Idempotent: applying the same window again changes nothing and counts every event as duplicate.
     public func applyRemote(_ window: [SignedEvent], now: UInt64, limits: PendingLimits = .standard) throws -> ApplySummary {
-        let proven = ReplicaStore.authenticated(window)
+        try applyRemote(window, now: now, limits: limits, checked: nil)
+    }
+
+    /// As `applyRemote(_:now:limits:)`, with the window's signatures and payload hashes already
+    /// checked (`checked`, of exactly these events) or not (nil).
+    func applyRemote(_ window: [SignedEvent], now: UInt64, limits: PendingLimits, checked: CheckedWindow?) throws -> ApplySummary {
+        let proven = checked?.proven ?? ReplicaStore.authenticated(window)
         return try write { db in
             var state = ApplyState(limits: limits, now: now)
+            state.intact = checked?.intact
             try expirePending(&state, db)
             for e in window {
                 state.summary.received += 1
                 state.record(try applyOne(e, authenticated: proven.contains(e.id), fromPending: false, &state, db), e)
             }
             try drainPending(&state, db)
+            try writeHeads(&state, db)
             if state.needsRebuild { try rebuildProjections(db, progress: nil) }
             return state.summary
         }
@@ -152,6 +160,10 @@ extension ReplicaStore {
         var needsRebuild = false
         /// Events of this call parked in pending (to count those drained in the same call).
         var parked = Set<EventID>()
+        /// Feeds whose head moved since `feeds` was last written (written once per window).
+        var movedHeads = Set<ReplicaID>()
+        /// Events of the window whose payload was found to match its hash beforehand (others are checked here).
+        var intact: Set<EventID>?
         let limits: PendingLimits
         let now: UInt64
         init(limits: PendingLimits, now: UInt64) { self.limits = limits; self.now = now }
@@ -200,7 +212,7 @@ extension ReplicaStore {
         guard authenticated else {
             return .rejected("signature does not verify, and no validly signed later event of its feed vouches for it; not stored")
         }
-        if let p = e.payload, !env.matches(payload: p) {
+        if let p = e.payload, s.intact?.contains(e.id) != true, !env.matches(payload: p) {
             return .rejected("payload does not match the envelope's payload hash (a damaged copy); not stored — the genuine copy will apply")
         }
         if let forkSeq = h.forkSeq, env.seq >= forkSeq {
@@ -244,7 +256,8 @@ extension ReplicaStore {
                             fromPending: fromPending, &s, db)
         }
         let feed = try h.feed ?? feedNumber(for: env.replica, db)
-        try insert(env, payload: e.payload, feed: feed, depFeeds: depFeeds, db)
+        try insert(env, payload: e.payload, feed: feed, depFeeds: depFeeds, updateHead: false, db)
+        s.movedHeads.insert(env.replica)
         if h.state == "stalled" {
             try db.cachedStatement(sql: "UPDATE feeds SET state = 'ok', state_reason = NULL WHERE feed = ?").execute(arguments: [feed])
             h.state = "ok"
@@ -252,6 +265,15 @@ extension ReplicaStore {
         h.feed = feed; h.seq = env.seq; h.id = env.id; h.time = env.time.raw
         s.heads[env.replica] = h
         return .applied
+    }
+
+    /// Writes the heads that moved to `feeds` (once per window, not per event).
+    private func writeHeads(_ s: inout ApplyState, _ db: Database) throws {
+        for r in s.movedHeads {
+            guard let h = s.heads[r], let feed = h.feed, !h.forked else { continue }
+            try setHead(feed: feed, seq: h.seq, id: h.id, db)
+        }
+        s.movedHeads.removeAll()
     }
 
     private func eventTime(feed: Int64, seq: UInt64, _ db: Database) throws -> UInt64? {
@@ -388,6 +410,8 @@ extension ReplicaStore {
     /// (or kept as fork evidence when they differ from the held event).
     private func drainPending(_ s: inout ApplyState, _ db: Database) throws {
         while true {
+            // The query below reads the heads from `feeds`.
+            try writeHeads(&s, db)
             let rows = try Row.fetchAll(try db.cachedStatement(sql: """
                 SELECT p.id, p.envelope, p.payload FROM pending p LEFT JOIN feeds f ON f.replica = p.replica
                 WHERE p.seq <= coalesce(f.head_seq, 0) + 1 ORDER BY p.replica, p.seq, p.id

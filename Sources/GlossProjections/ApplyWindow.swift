@@ -1,0 +1,67 @@
+import Foundation
+import GRDB
+import GlossMerge
+import GlossModel
+import GlossStore
+
+/// What a write transaction keeps in memory on one connection between events, so that a run of
+/// events is projected as net row changes (Protocol/04-projections.md §Apply windows):
+///
+/// - the note-body registers written by a run of note events: their heads and what they display
+///   stay here, and the `reg_heads`, `notes` and open `conflicts` rows are written once, when the
+///   run ends (before any other kind of event, and before commit) — a note edited many times in a
+///   window is updated once;
+/// - causal-order answers (`depSeq` of a stored event on a feed), which never change once the event
+///   is stored.
+///
+/// Only note events defer: every other event flushes the run first and is projected row by row, so
+/// whatever reads note rows or registers sees them current. The rows at commit are those of the
+/// event-by-event projection (the window-size tests check it).
+final class ApplyWindow {
+    struct NoteRegister {
+        /// Heads as stored in `reg_heads` when the run first touched the register.
+        var stored: [Registers.Write]
+        var heads: [Registers.Write]
+    }
+
+    private(set) var notes: [String: NoteRegister] = [:]
+    /// The store the run's events are applied to (weak: the store owns the connection that owns this).
+    weak var store: ReplicaStore?
+    /// Notes in the order the run first touched them (flushed in that order).
+    private(set) var order: [String] = []
+    private var depSeqs: [DepKey: UInt64] = [:]
+
+    struct DepKey: Hashable { var feed: Int64; var seq: UInt64; var on: Int64 }
+
+    func set(_ note: String, _ r: NoteRegister) {
+        if notes.updateValue(r, forKey: note) == nil { order.append(note) }
+    }
+
+    /// Forgets the run (after it is written, or when the transaction rolls back).
+    func clearRun() { notes.removeAll(keepingCapacity: true); order.removeAll(keepingCapacity: true); store = nil }
+
+    /// Forgets everything (end of transaction, rollback, rebuild).
+    func reset() { clearRun(); depSeqs.removeAll(keepingCapacity: true) }
+
+    /// The seq of feed `on` in the full deps of stored event (`feed`, `seq`), memoized.
+    func depSeq(feed: Int64, seq: UInt64, on: Int64, store: ReplicaStore, _ db: Database) throws -> UInt64 {
+        if feed == on { return seq > 0 ? seq - 1 : 0 }
+        let key = DepKey(feed: feed, seq: seq, on: on)
+        if let v = depSeqs[key] { return v }
+        let v = try store.depSeq(feed: feed, seq: seq, on: on, db)
+        depSeqs[key] = v
+        return v
+    }
+
+    /// True when event a = (`feedA`, `seqA`) happened before event b = (`feedB`, `seqB`) (DESIGN §1.2).
+    func happenedBefore(feedA: Int64, seqA: UInt64, feedB: Int64, seqB: UInt64, store: ReplicaStore, _ db: Database) throws -> Bool {
+        if feedA == feedB { return seqA < seqB }
+        return try depSeq(feed: feedB, seq: seqB, on: feedA, store: store, db) >= seqA
+    }
+
+    /// The window of `db`'s connection (kept with its digest accumulator, for the connection's life);
+    /// nil on a connection the projector did not prepare (then nothing defers).
+    static func of(_ db: Database) -> ApplyWindow? {
+        ProjectionDigest.accumulator(db)?.window
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import GlossModel
+
+/// A window of received events, read and checked off the writer's thread.
+public struct CheckedWindow: Sendable {
+    public var events: [SignedEvent]
+    /// Events whose authorship is proven (`ReplicaStore.authenticated`).
+    public var proven: Set<EventID>
+    /// Events whose payload matches their envelope's payload hash (or that carry none).
+    public var intact: Set<EventID>
+    /// Records read from the source so far, this window included.
+    public var recordsRead: Int
+
+    /// Checks `events` (signatures and payload hashes): the work that needs no database.
+    public init(_ events: [SignedEvent], recordsRead: Int) {
+        self.events = events
+        self.recordsRead = recordsRead
+        proven = ReplicaStore.authenticated(events)
+        intact = Set(events.lazy.filter { e in e.payload.map { e.envelope.matches(payload: $0) } ?? true }.map(\.id))
+    }
+}
+
+extension ReplicaStore {
+    /// Applies a stream of received events window by window (at most `maxEvents` events or
+    /// `maxBytes` bytes each, one transaction each). While one window applies, a second thread reads,
+    /// hashes and authenticates the next, so the writer never waits for decoding or Ed25519.
+    ///
+    /// `next` runs on that thread only, in order, and returns nil at the end; reading stops at its
+    /// first error, which is rethrown once every event read before it has been applied. `applied` is
+    /// called on the caller's thread after each window. Memory: at most two windows at a time.
+    public func applyStream(maxEvents: Int, maxBytes: Int, now: @escaping () -> UInt64, limits: PendingLimits = .standard,
+                            next: @escaping () throws -> SignedEvent?,
+                            applied: (ApplySummary, CheckedWindow) throws -> Void) throws {
+        let channel = WindowChannel()
+        let reader = UncheckedBox(next)
+        let thread = Thread {
+            defer { channel.finish() }
+            var window: [SignedEvent] = []
+            var bytes = 0, read = 0
+            do {
+                while let e = try reader.value() {
+                    read += 1
+                    bytes += e.envelope.bytes.count + (e.payload?.count ?? 0)
+                    window.append(e)
+                    if window.count >= maxEvents || bytes >= maxBytes {
+                        guard channel.put(.window(CheckedWindow(window, recordsRead: read))) else { return }
+                        window.removeAll(keepingCapacity: true)
+                        bytes = 0
+                    }
+                }
+                if !window.isEmpty { _ = channel.put(.window(CheckedWindow(window, recordsRead: read))) }
+            } catch {
+                if !window.isEmpty, !channel.put(.window(CheckedWindow(window, recordsRead: read))) { return }
+                _ = channel.put(.failed(UncheckedBox(error)))
+            }
+        }
+        thread.stackSize = 4 << 20
+        thread.start()
+        // The reading thread is done with `next` before this returns, whatever happens here.
+        defer { channel.cancel(); channel.waitFinished() }
+        while let item = channel.take() {
+            switch item {
+            case .window(let w):
+                let summary = try applyRemote(w.events, now: now(), limits: limits, checked: w)
+                try applied(summary, w)
+            case .failed(let box):
+                throw box.value
+            }
+        }
+    }
+}
+
+/// A value handed across threads whose use the code keeps to one thread at a time.
+final class UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// A one-slot hand-off between the reading thread and the writer.
+final class WindowChannel: @unchecked Sendable {
+    enum Item { case window(CheckedWindow), failed(UncheckedBox<any Error>) }
+    private let condition = NSCondition()
+    private var slot: [Item] = []
+    private var cancelled = false, finished = false
+
+    /// Waits for room; false when the writer stopped (the reader should stop too).
+    func put(_ item: Item) -> Bool {
+        condition.lock(); defer { condition.unlock() }
+        while !slot.isEmpty && !cancelled { condition.wait() }
+        if cancelled { return false }
+        slot.append(item)
+        condition.broadcast()
+        return true
+    }
+
+    /// The next item, or nil once the reader finished and nothing is left.
+    func take() -> Item? {
+        condition.lock(); defer { condition.unlock() }
+        while slot.isEmpty && !finished { condition.wait() }
+        if slot.isEmpty { return nil }
+        let item = slot.removeFirst()
+        condition.broadcast()
+        return item
+    }
+
+    func finish() { condition.lock(); finished = true; condition.broadcast(); condition.unlock() }
+    func cancel() { condition.lock(); cancelled = true; condition.broadcast(); condition.unlock() }
+    func waitFinished() { condition.lock(); while !finished { condition.wait() }; condition.unlock() }
+}
