@@ -117,7 +117,6 @@ extension GlossProjector {
                 """).execute(arguments: [c.id, p.article, p.revision, c.author, c.at, r.subject, r.predicate, r.object, r.when, r.where, r.source,
                                          s.exact, s.prefix, s.suffix, s.start, s.end, p.fromCandidate, c.id, c.time, c.at])
             try factRevision(fact: c.id, kind: "add", field: nil, record: r.text, reason: nil, c, db)
-            try object(c.id, kind: "fact", event: c.id, db)
             try anchor(c.id, db)
             try factWrite(c.id, deleted: false, record: r.text, e, c, store: store, db)
         case .factAmended(let p):
@@ -145,7 +144,6 @@ extension GlossProjector {
                     created_at = excluded.created_at, time = excluded.time, replica = excluded.replica
                 WHERE excluded.time < sources.time OR (excluded.time = sources.time AND excluded.replica < sources.replica)
                 """).execute(arguments: [p.source, p.name, p.kind, c.id, c.author, c.at, c.time, c.replica])
-            try object(p.source, kind: "source", event: c.id, db)
             // Gradings are kept whether or not the source has arrived (its id is derived from its
             // name, so a grading cannot prove it saw the addition); the row shows them either way.
             try showGrade(p.source, scale: "reliability", store: store, db)
@@ -157,7 +155,6 @@ extension GlossProjector {
                 INSERT INTO annotations(annotation, article, revision, author, created_at, time, replica, exact, prefix, suffix, sel_start, sel_end, comment)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: [c.id, p.article, p.revision, c.author, c.at, c.time, c.replica, s.exact, s.prefix, s.suffix, s.start, s.end, p.comment])
-            try object(c.id, kind: "annotation", event: c.id, db)
             try anchor(c.id, db)
             try SearchIndex.markAnnotation(c.id, db)
         default:

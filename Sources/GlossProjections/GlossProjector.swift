@@ -13,7 +13,7 @@ public struct GlossProjector: Projector {
     public init() {}
 
     /// Bump whenever a table or a rule changes: opening a replica rebuilds its projections.
-    public let version = 9
+    public let version = 10
 
     /// The documented projection tables, in digest order, with their primary key.
     public static let tables: [(name: String, key: String)] = [
@@ -33,7 +33,6 @@ public struct GlossProjector: Projector {
         ("anchor_decisions", "event"),
         ("conflicts", "conflict"),
         ("conflict_candidates", "conflict, event"),
-        ("objects", "id"),
         ("frozen_feeds", "replica"),
         ("events_not_understood", "event"),
     ]
@@ -130,11 +129,6 @@ public struct GlossProjector: Projector {
                 body TEXT
             );
             CREATE INDEX IF NOT EXISTS note_revisions_note ON note_revisions(note, time);
-            CREATE TABLE IF NOT EXISTS objects(
-                id TEXT PRIMARY KEY NOT NULL,
-                kind TEXT NOT NULL,
-                event TEXT NOT NULL
-            );
             CREATE TABLE IF NOT EXISTS events_not_understood(
                 event TEXT PRIMARY KEY NOT NULL,
                 type TEXT NOT NULL,
@@ -219,8 +213,16 @@ public struct GlossProjector: Projector {
                 kind UNINDEXED, id UNINDEXED, body, tokenize = 'unicode61 remove_diacritics 2'
             );
             INSERT INTO search(search, rank) VALUES ('automerge', \(SearchIndex.automerge));
+            CREATE VIEW IF NOT EXISTS objects(id, kind, event) AS
+                SELECT article, 'article', first_event FROM articles
+                UNION ALL SELECT sha256, 'revision', event FROM article_revisions
+                UNION ALL SELECT note, 'note', note FROM notes
+                UNION ALL SELECT candidate, 'candidate', event FROM candidates
+                UNION ALL SELECT annotation, 'annotation', annotation FROM annotations
+                UNION ALL SELECT fact, 'fact', fact FROM facts
+                UNION ALL SELECT source, 'source', event FROM sources;
             CREATE VIEW IF NOT EXISTS live_notes AS
-                SELECT n.*, o.kind AS on_kind FROM notes n LEFT JOIN objects o ON o.id = n.on_id WHERE n.deleted = 0;
+                SELECT n.*, (SELECT o.kind FROM objects o WHERE o.id = n.on_id) AS on_kind FROM notes n WHERE n.deleted = 0;
             CREATE VIEW IF NOT EXISTS article_notes AS
                 SELECT a.article, a.date, a.dateline, n.note, n.author, n.created_at, n.updated_at, n.body
                 FROM articles a JOIN notes n ON n.on_id = a.article WHERE n.deleted = 0;
@@ -237,8 +239,11 @@ public struct GlossProjector: Projector {
     }
 
     public func dropSchema(_ db: Database) throws {
-        for v in ["live_notes", "article_notes", "event_log", "object_tags"] + GlossProjector.factViews { try db.execute(sql: "DROP VIEW IF EXISTS \(v)") }
-        for t in GlossProjector.tables { try db.execute(sql: "DROP TABLE IF EXISTS \(t.name)") }
+        // (`objects` was a table before version 10: drop each name as what it is.)
+        for name in ["objects", "live_notes", "article_notes", "event_log", "object_tags"] + GlossProjector.factViews + GlossProjector.tables.map(\.name) {
+            guard let type = try String.fetchOne(db, sql: "SELECT type FROM sqlite_master WHERE name = ? AND type IN ('table', 'view')", arguments: [name]) else { continue }
+            try db.execute(sql: "DROP \(type == "view" ? "VIEW" : "TABLE") \(name)")
+        }
         try db.execute(sql: "DROP TABLE IF EXISTS search; DROP TABLE IF EXISTS projection_digest; DROP TABLE IF EXISTS reg_writes; DROP TABLE IF EXISTS reg_heads")
         try db.execute(sql: "DELETE FROM temp.search_dirty")
         ProjectionDigest.discard(db)
@@ -249,13 +254,15 @@ public struct GlossProjector: Projector {
         let env = e.envelope
         let ctx = Context(id: env.id.hex, author: env.author, time: Int64(bitPattern: env.time.raw),
                           replica: env.replica.hex, at: env.time.rfc3339)
-        let payload = DecodedPayload(type: env.type, schema: env.schema, payload: e.payload)
-        switch payload {
-        case .noteAdded, .noteEdited, .noteDeleted, .tagAdded, .tagRemoved, .linkAdded, .linkRemoved, .annotationAdded:
-            break   // they neither read nor write what a run of note events keeps in memory
-        default:
-            try flushNoteRun(db)
+        let payload = e.decoded ?? DecodedPayload(type: env.type, schema: env.schema, payload: e.payload)
+        // Note, tag, link and annotation events neither read nor write what a run of note events keeps
+        // in memory (ApplyWindow); any other event ends the run first, and is applied row by row.
+        let inRun = switch payload {
+        case .noteAdded, .noteEdited, .noteDeleted, .tagAdded, .tagRemoved, .linkAdded, .linkRemoved, .annotationAdded: true
+        default: false
         }
+        if !inRun { try flushNoteRun(db) }
+        defer { if !inRun { ApplyWindow.of(db)?.clearRun() } }
         switch payload {
         case .articleIngested(let p):
             try applyArticle(p, ctx, db)
@@ -280,7 +287,6 @@ public struct GlossProjector: Projector {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: [ctx.id, p.on, ctx.author, ctx.at, p.body, ctx.id, ctx.time, ctx.replica, ctx.at])
             try revision(note: ctx.id, kind: "add", body: p.body, ctx, db)
-            try object(ctx.id, kind: "note", event: ctx.id, db)
             try noteWrite(ctx.id, deleted: false, value: p.body, deferred: true, e, ctx, store: store, db)
         case .noteEdited(let p):
             guard try noteIsInCausalPast(p.note, of: e, store: store, db) else {
@@ -364,7 +370,6 @@ public struct GlossProjector: Projector {
                 """).execute(arguments: [id, article, revision, rulesVersion, i, c.kind, c.value, c.precision, c.rule,
                                          c.selector.exact, c.selector.prefix, c.selector.suffix, c.selector.start, c.selector.end,
                                          c.speaker, c.role, c.saidOn, c.affiliation, ctx.id])
-            try object(id, kind: "candidate", event: ctx.id, db)
         }
         return true
     }
@@ -378,11 +383,6 @@ public struct GlossProjector: Projector {
                 ingested_at = excluded.ingested_at, first_time = excluded.first_time, first_replica = excluded.first_replica
             WHERE excluded.first_time < articles.first_time OR (excluded.first_time = articles.first_time AND excluded.first_replica < articles.first_replica)
             """).execute(arguments: [p.article, c.id, c.author, c.at, c.time, c.replica, p.date, p.dateline, places, p.sha256])
-        // An object's event is its earliest ingest, as in the rows above.
-        try db.cachedStatement(sql: """
-            INSERT INTO objects(id, kind, event) SELECT article, 'article', first_event FROM articles WHERE article = ?
-            ON CONFLICT(id) DO UPDATE SET event = excluded.event
-            """).execute(arguments: [p.article])
         try applyRevision(article: p.article, sha: p.sha256, text: p.text, date: p.date, dateline: p.dateline, places: p.places,
                           filename: p.filename, kind: "ingest", previous: nil, c, db)
     }
@@ -402,10 +402,6 @@ public struct GlossProjector: Projector {
             WHERE excluded.time < article_revisions.time OR (excluded.time = article_revisions.time AND excluded.replica < article_revisions.replica)
             """).execute(arguments: [sha, article, c.id, c.author, c.time, c.replica, c.at, filename, date, dateline, placesJSON, text, kind, previous])
         if before == nil { try SearchIndex.markRevision(sha, db) }
-        try db.cachedStatement(sql: """
-            INSERT INTO objects(id, kind, event) SELECT sha256, 'revision', event FROM article_revisions WHERE sha256 = ?
-            ON CONFLICT(id) DO UPDATE SET event = excluded.event
-            """).execute(arguments: [sha])
         for a in Set([article] + (before.map { [$0] } ?? [])) { try refreshArticle(a, db) }
     }
 
@@ -444,14 +440,15 @@ public struct GlossProjector: Projector {
     /// Writes the heads, open conflicts and notes rows of the note registers a run of note events
     /// wrote (once per note, whatever the number of writes), and ends the run.
     func flushNoteRun(_ db: Database) throws {
-        guard let window = ApplyWindow.of(db), !window.order.isEmpty else { return }
+        guard let window = ApplyWindow.of(db) else { return }
+        defer { window.clearRun() }
+        guard !window.order.isEmpty else { return }
         guard let store = window.store else { throw StoreError(.corrupt, "a run of note events lost its store before it was written; nothing was committed") }
         let registers = Registers(store: store)
         for note in window.order {
             let r = window.notes[note]!
             try showNote(note, try registers.setHeads(object: note, objectKind: "note", field: "body", heads: r.heads, replacing: r.stored, db), db)
         }
-        window.clearRun()
     }
 
     /// Shows what a note's body register displays on its `notes` row.
@@ -483,19 +480,12 @@ public struct GlossProjector: Projector {
         return true
     }
 
-    func objectKind(_ id: String, _ db: Database) throws -> String? {
-        try String.fetchOne(db.cachedStatement(sql: "SELECT kind FROM objects WHERE id = ?"), arguments: [id])
-    }
-
     private func revision(note: String, kind: String, body: String?, _ c: Context, _ db: Database) throws {
         try db.cachedStatement(sql: """
             INSERT INTO note_revisions(event, note, kind, author, time, replica, at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [c.id, note, kind, c.author, c.time, c.replica, c.at, body])
     }
 
-    func object(_ id: String, kind: String, event: String, _ db: Database) throws {
-        try db.cachedStatement(sql: "INSERT INTO objects(id, kind, event) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET event = excluded.event WHERE excluded.event < objects.event").execute(arguments: [id, kind, event])
-    }
 
     /// True when the note exists and its creating event happened before `e` (so every replica
     /// reaches the same verdict, whatever the arrival order).
