@@ -48,6 +48,17 @@ public enum Anchoring {
         reanchor(old, in: ScalarText(newText))
     }
 
+    /// A revision's text prepared once for many `reanchor` calls.
+    public struct PreparedText: Sendable {
+        let scalars: ScalarText
+        public init(_ text: String) { scalars = ScalarText(text) }
+    }
+
+    /// As `reanchor(_:in:)` on a text prepared once.
+    public static func reanchor(_ old: TextSelector, in text: PreparedText) -> AnchorResult {
+        reanchor(old, in: text.scalars)
+    }
+
     /// Re-finds every selector in the same new text (the text is converted to scalars once).
     public static func reanchor(_ olds: [TextSelector], in newText: String) -> [AnchorResult] {
         let t = ScalarText(newText)

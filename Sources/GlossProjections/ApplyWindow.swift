@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GlossIngest
 import GlossMerge
 import GlossModel
 import GlossStore
@@ -11,6 +12,7 @@ import GlossStore
 ///   stay here, and the `reg_heads`, `notes` and open `conflicts` rows are written once, when the
 ///   run ends (before any other kind of event, and before commit) — a note edited many times in a
 ///   window is updated once;
+/// - articles' current revisions and their texts prepared for anchoring, read once per run;
 /// - causal-order answers (`depSeq` of a stored event on a feed), which never change once the event
 ///   is stored.
 ///
@@ -30,6 +32,8 @@ final class ApplyWindow {
     /// Notes in the order the run first touched them (flushed in that order).
     private(set) var order: [String] = []
     private var depSeqs: [DepKey: UInt64] = [:]
+    /// Articles' current revisions and texts read during the run (any other event may change them).
+    var currentTexts: [String: (String, Anchoring.PreparedText)] = [:]
 
     struct DepKey: Hashable { var feed: Int64; var seq: UInt64; var on: Int64 }
 
@@ -37,8 +41,11 @@ final class ApplyWindow {
         if notes.updateValue(r, forKey: note) == nil { order.append(note) }
     }
 
-    /// Forgets the run (after it is written, or when the transaction rolls back).
-    func clearRun() { notes.removeAll(keepingCapacity: true); order.removeAll(keepingCapacity: true); store = nil }
+    /// Forgets the run (after it is written, after any event outside a run, on rollback).
+    func clearRun() {
+        notes.removeAll(keepingCapacity: true); order.removeAll(keepingCapacity: true); store = nil
+        currentTexts.removeAll(keepingCapacity: true)
+    }
 
     /// Forgets everything (end of transaction, rollback, rebuild).
     func reset() { clearRun(); depSeqs.removeAll(keepingCapacity: true) }

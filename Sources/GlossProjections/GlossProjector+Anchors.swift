@@ -78,6 +78,18 @@ extension GlossProjector {
         for o in objects { try anchor(o, db) }
     }
 
+    /// An article's current revision and its text, prepared for anchoring; kept by the apply window
+    /// while a run of note, tag, link and annotation events lasts (they change no revision).
+    private func currentRevision(of article: String, _ db: Database) throws -> (String, Anchoring.PreparedText)? {
+        if let hit = ApplyWindow.of(db)?.currentTexts[article] { return hit }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT r.sha256, r.text FROM articles a JOIN article_revisions r ON r.sha256 = a.current_revision WHERE a.article = ?
+            """), arguments: [article]) else { return nil }
+        let current = (row[0] as String, Anchoring.PreparedText(row[1]))
+        ApplyWindow.of(db)?.currentTexts[article] = current
+        return current
+    }
+
     /// Computes one object's anchor row in its article's current revision.
     func anchor(_ object: String, _ db: Database) throws {
         guard let own = try Row.fetchOne(db.cachedStatement(sql: """
@@ -85,9 +97,7 @@ extension GlossProjector {
             UNION ALL SELECT 'fact', article, revision, exact, prefix, suffix, sel_start, sel_end FROM facts WHERE fact = ?1
             """), arguments: [object]) else { return }
         let article: String = own["article"]
-        guard let current = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT r.sha256, r.text FROM articles a JOIN article_revisions r ON r.sha256 = a.current_revision WHERE a.article = ?
-            """), arguments: [article]) else {
+        guard let (revision, text) = try currentRevision(of: article, db) else {
             // The article has not arrived (its events are concurrent with this one): no anchor yet.
             try db.cachedStatement(sql: "DELETE FROM anchors WHERE object = ?").execute(arguments: [object])
             return
@@ -98,13 +108,12 @@ extension GlossProjector {
         let base = decision ?? own
         let baseRevision: String = base["revision"]
         let baseSelector = TextSelector(exact: base["exact"], prefix: base["prefix"], suffix: base["suffix"], start: base["sel_start"], end: base["sel_end"])
-        let revision: String = current["sha256"]
         var status: String, score: Int, selector: TextSelector?, candidate: TextSelector?
         if let decision, baseRevision == revision {
             status = (decision["decision"] as String) == "confirm" ? "confirmed" : "retargeted"
             score = 1000; selector = baseSelector
         } else {
-            let r = Anchoring.reanchor(baseSelector, in: current["text"])
+            let r = Anchoring.reanchor(baseSelector, in: text)
             status = r.status.rawValue; score = r.score; selector = r.selector; candidate = r.candidate
         }
         try db.cachedStatement(sql: """
