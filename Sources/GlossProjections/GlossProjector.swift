@@ -254,7 +254,7 @@ public struct GlossProjector: Projector {
         let env = e.envelope
         let ctx = Context(id: env.id.hex, author: env.author, time: Int64(bitPattern: env.time.raw),
                           replica: env.replica.hex, at: env.time.rfc3339)
-        let payload = e.decoded ?? DecodedPayload(type: env.type, schema: env.schema, payload: e.payload)
+        let payload = DecodedPayload(type: env.type, schema: env.schema, payload: e.payload)
         // Note, tag, link and annotation events neither read nor write what a run of note events keeps
         // in memory (ApplyWindow); any other event ends the run first, and is applied row by row.
         let inRun = switch payload {

@@ -9,13 +9,7 @@ public struct AppliedEvent: Sendable {
     public var pos: Int64
     /// Local feed number of the event's replica (`feeds.feed`).
     public var feed: Int64
-    /// The payload, decoded beforehand (off the writer's thread), or nil: the projector decodes it.
-    public var decoded: DecodedPayload?
     public var id: EventID { envelope.id }
-
-    public init(envelope: EventEnvelope, payload: [UInt8]?, pos: Int64, feed: Int64, decoded: DecodedPayload? = nil) {
-        self.envelope = envelope; self.payload = payload; self.pos = pos; self.feed = feed; self.decoded = decoded
-    }
 }
 
 /// Read models updated in the same transaction as each append (DESIGN §1.8).

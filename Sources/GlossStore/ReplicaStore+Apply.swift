@@ -123,7 +123,6 @@ extension ReplicaStore {
         return try write { db in
             var state = ApplyState(limits: limits, now: now)
             state.intact = checked?.intact
-            state.decoded = checked?.decoded
             try expirePending(&state, db)
             for e in window {
                 state.summary.received += 1
@@ -165,8 +164,6 @@ extension ReplicaStore {
         var movedHeads = Set<ReplicaID>()
         /// Events of the window whose payload was found to match its hash beforehand (others are checked here).
         var intact: Set<EventID>?
-        /// Payloads of the window decoded beforehand.
-        var decoded: [EventID: DecodedPayload]?
         let limits: PendingLimits
         let now: UInt64
         init(limits: PendingLimits, now: UInt64) { self.limits = limits; self.now = now }
@@ -259,7 +256,7 @@ extension ReplicaStore {
                             fromPending: fromPending, &s, db)
         }
         let feed = try h.feed ?? feedNumber(for: env.replica, db)
-        try insert(env, payload: e.payload, feed: feed, depFeeds: depFeeds, updateHead: false, decoded: e.payload == nil ? nil : s.decoded?[e.id], db)
+        try insert(env, payload: e.payload, feed: feed, depFeeds: depFeeds, updateHead: false, db)
         s.movedHeads.insert(env.replica)
         if h.state == "stalled" {
             try db.cachedStatement(sql: "UPDATE feeds SET state = 'ok', state_reason = NULL WHERE feed = ?").execute(arguments: [feed])

@@ -10,8 +10,6 @@ public struct CheckedWindow: Sendable {
     public var intact: Set<EventID>
     /// Records read from the source so far, this window included.
     public var recordsRead: Int
-    /// The intact payloads, decoded (the projector's first step, done here off the writer's thread).
-    public var decoded: [EventID: DecodedPayload]
 
     /// Checks `events` (signatures and payload hashes): the work that needs no database.
     public init(_ events: [SignedEvent], recordsRead: Int) {
@@ -19,11 +17,6 @@ public struct CheckedWindow: Sendable {
         self.recordsRead = recordsRead
         proven = ReplicaStore.authenticated(events)
         intact = Set(events.lazy.filter { e in e.payload.map { e.envelope.matches(payload: $0) } ?? true }.map(\.id))
-        var decoded: [EventID: DecodedPayload] = [:]
-        for e in events where e.payload != nil && intact.contains(e.id) && proven.contains(e.id) {
-            decoded[e.id] = DecodedPayload(type: e.envelope.type, schema: e.envelope.schema, payload: e.payload)
-        }
-        self.decoded = decoded
     }
 }
 

@@ -334,8 +334,7 @@ public final class ReplicaStore: Sendable {
     /// Inserts a verified event whose causal past is already applied, updates its feed head (unless
     /// the caller writes the heads of a whole window itself: `updateHead: false`), and projects it.
     /// The one write path for local and remote events.
-    public func insert(_ env: EventEnvelope, payload: [UInt8]?, feed: Int64, depFeeds: [(Int64, UInt64)], updateHead: Bool = true,
-                       decoded: DecodedPayload? = nil, _ db: Database) throws {
+    public func insert(_ env: EventEnvelope, payload: [UInt8]?, feed: Int64, depFeeds: [(Int64, UInt64)], updateHead: Bool = true, _ db: Database) throws {
         try db.cachedStatement(sql: """
             INSERT INTO events(id, feed, seq, time, type, author, envelope, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [Data(env.id.raw.bytes), feed, Int64(env.seq), Int64(bitPattern: env.time.raw),
@@ -345,7 +344,7 @@ public final class ReplicaStore: Sendable {
             try db.cachedStatement(sql: "INSERT INTO event_deps(feed, dep_feed, seq, dep_seq) VALUES (?, ?, ?, ?)").execute(arguments: [feed, f, Int64(env.seq), Int64(s)])
         }
         if updateHead { try setHead(feed: feed, seq: env.seq, id: env.id, db) }
-        try projector.apply(AppliedEvent(envelope: env, payload: payload, pos: pos, feed: feed, decoded: decoded), store: self, db)
+        try projector.apply(AppliedEvent(envelope: env, payload: payload, pos: pos, feed: feed), store: self, db)
     }
 
     func setHead(feed: Int64, seq: UInt64, id: EventID, _ db: Database) throws {
