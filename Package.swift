@@ -1,8 +1,15 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// Dependencies point one way: Model ← Ingest; Model ← Export; Model ← Merge; Model ← Store ← Projections (← Ingest, Merge);
-// Store ← Sync ← Net; Engine uses all of them; gloss ← Engine.
+// Dependencies point one way:
+//   Model ← JSON (the one JSON writer) · Model ← Ingest · Model ← Merge · Model, JSON ← Export
+//   Model ← Store (GRDB; owns events, feeds, peers, acknowledgements, pending, quarantine, forks)
+//   Store, Ingest, Merge ← Projections (GRDB; owns the read-model tables and their typed reads)
+//   Store ← Sync ← Net (the only NIO user)
+//   Engine ← all of the above (returns typed values; its reads are moving behind Store and Projections
+//            functions: articles, facts, export, show/log/search still hold SQL in Replica+*.swift)
+//   Engine ← Bench (benchmarks against raw SQLite; never in the GlossEngine product)
+//   Engine, Bench, JSON ← gloss (parsing, text and JSON output, exit codes)
 let package = Package(
     name: "Gloss",
     platforms: [.macOS(.v13)],
@@ -22,11 +29,13 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "GlossIngest", dependencies: ["GlossModel"]),
+        // The one JSON writer (ordered keys, deterministic bytes): CLI output, vector files, exports.
+        .target(name: "GlossJSON", dependencies: ["GlossModel"]),
         // The merge rules (registers, line merge) as pure functions: no storage, no I/O.
         .target(name: "GlossMerge", dependencies: ["GlossModel"]),
         // STIX 2.1 and W3C Web Annotation writers over a plain input model (Crypto for UUIDv5's SHA-1).
         .target(name: "GlossExport", dependencies: [
-            "GlossModel",
+            "GlossModel", "GlossJSON",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "GlossStore", dependencies: [
@@ -52,25 +61,31 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "GlossEngine", dependencies: [
-            "GlossModel", "GlossStore", "GlossProjections", "GlossIngest", "GlossSync", "GlossNet", "GlossExport",
+            "GlossModel", "GlossStore", "GlossProjections", "GlossIngest", "GlossSync", "GlossNet", "GlossExport", "GlossJSON",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Benchmarks: history generator and timed operations against raw SQLite; only `gloss bench` uses them.
+        .target(name: "GlossBench", dependencies: [
+            "GlossEngine", "GlossJSON", "GlossModel", "GlossIngest", "GlossStore", "GlossSync",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "gloss", dependencies: [
-            "GlossEngine",
+            "GlossEngine", "GlossBench", "GlossJSON",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "GlossTestSupport", dependencies: [
-            "GlossEngine", "GlossModel", "GlossStore", "GlossSync",
+            "GlossEngine", "GlossJSON", "GlossModel", "GlossStore", "GlossSync",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .testTarget(name: "GlossModelTests", dependencies: ["GlossModel", "GlossSync", "GlossEngine", "GlossTestSupport"]),
+        .testTarget(name: "GlossModelTests", dependencies: ["GlossModel", "GlossJSON", "GlossSync", "GlossEngine", "GlossTestSupport"]),
         .testTarget(name: "GlossStoreTests", dependencies: [
-            "GlossEngine", "GlossStore", "GlossProjections", "GlossSync", "GlossIngest", "GlossMerge", "GlossTestSupport",
+            "GlossEngine", "GlossJSON", "GlossStore", "GlossProjections", "GlossSync", "GlossIngest", "GlossMerge", "GlossTestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
-        .testTarget(name: "GlossEndToEndTests", dependencies: ["GlossTestSupport"]),
+        .testTarget(name: "GlossEndToEndTests", dependencies: ["GlossJSON", "GlossTestSupport"]),
         .testTarget(name: "GlossIngestTests", dependencies: ["GlossIngest", "GlossModel", "GlossTestSupport"]),
         .testTarget(name: "GlossExportTests", dependencies: ["GlossExport", "GlossModel", "GlossTestSupport"]),
     ]

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import GlossIngest
+import GlossJSON
 import GlossModel
 
 extension Replica {

@@ -1,6 +1,6 @@
 import Foundation
-import GRDB
 import GlossModel
+import GlossProjections
 import GlossStore
 import GlossSync
 
@@ -21,24 +21,6 @@ public struct ImportReport: Sendable {
     /// file whose header kept every invariant, and never above what this replica holds.
     public var acknowledgementRecorded = false
 
-    public var json: JSON {
-        .object([
-            ("file", .string(file)), ("sender", sender.map { .string($0.hex) } ?? .null),
-            ("received", .int(Int64(summary.received))), ("applied", .int(Int64(summary.applied))),
-            ("duplicate", .int(Int64(summary.duplicate))), ("pending", .int(Int64(summary.pending))),
-            ("rejected", .int(Int64(summary.rejected))), ("forks", .int(Int64(summary.forks))),
-            ("appliedFromPending", .int(Int64(summary.appliedFromPending))),
-            ("newConflicts", .int(Int64(newConflicts))),
-            ("truncated", .bool(truncated)), ("checksumOK", checksumOK.map(JSON.bool) ?? .null),
-            ("error", error.map(JSON.string) ?? .null),
-            ("restored", .int(Int64(summary.restored))),
-            ("header", .object([("ok", .bool(headerProblemCount == 0)), ("problems", .array(headerProblems.map(JSON.string))),
-                                ("problemCount", .int(Int64(headerProblemCount))), ("acknowledgementRecorded", .bool(acknowledgementRecorded))])),
-            ("rejections", .array(summary.rejections.map {
-                .object([("event", .string($0.event.hex)), ("replica", .string($0.replica.hex)), ("seq", .int(Int64($0.seq))), ("reason", .string($0.reason))])
-            })),
-        ])
-    }
 
     /// Everything applied cleanly: no rejection, no cut, no error.
     public var clean: Bool {
@@ -89,7 +71,7 @@ extension Replica {
 
     /// Replaces `url` with the finished temporary file `tmp` (same folder), so readers never see a
     /// half-written file.
-    static func moveIntoPlace(_ tmp: URL, _ url: URL) throws {
+    public static func moveIntoPlace(_ tmp: URL, _ url: URL) throws {
         do {
             if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
             try FileManager.default.moveItem(at: tmp, to: url)
@@ -142,7 +124,7 @@ extension Replica {
     struct BundleReadError: Error { var underlying: any Error }
 
     func openConflictCount() throws -> Int {
-        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM conflicts WHERE state = 'open'") ?? 0 }
+        try read { db in try ConflictRecord.openCount(db) }
     }
 
     // MARK: Peers
@@ -152,28 +134,12 @@ extension Replica {
     /// `bundle export --peer` skip events the peer may never have had); feeds this replica does not
     /// hold are not recorded, so a peer's hello cannot fill the table.
     public func recordAcknowledged(_ peer: ReplicaID, vector: VersionVector) throws {
-        try write { db in
-            let p = Data(peer.raw.bytes)
-            try db.execute(sql: "INSERT INTO peers(replica, last_seen) VALUES (?, ?) ON CONFLICT(replica) DO UPDATE SET last_seen = excluded.last_seen",
-                           arguments: [p, Int64(clamping: clock())])
-            for (r, seq) in try store.vector(db).meet(vector).sorted {
-                try db.cachedStatement(sql: """
-                    INSERT INTO peer_acks(peer, replica, seq) VALUES (?, ?, ?)
-                    ON CONFLICT(peer, replica) DO UPDATE SET seq = max(seq, excluded.seq)
-                    """).execute(arguments: [p, Data(r.raw.bytes), Int64(seq)])
-            }
-        }
+        try write { db in try store.recordAcknowledged(peer, vector: try store.vector(db).meet(vector), now: clock(), db) }
     }
 
     /// What `peer` has acknowledged holding (learned from its bundles and hellos).
     public func acknowledged(by peer: ReplicaID) throws -> VersionVector {
-        try read { db in
-            var v = VersionVector()
-            for row in try Row.fetchAll(db, sql: "SELECT replica, seq FROM peer_acks WHERE peer = ?", arguments: [Data(peer.raw.bytes)]) {
-                if let r = Bytes32(exactly: Array(row[0] as Data)) { v[ReplicaID(r)] = UInt64(row[1] as Int64) }
-            }
-            return v
-        }
+        try read { db in try store.acknowledged(by: peer, db) }
     }
 
     public struct Peer: Sendable {
@@ -183,21 +149,15 @@ extension Replica {
         public var lastSeen: UInt64?
         /// Events this replica holds that the peer has not acknowledged.
         public var behind: UInt64
-        public var json: JSON {
-            .object([("replica", .string(replica.hex)), ("alias", alias.map(JSON.string) ?? .null),
-                     ("acknowledged", JSON(acknowledged)), ("behind", .int(Int64(behind))),
-                     ("lastSeen", lastSeen.map { .string(CivilTime.rfc3339(milliseconds: $0)) } ?? .null)])
-        }
     }
 
     public func peers() throws -> [Peer] {
-        let rows = try read { db in try Row.fetchAll(db, sql: "SELECT replica, alias, last_seen FROM peers ORDER BY coalesce(alias, ''), replica") }
-        let mine = try read { db in try store.vector(db) }
-        return try rows.map { row in
-            let r = ReplicaID(Bytes32(exactly: Array(row[0] as Data))!)
-            let acked = try acknowledged(by: r)
-            return Peer(replica: r, alias: row[1], acknowledged: acked, lastSeen: (row[2] as Int64?).map(UInt64.init),
-                        behind: mine.eventsMissing(from: acked))
+        try read { db in
+            let mine = try store.vector(db)
+            return try store.peers(db).map { p in
+                let acked = try store.acknowledged(by: p.replica, db)
+                return Peer(replica: p.replica, alias: p.alias, acknowledged: acked, lastSeen: p.lastSeen, behind: mine.eventsMissing(from: acked))
+            }
         }
     }
 
@@ -208,11 +168,10 @@ extension Replica {
         }
         let r = try resolveReplica(text)
         try write { db in
-            if let other = try Data.fetchOne(db, sql: "SELECT replica FROM peers WHERE alias = ?", arguments: [alias]), other != Data(r.raw.bytes) {
-                throw GlossError(.refused, "the alias \(alias) already names \(Hex.encode(other).prefix(12)); pick another")
+            if let other = try store.peer(alias: alias, db), other != r {
+                throw GlossError(.refused, "the alias \(alias) already names \(other.hex.prefix(12)); pick another")
             }
-            try db.execute(sql: "INSERT INTO peers(replica, alias) VALUES (?, ?) ON CONFLICT(replica) DO UPDATE SET alias = excluded.alias",
-                           arguments: [Data(r.raw.bytes), alias])
+            try store.setAlias(alias, for: r, db)
         }
         return r
     }
@@ -220,33 +179,21 @@ extension Replica {
     /// A replica id from an alias, a full id, or a unique prefix of a known replica (a peer, a feed, or a feed with waiting events).
     public func resolveReplica(_ text: String) throws -> ReplicaID {
         try read { db in
-            if let blob = try Data.fetchOne(db, sql: "SELECT replica FROM peers WHERE alias = ?", arguments: [text]) {
-                return ReplicaID(Bytes32(exactly: Array(blob))!)
-            }
+            if let known = try store.peer(alias: text, db) { return known }
             if let full = ReplicaID(hex: text.lowercased()) { return full }
-            guard let (lo, hi) = ReplicaStore.blobRange(hexPrefix: text) else {
+            guard let found = try store.knownReplicas(prefix: text, limit: 11, db) else {
                 throw GlossError(.badInput, "\"\(text.prefix(80))\" is neither a peer alias nor a replica id")
             }
-            let found = Set(try Data.fetchAll(db, sql: """
-                SELECT replica FROM peers WHERE replica BETWEEN ?1 AND ?2 UNION SELECT replica FROM feeds WHERE replica BETWEEN ?1 AND ?2
-                UNION SELECT replica FROM pending WHERE replica BETWEEN ?1 AND ?2 LIMIT 11
-                """, arguments: [lo, hi]))
-            if found.count == 1 { return ReplicaID(Bytes32(exactly: Array(found.first!))!) }
+            if found.count == 1 { return found.first! }
             if found.isEmpty { throw GlossError(.notFound, "no known replica or peer alias matches \(text); see `gloss peers`") }
-            throw GlossError(.ambiguous, "replica prefix \(text) is ambiguous; it matches:\n" + found.map { "  " + Hex.encode($0) }.sorted().joined(separator: "\n"))
+            throw GlossError(.ambiguous, "replica prefix \(text) is ambiguous; it matches:\n" + found.map { "  " + $0.hex }.sorted().joined(separator: "\n"))
         }
     }
 
     // MARK: Quarantine and pending
 
-    public func quarantined() throws -> [JSON] {
-        try read { db in
-            try Row.fetchAll(db, sql: "SELECT id, replica, seq, reason, received_at FROM quarantine ORDER BY received_at, replica, seq").map { row in
-                .object([("event", .string(Hex.encode(row[0] as Data))), ("replica", .string(Hex.encode((row[1] as Data?) ?? Data()))),
-                         ("seq", .int(row[2] ?? 0)), ("reason", .string(row[3])),
-                         ("receivedAt", .string(CivilTime.rfc3339(milliseconds: UInt64(row[4] as Int64))))])
-            }
-        }
+    public func quarantined() throws -> [QuarantinedEvent] {
+        try read { db in try store.quarantined(db) }
     }
 
     public var vector: VersionVector {

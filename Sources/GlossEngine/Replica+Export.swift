@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import GlossExport
 import GlossIngest
+import GlossJSON
 import GlossModel
 
 /// What an export wrote (`gloss export stix|annotations`).
@@ -12,11 +13,6 @@ public struct ExportSummary: Sendable {
     public var counts: [String: Int]
     public var skipped: [String]
 
-    public var json: JSON {
-        .object([("out", .string(out)), ("objects", .int(Int64(objects))),
-                 ("counts", .object(counts.sorted { $0.key < $1.key }.map { ($0.key, .int(Int64($0.value))) })),
-                 ("skipped", .array(skipped.map(JSON.string)))])
-    }
 }
 
 /// Exports to the formats other tools speak (Protocol/10-export.md): STIX 2.1 bundles and W3C Web

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import GlossIngest
+import GlossJSON
 import GlossModel
 
 /// What an analyst gives to record a fact (`gloss fact add`). Fields left nil come from the
@@ -92,10 +93,8 @@ extension Replica {
     }
 
     /// Amends one field of a fact (an empty value clears an optional field).
-    public func amendFact(_ text: String, field: String, value: String) throws -> Created {
-        guard FactRecord.fields.contains(field) else {
-            throw GlossError(.badInput, "unknown field \(field); amend one of \(FactRecord.fields.joined(separator: ", "))")
-        }
+    public func amendFact(_ text: String, field: FactField, value: String) throws -> Created {
+        let field = field.rawValue
         let fact = try resolve(text, kinds: ["fact"]).hex
         var newValue: String? = value.precomposedStringWithCanonicalMapping.trimmingCharacters(in: .whitespaces)
         if newValue!.isEmpty {
@@ -260,11 +259,8 @@ extension Replica {
     }
 
     /// Grades a source's reliability (A–F).
-    public func gradeSource(_ text: String, reliability: String, reason: String?) throws -> Created {
-        let grade = reliability.uppercased()
-        guard Admiralty.reliability[grade] != nil else {
-            throw GlossError(.badInput, "reliability is a letter A–F: " + Admiralty.reliability.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-        }
+    public func gradeSource(_ text: String, reliability: Reliability, reason: String?) throws -> Created {
+        let grade = reliability.rawValue
         let reason = try Replica.checkReason(reason)
         let id = try source(named: text)
         return try write { db in
@@ -274,10 +270,8 @@ extension Replica {
     }
 
     /// Grades a fact's credibility (1–6).
-    public func gradeFact(_ text: String, credibility: String, reason: String?) throws -> Created {
-        guard Admiralty.credibility[credibility] != nil else {
-            throw GlossError(.badInput, "credibility is a digit 1–6: " + Admiralty.credibility.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-        }
+    public func gradeFact(_ text: String, credibility: Credibility, reason: String?) throws -> Created {
+        let credibility = credibility.rawValue
         let reason = try Replica.checkReason(reason)
         let fact = try resolve(text, kinds: ["fact"]).hex
         return try write { db in

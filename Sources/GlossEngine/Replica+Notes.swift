@@ -1,6 +1,7 @@
 import Foundation
-import GRDB
 import GlossModel
+import GlossProjections
+import GlossStore
 
 extension Replica {
     /// Adds a Markdown note on any object (article, note, …), named by id or unique prefix.
@@ -32,8 +33,8 @@ extension Replica {
         }
     }
 
-    static func requireLiveNote(_ id: String, _ db: Database) throws {
-        guard let deleted = try Bool.fetchOne(db, sql: "SELECT deleted FROM notes WHERE note = ?", arguments: [id]) else {
+    static func requireLiveNote(_ id: String, _ db: ReplicaStore.Transaction) throws {
+        guard let deleted = try NoteReads.isDeleted(id, db) else {
             throw GlossError(.notFound, "no note \(id.prefix(12))")
         }
         if deleted { throw GlossError(.refused, "note \(id.prefix(12)) is deleted; its history stays in `gloss show \(id.prefix(12))`") }

@@ -1,8 +1,23 @@
 import Foundation
 import GRDB
+import GlossJSON
 import GlossModel
 import GlossProjections
 import GlossStore
+
+/// One event of a diff between two points (`gloss diff`).
+public struct DiffEntry: Sendable {
+    public var id: EventID
+    public var replica: ReplicaID
+    public var seq: UInt64
+    public var author: String
+    public var time: HybridTime
+    public var type: String
+    /// One line for people (`Replica.summary`).
+    public var summary: String
+}
+
+public typealias SearchHit = GlossProjections.SearchHit
 
 extension Replica {
     var projector: GlossProjector { store.projector as! GlossProjector }
@@ -72,17 +87,14 @@ extension Replica {
         return copied
     }
 
-    /// The events in `to` but not in `from`, in local order, as JSON objects.
-    public func diff(from: Point, to: Point, _ body: (JSON) throws -> Void) throws {
+    /// The events in `to` but not in `from`, in local order.
+    public func diff(from: Point, to: Point, _ body: (DiffEntry) throws -> Void) throws {
         try read { db in
             try store.forEachEvent(db) { e in
                 let env = e.envelope
                 if to.contains(replica: env.replica, seq: env.seq, time: env.time) && !from.contains(replica: env.replica, seq: env.seq, time: env.time) {
-                    try body(.object([
-                        ("id", .string(env.id.hex)), ("replica", .string(env.replica.hex)), ("seq", .int(Int64(env.seq))),
-                        ("author", .string(env.author)), ("time", .string(env.time.rfc3339)), ("type", .string(env.type)),
-                        ("summary", .string(Replica.summary(env, payload: e.payload))),
-                    ]))
+                    try body(DiffEntry(id: env.id, replica: env.replica, seq: env.seq, author: env.author, time: env.time,
+                                       type: env.type, summary: Replica.summary(env, payload: e.payload)))
                 }
                 return true
             }
@@ -122,21 +134,10 @@ extension Replica {
     }
 
     /// Full-text search over article text, notes, facts and annotations (`gloss search`): every word must match.
-    public func search(_ text: String, limit: Int = 50) throws -> [JSON] {
+    public func search(_ text: String, limit: Int = 50) throws -> [SearchHit] {
         let words = text.split(whereSeparator: { $0.isWhitespace }).map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
         guard !words.isEmpty else { throw GlossError(.badInput, "give some words to search for") }
-        return try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT s.kind, s.id, coalesce(r.article, n.on_id, f.article, a.article) AS article,
-                       snippet(search, 2, '[', ']', '…', 12) AS snippet
-                FROM search s
-                LEFT JOIN article_revisions r ON s.kind = 'revision' AND r.sha256 = s.id
-                LEFT JOIN notes n ON s.kind = 'note' AND n.note = s.id
-                LEFT JOIN facts f ON s.kind = 'fact' AND f.fact = s.id
-                LEFT JOIN annotations a ON s.kind = 'annotation' AND a.annotation = s.id
-                WHERE search MATCH ? ORDER BY rank LIMIT ?
-                """, arguments: [words.joined(separator: " "), limit]).map(Replica.json(row:))
-        }
+        return try read { db in try SearchHit.matching(words.joined(separator: " "), limit: limit, db) }
     }
 }
 

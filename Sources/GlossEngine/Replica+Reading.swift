@@ -1,6 +1,8 @@
 import Foundation
 import GRDB
+import GlossJSON
 import GlossModel
+import GlossProjections
 import GlossStore
 
 /// `gloss status`.
@@ -17,19 +19,8 @@ public struct Status: Sendable {
     public var openConflicts: Int
     public var digest: String
     /// Feeds that are stalled (a rejected event) or forked (frozen), with the reason.
-    public var feedProblems: [(replica: ReplicaID, state: String, reason: String)]
+    public var feedProblems: [FeedProblem]
 
-    public var json: JSON {
-        .object([
-            ("analyst", .string(analyst)), ("replica", .string(replica.hex)),
-            ("versionVector", JSON(versionVector)), ("events", .int(Int64(events))),
-            ("articles", .int(Int64(articles))), ("notes", .int(Int64(notes))),
-            ("notUnderstood", .int(Int64(notUnderstood))), ("pending", .int(Int64(pending))),
-            ("quarantined", .int(Int64(quarantined))), ("openConflicts", .int(Int64(openConflicts))),
-            ("digest", .string(digest)),
-            ("feeds", .array(feedProblems.map { .object([("replica", .string($0.replica.hex)), ("state", .string($0.state)), ("reason", .string($0.reason))]) })),
-        ])
-    }
 }
 
 extension Replica {
@@ -37,16 +28,14 @@ extension Replica {
         try read { db in
             Status(analyst: analyst, replica: replicaID, versionVector: try store.vector(db),
                    events: try store.eventCount(db),
-                   articles: try Int.fetchOne(db, sql: "SELECT count(*) FROM articles") ?? 0,
-                   notes: try Int.fetchOne(db, sql: "SELECT count(*) FROM notes WHERE deleted = 0") ?? 0,
-                   notUnderstood: try Int.fetchOne(db, sql: "SELECT count(*) FROM events_not_understood") ?? 0,
-                   pending: try Int.fetchOne(db, sql: "SELECT count(*) FROM pending") ?? 0,
-                   quarantined: try Int.fetchOne(db, sql: "SELECT count(*) FROM quarantine") ?? 0,
-                   openConflicts: try Int.fetchOne(db, sql: "SELECT count(*) FROM conflicts WHERE state = 'open'") ?? 0,
+                   articles: try ArticleReads.count(db),
+                   notes: try NoteReads.liveCount(db),
+                   notUnderstood: try EventReads.notUnderstoodCount(db),
+                   pending: try store.pendingCount(db),
+                   quarantined: try store.quarantineCount(db),
+                   openConflicts: try ConflictRecord.openCount(db),
                    digest: try projector.digest(db),
-                   feedProblems: try Row.fetchAll(db, sql: "SELECT replica, state, state_reason FROM feeds WHERE state != 'ok' ORDER BY replica").map {
-                       (ReplicaID(Bytes32(exactly: Array($0[0] as Data))!), $0[1], ($0[2] as String?) ?? "")
-                   })
+                   feedProblems: try store.feedProblems(db))
         }
     }
 
@@ -68,7 +57,7 @@ extension Replica {
         let env = e.envelope
         var payloadJSON: JSON = .null
         if let p = e.payload, let c = try? CBOR(decoding: p) { payloadJSON = JSON(c) }
-        let reason = try String.fetchOne(db, sql: "SELECT reason FROM events_not_understood WHERE event = ?", arguments: [env.id.hex])
+        let reason = try EventReads.notUnderstoodReason(env.id.hex, db)
         return .object([
             ("id", .string(env.id.hex)), ("replica", .string(env.replica.hex)), ("seq", .int(Int64(env.seq))),
             ("prev", env.seq == 1 ? .null : .string(env.prev.hex)),

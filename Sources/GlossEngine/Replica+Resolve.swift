@@ -1,6 +1,6 @@
 import Foundation
-import GRDB
 import GlossModel
+import GlossProjections
 import GlossStore
 
 /// What an id or id prefix names.
@@ -24,10 +24,8 @@ extension Replica {
         }
         return try read { db in
             var found: [Resolved] = []
-            for row in try Row.fetchAll(db, sql: "SELECT id, kind FROM objects WHERE id >= ? AND id < ? ORDER BY id LIMIT 11",
-                                        arguments: [prefix, prefix + "g"]) {
-                let kind: String = row["kind"]
-                if kinds == nil || kinds!.contains(kind) { found.append(.object(id: row["id"], kind: kind)) }
+            for (id, kind) in try ObjectReads.matching(prefix: prefix, limit: 11, db) where kinds == nil || kinds!.contains(kind) {
+                found.append(.object(id: id, kind: kind))
             }
             if events {
                 for e in try store.eventIDs(prefix: prefix, limit: 11, db) where !found.contains(where: { $0.hex == e.hex }) {

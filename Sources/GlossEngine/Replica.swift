@@ -1,6 +1,6 @@
 import Foundation
-import GRDB
 import GlossIngest
+import GlossJSON
 import GlossModel
 import GlossProjections
 import GlossStore
@@ -136,15 +136,15 @@ public final class Replica: Sendable {
     }
 
     /// Appends inside a transaction the caller holds (for checks that must see the same state).
-    public func append<P: EventPayload>(_ payload: P, _ db: Database) throws -> SignedEvent {
+    func append<P: EventPayload>(_ payload: P, _ db: ReplicaStore.Transaction) throws -> SignedEvent {
         try store.appendLocal(key: key, author: analyst, payload: payload, wallMilliseconds: clock(), db)
     }
 
-    public func write<T>(_ body: (Database) throws -> T) throws -> T {
+    func write<T>(_ body: (ReplicaStore.Transaction) throws -> T) throws -> T {
         do { return try store.write(body) } catch { throw wrapped(error) }
     }
 
-    func read<T>(_ body: (Database) throws -> T) throws -> T {
+    func read<T>(_ body: (ReplicaStore.Transaction) throws -> T) throws -> T {
         do { return try store.read(body) } catch { throw wrapped(error) }
     }
 
@@ -152,7 +152,7 @@ public final class Replica: Sendable {
     /// file inside the body (a bundle being exported) passes through unwrapped, for the caller who
     /// knows which file it was (`GlossError.wrap(_:output:)`).
     private func wrapped(_ error: any Error) -> any Error {
-        if !(error is DatabaseError), !(error is GlossError), !(error is StoreError), StoreError.storage(error, location: nil) != nil { return error }
+        if !StoreError.isDatabaseError(error), !(error is GlossError), !(error is StoreError), StoreError.storage(error, location: nil) != nil { return error }
         return GlossError.wrap(error, location: location)
     }
 
@@ -166,9 +166,4 @@ public struct Created: Sendable {
     public var event: EventID?
     /// True when nothing new was written because the object already existed.
     public var existing: Bool
-    public var json: JSON {
-        var kv: [(String, JSON)] = [("id", .string(id)), ("event", event.map { .string($0.hex) } ?? .null)]
-        if existing { kv.append(("existing", .bool(true))) }
-        return .object(kv)
-    }
 }

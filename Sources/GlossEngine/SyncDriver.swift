@@ -1,4 +1,5 @@
 import Foundation
+import GlossJSON
 import GlossModel
 import GlossStore
 import GlossSync
@@ -17,18 +18,6 @@ public struct SyncReport: Sendable {
     public var bytesReceived = 0
     public var error: String?
 
-    public var json: JSON {
-        .object([
-            ("peer", peer.map { .string($0.hex) } ?? .null),
-            ("received", .int(Int64(summary.received))), ("applied", .int(Int64(summary.applied))),
-            ("duplicate", .int(Int64(summary.duplicate))), ("pending", .int(Int64(summary.pending))),
-            ("rejected", .int(Int64(summary.rejected))), ("forks", .int(Int64(summary.forks))), ("restored", .int(Int64(summary.restored))),
-            ("sent", .int(Int64(sent))), ("newConflicts", .int(Int64(newConflicts))),
-            ("roundTripsAfterHandshake", .int(Int64(extraRoundTrips))),
-            ("bytesSent", .int(Int64(bytesSent))), ("bytesReceived", .int(Int64(bytesReceived))),
-            ("error", error.map(JSON.string) ?? .null),
-        ])
-    }
 }
 
 /// Which directions a session carries (`--pull-only`, `--push-only`).

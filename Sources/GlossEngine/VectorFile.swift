@@ -1,4 +1,5 @@
 import Foundation
+import GlossJSON
 import GlossModel
 
 /// The version-vector file (Protocol/05-bundle.md §Vector file), used by `gloss vector`, as-of

@@ -1,4 +1,5 @@
 import Crypto
+import GlossJSON
 import GlossModel
 
 /// A JSON value written deterministically: object keys sorted by their UTF-8 bytes, no insignificant
@@ -14,63 +15,26 @@ public indirect enum ExportJSON: Sendable, Equatable {
     case object([String: ExportJSON])
 
     /// The document with two-space indentation and a final newline.
-    public var pretty: String { var s = ""; write(&s, level: 0, indent: true); return s + "\n" }
+    public var pretty: String { value.pretty(escaping: .minimal) + "\n" }
     /// One line, no spaces.
-    public var compact: String { var s = ""; write(&s, level: 0, indent: false); return s }
+    public var compact: String { value.compact(escaping: .minimal) }
 
     public subscript(key: String) -> ExportJSON? {
         if case .object(let o) = self { return o[key] }
         return nil
     }
 
-    private func write(_ out: inout String, level: Int, indent: Bool) {
-        func newline(_ l: Int) { if indent { out += "\n" + String(repeating: "  ", count: l) } }
+    /// Keys sorted by their UTF-8 bytes, written by the one JSON writer with minimal escaping.
+    var value: JSON {
         switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .int(let i): out += String(i)
-        case .string(let s): Self.quote(s, &out)
-        case .array(let a):
-            if a.isEmpty { out += "[]"; return }
-            out += "["
-            for (i, v) in a.enumerated() {
-                if i > 0 { out += "," }
-                newline(level + 1)
-                v.write(&out, level: level + 1, indent: indent)
-            }
-            newline(level)
-            out += "]"
+        case .null: .null
+        case .bool(let b): .bool(b)
+        case .int(let i): .int(i)
+        case .string(let s): .string(s)
+        case .array(let a): .array(a.map(\.value))
         case .object(let o):
-            if o.isEmpty { out += "{}"; return }
-            out += "{"
-            for (i, k) in o.keys.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }).enumerated() {
-                if i > 0 { out += "," }
-                newline(level + 1)
-                Self.quote(k, &out)
-                out += indent ? ": " : ":"
-                o[k]!.write(&out, level: level + 1, indent: indent)
-            }
-            newline(level)
-            out += "}"
+            .object(o.keys.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }).map { ($0, o[$0]!.value) })
         }
-    }
-
-    static func quote(_ s: String, _ out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20:
-                let h = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        out += "\""
     }
 }
 

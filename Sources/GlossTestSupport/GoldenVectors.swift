@@ -1,5 +1,6 @@
 import Foundation
 import GlossEngine
+import GlossJSON
 import GlossModel
 import GlossSync
 

@@ -81,7 +81,7 @@ public final class HostileWorld {
     public func makeTarget(_ name: String) throws -> Replica {
         let r = try sim.addReplica(name)
         let rep = try r.importBundle(at: baseBundle)
-        precondition(rep.clean && rep.summary.applied == baseEvents.count, "the base bundle did not import cleanly: \(rep.json)")
+        precondition(rep.clean && rep.summary.applied == baseEvents.count, "the base bundle did not import cleanly: \(rep)")
         return r
     }
 

@@ -159,14 +159,14 @@ public final class HostileOracle {
         if headerViolation {
             // (A file that also ends in an unreadable record may report that instead.)
             check(report!.headerProblemCount > 0 && !report!.headerProblems.isEmpty || report!.error != nil || report!.truncated,
-                  "the header breaks an invariant, but the report lists no header problem (report \(report!.json.compact.prefix(300)))")
+                  "the header breaks an invariant, but the report lists no header problem (report \(String(describing: report!).prefix(300)))")
             check(!report!.acknowledgementRecorded, "the header breaks an invariant, yet its sender vector was recorded as acknowledged")
         }
         check(after.stripped == before.stripped - s.restored || s.applied > 0 || s.appliedFromPending > 0,
               "\(s.restored) payloads reported restored, but events without payload went from \(before.stripped) to \(after.stripped)")
         if s.applied == 0 && s.appliedFromPending == 0 && s.pending == 0 && s.forks == 0 && s.restored == 0 {
             check(after.vector == before.vector && after.digest == before.digest && after.events == before.events && after.pending == before.pending,
-                  "the import applied and parked nothing, yet the replica changed: before \(before); after \(after) (report \(report!.json.compact.prefix(300)))")
+                  "the import applied and parked nothing, yet the replica changed: before \(before); after \(after) (report \(String(describing: report!).prefix(300)))")
         }
         if let err = report!.error { check(!err.isEmpty, "the report's error is empty") }
         for r in s.rejections { check(!r.reason.isEmpty, "a rejection without a reason") }

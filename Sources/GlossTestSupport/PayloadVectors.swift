@@ -1,5 +1,6 @@
 import Foundation
 import GlossEngine
+import GlossJSON
 import GlossModel
 
 /// Builds `Protocol/vectors/payloads.json` deterministically: valid payloads of every type this build

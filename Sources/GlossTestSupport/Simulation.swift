@@ -79,12 +79,12 @@ public final class Simulation {
             if wrote({ try r.addFact(input) }) { return }   // "report" may be gone from a revision
         } else if roll < 70 {
             let (fact, field, value) = (facts.randomElement(using: &rng)!, ["subject", "object", "when", "where"].randomElement(using: &rng)!, word())
-            if wrote({ try r.amendFact(fact, field: field, value: value) }) { return }
+            if wrote({ try r.amendFact(fact, field: FactField(parsing: field), value: value) }) { return }
         } else if roll < 73 {
             _ = try r.retractFact(facts.randomElement(using: &rng)!, reason: randomText(3))
             return
         } else if roll < 79 {
-            _ = try r.gradeFact(facts.randomElement(using: &rng)!, credibility: String(Int.random(in: 1...3, using: &rng)), reason: nil)
+            _ = try r.gradeFact(facts.randomElement(using: &rng)!, credibility: Credibility(parsing: String(Int.random(in: 1...3, using: &rng))), reason: nil)
             return
         } else if roll < 84 {
             let name = ["Reuters", "AP", "Dawn"].randomElement(using: &rng)!
@@ -92,8 +92,8 @@ public final class Simulation {
             let fact = facts.randomElement(using: &rng)!
             switch Int.random(in: 0..<3, using: &rng) {
             case 0: if wrote({ try r.addSource(name: name, kind: "outlet") }) { return }
-            case 1: if wrote({ try r.gradeSource(name, reliability: grade, reason: nil) }) { return }
-            default: if wrote({ try r.amendFact(fact, field: "source", value: name) }) { return }
+            case 1: if wrote({ try r.gradeSource(name, reliability: Reliability(parsing: grade), reason: nil) }) { return }
+            default: if wrote({ try r.amendFact(fact, field: .source, value: name) }) { return }
             }
         } else if roll < 86 {
             let (fact, by) = (facts.randomElement(using: &rng)!, facts.randomElement(using: &rng)!)

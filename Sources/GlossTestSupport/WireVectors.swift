@@ -1,6 +1,7 @@
 @preconcurrency import Crypto
 import Foundation
 import GlossEngine
+import GlossJSON
 import GlossModel
 import GlossSync
 

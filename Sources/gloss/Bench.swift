@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import GlossBench
 import GlossEngine
+import GlossJSON
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import GlossBench
 import GlossEngine
+import GlossJSON
 
 extension Bench {
     /// Times every operation on a generated history, each in its own `gloss bench op` process (so

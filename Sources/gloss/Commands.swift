@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GlossEngine
+import GlossJSON
 
 struct Ingest: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -128,7 +129,7 @@ struct Status: ParsableCommand {
             out("open conflicts \(s.openConflicts)")
             out("digest    \(s.digest)")
             if s.notUnderstood > 0 { out("not understood by this build: \(s.notUnderstood) events") }
-            for f in s.feedProblems { out("feed \(f.replica.hex.prefix(16)) is \(f.state.uppercased()): \(f.reason)") }
+            for f in s.feedProblems { out("feed \(f.replica.hex.prefix(16)) is \(f.state.rawValue.uppercased()): \(f.reason)") }
             out("version vector:")
             for (r, seq) in s.versionVector.sorted { out("  \(r.hex)  \(seq)") }
         }

@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
 import GlossEngine
+import GlossJSON
 
 func printConflict(_ c: ConflictInfo) {
-    out("conflict \(c.id)  [\(c.state)]  \(c.field) of \(c.objectKind) \(c.object.prefix(12))")
+    out("conflict \(c.id)  [\(c.state.rawValue)]  \(c.field) of \(c.objectKind) \(c.object.prefix(12))")
     for x in c.candidates {
         let v = x.value.map { $0.replacingOccurrences(of: "\n", with: "\n      ") } ?? "(deleted)"
         out("  \(x.event.prefix(12))  \(x.author)  \(x.at)\n      \(v)")

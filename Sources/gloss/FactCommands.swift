@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GlossEngine
+import GlossJSON
 
 /// `--occurrence N`, `--prefix T`, `--suffix T`: which occurrence of a quote that occurs more than once.
 struct QuoteOptions: ParsableArguments {
@@ -83,7 +84,7 @@ struct FactCommand: ParsableCommand {
         @Option(help: "subject, predicate, object, when, where or source.") var field: String
         @Option(help: "The new value (for source: a source name or id).") var value: String
         @Flag(help: "Print JSON (keys: id, event).") var json = false
-        func run() throws { try guarded { printCreated(try replica.open().amendFact(fact, field: field, value: value), json: json) } }
+        func run() throws { try guarded { printCreated(try replica.open().amendFact(fact, field: FactField(parsing: field), value: value), json: json) } }
     }
 
     struct Retract: ParsableCommand {
@@ -244,7 +245,7 @@ struct Grade: ParsableCommand {
         @Option(help: "A–F.") var reliability: String
         @Option(help: "Why.") var reason: String?
         @Flag(help: "Print JSON (keys: id, event).") var json = false
-        func run() throws { try guarded { printCreated(try replica.open().gradeSource(source, reliability: reliability, reason: reason), json: json) } }
+        func run() throws { try guarded { printCreated(try replica.open().gradeSource(source, reliability: Reliability(parsing: reliability), reason: reason), json: json) } }
     }
 
     struct FactGrade: ParsableCommand {
@@ -254,7 +255,7 @@ struct Grade: ParsableCommand {
         @Option(help: "1–6.") var credibility: String
         @Option(help: "Why.") var reason: String?
         @Flag(help: "Print JSON (keys: id, event).") var json = false
-        func run() throws { try guarded { printCreated(try replica.open().gradeFact(fact, credibility: credibility, reason: reason), json: json) } }
+        func run() throws { try guarded { printCreated(try replica.open().gradeFact(fact, credibility: Credibility(parsing: credibility), reason: reason), json: json) } }
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GlossEngine
+import GlossJSON
 
 @main
 struct Gloss: AsyncParsableCommand {

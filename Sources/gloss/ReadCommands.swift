@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GlossEngine
+import GlossJSON
 
 struct Rebuild: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Drop the projections and replay them from the log (streaming).")
@@ -76,10 +77,8 @@ struct Diff: ParsableCommand {
             let (f, t) = (try r.point(from), try r.point(to))
             var array = JSONArrayPrinter(enabled: json)
             try r.diff(from: f, to: t) { e in
-                if json { array.add(e); return }
-                guard case .string(let id)? = e["id"], case .string(let time)? = e["time"], case .string(let a)? = e["author"],
-                      case .string(let s)? = e["summary"] else { return }
-                out("\(id.prefix(12))  \(time)  \(a)  \(s)")
+                if json { array.add(e.json); return }
+                out("\(e.id.hex.prefix(12))  \(e.time.rfc3339)  \(e.author)  \(e.summary)")
             }
             array.end()
         }
@@ -139,11 +138,8 @@ struct Search: ParsableCommand {
     func run() throws {
         try guarded {
             let hits = try replica.openForReading().search(text, limit: limit)
-            if json { out(JSON.array(hits).pretty); return }
-            for h in hits {
-                guard case .string(let kind)? = h["kind"], case .string(let id)? = h["id"], case .string(let snip)? = h["snippet"] else { continue }
-                out("\(kind) \(id.prefix(12))  \(snip.replacingOccurrences(of: "\n", with: " "))")
-            }
+            if json { out(JSON.array(hits.map(\.json)).pretty); return }
+            for h in hits { out("\(h.kind) \(h.id.prefix(12))  \(h.snippet.replacingOccurrences(of: "\n", with: " "))") }
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GlossEngine
+import GlossJSON
 import GlossModel
 
 struct Vector: ParsableCommand {
@@ -148,12 +149,9 @@ struct Quarantine: ParsableCommand {
     func run() throws {
         try guarded {
             let q = try replica.openForReading().quarantined()
-            if json { out(JSON.array(q).pretty); return }
+            if json { out(JSON.array(q.map(\.json)).pretty); return }
             if q.isEmpty { out("quarantine is empty") }
-            for e in q {
-                guard case .string(let id)? = e["event"], case .string(let r)? = e["replica"], case .int(let seq)? = e["seq"], case .string(let why)? = e["reason"] else { continue }
-                out("\(id.prefix(12))  \(r.prefix(12)):\(seq)  \(why)")
-            }
+            for e in q { out("\(e.event.prefix(12))  \(e.replica.prefix(12)):\(e.seq)  \(e.reason)") }
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GlossJSON
 import GlossTestSupport
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import GlossEngine
+import GlossJSON
 import GlossModel
 import GlossTestSupport
 import Testing

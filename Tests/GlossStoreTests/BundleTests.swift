@@ -181,15 +181,15 @@ import Testing
         _ = try y.importBundle(at: branchB); let ry = try y.importBundle(at: branchA)
         #expect(rx.summary.forks >= 1 && ry.summary.forks >= 1)
         let (sx, sy) = (try x.status(), try y.status())
-        #expect(sx.feedProblems.first?.state == "forked")
-        #expect(sy.feedProblems.first?.state == "forked")
+        #expect(sx.feedProblems.first?.state == .forked)
+        #expect(sy.feedProblems.first?.state == .forked)
         #expect(sx.digest == sy.digest, "the feed is frozen identically on both")
         #expect(try x.digest(recompute: true) == sx.digest)
         let frozen = try x.store.read { try Int.fetchOne($0, sql: "SELECT fork_seq FROM frozen_feeds") }
         #expect(frozen == 4)
         // Evidence is kept, and verify reports it apart from faults of the log.
         let vx = try x.verify()
-        #expect(vx.faults.isEmpty && vx.forks.first?.seq == 4 && vx.forks.first?.evidence == 3, "\(vx.json.compact)")  // a's 4 and 5, the twin's 4
+        #expect(vx.faults.isEmpty && vx.forks.first?.seq == 4 && vx.forks.first?.evidence == 3, "\(vx)")  // a's 4 and 5, the twin's 4
         // Later events of the frozen feed are not applied.
         try sim.randomOperation(on: 0)
         let later = try x.importBundle(at: try export(a, sim, name: "later.glossb"))

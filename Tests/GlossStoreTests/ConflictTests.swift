@@ -134,7 +134,7 @@ import Testing
         #expect(try a.conflicts().isEmpty, "the resolution closed the conflict on the other replica")
         #expect(try body(a, note).0 == "one\nTWO (ana and bo)\nthree\nfour")
         let resolved = try a.conflicts(all: true)
-        #expect(resolved.count == 1 && resolved[0].state == "resolved" && resolved[0].candidates.count == 2)
+        #expect(resolved.count == 1 && resolved[0].state == .resolved && resolved[0].candidates.count == 2)
         #expect(try a.digest() == (try b.digest()))
     }
 

@@ -30,7 +30,7 @@ import Testing
     @Test func amendConcurrentWithRetractIsAConflictUntilResolved() throws {
         let (sim, _, f) = try Self.setup("amend-retract")
         let (a, b) = (sim.replicas[0], sim.replicas[1])
-        _ = try a.amendFact(f, field: "when", value: "2021-09")
+        _ = try a.amendFact(f, field: FactField(parsing: "when"), value: "2021-09")
         _ = try b.retractFact(f, reason: "misattributed")
         try sim.sync(0, 1); try sim.sync(1, 0)
         for r in [a, b] {
@@ -62,8 +62,8 @@ import Testing
     @Test func concurrentAmendmentsOfDifferentFieldsMergeAndOfTheSameFieldConflict() throws {
         let (sim, _, f) = try Self.setup("amend-amend")
         let (a, b) = (sim.replicas[0], sim.replicas[1])
-        _ = try a.amendFact(f, field: "when", value: "2021-09")
-        _ = try b.amendFact(f, field: "where", value: "Pakistan")
+        _ = try a.amendFact(f, field: FactField(parsing: "when"), value: "2021-09")
+        _ = try b.amendFact(f, field: FactField(parsing: "where"), value: "Pakistan")
         try sim.sync(0, 1); try sim.sync(1, 0)
         for r in [a, b] {
             let row = try Self.fact(r, f)
@@ -71,8 +71,8 @@ import Testing
             #expect(row["record_state"] as String == "merged")
             #expect(try Self.openConflicts(r).isEmpty)
         }
-        _ = try a.amendFact(f, field: "object", value: "exercises")
-        _ = try b.amendFact(f, field: "object", value: "drills")
+        _ = try a.amendFact(f, field: FactField(parsing: "object"), value: "exercises")
+        _ = try b.amendFact(f, field: FactField(parsing: "object"), value: "drills")
         try sim.sync(0, 1); try sim.sync(1, 0)
         for r in [a, b] {
             let cs = try Self.openConflicts(r)
@@ -88,20 +88,20 @@ import Testing
         let sa = try a.addSource(name: "Reuters", kind: "outlet").id
         let sb = try b.addSource(name: "reuters", kind: "agency").id
         #expect(sa == sb)
-        _ = try a.gradeSource("Reuters", reliability: "B", reason: "long record")
-        _ = try a.amendFact(f, field: "source", value: "Reuters")
-        _ = try a.gradeFact(f, credibility: "3", reason: nil)
+        _ = try a.gradeSource("Reuters", reliability: Reliability(parsing: "B"), reason: "long record")
+        _ = try a.amendFact(f, field: FactField(parsing: "source"), value: "Reuters")
+        _ = try a.gradeFact(f, credibility: Credibility(parsing: "3"), reason: nil)
         try sim.sync(0, 1); try sim.sync(1, 0)
         #expect(try b.sources().count == 1)
         #expect(try Self.fact(b, f)["grade"] as String? == "B3")
-        _ = try a.gradeFact(f, credibility: "2", reason: "a second source")
+        _ = try a.gradeFact(f, credibility: Credibility(parsing: "2"), reason: "a second source")
         try sim.sync(0, 1)
         #expect(try Self.fact(b, f)["grade"] as String? == "B2")
         // Concurrent different gradings conflict; the same grading does not.
-        _ = try a.gradeSource("Reuters", reliability: "A", reason: nil)
-        _ = try b.gradeSource("Reuters", reliability: "C", reason: nil)
-        _ = try a.gradeFact(f, credibility: "1", reason: nil)
-        _ = try b.gradeFact(f, credibility: "1", reason: nil)
+        _ = try a.gradeSource("Reuters", reliability: Reliability(parsing: "A"), reason: nil)
+        _ = try b.gradeSource("Reuters", reliability: Reliability(parsing: "C"), reason: nil)
+        _ = try a.gradeFact(f, credibility: Credibility(parsing: "1"), reason: nil)
+        _ = try b.gradeFact(f, credibility: Credibility(parsing: "1"), reason: nil)
         try sim.sync(0, 1); try sim.sync(1, 0)
         for r in [a, b] {
             let cs = try Self.openConflicts(r)
@@ -135,13 +135,13 @@ import Testing
         #expect(row["from_candidate"] as String? == cid)
         let n = try a.annotate(article: art, quote: "landfills", comment: "waste sites visited", tags: ["site", "visit"]).id
         let hits = try a.search("waste sites")
-        #expect(hits.contains { $0["id"] == .string(n) && $0["kind"] == .string("annotation") })
-        #expect(try a.search("Hasanov").contains { $0["kind"] == .string("fact") })
+        #expect(hits.contains { $0.id == n && $0.kind == "annotation" })
+        #expect(try a.search("Hasanov").contains { $0.kind == "fact" })
         let tags = try a.store.read { try String.fetchAll($0, sql: "SELECT tag FROM tags WHERE object = ? ORDER BY tag", arguments: [n]) }
         #expect(tags == ["site", "visit"])
         // Retracted facts leave the search index.
         _ = try a.retractFact(f, reason: "duplicate")
-        #expect(try !a.search("interoperability").contains { $0["id"] == .string(f) })
+        #expect(try !a.search("interoperability").contains { $0.id == f })
         #expect(try a.digest(recompute: true) == (try a.digest()))
     }
 
@@ -168,13 +168,13 @@ import Testing
         refused(.badInput, "one line") { _ = try a.addFact(input) }
         input.subject = "X"; input.source = "Nobody"
         refused(.notFound, "gloss source add") { _ = try a.addFact(input) }
-        refused(.badInput, "unknown field") { _ = try a.amendFact(f, field: "colour", value: "red") }
-        refused(.badInput, "cannot be empty") { _ = try a.amendFact(f, field: "subject", value: " ") }
+        refused(.badInput, "unknown field") { _ = try a.amendFact(f, field: FactField(parsing: "colour"), value: "red") }
+        refused(.badInput, "cannot be empty") { _ = try a.amendFact(f, field: FactField(parsing: "subject"), value: " ") }
         refused(.badInput, "retracted") { _ = try a.retractFact(f, reason: "  ") }
-        refused(.badInput, "credibility is a digit") { _ = try a.gradeFact(f, credibility: "7", reason: nil) }
-        refused(.badInput, "letter A–F") { _ = try a.gradeSource("x", reliability: "G", reason: nil) }
+        refused(.badInput, "credibility is a digit") { _ = try a.gradeFact(f, credibility: Credibility(parsing: "7"), reason: nil) }
+        refused(.badInput, "letter A–F") { _ = try a.gradeSource("x", reliability: Reliability(parsing: "G"), reason: nil) }
         refused(.badInput, "itself") { _ = try a.relateFact(f, "corroborates", by: f) }
-        refused(.notFound, "no fact") { _ = try a.amendFact("ffffff", field: "when", value: "x") }
+        refused(.notFound, "no fact") { _ = try a.amendFact("ffffff", field: FactField(parsing: "when"), value: "x") }
         refused(.badInput, "--comment is empty") { _ = try a.annotate(article: art, quote: "Zakir Hasanov", comment: " ", tags: []) }
         refused(.badInput, "--tag") { _ = try a.annotate(article: art, quote: "Zakir Hasanov", comment: nil, tags: [" spaced "]) }
         refused(.badInput, "Occurrence 9") { _ = try a.annotate(article: art, quote: "Zakir Hasanov", choice: QuoteChoice(occurrence: 9), comment: nil, tags: []) }

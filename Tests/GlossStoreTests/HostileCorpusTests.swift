@@ -112,7 +112,7 @@ import Testing
         let healed = try target.importBundle(at: world.genuineBundle)
         _ = try target.importBundle(at: world.baseBundle)
         let after = try oracle.snapshot()
-        oracle.check(after.vector == cleanVector, "vector differs from the clean replica's (\(after.vector.eventCount) vs \(cleanVector.eventCount) events): heal report \(healed.json.compact.prefix(400))")
+        oracle.check(after.vector == cleanVector, "vector differs from the clean replica's (\(after.vector.eventCount) vs \(cleanVector.eventCount) events): heal report \(String(describing: healed).prefix(400))")
         oracle.check(after.digest == cleanDigest, "digest \(after.digest.prefix(12)) differs from the clean replica's \(cleanDigest.prefix(12))")
         oracle.check(try target.digest(recompute: true) == cleanDigest, "recomputed digest differs from the clean replica's")
         oracle.check(after.pending == 0, "\(after.pending) events still pending after healing")

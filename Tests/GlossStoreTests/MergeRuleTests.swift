@@ -85,11 +85,11 @@ import Testing
         input.article = art; input.subject = "Special Forces"; input.predicate = "will hold"; input.object = "exercises"
         input.evidence = "hold exercises in Azerbaijan in September"
         let fact = try a.addFact(input).id
-        _ = try a.gradeFact(fact, credibility: "2", reason: nil)
+        _ = try a.gradeFact(fact, credibility: Credibility(parsing: "2"), reason: nil)
         for i in 1..<n { try sim.sync(0, i) }
         // Credibility is 2 everywhere; one analyst sets 2 again while another sets 3.
-        _ = try sim.replicas[0].gradeFact(fact, credibility: "2", reason: "still 2")
-        _ = try sim.replicas[1].gradeFact(fact, credibility: "3", reason: "now 3")
+        _ = try sim.replicas[0].gradeFact(fact, credibility: Credibility(parsing: "2"), reason: "still 2")
+        _ = try sim.replicas[1].gradeFact(fact, credibility: Credibility(parsing: "3"), reason: "now 3")
         for i in 0..<n { for j in 0..<n where i != j { try sim.sync(i, j) } }
         for r in sim.replicas {
             let state = try r.store.read { try String.fetchOne($0, sql: "SELECT credibility_state FROM facts WHERE fact = ?", arguments: [fact]) }
@@ -101,8 +101,8 @@ import Testing
         let open = try #require(try a.conflicts().first { $0.field == "credibility" })
         _ = try sim.replicas[0].resolve(open.id, value: "3", reason: nil)
         for i in 0..<n { for j in 0..<n where i != j { try sim.sync(i, j) } }
-        _ = try sim.replicas[0].gradeFact(fact, credibility: "4", reason: nil)
-        _ = try sim.replicas[1].gradeFact(fact, credibility: "4", reason: nil)
+        _ = try sim.replicas[0].gradeFact(fact, credibility: Credibility(parsing: "4"), reason: nil)
+        _ = try sim.replicas[1].gradeFact(fact, credibility: Credibility(parsing: "4"), reason: nil)
         for i in 0..<n { for j in 0..<n where i != j { try sim.sync(i, j) } }
         for r in sim.replicas {
             let row = try r.store.read { try Row.fetchOne($0, sql: "SELECT credibility, credibility_state FROM facts WHERE fact = ?", arguments: [fact])! }

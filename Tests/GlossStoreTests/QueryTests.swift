@@ -1,5 +1,6 @@
 import Foundation
 import GlossEngine
+import GlossJSON
 import GlossTestSupport
 import Testing
 
@@ -89,7 +90,7 @@ import Testing
         let (r, tmp) = try replica()
         defer { tmp.remove() }
         let hits = try r.search("September")
-        #expect(Set(hits.compactMap { if case .string(let k)? = $0["kind"] { k } else { nil } }) == ["note", "revision"])
+        #expect(Set(hits.map(\.kind)) == ["note", "revision"])
         #expect(try r.search("Hasanov interoperability").count == 1)
         #expect(try r.search("nonexistentword").isEmpty)
         // Quotes and FTS syntax in the input are words, not operators.

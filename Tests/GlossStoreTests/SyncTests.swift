@@ -225,7 +225,7 @@ import Testing
         }
         let (sx, sz) = (try x.status(), try z.status())
         #expect(sz.pending == 0, "the honest event that saw branch A is not left waiting")
-        #expect(sz.feedProblems.first?.state == "forked")
+        #expect(sz.feedProblems.first?.state == .forked)
         #expect(sz.versionVector == sx.versionVector && sz.digest == sx.digest)
         // Syncing again changes nothing.
         let again = transport == .tcp ? try await tcpSession(client: z, server: x) : try await memorySession(z, x).0

@@ -146,7 +146,7 @@ import Testing
         try Self.writeBundle(url, sender: key, senderVector: Self.vector(of: genuine),
                              records: genuine.map { ($0.envelope.bytes, $0.payload) } + [(seqBytes, payload)])
         let rep = try r.importBundle(at: url)
-        #expect(rep.summary.applied == 2 && rep.error?.contains("2^63") == true, "\(rep.json.compact)")
+        #expect(rep.summary.applied == 2 && rep.error?.contains("2^63") == true, "\(rep)")
         try Self.writeBundle(url, sender: key, senderVector: Self.vector(of: genuine), eventCount: .max,
                              records: genuine.map { ($0.envelope.bytes, $0.payload) })
         let count = try r.importBundle(at: url)
@@ -208,7 +208,7 @@ import Testing
         let url = tmp.sub("genuine.glossb")
         try Self.writeBundle(url, sender: key, senderVector: Self.vector(of: events), records: events.map { ($0.envelope.bytes, $0.payload) })
         let rep = try r.importBundle(at: url)
-        #expect(rep.clean && rep.summary.applied == 4, "\(rep.json.compact)")
+        #expect(rep.clean && rep.summary.applied == 4, "\(rep)")
         #expect(try Self.counts(r).pending == 0 && (try r.quarantined()).isEmpty)
     }
 
@@ -332,7 +332,7 @@ import Testing
             }
             results.append((ids, feeds, pending, try r.digest()))
             let v = try r.verify()
-            #expect(v.faults.isEmpty && v.forks.count == 1 && v.forks[0].seq == 3 && v.forks[0].evidence == 4, "round \(round): \(v.json.compact) \(order.map { "\($0.envelope.replica.short):\($0.envelope.seq)" })")
+            #expect(v.faults.isEmpty && v.forks.count == 1 && v.forks[0].seq == 3 && v.forks[0].evidence == 4, "round \(round): \(v) \(order.map { "\($0.envelope.replica.short):\($0.envelope.seq)" })")
         }
         for x in results.dropFirst() {
             #expect(x.ids == results[0].ids && x.feeds == results[0].feeds && x.digest == results[0].digest)

@@ -1,4 +1,5 @@
 import Foundation
+import GlossJSON
 import GlossModel
 
 /// Micro-benchmark of the hot path of import: decode an envelope, hash it (id), hash its payload,

@@ -1,6 +1,7 @@
 import GlossModel
 
-/// A JSON value with ordered object keys, written deterministically (for `--json` output).
+/// A JSON value with ordered object keys, written deterministically: the project's one JSON writer
+/// (`--json` output, vector files, test vectors and, through `ExportJSON`, the exports).
 public indirect enum JSON: Sendable, Equatable {
     case null
     case bool(Bool)
@@ -17,37 +18,48 @@ public indirect enum JSON: Sendable, Equatable {
         return kv.first { $0.0 == key }?.1
     }
 
-    /// One line, no spaces.
-    public var compact: String { var s = ""; write(&s, indent: nil, level: 0); return s }
-    /// Two-space indentation.
-    public var pretty: String { var s = ""; write(&s, indent: "  ", level: 0); return s }
+    /// How strings are escaped. Both escape `"`, `\\` and controls below U+0020.
+    public enum Escaping: Sendable {
+        /// Also U+2028 and U+2029, so the text can be pasted into JavaScript (`--json` output).
+        case lineSeparators
+        /// Nothing else: every other character as UTF-8 (Protocol/10-export.md §1).
+        case minimal
+    }
 
-    private func write(_ out: inout String, indent: String?, level: Int) {
+    /// One line, no spaces.
+    public var compact: String { compact(escaping: .lineSeparators) }
+    /// Two-space indentation.
+    public var pretty: String { pretty(escaping: .lineSeparators) }
+
+    public func compact(escaping: Escaping) -> String { var s = ""; write(&s, indent: nil, level: 0, escaping); return s }
+    public func pretty(escaping: Escaping) -> String { var s = ""; write(&s, indent: "  ", level: 0, escaping); return s }
+
+    private func write(_ out: inout String, indent: String?, level: Int, _ escaping: Escaping) {
         func nl(_ l: Int) { if let indent { out += "\n" + String(repeating: indent, count: l) } }
         switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .int(let i): out += String(i)
         case .double(let d): out += d.isFinite ? String(d) : "null"
-        case .string(let s): JSON.quote(s, &out)
+        case .string(let s): JSON.quote(s, &out, escaping)
         case .array(let a):
             if a.isEmpty { out += "[]"; return }
             out += "["
-            for (i, v) in a.enumerated() { if i > 0 { out += "," }; nl(level + 1); v.write(&out, indent: indent, level: level + 1) }
+            for (i, v) in a.enumerated() { if i > 0 { out += "," }; nl(level + 1); v.write(&out, indent: indent, level: level + 1, escaping) }
             nl(level); out += "]"
         case .object(let kv):
             if kv.isEmpty { out += "{}"; return }
             out += "{"
             for (i, (k, v)) in kv.enumerated() {
                 if i > 0 { out += "," }
-                nl(level + 1); JSON.quote(k, &out); out += indent == nil ? ":" : ": "
-                v.write(&out, indent: indent, level: level + 1)
+                nl(level + 1); JSON.quote(k, &out, escaping); out += indent == nil ? ":" : ": "
+                v.write(&out, indent: indent, level: level + 1, escaping)
             }
             nl(level); out += "}"
         }
     }
 
-    static func quote(_ s: String, _ out: inout String) {
+    static func quote(_ s: String, _ out: inout String, _ escaping: Escaping) {
         out += "\""
         for u in s.unicodeScalars {
             switch u {
@@ -56,7 +68,7 @@ public indirect enum JSON: Sendable, Equatable {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where u.value < 0x20 || u.value == 0x2028 || u.value == 0x2029:
+            case _ where u.value < 0x20 || (escaping == .lineSeparators && (u.value == 0x2028 || u.value == 0x2029)):
                 let h = String(u.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
             default: out.unicodeScalars.append(u)

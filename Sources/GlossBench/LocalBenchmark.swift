@@ -1,4 +1,6 @@
 import Foundation
+import GlossEngine
+import GlossJSON
 import GlossModel
 
 /// Times local appends (sign + append + project) and a projection rebuild on a fresh replica.
@@ -21,13 +23,13 @@ public enum LocalBenchmark {
         var lastNote: String?
         while done < events {
             let n = min(5000, events - done)
-            try r.write { db in
+            try r.store.write { db in
                 for i in 0..<n {
                     let k = done + i
                     if k % 3 == 0, let note = lastNote {
-                        _ = try r.append(NoteEdited(note: note, body: "edited body \(k) of a note about the exercise"), db)
+                        _ = try r.store.appendLocal(key: r.key, author: r.analyst, payload: NoteEdited(note: note, body: "edited body \(k) of a note about the exercise"), wallMilliseconds: r.clock(), db)
                     } else {
-                        lastNote = try r.append(NoteAdded(on: article, body: "note \(k): the special forces exercise in September"), db).id.hex
+                        lastNote = try r.store.appendLocal(key: r.key, author: r.analyst, payload: NoteAdded(on: article, body: "note \(k): the special forces exercise in September"), wallMilliseconds: r.clock(), db).id.hex
                     }
                 }
             }

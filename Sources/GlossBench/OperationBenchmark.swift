@@ -1,5 +1,7 @@
 import Foundation
 import GRDB
+import GlossEngine
+import GlossJSON
 import GlossModel
 import GlossStore
 import Logging
@@ -37,7 +39,7 @@ public enum OperationBenchmark {
         let secs = seconds(since: t0)
         let changes = r.store.pool.writeWithoutTransaction { $0.totalChangesCount } - changesBefore
         guard report.clean, report.summary.pending == 0 else {
-            throw GlossError(.internalError, "the bench import was not clean: \(report.json.compact)")
+            throw GlossError(.internalError, "the bench import was not clean: \(report)")
         }
         let n = report.summary.applied
         let rows = try storedRows(r) - rowsBefore
@@ -162,7 +164,7 @@ public enum OperationBenchmark {
         try await server.value
         let n = full.summary.applied
         guard full.summary.rejected == 0, inc.summary.applied == 1 else {
-            throw GlossError(.internalError, "the bench sync was not clean: \(full.json.compact) then \(inc.json.compact)")
+            throw GlossError(.internalError, "the bench sync was not clean: \(full) then \(inc)")
         }
         return .object([("op", .string("sync")), ("events", .int(Int64(n))), ("seconds", rounded(fullSecs, 1000)),
                         ("eventsPerSecond", rounded(Double(n) / fullSecs)),

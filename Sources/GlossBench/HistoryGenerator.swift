@@ -1,5 +1,7 @@
 import Foundation
+import GlossEngine
 import GlossIngest
+import GlossJSON
 import GlossModel
 import GlossSync
 

@@ -1,0 +1,67 @@
+import GRDB
+import GlossModel
+
+/// Reads of the add-wins sets (`tags`, `links`) and of `objects` and `notes` that writers check
+/// before appending an event (DESIGN §4).
+public enum SetReads {
+    /// The additions that put `tag` on `object`, in table order (a removal lists them as they are).
+    public static func tagAdditions(object: String, tag: String, _ db: Database) throws -> [String] {
+        try String.fetchAll(db, sql: "SELECT addition FROM tags WHERE object = ? AND tag = ?", arguments: [object, tag])
+    }
+
+    /// The additions of the link `from relation to`, in table order.
+    public static func linkAdditions(from: String, relation: String, to: String, _ db: Database) throws -> [String] {
+        try String.fetchAll(db, sql: "SELECT addition FROM links WHERE from_id = ? AND relation = ? AND to_id = ?", arguments: [from, relation, to])
+    }
+
+    /// The tags of an object, each once, sorted.
+    public static func tags(of object: String, _ db: Database) throws -> [String] {
+        try String.fetchAll(db, sql: "SELECT DISTINCT tag FROM tags WHERE object = ? ORDER BY tag", arguments: [object])
+    }
+
+    /// The objects with a `relation` link to `object`, each once, sorted.
+    public static func linked(to object: String, relation: String, _ db: Database) throws -> [String] {
+        try String.fetchAll(db, sql: "SELECT DISTINCT from_id FROM links WHERE to_id = ? AND relation = ? ORDER BY from_id", arguments: [object, relation])
+    }
+}
+
+/// `objects`: every addressable id with its kind.
+public enum ObjectReads {
+    /// The objects whose id starts with the lowercase hex `prefix`, by id, at most `limit`.
+    public static func matching(prefix: String, limit: Int, _ db: Database) throws -> [(id: String, kind: String)] {
+        try GRDB.Row.fetchAll(db, sql: "SELECT id, kind FROM objects WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+                              arguments: [prefix, prefix + "g", limit]).map { ($0["id"], $0["kind"]) }
+    }
+}
+
+/// `notes`.
+public enum NoteReads {
+    /// Whether the note is deleted; nil when there is no such note.
+    public static func isDeleted(_ note: String, _ db: Database) throws -> Bool? {
+        try Bool.fetchOne(db, sql: "SELECT deleted FROM notes WHERE note = ?", arguments: [note])
+    }
+
+    /// Notes not deleted.
+    public static func liveCount(_ db: Database) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM notes WHERE deleted = 0") ?? 0
+    }
+}
+
+/// `articles` and `article_revisions`.
+public enum ArticleReads {
+    public static func count(_ db: Database) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM articles") ?? 0
+    }
+}
+
+/// `events_not_understood`: events held but not understood by this build, with the reason.
+public enum EventReads {
+    public static func notUnderstoodCount(_ db: Database) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM events_not_understood") ?? 0
+    }
+
+    /// Why this build does not understand `event` (nil when it does).
+    public static func notUnderstoodReason(_ event: String, _ db: Database) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT reason FROM events_not_understood WHERE event = ?", arguments: [event])
+    }
+}

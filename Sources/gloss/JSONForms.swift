@@ -1,0 +1,133 @@
+import GlossEngine
+import GlossJSON
+import GlossModel
+
+// The JSON forms of the engine's typed results (keys and their order are the contract in
+// README §Commands). Formatting happens here, at the edge; the engine returns values.
+
+extension Created {
+    var json: JSON {
+        var kv: [(String, JSON)] = [("id", .string(id)), ("event", event.map { .string($0.hex) } ?? .null)]
+        if existing { kv.append(("existing", .bool(true))) }
+        return .object(kv)
+    }
+}
+
+extension ConflictInfo {
+    var json: JSON {
+        .object([
+            ("id", .string(id)), ("object", .string(object)), ("objectKind", .string(objectKind)), ("field", .string(field)),
+            ("state", .string(state.rawValue)),
+            ("candidates", .array(candidates.map { c in
+                .object([("event", .string(c.event)), ("author", .string(c.author)), ("time", .string(c.at)),
+                         ("value", c.value.map(JSON.string) ?? .null), ("deleted", .bool(c.value == nil))])
+            })),
+            ("resolution", resolution.map(JSON.string) ?? .null),
+        ])
+    }
+}
+
+extension GlossEngine.Status {
+    var json: JSON {
+        .object([
+            ("analyst", .string(analyst)), ("replica", .string(replica.hex)),
+            ("versionVector", JSON(versionVector)), ("events", .int(Int64(events))),
+            ("articles", .int(Int64(articles))), ("notes", .int(Int64(notes))),
+            ("notUnderstood", .int(Int64(notUnderstood))), ("pending", .int(Int64(pending))),
+            ("quarantined", .int(Int64(quarantined))), ("openConflicts", .int(Int64(openConflicts))),
+            ("digest", .string(digest)),
+            ("feeds", .array(feedProblems.map { .object([("replica", .string($0.replica.hex)), ("state", .string($0.state.rawValue)), ("reason", .string($0.reason))]) })),
+        ])
+    }
+}
+
+extension VerifyReport {
+    var json: JSON {
+        .object([("checked", .int(Int64(checked))), ("ok", .bool(faults.isEmpty)),
+                 ("faults", .array(faults.map { .object([("event", .string($0.event)), ("replica", .string($0.replica)),
+                                                        ("seq", .int(Int64($0.seq))), ("reason", .string($0.reason))]) })),
+                 ("forks", .array(forks.map { .object([("replica", .string($0.replica)), ("seq", .int(Int64($0.seq))),
+                                                      ("evidence", .int(Int64($0.evidence))), ("verified", .int(Int64($0.verified)))]) }))])
+    }
+}
+
+extension PendingFeed {
+    var json: JSON {
+        .object([("replica", .string(replica.hex)), ("events", .int(Int64(events))),
+                 ("lowestSeq", .int(Int64(lowestSeq))), ("highestSeq", .int(Int64(highestSeq))), ("reason", .string(reason)),
+                 ("oldestReceivedAt", .string(CivilTime.rfc3339(milliseconds: oldestReceivedAt))),
+                 ("expiresAt", .string(CivilTime.rfc3339(milliseconds: expiresAt)))])
+    }
+}
+
+extension ImportReport {
+    var json: JSON {
+        .object([
+            ("file", .string(file)), ("sender", sender.map { .string($0.hex) } ?? .null),
+            ("received", .int(Int64(summary.received))), ("applied", .int(Int64(summary.applied))),
+            ("duplicate", .int(Int64(summary.duplicate))), ("pending", .int(Int64(summary.pending))),
+            ("rejected", .int(Int64(summary.rejected))), ("forks", .int(Int64(summary.forks))),
+            ("appliedFromPending", .int(Int64(summary.appliedFromPending))),
+            ("newConflicts", .int(Int64(newConflicts))),
+            ("truncated", .bool(truncated)), ("checksumOK", checksumOK.map(JSON.bool) ?? .null),
+            ("error", error.map(JSON.string) ?? .null),
+            ("restored", .int(Int64(summary.restored))),
+            ("header", .object([("ok", .bool(headerProblemCount == 0)), ("problems", .array(headerProblems.map(JSON.string))),
+                                ("problemCount", .int(Int64(headerProblemCount))), ("acknowledgementRecorded", .bool(acknowledgementRecorded))])),
+            ("rejections", .array(summary.rejections.map {
+                .object([("event", .string($0.event.hex)), ("replica", .string($0.replica.hex)), ("seq", .int(Int64($0.seq))), ("reason", .string($0.reason))])
+            })),
+        ])
+    }
+}
+
+extension Replica.Peer {
+    var json: JSON {
+        .object([("replica", .string(replica.hex)), ("alias", alias.map(JSON.string) ?? .null),
+                 ("acknowledged", JSON(acknowledged)), ("behind", .int(Int64(behind))),
+                 ("lastSeen", lastSeen.map { .string(CivilTime.rfc3339(milliseconds: $0)) } ?? .null)])
+    }
+}
+
+extension SyncReport {
+    var json: JSON {
+        .object([
+            ("peer", peer.map { .string($0.hex) } ?? .null),
+            ("received", .int(Int64(summary.received))), ("applied", .int(Int64(summary.applied))),
+            ("duplicate", .int(Int64(summary.duplicate))), ("pending", .int(Int64(summary.pending))),
+            ("rejected", .int(Int64(summary.rejected))), ("forks", .int(Int64(summary.forks))), ("restored", .int(Int64(summary.restored))),
+            ("sent", .int(Int64(sent))), ("newConflicts", .int(Int64(newConflicts))),
+            ("roundTripsAfterHandshake", .int(Int64(extraRoundTrips))),
+            ("bytesSent", .int(Int64(bytesSent))), ("bytesReceived", .int(Int64(bytesReceived))),
+            ("error", error.map(JSON.string) ?? .null),
+        ])
+    }
+}
+
+extension ExportSummary {
+    var json: JSON {
+        .object([("out", .string(out)), ("objects", .int(Int64(objects))),
+                 ("counts", .object(counts.sorted { $0.key < $1.key }.map { ($0.key, .int(Int64($0.value))) })),
+                 ("skipped", .array(skipped.map(JSON.string)))])
+    }
+}
+
+extension QuarantinedEvent {
+    var json: JSON {
+        .object([("event", .string(event)), ("replica", .string(replica)), ("seq", .int(seq)), ("reason", .string(reason)),
+                 ("receivedAt", .string(CivilTime.rfc3339(milliseconds: receivedAt)))])
+    }
+}
+
+extension DiffEntry {
+    var json: JSON {
+        .object([("id", .string(id.hex)), ("replica", .string(replica.hex)), ("seq", .int(Int64(seq))),
+                 ("author", .string(author)), ("time", .string(time.rfc3339)), ("type", .string(type)), ("summary", .string(summary))])
+    }
+}
+
+extension SearchHit {
+    var json: JSON {
+        .object([("kind", .string(kind)), ("id", .string(id)), ("article", article.map(JSON.string) ?? .null), ("snippet", .string(snippet))])
+    }
+}
