@@ -36,7 +36,7 @@ import Testing
     }
 
     static func run(seed: UInt64) throws -> [String] {
-        let sim = try Simulation(replicas: 3 + Int(seed % 2), seed: seed, label: "replay", tmpBase: memoryTempBase)
+        let sim = try Simulation(replicas: 3 + Int(seed % 2), seed: seed, label: "replay", deterministicKeys: true, tmpBase: memoryTempBase)
         let kinds = try sim.richHistory(steps: 40)
         try sim.exchangeAll()
         var rng = SplitMix64(seed: seed ^ 0x0de1_1e7e)

@@ -24,7 +24,7 @@ import Testing
 
     /// Runs one seed; returns failure lines (each naming the seed).
     static func run(seed: UInt64, steps: Int, replicas: Int) throws -> [String] {
-        let sim = try Simulation(replicas: replicas, seed: seed, label: "window", tmpBase: memoryTempBase)
+        let sim = try Simulation(replicas: replicas, seed: seed, label: "window", deterministicKeys: true, tmpBase: memoryTempBase)
         let kinds = try sim.richHistory(steps: steps)
         try sim.exchangeAll()
         let label = "seed \(seed) (GLOSS_SEED=\(seed) replays)"
@@ -83,7 +83,7 @@ import Testing
         var notUnderstood = 0, resolvedConflicts = 0, openConflicts = 0, concurrentlyResolved = 0
         for k in 0..<12 {
             let seed = 77_000 + UInt64(k)
-            let sim = try Simulation(replicas: 4, seed: seed, label: "coverage", tmpBase: memoryTempBase)
+            let sim = try Simulation(replicas: 4, seed: seed, label: "coverage", deterministicKeys: true, tmpBase: memoryTempBase)
             for (kind, n) in try sim.richHistory(steps: 60) { total[kind, default: 0] += n }
             try sim.exchangeAll()
             let r = sim.replicas[0]
