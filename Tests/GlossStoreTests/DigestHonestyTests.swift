@@ -13,7 +13,7 @@ import Testing
 /// another connection, bypassing whatever keeps the digest) makes them differ, in every documented
 /// table — so the check can fail — until a rebuild repairs the projections.
 @Suite(.timeLimit(.minutes(10))) struct DigestHonestyTests {
-    static let seeds = Equivalence.seeds("digest-honesty", count: glossLarge ? 200 : 20)
+    static let seeds = Equivalence.seeds("digest-honesty", count: glossLarge ? 200 : 12)
 
     @Test(arguments: seeds)
     func maintainedEqualsRecomputedOnEveryReplicaThroughoutTheHistory(seed: UInt64) throws {
@@ -80,6 +80,14 @@ import Testing
         try sim.richHistory(steps: 90)
         try sim.exchangeAll()
         let r = sim.replicas[0]
+        // Rows in the tables a short history may leave empty: an annotation, a tag, a link, an event not understood.
+        let article = try #require(try r.store.read { try String.fetchOne($0, sql: "SELECT article FROM articles ORDER BY article") })
+        let annotation = try r.annotate(article: article, quote: "BAKU", comment: "tamper target", tags: []).id
+        _ = try r.tag(annotation, "tampered")
+        _ = try r.link(annotation, "about", article)
+        _ = try r.write { db in
+            try r.store.appendLocal(key: r.key, author: r.analyst, type: "FutureEvent", schema: 1, payload: [0xA0], wallMilliseconds: r.clock(), db)
+        }
         let path = r.folder.appendingPathComponent(".gloss/replica.db").path
         let honest = try ProjectionSnapshot.of(r)
         #expect(honest.selfCheck("seed \(seed) before tampering").isEmpty)
@@ -100,7 +108,7 @@ import Testing
             }
         }
         print("[digest-tamper] seed \(seed): tampered \(Set(tampered).count) of \(GlossProjector.tables.count) tables")
-        // The tables a rich history leaves empty are the fork and (sometimes) not-understood ones.
-        #expect(Set(tampered).count >= GlossProjector.tables.count - 2, "seed \(seed): only \(Set(tampered).sorted()) had rows")
+        // Only frozen_feeds (forks) is left empty by these histories.
+        #expect(Set(tampered).count >= GlossProjector.tables.count - 1, "seed \(seed): only \(Set(tampered).sorted()) had rows")
     }
 }

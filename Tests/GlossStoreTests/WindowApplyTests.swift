@@ -71,7 +71,7 @@ import Testing
     /// hold many writes to one object: created, edited, conflicted, resolved and deleted in one window.
     @Test func aLongHistoryInOneWindowEqualsOneEventPerWindow() throws {
         let seed = Equivalence.seeds("window-apply-long", count: 1)[0]
-        let fails = try Self.run(seed: seed, steps: glossLarge ? 6_000 : 700, replicas: 4)
+        let fails = try Self.run(seed: seed, steps: glossLarge ? 6_000 : 300, replicas: 4)
         #expect(fails.isEmpty, "seed \(seed): \(fails.prefix(8).joined(separator: "\n"))")
     }
 
