@@ -170,7 +170,23 @@ extension Simulation {
         let writers = Array(replicas.indices.shuffled(using: &rng).prefix(Int.random(in: 2...max(2, replicas.count), using: &rng)))
         var n = 0
         func wrote(_ body: () throws -> Created) -> Bool { (try? body()).map { !$0.existing } ?? false }
-        switch Int.random(in: 0..<4, using: &rng) {
+        switch Int.random(in: 0..<6, using: &rng) {
+        case 4 where !o.articles.isEmpty:
+            // Concurrent revisions of one article: the current revision is the highest (time, replica).
+            let article = o.articles.randomElement(using: &rng)!
+            for k in writers {
+                let file = tmp.sub("burst-\(UInt32.random(in: 0...UInt32.max, using: &rng)).txt")
+                try Data("date 2021-06-\(Int.random(in: 10...28, using: &rng)) BAKU – \(randomText(2)) report \(k)\n".utf8).write(to: file)
+                if wrote({ try replicas[k].revise(article: article, file: file.path) }) { n += 1 }
+            }
+        case 5 where !o.articles.isEmpty:
+            // Add-wins: one replica removes a tag while others add it again concurrently.
+            let object = (o.articles + o.notes).randomElement(using: &rng)!
+            if wrote({ try replicas[writers[0]].tag(object, "contested") }) { n += 1 }
+            try exchangeAll()
+            if wrote({ try replicas[writers[0]].untag(object, "contested") }) { n += 1 }
+            // A second addition even where the tag shows (the `tag` command would answer "existing").
+            for k in writers.dropFirst() { _ = try replicas[k].append(TagAdded(object: object, tag: "contested")); n += 1 }
         case 0 where !o.notes.isEmpty:
             let note = o.notes.randomElement(using: &rng)!
             for (j, k) in writers.enumerated() {

@@ -13,13 +13,13 @@ import Testing
 /// another connection, bypassing whatever keeps the digest) makes them differ, in every documented
 /// table — so the check can fail — until a rebuild repairs the projections.
 @Suite(.timeLimit(.minutes(10))) struct DigestHonestyTests {
-    static let seeds = Equivalence.seeds("digest-honesty", count: glossLarge ? 200 : 12)
+    static let seeds = Equivalence.seeds("digest-honesty", count: glossLarge ? 200 : 8)
 
     @Test(arguments: seeds)
     func maintainedEqualsRecomputedOnEveryReplicaThroughoutTheHistory(seed: UInt64) throws {
         let sim = try Simulation(replicas: 3, seed: seed, label: "honesty", deterministicKeys: true, tmpBase: memoryTempBase)
         var fails: [String] = []
-        for round in 0..<5 {
+        for round in 0..<4 {
             try sim.richHistory(steps: 10)
             for (k, r) in sim.replicas.enumerated() {
                 fails += try ProjectionSnapshot.of(r).selfCheck("seed \(seed) round \(round) replica r\(k)")

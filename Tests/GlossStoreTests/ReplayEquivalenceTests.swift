@@ -13,9 +13,9 @@ import Testing
 /// pending and are drained by later windows, give the same digests and rows as an in-order apply and
 /// as a rebuild; applying everything again changes nothing.
 ///
-/// 50 seeds in CI, 500 with GLOSS_LARGE=1; base seed printed, GLOSS_SEED=<seed> replays one.
+/// 30 seeds in CI, 500 with GLOSS_LARGE=1; base seed printed, GLOSS_SEED=<seed> replays one.
 @Suite(.timeLimit(.minutes(10))) struct ReplayEquivalenceTests {
-    static let seeds = Equivalence.seeds("replay-equivalence", count: glossLarge ? 500 : 50)
+    static let seeds = Equivalence.seeds("replay-equivalence", count: glossLarge ? 500 : 30)
 
     /// Splits `events` into consecutive windows of random sizes in 1...maxSize.
     static func windows(_ events: [SignedEvent], maxSize: Int, _ rng: inout SplitMix64) -> [[SignedEvent]] {
@@ -37,7 +37,7 @@ import Testing
 
     static func run(seed: UInt64) throws -> [String] {
         let sim = try Simulation(replicas: 3 + Int(seed % 2), seed: seed, label: "replay", deterministicKeys: true, tmpBase: memoryTempBase)
-        let kinds = try sim.richHistory(steps: 40)
+        let kinds = try sim.richHistory(steps: 30)
         try sim.exchangeAll()
         var rng = SplitMix64(seed: seed ^ 0x0de1_1e7e)
         let label = "seed \(seed) (GLOSS_SEED=\(seed) replays)"
