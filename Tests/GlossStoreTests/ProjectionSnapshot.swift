@@ -1,0 +1,147 @@
+import Foundation
+import GRDB
+import GlossEngine
+import GlossModel
+import GlossProjections
+import GlossStore
+import GlossTestSupport
+import Testing
+
+/// Everything a replica's projections show, read through public interfaces only: the maintained
+/// digest, the digest recomputed by the projector, a digest computed here from the rows by the
+/// rule of Protocol/04-projections.md §Digest (independent of the product's digest code), and every
+/// row of every documented projection table, sorted.
+struct ProjectionSnapshot: Equatable {
+    var maintained: String
+    var recomputed: String
+    var fromSpec: String
+    /// Table name → rendered rows, sorted.
+    var tables: [String: [String]]
+
+    static func of(_ r: Replica) throws -> ProjectionSnapshot {
+        let projector = GlossProjector()
+        return try r.store.read { db in
+            var tables: [String: [String]] = [:]
+            for t in GlossProjector.tables {
+                tables[t.name] = try Row.fetchAll(db, sql: "SELECT * FROM \(t.name)").map { row in
+                    row.databaseValues.map(render).joined(separator: "|")
+                }.sorted()
+            }
+            return ProjectionSnapshot(maintained: try projector.digest(db), recomputed: try projector.recomputedDigest(db),
+                                      fromSpec: try specDigest(db), tables: tables)
+        }
+    }
+
+    /// A typed rendering of one value (so 1, 1.0, "1" and x'01' differ).
+    static func render(_ v: DatabaseValue) -> String {
+        switch v.storage {
+        case .null: return "∅"
+        case .int64(let i): return "i\(i)"
+        case .double(let d): return "r\(d.bitPattern)"
+        case .string(let s): return "t" + s.debugDescription
+        case .blob(let b): return "b" + b.map { String(format: "%02x", $0) }.joined()
+        }
+    }
+
+    /// Protocol/04-projections.md §Digest, written from the document: per table, Σ SHA-256(typed
+    /// encoding of the table name then every column in declaration order) mod 2^256; then
+    /// SHA-256("gloss-digest-v1" ‖ u32 version ‖ per table: u8 name length, name, u64 rows, sum).
+    static func specDigest(_ db: Database) throws -> String {
+        let version = try Int.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'projection_version'") ?? GlossProjector().version
+        var out: [UInt8] = Array("gloss-digest-v1".utf8)
+        out += be(UInt64(version), 4)
+        for t in GlossProjector.tables {
+            var sum = [UInt8](repeating: 0, count: 32)
+            var count: UInt64 = 0
+            let rows = try Row.fetchCursor(db, sql: "SELECT * FROM \(t.name)")
+            while let row = try rows.next() {
+                var bytes: [UInt8] = []
+                encode(t.name.databaseValue, &bytes)
+                for v in row.databaseValues { encode(v, &bytes) }
+                let h = Bytes32.sha256(bytes).bytes
+                var carry = 0
+                for i in stride(from: 31, through: 0, by: -1) {
+                    let s = Int(sum[i]) + Int(h[i]) + carry
+                    sum[i] = UInt8(s & 0xff); carry = s >> 8
+                }
+                count += 1
+            }
+            out.append(UInt8(t.name.utf8.count)); out += Array(t.name.utf8); out += be(count, 8); out += sum
+        }
+        return Bytes32.sha256(out).hex
+    }
+
+    static func be(_ v: UInt64, _ n: Int) -> [UInt8] { (0..<n).reversed().map { UInt8((v >> (8 * UInt64($0))) & 0xff) } }
+
+    static func encode(_ v: DatabaseValue, _ out: inout [UInt8]) {
+        switch v.storage {
+        case .null: out.append(0)
+        case .int64(let i): out.append(1); out += be(UInt64(bitPattern: i), 8)
+        case .double(let d): out.append(2); out += be(d.bitPattern, 8)
+        case .string(let s): out.append(3); out += be(UInt64(s.utf8.count), 4); out += Array(s.utf8)
+        case .blob(let b): out.append(4); out += be(UInt64(b.count), 4); out += Array(b)
+        }
+    }
+
+    /// Differences from `other`, one line each (empty when equal), naming `label` and `seed`.
+    func differences(from other: ProjectionSnapshot, _ label: String) -> [String] {
+        var out: [String] = []
+        if maintained != other.maintained { out.append("\(label): maintained digest \(maintained.prefix(12)) ≠ \(other.maintained.prefix(12))") }
+        if recomputed != other.recomputed { out.append("\(label): recomputed digest \(recomputed.prefix(12)) ≠ \(other.recomputed.prefix(12))") }
+        if fromSpec != other.fromSpec { out.append("\(label): digest by the spec \(fromSpec.prefix(12)) ≠ \(other.fromSpec.prefix(12))") }
+        for t in GlossProjector.tables {
+            let (a, b) = (tables[t.name] ?? [], other.tables[t.name] ?? [])
+            guard a != b else { continue }
+            let (sa, sb) = (Set(a), Set(b))
+            let onlyA = a.filter { !sb.contains($0) }, onlyB = b.filter { !sa.contains($0) }
+            out.append("\(label): table \(t.name) differs (\(a.count) vs \(b.count) rows); only here: \(onlyA.prefix(2).map { String($0.prefix(400)) }); only there: \(onlyB.prefix(2).map { String($0.prefix(400)) })")
+        }
+        return out
+    }
+
+    /// Internal consistency: maintained = recomputed = the spec's digest.
+    func selfCheck(_ label: String) -> [String] {
+        var out: [String] = []
+        if maintained != recomputed { out.append("\(label): maintained digest \(maintained.prefix(12)) ≠ recomputed \(recomputed.prefix(12))") }
+        if recomputed != fromSpec { out.append("\(label): projector's recomputed digest \(recomputed.prefix(12)) ≠ the digest computed from the spec \(fromSpec.prefix(12))") }
+        return out
+    }
+
+    var rowCount: Int { tables.values.reduce(0) { $0 + $1.count } }
+}
+
+/// Shared shapes for the equivalence suites.
+enum Equivalence {
+    /// Seeds for a run: `count` from a base (GLOSS_SEED replays one seed: it becomes the base and
+    /// the only seed).
+    static func seeds(_ name: String, count: Int) -> [UInt64] {
+        let base = testSeed(name)
+        if ProcessInfo.processInfo.environment["GLOSS_SEED"] != nil { return [base] }
+        return (0..<UInt64(count)).map { base &+ $0 }
+    }
+
+    /// Applies `events` to `r` in consecutive windows of `size`; returns the summed report.
+    @discardableResult
+    static func apply(_ events: [SignedEvent], to r: Replica, windows size: Int, now: () -> UInt64) throws -> ApplySummary {
+        var total = ApplySummary()
+        var i = 0
+        while i < events.count {
+            let end = min(events.count, i + size)
+            total.add(try r.store.applyRemote(Array(events[i..<end]), now: now()))
+            i = end
+        }
+        return total
+    }
+
+    /// A replica's log in local order.
+    static func log(_ r: Replica) throws -> [SignedEvent] {
+        var out: [SignedEvent] = []
+        try r.store.read { db in try r.store.forEachEvent(db) { out.append(SignedEvent(envelope: $0.envelope, payload: $0.payload)); return true } }
+        return out
+    }
+
+    /// The kinds a history wrote, for the report.
+    static func describe(_ kinds: [Simulation.RichKind: Int]) -> String {
+        Simulation.RichKind.allCases.compactMap { k in kinds[k].map { "\(k.rawValue) \($0)" } }.joined(separator: ", ")
+    }
+}
