@@ -26,7 +26,8 @@ public enum RegisterState: String, Sendable {
 public struct RegisterDisplay<W: RegisterWrite> {
     public var value: String?
     public var deleted: Bool
-    /// The head with the highest `(time, replica)`: its author and time are shown.
+    /// The write shown (its event, author and time): the head with the highest `(time, replica)`,
+    /// or, while an edit and a delete conflict, the newest head with text.
     public var winner: W
     public var state: RegisterState
 }
@@ -74,8 +75,12 @@ public enum Register {
         let sets = heads.filter { !$0.deleted }
         if sets.isEmpty { return RegisterDisplay(value: nil, deleted: true, winner: win, state: .single) }
         // An edit concurrent with a delete is always a conflict. While it is open the object stays
-        // visible with its newest text: nothing disappears before someone decides.
-        if sets.count != heads.count { return RegisterDisplay(value: winner(sets).value, deleted: false, winner: win, state: .conflict) }
+        // visible with its newest text, and that text's write is the one shown (its event, author,
+        // time): nothing disappears before someone decides.
+        if sets.count != heads.count {
+            let shown = winner(sets)
+            return RegisterDisplay(value: shown.value, deleted: false, winner: shown, state: .conflict)
+        }
         if Set(sets.map { $0.value ?? "" }).count == 1 { return RegisterDisplay(value: sets[0].value, deleted: false, winner: win, state: .merged) }
         // A grade has no parts to merge; different concurrent grades conflict.
         if scalar { return RegisterDisplay(value: win.value, deleted: false, winner: win, state: .conflict) }

@@ -216,11 +216,11 @@ import Testing
         try Self.editVersusDelete(replicas: n, resolution: resolution, checkDisplayedWrite: false)
     }
 
-    /// Finding: while an edit-versus-delete conflict is open and the delete is the newer write,
-    /// `notes.body_event` (and `facts.record_event`) name the delete although `body` shows the newest
-    /// text head's text — 04-projections.md defines them as "which write is displayed".
-    @Test(.disabled("finding: during an open edit-versus-delete conflict whose delete is newer, notes.body_event / facts.record_event name the tombstone, not the text head whose text is shown (seeds 8401, 8403, …)"),
-          arguments: [2, 3])
+    /// Found by this suite (fixed in `Register.display`): while an edit-versus-delete conflict is
+    /// open and the delete is the newer write, `notes.body_event` (and `facts.record_event`) named
+    /// the delete although `body` showed the newest text head's — 04-projections.md defines them
+    /// as "which write is displayed".
+    @Test(arguments: [2, 3])
     func theDisplayedWriteOfAnOpenEditVersusDeleteConflictIsTheTextShown(replicas n: Int) throws {
         try Self.editVersusDelete(replicas: n, resolution: .keepText, checkDisplayedWrite: true)
     }
