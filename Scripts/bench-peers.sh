@@ -26,6 +26,7 @@
 #   GLOSS_BIN=path              use this gloss binary; else `swift build -c release --product gloss`
 #   GLOSS_PEERS_OUT=bench-results    raw JSON lines (peers-DATE.jsonl) and the table (peers-DATE.md)
 #   MAX_SECONDS=600             a peer run taking longer is killed (recorded as skipped)
+#   GLOSS_PEERS_INPROCESS=0     skip the second Gloss import (`gloss bench op import`, the in-process time)
 # Re-render a table from raw results: Scripts/bench-peers.sh --report bench-results/peers-….jsonl
 # Benchmarks are not part of Scripts/test.sh.
 set -euo pipefail
@@ -41,6 +42,7 @@ SIZES=${GLOSS_PEERS_SIZES:-10000 100000}
 REPLICAS=${GLOSS_PEERS_REPLICAS:-1}
 OUTDIR=${GLOSS_PEERS_OUT:-bench-results}
 MAXS=${MAX_SECONDS:-600}
+INPROCESS=${GLOSS_PEERS_INPROCESS:-1}
 
 # ------------------------------------------------------------------------------------------ the report
 # Reads the JSON lines of one run and prints the markdown table (also used by --report).
@@ -107,6 +109,19 @@ print("Runs per N: %s. Ratios are taken within each run (same minute, same machi
       "[min–max]." % ", ".join("%s: %d" % ("{:,}".format(n), len({r for (nn, r) in g_cli if nn == n})) for n in ns))
 for s in skips:
     print("Skipped: %s N=%s runs %s (%s)" % (s["lib"], s["n"], s["skipped_reps"], s["reason"]))
+print()
+# CPU time (less sensitive to other tenants than wall time): Gloss's user + sys for the whole command (the
+# reading thread included) against the peers' process CPU over their timed phases.
+print("| N | CPU s: Gloss `bundle import` (user + sys) | Yrs | Loro | Gloss/Yrs CPU | Gloss/Loro CPU |")
+print("|---:|---:|---:|---:|---:|---:|")
+for n in ns:
+    reps = sorted({r for (nn, r) in g_cli if nn == n})
+    gc = {r: g_cli[(n, r)]["user_s"] + g_cli[(n, r)]["sys_s"] for r in reps}
+    pc = {lib: {r: peer[(lib, n, r)]["cpu_s"] for r in reps if (lib, n, r) in peer} for lib in ("yrs", "loro")}
+    print("| %s | %s | %s | %s | %s | %s |" % (
+        "{:,}".format(n), mmm(list(gc.values()), sec), mmm(list(pc["yrs"].values()), sec),
+        mmm(list(pc["loro"].values()), sec), mmm([gc[r] / pc["yrs"][r] for r in pc["yrs"]], rat),
+        mmm([gc[r] / pc["loro"][r] for r in pc["loro"]], rat)))
 print()
 # Where the time goes (medians): the peers' phases and Gloss's CPU split.
 ph = ("export", "bundle_write", "bundle_read", "import", "persist_encode", "persist_write", "project_read",
@@ -217,9 +232,11 @@ if not ok:
     raise SystemExit("gloss bundle import was not clean: %s" % json.dumps(r)[:800])
 EOF
   rm -rf "$WORK/g"; mkdir -p "$WORK/g"
-  timed gloss_bench_op_import "$n" "$rep" -- "$GLOSS" bench op import --work "$WORK/g" --bundle "$bundle"
-  rm -rf "$WORK/g"
-  log "gloss N=$n run $((rep + 1)): $(tail -2 "$OUT" | "$PY" -c 'import json,sys; a,b=[json.loads(l) for l in sys.stdin]; print("bundle import %.2f s wall (%.0f MB), in-process %.2f s" % (a["wall_s"], a["maxrss_mb"], b["seconds"]))')"
+  if [ "$INPROCESS" = 1 ]; then
+    timed gloss_bench_op_import "$n" "$rep" -- "$GLOSS" bench op import --work "$WORK/g" --bundle "$bundle"
+    rm -rf "$WORK/g"
+  fi
+  log "gloss N=$n run $((rep + 1)): $(tail -2 "$OUT" | "$PY" -c 'import json,sys; rs=[json.loads(l) for l in sys.stdin]; a=[r for r in rs if r["bench"]=="gloss_bundle_import"][-1]; b=[r for r in rs if r["bench"]=="gloss_bench_op_import"]; print("bundle import %.2f s wall (%.0f MB)" % (a["wall_s"], a["maxrss_mb"]) + (", in-process %.2f s" % b[-1]["seconds"] if b and b[-1]["rep"]==a["rep"] and b[-1]["n"]==a["n"] else ""))')"
 }
 
 run_peer() {  # LIB N REP
