@@ -111,13 +111,13 @@ extension Simulation {
             }
         case 64:
             // A type this build does not know: accepted, stored, shown as not understood.
-            _ = try r.write { db in
+            _ = try r.store.write { db in
                 try r.store.appendLocal(key: r.key, author: r.analyst, type: "FutureEvent", schema: 1, payload: [0xA1, 0x61, 0x78, 0x01],
                                         wallMilliseconds: r.clock(), db)
             }
             return .unknownType
         case 68..<72 where !o.sources.isEmpty:
-            if wrote({ try r.gradeSource(o.sources.randomElement(using: &rng)!, reliability: ["A", "B", "C", "D"].randomElement(using: &rng)!, reason: nil) }) { return .gradeSource }
+            if wrote({ try r.gradeSource(o.sources.randomElement(using: &rng)!, reliability: [.completelyReliable, .usuallyReliable, .fairlyReliable, .notUsuallyReliable].randomElement(using: &rng)!, reason: nil) }) { return .gradeSource }
         case 72..<74:
             if wrote({ try r.addSource(name: ["Reuters", "AP", "Dawn", "TASS"].randomElement(using: &rng)!, kind: "outlet") }) { return .base }
         case 65..<68 where !o.articles.isEmpty:
@@ -195,17 +195,17 @@ extension Simulation {
             }
         case 1 where !liveFacts.isEmpty:
             let fact = liveFacts.randomElement(using: &rng)!
-            let field = ["subject", "object"].randomElement(using: &rng)!
+            let field: FactField = [.subject, .object].randomElement(using: &rng)!
             for (j, k) in writers.enumerated() {
                 let retracting = j > 0 && Int.random(in: 0..<4, using: &rng) == 0
                 if wrote({ retracting ? try replicas[k].retractFact(fact, reason: "burst") : try replicas[k].amendFact(fact, field: field, value: randomText(1)) }) { n += 1 }
             }
         case 2 where !liveFacts.isEmpty:
             let fact = liveFacts.randomElement(using: &rng)!
-            for k in writers { if wrote({ try replicas[k].gradeFact(fact, credibility: String(Int.random(in: 1...3, using: &rng)), reason: nil) }) { n += 1 } }
+            for k in writers { if wrote({ try replicas[k].gradeFact(fact, credibility: Credibility(rawValue: String(Int.random(in: 1...3, using: &rng)))!, reason: nil) }) { n += 1 } }
         case 3 where !o.sources.isEmpty:
             let source = o.sources.randomElement(using: &rng)!
-            for k in writers { if wrote({ try replicas[k].gradeSource(source, reliability: ["A", "B", "C"].randomElement(using: &rng)!, reason: nil) }) { n += 1 } }
+            for k in writers { if wrote({ try replicas[k].gradeSource(source, reliability: [.completelyReliable, .usuallyReliable, .fairlyReliable].randomElement(using: &rng)!, reason: nil) }) { n += 1 } }
         default: break
         }
         return n

@@ -84,9 +84,9 @@ import Testing
         try exchange(sim)
         switch register {
         case .body: _ = try a.editNote(target.object, body: "version A"); _ = try b.editNote(target.object, body: "version B")
-        case .record: _ = try a.amendFact(target.object, field: "object", value: "drills"); _ = try b.amendFact(target.object, field: "object", value: "manoeuvres")
-        case .credibility: _ = try a.gradeFact(target.object, credibility: "2", reason: nil); _ = try b.gradeFact(target.object, credibility: "3", reason: nil)
-        case .reliability: _ = try a.gradeSource(target.object, reliability: "B", reason: nil); _ = try b.gradeSource(target.object, reliability: "C", reason: nil)
+        case .record: _ = try a.amendFact(target.object, field: .object, value: "drills"); _ = try b.amendFact(target.object, field: .object, value: "manoeuvres")
+        case .credibility: _ = try a.gradeFact(target.object, credibility: .probablyTrue, reason: nil); _ = try b.gradeFact(target.object, credibility: .possiblyTrue, reason: nil)
+        case .reliability: _ = try a.gradeSource(target.object, reliability: .usuallyReliable, reason: nil); _ = try b.gradeSource(target.object, reliability: .fairlyReliable, reason: nil)
         }
         try exchange(sim)
         let open = try a.conflicts().filter { $0.object == target.object && $0.field == target.field }
@@ -141,7 +141,7 @@ import Testing
             }
             #expect(Set(c.candidates.compactMap(\.value)).count == n, "\(label), r\(k): the candidates' values are not the \(n) different choices")
             let old = try r.conflict(open.id)
-            #expect(old.state == "resolved" && old.resolution == ids.max(), "\(label), r\(k): old conflict \(old.state), resolution \(old.resolution?.prefix(8) ?? "nil"), expected the greatest resolution id")
+            #expect(old.state == .resolved && old.resolution == ids.max(), "\(label), r\(k): old conflict \(old.state), resolution \(old.resolution?.prefix(8) ?? "nil"), expected the greatest resolution id")
             let s = try Self.shown(r, target)
             #expect(s.state == "conflict", "\(label), r\(k): state \(s.state ?? "nil")")
             if let event = s.event { #expect(event == winner, "\(label), r\(k): shows \(event.prefix(8)), not the newest resolution \(winner.prefix(8))") }
@@ -180,7 +180,7 @@ import Testing
             let (same, other) = register == .credibility ? ("2", "3") : ("B", "C")
             func grade(_ k: Int, _ v: String) throws -> String {
                 let r = sim.replicas[k]
-                return (register == .credibility ? try r.gradeFact(object, credibility: v, reason: "r\(k)") : try r.gradeSource(object, reliability: v, reason: "r\(k)")).event!.hex
+                return (register == .credibility ? try r.gradeFact(object, credibility: Credibility(rawValue: v)!, reason: "r\(k)") : try r.gradeSource(object, reliability: Reliability(rawValue: v)!, reason: "r\(k)")).event!.hex
             }
             _ = try grade(0, same)
             try Self.exchange(sim)
@@ -240,7 +240,7 @@ import Testing
                 try Self.exchange(sim)
                 func edit(_ k: Int, _ text: String) throws -> String {
                     let r = sim.replicas[k]
-                    return (onFact ? try r.amendFact(object, field: "object", value: text) : try r.editNote(object, body: text)).event!.hex
+                    return (onFact ? try r.amendFact(object, field: .object, value: text) : try r.editNote(object, body: text)).event!.hex
                 }
                 func delete(_ k: Int) throws -> String {
                     let r = sim.replicas[k]

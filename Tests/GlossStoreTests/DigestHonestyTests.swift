@@ -85,7 +85,7 @@ import Testing
         let annotation = try r.annotate(article: article, quote: "BAKU", comment: "tamper target", tags: []).id
         _ = try r.tag(annotation, "tampered")
         _ = try r.link(annotation, "about", article)
-        _ = try r.write { db in
+        _ = try r.store.write { db in
             try r.store.appendLocal(key: r.key, author: r.analyst, type: "FutureEvent", schema: 1, payload: [0xA0], wallMilliseconds: r.clock(), db)
         }
         let path = r.folder.appendingPathComponent(".gloss/replica.db").path
