@@ -8,10 +8,10 @@ import GlossStore
 /// What a write transaction keeps in memory on one connection between events, so that a run of
 /// events is projected as net row changes (Protocol/04-projections.md §Apply windows):
 ///
-/// - the note-body registers written by a run of note events: their heads and what they display
-///   stay here, and the `reg_heads`, `notes` and open `conflicts` rows are written once, when the
-///   run ends (before any other kind of event, and before commit) — a note edited many times in a
-///   window is updated once;
+/// - the note-body registers written by a run of note events, reduced by the pure `RegisterRun`:
+///   their heads stay here, and the `reg_heads`, `notes` and open `conflicts` rows are written once,
+///   when the run ends (before any other kind of event, and before commit) — a note edited many
+///   times in a window is updated once;
 /// - articles' current revisions and their texts prepared for anchoring, read once per run;
 /// - causal-order answers (`depSeq` of a stored event on a feed), which never change once the event
 ///   is stored.
@@ -20,30 +20,24 @@ import GlossStore
 /// whatever reads note rows or registers sees them current. The rows at commit are those of the
 /// event-by-event projection (the window-size tests check it).
 final class ApplyWindow {
-    struct NoteRegister {
-        /// Heads as stored in `reg_heads` when the run first touched the register.
-        var stored: [Registers.Write]
-        var heads: [Registers.Write]
-    }
-
-    private(set) var notes: [String: NoteRegister] = [:]
+    /// Note-body registers by note id.
+    var notes = RegisterRun<String, Registers.Write>()
+    /// A run is written out once it holds this many registers (memory stays bounded however long a
+    /// run of note events is, e.g. a rebuild of a log of notes alone).
+    static let maxRunRegisters = 2_000
+    /// Memoized causal answers kept at most (then forgotten and re-read as needed).
+    static let maxDepSeqs = 100_000
     /// The store the run's events are applied to (weak: the store owns the connection that owns this).
     weak var store: ReplicaStore?
-    /// Notes in the order the run first touched them (flushed in that order).
-    private(set) var order: [String] = []
     private var depSeqs: [DepKey: UInt64] = [:]
     /// Articles' current revisions and texts read during the run (any other event may change them).
     var currentTexts: [String: (String, Anchoring.PreparedText)] = [:]
 
     struct DepKey: Hashable { var feed: Int64; var seq: UInt64; var on: Int64 }
 
-    func set(_ note: String, _ r: NoteRegister) {
-        if notes.updateValue(r, forKey: note) == nil { order.append(note) }
-    }
-
     /// Forgets the run (after it is written, after any event outside a run, on rollback).
     func clearRun() {
-        notes.removeAll(keepingCapacity: true); order.removeAll(keepingCapacity: true); store = nil
+        notes.removeAll(); store = nil
         currentTexts.removeAll(keepingCapacity: true)
     }
 
@@ -56,6 +50,7 @@ final class ApplyWindow {
         let key = DepKey(feed: feed, seq: seq, on: on)
         if let v = depSeqs[key] { return v }
         let v = try store.depSeq(feed: feed, seq: seq, on: on, db)
+        if depSeqs.count >= ApplyWindow.maxDepSeqs { depSeqs.removeAll(keepingCapacity: true) }
         depSeqs[key] = v
         return v
     }

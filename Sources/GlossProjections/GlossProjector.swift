@@ -431,10 +431,10 @@ public struct GlossProjector: Projector {
         }
         try registers.record(object: note, field: "body", w, db)
         // A note's first write (its NoteAdded) has nothing before it: every other write has the note in its causal past.
-        let stored = try window.notes[note]?.stored ?? (w.event == note ? [] : registers.heads(note, "body", db))
-        let heads = try Register.heads(window.notes[note]?.heads ?? stored, adding: w, happenedBefore: registers.happenedBefore(db)).heads
-        window.set(note, .init(stored: stored, heads: heads))
+        try window.notes.write(w, to: note, stored: { w.event == $0 ? [] : try registers.heads($0, "body", db) },
+                               happenedBefore: registers.happenedBefore(db))
         window.store = store
+        if window.notes.count >= ApplyWindow.maxRunRegisters { try flushNoteRun(db) }
     }
 
     /// Writes the heads, open conflicts and notes rows of the note registers a run of note events
@@ -442,12 +442,11 @@ public struct GlossProjector: Projector {
     func flushNoteRun(_ db: Database) throws {
         guard let window = ApplyWindow.of(db) else { return }
         defer { window.clearRun() }
-        guard !window.order.isEmpty else { return }
+        guard !window.notes.isEmpty else { return }
         guard let store = window.store else { throw StoreError(.corrupt, "a run of note events lost its store before it was written; nothing was committed") }
         let registers = Registers(store: store)
-        for note in window.order {
-            let r = window.notes[note]!
-            try showNote(note, try registers.setHeads(object: note, objectKind: "note", field: "body", heads: r.heads, replacing: r.stored, db), db)
+        for r in window.notes.changes {
+            try showNote(r.key, try registers.setHeads(object: r.key, objectKind: "note", field: "body", heads: r.heads, replacing: r.stored, db), db)
         }
     }
 
