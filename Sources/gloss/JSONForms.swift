@@ -131,3 +131,21 @@ extension SearchHit {
         .object([("kind", .string(kind)), ("id", .string(id)), ("article", article.map(JSON.string) ?? .null), ("snippet", .string(snippet))])
     }
 }
+
+extension QueryValue {
+    /// Blobs as hex.
+    var json: JSON {
+        switch self {
+        case .null: .null
+        case .int(let i): .int(i)
+        case .double(let d): .double(d)
+        case .text(let s): .string(s)
+        case .blob(let b): .string(Hex.encode(b))
+        }
+    }
+}
+
+extension TableRow {
+    /// An object keyed by the row's columns, in their order.
+    var json: JSON { .object(zip(columns, values.map(\.json)).map { ($0, $1) }) }
+}
