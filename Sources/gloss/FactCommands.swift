@@ -274,19 +274,18 @@ struct Anchors: ParsableCommand {
     func run() throws {
         try guarded {
             let list = try replica.openForReading().anchors(article: article)
-            if json { out(JSON.array(list).pretty); return }
+            if json { out(JSON.array(list.map(\.json)).pretty); return }
             for a in list {
-                func pos(_ j: JSON?) -> String {
-                    guard case .object(let kv)? = j, case .int(let s)? = kv.first(where: { $0.0 == "start" })?.1,
-                          case .int(let e)? = kv.first(where: { $0.0 == "end" })?.1 else { return "—" }
-                    return "\(s)–\(e)"
+                func pos(_ s: AnchorRecord.Span?) -> String {
+                    guard let s else { return "—" }
+                    return "\(s.start)–\(s.end)"
                 }
-                let status = (string(a["status"]) ?? "").padding(toLength: 12, withPad: " ", startingAt: 0)
-                var score = "", exact = ""
-                if case .int(let sc)? = a["score"] { score = "\(sc)‰" }
-                if case .object(let old)? = a["old"], let ex = string(old.first { $0.0 == "exact" }?.1) { exact = ex.count > 50 ? String(ex.prefix(50)) + "…" : ex }
-                var line = "\((string(a["id"]) ?? "").prefix(10))  \((string(a["kind"]) ?? "").padding(toLength: 10, withPad: " ", startingAt: 0)) \(status) \(score.padding(toLength: 6, withPad: " ", startingAt: 0)) \(pos(a["old"])) → \(pos(a["new"]))"
-                if a["candidate"] != .null { line += " (candidate \(pos(a["candidate"])))" }
+                let status = a.status.padding(toLength: 12, withPad: " ", startingAt: 0)
+                let score = "\(a.score)‰"
+                let ex = a.base.exact
+                let exact = ex.count > 50 ? String(ex.prefix(50)) + "…" : ex
+                var line = "\(a.object.prefix(10))  \(a.objectKind.padding(toLength: 10, withPad: " ", startingAt: 0)) \(status) \(score.padding(toLength: 6, withPad: " ", startingAt: 0)) \(pos(a.base)) → \(pos(a.anchored))"
+                if a.candidate != nil { line += " (candidate \(pos(a.candidate)))" }
                 out(line + "  «\(exact)»")
             }
         }

@@ -149,3 +149,38 @@ extension TableRow {
     /// An object keyed by the row's columns, in their order.
     var json: JSON { .object(zip(columns, values.map(\.json)).map { ($0, $1) }) }
 }
+
+extension SpanSelector {
+    var json: JSON {
+        .object([("exact", .string(exact)), ("prefix", .string(prefix)), ("suffix", .string(suffix)),
+                 ("start", .int(Int64(start))), ("end", .int(Int64(end)))])
+    }
+}
+
+extension CandidateRecord {
+    /// Optional keys are left out when empty.
+    var json: JSON {
+        var kv: [(String, JSON)] = [("id", .string(candidate)), ("kind", .string(kind)), ("value", .string(value))]
+        if let precision { kv.append(("precision", .string(precision))) }
+        kv.append(("rule", .string(rule)))
+        kv.append(("selector", selector.json))
+        for (key, v) in [("speaker", speaker), ("role", role), ("saidOn", saidOn), ("affiliation", affiliation)] {
+            if let v { kv.append((key, .string(v))) }
+        }
+        kv.append(("rulesVersion", .int(rulesVersion)))
+        return .object(kv)
+    }
+}
+
+extension AnchorRecord {
+    var json: JSON {
+        func span(_ s: Span?) -> JSON {
+            guard let s else { return .null }
+            return .object([("start", .int(s.start)), ("end", .int(s.end)), ("exact", .string(s.exact))])
+        }
+        let old: JSON = .object([("revision", .string(baseRevision)), ("start", .int(base.start)), ("end", .int(base.end)), ("exact", .string(base.exact))])
+        return .object([("id", .string(object)), ("kind", .string(objectKind)), ("status", .string(status)), ("score", .int(score)),
+                        ("revision", .string(revision)), ("old", old), ("new", span(anchored)), ("candidate", span(candidate)),
+                        ("decision", decision.map(JSON.string) ?? .null), ("anchoringVersion", .int(anchoringVersion))])
+    }
+}

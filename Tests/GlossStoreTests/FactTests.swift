@@ -123,8 +123,8 @@ import Testing
     @Test func factsFromCandidatesAndAnnotationsAreSearchable() throws {
         let (sim, art, _) = try Self.setup("candidates")
         let a = sim.replicas[0]
-        let statement = try a.candidates(article: art).first { $0["kind"] == .string("statement") }!
-        guard case .string(let cid)? = statement["id"] else { Issue.record("no candidate id"); return }
+        let statement = try #require(try a.candidates(article: art).first { $0.kind == "statement" })
+        let cid = statement.candidate
         var input = FactInput()
         input.fromCandidate = String(cid.prefix(10))
         let f = try a.addFact(input).id
