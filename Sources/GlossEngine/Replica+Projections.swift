@@ -76,7 +76,7 @@ extension Replica {
         }
         try target.write { tdb in try target.recordAsOf(point.description, tdb) }
         } catch {
-            try? target.pool.close()
+            try? target.close()
             removeOutput()
             throw GlossError.wrap(error, output: out.path)
         }
