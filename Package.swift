@@ -6,8 +6,8 @@ import PackageDescription
 //   Model ← Store (GRDB; owns events, feeds, peers, acknowledgements, pending, quarantine, forks)
 //   Store, Ingest, Merge ← Projections (GRDB; owns the read-model tables and their typed reads)
 //   Store ← Sync ← Net (the only NIO user)
-//   Engine ← all of the above (returns typed values; its reads are moving behind Store and Projections
-//            functions: articles, facts, export, show/log/search still hold SQL in Replica+*.swift)
+//   Engine ← all of the above but GRDB (no SQL: it calls the Store's and the Projections' typed reads,
+//            passing ReplicaStore.Transaction through, and returns typed values)
 //   Engine ← Bench (benchmarks against raw SQLite; never in the GlossEngine product)
 //   Engine, Bench, JSON ← gloss (parsing, text and JSON output, exit codes)
 let package = Package(
@@ -60,9 +60,9 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The façade: composes the store's and the projections' typed reads; no SQL, no GRDB.
         .target(name: "GlossEngine", dependencies: [
             "GlossModel", "GlossStore", "GlossProjections", "GlossIngest", "GlossSync", "GlossNet", "GlossExport", "GlossJSON",
-            .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Benchmarks: history generator and timed operations against raw SQLite; only `gloss bench` uses them.

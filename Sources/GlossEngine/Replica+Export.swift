@@ -1,9 +1,10 @@
 import Foundation
-import GRDB
 import GlossExport
 import GlossIngest
 import GlossJSON
 import GlossModel
+import GlossProjections
+import GlossStore
 
 /// What an export wrote (`gloss export stix|annotations`).
 public struct ExportSummary: Sendable {
@@ -29,12 +30,10 @@ extension Replica {
         return try read { db in try stixInput(only: only, db) }
     }
 
-    func stixInput(only: String?, _ db: Database) throws -> STIXExport.Bundle {
+    func stixInput(only: String?, _ db: ReplicaStore.Transaction) throws -> STIXExport.Bundle {
         var input = STIXExport.Input()
         var authors: [String: UInt64] = [:]
         func saw(_ author: String, _ time: Int64) { authors[author] = min(authors[author] ?? .max, Replica.ms(time)) }
-        let filter = only == nil ? "" : " WHERE article = ?"
-        let args = StatementArguments(only.map { [$0] } ?? [])
         var countryFirst: [String: UInt64] = [:]
         func country(_ name: String?, at time: UInt64) -> String? {
             guard let name, let code = Country.all.first(where: { $0.name == name })?.isoCode else { return nil }
@@ -42,69 +41,61 @@ extension Replica {
             return code
         }
 
-        for a in try Row.fetchAll(db, sql: """
-            SELECT a.*, r.text, (SELECT max(time) FROM article_revisions WHERE article = a.article) AS last_time
-            FROM articles a JOIN article_revisions r ON r.sha256 = a.current_revision\(only == nil ? "" : " WHERE a.article = ?") ORDER BY a.article
-            """, arguments: args) {
-            let created = Replica.ms(a["first_time"])
-            saw(a["ingested_by"], a["first_time"])
-            let article: String = a["article"]
-            let countries = try String.fetchAll(db, sql: """
-                SELECT DISTINCT value FROM candidates WHERE article = ? AND revision = ? AND kind = 'country' ORDER BY value
-                """, arguments: [article, a["current_revision"] as String]).compactMap { country($0, at: created) }
-            let published = (a["date"] as String?).flatMap(Replica.midnightMilliseconds) ?? created
-            input.articles.append(.init(id: article, revision: a["current_revision"], title: Replica.title(of: a["text"]), published: published,
-                                        created: created, modified: Replica.ms(a["last_time"]), createdBy: a["ingested_by"], countries: countries))
+        for a in try ExportRows.articles(only: only, db) {
+            let created = Replica.ms(a.firstTime)
+            saw(a.ingestedBy, a.firstTime)
+            let countries = try ExportRows.countries(article: a.id, revision: a.currentRevision, db).compactMap { country($0, at: created) }
+            let published = a.date.flatMap(Replica.midnightMilliseconds) ?? created
+            input.articles.append(.init(id: a.id, revision: a.currentRevision, title: Replica.title(of: a.text), published: published,
+                                        created: created, modified: Replica.ms(a.lastTime), createdBy: a.ingestedBy, countries: countries))
         }
         let articles = Set(input.articles.map(\.id))
 
         var sources = Set<String>()
-        for f in try Row.fetchAll(db, sql: "SELECT * FROM fact_view\(filter) ORDER BY fact", arguments: args) where !(f["retracted"] as Bool) {
-            let fact: String = f["fact"]
-            let created = Replica.ms(f["record_time"] as Int64)
-            let graded = try Int64.fetchOne(db, sql: "SELECT max(time) FROM grades WHERE object = ?", arguments: [fact])
-            var fields: [String: String] = ["subject": f["subject"], "predicate": f["predicate"], "object": f["object"], "evidence": f["exact"]]
-            if let w: String = f["when_text"] { fields["when"] = w }
-            if let w: String = f["where_text"] { fields["where"] = w }
-            if let s: String = f["source_name"] { fields["source"] = s }
-            let first = try Int64.fetchOne(db, sql: "SELECT min(time) FROM fact_revisions WHERE fact = ?", arguments: [fact]) ?? f["record_time"]
-            saw(f["author"], first)
-            if let s: String = f["source"] { sources.insert(s) }
-            input.facts.append(.init(id: fact, article: f["article"], summary: "\(f["subject"] as String) \(f["predicate"] as String) \(f["object"] as String)",
-                                     fields: fields, countries: [country(f["where_text"], at: Replica.ms(first))].compactMap { $0 },
-                                     credibility: (f["credibility"] as String?).flatMap { Int($0) }, reliability: f["source_reliability"],
-                                     author: f["author"], created: Replica.ms(first), modified: max(created, graded.map(Replica.ms) ?? 0)))
+        for f in try FactSummary.byID(article: only, db) where !f.retracted {
+            let created = Replica.ms(f.recordTime)
+            let graded = try ExportRows.lastGradeTime(f.id, db)
+            var fields: [String: String] = ["subject": f.subject, "predicate": f.predicate, "object": f.object, "evidence": f.evidence.exact]
+            if let w = f.when { fields["when"] = w }
+            if let w = f.where { fields["where"] = w }
+            if let s = f.sourceName { fields["source"] = s }
+            let first = try FactReads.firstRecordTime(f.id, db) ?? f.recordTime
+            saw(f.author, first)
+            if let s = f.source { sources.insert(s) }
+            input.facts.append(.init(id: f.id, article: f.article, summary: "\(f.subject) \(f.predicate) \(f.object)",
+                                     fields: fields, countries: [country(f.where, at: Replica.ms(first))].compactMap { $0 },
+                                     credibility: f.credibility.flatMap { Int($0) }, reliability: f.reliability,
+                                     author: f.author, created: Replica.ms(first), modified: max(created, graded.map(Replica.ms) ?? 0)))
         }
         let facts = Set(input.facts.map(\.id))
 
-        for s in try Row.fetchAll(db, sql: "SELECT * FROM sources ORDER BY source") where only == nil || sources.contains(s["source"]) {
-            let source: String = s["source"]
-            let graded = try Int64.fetchOne(db, sql: "SELECT max(time) FROM grades WHERE object = ?", arguments: [source])
-            saw(s["author"], s["time"])
-            input.sources.append(.init(id: source, name: s["name"], reliability: s["reliability"], created: Replica.ms(s["time"]),
-                                       modified: max(Replica.ms(s["time"]), graded.map(Replica.ms) ?? 0), createdBy: s["author"]))
+        for s in try SourceSummary.byID(db) where only == nil || sources.contains(s.id) {
+            let graded = try ExportRows.lastGradeTime(s.id, db)
+            saw(s.author, s.time)
+            input.sources.append(.init(id: s.id, name: s.name, reliability: s.reliability, created: Replica.ms(s.time),
+                                       modified: max(Replica.ms(s.time), graded.map(Replica.ms) ?? 0), createdBy: s.author))
         }
 
         // Notes on exported articles and facts (and on those notes).
         var exported = articles.union(facts)
-        for n in try Row.fetchAll(db, sql: "SELECT n.*, ev.time AS created_time FROM live_notes n JOIN note_revisions ev ON ev.event = n.note ORDER BY n.created_at, n.note") {
-            guard exported.contains(n["on_id"] as String) else { continue }
-            saw(n["author"], n["created_time"])
-            input.notes.append(.init(id: n["note"], on: [n["on_id"]], body: n["body"], author: n["author"],
-                                     created: Replica.ms(n["created_time"]), modified: Replica.ms(n["body_time"])))
-            exported.insert(n["note"])
+        for n in try ExportRows.liveNotes(db) {
+            guard exported.contains(n.on) else { continue }
+            saw(n.author, n.createdTime)
+            input.notes.append(.init(id: n.id, on: [n.on], body: n.body, author: n.author,
+                                     created: Replica.ms(n.createdTime), modified: Replica.ms(n.bodyTime)))
+            exported.insert(n.id)
         }
 
-        for l in try Row.fetchAll(db, sql: "SELECT * FROM links ORDER BY addition") {
-            let (from, to, relation): (String, String, String) = (l["from_id"], l["to_id"], l["relation"])
+        for l in try ExportRows.links(db) {
+            let (from, to, relation) = (l.from, l.to, l.relation)
             guard exported.contains(from) || exported.contains(to) else { continue }
-            saw(l["author"], l["time"])
-            let t = Replica.ms(l["time"])
+            saw(l.author, l.time)
+            let t = Replica.ms(l.time)
             if relation == "corroborates" || relation == "contradicts", facts.contains(from), facts.contains(to) {
-                input.stances.append(.init(id: l["addition"], kind: relation == "corroborates" ? .corroborate : .contradict, fact: to, by: from,
-                                           author: l["author"], created: t, modified: t))
+                input.stances.append(.init(id: l.addition, kind: relation == "corroborates" ? .corroborate : .contradict, fact: to, by: from,
+                                           author: l.author, created: t, modified: t))
             } else {
-                input.links.append(.init(id: l["addition"], from: from, to: to, type: relation, author: l["author"], created: t, modified: t))
+                input.links.append(.init(id: l.addition, from: from, to: to, type: relation, author: l.author, created: t, modified: t))
             }
         }
         input.countries = countryFirst.sorted { $0.key < $1.key }.map { code, t in
@@ -120,23 +111,13 @@ extension Replica {
         let only = try text.map { try resolve($0, kinds: ["article"]).hex }
         return try read { db in
             var out: [WebAnnotationExport.Annotation] = []
-            for a in try Row.fetchAll(db, sql: """
-                SELECT a.*, an.revision AS anchor_revision, an.sel_start AS anchor_start, an.sel_end AS anchor_end, an.exact AS anchor_exact,
-                       an.prefix AS anchor_prefix, an.suffix AS anchor_suffix, an.decision AS decision
-                FROM annotations a LEFT JOIN anchors an ON an.object = a.annotation\(only == nil ? "" : " WHERE a.article = ?") ORDER BY a.annotation
-                """, arguments: StatementArguments(only.map { [$0] } ?? [])) {
-                let id: String = a["annotation"]
-                let anchored = (a["anchor_start"] as Int?) != nil
-                let quote = anchored
-                    ? WebAnnotationExport.Quote(exact: a["anchor_exact"], prefix: a["anchor_prefix"], suffix: a["anchor_suffix"], start: a["anchor_start"], end: a["anchor_end"])
-                    : WebAnnotationExport.Quote(exact: a["exact"], prefix: a["prefix"], suffix: a["suffix"], start: a["sel_start"], end: a["sel_end"])
-                let tags = try String.fetchAll(db, sql: "SELECT DISTINCT tag FROM tags WHERE object = ? ORDER BY tag", arguments: [id])
-                let lastTag = try Int64.fetchOne(db, sql: "SELECT max(time) FROM tags WHERE object = ?", arguments: [id])
-                let decided = try (a["decision"] as String?).flatMap { try Int64.fetchOne(db, sql: "SELECT time FROM anchor_decisions WHERE event = ?", arguments: [$0]) }
-                let created = Replica.ms(a["time"])
-                out.append(.init(id: id, revision: anchored ? a["anchor_revision"] : a["revision"], quote: quote, comment: a["comment"], tags: tags,
-                                 author: a["author"], authorName: a["author"], created: created,
-                                 modified: max(created, lastTag.map(Replica.ms) ?? 0, decided.map(Replica.ms) ?? 0)))
+            for a in try ExportRows.annotations(only: only, db) {
+                let (revision, s) = a.anchor ?? (a.revision, a.selector)
+                let quote = WebAnnotationExport.Quote(exact: s.exact, prefix: s.prefix, suffix: s.suffix, start: s.start, end: s.end)
+                let created = Replica.ms(a.time)
+                out.append(.init(id: a.id, revision: revision, quote: quote, comment: a.comment, tags: a.tags,
+                                 author: a.author, authorName: a.author, created: created,
+                                 modified: max(created, a.lastTagTime.map(Replica.ms) ?? 0, a.decisionTime.map(Replica.ms) ?? 0)))
             }
             return (WebAnnotationExport.collection(out), out.count)
         }

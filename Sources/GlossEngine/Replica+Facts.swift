@@ -1,8 +1,31 @@
 import Foundation
-import GRDB
 import GlossIngest
-import GlossJSON
 import GlossModel
+import GlossProjections
+import GlossStore
+
+public typealias FactSummary = GlossProjections.FactSummary
+public typealias FactState = GlossModel.FactState
+public typealias SourceSummary = GlossProjections.SourceSummary
+public typealias AnnotationSummary = GlossProjections.AnnotationSummary
+
+/// One fact with the history of its record and of both grades (`gloss fact show`). The histories
+/// are whole rows: their keys follow the table columns.
+public struct FactDetail: Sendable {
+    public var fact: FactSummary
+    /// `fact_revisions` rows: event, kind, field, record, reason, author, at; oldest first.
+    public var history: [TableRow]
+    /// `grades` rows of the fact's credibility: event, grade, reason, kind, author, at; oldest first.
+    public var credibilityHistory: [TableRow]
+    /// The same of its source's reliability (empty without a source).
+    public var reliabilityHistory: [TableRow]
+}
+
+/// One source's whole row with its reliability history (`gloss source show`).
+public struct SourceDetail: Sendable {
+    public var source: TableRow
+    public var reliabilityHistory: [TableRow]
+}
 
 /// What an analyst gives to record a fact (`gloss fact add`). Fields left nil come from the
 /// candidate (`fromCandidate`) when one is named.
@@ -45,17 +68,17 @@ extension Replica {
         var candidateID: String?
         if let c = input.fromCandidate {
             let id = try resolve(c, kinds: ["candidate"]).hex
-            let row = try read { db in try Row.fetchOne(db, sql: "SELECT * FROM candidates WHERE candidate = ?", arguments: [id]) }!
+            let c = try read { db in try CandidateRecord.fetch(id, db) }!
             candidateID = id
-            article = row["article"]; revision = row["revision"]
-            selector = SpanSelector(exact: row["exact"], prefix: row["prefix"], suffix: row["suffix"], start: row["sel_start"], end: row["sel_end"])
-            let value: String = row["value"]
-            switch row["kind"] as String {
+            article = c.article; revision = c.revision
+            selector = c.selector
+            let value = c.value
+            switch c.kind {
             case "statement":
-                record.subject = row["speaker"] ?? ""
+                record.subject = c.speaker ?? ""
                 record.predicate = "said"
                 record.object = value
-                record.when = row["said_on"]
+                record.when = c.saidOn
             case "person": record.subject = value
             case "date": record.when = value
             default: record.where = value
@@ -131,75 +154,36 @@ extension Replica {
         let fact = try resolve(text, kinds: ["fact"]).hex, by = try resolve(other, kinds: ["fact"]).hex
         guard fact != by else { throw GlossError(.badInput, "a fact cannot \(relation == "corroborates" ? "corroborate" : "contradict") itself; --by names another fact") }
         let opposite = relation == "corroborates" ? "contradicts" : "corroborates"
-        let clash = try read { db in
-            try Bool.fetchOne(db, sql: "SELECT 1 FROM links WHERE from_id = ? AND relation = ? AND to_id = ?", arguments: [by, opposite, fact]) ?? false
-        }
+        let clash = try read { db in !(try SetReads.linkAdditions(from: by, relation: opposite, to: fact, db)).isEmpty }
         if clash { throw GlossError(.refused, "fact \(by.prefix(12)) already \(opposite) \(fact.prefix(12)); remove that with `gloss unlink \(by.prefix(12)) \(opposite) \(fact.prefix(12))` first") }
         return try link(by, relation, fact)
     }
 
-    static func liveFactRecord(_ fact: String, _ db: Database) throws -> FactRecord {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM facts WHERE fact = ?", arguments: [fact]) else {
+    static func liveFactRecord(_ fact: String, _ db: ReplicaStore.Transaction) throws -> FactRecord {
+        guard let (record, retracted) = try FactReads.record(fact, db) else {
             throw GlossError(.notFound, "no fact \(fact.prefix(12))")
         }
-        if row["retracted"] as Bool { throw GlossError(.refused, "fact \(fact.prefix(12)) is retracted; its history stays in `gloss fact show \(fact.prefix(12))`") }
-        return FactRecord(subject: row["subject"], predicate: row["predicate"], object: row["object"],
-                          when: row["when_text"], where: row["where_text"], source: row["source"])
+        if retracted { throw GlossError(.refused, "fact \(fact.prefix(12)) is retracted; its history stays in `gloss fact show \(fact.prefix(12))`") }
+        return record
     }
 
     /// Facts (of one article, or all), oldest first, with source, combined grade and corroboration counts.
-    public func facts(article: String?) throws -> [JSON] {
+    public func facts(article: String?) throws -> [FactSummary] {
         let id = try article.map { try resolve($0, kinds: ["article"]).hex }
-        return try read { db in
-            var sql = "SELECT * FROM fact_view WHERE 1"
-            var args: [any DatabaseValueConvertible & Sendable] = []
-            if let id { sql += " AND article = ?"; args.append(id) }
-            return try Row.fetchAll(db, sql: sql + " ORDER BY record_time, fact", arguments: StatementArguments(args.map { $0.databaseValue }))
-                .map { try Replica.factJSON($0, db) }
-        }
-    }
-
-    static func factJSON(_ r: Row, _ db: Database) throws -> JSON {
-        func opt(_ col: String) -> JSON { (r[col] as String?).map(JSON.string) ?? .null }
-        let fact: String = r["fact"]
-        let state = r["record_state"] as String == "conflict" ? "conflict" : (r["retracted"] as Bool) ? "retracted" : "active"
-        func related(_ relation: String) throws -> JSON {
-            .array(try String.fetchAll(db, sql: "SELECT DISTINCT from_id FROM links WHERE to_id = ? AND relation = ? ORDER BY from_id", arguments: [fact, relation]).map(JSON.string))
-        }
-        func text(_ col: String) -> JSON { .string(r[col] as String) }
-        func int(_ col: String) -> JSON { .int(r[col] as Int64) }
-        let evidence: [(String, JSON)] = [("exact", text("exact")), ("prefix", text("prefix")), ("suffix", text("suffix")),
-                                          ("start", int("sel_start")), ("end", int("sel_end"))]
-        var kv: [(String, JSON)] = [("id", .string(fact)), ("article", text("article")), ("revision", text("revision")),
-                                    ("subject", text("subject")), ("predicate", text("predicate")), ("object", text("object")),
-                                    ("when", opt("when_text")), ("where", opt("where_text"))]
-        kv += [("source", opt("source")), ("sourceName", opt("source_name")),
-               ("reliability", opt("source_reliability")), ("credibility", opt("credibility")), ("grade", opt("grade"))]
-        kv += [("state", .string(state)), ("recordState", text("record_state")), ("retractReason", opt("retract_reason")),
-               ("evidence", .object(evidence)), ("fromCandidate", opt("from_candidate"))]
-        kv += [("corroboratedBy", try related("corroborates")), ("contradictedBy", try related("contradicts")),
-               ("author", text("author")), ("createdAt", text("created_at")), ("updatedAt", text("updated_at"))]
-        return .object(kv)
+        return try read { db in try FactSummary.all(article: id, db) }
     }
 
     /// One fact with the history of its record and of both grades (its credibility and its source's reliability).
-    public func fact(_ text: String) throws -> JSON {
+    public func fact(_ text: String) throws -> FactDetail {
         let fact = try resolve(text, kinds: ["fact"]).hex
         return try read { db in try factDetail(fact, db) }
     }
 
-    func factDetail(_ fact: String, _ db: Database) throws -> JSON {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM fact_view WHERE fact = ?", arguments: [fact]) else { throw GlossError(.notFound, "no fact \(fact.prefix(12))") }
-        guard case .object(var kv) = try Replica.factJSON(row, db) else { return .null }
-        kv.append(("history", .array(try rowJSON(db, "SELECT event, kind, field, record, reason, author, at FROM fact_revisions WHERE fact = ? ORDER BY time, replica", [fact]))))
-        kv.append(("credibilityHistory", .array(try gradeHistory(fact, "credibility", db))))
-        let source: String? = row["source"]
-        kv.append(("reliabilityHistory", .array(try source.map { try gradeHistory($0, "reliability", db) } ?? [])))
-        return .object(kv)
-    }
-
-    func gradeHistory(_ object: String, _ scale: String, _ db: Database) throws -> [JSON] {
-        try rowJSON(db, "SELECT event, grade, reason, kind, author, at FROM grades WHERE object = ? AND scale = ? ORDER BY time, replica", [object, scale])
+    func factDetail(_ fact: String, _ db: ReplicaStore.Transaction) throws -> FactDetail {
+        guard let f = try FactSummary.one(fact, db) else { throw GlossError(.notFound, "no fact \(fact.prefix(12))") }
+        return FactDetail(fact: f, history: try ObjectRows.factHistory(fact, db),
+                          credibilityHistory: try ObjectRows.gradeHistory(fact, scale: "credibility", db),
+                          reliabilityHistory: try f.source.map { try ObjectRows.gradeHistory($0, scale: "reliability", db) } ?? [])
     }
 
     // MARK: Sources and grades
@@ -214,7 +198,7 @@ extension Replica {
         } catch { throw GlossError.wrap(error) }
         let p = SourceAdded(name: name, kind: kind)
         return try write { db in
-            if let existing = try String.fetchOne(db, sql: "SELECT name FROM sources WHERE source = ?", arguments: [p.source]) {
+            if let existing = try SourceSummary.name(of: p.source, db) {
                 throw GlossError(.alreadyExists, "source \"\(existing)\" already exists (\(p.source.prefix(12))); grade it with `gloss grade source`")
             }
             let e = try append(p, db)
@@ -224,38 +208,27 @@ extension Replica {
 
     /// A source by name (case-insensitive) or id prefix.
     func source(named text: String) throws -> String {
-        let byName = try read { db in
-            try String.fetchOne(db, sql: "SELECT source FROM sources WHERE source = ?", arguments: [SourceAdded.sourceID(name: text)])
-        }
-        if let byName { return byName }
+        let byName = SourceAdded.sourceID(name: text)
+        if try read({ db in try SourceSummary.name(of: byName, db) }) != nil { return byName }
         guard Hex.isHexPrefix(text.lowercased()) else {
             throw GlossError(.notFound, "no source named \"\(text.prefix(64))\"; add it with `gloss source add \"\(text.prefix(64))\"` or list them with `gloss source list`")
         }
         return try resolve(text, kinds: ["source"]).hex
     }
 
-    public func sources() throws -> [JSON] {
-        try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT s.*, (SELECT count(*) FROM facts f WHERE f.source = s.source) AS facts FROM sources s ORDER BY lower(s.name), s.source
-                """).map { r in
-                .object([("id", .string(r["source"])), ("name", .string(r["name"])), ("kind", (r["kind"] as String?).map(JSON.string) ?? .null),
-                         ("reliability", (r["reliability"] as String?).map(JSON.string) ?? .null),
-                         ("reliabilityState", (r["reliability_state"] as String?).map(JSON.string) ?? .null),
-                         ("facts", .int(r["facts"])), ("author", .string(r["author"])), ("createdAt", .string(r["created_at"]))])
-            }
-        }
+    public func sources() throws -> [SourceSummary] {
+        try read { db in try SourceSummary.all(db) }
     }
 
     /// One source with its reliability history.
-    public func sourceDetail(_ text: String) throws -> JSON {
+    public func sourceDetail(_ text: String) throws -> SourceDetail {
         let id = try source(named: text)
         return try read { db in try sourceDetail(id: id, db) }
     }
 
-    func sourceDetail(id: String, _ db: Database) throws -> JSON {
-        guard let row = try rowJSON(db, "SELECT * FROM sources WHERE source = ?", [id]).first else { throw GlossError(.notFound, "no source \(id.prefix(12))") }
-        return .object([("source", row), ("reliabilityHistory", .array(try gradeHistory(id, "reliability", db)))])
+    func sourceDetail(id: String, _ db: ReplicaStore.Transaction) throws -> SourceDetail {
+        guard let row = try ObjectRows.source(id, db) else { throw GlossError(.notFound, "no source \(id.prefix(12))") }
+        return SourceDetail(source: row, reliabilityHistory: try ObjectRows.gradeHistory(id, scale: "reliability", db))
     }
 
     /// Grades a source's reliability (A–F).
@@ -308,33 +281,18 @@ extension Replica {
     }
 
     /// An article's annotations in text order, with their tags.
-    public func annotations(article text: String?) throws -> [JSON] {
+    public func annotations(article text: String?) throws -> [AnnotationSummary] {
         let id = try text.map { try resolve($0, kinds: ["article"]).hex }
-        return try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM annotations \(id == nil ? "" : "WHERE article = ?") ORDER BY article, sel_start, annotation",
-                             arguments: StatementArguments(id.map { [$0] } ?? [])).map { r in
-                let a: String = r["annotation"]
-                return .object([
-                    ("id", .string(a)), ("article", .string(r["article"])), ("revision", .string(r["revision"])),
-                    ("selector", .object([("exact", .string(r["exact"])), ("prefix", .string(r["prefix"])), ("suffix", .string(r["suffix"])),
-                                          ("start", .int(r["sel_start"])), ("end", .int(r["sel_end"]))])),
-                    ("comment", (r["comment"] as String?).map(JSON.string) ?? .null),
-                    ("tags", .array(try String.fetchAll(db, sql: "SELECT DISTINCT tag FROM tags WHERE object = ? ORDER BY tag", arguments: [a]).map(JSON.string))),
-                    ("author", .string(r["author"])), ("createdAt", .string(r["created_at"])),
-                ])
-            }
-        }
+        return try read { db in try AnnotationSummary.all(article: id, db) }
     }
 
     /// The selector of `quote` in the article's current revision (refusing ambiguous quotes, listing occurrences).
     func locate(quote: String, article: String, _ choice: QuoteChoice) throws -> (revision: String, selector: SpanSelector) {
-        guard let row = try read({ db in
-            try Row.fetchOne(db, sql: "SELECT r.sha256, r.text FROM articles a JOIN article_revisions r ON r.sha256 = a.current_revision WHERE a.article = ?", arguments: [article])
-        }) else { throw GlossError(.notFound, "no article \(article.prefix(12))") }
+        guard let current = try read({ db in try ArticleReads.currentRevision(of: article, db) }) else { throw GlossError(.notFound, "no article \(article.prefix(12))") }
         guard quote.utf8.count <= ProtocolLimits.maxTextBytes else { throw GlossError(.badInput, "the quote is over \(ProtocolLimits.maxTextBytes) bytes") }
         do {
-            let s = try TextSelector.locate(quote: quote, in: row["text"], occurrence: choice.occurrence, prefix: choice.prefix, suffix: choice.suffix)
-            return (row["sha256"], SpanSelector(exact: s.exact, prefix: s.prefix, suffix: s.suffix, start: s.start, end: s.end))
+            let s = try TextSelector.locate(quote: quote, in: current.text, occurrence: choice.occurrence, prefix: choice.prefix, suffix: choice.suffix)
+            return (current.sha256, SpanSelector(exact: s.exact, prefix: s.prefix, suffix: s.suffix, start: s.start, end: s.end))
         } catch let e as SelectorError where e.code == .ambiguous {
             // The library's first line names its parameters; say it with this tool's flags.
             let listed = e.message.split(separator: "\n", omittingEmptySubsequences: false).dropFirst().joined(separator: "\n")

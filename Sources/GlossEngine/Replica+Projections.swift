@@ -1,6 +1,4 @@
 import Foundation
-import GRDB
-import GlossJSON
 import GlossModel
 import GlossProjections
 import GlossStore
@@ -76,11 +74,9 @@ extension Replica {
             }
             try flush()
         }
-        try target.write { tdb in
-            try tdb.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('as_of', ?)", arguments: [point.description])
-        }
+        try target.write { tdb in try target.recordAsOf(point.description, tdb) }
         } catch {
-            try? target.pool.close()
+            try? target.close()
             removeOutput()
             throw GlossError.wrap(error, output: out.path)
         }
@@ -101,26 +97,16 @@ extension Replica {
         }
     }
 
-    /// Runs read-only SQL (`gloss query`).
+    /// Runs read-only SQL (`gloss query`): `columns` once, then `row` with each row's values in column order.
     /// `overrun` ends the process when a statement is stuck past the time limit in one step SQLite
     /// cannot interrupt (`ReadOnlyQuery.run`).
     public func query(_ sql: String, timeLimit: TimeInterval, overrun: (@Sendable (GlossError) -> Never)? = nil,
-                      columns: ([String]) throws -> Void, row: ([JSON]) throws -> Void) throws {
+                      columns: ([String]) throws -> Void, row: ([QueryValue]) throws -> Void) throws {
         var onOverrun: (@Sendable (ReadOnlyQuery.Failure) -> Never)?
         if let overrun { onOverrun = { failure in overrun(GlossError(.refused, failure.message)) } }
         do {
             try ReadOnlyQuery.run(path: store.path, sql: sql, timeLimit: timeLimit, snapshot: store.isSnapshot,
-                                  overrun: onOverrun, columns: columns) { values in
-                try row(values.map { v in
-                    switch v {
-                    case .null: .null
-                    case .int(let i): .int(i)
-                    case .double(let d): .double(d)
-                    case .text(let s): .string(s)
-                    case .blob(let b): .string(Hex.encode(b))
-                    }
-                })
-            }
+                                  overrun: onOverrun, columns: columns, row: row)
         } catch let f as ReadOnlyQuery.Failure {
             switch f.kind {
             case .refused: throw GlossError(.refused, f.message)

@@ -1,6 +1,4 @@
 import Foundation
-import GRDB
-import GlossJSON
 import GlossModel
 import GlossProjections
 import GlossStore
@@ -23,6 +21,52 @@ public struct Status: Sendable {
 
 }
 
+/// One stored event as `gloss log` and `gloss show` present it.
+public struct LogEntry: Sendable {
+    public var envelope: EventEnvelope
+    /// The payload decoded as CBOR (nil when it is missing or not CBOR).
+    public var payload: CBOR?
+    /// Every dependency, the previous event of its own feed included.
+    public var deps: VersionVector
+    /// Why this build does not understand the event (nil when it does).
+    public var reason: String?
+    /// One line for people (`Replica.summary`).
+    public var summary: String
+
+    public var understood: Bool { reason == nil }
+}
+
+/// What `gloss show` found: an event, or an object with its rows.
+public enum Shown: Sendable {
+    case event(LogEntry)
+    case object(ObjectDetail)
+}
+
+/// An object with the rows that make it up (`gloss show`): whole rows keep their table's columns.
+public struct ObjectDetail: Sendable {
+    public enum Body: Sendable {
+        /// The `articles` row, its revisions (`sha256, event, author, at, filename, bytes`) and the
+        /// notes on it (`note, author, created_at, updated_at, deleted, body`).
+        case article(TableRow?, revisions: [TableRow], notes: [TableRow])
+        case revision(TableRow?)
+        case fact(FactDetail)
+        case source(SourceDetail)
+        case annotation(TableRow?)
+        /// The `notes` row, its revisions (`event, kind, author, at, body`) and the notes on it
+        /// (`note, author, created_at, deleted, body`).
+        case note(TableRow?, history: [TableRow], notes: [TableRow])
+        /// A kind shown by its tags and links only (a candidate).
+        case other
+    }
+    public var kind: ObjectKind
+    public var id: String
+    public var body: Body
+    /// `tag, author, at, addition`, by tag then time.
+    public var tags: [TableRow]
+    /// `addition, from_id, relation, to_id, author, at` of links from or to it, by time.
+    public var links: [TableRow]
+}
+
 extension Replica {
     public func status() throws -> Status {
         try read { db in
@@ -39,35 +83,25 @@ extension Replica {
         }
     }
 
-    /// Streams the log in local order as JSON objects (`gloss log --json`, one per line).
-    public func log(limit: Int?, _ body: (JSON) throws -> Void) throws {
+    /// Streams the log in local order (`gloss log`).
+    public func log(limit: Int?, _ body: (LogEntry) throws -> Void) throws {
         try read { db in
             var n = 0
             try store.forEachEvent(db) { e in
                 if let limit, n >= limit { return false }
-                try body(try eventJSON(e, db))
+                try body(try logEntry(e, db))
                 n += 1
                 return true
             }
         }
     }
 
-    /// The JSON form of one stored event (keys documented in README §Commands).
-    public func eventJSON(_ e: StoredEvent, _ db: Database) throws -> JSON {
+    func logEntry(_ e: StoredEvent, _ db: ReplicaStore.Transaction) throws -> LogEntry {
         let env = e.envelope
-        var payloadJSON: JSON = .null
-        if let p = e.payload, let c = try? CBOR(decoding: p) { payloadJSON = JSON(c) }
-        let reason = try EventReads.notUnderstoodReason(env.id.hex, db)
-        return .object([
-            ("id", .string(env.id.hex)), ("replica", .string(env.replica.hex)), ("seq", .int(Int64(env.seq))),
-            ("prev", env.seq == 1 ? .null : .string(env.prev.hex)),
-            ("deps", JSON(try store.fullDeps(feed: e.feed, seq: env.seq, db))),
-            ("time", .string(env.time.rfc3339)), ("hlc", .int(Int64(bitPattern: env.time.raw))),
-            ("author", .string(env.author)), ("type", .string(env.type)), ("schema", .int(Int64(env.schema))),
-            ("payloadHash", .string(env.payloadHash.hex)), ("payload", payloadJSON),
-            ("understood", .bool(reason == nil)), ("reason", reason.map(JSON.string) ?? .null),
-            ("summary", .string(Replica.summary(env, payload: e.payload))),
-        ])
+        return LogEntry(envelope: env, payload: e.payload.flatMap { try? CBOR(decoding: $0) },
+                        deps: try store.fullDeps(feed: e.feed, seq: env.seq, db),
+                        reason: try EventReads.notUnderstoodReason(env.id.hex, db),
+                        summary: Replica.summary(env, payload: e.payload))
     }
 
     /// One line describing an event for people (never the full text).
@@ -102,58 +136,32 @@ extension Replica {
         }
     }
 
-    /// `gloss show ID`: an event or an object by id or unique prefix, as JSON.
-    public func show(_ text: String) throws -> JSON {
+    /// `gloss show ID`: an event or an object by id or unique prefix.
+    public func show(_ text: String) throws -> Shown {
         let r = try resolve(text, events: true, what: "object or event")
         return try read { db in
             switch r {
             case .event(let id):
                 guard let e = try store.event(id, db) else { throw GlossError(.notFound, "no event \(id.short)") }
-                return .object([("kind", .string("event")), ("event", try eventJSON(e, db))])
-            case .object(let id, let kind):
-                var kv: [(String, JSON)] = [("kind", .string(kind)), ("id", .string(id))]
+                return .event(try logEntry(e, db))
+            case .object(let id, let name):
+                guard let kind = ObjectKind(rawValue: name) else { throw GlossError(.internalError, "\(id.prefix(12)) is of an unknown kind \(name)") }
+                let body: ObjectDetail.Body
                 switch kind {
-                case "article":
-                    kv.append(("article", try rowJSON(db, "SELECT * FROM articles WHERE article = ?", [id]).first ?? .null))
-                    kv.append(("revisions", .array(try rowJSON(db, "SELECT sha256, event, author, at, filename, length(text) AS bytes FROM article_revisions WHERE article = ? ORDER BY time, replica", [id]))))
-                    kv.append(("notes", .array(try rowJSON(db, "SELECT note, author, created_at, updated_at, deleted, body FROM notes WHERE on_id = ? ORDER BY created_at, note", [id]))))
-                case "revision":
-                    kv.append(("revision", try rowJSON(db, "SELECT * FROM article_revisions WHERE sha256 = ?", [id]).first ?? .null))
-                case "fact":
-                    kv.append(("fact", try factDetail(id, db)))
-                case "source":
-                    kv.append(("source", try sourceDetail(id: id, db)))
-                case "annotation":
-                    kv.append(("annotation", try rowJSON(db, "SELECT * FROM annotations WHERE annotation = ?", [id]).first ?? .null))
-                case "note":
-                    kv.append(("note", try rowJSON(db, "SELECT * FROM notes WHERE note = ?", [id]).first ?? .null))
-                    kv.append(("history", .array(try rowJSON(db, "SELECT event, kind, author, at, body FROM note_revisions WHERE note = ? ORDER BY time, replica", [id]))))
-                    kv.append(("notes", .array(try rowJSON(db, "SELECT note, author, created_at, deleted, body FROM notes WHERE on_id = ? ORDER BY created_at, note", [id]))))
-                default: break
+                case .article:
+                    body = .article(try ObjectRows.article(id, db), revisions: try ObjectRows.revisions(of: id, db),
+                                    notes: try ObjectRows.notes(on: id, updatedAt: true, db))
+                case .revision: body = .revision(try ObjectRows.revision(id, db))
+                case .fact: body = .fact(try factDetail(id, db))
+                case .source: body = .source(try sourceDetail(id: id, db))
+                case .annotation: body = .annotation(try ObjectRows.annotation(id, db))
+                case .note:
+                    body = .note(try ObjectRows.note(id, db), history: try ObjectRows.noteHistory(id, db),
+                                 notes: try ObjectRows.notes(on: id, updatedAt: false, db))
+                case .candidate: body = .other
                 }
-                kv.append(("tags", .array(try rowJSON(db, "SELECT tag, author, at, addition FROM tags WHERE object = ? ORDER BY tag, time", [id]))))
-                kv.append(("links", .array(try rowJSON(db, "SELECT addition, from_id, relation, to_id, author, at FROM links WHERE from_id = ? OR to_id = ? ORDER BY time", [id, id]))))
-                return .object(kv)
+                return .object(ObjectDetail(kind: kind, id: id, body: body, tags: try ObjectRows.tags(of: id, db), links: try ObjectRows.links(of: id, db)))
             }
-        }
-    }
-
-    /// Rows of a query as JSON objects (column order kept; blobs as hex).
-    public func rowJSON(_ db: Database, _ sql: String, _ args: [any DatabaseValueConvertible & Sendable]) throws -> [JSON] {
-        try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args.map { $0.databaseValue })).map(Replica.json(row:))
-    }
-
-    public static func json(row: Row) -> JSON {
-        .object(row.columnNames.map { name in (name, json(value: row[name] as DatabaseValue)) })
-    }
-
-    public static func json(value: DatabaseValue) -> JSON {
-        switch value.storage {
-        case .null: .null
-        case .int64(let i): .int(i)
-        case .double(let d): .double(d)
-        case .string(let s): .string(s)
-        case .blob(let b): .string(Hex.encode(b))
         }
     }
 }

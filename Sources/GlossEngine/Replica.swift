@@ -57,10 +57,7 @@ public final class Replica: Sendable {
     /// Closes the database connections; later calls on this replica fail. The last connection to
     /// close checkpoints the WAL into the database and removes it.
     public func close() throws {
-        // Readers first (releaseMemory closes idle ones): GRDB's close() closes the writer first,
-        // and a read-only connection closing last can neither checkpoint nor remove the WAL.
-        store.pool.releaseMemory()
-        do { try store.pool.close() } catch { throw GlossError.wrap(error) }
+        do { try store.close() } catch { throw GlossError.wrap(error) }
     }
 
     /// Opens the replica in `folder` or the nearest parent holding `.gloss/` (as git does).

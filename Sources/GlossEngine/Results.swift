@@ -8,6 +8,9 @@ import GlossStore
 public typealias PendingFeed = GlossStore.PendingFeed
 public typealias QuarantinedEvent = GlossStore.QuarantinedEvent
 public typealias FeedProblem = GlossStore.FeedProblem
+/// A SQLite value as read: null, integer, real, text or blob (`gloss query`, whole rows in `gloss show`).
+public typealias QueryValue = GlossStore.ReadOnlyQuery.Value
+public typealias TableRow = GlossStore.TableRow
 public typealias FeedState = GlossModel.FeedState
 public typealias ConflictState = GlossModel.ConflictState
 public typealias ObjectKind = GlossModel.ObjectKind

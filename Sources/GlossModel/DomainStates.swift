@@ -28,3 +28,8 @@ public enum Reliability: String, Sendable, CaseIterable, Codable {
 public enum Credibility: String, Sendable, CaseIterable, Codable {
     case confirmed = "1", probablyTrue = "2", possiblyTrue = "3", doubtful = "4", improbable = "5", cannotBeJudged = "6"
 }
+
+/// How a fact stands for readers (`gloss facts`, `state`): its record in conflict, else retracted or active.
+public enum FactState: String, Sendable, CaseIterable, Codable {
+    case active, retracted, conflict
+}

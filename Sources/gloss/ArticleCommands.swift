@@ -13,15 +13,14 @@ struct Candidates: ParsableCommand {
     func run() throws {
         try guarded {
             let cs = try replica.openForReading().candidates(article: article)
-            if json { out(JSON.array(cs).pretty); return }
+            if json { out(JSON.array(cs.map(\.json)).pretty); return }
             for c in cs {
-                guard case .string(let kind)? = c["kind"], case .string(let value)? = c["value"], case .string(let rule)? = c["rule"],
-                      case .string(let id)? = c["id"] else { continue }
+                let (id, kind, value, rule) = (c.candidate, c.kind, c.value, c.rule)
                 var extra = ""
-                if case .string(let p)? = c["precision"] { extra += " (\(p))" }
-                if case .string(let s)? = c["speaker"] { extra += " — \(s)" }
-                if case .string(let r)? = c["role"] { extra += ", \(r)" }
-                if case .string(let d)? = c["saidOn"] { extra += ", said \(d)" }
+                if let p = c.precision { extra += " (\(p))" }
+                if let s = c.speaker { extra += " — \(s)" }
+                if let r = c.role { extra += ", \(r)" }
+                if let d = c.saidOn { extra += ", said \(d)" }
                 let shown = value.count > 90 ? String(value.prefix(90)) + "…" : value
                 out("\(id.prefix(10))  \(kind.padding(toLength: 9, withPad: " ", startingAt: 0)) \(shown)\(extra)  [\(rule)]")
             }

@@ -145,9 +145,9 @@ struct Log: ParsableCommand {
     func run() throws {
         try guarded {
             try replica.openForReading().log(limit: limit) { e in
-                if json { out(e.compact); return }
-                guard case .string(let id)? = e["id"], case .string(let r)? = e["replica"], case .int(let seq)? = e["seq"],
-                      case .string(let t)? = e["time"], case .string(let a)? = e["author"], case .string(let s)? = e["summary"] else { return }
+                if json { out(e.json.compact); return }
+                let env = e.envelope
+                let (id, r, seq, t, a, s) = (env.id.hex, env.replica.hex, env.seq, env.time.rfc3339, env.author, e.summary)
                 out("\(id.prefix(12))  \(r.prefix(8)):\(seq)  \(t)  \(a)  \(s)")
             }
         }
@@ -159,7 +159,7 @@ struct Show: ParsableCommand {
     @OptionGroup var replica: ReplicaOptions
     @Argument(help: "Id or unique prefix.") var id: String
     func run() throws {
-        try guarded { out(try replica.openForReading().show(id).pretty) }
+        try guarded { out(try replica.openForReading().show(id).json.pretty) }
     }
 }
 

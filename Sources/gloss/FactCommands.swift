@@ -14,21 +14,15 @@ struct QuoteOptions: ParsableArguments {
     }
 }
 
-private func string(_ j: JSON?) -> String? {
-    if case .string(let s)? = j { return s }
-    return nil
-}
-
 /// One line per fact: id, state, grade, the statement, when/where, source.
-private func factLine(_ f: JSON) -> String {
-    let id = string(f["id"]) ?? "", state = string(f["state"]) ?? ""
-    var line = "\(id.prefix(10))  \((string(f["grade"]) ?? "--").padding(toLength: 3, withPad: " ", startingAt: 0)) \(state.padding(toLength: 9, withPad: " ", startingAt: 0)) "
-    line += "\(string(f["subject"]) ?? "") | \(string(f["predicate"]) ?? "") | \(string(f["object"]) ?? "")"
-    if let w = string(f["when"]) { line += "  when: \(w)" }
-    if let w = string(f["where"]) { line += "  where: \(w)" }
-    if let s = string(f["sourceName"]) { line += "  source: \(s)" }
-    if case .array(let c)? = f["corroboratedBy"], !c.isEmpty { line += "  corroborated ×\(c.count)" }
-    if case .array(let c)? = f["contradictedBy"], !c.isEmpty { line += "  contradicted ×\(c.count)" }
+private func factLine(_ f: FactSummary) -> String {
+    var line = "\(f.id.prefix(10))  \((f.grade ?? "--").padding(toLength: 3, withPad: " ", startingAt: 0)) \(f.state.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) "
+    line += "\(f.subject) | \(f.predicate) | \(f.object)"
+    if let w = f.when { line += "  when: \(w)" }
+    if let w = f.where { line += "  where: \(w)" }
+    if let s = f.sourceName { line += "  source: \(s)" }
+    if !f.corroboratedBy.isEmpty { line += "  corroborated ×\(f.corroboratedBy.count)" }
+    if !f.contradictedBy.isEmpty { line += "  contradicted ×\(f.contradictedBy.count)" }
     return line
 }
 
@@ -122,16 +116,16 @@ struct FactCommand: ParsableCommand {
         func run() throws {
             try guarded {
                 let f = try replica.openForReading().fact(fact)
-                if json { out(f.pretty); return }
-                out(factLine(f))
-                if case .object(let ev)? = f["evidence"], let exact = string(ev.first { $0.0 == "exact" }?.1) { out("  evidence: «\(exact)»") }
-                if let r = string(f["retractReason"]) { out("  retracted: \(r)") }
-                for (key, title) in [("history", "history"), ("credibilityHistory", "credibility"), ("reliabilityHistory", "source reliability")] {
-                    guard case .array(let rows)? = f[key], !rows.isEmpty else { continue }
+                if json { out(f.json.pretty); return }
+                out(factLine(f.fact))
+                out("  evidence: «\(f.fact.evidence.exact)»")
+                if let r = f.fact.retractReason { out("  retracted: \(r)") }
+                for (rows, title) in [(f.history, "history"), (f.credibilityHistory, "credibility"), (f.reliabilityHistory, "source reliability")] {
+                    guard !rows.isEmpty else { continue }
                     out("  \(title):")
                     for r in rows {
-                        let what = string(r["grade"]) ?? [string(r["kind"]), string(r["field"])].compactMap { $0 }.joined(separator: " ")
-                        out("    \(string(r["at"]) ?? "")  \(string(r["author"]) ?? "")  \(what)\(string(r["reason"]).map { " — \($0)" } ?? "")")
+                        let what = r["grade"]?.text ?? [r["kind"]?.text, r["field"]?.text].compactMap { $0 }.joined(separator: " ")
+                        out("    \(r["at"]?.text ?? "")  \(r["author"]?.text ?? "")  \(what)\(r["reason"]?.text.map { " — \($0)" } ?? "")")
                     }
                 }
             }
@@ -148,7 +142,7 @@ struct Facts: ParsableCommand {
     func run() throws {
         try guarded {
             let fs = try replica.openForReading().facts(article: article)
-            if json { out(JSON.array(fs).pretty) } else { fs.forEach { out(factLine($0)) } }
+            if json { out(JSON.array(fs.map(\.json)).pretty) } else { fs.forEach { out(factLine($0)) } }
         }
     }
 }
@@ -179,12 +173,12 @@ struct Annotations: ParsableCommand {
     func run() throws {
         try guarded {
             let list = try replica.openForReading().annotations(article: article)
-            if json { out(JSON.array(list).pretty); return }
+            if json { out(JSON.array(list.map(\.json)).pretty); return }
             for a in list {
-                guard case .object(let sel)? = a["selector"], let exact = string(sel.first { $0.0 == "exact" }?.1) else { continue }
-                var line = "\((string(a["id"]) ?? "").prefix(10))  «\(exact.count > 60 ? String(exact.prefix(60)) + "…" : exact)»"
-                if let c = string(a["comment"]) { line += "  \(c)" }
-                if case .array(let tags)? = a["tags"], !tags.isEmpty { line += "  #" + tags.compactMap { string($0) }.joined(separator: " #") }
+                let exact = a.selector.exact
+                var line = "\(a.id.prefix(10))  «\(exact.count > 60 ? String(exact.prefix(60)) + "…" : exact)»"
+                if let c = a.comment { line += "  \(c)" }
+                if !a.tags.isEmpty { line += "  #" + a.tags.joined(separator: " #") }
                 out(line)
             }
         }
@@ -211,9 +205,9 @@ struct SourceCommand: ParsableCommand {
         func run() throws {
             try guarded {
                 let list = try replica.openForReading().sources()
-                if json { out(JSON.array(list).pretty); return }
+                if json { out(JSON.array(list.map(\.json)).pretty); return }
                 for s in list {
-                    out("\((string(s["id"]) ?? "").prefix(10))  \(string(s["reliability"]) ?? "-")  \(string(s["name"]) ?? "")\(string(s["kind"]).map { " (\($0))" } ?? "")")
+                    out("\(s.id.prefix(10))  \(s.reliability ?? "-")  \(s.name)\(s.kind.map { " (\($0))" } ?? "")")
                 }
             }
         }
@@ -223,7 +217,7 @@ struct SourceCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "A source with its reliability history (JSON).")
         @OptionGroup var replica: ReplicaOptions
         @Argument(help: "The source (name or id).") var source: String
-        func run() throws { try guarded { out(try replica.openForReading().sourceDetail(source).pretty) } }
+        func run() throws { try guarded { out(try replica.openForReading().sourceDetail(source).json.pretty) } }
     }
 }
 
@@ -274,19 +268,18 @@ struct Anchors: ParsableCommand {
     func run() throws {
         try guarded {
             let list = try replica.openForReading().anchors(article: article)
-            if json { out(JSON.array(list).pretty); return }
+            if json { out(JSON.array(list.map(\.json)).pretty); return }
             for a in list {
-                func pos(_ j: JSON?) -> String {
-                    guard case .object(let kv)? = j, case .int(let s)? = kv.first(where: { $0.0 == "start" })?.1,
-                          case .int(let e)? = kv.first(where: { $0.0 == "end" })?.1 else { return "—" }
-                    return "\(s)–\(e)"
+                func pos(_ s: AnchorRecord.Span?) -> String {
+                    guard let s else { return "—" }
+                    return "\(s.start)–\(s.end)"
                 }
-                let status = (string(a["status"]) ?? "").padding(toLength: 12, withPad: " ", startingAt: 0)
-                var score = "", exact = ""
-                if case .int(let sc)? = a["score"] { score = "\(sc)‰" }
-                if case .object(let old)? = a["old"], let ex = string(old.first { $0.0 == "exact" }?.1) { exact = ex.count > 50 ? String(ex.prefix(50)) + "…" : ex }
-                var line = "\((string(a["id"]) ?? "").prefix(10))  \((string(a["kind"]) ?? "").padding(toLength: 10, withPad: " ", startingAt: 0)) \(status) \(score.padding(toLength: 6, withPad: " ", startingAt: 0)) \(pos(a["old"])) → \(pos(a["new"]))"
-                if a["candidate"] != .null { line += " (candidate \(pos(a["candidate"])))" }
+                let status = a.status.padding(toLength: 12, withPad: " ", startingAt: 0)
+                let score = "\(a.score)‰"
+                let ex = a.base.exact
+                let exact = ex.count > 50 ? String(ex.prefix(50)) + "…" : ex
+                var line = "\(a.object.prefix(10))  \(a.objectKind.padding(toLength: 10, withPad: " ", startingAt: 0)) \(status) \(score.padding(toLength: 6, withPad: " ", startingAt: 0)) \(pos(a.base)) → \(pos(a.anchored))"
+                if a.candidate != nil { line += " (candidate \(pos(a.candidate)))" }
                 out(line + "  «\(exact)»")
             }
         }

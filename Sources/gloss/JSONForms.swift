@@ -131,3 +131,146 @@ extension SearchHit {
         .object([("kind", .string(kind)), ("id", .string(id)), ("article", article.map(JSON.string) ?? .null), ("snippet", .string(snippet))])
     }
 }
+
+extension QueryValue {
+    /// Blobs as hex.
+    var json: JSON {
+        switch self {
+        case .null: .null
+        case .int(let i): .int(i)
+        case .double(let d): .double(d)
+        case .text(let s): .string(s)
+        case .blob(let b): .string(Hex.encode(b))
+        }
+    }
+}
+
+extension TableRow {
+    /// An object keyed by the row's columns, in their order.
+    var json: JSON { .object(zip(columns, values.map(\.json)).map { ($0, $1) }) }
+}
+
+extension SpanSelector {
+    var json: JSON {
+        .object([("exact", .string(exact)), ("prefix", .string(prefix)), ("suffix", .string(suffix)),
+                 ("start", .int(Int64(start))), ("end", .int(Int64(end)))])
+    }
+}
+
+extension CandidateRecord {
+    /// Optional keys are left out when empty.
+    var json: JSON {
+        var kv: [(String, JSON)] = [("id", .string(candidate)), ("kind", .string(kind)), ("value", .string(value))]
+        if let precision { kv.append(("precision", .string(precision))) }
+        kv.append(("rule", .string(rule)))
+        kv.append(("selector", selector.json))
+        for (key, v) in [("speaker", speaker), ("role", role), ("saidOn", saidOn), ("affiliation", affiliation)] {
+            if let v { kv.append((key, .string(v))) }
+        }
+        kv.append(("rulesVersion", .int(rulesVersion)))
+        return .object(kv)
+    }
+}
+
+extension AnchorRecord {
+    var json: JSON {
+        func span(_ s: Span?) -> JSON {
+            guard let s else { return .null }
+            return .object([("start", .int(s.start)), ("end", .int(s.end)), ("exact", .string(s.exact))])
+        }
+        let old: JSON = .object([("revision", .string(baseRevision)), ("start", .int(base.start)), ("end", .int(base.end)), ("exact", .string(base.exact))])
+        return .object([("id", .string(object)), ("kind", .string(objectKind)), ("status", .string(status)), ("score", .int(score)),
+                        ("revision", .string(revision)), ("old", old), ("new", span(anchored)), ("candidate", span(candidate)),
+                        ("decision", decision.map(JSON.string) ?? .null), ("anchoringVersion", .int(anchoringVersion))])
+    }
+}
+
+extension FactSummary {
+    var json: JSON { .object(jsonFields) }
+
+    var jsonFields: [(String, JSON)] {
+        func opt(_ s: String?) -> JSON { s.map(JSON.string) ?? .null }
+        return [("id", .string(id)), ("article", .string(article)), ("revision", .string(revision)),
+                ("subject", .string(subject)), ("predicate", .string(predicate)), ("object", .string(object)),
+                ("when", opt(when)), ("where", opt(`where`)),
+                ("source", opt(source)), ("sourceName", opt(sourceName)),
+                ("reliability", opt(reliability)), ("credibility", opt(credibility)), ("grade", opt(grade)),
+                ("state", .string(state.rawValue)), ("recordState", .string(recordState)), ("retractReason", opt(retractReason)),
+                ("evidence", evidence.json), ("fromCandidate", opt(fromCandidate)),
+                ("corroboratedBy", .array(corroboratedBy.map(JSON.string))), ("contradictedBy", .array(contradictedBy.map(JSON.string))),
+                ("author", .string(author)), ("createdAt", .string(createdAt)), ("updatedAt", .string(updatedAt))]
+    }
+}
+
+extension FactDetail {
+    var json: JSON {
+        .object(fact.jsonFields + [("history", .array(history.map(\.json))),
+                                   ("credibilityHistory", .array(credibilityHistory.map(\.json))),
+                                   ("reliabilityHistory", .array(reliabilityHistory.map(\.json)))])
+    }
+}
+
+extension SourceSummary {
+    var json: JSON {
+        .object([("id", .string(id)), ("name", .string(name)), ("kind", kind.map(JSON.string) ?? .null),
+                 ("reliability", reliability.map(JSON.string) ?? .null), ("reliabilityState", reliabilityState.map(JSON.string) ?? .null),
+                 ("facts", .int(facts)), ("author", .string(author)), ("createdAt", .string(createdAt))])
+    }
+}
+
+extension SourceDetail {
+    var json: JSON { .object([("source", source.json), ("reliabilityHistory", .array(reliabilityHistory.map(\.json)))]) }
+}
+
+extension AnnotationSummary {
+    var json: JSON {
+        .object([("id", .string(id)), ("article", .string(article)), ("revision", .string(revision)), ("selector", selector.json),
+                 ("comment", comment.map(JSON.string) ?? .null), ("tags", .array(tags.map(JSON.string))),
+                 ("author", .string(author)), ("createdAt", .string(createdAt))])
+    }
+}
+
+extension LogEntry {
+    /// README §Commands (`gloss log --json`).
+    var json: JSON {
+        let env = envelope
+        return .object([
+            ("id", .string(env.id.hex)), ("replica", .string(env.replica.hex)), ("seq", .int(Int64(env.seq))),
+            ("prev", env.seq == 1 ? .null : .string(env.prev.hex)),
+            ("deps", JSON(deps)),
+            ("time", .string(env.time.rfc3339)), ("hlc", .int(Int64(bitPattern: env.time.raw))),
+            ("author", .string(env.author)), ("type", .string(env.type)), ("schema", .int(Int64(env.schema))),
+            ("payloadHash", .string(env.payloadHash.hex)), ("payload", payload.map(JSON.init) ?? .null),
+            ("understood", .bool(understood)), ("reason", reason.map(JSON.string) ?? .null),
+            ("summary", .string(summary)),
+        ])
+    }
+}
+
+extension Shown {
+    var json: JSON {
+        switch self {
+        case .event(let e): return .object([("kind", .string("event")), ("event", e.json)])
+        case .object(let o): return o.json
+        }
+    }
+}
+
+extension ObjectDetail {
+    var json: JSON {
+        func row(_ r: TableRow?) -> JSON { r?.json ?? .null }
+        func rows(_ rs: [TableRow]) -> JSON { .array(rs.map(\.json)) }
+        var kv: [(String, JSON)] = [("kind", .string(kind.rawValue)), ("id", .string(id))]
+        switch body {
+        case .article(let a, let revisions, let notes): kv += [("article", row(a)), ("revisions", rows(revisions)), ("notes", rows(notes))]
+        case .revision(let r): kv.append(("revision", row(r)))
+        case .fact(let f): kv.append(("fact", f.json))
+        case .source(let s): kv.append(("source", s.json))
+        case .annotation(let a): kv.append(("annotation", row(a)))
+        case .note(let n, let history, let notes): kv += [("note", row(n)), ("history", rows(history)), ("notes", rows(notes))]
+        case .other: break
+        }
+        kv += [("tags", rows(tags)), ("links", rows(links))]
+        return .object(kv)
+    }
+}

@@ -114,7 +114,8 @@ struct Query: ParsableCommand {
             }, columns: { c in
                 cols = c
                 if !json { out(c.joined(separator: "\t")) }
-            }, row: { values in
+            }, row: { row in
+                let values = row.map(\.json)
                 if json {
                     array.add(.object(Array(zip(cols, values))))
                 } else {

@@ -19,11 +19,8 @@ import Testing
         .replacingOccurrences(of: "inspecting the landfills", with: "inspecting the training grounds")
         .replacingOccurrences(of: "According to the military’s media wing, the Azeri officials and the COAS Gen. Bajwa discussed", with: "They discussed")
 
-    static func anchors(_ r: Replica, _ article: String) throws -> [String: JSON] {
-        Dictionary(uniqueKeysWithValues: try r.anchors(article: article).map { a -> (String, JSON) in
-            guard case .string(let id)? = a["id"] else { return ("", a) }
-            return (id, a)
-        })
+    static func anchors(_ r: Replica, _ article: String) throws -> [String: AnchorRecord] {
+        Dictionary(uniqueKeysWithValues: try r.anchors(article: article).map { ($0.object, $0) })
     }
 
     static func scalars(_ s: String) -> [Unicode.Scalar] { Array(s.unicodeScalars) }
@@ -42,7 +39,7 @@ import Testing
         let fact = try a.addFact(input).id
         try sim.sync(0, 1)
         for r in [a, b] {
-            #expect(try Self.anchors(r, art).values.allSatisfy { $0["status"] == .string("exact") }, "on their own revision every span is exact")
+            #expect(try Self.anchors(r, art).values.allSatisfy { $0.status == "exact" }, "on their own revision every span is exact")
         }
         let file = sim.tmp.sub("revised.txt")
         try Data(Self.revised.utf8).write(to: file)
@@ -52,12 +49,12 @@ import Testing
         for r in [a, b] {
             let anchors = try Self.anchors(r, art)
             #expect(anchors.count == 5)
-            #expect(anchors[unchanged]?["status"] == .string("exact"))
-            #expect(anchors[moved]?["status"] == .string("moved"))
-            #expect(anchors[fact]?["status"] == .string("moved"), "the fact's evidence follows the text too")
+            #expect(anchors[unchanged]?.status == "exact")
+            #expect(anchors[moved]?.status == "moved")
+            #expect(anchors[fact]?.status == "moved", "the fact's evidence follows the text too")
             // The moved span's new position holds the same text in the new revision.
-            if case .object(let new)? = anchors[moved]?["new"], case .int(let s)? = new.first(where: { $0.0 == "start" })?.1,
-               case .int(let e)? = new.first(where: { $0.0 == "end" })?.1 {
+            if let new = anchors[moved]?.anchored {
+                let (s, e) = (new.start, new.end)
                 #expect(String(String.UnicodeScalarView(newText[Int(s)..<Int(e)])) == "Elmar Mammadyarov")
                 func offset(_ text: [Unicode.Scalar]) -> Int {
                     let q = Self.scalars("Elmar Mammadyarov")
@@ -66,11 +63,11 @@ import Testing
                 #expect(Int(s) == offset(newText) && offset(newText) > offset(Self.scalars(Self.original)), "it moved past the inserted note")
             } else { Issue.record("moved span has no new position") }
             let review = try #require(anchors[reworded])
-            #expect(review["status"] == .string("needs-review"))
-            #expect(review["new"] == .null && review["candidate"] != .null, "needs-review is shown, not anchored")
-            if case .int(let score)? = review["score"] { #expect(score >= 600 && score < 850) } else { Issue.record("no score") }
-            #expect(anchors[deleted]?["status"] == .string("orphaned"))
-            #expect(anchors.values.allSatisfy { $0["revision"] == .string(revision) })
+            #expect(review.status == "needs-review")
+            #expect(review.anchored == nil && review.candidate != nil, "needs-review is shown, not anchored")
+            #expect(review.score >= 600 && review.score < 850)
+            #expect(anchors[deleted]?.status == "orphaned")
+            #expect(anchors.values.allSatisfy { $0.revision == revision })
         }
         #expect(try a.digest() == (try b.digest()))
         #expect(try a.digest(recompute: true) == (try a.digest()))
@@ -82,8 +79,8 @@ import Testing
         try sim.sync(0, 1); try sim.sync(1, 0)
         for r in [a, b] {
             let anchors = try Self.anchors(r, art)
-            #expect(anchors[reworded]?["status"] == .string("confirmed"))
-            #expect(anchors[deleted]?["status"] == .string("retargeted"))
+            #expect(anchors[reworded]?.status == "confirmed")
+            #expect(anchors[deleted]?.status == "retargeted")
         }
         #expect(try a.digest() == (try b.digest()))
 
@@ -94,9 +91,9 @@ import Testing
         try sim.sync(0, 1)
         for r in [a, b] {
             let anchors = try Self.anchors(r, art)
-            #expect(anchors[reworded]?["status"] == .string("moved"))
-            #expect(anchors[deleted]?["status"] == .string("moved"))
-            #expect(anchors[unchanged]?["status"] == .string("moved"))
+            #expect(anchors[reworded]?.status == "moved")
+            #expect(anchors[deleted]?.status == "moved")
+            #expect(anchors[unchanged]?.status == "moved")
         }
         #expect(try a.digest() == (try b.digest()))
         let rebuilt = try b.rebuild()
@@ -124,6 +121,6 @@ import Testing
         // Annotating now selects in the current revision.
         let n = try a.annotate(article: art, quote: "training grounds", comment: nil, tags: [])
         let anchors = try a.anchors(article: art)
-        #expect(anchors.first { $0["id"] == .string(n.id) }?["status"] == .string("exact"))
+        #expect(anchors.first { $0.object == n.id }?.status == "exact")
     }
 }

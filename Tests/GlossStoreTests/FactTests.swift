@@ -107,10 +107,7 @@ import Testing
             let cs = try Self.openConflicts(r)
             #expect(cs.map(\.field) == ["reliability"])
             let history = try r.fact(f)
-            guard case .array(let cred)? = history["credibilityHistory"], case .array(let rel)? = history["reliabilityHistory"] else {
-                Issue.record("no grade history"); continue
-            }
-            #expect(cred.count == 4 && rel.count == 3)
+            #expect(history.credibilityHistory.count == 4 && history.reliabilityHistory.count == 3)
         }
         let c = try Self.openConflicts(a)[0]
         _ = try a.resolve(c.id, value: "b", reason: "agreed")
@@ -123,8 +120,8 @@ import Testing
     @Test func factsFromCandidatesAndAnnotationsAreSearchable() throws {
         let (sim, art, _) = try Self.setup("candidates")
         let a = sim.replicas[0]
-        let statement = try a.candidates(article: art).first { $0["kind"] == .string("statement") }!
-        guard case .string(let cid)? = statement["id"] else { Issue.record("no candidate id"); return }
+        let statement = try #require(try a.candidates(article: art).first { $0.kind == "statement" })
+        let cid = statement.candidate
         var input = FactInput()
         input.fromCandidate = String(cid.prefix(10))
         let f = try a.addFact(input).id

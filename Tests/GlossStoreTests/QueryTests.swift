@@ -1,6 +1,5 @@
 import Foundation
 import GlossEngine
-import GlossJSON
 import GlossTestSupport
 import Testing
 
@@ -13,8 +12,8 @@ import Testing
         return (r, tmp)
     }
 
-    func rows(_ r: Replica, _ sql: String, timeout: Double = 5) throws -> [[JSON]] {
-        var out: [[JSON]] = []
+    func rows(_ r: Replica, _ sql: String, timeout: Double = 5) throws -> [[QueryValue]] {
+        var out: [[QueryValue]] = []
         try r.query(sql, timeLimit: timeout, columns: { _ in }, row: { out.append($0) })
         return out
     }
@@ -23,9 +22,9 @@ import Testing
         let (r, tmp) = try replica()
         defer { tmp.remove() }
         #expect(try rows(r, "SELECT count(*) FROM notes") == [[.int(1)]])
-        #expect(try rows(r, "SELECT body FROM live_notes") == [[.string("Exercises in September 2021.")]])
+        #expect(try rows(r, "SELECT body FROM live_notes") == [[.text("Exercises in September 2021.")]])
         #expect(try rows(r, "PRAGMA table_info(notes)").count > 5)
-        #expect(try rows(r, "SELECT type FROM event_log ORDER BY pos") == [[.string("ArticleIngested")], [.string("NoteAdded")]])
+        #expect(try rows(r, "SELECT type FROM event_log ORDER BY pos") == [[.text("ArticleIngested")], [.text("NoteAdded")]])
         #expect(try rows(r, "SELECT kind FROM search WHERE search MATCH 'september' ORDER BY kind").count == 2)
     }
 

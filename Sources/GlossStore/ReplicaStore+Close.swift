@@ -1,0 +1,12 @@
+import GRDB
+
+extension ReplicaStore {
+    /// Closes the database connections; later calls on this store fail. The last connection to
+    /// close checkpoints the WAL into the database and removes it.
+    public func close() throws {
+        // Readers first (releaseMemory closes idle ones): GRDB's close() closes the writer first,
+        // and a read-only connection closing last can neither checkpoint nor remove the WAL.
+        pool.releaseMemory()
+        try pool.close()
+    }
+}
