@@ -29,9 +29,11 @@ public struct ImportReport: Sendable {
 }
 
 extension Replica {
-    /// Events per apply transaction when importing (DESIGN §2's signature window).
-    public static let importWindow = 10_000
-    static let importWindowBytes = 64 << 20
+    /// Events per apply transaction when importing (DESIGN §2's signature window). Two windows are
+    /// in memory at once (one applying, the next being read and checked): 5,000 keeps an import's
+    /// peak memory near 80 MB at any log size (10,000: ~103 MB for ~10% less time).
+    public static let importWindow = 5_000
+    static let importWindowBytes = 32 << 20
 
     // MARK: Export
 
