@@ -122,11 +122,11 @@ extension ReplicaStore {
         let proven = checked?.proven ?? ReplicaStore.authenticated(window)
         return try write { db in
             var state = ApplyState(limits: limits, now: now)
-            state.intact = checked?.intact
             try expirePending(&state, db)
-            for e in window {
+            for (i, e) in window.enumerated() {
                 state.summary.received += 1
-                state.record(try applyOne(e, authenticated: proven.contains(e.id), fromPending: false, &state, db), e)
+                state.record(try applyOne(e, authenticated: proven.contains(e.id), payloadChecked: checked?.intact[i] ?? false,
+                                          fromPending: false, &state, db), e)
             }
             try drainPending(&state, db)
             try writeHeads(&state, db)
@@ -162,8 +162,6 @@ extension ReplicaStore {
         var parked = Set<EventID>()
         /// Feeds whose head moved since `feeds` was last written (written once per window).
         var movedHeads = Set<ReplicaID>()
-        /// Events of the window whose payload was found to match its hash beforehand (others are checked here).
-        var intact: Set<EventID>?
         let limits: PendingLimits
         let now: UInt64
         init(limits: PendingLimits, now: UInt64) { self.limits = limits; self.now = now }
@@ -199,7 +197,9 @@ extension ReplicaStore {
         return h
     }
 
-    private func applyOne(_ e: SignedEvent, authenticated: Bool, fromPending: Bool, _ s: inout ApplyState, _ db: Database) throws -> ApplyOutcome {
+    /// `payloadChecked`: this copy's payload was already found to match its hash (`CheckedWindow`).
+    private func applyOne(_ e: SignedEvent, authenticated: Bool, payloadChecked: Bool = false, fromPending: Bool,
+                          _ s: inout ApplyState, _ db: Database) throws -> ApplyOutcome {
         let env = e.envelope
         var h = try head(env.replica, &s, db)
 
@@ -212,7 +212,7 @@ extension ReplicaStore {
         guard authenticated else {
             return .rejected("signature does not verify, and no validly signed later event of its feed vouches for it; not stored")
         }
-        if let p = e.payload, s.intact?.contains(e.id) != true, !env.matches(payload: p) {
+        if let p = e.payload, !payloadChecked, !env.matches(payload: p) {
             return .rejected("payload does not match the envelope's payload hash (a damaged copy); not stored — the genuine copy will apply")
         }
         if let forkSeq = h.forkSeq, env.seq >= forkSeq {

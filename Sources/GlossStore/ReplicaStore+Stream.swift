@@ -6,8 +6,9 @@ public struct CheckedWindow: Sendable {
     public var events: [SignedEvent]
     /// Events whose authorship is proven (`ReplicaStore.authenticated`).
     public var proven: Set<EventID>
-    /// Events whose payload matches their envelope's payload hash (or that carry none).
-    public var intact: Set<EventID>
+    /// Per copy, in `events` order: its payload matches its envelope's payload hash (or it carries
+    /// none). Per copy, not per id: a damaged and a genuine copy of one event share an id.
+    public var intact: [Bool]
     /// Records read from the source so far, this window included.
     public var recordsRead: Int
 
@@ -16,7 +17,7 @@ public struct CheckedWindow: Sendable {
         self.events = events
         self.recordsRead = recordsRead
         proven = ReplicaStore.authenticated(events)
-        intact = Set(events.lazy.filter { e in e.payload.map { e.envelope.matches(payload: $0) } ?? true }.map(\.id))
+        intact = events.map { e in e.payload.map { e.envelope.matches(payload: $0) } ?? true }
     }
 }
 

@@ -212,6 +212,24 @@ import Testing
         #expect(try Self.counts(r).pending == 0 && (try r.quarantined()).isEmpty)
     }
 
+    /// Payload hashes are checked on the import's reading thread: a bit-flipped copy and the genuine
+    /// copy of the same event (same id) in one window must still be told apart, copy by copy.
+    @Test func aDamagedAndAGenuineCopyInOneImportedWindowAreToldApart() throws {
+        defer { tmp.remove() }
+        let r = try replica("r")
+        let key = ReplicaKey()
+        let events = try Self.feed(key, 3)
+        var flipped = events[0].payload!; flipped[flipped.count - 1] ^= 0x01
+        let url = tmp.sub("both.glossb")
+        try Self.writeBundle(url, sender: key, senderVector: Self.vector(of: events),
+                             eventCount: 4, records: [(events[0].envelope.bytes, flipped)] + events.map { ($0.envelope.bytes, $0.payload) })
+        let rep = try r.importBundle(at: url)
+        #expect(rep.summary.applied == 3 && rep.summary.rejected == 1, "\(rep.summary)")
+        #expect(rep.summary.rejections.first?.reason.contains("payload") == true)
+        let stored = try r.store.read { db in try Data.fetchAll(db, sql: "SELECT payload FROM events ORDER BY pos").map { Array($0) } }
+        #expect(stored == events.map { $0.payload! }, "only the genuine payloads are stored")
+    }
+
     @Test func aLyingHeaderIsReportedAndNeverRecordedAsAnAcknowledgement() throws {
         defer { tmp.remove() }
         let r = try replica("r")
