@@ -31,9 +31,6 @@ public struct RegisterRun<Key: Hashable, W: RegisterWrite> {
     /// Registers touched by the run, in the order it first touched them.
     public var changes: [Change] { order.map { registers[$0]! } }
 
-    /// The heads of `key` as the run leaves them so far (nil: not touched).
-    public func heads(_ key: Key) -> [W]? { registers[key]?.heads }
-
     /// Adds a write to `key`'s register. `stored` reads the register's stored heads; it is called only
     /// the first time the run touches `key`.
     public mutating func write(_ w: W, to key: Key, stored: (Key) throws -> [W], happenedBefore: (W, W) throws -> Bool) rethrows {

@@ -45,8 +45,7 @@ final class ApplyWindow {
     func reset() { clearRun(); depSeqs.removeAll(keepingCapacity: true) }
 
     /// The seq of feed `on` in the full deps of stored event (`feed`, `seq`), memoized.
-    func depSeq(feed: Int64, seq: UInt64, on: Int64, store: ReplicaStore, _ db: Database) throws -> UInt64 {
-        if feed == on { return seq > 0 ? seq - 1 : 0 }
+    private func depSeq(feed: Int64, seq: UInt64, on: Int64, store: ReplicaStore, _ db: Database) throws -> UInt64 {
         let key = DepKey(feed: feed, seq: seq, on: on)
         if let v = depSeqs[key] { return v }
         let v = try store.depSeq(feed: feed, seq: seq, on: on, db)
@@ -55,10 +54,12 @@ final class ApplyWindow {
         return v
     }
 
-    /// True when event a = (`feedA`, `seqA`) happened before event b = (`feedB`, `seqB`) (DESIGN §1.2).
-    func happenedBefore(feedA: Int64, seqA: UInt64, feedB: Int64, seqB: UInt64, store: ReplicaStore, _ db: Database) throws -> Bool {
-        if feedA == feedB { return seqA < seqB }
-        return try depSeq(feed: feedB, seq: seqB, on: feedA, store: store, db) >= seqA
+    /// `ReplicaStore.happenedBefore`, with the deps lookups memoized by `db`'s window when it has one.
+    static func happenedBefore(feedA: Int64, seqA: UInt64, feedB: Int64, seqB: UInt64, store: ReplicaStore, _ db: Database) throws -> Bool {
+        let window = of(db)
+        return try ReplicaStore.happenedBefore(feedA: feedA, seqA: seqA, feedB: feedB, seqB: seqB) { feed, seq, on in
+            try window?.depSeq(feed: feed, seq: seq, on: on, store: store, db) ?? store.depSeq(feed: feed, seq: seq, on: on, db)
+        }
     }
 
     /// The window of `db`'s connection (kept with its digest accumulator, for the connection's life);

@@ -503,10 +503,7 @@ public struct GlossProjector: Projector {
 
     /// True when event (`feedA`, `seqA`) happened before `e` (memoized by the apply window).
     func happenedBefore(feedA: Int64, seqA: UInt64, _ e: AppliedEvent, store: ReplicaStore, _ db: Database) throws -> Bool {
-        guard let window = ApplyWindow.of(db) else {
-            return try store.happenedBefore(feedA: feedA, seqA: seqA, feedB: e.feed, seqB: e.envelope.seq, db)
-        }
-        return try window.happenedBefore(feedA: feedA, seqA: seqA, feedB: e.feed, seqB: e.envelope.seq, store: store, db)
+        try ApplyWindow.happenedBefore(feedA: feedA, seqA: seqA, feedB: e.feed, seqB: e.envelope.seq, store: store, db)
     }
 
     func notUnderstood(_ env: EventEnvelope, _ c: Context, _ reason: String, _ db: Database) throws {

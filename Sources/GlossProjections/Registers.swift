@@ -77,11 +77,7 @@ struct Registers {
     /// Causal order from the store's `event_deps` (inside the apply transaction), memoized by the
     /// connection's apply window.
     func happenedBefore(_ db: Database) -> (Write, Write) throws -> Bool {
-        let window = ApplyWindow.of(db)
-        return { [store] a, b in
-            if let window { return try window.happenedBefore(feedA: a.feed, seqA: a.seq, feedB: b.feed, seqB: b.seq, store: store, db) }
-            return try store.happenedBefore(feedA: a.feed, seqA: a.seq, feedB: b.feed, seqB: b.seq, db)
-        }
+        { [store] a, b in try ApplyWindow.happenedBefore(feedA: a.feed, seqA: a.seq, feedB: b.feed, seqB: b.seq, store: store, db) }
     }
 
     /// The columns `write(row:)` reads, in its order.

@@ -364,8 +364,15 @@ public final class ReplicaStore: Sendable {
 
     /// True when event a = (`feedA`, `seqA`) happened before event b = (`feedB`, `seqB`) (DESIGN §1.2).
     public func happenedBefore(feedA: Int64, seqA: UInt64, feedB: Int64, seqB: UInt64, _ db: Database) throws -> Bool {
+        try ReplicaStore.happenedBefore(feedA: feedA, seqA: seqA, feedB: feedB, seqB: seqB) { try depSeq(feed: $0, seq: $1, on: $2, db) }
+    }
+
+    /// The same relation with the deps lookup given (`depSeq(feed, seq, on)`, e.g. memoized); it is
+    /// only asked about two different feeds.
+    public static func happenedBefore(feedA: Int64, seqA: UInt64, feedB: Int64, seqB: UInt64,
+                                      depSeq: (Int64, UInt64, Int64) throws -> UInt64) rethrows -> Bool {
         if feedA == feedB { return seqA < seqB }
-        return try depSeq(feed: feedB, seq: seqB, on: feedA, db) >= seqA
+        return try depSeq(feedB, seqB, feedA) >= seqA
     }
 
     /// The full deps vector of event (`feed`, `seq`): the accumulation of its feed's deps deltas.
