@@ -80,6 +80,11 @@ import Testing
         try sim.richHistory(steps: 90)
         try sim.exchangeAll()
         let r = sim.replicas[0]
+        // A conflict of its own (a random history may have none): two replicas edit one note at once.
+        let note = try #require(try r.store.read { try String.fetchOne($0, sql: "SELECT note FROM notes WHERE deleted = 0 ORDER BY note") })
+        _ = try r.editNote(note, body: "tamper: one side")
+        _ = try sim.replicas[1].editNote(note, body: "tamper: the other side")
+        try sim.exchangeAll()
         // Rows in the tables a short history may leave empty: a source, an annotation, a tag, a link, an
         // event not understood (found by CI: a history with no source left `sources` empty).
         _ = try r.addSource(name: "Tamper Wire", kind: "outlet")
