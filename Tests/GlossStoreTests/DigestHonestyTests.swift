@@ -86,12 +86,13 @@ import Testing
         _ = try sim.replicas[1].editNote(note, body: "tamper: the other side")
         try sim.exchangeAll()
         // Rows in the tables a short history may leave empty: a source, an annotation, a tag, a link, an
-        // event not understood (found by CI: a history with no source left `sources` empty).
+        // anchor decision, an event not understood (found by CI: a history with no source left `sources` empty).
         _ = try r.addSource(name: "Tamper Wire", kind: "outlet")
         let article = try #require(try r.store.read { try String.fetchOne($0, sql: "SELECT article FROM articles ORDER BY article") })
         let annotation = try r.annotate(article: article, quote: "BAKU", comment: "tamper target", tags: []).id
         _ = try r.tag(annotation, "tampered")
         _ = try r.link(annotation, "about", article)
+        _ = try r.confirmAnchor(annotation)   // an anchor decision (found by CI: seed 717109794982801681 had none)
         _ = try r.store.write { db in
             try r.store.appendLocal(key: r.key, author: r.analyst, type: "FutureEvent", schema: 1, payload: [0xA0], wallMilliseconds: r.clock(), db)
         }
