@@ -3,7 +3,8 @@ import PackageDescription
 
 // Dependencies point one way:
 //   Model ← JSON (the one JSON writer) · Model ← Ingest · Model ← Merge · Model, JSON ← Export
-//   Model ← Store (GRDB; owns events, feeds, peers, acknowledgements, pending, quarantine, forks)
+//   Model, Merge ← Store (GRDB; owns events, feeds, peers, acknowledgements, pending, quarantine, forks,
+//            the team roster it judges every event against)
 //   Store, Ingest, Merge ← Projections (GRDB; owns the read-model tables and their typed reads)
 //   Store ← Sync ← Net (the only NIO user)
 //   Engine ← all of the above but GRDB (no SQL: it calls the Store's and the Projections' typed reads,
@@ -31,7 +32,7 @@ let package = Package(
         .target(name: "GlossIngest", dependencies: ["GlossModel"]),
         // The one JSON writer (ordered keys, deterministic bytes): CLI output, vector files, exports.
         .target(name: "GlossJSON", dependencies: ["GlossModel"]),
-        // The merge rules (registers, line merge) as pure functions: no storage, no I/O.
+        // The merge rules (registers, line merge, the team roster) as pure functions: no storage, no I/O.
         .target(name: "GlossMerge", dependencies: ["GlossModel"]),
         // STIX 2.1 and W3C Web Annotation writers over a plain input model (Crypto for UUIDv5's SHA-1).
         .target(name: "GlossExport", dependencies: [
@@ -39,7 +40,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "GlossStore", dependencies: [
-            "GlossModel",
+            "GlossModel", "GlossMerge",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),

@@ -515,7 +515,9 @@ PAYLOAD_TYPES = (
     "ArticleIngested", "ArticleRevised", "CandidatesExtracted", "ConflictResolved", "TagAdded", "TagRemoved",
     "LinkAdded", "LinkRemoved", "NoteAdded", "NoteEdited", "NoteDeleted", "FactAdded", "FactAmended",
     "FactRetracted", "FactGraded", "SourceAdded", "SourceGraded", "AnnotationAdded", "AnchorDecided",
+    "TeamCreated", "MemberAdded", "DeviceEnrolled", "RoleChanged", "KeyRevoked", "MemberRemoved",
 )
+ROLES = frozenset({"admin", "analyst", "reader"})  # 02 §Team
 SOURCE_DOMAIN = b"gloss/source\x00"  # 02 §SourceAdded: "gloss/source" ‖ 0x00
 RECORD_FIELDS = ("subject", "predicate", "object", "when", "where", "source")  # 02 §FactAdded, in order
 RECORD_REQUIRED = ("subject", "predicate", "object")
@@ -913,6 +915,20 @@ def check_payload(type_name: str, schema: int, m: dict[str, Any]) -> list[str]:
         check_selector(m.get("selector"), "selector")
         if _field(m, "decision", str) not in DECISIONS:
             raise NotUnderstood(f"`decision` {m['decision']!r} is not confirm or retarget", "decision")
+    elif t == "TeamCreated":
+        check_label(m, "name")
+        check_label(m, "analyst")
+    elif t in ("MemberAdded", "DeviceEnrolled", "RoleChanged", "MemberRemoved"):
+        check_label(m, "analyst")
+        if t in ("MemberAdded", "RoleChanged") and _field(m, "role", str) not in ROLES:
+            raise NotUnderstood(f"`role` {m['role']!r} is not admin, analyst or reader", "role")
+        if t in ("MemberAdded", "DeviceEnrolled"):
+            _hex_id(m, "key")
+        if t == "MemberRemoved":
+            _bounded_text(m, "reason", MAX_NOTE_TEXT)
+    elif t == "KeyRevoked":
+        _hex_id(m, "key")
+        _bounded_text(m, "reason", MAX_NOTE_TEXT)
     return notes
 
 

@@ -50,7 +50,7 @@ extension Replica {
         let result: (Int, Int) = try read { db in
             let mine = try store.vector(db)
             let count = Int(mine.eventsMissing(from: base))
-            let header = BundleHeader(sender: replicaID, senderVector: mine, baseVector: base, eventCount: UInt64(count))
+            let header = BundleHeader(team: try store.teamMode(db).team, sender: replicaID, senderVector: mine, baseVector: base, eventCount: UInt64(count))
             var writer = try BundleWriter(handle: handle, header: header, key: key)
             var n = 0
             try store.forEachEvent(above: base, db) { e in
@@ -95,6 +95,7 @@ extension Replica {
             throw GlossError(.badInput, "\(url.path): \(e.message)")
         }
         report.sender = header.sender
+        try admitTeam(header.team, of: "bundle \(url.path)", sender: header.sender)
         let conflictsBefore = try openConflictCount()
         do {
             // Reading, hashing and signature checks run on a second thread, a window ahead of the writer.
@@ -120,6 +121,25 @@ extension Replica {
         }
         report.newConflicts = max(0, try openConflictCount() - conflictsBefore)
         return report
+    }
+
+    /// Refuses a bundle or a peer of another team (or of a team, when this replica has none)
+    /// before anything is read from it (Protocol/11-teams.md §Bundles and sync).
+    func admitTeam(_ theirs: TeamID, of what: String, sender: ReplicaID) throws {
+        switch try teamMode {
+        case .none:
+            if theirs != .none {
+                throw GlossError(.refused, "\(what) is of team \(theirs.hex.prefix(12)) (from \(sender.short)); this replica belongs to no team. Nothing was imported")
+            }
+        case .joining:
+            break
+        case .member(let mine):
+            if theirs != mine {
+                throw GlossError(.refused, theirs == .none
+                    ? "\(what) is of no team (from \(sender.short)); this replica belongs to team \(mine.hex.prefix(12)). Nothing was imported"
+                    : "\(what) is of team \(theirs.hex.prefix(12)) (from \(sender.short)); this replica belongs to team \(mine.hex.prefix(12)). Nothing was imported")
+            }
+        }
     }
 
     /// A failure to read the bundle file itself (not a malformed record, not the store).

@@ -132,6 +132,12 @@ extension Replica {
         case .sourceAdded(let p): return "source \(p.name)\(p.kind.map { " (\($0))" } ?? "")"
         case .sourceGraded(let p): return "graded source \(p.source.prefix(12)) reliability \(p.reliability)"
         case .annotationAdded(let p): return "annotation on \(p.article.prefix(12)): «\(clip(p.target.exact))»" + (p.comment.map { " " + clip($0) } ?? "")
+        case .teamCreated(let p): return "created team \(p.name); \(p.analyst) is its first admin"
+        case .memberAdded(let p): return "added \(p.analyst) as \(p.role.rawValue) with key \(p.key.prefix(12))"
+        case .deviceEnrolled(let p): return "enrolled key \(p.key.prefix(12)) for \(p.analyst)"
+        case .roleChanged(let p): return "made \(p.analyst) \(p.role.rawValue)"
+        case .keyRevoked(let p): return "revoked key \(p.key.prefix(12)): \(clip(p.reason))"
+        case .memberRemoved(let p): return "removed \(p.analyst) from the team: \(clip(p.reason))"
         case .notUnderstood(let reason): return "\(env.type) (not understood: \(reason))"
         }
     }

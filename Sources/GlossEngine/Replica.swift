@@ -34,9 +34,12 @@ public final class Replica: Sendable {
     // MARK: Create and open
 
     /// Creates `.gloss/` in `folder` with a new key (mode 0600) and database. Refuses if one exists.
-    public static func create(in folder: URL, analyst: String, key: ReplicaKey = ReplicaKey(),
+    public static func create(in folder: URL, analyst: String, key: ReplicaKey = ReplicaKey(), team: TeamSetup = .none,
                               clock: @escaping @Sendable () -> UInt64 = systemClock) throws -> Replica {
         try checkAnalystName(analyst)
+        if case .create(let name) = team, (try? checkLabel(name, "team name")) == nil {
+            throw GlossError(.badInput, "a team name must be 1–64 bytes without control characters or surrounding spaces")
+        }
         let dir = folder.appendingPathComponent(directoryName)
         let fm = FileManager.default
         if fm.fileExists(atPath: dir.path) {
@@ -50,7 +53,14 @@ public final class Replica: Sendable {
         }
         try writeKeyFile(dir.appendingPathComponent(keyFileName), key: key)
         let store = try open(database: dir.appendingPathComponent(databaseFileName))
-        do { try store.initialize(replica: key.replicaID, analyst: analyst) } catch { throw GlossError.wrap(error) }
+        do {
+            try store.initialize(replica: key.replicaID, analyst: analyst)
+            switch team {
+            case .none: break
+            case .create(let name): _ = try store.createTeam(key: key, analyst: analyst, name: name, wallMilliseconds: clock())
+            case .join: try store.markJoining()
+            }
+        } catch { throw GlossError.wrap(error) }
         return Replica(folder: folder, store: store, key: key, analyst: analyst, clock: clock)
     }
 
@@ -110,6 +120,17 @@ public final class Replica: Sendable {
         guard Glibc.write(fd, bytes, bytes.count) == bytes.count, fsync(fd) == 0 else {
             throw GlossError(.internalError, "cannot write the key file \(url.path) (errno \(errno))")
         }
+    }
+
+    /// A warning when the key file can be read or written by anyone but its owner (it should be
+    /// 0600, as `gloss init` writes it); nil when it is private.
+    public func keyFileWarning() -> String? {
+        let path = folder.appendingPathComponent(Replica.directoryName).appendingPathComponent(Replica.keyFileName).path
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        let mode = st.st_mode & 0o777
+        guard mode & 0o077 != 0 else { return nil }
+        return "the replica key \(path) is readable by others (mode \(String(mode, radix: 8))); anyone who reads it can write as this replica. Run: chmod 600 \(path)"
     }
 
     private static func readKeyFile(_ url: URL) throws -> ReplicaKey {

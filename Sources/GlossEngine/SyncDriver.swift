@@ -136,7 +136,8 @@ public struct SyncDriver: Sendable {
         let conflictsBefore = try await Self.offload { try replica.openConflictCount() }
         let wantsEvents = !(role == .initiator && mode == .pushOnly)
         let mayPush = !(role == .initiator && mode == .pullOnly)
-        var machine = SyncSessionStateMachine(role: role, key: replica.key, vector: startVector, wantsEvents: wantsEvents)
+        let admission = try await Self.offload { try replica.admission() }
+        var machine = SyncSessionStateMachine(role: role, key: replica.key, admission: admission, vector: startVector, wantsEvents: wantsEvents)
         let out = Outbound(transport)
         await out.start()
         var report = SyncReport()
@@ -222,11 +223,16 @@ public struct SyncDriver: Sendable {
                 case .apply(let events):
                     received += events.count
                     let now = replica.clock()
-                    let (summary, vector) = try await Self.offload {
-                        (try replica.store.applyRemote(events, now: now), try replica.vector)
+                    let peer = report.peer
+                    let (summary, vector, stillAdmitted) = try await Self.offload {
+                        (try replica.store.applyRemote(events, now: now), try replica.vector, try peer.map { try replica.admits($0) } ?? true)
                     }
                     held.value = vector
                     report.summary.add(summary)
+                    if !stillAdmitted {
+                        // A revocation applied mid-session (Protocol/11-teams.md §Sync): nothing more is sent or taken.
+                        return try await finish(SyncError(.refused, "the peer's key \(peer!.short) is no longer on the team's roster (revoked or removed during the session); session ended"))
+                    }
                     progress?(received, max(expected, received))
                 case .peerDone:
                     // Everything the peer sent is applied: acknowledge what we now hold.

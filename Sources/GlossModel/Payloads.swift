@@ -344,6 +344,12 @@ public enum DecodedPayload: Sendable {
     case factGraded(FactGraded)
     case annotationAdded(AnnotationAdded)
     case anchorDecided(AnchorDecided)
+    case teamCreated(TeamCreated)
+    case memberAdded(MemberAdded)
+    case deviceEnrolled(DeviceEnrolled)
+    case roleChanged(RoleChanged)
+    case keyRevoked(KeyRevoked)
+    case memberRemoved(MemberRemoved)
     /// Unknown type, newer schema, invalid fields, or a purged payload.
     case notUnderstood(reason: String)
 
@@ -356,6 +362,8 @@ public enum DecodedPayload: Sendable {
         FactAdded.type: FactAdded.schema, FactAmended.type: FactAmended.schema, FactRetracted.type: FactRetracted.schema,
         SourceAdded.type: SourceAdded.schema, SourceGraded.type: SourceGraded.schema, FactGraded.type: FactGraded.schema,
         AnnotationAdded.type: AnnotationAdded.schema, AnchorDecided.type: AnchorDecided.schema,
+        TeamCreated.type: TeamCreated.schema, MemberAdded.type: MemberAdded.schema, DeviceEnrolled.type: DeviceEnrolled.schema,
+        RoleChanged.type: RoleChanged.schema, KeyRevoked.type: KeyRevoked.schema, MemberRemoved.type: MemberRemoved.schema,
     ]
 
     public init(type: String, schema: UInt16, payload: [UInt8]?) {
@@ -385,6 +393,12 @@ public enum DecodedPayload: Sendable {
             case FactGraded.type: self = .factGraded(try FactGraded(fields: fields))
             case AnnotationAdded.type: self = .annotationAdded(try AnnotationAdded(fields: fields))
             case AnchorDecided.type: self = .anchorDecided(try AnchorDecided(fields: fields))
+            case TeamCreated.type: self = .teamCreated(try TeamCreated(fields: fields))
+            case MemberAdded.type: self = .memberAdded(try MemberAdded(fields: fields))
+            case DeviceEnrolled.type: self = .deviceEnrolled(try DeviceEnrolled(fields: fields))
+            case RoleChanged.type: self = .roleChanged(try RoleChanged(fields: fields))
+            case KeyRevoked.type: self = .keyRevoked(try KeyRevoked(fields: fields))
+            case MemberRemoved.type: self = .memberRemoved(try MemberRemoved(fields: fields))
             default: self = .notUnderstood(reason: "unknown event type \(type)")
             }
         } catch {

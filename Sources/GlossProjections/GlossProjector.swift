@@ -13,7 +13,7 @@ public struct GlossProjector: Projector {
     public init() {}
 
     /// Bump whenever a table or a rule changes: opening a replica rebuilds its projections.
-    public let version = 10
+    public let version = 11
 
     /// The documented projection tables, in digest order, with their primary key.
     public static let tables: [(name: String, key: String)] = [
@@ -343,6 +343,9 @@ public struct GlossProjector: Projector {
             if let reason = try applyAnchorDecision(p, e, ctx, store: store, db) { try notUnderstood(env, ctx, reason, db) }
         case .factAdded, .factAmended, .factRetracted, .sourceAdded, .sourceGraded, .factGraded, .annotationAdded:
             if let reason = try applyFacts(payload, e, ctx, store: store, db) { try notUnderstood(env, ctx, reason, db) }
+        case .teamCreated, .memberAdded, .deviceEnrolled, .roleChanged, .keyRevoked, .memberRemoved:
+            // The roster is the store's (`roster_events`, judged in the apply path); no read-model rows.
+            break
         case .notUnderstood(let reason):
             try notUnderstood(env, ctx, reason, db)
         }

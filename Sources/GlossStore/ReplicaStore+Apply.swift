@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GlossMerge
 import GlossModel
 
 /// What happened to one received event.
@@ -162,6 +163,8 @@ extension ReplicaStore {
         var parked = Set<EventID>()
         /// Feeds whose head moved since `feeds` was last written (written once per window).
         var movedHeads = Set<ReplicaID>()
+        /// The team and its roster events (loaded on first need, kept current).
+        var team: TeamContext?
         let limits: PendingLimits
         let now: UInt64
         init(limits: PendingLimits, now: UInt64) { self.limits = limits; self.now = now }
@@ -215,6 +218,7 @@ extension ReplicaStore {
         if let p = e.payload, !payloadChecked, !env.matches(payload: p) {
             return .rejected("payload does not match the envelope's payload hash (a damaged copy); not stored — the genuine copy will apply")
         }
+        if let refusal = try refuseStranger(env, &s, db) { return refusal }
         if let forkSeq = h.forkSeq, env.seq >= forkSeq {
             return try keepEvidence(e, s, db)
         }
@@ -255,8 +259,22 @@ extension ReplicaStore {
             return try park(e, "its time \(CivilTime.rfc3339(milliseconds: env.time.milliseconds)) is more than an hour ahead of this replica's clock; it applies when the clock is within an hour of it",
                             fromPending: fromPending, &s, db)
         }
+        // The team roster in the event's causal past (Protocol/11-teams.md §Judgement).
+        let delta = Dictionary(env.depsDelta.map { ($0.replica, $0.seq) }, uniquingKeysWith: max)
+        let judgement = try judge(e, fullDep: { r in
+            var v = delta[r] ?? 0
+            if let own = h.feed, env.seq > 1, let rf = try existingFeed(r, db) { v = max(v, try depSeq(feed: own, seq: env.seq - 1, on: rf, db)) }
+            return v
+        }, &s, db)
+        var rosterChange: RosterChange?
+        switch judgement {
+        case .refused(let why): return .refused(why)
+        case .denied(let why): return try quarantine(e, "not permitted by the team roster in its causal past: \(why)", s, db)
+        case .allowed(let c): rosterChange = c
+        }
         let feed = try h.feed ?? feedNumber(for: env.replica, db)
         try insert(env, payload: e.payload, feed: feed, depFeeds: depFeeds, updateHead: false, db)
+        if let rosterChange { try recordRoster(env, payload: e.payload, change: rosterChange, feed: feed, context: &s.team, db) }
         s.movedHeads.insert(env.replica)
         if h.state == "stalled" {
             try db.cachedStatement(sql: "UPDATE feeds SET state = 'ok', state_reason = NULL WHERE feed = ?").execute(arguments: [feed])
@@ -321,6 +339,8 @@ extension ReplicaStore {
                 """).execute(arguments: [blob, Int64(clamping: s.now), feed, Int64(forkSeq)])
             try db.cachedStatement(sql: "DELETE FROM event_deps WHERE feed = ? AND seq >= ?").execute(arguments: [feed, Int64(forkSeq)])
             try db.cachedStatement(sql: "DELETE FROM events WHERE feed = ? AND seq >= ?").execute(arguments: [feed, Int64(forkSeq)])
+            try db.cachedStatement(sql: "DELETE FROM roster_events WHERE replica = ? AND seq >= ?").execute(arguments: [blob, Int64(forkSeq)])
+            if db.changesCount > 0 { s.team = nil }
             let prev = try Row.fetchOne(try db.cachedStatement(sql: "SELECT id, time FROM events WHERE feed = ? AND seq = ?"), arguments: [feed, Int64(forkSeq - 1)])
             h.seq = forkSeq - 1
             h.id = (prev?[0] as Data?).flatMap { Bytes32(exactly: Array($0)) }.map(EventID.init) ?? .zero

@@ -181,6 +181,7 @@ public final class ReplicaStore: Sendable {
             // Expiry of waiting events by age (Protocol/03-store.md §Pending).
             try db.execute(sql: "CREATE INDEX pending_received ON pending(received_at)")
         }
+        registerTeamMigration(&m)
         return m
     }
 
@@ -297,7 +298,8 @@ public final class ReplicaStore: Sendable {
     }
 
     public func appendLocal(key: ReplicaKey, author: String, type: String, schema: UInt16, payload: [UInt8],
-                            wallMilliseconds: UInt64, _ db: Database) throws -> SignedEvent {
+                            wallMilliseconds: UInt64, genesis: Bool = false, _ db: Database) throws -> SignedEvent {
+        let (team, change) = try checkLocalWrite(author: author, signer: key.replicaID, type: type, schema: schema, payload: payload, genesis: genesis, db)
         let own = try feedNumber(for: key.replicaID, db)
         guard let head = try Row.fetchOne(try db.cachedStatement(sql: "SELECT head_seq, head_id, state FROM feeds WHERE feed = ?"), arguments: [own]) else {
             throw StoreError(.corrupt, "own feed row is missing")
@@ -322,12 +324,16 @@ public final class ReplicaStore: Sendable {
         guard time.raw <= ProtocolLimits.maxTime else {
             throw StoreError(.refused, "the replica's clock has reached the protocol's last time (2^63 − 1); no event can be written")
         }
-        let env = EventEnvelope(key: key, seq: seq, prev: prev, time: time, depsDelta: delta,
+        let env = EventEnvelope(team: team, key: key, seq: seq, prev: prev, time: time, depsDelta: delta,
                                 author: author, type: type, schema: schema, payload: payload)
         for (f, s) in deltaFeeds {
             try db.cachedStatement(sql: "UPDATE feeds SET own_deps = ? WHERE feed = ?").execute(arguments: [Int64(s), f])
         }
         try insert(env, payload: payload, feed: own, depFeeds: deltaFeeds, db)
+        if let change {
+            var none: TeamContext?
+            try recordRoster(env, payload: payload, change: change, feed: own, context: &none, db)
+        }
         return SignedEvent(envelope: env, payload: payload)
     }
 

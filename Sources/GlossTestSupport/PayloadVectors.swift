@@ -111,6 +111,16 @@ public enum PayloadVectors {
         valid("AnchorDecided retarget", AnchorDecided(object: id("fact-1"), revision: revised.sha256, decision: "retarget",
                                                       selector: SpanSelector(exact: "im Oktober", prefix: "AD/BAKU – Übungen „Drei Brüder“ ", suffix: " 🇦🇿 (korrigiert).\nSecond line.\n", start: 55, end: 65)))
 
+        // Team roster events (02 §Team).
+        let memberKey = ReplicaID(hex: id("key-bo"))!
+        valid("TeamCreated", TeamCreated(name: "Östliche Lage", analyst: "ana"))
+        valid("MemberAdded analyst", MemberAdded(analyst: "bo", role: .analyst, key: memberKey))
+        valid("MemberAdded reader", MemberAdded(analyst: "cy", role: .reader, key: ReplicaID(hex: id("key-cy"))!))
+        valid("DeviceEnrolled", DeviceEnrolled(analyst: "bo", key: ReplicaID(hex: id("key-bo-2"))!))
+        valid("RoleChanged to admin", RoleChanged(analyst: "bo", role: .admin))
+        valid("KeyRevoked", KeyRevoked(key: memberKey, reason: "laptop lost"))
+        valid("MemberRemoved", MemberRemoved(analyst: "cy", reason: "left the desk"))
+
         // Conflict resolutions, one per field kind, and a tombstone.
         let two = [id("write-a"), id("write-b")]
         valid("ConflictResolved body", ConflictResolved(conflict: id("conflict-body"), object: id("note-1"), field: "body", candidates: two,
@@ -289,6 +299,12 @@ public enum PayloadVectors {
         invalid("SourceGraded reliability lower-case b", SourceGraded.type, SourceGraded(source: source.source, reliability: "b", reason: nil).cbor, "grade")
         invalid("FactGraded credibility 0", FactGraded.type, FactGraded(fact: id("fact-1"), credibility: "0", reason: nil).cbor, "grade")
         invalid("FactGraded credibility as an integer", FactGraded.type, CBOR.map(["fact": text(id("fact-1")), "credibility": .int(2)]), "field")
+        invalid("MemberAdded role owner", MemberAdded.type, with(MemberAdded(analyst: "bo", role: .analyst, key: memberKey), ["role": text("owner")]), "role")
+        invalid("RoleChanged role Admin", RoleChanged.type, with(RoleChanged(analyst: "bo", role: .admin), ["role": text("Admin")]), "role")
+        invalid("MemberAdded key of 63 digits", MemberAdded.type, with(MemberAdded(analyst: "bo", role: .analyst, key: memberKey), ["key": text(String(memberKey.hex.dropLast()))]), "id")
+        invalid("DeviceEnrolled analyst with surrounding spaces", DeviceEnrolled.type, with(DeviceEnrolled(analyst: "bo", key: memberKey), ["analyst": text(" bo")]), "label")
+        invalid("TeamCreated without a name", TeamCreated.type, with(TeamCreated(name: "x", analyst: "ana"), ["name": nil]), "field")
+        invalid("KeyRevoked without a reason", KeyRevoked.type, with(KeyRevoked(key: memberKey, reason: "r"), ["reason": nil]), "field")
         invalid("AnchorDecided decision move", AnchorDecided.type,
                 AnchorDecided(object: id("fact-1"), revision: revised.sha256, decision: "move", selector: dateSelector).cbor, "decision")
         let resolution = ConflictResolved(conflict: id("conflict-body"), object: id("note-1"), field: "body", candidates: two,
@@ -356,6 +372,12 @@ public enum PayloadVectors {
         case .factGraded(let p): p.encoded
         case .annotationAdded(let p): p.encoded
         case .anchorDecided(let p): p.encoded
+        case .teamCreated(let p): p.encoded
+        case .memberAdded(let p): p.encoded
+        case .deviceEnrolled(let p): p.encoded
+        case .roleChanged(let p): p.encoded
+        case .keyRevoked(let p): p.encoded
+        case .memberRemoved(let p): p.encoded
         case .notUnderstood: nil
         }
     }

@@ -25,7 +25,7 @@ struct Gloss: AsyncParsableCommand {
             message on standard error. Progress lines go to standard error only when it is a terminal \
             and --json is not given, or with --progress.
             """,
-        subcommands: [Init.self, WhoAmI.self, Ingest.self, Note.self, Status.self, Log.self, Show.self, Verify.self,
+        subcommands: [Init.self, WhoAmI.self, TeamCommand.self, Ingest.self, Note.self, Status.self, Log.self, Show.self, Verify.self,
                       Rebuild.self, Digest.self, AsOf.self, Diff.self, Query.self, Search.self, Vector.self, BundleCommand.self, Peers.self, Quarantine.self, PendingCommand.self, Serve.self, Sync.self, Conflicts.self, ConflictCommand.self, Resolve.self, Candidates.self, Extract.self, Tag.self, Untag.self, Link.self, Unlink.self, FactCommand.self, Facts.self, Annotate.self, Annotations.self, SourceCommand.self, Grade.self, Anchors.self, AnchorCommand.self, Export.self, Bench.self]
     )
 
@@ -198,33 +198,63 @@ enum OpenedReplicas {
 }
 
 struct Init: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create a replica (.gloss/ with a new key and database) in a folder.")
+    static let configuration = CommandConfiguration(
+        abstract: "Create a replica (.gloss/ with a new key and database) in a folder.",
+        discussion: """
+            --new-team NAME also creates a team: this replica writes the team's genesis and its analyst \
+            is the first admin. --join makes a replica that joins a team: it prints its key for an admin \
+            to add (`gloss team add ANALYST --key KEY`), then takes the team from the first bundle \
+            import or sync with a member. Without either, the replica belongs to no team.
+            """)
     @OptionGroup var replica: ReplicaOptions
     @Option(help: "The analyst who owns this replica (1–64 bytes).") var analyst: String
-    @Flag(help: "Print JSON (keys: analyst, replica, folder).") var json = false
+    @Option(name: .customLong("new-team"), help: "Create a team with this name; this analyst is its first admin.") var newTeam: String?
+    @Flag(help: "Join a team: print this replica's key for an admin to add, then import a bundle or sync.") var join = false
+    @Flag(help: "Print JSON (keys: analyst, replica, folder, team, teamMode).") var json = false
 
     func run() throws {
         try guarded {
-            let r = OpenedReplicas.add(try Replica.create(in: replica.folder, analyst: analyst))
+            if newTeam != nil && join { throw ValidationError("give --new-team or --join, not both") }
+            let setup: Replica.TeamSetup = newTeam.map { .create(name: $0) } ?? (join ? .join : .none)
+            let r = OpenedReplicas.add(try Replica.create(in: replica.folder, analyst: analyst, team: setup))
+            let team = try r.teamID
+            let mode = try r.team().mode
             if json {
-                out(JSON.object([("analyst", .string(r.analyst)), ("replica", .string(r.replicaID.hex)), ("folder", .string(r.folder.path))]).compact)
+                out(JSON.object([("analyst", .string(r.analyst)), ("replica", .string(r.replicaID.hex)), ("folder", .string(r.folder.path)),
+                                 ("team", team == .none ? .null : .string(team.hex)), ("teamMode", .string(mode.rawValue))]).compact)
             } else {
                 out("Initialized replica \(r.replicaID.hex) for \(r.analyst) in \(r.folder.appendingPathComponent(".gloss").path)")
+                switch setup {
+                case .create(let name): out("Created team \(name) (\(team.hex)); \(r.analyst) is its first admin.")
+                case .join: out("Joining a team: give this key to an admin, who runs\n  gloss team add \(r.analyst) --key \(r.replicaID.hex) --role analyst\nthen import their bundle or sync with them.")
+                case .none: break
+                }
             }
         }
     }
 }
 
 struct WhoAmI: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "whoami", abstract: "Print the analyst and the replica id.")
+    static let configuration = CommandConfiguration(commandName: "whoami", abstract: "Print the analyst and the replica id (the replica's public key).",
+                                                    discussion: "Warns on standard error when the key file is readable by others.")
     @OptionGroup var replica: ReplicaOptions
-    @Flag(help: "Print JSON (keys: analyst, replica).") var json = false
+    @Flag(help: "Print JSON (keys: analyst, replica, team, teamMode, role, keyFileWarning).") var json = false
 
     func run() throws {
         try guarded {
             let r = try replica.openForReading()
-            if json { out(JSON.object([("analyst", .string(r.analyst)), ("replica", .string(r.replicaID.hex))]).compact) }
-            else { out("\(r.analyst) \(r.replicaID.hex)") }
+            let warning = r.keyFileWarning()
+            if let warning { err("warning: \(warning)") }
+            let view = try r.team()
+            let role = view.members.first { $0.keys.contains { $0.thisReplica } }?.role
+            if json {
+                out(JSON.object([("analyst", .string(r.analyst)), ("replica", .string(r.replicaID.hex)),
+                                 ("team", view.team.map { .string($0.hex) } ?? .null), ("teamMode", .string(view.mode.rawValue)),
+                                 ("role", role.map { .string($0.rawValue) } ?? .null),
+                                 ("keyFileWarning", warning.map { .string($0) } ?? .null)]).compact)
+            } else {
+                out("\(r.analyst) \(r.replicaID.hex)")
+            }
         }
     }
 }

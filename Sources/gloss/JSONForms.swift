@@ -274,3 +274,19 @@ extension ObjectDetail {
         return .object(kv)
     }
 }
+
+extension TeamView {
+    var json: JSON {
+        .object([
+            ("mode", .string(mode.rawValue)), ("team", team.map { .string($0.hex) } ?? .null), ("name", name.map(JSON.string) ?? .null),
+            ("members", .array(members.map { m in
+                .object([("analyst", .string(m.analyst)), ("role", .string(m.role.rawValue)), ("present", .bool(m.present)),
+                         ("keys", .array(m.keys.map { k in
+                             .object([("key", .string(k.key.hex)), ("enrolledBy", .string(k.enrolledBy.hex)),
+                                      ("revokedBy", k.revokedBy.map { .string($0.hex) } ?? .null),
+                                      ("reason", k.reason.map(JSON.string) ?? .null), ("thisReplica", .bool(k.thisReplica))])
+                         }))])
+            })),
+        ])
+    }
+}

@@ -27,6 +27,7 @@ struct Serve: AsyncParsableCommand {
         defer { OpenedReplicas.closeAll() }
         do {
             let r = try replica.open()
+            if let warning = r.keyFileWarning() { err("warning: \(warning)") }
             let (host, port) = try Replica.parseAddress(listen)
             let stopped = SignalWaiter(signals: [SIGINT, SIGTERM])
             try await r.serve(host: host, port: port, idleTimeout: .seconds(idleTimeout), handshakeTimeout: .seconds(handshakeTimeout),

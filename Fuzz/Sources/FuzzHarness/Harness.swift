@@ -87,6 +87,12 @@ public enum FuzzHarness {
         case .factGraded(let p): reencoded = p.encoded
         case .annotationAdded(let p): reencoded = p.encoded
         case .anchorDecided(let p): reencoded = p.encoded
+        case .teamCreated(let p): reencoded = p.encoded
+        case .memberAdded(let p): reencoded = p.encoded
+        case .deviceEnrolled(let p): reencoded = p.encoded
+        case .roleChanged(let p): reencoded = p.encoded
+        case .keyRevoked(let p): reencoded = p.encoded
+        case .memberRemoved(let p): reencoded = p.encoded
         }
         for c in candidates { _ = try? Candidate(cbor: c) }
         if case .notUnderstood(let why) = DecodedPayload(type: type, schema: schema, payload: reencoded) {

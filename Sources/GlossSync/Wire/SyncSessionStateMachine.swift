@@ -48,9 +48,11 @@ public struct SyncSessionStateMachine: Sendable {
     /// Frames received after the handshake (for the "no further round trip" measurement).
     public private(set) var framesAfterHandshake = 0
 
-    public init(role: SessionRole, key: ReplicaKey, team: TeamID = .none, vector: VersionVector, wantsEvents: Bool = true,
+    let admission: Admission
+
+    public init(role: SessionRole, key: ReplicaKey, admission: Admission = .noTeam, vector: VersionVector, wantsEvents: Bool = true,
                 ephemeral: Curve25519.KeyAgreement.PrivateKey = .init(), challenge: Bytes32 = Bytes32.sha256(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })) {
-        self.role = role; self.key = key; self.team = team; self.vector = vector; self.wantsEvents = wantsEvents
+        self.role = role; self.key = key; self.admission = admission; self.team = admission.team; self.vector = vector; self.wantsEvents = wantsEvents
         self.ephemeral = ephemeral; self.challenge = challenge
     }
 
@@ -113,11 +115,8 @@ public struct SyncSessionStateMachine: Sendable {
                     return fail(.refused, "the peer claims to be replica \(hello.replica.short) but could not prove it holds that replica's key")
                 }
                 guard hello.version == WireLimits.protocolVersion else { return fail(.refused, "peer hello has protocol version \(hello.version)") }
-                // Authorization: a team roster will refuse peers outside the team here.
-                if hello.team != team && hello.team != .none && team != .none {
-                    return fail(.refused, "peer belongs to another team (\(hello.team.hex.prefix(12)))")
-                }
                 guard hello.replica != key.replicaID else { return fail(.refused, "the peer is this replica itself") }
+                if let refusal = admission.refusal(of: hello) { return fail(.refused, refusal) }
                 peerHello = hello
                 state = .open
                 return [.authenticated(hello)]
@@ -145,4 +144,45 @@ public struct SyncSessionStateMachine: Sendable {
     }
 
     var transcript: Bytes32?
+}
+
+/// Who may complete a handshake with this replica (Protocol/07-wire.md §Admission,
+/// Protocol/11-teams.md): decided from the peer's proven key and the team its hello names.
+public struct Admission: Sendable, Equatable {
+    public enum Mode: Sendable, Equatable {
+        /// This replica has no team: peers of no team only.
+        case noTeam
+        /// This replica joins a team: a peer of a team (whose genesis it will adopt).
+        case joining
+        /// A member of `team`: peers whose key is on the roster now (`members`); their hello names
+        /// the team, or no team while they are still joining.
+        case member(TeamID, members: Set<ReplicaID>)
+    }
+    public var mode: Mode
+    public init(_ mode: Mode) { self.mode = mode }
+    public static let noTeam = Admission(.noTeam)
+
+    /// The team id this replica's hello carries.
+    public var team: TeamID {
+        if case .member(let t, _) = mode { return t }
+        return .none
+    }
+
+    /// Why `hello` (already proven to come from `hello.replica`) is refused, or nil.
+    public func refusal(of hello: WireHello) -> String? {
+        switch mode {
+        case .noTeam:
+            return hello.team == .none ? nil : "the peer belongs to team \(hello.team.hex.prefix(12)); this replica belongs to no team"
+        case .joining:
+            return hello.team == .none ? "the peer belongs to no team; this replica is joining a team" : nil
+        case .member(let team, let members):
+            if hello.team != team && hello.team != .none {
+                return "the peer belongs to another team (\(hello.team.hex.prefix(12))); this replica belongs to team \(team.hex.prefix(12))"
+            }
+            if !members.contains(hello.replica) {
+                return "key \(hello.replica.short) is not on the team's roster (or was revoked); an admin adds it with `gloss team add`"
+            }
+            return nil
+        }
+    }
 }

@@ -1,0 +1,294 @@
+import Foundation
+import GRDB
+import GlossMerge
+import GlossModel
+
+/// The team a replica belongs to (Protocol/11-teams.md), kept in `meta` under `team`.
+public enum TeamMode: Sendable, Equatable {
+    /// No team: events and peers of a team are refused; anyone's key may write (format-1 behaviour).
+    case none
+    /// Created with `gloss init --join`: waits for the first team genesis it receives and adopts it.
+    case joining
+    /// A member replica of this team.
+    case member(TeamID)
+
+    /// The team id events, bundles and hellos of this replica carry (all zero unless a member).
+    public var team: TeamID {
+        if case .member(let t) = self { return t }
+        return .none
+    }
+}
+
+extension ReplicaStore {
+    static func registerTeamMigration(_ m: inout DatabaseMigrator) {
+        m.registerMigration("v4-team") { db in
+            // Accepted roster events with their full deps (Protocol/03-store.md §Roster): what the
+            // apply path judges every event against, without scanning the log.
+            try db.execute(sql: """
+                CREATE TABLE roster_events(
+                    pos INTEGER PRIMARY KEY,
+                    id BLOB NOT NULL UNIQUE,
+                    replica BLOB NOT NULL,
+                    seq INTEGER NOT NULL,
+                    type TEXT NOT NULL,
+                    schema INTEGER NOT NULL,
+                    payload BLOB NOT NULL,
+                    deps BLOB NOT NULL
+                );
+                """)
+        }
+    }
+
+    /// This replica's team mode.
+    public func teamMode(_ db: Database) throws -> TeamMode {
+        guard let v = try String.fetchOne(try db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'team'")) else { return .none }
+        if v == "joining" { return .joining }
+        guard let raw = Bytes32(hex: v) else { throw StoreError(.corrupt, "meta.team holds \(v.prefix(70)), not a team id") }
+        return .member(TeamID(raw))
+    }
+
+    func setTeamMode(_ mode: TeamMode, _ db: Database) throws {
+        switch mode {
+        case .none: try db.execute(sql: "DELETE FROM meta WHERE key = 'team'")
+        case .joining: try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('team', 'joining')")
+        case .member(let t): try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('team', ?)", arguments: [t.hex])
+        }
+    }
+
+    /// Marks a new replica as joining a team (`gloss init --join`): it adopts the first genesis it receives.
+    public func markJoining() throws {
+        try write { db in
+            guard try teamMode(db) == .none, try vector(db).isEmpty else {
+                throw StoreError(.refused, "only a new, empty replica can join a team")
+            }
+            try setTeamMode(.joining, db)
+        }
+    }
+
+    /// Every accepted roster event, in apply order.
+    public func rosterEvents(_ db: Database) throws -> [RosterEvent] {
+        var out: [RosterEvent] = []
+        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT id, replica, seq, type, schema, payload, deps FROM roster_events ORDER BY pos")) {
+            guard let id = Bytes32(exactly: Array(row[0] as Data)), let signer = Bytes32(exactly: Array(row[1] as Data)),
+                  let change = try? RosterChange(type: row[3], schema: UInt16(clamping: row[4] as Int64), payload: Array(row[5] as Data)) else {
+                throw StoreError(.corrupt, "roster_events holds an unreadable row; rebuild the replica from a peer")
+            }
+            out.append(RosterEvent(id: EventID(id), signer: ReplicaID(signer), seq: UInt64(row[2] as Int64), change: change,
+                                   deps: try ReplicaStore.decodeDeps(Array(row[6] as Data))))
+        }
+        return out
+    }
+
+    /// The roster as of everything this replica holds (`gloss team`).
+    public func roster(_ db: Database) throws -> Roster {
+        Roster(try rosterEvents(db))
+    }
+
+    static func encodeDeps(_ v: VersionVector) -> Data {
+        var w = ByteWriter(capacity: v.entries.count * 40)
+        for (r, s) in v.entries.sorted(by: { $0.key < $1.key }) { w.b32(r.raw); w.u64(s) }
+        return Data(w.bytes)
+    }
+
+    static func decodeDeps(_ bytes: [UInt8]) throws -> [ReplicaID: UInt64] {
+        guard bytes.count % 40 == 0 else { throw StoreError(.corrupt, "roster_events.deps is not a list of (replica, seq)") }
+        var r = ByteReader(bytes)
+        var out: [ReplicaID: UInt64] = [:]
+        while r.remaining > 0 { out[ReplicaID(try r.b32("replica"))] = try r.u64("seq") }
+        return out
+    }
+
+    // MARK: Judging events
+
+    /// The roster state the apply path needs, loaded once per transaction.
+    struct TeamContext {
+        var mode: TeamMode
+        var events: [RosterEvent]
+        /// Roster of each causal past seen in this transaction, by the indices of `events` in it.
+        var memo: [[Bool]: Roster] = [:]
+        /// Keys enrolled by any held roster event (for refusing strangers before they are parked).
+        var enrolled: Set<ReplicaID>
+
+        init(mode: TeamMode, events: [RosterEvent]) {
+            self.mode = mode; self.events = events
+            enrolled = Set(Roster(events).keys.keys)
+        }
+
+        mutating func add(_ e: RosterEvent) {
+            events.append(e)
+            memo.removeAll()
+            enrolled = Set(Roster(events).keys.keys)
+        }
+    }
+
+    func teamContext(_ s: inout ApplyState, _ db: Database) throws -> TeamContext {
+        if let t = s.team { return t }
+        let mode = try teamMode(db)
+        let t = TeamContext(mode: mode, events: mode == .none ? [] : try rosterEvents(db))
+        s.team = t
+        return t
+    }
+
+    /// Refuses, before anything is stored or parked, an authenticated event this replica's team
+    /// can never accept: of another team, of no team inside a team, or signed by a key that no held
+    /// roster event enrols (a key enrolled later is offered again by its sender). Nil: go on.
+    func refuseStranger(_ env: EventEnvelope, _ s: inout ApplyState, _ db: Database) throws -> ApplyOutcome? {
+        let t = try teamContext(&s, db)
+        let isGenesis = env.type == TeamCreated.type && env.seq == 1 && env.team == .none
+        switch t.mode {
+        case .none:
+            if env.team != .none {
+                return .refused("event of team \(env.team.hex.prefix(12)); this replica belongs to no team. Not stored")
+            }
+            if RosterChange.types.contains(env.type) {
+                return .refused("a team roster event (\(env.type)); this replica belongs to no team. Not stored")
+            }
+            return nil
+        case .joining:
+            if isGenesis || env.team != .none { return nil }
+            return .refused("this replica is joining a team and takes only that team's events; not stored")
+        case .member(let team):
+            if isGenesis && TeamID(env.id.raw) == team { return nil }
+            if env.team != team {
+                return .refused(env.team == .none
+                    ? "event of no team; this replica belongs to team \(team.hex.prefix(12)). Not stored"
+                    : "event of team \(env.team.hex.prefix(12)); this replica belongs to team \(team.hex.prefix(12)). Not stored")
+            }
+            if !t.enrolled.contains(env.replica) {
+                return .refused("key \(env.replica.short) is not on the team's roster; not stored")
+            }
+            return nil
+        }
+    }
+
+    /// Judges an event whose causal past is applied against the roster of that causal past
+    /// (Protocol/11-teams.md §Judgement). `fullDep(r)` is the event's full deps entry for feed `r`.
+    /// Returns the roster change to record when the event is an accepted roster event.
+    func judge(_ e: SignedEvent, fullDep: (ReplicaID) throws -> UInt64, _ s: inout ApplyState, _ db: Database) throws -> Judgement {
+        var t = try teamContext(&s, db)
+        let env = e.envelope
+        let change: RosterChange?
+        do { change = try RosterChange(type: env.type, schema: env.schema, payload: e.payload) } catch { change = nil }
+        switch t.mode {
+        case .none:
+            return .allowed(nil)
+        case .joining:
+            guard env.type == TeamCreated.type, env.seq == 1, env.team == .none, case .created? = change else {
+                return .refused("this replica is joining a team and has not received its genesis yet; not stored")
+            }
+            return .allowed(change)
+        case .member(let team):
+            if env.type == TeamCreated.type && env.seq == 1 && env.team == .none {
+                guard TeamID(env.id.raw) == team, case .created? = change else {
+                    return .refused("the genesis of another team; not stored")
+                }
+                return .allowed(change)
+            }
+        }
+        // The roster of the event's causal past: the roster events it happened after.
+        var included = [Bool](repeating: false, count: t.events.count)
+        var cache: [ReplicaID: UInt64] = [:]
+        for (i, r) in t.events.enumerated() {
+            let seen: UInt64
+            if r.signer == env.replica { seen = env.seq - 1 } else if let c = cache[r.signer] { seen = c } else {
+                seen = try fullDep(r.signer); cache[r.signer] = seen
+            }
+            included[i] = seen >= r.seq
+        }
+        let roster: Roster
+        if let m = t.memo[included] { roster = m } else {
+            roster = Roster(zip(t.events, included).filter(\.1).map(\.0))
+            if t.memo.count > 1_000 { t.memo.removeAll() }
+            t.memo[included] = roster
+            s.team = t
+        }
+        var factAuthor: String?
+        if env.type == FactAmended.type || env.type == FactRetracted.type {
+            let fact: String?
+            switch DecodedPayload(type: env.type, schema: env.schema, payload: e.payload) {
+            case .factAmended(let p): fact = p.fact
+            case .factRetracted(let p): fact = p.fact
+            default: fact = nil
+            }
+            if let fact { factAuthor = try factAuthorOf(fact, db) }
+        }
+        switch roster.judge(signer: env.replica, author: env.author, type: env.type, change: change, factAuthor: factAuthor) {
+        case .allowed: return .allowed(change)
+        case .notMember(let why): return .refused("\(why); not stored")
+        case .denied(let why): return .denied(why)
+        }
+    }
+
+    enum Judgement {
+        /// Apply it; record `change` when it is a roster event.
+        case allowed(RosterChange?)
+        /// Not stored (not a member in its causal past, or not of this team).
+        case refused(String)
+        /// A member acting beyond its role: quarantined.
+        case denied(String)
+    }
+
+    /// Records an accepted roster event (after its insert); a genesis received by a joining
+    /// replica makes it a member of that team. Updates `context` when one is loaded.
+    func recordRoster(_ env: EventEnvelope, payload: [UInt8]?, change: RosterChange, feed: Int64, context: inout TeamContext?, _ db: Database) throws {
+        let deps = try fullDeps(feed: feed, seq: env.seq, db)
+        try db.cachedStatement(sql: """
+            INSERT INTO roster_events(id, replica, seq, type, schema, payload, deps) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING
+            """).execute(arguments: [Data(env.id.raw.bytes), Data(env.replica.raw.bytes), Int64(env.seq), env.type, Int64(env.schema),
+                                     Data(payload ?? []), ReplicaStore.encodeDeps(deps)])
+        if case .created = change, try teamMode(db) != .member(TeamID(env.id.raw)) {
+            try setTeamMode(.member(TeamID(env.id.raw)), db)
+            context?.mode = .member(TeamID(env.id.raw))
+        }
+        context?.add(RosterEvent(id: env.id, signer: env.replica, seq: env.seq, change: change, deps: deps.entries))
+    }
+
+    /// Creates a team on a new replica: its genesis, seq 1 of its feed (`gloss init --new-team`).
+    public func createTeam(key: ReplicaKey, analyst: String, name: String, wallMilliseconds: UInt64) throws -> SignedEvent {
+        try write { db in
+            guard try teamMode(db) == .none, try vector(db).isEmpty else {
+                throw StoreError(.refused, "a team is created on a new, empty replica (`gloss init --analyst NAME --new-team TEAM`)")
+            }
+            return try appendLocal(key: key, author: analyst, type: TeamCreated.type, schema: TeamCreated.schema,
+                                   payload: TeamCreated(name: name, analyst: analyst).encoded, wallMilliseconds: wallMilliseconds, genesis: true, db)
+        }
+    }
+
+    /// The check a local write passes before it is signed: the same judgement every receiver will
+    /// make, against everything this replica holds (the new event's causal past).
+    func checkLocalWrite(author: String, signer: ReplicaID, type: String, schema: UInt16, payload: [UInt8], genesis: Bool, _ db: Database) throws -> (team: TeamID, change: RosterChange?) {
+        let mode = try teamMode(db)
+        let change = try? RosterChange(type: type, schema: schema, payload: payload)
+        switch mode {
+        case .none:
+            if genesis { return (.none, change) }
+            if change != nil { throw StoreError(.refused, "this replica belongs to no team; a team is created with `gloss init --analyst NAME --new-team TEAM`") }
+            return (.none, nil)
+        case .joining:
+            throw StoreError(.refused, "this replica is joining a team and is not on its roster yet: give an admin its key (`gloss whoami`), let them run `gloss team add`, then import their bundle or sync with them")
+        case .member(let team):
+            let roster = try self.roster(db)
+            var factAuthor: String?
+            switch DecodedPayload(type: type, schema: schema, payload: payload) {
+            case .factAmended(let p): factAuthor = try factAuthorOf(p.fact, db)
+            case .factRetracted(let p): factAuthor = try factAuthorOf(p.fact, db)
+            default: break
+            }
+            switch roster.judge(signer: signer, author: author, type: type, change: change, factAuthor: factAuthor) {
+            case .allowed: return (team, change)
+            case .notMember(let why): throw StoreError(.refused, "\(why): this replica cannot write for the team")
+            case .denied(let why): throw StoreError(.refused, "not permitted: \(why)")
+            }
+        }
+    }
+
+    /// The local feed number of `replica`, if it has one.
+    func existingFeed(_ replica: ReplicaID, _ db: Database) throws -> Int64? {
+        try Int64.fetchOne(try db.cachedStatement(sql: "SELECT feed FROM feeds WHERE replica = ?"), arguments: [Data(replica.raw.bytes)])
+    }
+
+    private func factAuthorOf(_ fact: String, _ db: Database) throws -> String? {
+        guard let raw = Bytes32(hex: fact) else { return nil }
+        return try String.fetchOne(try db.cachedStatement(sql: "SELECT author FROM events WHERE id = ? AND type = ?"), arguments: [Data(raw.bytes), FactAdded.type])
+    }
+}

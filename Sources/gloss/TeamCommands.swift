@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import GlossEngine
+import GlossJSON
+import GlossModel
+
+extension TeamRole: ExpressibleByArgument {}
+
+struct TeamCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "team",
+        abstract: "Show or change the team roster (who may read and write).",
+        discussion: """
+            Every replica judges every event against the roster in that event's causal past \
+            (Protocol/11-teams.md): events signed by keys not on it are refused, readers cannot write, \
+            only admins change the roster, and only a fact's author or an admin amends or retracts it. \
+            Roster changes are events signed by an admin; they sync like any other.
+            """,
+        subcommands: [List.self, Add.self, Enrol.self, Role.self, Revoke.self, Remove.self],
+        defaultSubcommand: List.self)
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "Show the roster as of now (the default).")
+        @OptionGroup var replica: ReplicaOptions
+        @Flag(help: "Print JSON (keys: mode, team, name, members: [{analyst, role, present, keys: [{key, enrolledBy, revokedBy, reason, thisReplica}]}]).") var json = false
+
+        func run() throws {
+            try guarded {
+                let v = try replica.openForReading().team()
+                if json { out(v.json.compact); return }
+                switch v.mode {
+                case .none: out("This replica belongs to no team (create one with `gloss init --analyst NAME --new-team TEAM`)."); return
+                case .joining: out("This replica is joining a team and has not received its roster yet (import a member's bundle or sync with one)."); return
+                case .member: break
+                }
+                out("Team \(v.name ?? "?") \(v.team?.hex ?? "")")
+                for m in v.members {
+                    out("\(m.analyst)  \(m.role.rawValue)\(m.present ? "" : "  (removed)")")
+                    for k in m.keys {
+                        let state = k.revokedBy.map { "revoked by \($0.short)\(k.reason.map { ": \($0)" } ?? "")" } ?? "active"
+                        out("  \(k.key.hex)  \(state)\(k.thisReplica ? "  (this replica)" : "")")
+                    }
+                }
+            }
+        }
+    }
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add an analyst with a role and a first device key (admins).")
+        @OptionGroup var replica: ReplicaOptions
+        @Argument(help: "The analyst's name (as their replica's `gloss whoami` prints it).") var analyst: String
+        @Option(help: "The analyst's replica key (64 hex digits: `gloss whoami` or `gloss init --join` prints it).") var key: String
+        @Option(help: "admin, analyst or reader.") var role: TeamRole = .analyst
+        @Flag(help: "Print JSON (keys: event).") var json = false
+        func run() throws {
+            try guarded {
+                guard let k = ReplicaID(hex: key.lowercased()) else { throw ValidationError("--key must be a replica key: 64 hex digits") }
+                printEvent(try replica.open().addMember(analyst, role: role, key: k), json: json)
+            }
+        }
+    }
+
+    struct Enrol: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Enrol another device (replica key) for an analyst on the team (admins).")
+        @OptionGroup var replica: ReplicaOptions
+        @Argument(help: "The analyst.") var analyst: String
+        @Option(help: "The new device's replica key (64 hex digits).") var key: String
+        @Flag(help: "Print JSON (keys: event).") var json = false
+        func run() throws {
+            try guarded {
+                guard let k = ReplicaID(hex: key.lowercased()) else { throw ValidationError("--key must be a replica key: 64 hex digits") }
+                printEvent(try replica.open().enrolDevice(analyst, key: k), json: json)
+            }
+        }
+    }
+
+    struct Role: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change an analyst's role (admins).")
+        @OptionGroup var replica: ReplicaOptions
+        @Argument(help: "The analyst.") var analyst: String
+        @Argument(help: "admin, analyst or reader.") var role: TeamRole
+        @Flag(help: "Print JSON (keys: event).") var json = false
+        func run() throws { try guarded { printEvent(try replica.open().changeRole(analyst, to: role), json: json) } }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a key for good: a lost or stolen device (admins).")
+        @OptionGroup var replica: ReplicaOptions
+        @Argument(help: "The key (64 hex digits or a unique prefix of a key on the roster).") var key: String
+        @Option(help: "Why (kept in the roster).") var reason: String
+        @Flag(help: "Print JSON (keys: event).") var json = false
+        func run() throws {
+            try guarded {
+                let r = try replica.open()
+                printEvent(try r.revokeKey(try r.rosterKey(key), reason: reason), json: json)
+            }
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove an analyst from the team; every key of theirs is revoked with it (admins).")
+        @OptionGroup var replica: ReplicaOptions
+        @Argument(help: "The analyst.") var analyst: String
+        @Option(help: "Why (kept in the roster).") var reason: String
+        @Flag(help: "Print JSON (keys: event).") var json = false
+        func run() throws { try guarded { printEvent(try replica.open().removeMember(analyst, reason: reason), json: json) } }
+    }
+}
+
+private func printEvent(_ e: SignedEvent, json: Bool) {
+    if json { out(JSON.object([("event", .string(e.id.hex))]).compact) } else { out(e.id.hex) }
+}

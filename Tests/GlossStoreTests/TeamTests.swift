@@ -1,0 +1,370 @@
+import Foundation
+import GRDB
+import GlossEngine
+import GlossMerge
+import GlossModel
+import GlossStore
+import GlossTestSupport
+import Testing
+
+/// Teams (Protocol/11-teams.md): every replica judges every event against the roster in that
+/// event's causal past. Real replicas (SQLite files), real signatures, real bundle files; forged
+/// events are signed by real keys with hand-picked deps.
+@Suite struct TeamTests {
+    let tmp = TempDir("gloss-team", in: memoryTempBase)
+    let clock = MockClock(start: 1_624_800_000_000, step: 1)
+
+    func create(_ name: String, _ setup: Replica.TeamSetup, key: ReplicaKey = ReplicaKey()) throws -> Replica {
+        try Replica.create(in: tmp.sub(name + "-" + key.replicaID.short), analyst: name, key: key, team: setup, clock: clock.function)
+    }
+
+    /// Sends everything `from` holds that `to` lacks, through a real bundle file.
+    @discardableResult
+    func ship(_ from: Replica, _ to: Replica) throws -> ImportReport {
+        let file = tmp.sub("b-\(UUID().uuidString.prefix(6)).glossb")
+        try from.exportBundle(to: file, base: to.vector)
+        return try to.importBundle(at: file)
+    }
+
+    /// A signed event of `key`'s feed with the given deps (the whole vector the author claims to
+    /// have seen), bypassing every local check — what a modified client can send.
+    static func forge(_ key: ReplicaKey, team: TeamID, seq: UInt64 = 1, prev: EventID = .zero, deps: VersionVector,
+                      author: String, payload: some EventPayload, time: UInt64) -> SignedEvent {
+        let p = payload.encoded
+        let env = EventEnvelope(team: team, key: key, seq: seq, prev: prev, time: HybridTime(raw: time),
+                                depsDelta: deps.sorted.filter { $0.replica != key.replicaID }, author: author,
+                                type: type(of: payload).type, schema: type(of: payload).schema, payload: p)
+        return SignedEvent(envelope: env, payload: p)
+    }
+
+    func count(_ r: Replica, _ sql: String) throws -> Int {
+        try r.store.read { db in try Int.fetchOne(db, sql: sql)! }
+    }
+
+    func hasNote(_ r: Replica, _ id: String) throws -> Bool {
+        try r.store.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM notes WHERE note = ?", arguments: [id]) ?? false }
+    }
+
+    func held(_ r: Replica, _ e: SignedEvent) throws -> Bool {
+        try r.store.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM events WHERE id = ?", arguments: [Data(e.id.raw.bytes)]) ?? false }
+    }
+
+    /// An admin `ana`, an analyst `bo` and a reader `cy`, every replica holding the whole roster.
+    func team() throws -> (ana: Replica, bo: Replica, cy: Replica, article: String) {
+        let ana = try create("ana", .create(name: "Desk"))
+        let bo = try create("bo", .join), cy = try create("cy", .join)
+        try ana.addMember("bo", role: .analyst, key: bo.replicaID)
+        try ana.addMember("cy", role: .reader, key: cy.replicaID)
+        let article = try ana.ingest(bytes: Array("date 2021-06-26 KYIV – A first line.\nA second line.\n".utf8), filename: "a.txt").id
+        try ship(ana, bo); try ship(ana, cy)
+        return (ana, bo, cy, article)
+    }
+
+    // MARK: Genesis and joining
+
+    @Test func aNewTeamHasItsGenesisAsIdAndItsCreatorAsAdmin() throws {
+        defer { tmp.remove() }
+        let ana = try create("ana", .create(name: "Desk"))
+        let view = try ana.team()
+        #expect(view.mode == .member && view.name == "Desk")
+        var first: LogEntry?
+        try ana.log(limit: nil) { if $0.envelope.seq == 1 { first = $0 } }
+        #expect(view.team == TeamID(try #require(first).envelope.id.raw), "the team id is the genesis event's id")
+        #expect(first?.envelope.team == TeamID.none, "the genesis itself carries no team")
+        #expect(view.members.map(\.analyst) == ["ana"] && view.members[0].role == .admin && view.members[0].keys.first?.thisReplica == true)
+        // Every later event carries the team id.
+        let note = try ana.addNote(on: try ana.ingest(bytes: Array("date 2021-06-26 X – y.\n".utf8), filename: nil).id, body: "n")
+        var teams: [TeamID] = []
+        try ana.log(limit: nil) { if $0.envelope.seq > 1 { teams.append($0.envelope.team) } }
+        #expect(teams.count == 2 && teams.allSatisfy { $0 == view.team }, "note \(note.id)")
+    }
+
+    @Test func aJoiningReplicaAdoptsTheTeamAndCannotWriteBeforeItIsOnTheRoster() throws {
+        defer { tmp.remove() }
+        let ana = try create("ana", .create(name: "Desk"))
+        let bo = try create("bo", .join)
+        #expect(try bo.team().mode == .joining)
+        let a = try ana.ingest(bytes: Array("date 2021-06-26 X – y.\n".utf8), filename: nil).id
+        try ship(ana, bo)
+        #expect(try bo.teamID == ana.teamID, "the genesis made it a member replica of ana's team")
+        #expect(throws: GlossError.self, "not on the roster yet: refused locally") { try bo.addNote(on: a, body: "too early") }
+        try ana.addMember("bo", role: .analyst, key: bo.replicaID)
+        try ship(ana, bo)
+        let n = try bo.addNote(on: a, body: "now on the roster")
+        let report = try ship(bo, ana)
+        #expect(report.summary.applied == 1 && report.summary.rejected == 0)
+        #expect(try hasNote(ana, n.id))
+    }
+
+    // MARK: Judgement against the causal past
+
+    @Test func aForgedEventOfANonMemberKeyIsRefusedDirectlyAndWhenRelayed() throws {
+        defer { tmp.remove() }
+        let (ana, bo, _, article) = try team()
+        let mallory = ReplicaKey()
+        // Mallory saw the team's events (a leaked bundle) and signs a note with real deps and the team id.
+        let forged = Self.forge(mallory, team: try ana.teamID, deps: try ana.vector, author: "bo",
+                                payload: NoteAdded(on: article, body: "forged"), time: HybridTime(milliseconds: clock.read() + 10_000).raw)
+        for r in [ana, bo] {
+            let before = (try r.vector, try r.digest())
+            let s = try r.store.applyRemote([forged], now: clock.read())
+            #expect(s.rejected == 1 && s.applied == 0)
+            #expect(s.rejections.first?.reason.contains("not on the team's roster") == true, "\(s.rejections)")
+            #expect(try r.vector == before.0 && r.digest() == before.1 && !held(r, forged))
+            #expect(try count(r, "SELECT count(*) FROM pending") == 0 && count(r, "SELECT count(*) FROM quarantine") == 0,
+                    "an outsider cannot fill pending or quarantine")
+        }
+        // Relayed: a member's bundle (header signed by bo) that carries the forged record.
+        let file = tmp.sub("relay.glossb")
+        try TrustBoundaryTests.writeBundle(file, sender: bo.key, senderVector: try bo.vector.merged(with: VersionVector([mallory.replicaID: 1])),
+                                           base: try ana.vector, eventCount: 1, records: [(forged.envelope.bytes, forged.payload)])
+        _ = try? ana.importBundle(at: file)
+        #expect(try !held(ana, forged))
+    }
+
+    @Test func aReaderCannotWriteAndANonAdminCannotChangeTheRoster() throws {
+        defer { tmp.remove() }
+        let (ana, bo, cy, article) = try team()
+        // Refused locally, with the reason.
+        #expect { try cy.addNote(on: article, body: "reader note") } throws: { "\($0)".contains("reader") }
+        #expect { try bo.addMember("eve", role: .admin, key: ReplicaKey().replicaID) } throws: { "\($0)".contains("only an admin") }
+        // Forged by modified clients: quarantined on every receiver, the feed stalls there.
+        let t = try ana.teamID
+        let readerNote = Self.forge(cy.key, team: t, deps: try cy.vector, author: "cy", payload: NoteAdded(on: article, body: "reader note"),
+                                    time: HybridTime(milliseconds: clock.read() + 5_000).raw)
+        let selfPromotion = Self.forge(bo.key, team: t, deps: try bo.vector, author: "bo", payload: RoleChanged(analyst: "bo", role: .admin),
+                                       time: HybridTime(milliseconds: clock.read() + 5_000).raw)
+        for r in [ana, bo, cy] {
+            for (e, why) in [(readerNote, "readers cannot write"), (selfPromotion, "only an admin changes the roster")] where e.envelope.replica != r.replicaID {
+                let s = try r.store.applyRemote([e], now: clock.read())
+                #expect(s.rejected == 1 && s.rejections.first?.reason.contains(why) == true, "\(s.rejections)")
+                #expect(try !held(r, e))
+            }
+        }
+        #expect(try ana.team().members.first { $0.analyst == "bo" }?.role == .analyst)
+        #expect(try count(ana, "SELECT count(*) FROM quarantine") == 2)
+    }
+
+    @Test func anEventNamingAnotherAnalystAsAuthorIsDenied() throws {
+        defer { tmp.remove() }
+        let (ana, bo, _, article) = try team()
+        let e = Self.forge(bo.key, team: try ana.teamID, deps: try bo.vector, author: "ana", payload: NoteAdded(on: article, body: "as ana"),
+                           time: HybridTime(milliseconds: clock.read() + 5_000).raw)
+        let s = try ana.store.applyRemote([e], now: clock.read())
+        #expect(s.rejected == 1 && s.rejections.first?.reason.contains("names ana as its author") == true, "\(s.rejections)")
+    }
+
+    @Test func onlyTheAuthorOrAnAdminAmendsOrRetractsAFact() throws {
+        defer { tmp.remove() }
+        let (ana, bo, _, article) = try team()
+        let dave = try create("dave", .join)
+        try ana.addMember("dave", role: .analyst, key: dave.replicaID)
+        try ship(ana, bo); try ship(ana, dave)
+        var input = FactInput()
+        input.article = article; input.evidence = "A first line"; input.subject = "s"; input.predicate = "p"; input.object = "o"
+        let fact = try bo.addFact(input)
+        try ship(bo, dave); try ship(bo, ana)
+        #expect { try dave.amendFact(fact.id, field: .object, value: "o2") } throws: { "\($0)".contains("only the fact's author (bo)") }
+        #expect { try dave.retractFact(fact.id, reason: "no") } throws: { "\($0)".contains("only the fact's author (bo)") }
+        try bo.amendFact(fact.id, field: .object, value: "by its author")
+        try ana.amendFact(fact.id, field: .predicate, value: "by an admin")
+        // A forged amendment by dave is quarantined everywhere.
+        let record = FactRecord(subject: "s", predicate: "p", object: "dave's", when: nil, where: nil, source: nil)
+        let forged = Self.forge(dave.key, team: try ana.teamID, deps: try dave.vector, author: "dave",
+                                payload: FactAmended(fact: fact.id, field: "object", record: record), time: HybridTime(milliseconds: clock.read() + 5_000).raw)
+        let s = try ana.store.applyRemote([forged], now: clock.read())
+        #expect(s.rejected == 1 && s.rejections.first?.reason.contains("only the fact's author") == true, "\(s.rejections)")
+    }
+
+    @Test func aSecondDeviceWritesAsItsAnalyst() throws {
+        defer { tmp.remove() }
+        let (ana, bo, _, article) = try team()
+        let laptop = try create("bo", .join)
+        try ana.enrolDevice("bo", key: laptop.replicaID)
+        try ship(ana, laptop)
+        let n = try laptop.addNote(on: article, body: "from bo's laptop")
+        try ship(laptop, bo); try ship(laptop, ana)
+        for r in [ana, bo] {
+            var author: String?
+            try r.log(limit: nil) { if $0.envelope.id == n.event { author = $0.envelope.author } }
+            #expect(author == "bo")
+        }
+        let keys = try ana.team().members.first { $0.analyst == "bo" }?.keys.map(\.key)
+        #expect(Set(keys ?? []) == [bo.replicaID, laptop.replicaID])
+    }
+
+    @Test func aRevokedKeysLaterEventsAreRefusedAndConcurrentOnesDecidedAlikeEverywhere() throws {
+        defer { tmp.remove() }
+        let (ana, bo, cy, article) = try team()
+        let t = try ana.teamID
+        // bo writes offline while ana revokes bo's key: concurrent with the revocation.
+        let concurrent = try bo.addNote(on: article, body: "written before bo saw the revocation")
+        let revocation = try ana.revokeKey(bo.replicaID, reason: "laptop stolen")
+        // cy learns both in one order, ana in the other (she already holds the revocation).
+        try ship(bo, cy); try ship(ana, cy)
+        try ship(bo, ana)
+        for r in [ana, cy] {
+            #expect(try hasNote(r, concurrent.id), "judged by its causal past, which has no revocation: accepted")
+        }
+        #expect(try ana.digest() == cy.digest() && ana.vector == cy.vector)
+        // Once bo holds the revocation, its replica refuses to write; a forged later event is refused everywhere.
+        try ship(ana, bo)
+        #expect { try bo.addNote(on: article, body: "after") } throws: { "\($0)".contains("revoked") }
+        let boVector = try bo.vector
+        let later = Self.forge(bo.key, team: t, seq: boVector[bo.replicaID] + 1, prev: try headID(bo), deps: boVector, author: "bo",
+                               payload: NoteAdded(on: article, body: "after the revocation"), time: HybridTime(milliseconds: clock.read() + 60_000).raw)
+        for r in [ana, cy] {
+            let s = try r.store.applyRemote([later], now: clock.read())
+            #expect(s.rejected == 1 && s.rejections.first?.reason.contains("revoked by event \(revocation.id.short)") == true, "\(s.rejections)")
+            #expect(try !held(r, later))
+        }
+        #expect(try ana.team().members.first { $0.analyst == "bo" }?.keys.first?.revokedBy == revocation.id)
+    }
+
+    func headID(_ r: Replica) throws -> EventID {
+        var id = EventID.zero
+        var best: UInt64 = 0
+        try r.log(limit: nil) { if $0.envelope.replica == r.replicaID && $0.envelope.seq > best { best = $0.envelope.seq; id = $0.envelope.id } }
+        return id
+    }
+
+    @Test func twoAdminsRevokingEachOtherConcurrentlyAreBothRevokedOnEveryReplica() throws {
+        defer { tmp.remove() }
+        let (ana, bo, cy, _) = try team()
+        try ana.changeRole("bo", to: .admin)
+        try ship(ana, bo); try ship(ana, cy)
+        try ana.revokeKey(bo.replicaID, reason: "ana's view")
+        try bo.revokeKey(ana.replicaID, reason: "bo's view")
+        try ship(ana, cy); try ship(bo, cy)
+        try ship(bo, ana); try ship(ana, bo)
+        for r in [ana, bo, cy] {
+            let keys = try r.team().members.flatMap(\.keys)
+            #expect(keys.first { $0.key == ana.replicaID }?.revokedBy != nil && keys.first { $0.key == bo.replicaID }?.revokedBy != nil)
+        }
+        #expect(try ana.digest() == bo.digest() && bo.digest() == cy.digest())
+    }
+
+    // MARK: Teams apart
+
+    @Test func aBundleOfAnotherTeamOrOfNoTeamIsRefusedWholeOnImport() throws {
+        defer { tmp.remove() }
+        let ana = try create("ana", .create(name: "Desk"))
+        let zed = try create("zed", .create(name: "Other desk"))
+        let solo = try create("solo", .none)
+        _ = try zed.ingest(bytes: Array("date 2021-06-26 X – other team.\n".utf8), filename: nil)
+        _ = try solo.ingest(bytes: Array("date 2021-06-26 X – no team.\n".utf8), filename: nil)
+        for (from, to, words) in [(zed, ana, "is of team"), (solo, ana, "is of no team"), (ana, solo, "belongs to no team")] {
+            let before = try to.vector
+            #expect { try ship(from, to) } throws: { "\($0)".contains(words) && "\($0)".contains("Nothing was imported") }
+            #expect(try to.vector == before)
+        }
+    }
+
+    // MARK: Order independence
+
+    /// Random team histories (roster changes, revocations, notes by members and by revoked keys,
+    /// forged events) delivered to several replicas in random orders by bundle: every replica ends
+    /// with the same vector, digest, roster and quarantine, and no refused event is held anywhere.
+    @Test(arguments: 0..<3) func randomTeamHistoriesConvergeWhateverTheDeliveryOrder(_ round: Int) throws {
+        defer { tmp.remove() }
+        let seed = UInt64(ProcessInfo.processInfo.environment["GLOSS_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64.max >> 1)) &+ UInt64(round)
+        print("TeamTests.randomTeamHistories seed \(seed) (GLOSS_SEED to repeat)")
+        var rng = SplitMix64(seed: seed)
+        let ana = try create("ana", .create(name: "Desk"))
+        let article = try ana.ingest(bytes: Array("date 2021-06-26 KYIV – text.\n".utf8), filename: nil).id
+        var members = [ana]
+        var names = ["ana"]
+        for i in 0..<3 {
+            let r = try create("m\(i)", .join)
+            try ana.addMember("m\(i)", role: [.analyst, .admin, .reader][Int(rng.next() % 3)], key: r.replicaID)
+            try ship(ana, r)
+            members.append(r); names.append("m\(i)")
+        }
+        for r in members.dropFirst() { try ship(ana, r) }
+        for _ in 0..<40 {
+            let r = members[Int(rng.next() % UInt64(members.count))]
+            switch rng.next() % 6 {
+            case 0, 1, 2: _ = try? r.addNote(on: article, body: "note \(rng.next() % 1000)")
+            case 3: _ = try? r.changeRole(names[Int(rng.next() % UInt64(names.count))], to: [.analyst, .admin, .reader][Int(rng.next() % 3)])
+            case 4: _ = try? r.revokeKey(members[Int(rng.next() % UInt64(members.count))].replicaID, reason: "random")
+            default:
+                let other = members[Int(rng.next() % UInt64(members.count))]
+                if other !== r { try ship(r, other) }
+            }
+        }
+        // Everyone gets everything, through relays in a random order, twice around.
+        for _ in 0..<2 {
+            for r in members.shuffled(using: &rng) { for o in members.shuffled(using: &rng) where o !== r { try ship(r, o) } }
+        }
+        // Every event held somewhere that a replica refused must not be held by any replica.
+        let v0 = try members[0].vector, d0 = try members[0].digest(), q0 = try count(members[0], "SELECT count(*) FROM quarantine")
+        let roster0 = try members[0].store.read { try members[0].store.roster($0) }
+        for r in members.dropFirst() {
+            #expect(try r.vector == v0, "seed \(seed)")
+            #expect(try r.digest() == d0, "seed \(seed)")
+            #expect(try count(r, "SELECT count(*) FROM quarantine") == q0, "seed \(seed)")
+            #expect(try r.store.read { try r.store.roster($0) } == roster0, "seed \(seed)")
+        }
+        // Rebuilding gives the same projections (the roster is the log's, never rebuilt differently).
+        #expect(try members[1].rebuild().digest == d0, "seed \(seed)")
+    }
+}
+
+/// The pure roster: a function of the set of roster events.
+@Suite struct RosterTests {
+    static func event(_ label: String, signer: ReplicaKey, seq: UInt64, _ change: RosterChange, deps: [ReplicaID: UInt64] = [:]) -> RosterEvent {
+        RosterEvent(id: EventID(Bytes32.sha256(Array(label.utf8))), signer: signer.replicaID, seq: seq, change: change, deps: deps)
+    }
+
+    @Test func theRosterDoesNotDependOnTheOrderOfItsEvents() {
+        let a = fixedKey("roster-a"), b = fixedKey("roster-b"), c = fixedKey("roster-c")
+        let g = Self.event("g", signer: a, seq: 1, .created(TeamCreated(name: "T", analyst: "ana")))
+        let addB = Self.event("addB", signer: a, seq: 2, .added(MemberAdded(analyst: "bo", role: .admin, key: b.replicaID)))
+        let addC = Self.event("addC", signer: a, seq: 3, .added(MemberAdded(analyst: "cy", role: .analyst, key: c.replicaID)))
+        // Concurrent: ana demotes cy to reader, bo promotes cy to admin (bo saw ana's seq 3 only).
+        let demote = Self.event("demote", signer: a, seq: 4, .roleChanged(RoleChanged(analyst: "cy", role: .reader)))
+        let promote = Self.event("promote", signer: b, seq: 1, .roleChanged(RoleChanged(analyst: "cy", role: .admin)), deps: [a.replicaID: 3])
+        // Concurrent: bo removes cy while ana enrols nothing; then ana re-adds nobody.
+        let events = [g, addB, addC, demote, promote]
+        let reference = Roster(events)
+        var rng = SplitMix64(seed: 42)
+        for _ in 0..<50 { #expect(Roster(events.shuffled(using: &rng)) == reference) }
+        #expect(reference.analysts["cy"]?.role == .reader, "of concurrent role changes the least privileged holds")
+        #expect(reference.team == TeamID(g.id.raw) && reference.name == "T")
+    }
+
+    @Test func removalWinsOverAConcurrentRoleChangeAndRevokesTheKeysItSaw() {
+        let a = fixedKey("roster-a"), b = fixedKey("roster-b")
+        let g = Self.event("g", signer: a, seq: 1, .created(TeamCreated(name: "T", analyst: "ana")))
+        let addB = Self.event("addB", signer: a, seq: 2, .added(MemberAdded(analyst: "bo", role: .analyst, key: b.replicaID)))
+        let remove = Self.event("remove", signer: a, seq: 3, .removed(MemberRemoved(analyst: "bo", reason: "left")))
+        let r = Roster([g, addB, remove])
+        #expect(r.analysts["bo"]?.present == false)
+        guard case .failure(let why) = r.member(b.replicaID) else { Issue.record("a removed analyst's key is still a member"); return }
+        #expect(why.description.contains("revoked") || why.description.contains("no longer on the team"))
+        #expect(r.memberKeys == [a.replicaID])
+    }
+
+    @Test func judgementFollowsThePolicy() {
+        let a = fixedKey("roster-a"), b = fixedKey("roster-b"), c = fixedKey("roster-c"), x = fixedKey("roster-x")
+        let r = Roster([
+            Self.event("g", signer: a, seq: 1, .created(TeamCreated(name: "T", analyst: "ana"))),
+            Self.event("addB", signer: a, seq: 2, .added(MemberAdded(analyst: "bo", role: .analyst, key: b.replicaID))),
+            Self.event("addC", signer: a, seq: 3, .added(MemberAdded(analyst: "cy", role: .reader, key: c.replicaID))),
+        ])
+        func judge(_ k: ReplicaKey, _ author: String, _ type: String, _ change: RosterChange? = nil, factAuthor: String? = nil) -> Roster.Verdict {
+            r.judge(signer: k.replicaID, author: author, type: type, change: change, factAuthor: factAuthor)
+        }
+        #expect(judge(b, "bo", NoteAdded.type) == .allowed)
+        #expect(judge(a, "ana", FactAmended.type, factAuthor: "bo") == .allowed, "an admin amends anyone's fact")
+        #expect(judge(b, "bo", FactRetracted.type, factAuthor: "bo") == .allowed)
+        guard case .notMember = judge(x, "x", NoteAdded.type) else { Issue.record("a stranger's key is a member"); return }
+        guard case .denied = judge(c, "cy", TagAdded.type) else { Issue.record("a reader wrote"); return }
+        guard case .denied = judge(b, "bo", FactAmended.type, factAuthor: "ana") else { Issue.record("a non-author amended"); return }
+        guard case .denied = judge(b, "bo", KeyRevoked.type, .revoked(KeyRevoked(key: a.replicaID, reason: "r"))) else { Issue.record("a non-admin revoked"); return }
+        guard case .denied = judge(a, "ana", MemberAdded.type, .added(MemberAdded(analyst: "eve", role: .analyst, key: b.replicaID))) else {
+            Issue.record("a key joined twice"); return
+        }
+        guard case .denied = judge(b, "ana", NoteAdded.type) else { Issue.record("a key wrote as another analyst"); return }
+    }
+}
