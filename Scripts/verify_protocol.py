@@ -515,7 +515,7 @@ PAYLOAD_TYPES = (
     "ArticleIngested", "ArticleRevised", "CandidatesExtracted", "ConflictResolved", "TagAdded", "TagRemoved",
     "LinkAdded", "LinkRemoved", "NoteAdded", "NoteEdited", "NoteDeleted", "FactAdded", "FactAmended",
     "FactRetracted", "FactGraded", "SourceAdded", "SourceGraded", "AnnotationAdded", "AnchorDecided",
-    "TeamCreated", "MemberAdded", "DeviceEnrolled", "RoleChanged", "KeyRevoked", "MemberRemoved",
+    "TeamCreated", "MemberAdded", "DeviceEnrolled", "RoleChanged", "KeyRevoked", "MemberRemoved", "PayloadRedacted",
 )
 ROLES = frozenset({"admin", "analyst", "reader"})  # 02 §Team
 SOURCE_DOMAIN = b"gloss/source\x00"  # 02 §SourceAdded: "gloss/source" ‖ 0x00
@@ -926,6 +926,9 @@ def check_payload(type_name: str, schema: int, m: dict[str, Any]) -> list[str]:
             _hex_id(m, "key")
         if t == "MemberRemoved":
             _bounded_text(m, "reason", MAX_NOTE_TEXT)
+    elif t == "PayloadRedacted":
+        _hex_id(m, "event")
+        _bounded_text(m, "reason", MAX_NOTE_TEXT)
     elif t == "KeyRevoked":
         _hex_id(m, "key")
         _bounded_text(m, "reason", MAX_NOTE_TEXT)

@@ -138,6 +138,7 @@ extension Replica {
         case .roleChanged(let p): return "made \(p.analyst) \(p.role.rawValue)"
         case .keyRevoked(let p): return "revoked key \(p.key.prefix(12)): \(clip(p.reason))"
         case .memberRemoved(let p): return "removed \(p.analyst) from the team: \(clip(p.reason))"
+        case .payloadRedacted(let p): return "redacted the payload of event \(p.event.prefix(12)): \(clip(p.reason))"
         case .notUnderstood(let reason): return "\(env.type) (not understood: \(reason))"
         }
     }

@@ -158,3 +158,25 @@ extension Replica {
         }
     }
 }
+
+extension Replica {
+    /// Purges the payload of one event everywhere (Protocol/11-teams.md §Redaction): `text` is an
+    /// event id or prefix, or the id of an object whose id is its creating event's (a note, a fact,
+    /// an annotation, a tag or link addition). Admins only, in a team.
+    @discardableResult
+    public func redact(_ text: String, reason: String) throws -> SignedEvent {
+        guard !reason.isEmpty, reason.utf8.count <= ProtocolLimits.maxTextBytes else {
+            throw GlossError(.badInput, "give the reason for the redaction (--reason, at most \(ProtocolLimits.maxTextBytes) bytes)")
+        }
+        let target: EventID
+        switch try resolve(text, events: true, what: "event") {
+        case .event(let e): target = e
+        case .object(let id, let kind):
+            guard let raw = Bytes32(hex: id), try read({ db in try store.eventIDs(prefix: id, limit: 1, db) }).first?.hex == id else {
+                throw GlossError(.badInput, "\(id.prefix(12)) is a \(kind), not an event: give the id of the event that wrote what must go (`gloss log` lists them)")
+            }
+            target = EventID(raw)
+        }
+        return try append(PayloadRedacted(event: target, reason: reason))
+    }
+}

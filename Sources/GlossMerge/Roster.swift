@@ -172,6 +172,7 @@ public struct Roster: Sendable, Equatable {
             return judgeRosterChange(change)
         }
         guard who.role != .reader else { return .denied("\(who.analyst) is a reader, and readers cannot write") }
+        if type == PayloadRedacted.type, who.role != .admin { return .denied("\(who.analyst) is \(who.role.rawValue), and only an admin redacts") }
         if (type == FactAmended.type || type == FactRetracted.type), who.role != .admin, let factAuthor, factAuthor != who.analyst {
             return .denied("only the fact's author (\(factAuthor)) or an admin may \(type == FactAmended.type ? "amend" : "retract") it")
         }

@@ -137,3 +137,19 @@ public enum RosterChange: Sendable, Equatable {
         }
     }
 }
+
+/// An event's payload purged everywhere (DESIGN §1.5, Protocol/11-teams.md §Redaction): the
+/// envelope, its id, signature and chain stay. Written by an admin.
+public struct PayloadRedacted: EventPayload, Equatable {
+    public static let type = "PayloadRedacted"
+    public static let schema: UInt16 = 1
+    /// The id of the event whose payload is purged.
+    public var event: String
+    public var reason: String
+    public init(event: EventID, reason: String) { self.event = event.hex; self.reason = reason }
+    public init(fields f: CBORFields) throws {
+        event = try f.text("event"); reason = try f.text("reason")
+        try ObjectIDText.check(event, "event"); try checkText(reason, "reason")
+    }
+    public var cbor: CBOR { .map(["event": .text(event), "reason": .text(reason)]) }
+}

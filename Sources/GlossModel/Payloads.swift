@@ -350,6 +350,7 @@ public enum DecodedPayload: Sendable {
     case roleChanged(RoleChanged)
     case keyRevoked(KeyRevoked)
     case memberRemoved(MemberRemoved)
+    case payloadRedacted(PayloadRedacted)
     /// Unknown type, newer schema, invalid fields, or a purged payload.
     case notUnderstood(reason: String)
 
@@ -364,6 +365,7 @@ public enum DecodedPayload: Sendable {
         AnnotationAdded.type: AnnotationAdded.schema, AnchorDecided.type: AnchorDecided.schema,
         TeamCreated.type: TeamCreated.schema, MemberAdded.type: MemberAdded.schema, DeviceEnrolled.type: DeviceEnrolled.schema,
         RoleChanged.type: RoleChanged.schema, KeyRevoked.type: KeyRevoked.schema, MemberRemoved.type: MemberRemoved.schema,
+        PayloadRedacted.type: PayloadRedacted.schema,
     ]
 
     public init(type: String, schema: UInt16, payload: [UInt8]?) {
@@ -399,6 +401,7 @@ public enum DecodedPayload: Sendable {
             case RoleChanged.type: self = .roleChanged(try RoleChanged(fields: fields))
             case KeyRevoked.type: self = .keyRevoked(try KeyRevoked(fields: fields))
             case MemberRemoved.type: self = .memberRemoved(try MemberRemoved(fields: fields))
+            case PayloadRedacted.type: self = .payloadRedacted(try PayloadRedacted(fields: fields))
             default: self = .notUnderstood(reason: "unknown event type \(type)")
             }
         } catch {

@@ -35,6 +35,7 @@ public struct GlossProjector: Projector {
         ("conflict_candidates", "conflict, event"),
         ("frozen_feeds", "replica"),
         ("events_not_understood", "event"),
+        ("redactions", "event"),
     ]
 
     public func prepareConnection(_ db: Database) {
@@ -129,6 +130,13 @@ public struct GlossProjector: Projector {
                 body TEXT
             );
             CREATE INDEX IF NOT EXISTS note_revisions_note ON note_revisions(note, time);
+            CREATE TABLE IF NOT EXISTS redactions(
+                event TEXT PRIMARY KEY NOT NULL,
+                redaction TEXT NOT NULL,
+                author TEXT NOT NULL,
+                at TEXT NOT NULL,
+                reason TEXT NOT NULL
+            );
             CREATE TABLE IF NOT EXISTS events_not_understood(
                 event TEXT PRIMARY KEY NOT NULL,
                 type TEXT NOT NULL,
@@ -343,6 +351,10 @@ public struct GlossProjector: Projector {
             if let reason = try applyAnchorDecision(p, e, ctx, store: store, db) { try notUnderstood(env, ctx, reason, db) }
         case .factAdded, .factAmended, .factRetracted, .sourceAdded, .sourceGraded, .factGraded, .annotationAdded:
             if let reason = try applyFacts(payload, e, ctx, store: store, db) { try notUnderstood(env, ctx, reason, db) }
+        case .payloadRedacted(let p):
+            // The purge itself is the store's (`ReplicaStore.applyRedaction`), followed by a rebuild.
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO redactions(event, redaction, author, at, reason) VALUES (?, ?, ?, ?, ?)")
+                .execute(arguments: [p.event, ctx.id, ctx.author, ctx.at, p.reason])
         case .teamCreated, .memberAdded, .deviceEnrolled, .roleChanged, .keyRevoked, .memberRemoved:
             // The roster is the store's (`roster_events`, judged in the apply path); no read-model rows.
             break

@@ -275,6 +275,7 @@ extension ReplicaStore {
         let feed = try h.feed ?? feedNumber(for: env.replica, db)
         try insert(env, payload: e.payload, feed: feed, depFeeds: depFeeds, updateHead: false, db)
         if let rosterChange { try recordRoster(env, payload: e.payload, change: rosterChange, feed: feed, context: &s.team, db) }
+        if try applyRedaction(env, payload: e.payload, db) { s.needsRebuild = true }
         s.movedHeads.insert(env.replica)
         if h.state == "stalled" {
             try db.cachedStatement(sql: "UPDATE feeds SET state = 'ok', state_reason = NULL WHERE feed = ?").execute(arguments: [feed])
@@ -302,7 +303,7 @@ extension ReplicaStore {
     /// A held event stored without its payload takes the payload of a copy whose bytes match the
     /// envelope's hash (Protocol/05-bundle.md §Reading); the projections are then rebuilt.
     private func restorePayloadIfMissing(_ e: SignedEvent, held payloadMissing: Bool, s: inout ApplyState, _ db: Database) throws -> ApplyOutcome {
-        guard payloadMissing, let p = e.payload, e.envelope.matches(payload: p) else { return .duplicate }
+        guard payloadMissing, let p = e.payload, e.envelope.matches(payload: p), try !isRedacted(e.id, db) else { return .duplicate }
         try db.cachedStatement(sql: "UPDATE events SET payload = ? WHERE id = ?").execute(arguments: [Data(p), Data(e.id.raw.bytes)])
         s.needsRebuild = true
         return .restored

@@ -35,6 +35,10 @@ extension ReplicaStore {
                     payload BLOB NOT NULL,
                     deps BLOB NOT NULL
                 );
+                CREATE TABLE redacted_events(
+                    id BLOB PRIMARY KEY NOT NULL,
+                    redaction BLOB NOT NULL
+                ) WITHOUT ROWID;
                 """)
         }
     }
@@ -169,6 +173,7 @@ extension ReplicaStore {
         let env = e.envelope
         let change: RosterChange?
         do { change = try RosterChange(type: env.type, schema: env.schema, payload: e.payload) } catch { change = nil }
+        if let why = try redactionProblem(env, payload: e.payload, fullDep: fullDep, db) { return .denied(why) }
         switch t.mode {
         case .none:
             return .allowed(nil)
@@ -259,6 +264,14 @@ extension ReplicaStore {
     func checkLocalWrite(author: String, signer: ReplicaID, type: String, schema: UInt16, payload: [UInt8], genesis: Bool, _ db: Database) throws -> (team: TeamID, change: RosterChange?) {
         let mode = try teamMode(db)
         let change = try? RosterChange(type: type, schema: schema, payload: payload)
+        if type == PayloadRedacted.type, case .payloadRedacted(let p) = DecodedPayload(type: type, schema: schema, payload: payload),
+           let target = Bytes32(hex: p.event) {
+            guard let t = try String.fetchOne(try db.cachedStatement(sql: "SELECT type FROM events WHERE id = ?"), arguments: [Data(target.bytes)]) else {
+                throw StoreError(.notFound, "no event \(p.event.prefix(12)) is held here; list events with `gloss log`")
+            }
+            if RosterChange.types.contains(t) { throw StoreError(.refused, "a roster event cannot be redacted: every replica needs it to judge events") }
+            if try isRedacted(EventID(target), db) { throw StoreError(.refused, "event \(p.event.prefix(12)) is already redacted") }
+        }
         switch mode {
         case .none:
             if genesis { return (.none, change) }
@@ -280,6 +293,48 @@ extension ReplicaStore {
             case .denied(let why): throw StoreError(.refused, "not permitted: \(why)")
             }
         }
+    }
+
+    // MARK: Redaction
+
+    /// Why a `PayloadRedacted` event cannot apply (its target is not an event in its causal past,
+    /// or is a roster event), or nil (also for any other event, or one this build cannot read).
+    func redactionProblem(_ env: EventEnvelope, payload: [UInt8]?, fullDep: (ReplicaID) throws -> UInt64, _ db: Database) throws -> String? {
+        guard env.type == PayloadRedacted.type,
+              case .payloadRedacted(let p) = DecodedPayload(type: env.type, schema: env.schema, payload: payload),
+              let target = Bytes32(hex: p.event) else { return nil }
+        guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT f.replica, e.seq, e.type FROM events e JOIN feeds f ON f.feed = e.feed WHERE e.id = ?"),
+                                         arguments: [Data(target.bytes)]),
+              let replica = Bytes32(exactly: Array(row[0] as Data)).map(ReplicaID.init) else {
+            return "the event it redacts (\(p.event.prefix(12))) is not in its causal past"
+        }
+        let seq = UInt64(row[1] as Int64)
+        let before = replica == env.replica ? seq < env.seq : try fullDep(replica) >= seq
+        guard before else { return "the event it redacts (\(p.event.prefix(12))) is not in its causal past" }
+        if RosterChange.types.contains(row[2] as String) { return "a roster event cannot be redacted: every replica needs it to judge events" }
+        return nil
+    }
+
+    /// Purges the payload a `PayloadRedacted` event names, everywhere this replica keeps it (the
+    /// log, pending, quarantine, fork evidence), and remembers it so no later copy restores it.
+    /// Returns true when something was purged (the caller rebuilds the projections).
+    func applyRedaction(_ env: EventEnvelope, payload: [UInt8]?, _ db: Database) throws -> Bool {
+        guard env.type == PayloadRedacted.type,
+              case .payloadRedacted(let p) = DecodedPayload(type: env.type, schema: env.schema, payload: payload),
+              let target = Bytes32(hex: p.event) else { return false }
+        let blob = Data(target.bytes)
+        // The bytes must not linger in free pages of the file (Protocol/11-teams.md §Redaction).
+        try db.execute(sql: "PRAGMA secure_delete = ON")
+        try db.cachedStatement(sql: "INSERT INTO redacted_events(id, redaction) VALUES (?, ?) ON CONFLICT(id) DO NOTHING").execute(arguments: [blob, Data(env.id.raw.bytes)])
+        for table in ["events", "pending", "quarantine", "forks"] {
+            try db.execute(sql: "UPDATE \(table) SET payload = NULL WHERE id = ? AND payload IS NOT NULL", arguments: [blob])
+        }
+        return true
+    }
+
+    /// True when the payload of event `id` was redacted here: it is never restored.
+    func isRedacted(_ id: EventID, _ db: Database) throws -> Bool {
+        try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM redacted_events WHERE id = ?"), arguments: [Data(id.raw.bytes)]) ?? false
     }
 
     /// The local feed number of `replica`, if it has one.

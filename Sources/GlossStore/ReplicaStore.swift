@@ -334,6 +334,7 @@ public final class ReplicaStore: Sendable {
             var none: TeamContext?
             try recordRoster(env, payload: payload, change: change, feed: own, context: &none, db)
         }
+        if try applyRedaction(env, payload: payload, db) { try rebuildProjections(db, progress: nil) }
         return SignedEvent(envelope: env, payload: payload)
     }
 

@@ -120,6 +120,7 @@ public enum PayloadVectors {
         valid("RoleChanged to admin", RoleChanged(analyst: "bo", role: .admin))
         valid("KeyRevoked", KeyRevoked(key: memberKey, reason: "laptop lost"))
         valid("MemberRemoved", MemberRemoved(analyst: "cy", reason: "left the desk"))
+        valid("PayloadRedacted", PayloadRedacted(event: EventID(Bytes32(hex: id("note-1"))!), reason: "privacy order"))
 
         // Conflict resolutions, one per field kind, and a tombstone.
         let two = [id("write-a"), id("write-b")]
@@ -304,6 +305,7 @@ public enum PayloadVectors {
         invalid("MemberAdded key of 63 digits", MemberAdded.type, with(MemberAdded(analyst: "bo", role: .analyst, key: memberKey), ["key": text(String(memberKey.hex.dropLast()))]), "id")
         invalid("DeviceEnrolled analyst with surrounding spaces", DeviceEnrolled.type, with(DeviceEnrolled(analyst: "bo", key: memberKey), ["analyst": text(" bo")]), "label")
         invalid("TeamCreated without a name", TeamCreated.type, with(TeamCreated(name: "x", analyst: "ana"), ["name": nil]), "field")
+        invalid("PayloadRedacted event of 63 digits", PayloadRedacted.type, CBOR.map(["event": text(String(id("note-1").dropLast())), "reason": text("r")]), "id")
         invalid("KeyRevoked without a reason", KeyRevoked.type, with(KeyRevoked(key: memberKey, reason: "r"), ["reason": nil]), "field")
         invalid("AnchorDecided decision move", AnchorDecided.type,
                 AnchorDecided(object: id("fact-1"), revision: revised.sha256, decision: "move", selector: dateSelector).cbor, "decision")
@@ -378,6 +380,7 @@ public enum PayloadVectors {
         case .roleChanged(let p): p.encoded
         case .keyRevoked(let p): p.encoded
         case .memberRemoved(let p): p.encoded
+        case .payloadRedacted(let p): p.encoded
         case .notUnderstood: nil
         }
     }

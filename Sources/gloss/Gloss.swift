@@ -25,7 +25,7 @@ struct Gloss: AsyncParsableCommand {
             message on standard error. Progress lines go to standard error only when it is a terminal \
             and --json is not given, or with --progress.
             """,
-        subcommands: [Init.self, WhoAmI.self, TeamCommand.self, Ingest.self, Note.self, Status.self, Log.self, Show.self, Verify.self,
+        subcommands: [Init.self, WhoAmI.self, TeamCommand.self, Redact.self, Ingest.self, Note.self, Status.self, Log.self, Show.self, Verify.self,
                       Rebuild.self, Digest.self, AsOf.self, Diff.self, Query.self, Search.self, Vector.self, BundleCommand.self, Peers.self, Quarantine.self, PendingCommand.self, Serve.self, Sync.self, Conflicts.self, ConflictCommand.self, Resolve.self, Candidates.self, Extract.self, Tag.self, Untag.self, Link.self, Unlink.self, FactCommand.self, Facts.self, Annotate.self, Annotations.self, SourceCommand.self, Grade.self, Anchors.self, AnchorCommand.self, Export.self, Bench.self]
     )
 

@@ -110,3 +110,27 @@ struct TeamCommand: ParsableCommand {
 private func printEvent(_ e: SignedEvent, json: Bool) {
     if json { out(JSON.object([("event", .string(e.id.hex))]).compact) } else { out(e.id.hex) }
 }
+
+struct Redact: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Purge one event's payload on every replica (admins): a privacy order, an illegal document.",
+        discussion: """
+            The event's envelope, id and signature stay, so every chain still verifies; its payload is \
+            removed from the log, from pending and quarantine copies and from fork evidence, its object \
+            leaves the projections, and the `redactions` table says who redacted it, when and why. The \
+            payload is never sent again nor restored from a later copy. Roster events cannot be redacted. \
+            Prints the redaction event's id.
+            """)
+    @OptionGroup var replica: ReplicaOptions
+    @Argument(help: "The event (id or unique prefix, from `gloss log`), or a note, fact, annotation, tag or link id.") var event: String
+    @Option(help: "Why (kept in the redaction, shown to everyone).") var reason: String
+    @Flag(help: "Print JSON (keys: event, redacted).") var json = false
+    func run() throws {
+        try guarded {
+            let e = try replica.open().redact(event, reason: reason)
+            let target: String
+            if case .payloadRedacted(let p) = DecodedPayload(type: e.envelope.type, schema: e.envelope.schema, payload: e.payload) { target = p.event } else { target = "" }
+            if json { out(JSON.object([("event", .string(e.id.hex)), ("redacted", .string(target))]).compact) } else { out(e.id.hex) }
+        }
+    }
+}

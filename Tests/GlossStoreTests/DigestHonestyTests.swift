@@ -96,6 +96,8 @@ import Testing
         _ = try r.store.write { db in
             try r.store.appendLocal(key: r.key, author: r.analyst, type: "FutureEvent", schema: 1, payload: [0xA0], wallMilliseconds: r.clock(), db)
         }
+        // A redaction (the `redactions` table).
+        _ = try r.redact(try r.addNote(on: article, body: "tamper: to be redacted").id, reason: "tamper")
         let path = r.folder.appendingPathComponent(".gloss/replica.db").path
         let honest = try ProjectionSnapshot.of(r)
         #expect(honest.selfCheck("seed \(seed) before tampering").isEmpty)

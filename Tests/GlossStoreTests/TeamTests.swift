@@ -244,6 +244,52 @@ import Testing
         #expect(try ana.digest() == bo.digest() && bo.digest() == cy.digest())
     }
 
+    // MARK: Redaction
+
+    @Test func aRedactionReachesEveryReplicaTheChainVerifiesAndTheTextIsGoneEverywhere() throws {
+        defer { tmp.remove() }
+        let (ana, bo, cy, article) = try team()
+        let secret = "TOPSECRET-\(UUID().uuidString)"
+        let note = try bo.addNote(on: article, body: "the source is \(secret)")
+        let tag = try bo.tag(note.id, "sensitive")
+        try ship(bo, ana); try ship(bo, cy)
+        let stale = tmp.sub("stale.glossb")
+        try bo.exportBundle(to: stale, base: VersionVector())       // a copy made before the redaction
+        // Only an admin redacts; a roster event cannot be redacted.
+        #expect { try bo.redact(note.id, reason: "mine") } throws: { "\($0)".contains("only an admin redacts") }
+        var genesis: EventID?
+        try ana.log(limit: nil) { if $0.envelope.type == TeamCreated.type { genesis = $0.envelope.id } }
+        #expect { try ana.redact(genesis!.hex, reason: "no") } throws: { "\($0)".contains("roster event cannot be redacted") }
+        let redaction = try ana.redact(note.id, reason: "privacy order")
+        try ship(ana, bo); try ship(ana, cy)
+        for r in [ana, bo, cy] {
+            // A copy of the payload made before the redaction never restores it.
+            let again = try r.importBundle(at: stale)
+            #expect(again.summary.restored == 0)
+            #expect(try r.verify().faults.isEmpty, "the chain still verifies")
+            #expect(try !hasNote(r, note.id))
+            let row = try r.store.read { db in try Row.fetchOne(db, sql: "SELECT redaction, author, reason FROM redactions WHERE event = ?", arguments: [note.id]) }
+            #expect(row?[0] as String? == redaction.id.hex && row?[1] as String? == "ana" && row?[2] as String? == "privacy order")
+            #expect(try count(r, "SELECT count(*) FROM events WHERE payload IS NULL") == 1)
+            #expect(try r.digest() == r.digest(recompute: true))
+        }
+        #expect(try ana.digest() == bo.digest() && bo.digest() == cy.digest())
+        // Later bundles carry the envelope without the payload; no byte of the text is left in any file.
+        let later = tmp.sub("later.glossb")
+        try ana.exportBundle(to: later, base: VersionVector())
+        let fresh = try create("dee", .join)
+        try ana.addMember("dee", role: .reader, key: fresh.replicaID)
+        try ship(ana, fresh)
+        #expect(try !hasNote(fresh, note.id) && fresh.digest() == ana.digest())
+        let files = [later] + [ana, bo, cy, fresh].map { $0.folder.appendingPathComponent(".gloss/replica.db") }
+        for r in [ana, bo, cy, fresh] { try r.close() }
+        for f in files {
+            let bytes = try Data(contentsOf: f)
+            #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(f.lastPathComponent) still holds the redacted text")
+        }
+        _ = tag
+    }
+
     // MARK: Teams apart
 
     @Test func aBundleOfAnotherTeamOrOfNoTeamIsRefusedWholeOnImport() throws {

@@ -93,6 +93,7 @@ public enum FuzzHarness {
         case .roleChanged(let p): reencoded = p.encoded
         case .keyRevoked(let p): reencoded = p.encoded
         case .memberRemoved(let p): reencoded = p.encoded
+        case .payloadRedacted(let p): reencoded = p.encoded
         }
         for c in candidates { _ = try? Candidate(cbor: c) }
         if case .notUnderstood(let why) = DecodedPayload(type: type, schema: schema, payload: reencoded) {
