@@ -28,10 +28,11 @@ public struct ReplicaKey: Sendable {
     }
 
     /// The replica's X25519 key for encrypted bundles (Protocol/05-bundle.md §Encrypted bundles):
-    /// the first 32 bytes of SHA-512(seed), as libsodium's `crypto_sign_ed25519_sk_to_curve25519`
-    /// (X25519 clamps them). Its public key is `replicaID.agreementPublicKey()`.
+    /// the first 32 bytes of SHA-512(seed), clamped, exactly as libsodium's
+    /// `crypto_sign_ed25519_sk_to_curve25519`. Its public key is `replicaID.agreementPublicKey()`.
     public var agreementKey: Curve25519.KeyAgreement.PrivateKey {
-        let h = Array(SHA512.hash(data: key.rawRepresentation))
+        var h = Array(SHA512.hash(data: key.rawRepresentation))
+        h[0] &= 248; h[31] &= 127; h[31] |= 64
         // 32 bytes always make an X25519 private key.
         return try! Curve25519.KeyAgreement.PrivateKey(rawRepresentation: h[0..<32])
     }
