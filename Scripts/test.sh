@@ -43,7 +43,8 @@ run_swift_tests adversarial --filter "$adversarial"
 
 echo "== independent verifier (Python, from Protocol/ alone)"
 python3 Scripts/verify_protocol.py --vectors Protocol/vectors/events.json --wire Protocol/vectors/wire.json \
-  --bundle Protocol/vectors/bundle-basic.glossb --payloads Protocol/vectors/payloads.json
+  --bundle Protocol/vectors/bundle-basic.glossb --payloads Protocol/vectors/payloads.json \
+  --encrypted Protocol/vectors/bundles-encrypted.json
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 bin=.build/debug/gloss

@@ -11,6 +11,7 @@ Usage (the modes can be combined in one run; the report then has one section per
     verify_protocol.py --bundle FILE.glossb [FILE ...]      (or Protocol/vectors/bundles.json)
     verify_protocol.py --wire Protocol/vectors/wire.json
     verify_protocol.py --payloads Protocol/vectors/payloads.json
+    verify_protocol.py --encrypted Protocol/vectors/bundles-encrypted.json
 
 Exit status: 0 when every checked item passes, 1 when any fails, 2 on a usage error or an input
 that cannot be read at all (missing file, not JSON, not a SQLite database, missing tables); when
@@ -60,8 +61,13 @@ and checks `understood` and the `reason` category; for valid vectors also `field
 and `recordText`. The same rules, plus the causal ones (happened before, 01 §Deps), judge every
 payload of --vectors, --db, --bundle and --wire.
 
+--encrypted derives every key's X25519 pair from its seed and replica id (05 §Keys; cross-checked
+with libsodium when PyNaCl is installed), rebuilds the encrypted bundle byte for byte from the fixed
+content key and ephemeral keys (RFC 9180 base mode written out from HMAC-SHA256, X25519 and
+ChaCha20-Poly1305), verifies header_sig, and opens it as every recipient back to the inner bundle.
+
 Dependencies: Python 3.11 standard library and the `cryptography` package (Ed25519, X25519,
-HKDF-SHA256, ChaCha20-Poly1305).
+HKDF-SHA256, ChaCha20-Poly1305); PyNaCl optionally (--encrypted's libsodium cross-check).
 """
 
 from __future__ import annotations
@@ -2479,6 +2485,168 @@ def verify_wire(path: Path) -> Section:
 # ---------------------------------------------------------------------------------------------
 
 
+# --- 05 §Encrypted bundles ---------------------------------------------------------------------
+
+ENC_MAGIC = b"GLOSSENC"
+ENC_CONTEXT = b"GLOSS-BUNDLE-ENC-V1"
+ENC_INFO = b"GLOSS-BUNDLE-ENC-V1 content key"
+ENC_CHUNK = 65536
+P25519 = 2**255 - 19
+D25519 = (-121665 * pow(121666, P25519 - 2, P25519)) % P25519
+
+
+def x25519_of_replica(replica: bytes) -> bytes:
+    """05 §Keys: the Edwards y of the id mapped to Montgomery u = (1 + y)/(1 − y) mod p."""
+    y = int.from_bytes(replica, "little") & ((1 << 255) - 1)
+    if y >= P25519:
+        raise ValueError("y is not below p")
+    x2 = (y * y - 1) * pow(D25519 * y * y + 1, P25519 - 2, P25519) % P25519
+    if pow(x2, (P25519 - 1) // 2, P25519) not in (0, 1):
+        raise ValueError("not a point of Ed25519")
+    u = (1 + y) * pow((1 - y) % P25519, P25519 - 2, P25519) % P25519
+    return u.to_bytes(32, "little")
+
+
+def x25519_private_of_seed(seed: bytes) -> bytes:
+    k = bytearray(hashlib.sha512(seed).digest()[:32])
+    k[0] &= 248
+    k[31] &= 127
+    k[31] |= 64
+    return bytes(k)
+
+
+def _hkdf_extract(salt: bytes, ikm: bytes) -> bytes:
+    import hmac
+    return hmac.new(salt or bytes(32), ikm, hashlib.sha256).digest()
+
+
+def _hkdf_expand(prk: bytes, info: bytes, length: int) -> bytes:
+    import hmac
+    out, block, counter = b"", b"", 1
+    while len(out) < length:
+        block = hmac.new(prk, block + info + bytes([counter]), hashlib.sha256).digest()
+        out += block
+        counter += 1
+    return out[:length]
+
+
+def hpke_base_key_nonce(dh: bytes, enc: bytes, pk_r: bytes, info: bytes) -> tuple[bytes, bytes]:
+    """RFC 9180 §4.1 and §5.1, base mode, DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 / ChaCha20-Poly1305."""
+    kem = b"KEM" + (0x20).to_bytes(2, "big")
+    suite = b"HPKE" + (0x20).to_bytes(2, "big") + (1).to_bytes(2, "big") + (3).to_bytes(2, "big")
+    def extract(salt: bytes, label: bytes, ikm: bytes, sid: bytes) -> bytes:
+        return _hkdf_extract(salt, b"HPKE-v1" + sid + label + ikm)
+    def expand(prk: bytes, label: bytes, inf: bytes, n: int, sid: bytes) -> bytes:
+        return _hkdf_expand(prk, n.to_bytes(2, "big") + b"HPKE-v1" + sid + label + inf, n)
+    shared = expand(extract(b"", b"eae_prk", dh, kem), b"shared_secret", enc + pk_r, 32, kem)
+    context = b"\x00" + extract(b"", b"psk_id_hash", b"", suite) + extract(b"", b"info_hash", info, suite)
+    secret = extract(shared, b"secret", b"", suite)
+    return expand(secret, b"key", context, 32, suite), expand(secret, b"base_nonce", context, 12, suite)
+
+
+def verify_encrypted(path: Path) -> Section:
+    """--encrypted: rebuild vectors/bundle-encrypted.glossb from bundles-encrypted.json (05 §Encrypted bundles)."""
+    v = read_json_object(path, "encrypted bundle vectors")
+    items: list[Item] = []
+    st: dict[str, Any] = {}
+    folder = path.parent
+
+    def keys(item: Item) -> None:
+        st["keys"] = {}
+        for k in v["keys"]:
+            seed, replica = bytes.fromhex(k["seed"]), bytes.fromhex(k["replica"])
+            if public_key_of_seed(seed) != replica:
+                item.fail("keys", f"{k['name']}: the seed does not give the replica id")
+            pub, priv = x25519_of_replica(replica), x25519_private_of_seed(seed)
+            if pub.hex() != k["x25519Public"] or priv.hex() != k["x25519Private"]:
+                item.fail("keys", f"{k['name']}: derived X25519 keys differ from the vector")
+            if x25519_public(priv) != pub:
+                item.fail("keys", f"{k['name']}: the converted public key is not the derived private key's")
+            try:
+                import nacl.bindings as sodium  # optional cross-check against libsodium
+                if sodium.crypto_sign_ed25519_pk_to_curve25519(replica) != pub:
+                    item.fail("keys", f"{k['name']}: libsodium converts the id differently")
+                if sodium.crypto_sign_ed25519_sk_to_curve25519(seed + replica) != priv:
+                    item.fail("keys", f"{k['name']}: libsodium derives another private key")
+                st["sodium"] = True
+            except ImportError:
+                st["sodium"] = False
+            st["keys"][replica] = (seed, priv, pub, k["name"])
+        item.notes.append(f"{len(v['keys'])} keys; libsodium cross-check: {'yes (PyNaCl)' if st['sodium'] else 'skipped (no PyNaCl)'}")
+    wire_item(items, "keys     seed → replica id → X25519 public; seed → X25519 private (05 §Keys)", keys)
+
+    def rebuild(item: Item) -> None:
+        data = (folder / v["file"]).read_bytes()
+        inner = (folder / v["inner"]).read_bytes()
+        if hashlib.sha256(inner).hexdigest() != v["innerSHA256"]:
+            item.fail("vector", "the inner file's SHA-256 differs from innerSHA256")
+        sender = bytes.fromhex(v["sender"])
+        content_key = bytes.fromhex(v["contentKey"])
+        recips = sorted(v["recipients"], key=lambda r: r["replica"])
+        prefix = ENC_MAGIC + (1).to_bytes(2, "big") + bytes(32) + sender + len(recips).to_bytes(2, "big")
+        table = b""
+        for r in recips:
+            rid = bytes.fromhex(r["replica"])
+            eph = X25519PrivateKey.from_private_bytes(bytes.fromhex(r["ephemeralPrivate"]))
+            pk_r = x25519_of_replica(rid)
+            enc = eph.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+            dh = eph.exchange(X25519PublicKey.from_public_bytes(pk_r))
+            key, nonce = hpke_base_key_nonce(dh, enc, pk_r, ENC_INFO)
+            wrapped = ChaCha20Poly1305(key).encrypt(nonce, content_key, prefix + rid)
+            table += rid + enc + wrapped
+        seed = st["keys"][sender][0]
+        signature = Ed25519PrivateKey.from_private_bytes(seed).sign(ENC_CONTEXT + prefix + table)
+        body = b""
+        pieces = [inner[i:i + ENC_CHUNK] for i in range(0, len(inner), ENC_CHUNK)] or [b""]
+        for i, piece in enumerate(pieces):
+            nonce = i.to_bytes(11, "big") + (b"\x01" if i == len(pieces) - 1 else b"\x00")
+            body += ChaCha20Poly1305(content_key).encrypt(nonce, piece, None)
+        rebuilt = prefix + table + signature + body
+        if rebuilt != data:
+            item.fail("bundle", f"rebuilt file differs from {v['file']}: {first_difference(rebuilt, data)}")
+        st["data"], st["prefix"], st["inner"] = data, prefix, inner
+        item.notes.append(f"{len(data)} bytes: header {len(prefix) + len(table) + 64}, {len(pieces)} chunk(s)")
+    wire_item(items, "file     rebuilt byte for byte (HPKE SealBase with the fixed ephemeral keys, Ed25519, STREAM chunks)", rebuild)
+
+    def open_as_each(item: Item) -> None:
+        data, prefix = st["data"], st["prefix"]
+        count = int.from_bytes(data[74:76], "big")
+        sender = data[42:74]
+        table_end = 76 + 112 * count
+        try:
+            Ed25519PublicKey.from_public_bytes(sender).verify(data[table_end:table_end + 64], ENC_CONTEXT + data[:table_end])
+        except InvalidSignature:
+            item.fail("bundle", "header_sig does not verify")
+        entries = {data[76 + 112 * i:108 + 112 * i]: data[108 + 112 * i:188 + 112 * i] for i in range(count)}
+        for replica, (_seed, priv, pub, name) in st["keys"].items():
+            if replica not in entries:
+                item.notes.append(f"{name}: not a recipient (refused)")
+                continue
+            enc, wrapped = entries[replica][:32], entries[replica][32:]
+            dh = X25519PrivateKey.from_private_bytes(priv).exchange(X25519PublicKey.from_public_bytes(enc))
+            key, nonce = hpke_base_key_nonce(dh, enc, pub, ENC_INFO)
+            try:
+                content_key = ChaCha20Poly1305(key).decrypt(nonce, wrapped, prefix + replica)
+            except InvalidTag:
+                item.fail("bundle", f"{name}: the wrapped key does not open")
+                continue
+            rest, inner, i = data[table_end + 64:], b"", 0
+            while rest:
+                last = len(rest) <= ENC_CHUNK + 16
+                n = len(rest) if last else ENC_CHUNK + 16
+                try:
+                    inner += ChaCha20Poly1305(content_key).decrypt(i.to_bytes(11, "big") + (b"\x01" if last else b"\x00"), rest[:n], None)
+                except InvalidTag:
+                    item.fail("bundle", f"{name}: chunk {i + 1} does not authenticate")
+                    break
+                rest, i = rest[n:], i + 1
+            if inner != st["inner"]:
+                item.fail("bundle", f"{name}: the decrypted inner bundle differs from {v['inner']}")
+            item.notes.append(f"{name}: opened, {len(inner)} inner bytes")
+    wire_item(items, "open     as each key: recipients decrypt the inner bundle, the outsider is not listed", open_as_each)
+    return Section(f"Encrypted bundle vectors {path}", items, "encrypted")
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     """Parse the command line and run every mode given, in the order vectors, db, bundles, wire, payloads.
 
@@ -2491,9 +2659,11 @@ def main(argv: Optional[list[str]] = None) -> int:
                         help="check bundles (05-bundle.md); a .json file is a bundles description (vectors/bundles.json)")
     parser.add_argument("--wire", type=Path, metavar="WIRE_JSON", help="reproduce the golden handshake (07-wire.md)")
     parser.add_argument("--payloads", type=Path, metavar="PAYLOADS_JSON", help="check golden payload vectors (02 §Golden vectors)")
+    parser.add_argument("--encrypted", type=Path, metavar="ENCRYPTED_JSON",
+                        help="rebuild and open the golden encrypted bundle (05 §Encrypted bundles)")
     args = parser.parse_args(argv)
-    if not (args.vectors or args.db or args.bundle or args.wire or args.payloads):
-        parser.error("give at least one of --vectors, --db, --bundle, --wire, --payloads")
+    if not (args.vectors or args.db or args.bundle or args.wire or args.payloads or args.encrypted):
+        parser.error("give at least one of --vectors, --db, --bundle, --wire, --payloads, --encrypted")
     runs: list[Callable[[], list[Section]]] = []
     if args.vectors:
         runs.append(lambda: [verify_vectors(args.vectors)])
@@ -2505,6 +2675,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         runs.append(lambda: [verify_wire(args.wire)])
     if args.payloads:
         runs.append(lambda: [verify_payloads(args.payloads)])
+    if args.encrypted:
+        runs.append(lambda: [verify_encrypted(args.encrypted)])
     sections: list[Section] = []
     unreadable = False
     for run in runs:

@@ -20,6 +20,9 @@ public struct ImportReport: Sendable {
     /// Whether the sender's vector was recorded as what it acknowledges holding: only for a whole
     /// file whose header kept every invariant, and never above what this replica holds.
     public var acknowledgementRecorded = false
+    /// Whether the file was an encrypted bundle (Protocol/05-bundle.md §Encrypted bundles), and its recipients.
+    public var encrypted = false
+    public var recipients: [ReplicaID] = []
 
 
     /// Everything applied cleanly: no rejection, no cut, no error.
@@ -37,10 +40,40 @@ extension Replica {
 
     // MARK: Export
 
-    /// Writes a bundle with the events above `base` (Protocol/05-bundle.md §Export). Returns the
-    /// number of events and bytes written.
+    /// Writes a plain bundle with the events above `base` (Protocol/05-bundle.md §Export). Returns
+    /// the number of events and bytes written.
     @discardableResult
     public func exportBundle(to url: URL, base: VersionVector, progress: ((Int, Int) -> Void)? = nil) throws -> (events: Int, bytes: Int) {
+        let e = try exportBundle(to: url, base: base, recipients: [], progress: progress)
+        return (e.events, e.bytes)
+    }
+
+    /// What `exportBundle(to:base:recipients:)` wrote.
+    public struct BundleExport: Sendable {
+        public var events: Int
+        public var bytes: Int
+        /// The replicas the bundle is encrypted to, ascending (this replica included); empty for a plain bundle.
+        public var recipients: [ReplicaID]
+        public var encrypted: Bool { !recipients.isEmpty }
+    }
+
+    /// The recipients an encrypted bundle for `recipients` gets: those, plus this replica (so the
+    /// writer can reopen its own bundle), sorted, once each. Throws `badInput` for more than 1,024
+    /// or for an id that is not a usable public key.
+    public func bundleRecipients(_ recipients: [ReplicaID]) throws -> [ReplicaID] {
+        do {
+            let all = try EncryptingBundleSink.normalized(recipients + [replicaID])
+            for r in all { _ = try r.agreementPublicKey() }
+            return all
+        } catch let e as DecodeError { throw GlossError(.badInput, e.message) }
+    }
+
+    /// Writes a bundle with the events above `base`: encrypted to `recipients` and this replica
+    /// when `recipients` is not empty (Protocol/05-bundle.md §Encrypted bundles), plain otherwise.
+    /// The team-roster work passes every current member here for `--to-team`.
+    @discardableResult
+    public func exportBundle(to url: URL, base: VersionVector, recipients: [ReplicaID], progress: ((Int, Int) -> Void)? = nil) throws -> BundleExport {
+        let sealedTo = recipients.isEmpty ? [] : try bundleRecipients(recipients)
         let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).partial")
         guard FileManager.default.createFile(atPath: tmp.path, contents: nil), let handle = FileHandle(forWritingAtPath: tmp.path) else {
             throw GlossError(.badInput, "cannot write \(url.path); check the folder exists and is writable")
@@ -51,7 +84,14 @@ extension Replica {
             let mine = try store.vector(db)
             let count = Int(mine.eventsMissing(from: base))
             let header = BundleHeader(team: try store.teamMode(db).team, sender: replicaID, senderVector: mine, baseVector: base, eventCount: UInt64(count))
-            var writer = try BundleWriter(handle: handle, header: header, key: key)
+            var sink: EncryptingBundleSink?
+            if !sealedTo.isEmpty {
+                do { sink = try EncryptingBundleSink(handle: handle, team: header.team, senderKey: key, recipients: sealedTo) } catch let e as DecodeError {
+                    throw GlossError(.badInput, e.message)
+                }
+            }
+            var writer = try sink.map { s in try BundleWriter(output: s.write, header: header, key: key) }
+                ?? BundleWriter(handle: handle, header: header, key: key)
             var n = 0
             try store.forEachEvent(above: base, db) { e in
                 try writer.append(envelope: e.envelope.bytes, payload: e.payload)
@@ -61,14 +101,15 @@ extension Replica {
             }
             guard n == count else { throw GlossError(.internalError, "export found \(n) events above the vector, expected \(count)") }
             try writer.finish()
+            try sink?.finish()
             progress?(n, count)
-            return (n, writer.bytesWritten)
+            return (n, sink?.bytesWritten ?? writer.bytesWritten)
         }
         try handle.synchronize()
         try handle.close()
         try Replica.moveIntoPlace(tmp, url)
         ok = true
-        return result
+        return BundleExport(events: result.0, bytes: result.1, recipients: sealedTo)
     }
 
     /// Replaces `url` with the finished temporary file `tmp` (same folder), so readers never see a
@@ -89,10 +130,30 @@ extension Replica {
             throw GlossError(.notFound, "cannot read \(url.path); check the path and permissions")
         }
         defer { try? handle.close() }
-        let reader = BundleReader(handle: handle)
+        // An encrypted bundle: its header checked and the content key unwrapped for this replica,
+        // then the inner bundle decrypted chunk by chunk in front of the same reader.
+        let magic = try handle.read(upToCount: 8) ?? Data()
+        try handle.seek(toOffset: 0)
+        var source: DecryptingBundleSource?
+        let reader: BundleReader
+        if EncryptedBundle.isEncrypted(prefix: Array(magic)) {
+            let s: DecryptingBundleSource
+            do { s = try DecryptingBundleSource(handle: handle, key: key) } catch let e as SyncError {
+                throw GlossError(.badInput, "\(url.path): \(e.message); nothing was applied")
+            }
+            source = s
+            report.encrypted = true
+            report.recipients = s.header.recipients.map(\.replica)
+            reader = BundleReader(source: { try s.read(upToCount: $0) })
+        } else {
+            reader = BundleReader(handle: handle)
+        }
         let header: BundleHeader
         do { header = try reader.readHeader() } catch let e as SyncError {
-            throw GlossError(.badInput, "\(url.path): \(e.message)")
+            throw GlossError(.badInput, "\(url.path): \(source?.damage.map { "not a usable encrypted Gloss bundle: \($0)" } ?? e.message); nothing was applied")
+        }
+        if let s = source, header.sender != s.header.sender || header.team != s.header.team {
+            throw GlossError(.badInput, "\(url.path): not a usable encrypted Gloss bundle: the inner bundle's sender \(header.sender.short) or team differs from the encrypted header's (sender \(s.header.sender.short)); nothing was applied")
         }
         report.sender = header.sender
         try admitTeam(header.team, of: "bundle \(url.path)", sender: header.sender)
@@ -110,7 +171,14 @@ extension Replica {
         } catch let e as BundleReadError {
             report.error = "reading stopped: \(e.underlying)"
         }
-        report.truncated = reader.truncated
+        if let s = source {
+            // Read to the end so a cut, damaged or extended tail is seen even after the inner trailer.
+            do { _ = try s.drain() } catch { report.error = report.error ?? "reading stopped: \(error)" }
+            if let damage = s.damage {
+                report.error = [report.error, "encrypted stream: \(damage); the events authenticated before it were applied"].compactMap { $0 }.joined(separator: "; ")
+            }
+        }
+        report.truncated = reader.truncated || (source.map { !$0.complete } ?? false)
         report.checksumOK = reader.checksumOK
         report.headerProblems = reader.headerProblems
         report.headerProblemCount = reader.headerProblemCount

@@ -23,7 +23,10 @@ public enum VectorFile {
         return JSON.object(kv).pretty + "\n"
     }
 
-    public static func read(path: String) throws -> VersionVector {
+    public static func read(path: String) throws -> VersionVector { try readFile(path: path).vector }
+
+    /// The vector and the `replica` that wrote the file (when the file names it).
+    public static func readFile(path: String) throws -> (vector: VersionVector, writer: ReplicaID?) {
         guard let attrs = try? FileManager.default.attributesOfItem(atPath: path), let size = attrs[.size] as? NSNumber else {
             throw GlossError(.notFound, "cannot read the vector file \(path)")
         }
@@ -33,15 +36,18 @@ public enum VectorFile {
         // Bounded even if the file grows after the size check.
         guard let data = try? handle.read(upToCount: maxBytes + 1) ?? Data() else { throw GlossError(.notFound, "cannot read the vector file \(path)") }
         guard data.count <= maxBytes else { throw GlossError(.badInput, "\(path) is over the \(maxBytes)-byte (128 MiB) limit for vector files") }
-        return try decode(data, name: path)
+        return try decodeFile(data, name: path)
     }
 
-    public static func decode(_ data: Data, name: String) throws -> VersionVector {
+    public static func decode(_ data: Data, name: String) throws -> VersionVector { try decodeFile(data, name: name).vector }
+
+    public static func decodeFile(_ data: Data, name: String) throws -> (vector: VersionVector, writer: ReplicaID?) {
         guard data.count <= maxBytes else { throw GlossError(.badInput, "\(name) is over the \(maxBytes)-byte (128 MiB) limit for vector files") }
         do {
             return try data.withUnsafeBytes { raw in
                 var s = Scanner(bytes: raw.bindMemory(to: UInt8.self))
-                return try s.file()
+                let v = try s.file()
+                return (v, s.writer)
             }
         } catch let why as Scanner.Failure {
             throw GlossError(.badInput, "\(name) is not a Gloss version-vector file: \(why.message). Write one with `gloss vector --out FILE`.")
@@ -54,6 +60,8 @@ public enum VectorFile {
 
         let bytes: UnsafeBufferPointer<UInt8>
         var i = 0
+        /// The file's `replica`, when present.
+        var writer: ReplicaID?
 
         init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
@@ -85,6 +93,7 @@ public enum VectorFile {
                     guard peek == UInt8(ascii: "\"") else { throw fail("\"replica\" is not a string") }
                     let r = try string()
                     guard VectorFile.isReplicaID(r) else { throw fail("\"replica\" \"\(r.prefix(70))\" is not a replica id (exactly 64 lowercase hex digits)") }
+                    writer = ReplicaID(hex: r)
                 default:
                     vector = try entries()
                 }

@@ -40,14 +40,19 @@ public struct BundleHeader: Sendable, Equatable {
 
 /// Writes a bundle, streaming: header, records, trailer with the running SHA-256.
 public struct BundleWriter {
-    private let handle: FileHandle
+    private let output: ([UInt8]) throws -> Void
     private var hasher = SHA256()
     private var buffer: [UInt8] = []
     public private(set) var bytesWritten = 0
     public private(set) var records: UInt64 = 0
 
     public init(handle: FileHandle, header: BundleHeader, key: ReplicaKey) throws {
-        self.handle = handle
+        try self.init(output: { try handle.write(contentsOf: $0) }, header: header, key: key)
+    }
+
+    /// Writes to `output` (e.g. `EncryptingBundleSink.write`), in pieces of about 1 MiB.
+    public init(output: @escaping ([UInt8]) throws -> Void, header: BundleHeader, key: ReplicaKey) throws {
+        self.output = output
         try emit(header.encoded(signedBy: key))
     }
 
@@ -60,7 +65,7 @@ public struct BundleWriter {
 
     private mutating func flush() throws {
         guard !buffer.isEmpty else { return }
-        try handle.write(contentsOf: buffer)
+        try output(buffer)
         buffer.removeAll(keepingCapacity: true)
     }
 
@@ -85,7 +90,7 @@ public struct BundleWriter {
 
 /// Reads a bundle, streaming, from untrusted bytes.
 public final class BundleReader {
-    private let handle: FileHandle
+    private let source: (Int) throws -> Data?
     private var buffer: [UInt8] = []
     private var start = 0
     private var eof = false
@@ -106,7 +111,11 @@ public final class BundleReader {
     /// The next seq expected of each feed that has had a record.
     private var nextSeq: [ReplicaID: UInt64] = [:]
 
-    public init(handle: FileHandle) { self.handle = handle }
+    public init(handle: FileHandle) { source = { try handle.read(upToCount: $0) } }
+
+    /// Reads from `source` (up to the count asked; empty or nil at the end), e.g. a
+    /// `DecryptingBundleSource`.
+    public init(source: @escaping (Int) throws -> Data?) { self.source = source }
 
     private func headerProblem(_ p: @autoclosure () -> String) {
         headerProblemCount += 1
@@ -121,7 +130,7 @@ public final class BundleReader {
         while buffer.count - start < n {
             if eof { return false }
             if start > 0 && start > buffer.count / 2 { buffer.removeFirst(start); start = 0 }
-            let chunk = try handle.read(upToCount: max(1 << 20, n - (buffer.count - start))) ?? Data()
+            let chunk = try source(max(1 << 20, n - (buffer.count - start))) ?? Data()
             if chunk.isEmpty { eof = true; return buffer.count - start >= n }
             buffer.append(contentsOf: chunk)
         }

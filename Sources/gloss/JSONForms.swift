@@ -64,6 +64,7 @@ extension ImportReport {
     var json: JSON {
         .object([
             ("file", .string(file)), ("sender", sender.map { .string($0.hex) } ?? .null),
+            ("encrypted", .bool(encrypted)),
             ("received", .int(Int64(summary.received))), ("applied", .int(Int64(summary.applied))),
             ("duplicate", .int(Int64(summary.duplicate))), ("pending", .int(Int64(summary.pending))),
             ("rejected", .int(Int64(summary.rejected))), ("forks", .int(Int64(summary.forks))),

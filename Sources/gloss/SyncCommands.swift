@@ -30,18 +30,29 @@ struct BundleCommand: ParsableCommand {
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write a bundle with the events above a vector, in causal order.",
-            discussion: "--peer uses what that peer has acknowledged holding (from its bundles and hellos), so a lost bundle is sent again.")
+            discussion: """
+                --peer uses what that peer has acknowledged holding (from its bundles and hellos), so a lost bundle is sent again.
+                The bundle is encrypted to its recipients whenever one is known: the --peer replica, the `replica` of a --for \
+                vector file, each --recipient, and with --to-team every key on the team's roster now; this replica is always a recipient too, so it can reopen its own bundle. \
+                Only they can import it (Protocol/05-bundle.md §Encrypted bundles). --plain writes an unencrypted bundle instead.
+                """)
         @OptionGroup var replica: ReplicaOptions
         @Option(help: "The bundle file to write.") var out: String
-        @Option(name: .customLong("for"), help: "A version-vector file: export what it lacks.") var forVector: String?
-        @Option(help: "A peer (alias or replica id): export what it has not acknowledged.") var peer: String?
+        @Option(name: .customLong("for"), help: "A version-vector file: export what it lacks (encrypted to the replica that wrote it, when it names one).") var forVector: String?
+        @Option(help: "A peer (alias or replica id): export what it has not acknowledged (encrypted to it).") var peer: String?
         @Flag(help: "Export every event.") var all = false
-        @Flag(help: "Print JSON (keys: out, events, bytes, base).") var json = false
+        @Option(name: .customLong("recipient"), help: "Encrypt to this replica too (replica id, unique prefix or peer alias); repeatable.") var recipients: [String] = []
+        @Flag(name: .customLong("to-team"), help: "Encrypt to every key on the team's roster now (readers included; revoked keys not).") var toTeam = false
+        @Flag(help: "Write an unencrypted bundle even when a recipient is known.") var plain = false
+        @Flag(help: "Print JSON (keys: out, events, bytes, base, encrypted, recipients).") var json = false
         @OptionGroup var progressOption: ProgressOption
 
         func validate() throws {
             if [forVector != nil, peer != nil, all].filter({ $0 }).count != 1 {
                 throw ValidationError("give exactly one of --for VECTOR_FILE, --peer REPLICA or --all")
+            }
+            if plain && (!recipients.isEmpty || toTeam) {
+                throw ValidationError("--plain writes an unencrypted bundle, so it cannot take --recipient or --to-team; drop one of them")
             }
         }
 
@@ -49,19 +60,39 @@ struct BundleCommand: ParsableCommand {
             try guarded {
                 let r = try replica.openForReading()
                 let base: VersionVector
-                if let forVector { base = try VectorFile.read(path: forVector) }
-                else if let peer { base = try r.acknowledged(by: try r.resolveReplica(peer)) }
-                else { base = VersionVector() }
+                var known: [ReplicaID] = []
+                if let forVector {
+                    let file = try VectorFile.readFile(path: forVector)
+                    base = file.vector
+                    if let writer = file.writer { known.append(writer) }
+                } else if let peer {
+                    let id = try r.resolveReplica(peer)
+                    base = try r.acknowledged(by: id)
+                    known.append(id)
+                } else { base = VersionVector() }
+                for text in recipients { known.append(try r.resolveReplica(text)) }
+                if toTeam {
+                    guard case .member = try r.teamMode else {
+                        throw GlossError(.refused, "--to-team: this replica belongs to no team (see `gloss team`)")
+                    }
+                    known += try r.memberKeys().sorted()
+                }
+                if plain { known = [] }
                 let progress = ProgressReporter("export")
-                let (n, bytes): (Int, Int)
-                do { (n, bytes) = try r.exportBundle(to: URL(fileURLWithPath: out), base: base, progress: progress.update) } catch {
+                let written: Replica.BundleExport
+                do { written = try r.exportBundle(to: URL(fileURLWithPath: out), base: base, recipients: known, progress: progress.update) } catch {
                     // (Export only reads the replica: a full disk is the output's.)
                     throw GlossError.wrap(error, output: out)
                 }
+                let (n, bytes) = (written.events, written.bytes)
                 if json {
-                    gloss.out(JSON.object([("out", .string(out)), ("events", .int(Int64(n))), ("bytes", .int(Int64(bytes))), ("base", JSON(base))]).compact)
+                    gloss.out(JSON.object([("out", .string(out)), ("events", .int(Int64(n))), ("bytes", .int(Int64(bytes))), ("base", JSON(base)),
+                                           ("encrypted", .bool(written.encrypted)), ("recipients", .array(written.recipients.map { .string($0.hex) }))]).compact)
+                } else if written.encrypted {
+                    gloss.out("wrote \(n) events (\(bytes) bytes) to \(out), encrypted to \(written.recipients.count) recipients: "
+                              + written.recipients.map { $0 == r.replicaID ? "\($0.short) (this replica)" : $0.short }.joined(separator: ", "))
                 } else {
-                    gloss.out("wrote \(n) events (\(bytes) bytes) to \(out)")
+                    gloss.out("wrote \(n) events (\(bytes) bytes) to \(out) (not encrypted)")
                 }
             }
         }
@@ -70,10 +101,10 @@ struct BundleCommand: ParsableCommand {
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Apply bundle files: verified, idempotent, causal (early events wait in pending).",
-            discussion: "Exit 0 when everything applied or was already held; 8 when done, but some events received still wait in pending at the end for an earlier event or a dependency not yet received (see `gloss pending`; import the bundle holding those and they apply); 2 when some events were rejected (see `gloss quarantine`), a file was cut short or damaged, or its header does not match its records (2 wins over 8); 7 when the disk is full; 65 when a file is not a usable bundle.")
+            discussion: "An encrypted bundle opens only for its recipients: for any other replica nothing is applied and the exit is 65. Exit 0 when everything applied or was already held; 8 when done, but some events received still wait in pending at the end for an earlier event or a dependency not yet received (see `gloss pending`; import the bundle holding those and they apply); 2 when some events were rejected (see `gloss quarantine`), a file was cut short or damaged, or its header does not match its records (2 wins over 8); 7 when the disk is full; 65 when a file is not a usable bundle (a bad or tampered header, a wrapped key that does not open, not a recipient). A chunk of an encrypted bundle that does not authenticate ends the file there, like a cut: what came before it applies, exit 2.")
         @OptionGroup var replica: ReplicaOptions
         @Argument(help: "Bundle files.") var files: [String]
-        @Flag(help: "Print one JSON object per file (keys: file, sender, received, applied, duplicate, pending, rejected, forks, restored, newConflicts, truncated, checksumOK, error, rejections, header).") var json = false
+        @Flag(help: "Print one JSON object per file (keys: file, sender, encrypted, received, applied, duplicate, pending, rejected, forks, restored, newConflicts, truncated, checksumOK, error, rejections, header).") var json = false
         @OptionGroup var progressOption: ProgressOption
 
         func validate() throws { if files.isEmpty { throw ValidationError("give at least one bundle FILE") } }

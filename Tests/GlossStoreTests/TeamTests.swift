@@ -290,6 +290,26 @@ import Testing
         _ = tag
     }
 
+    @Test func aBundleToTheTeamOpensForEveryCurrentMemberAndNoOneElse() throws {
+        defer { tmp.remove() }
+        let (ana, bo, cy, article) = try team()
+        let gone = try create("gone", .join)
+        try ana.addMember("gone", role: .analyst, key: gone.replicaID)
+        try ship(ana, gone)
+        try ana.removeMember("gone", reason: "left")
+        _ = try ana.addNote(on: article, body: "for the team only")
+        let file = tmp.sub("team.glossb")
+        let members = try ana.memberKeys()
+        #expect(members == [ana.replicaID, bo.replicaID, cy.replicaID], "a removed analyst's key is not a member")
+        let written = try ana.exportBundle(to: file, base: VersionVector(), recipients: Array(members))
+        #expect(written.encrypted && written.recipients == members.sorted())
+        for r in [bo, cy] { #expect(try r.importBundle(at: file).summary.rejected == 0) }
+        #expect(try bo.digest() == ana.digest())
+        let before = try gone.vector
+        #expect { try gone.importBundle(at: file) } throws: { "\($0)".contains("not among them") }
+        #expect(try gone.vector == before)
+    }
+
     // MARK: Teams apart
 
     @Test func aBundleOfAnotherTeamOrOfNoTeamIsRefusedWholeOnImport() throws {
