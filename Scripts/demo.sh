@@ -13,9 +13,19 @@ work="$PWD/demo-session"
 rm -rf "$work"; mkdir -p "$work"
 article=Tests/Fixtures/2021-06-26-trilateral-special-forces.txt
 
-echo; echo "== two analysts, each with a replica of their own"
-gloss init --analyst ana --dir "$work/ana"
-gloss init --analyst bo --dir "$work/bo"
+key() { "$PWD/.build/debug/gloss" whoami --dir "$1" --json | sed 's/.*"replica":"\([0-9a-f]*\)".*/\1/'; }
+
+echo; echo "== a team: ana creates it; bo and cy join it, each on a replica of their own"
+gloss init --analyst ana --dir "$work/ana" --new-team "Caucasus desk"
+gloss init --analyst bo --dir "$work/bo" --join
+gloss init --analyst cy --dir "$work/cy" --join
+gloss team add --dir "$work/ana" bo --key "$(key "$work/bo")" --role analyst
+gloss team add --dir "$work/ana" cy --key "$(key "$work/cy")" --role analyst
+echo "(bo's empty vector file names bo, so the bundle is encrypted to bo:)"
+gloss vector --dir "$work/bo" --out "$work/bo-0.vector"
+gloss bundle export --dir "$work/ana" --for "$work/bo-0.vector" --out "$work/ana-roster.glossb"
+gloss bundle import --dir "$work/bo" "$work/ana-roster.glossb"
+gloss team --dir "$work/bo"
 
 echo; echo "== both ingest the same article: the same article id on both replicas"
 a=$(gloss ingest --dir "$work/ana" "$article"); echo "$a"
@@ -51,8 +61,7 @@ gloss bundle import --dir "$work/ana" "$work/bo-to-ana.glossb"
 echo "(importing the same bundle again changes nothing:)"
 gloss bundle import --dir "$work/ana" "$work/bo-to-ana.glossb"
 
-echo; echo "== over the network: ana serves, a third analyst syncs over TCP (encrypted, authenticated)"
-gloss init --analyst cy --dir "$work/cy"
+echo; echo "== over the network: ana serves, cy (joined, not yet synced) bootstraps over TCP (encrypted, authenticated)"
 "$PWD/.build/debug/gloss" serve --dir "$work/ana" --listen 127.0.0.1:0 > "$work/serve.out" 2> "$work/serve.log" &
 server=$!
 for _ in $(seq 50); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
@@ -61,9 +70,18 @@ gloss sync --dir "$work/cy" "$addr"
 gloss note add --dir "$work/cy" --on "${a:0:8}" --text "Cross-check with the Turkish MoD statement."
 echo "(one new event costs one event on the wire:)"
 gloss sync --dir "$work/cy" "$addr" --json
+echo "(a replica outside the team is refused at the handshake and receives nothing:)"
+gloss init --analyst eve --dir "$work/eve"
+gloss sync --dir "$work/eve" "$addr" || true
 kill -TERM $server; wait $server || true
 gloss bundle export --dir "$work/ana" --peer "$(gloss whoami --dir "$work/bo" --json | sed 's/.*"replica":"\([0-9a-f]*\)".*/\1/')" --out "$work/ana-to-bo-2.glossb"
 gloss bundle import --dir "$work/bo" "$work/ana-to-bo-2.glossb"
+
+echo; echo "== roles: only a fact's author or an admin amends or retracts it; ana makes bo an admin"
+gloss fact retract --dir "$work/bo" "${f2:0:8}" --reason "not bo's fact" || true
+gloss team role --dir "$work/ana" bo admin
+gloss bundle export --dir "$work/ana" --peer "$(key "$work/bo")" --out "$work/ana-to-bo-roles.glossb"
+gloss bundle import --dir "$work/bo" "$work/ana-to-bo-roles.glossb"
 
 echo; echo "== concurrent edits: ana amends a fact while bo retracts it; the conflict shows both"
 gloss fact amend --dir "$work/ana" "${f2:0:8}" --field where --value "Pakistan"
@@ -87,6 +105,24 @@ reworded=$("$PWD/.build/debug/gloss" anchors --dir "$work/bo" "${b:0:8}" --json 
 gloss anchor confirm --dir "$work/bo" "${reworded:0:10}"
 gloss bundle export --dir "$work/bo" --peer ana --out "$work/bo-to-ana-3.glossb"
 gloss bundle import --dir "$work/ana" "$work/bo-to-ana-3.glossb"
+
+echo; echo "== who may write: a reader reads everything and writes nothing"
+gloss init --analyst dee --dir "$work/dee" --join
+gloss team add --dir "$work/ana" dee --key "$(key "$work/dee")" --role reader
+gloss vector --dir "$work/dee" --out "$work/dee-0.vector"
+gloss bundle export --dir "$work/ana" --for "$work/dee-0.vector" --out "$work/ana-to-dee.glossb"
+gloss bundle import --dir "$work/dee" "$work/ana-to-dee.glossb"
+gloss note add --dir "$work/dee" --on "${a:0:8}" --text "a reader's note" || true
+
+echo; echo "== redaction: an admin purges one note's text on every replica; the chain still verifies"
+secret=$(gloss note add --dir "$work/bo" --on "${b:0:8}" --text "Informant: name withheld-by-mistake"); echo "$secret"
+gloss bundle export --dir "$work/bo" --peer ana --out "$work/bo-to-ana-4.glossb"
+gloss bundle import --dir "$work/ana" "$work/bo-to-ana-4.glossb"
+gloss redact --dir "$work/ana" "${secret:0:10}" --reason "names an informant"
+gloss bundle export --dir "$work/ana" --peer "$(key "$work/bo")" --out "$work/ana-to-bo-4.glossb"
+gloss bundle import --dir "$work/bo" "$work/ana-to-bo-4.glossb"
+gloss query --dir "$work/bo" "SELECT event, author, reason FROM redactions"
+gloss search --dir "$work/bo" "informant" || true
 
 echo; echo "== hand the work to other tools: STIX 2.1 and W3C Web Annotation"
 gloss export stix --dir "$work/ana" --out "$work/case.stix.json"
