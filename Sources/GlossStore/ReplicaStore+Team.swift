@@ -108,18 +108,29 @@ extension ReplicaStore {
     struct TeamContext {
         var mode: TeamMode
         var events: [RosterEvent]
-        /// Roster of each causal past seen in this transaction, by the indices of `events` in it.
-        var memo: [[Bool]: Roster] = [:]
+        /// The feeds that hold roster events, and the highest roster seq of each.
+        var signers: [(replica: ReplicaID, top: UInt64)] = []
+        /// Roster of each causal past seen in this transaction, keyed by how far into each signer's
+        /// feed it reaches (capped at the signer's last roster event): a causal past holds exactly
+        /// the roster events at or below those seqs.
+        var memo: [[UInt64]: Roster] = [:]
         /// Keys enrolled by any held roster event (for refusing strangers before they are parked).
-        var enrolled: Set<ReplicaID>
+        var enrolled: Set<ReplicaID> = []
 
         init(mode: TeamMode, events: [RosterEvent]) {
             self.mode = mode; self.events = events
-            enrolled = Set(Roster(events).keys.keys)
+            refresh()
         }
 
         mutating func add(_ e: RosterEvent) {
             events.append(e)
+            refresh()
+        }
+
+        private mutating func refresh() {
+            var top: [ReplicaID: UInt64] = [:]
+            for e in events { top[e.signer] = max(top[e.signer] ?? 0, e.seq) }
+            signers = top.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
             memo.removeAll()
             enrolled = Set(Roster(events).keys.keys)
         }
@@ -191,20 +202,14 @@ extension ReplicaStore {
             }
         }
         // The roster of the event's causal past: the roster events it happened after.
-        var included = [Bool](repeating: false, count: t.events.count)
-        var cache: [ReplicaID: UInt64] = [:]
-        for (i, r) in t.events.enumerated() {
-            let seen: UInt64
-            if r.signer == env.replica { seen = env.seq - 1 } else if let c = cache[r.signer] { seen = c } else {
-                seen = try fullDep(r.signer); cache[r.signer] = seen
-            }
-            included[i] = seen >= r.seq
-        }
+        let reach = try t.signers.map { r in min(r.top, r.replica == env.replica ? env.seq - 1 : try fullDep(r.replica)) }
         let roster: Roster
-        if let m = t.memo[included] { roster = m } else {
-            roster = Roster(zip(t.events, included).filter(\.1).map(\.0))
+        if let m = t.memo[reach] { roster = m } else {
+            var seen: [ReplicaID: UInt64] = [:]
+            for (r, s) in zip(t.signers, reach) { seen[r.replica] = s }
+            roster = Roster(t.events.filter { (seen[$0.signer] ?? 0) >= $0.seq })
             if t.memo.count > 1_000 { t.memo.removeAll() }
-            t.memo[included] = roster
+            t.memo[reach] = roster
             s.team = t
         }
         var factAuthor: String?
