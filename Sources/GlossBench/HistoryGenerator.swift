@@ -28,6 +28,10 @@ public struct HistoryGenerator {
         /// Of the note writes, the fraction that edits an existing note (0 ≤ r < 1).
         public var overwriteRatio = 0.3
         public var seed: UInt64 = 1
+        /// A team history: analyst 1 writes the team's genesis and adds every other analyst first
+        /// (`replicas` roster events before the shape's events), and every event carries the team id,
+        /// so an importer judges each against the roster (Protocol/11-teams.md).
+        public var team = false
         public init() {}
 
         /// Edits of existing notes implied by `notes` and `overwriteRatio`.
@@ -51,7 +55,8 @@ public struct HistoryGenerator {
         public var json: JSON {
             .object([("replicas", .int(Int64(replicas))), ("articles", .int(Int64(articles))), ("notes", .int(Int64(notes))),
                      ("edits", .int(Int64(edits))), ("annotations", .int(Int64(annotations))),
-                     ("overwriteRatio", .double(overwriteRatio)), ("seed", .int(Int64(bitPattern: seed))), ("events", .int(Int64(events)))])
+                     ("overwriteRatio", .double(overwriteRatio)), ("seed", .int(Int64(bitPattern: seed))), ("events", .int(Int64(events))),
+                     ("team", .bool(team))])
         }
     }
 
@@ -116,16 +121,19 @@ public struct HistoryGenerator {
         guard s.articles >= 1 else { throw GlossError(.badInput, "--articles must be at least 1 (notes and annotations need an article)") }
         guard s.notes >= 0, s.annotations >= 0, s.events <= 100_000_000 else { throw GlossError(.badInput, "counts must be 0 or more, at most 100,000,000 events in all") }
         let start = DispatchTime.now().uptimeNanoseconds
-        let total = s.events
         let keys = (0..<s.replicas).map { HistoryGenerator.key(seed: s.seed, index: $0) }
         let authors = (0..<s.replicas).map { "analyst-\($0 + 1)" }
+        var state = State(shape: s, keys: keys, authors: authors)
+        let roster = s.team ? state.rosterPrefix() : []
+        let total = s.events + roster.count
 
         // Pass 1: per-feed counts, for the signed header.
         var counts = [UInt64](repeating: 0, count: s.replicas)
-        for b in Schedule(rng: BenchRNG(seed: s.seed ^ 0x5EED), replicas: s.replicas, remaining: total) { counts[b.replica] += UInt64(b.count) }
+        counts[0] = UInt64(roster.count)
+        for b in Schedule(rng: BenchRNG(seed: s.seed ^ 0x5EED), replicas: s.replicas, remaining: s.events) { counts[b.replica] += UInt64(b.count) }
         var senderVector = VersionVector()
         for (i, c) in counts.enumerated() where c > 0 { senderVector[keys[i].replicaID] = c }
-        let header = BundleHeader(sender: keys[0].replicaID, senderVector: senderVector, baseVector: VersionVector(), eventCount: UInt64(total))
+        let header = BundleHeader(team: state.team, sender: keys[0].replicaID, senderVector: senderVector, baseVector: VersionVector(), eventCount: UInt64(total))
 
         let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).partial")
         guard FileManager.default.createFile(atPath: tmp.path, contents: nil), let handle = FileHandle(forWritingAtPath: tmp.path) else {
@@ -136,9 +144,12 @@ public struct HistoryGenerator {
         var writer = try BundleWriter(handle: handle, header: header, key: keys[0])
 
         // Pass 2: the events.
-        var state = State(shape: s, keys: keys, authors: authors)
         var result = Result()
-        for b in Schedule(rng: BenchRNG(seed: s.seed ^ 0x5EED), replicas: s.replicas, remaining: total) {
+        for e in roster {
+            try writer.append(envelope: e.envelope.bytes, payload: e.payload)
+            result.events += 1
+        }
+        for b in Schedule(rng: BenchRNG(seed: s.seed ^ 0x5EED), replicas: s.replicas, remaining: s.events) {
             state.beginBurst(b.replica)
             for _ in 0..<b.count {
                 let e = state.nextEvent(b.replica, &result)
@@ -182,6 +193,30 @@ public struct HistoryGenerator {
         static let recentArticles = 256
         // What remains to write of each kind.
         var leftArticles: Int, leftNotes: Int, leftEdits: Int, leftAnnotations: Int
+
+        /// The team id every event carries (`.none` unless `shape.team`).
+        var team = TeamID.none
+
+        /// The team's genesis and one `MemberAdded` per other analyst, all by analyst 1, who then
+        /// hands them to everyone (every analyst's first event has them in its causal past).
+        mutating func rosterPrefix() -> [SignedEvent] {
+            var out: [SignedEvent] = []
+            func emit(_ type: String, _ schema: UInt16, _ payload: [UInt8]) {
+                wall += 1000
+                let seq = headSeq[0] + 1
+                let env = EventEnvelope(team: team, key: keys[0], seq: seq, prev: headID[0], time: HybridTime(milliseconds: wall),
+                                        depsDelta: [], author: authors[0], type: type, schema: schema, payload: payload)
+                headSeq[0] = seq; headID[0] = env.id
+                out.append(SignedEvent(envelope: env, payload: payload))
+            }
+            emit(TeamCreated.type, TeamCreated.schema, TeamCreated(name: "bench", analyst: authors[0]).encoded)
+            team = TeamID(out[0].envelope.id.raw)
+            for j in 1..<keys.count {
+                emit(MemberAdded.type, MemberAdded.schema, MemberAdded(analyst: authors[j], role: .analyst, key: keys[j].replicaID).encoded)
+            }
+            for j in 0..<keys.count { known[j][0] = headSeq[0] }
+            return out
+        }
 
         init(shape: Shape, keys: [ReplicaKey], authors: [String]) {
             self.shape = shape; self.keys = keys; self.authors = authors
@@ -266,7 +301,7 @@ public struct HistoryGenerator {
                 ownDeps[i][j] = known[i][j]
             }
             wall += UInt64.random(in: 1...5000, using: &rng)
-            let env = EventEnvelope(key: keys[i], seq: seq, prev: headID[i], time: HybridTime(milliseconds: wall),
+            let env = EventEnvelope(team: team, key: keys[i], seq: seq, prev: headID[i], time: HybridTime(milliseconds: wall),
                                     depsDelta: delta, author: authors[i], type: type, schema: schema, payload: payload)
             headSeq[i] = seq; headID[i] = env.id; known[i][i] = seq
             if type == NoteAdded.type { noteIDs.append(env.id.raw); noteFeed.append(UInt32(i)); noteSeq.append(UInt32(seq)) }

@@ -4,6 +4,7 @@ import GlossEngine
 import GlossJSON
 import GlossModel
 import GlossStore
+import GlossSync
 import Logging
 
 /// The operations `gloss bench run` times, one per process (`gloss bench op NAME`), so each one's
@@ -31,7 +32,8 @@ public enum OperationBenchmark {
     /// SQLite rows written per event (`sqlite3_total_changes`, statement rows without trigger
     /// rows) and rows stored per event (what the raw baseline writes).
     public static func importBundle(_ bundle: URL, folder: URL) throws -> JSON {
-        let r = try Replica.create(in: folder, analyst: "bench")
+        // A team history (`bench generate --team`) goes into a replica joining that team.
+        let r = try Replica.create(in: folder, analyst: "bench", team: try isTeamBundle(bundle) ? .join : .none)
         let rowsBefore = try storedRows(r)
         let changesBefore = r.store.pool.writeWithoutTransaction { $0.totalChangesCount }
         let t0 = now()
@@ -50,6 +52,13 @@ public enum OperationBenchmark {
                          ("changesPerEvent", rounded(Double(changes) / Double(max(n, 1)), 100)),
                          ("rowsPerEvent", rounded(Double(rows) / Double(max(n, 1)), 100)), ("rows", .int(Int64(rows))),
                          ("rowsPerSecond", rounded(Double(rows) / secs))])
+    }
+
+    /// True when the bundle's header names a team.
+    static func isTeamBundle(_ bundle: URL) throws -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: bundle.path) else { throw GlossError(.notFound, "cannot read \(bundle.path)") }
+        defer { try? handle.close() }
+        return try BundleReader(handle: handle).readHeader().team != .none
     }
 
     /// Writes every event of the replica to a bundle.

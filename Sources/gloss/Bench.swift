@@ -60,6 +60,7 @@ struct Bench: AsyncParsableCommand {
         @Option(help: "Annotations (with some tags and links beside; see above).") var annotations: Int?
         @Option(help: "Of the note writes, the fraction that edits an existing note (0 ≤ R < 1).") var overwriteRatio = 0.3
         @Option(help: "Seed of the history.") var seed: UInt64 = 1
+        @Flag(help: "A team history: a genesis and a roster first, every event judged against it on import (`run` then supports import, rebuild, asof, export).") var team = false
         @Flag(help: "Print JSON (keys: events, bytes, bytesPerEvent, articles, notes, edits, annotations, tags, links, eventsWithDeps, midpoint, seconds, shape).") var json = false
         @OptionGroup var progressOption: ProgressOption
 
@@ -75,10 +76,12 @@ struct Bench: AsyncParsableCommand {
 
         var shape: HistoryGenerator.Shape {
             if articles == nil && notes == nil && annotations == nil {
-                return .mix(events: events ?? 100_000, replicas: replicas, overwriteRatio: overwriteRatio, seed: seed)
+                var s = HistoryGenerator.Shape.mix(events: events ?? 100_000, replicas: replicas, overwriteRatio: overwriteRatio, seed: seed)
+                s.team = team
+                return s
             }
             var s = HistoryGenerator.Shape()
-            s.replicas = replicas; s.overwriteRatio = overwriteRatio; s.seed = seed
+            s.replicas = replicas; s.overwriteRatio = overwriteRatio; s.seed = seed; s.team = team
             s.articles = articles ?? 0; s.notes = notes ?? 0; s.annotations = annotations ?? 0
             return s
         }
