@@ -35,8 +35,9 @@ public struct RosterEvent: Sendable, Equatable {
 ///   `MemberAdded`) or remove (`MemberRemoved`) them include no removal: removal wins.
 /// - A **key** belongs to the analyst its enrolment names (`TeamCreated` for the signer's key,
 ///   `MemberAdded`, `DeviceEnrolled`; of concurrent enrolments the smallest event id); it is
-///   **revoked** for good by `KeyRevoked`, or by a `MemberRemoved` of its analyst whose causal past
-///   holds the enrolment.
+///   **revoked** for good by `KeyRevoked`, or by a `MemberRemoved` of an analyst whose causal past
+///   holds an enrolment of the key for that analyst. Revocation only grows with the set: a revoked
+///   key never comes back.
 /// - A key is a **member** when it is enrolled, not revoked, and its analyst is present.
 public struct Roster: Sendable, Equatable {
     public struct Analyst: Sendable, Equatable {
@@ -114,8 +115,15 @@ public struct Roster: Sendable, Equatable {
                 if case .revoked(let p) = r.change, p.key == key.hex { entry.revokedBy = r.id; entry.revokeReason = reason; break }
             }
             if entry.revokedBy == nil {
-                for r in removals[analyst] ?? [] where r.isAfter(replica: by.signer, seq: by.seq) || r.id == by.id {
-                    if case .removed(let p) = r.change { entry.revokedBy = r.id; entry.revokeReason = "analyst \(analyst) removed: \(p.reason)"; break }
+                // Any enrolment of the key (not only the one that names its analyst) whose analyst's
+                // removal saw it: so an enrolment arriving later can never undo the revocation.
+                search: for (enrolment, name) in list.sorted(by: { $0.0.id < $1.0.id }) {
+                    for r in (removals[name] ?? []).sorted(by: { $0.id < $1.id }) where r.isAfter(replica: enrolment.signer, seq: enrolment.seq) {
+                        if case .removed(let p) = r.change {
+                            entry.revokedBy = r.id; entry.revokeReason = "analyst \(name) removed: \(p.reason)"
+                            break search
+                        }
+                    }
                 }
             }
             keys[key] = entry

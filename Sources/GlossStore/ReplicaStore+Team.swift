@@ -220,7 +220,12 @@ extension ReplicaStore {
             case .factRetracted(let p): fact = p.fact
             default: fact = nil
             }
-            if let fact { factAuthor = try factAuthorOf(fact, db) }
+            // Only a fact in the event's causal past counts (whatever else this replica holds): an
+            // amendment of a fact it never saw is judged as not naming one, alike everywhere.
+            if let fact, let (author, replica, seq) = try factAdded(fact, db),
+               replica == env.replica ? seq < env.seq : try fullDep(replica) >= seq {
+                factAuthor = author
+            }
         }
         switch roster.judge(signer: env.replica, author: env.author, type: env.type, change: change, factAuthor: factAuthor) {
         case .allowed: return .allowed(change)
@@ -347,8 +352,17 @@ extension ReplicaStore {
         try Int64.fetchOne(try db.cachedStatement(sql: "SELECT feed FROM feeds WHERE replica = ?"), arguments: [Data(replica.raw.bytes)])
     }
 
+    /// The author of the `FactAdded` event `fact`, with its feed and seq, when it is held.
+    private func factAdded(_ fact: String, _ db: Database) throws -> (author: String, replica: ReplicaID, seq: UInt64)? {
+        guard let raw = Bytes32(hex: fact),
+              let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT e.author, f.replica, e.seq FROM events e JOIN feeds f ON f.feed = e.feed WHERE e.id = ? AND e.type = ?"),
+                                         arguments: [Data(raw.bytes), FactAdded.type]),
+              let replica = Bytes32(exactly: Array(row[1] as Data)) else { return nil }
+        return (row[0], ReplicaID(replica), UInt64(row[2] as Int64))
+    }
+
+    /// The author of a held fact (a local write's causal past is everything held).
     private func factAuthorOf(_ fact: String, _ db: Database) throws -> String? {
-        guard let raw = Bytes32(hex: fact) else { return nil }
-        return try String.fetchOne(try db.cachedStatement(sql: "SELECT author FROM events WHERE id = ? AND type = ?"), arguments: [Data(raw.bytes), FactAdded.type])
+        try factAdded(fact, db)?.author
     }
 }

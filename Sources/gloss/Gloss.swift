@@ -212,9 +212,12 @@ struct Init: ParsableCommand {
     @Flag(help: "Join a team: print this replica's key for an admin to add, then import a bundle or sync.") var join = false
     @Flag(help: "Print JSON (keys: analyst, replica, folder, team, teamMode).") var json = false
 
+    func validate() throws {
+        if newTeam != nil && join { throw ValidationError("give --new-team or --join, not both") }
+    }
+
     func run() throws {
         try guarded {
-            if newTeam != nil && join { throw ValidationError("give --new-team or --join, not both") }
             let setup: Replica.TeamSetup = newTeam.map { .create(name: $0) } ?? (join ? .join : .none)
             let r = OpenedReplicas.add(try Replica.create(in: replica.folder, analyst: analyst, team: setup))
             let team = try r.teamID

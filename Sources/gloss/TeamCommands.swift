@@ -52,11 +52,9 @@ struct TeamCommand: ParsableCommand {
         @Option(help: "The analyst's replica key (64 hex digits: `gloss whoami` or `gloss init --join` prints it).") var key: String
         @Option(help: "admin, analyst or reader.") var role: TeamRole = .analyst
         @Flag(help: "Print JSON (keys: event).") var json = false
+        func validate() throws { _ = try parsedKey(key) }
         func run() throws {
-            try guarded {
-                guard let k = ReplicaID(hex: key.lowercased()) else { throw ValidationError("--key must be a replica key: 64 hex digits") }
-                printEvent(try replica.open().addMember(analyst, role: role, key: k), json: json)
-            }
+            try guarded { printEvent(try replica.open().addMember(analyst, role: role, key: try parsedKey(key)), json: json) }
         }
     }
 
@@ -66,11 +64,9 @@ struct TeamCommand: ParsableCommand {
         @Argument(help: "The analyst.") var analyst: String
         @Option(help: "The new device's replica key (64 hex digits).") var key: String
         @Flag(help: "Print JSON (keys: event).") var json = false
+        func validate() throws { _ = try parsedKey(key) }
         func run() throws {
-            try guarded {
-                guard let k = ReplicaID(hex: key.lowercased()) else { throw ValidationError("--key must be a replica key: 64 hex digits") }
-                printEvent(try replica.open().enrolDevice(analyst, key: k), json: json)
-            }
+            try guarded { printEvent(try replica.open().enrolDevice(analyst, key: try parsedKey(key)), json: json) }
         }
     }
 
@@ -105,6 +101,14 @@ struct TeamCommand: ParsableCommand {
         @Flag(help: "Print JSON (keys: event).") var json = false
         func run() throws { try guarded { printEvent(try replica.open().removeMember(analyst, reason: reason), json: json) } }
     }
+}
+
+/// A `--key` value: a replica id, 64 hex digits (a usage error otherwise, exit 64).
+private func parsedKey(_ text: String) throws -> ReplicaID {
+    guard let k = ReplicaID(hex: text.lowercased()) else {
+        throw ValidationError("--key must be a replica key: 64 hex digits (`gloss whoami` on that replica prints it)")
+    }
+    return k
 }
 
 private func printEvent(_ e: SignedEvent, json: Bool) {
