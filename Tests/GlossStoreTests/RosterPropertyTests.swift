@@ -185,6 +185,47 @@ import Testing
         }
     }
 
+    /// "A key is revoked for good … A revoked key never comes back" (§The roster of a set): a key
+    /// revoked in the roster of some view stays revoked, and off the member list, in every larger view.
+    @Test func aKeyRevokedInAViewIsRevokedInEveryLaterView() {
+        var failures: [UInt64] = []
+        for seed in Self.seeds {
+            let h = Self.history(seed: seed)
+            let final = Roster(Self.product(h.events))
+            for view in h.views {
+                let r = Roster(Self.product(h.closed(under: view)))
+                for (k, entry) in r.keys where entry.revokedBy != nil && (final.keys[k]?.revokedBy == nil || final.memberKeys.contains(k)) {
+                    failures.append(seed)
+                    Issue.record("key \(k.short) revoked in a view (by \(entry.revokedBy!.short), enrolled for \(entry.analyst)) is \(final.memberKeys.contains(k) ? "a member" : "not revoked") again with more events (now enrolled for \(final.keys[k]?.analyst ?? "?")): GLOSS_SEED=\(seed)")
+                }
+            }
+        }
+        if !failures.isEmpty { print("aKeyRevokedInAViewIsRevokedInEveryLaterView: failing seeds \(Array(Set(failures)).sorted().prefix(5))") }
+    }
+
+    /// The smallest reproduction of the case above: two admins concurrently enrol one key for two
+    /// analysts; one admin removes the analyst of the enrolment it saw, which revokes the key in its
+    /// view. Once the other enrolment (smaller event id) arrives, the key belongs to the other analyst,
+    /// is no longer revoked, and is a member again.
+    @Test func aKeyRevokedByARemovalDoesNotComeBackThroughAConcurrentEnrolment() {
+        let g = Self.key("g"), kb = Self.key("kb"), k = Self.key("stolen")
+        func id(_ first: UInt8, _ label: String) -> EventID {
+            var b = Bytes32.sha256(Array(label.utf8)).bytes; b[0] = first; return EventID(Bytes32(exactly: b)!)
+        }
+        let genesis = RosterEvent(id: id(0x80, "g1"), signer: g, seq: 1, change: .created(TeamCreated(name: "T", analyst: "ana")), deps: [:])
+        let addBo = RosterEvent(id: id(0x81, "g2"), signer: g, seq: 2, change: .added(MemberAdded(analyst: "bo", role: .admin, key: kb)), deps: [:])
+        // ana enrols k for cy, then removes cy (her removal saw that enrolment: k is revoked in her view).
+        let addCy = RosterEvent(id: id(0x90, "g3"), signer: g, seq: 3, change: .added(MemberAdded(analyst: "cy", role: .analyst, key: k)), deps: [:])
+        let removeCy = RosterEvent(id: id(0x91, "g4"), signer: g, seq: 4, change: .removed(MemberRemoved(analyst: "cy", reason: "device stolen")), deps: [:])
+        // Concurrently bo enrols the same key for dee; its id happens to be smaller.
+        let addDee = RosterEvent(id: id(0x10, "kb1"), signer: kb, seq: 1, change: .added(MemberAdded(analyst: "dee", role: .analyst, key: k)), deps: [g: 2])
+        let anasView = Roster([genesis, addBo, addCy, removeCy])
+        #expect(anasView.keys[k]?.revokedBy == removeCy.id, "revoked in ana's view")
+        let everything = Roster([genesis, addBo, addCy, removeCy, addDee])
+        #expect(everything.keys[k]?.revokedBy != nil, "a revoked key never comes back (Protocol/11-teams.md §The roster of a set)")
+        #expect(!everything.memberKeys.contains(k), "the key revoked by ana's removal is a member again once bo's concurrent enrolment arrives")
+    }
+
     static func same(_ p: Roster.Verdict, _ s: TeamOracle.Verdict) -> Bool {
         switch (p, s) {
         case (.allowed, .accepted), (.notMember, .refused), (.denied, .denied): true
