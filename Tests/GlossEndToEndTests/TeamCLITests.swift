@@ -73,6 +73,7 @@ import Testing
         #expect(boInit["teamMode"] as? String == "joining" && boInit["team"] is NSNull, "\(boInit)")
         let soloInit = try initReplica("solo")
         #expect(soloInit["teamMode"] as? String == "none" && soloInit["team"] is NSNull, "\(soloInit)")
+        #expect(try gloss("init", "--analyst", "x", "--dir", dir("x"), "--new-team", "T", "--join").status == 64, "--new-team and --join together")
 
         // gloss team: the documented JSON keys.
         let t = try teamJSON("ana")
@@ -100,6 +101,7 @@ import Testing
         #expect(add.status == 0 && Self.isEventID(add.object["event"]), "\(add.stdout) \(add.stderr)")
         #expect(try gloss("team", "add", "bo", "--key", boKey, "--dir", dir("ana")).status == 5, "bo is already on the team")
         #expect(try gloss("team", "add", "zoe", "--key", boKey, "--dir", dir("ana")).status == 5, "a key joins once")
+        #expect(try gloss("team", "add", "zoe", "--key", "abc", "--dir", dir("ana")).status == 64, "not a key")
         let imported = try ship("ana", "bo")
         #expect(imported.status == 0, "\(imported.stdout) \(imported.stderr)")
         let boTeam = try teamJSON("bo")
