@@ -263,6 +263,35 @@ import Testing
         #expect(server.log.contains("not on the team's roster"), "\(server.log)")
     }
 
+    /// A peer admitted at the handshake whose key is revoked by the batch it sends itself (it relays
+    /// another admin's revocation of its own key) is dropped mid-session; its next handshake is refused.
+    @Test func aPeerWhoseRevocationArrivesDuringTheSessionIsDropped() throws {
+        defer { tmp.remove() }
+        _ = try initReplica("ana", "--new-team", "Desk")
+        let art = try article("ana")
+        _ = try initReplica("bo", "--join")
+        _ = try initReplica("cy", "--join")
+        let cyKey = try replicaID("cy")
+        #expect(try gloss("team", "add", "bo", "--key", try replicaID("bo"), "--role", "admin", "--dir", dir("ana")).status == 0)
+        #expect(try gloss("team", "add", "cy", "--key", cyKey, "--dir", dir("ana")).status == 0)
+        #expect(try ship("ana", "bo").status == 0)
+        #expect(try ship("ana", "cy").status == 0)
+        // bo revokes cy's key; cy receives that revocation (it can no longer write, but holds it).
+        #expect(try gloss("team", "revoke", cyKey, "--reason", "stolen", "--dir", dir("bo")).status == 0)
+        #expect(try ship("bo", "cy").status == 0)
+        #expect(try gloss("note", "add", "--dir", dir("ana"), "--on", art, "--text", "ana wrote on").status == 0)
+        let server = try ServeProcess(dir: tmp.sub("ana"))
+        defer { server.stop() }
+        let first = try gloss("sync", "--dir", dir("cy"), "127.0.0.1:\(server.port)", "--json")
+        let ana = try teamJSON("ana")
+        let cyKeys = try #require(member(ana, "cy")?["keys"] as? [[String: Any]])
+        #expect(!(cyKeys.first?["revokedBy"] is NSNull), "ana applied the revocation cy relayed: \(first.stdout) \(first.stderr)")
+        let second = try gloss("sync", "--dir", dir("cy"), "127.0.0.1:\(server.port)", "--json")
+        #expect(second.status != 0 && second.status != 8, "refused at the next handshake: \(second.stdout) \(second.stderr)")
+        server.stop()
+        #expect(server.log.contains("no longer on the team's roster"), "dropped mid-session: \(server.log)")
+    }
+
     // MARK: Key files
 
     @Test func whoamiAndServeWarnWhenTheKeyFileIsReadableByOthers() throws {
