@@ -68,4 +68,42 @@ import Testing
         #expect(try ana.vector == dee.vector)
         #expect(try ana.digest() == dee.digest())
     }
+    /// An admin's key signs two different roster events at one seq (a copied replica folder): the
+    /// feed freezes at the fork and its roster events from the fork on leave the roster (§Forks) on
+    /// every replica, whichever branch it saw first.
+    @Test func rosterEventsOfAForkedAdminFeedLeaveTheRosterWhicheverBranchArrivedFirst() throws {
+        defer { tmp.remove() }
+        let ana = try create("ana", .create(name: "Desk"))
+        let bo = try create("bo", .join), cy = try create("cy", .join)
+        try ana.addMember("bo", role: .admin, key: bo.replicaID)
+        try ana.addMember("cy", role: .reader, key: cy.replicaID)
+        try ship(ana, bo); try ship(ana, cy)
+        try FileManager.default.copyItem(at: tmp.sub("bo"), to: tmp.sub("bo-twin"))
+        let twin = try Replica.open(at: tmp.sub("bo-twin"))
+        let zed = fixedKey("team-order/zed").replicaID, yan = fixedKey("team-order/yan").replicaID
+        let a = try bo.addMember("zed", role: .analyst, key: zed)
+        let b = try twin.addMember("yan", role: .admin, key: yan)
+        #expect(a.envelope.seq == b.envelope.seq && a.id != b.id, "a fork")
+        // Each receiver gets both branches (the second bundle built against a vector below the fork).
+        func shipBranch(_ from: Replica, _ to: Replica) throws {
+            var base = try to.vector
+            base[bo.replicaID] = min(base[bo.replicaID], a.envelope.seq - 1)
+            let file = tmp.sub("fork-\(UUID().uuidString.prefix(6)).glossb")
+            try from.exportBundle(to: file, base: base)
+            _ = try to.importBundle(at: file)
+        }
+        try shipBranch(bo, ana); try shipBranch(twin, ana)
+        try shipBranch(twin, cy); try shipBranch(bo, cy)
+        for r in [ana, cy] {
+            let forks = try r.store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM feeds WHERE fork_seq IS NOT NULL") ?? 0 }
+            #expect(forks == 1, "\(r.analyst) holds the fork evidence")
+        }
+        for r in [ana, cy] {
+            let roster = try r.store.read { try r.store.roster($0) }
+            #expect(!roster.memberKeys.contains(zed) && !roster.memberKeys.contains(yan),
+                    "\(r.analyst): roster events of the forked feed from the fork on left the roster")
+        }
+        #expect(try ana.store.read { try ana.store.roster($0) } == cy.store.read { try cy.store.roster($0) })
+        #expect(try ana.vector == cy.vector && ana.digest() == cy.digest())
+    }
 }
