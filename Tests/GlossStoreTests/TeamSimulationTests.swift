@@ -42,20 +42,22 @@ import Testing
         print("TeamSimulationTests: \(totals) in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
         #expect(totals.forgedAccepted > 0 && totals.forgedRefused > 0 && totals.forgedDenied > 0, "every verdict happened")
         #expect(totals.honestRefused > 0 && totals.rosterChanges > 0)
+        #expect(totals.concurrentRoles > 0, "concurrent role changes happened")
     }
 }
 
 final class TeamSim {
     struct Stats: CustomStringConvertible {
         var forgedAccepted = 0, forgedRefused = 0, forgedDenied = 0, honestWrites = 0, honestRefused = 0, rosterChanges = 0
-        var bundles = 0, dropped = 0, duplicated = 0
+        var bundles = 0, dropped = 0, duplicated = 0, concurrentRoles = 0, removalAgainstAddition = 0
         mutating func add(_ o: Stats) {
+            concurrentRoles += o.concurrentRoles; removalAgainstAddition += o.removalAgainstAddition
             forgedAccepted += o.forgedAccepted; forgedRefused += o.forgedRefused; forgedDenied += o.forgedDenied
             honestWrites += o.honestWrites; honestRefused += o.honestRefused; rosterChanges += o.rosterChanges
             bundles += o.bundles; dropped += o.dropped; duplicated += o.duplicated
         }
         var description: String {
-            "forged accepted \(forgedAccepted), refused \(forgedRefused), denied \(forgedDenied); honest writes \(honestWrites), refused locally \(honestRefused), roster changes \(rosterChanges); bundles \(bundles), dropped \(dropped), duplicated \(duplicated)"
+            "forged accepted \(forgedAccepted), refused \(forgedRefused), denied \(forgedDenied); honest writes \(honestWrites), refused locally \(honestRefused), roster changes \(rosterChanges); bundles \(bundles), dropped \(dropped), duplicated \(duplicated); concurrent role writes \(concurrentRoles), removal against addition \(removalAgainstAddition)"
         }
     }
 
@@ -213,8 +215,9 @@ final class TeamSim {
     func run(steps: Int) throws {
         for _ in 0..<steps {
             let roll = rng.next() % 100
-            if roll < 30 { try honestDataStep() }
-            else if roll < 45 { try honestRosterStep() }
+            if roll < 25 { try honestDataStep() }
+            else if roll < 37 { try honestRosterStep() }
+            else if roll < 45 { try concurrentRosterStep() }
             else if roll < 65 { try forgeStep() }
             else if roll < 85 { try bundleStep() }
             else { try deliverStep() }
@@ -250,9 +253,27 @@ final class TeamSim {
         return chance(25) ? fixedKey("teamsim/\(seed)/fresh\(rng.next() % 1_000_000)").replicaID : pick(all)
     }
 
+    /// Replicas whose own key is an admin's in their own view.
+    func adminReplicas() throws -> [Replica] {
+        try replicas.filter { r in view(try r.vector.entries).member(r.replicaID)?.role == .admin }
+    }
+
+    /// Two admins change the roster about one analyst without seeing each other's change (concurrent
+    /// role changes, removal against addition or role change, revocations of each other's keys).
+    func concurrentRosterStep() throws {
+        let admins = try adminReplicas()
+        guard admins.count >= 2 else { return try honestRosterStep() }
+        let a = pick(admins), b = pick(admins.filter { $0 !== a })
+        let analyst = pick(["cy", "dee", "mal", "rex", "fin", "eve", a.analyst == b.analyst ? "cy" : b.analyst])
+        for r in [a, b] { try honestRosterStep(on: r, analyst: analyst) }
+    }
+
     func honestRosterStep() throws {
-        let r = pick(replicas)
-        let analyst = pick(analystNames)
+        let admins = try adminReplicas()
+        try honestRosterStep(on: !admins.isEmpty && chance(70) ? pick(admins) : pick(replicas), analyst: pick(analystNames))
+    }
+
+    func honestRosterStep(on r: Replica, analyst: String) throws {
         let role = pick(TeamRole.allCases)
         switch rng.next() % 10 {
         case 0, 1, 2:
@@ -274,7 +295,7 @@ final class TeamSim {
             let change = RosterChange.revoked(KeyRevoked(key: key, reason: "lost"))
             try honestRoster(r, "revoke \(key.short)", change) { try $0.revokeKey(key, reason: "lost") }
         default:
-            let who = chance(70) ? pick(["mal", "rex", "fin", "dee", "cy"]) : analyst
+            let who = chance(30) ? pick(["mal", "rex", "fin", "dee", "cy"]) : analyst
             let change = RosterChange.removed(MemberRemoved(analyst: who, reason: "left"))
             try honestRoster(r, "remove \(who)", change) { try $0.removeMember(who, reason: "left") }
         }
@@ -449,6 +470,19 @@ final class TeamSim {
             #expect(s.roster == s0.roster, "roster \(who)")
             #expect(s.quarantine == s0.quarantine, "quarantine \(who)")
             #expect(s.conflicts == s0.conflicts, "conflicts \(who)")
+        }
+        // How often the concurrency rules were exercised.
+        for a in analystNames {
+            let setters = accepted.filter { e in
+                switch e.change { case .roleChanged(let p): p.analyst == a; case .added(let p): p.analyst == a; default: false }
+            }
+            if TeamOracle.maxima(setters).count > 1 { stats.concurrentRoles += 1 }
+            let presence = TeamOracle.maxima(accepted.filter { e in
+                switch e.change { case .removed(let p): p.analyst == a; case .added(let p): p.analyst == a; default: false }
+            })
+            if presence.contains(where: { if case .removed = $0.change { true } else { false } }) && presence.contains(where: { if case .added = $0.change { true } else { false } }) {
+                stats.removalAgainstAddition += 1
+            }
         }
         // The roster everyone holds is the specification's roster of every accepted roster event.
         let o = TeamOracle(accepted)
