@@ -18,6 +18,9 @@ public struct Status: Sendable {
     public var digest: String
     /// Feeds that are stalled (a rejected event) or forked (frozen), with the reason.
     public var feedProblems: [FeedProblem]
+    /// The team this replica belongs to (Protocol/11-teams.md), and this replica's role in it.
+    public var teamMode: TeamMode = .none
+    public var role: TeamRole?
 
 }
 
@@ -70,7 +73,9 @@ public struct ObjectDetail: Sendable {
 extension Replica {
     public func status() throws -> Status {
         try read { db in
-            Status(analyst: analyst, replica: replicaID, versionVector: try store.vector(db),
+            let role: TeamRole?
+            if case .success(let m) = try store.roster(db).member(replicaID) { role = m.role } else { role = nil }
+            return Status(analyst: analyst, replica: replicaID, versionVector: try store.vector(db),
                    events: try store.eventCount(db),
                    articles: try ArticleReads.count(db),
                    notes: try NoteReads.liveCount(db),
@@ -79,7 +84,9 @@ extension Replica {
                    quarantined: try store.quarantineCount(db),
                    openConflicts: try ConflictRecord.openCount(db),
                    digest: try projector.digest(db),
-                   feedProblems: try store.feedProblems(db))
+                   feedProblems: try store.feedProblems(db),
+                   teamMode: try store.teamMode(db),
+                   role: role)
         }
     }
 

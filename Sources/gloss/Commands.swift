@@ -114,13 +114,18 @@ struct Note: ParsableCommand {
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show the replica: analyst, id, version vector and counts.")
     @OptionGroup var replica: ReplicaOptions
-    @Flag(help: "Print JSON (keys: analyst, replica, versionVector, events, articles, notes, …).") var json = false
+    @Flag(help: "Print JSON (keys: analyst, replica, versionVector, events, articles, notes, …, team, teamMode, role).") var json = false
     func run() throws {
         try guarded {
             let s = try replica.openForReading().status()
             if json { out(s.json.pretty); return }
             out("analyst   \(s.analyst)")
             out("replica   \(s.replica.hex)")
+            switch s.teamMode {
+            case .none: break
+            case .joining: out("team      joining (not on a roster yet)")
+            case .member(let t): out("team      \(t.hex)  role \(s.role?.rawValue ?? "none (not a member)")")
+            }
             out("events    \(s.events)")
             out("articles  \(s.articles)")
             out("notes     \(s.notes)")

@@ -37,6 +37,9 @@ extension GlossEngine.Status {
             ("quarantined", .int(Int64(quarantined))), ("openConflicts", .int(Int64(openConflicts))),
             ("digest", .string(digest)),
             ("feeds", .array(feedProblems.map { .object([("replica", .string($0.replica.hex)), ("state", .string($0.state.rawValue)), ("reason", .string($0.reason))]) })),
+            ("team", teamMode.team == .none ? .null : .string(teamMode.team.hex)),
+            ("teamMode", .string({ switch teamMode { case .none: "none"; case .joining: "joining"; case .member: "member" } }())),
+            ("role", role.map { .string($0.rawValue) } ?? .null),
         ])
     }
 }
