@@ -75,10 +75,10 @@ struct FactCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Change one field of a fact (an empty --value clears when, where or source).")
         @OptionGroup var replica: ReplicaOptions
         @Argument(help: "The fact (id or unique prefix).") var fact: String
-        @Option(help: "subject, predicate, object, when, where or source.") var field: String
+        @Option(help: "subject, predicate, object, when, where or source.") var field: FactField
         @Option(help: "The new value (for source: a source name or id).") var value: String
         @Flag(help: "Print JSON (keys: id, event).") var json = false
-        func run() throws { try guarded { printCreated(try replica.open().amendFact(fact, field: FactField(parsing: field), value: value), json: json) } }
+        func run() throws { try guarded { printCreated(try replica.open().amendFact(fact, field: field, value: value), json: json) } }
     }
 
     struct Retract: ParsableCommand {
@@ -236,20 +236,20 @@ struct Grade: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "source", abstract: "Grade a source's reliability (A–F).")
         @OptionGroup var replica: ReplicaOptions
         @Argument(help: "The source (name or id).") var source: String
-        @Option(help: "A–F.") var reliability: String
+        @Option(help: "A–F (Admiralty source reliability).") var reliability: Reliability
         @Option(help: "Why.") var reason: String?
         @Flag(help: "Print JSON (keys: id, event).") var json = false
-        func run() throws { try guarded { printCreated(try replica.open().gradeSource(source, reliability: Reliability(parsing: reliability), reason: reason), json: json) } }
+        func run() throws { try guarded { printCreated(try replica.open().gradeSource(source, reliability: reliability, reason: reason), json: json) } }
     }
 
     struct FactGrade: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "fact", abstract: "Grade a fact's credibility (1–6).")
         @OptionGroup var replica: ReplicaOptions
         @Argument(help: "The fact (id or unique prefix).") var fact: String
-        @Option(help: "1–6.") var credibility: String
+        @Option(help: "1–6 (Admiralty information credibility).") var credibility: Credibility
         @Option(help: "Why.") var reason: String?
         @Flag(help: "Print JSON (keys: id, event).") var json = false
-        func run() throws { try guarded { printCreated(try replica.open().gradeFact(fact, credibility: Credibility(parsing: credibility), reason: reason), json: json) } }
+        func run() throws { try guarded { printCreated(try replica.open().gradeFact(fact, credibility: credibility, reason: reason), json: json) } }
     }
 }
 

@@ -138,3 +138,11 @@ struct Redact: ParsableCommand {
         }
     }
 }
+
+// Domain enums parsed by ArgumentParser itself: a value outside them is a usage error (exit 64)
+// naming the values allowed.
+extension FactField: ExpressibleByArgument {}
+extension Reliability: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument.uppercased()) }
+}
+extension Credibility: ExpressibleByArgument {}
