@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// The request context: the session id the page's forms are bound to.
 public struct WebContext: RequestContext {
@@ -71,17 +72,16 @@ public struct WebServer: Sendable {
         let app = Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: nil),
                               onServerRunning: { channel in ready(channel.localAddress?.port ?? port) }, logger: logger)
         defer { snapshots.removeAll() }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                do { try await app.run() } catch where Task.isCancelled {
-                    // Stopping: the server's own shutdown error is not a failure.
-                }
-            }
-            group.addTask { await stop() }
-            // Whichever ends first (the stop signal, or the server failing) ends both.
-            try await group.next()
-            group.cancelAll()
-            try await group.waitForAll()
+        // A graceful shutdown (not a cancellation) lets requests in flight finish.
+        let services = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        // Not a child task: when the server fails first (a port in use) nothing waits for `stop`.
+        let stopper = Task {
+            await stop()
+            await services.triggerGracefulShutdown()
+        }
+        defer { stopper.cancel() }
+        do { try await services.run() } catch let e as IOError where e.errnoCode == EADDRINUSE {
+            throw GlossError(.refused, "cannot serve the web view on \(host):\(port): the address is in use; choose another port (port 0 picks a free one)")
         }
     }
 
