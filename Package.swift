@@ -10,7 +10,8 @@ import PackageDescription
 //   Engine ← all of the above but GRDB (no SQL: it calls the Store's and the Projections' typed reads,
 //            passing ReplicaStore.Transaction through, and returns typed values)
 //   Engine ← Bench (benchmarks against raw SQLite; never in the GlossEngine product)
-//   Engine, Bench, JSON ← gloss (parsing, text and JSON output, exit codes)
+//   Engine, Model ← Web (Hummingbird; pages rendered on the server from the Engine's typed reads, no SQL)
+//   Engine, Bench, JSON, Web ← gloss (parsing, text and JSON output, exit codes)
 let package = Package(
     name: "Gloss",
     platforms: [.macOS(.v13)],
@@ -24,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         .target(name: "GlossModel", dependencies: [
@@ -72,8 +76,18 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The web view (`gloss serve --http`): pages rendered on the server from the Engine's typed reads.
+        .target(name: "GlossWeb", dependencies: [
+            "GlossEngine", "GlossModel",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "gloss", dependencies: [
-            "GlossEngine", "GlossBench", "GlossJSON",
+            "GlossEngine", "GlossBench", "GlossJSON", "GlossWeb",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -88,6 +102,12 @@ let package = Package(
         ]),
         .testTarget(name: "GlossEndToEndTests", dependencies: ["GlossJSON", "GlossTestSupport"]),
         .testTarget(name: "GlossIngestTests", dependencies: ["GlossIngest", "GlossModel", "GlossTestSupport"]),
+        .testTarget(name: "GlossWebTests", dependencies: [
+            "GlossWeb", "GlossEngine", "GlossModel", "GlossTestSupport",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ]),
         .testTarget(name: "GlossExportTests", dependencies: ["GlossExport", "GlossModel", "GlossTestSupport"]),
     ]
 )

@@ -10,6 +10,9 @@ Scripts/setup.sh
 # the export tests fail rather than skip when it is missing.
 Scripts/stix-venv.sh
 export GLOSS_REQUIRE_STIX=1 GLOSS_STIX_PYTHON="$PWD/.venv-stix/bin/python"
+# The web view's browser test (GlossWebTests.BrowserTests) fails rather than skips without Chromium
+# (Scripts/setup.sh installs Debian's `chromium`).
+export GLOSS_REQUIRE_CHROMIUM=1
 
 echo "== swift build"
 swift build --build-tests 2>&1 | { grep -vE '^\[[0-9]+/[0-9]+\]' || true; }

@@ -27,7 +27,7 @@ public final class Replica: Sendable {
 
     public static let systemClock: @Sendable () -> UInt64 = { UInt64(max(0, Date().timeIntervalSince1970 * 1000)) }
 
-    private init(folder: URL, store: ReplicaStore, key: ReplicaKey, analyst: String, clock: @escaping @Sendable () -> UInt64) {
+    init(folder: URL, store: ReplicaStore, key: ReplicaKey, analyst: String, clock: @escaping @Sendable () -> UInt64) {
         self.folder = folder; self.store = store; self.key = key; self.analyst = analyst; self.clock = clock
     }
 

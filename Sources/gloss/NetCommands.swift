@@ -1,20 +1,40 @@
 import ArgumentParser
 import Foundation
 import GlossEngine
+import GlossWeb
 import Logging
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve sync sessions over TCP (encrypted and authenticated; Protocol/07-wire.md) until SIGINT or SIGTERM.",
-        discussion: "Prints `listening on HOST:PORT` on standard output once bound (port 0 picks a free port); logs go to standard error.")
+        abstract: "Serve sync sessions over TCP (encrypted and authenticated; Protocol/07-wire.md) and/or the web view over HTTP, until SIGINT or SIGTERM.",
+        discussion: """
+            Prints `listening on HOST:PORT` (sync) and `web view on http://HOST:PORT/` on standard output once bound (port 0 picks a free port); logs go to standard error.
+            With --http alone only the web view runs; with --http and --listen both run in one process. The web view shows pages rendered on the server from the projections (articles with highlighted evidence and annotations, facts with grades and histories, notes, conflicts side by side, revisions, ?asof=POINT for any past time or event) and records resolutions, notes and annotations as ordinary signed events of this replica. It reads the same database as every other command, so a sync shows on the next page load. It binds to loopback by default; any other address requires --http-token (or GLOSS_HTTP_TOKEN), and requests then need it (open /login?token=TOKEN once, or send Authorization: Bearer TOKEN).
+            """)
     @OptionGroup var replica: ReplicaOptions
-    @Option(help: "Address to listen on.") var listen = "127.0.0.1:7420"
+    @Option(help: "Address to listen on for sync sessions (default 127.0.0.1:7420; not started when only --http is given).") var listen: String?
+    @Option(help: ArgumentHelp("Serve the web view on HOST:PORT (for example 127.0.0.1:8080).", valueName: "HOST:PORT")) var http: String?
+    @Option(help: ArgumentHelp("Access token the web view requires (16–256 of A–Z a–z 0–9 - . _ ~); needed to bind beyond loopback. Default: GLOSS_HTTP_TOKEN.", valueName: "TOKEN")) var httpToken: String?
     @Option(help: "Drop a peer that sends nothing for this many seconds (1–86400).") var idleTimeout: Int = 30
     @Option(help: "Drop a peer that has not completed the handshake after this many seconds (1–86400).") var handshakeTimeout: Int = 10
+
+    var token: String? {
+        if let httpToken { return httpToken }
+        if let env = ProcessInfo.processInfo.environment["GLOSS_HTTP_TOKEN"], !env.isEmpty { return env }
+        return nil
+    }
 
     func validate() throws {
         try FlagCheck.count("--idle-timeout", idleTimeout, 1...86_400)
         try FlagCheck.count("--handshake-timeout", handshakeTimeout, 1...86_400)
+        if let http {
+            do {
+                let (host, _) = try Replica.parseAddress(http)
+                try WebSecurity.check(host: host, token: token)
+            } catch let e as WebError { throw ValidationError(e.message) } catch let e as GlossError { throw ValidationError("--http: \(e.message)") }
+        } else if httpToken != nil {
+            throw ValidationError("--http-token goes with --http HOST:PORT")
+        }
     }
 
     func run() async throws {
@@ -28,12 +48,35 @@ struct Serve: AsyncParsableCommand {
         do {
             let r = try replica.open()
             if let warning = r.keyFileWarning() { err("warning: \(warning)") }
-            let (host, port) = try Replica.parseAddress(listen)
+            let sync = listen != nil || http == nil ? try Replica.parseAddress(listen ?? "127.0.0.1:7420") : nil
+            let web = try http.map { try Replica.parseAddress($0) }
             let stopped = SignalWaiter(signals: [SIGINT, SIGTERM])
-            try await r.serve(host: host, port: port, idleTimeout: .seconds(idleTimeout), handshakeTimeout: .seconds(handshakeTimeout),
-                              logger: logger, ready: { bound in
-                writeFileDescriptor(1, "listening on \(host):\(bound)\n")
-            }, stop: { await stopped.wait(); logger.info("signal received: stopping") })
+            // One latch ends every service: a signal, or one of them failing (a port in use).
+            let stop = AsyncLatch()
+            Task { await stopped.wait(); logger.info("signal received: stopping"); stop.fire() }
+            let (idle, handshake, token) = (idleTimeout, handshakeTimeout, token)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                if let (host, port) = sync {
+                    group.addTask {
+                        do {
+                            try await r.serve(host: host, port: port, idleTimeout: .seconds(idle), handshakeTimeout: .seconds(handshake),
+                                              logger: logger, ready: { bound in writeFileDescriptor(1, "listening on \(host):\(bound)\n") },
+                                              stop: { await stop.wait() })
+                        } catch { stop.fire(); throw error }
+                    }
+                }
+                if let (host, port) = web {
+                    group.addTask {
+                        do {
+                            let display = host.contains(":") ? "[\(host)]" : host
+                            try await WebServer(replica: r, security: WebSecurity(token: token))
+                                .run(host: host, port: port, logger: logger, ready: { bound in writeFileDescriptor(1, "web view on http://\(display):\(bound)/\n") },
+                                     stop: { await stop.wait() })
+                        } catch { stop.fire(); throw error }
+                    }
+                }
+                try await group.waitForAll()
+            }
         } catch {
             throw CLIOutput.fail(error)
         }

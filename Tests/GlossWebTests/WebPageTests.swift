@@ -1,0 +1,207 @@
+import Foundation
+import GlossEngine
+import GlossTestSupport
+import GlossWeb
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// Every page and form of the web view, in process (HummingbirdTesting's router client).
+@Suite(.timeLimit(.minutes(5))) struct WebPageTests {
+    static func app(_ s: WebServer) -> some ApplicationProtocol { Application(router: s.router()) }
+
+    @Test func articleListAndArticlePageShowHighlightsOnTheRightTextWithSecurityHeaders() async throws {
+        let f = try WebFixture("article")
+        defer { f.remove() }
+        try await Self.app(f.server()).test(.router) { client in
+            let list = try await client.get("/")
+            #expect(list.status == .ok)
+            #expect(list.headers[.contentSecurityPolicy]?.contains("script-src 'none'") == true)
+            #expect(list.headers[.contentSecurityPolicy]?.contains("default-src 'self'") == true)
+            #expect(list.headers[.xContentTypeOptions] == "nosniff")
+            #expect(list.headers[HTTPField.Name("Referrer-Policy")!] == "no-referrer")
+            #expect(list.headers[HTTPField.Name("X-Frame-Options")!] == "DENY")
+            #expect(text(list).contains("/articles/\(f.article)"))
+            #expect(text(list).contains("Dawn") && text(list).contains("B2"))
+
+            let page = try await client.get("/articles/\(f.article.prefix(10))")
+            #expect(page.status == .ok)
+            let html = text(page)
+            #expect(HTMLTests.markedText(html, object: f.fact) == WebFixture.evidence)
+            #expect(HTMLTests.markedText(html, object: f.otherFact) == "joint military exercises")
+            #expect(HTMLTests.markedText(html, object: f.annotation) == WebFixture.annotated)
+            #expect(html.contains("data-object=\"\(f.annotation)\" data-status=\"moved\""), "the revision moved the annotation")
+            #expect(html.contains("class=\"hl evidence st-exact"))
+            #expect(html.contains("Check the exercise date."))
+            #expect(html.contains("odd wording"))
+            #expect(!html.contains("<script"))
+
+            let css = try await client.get("/style.css")
+            #expect(css.status == .ok && css.headers[.contentType]?.hasPrefix("text/css") == true)
+            #expect(try await client.get("/articles/ffff0000").status == .notFound)
+            #expect(try await client.get("/articles/not-hex").status == .notFound)
+        }
+    }
+
+    @Test func hostileNoteAndArticleTextRendersInert() async throws {
+        let f = try WebFixture("hostile")
+        defer { f.remove() }
+        let hostile = "<script>alert(1)</script> \"'><img src=x onerror=alert(2)> <a href=\"javascript:alert(3)\">x</a> abc\u{202E}fed\u{2066}"
+        let big = String(repeating: "A", count: 1_000_000) + "<script>alert(4)</script>"
+        let hostileArticle = try f.replica.ingest(bytes: Array(("date 2021-07-01 \u{202E}EVIL\u{202C} – " + hostile + "\n\nThe end.").utf8), filename: "<b>x</b>.txt").id
+        _ = try f.replica.annotate(article: hostileArticle, quote: "onerror=alert(2)", comment: hostile, tags: [])
+        let n1 = try f.replica.addNote(on: f.article, body: hostile).id
+        let n2 = try f.replica.addNote(on: hostileArticle, body: big).id
+        _ = try f.replica.addNote(on: n1, body: "reply: " + hostile)
+        try await Self.app(f.server()).test(.router) { client in
+            for uri in ["/", "/articles/\(f.article)", "/articles/\(hostileArticle)", "/notes/\(n1)", "/notes/\(n2)", "/facts", "/?q=alert"] {
+                let r = try await client.get(uri)
+                #expect(r.status == .ok, "\(uri)")
+                let html = text(r)
+                #expect(!html.contains("<script"), "\(uri)")
+                #expect(!html.contains("<img"), "\(uri)")
+                #expect(!html.contains("<a href=\"javascript"), "\(uri)")
+                #expect(!html.unicodeScalars.contains { [0x202E, 0x2066, 0x202C].contains($0.value) }, "\(uri): bidi controls are shown, not obeyed")
+            }
+            let page = try await text(client.get("/articles/\(hostileArticle)"))
+            #expect(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+            #expect(page.contains("&quot;&#39;&gt;&lt;img"))
+            #expect(page.contains("⟦U+202E⟧"))
+            let clock = ContinuousClock()
+            var bigPage = ""
+            let took = try await clock.measure { bigPage = try await text(client.get("/notes/\(n2)")) }
+            #expect(bigPage.contains(String(repeating: "A", count: 1_000_000) + "&lt;script&gt;"))
+            print("[web] /notes with a 1 MB note: \(bigPage.utf8.count) bytes in \(took)")
+        }
+    }
+
+    @Test func formsWithoutTheSessionsCSRFTokenAreRefused() async throws {
+        let f = try WebFixture("csrf")
+        defer { f.remove() }
+        try await Self.app(f.server()).test(.router) { client in
+            let form: [(String, String)] = [("on", f.article), ("body", "sneaky")]
+            // No cookie, no token.
+            let a = try await client.execute(uri: "/notes", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: formBody(form))
+            #expect(a.status == .forbidden)
+            // A cookie, and the token of another session.
+            let s1 = try await client.get("/articles/\(f.article)"), s2 = try await client.get("/articles/\(f.article)")
+            let c1 = try #require(sessionCookie(s1)), t2 = try #require(csrfToken(text(s2)))
+            let b = try await client.execute(uri: "/notes", method: .post, headers: [.cookie: c1, .contentType: "application/x-www-form-urlencoded"],
+                                             body: formBody(form + [("csrf", t2)]))
+            #expect(b.status == .forbidden)
+            #expect(try f.replica.notes(on: f.article).allSatisfy { $0.body != "sneaky" })
+            // The right one.
+            let ok = try await client.postForm("/notes", from: "/articles/\(f.article)", [("on", f.article), ("body", "line 1\r\nline 2")])
+            #expect(ok.status == .seeOther)
+            let added = try #require(try f.replica.notes(on: f.article).first { $0.body == "line 1\nline 2" })
+            #expect(added.author == "ana")
+            // A reply to it, from its page.
+            let reply = try await client.postForm("/notes", from: "/notes/\(added.id)", [("on", added.id), ("body", "a reply")])
+            #expect(reply.status == .seeOther)
+            #expect(try f.replica.noteDetail(added.id).replies.map(\.body) == ["a reply"])
+            // An annotation on a selected span.
+            let ann = try await client.postForm("/articles/\(f.article)/annotate", from: "/articles/\(f.article)",
+                                                [("quote", "Zakir Hasanov"), ("occurrence", ""), ("comment", "the minister")])
+            #expect(ann.status == .seeOther)
+            #expect(try f.replica.annotations(article: f.article).contains { $0.selector.exact == "Zakir Hasanov" && $0.comment == "the minister" })
+            // Refusals from the engine come back as pages with the status.
+            let empty = try await client.postForm("/notes", from: "/articles/\(f.article)", [("on", f.article), ("body", "   ")])
+            #expect(empty.status == .badRequest)
+            // Bodies are bounded.
+            let s = try await client.get("/")
+            let huge = try await client.execute(uri: "/notes", method: .post,
+                                                headers: [.cookie: try #require(sessionCookie(s)), .contentType: "application/x-www-form-urlencoded"],
+                                                body: ByteBuffer(string: "body=" + String(repeating: "x", count: WebSecurity.maxBodyBytes + 1)))
+            #expect(huge.status == .contentTooLarge)
+        }
+    }
+
+    @Test func factNoteSearchAndFilterPages() async throws {
+        let f = try WebFixture("facts")
+        defer { f.remove() }
+        _ = try f.replica.editNote(f.note, body: "Exercises in September 2021.")
+        _ = try f.replica.gradeFact(f.fact, credibility: .possiblyTrue, reason: "second look")
+        let second = try f.replica.ingest(bytes: Array("date 2021-08-02 ANKARA – Another story about zanzibarian spices.\n".utf8), filename: "b.txt").id
+        try await Self.app(f.server()).test(.router) { client in
+            let facts = try await text(client.get("/facts"))
+            #expect(facts.contains(f.fact) && facts.contains("B3"))
+            let fact = try await text(client.get("/facts/\(f.fact)"))
+            #expect(fact.contains("Credibility history") && fact.contains("second look"))
+            #expect(fact.contains("long record"), "the source's reliability history")
+            #expect(fact.contains("/facts/\(f.otherFact)"), "corroborated by the other fact")
+            let note = try await text(client.get("/notes/\(f.note)"))
+            #expect(note.contains("Check the exercise date.") && note.contains("Exercises in September 2021."))
+            #expect(note.contains(">edit<"))
+
+            func listed(_ query: String) async throws -> Set<String> {
+                let html = try await text(client.get("/?" + query))
+                return Set([f.article, second].filter { html.contains("/articles/\($0)") })
+            }
+            #expect(try await listed("") == [f.article, second])
+            #expect(try await listed("q=September") == [f.article])
+            #expect(try await listed("q=zanzibarian") == [second])
+            #expect(try await listed("tag=azerbaijan") == [f.article])
+            #expect(try await listed("source=dawn") == [f.article])
+            #expect(try await listed("source=Nobody") == [])
+            #expect(try await listed("grade=B3") == [f.article])
+            #expect(try await listed("grade=C") == [])
+            #expect(try await listed("from=2021-07-01") == [second])
+            #expect(try await listed("to=2021-06") == [f.article])
+            let search = try await text(client.get("/?q=September"))
+            #expect(search.contains("Matches") && search.contains("/notes/\(f.note)"))
+            // /objects/ID sends to the object's page.
+            let r = try await client.get("/objects/\(f.fact.prefix(12))")
+            #expect(r.status == .seeOther && r.headers[.location] == "/facts/\(f.fact)")
+        }
+    }
+
+    @Test func asOfShowsAnyPageAsItWasAndRevisionsDiff() async throws {
+        let f = try WebFixture("asof")
+        defer { f.remove() }
+        let before = try #require(try f.replica.noteDetail(f.note).history.last?.event)
+        _ = try f.replica.editNote(f.note, body: "Exercises in September 2021.")
+        try await Self.app(f.server()).test(.router) { client in
+            let now = try await text(client.get("/notes/\(f.note)"))
+            #expect(now.contains("Exercises in September 2021.") && now.contains("name=\"csrf\""))
+            let past = try await text(client.get("/notes/\(f.note)?asof=\(before)"))
+            #expect(past.contains("As the team saw it"))
+            #expect(!past.contains(">edit<"), "the edit came later")
+            #expect(!past.contains("<form method=\"post\""), "no writes to the past")
+            let article = try await text(client.get("/articles/\(f.article)?asof=\(before.prefix(16))"))
+            #expect(article.contains("Check the exercise date.") && !article.contains("Exercises in September 2021."))
+            #expect(article.contains("asof=\(before.prefix(16))"), "links keep the point")
+            // Before anything: an RFC 3339 time.
+            let empty = try await client.get("/?asof=2001-01-01T00:00:00Z")
+            #expect(empty.status == .ok && text(empty).contains("0 of 0 articles"))
+            #expect(try await client.get("/?asof=/etc/passwd").status == .badRequest, "a point is never a file on the server")
+            // Revision diff.
+            let d = try f.replica.articleDetail(f.article)
+            #expect(d.revisions.count == 2)
+            let diff = try await client.get("/articles/\(f.article)/diff?from=\(d.revisions[0].sha256)&to=\(d.revisions[1].sha256.prefix(12))")
+            #expect(diff.status == .ok)
+            #expect(text(diff).contains("<ins>+ ") && text(diff).contains("(Updated.) The statement made"))
+            #expect(text(diff).contains("<del>- "))
+        }
+    }
+
+    @Test func anAccessTokenIsRequiredWhenConfigured() async throws {
+        let f = try WebFixture("token")
+        defer { f.remove() }
+        let token = "0123456789abcdef-token"
+        try await Self.app(f.server(token: token)).test(.router) { client in
+            #expect(try await client.get("/").status == .unauthorized)
+            #expect(try await client.get("/articles/\(f.article)").status == .unauthorized)
+            #expect(try await client.get("/", headers: [.authorization: "Bearer wrong-token-0123456"]).status == .unauthorized)
+            #expect(try await client.get("/", headers: [.authorization: "Bearer \(token)"]).status == .ok)
+            #expect(try await client.get("/login?token=nope").status == .unauthorized)
+            let login = try await client.get("/login?token=\(token)")
+            #expect(login.status == .seeOther)
+            let auth = try #require(login.headers[values: .setCookie].first { $0.hasPrefix("gloss_auth=") })
+            #expect(!auth.contains(token), "the cookie is not the token itself")
+            #expect(auth.contains("HttpOnly") && auth.contains("SameSite=Strict"))
+            let cookie = String(auth.split(separator: ";")[0])
+            #expect(try await client.get("/", cookie: cookie).status == .ok)
+        }
+    }
+}
