@@ -424,6 +424,24 @@ final class TeamSim {
 
     /// Imports a bundle; only a bundle of a replica that was still joining (of no team) may be refused whole.
     func importQuietly(_ file: URL, _ to: Int, _ fromJoining: Bool) throws {
+        // A forged event whose key no roster event the receiver holds enrols is refused on arrival:
+        // it must not wait in pending or sit in quarantine ("strangers fill nothing").
+        let r = replicas[to]
+        let f = forged.first { $0.bundle == file }
+        // (On a member replica: 11 §Judgement. A replica still joining parks a team's events until
+        // its genesis arrives; the specification does not say otherwise.)
+        let stranger = try r.teamMode != .joining && f.map { !view(try r.vector.entries).everEnrolled($0.event.envelope.replica) } ?? false
+        defer {
+            if let f, stranger {
+                let id = Data(f.event.id.raw.bytes)
+                let parked = (try? r.store.read { db in
+                    let p = try Bool.fetchOne(db, sql: "SELECT 1 FROM pending WHERE id = ?", arguments: [id]) ?? false
+                    let q = try Bool.fetchOne(db, sql: "SELECT 1 FROM quarantine WHERE id = ?", arguments: [id]) ?? false
+                    return p || q
+                }) ?? false
+                if parked { fail("\(f.what): its key is enrolled by nothing \(r.analyst)@\(r.replicaID.short) holds, yet it was parked or quarantined") }
+            }
+        }
         do { _ = try replicas[to].importBundle(at: file) } catch {
             if !(fromJoining && "\(error)".contains("is of no team")) {
                 fail("import into \(replicas[to].analyst)@\(replicas[to].replicaID.short) threw: \(error)")
