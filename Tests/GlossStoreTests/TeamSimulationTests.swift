@@ -34,7 +34,7 @@ import Testing
         for seed in seeds {
             let sim = try TeamSim(seed: seed)
             defer { sim.tmp.remove() }
-            try sim.run(steps: 70)
+            try sim.run(steps: 80)
             try sim.heal()
             try sim.check()
             totals.add(sim.stats)
@@ -43,21 +43,23 @@ import Testing
         #expect(totals.forgedAccepted > 0 && totals.forgedRefused > 0 && totals.forgedDenied > 0, "every verdict happened")
         #expect(totals.honestRefused > 0 && totals.rosterChanges > 0)
         #expect(totals.concurrentRoles > 0, "concurrent role changes happened")
+        #expect(totals.othersFacts > 0, "modified clients amended others' facts")
     }
 }
 
 final class TeamSim {
     struct Stats: CustomStringConvertible {
         var forgedAccepted = 0, forgedRefused = 0, forgedDenied = 0, honestWrites = 0, honestRefused = 0, rosterChanges = 0
-        var bundles = 0, dropped = 0, duplicated = 0, concurrentRoles = 0, removalAgainstAddition = 0
+        var bundles = 0, dropped = 0, duplicated = 0, concurrentRoles = 0, removalAgainstAddition = 0, othersFacts = 0
         mutating func add(_ o: Stats) {
+            othersFacts += o.othersFacts
             concurrentRoles += o.concurrentRoles; removalAgainstAddition += o.removalAgainstAddition
             forgedAccepted += o.forgedAccepted; forgedRefused += o.forgedRefused; forgedDenied += o.forgedDenied
             honestWrites += o.honestWrites; honestRefused += o.honestRefused; rosterChanges += o.rosterChanges
             bundles += o.bundles; dropped += o.dropped; duplicated += o.duplicated
         }
         var description: String {
-            "forged accepted \(forgedAccepted), refused \(forgedRefused), denied \(forgedDenied); honest writes \(honestWrites), refused locally \(honestRefused), roster changes \(rosterChanges); bundles \(bundles), dropped \(dropped), duplicated \(duplicated); concurrent role writes \(concurrentRoles), removal against addition \(removalAgainstAddition)"
+            "forged accepted \(forgedAccepted), refused \(forgedRefused), denied \(forgedDenied); honest writes \(honestWrites), refused locally \(honestRefused), roster changes \(rosterChanges); bundles \(bundles), dropped \(dropped), duplicated \(duplicated); concurrent role writes \(concurrentRoles), removal against addition \(removalAgainstAddition), forged amendments of others' facts \(othersFacts)"
         }
     }
 
@@ -96,7 +98,7 @@ final class TeamSim {
     var forged: [Forged] = []
     var mailbox: [(file: URL, to: Int, fromJoining: Bool)] = []
     var stats = Stats()
-    var analystNames = ["ana", "bo", "cy", "dee", "eve", "rex", "mal", "fin"]
+    var analystNames = ["ana", "bo", "cy", "dee", "eve", "rex", "mal", "fin", "gus"]
     var failures = 0
 
     func fail(_ message: String) {
@@ -112,12 +114,13 @@ final class TeamSim {
         let ana = try Replica.create(in: tmp.sub("ana"), analyst: "ana", key: k("ana"), team: .create(name: "Desk"), clock: clock.function)
         team = try ana.teamID
         replicas.append(ana)
-        for (name, dir) in [("bo", "bo"), ("cy", "cy"), ("cy", "cy2"), ("dee", "dee"), ("eve", "eve")] {
+        for (name, dir) in [("bo", "bo"), ("cy", "cy"), ("cy", "cy2"), ("dee", "dee"), ("eve", "eve"), ("gus", "gus")] {
             replicas.append(try Replica.create(in: tmp.sub(dir), analyst: name, key: k(dir), team: .join, clock: clock.function))
         }
         forgers = [Forger("ana-laptop", key: k("ana-laptop"), analyst: "ana"), Forger("rex", key: k("rex"), analyst: "rex"),
                    Forger("mal", key: k("mal"), analyst: "mal"), Forger("cy-phone", key: k("cy-phone"), analyst: "cy"),
-                   Forger("fin", key: k("fin"), analyst: "fin"),
+                   Forger("fin", key: k("fin"), analyst: "fin"), Forger("mal-phone", key: k("mal-phone"), analyst: "mal"),
+                   Forger("gus-phone", key: k("gus-phone"), analyst: "gus"), Forger("cy-tablet", key: k("cy-tablet"), analyst: "cy"),
                    Forger("stranger1", key: k("x1"), analyst: nil), Forger("stranger2", key: k("x2"), analyst: nil)]
         try recordGenesis(ana)
         article = try ana.ingest(bytes: Array("date 2021-06-26 KYIV – A first line.\nA second line.\n".utf8), filename: "a.txt").id
@@ -131,6 +134,10 @@ final class TeamSim {
         try honestRoster(ana, "add mal analyst") { try $0.addMember("mal", role: .analyst, key: self.forgers[2].key.replicaID) }
         try honestRoster(ana, "enrol cy-phone") { try $0.enrolDevice("cy", key: self.forgers[3].key.replicaID) }
         try honestRoster(ana, "add fin analyst") { try $0.addMember("fin", role: .analyst, key: self.forgers[4].key.replicaID) }
+        try honestRoster(ana, "add gus analyst") { try $0.addMember("gus", role: .analyst, key: self.replicas[6].replicaID) }
+        for (i, analyst) in [(5, "mal"), (6, "gus"), (7, "cy")] {
+            try honestRoster(ana, "enrol \(forgers[i].name)") { try $0.enrolDevice(analyst, key: self.forgers[i].key.replicaID) }
+        }
         for r in replicas.dropFirst() where r.analyst != "eve" { try direct(ana, r) }
     }
 
@@ -218,18 +225,18 @@ final class TeamSim {
             if roll < 25 { try honestDataStep() }
             else if roll < 37 { try honestRosterStep() }
             else if roll < 45 { try concurrentRosterStep() }
-            else if roll < 65 { try forgeStep() }
-            else if roll < 85 { try bundleStep() }
+            else if roll < 70 { try forgeStep() }
+            else if roll < 87 { try bundleStep() }
             else { try deliverStep() }
         }
     }
 
     func honestDataStep() throws {
         let r = pick(replicas)
-        switch rng.next() % 5 {
+        switch rng.next() % 6 {
         case 0: try honestWrite(r, "a note", type: NoteAdded.type) { try $0.addNote(on: self.article, body: "note \(self.rng.next() % 1000)") }
         case 1: try honestWrite(r, "a tag", type: TagAdded.type) { try $0.tag(self.article, "t\(self.rng.next() % 4)") }
-        case 2:
+        case 2, 3:
             var input = FactInput()
             input.article = article; input.evidence = "A first line"; input.subject = "s\(rng.next() % 5)"; input.predicate = "said"; input.object = "o"
             try honestWrite(r, "a fact", type: FactAdded.type) { try $0.addFact(input) }
@@ -320,16 +327,18 @@ final class TeamSim {
         var factAuthor: String?
         var what: String
         switch rng.next() % 10 {
-        case 0, 1, 2:
+        case 0, 1:
             payload = NoteAdded(on: article, body: "forged by \(f.name) \(rng.next() % 1000)"); what = "a note"
-        case 3:
+        case 2:
             author = pick(analystNames.filter { $0 != analyst }); payload = NoteAdded(on: article, body: "as \(author)"); what = "a note naming \(author)"
-        case 4:
+        case 3, 4:
             let facts = try source.store.read { db in try String.fetchAll(db, sql: "SELECT fact FROM facts ORDER BY fact") }
-            guard let fact = facts.isEmpty ? nil : pick(facts), full == full.merging(snapshot, uniquingKeysWith: { max($0, $1) }) else {
+            let others = facts.filter { factAuthors[$0] != analyst }
+            guard let fact = facts.isEmpty ? nil : pick(others.isEmpty ? facts : others), full == full.merging(snapshot, uniquingKeysWith: { max($0, $1) }) else {
                 payload = NoteAdded(on: article, body: "n"); what = "a note"; break
             }
             factAuthor = factAuthors[fact]
+            if factAuthor != analyst { stats.othersFacts += 1 }
             payload = FactAmended(fact: fact, field: "object", record: FactRecord(subject: "s", predicate: "said", object: "forged", when: nil, where: nil, source: nil))
             what = "an amendment of \(factAuthor ?? "?")'s fact"
         case 5:
@@ -424,6 +433,24 @@ final class TeamSim {
 
     /// Imports a bundle; only a bundle of a replica that was still joining (of no team) may be refused whole.
     func importQuietly(_ file: URL, _ to: Int, _ fromJoining: Bool) throws {
+        // A forged event whose key no roster event the receiver holds enrols is refused on arrival:
+        // it must not wait in pending or sit in quarantine ("strangers fill nothing").
+        let r = replicas[to]
+        let f = forged.first { $0.bundle == file }
+        // (On a member replica: 11 §Judgement. A replica still joining parks a team's events until
+        // its genesis arrives; the specification does not say otherwise.)
+        let stranger = try r.teamMode != .joining && f.map { !view(try r.vector.entries).everEnrolled($0.event.envelope.replica) } ?? false
+        defer {
+            if let f, stranger {
+                let id = Data(f.event.id.raw.bytes)
+                let parked = (try? r.store.read { db in
+                    let p = try Bool.fetchOne(db, sql: "SELECT 1 FROM pending WHERE id = ?", arguments: [id]) ?? false
+                    let q = try Bool.fetchOne(db, sql: "SELECT 1 FROM quarantine WHERE id = ?", arguments: [id]) ?? false
+                    return p || q
+                }) ?? false
+                if parked { fail("\(f.what): its key is enrolled by nothing \(r.analyst)@\(r.replicaID.short) holds, yet it was parked or quarantined") }
+            }
+        }
         do { _ = try replicas[to].importBundle(at: file) } catch {
             if !(fromJoining && "\(error)".contains("is of no team")) {
                 fail("import into \(replicas[to].analyst)@\(replicas[to].replicaID.short) threw: \(error)")
