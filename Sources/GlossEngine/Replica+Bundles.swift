@@ -200,7 +200,9 @@ extension Replica {
                 throw GlossError(.refused, "\(what) is of team \(theirs.hex.prefix(12)) (from \(sender.short)); this replica belongs to no team. Nothing was imported")
             }
         case .joining:
-            break
+            if theirs == .none {
+                throw GlossError(.refused, "\(what) is of no team (from \(sender.short)); this replica is joining a team and takes only a team's bundle. Nothing was imported")
+            }
         case .member(let mine):
             if theirs != mine {
                 throw GlossError(.refused, theirs == .none

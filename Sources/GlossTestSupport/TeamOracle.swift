@@ -108,11 +108,24 @@ public struct TeamOracle: Sendable {
         return xs.min { $0.0.id < $1.0.id }.map { (event: $0.0, analyst: $0.1) }
     }
 
+    /// Revoked (Protocol/11 §The roster, as revised after the concurrent-enrolment bug): a
+    /// `KeyRevoked` naming it, or a `MemberRemoved` of an analyst that saw an enrolment of the key
+    /// for that analyst — any enrolment, not only the one that holds.
     public func revoked(_ key: ReplicaID) -> Bool {
-        guard let (enrol, analyst) = enrolment(key) else { return false }
+        guard enrolment(key) != nil else { return false }
+        var enrolments: [(OracleRosterEvent, String)] = []
+        for e in events {
+            switch e.change {
+            case .created(let p) where e.signer == key: enrolments.append((e, p.analyst))
+            case .added(let p) where p.key == key.hex: enrolments.append((e, p.analyst))
+            case .enrolled(let p) where p.key == key.hex: enrolments.append((e, p.analyst))
+            default: break
+            }
+        }
         for e in events {
             if case .revoked(let p) = e.change, p.key == key.hex { return true }
-            if case .removed(let p) = e.change, p.analyst == analyst, e.id == enrol.id || e.saw(enrol.signer, enrol.seq) { return true }
+            if case .removed(let p) = e.change,
+               enrolments.contains(where: { $0.1 == p.analyst && e.saw($0.0.signer, $0.0.seq) }) { return true }
         }
         return false
     }
