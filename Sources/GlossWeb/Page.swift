@@ -81,3 +81,50 @@ public enum Page {
     textarea{width:100%;font:inherit}
     """
 }
+
+extension Page {
+    /// The one script (served as `/select.js`; the CSP allows scripts from this origin only, never
+    /// inline): selecting a span of `#text` fills the annotate form with the quote and which
+    /// occurrence of it the selection is (1-based, as `gloss annotate --occurrence` counts). A link
+    /// `#span=START-END` (Unicode scalar offsets, as selectors count) selects that span the same way.
+    public static let selectionScript = #"""
+    "use strict";
+    (function () {
+      var text = document.getElementById("text");
+      var form = document.getElementById("annotate");
+      if (!text || !form) { return; }
+      var quoteInput = form.querySelector("input[name=quote]");
+      var occurrenceInput = form.querySelector("input[name=occurrence]");
+      function fill(quote, before) {
+        // before: the text ahead of the selection; the occurrence is 1 + how many matches start earlier.
+        var all = text.textContent, n = 0, i = all.indexOf(quote);
+        while (i !== -1 && i < before.length) { n += 1; i = all.indexOf(quote, i + 1); }
+        quoteInput.value = quote; quoteInput.setAttribute("value", quote);
+        occurrenceInput.value = String(n + 1); occurrenceInput.setAttribute("value", String(n + 1));
+      }
+      function fromSelection() {
+        var sel = window.getSelection();
+        if (!sel || sel.rangeCount === 0 || sel.isCollapsed) { return; }
+        var range = sel.getRangeAt(0);
+        if (!text.contains(range.startContainer) || !text.contains(range.endContainer)) { return; }
+        var ahead = document.createRange();
+        ahead.setStart(text, 0);
+        ahead.setEnd(range.startContainer, range.startOffset);
+        var quote = range.toString();
+        if (quote.trim() === "") { return; }
+        fill(quote, ahead.toString());
+      }
+      text.addEventListener("mouseup", fromSelection);
+      text.addEventListener("keyup", fromSelection);
+      // #span=START-END in Unicode scalars (code points), as selectors count them.
+      var m = /^#span=(\d+)-(\d+)$/.exec(window.location.hash);
+      if (m) {
+        var points = Array.from(text.textContent);
+        var start = Number(m[1]), end = Number(m[2]);
+        if (start < end && end <= points.length) {
+          fill(points.slice(start, end).join(""), points.slice(0, start).join(""));
+        }
+      }
+    })();
+    """#
+}

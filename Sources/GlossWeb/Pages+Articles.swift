@@ -86,9 +86,13 @@ public enum ArticlePages {
         }
         out += "</tbody></table>"
         if !frame.isPast {
-            out += "<form method=\"post\" action=\"/articles/\(h(a.id))/annotate\" class=\"annotate\">\(Page.csrfField(frame))"
+            // Selecting text in the article fills the quote and its occurrence (`/select.js`, the only
+            // script, served from this origin); typing them works without it.
+            out += "<form method=\"post\" action=\"/articles/\(h(a.id))/annotate\" class=\"annotate\" id=\"annotate\">\(Page.csrfField(frame))"
                 + "<label>Annotate the quote <input name=\"quote\" size=\"40\" required></label> <label>occurrence <input name=\"occurrence\" size=\"3\"></label> "
-                + "<label>comment <input name=\"comment\" size=\"30\"></label> <button>Annotate</button></form>"
+                + "<label>comment <input name=\"comment\" size=\"30\"></label> <button>Annotate</button>"
+                + " <span class=\"hint\">select a span of the text above to fill the quote</span></form>"
+                + "<script src=\"/select.js\" defer></script>"
         }
 
         out += "<h2>Notes</h2>" + NotePages.tree(a.notes, frame: frame)

@@ -49,6 +49,10 @@ public struct WebServer: Sendable {
             Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "no-cache"],
                      body: .init(byteBuffer: ByteBuffer(string: Page.stylesheet)))
         }
+        router.get("/select.js") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "no-cache"],
+                     body: .init(byteBuffer: ByteBuffer(string: Page.selectionScript)))
+        }
         router.get("/login") { request, _ in try self.login(request) }
         router.get("/") { request, context in try await self.articles(request, context) }
         router.get("/articles/:id") { request, context in try await self.article(request, context) }
@@ -306,7 +310,7 @@ struct WebMiddleware: RouterMiddleware {
         if let newSession {
             response.setCookie(Cookie(name: WebSecurity.sessionCookie, value: newSession, path: "/", httpOnly: true, sameSite: .strict))
         }
-        response.headers[.contentSecurityPolicy] = "default-src 'self'; script-src 'none'; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        response.headers[.contentSecurityPolicy] = "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
         response.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"

@@ -51,6 +51,11 @@ import Testing
         // Overlapping spans: an annotation crossing the fact's evidence.
         let crossing = try a.annotate(article: article, quote: "Azerbaijan in September.", comment: nil, tags: []).id
         let conflict = try #require(try a.conflicts().first { $0.object == notes[0] })
+        // A span to select through the page's script: the second "Pakistan" of the text, by scalar offsets.
+        let scalars = Array(try a.articleDetail(article).text.unicodeScalars)
+        let needle = Array("Pakistan".unicodeScalars)
+        let starts = (0...(scalars.count - needle.count)).filter { Array(scalars[$0..<($0 + needle.count)]) == needle }
+        #expect(starts.count >= 2, "the sample article names Pakistan more than once")
         try a.close(); try b.close()
 
         let server = Process()
@@ -79,6 +84,13 @@ import Testing
         #expect(HTMLTests.markedText(articleDOM, object: crossing) == "Azerbaijan in September.")
         #expect(articleDOM.contains("&lt;i&gt;odd&lt;/i&gt;"), "a comment's markup stays text in the DOM")
         #expect(!articleDOM.contains("<i>odd"))
+
+        // Selecting a span (here through a #span= link, which selects the way a mouse selection does)
+        // fills the annotate form with the quote and which occurrence it is.
+        let (spanDOM, _) = try Self.dumpDOM(chromium, "\(base)articles/\(article)#span=\(starts[1])-\(starts[1] + needle.count)", profile: profile)
+        #expect(spanDOM.contains("name=\"quote\" size=\"40\" required=\"\" value=\"Pakistan\"") || spanDOM.contains("value=\"Pakistan\""),
+                "the script filled the quote: \(spanDOM.components(separatedBy: "id=\"annotate\"").last?.prefix(400) ?? "")")
+        #expect(spanDOM.contains("name=\"occurrence\" size=\"3\" value=\"2\""), "the second occurrence")
 
         let (conflictDOM, t2) = try Self.dumpDOM(chromium, "\(base)conflicts/\(conflict.id)", profile: profile)
         print("[browser] conflict page loaded and dumped in \(String(format: "%.2f", t2)) s")

@@ -17,7 +17,11 @@ import Testing
         try await Self.app(f.server()).test(.router) { client in
             let list = try await client.get("/")
             #expect(list.status == .ok)
-            #expect(list.headers[.contentSecurityPolicy]?.contains("script-src 'none'") == true)
+            // Scripts only from this origin (the one file, /select.js), never inline.
+            #expect(list.headers[.contentSecurityPolicy]?.contains("script-src 'self'") == true)
+            #expect(!text(list).contains("<script>"), "no inline script")
+            let script = try await client.get("/select.js")
+            #expect(script.status == .ok && script.headers[.contentType]?.hasPrefix("text/javascript") == true)
             #expect(list.headers[.contentSecurityPolicy]?.contains("default-src 'self'") == true)
             #expect(list.headers[.xContentTypeOptions] == "nosniff")
             #expect(list.headers[HTTPField.Name("Referrer-Policy")!] == "no-referrer")
@@ -35,7 +39,7 @@ import Testing
             #expect(html.contains("class=\"hl evidence st-exact"))
             #expect(html.contains("Check the exercise date."))
             #expect(html.contains("odd wording"))
-            #expect(!html.contains("<script"))
+            #expect(!withoutOwnScript(html).contains("<script"), "the page's own /select.js is its only script")
 
             let css = try await client.get("/style.css")
             #expect(css.status == .ok && css.headers[.contentType]?.hasPrefix("text/css") == true)
@@ -59,7 +63,7 @@ import Testing
                 let r = try await client.get(uri)
                 #expect(r.status == .ok, "\(uri)")
                 let html = text(r)
-                #expect(!html.contains("<script"), "\(uri)")
+                #expect(!withoutOwnScript(html).contains("<script"), "\(uri)")
                 #expect(!html.contains("<img"), "\(uri)")
                 #expect(!html.contains("<a href=\"javascript"), "\(uri)")
                 #expect(!html.unicodeScalars.contains { [0x202E, 0x2066, 0x202C].contains($0.value) }, "\(uri): bidi controls are shown, not obeyed")
@@ -204,4 +208,9 @@ import Testing
             #expect(try await client.get("/", cookie: cookie).status == .ok)
         }
     }
+}
+
+/// A page without its one script element (`/select.js`, from this origin): what is left must hold none.
+func withoutOwnScript(_ html: String) -> String {
+    html.replacingOccurrences(of: "<script src=\"/select.js\" defer></script>", with: "")
 }
