@@ -54,7 +54,11 @@ public struct ArticleFilter: Sendable, Equatable {
 
 /// The list of articles after a filter, with the full-text matches that selected them.
 public struct ArticleList: Sendable {
+    /// The page of matching articles asked for (`offset`, at most `limit`).
     public var articles: [ArticleListItem]
+    /// How many articles match the filter (every page).
+    public var matching: Int
+    public var offset: Int
     /// The full-text matches (notes, facts, annotations, revisions) when a text was given.
     public var hits: [SearchHit]
     /// How many articles the replica holds in all.
@@ -147,8 +151,10 @@ extension TableRow {
 }
 
 extension Replica {
-    /// The articles that pass `filter`, by date (newest first), then id.
-    public func articleList(_ filter: ArticleFilter = ArticleFilter()) throws -> ArticleList {
+    /// The articles that pass `filter`, by date (newest first), then id: `limit` of them from
+    /// `offset`. No article text is read (the list's rows come from `ArticleReads.summaries`);
+    /// tags, facts and notes are read for the articles the date and text criteria let through.
+    public func articleList(_ filter: ArticleFilter = ArticleFilter(), limit: Int = 100, offset: Int = 0) throws -> ArticleList {
         let text = filter.text?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         let hits = text.isEmpty ? [] : try search(text, limit: 200)
         let matched = Set(hits.compactMap(\.article))
@@ -161,8 +167,9 @@ extension Replica {
         let grade = filter.grade?.trimmingCharacters(in: .whitespaces).uppercased() ?? ""
         let from = filter.from?.trimmingCharacters(in: .whitespaces) ?? "", to = filter.to?.trimmingCharacters(in: .whitespaces) ?? ""
         return try read { db in
-            let all = try ExportRows.articles(only: nil, db)
+            let all = try ArticleReads.summaries(db).sorted { ($0.date ?? "", $1.id) > ($1.date ?? "", $0.id) }
             var items: [ArticleListItem] = []
+            var matching = 0
             for a in all {
                 if !text.isEmpty && !matched.contains(a.id) { continue }
                 if !from.isEmpty && (a.date ?? "") < from { continue }
@@ -174,17 +181,15 @@ extension Replica {
                 if let sourceID, !facts.contains(where: { $0.source == sourceID }) { continue }
                 let grades = Set(facts.compactMap(\.grade))
                 if !grade.isEmpty && !grades.contains(where: { $0.hasPrefix(grade) }) { continue }
-                let row = try ObjectRows.article(a.id, db)
-                let revisions = try ObjectRows.revisions(of: a.id, db)
-                let notes = try ObjectRows.notes(on: a.id, updatedAt: false, db).filter { $0.int("deleted") == 0 }
+                matching += 1
+                guard matching > offset, items.count < limit else { continue }
                 items.append(ArticleListItem(
-                    id: a.id, date: a.date, dateline: row?.string("dateline"), filename: revisions.first?.string("filename"),
-                    ingestedBy: row?.string("ingested_by") ?? a.ingestedBy, ingestedAt: row?.string("ingested_at") ?? "",
-                    revisions: revisions.count, tags: tags, sources: Set(facts.compactMap(\.sourceName)).sorted(),
-                    grades: grades.sorted(), facts: facts.count, notes: notes.count))
+                    id: a.id, date: a.date, dateline: a.dateline, filename: a.filename,
+                    ingestedBy: a.ingestedBy, ingestedAt: a.ingestedAt,
+                    revisions: a.revisions, tags: tags, sources: Set(facts.compactMap(\.sourceName)).sorted(),
+                    grades: grades.sorted(), facts: facts.count, notes: try NoteReads.liveCount(on: a.id, db)))
             }
-            items.sort { ($0.date ?? "", $1.id) > ($1.date ?? "", $0.id) }
-            return ArticleList(articles: items, hits: hits, total: all.count)
+            return ArticleList(articles: items, matching: matching, offset: offset, hits: hits, total: all.count)
         }
     }
 

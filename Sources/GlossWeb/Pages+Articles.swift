@@ -2,6 +2,9 @@ import GlossEngine
 
 /// Pure renderers of the article pages: a model in, an HTML string out.
 public enum ArticlePages {
+    /// Articles per page of the list (`?page=N`).
+    public static let pageSize = 100
+
     public static func list(_ list: ArticleList, filter: ArticleFilter, frame: Page.Frame) -> String {
         func field(_ name: String, _ label: String, _ value: String?, _ placeholder: String) -> String {
             "<label>\(label) <input name=\"\(name)\" value=\"\(h(value ?? ""))\" placeholder=\"\(h(placeholder))\" size=\"12\"></label>"
@@ -13,7 +16,8 @@ public enum ArticlePages {
             + field("from", "From", filter.from, "2021-06-01") + " " + field("to", "To", filter.to, "2021-06-30")
             + (frame.asOf.map { "<input type=\"hidden\" name=\"asof\" value=\"\(h($0))\">" } ?? "")
             + " <button>Filter</button></form>"
-        out += "<p>\(list.articles.count) of \(list.total) articles.</p>"
+        let first = list.offset + 1, last = list.offset + list.articles.count
+        out += "<p>\(list.matching) of \(list.total) articles" + (list.matching > list.articles.count ? ", \(first)–\(last) shown" : "") + ".</p>"
         out += "<table class=\"articles\"><thead><tr><th>Date</th><th>Dateline</th><th>Article</th><th>Tags</th><th>Sources</th><th>Grades</th><th>Facts</th><th>Notes</th><th>Revisions</th></tr></thead><tbody>"
         for a in list.articles {
             out += "<tr><td>\(h(a.date ?? "—"))</td><td class=\"user\">\(h(a.dateline ?? ""))</td>"
@@ -23,6 +27,17 @@ public enum ArticlePages {
                 + "<td>\(a.facts)</td><td>\(a.notes)</td><td>\(a.revisions)</td></tr>"
         }
         out += "</tbody></table>"
+        // Pages: the filter and the as-of point stay in the links.
+        if list.offset > 0 || last < list.matching {
+            let kept = [("q", filter.text), ("tag", filter.tag), ("source", filter.source), ("grade", filter.grade),
+                        ("from", filter.from), ("to", filter.to), ("asof", frame.asOf)]
+                .compactMap { k, v in v.flatMap { $0.isEmpty ? nil : "\(k)=\(HTML.urlComponent($0))" } }
+            func href(_ page: Int) -> String { h("/?" + (kept + ["page=\(page)"]).joined(separator: "&")) }
+            let page = list.offset / pageSize + 1
+            out += "<p class=\"pages\">"
+                + (list.offset > 0 ? "<a href=\"\(href(page - 1))\" rel=\"prev\">previous \(pageSize)</a> " : "")
+                + (last < list.matching ? "<a href=\"\(href(page + 1))\" rel=\"next\">next</a>" : "") + "</p>"
+        }
         if !list.hits.isEmpty {
             out += "<h2>Matches</h2><table class=\"hits\"><thead><tr><th>Kind</th><th>Where</th><th>Snippet</th></tr></thead><tbody>"
             for hit in list.hits {

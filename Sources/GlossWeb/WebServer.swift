@@ -134,7 +134,8 @@ public struct WebServer: Sendable {
         let q = try Self.query(request)
         let (r, frame) = try await reader(q, path: "/", title: "Articles", context)
         let filter = ArticleFilter(text: q["q"], tag: q["tag"], source: q["source"], grade: q["grade"], from: q["from"], to: q["to"])
-        let list = try await Self.offload { try r.articleList(filter) }
+        let pageNumber = max(1, min(1_000_000, Int(q["page"] ?? "") ?? 1))
+        let list = try await Self.offload { try r.articleList(filter, limit: ArticlePages.pageSize, offset: (pageNumber - 1) * ArticlePages.pageSize) }
         return Self.html(ArticlePages.list(list, filter: filter, frame: frame))
     }
 

@@ -48,6 +48,25 @@ import Testing
         }
     }
 
+    @Test func theListPagesThroughArticlesKeepingTheFilter() async throws {
+        let f = try WebFixture("pages")
+        defer { f.remove() }
+        for i in 0..<3 { _ = try f.replica.ingest(bytes: Array("date 2021-06-2\(i) KYIV – text \(i).\n".utf8), filename: "x\(i).txt") }
+        let all = try f.replica.articleList()
+        #expect(all.matching == all.total && all.articles.count == all.total && all.total >= 4)
+        let first = try f.replica.articleList(limit: 2, offset: 0), rest = try f.replica.articleList(limit: 100, offset: 2)
+        #expect(first.articles.count == 2 && first.matching == all.total && rest.offset == 2)
+        #expect((first.articles + rest.articles).map(\.id) == all.articles.map(\.id), "pages partition the list in order")
+        let html = ArticlePages.list(first, filter: ArticleFilter(tag: "x y"), frame: Page.Frame(title: "t", path: "/", csrf: "c"))
+        #expect(html.contains("rel=\"next\"") && html.contains("tag=x%20y&amp;page=2") && !html.contains("rel=\"prev\""))
+        #expect(html.contains("1–2 shown"))
+        try await Self.app(f.server()).test(.router) { client in
+            let page = try await client.get("/?page=1")
+            #expect(page.status == .ok && text(page).contains("\(all.total) of \(all.total) articles"))
+            #expect(try await client.get("/?page=-3").status == .ok, "a page number out of range is clamped")
+        }
+    }
+
     @Test func hostileNoteAndArticleTextRendersInert() async throws {
         let f = try WebFixture("hostile")
         defer { f.remove() }

@@ -45,12 +45,38 @@ public enum NoteReads {
     public static func liveCount(_ db: Database) throws -> Int {
         try Int.fetchOne(db, sql: "SELECT count(*) FROM notes WHERE deleted = 0") ?? 0
     }
+
+    /// Notes not deleted on one object.
+    public static func liveCount(on object: String, _ db: Database) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM notes WHERE on_id = ? AND deleted = 0", arguments: [object]) ?? 0
+    }
 }
 
 /// `articles` and `article_revisions`.
 public enum ArticleReads {
     public static func count(_ db: Database) throws -> Int {
         try Int.fetchOne(db, sql: "SELECT count(*) FROM articles") ?? 0
+    }
+
+    /// An article without its text: what a list of articles shows.
+    public struct Summary: Sendable, Equatable {
+        public var id: String
+        public var date: String?
+        public var dateline: String?
+        public var ingestedBy: String
+        public var ingestedAt: String
+        public var revisions: Int
+        /// The file name of its earliest revision, if one was given.
+        public var filename: String?
+    }
+
+    /// Every article, without reading any text (one statement), in id order.
+    public static func summaries(_ db: Database) throws -> [Summary] {
+        try Row.fetchAll(db, sql: """
+            SELECT a.article, a.date, a.dateline, a.ingested_by, a.ingested_at, a.revisions,
+                   (SELECT r.filename FROM article_revisions r WHERE r.article = a.article ORDER BY r.time, r.replica LIMIT 1)
+            FROM articles a ORDER BY a.article
+            """).map { Summary(id: $0[0], date: $0[1], dateline: $0[2], ingestedBy: $0[3], ingestedAt: $0[4], revisions: $0[5], filename: $0[6]) }
     }
 }
 
