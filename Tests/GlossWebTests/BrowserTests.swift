@@ -100,5 +100,12 @@ import Testing
         }
         #expect(!conflictDOM.contains("<script>x</script>"), "the hostile candidate text stays text")
         #expect(conflictDOM.contains("&lt;script&gt;x&lt;/script&gt;"))
+
+        // Another process writes to the same replica while the server runs (as `gloss bundle import`
+        // or `gloss sync` would): the next page load shows it.
+        let written = try GlossProcess.run(["note", "add", "--dir", dir.sub("ana").path, "--on", article, "--text", "written by another process"], cwd: dir.url)
+        #expect(written.status == 0, "\(written.stderr)")
+        let (againDOM, _) = try Self.dumpDOM(chromium, "\(base)articles/\(article)", profile: profile)
+        #expect(againDOM.contains("written by another process"), "the next load shows what another process wrote")
     }
 }
