@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Installs what Gloss needs on a fresh Debian/Ubuntu machine with Swift 6: the SQLite headers, and
-# Python's `cryptography` for the independent protocol verifier, and Debian's `chromium` for the web view's browser test. Safe to run again.
+# Installs what Gloss needs on a fresh Debian/Ubuntu machine with Swift 6: the SQLite headers and
+# Python's `cryptography` for the independent protocol verifier; with --with-chromium (the tests) also
+# Debian's `chromium` for the web view's browser test. Safe to run again.
 set -euo pipefail
 
 need_apt=()
 dpkg -s libsqlite3-dev >/dev/null 2>&1 || need_apt+=(libsqlite3-dev)
 command -v sqlite3 >/dev/null 2>&1 || need_apt+=(sqlite3)
 # Headless Chromium for the web view's browser test (GlossWebTests.BrowserTests).
-command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+if [ "${1:-}" = "--with-chromium" ]; then
+  command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -5,7 +5,7 @@
 # Bounded sizes for CI; set GLOSS_LARGE=1 for the largest runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-Scripts/setup.sh
+Scripts/setup.sh --with-chromium
 # The official STIX 2.1 validator and a JSON-LD processor for the export tests (a venv from PyPI);
 # the export tests fail rather than skip when it is missing.
 Scripts/stix-venv.sh
