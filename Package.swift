@@ -10,7 +10,7 @@ import PackageDescription
 //   Engine ← all of the above but GRDB (no SQL: it calls the Store's and the Projections' typed reads,
 //            passing ReplicaStore.Transaction through, and returns typed values)
 //   Engine ← Bench (benchmarks against raw SQLite; never in the GlossEngine product)
-//   Engine, Model ← Web (Hummingbird; pages rendered on the server from the Engine's typed reads, no SQL)
+//   Engine, Model, Merge ← Web (Hummingbird; the line diff reuses the merge's LCS table; pages rendered on the server from the Engine's typed reads, no SQL)
 //   Engine, Bench, JSON, Web ← gloss (parsing, text and JSON output, exit codes)
 let package = Package(
     name: "Gloss",
@@ -78,7 +78,7 @@ let package = Package(
         ]),
         // The web view (`gloss serve --http`): pages rendered on the server from the Engine's typed reads.
         .target(name: "GlossWeb", dependencies: [
-            "GlossEngine", "GlossModel",
+            "GlossEngine", "GlossModel", "GlossMerge",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

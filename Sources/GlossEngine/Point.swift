@@ -47,17 +47,7 @@ extension Replica {
             return .vector(v)
         }
         if let ms = Point.parseTime(text) { return .time(milliseconds: ms) }
-        if Hex.isHexPrefix(text) {
-            guard case .event(let id) = try resolve(text, kinds: [], events: true, what: "event") else {
-                throw GlossError(.notFound, "\(text) is not an event id")
-            }
-            return try read { db in
-                guard let e = try store.event(id, db) else { throw GlossError(.notFound, "no event \(id.short)") }
-                var v = try store.fullDeps(feed: e.feed, seq: e.envelope.seq, db)
-                v[e.envelope.replica] = e.envelope.seq
-                return .vector(v)
-            }
-        }
+        if Hex.isHexPrefix(text) { return try eventPoint(text) }
         throw GlossError(.badInput, "\"\(text.prefix(80))\" is not a point: give an RFC 3339 time (2026-11-29T12:00:00Z), a version-vector file, or an event id")
     }
 
@@ -76,6 +66,21 @@ extension Replica {
                     throw GlossError(.badInput, "the vector is not causally closed: event \(r.short):\(seq) depends on \(d.short):\(dseq), but the vector stops \(d.short) at \(v[d]). Raise \(d.short) to \(dseq) or lower \(r.short).")
                 }
             }
+        }
+    }
+}
+
+extension Replica {
+    /// The point of an event id (or unique prefix): that event's causal past, itself included.
+    func eventPoint(_ text: String) throws -> Point {
+        guard case .event(let id) = try resolve(text, kinds: [], events: true, what: "event") else {
+            throw GlossError(.notFound, "\(text) is not an event id")
+        }
+        return try read { db in
+            guard let e = try store.event(id, db) else { throw GlossError(.notFound, "no event \(id.short)") }
+            var v = try store.fullDeps(feed: e.feed, seq: e.envelope.seq, db)
+            v[e.envelope.replica] = e.envelope.seq
+            return .vector(v)
         }
     }
 }

@@ -282,15 +282,7 @@ extension Replica {
         guard Hex.isHexPrefix(t.lowercased()), !t.isEmpty, t.count <= 64 else {
             throw GlossError(.badInput, "\"\(t.prefix(80))\" is not a point: give an RFC 3339 time (2026-11-29T12:00:00Z) or an event id")
         }
-        guard case .event(let id) = try resolve(t, kinds: [], events: true, what: "event") else {
-            throw GlossError(.notFound, "\(t) is not an event id")
-        }
-        return try read { db in
-            guard let e = try store.event(id, db) else { throw GlossError(.notFound, "no event \(id.short)") }
-            var v = try store.fullDeps(feed: e.feed, seq: e.envelope.seq, db)
-            v[e.envelope.replica] = e.envelope.seq
-            return .vector(v)
-        }
+        return try eventPoint(t)
     }
 
     /// A key naming the set of events `point` selects on this replica now: equal keys, equal

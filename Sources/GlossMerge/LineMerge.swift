@@ -35,6 +35,22 @@ public enum LineMerge {
         return out.joined(separator: "\n")
     }
 
+    /// `table[i * (b.count + 1) + j]` = the length of the longest common subsequence of `a[i...]`
+    /// and `b[j...]`, in one flat array (the line merge and the web view's line diff walk it).
+    public static func lcsTable<T: Equatable>(_ a: [T], _ b: [T]) -> [Int32] {
+        let n = a.count, m = b.count
+        var lcs = [Int32](repeating: 0, count: (n + 1) * (m + 1))
+        let w = m + 1
+        if n > 0 && m > 0 {
+            for i in stride(from: n - 1, through: 0, by: -1) {
+                for j in stride(from: m - 1, through: 0, by: -1) {
+                    lcs[i * w + j] = a[i] == b[j] ? lcs[(i + 1) * w + j + 1] + 1 : max(lcs[(i + 1) * w + j], lcs[i * w + j + 1])
+                }
+            }
+        }
+        return lcs
+    }
+
     static func split(_ s: String) -> [Substring] { s.split(separator: "\n", omittingEmptySubsequences: false) }
 
     /// Two changes overlap when their base ranges intersect, when both insert at the same point, or
@@ -50,16 +66,7 @@ public enum LineMerge {
     /// everywhere: prefer advancing in `a`).
     static func hunks(_ a: [Substring], _ b: [Substring]) -> [Hunk] {
         let n = a.count, m = b.count
-        // lcs[i][j] = LCS length of a[i...] and b[j...], in one flat array.
-        var lcs = [Int32](repeating: 0, count: (n + 1) * (m + 1))
-        let w = m + 1
-        if n > 0 && m > 0 {
-            for i in stride(from: n - 1, through: 0, by: -1) {
-                for j in stride(from: m - 1, through: 0, by: -1) {
-                    lcs[i * w + j] = a[i] == b[j] ? lcs[(i + 1) * w + j + 1] + 1 : max(lcs[(i + 1) * w + j], lcs[i * w + j + 1])
-                }
-            }
-        }
+        let lcs = lcsTable(a, b), w = m + 1
         var out: [Hunk] = []
         var i = 0, j = 0
         var cur: Hunk?

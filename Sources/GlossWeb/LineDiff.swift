@@ -1,5 +1,7 @@
-/// A line diff (longest common subsequence of lines) for showing two texts side by side: conflict
-/// candidates and revisions.
+import GlossMerge
+
+/// A line diff (longest common subsequence of lines, the table of the line merge) for showing two
+/// texts side by side: conflict candidates and revisions.
 public enum LineDiff {
     public enum Line: Sendable, Equatable {
         case same(String)
@@ -23,15 +25,7 @@ public enum LineDiff {
         while tail < x.count - head && tail < y.count - head && x[x.count - 1 - tail] == y[y.count - 1 - tail] { tail += 1 }
         let xs = Array(x[head..<(x.count - tail)]), ys = Array(y[head..<(y.count - tail)])
         let n = xs.count, m = ys.count
-        var table = [Int32](repeating: 0, count: (n + 1) * (m + 1))
-        let w = m + 1
-        if n > 0 && m > 0 {
-            for i in stride(from: n - 1, through: 0, by: -1) {
-                for j in stride(from: m - 1, through: 0, by: -1) {
-                    table[i * w + j] = xs[i] == ys[j] ? table[(i + 1) * w + j + 1] + 1 : max(table[(i + 1) * w + j], table[i * w + j + 1])
-                }
-            }
-        }
+        let table = LineMerge.lcsTable(xs, ys), w = m + 1
         var out: [Line] = x[..<head].map { .same($0) }
         var i = 0, j = 0
         while i < n || j < m {
