@@ -19,6 +19,17 @@ public struct RosterEvent: Sendable, Equatable {
         other.isAfter(replica: signer, seq: seq)
     }
 
+    /// The key this event enrols and the analyst it enrols it for, if it enrols one
+    /// (`TeamCreated`: the signer's own key; `MemberAdded`, `DeviceEnrolled`: `key`).
+    public var enrolment: (key: ReplicaID, analyst: String)? {
+        switch change {
+        case .created(let p): (signer, p.analyst)
+        case .added(let p): ReplicaID(hex: p.key).map { ($0, p.analyst) }
+        case .enrolled(let p): ReplicaID(hex: p.key).map { ($0, p.analyst) }
+        default: nil
+        }
+    }
+
     /// True when event (`replica`, `seq`) lies in this event's causal past.
     public func isAfter(replica: ReplicaID, seq s: UInt64) -> Bool {
         replica == signer ? s < seq : (deps[replica] ?? 0) >= s
@@ -80,18 +91,17 @@ public struct Roster: Sendable, Equatable {
         var revocations: [(RosterEvent, String)] = []
         var removals: [String: [RosterEvent]] = [:]
         for e in sorted {
+            if let (key, analyst) = e.enrolment { enrolments[key, default: []].append((e, analyst)) }
             switch e.change {
             case .created(let p):
                 if team == nil { team = TeamID(e.id.raw); name = p.name }
                 roleWrites[p.analyst, default: []].append((e, .admin))
                 presence[p.analyst, default: []].append(e)
-                enrolments[e.signer, default: []].append((e, p.analyst))
             case .added(let p):
                 roleWrites[p.analyst, default: []].append((e, p.role))
                 presence[p.analyst, default: []].append(e)
-                if let k = ReplicaID(hex: p.key) { enrolments[k, default: []].append((e, p.analyst)) }
-            case .enrolled(let p):
-                if let k = ReplicaID(hex: p.key) { enrolments[k, default: []].append((e, p.analyst)) }
+            case .enrolled:
+                break
             case .roleChanged(let p):
                 roleWrites[p.analyst, default: []].append((e, p.role))
             case .revoked(let p):

@@ -132,7 +132,7 @@ extension ReplicaStore {
             for e in events { top[e.signer] = max(top[e.signer] ?? 0, e.seq) }
             signers = top.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
             memo.removeAll()
-            enrolled = Set(Roster(events).keys.keys)
+            enrolled = Set(events.compactMap { $0.enrolment?.key })
         }
     }
 
@@ -149,7 +149,7 @@ extension ReplicaStore {
     /// roster event enrols (a key enrolled later is offered again by its sender). Nil: go on.
     func refuseStranger(_ env: EventEnvelope, _ s: inout ApplyState, _ db: Database) throws -> ApplyOutcome? {
         let t = try teamContext(&s, db)
-        let isGenesis = env.type == TeamCreated.type && env.seq == 1 && env.team == .none
+        let isGenesis = ReplicaStore.isGenesis(env)
         switch t.mode {
         case .none:
             if env.team != .none {
@@ -189,12 +189,12 @@ extension ReplicaStore {
         case .none:
             return .allowed(nil)
         case .joining:
-            guard env.type == TeamCreated.type, env.seq == 1, env.team == .none, case .created? = change else {
+            guard ReplicaStore.isGenesis(env), case .created? = change else {
                 return .refused("this replica is joining a team and has not received its genesis yet; not stored")
             }
             return .allowed(change)
         case .member(let team):
-            if env.type == TeamCreated.type && env.seq == 1 && env.team == .none {
+            if ReplicaStore.isGenesis(env) {
                 guard TeamID(env.id.raw) == team, case .created? = change else {
                     return .refused("the genesis of another team; not stored")
                 }
@@ -213,19 +213,12 @@ extension ReplicaStore {
             s.team = t
         }
         var factAuthor: String?
-        if env.type == FactAmended.type || env.type == FactRetracted.type {
-            let fact: String?
-            switch DecodedPayload(type: env.type, schema: env.schema, payload: e.payload) {
-            case .factAmended(let p): fact = p.fact
-            case .factRetracted(let p): fact = p.fact
-            default: fact = nil
-            }
-            // Only a fact in the event's causal past counts (whatever else this replica holds): an
-            // amendment of a fact it never saw is judged as not naming one, alike everywhere.
-            if let fact, let (author, replica, seq) = try factAdded(fact, db),
-               replica == env.replica ? seq < env.seq : try fullDep(replica) >= seq {
-                factAuthor = author
-            }
+        // Only a fact in the event's causal past counts (whatever else this replica holds): an
+        // amendment of a fact it never saw is judged as not naming one, alike everywhere.
+        if let fact = ReplicaStore.factNamed(type: env.type, schema: env.schema, payload: e.payload),
+           let (author, replica, seq) = try factAdded(fact, db),
+           replica == env.replica ? seq < env.seq : try fullDep(replica) >= seq {
+            factAuthor = author
         }
         switch roster.judge(signer: env.replica, author: env.author, type: env.type, change: change, factAuthor: factAuthor) {
         case .allowed: return .allowed(change)
@@ -291,12 +284,7 @@ extension ReplicaStore {
             throw StoreError(.refused, "this replica is joining a team and is not on its roster yet: give an admin its key (`gloss whoami`), let them run `gloss team add`, then import their bundle or sync with them")
         case .member(let team):
             let roster = try self.roster(db)
-            var factAuthor: String?
-            switch DecodedPayload(type: type, schema: schema, payload: payload) {
-            case .factAmended(let p): factAuthor = try factAuthorOf(p.fact, db)
-            case .factRetracted(let p): factAuthor = try factAuthorOf(p.fact, db)
-            default: break
-            }
+            let factAuthor = try ReplicaStore.factNamed(type: type, schema: schema, payload: payload).flatMap { try factAdded($0, db)?.author }
             switch roster.judge(signer: signer, author: author, type: type, change: change, factAuthor: factAuthor) {
             case .allowed: return (team, change)
             case .notMember(let why): throw StoreError(.refused, "\(why): this replica cannot write for the team")
@@ -361,8 +349,19 @@ extension ReplicaStore {
         return (row[0], ReplicaID(replica), UInt64(row[2] as Int64))
     }
 
-    /// The author of a held fact (a local write's causal past is everything held).
-    private func factAuthorOf(_ fact: String, _ db: Database) throws -> String? {
-        try factAdded(fact, db)?.author
+    /// The fact a `FactAmended` or `FactRetracted` names (only those two are the fact author's
+    /// or an admin's to write); nil for any other event or an unreadable payload.
+    static func factNamed(type: String, schema: UInt16, payload: [UInt8]?) -> String? {
+        guard type == FactAmended.type || type == FactRetracted.type else { return nil }
+        switch DecodedPayload(type: type, schema: schema, payload: payload) {
+        case .factAmended(let p): return p.fact
+        case .factRetracted(let p): return p.fact
+        default: return nil
+        }
+    }
+
+    /// A team's genesis: a `TeamCreated` at seq 1 carrying no team (its own id is the team id).
+    static func isGenesis(_ env: EventEnvelope) -> Bool {
+        env.type == TeamCreated.type && env.seq == 1 && env.team == .none
     }
 }

@@ -290,6 +290,40 @@ import Testing
         _ = tag
     }
 
+    /// Forged redactions from modified clients: by a non-admin, of an event outside the redaction's
+    /// causal past, of a roster event. Each is quarantined and no payload is purged anywhere.
+    @Test func aForgedRedactionPurgesNothing() throws {
+        defer { tmp.remove() }
+        let (ana, bo, cy, article) = try team()
+        let t = try ana.teamID
+        let note = try bo.addNote(on: article, body: "keep me")
+        try ship(bo, ana); try ship(bo, cy)
+        var genesis: EventID?
+        try ana.log(limit: nil) { if $0.envelope.type == TeamCreated.type { genesis = $0.envelope.id } }
+        let time = { HybridTime(milliseconds: clock.read() + 60_000).raw }
+        let byAnalyst = Self.forge(bo.key, team: t, seq: try bo.vector[bo.replicaID] + 1, prev: try headID(bo), deps: VersionVector(), author: "bo",
+                                   payload: PayloadRedacted(event: EventID(Bytes32(hex: note.id)!), reason: "mine"), time: time())
+        // mal is an admin whose deps stop before ana's latest note.
+        let ma = ReplicaKey(), mb = ReplicaKey()
+        try ana.addMember("mal", role: .admin, key: ma.replicaID)
+        try ana.addMember("max", role: .admin, key: mb.replicaID)
+        let past = try ana.vector
+        let unseen = try ana.addNote(on: article, body: "ana's, outside mal's causal past")
+        let outsidePast = Self.forge(ma, team: t, deps: past, author: "mal",
+                                     payload: PayloadRedacted(event: unseen.event!, reason: "never saw it"), time: time())
+        let ofRoster = Self.forge(mb, team: t, deps: past, author: "max",
+                                  payload: PayloadRedacted(event: genesis!, reason: "no roster"), time: time() + 1)
+        let before = try count(ana, "SELECT count(*) FROM events WHERE payload IS NULL")
+        for (e, why) in [(byAnalyst, "only an admin redacts"), (outsidePast, "not in its causal past"), (ofRoster, "roster event cannot be redacted")] {
+            let s = try ana.store.applyRemote([e], now: clock.read())
+            #expect(s.rejected == 1 && s.rejections.first?.reason.contains(why) == true, "\(why): \(s) \(s.rejections)")
+            #expect(try !held(ana, e))
+        }
+        #expect(try count(ana, "SELECT count(*) FROM events WHERE payload IS NULL") == before, "nothing was purged")
+        #expect(try count(ana, "SELECT count(*) FROM redacted_events") == 0 && count(ana, "SELECT count(*) FROM redactions") == 0)
+        #expect(try hasNote(ana, note.id) && hasNote(ana, unseen.id))
+    }
+
     @Test func aBundleToTheTeamOpensForEveryCurrentMemberAndNoOneElse() throws {
         defer { tmp.remove() }
         let (ana, bo, cy, article) = try team()
