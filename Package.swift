@@ -3,7 +3,7 @@ import PackageDescription
 
 // Dependencies point one way:
 //   Model ← JSON (the one JSON writer) · Model ← Ingest · Model ← Merge · Model, JSON ← Export
-//   Model, Merge ← Store (GRDB; owns events, feeds, peers, acknowledgements, pending, quarantine, forks,
+//   Model, Merge, CSQLitePreupdate ← Store (GRDB; every row change seen by SQLite's preupdate hook; owns events, feeds, peers, acknowledgements, pending, quarantine, forks,
 //            the team roster it judges every event against)
 //   Store, Ingest, Merge ← Projections (GRDB; owns the read-model tables and their typed reads)
 //   Store ← Sync ← Net (the only NIO user)
@@ -43,8 +43,10 @@ let package = Package(
             "GlossModel", "GlossJSON",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // SQLite's preupdate hook, which <sqlite3.h> declares only on request (Debian's libsqlite3 has it).
+        .target(name: "CSQLitePreupdate", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(name: "GlossStore", dependencies: [
-            "GlossModel", "GlossMerge",
+            "GlossModel", "GlossMerge", "CSQLitePreupdate",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),

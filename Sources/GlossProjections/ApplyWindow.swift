@@ -62,9 +62,9 @@ final class ApplyWindow {
         }
     }
 
-    /// The window of `db`'s connection (kept with its digest accumulator, for the connection's life);
+    /// The window of `db`'s connection (kept with its row-change hook, for the connection's life);
     /// nil on a connection the projector did not prepare (then nothing defers).
     static func of(_ db: Database) -> ApplyWindow? {
-        ProjectionDigest.accumulator(db)?.window
+        RowChangeHook.of(db)?.projectorState as? ApplyWindow
     }
 }

@@ -13,7 +13,7 @@ public struct GlossProjector: Projector {
     public init() {}
 
     /// Bump whenever a table or a rule changes: opening a replica rebuilds its projections.
-    public let version = 11
+    public let version = 12
 
     /// The documented projection tables, in digest order, with their primary key.
     public static let tables: [(name: String, key: String)] = [
@@ -39,10 +39,7 @@ public struct GlossProjector: Projector {
     ]
 
     public func prepareConnection(_ db: Database) {
-        ProjectionDigest.registerFunctions(db)
-        // Rows replaced by INSERT OR REPLACE fire delete triggers only with recursive triggers on;
-        // the digest needs to see them leave.
-        try? db.execute(sql: "PRAGMA recursive_triggers = ON")
+        ProjectionDigest.prepare(db, tables: GlossProjector.tables.map(\.name))
         // Readers never mark the index; a read-only connection may refuse the temp table.
         try? db.execute(sql: SearchIndex.schema)
     }
@@ -239,7 +236,7 @@ public struct GlossProjector: Projector {
                        length(e.envelope) AS envelope_bytes, length(e.payload) AS payload_bytes
                 FROM events e JOIN feeds f ON f.feed = e.feed;
             """)
-        try db.execute(sql: try ProjectionDigest.triggerSQL(db, tables: GlossProjector.tables))
+        try db.execute(sql: ProjectionDigest.tableSQL)
         // Feeds frozen at a fork are part of what every replica that saw both branches agrees on.
         try db.execute(sql: """
             INSERT OR REPLACE INTO frozen_feeds(replica, fork_seq) SELECT lower(hex(replica)), fork_seq FROM feeds WHERE fork_seq IS NOT NULL

@@ -2,91 +2,36 @@ import Foundation
 import GRDB
 import GRDBSQLite
 import GlossModel
+import GlossStore
 
 /// The projection digest (Protocol/04-projections.md §Digest): for each documented table, the sum
-/// modulo 2^256 of the SHA-256 of each row's typed values. Triggers report every row change to the
-/// SQL function `gloss_digest(sign, table, values…)`, implemented here on the C API; the changes of
-/// a transaction accumulate in memory and are written to `projection_digest` once, just before it
-/// commits. Sums do not depend on the order rows were written in, so equal sets of events give equal
+/// modulo 2^256 of the SHA-256 of each row's typed values. SQLite's preupdate hook reports every row
+/// change before it is made (`RowChangeHook`, no triggers); the changes of a transaction accumulate in
+/// memory (`RowDigest`) and are written to `projection_digest` once, just before it commits. Sums do not depend on the order rows were written in, so equal sets of events give equal
 /// digests whatever order they arrived in, and `gloss status` reads the digest instantly.
 public enum ProjectionDigest {
-    /// Per-connection accumulation of one transaction's row changes.
-    final class Accumulator {
-        /// The connection's apply window (kept here: one per connection, for its life).
-        let window = ApplyWindow()
-        var tables: [String: (rows: Int64, sum: [UInt8])] = [:]
-        func add(_ table: String, _ hash: Bytes32, sign: Int64) {
-            var t = tables[table] ?? (0, [UInt8](repeating: 0, count: 32))
-            t.rows += sign
-            t.sum = ProjectionDigest.add(t.sum, hash.bytes, subtract: sign < 0)
-            tables[table] = t
-        }
-    }
-
-    /// Accumulators by connection. Writes to one database go through one connection at a time.
-    nonisolated(unsafe) private static var accumulators: [UnsafeMutableRawPointer: Accumulator] = [:]
-    private static let lock = NSLock()
-
-    static func accumulator(_ db: Database) -> Accumulator? {
-        guard let c = db.sqliteConnection else { return nil }
-        lock.lock(); defer { lock.unlock() }
-        return accumulators[UnsafeMutableRawPointer(c)]
-    }
-
-    /// Registers `gloss_digest` on one connection.
-    public static func registerFunctions(_ db: Database) {
-        guard let conn = db.sqliteConnection else { return }
-        let acc = Accumulator()
-        lock.lock(); accumulators[UnsafeMutableRawPointer(conn)] = acc; lock.unlock()
-        sqlite3_create_function_v2(conn, "gloss_digest", -1, SQLITE_UTF8, Unmanaged.passUnretained(acc).toOpaque(), { ctx, argc, argv in
-            guard let ctx, let argv, argc >= 2 else { return }
-            let acc = Unmanaged<Accumulator>.fromOpaque(sqlite3_user_data(ctx)!).takeUnretainedValue()
-            let sign = sqlite3_value_int64(argv[0]!)
-            let table = String(cString: sqlite3_value_text(argv[1]!))
-            var w = ByteWriter(capacity: 256)
-            for i in 1..<Int(argc) { ProjectionDigest.encode(argv[i]!, &w) }
-            acc.add(table, Bytes32.sha256(w.bytes), sign: sign)
-            sqlite3_result_null(ctx)
-        }, nil, nil, { p in
-            // The connection closed: forget its accumulator.
-            guard let p else { return }
-            ProjectionDigest.lock.lock()
-            ProjectionDigest.accumulators = ProjectionDigest.accumulators.filter { Unmanaged.passUnretained($0.value).toOpaque() != p }
-            ProjectionDigest.lock.unlock()
-        })
-    }
-
-    /// Typed encoding of one SQLite value (the same as `rowHash`).
-    static func encode(_ v: OpaquePointer, _ w: inout ByteWriter) {
-        switch sqlite3_value_type(v) {
-        case SQLITE_NULL: w.u8(0)
-        case SQLITE_INTEGER: w.u8(1); w.u64(UInt64(bitPattern: sqlite3_value_int64(v)))
-        case SQLITE_FLOAT: w.u8(2); w.u64(sqlite3_value_double(v).bitPattern)
-        case SQLITE_TEXT:
-            let n = Int(sqlite3_value_bytes(v))
-            w.u8(3); w.u32(UInt32(n))
-            if n > 0, let p = sqlite3_value_text(v) { w.raw(UnsafeBufferPointer(start: p, count: n)) }
-        default:
-            let n = Int(sqlite3_value_bytes(v))
-            w.u8(4); w.u32(UInt32(n))
-            if n > 0, let p = sqlite3_value_blob(v) { w.raw(UnsafeRawBufferPointer(start: p, count: n)) }
-        }
+    /// Makes the connection's row-change hook follow the digest's tables, and gives it the
+    /// projector's per-connection apply window.
+    static func prepare(_ db: Database, tables: [String]) {
+        guard let hook = RowChangeHook.of(db) ?? RowChangeHook.install(db) else { return }
+        hook.digest = RowDigest(tables: tables)
+        hook.projectorState = ApplyWindow()
     }
 
     /// Writes the transaction's accumulated changes into `projection_digest` (before commit).
     static func flush(_ db: Database) throws {
-        guard let acc = accumulator(db), !acc.tables.isEmpty else { return }
-        for (table, delta) in acc.tables {
+        guard let digest = RowChangeHook.of(db)?.digest, !digest.isEmpty else { return }
+        for (s, table) in digest.tables.enumerated() where digest.touched(s) {
             let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT rows, sum FROM projection_digest WHERE tbl = ?"), arguments: [table])
-            let sum = add((row?[1] as Data?).map { Array($0) } ?? [UInt8](repeating: 0, count: 32), delta.sum, subtract: false)
+            let sum = add((row?[1] as Data?).map { Array($0) } ?? [UInt8](repeating: 0, count: 32), digest.sum(s), subtract: false)
             try db.cachedStatement(sql: "INSERT OR REPLACE INTO projection_digest(tbl, rows, sum) VALUES (?, ?, ?)")
-                .execute(arguments: [table, (row?[0] as Int64? ?? 0) + delta.rows, Data(sum)])
+                .execute(arguments: [table, (row?[0] as Int64? ?? 0) + digest.rows[s], Data(sum)])
         }
-        acc.tables.removeAll(keepingCapacity: true)
+        digest.reset()
     }
 
     static func discard(_ db: Database) {
-        accumulator(db)?.tables.removeAll(keepingCapacity: true)
+        RowChangeHook.of(db)?.digest?.reset()
     }
 
     /// SHA-256 over the typed encoding of (table name, values…) (Protocol/04-projections.md §Digest).
@@ -116,29 +61,8 @@ public enum ProjectionDigest {
         return out
     }
 
-    /// SQL creating the digest table and the triggers that report row changes for `tables`.
-    static func triggerSQL(_ db: Database, tables: [(name: String, key: String)]) throws -> String {
-        var sql = "CREATE TABLE IF NOT EXISTS projection_digest(tbl TEXT PRIMARY KEY NOT NULL, rows INTEGER NOT NULL, sum BLOB NOT NULL);\n"
-        for t in tables {
-            let cols = try db.columns(in: t.name).map(\.name)
-            let new = cols.map { "NEW.\"\($0)\"" }.joined(separator: ", ")
-            let old = cols.map { "OLD.\"\($0)\"" }.joined(separator: ", ")
-            let n = t.name
-            sql += """
-                CREATE TRIGGER IF NOT EXISTS \(n)_digest_insert AFTER INSERT ON \(n) BEGIN
-                  SELECT gloss_digest(1, '\(n)', \(new));
-                END;
-                CREATE TRIGGER IF NOT EXISTS \(n)_digest_delete AFTER DELETE ON \(n) BEGIN
-                  SELECT gloss_digest(-1, '\(n)', \(old));
-                END;
-                CREATE TRIGGER IF NOT EXISTS \(n)_digest_update AFTER UPDATE ON \(n) BEGIN
-                  SELECT gloss_digest(-1, '\(n)', \(old)); SELECT gloss_digest(1, '\(n)', \(new));
-                END;
-
-                """
-        }
-        return sql
-    }
+    /// SQL creating the digest table (its rows are written by `flush`, from the row-change hook).
+    static let tableSQL = "CREATE TABLE IF NOT EXISTS projection_digest(tbl TEXT PRIMARY KEY NOT NULL, rows INTEGER NOT NULL, sum BLOB NOT NULL)"
 
     /// The digest from per-table sums: SHA-256("gloss-digest-v1" ‖ u32 version ‖ per table: name, rows, sum).
     static func combine(version: Int, tables: [(name: String, rows: Int64, sum: [UInt8])]) -> String {

@@ -76,6 +76,7 @@ public final class ReplicaStore: Sendable {
             // Own events must be durable before they can leave the replica (DESIGN §1.8).
             try db.execute(sql: "PRAGMA synchronous = FULL; PRAGMA cache_size = -16384")
             if !db.configuration.readonly { checkpointer.install(on: db) }
+            RowChangeHook.install(db)
             projector.prepareConnection(db)
         }
         // (A URI: SQLite as built by Debian and Ubuntu reads URI file names.)
