@@ -11,7 +11,7 @@ public enum RowValue: Hashable, Sendable {
 
 /// One row change in the main schema: an insert (`old` nil), a delete (`new` nil) or an update
 /// (both); full rows, in the table's column order.
-public struct RowChange: Sendable {
+public struct RowChange: Hashable, Sendable {
     public var table: String
     public var old: [RowValue]?
     public var new: [RowValue]?

@@ -1,0 +1,45 @@
+import Foundation
+import GRDB
+import GlossStore
+import Testing
+
+/// The row-change hook sees every row change SQLite makes, with full old and new rows: rowid tables
+/// (the integer primary key as its value, not NULL), WITHOUT ROWID tables, rows replaced by
+/// `INSERT OR REPLACE`, updates, deletes; nothing from the temp schema, nothing while suspended.
+@Suite struct RowChangeHookTests {
+    @Test func everyKindOfRowChangeIsRecordedWithFullRows() throws {
+        let q = try DatabaseQueue()
+        var seen: [RowChange] = []
+        try q.write { db in
+            let hook = try #require(RowChangeHook.install(db))
+            hook.recorder = { seen.append($0) }
+            try db.execute(sql: """
+                CREATE TABLE a(id INTEGER PRIMARY KEY, name TEXT UNIQUE, score REAL, data BLOB);
+                CREATE TABLE w(k TEXT PRIMARY KEY NOT NULL, v INTEGER) WITHOUT ROWID;
+                CREATE TEMP TABLE t(x);
+                INSERT INTO a(id, name, score, data) VALUES (7, 'x', 1.5, x'0102');
+                INSERT INTO w VALUES ('k', 1);
+                UPDATE w SET v = 2 WHERE k = 'k';
+                INSERT OR REPLACE INTO a(id, name, score, data) VALUES (8, 'x', NULL, NULL);
+                DELETE FROM w;
+                INSERT INTO t VALUES (1);
+                """)
+            hook.suspended = true
+            try db.execute(sql: "INSERT INTO w VALUES ('hidden', 3)")
+        }
+        let expected: [RowChange] = [
+            RowChange(table: "a", old: nil, new: [.integer(7), .text("x"), .real(1.5), .blob([1, 2])]),
+            RowChange(table: "w", old: nil, new: [.text("k"), .integer(1)]),
+            RowChange(table: "w", old: [.text("k"), .integer(1)], new: [.text("k"), .integer(2)]),
+            // The row the UNIQUE conflict replaces leaves first.
+            RowChange(table: "a", old: [.integer(7), .text("x"), .real(1.5), .blob([1, 2])], new: nil),
+            RowChange(table: "a", old: nil, new: [.integer(8), .text("x"), .null, .null]),
+            RowChange(table: "w", old: [.text("k"), .integer(2)], new: nil),
+        ]
+        #expect(seen.map(\.table) == expected.map(\.table))
+        for (s, e) in zip(seen, expected) {
+            #expect(s.old == e.old, "\(s.table): old \(String(describing: s.old)) ≠ \(String(describing: e.old))")
+            #expect(s.new == e.new, "\(s.table): new \(String(describing: s.new)) ≠ \(String(describing: e.new))")
+        }
+    }
+}
