@@ -53,6 +53,7 @@ extension Database {
         let s = statement.sqliteStatement
         var binder = SQLBinder(statement: s)
         bind(&binder)
+        assert(binder.index - 1 == sqlite3_bind_parameter_count(s), "\(binder.index - 1) values bound for \(sqlite3_bind_parameter_count(s)) parameters: \(sql)")
         let code = sqlite3_step(s)
         guard code == SQLITE_DONE || code == SQLITE_ROW else {
             let message = String(cString: sqlite3_errmsg(sqliteConnection))
@@ -88,6 +89,7 @@ extension Database {
         let s = statement.sqliteStatement
         var binder = SQLBinder(statement: s)
         bind(&binder)
+        assert(binder.index - 1 == sqlite3_bind_parameter_count(s), "\(binder.index - 1) values bound for \(sqlite3_bind_parameter_count(s)) parameters: \(sql)")
         defer { sqlite3_reset(s) }
         while true {
             let code = sqlite3_step(s)
@@ -105,6 +107,7 @@ extension Database {
         let s = statement.sqliteStatement
         var binder = SQLBinder(statement: s)
         bind(&binder)
+        assert(binder.index - 1 == sqlite3_bind_parameter_count(s), "\(binder.index - 1) values bound for \(sqlite3_bind_parameter_count(s)) parameters: \(sql)")
         defer { sqlite3_reset(s) }
         let code = sqlite3_step(s)
         if code == SQLITE_DONE { return nil }
