@@ -340,9 +340,11 @@ public final class ReplicaStore: Sendable {
     }
 
     /// Inserts a verified event whose causal past is already applied, updates its feed head (unless
-    /// the caller writes the heads of a whole window itself: `updateHead: false`), and projects it.
+    /// the caller writes the heads of a whole window itself: `updateHead: false`), and projects it
+    /// (unless the caller replays the projections afterwards: `project: false`).
     /// The one write path for local and remote events.
-    public func insert(_ env: EventEnvelope, payload: [UInt8]?, feed: Int64, depFeeds: [(Int64, UInt64)], updateHead: Bool = true, _ db: Database) throws {
+    public func insert(_ env: EventEnvelope, payload: [UInt8]?, feed: Int64, depFeeds: [(Int64, UInt64)], updateHead: Bool = true,
+                       project: Bool = true, _ db: Database) throws {
         try db.run("INSERT INTO events(id, feed, seq, time, type, author, envelope, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)") { b in
             b.add(env.id.raw.bytes); b.add(feed); b.add(Int64(env.seq)); b.add(Int64(bitPattern: env.time.raw))
             b.add(env.type); b.add(env.author); b.add(env.bytes)
@@ -355,6 +357,7 @@ public final class ReplicaStore: Sendable {
             }
         }
         if updateHead { try setHead(feed: feed, seq: env.seq, id: env.id, db) }
+        guard project else { return }
         try projector.apply(AppliedEvent(envelope: env, payload: payload, pos: pos, feed: feed), store: self, db)
     }
 
