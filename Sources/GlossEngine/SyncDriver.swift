@@ -148,6 +148,7 @@ public struct SyncDriver: Sendable {
         var peerHeld = VersionVector()
         // What this side holds, as of its last applied batch (what a keepalive reports).
         let held = Locked(startVector)
+        let streamFailure = Locked<(any Error)?>(nil)
         defer { streamer?.cancel(); keepalive?.cancel() }
 
         // Handshake deadline: a peer that does not complete the handshake in time is dropped.
@@ -181,6 +182,13 @@ public struct SyncDriver: Sendable {
                 return try await finish(SyncError(.timeout, "the peer sent nothing for \(idleTimeout); session dropped"))
             }
             guard let frame else {
+                if let failure = streamFailure.value {
+                    report.error = "\(failure)"
+                    keepalive?.cancel()
+                    await out.drain()
+                    report.bytesSent = await out.bytes
+                    throw failure
+                }
                 let msg = machine.isAuthenticated
                     ? "the peer disconnected mid-session; what was applied stays applied and the next sync resumes from there"
                     : (authenticated.value ? "the peer disconnected" : "the peer disconnected or timed out during the handshake")
@@ -209,7 +217,19 @@ public struct SyncDriver: Sendable {
                     let peerVector = hello.vector
                     peerHeld = hello.vector
                     let batchBytes = self.batchBytes
-                    streamer = Task { try await Self.stream(replica, above: peerVector, enabled: push, batchBytes: batchBytes, out: out) }
+                    streamer = Task {
+                        do { return try await Self.stream(replica, above: peerVector, enabled: push, batchBytes: batchBytes, out: out) } catch {
+                            // This side cannot send what it holds (a stored event that no longer
+                            // decodes, a disk error): say so and end the session, or both sides
+                            // would wait for each other for ever (keepalives keep it alive).
+                            if !Task.isCancelled {
+                                streamFailure.value = error
+                                try? await out.send(.error(code: 1, reason: "the peer cannot send its events: \(error)"))
+                                await transport.close()
+                            }
+                            throw error
+                        }
+                    }
                     // Either side may be busy for longer than the peer's idle timeout (applying a
                     // long stream, reading one from a loaded disk): whenever this side has sent
                     // nothing for a third of it, it says what it holds. No SQLite on this path, so
