@@ -9,7 +9,7 @@ import PackageDescription
 //   Store ← Sync ← Net (the only NIO user)
 //   Engine ← all of the above but GRDB (no SQL: it calls the Store's and the Projections' typed reads,
 //            passing ReplicaStore.Transaction through, and returns typed values)
-//   Engine ← Bench (benchmarks against raw SQLite; never in the GlossEngine product)
+//   Engine, Hub ← Bench (benchmarks against raw SQLite and a PostgreSQL hub; never in the GlossEngine product)
 //   Engine, Model, Merge ← Web (Hummingbird; the line diff reuses the merge's LCS table; pages rendered on the server from the Engine's typed reads, no SQL)
 //   Engine, Store, Projections ← Hub (postgres-nio, the only PostgreSQL user: a hub's shared PostgreSQL store behind a SQLite
 //            cache that writes through via ReplicaStore's WriteThrough and the row-change hook; no SQL of the engine's)
@@ -87,7 +87,7 @@ let package = Package(
         ]),
         // Benchmarks: history generator and timed operations against raw SQLite; only `gloss bench` uses them.
         .target(name: "GlossBench", dependencies: [
-            "GlossEngine", "GlossJSON", "GlossModel", "GlossIngest", "GlossStore", "GlossSync",
+            "GlossEngine", "GlossHub", "GlossJSON", "GlossModel", "GlossIngest", "GlossStore", "GlossSync",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -199,3 +199,26 @@ public enum Hub {
         return out
     }
 }
+
+extension Hub {
+    /// Creates a new, empty database `name` on the server of `url` (the user needs CREATEDB), for
+    /// benchmarks; returns its URL.
+    public static func createDatabase(on url: HubURL, name: String) throws -> HubURL {
+        guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+            throw GlossError(.badInput, "a database name of letters, digits and _ only")
+        }
+        let pg = PGConnection(url)
+        defer { pg.close() }
+        do { try pg.query("CREATE DATABASE \(name)") } catch { throw publicError(error, url) }
+        var out = url
+        out.database = name
+        return out
+    }
+
+    /// Drops a database made by `createDatabase` (its connections are ended).
+    public static func dropDatabase(on url: HubURL, name: String) throws {
+        let pg = PGConnection(url)
+        defer { pg.close() }
+        do { try pg.query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)") } catch { throw publicError(error, url) }
+    }
+}
