@@ -21,8 +21,10 @@ public enum Hub {
 
     /// Creates the hub schema through named migrations (a no-op when they are applied). Refuses a
     /// database built for another projection version.
-    public static func initialize(_ url: HubURL) throws -> InitReport {
-        let schema = try HubSchema.fresh()
+    /// `join`: the hub joins a team (as `gloss init --join`): it adopts the first team genesis it
+    /// receives; an admin adds each hub process's key (`gloss whoami --dir CACHE`) to the roster.
+    public static func initialize(_ url: HubURL, join: Bool = false) throws -> InitReport {
+        let schema = try HubSchema.fresh(join: join)
         let pg = PGConnection(url)
         defer { pg.close() }
         do {
@@ -62,6 +64,12 @@ public enum Hub {
                 applied.append(schema.migrationName)
             } else {
                 try checkFingerprint(pg, url: url, schema: schema)
+                if join {
+                    let team = try pg.query("SELECT value FROM meta WHERE key = 'team'").first.map { try HubStore.value(Array($0)[0], .tagged) }
+                    if team != .text("joining") {
+                        throw GlossError(.refused, "--join applies when the hub database is created; \(url) exists and \(team == nil ? "belongs to no team" : "is a team's member already") (make a new database with `gloss hub init --join`)")
+                    }
+                }
             }
             try pg.query("COMMIT")
             return InitReport(store: url.description, projectionVersion: schema.projectionVersion, applied: applied,

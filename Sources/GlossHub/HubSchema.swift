@@ -71,12 +71,14 @@ struct HubSchema: Sendable {
     }
 
     /// The schema of a fresh replica of this build (made in a temporary folder and removed).
-    static func fresh() throws -> HubSchema {
+    /// `join`: a replica joining a team (`gloss init --join`), whose seed rows say so.
+    static func fresh(join: Bool = false) throws -> HubSchema {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gloss-hub-schema-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let store = try ReplicaStore(path: dir.appendingPathComponent("schema.db").path, projector: GlossProjector())
         defer { try? store.close() }
+        if join { try store.markJoining() }
         return try store.read { db in try HubSchema(db, version: GlossProjector().version) }
     }
 

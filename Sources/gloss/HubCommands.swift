@@ -38,6 +38,7 @@ struct HubInit: ParsableCommand {
         abstract: "Create the hub schema in a PostgreSQL database through named migrations (running it again changes nothing).",
         discussion: "The database must exist (createdb). Exit 0 when the schema is in place; 5 when the database was built for another projection version; 1 when the server cannot be reached; 64 for a malformed URL.")
     @OptionGroup var hub: HubStoreOption
+    @Flag(help: "The hub joins a team (as `gloss init --join`): it adopts the first team genesis it receives; an admin adds each hub process's key (`gloss whoami --dir CACHE`) to the roster.") var join = false
     @Flag(help: "Print JSON (keys: store, projectionVersion, applied, migrations, existing).") var json = false
 
     func validate() throws {
@@ -47,7 +48,7 @@ struct HubInit: ParsableCommand {
 
     func run() throws {
         try guarded {
-            let r = try Hub.initialize(try hub.url()!)
+            let r = try Hub.initialize(try hub.url()!, join: join)
             if json {
                 out(JSON.object([("store", .string(r.store)), ("projectionVersion", .int(Int64(r.projectionVersion))),
                                  ("applied", .array(r.applied.map { .string($0) })), ("migrations", .array(r.migrations.map { .string($0) })),

@@ -312,6 +312,44 @@ struct HubTests {
         #expect(try Self.digest(["--store", db.url, "--recompute"], tmp) == digest)
     }
 
+    /// A hub database that joins a team: each hub process's key is enrolled by an admin; the hubs
+    /// admit members only, and members sync through different hub processes.
+    @Test func aTeamSyncsThroughTwoHubProcessesAndStrangersAreRefused() throws {
+        let tmp = TempDir("gloss-hub-team")
+        defer { tmp.remove() }
+        let db = try PostgresTestDatabase("team")
+        defer { db.drop() }
+        #expect(try Self.gloss(["hub", "init", "--join", "--store", db.url], tmp).status == 0)
+        let hubs = try (0..<2).map { try Self.hub(db, cache: tmp.sub("hub\($0)")) }
+        defer { for h in hubs { h.stop() } }
+        func key(_ dir: URL) throws -> String { try Self.gloss(["whoami", "--json", "--dir", dir.path], tmp).object["replica"] as? String ?? "" }
+        let ana = tmp.sub("ana"), bo = tmp.sub("bo"), eve = tmp.sub("eve")
+        #expect(try Self.gloss(["init", "--analyst", "ana", "--new-team", "Ops", "--dir", ana.path], tmp).status == 0)
+        #expect(try Self.gloss(["init", "--analyst", "bo", "--join", "--dir", bo.path], tmp).status == 0)
+        #expect(try Self.gloss(["init", "--analyst", "eve", "--join", "--dir", eve.path], tmp).status == 0)
+        let add1 = try Self.gloss(["team", "add", "hubs", "--key", try key(tmp.sub("hub0")), "--role", "reader", "--dir", ana.path], tmp)
+        #expect(add1.status == 0, "\(add1.stderr)")
+        #expect(try Self.gloss(["team", "enrol", "hubs", "--key", try key(tmp.sub("hub1")), "--dir", ana.path], tmp).status == 0)
+        #expect(try Self.gloss(["team", "add", "bo", "--key", try key(bo), "--dir", ana.path], tmp).status == 0)
+        #expect(try Self.gloss(["source", "add", "Dawn", "--dir", ana.path], tmp).status == 0)
+        let first = try Self.gloss(["sync", "--dir", ana.path, "127.0.0.1:\(hubs[0].port)"], tmp)
+        #expect(first.status == 0, "\(first.stderr)")
+        let join = try Self.gloss(["sync", "--dir", bo.path, "127.0.0.1:\(hubs[1].port)"], tmp)
+        #expect(join.status == 0, "\(join.stderr)")
+        #expect(try Self.gloss(["source", "add", "Reuters", "--dir", bo.path], tmp).status == 0)
+        #expect(try Self.gloss(["sync", "--dir", bo.path, "127.0.0.1:\(hubs[1].port)"], tmp).status == 0)
+        let stranger = try Self.gloss(["sync", "--dir", eve.path, "127.0.0.1:\(hubs[0].port)"], tmp)
+        #expect(stranger.status == 5, "\(stranger.status) \(stranger.stderr)")
+        #expect(try Self.gloss(["sync", "--dir", ana.path, "127.0.0.1:\(hubs[0].port)"], tmp).status == 0)
+        let digest = try Self.digest(["--dir", ana.path], tmp)
+        #expect(try Self.digest(["--dir", bo.path], tmp) == digest)
+        #expect(try Self.digest(["--store", db.url], tmp) == digest)
+        let status = try Self.gloss(["status", "--json", "--store", db.url], tmp).object
+        #expect(status["teamMode"] as? String == "member", "\(status)")
+        // --join is for a new database only.
+        #expect(try Self.gloss(["hub", "init", "--join", "--store", db.url], tmp).status == 5)
+    }
+
     /// `feeds.head_seq` per replica (hex) in the database.
     static func heads(_ db: PostgresTestDatabase) throws -> [String: Int] {
         var out: [String: Int] = [:]
