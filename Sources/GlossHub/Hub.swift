@@ -142,6 +142,11 @@ public enum Hub {
         hub.hubID = replica.replicaID.raw.bytes
         do {
             try replica.store.write { db in
+                // A folder holding an ordinary replica is never taken for a cache (a bootstrap
+                // replaces every table).
+                if try !db.tableExists(HubSchema.cacheTable), try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0 > 0 {
+                    throw GlossError(.refused, "\(cache.path) holds a replica with events that is not a hub cache; give the hub a folder of its own with --cache")
+                }
                 try db.execute(sql: HubStore.cacheSQL)
                 let cachedID = try String.fetchOne(db, sql: "SELECT value FROM \(HubSchema.cacheTable) WHERE key = 'database'")
                 if cachedID != databaseID {

@@ -147,6 +147,16 @@ struct HubTests {
             #expect(r.status == 5, "\(args): \(r.status) \(r.stderr)")
             #expect(r.stderr.contains("built for projections version 1"), "\(r.stderr)")
         }
+        // An ordinary replica is never taken for a hub cache.
+        let fresh = try PostgresTestDatabase("fresh")
+        defer { fresh.drop() }
+        #expect(try Self.gloss(["hub", "init", "--store", fresh.url], tmp).status == 0)
+        let replica = tmp.sub("replica")
+        #expect(try Self.gloss(["init", "--analyst", "ana", "--dir", replica.path], tmp).status == 0)
+        #expect(try Self.gloss(["source", "add", "Dawn", "--dir", replica.path], tmp).status == 0)
+        let taken = try Self.gloss(["serve", "--store", fresh.url, "--cache", replica.path, "--listen", "127.0.0.1:0"], tmp)
+        #expect(taken.status == 5, "\(taken.stderr)")
+        #expect(try Self.vector(["--dir", replica.path], tmp).values.reduce(0, +) == 1)
         // A malformed URL is a usage error; an unreachable server a connection failure.
         let bad = try Self.gloss(["status", "--store", "mysql://x@y/z"], tmp)
         #expect(bad.status == 64, "\(bad.stderr)")
