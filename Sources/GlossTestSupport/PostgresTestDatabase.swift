@@ -36,7 +36,7 @@ public struct PostgresTestDatabase: Sendable {
     public func drop() { _ = try? PostgresTestDatabase.psql(admin, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
 
     @discardableResult
-    static func psql(_ url: String, _ statement: String) throws -> String {
+    public static func psql(_ url: String, _ statement: String) throws -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["psql", url, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", statement]
@@ -55,5 +55,6 @@ public struct PostgresTestDatabase: Sendable {
 
 public struct PostgresTestError: Error, CustomStringConvertible {
     public var message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }

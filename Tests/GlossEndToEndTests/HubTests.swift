@@ -360,6 +360,24 @@ struct HubTests {
         #expect(try Self.gloss(["hub", "init", "--join", "--store", db.url], tmp).status == 5)
     }
 
+    /// `gloss bench hub` on a tiny history: both imports, equal digests, pull and push through 1 and 2 hubs.
+    @Test func benchHubRunsOnATinyHistory() throws {
+        let tmp = TempDir("gloss-hub-bench")
+        defer { tmp.remove() }
+        guard let cluster = PostgresTestDatabase.clusterURL else { throw PostgresTestError(message: "GLOSS_PG_URL is not set") }
+        let r = try Self.gloss(["bench", "hub", "--store", cluster, "--events", "300", "--clients", "3", "--hubs", "1,2", "--push-events", "5", "--json"], tmp)
+        #expect(r.status == 0, "\(r.stderr)")
+        let o = r.object
+        #expect(o["events"] as? Int == 300)
+        #expect((o["import"] as? [String: Any])?["digestsEqual"] as? Bool == true)
+        let sync = o["sync"] as? [[String: Any]] ?? []
+        #expect(sync.map { $0["hubs"] as? Int } == [1, 2])
+        #expect(sync.first?["pullEvents"] as? Int == 900)
+        #expect(sync.allSatisfy { $0["pushEvents"] as? Int == 15 })
+        let left = try PostgresTestDatabase.psql(cluster, "SELECT count(*) FROM pg_database WHERE datname LIKE 'gloss_bench_%'")
+        #expect(left.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "the bench left its database behind")
+    }
+
     /// `feeds.head_seq` per replica (hex) in the database.
     static func heads(_ db: PostgresTestDatabase) throws -> [String: Int] {
         var out: [String: Int] = [:]
