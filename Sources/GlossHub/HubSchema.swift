@@ -54,6 +54,9 @@ struct HubSchema: Sendable {
     var projectionVersion: Int
     /// The rows a fresh replica holds (digest rows, `meta.projection_version`), per table.
     var seed: [String: [[RowValue]]]
+    /// The tables the projector owns (dropped and replayed by a rebuild): every mirrored table but
+    /// the store's own (03-store.md).
+    var projectionTables: Set<String> = []
 
     /// `meta` rows that belong to one process's cache, never to the shared database.
     static let localMetaKeys: Set<String> = ["analyst", "replica"]
@@ -79,7 +82,13 @@ struct HubSchema: Sendable {
         let store = try ReplicaStore(path: dir.appendingPathComponent("schema.db").path, projector: GlossProjector())
         defer { try? store.close() }
         if join { try store.markJoining() }
-        return try store.read { db in try HubSchema(db, version: GlossProjector().version) }
+        var schema = try store.read { db in try HubSchema(db, version: GlossProjector().version) }
+        // The store's tables alone: a database made with a projector that creates nothing.
+        let bare = try ReplicaStore(path: dir.appendingPathComponent("store.db").path, projector: NoProjections())
+        defer { try? bare.close() }
+        let storeTables = Set(try bare.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'") })
+        schema.projectionTables = Set(schema.tables.map(\.name)).subtracting(storeTables)
+        return schema
     }
 
     init(_ db: Database, version: Int) throws {
@@ -177,6 +186,17 @@ struct HubSchema: Sendable {
     }
 
     var migrationName: String { "v2-replica-p\(projectionVersion)" }
+}
+
+/// A projector that keeps no projections (to tell the store's tables from the projector's).
+struct NoProjections: Projector {
+    var version: Int { 0 }
+    func prepareConnection(_ db: Database) {}
+    func createSchema(_ db: Database) throws {}
+    func dropSchema(_ db: Database) throws {}
+    func apply(_ event: AppliedEvent, store: ReplicaStore, _ db: Database) throws {}
+    func willCommit(_ db: Database) throws {}
+    func didRollback(_ db: Database) {}
 }
 
 /// The typed encoding of Protocol/04 §Digest, for values in the changelog and untyped columns:

@@ -126,6 +126,15 @@ public final class HubStore: WriteThrough, @unchecked Sendable {
         }
     }
 
+    /// A rebuild drops the projection tables, which no row hook sees: their rows are deleted
+    /// first, so the recorder knows every row that existed (and the database loses them too).
+    public func willRebuildProjections(_ db: Database) throws {
+        guard active, inTransaction else { return }
+        for t in schema.tables where schema.projectionTables.contains(t.name) {
+            if try db.tableExists(t.name) { try db.execute(sql: "DELETE FROM \(HubSchema.quote(t.name))") }
+        }
+    }
+
     public func refresh(_ store: ReplicaStore) throws {
         guard active else { return }
         let latest: Int64

@@ -415,6 +415,7 @@ public final class ReplicaStore: Sendable {
     /// Drops the projections and replays the whole log into them, streaming in local order.
     /// `progress` is called with (done, total) every few thousand events.
     public func rebuildProjections(_ db: Database, progress: ((Int, Int) -> Void)?) throws {
+        try writeThrough?.willRebuildProjections(db)
         try projector.dropSchema(db)
         try projector.createSchema(db)
         let total = try Int.fetchOne(try db.cachedStatement(sql: "SELECT count(*) FROM events")) ?? 0

@@ -15,4 +15,11 @@ public protocol WriteThrough: AnyObject, Sendable {
     func rollback(_ db: Database)
     /// Brings the local database up to date with the other store (`ReplicaStore.refresh`).
     func refresh(_ store: ReplicaStore) throws
+    /// Called inside the write transaction just before the projections are dropped and replayed
+    /// (a fork, a redaction): dropping a table changes no row the row-change hook could see.
+    func willRebuildProjections(_ db: Database) throws
+}
+
+extension WriteThrough {
+    public func willRebuildProjections(_ db: Database) throws {}
 }
