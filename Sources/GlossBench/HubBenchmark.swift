@@ -3,6 +3,7 @@ import GlossEngine
 import GlossHub
 import GlossJSON
 import GlossModel
+import GlossStore
 
 /// `gloss bench hub`: a PostgreSQL hub beside SQLite (Protocol/12-hub.md).
 ///
@@ -39,8 +40,9 @@ public enum HubBenchmark {
         let hubReport = try hub.importBundle(at: bundle)
         let hubSecs = seconds(since: t)
         let hubDigest = try hub.status().digest
+        let stats = (hub.store.writeThrough as? HubStore)?.stats ?? HubStore.Stats()
         try hub.close()
-        log("import into the hub: \(hubReport.summary.applied) events in \(String(format: "%.2f", hubSecs)) s")
+        log("import into the hub: \(hubReport.summary.applied) events in \(String(format: "%.2f", hubSecs)) s (writing to PostgreSQL: \(String(format: "%.2f", stats.commitSeconds)) s, \(stats.rowsInserted) rows, \(stats.changelogBytes / max(n, 1)) changelog bytes/event)")
         guard hubReport.summary.applied == n, hubDigest == liteDigest else {
             throw GlossError(.internalError, "the hub import differs from the SQLite one: \(hubReport.summary.applied) events, digest \(hubDigest) ≠ \(liteDigest)")
         }
@@ -48,7 +50,12 @@ public enum HubBenchmark {
             ("events", .int(Int64(n))), ("store", .string(store.description)),
             ("import", .object([("sqliteEventsPerSecond", r1(Double(n) / liteSecs)), ("sqliteSeconds", r2(liteSecs)),
                                 ("hubEventsPerSecond", r1(Double(n) / hubSecs)), ("hubSeconds", r2(hubSecs)),
-                                ("ratio", .double((liteSecs / hubSecs * 100).rounded() / 100)), ("digestsEqual", .bool(true))])),
+                                ("ratio", .double((liteSecs / hubSecs * 100).rounded() / 100)), ("digestsEqual", .bool(true)),
+                                ("hubBeginSeconds", r2(stats.beginSeconds)), ("hubCommitSeconds", r2(stats.commitSeconds)),
+                                ("hubTransactions", .int(Int64(stats.transactions))),
+                                ("rowsWrittenPerEvent", r2(Double(stats.rowsInserted) / Double(max(n, 1)))),
+                                ("rowsDeletedPerEvent", r2(Double(stats.rowsDeleted) / Double(max(n, 1)))),
+                                ("changelogBytesPerEvent", r1(Double(stats.changelogBytes) / Double(max(n, 1))))])),
         ]
 
         // Sync through 1, 2, … hub processes.

@@ -37,6 +37,13 @@ public final class HubStore: WriteThrough, @unchecked Sendable {
     private var markValue: Int64 = 0
     /// Refreshes and catch-ups done (for tests and the log).
     public private(set) var caughtUpTransactions = 0
+    /// Where a hub's write time goes (for `gloss bench hub`): seconds in `begin` (lock and
+    /// catch-up) and in `commit` (rows and changelog written, PostgreSQL commit), rows written.
+    public struct Stats: Sendable {
+        public var beginSeconds = 0.0, commitSeconds = 0.0, rowsDeleted = 0, rowsInserted = 0, changelogBytes = 0, transactions = 0
+        public init() {}
+    }
+    public private(set) var stats = Stats()
 
     /// The key of `pg_advisory_xact_lock` that hub processes take around every write.
     static let lockKey: Int64 = 0x676C6F7373687562  // "glosshub"
@@ -65,6 +72,8 @@ public final class HubStore: WriteThrough, @unchecked Sendable {
 
     public func begin(_ db: Database) throws {
         guard active else { return }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        defer { stats.beginSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 }
         do {
             try writer.query("BEGIN")
             inTransaction = true
@@ -81,6 +90,8 @@ public final class HubStore: WriteThrough, @unchecked Sendable {
 
     public func commit(_ db: Database) throws {
         guard active, inTransaction else { return }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        defer { stats.commitSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9; stats.transactions += 1 }
         RowChangeHook.of(db)?.recorder = nil
         var deletes: [[[RowValue]]] = Array(repeating: [], count: schema.tables.count)
         var inserts: [[[RowValue]]] = Array(repeating: [], count: schema.tables.count)
@@ -97,9 +108,13 @@ public final class HubStore: WriteThrough, @unchecked Sendable {
             if any {
                 for (t, keys) in deletes.enumerated() where !keys.isEmpty { try deleteRows(schema.tables[t], keys) }
                 for (t, rows) in inserts.enumerated() where !rows.isEmpty { try insertRows(schema.tables[t], rows) }
+                let encoded = encode(deletes: deletes, inserts: inserts)
+                stats.rowsDeleted += deletes.reduce(0) { $0 + $1.count }
+                stats.rowsInserted += inserts.reduce(0) { $0 + $1.count }
+                stats.changelogBytes += encoded.count
                 var binds = PostgresBindings()
                 binds.append(ByteBuffer(bytes: hubID))
-                binds.append(ByteBuffer(bytes: encode(deletes: deletes, inserts: inserts)))
+                binds.append(ByteBuffer(bytes: encoded))
                 let rows = try writer.query("INSERT INTO hub_changes(hub, changes) VALUES ($1, $2) RETURNING serial", binds)
                 guard let serial = try rows.first.map({ try Array($0)[0].decode(Int64.self) }) else {
                     throw GlossError(.internalError, "the hub database returned no changelog serial")
