@@ -188,6 +188,37 @@ struct HubSchema: Sendable {
     var migrationName: String { "v2-replica-p\(projectionVersion)" }
 }
 
+/// PostgreSQL's `text` cannot hold U+0000, which Gloss text may (an article is stored exactly as
+/// given). A text holding it — or starting with the marker U+E000 — is stored as the marker followed
+/// by the text with `\` written `\\` and U+0000 written `\0`; every other text as it is.
+enum PGText {
+    static let marker: Unicode.Scalar = "\u{E000}"
+
+    static func encode(_ s: String) -> String {
+        guard s.utf8.contains(0) || s.unicodeScalars.first == marker else { return s }
+        var out = String.UnicodeScalarView()
+        out.append(marker)
+        for u in s.unicodeScalars {
+            switch u {
+            case "\0": out.append("\\"); out.append("0")
+            case "\\": out.append("\\"); out.append("\\")
+            default: out.append(u)
+            }
+        }
+        return String(out)
+    }
+
+    static func decode(_ s: String) -> String {
+        guard s.unicodeScalars.first == marker else { return s }
+        var out = String.UnicodeScalarView()
+        var escaped = false
+        for u in s.unicodeScalars.dropFirst() {
+            if escaped { out.append(u == "0" ? "\0" : u); escaped = false } else if u == "\\" { escaped = true } else { out.append(u) }
+        }
+        return String(out)
+    }
+}
+
 /// A projector that keeps no projections (to tell the store's tables from the projector's).
 struct NoProjections: Projector {
     var version: Int { 0 }

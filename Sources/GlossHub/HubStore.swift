@@ -201,7 +201,7 @@ public final class HubStore: WriteThrough, @unchecked Sendable {
             b.append(ByteBuffer(bytes: out))
         case (_, .null): b.appendNull()
         case (.bigint, .integer(let i)): b.append(i)
-        case (.text, .text(let s)): b.append(s)
+        case (.text, .text(let s)): b.append(PGText.encode(s))
         case (.bytea, .blob(let x)): b.append(ByteBuffer(bytes: x))
         case (.double, .real(let d)): b.append(d)
         default:
@@ -299,7 +299,7 @@ public final class HubStore: WriteThrough, @unchecked Sendable {
         while true {
             var binds = PostgresBindings()
             binds.append(from)
-            let rows = try writer.query("SELECT serial, changes FROM hub_changes WHERE serial > $1 ORDER BY serial LIMIT 64", binds)
+            let rows = try writer.query("SELECT serial, changes FROM hub_changes WHERE serial > $1 ORDER BY serial LIMIT 4", binds)
             if rows.isEmpty { break }
             guard let hook = RowChangeHook.of(db) else { throw GlossError(.internalError, "the cache connection has no row-change hook") }
             hook.suspended = true
@@ -427,7 +427,7 @@ public final class HubStore: WriteThrough, @unchecked Sendable {
         guard cell.bytes != nil else { return .null }
         switch kind {
         case .bigint: return .integer(try cell.decode(Int64.self))
-        case .text: return .text(try cell.decode(String.self))
+        case .text: return .text(PGText.decode(try cell.decode(String.self)))
         case .bytea: return .blob(Array(buffer: try cell.decode(ByteBuffer.self)))
         case .double: return .real(try cell.decode(Double.self))
         case .tagged: return try TypedValue.decode(Array(buffer: try cell.decode(ByteBuffer.self)))

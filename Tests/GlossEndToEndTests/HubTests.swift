@@ -116,6 +116,18 @@ struct HubTests {
         let logPG = try db.sql("SELECT id, replica, seq, time, type, author, envelope_bytes, payload_bytes FROM event_log ORDER BY id COLLATE \"C\"")
         #expect(logLite == logPG, "event_log differs")
         #expect(try db.sql("SELECT count(*) FROM fact_view WHERE grade = 'B2'").trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+        // Text PostgreSQL's `text` cannot hold as it is (U+0000), and text starting with the marker
+        // U+E000: stored escaped (Protocol/12-hub.md §Tables), read back exactly.
+        let odd = tmp.sub("odd.txt")
+        try Data("date 2021-01-01 NOWHERE\nA NUL \u{0} here, a backslash \\0 there.\n".utf8).write(to: odd)
+        let oddArticle = try Self.gloss(["ingest", "--dir", a.path, odd.path], tmp).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try Self.gloss(["note", "add", "--dir", a.path, "--on", oddArticle, "--text", "\u{E000}starts with the marker \\ and a NUL \u{0}"], tmp).status == 0)
+        #expect(try Self.gloss(["sync", "--dir", a.path, "127.0.0.1:\(hub.port)"], tmp).status == 0)
+        let withNUL = try Self.digest(["--dir", a.path], tmp)
+        #expect(withNUL != replica)
+        #expect(withNUL == (try Self.digest(["--store", db.url], tmp)))
+        #expect(withNUL == (try Self.digest(["--store", db.url, "--recompute"], tmp)), "text with U+0000 read back exactly")
+        #expect(try db.sql("SELECT count(*) FROM notes WHERE body LIKE chr(57344) || '%'").trimmingCharacters(in: .whitespacesAndNewlines) == "1")
         let verify = try Self.gloss(["verify", "--store", db.url], tmp)
         #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
         #expect(hub.stop() == 0)
