@@ -549,15 +549,22 @@ struct HubAdversarialTests {
         for i in 0..<n { _ = try Self.ok(["source", "add", "s\(i)", "--dir", x.path], tmp) }
         let victim = 2 + Int(rng.next() % UInt64(n - 3))
         let xID = try Self.whoami(x, tmp)
-        // Which byte: the signature's last, or one in the middle of the envelope.
-        let whereExpr = rng.next() % 2 == 0 ? "length(envelope) - 1" : "length(envelope) / 2"
-        print("[hubadv-forged] seed \(seed): event \(victim) of \(n) forged at byte \(whereExpr)")
+        // Which byte: the signature's last, or one in the middle of the envelope (a blob still).
+        let feedOf = "(SELECT feed FROM feeds WHERE lower(hex(replica)) = '\(xID)')"
+        var hex = Array(Self.trimmed(try Self.sqlite(x, "SELECT hex(envelope) FROM events WHERE seq = \(victim) AND feed = \(feedOf)")))
+        #expect(hex.count > 4)
+        let byte = rng.next() % 2 == 0 ? hex.count / 2 - 1 : (hex.count / 4)
+        let old = UInt8(String(hex[byte * 2 ... byte * 2 + 1]), radix: 16) ?? 0
+        let new = String(format: "%02X", old ^ 0x5A)
+        hex[byte * 2] = new.first!; hex[byte * 2 + 1] = new.last!
+        print("[hubadv-forged] seed \(seed): event \(victim) of \(n) forged at byte \(byte) of \(hex.count / 2)")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["sqlite3", x.appendingPathComponent(".gloss/replica.db").path,
-                       "UPDATE events SET envelope = substr(envelope, 1, \(whereExpr)) || x'5A' || substr(envelope, \(whereExpr) + 2) WHERE seq = \(victim) AND feed = (SELECT feed FROM feeds WHERE lower(hex(replica)) = '\(xID)')"]
+                       "UPDATE events SET envelope = X'\(String(hex))' WHERE seq = \(victim) AND feed = \(feedOf)"]
         try p.run(); p.waitUntilExit()
         #expect(p.terminationStatus == 0)
+        #expect(Self.trimmed(try Self.sqlite(x, "SELECT typeof(envelope) || length(envelope) FROM events WHERE seq = \(victim) AND feed = \(feedOf)")) == "blob\(hex.count / 2)")
         let plain = try ServeProcess(dir: oracle)
         let hubA = try Self.hub(db, tmp.sub("cacheA")), hubB = try Self.hub(db, tmp.sub("cacheB"))
         defer { Self.halt(plain); Self.halt(hubA); Self.halt(hubB) }
