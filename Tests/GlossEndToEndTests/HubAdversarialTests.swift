@@ -49,6 +49,30 @@ struct HubAdversarialTests {
         return h.stop()
     }
 
+    /// `gloss ARGS` killed after `seconds` (exit 137, "timed out" appended to stderr): a session
+    /// that never ends is a finding, not a hung suite.
+    struct Timed { var status: Int32; var stdout: String; var stderr: String }
+    static func gTimed(_ args: [String], _ tmp: TempDir, _ seconds: Int = 60) throws -> Timed {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+        p.arguments = ["-s", "KILL", "\(seconds)", GlossProcess.binary.path] + args
+        p.currentDirectoryURL = tmp.url
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out; p.standardError = err
+        try p.run()
+        let group = DispatchGroup()
+        nonisolated(unsafe) var o = Data(), e = Data()
+        group.enter(); DispatchQueue.global().async { o = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.enter(); DispatchQueue.global().async { e = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.wait()
+        p.waitUntilExit()
+        var stderr = String(decoding: e, as: UTF8.self)
+        // `timeout -s KILL` kills itself too: Foundation reports the signal (9), not 137.
+        let timedOut = p.terminationReason == .uncaughtSignal || p.terminationStatus == 124 || p.terminationStatus == 137
+        if timedOut { stderr += " [timed out after \(seconds) s]" }
+        return Timed(status: timedOut ? 137 : p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: stderr)
+    }
+
     static func trimmed(_ s: String) -> String { s.trimmingCharacters(in: .whitespacesAndNewlines) }
 
     static func digest(_ args: [String], _ tmp: TempDir) throws -> String {
@@ -537,56 +561,62 @@ struct HubAdversarialTests {
     @Test func aForgedEventMidFeedIsJudgedAsBySQLite() throws {
         let seed = testSeed("hubadv-forged")
         var rng = SplitMix64(seed: seed)
-        let tmp = TempDir("gloss-hubadv-forged")
-        defer { tmp.remove() }
-        let db = try PostgresTestDatabase("advforged")
-        defer { db.drop() }
-        _ = try Self.ok(["hub", "init", "--store", db.url], tmp)
-        let x = tmp.sub("x"), oracle = tmp.sub("oracle")
-        _ = try Self.ok(["init", "--analyst", "x", "--dir", x.path], tmp)
-        _ = try Self.ok(["init", "--analyst", "oracle", "--dir", oracle.path], tmp)
-        let n = 30
-        for i in 0..<n { _ = try Self.ok(["source", "add", "s\(i)", "--dir", x.path], tmp) }
-        let victim = 2 + Int(rng.next() % UInt64(n - 3))
-        let xID = try Self.whoami(x, tmp)
-        // Which byte: the signature's last, or one in the middle of the envelope (a blob still).
-        let feedOf = "(SELECT feed FROM feeds WHERE lower(hex(replica)) = '\(xID)')"
-        var hex = Array(Self.trimmed(try Self.sqlite(x, "SELECT hex(envelope) FROM events WHERE seq = \(victim) AND feed = \(feedOf)")))
-        #expect(hex.count > 4)
-        let byte = rng.next() % 2 == 0 ? hex.count / 2 - 1 : (hex.count / 4)
-        let old = UInt8(String(hex[byte * 2 ... byte * 2 + 1]), radix: 16) ?? 0
-        let new = String(format: "%02X", old ^ 0x5A)
-        hex[byte * 2] = new.first!; hex[byte * 2 + 1] = new.last!
-        print("[hubadv-forged] seed \(seed): event \(victim) of \(n) forged at byte \(byte) of \(hex.count / 2)")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["sqlite3", x.appendingPathComponent(".gloss/replica.db").path,
-                       "UPDATE events SET envelope = X'\(String(hex))' WHERE seq = \(victim) AND feed = \(feedOf)"]
-        try p.run(); p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
-        #expect(Self.trimmed(try Self.sqlite(x, "SELECT typeof(envelope) || length(envelope) FROM events WHERE seq = \(victim) AND feed = \(feedOf)")) == "blob\(hex.count / 2)")
-        let plain = try ServeProcess(dir: oracle)
-        let hubA = try Self.hub(db, tmp.sub("cacheA")), hubB = try Self.hub(db, tmp.sub("cacheB"))
-        defer { Self.halt(plain); Self.halt(hubA); Self.halt(hubB) }
-        let toOracle = try Self.g(["sync", "--push-only", "--json", "--dir", x.path, "127.0.0.1:\(plain.port)"], tmp)
-        let toHub = try Self.g(["sync", "--push-only", "--json", "--dir", x.path, "127.0.0.1:\(hubA.port)"], tmp)
-        #expect(toHub.status == toOracle.status, "exit status: hub \(toHub.status) \(toHub.stderr), SQLite \(toOracle.status) \(toOracle.stderr) (seed \(seed))")
-        #expect(Self.halt(plain) == 0)
-        let oracleVector = try Self.vector(["--dir", oracle.path], tmp)
-        #expect((oracleVector[xID] ?? 0) < n, "the SQLite oracle took the forged event (seed \(seed))")
-        #expect(try Self.vector(["--store", db.url], tmp) == oracleVector, "the hub holds another vector than the SQLite replica (seed \(seed))")
-        #expect(try Self.digest(["--store", db.url], tmp) == (try Self.digest(["--dir", oracle.path], tmp)), "seed \(seed)")
-        for table in ["pending", "quarantine", "events"] {
-            let lite = Self.trimmed(try Self.sqlite(oracle, "SELECT count(*) FROM \(table)"))
-            let pg = Self.trimmed(try db.sql("SELECT count(*) FROM \(table)"))
-            #expect(lite == pg, "\(table): SQLite replica \(lite) rows, hub database \(pg) (seed \(seed))")
+        // Both kinds of forgery, each on its own database: the signature's last byte, then a byte mid-envelope.
+        for variant in 0..<2 {
+            let tmp = TempDir("gloss-hubadv-forged")
+            defer { tmp.remove() }
+            let db = try PostgresTestDatabase("advforged")
+            defer { db.drop() }
+            _ = try Self.ok(["hub", "init", "--store", db.url], tmp)
+            let x = tmp.sub("x"), oracle = tmp.sub("oracle")
+            _ = try Self.ok(["init", "--analyst", "x", "--dir", x.path], tmp)
+            _ = try Self.ok(["init", "--analyst", "oracle", "--dir", oracle.path], tmp)
+            let n = 30
+            for i in 0..<n { _ = try Self.ok(["source", "add", "s\(i)", "--dir", x.path], tmp) }
+            let victim = 2 + Int(rng.next() % UInt64(n - 3))
+            let xID = try Self.whoami(x, tmp)
+            // Which byte: the signature's last, or one in the middle of the envelope (a blob still).
+            let feedOf = "(SELECT feed FROM feeds WHERE lower(hex(replica)) = '\(xID)')"
+            var hex = Array(Self.trimmed(try Self.sqlite(x, "SELECT hex(envelope) FROM events WHERE seq = \(victim) AND feed = \(feedOf)")))
+            #expect(hex.count > 4)
+            let byte = variant == 0 ? hex.count / 2 - 1 : (hex.count / 4)
+            let old = UInt8(String(hex[byte * 2 ... byte * 2 + 1]), radix: 16) ?? 0
+            let new = String(format: "%02X", old ^ 0x5A)
+            hex[byte * 2] = new.first!; hex[byte * 2 + 1] = new.last!
+            print("[hubadv-forged] seed \(seed): event \(victim) of \(n) forged at byte \(byte) of \(hex.count / 2) (variant \(variant))")
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["sqlite3", x.appendingPathComponent(".gloss/replica.db").path,
+                           "UPDATE events SET envelope = X'\(String(hex))' WHERE seq = \(victim) AND feed = \(feedOf)"]
+            try p.run(); p.waitUntilExit()
+            #expect(p.terminationStatus == 0)
+            #expect(Self.trimmed(try Self.sqlite(x, "SELECT typeof(envelope) || length(envelope) FROM events WHERE seq = \(victim) AND feed = \(feedOf)")) == "blob\(hex.count / 2)")
+            let plain = try ServeProcess(dir: oracle)
+            let hubA = try Self.hub(db, tmp.sub("cacheA")), hubB = try Self.hub(db, tmp.sub("cacheB"))
+            defer { Self.halt(plain); Self.halt(hubA); Self.halt(hubB) }
+            let toOracle = try Self.gTimed(["sync", "--push-only", "--json", "--dir", x.path, "127.0.0.1:\(plain.port)"], tmp, 45)
+            #expect(toOracle.status != 137, "a push of a feed holding a forged event to a plain SQLite `gloss serve --dir` never ended (engine bug, not the hub's; seed \(seed))")
+            let toHub = try Self.gTimed(["sync", "--push-only", "--json", "--dir", x.path, "127.0.0.1:\(hubA.port)"], tmp, 45)
+            #expect(toHub.status != 137, "a push of a feed holding a forged event to a hub never ended (seed \(seed))")
+            #expect(toHub.status == toOracle.status, "exit status: hub \(toHub.status) \(toHub.stderr), SQLite \(toOracle.status) \(toOracle.stderr) (seed \(seed))")
+            #expect(Self.halt(plain) == 0)
+            let oracleVector = try Self.vector(["--dir", oracle.path], tmp)
+            #expect((oracleVector[xID] ?? 0) < n, "the SQLite oracle took the forged event (seed \(seed))")
+            #expect(try Self.vector(["--store", db.url], tmp) == oracleVector, "the hub holds another vector than the SQLite replica (seed \(seed))")
+            #expect(try Self.digest(["--store", db.url], tmp) == (try Self.digest(["--dir", oracle.path], tmp)), "seed \(seed)")
+            for table in ["pending", "quarantine", "events"] {
+                let lite = Self.trimmed(try Self.sqlite(oracle, "SELECT count(*) FROM \(table)"))
+                let pg = Self.trimmed(try db.sql("SELECT count(*) FROM \(table)"))
+                #expect(lite == pg, "\(table): SQLite replica \(lite) rows, hub database \(pg) (seed \(seed))")
+            }
+            try Self.databaseInvariants(db, tmp, "forged, seed \(seed)")
+            let viaB = try Self.freshPull(hubB.port, tmp, "B")
+            #expect(try Self.vector(["--dir", viaB.path], tmp) == oracleVector,
+                    "hub B serves another vector (seed \(seed))")
+            #expect(Self.halt(hubA) == 0, "\(hubA.log.suffix(1500))")
         }
-        try Self.databaseInvariants(db, tmp, "forged, seed \(seed)")
-        let viaB = try Self.freshPull(hubB.port, tmp, "B")
-        #expect(try Self.vector(["--dir", viaB.path], tmp) == oracleVector,
-                "hub B serves another vector (seed \(seed))")
-        #expect(Self.halt(hubA) == 0, "\(hubA.log.suffix(1500))")
     }
+
     // MARK: The server drops the hubs' connections
 
     /// Every connection of the hubs to their database is terminated by the server
