@@ -370,7 +370,7 @@ struct HubAdversarialTests {
                 for i in 0..<perRound { _ = try r.addNote(on: article, body: "round \(round) note \(i) \(String(repeating: "x", count: Int(rng.next() % 300)))") }
                 try r.close()
             }
-            let delay = Double(rng.next() % 1000) / 1000.0 * (Self.large ? 3.0 : 1.5)
+            let delay = Double(rng.next() % 1000) / 1000.0 * (Self.large ? 3.0 : 0.5)
             let sync = Process()
             sync.executableURL = GlossProcess.binary
             sync.arguments = ["sync", "--push-only", "--dir", x.path, "127.0.0.1:\(a.port)"]
@@ -594,9 +594,9 @@ struct HubAdversarialTests {
             let plain = try ServeProcess(dir: oracle)
             let hubA = try Self.hub(db, tmp.sub("cacheA")), hubB = try Self.hub(db, tmp.sub("cacheB"))
             defer { Self.halt(plain); Self.halt(hubA); Self.halt(hubB) }
-            let toOracle = try Self.gTimed(["sync", "--push-only", "--json", "--dir", x.path, "127.0.0.1:\(plain.port)"], tmp, 45)
+            let toOracle = try Self.gTimed(["sync", "--push-only", "--json", "--dir", x.path, "127.0.0.1:\(plain.port)"], tmp, 30)
             #expect(toOracle.status != 137, "a push of a feed holding a forged event to a plain SQLite `gloss serve --dir` never ended (engine bug, not the hub's; seed \(seed))")
-            let toHub = try Self.gTimed(["sync", "--push-only", "--json", "--dir", x.path, "127.0.0.1:\(hubA.port)"], tmp, 45)
+            let toHub = try Self.gTimed(["sync", "--push-only", "--json", "--dir", x.path, "127.0.0.1:\(hubA.port)"], tmp, 30)
             #expect(toHub.status != 137, "a push of a feed holding a forged event to a hub never ended (seed \(seed))")
             #expect(toHub.status == toOracle.status, "exit status: hub \(toHub.status) \(toHub.stderr), SQLite \(toOracle.status) \(toOracle.stderr) (seed \(seed))")
             #expect(Self.halt(plain) == 0)
