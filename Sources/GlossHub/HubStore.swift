@@ -45,6 +45,10 @@ public final class HubStore: WriteThrough, @unchecked Sendable {
     }
     public private(set) var stats = Stats()
 
+    /// `GLOSS_HUB_TEST_KILL=after-postgres-commit`: SIGKILL itself right after the PostgreSQL commit
+    /// of the first transaction that stores events, before SQLite commits (tests only).
+    static let killAfterEventsCommit = ProcessInfo.processInfo.environment["GLOSS_HUB_TEST_KILL"] == "after-postgres-commit"
+
     /// The key of `pg_advisory_xact_lock` that hub processes take around every write.
     static let lockKey: Int64 = 0x676C6F7373687562  // "glosshub"
 
@@ -121,6 +125,11 @@ public final class HubStore: WriteThrough, @unchecked Sendable {
                 }
                 try writer.query("COMMIT")
                 inTransaction = false
+                if HubStore.killAfterEventsCommit && !inserts[byName["events"] ?? 0].isEmpty {
+                    // Fault injection for the tests (GLOSS_HUB_TEST_KILL=after-postgres-commit): the
+                    // process dies between the two commits, the one window a crash leaves the cache behind.
+                    kill(getpid(), SIGKILL)
+                }
                 try setMark(serial, db)
             } else {
                 try writer.query("COMMIT")
