@@ -326,6 +326,8 @@ public final class HubStore: WriteThrough, @unchecked Sendable {
         if applied {
             try setMark(from, db)
             caughtUpTransactions += 1
+        } else {
+            mark = from   // (another process sharing this cache may have moved it)
         }
     }
 
