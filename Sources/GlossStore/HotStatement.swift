@@ -12,15 +12,10 @@ public struct SQLBinder {
     /// SQLite copies what it is given (the buffer is only valid during the call).
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
+    /// Text is bound as GRDB binds it (up to its first U+0000, as a C string), so that what every
+    /// writer stores, and what GRDB reads back, is the same text.
     public mutating func add(_ v: String) {
-        var v = v
-        v.withUTF8 { p in
-            if let base = p.baseAddress {
-                _ = base.withMemoryRebound(to: CChar.self, capacity: p.count) { sqlite3_bind_text(statement, index, $0, Int32(p.count), SQLBinder.transient) }
-            } else {
-                _ = sqlite3_bind_text(statement, index, "", 0, SQLBinder.transient)
-            }
-        }
+        v.withCString { _ = sqlite3_bind_text(statement, index, $0, -1, SQLBinder.transient) }
         index += 1
     }
     public mutating func add(_ v: String?) { if let v { add(v) } else { null() } }
