@@ -51,30 +51,23 @@ extension Replica {
         }
         var copied = 0
         do {
-        try store.read { db in
-            var batch: [StoredEvent] = []
-            func flush() throws {
-                guard !batch.isEmpty else { return }
+            // One transaction: the log of the point's events in local order (streamed, not
+            // projected one by one), then the projections replayed from it as `gloss rebuild` does
+            // (the faster path; the same rows: replay is the definition).
+            try store.read { db in
                 try target.write { tdb in
-                    for e in batch {
+                    try store.forEachEvent(db) { e in
+                        guard point.contains(replica: e.envelope.replica, seq: e.envelope.seq, time: e.envelope.time) else { return true }
                         let feed = try target.feedNumber(for: e.envelope.replica, tdb)
                         let deps = try e.envelope.depsDelta.map { (try target.feedNumber(for: $0.replica, tdb), $0.seq) }
-                        try target.insert(e.envelope, payload: e.payload, feed: feed, depFeeds: deps, tdb)
+                        try target.insert(e.envelope, payload: e.payload, feed: feed, depFeeds: deps, project: false, tdb)
+                        copied += 1
+                        return true
                     }
+                    try target.rebuildProjections(tdb, progress: nil)
+                    try target.recordAsOf(point.description, tdb)
                 }
-                copied += batch.count
-                batch.removeAll(keepingCapacity: true)
             }
-            try store.forEachEvent(db) { e in
-                if point.contains(replica: e.envelope.replica, seq: e.envelope.seq, time: e.envelope.time) {
-                    batch.append(e)
-                    if batch.count >= 2000 { try flush() }
-                }
-                return true
-            }
-            try flush()
-        }
-        try target.write { tdb in try target.recordAsOf(point.description, tdb) }
         } catch {
             try? target.close()
             removeOutput()

@@ -42,6 +42,9 @@ public enum Hub {
                     CREATE TABLE hub_changes(serial bigserial PRIMARY KEY, hub bytea NOT NULL,
                         at timestamptz NOT NULL DEFAULT now(), changes bytea NOT NULL)
                     """)
+                // Stored out of line without compression: compressing megabytes of mostly signed,
+                // hashed bytes cost more time than the write itself.
+                try pg.query("ALTER TABLE hub_changes ALTER COLUMN changes SET STORAGE EXTERNAL")
                 var b = PostgresBindings()
                 b.append(UUID().uuidString.lowercased())
                 try pg.query("INSERT INTO hub_meta(key, value) VALUES ('database', $1)", b)

@@ -45,6 +45,10 @@ public final class HubStore: WriteThrough, @unchecked Sendable {
     }
     public private(set) var stats = Stats()
 
+    /// `GLOSS_HUB_TEST_KILL=after-postgres-commit`: SIGKILL itself right after the PostgreSQL commit
+    /// of the first transaction that stores events, before SQLite commits (tests only).
+    static let killAfterEventsCommit = ProcessInfo.processInfo.environment["GLOSS_HUB_TEST_KILL"] == "after-postgres-commit"
+
     /// The key of `pg_advisory_xact_lock` that hub processes take around every write.
     static let lockKey: Int64 = 0x676C6F7373687562  // "glosshub"
 
@@ -121,6 +125,11 @@ public final class HubStore: WriteThrough, @unchecked Sendable {
                 }
                 try writer.query("COMMIT")
                 inTransaction = false
+                if HubStore.killAfterEventsCommit && !inserts[byName["events"] ?? 0].isEmpty {
+                    // Fault injection for the tests (GLOSS_HUB_TEST_KILL=after-postgres-commit): the
+                    // process dies between the two commits, the one window a crash leaves the cache behind.
+                    kill(getpid(), SIGKILL)
+                }
                 try setMark(serial, db)
             } else {
                 try writer.query("COMMIT")
@@ -235,22 +244,35 @@ public final class HubStore: WriteThrough, @unchecked Sendable {
         }
     }
 
+    /// The text of a multi-row INSERT of `rows` rows into `t` (the same for every full chunk: cached).
+    private var insertSQL: [String: String] = [:]
+    private let insertSQLLock = NSLock()
+
+    private func insertStatement(_ t: HubTable, rows: Int) -> String {
+        let key = "\(t.name)/\(rows)"
+        if let s = insertSQLLock.withLock({ insertSQL[key] }) { return s }
+        var tuples: [String] = []
+        tuples.reserveCapacity(rows)
+        var n = 0
+        for _ in 0..<rows {
+            var ps: [String] = []
+            for c in t.columns { n += 1; ps.append("$\(n)::\(c.kind.sql)") }
+            tuples.append("(\(ps.joined(separator: ", ")))")
+        }
+        let sql = "INSERT INTO \(HubSchema.quote(t.name)) (\(t.columns.map { HubSchema.quote($0.name) }.joined(separator: ", "))) VALUES \(tuples.joined(separator: ", "))"
+        insertSQLLock.withLock { insertSQL[key] = sql }
+        return sql
+    }
+
     func insertRows(_ t: HubTable, _ rows: [[RowValue]], on connection: PGConnection? = nil) throws {
-        let names = t.columns.map { HubSchema.quote($0.name) }.joined(separator: ", ")
         for part in chunks(rows, width: t.columns.count) {
-            var binds = PostgresBindings()
-            var tuples: [String] = []
-            var n = 0
+            var binds = PostgresBindings(capacity: part.count * t.columns.count)
             for row in part {
-                var ps: [String] = []
                 for (i, c) in t.columns.enumerated() {
-                    n += 1
-                    ps.append("$\(n)::\(c.kind.sql)")
                     try HubStore.bind(row[i], c.kind, &binds, table: t.name, column: c.name)
                 }
-                tuples.append("(\(ps.joined(separator: ", ")))")
             }
-            try (connection ?? writer).query("INSERT INTO \(HubSchema.quote(t.name)) (\(names)) VALUES \(tuples.joined(separator: ", "))", binds)
+            try (connection ?? writer).query(insertStatement(t, rows: part.count), binds)
         }
     }
 
@@ -317,6 +339,8 @@ public final class HubStore: WriteThrough, @unchecked Sendable {
         if applied {
             try setMark(from, db)
             caughtUpTransactions += 1
+        } else {
+            mark = from   // (another process sharing this cache may have moved it)
         }
     }
 

@@ -62,10 +62,10 @@ extension GlossProjector {
             return "decides the anchor of \(p.object.prefix(12)), which is not an annotation or fact in its causal past"
         }
         let s = p.selector
-        try db.cachedStatement(sql: """
+        try db.run("""
             INSERT INTO anchor_decisions(event, object, revision, decision, exact, prefix, suffix, sel_start, sel_end, author, time, replica, at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [c.id, p.object, p.revision, p.decision, s.exact, s.prefix, s.suffix, s.start, s.end, c.author, c.time, c.replica, c.at])
+            """) { b in b.add(c.id); b.add(p.object); b.add(p.revision); b.add(p.decision); b.add(s.exact); b.add(s.prefix); b.add(s.suffix); b.add(s.start); b.add(s.end); b.add(c.author); b.add(c.time); b.add(c.replica); b.add(c.at) }
         try anchor(p.object, db)
         return nil
     }
@@ -82,10 +82,9 @@ extension GlossProjector {
     /// while a run of note, tag, link and annotation events lasts (they change no revision).
     private func currentRevision(of article: String, _ db: Database) throws -> (String, Anchoring.PreparedText)? {
         if let hit = ApplyWindow.of(db)?.currentTexts[article] { return hit }
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+        guard let current = try db.first("""
             SELECT r.sha256, r.text FROM articles a JOIN article_revisions r ON r.sha256 = a.current_revision WHERE a.article = ?
-            """), arguments: [article]) else { return nil }
-        let current = (row[0] as String, Anchoring.PreparedText(row[1]))
+            """, { $0.add(article) }, { ($0.text(0), Anchoring.PreparedText($0.text(1))) }) else { return nil }
         ApplyWindow.of(db)?.currentTexts[article] = current
         return current
     }
@@ -99,7 +98,7 @@ extension GlossProjector {
         let article: String = own["article"]
         guard let (revision, text) = try currentRevision(of: article, db) else {
             // The article has not arrived (its events are concurrent with this one): no anchor yet.
-            try db.cachedStatement(sql: "DELETE FROM anchors WHERE object = ?").execute(arguments: [object])
+            try db.run("DELETE FROM anchors WHERE object = ?") { b in b.add(object) }
             return
         }
         let decision = try Row.fetchOne(db.cachedStatement(sql: """
@@ -116,12 +115,10 @@ extension GlossProjector {
             let r = Anchoring.reanchor(baseSelector, in: text)
             status = r.status.rawValue; score = r.score; selector = r.selector; candidate = r.candidate
         }
-        try db.cachedStatement(sql: """
+        try db.run("""
             INSERT OR REPLACE INTO anchors(object, object_kind, article, revision, base_revision, base_start, base_end, base_exact, status, score,
                 sel_start, sel_end, exact, prefix, suffix, candidate_start, candidate_end, candidate_exact, decision, anchoring_version)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [object, own["kind"] as String, article, revision, baseRevision, baseSelector.start, baseSelector.end, baseSelector.exact,
-                                     status, score, selector?.start, selector?.end, selector?.exact, selector?.prefix, selector?.suffix,
-                                     candidate?.start, candidate?.end, candidate?.exact, decision?["event"] as String?, Anchoring.version])
+            """) { b in b.add(object); b.add(own["kind"] as String); b.add(article); b.add(revision); b.add(baseRevision); b.add(baseSelector.start); b.add(baseSelector.end); b.add(baseSelector.exact); b.add(status); b.add(score); b.add(selector?.start); b.add(selector?.end); b.add(selector?.exact); b.add(selector?.prefix); b.add(selector?.suffix); b.add(candidate?.start); b.add(candidate?.end); b.add(candidate?.exact); b.add(decision?["event"] as String?); b.add(Anchoring.version) }
     }
 }

@@ -110,12 +110,11 @@ extension GlossProjector {
         switch payload {
         case .factAdded(let p):
             let r = p.record, s = p.evidence
-            try db.cachedStatement(sql: """
+            try db.run("""
                 INSERT INTO facts(fact, article, revision, author, created_at, subject, predicate, object, when_text, where_text, source,
                     exact, prefix, suffix, sel_start, sel_end, from_candidate, record_event, record_time, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [c.id, p.article, p.revision, c.author, c.at, r.subject, r.predicate, r.object, r.when, r.where, r.source,
-                                         s.exact, s.prefix, s.suffix, s.start, s.end, p.fromCandidate, c.id, c.time, c.at])
+                """) { b in b.add(c.id); b.add(p.article); b.add(p.revision); b.add(c.author); b.add(c.at); b.add(r.subject); b.add(r.predicate); b.add(r.object); b.add(r.when); b.add(r.where); b.add(r.source); b.add(s.exact); b.add(s.prefix); b.add(s.suffix); b.add(s.start); b.add(s.end); b.add(p.fromCandidate); b.add(c.id); b.add(c.time); b.add(c.at) }
             try factRevision(fact: c.id, kind: "add", field: nil, record: r.text, reason: nil, c, db)
             try anchor(c.id, db)
             try factWrite(c.id, deleted: false, record: r.text, e, c, store: store, db)
@@ -138,12 +137,12 @@ extension GlossProjector {
             try grade(p.fact, scale: "credibility", p.credibility, reason: p.reason, kind: "grade", e, c, store: store, db)
         case .sourceAdded(let p):
             // The same name added on several replicas is one source; the earliest (time, replica) names it.
-            try db.cachedStatement(sql: """
+            try db.run("""
                 INSERT INTO sources(source, name, kind, event, author, created_at, time, replica) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(source) DO UPDATE SET name = excluded.name, kind = excluded.kind, event = excluded.event, author = excluded.author,
                     created_at = excluded.created_at, time = excluded.time, replica = excluded.replica
                 WHERE excluded.time < sources.time OR (excluded.time = sources.time AND excluded.replica < sources.replica)
-                """).execute(arguments: [p.source, p.name, p.kind, c.id, c.author, c.at, c.time, c.replica])
+                """) { b in b.add(p.source); b.add(p.name); b.add(p.kind); b.add(c.id); b.add(c.author); b.add(c.at); b.add(c.time); b.add(c.replica) }
             // Gradings are kept whether or not the source has arrived (its id is derived from its
             // name, so a grading cannot prove it saw the addition); the row shows them either way.
             try showGrade(p.source, scale: "reliability", store: store, db)
@@ -151,10 +150,10 @@ extension GlossProjector {
             try grade(p.source, scale: "reliability", p.reliability, reason: p.reason, kind: "grade", e, c, store: store, db)
         case .annotationAdded(let p):
             let s = p.target
-            try db.cachedStatement(sql: """
+            try db.run("""
                 INSERT INTO annotations(annotation, article, revision, author, created_at, time, replica, exact, prefix, suffix, sel_start, sel_end, comment)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [c.id, p.article, p.revision, c.author, c.at, c.time, c.replica, s.exact, s.prefix, s.suffix, s.start, s.end, p.comment])
+                """) { b in b.add(c.id); b.add(p.article); b.add(p.revision); b.add(c.author); b.add(c.at); b.add(c.time); b.add(c.replica); b.add(s.exact); b.add(s.prefix); b.add(s.suffix); b.add(s.start); b.add(s.end); b.add(p.comment) }
             try anchor(c.id, db)
             try SearchIndex.markAnnotation(c.id, db)
         default:
@@ -197,9 +196,9 @@ extension GlossProjector {
     }
 
     private func factRevision(fact: String, kind: String, field: String?, record: String?, reason: String?, _ c: Context, _ db: Database) throws {
-        try db.cachedStatement(sql: """
+        try db.run("""
             INSERT INTO fact_revisions(event, fact, kind, field, record, reason, author, time, replica, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [c.id, fact, kind, field, record, reason, c.author, c.time, c.replica, c.at])
+            """) { b in b.add(c.id); b.add(fact); b.add(kind); b.add(field); b.add(record); b.add(reason); b.add(c.author); b.add(c.time); b.add(c.replica); b.add(c.at) }
     }
 
     /// A write to a fact's record register; the facts row shows the displayed record (a retracted
@@ -212,14 +211,12 @@ extension GlossProjector {
             """), arguments: [fact])
         // Every stored value was checked, and a line merge of records keeps one line per field.
         guard let text, let r = try? FactRecord(text: text) else { return }
-        try db.cachedStatement(sql: """
+        try db.run("""
             UPDATE facts SET subject = ?, predicate = ?, object = ?, when_text = ?, where_text = ?, source = ?,
                 record_event = ?, record_time = ?, updated_at = ?, retracted = ?, record_state = ?,
                 retract_reason = (SELECT reason FROM fact_revisions WHERE event = ? AND kind = 'retract')
             WHERE fact = ?
-            """).execute(arguments: [r.subject, r.predicate, r.object, r.when, r.where, r.source,
-                                     shown.winner.event, shown.winner.time, shown.winner.at, shown.deleted, shown.state.rawValue,
-                                     shown.winner.event, fact])
+            """) { b in b.add(r.subject); b.add(r.predicate); b.add(r.object); b.add(r.when); b.add(r.where); b.add(r.source); b.add(shown.winner.event); b.add(shown.winner.time); b.add(shown.winner.at); b.add(shown.deleted); b.add(shown.state.rawValue); b.add(shown.winner.event); b.add(fact) }
         try SearchIndex.markFact(fact, db)
     }
 
@@ -227,9 +224,9 @@ extension GlossProjector {
     /// object's register, and the register's displayed grade shown on the fact or source.
     private func grade(_ object: String, scale: String, _ value: String, reason: String?, kind: String, _ e: AppliedEvent, _ c: Context,
                        store: ReplicaStore, _ db: Database) throws {
-        try db.cachedStatement(sql: """
+        try db.run("""
             INSERT INTO grades(event, object, scale, grade, reason, kind, author, time, replica, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [c.id, object, scale, value, reason, kind, c.author, c.time, c.replica, c.at])
+            """) { b in b.add(c.id); b.add(object); b.add(scale); b.add(value); b.add(reason); b.add(kind); b.add(c.author); b.add(c.time); b.add(c.replica); b.add(c.at) }
         _ = try Registers(store: store).write(object: object, objectKind: scale == "credibility" ? "fact" : "source", field: scale,
                                               registerWrite(e, c, deleted: false, value: value), db)
         try showGrade(object, scale: scale, store: store, db)
@@ -244,6 +241,6 @@ extension GlossProjector {
         let sql = scale == "credibility"
             ? "UPDATE facts SET credibility = ?, credibility_state = ? WHERE fact = ?"
             : "UPDATE sources SET reliability = ?, reliability_state = ? WHERE source = ?"
-        try db.cachedStatement(sql: sql).execute(arguments: [shown.value, shown.state.rawValue, object])
+        try db.run(sql) { b in b.add(shown.value); b.add(shown.state.rawValue); b.add(object) }
     }
 }

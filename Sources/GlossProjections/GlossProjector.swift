@@ -287,10 +287,13 @@ public struct GlossProjector: Projector {
         case .noteAdded(let p):
             // The target is not checked here: whether it is in the event's causal past could
             // differ by the ingest a replica saw first. The CLI checks it before writing.
-            try db.cachedStatement(sql: """
+            try db.run("""
                 INSERT INTO notes(note, on_id, author, created_at, body, body_event, body_time, body_replica, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [ctx.id, p.on, ctx.author, ctx.at, p.body, ctx.id, ctx.time, ctx.replica, ctx.at])
+                """) { b in
+                b.add(ctx.id); b.add(p.on); b.add(ctx.author); b.add(ctx.at); b.add(p.body)
+                b.add(ctx.id); b.add(ctx.time); b.add(ctx.replica); b.add(ctx.at)
+            }
             try revision(note: ctx.id, kind: "add", body: p.body, ctx, db)
             try noteWrite(ctx.id, deleted: false, value: p.body, deferred: true, e, ctx, store: store, db)
         case .noteEdited(let p):
@@ -326,32 +329,29 @@ public struct GlossProjector: Projector {
                 return try notUnderstood(env, ctx, "a candidate is malformed", db)
             }
         case .tagAdded(let p):
-            try db.cachedStatement(sql: "INSERT OR IGNORE INTO tags(addition, object, tag, author, time, at) VALUES (?, ?, ?, ?, ?, ?)")
-                .execute(arguments: [ctx.id, p.object, p.tag, ctx.author, ctx.time, ctx.at])
+            try db.run("INSERT OR IGNORE INTO tags(addition, object, tag, author, time, at) VALUES (?, ?, ?, ?, ?, ?)") { b in b.add(ctx.id); b.add(p.object); b.add(p.tag); b.add(ctx.author); b.add(ctx.time); b.add(ctx.at) }
         case .tagRemoved(let p):
             // Add-wins: only the additions the remover saw go; a concurrent addition stays.
             guard try allInCausalPast(p.additions, of: e, store: store, db) else {
                 return try notUnderstood(env, ctx, "removes tag additions that are not in its causal past", db)
             }
             for a in p.additions {
-                try db.cachedStatement(sql: "DELETE FROM tags WHERE addition = ? AND object = ? AND tag = ?").execute(arguments: [a, p.object, p.tag])
+                try db.run("DELETE FROM tags WHERE addition = ? AND object = ? AND tag = ?") { b in b.add(a); b.add(p.object); b.add(p.tag) }
             }
         case .linkAdded(let p):
-            try db.cachedStatement(sql: "INSERT OR IGNORE INTO links(addition, from_id, relation, to_id, author, time, at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-                .execute(arguments: [ctx.id, p.from, p.relation, p.to, ctx.author, ctx.time, ctx.at])
+            try db.run("INSERT OR IGNORE INTO links(addition, from_id, relation, to_id, author, time, at) VALUES (?, ?, ?, ?, ?, ?, ?)") { b in b.add(ctx.id); b.add(p.from); b.add(p.relation); b.add(p.to); b.add(ctx.author); b.add(ctx.time); b.add(ctx.at) }
         case .linkRemoved(let p):
             guard try allInCausalPast(p.additions, of: e, store: store, db) else {
                 return try notUnderstood(env, ctx, "removes link additions that are not in its causal past", db)
             }
-            for a in p.additions { try db.cachedStatement(sql: "DELETE FROM links WHERE addition = ?").execute(arguments: [a]) }
+            for a in p.additions { try db.run("DELETE FROM links WHERE addition = ?") { b in b.add(a) } }
         case .anchorDecided(let p):
             if let reason = try applyAnchorDecision(p, e, ctx, store: store, db) { try notUnderstood(env, ctx, reason, db) }
         case .factAdded, .factAmended, .factRetracted, .sourceAdded, .sourceGraded, .factGraded, .annotationAdded:
             if let reason = try applyFacts(payload, e, ctx, store: store, db) { try notUnderstood(env, ctx, reason, db) }
         case .payloadRedacted(let p):
             // The purge itself is the store's (`ReplicaStore.applyRedaction`), followed by a rebuild.
-            try db.cachedStatement(sql: "INSERT OR IGNORE INTO redactions(event, redaction, author, at, reason) VALUES (?, ?, ?, ?, ?)")
-                .execute(arguments: [p.event, ctx.id, ctx.author, ctx.at, p.reason])
+            try db.run("INSERT OR IGNORE INTO redactions(event, redaction, author, at, reason) VALUES (?, ?, ?, ?, ?)") { b in b.add(p.event); b.add(ctx.id); b.add(ctx.author); b.add(ctx.at); b.add(p.reason) }
         case .teamCreated, .memberAdded, .deviceEnrolled, .roleChanged, .keyRevoked, .memberRemoved:
             // The roster is the store's (`roster_events`, judged in the apply path); no read-model rows.
             break
@@ -374,27 +374,30 @@ public struct GlossProjector: Projector {
         }
         for (i, c) in parsed.enumerated() {
             let id = Bytes32.sha256(Array("gloss/candidate\0\(revision)\0\(rulesVersion)\0\(i)".utf8)).hex
-            try db.cachedStatement(sql: """
+            try db.run("""
                 INSERT INTO candidates(candidate, article, revision, rules_version, ordinal, kind, value, precision, rule,
                     exact, prefix, suffix, sel_start, sel_end, speaker, role, said_on, affiliation, event)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(candidate) DO UPDATE SET event = excluded.event, article = excluded.article WHERE excluded.event < candidates.event
-                """).execute(arguments: [id, article, revision, rulesVersion, i, c.kind, c.value, c.precision, c.rule,
-                                         c.selector.exact, c.selector.prefix, c.selector.suffix, c.selector.start, c.selector.end,
-                                         c.speaker, c.role, c.saidOn, c.affiliation, ctx.id])
+                """) { b in
+                b.add(id); b.add(article); b.add(revision); b.add(rulesVersion); b.add(i); b.add(c.kind); b.add(c.value)
+                b.add(c.precision); b.add(c.rule); b.add(c.selector.exact); b.add(c.selector.prefix); b.add(c.selector.suffix)
+                b.add(c.selector.start); b.add(c.selector.end); b.add(c.speaker); b.add(c.role); b.add(c.saidOn)
+                b.add(c.affiliation); b.add(ctx.id)
+            }
         }
         return true
     }
 
     private func applyArticle(_ p: ArticleIngested, _ c: Context, _ db: Database) throws {
         let places = String(decoding: try JSONSerialization.data(withJSONObject: p.places), as: UTF8.self)
-        try db.cachedStatement(sql: """
+        try db.run("""
             INSERT INTO articles(article, first_event, ingested_by, ingested_at, first_time, first_replica, date, dateline, places, current_revision, revisions)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
             ON CONFLICT(article) DO UPDATE SET first_event = excluded.first_event, ingested_by = excluded.ingested_by,
                 ingested_at = excluded.ingested_at, first_time = excluded.first_time, first_replica = excluded.first_replica
             WHERE excluded.first_time < articles.first_time OR (excluded.first_time = articles.first_time AND excluded.first_replica < articles.first_replica)
-            """).execute(arguments: [p.article, c.id, c.author, c.at, c.time, c.replica, p.date, p.dateline, places, p.sha256])
+            """) { b in b.add(p.article); b.add(c.id); b.add(c.author); b.add(c.at); b.add(c.time); b.add(c.replica); b.add(p.date); b.add(p.dateline); b.add(places); b.add(p.sha256) }
         try applyRevision(article: p.article, sha: p.sha256, text: p.text, date: p.date, dateline: p.dateline, places: p.places,
                           filename: p.filename, kind: "ingest", previous: nil, c, db)
     }
@@ -406,13 +409,13 @@ public struct GlossProjector: Projector {
                        kind: String, previous: String?, _ c: Context, _ db: Database) throws {
         let placesJSON = String(decoding: try JSONSerialization.data(withJSONObject: places), as: UTF8.self)
         let before = try String.fetchOne(db.cachedStatement(sql: "SELECT article FROM article_revisions WHERE sha256 = ?"), arguments: [sha])
-        try db.cachedStatement(sql: """
+        try db.run("""
             INSERT INTO article_revisions(sha256, article, event, author, time, replica, at, filename, date, dateline, places, text, kind, previous)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(sha256) DO UPDATE SET article = excluded.article, event = excluded.event, author = excluded.author, time = excluded.time,
                 replica = excluded.replica, at = excluded.at, filename = excluded.filename, kind = excluded.kind, previous = excluded.previous
             WHERE excluded.time < article_revisions.time OR (excluded.time = article_revisions.time AND excluded.replica < article_revisions.replica)
-            """).execute(arguments: [sha, article, c.id, c.author, c.time, c.replica, c.at, filename, date, dateline, placesJSON, text, kind, previous])
+            """) { b in b.add(sha); b.add(article); b.add(c.id); b.add(c.author); b.add(c.time); b.add(c.replica); b.add(c.at); b.add(filename); b.add(date); b.add(dateline); b.add(placesJSON); b.add(text); b.add(kind); b.add(previous) }
         if before == nil { try SearchIndex.markRevision(sha, db) }
         for a in Set([article] + (before.map { [$0] } ?? [])) { try refreshArticle(a, db) }
     }
@@ -421,11 +424,11 @@ public struct GlossProjector: Projector {
     /// re-anchors its annotations and evidence when the current revision changes.
     func refreshArticle(_ article: String, _ db: Database) throws {
         guard let current = try String.fetchOne(db.cachedStatement(sql: "SELECT current_revision FROM articles WHERE article = ?"), arguments: [article]) else { return }
-        try db.cachedStatement(sql: """
+        try db.run("""
             UPDATE articles SET current_revision = coalesce((SELECT sha256 FROM article_revisions WHERE article = ?1 ORDER BY time DESC, replica DESC LIMIT 1), current_revision),
                 revisions = (SELECT count(*) FROM article_revisions WHERE article = ?1)
             WHERE article = ?1
-            """).execute(arguments: [article])
+            """) { b in b.add(article) }
         let now = try String.fetchOne(db.cachedStatement(sql: "SELECT current_revision FROM articles WHERE article = ?"), arguments: [article])
         if now != current { try reanchor(article: article, db) }
     }
@@ -474,11 +477,10 @@ public struct GlossProjector: Projector {
         let body = try shown.value ?? String.fetchOne(db.cachedStatement(sql: """
             SELECT value FROM reg_writes WHERE object = ? AND field = 'body' AND deleted = 0 ORDER BY time DESC, replica DESC LIMIT 1
             """), arguments: [note])
-        try db.cachedStatement(sql: """
+        try db.run("""
             UPDATE notes SET body = coalesce(?, body), body_event = ?, body_time = ?, body_replica = ?, updated_at = ?, deleted = ?, body_state = ?
             WHERE note = ?
-            """).execute(arguments: [body, shown.winner.event, shown.winner.time, shown.winner.replica, shown.winner.at,
-                                     shown.deleted, shown.state.rawValue, note])
+            """) { b in b.add(body); b.add(shown.winner.event); b.add(shown.winner.time); b.add(shown.winner.replica); b.add(shown.winner.at); b.add(shown.deleted); b.add(shown.state.rawValue); b.add(note) }
         try SearchIndex.markNote(note, db)
     }
 
@@ -492,9 +494,9 @@ public struct GlossProjector: Projector {
     }
 
     private func revision(note: String, kind: String, body: String?, _ c: Context, _ db: Database) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO note_revisions(event, note, kind, author, time, replica, at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [c.id, note, kind, c.author, c.time, c.replica, c.at, body])
+        try db.run("INSERT INTO note_revisions(event, note, kind, author, time, replica, at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)") { b in
+            b.add(c.id); b.add(note); b.add(kind); b.add(c.author); b.add(c.time); b.add(c.replica); b.add(c.at); b.add(body)
+        }
     }
 
 
@@ -507,10 +509,10 @@ public struct GlossProjector: Projector {
     /// True when `table` has a row keyed `id` (an object whose id is its creating event's id) and
     /// that event happened before `e`.
     func createdInCausalPast(_ id: String, table: String, key: String, of e: AppliedEvent, store: ReplicaStore, _ db: Database) throws -> Bool {
-        guard let idBytes = Hex.decode(id), let row = try Row.fetchOne(try db.cachedStatement(sql: """
+        guard let idBytes = Hex.decode(id), let (feed, seq) = try db.first("""
             SELECT ev.feed, ev.seq FROM \(table) t JOIN events ev ON ev.id = ? WHERE t.\(key) = ?
-            """), arguments: [Data(idBytes), id]) else { return false }
-        return try happenedBefore(feedA: row[0], seqA: UInt64(row[1] as Int64), e, store: store, db)
+            """, { $0.add(idBytes); $0.add(id) }, { ($0.int(0), $0.int(1)) }) else { return false }
+        return try happenedBefore(feedA: feed, seqA: UInt64(seq), e, store: store, db)
     }
 
     /// True when event (`feedA`, `seqA`) happened before `e` (memoized by the apply window).
@@ -519,9 +521,9 @@ public struct GlossProjector: Projector {
     }
 
     func notUnderstood(_ env: EventEnvelope, _ c: Context, _ reason: String, _ db: Database) throws {
-        try db.cachedStatement(sql: """
+        try db.run("""
             INSERT INTO events_not_understood(event, type, schema, author, time, reason) VALUES (?, ?, ?, ?, ?, ?)
             ON CONFLICT(event) DO NOTHING
-            """).execute(arguments: [c.id, env.type, Int(env.schema), c.author, c.time, reason])
+            """) { b in b.add(c.id); b.add(env.type); b.add(Int(env.schema)); b.add(c.author); b.add(c.time); b.add(reason) }
     }
 }

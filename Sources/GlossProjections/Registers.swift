@@ -50,10 +50,13 @@ struct Registers {
 
     /// Adds a write to `reg_writes` (the heads are the caller's business: `setHeads(…)`).
     func record(object: String, field: String, _ w: Write, _ db: Database) throws {
-        try db.cachedStatement(sql: """
+        try db.run("""
             INSERT OR IGNORE INTO reg_writes(object, field, event, deleted, value, time, replica, author, at, feed, seq)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [object, field, w.event, w.deleted, w.value, w.time, w.replica, w.author, w.at, w.feed, Int64(w.seq)])
+            """) { b in
+            b.add(object); b.add(field); b.add(w.event); b.add(w.deleted); b.add(w.value); b.add(w.time)
+            b.add(w.replica); b.add(w.author); b.add(w.at); b.add(w.feed); b.add(Int64(w.seq))
+        }
     }
 
     /// Replaces the stored heads `before` of a register by `heads` and returns what they display;
@@ -61,10 +64,10 @@ struct Registers {
     func setHeads(object: String, objectKind: String, field: String, heads: [Write], replacing before: [Write], _ db: Database) throws -> Displayed {
         let kept = Set(heads.map(\.event)), had = Set(before.map(\.event))
         for h in before where !kept.contains(h.event) {
-            try db.cachedStatement(sql: "DELETE FROM reg_heads WHERE object = ? AND field = ? AND event = ?").execute(arguments: [object, field, h.event])
+            try db.run("DELETE FROM reg_heads WHERE object = ? AND field = ? AND event = ?") { b in b.add(object); b.add(field); b.add(h.event) }
         }
         for h in heads where !had.contains(h.event) {
-            try db.cachedStatement(sql: "INSERT OR IGNORE INTO reg_heads(object, field, event) VALUES (?, ?, ?)").execute(arguments: [object, field, h.event])
+            try db.run("INSERT OR IGNORE INTO reg_heads(object, field, event) VALUES (?, ?, ?)") { b in b.add(object); b.add(field); b.add(h.event) }
         }
         let shown = try display(object: object, field: field, heads: heads, db)
         // An open conflict needs two heads: from one head to a display without conflict there is none to update.
@@ -84,10 +87,18 @@ struct Registers {
     static let columns = "w.event, w.deleted, w.value, w.time, w.replica, w.author, w.at, w.feed, w.seq"
 
     func heads(_ object: String, _ field: String, _ db: Database) throws -> [Write] {
-        try Row.fetchAll(db.cachedStatement(sql: """
+        var heads: [Write] = []
+        try db.rows("""
             SELECT \(Registers.columns) FROM reg_heads h JOIN reg_writes w ON w.object = h.object AND w.field = h.field AND w.event = h.event
             WHERE h.object = ? AND h.field = ? ORDER BY w.event
-            """), arguments: [object, field]).map(Registers.write(row:))
+            """, { $0.add(object); $0.add(field) }) { heads.append(Registers.write(columns: $0)) }
+        return heads
+    }
+
+    /// A write from the current row of a statement selecting `columns`.
+    static func write(columns c: SQLColumns) -> Write {
+        Write(event: c.text(0), deleted: c.bool(1), value: c.optionalText(2), time: c.int(3), replica: c.text(4),
+              author: c.text(5), at: c.text(6), feed: c.int(7), seq: UInt64(c.int(8)))
     }
 
     /// A write from a row of `columns` (by position: faster than by name on the apply path).
@@ -106,34 +117,34 @@ struct Registers {
 
     private func updateOpenConflict(object: String, objectKind: String, field: String, heads: [Write], shown: Displayed, _ db: Database) throws {
         for id in try String.fetchAll(db.cachedStatement(sql: "SELECT conflict FROM conflicts WHERE object = ? AND field = ? AND state = 'open'"), arguments: [object, field]) {
-            try db.cachedStatement(sql: "DELETE FROM conflict_candidates WHERE conflict = ?").execute(arguments: [id])
-            try db.cachedStatement(sql: "DELETE FROM conflicts WHERE conflict = ?").execute(arguments: [id])
+            try db.run("DELETE FROM conflict_candidates WHERE conflict = ?") { b in b.add(id) }
+            try db.run("DELETE FROM conflicts WHERE conflict = ?") { b in b.add(id) }
         }
         guard shown.state == .conflict else { return }
         let id = Register.conflictID(object: object, field: field, candidates: heads.map(\.event))
-        try db.cachedStatement(sql: """
+        try db.run("""
             INSERT OR REPLACE INTO conflicts(conflict, object, object_kind, field, state, opened_time, resolution_event, candidates)
             VALUES (?, ?, ?, ?, 'open', ?, NULL, ?)
-            """).execute(arguments: [id, object, objectKind, field, heads.map(\.time).max()!, heads.count])
+            """) { b in b.add(id); b.add(object); b.add(objectKind); b.add(field); b.add(heads.map(\.time).max()!); b.add(heads.count) }
         for h in heads { try insertCandidate(id, h, db) }
     }
 
     func insertCandidate(_ conflict: String, _ h: Write, _ db: Database) throws {
-        try db.cachedStatement(sql: """
+        try db.run("""
             INSERT OR REPLACE INTO conflict_candidates(conflict, event, author, time, at, value) VALUES (?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [conflict, h.event, h.author, h.time, h.at, h.deleted ? nil : h.value])
+            """) { b in b.add(conflict); b.add(h.event); b.add(h.author); b.add(h.time); b.add(h.at); b.add(h.deleted ? nil : h.value) }
     }
 
     /// Records a resolution's conflict as resolved (a function of the resolution events alone: when
     /// several people resolve the same conflict concurrently, the row names the greatest event id,
     /// and their resolutions, being concurrent writes, open a new conflict).
     func recordResolved(_ r: ConflictResolved, objectKind: String, resolution: String, time: Int64, _ db: Database) throws {
-        try db.cachedStatement(sql: """
+        try db.run("""
             INSERT INTO conflicts(conflict, object, object_kind, field, state, opened_time, resolution_event, candidates)
             VALUES (?, ?, ?, ?, 'resolved', coalesce((SELECT max(time) FROM reg_writes WHERE object = ? AND field = ? AND event IN (SELECT value FROM json_each(?))), ?), ?, ?)
             ON CONFLICT(conflict) DO UPDATE SET resolution_event = excluded.resolution_event
             WHERE excluded.resolution_event > conflicts.resolution_event
-            """).execute(arguments: [r.conflict, r.object, objectKind, r.field, r.object, r.field, jsonArray(r.candidates), time, resolution, r.candidates.count])
+            """) { b in b.add(r.conflict); b.add(r.object); b.add(objectKind); b.add(r.field); b.add(r.object); b.add(r.field); b.add(jsonArray(r.candidates)); b.add(time); b.add(resolution); b.add(r.candidates.count) }
         for c in r.candidates {
             if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Registers.columns) FROM reg_writes w WHERE object = ? AND field = ? AND event = ?"), arguments: [r.object, r.field, c]) {
                 try insertCandidate(r.conflict, Registers.write(row: row), db)

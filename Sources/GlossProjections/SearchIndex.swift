@@ -40,7 +40,7 @@ enum SearchIndex {
 
     /// Marks one index row stale: `sql` selects the index rowid (one `?` argument).
     static func mark(_ select: String, _ key: String, _ db: Database) throws {
-        try db.cachedStatement(sql: "INSERT OR IGNORE INTO temp.search_dirty(rowid) " + select).execute(arguments: [key])
+        try db.run("INSERT OR IGNORE INTO temp.search_dirty(rowid) " + select) { b in b.add(key) }
     }
 
     static func markNote(_ note: String, _ db: Database) throws { try mark("SELECT rowid * 4 + 1 FROM notes WHERE note = ?", note, db) }

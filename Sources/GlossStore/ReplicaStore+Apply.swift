@@ -278,7 +278,7 @@ extension ReplicaStore {
         if try applyRedaction(env, payload: e.payload, db) { s.needsRebuild = true }
         s.movedHeads.insert(env.replica)
         if h.state == "stalled" {
-            try db.cachedStatement(sql: "UPDATE feeds SET state = 'ok', state_reason = NULL WHERE feed = ?").execute(arguments: [feed])
+            try db.run("UPDATE feeds SET state = 'ok', state_reason = NULL WHERE feed = ?") { b in b.add(feed) }
             h.state = "ok"
         }
         h.feed = feed; h.seq = env.seq; h.id = env.id; h.time = env.time.raw
@@ -296,15 +296,14 @@ extension ReplicaStore {
     }
 
     private func eventTime(feed: Int64, seq: UInt64, _ db: Database) throws -> UInt64? {
-        try Int64.fetchOne(try db.cachedStatement(sql: "SELECT time FROM events WHERE feed = ? AND seq = ?"), arguments: [feed, Int64(seq)])
-            .map { UInt64(bitPattern: $0) }
+        try db.first("SELECT time FROM events WHERE feed = ? AND seq = ?", { $0.add(feed); $0.add(Int64(seq)) }) { UInt64(bitPattern: $0.int(0)) }
     }
 
     /// A held event stored without its payload takes the payload of a copy whose bytes match the
     /// envelope's hash (Protocol/05-bundle.md §Reading); the projections are then rebuilt.
     private func restorePayloadIfMissing(_ e: SignedEvent, held payloadMissing: Bool, s: inout ApplyState, _ db: Database) throws -> ApplyOutcome {
         guard payloadMissing, let p = e.payload, e.envelope.matches(payload: p), try !isRedacted(e.id, db) else { return .duplicate }
-        try db.cachedStatement(sql: "UPDATE events SET payload = ? WHERE id = ?").execute(arguments: [Data(p), Data(e.id.raw.bytes)])
+        try db.run("UPDATE events SET payload = ? WHERE id = ?") { b in b.add(Data(p)); b.add(Data(e.id.raw.bytes)) }
         s.needsRebuild = true
         return .restored
     }
@@ -312,12 +311,11 @@ extension ReplicaStore {
     /// Keeps an authenticated, otherwise invalid event (its signer broke a rule of its own feed) with
     /// the reason, and marks the feed stalled at it until a valid event for that seq applies.
     private func quarantine(_ e: SignedEvent, _ reason: String, _ s: ApplyState, _ db: Database) throws -> ApplyOutcome {
-        try db.cachedStatement(sql: """
+        try db.run("""
             INSERT INTO quarantine(id, replica, seq, envelope, payload, reason, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO NOTHING
-            """).execute(arguments: [Data(e.id.raw.bytes), Data(e.envelope.replica.raw.bytes), Int64(e.envelope.seq), Data(e.envelope.bytes),
-                             e.payload.map { Data($0) }, reason, Int64(clamping: s.now)])
-        try db.cachedStatement(sql: "UPDATE feeds SET state = 'stalled', state_reason = ? WHERE replica = ? AND state = 'ok'").execute(arguments: ["seq \(e.envelope.seq) (\(e.id.short)) rejected: \(reason)", Data(e.envelope.replica.raw.bytes)])
+            """) { b in b.add(Data(e.id.raw.bytes)); b.add(Data(e.envelope.replica.raw.bytes)); b.add(Int64(e.envelope.seq)); b.add(Data(e.envelope.bytes)); b.add(e.payload.map { Data($0) }); b.add(reason); b.add(Int64(clamping: s.now)) }
+        try db.run("UPDATE feeds SET state = 'stalled', state_reason = ? WHERE replica = ? AND state = 'ok'") { b in b.add("seq \(e.envelope.seq) (\(e.id.short)) rejected: \(reason)"); b.add(Data(e.envelope.replica.raw.bytes)) }
         return .rejected(reason)
     }
 
@@ -333,30 +331,29 @@ extension ReplicaStore {
         let forkSeq = min(h.forkSeq ?? seq, seq)
         let blob = Data(replica.raw.bytes)
         if let feed = h.feed {
-            try db.cachedStatement(sql: """
+            try db.run("""
                 INSERT INTO forks(id, replica, seq, other_id, envelope, payload, detected_at)
                 SELECT id, ?, seq, zeroblob(32), envelope, payload, ? FROM events WHERE feed = ? AND seq >= ?
                 ON CONFLICT(id) DO NOTHING
-                """).execute(arguments: [blob, Int64(clamping: s.now), feed, Int64(forkSeq)])
-            try db.cachedStatement(sql: "DELETE FROM event_deps WHERE feed = ? AND seq >= ?").execute(arguments: [feed, Int64(forkSeq)])
-            try db.cachedStatement(sql: "DELETE FROM events WHERE feed = ? AND seq >= ?").execute(arguments: [feed, Int64(forkSeq)])
-            try db.cachedStatement(sql: "DELETE FROM roster_events WHERE replica = ? AND seq >= ?").execute(arguments: [blob, Int64(forkSeq)])
+                """) { b in b.add(blob); b.add(Int64(clamping: s.now)); b.add(feed); b.add(Int64(forkSeq)) }
+            try db.run("DELETE FROM event_deps WHERE feed = ? AND seq >= ?") { b in b.add(feed); b.add(Int64(forkSeq)) }
+            try db.run("DELETE FROM events WHERE feed = ? AND seq >= ?") { b in b.add(feed); b.add(Int64(forkSeq)) }
+            try db.run("DELETE FROM roster_events WHERE replica = ? AND seq >= ?") { b in b.add(blob); b.add(Int64(forkSeq)) }
             if db.changesCount > 0 { s.team = nil }
             let prev = try Row.fetchOne(try db.cachedStatement(sql: "SELECT id, time FROM events WHERE feed = ? AND seq = ?"), arguments: [feed, Int64(forkSeq - 1)])
             h.seq = forkSeq - 1
             h.id = (prev?[0] as Data?).flatMap { Bytes32(exactly: Array($0)) }.map(EventID.init) ?? .zero
             h.time = UInt64(bitPattern: (prev?[1] as Int64?) ?? 0)
-            try db.cachedStatement(sql: """
+            try db.run("""
                 UPDATE feeds SET head_seq = ?, head_id = ?, state = 'forked', fork_seq = ?, state_reason = ? WHERE feed = ?
-                """).execute(arguments: [Int64(h.seq), h.seq == 0 ? nil : Data(h.id.raw.bytes), Int64(forkSeq),
-                                         "two different signed events at seq \(forkSeq); feed frozen there", feed])
+                """) { b in b.add(Int64(h.seq)); b.add(h.seq == 0 ? nil : Data(h.id.raw.bytes)); b.add(Int64(forkSeq)); b.add("two different signed events at seq \(forkSeq); feed frozen there"); b.add(feed) }
         }
         // Waiting events of the feed from the fork on are evidence too.
-        try db.cachedStatement(sql: """
+        try db.run("""
             INSERT INTO forks(id, replica, seq, other_id, envelope, payload, detected_at)
             SELECT id, replica, seq, zeroblob(32), envelope, payload, ? FROM pending WHERE replica = ? AND seq >= ?
             ON CONFLICT(id) DO NOTHING
-            """).execute(arguments: [Int64(clamping: s.now), blob, Int64(forkSeq)])
+            """) { b in b.add(Int64(clamping: s.now)); b.add(blob); b.add(Int64(forkSeq)) }
         let moved = try db.cachedStatement(sql: "DELETE FROM pending WHERE replica = ? AND seq >= ?")
         try moved.execute(arguments: [blob, Int64(forkSeq)])
         if db.changesCount > 0 { s.pendingByFeed = nil }
@@ -370,17 +367,16 @@ extension ReplicaStore {
     /// Stores an authenticated event of a frozen feed at or beyond its fork as evidence.
     private func keepEvidence(_ e: SignedEvent, _ s: ApplyState, _ db: Database) throws -> ApplyOutcome {
         let env = e.envelope
-        try db.cachedStatement(sql: """
+        try db.run("""
             INSERT INTO forks(id, replica, seq, other_id, envelope, payload, detected_at) VALUES (?, ?, ?, zeroblob(32), ?, ?, ?)
             ON CONFLICT(id) DO NOTHING
-            """).execute(arguments: [Data(env.id.raw.bytes), Data(env.replica.raw.bytes), Int64(env.seq), Data(env.bytes),
-                             e.payload.map { Data($0) }, Int64(clamping: s.now)])
+            """) { b in b.add(Data(env.id.raw.bytes)); b.add(Data(env.replica.raw.bytes)); b.add(Int64(env.seq)); b.add(Data(env.bytes)); b.add(e.payload.map { Data($0) }); b.add(Int64(clamping: s.now)) }
         let added = db.changesCount > 0
         // Each piece of evidence names another event at its (replica, seq), when one is held.
-        try db.cachedStatement(sql: """
+        try db.run("""
             UPDATE forks SET other_id = coalesce((SELECT o.id FROM forks o WHERE o.replica = forks.replica AND o.seq = forks.seq AND o.id != forks.id ORDER BY o.id LIMIT 1), zeroblob(32))
             WHERE replica = ? AND seq = ?
-            """).execute(arguments: [Data(env.replica.raw.bytes), Int64(env.seq)])
+            """) { b in b.add(Data(env.replica.raw.bytes)); b.add(Int64(env.seq)) }
         return added ? .fork : .duplicate
     }
 
@@ -409,12 +405,10 @@ extension ReplicaStore {
             guard let (largest, n) = s.pendingByFeed!.largest, n > mine + 1 else {
                 return .refused("pending table is full (\(s.limits.total) events waiting for missing dependencies); import the missing earlier events first — this one will be offered again")
             }
-            try db.cachedStatement(sql: "DELETE FROM pending WHERE id = (SELECT id FROM pending WHERE replica = ? ORDER BY seq DESC, id DESC LIMIT 1)")
-                .execute(arguments: [Data(largest.raw.bytes)])
+            try db.run("DELETE FROM pending WHERE id = (SELECT id FROM pending WHERE replica = ? ORDER BY seq DESC, id DESC LIMIT 1)") { b in b.add(Data(largest.raw.bytes)) }
             s.pendingByFeed!.add(largest, -1)
         }
-        try db.cachedStatement(sql: "INSERT INTO pending(id, replica, seq, envelope, payload, reason, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)").execute(arguments: [idBlob, Data(replica.raw.bytes), Int64(e.envelope.seq), Data(e.envelope.bytes),
-                                   e.payload.map { Data($0) }, reason, Int64(clamping: s.now)])
+        try db.run("INSERT INTO pending(id, replica, seq, envelope, payload, reason, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)") { b in b.add(idBlob); b.add(Data(replica.raw.bytes)); b.add(Int64(e.envelope.seq)); b.add(Data(e.envelope.bytes)); b.add(e.payload.map { Data($0) }); b.add(reason); b.add(Int64(clamping: s.now)) }
         s.pendingByFeed!.add(replica, 1)
         s.parked.insert(e.id)
         return .pending
@@ -423,7 +417,7 @@ extension ReplicaStore {
     /// Drops pending events that have waited longer than the limits' lifetime.
     private func expirePending(_ s: inout ApplyState, _ db: Database) throws {
         guard s.now > s.limits.lifetime else { return }
-        try db.cachedStatement(sql: "DELETE FROM pending WHERE received_at < ?").execute(arguments: [Int64(clamping: s.now - s.limits.lifetime)])
+        try db.run("DELETE FROM pending WHERE received_at < ?") { b in b.add(Int64(clamping: s.now - s.limits.lifetime)) }
     }
 
     /// Applies pending events that became ready (their feed predecessor is held), until none does.
@@ -440,14 +434,14 @@ extension ReplicaStore {
             var progressed = false
             for row in rows {
                 guard let env = try? EventEnvelope(decoding: Array(row["envelope"] as Data)) else {
-                    try db.cachedStatement(sql: "DELETE FROM pending WHERE id = ?").execute(arguments: [row["id"] as Data])
+                    try db.run("DELETE FROM pending WHERE id = ?") { b in b.add(row["id"] as Data) }
                     continue
                 }
                 let e = SignedEvent(envelope: env, payload: (row["payload"] as Data?).map { Array($0) })
                 // Pending holds only authenticated events (checked before they were parked).
                 let outcome = try applyOne(e, authenticated: true, fromPending: true, &s, db)
                 if outcome == .pending { continue }
-                try db.cachedStatement(sql: "DELETE FROM pending WHERE id = ?").execute(arguments: [row["id"] as Data])
+                try db.run("DELETE FROM pending WHERE id = ?") { b in b.add(row["id"] as Data) }
                 if db.changesCount > 0 { s.pendingByFeed?.add(env.replica, -1) }
                 if outcome == .applied {
                     progressed = true

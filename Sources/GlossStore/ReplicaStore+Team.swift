@@ -240,10 +240,9 @@ extension ReplicaStore {
     /// replica makes it a member of that team. Updates `context` when one is loaded.
     func recordRoster(_ env: EventEnvelope, payload: [UInt8]?, change: RosterChange, feed: Int64, context: inout TeamContext?, _ db: Database) throws {
         let deps = try fullDeps(feed: feed, seq: env.seq, db)
-        try db.cachedStatement(sql: """
+        try db.run("""
             INSERT INTO roster_events(id, replica, seq, type, schema, payload, deps) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING
-            """).execute(arguments: [Data(env.id.raw.bytes), Data(env.replica.raw.bytes), Int64(env.seq), env.type, Int64(env.schema),
-                                     Data(payload ?? []), ReplicaStore.encodeDeps(deps)])
+            """) { b in b.add(Data(env.id.raw.bytes)); b.add(Data(env.replica.raw.bytes)); b.add(Int64(env.seq)); b.add(env.type); b.add(Int64(env.schema)); b.add(Data(payload ?? [])); b.add(ReplicaStore.encodeDeps(deps)) }
         if case .created = change, try teamMode(db) != .member(TeamID(env.id.raw)) {
             try setTeamMode(.member(TeamID(env.id.raw)), db)
             context?.mode = .member(TeamID(env.id.raw))
@@ -323,7 +322,7 @@ extension ReplicaStore {
         let blob = Data(target.bytes)
         // The bytes must not linger in free pages of the file (Protocol/11-teams.md §Redaction).
         try db.execute(sql: "PRAGMA secure_delete = ON")
-        try db.cachedStatement(sql: "INSERT INTO redacted_events(id, redaction) VALUES (?, ?) ON CONFLICT(id) DO NOTHING").execute(arguments: [blob, Data(env.id.raw.bytes)])
+        try db.run("INSERT INTO redacted_events(id, redaction) VALUES (?, ?) ON CONFLICT(id) DO NOTHING") { b in b.add(blob); b.add(Data(env.id.raw.bytes)) }
         for table in ["events", "pending", "quarantine", "forks"] {
             try db.execute(sql: "UPDATE \(table) SET payload = NULL WHERE id = ? AND payload IS NOT NULL", arguments: [blob])
         }

@@ -250,7 +250,7 @@ public final class ReplicaStore: Sendable {
             if try String.fetchOne(try db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'analyst'")) != nil {
                 throw StoreError(.alreadyAReplica, "this database already belongs to a replica")
             }
-            try db.cachedStatement(sql: "INSERT INTO meta(key, value) VALUES ('analyst', ?), ('replica', ?)").execute(arguments: [analyst, Data(replica.raw.bytes)])
+            try db.run("INSERT INTO meta(key, value) VALUES ('analyst', ?), ('replica', ?)") { b in b.add(analyst); b.add(Data(replica.raw.bytes)) }
             _ = try feedNumber(for: replica, db)
         }
     }
@@ -272,7 +272,7 @@ public final class ReplicaStore: Sendable {
     public func feedNumber(for replica: ReplicaID, _ db: Database) throws -> Int64 {
         let blob = Data(replica.raw.bytes)
         if let f = try Int64.fetchOne(try db.cachedStatement(sql: "SELECT feed FROM feeds WHERE replica = ?"), arguments: [blob]) { return f }
-        try db.cachedStatement(sql: "INSERT INTO feeds(replica) VALUES (?)").execute(arguments: [blob])
+        try db.run("INSERT INTO feeds(replica) VALUES (?)") { b in b.add(blob) }
         return db.lastInsertedRowID
     }
 
@@ -341,7 +341,7 @@ public final class ReplicaStore: Sendable {
         let env = EventEnvelope(team: team, key: key, seq: seq, prev: prev, time: time, depsDelta: delta,
                                 author: author, type: type, schema: schema, payload: payload)
         for (f, s) in deltaFeeds {
-            try db.cachedStatement(sql: "UPDATE feeds SET own_deps = ? WHERE feed = ?").execute(arguments: [Int64(s), f])
+            try db.run("UPDATE feeds SET own_deps = ? WHERE feed = ?") { b in b.add(Int64(s)); b.add(f) }
         }
         try insert(env, payload: payload, feed: own, depFeeds: deltaFeeds, db)
         if let change {
@@ -353,23 +353,29 @@ public final class ReplicaStore: Sendable {
     }
 
     /// Inserts a verified event whose causal past is already applied, updates its feed head (unless
-    /// the caller writes the heads of a whole window itself: `updateHead: false`), and projects it.
+    /// the caller writes the heads of a whole window itself: `updateHead: false`), and projects it
+    /// (unless the caller replays the projections afterwards: `project: false`).
     /// The one write path for local and remote events.
-    public func insert(_ env: EventEnvelope, payload: [UInt8]?, feed: Int64, depFeeds: [(Int64, UInt64)], updateHead: Bool = true, _ db: Database) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO events(id, feed, seq, time, type, author, envelope, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [Data(env.id.raw.bytes), feed, Int64(env.seq), Int64(bitPattern: env.time.raw),
-                             env.type, env.author, Data(env.bytes), payload.map { Data($0) }])
+    public func insert(_ env: EventEnvelope, payload: [UInt8]?, feed: Int64, depFeeds: [(Int64, UInt64)], updateHead: Bool = true,
+                       project: Bool = true, _ db: Database) throws {
+        try db.run("INSERT INTO events(id, feed, seq, time, type, author, envelope, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)") { b in
+            b.add(env.id.raw.bytes); b.add(feed); b.add(Int64(env.seq)); b.add(Int64(bitPattern: env.time.raw))
+            b.add(env.type); b.add(env.author); b.add(env.bytes)
+            if let payload { b.add(payload) } else { b.null() }
+        }
         let pos = db.lastInsertedRowID
         for (f, s) in depFeeds {
-            try db.cachedStatement(sql: "INSERT INTO event_deps(feed, dep_feed, seq, dep_seq) VALUES (?, ?, ?, ?)").execute(arguments: [feed, f, Int64(env.seq), Int64(s)])
+            try db.run("INSERT INTO event_deps(feed, dep_feed, seq, dep_seq) VALUES (?, ?, ?, ?)") { b in
+                b.add(feed); b.add(f); b.add(Int64(env.seq)); b.add(Int64(s))
+            }
         }
         if updateHead { try setHead(feed: feed, seq: env.seq, id: env.id, db) }
+        guard project else { return }
         try projector.apply(AppliedEvent(envelope: env, payload: payload, pos: pos, feed: feed), store: self, db)
     }
 
     func setHead(feed: Int64, seq: UInt64, id: EventID, _ db: Database) throws {
-        try db.cachedStatement(sql: "UPDATE feeds SET head_seq = ?, head_id = ? WHERE feed = ?").execute(arguments: [Int64(seq), Data(id.raw.bytes), feed])
+        try db.run("UPDATE feeds SET head_seq = ?, head_id = ? WHERE feed = ?") { b in b.add(Int64(seq)); b.add(Data(id.raw.bytes)); b.add(feed) }
     }
 
     // MARK: Causality
@@ -377,9 +383,8 @@ public final class ReplicaStore: Sendable {
     /// The seq of feed `depFeed` in the full deps of event (`feed`, `seq`).
     public func depSeq(feed: Int64, seq: UInt64, on depFeed: Int64, _ db: Database) throws -> UInt64 {
         if feed == depFeed { return seq > 0 ? seq - 1 : 0 }
-        let v = try Int64.fetchOne(try db.cachedStatement(sql: """
-            SELECT dep_seq FROM event_deps WHERE feed = ? AND dep_feed = ? AND seq <= ? ORDER BY seq DESC LIMIT 1
-            """), arguments: [feed, depFeed, Int64(seq)])
+        let v = try db.first("SELECT dep_seq FROM event_deps WHERE feed = ? AND dep_feed = ? AND seq <= ? ORDER BY seq DESC LIMIT 1",
+                             { $0.add(feed); $0.add(depFeed); $0.add(Int64(seq)) }) { $0.int(0) }
         return UInt64(v ?? 0)
     }
 
@@ -433,6 +438,6 @@ public final class ReplicaStore: Sendable {
             if done % 5000 == 0 { progress?(done, total) }
         }
         progress?(done, total)
-        try db.cachedStatement(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('projection_version', ?)").execute(arguments: [projector.version])
+        try db.run("INSERT OR REPLACE INTO meta(key, value) VALUES ('projection_version', ?)") { b in b.add(projector.version) }
     }
 }

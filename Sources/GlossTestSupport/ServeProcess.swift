@@ -20,9 +20,14 @@ public final class ServeProcess: @unchecked Sendable {
     }
 
     /// Starts `gloss serve ARGUMENTS… --listen 127.0.0.1:0` (a hub: `--store URL --cache DIR`).
-    public init(arguments: [String]) throws {
+    public init(arguments: [String], env: [String: String] = [:]) throws {
         process.executableURL = GlossProcess.binary
         process.arguments = ["serve"] + arguments + ["--listen", "127.0.0.1:0"]
+        if !env.isEmpty {
+            var e = ProcessInfo.processInfo.environment
+            for (k, v) in env { e[k] = v }
+            process.environment = e
+        }
         let out = Pipe()
         process.standardOutput = out
         process.standardError = errPipe

@@ -116,8 +116,9 @@ struct HubTests {
         let logPG = try db.sql("SELECT id, replica, seq, time, type, author, envelope_bytes, payload_bytes FROM event_log ORDER BY id COLLATE \"C\"")
         #expect(logLite == logPG, "event_log differs")
         #expect(try db.sql("SELECT count(*) FROM fact_view WHERE grade = 'B2'").trimmingCharacters(in: .whitespacesAndNewlines) == "1")
-        // Text PostgreSQL's `text` cannot hold as it is (U+0000), and text starting with the marker
-        // U+E000: stored escaped (Protocol/12-hub.md §Tables), read back exactly.
+        // Text PostgreSQL's `text` cannot hold as it is (U+0000: SQLite stores text up to it, as
+        // GRDB binds it), and text starting with the marker U+E000: stored escaped
+        // (Protocol/12-hub.md §Tables), read back exactly.
         let odd = tmp.sub("odd.txt")
         try Data("date 2021-01-01 NOWHERE\nA NUL \u{0} here, a backslash \\0 there.\n".utf8).write(to: odd)
         let oddArticle = try Self.gloss(["ingest", "--dir", a.path, odd.path], tmp).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -126,7 +127,14 @@ struct HubTests {
         let withNUL = try Self.digest(["--dir", a.path], tmp)
         #expect(withNUL != replica)
         #expect(withNUL == (try Self.digest(["--store", db.url], tmp)))
-        #expect(withNUL == (try Self.digest(["--store", db.url, "--recompute"], tmp)), "text with U+0000 read back exactly")
+        #expect(withNUL == (try Self.digest(["--store", db.url, "--recompute"], tmp)), "escaped text read back exactly")
+        // A new hub process bootstraps from the PostgreSQL rows and serves them: the text comes back exactly.
+        let reader = try Self.hub(db, cache: tmp.sub("hub-reader"))
+        defer { reader.stop() }
+        let c = tmp.sub("cy")
+        #expect(try Self.gloss(["init", "--analyst", "cy", "--dir", c.path], tmp).status == 0)
+        #expect(try Self.gloss(["sync", "--dir", c.path, "127.0.0.1:\(reader.port)"], tmp).status == 0)
+        #expect(try Self.digest(["--dir", c.path], tmp) == withNUL)
         #expect(try db.sql("SELECT count(*) FROM notes WHERE body LIKE chr(57344) || '%'").trimmingCharacters(in: .whitespacesAndNewlines) == "1")
         let verify = try Self.gloss(["verify", "--store", db.url], tmp)
         #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
@@ -398,6 +406,47 @@ struct HubTests {
         #expect(sync.allSatisfy { $0["pushEvents"] as? Int == 15 })
         let left = try PostgresTestDatabase.psql(cluster, "SELECT count(*) FROM pg_database WHERE datname LIKE 'gloss_bench_%'")
         #expect(left.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "the bench left its database behind")
+    }
+
+    /// A hub killed between its PostgreSQL commit and its SQLite commit (fault injection): the
+    /// client got no acknowledgement, the database holds the batch, and the restarted hub's cache
+    /// catches up from the changelog — nothing lost, nothing twice.
+    @Test func aHubKilledBetweenItsTwoCommitsLosesNothing() throws {
+        let tmp = TempDir("gloss-hub-crash")
+        defer { tmp.remove() }
+        let db = try PostgresTestDatabase("crash")
+        defer { db.drop() }
+        #expect(try Self.gloss(["hub", "init", "--store", db.url], tmp).status == 0)
+        let cache = tmp.sub("hub")
+        let doomed = try ServeProcess(arguments: ["--store", db.url, "--cache", cache.path], env: ["GLOSS_HUB_TEST_KILL": "after-postgres-commit"])
+        let w = tmp.sub("writer")
+        do {
+            let r = try Replica.create(in: w, analyst: "writer")
+            let a = try r.ingest(bytes: Array("date 2026-12-04 CRASH\nBetween two commits.\n".utf8), filename: nil)
+            for i in 1..<50 { _ = try r.addNote(on: a.id, body: "note \(i)") }
+            try r.close()
+        }
+        let first = try Self.gloss(["sync", "--dir", w.path, "127.0.0.1:\(doomed.port)"], tmp)
+        #expect(first.status == 1, "the hub died before acknowledging: \(first.stdout) \(first.stderr)")
+        doomed.process.waitUntilExit()
+        #expect(doomed.process.terminationReason == .uncaughtSignal && doomed.process.terminationStatus == SIGKILL)
+        // The database holds the batch; the cache does not.
+        #expect(try db.sql("SELECT count(*) FROM events").trimmingCharacters(in: .whitespacesAndNewlines) == "50")
+        #expect(try Self.sqlite(cache, "SELECT count(*) FROM events").trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        let hub = try Self.hub(db, cache: cache)
+        defer { hub.stop() }
+        let reader = tmp.sub("reader")
+        #expect(try Self.gloss(["init", "--analyst", "reader", "--dir", reader.path], tmp).status == 0)
+        let pull = try Self.gloss(["sync", "--json", "--dir", reader.path, "127.0.0.1:\(hub.port)"], tmp)
+        #expect(pull.object["applied"] as? Int == 50, "\(pull.stdout) \(pull.stderr)")
+        let again = try Self.gloss(["sync", "--json", "--dir", w.path, "127.0.0.1:\(hub.port)"], tmp)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.object["sent"] as? Int == 0, "the hub's hello already names the 50 events: \(again.stdout)")
+        #expect(try db.sql("SELECT count(*), count(DISTINCT id) FROM events").trimmingCharacters(in: .whitespacesAndNewlines) == "50|50")
+        let digest = try Self.digest(["--dir", w.path], tmp)
+        #expect(try Self.digest(["--dir", reader.path], tmp) == digest)
+        #expect(try Self.digest(["--store", db.url, "--recompute"], tmp) == digest)
+        #expect(try Self.gloss(["verify", "--dir", cache.path], tmp).status == 0, "the repaired cache verifies")
     }
 
     /// `feeds.head_seq` per replica (hex) in the database.
