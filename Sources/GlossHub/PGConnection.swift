@@ -41,10 +41,20 @@ public struct HubURL: Sendable, CustomStringConvertible {
 /// calling thread, which is never a NIO event loop (SQLite work runs on dispatch queues and
 /// command threads), so no event loop is ever blocked.
 final class PGConnection: @unchecked Sendable {
-    // @unchecked: `connection` is only touched under `lock`, and callers serialize their use.
+    // @unchecked: `connection` and `transaction` are only touched under `lock`, and callers
+    // serialize their use.
     let url: HubURL
     private var connection: PostgresConnection?
+    /// The connection a transaction was begun on (`BEGIN…` succeeded, no `COMMIT`/`ROLLBACK` yet):
+    /// every statement until then runs on it or fails — never on a new session, where it would run
+    /// outside the transaction and its lock, and a `COMMIT` would report success for nothing.
+    private var transaction: PostgresConnection?
     private let lock = NSLock()
+    /// How long one statement may take before the connection is given up (a server that stopped
+    /// answering must not hold a hub's threads for ever).
+    static let deadline: TimeInterval = {
+        ProcessInfo.processInfo.environment["GLOSS_HUB_STATEMENT_TIMEOUT"].flatMap(TimeInterval.init).flatMap { $0 > 0 && $0 <= 86_400 ? $0 : nil } ?? 120
+    }()
     static let logger: Logger = {
         var l = Logger(label: "gloss.hub.postgres")
         l.logLevel = .error
@@ -60,6 +70,15 @@ final class PGConnection: @unchecked Sendable {
     }
 
     private func connected() throws -> PostgresConnection {
+        if let t = transaction {
+            // Inside a transaction: its own session or nothing.
+            guard !t.isClosed, t === connection else {
+                transaction = nil
+                connection = nil
+                throw HubError(lost: "the connection to the hub database was lost inside a transaction; nothing of it was committed")
+            }
+            return t
+        }
         if let c = connection, !c.isClosed { return c }
         connection = nil
         var config = PostgresConnection.Configuration(host: url.host, port: url.port, username: url.user,
@@ -67,8 +86,8 @@ final class PGConnection: @unchecked Sendable {
         config.options.connectTimeout = .seconds(10)
         let id = PGConnection.ids.withValue { $0 += 1; return $0 }
         do {
-            let c = try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(), configuration: config,
-                                                   id: id, logger: PGConnection.logger).wait()
+            let c = try PGConnection.wait(PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(), configuration: config,
+                                                                     id: id, logger: PGConnection.logger), deadline: 15, onTimeout: {})
             connection = c
             return c
         } catch {
@@ -76,36 +95,60 @@ final class PGConnection: @unchecked Sendable {
         }
     }
 
-    /// Runs one statement (bound parameters `$1…`) and returns its rows.
+    /// Waits for `future` on this (non-event-loop) thread at most `deadline` seconds; on timeout,
+    /// calls `onTimeout` (which closes the connection) and throws.
+    private static func wait<T: Sendable>(_ future: EventLoopFuture<T>, deadline: TimeInterval, onTimeout: () -> Void) throws -> T {
+        let done = DispatchSemaphore(value: 0)
+        let result = Locked<Result<T, any Error>?>(nil)
+        future.whenComplete { r in result.withValue { $0 = r }; done.signal() }
+        guard done.wait(timeout: .now() + deadline) == .success else {
+            onTimeout()
+            throw HubError(lost: "the hub database did not answer within \(Int(deadline)) s; the connection was closed (GLOSS_HUB_STATEMENT_TIMEOUT sets the limit)")
+        }
+        return try result.withValue { $0! }.get()
+    }
+
+    /// Runs `sql` on the connection, keeping track of the transaction it begins or ends.
+    private func run<T: Sendable>(_ sql: String, _ body: (PostgresConnection) -> EventLoopFuture<T>) throws -> T {
+        let c = try connected()
+        let verb = sql.prefix(8).uppercased()
+        let ends = verb.hasPrefix("COMMIT") || verb.hasPrefix("ROLLBACK")
+        defer { if ends { transaction = nil } }
+        do {
+            let value = try PGConnection.wait(body(c), deadline: PGConnection.deadline, onTimeout: { let f: EventLoopFuture<Void> = c.close(); _ = f })
+            if verb.hasPrefix("BEGIN") { transaction = c }
+            return value
+        } catch {
+            if c.isClosed || error is HubError { connection = nil; transaction = nil }
+            if let e = error as? HubError { throw e }
+            throw HubError(error, sql: sql)
+        }
+    }
+
+    /// Runs one statement (bound parameters `$1…`) and returns its rows. A `COMMIT` that the server
+    /// answers with `ROLLBACK` (the transaction had failed) throws.
     @discardableResult
     func query(_ sql: String, _ binds: PostgresBindings = PostgresBindings()) throws -> [PostgresRow] {
         lock.lock(); defer { lock.unlock() }
-        let c = try connected()
-        do {
-            return try c.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: PGConnection.logger).wait().rows
-        } catch {
-            if c.isClosed { connection = nil }
-            throw HubError(error, sql: sql)
+        let result = try run(sql) { $0.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: PGConnection.logger) }
+        if sql.uppercased().hasPrefix("COMMIT"), result.metadata.command != "COMMIT" {
+            throw HubError(lost: "the hub database rolled the transaction back instead of committing it (\(result.metadata.command))")
         }
+        return result.rows
     }
 
     /// Runs one statement and calls `row` for each row as it arrives (on a NIO thread: decode only).
     func stream(_ sql: String, _ binds: PostgresBindings = PostgresBindings(), row: @escaping @Sendable (PostgresRow) throws -> Void) throws {
         lock.lock(); defer { lock.unlock() }
-        let c = try connected()
-        do {
-            _ = try c.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: PGConnection.logger, row).wait()
-        } catch {
-            if c.isClosed { connection = nil }
-            throw HubError(error, sql: sql)
-        }
+        _ = try run(sql) { $0.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: PGConnection.logger, row) }
     }
 
-    /// Closes the connection (the next query reconnects).
+    /// Closes the connection (the next query reconnects; a transaction open on it is lost).
     func close() {
         lock.lock(); defer { lock.unlock() }
-        if let c = connection { try? c.close().wait() }
+        if let c = connection { _ = try? PGConnection.wait(c.close(), deadline: 10, onTimeout: {}) }
         connection = nil
+        transaction = nil
     }
 
     /// Drops a connection whose state is unknown (after a failure inside a transaction).
@@ -134,6 +177,12 @@ struct HubError: Error, CustomStringConvertible {
         sqlState = (error as? PSQLError)?.serverInfo?[.sqlState]
         connectionLost = (error as? PSQLError)?.serverInfo == nil
         if !connectionLost { message += " [in: \(sql.prefix(120))]" }
+    }
+    /// The connection is gone (lost, closed at the deadline, or the transaction was rolled back).
+    init(lost message: String) {
+        self.message = message
+        sqlState = nil
+        connectionLost = true
     }
     var description: String { message }
 }
