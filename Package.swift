@@ -9,9 +9,11 @@ import PackageDescription
 //   Store ← Sync ← Net (the only NIO user)
 //   Engine ← all of the above but GRDB (no SQL: it calls the Store's and the Projections' typed reads,
 //            passing ReplicaStore.Transaction through, and returns typed values)
-//   Engine ← Bench (benchmarks against raw SQLite; never in the GlossEngine product)
+//   Engine, Hub ← Bench (benchmarks against raw SQLite and a PostgreSQL hub; never in the GlossEngine product)
 //   Engine, Model, Merge ← Web (Hummingbird; the line diff reuses the merge's LCS table; pages rendered on the server from the Engine's typed reads, no SQL)
-//   Engine, Bench, JSON, Web ← gloss (parsing, text and JSON output, exit codes)
+//   Engine, Store, Projections ← Hub (postgres-nio, the only PostgreSQL user: a hub's shared PostgreSQL store behind a SQLite
+//            cache that writes through via ReplicaStore's WriteThrough and the row-change hook; no SQL of the engine's)
+//   Engine, Bench, JSON, Web, Hub ← gloss (parsing, text and JSON output, exit codes)
 let package = Package(
     name: "Gloss",
     platforms: [.macOS(.v13)],
@@ -28,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .target(name: "GlossModel", dependencies: [
@@ -72,9 +75,19 @@ let package = Package(
             "GlossModel", "GlossStore", "GlossProjections", "GlossIngest", "GlossSync", "GlossNet", "GlossExport", "GlossJSON",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Hub replicas on PostgreSQL (Protocol/12-hub.md): the authoritative shared store behind a local
+        // SQLite cache that writes through; the only PostgreSQL user.
+        .target(name: "GlossHub", dependencies: [
+            "GlossEngine", "GlossStore", "GlossProjections", "GlossModel",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Benchmarks: history generator and timed operations against raw SQLite; only `gloss bench` uses them.
         .target(name: "GlossBench", dependencies: [
-            "GlossEngine", "GlossJSON", "GlossModel", "GlossIngest", "GlossStore", "GlossSync",
+            "GlossEngine", "GlossHub", "GlossJSON", "GlossModel", "GlossIngest", "GlossStore", "GlossSync",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -89,7 +102,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "gloss", dependencies: [
-            "GlossEngine", "GlossBench", "GlossJSON", "GlossWeb",
+            "GlossEngine", "GlossBench", "GlossJSON", "GlossWeb", "GlossHub",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

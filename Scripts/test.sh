@@ -5,7 +5,13 @@
 # Bounded sizes for CI; set GLOSS_LARGE=1 for the largest runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-Scripts/setup.sh --with-chromium
+Scripts/setup.sh --with-chromium --with-postgres
+# A throwaway PostgreSQL cluster for the hub tests (GlossEndToEndTests.HubTests), which fail rather
+# than skip without it.
+GLOSS_PG_URL=$(Scripts/pg-cluster.sh start)
+pg_dir=$(cat .build/pg-cluster)
+export GLOSS_PG_URL GLOSS_REQUIRE_PG=1
+trap 'Scripts/pg-cluster.sh stop "$pg_dir"' EXIT
 # The official STIX 2.1 validator and a JSON-LD processor for the export tests (a venv from PyPI);
 # the export tests fail rather than skip when it is missing.
 Scripts/stix-venv.sh
@@ -40,16 +46,19 @@ run_swift_tests() {
 # TCP peer against gloss serve) run many child processes at once; beside the main run they would
 # starve its time-limited tests, so they get a phase of their own too.
 adversarial='HostileCorpusTests|DamagedDeliveryTests|HostilePeerTests'
+# The hub suite (three `gloss serve --store` processes, ten clients syncing at once, a hub killed
+# with SIGKILL, on the throwaway PostgreSQL cluster) runs on its own too, for the same reason.
 run_swift_tests sync --filter SyncTests
-run_swift_tests main --skip SyncTests --skip "$adversarial"
+run_swift_tests main --skip SyncTests --skip "$adversarial" --skip HubTests
 run_swift_tests adversarial --filter "$adversarial"
+run_swift_tests hub --filter HubTests
 
 echo "== independent verifier (Python, from Protocol/ alone)"
 python3 Scripts/verify_protocol.py --vectors Protocol/vectors/events.json --wire Protocol/vectors/wire.json \
   --bundle Protocol/vectors/bundle-basic.glossb --payloads Protocol/vectors/payloads.json \
   --encrypted Protocol/vectors/bundles-encrypted.json
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap 'rm -rf "$tmp"; Scripts/pg-cluster.sh stop "$pg_dir"' EXIT
 bin=.build/debug/gloss
 $bin init --analyst ana --dir "$tmp/ana" >/dev/null
 art=$($bin ingest --dir "$tmp/ana" Tests/Fixtures/2021-06-26-trilateral-special-forces.txt)

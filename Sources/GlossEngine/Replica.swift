@@ -35,7 +35,7 @@ public final class Replica: Sendable {
 
     /// Creates `.gloss/` in `folder` with a new key (mode 0600) and database. Refuses if one exists.
     public static func create(in folder: URL, analyst: String, key: ReplicaKey = ReplicaKey(), team: TeamSetup = .none,
-                              clock: @escaping @Sendable () -> UInt64 = systemClock) throws -> Replica {
+                              clock: @escaping @Sendable () -> UInt64 = systemClock, writeThrough: (any WriteThrough)? = nil) throws -> Replica {
         try checkAnalystName(analyst)
         if case .create(let name) = team, (try? checkLabel(name, "team name")) == nil {
             throw GlossError(.badInput, "a team name must be 1–64 bytes without control characters or surrounding spaces")
@@ -52,7 +52,7 @@ public final class Replica: Sendable {
             throw GlossError(.badInput, "cannot create \(dir.path); check that the folder is writable", cause: error)
         }
         try writeKeyFile(dir.appendingPathComponent(keyFileName), key: key)
-        let store = try open(database: dir.appendingPathComponent(databaseFileName))
+        let store = try open(database: dir.appendingPathComponent(databaseFileName), writeThrough: writeThrough)
         do {
             try store.initialize(replica: key.replicaID, analyst: analyst)
             switch team {
@@ -73,8 +73,9 @@ public final class Replica: Sendable {
     /// Opens the replica in `folder` or the nearest parent holding `.gloss/` (as git does).
     /// With `access: .read` (commands that only read) a full disk does not stop it from opening
     /// (`ReplicaStore.Access.read`).
+    /// `writeThrough`: the store every write also goes to (a hub's database, Protocol/12-hub.md).
     public static func open(at start: URL, access: ReplicaStore.Access = .readWrite,
-                            clock: @escaping @Sendable () -> UInt64 = systemClock) throws -> Replica {
+                            clock: @escaping @Sendable () -> UInt64 = systemClock, writeThrough: (any WriteThrough)? = nil) throws -> Replica {
         var folder = start.standardizedFileURL
         let fm = FileManager.default
         while !fm.fileExists(atPath: folder.appendingPathComponent(directoryName).path) {
@@ -86,7 +87,7 @@ public final class Replica: Sendable {
         }
         let dir = folder.appendingPathComponent(directoryName)
         let key = try readKeyFile(dir.appendingPathComponent(keyFileName))
-        let store = try open(database: dir.appendingPathComponent(databaseFileName), access: access)
+        let store = try open(database: dir.appendingPathComponent(databaseFileName), access: access, writeThrough: writeThrough)
         let (replica, analyst): (ReplicaID, String)
         do { (replica, analyst) = try store.identity() } catch { throw GlossError.wrap(error) }
         guard replica == key.replicaID else {
@@ -95,8 +96,8 @@ public final class Replica: Sendable {
         return Replica(folder: folder, store: store, key: key, analyst: analyst, clock: clock)
     }
 
-    private static func open(database url: URL, access: ReplicaStore.Access = .readWrite) throws -> ReplicaStore {
-        do { return try ReplicaStore(path: url.path, projector: GlossProjector(), access: access) } catch {
+    private static func open(database url: URL, access: ReplicaStore.Access = .readWrite, writeThrough: (any WriteThrough)? = nil) throws -> ReplicaStore {
+        do { return try ReplicaStore(path: url.path, projector: GlossProjector(), access: access, writeThrough: writeThrough) } catch {
             throw GlossError.wrap(error, location: url.deletingLastPathComponent().path)
         }
     }

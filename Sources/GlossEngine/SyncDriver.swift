@@ -132,6 +132,8 @@ public struct SyncDriver: Sendable {
     public func run(over transport: any FrameTransport, role: SessionRole, mode: SyncMode = .both,
                     progress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> SyncReport {
         let replica = self.replica
+        // A hub first takes in what other hub processes applied (Protocol/12-hub.md §Reads).
+        try await Self.offload { try replica.store.refresh() }
         let startVector = try await Self.offload { try replica.vector }
         let conflictsBefore = try await Self.offload { try replica.openConflictCount() }
         let wantsEvents = !(role == .initiator && mode == .pushOnly)

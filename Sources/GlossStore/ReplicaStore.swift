@@ -15,6 +15,9 @@ public final class ReplicaStore: Sendable {
     /// True when the database was opened as a read-only snapshot of the file (`Access.read` on a
     /// full disk): every write is refused as disk full.
     public let isSnapshot: Bool
+    /// Another store every write transaction also goes to (a hub's PostgreSQL database,
+    /// Protocol/12-hub.md); nil for an ordinary replica.
+    public let writeThrough: (any WriteThrough)?
 
     /// What the caller means to do with the replica.
     public enum Access: Sendable {
@@ -30,9 +33,10 @@ public final class ReplicaStore: Sendable {
     /// Opens (creating if needed) the database at `path`, runs pending migrations, and rebuilds the
     /// projections when their version differs from the one they were built with. Opening writes
     /// nothing when nothing needs writing.
-    public init(path: String, projector: any Projector, access: Access = .readWrite) throws {
+    public init(path: String, projector: any Projector, access: Access = .readWrite, writeThrough: (any WriteThrough)? = nil) throws {
         self.projector = projector
         self.path = path
+        self.writeThrough = writeThrough
         let location = (path as NSString).deletingLastPathComponent
         var snapshot = false
         do {
@@ -212,16 +216,25 @@ public final class ReplicaStore: Sendable {
         try pool.writeWithoutTransaction { db in
             do {
                 try db.inTransaction(.immediate) {
+                    try writeThrough?.begin(db)
                     result = try body(db)
                     try projector.willCommit(db)
+                    try writeThrough?.commit(db)
                     return .commit
                 }
             } catch {
                 projector.didRollback(db)
+                writeThrough?.rollback(db)
                 throw error
             }
         }
         return result!
+    }
+
+    /// Brings this replica up to date with the store it writes through to (what other processes
+    /// wrote there); nothing for an ordinary replica.
+    public func refresh() throws {
+        try writeThrough?.refresh(self)
     }
 
     /// Runs `body` on a read-only snapshot.
@@ -407,6 +420,7 @@ public final class ReplicaStore: Sendable {
     /// Drops the projections and replays the whole log into them, streaming in local order.
     /// `progress` is called with (done, total) every few thousand events.
     public func rebuildProjections(_ db: Database, progress: ((Int, Int) -> Void)?) throws {
+        try writeThrough?.willRebuildProjections(db)
         try projector.dropSchema(db)
         try projector.createSchema(db)
         let total = try Int.fetchOne(try db.cachedStatement(sql: "SELECT count(*) FROM events")) ?? 0

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import GlossEngine
 
 /// `gloss serve` as a real process on a loopback port the system picks, its stderr drained
@@ -12,9 +15,19 @@ public final class ServeProcess: @unchecked Sendable {
 
     /// Starts `gloss serve --dir DIR --listen 127.0.0.1:0 EXTRA…` and waits for its
     /// "listening on HOST:PORT" line.
-    public init(dir: URL, extra: [String] = []) throws {
+    public convenience init(dir: URL, extra: [String] = []) throws {
+        try self.init(arguments: ["--dir", dir.path] + extra)
+    }
+
+    /// Starts `gloss serve ARGUMENTS… --listen 127.0.0.1:0` (a hub: `--store URL --cache DIR`).
+    public init(arguments: [String], env: [String: String] = [:]) throws {
         process.executableURL = GlossProcess.binary
-        process.arguments = ["serve", "--dir", dir.path, "--listen", "127.0.0.1:0"] + extra
+        process.arguments = ["serve"] + arguments + ["--listen", "127.0.0.1:0"]
+        if !env.isEmpty {
+            var e = ProcessInfo.processInfo.environment
+            for (k, v) in env { e[k] = v }
+            process.environment = e
+        }
         let out = Pipe()
         process.standardOutput = out
         process.standardError = errPipe
@@ -41,6 +54,13 @@ public final class ServeProcess: @unchecked Sendable {
     /// Everything the server wrote to stderr so far (all of it once stopped).
     public var log: String { String(decoding: err.value, as: UTF8.self) }
     public var alive: Bool { process.isRunning }
+
+    /// SIGKILL (no chance to finish anything), then waits.
+    public func kill() {
+        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        errPipe.fileHandleForReading.readabilityHandler = nil
+    }
 
     /// SIGTERM, then waits; returns the exit status. The log is complete afterwards.
     @discardableResult

@@ -12,13 +12,58 @@ struct Bench: AsyncParsableCommand {
             gloss bench run --bundle h.glossb --repeat 3                       # time every operation on it
             Scripts/bench.sh builds in release mode and runs the standard set; results: BENCHMARKS.md.
             """,
-        subcommands: [Generate.self, Run.self, Op.self, Codec.self, Local.self])
+        subcommands: [Generate.self, Run.self, Op.self, Codec.self, Local.self, HubBench.self])
 
     struct Codec: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Decode+hash, payload decode, sign and verify costs per event (µs).")
         @Option(help: "Iterations (1–100000000).") var iterations = 200_000
         func validate() throws { try FlagCheck.count("--iterations", iterations, 1...100_000_000) }
         func run() throws { out(CodecBenchmark.run(iterations: iterations).json.pretty) }
+    }
+
+    struct HubBench: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "hub",
+            abstract: "A PostgreSQL hub beside SQLite: import (events/s, same history) and TCP sync through 1, 2, 3 hub processes serving clients at once.",
+            discussion: """
+                Makes a new database on the server of --store (its user needs CREATEDB) and drops it at the end. Import: the bundle into a new SQLite replica and into the hub database (a hub cache writing through), events/s each; the two digests must be equal. Sync: for each count in --hubs, that many `gloss serve --store` processes serve --clients replicas at once over TCP on 127.0.0.1 (client i uses hub i mod k): pull (each new client takes the whole history) and push (each client sends --push-events events of its own at once). Run it on a release build (swift build -c release; Scripts/pg-cluster.sh start gives a throwaway server); results: BENCHMARKS.md.
+                """)
+        @OptionGroup var hub: HubStoreOption
+        @Option(help: ArgumentHelp("The history to import (from `gloss bench generate`); default: a new one of --events events over 20 feeds.", valueName: "FILE.glossb")) var bundle: String?
+        @Option(help: "Events of the generated history (1–10000000).") var events = 10_000
+        @Option(help: "Clients syncing at once (1–100).") var clients = 10
+        @Option(help: "Comma-separated hub process counts.") var hubs = "1,2,3"
+        @Option(help: "Events each client pushes (1–100000).") var pushEvents = 100
+        @Flag(help: "Print JSON (keys: events, store, import {sqliteEventsPerSecond, hubEventsPerSecond, …}, sync [{hubs, clients, pullEventsPerSecond, pushEventsPerSecond, …}]).") var json = false
+
+        var hubCounts: [Int] { hubs.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+
+        func validate() throws {
+            if hub.store == nil { throw ValidationError("--store URL is required (a database on the server to bench; the bench makes and drops its own)") }
+            try FlagCheck.count("--events", events, 1...10_000_000)
+            try FlagCheck.count("--clients", clients, 1...100)
+            try FlagCheck.count("--push-events", pushEvents, 1...100_000)
+            if hubCounts.isEmpty || hubCounts.contains(where: { !(1...16).contains($0) }) { throw ValidationError("--hubs: comma-separated counts from 1 to 16") }
+        }
+
+        func run() async throws {
+            let work = FileManager.default.temporaryDirectory.appendingPathComponent("gloss-bench-hub-\(getpid())")
+            defer { try? FileManager.default.removeItem(at: work) }
+            do {
+                try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+                let history: URL
+                if let bundle { history = URL(fileURLWithPath: bundle) } else {
+                    history = work.appendingPathComponent("history.glossb")
+                    _ = try HistoryGenerator(shape: .mix(events: events, replicas: 20, overwriteRatio: 0.3, seed: 1)).write(to: history, progress: { _, _ in })
+                }
+                let json = self.json
+                let r = try await HubBenchmark.run(store: try hub.url()!, bundle: history, clients: clients, hubCounts: hubCounts,
+                                                   pushEvents: pushEvents, work: work, log: { line in if json { err(line) } else { out(line) } })
+                if json { out(r.compact) }
+            } catch {
+                throw CLIOutput.fail(error)
+            }
+        }
     }
 
     struct Local: ParsableCommand {

@@ -112,12 +112,14 @@ struct Note: ParsableCommand {
 }
 
 struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show the replica: analyst, id, version vector and counts.")
+    static let configuration = CommandConfiguration(abstract: "Show the replica: analyst, id, version vector and counts.",
+        discussion: "With --store, the hub database's: read from one snapshot of it, copied into a temporary replica (analyst `hub`, a temporary replica id).")
     @OptionGroup var replica: ReplicaOptions
+    @OptionGroup var hub: HubStoreOption
     @Flag(help: "Print JSON (keys: analyst, replica, versionVector, events, articles, notes, …, team, teamMode, role).") var json = false
     func run() throws {
         try guarded {
-            let s = try replica.openForReading().status()
+            let s = try (hub.url().map { try hub.openSnapshot($0) } ?? replica.openForReading()).status()
             if json { out(s.json.pretty); return }
             out("analyst   \(s.analyst)")
             out("replica   \(s.replica.hex)")
@@ -171,12 +173,13 @@ struct Show: ParsableCommand {
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Re-check every stored event: hash, chain, payload hash and signature.",
-        discussion: "Exit 0 when the log verifies; 4 when it has a fault (local corruption); 9 when the log verifies but fork evidence is held (another replica's key signed two different events at one seq: that feed is frozen at the fork).")
+        discussion: "Exit 0 when the log verifies; 4 when it has a fault (local corruption); 9 when the log verifies but fork evidence is held (another replica's key signed two different events at one seq: that feed is frozen at the fork). With --store, verifies a hub database (a copy of one snapshot of it, checked by the same code).")
     @OptionGroup var replica: ReplicaOptions
+    @OptionGroup var hub: HubStoreOption
     @Flag(help: "Print JSON (keys: checked, ok, faults, forks).") var json = false
     func run() throws {
         try guarded {
-            let report = try replica.openForReading().verify()
+            let report = try (hub.url().map { try hub.openSnapshot($0) } ?? replica.openForReading()).verify()
             if json { out(report.json.pretty) } else {
                 for f in report.faults { out("FAULT event \(f.event) (replica \(f.replica.prefix(12)) seq \(f.seq)): \(f.reason)") }
                 for f in report.forks {

@@ -26,7 +26,7 @@ struct Gloss: AsyncParsableCommand {
             and --json is not given, or with --progress.
             """,
         subcommands: [Init.self, WhoAmI.self, TeamCommand.self, Redact.self, Ingest.self, Note.self, Status.self, Log.self, Show.self, Verify.self,
-                      Rebuild.self, Digest.self, AsOf.self, Diff.self, Query.self, Search.self, Vector.self, BundleCommand.self, Peers.self, Quarantine.self, PendingCommand.self, Serve.self, Sync.self, Conflicts.self, ConflictCommand.self, Resolve.self, Candidates.self, Extract.self, Tag.self, Untag.self, Link.self, Unlink.self, FactCommand.self, Facts.self, Annotate.self, Annotations.self, SourceCommand.self, Grade.self, Anchors.self, AnchorCommand.self, Export.self, Bench.self]
+                      Rebuild.self, Digest.self, AsOf.self, Diff.self, Query.self, Search.self, Vector.self, BundleCommand.self, Peers.self, Quarantine.self, PendingCommand.self, Serve.self, HubCommand.self, Sync.self, Conflicts.self, ConflictCommand.self, Resolve.self, Candidates.self, Extract.self, Tag.self, Untag.self, Link.self, Unlink.self, FactCommand.self, Facts.self, Annotate.self, Annotations.self, SourceCommand.self, Grade.self, Anchors.self, AnchorCommand.self, Export.self, Bench.self]
     )
 
     /// As ArgumentParser's, but a usage error (exit 64) is also reported as a JSON object on
@@ -192,8 +192,17 @@ enum OpenedReplicas {
         opened.withValue { $0.first?.folder.appendingPathComponent(Replica.directoryName).path }
     }
 
+    private static let temporary = Locked<[URL]>([])
+
+    /// A replica in a temporary folder (a hub database's snapshot), removed by `closeAll`.
+    static func addTemporary(_ r: Replica) -> Replica {
+        temporary.withValue { $0.append(r.folder) }
+        return add(r)
+    }
+
     static func closeAll() {
         for r in opened.withValue({ list in defer { list = [] }; return list }) { try? r.close() }
+        for f in temporary.withValue({ list in defer { list = [] }; return list }) { try? FileManager.default.removeItem(at: f) }
     }
 }
 

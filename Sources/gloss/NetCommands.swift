@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GlossEngine
+import GlossHub
 import GlossWeb
 import Logging
 
@@ -10,8 +11,11 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Prints `listening on HOST:PORT` (sync) and `web view on http://HOST:PORT/` on standard output once bound (port 0 picks a free port); logs go to standard error.
             With --http alone only the web view runs; with --http and --listen both run in one process. The web view shows pages rendered on the server from the projections (articles with highlighted evidence and annotations, facts with grades and histories, notes, conflicts side by side, revisions, ?asof=POINT for any past time or event) and records resolutions, notes and annotations as ordinary signed events of this replica. It reads the same database as every other command, so a sync shows on the next page load. It binds to loopback by default; any other address requires --http-token (or GLOSS_HTTP_TOKEN), and requests then need it (open /login?token=TOKEN once, or send Authorization: Bearer TOKEN).
+            With --store postgres://USER@HOST[:PORT]/DATABASE it runs a hub whose log, pending, quarantine, peers and projections live in that PostgreSQL database (made by `gloss hub init`); several hub processes may serve one database at once (Protocol/12-hub.md). The process keeps a local SQLite cache with its own replica key in --cache FOLDER (default: a folder per database under ~/.cache/gloss; made on first use), written through to the database in every transaction; it takes in what other hub processes applied before each session and every second.
             """)
     @OptionGroup var replica: ReplicaOptions
+    @OptionGroup var hub: HubStoreOption
+    @Option(help: ArgumentHelp("With --store: the hub process's cache folder (its key and SQLite cache; created on first use).", valueName: "FOLDER")) var cache: String?
     @Option(help: "Address to listen on for sync sessions (default 127.0.0.1:7420; not started when only --http is given).") var listen: String?
     @Option(help: ArgumentHelp("Serve the web view on HOST:PORT (for example 127.0.0.1:8080).", valueName: "HOST:PORT")) var http: String?
     @Option(help: ArgumentHelp("Access token the web view requires (16–256 of A–Z a–z 0–9 - . _ ~); needed to bind beyond loopback. Default: GLOSS_HTTP_TOKEN.", valueName: "TOKEN")) var httpToken: String?
@@ -25,6 +29,9 @@ struct Serve: AsyncParsableCommand {
     }
 
     func validate() throws {
+        if cache != nil && hub.store == nil { throw ValidationError("--cache goes with --store URL") }
+        if hub.store != nil && replica.dir != nil { throw ValidationError("--dir and --store exclude each other (a hub keeps its key in --cache FOLDER)") }
+        _ = try hub.url()
         try FlagCheck.count("--idle-timeout", idleTimeout, 1...86_400)
         try FlagCheck.count("--handshake-timeout", handshakeTimeout, 1...86_400)
         if let http {
@@ -46,7 +53,21 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "gloss.serve")
         defer { OpenedReplicas.closeAll() }
         do {
-            let r = try replica.open()
+            let r: Replica
+            var refresher: (any DispatchSourceTimer)?
+            if let url = try hub.url() {
+                r = OpenedReplicas.add(try Hub.open(url, cache: cache.map { URL(fileURLWithPath: $0) } ?? Hub.defaultCache(for: url)))
+                logger.info("hub on \(url)", metadata: ["cache": "\(r.folder.path)", "replica": "\(r.replicaID.short)"])
+                // What other hub processes applied is taken in every second, not only before a session.
+                let t = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "gloss.hub.refresh"))
+                t.schedule(deadline: .now() + 1, repeating: 1)
+                t.setEventHandler { do { try r.store.refresh() } catch { logger.warning("hub refresh failed", metadata: ["error": "\(error)"]) } }
+                t.resume()
+                refresher = t
+            } else {
+                r = try replica.open()
+            }
+            defer { refresher?.cancel() }
             if let warning = r.keyFileWarning() { err("warning: \(warning)") }
             let sync = listen != nil || http == nil ? try Replica.parseAddress(listen ?? "127.0.0.1:7420") : nil
             let web = try http.map { try Replica.parseAddress($0) }

@@ -21,13 +21,14 @@ struct Rebuild: ParsableCommand {
 struct Digest: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the digest of the projections (equal sets of events give equal digests).",
-        discussion: "The digest is maintained on every change; --recompute reads every row again and fails (exit 4) if the two differ.")
+        discussion: "The digest is maintained on every change; --recompute reads every row again and fails (exit 4) if the two differ. With --store, the digest of a hub database: the maintained one from its projection_digest rows, --recompute from its projection rows (both read in one snapshot).")
     @OptionGroup var replica: ReplicaOptions
+    @OptionGroup var hub: HubStoreOption
     @Flag(help: "Recompute from every row and check it against the maintained digest.") var recompute = false
     @Flag(help: "Print JSON (keys: digest, projectionVersion, events, versionVector).") var json = false
     func run() throws {
         try guarded {
-            let r = try replica.openForReading()
+            let r = try hub.url().map { try hub.openSnapshot($0) } ?? replica.openForReading()
             let s = try r.status()
             if recompute {
                 let full = try r.digest(recompute: true)

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import GlossEngine
+import GlossHub
+import GlossJSON
+
+/// `--store URL`: a hub database instead of a replica folder (Protocol/12-hub.md).
+struct HubStoreOption: ParsableArguments {
+    @Option(help: ArgumentHelp("A hub database on PostgreSQL instead of a replica folder: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (the password may come from PGPASSWORD).", valueName: "URL"))
+    var store: String?
+
+    func validate() throws { _ = try url() }
+
+    /// The parsed URL; a malformed one is a usage error (exit 64).
+    func url() throws -> HubURL? {
+        guard let store else { return nil }
+        do { return try HubURL(store) } catch let e as GlossError { throw ValidationError("--store: \(e.message)") }
+    }
+
+    /// A temporary copy of the hub database, read by the engine's own code (`status`, `verify`,
+    /// `digest`); removed when the command ends.
+    func openSnapshot(_ url: HubURL) throws -> Replica {
+        let r = try Hub.snapshot(url)
+        return OpenedReplicas.addTemporary(r)
+    }
+}
+
+struct HubCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hub",
+        abstract: "Hub databases on PostgreSQL (several `gloss serve --store` processes sharing one database; Protocol/12-hub.md).",
+        subcommands: [HubInit.self])
+}
+
+struct HubInit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Create the hub schema in a PostgreSQL database through named migrations (running it again changes nothing).",
+        discussion: "The database must exist (createdb). Exit 0 when the schema is in place; 5 when the database was built for another projection version; 1 when the server cannot be reached; 64 for a malformed URL.")
+    @OptionGroup var hub: HubStoreOption
+    @Flag(help: "The hub joins a team (as `gloss init --join`): it adopts the first team genesis it receives; an admin adds each hub process's key (`gloss whoami --dir CACHE`) to the roster.") var join = false
+    @Flag(help: "Print JSON (keys: store, projectionVersion, applied, migrations, existing).") var json = false
+
+    func validate() throws {
+        if hub.store == nil { throw ValidationError("--store URL is required") }
+        _ = try hub.url()
+    }
+
+    func run() throws {
+        try guarded {
+            let r = try Hub.initialize(try hub.url()!, join: join)
+            if json {
+                out(JSON.object([("store", .string(r.store)), ("projectionVersion", .int(Int64(r.projectionVersion))),
+                                 ("applied", .array(r.applied.map { .string($0) })), ("migrations", .array(r.migrations.map { .string($0) })),
+                                 ("existing", .bool(r.existing))]).compact)
+            } else if r.existing {
+                out("\(r.store) is already a hub database (projection version \(r.projectionVersion)); nothing to do")
+            } else {
+                out("initialized hub database \(r.store) (projection version \(r.projectionVersion); migrations \(r.applied.joined(separator: ", ")))")
+            }
+        }
+    }
+}
