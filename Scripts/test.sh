@@ -49,9 +49,10 @@ adversarial='HostileCorpusTests|DamagedDeliveryTests|HostilePeerTests'
 # The hub suite (three `gloss serve --store` processes, ten clients syncing at once, a hub killed
 # with SIGKILL, on the throwaway PostgreSQL cluster) runs on its own too, for the same reason.
 run_swift_tests sync --filter SyncTests
-run_swift_tests main --skip SyncTests --skip "$adversarial" --skip HubTests
+hub='HubTests|HubAdversarialTests'
+run_swift_tests main --skip SyncTests --skip "$adversarial" --skip "$hub"
 run_swift_tests adversarial --filter "$adversarial"
-run_swift_tests hub --filter HubTests
+run_swift_tests hub --filter "$hub"
 
 echo "== independent verifier (Python, from Protocol/ alone)"
 python3 Scripts/verify_protocol.py --vectors Protocol/vectors/events.json --wire Protocol/vectors/wire.json \

@@ -51,9 +51,10 @@ final class PGConnection: @unchecked Sendable {
     private var transaction: PostgresConnection?
     private let lock = NSLock()
     /// How long one statement may take before the connection is given up (a server that stopped
-    /// answering must not hold a hub's threads for ever).
+    /// answering — a failover, a dropped session — must not hold a hub's threads for ever): 20 s,
+    /// or `GLOSS_HUB_STATEMENT_TIMEOUT`; a streamed read (a new cache's copy) gets at least 600 s.
     static let deadline: TimeInterval = {
-        ProcessInfo.processInfo.environment["GLOSS_HUB_STATEMENT_TIMEOUT"].flatMap(TimeInterval.init).flatMap { $0 > 0 && $0 <= 86_400 ? $0 : nil } ?? 120
+        ProcessInfo.processInfo.environment["GLOSS_HUB_STATEMENT_TIMEOUT"].flatMap(TimeInterval.init).flatMap { $0 > 0 && $0 <= 86_400 ? $0 : nil } ?? 20
     }()
     static let logger: Logger = {
         var l = Logger(label: "gloss.hub.postgres")
@@ -103,19 +104,19 @@ final class PGConnection: @unchecked Sendable {
         future.whenComplete { r in result.withValue { $0 = r }; done.signal() }
         guard done.wait(timeout: .now() + deadline) == .success else {
             onTimeout()
-            throw HubError(lost: "the hub database did not answer within \(Int(deadline)) s; the connection was closed (GLOSS_HUB_STATEMENT_TIMEOUT sets the limit)")
+            throw HubError(lost: "the hub database did not answer within \(Int(deadline)) s; the connection was closed (GLOSS_HUB_STATEMENT_TIMEOUT sets the limit; the client may retry)")
         }
         return try result.withValue { $0! }.get()
     }
 
     /// Runs `sql` on the connection, keeping track of the transaction it begins or ends.
-    private func run<T: Sendable>(_ sql: String, _ body: (PostgresConnection) -> EventLoopFuture<T>) throws -> T {
+    private func run<T: Sendable>(_ sql: String, deadline: TimeInterval = PGConnection.deadline, _ body: (PostgresConnection) -> EventLoopFuture<T>) throws -> T {
         let c = try connected()
         let verb = sql.prefix(8).uppercased()
         let ends = verb.hasPrefix("COMMIT") || verb.hasPrefix("ROLLBACK")
         defer { if ends { transaction = nil } }
         do {
-            let value = try PGConnection.wait(body(c), deadline: PGConnection.deadline, onTimeout: { let f: EventLoopFuture<Void> = c.close(); _ = f })
+            let value = try PGConnection.wait(body(c), deadline: deadline, onTimeout: { let f: EventLoopFuture<Void> = c.close(); _ = f })
             if verb.hasPrefix("BEGIN") { transaction = c }
             return value
         } catch {
@@ -140,7 +141,7 @@ final class PGConnection: @unchecked Sendable {
     /// Runs one statement and calls `row` for each row as it arrives (on a NIO thread: decode only).
     func stream(_ sql: String, _ binds: PostgresBindings = PostgresBindings(), row: @escaping @Sendable (PostgresRow) throws -> Void) throws {
         lock.lock(); defer { lock.unlock() }
-        _ = try run(sql) { $0.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: PGConnection.logger, row) }
+        _ = try run(sql, deadline: max(PGConnection.deadline, 600)) { $0.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: PGConnection.logger, row) }
     }
 
     /// Closes the connection (the next query reconnects; a transaction open on it is lost).
