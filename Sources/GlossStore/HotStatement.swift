@@ -44,18 +44,46 @@ extension Database {
     /// Runs a write statement (no rows) from GRDB's statement cache, binding its parameters with
     /// `bind` in order. Errors are GRDB's `DatabaseError`, as from `execute`.
     public func run(_ sql: String, _ bind: (inout SQLBinder) -> Void) throws {
-        let statement = try cachedStatement(sql: sql)
-        let s = statement.sqliteStatement
+        let s = try bound(sql, bind)
+        defer { sqlite3_reset(s) }
+        let code = sqlite3_step(s)
+        guard code == SQLITE_DONE || code == SQLITE_ROW else { throw failure(code, sql) }
+    }
+
+    /// Runs a query from GRDB's statement cache, calling `row` for each row (read by position).
+    public func rows(_ sql: String, _ bind: (inout SQLBinder) -> Void, _ row: (SQLColumns) throws -> Void) throws {
+        let s = try bound(sql, bind)
+        defer { sqlite3_reset(s) }
+        while true {
+            let code = sqlite3_step(s)
+            if code == SQLITE_DONE { return }
+            guard code == SQLITE_ROW else { throw failure(code, sql) }
+            try row(SQLColumns(statement: s))
+        }
+    }
+
+    /// The first row of a query, mapped by `row`; nil when there is none.
+    public func first<T>(_ sql: String, _ bind: (inout SQLBinder) -> Void, _ row: (SQLColumns) throws -> T) throws -> T? {
+        let s = try bound(sql, bind)
+        defer { sqlite3_reset(s) }
+        let code = sqlite3_step(s)
+        if code == SQLITE_DONE { return nil }
+        guard code == SQLITE_ROW else { throw failure(code, sql) }
+        return try row(SQLColumns(statement: s))
+    }
+
+    /// The cached statement for `sql` with its parameters bound (the cache keeps it alive).
+    private func bound(_ sql: String, _ bind: (inout SQLBinder) -> Void) throws -> OpaquePointer {
+        let s = try cachedStatement(sql: sql).sqliteStatement
         var binder = SQLBinder(statement: s)
         bind(&binder)
         assert(binder.index - 1 == sqlite3_bind_parameter_count(s), "\(binder.index - 1) values bound for \(sqlite3_bind_parameter_count(s)) parameters: \(sql)")
-        let code = sqlite3_step(s)
-        guard code == SQLITE_DONE || code == SQLITE_ROW else {
-            let message = String(cString: sqlite3_errmsg(sqliteConnection))
-            sqlite3_reset(s)
-            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: sql)
-        }
-        sqlite3_reset(s)
+        return s
+    }
+
+    /// The error a step returned (read before the statement is reset).
+    private func failure(_ code: Int32, _ sql: String) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqliteConnection)), sql: sql)
     }
 }
 
@@ -74,41 +102,5 @@ public struct SQLColumns {
         let n = Int(sqlite3_column_bytes(statement, i))
         guard n > 0, let p = sqlite3_column_blob(statement, i) else { return [] }
         return Array(UnsafeRawBufferPointer(start: p, count: n))
-    }
-}
-
-extension Database {
-    /// Runs a query from GRDB's statement cache, calling `row` for each row (read by position).
-    public func rows(_ sql: String, _ bind: (inout SQLBinder) -> Void, _ row: (SQLColumns) throws -> Void) throws {
-        let statement = try cachedStatement(sql: sql)
-        let s = statement.sqliteStatement
-        var binder = SQLBinder(statement: s)
-        bind(&binder)
-        assert(binder.index - 1 == sqlite3_bind_parameter_count(s), "\(binder.index - 1) values bound for \(sqlite3_bind_parameter_count(s)) parameters: \(sql)")
-        defer { sqlite3_reset(s) }
-        while true {
-            let code = sqlite3_step(s)
-            if code == SQLITE_DONE { return }
-            guard code == SQLITE_ROW else {
-                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqliteConnection)), sql: sql)
-            }
-            try row(SQLColumns(statement: s))
-        }
-    }
-
-    /// The first row of a query, mapped by `row`; nil when there is none.
-    public func first<T>(_ sql: String, _ bind: (inout SQLBinder) -> Void, _ row: (SQLColumns) throws -> T) throws -> T? {
-        let statement = try cachedStatement(sql: sql)
-        let s = statement.sqliteStatement
-        var binder = SQLBinder(statement: s)
-        bind(&binder)
-        assert(binder.index - 1 == sqlite3_bind_parameter_count(s), "\(binder.index - 1) values bound for \(sqlite3_bind_parameter_count(s)) parameters: \(sql)")
-        defer { sqlite3_reset(s) }
-        let code = sqlite3_step(s)
-        if code == SQLITE_DONE { return nil }
-        guard code == SQLITE_ROW else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqliteConnection)), sql: sql)
-        }
-        return try row(SQLColumns(statement: s))
     }
 }

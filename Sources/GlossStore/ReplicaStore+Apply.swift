@@ -303,7 +303,7 @@ extension ReplicaStore {
     /// envelope's hash (Protocol/05-bundle.md §Reading); the projections are then rebuilt.
     private func restorePayloadIfMissing(_ e: SignedEvent, held payloadMissing: Bool, s: inout ApplyState, _ db: Database) throws -> ApplyOutcome {
         guard payloadMissing, let p = e.payload, e.envelope.matches(payload: p), try !isRedacted(e.id, db) else { return .duplicate }
-        try db.run("UPDATE events SET payload = ? WHERE id = ?") { b in b.add(Data(p)); b.add(Data(e.id.raw.bytes)) }
+        try db.run("UPDATE events SET payload = ? WHERE id = ?") { b in b.add(p); b.add(e.id.raw.bytes) }
         s.needsRebuild = true
         return .restored
     }
@@ -314,8 +314,8 @@ extension ReplicaStore {
         try db.run("""
             INSERT INTO quarantine(id, replica, seq, envelope, payload, reason, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO NOTHING
-            """) { b in b.add(Data(e.id.raw.bytes)); b.add(Data(e.envelope.replica.raw.bytes)); b.add(Int64(e.envelope.seq)); b.add(Data(e.envelope.bytes)); b.add(e.payload.map { Data($0) }); b.add(reason); b.add(Int64(clamping: s.now)) }
-        try db.run("UPDATE feeds SET state = 'stalled', state_reason = ? WHERE replica = ? AND state = 'ok'") { b in b.add("seq \(e.envelope.seq) (\(e.id.short)) rejected: \(reason)"); b.add(Data(e.envelope.replica.raw.bytes)) }
+            """) { b in b.add(e.id.raw.bytes); b.add(e.envelope.replica.raw.bytes); b.add(Int64(e.envelope.seq)); b.add(e.envelope.bytes); b.add(e.payload); b.add(reason); b.add(Int64(clamping: s.now)) }
+        try db.run("UPDATE feeds SET state = 'stalled', state_reason = ? WHERE replica = ? AND state = 'ok'") { b in b.add("seq \(e.envelope.seq) (\(e.id.short)) rejected: \(reason)"); b.add(e.envelope.replica.raw.bytes) }
         return .rejected(reason)
     }
 
@@ -370,13 +370,13 @@ extension ReplicaStore {
         try db.run("""
             INSERT INTO forks(id, replica, seq, other_id, envelope, payload, detected_at) VALUES (?, ?, ?, zeroblob(32), ?, ?, ?)
             ON CONFLICT(id) DO NOTHING
-            """) { b in b.add(Data(env.id.raw.bytes)); b.add(Data(env.replica.raw.bytes)); b.add(Int64(env.seq)); b.add(Data(env.bytes)); b.add(e.payload.map { Data($0) }); b.add(Int64(clamping: s.now)) }
+            """) { b in b.add(env.id.raw.bytes); b.add(env.replica.raw.bytes); b.add(Int64(env.seq)); b.add(env.bytes); b.add(e.payload); b.add(Int64(clamping: s.now)) }
         let added = db.changesCount > 0
         // Each piece of evidence names another event at its (replica, seq), when one is held.
         try db.run("""
             UPDATE forks SET other_id = coalesce((SELECT o.id FROM forks o WHERE o.replica = forks.replica AND o.seq = forks.seq AND o.id != forks.id ORDER BY o.id LIMIT 1), zeroblob(32))
             WHERE replica = ? AND seq = ?
-            """) { b in b.add(Data(env.replica.raw.bytes)); b.add(Int64(env.seq)) }
+            """) { b in b.add(env.replica.raw.bytes); b.add(Int64(env.seq)) }
         return added ? .fork : .duplicate
     }
 
@@ -405,10 +405,10 @@ extension ReplicaStore {
             guard let (largest, n) = s.pendingByFeed!.largest, n > mine + 1 else {
                 return .refused("pending table is full (\(s.limits.total) events waiting for missing dependencies); import the missing earlier events first — this one will be offered again")
             }
-            try db.run("DELETE FROM pending WHERE id = (SELECT id FROM pending WHERE replica = ? ORDER BY seq DESC, id DESC LIMIT 1)") { b in b.add(Data(largest.raw.bytes)) }
+            try db.run("DELETE FROM pending WHERE id = (SELECT id FROM pending WHERE replica = ? ORDER BY seq DESC, id DESC LIMIT 1)") { b in b.add(largest.raw.bytes) }
             s.pendingByFeed!.add(largest, -1)
         }
-        try db.run("INSERT INTO pending(id, replica, seq, envelope, payload, reason, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)") { b in b.add(idBlob); b.add(Data(replica.raw.bytes)); b.add(Int64(e.envelope.seq)); b.add(Data(e.envelope.bytes)); b.add(e.payload.map { Data($0) }); b.add(reason); b.add(Int64(clamping: s.now)) }
+        try db.run("INSERT INTO pending(id, replica, seq, envelope, payload, reason, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)") { b in b.add(idBlob); b.add(replica.raw.bytes); b.add(Int64(e.envelope.seq)); b.add(e.envelope.bytes); b.add(e.payload); b.add(reason); b.add(Int64(clamping: s.now)) }
         s.pendingByFeed!.add(replica, 1)
         s.parked.insert(e.id)
         return .pending

@@ -242,7 +242,7 @@ extension ReplicaStore {
         let deps = try fullDeps(feed: feed, seq: env.seq, db)
         try db.run("""
             INSERT INTO roster_events(id, replica, seq, type, schema, payload, deps) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING
-            """) { b in b.add(Data(env.id.raw.bytes)); b.add(Data(env.replica.raw.bytes)); b.add(Int64(env.seq)); b.add(env.type); b.add(Int64(env.schema)); b.add(Data(payload ?? [])); b.add(ReplicaStore.encodeDeps(deps)) }
+            """) { b in b.add(env.id.raw.bytes); b.add(env.replica.raw.bytes); b.add(Int64(env.seq)); b.add(env.type); b.add(Int64(env.schema)); b.add(payload ?? []); b.add(ReplicaStore.encodeDeps(deps)) }
         if case .created = change, try teamMode(db) != .member(TeamID(env.id.raw)) {
             try setTeamMode(.member(TeamID(env.id.raw)), db)
             context?.mode = .member(TeamID(env.id.raw))
@@ -322,7 +322,7 @@ extension ReplicaStore {
         let blob = Data(target.bytes)
         // The bytes must not linger in free pages of the file (Protocol/11-teams.md §Redaction).
         try db.execute(sql: "PRAGMA secure_delete = ON")
-        try db.run("INSERT INTO redacted_events(id, redaction) VALUES (?, ?) ON CONFLICT(id) DO NOTHING") { b in b.add(blob); b.add(Data(env.id.raw.bytes)) }
+        try db.run("INSERT INTO redacted_events(id, redaction) VALUES (?, ?) ON CONFLICT(id) DO NOTHING") { b in b.add(blob); b.add(env.id.raw.bytes) }
         for table in ["events", "pending", "quarantine", "forks"] {
             try db.execute(sql: "UPDATE \(table) SET payload = NULL WHERE id = ? AND payload IS NOT NULL", arguments: [blob])
         }

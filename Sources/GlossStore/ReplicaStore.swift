@@ -250,7 +250,7 @@ public final class ReplicaStore: Sendable {
             if try String.fetchOne(try db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'analyst'")) != nil {
                 throw StoreError(.alreadyAReplica, "this database already belongs to a replica")
             }
-            try db.run("INSERT INTO meta(key, value) VALUES ('analyst', ?), ('replica', ?)") { b in b.add(analyst); b.add(Data(replica.raw.bytes)) }
+            try db.run("INSERT INTO meta(key, value) VALUES ('analyst', ?), ('replica', ?)") { b in b.add(analyst); b.add(replica.raw.bytes) }
             _ = try feedNumber(for: replica, db)
         }
     }
@@ -375,7 +375,7 @@ public final class ReplicaStore: Sendable {
     }
 
     func setHead(feed: Int64, seq: UInt64, id: EventID, _ db: Database) throws {
-        try db.run("UPDATE feeds SET head_seq = ?, head_id = ? WHERE feed = ?") { b in b.add(Int64(seq)); b.add(Data(id.raw.bytes)); b.add(feed) }
+        try db.run("UPDATE feeds SET head_seq = ?, head_id = ? WHERE feed = ?") { b in b.add(Int64(seq)); b.add(id.raw.bytes); b.add(feed) }
     }
 
     // MARK: Causality
