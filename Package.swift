@@ -115,7 +115,7 @@ let package = Package(
             "GlossEngine", "GlossJSON", "GlossStore", "GlossProjections", "GlossSync", "GlossIngest", "GlossMerge", "GlossTestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
-        .testTarget(name: "GlossEndToEndTests", dependencies: ["GlossJSON", "GlossTestSupport"]),
+        .testTarget(name: "GlossEndToEndTests", dependencies: ["GlossJSON", "GlossTestSupport", "GlossHub", "GlossStore"]),
         .testTarget(name: "GlossIngestTests", dependencies: ["GlossIngest", "GlossModel", "GlossTestSupport"]),
         .testTarget(name: "GlossWebTests", dependencies: [
             "GlossWeb", "GlossEngine", "GlossModel", "GlossTestSupport",
