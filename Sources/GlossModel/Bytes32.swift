@@ -67,6 +67,15 @@ public struct Bytes32: Hashable, Comparable, Sendable {
     public static func sha256<D: DataProtocol>(_ data: D) -> Bytes32 {
         Bytes32(digest: SHA256.hash(data: data))
     }
+
+    /// SHA-256 of contiguous bytes: one update from their buffer (the generic `DataProtocol` path
+    /// walks regions through generic code, a measurable cost for the many short inputs of the
+    /// digest's row hashes).
+    public static func sha256(_ bytes: [UInt8]) -> Bytes32 {
+        var h = SHA256()
+        bytes.withUnsafeBytes { h.update(bufferPointer: $0) }
+        return Bytes32(digest: h.finalize())
+    }
 }
 
 /// Lowercase hexadecimal, the text form of every id (Protocol/01-event.md §Text forms).

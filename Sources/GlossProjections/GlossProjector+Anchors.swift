@@ -91,25 +91,29 @@ extension GlossProjector {
 
     /// Computes one object's anchor row in its article's current revision.
     func anchor(_ object: String, _ db: Database) throws {
-        guard let own = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT 'annotation' AS kind, article, revision, exact, prefix, suffix, sel_start, sel_end FROM annotations WHERE annotation = ?1
+        // (revision, selector) of the object's own selector or of a decision; columns from `first`.
+        func based(_ c: SQLColumns, _ first: Int32) -> (revision: String, selector: TextSelector) {
+            (c.text(first), TextSelector(exact: c.text(first + 1), prefix: c.text(first + 2), suffix: c.text(first + 3),
+                                         start: Int(c.int(first + 4)), end: Int(c.int(first + 5))))
+        }
+        guard let own = try db.first("""
+            SELECT 'annotation', article, revision, exact, prefix, suffix, sel_start, sel_end FROM annotations WHERE annotation = ?1
             UNION ALL SELECT 'fact', article, revision, exact, prefix, suffix, sel_start, sel_end FROM facts WHERE fact = ?1
-            """), arguments: [object]) else { return }
-        let article: String = own["article"]
+            """, { $0.add(object) }, { c in (kind: c.text(0), article: c.text(1), base: based(c, 2)) }) else { return }
+        let article = own.article
         guard let (revision, text) = try currentRevision(of: article, db) else {
             // The article has not arrived (its events are concurrent with this one): no anchor yet.
             try db.run("DELETE FROM anchors WHERE object = ?") { b in b.add(object) }
             return
         }
-        let decision = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT * FROM anchor_decisions WHERE object = ? ORDER BY time DESC, replica DESC LIMIT 1
-            """), arguments: [object])
-        let base = decision ?? own
-        let baseRevision: String = base["revision"]
-        let baseSelector = TextSelector(exact: base["exact"], prefix: base["prefix"], suffix: base["suffix"], start: base["sel_start"], end: base["sel_end"])
+        let decision = try db.first("""
+            SELECT event, decision, revision, exact, prefix, suffix, sel_start, sel_end FROM anchor_decisions
+            WHERE object = ? ORDER BY time DESC, replica DESC LIMIT 1
+            """, { $0.add(object) }, { c in (event: c.text(0), decision: c.text(1), base: based(c, 2)) })
+        let (baseRevision, baseSelector) = decision?.base ?? own.base
         var status: String, score: Int, selector: TextSelector?, candidate: TextSelector?
         if let decision, baseRevision == revision {
-            status = (decision["decision"] as String) == "confirm" ? "confirmed" : "retargeted"
+            status = decision.decision == "confirm" ? "confirmed" : "retargeted"
             score = 1000; selector = baseSelector
         } else {
             let r = Anchoring.reanchor(baseSelector, in: text)
@@ -119,6 +123,6 @@ extension GlossProjector {
             INSERT OR REPLACE INTO anchors(object, object_kind, article, revision, base_revision, base_start, base_end, base_exact, status, score,
                 sel_start, sel_end, exact, prefix, suffix, candidate_start, candidate_end, candidate_exact, decision, anchoring_version)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """) { b in b.add(object); b.add(own["kind"] as String); b.add(article); b.add(revision); b.add(baseRevision); b.add(baseSelector.start); b.add(baseSelector.end); b.add(baseSelector.exact); b.add(status); b.add(score); b.add(selector?.start); b.add(selector?.end); b.add(selector?.exact); b.add(selector?.prefix); b.add(selector?.suffix); b.add(candidate?.start); b.add(candidate?.end); b.add(candidate?.exact); b.add(decision?["event"] as String?); b.add(Anchoring.version) }
+            """) { b in b.add(object); b.add(own.kind); b.add(article); b.add(revision); b.add(baseRevision); b.add(baseSelector.start); b.add(baseSelector.end); b.add(baseSelector.exact); b.add(status); b.add(score); b.add(selector?.start); b.add(selector?.end); b.add(selector?.exact); b.add(selector?.prefix); b.add(selector?.suffix); b.add(candidate?.start); b.add(candidate?.end); b.add(candidate?.exact); b.add(decision?.event); b.add(Anchoring.version) }
     }
 }

@@ -259,7 +259,7 @@ public struct GlossProjector: Projector {
         let env = e.envelope
         let ctx = Context(id: env.id.hex, author: env.author, time: Int64(bitPattern: env.time.raw),
                           replica: env.replica.hex, at: env.time.rfc3339)
-        let payload = DecodedPayload(type: env.type, schema: env.schema, payload: e.payload)
+        let payload = e.decodedPayload
         // Note, tag, link and annotation events neither read nor write what a run of note events keeps
         // in memory (ApplyWindow); any other event ends the run first, and is applied row by row.
         let inRun = switch payload {
@@ -294,6 +294,7 @@ public struct GlossProjector: Projector {
                 b.add(ctx.id); b.add(p.on); b.add(ctx.author); b.add(ctx.at); b.add(p.body)
                 b.add(ctx.id); b.add(ctx.time); b.add(ctx.replica); b.add(ctx.at)
             }
+            ApplyWindow.of(db)?.recordCreated("notes", ctx.id, feed: e.feed, seq: env.seq)
             try revision(note: ctx.id, kind: "add", body: p.body, ctx, db)
             try noteWrite(ctx.id, deleted: false, value: p.body, deferred: true, e, ctx, store: store, db)
         case .noteEdited(let p):
@@ -509,10 +510,13 @@ public struct GlossProjector: Projector {
     /// True when `table` has a row keyed `id` (an object whose id is its creating event's id) and
     /// that event happened before `e`.
     func createdInCausalPast(_ id: String, table: String, key: String, of e: AppliedEvent, store: ReplicaStore, _ db: Database) throws -> Bool {
+        let window = ApplyWindow.of(db)
+        if let (feed, seq) = window?.createdBy(table, id) { return try happenedBefore(feedA: feed, seqA: seq, e, store: store, db) }
         guard let idBytes = Hex.decode(id), let (feed, seq) = try db.first("""
             SELECT ev.feed, ev.seq FROM \(table) t JOIN events ev ON ev.id = ? WHERE t.\(key) = ?
-            """, { $0.add(idBytes); $0.add(id) }, { ($0.int(0), $0.int(1)) }) else { return false }
-        return try happenedBefore(feedA: feed, seqA: UInt64(seq), e, store: store, db)
+            """, { $0.add(idBytes); $0.add(id) }, { ($0.int(0), UInt64($0.int(1))) }) else { return false }
+        window?.recordCreated(table, id, feed: feed, seq: seq)
+        return try happenedBefore(feedA: feed, seqA: seq, e, store: store, db)
     }
 
     /// True when event (`feedA`, `seqA`) happened before `e` (memoized by the apply window).

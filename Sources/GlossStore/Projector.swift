@@ -9,7 +9,15 @@ public struct AppliedEvent: Sendable {
     public var pos: Int64
     /// Local feed number of the event's replica (`feeds.feed`).
     public var feed: Int64
+    /// The payload already decoded off the writer's thread (`CheckedWindow`, a rebuild's reader),
+    /// or nil: the projector decodes it. Always `DecodedPayload(type:schema:payload:)` of this event.
+    public var decoded: DecodedPayload? = nil
     public var id: EventID { envelope.id }
+
+    /// The decoded payload (decoded here when no one did it before).
+    public var decodedPayload: DecodedPayload {
+        decoded ?? DecodedPayload(type: envelope.type, schema: envelope.schema, payload: payload)
+    }
 }
 
 /// Read models updated in the same transaction as each append (DESIGN §1.8).

@@ -127,7 +127,7 @@ extension ReplicaStore {
             for (i, e) in window.enumerated() {
                 state.summary.received += 1
                 state.record(try applyOne(e, authenticated: proven.contains(e.id), payloadChecked: checked?.intact[i] ?? false,
-                                          fromPending: false, &state, db), e)
+                                          decoded: checked?.decoded[i], fromPending: false, &state, db), e)
             }
             try drainPending(&state, db)
             try writeHeads(&state, db)
@@ -201,8 +201,9 @@ extension ReplicaStore {
     }
 
     /// `payloadChecked`: this copy's payload was already found to match its hash (`CheckedWindow`).
-    private func applyOne(_ e: SignedEvent, authenticated: Bool, payloadChecked: Bool = false, fromPending: Bool,
-                          _ s: inout ApplyState, _ db: Database) throws -> ApplyOutcome {
+    /// `decoded`: its payload, decoded off the writer's thread (nil: the projector decodes it).
+    private func applyOne(_ e: SignedEvent, authenticated: Bool, payloadChecked: Bool = false, decoded: DecodedPayload? = nil,
+                          fromPending: Bool, _ s: inout ApplyState, _ db: Database) throws -> ApplyOutcome {
         let env = e.envelope
         var h = try head(env.replica, &s, db)
 
@@ -273,7 +274,7 @@ extension ReplicaStore {
         case .allowed(let c): rosterChange = c
         }
         let feed = try h.feed ?? feedNumber(for: env.replica, db)
-        try insert(env, payload: e.payload, feed: feed, depFeeds: depFeeds, updateHead: false, db)
+        try insert(env, payload: e.payload, decoded: decoded, feed: feed, depFeeds: depFeeds, updateHead: false, db)
         if let rosterChange { try recordRoster(env, payload: e.payload, change: rosterChange, feed: feed, context: &s.team, db) }
         if try applyRedaction(env, payload: e.payload, db) { s.needsRebuild = true }
         s.movedHeads.insert(env.replica)

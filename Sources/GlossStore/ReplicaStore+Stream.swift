@@ -9,6 +9,11 @@ public struct CheckedWindow: Sendable {
     /// Per copy, in `events` order: its payload matches its envelope's payload hash (or it carries
     /// none). Per copy, not per id: a damaged and a genuine copy of one event share an id.
     public var intact: [Bool]
+    /// Per copy, in `events` order: the payload decoded for the projector, so the writer does not
+    /// decode it; nil when the copy is not intact, carries none, or is larger than
+    /// `maxDecodedAhead` (an article: few, and large once decoded; the writer decodes those).
+    public var decoded: [DecodedPayload?]
+    static let maxDecodedAhead = 4_096
     /// Records read from the source so far, this window included.
     public var recordsRead: Int
 
@@ -18,6 +23,10 @@ public struct CheckedWindow: Sendable {
         self.recordsRead = recordsRead
         proven = ReplicaStore.authenticated(events)
         intact = events.map { e in e.payload.map { e.envelope.matches(payload: $0) } ?? true }
+        decoded = zip(events, intact).map { e, ok in
+            guard ok, let p = e.payload, p.count <= CheckedWindow.maxDecodedAhead else { return nil }
+            return DecodedPayload(type: e.envelope.type, schema: e.envelope.schema, payload: p)
+        }
     }
 }
 

@@ -356,8 +356,8 @@ public final class ReplicaStore: Sendable {
     /// the caller writes the heads of a whole window itself: `updateHead: false`), and projects it
     /// (unless the caller replays the projections afterwards: `project: false`).
     /// The one write path for local and remote events.
-    public func insert(_ env: EventEnvelope, payload: [UInt8]?, feed: Int64, depFeeds: [(Int64, UInt64)], updateHead: Bool = true,
-                       project: Bool = true, _ db: Database) throws {
+    public func insert(_ env: EventEnvelope, payload: [UInt8]?, decoded: DecodedPayload? = nil, feed: Int64, depFeeds: [(Int64, UInt64)],
+                       updateHead: Bool = true, project: Bool = true, _ db: Database) throws {
         try db.run("INSERT INTO events(id, feed, seq, time, type, author, envelope, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)") { b in
             b.add(env.id.raw.bytes); b.add(feed); b.add(Int64(env.seq)); b.add(Int64(bitPattern: env.time.raw))
             b.add(env.type); b.add(env.author); b.add(env.bytes)
@@ -371,7 +371,7 @@ public final class ReplicaStore: Sendable {
         }
         if updateHead { try setHead(feed: feed, seq: env.seq, id: env.id, db) }
         guard project else { return }
-        try projector.apply(AppliedEvent(envelope: env, payload: payload, pos: pos, feed: feed), store: self, db)
+        try projector.apply(AppliedEvent(envelope: env, payload: payload, pos: pos, feed: feed, decoded: decoded), store: self, db)
     }
 
     func setHead(feed: Int64, seq: UInt64, id: EventID, _ db: Database) throws {
@@ -420,6 +420,7 @@ public final class ReplicaStore: Sendable {
     /// Drops the projections and replays the whole log into them, streaming in local order.
     /// `progress` is called with (done, total) every few thousand events.
     public func rebuildProjections(_ db: Database, progress: ((Int, Int) -> Void)?) throws {
+        // (Events of a batch being decoded are counted as done when they are applied.)
         try writeThrough?.willRebuildProjections(db)
         try projector.dropSchema(db)
         try projector.createSchema(db)
@@ -428,16 +429,77 @@ public final class ReplicaStore: Sendable {
         // Events of a forked feed from its fork on are kept as evidence but not projected (DESIGN §1.9).
         var frozen: [Int64: Int64] = [:]
         for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT feed, fork_seq FROM feeds WHERE fork_seq IS NOT NULL")) { frozen[row[0]] = row[1] }
-        let rows = try Row.fetchCursor(db, sql: "SELECT pos, feed, seq, envelope, payload FROM events ORDER BY pos")
-        while let row = try rows.next() {
-            if let f = frozen[row["feed"]], (row["seq"] as Int64) >= f { done += 1; continue }
-            let env = try EventEnvelope(decoding: Array(row["envelope"] as Data))
-            let payload = (row["payload"] as Data?).map { Array($0) }
-            try projector.apply(AppliedEvent(envelope: env, payload: payload, pos: row["pos"], feed: row["feed"]), store: self, db)
-            done += 1
-            if done % 5000 == 0 { progress?(done, total) }
+        // Rows are read here in batches; each batch is decoded (envelopes and payloads) on another
+        // thread while the previous one is applied.
+        var after: Int64 = 0
+        var decoding: DecodingBatch?
+        defer { decoding?.wait() }
+        while true {
+            var raw: [RawStoredEvent] = []
+            raw.reserveCapacity(ReplicaStore.rebuildBatch)
+            try db.rows("SELECT pos, feed, seq, envelope, payload FROM events WHERE pos > ? ORDER BY pos LIMIT ?", { b in
+                b.add(after); b.add(ReplicaStore.rebuildBatch)
+            }) { c in
+                raw.append(RawStoredEvent(pos: c.int(0), feed: c.int(1), seq: c.int(2), envelope: c.blob(3), payload: c.isNull(4) ? nil : c.blob(4)))
+            }
+            if let last = raw.last { after = last.pos }
+            let next = raw.isEmpty ? nil : DecodingBatch(raw.filter { e in frozen[e.feed].map { e.seq < $0 } ?? true })
+            done += raw.count - (next?.count ?? 0)
+            if let batch = decoding {
+                for e in try batch.events() {
+                    try projector.apply(e, store: self, db)
+                    done += 1
+                    if done % 5000 == 0 { progress?(done, total) }
+                }
+            }
+            decoding = next
+            if raw.isEmpty { break }
         }
         progress?(done, total)
         try db.run("INSERT OR REPLACE INTO meta(key, value) VALUES ('projection_version', ?)") { b in b.add(projector.version) }
+    }
+}
+
+/// Events per batch of a rebuild: read by the writer, decoded on another thread.
+extension ReplicaStore { static let rebuildBatch = 512 }
+
+/// One row of the log as stored, not yet decoded.
+struct RawStoredEvent: Sendable {
+    var pos: Int64, feed: Int64, seq: Int64
+    var envelope: [UInt8], payload: [UInt8]?
+}
+
+/// A batch of stored events decoding on a global queue (envelopes, then payloads for the
+/// projector); `events()` waits for it and returns them in order, or the first decoding error.
+final class DecodingBatch: @unchecked Sendable {
+    let count: Int
+    private var result: Result<[AppliedEvent], Error>?
+    private let done = DispatchSemaphore(value: 0)
+    private var waited = false
+
+    init(_ raw: [RawStoredEvent]) {
+        count = raw.count
+        DispatchQueue.global().async { [self] in
+            result = Result {
+                try raw.map { r in
+                    let env = try EventEnvelope(decoding: r.envelope)
+                    return AppliedEvent(envelope: env, payload: r.payload, pos: r.pos, feed: r.feed,
+                                        decoded: DecodedPayload(type: env.type, schema: env.schema, payload: r.payload))
+                }
+            }
+            done.signal()
+        }
+    }
+
+    /// Waits until the batch is decoded (once; later calls return at once).
+    func wait() {
+        guard !waited else { return }
+        done.wait()
+        waited = true
+    }
+
+    func events() throws -> [AppliedEvent] {
+        wait()
+        return try result!.get()
     }
 }

@@ -148,11 +148,10 @@ public final class RowDigest: @unchecked Sendable {
     func add(slot s: Int, hash: Bytes32, sign: Int64) {
         isEmpty = false
         rows[s] += sign
-        let h = hash.bytes
+        // The hash's words are its big-endian 64-bit limbs, most significant first.
         var carry: UInt64 = 0
         for i in stride(from: 3, through: 0, by: -1) {
-            var word: UInt64 = 0
-            for b in 0..<8 { word = word << 8 | UInt64(h[i * 8 + b]) }
+            let word = i == 0 ? hash.w0 : i == 1 ? hash.w1 : i == 2 ? hash.w2 : hash.w3
             if sign > 0 {
                 let (a, o1) = limbs[s * 4 + i].addingReportingOverflow(word)
                 let (b, o2) = a.addingReportingOverflow(carry)
