@@ -14,8 +14,7 @@ import GlossStore
 ///   times in a window is updated once;
 /// - articles' current revisions and their texts prepared for anchoring, read once per run;
 /// - causal-order answers (`depSeq` of a stored event on a feed), which never change once the event
-///   is stored, and the creating events (feed, seq) of objects found or created in the transaction
-///   (a row keyed by its creating event's id is never removed but by a rebuild, which resets this).
+///   is stored.
 ///
 /// Only note events defer: every other event flushes the run first and is projected row by row, so
 /// whatever reads note rows or registers sees them current. The rows at commit are those of the
@@ -31,13 +30,10 @@ final class ApplyWindow {
     /// The store the run's events are applied to (weak: the store owns the connection that owns this).
     weak var store: ReplicaStore?
     private var depSeqs: [DepKey: UInt64] = [:]
-    /// (table, object id) → its creating event's (feed, seq), for objects known to have a row.
-    private var created: [CreatedKey: (feed: Int64, seq: UInt64)] = [:]
     /// Articles' current revisions and texts read during the run (any other event may change them).
     var currentTexts: [String: (String, Anchoring.PreparedText)] = [:]
 
     struct DepKey: Hashable { var feed: Int64; var seq: UInt64; var on: Int64 }
-    struct CreatedKey: Hashable { var table: String; var id: String }
 
     /// Forgets the run (after it is written, after any event outside a run, on rollback).
     func clearRun() {
@@ -46,16 +42,7 @@ final class ApplyWindow {
     }
 
     /// Forgets everything (end of transaction, rollback, rebuild).
-    func reset() { clearRun(); depSeqs.removeAll(keepingCapacity: true); created.removeAll(keepingCapacity: true) }
-
-    /// The creating event of the object `id` with a row in `table`, if recorded in this transaction.
-    func createdBy(_ table: String, _ id: String) -> (feed: Int64, seq: UInt64)? { created[CreatedKey(table: table, id: id)] }
-
-    /// Records that `table` has a row for `id`, created by event (`feed`, `seq`).
-    func recordCreated(_ table: String, _ id: String, feed: Int64, seq: UInt64) {
-        if created.count >= ApplyWindow.maxDepSeqs { created.removeAll(keepingCapacity: true) }
-        created[CreatedKey(table: table, id: id)] = (feed, seq)
-    }
+    func reset() { clearRun(); depSeqs.removeAll(keepingCapacity: true) }
 
     /// The seq of feed `on` in the full deps of stored event (`feed`, `seq`), memoized.
     private func depSeq(feed: Int64, seq: UInt64, on: Int64, store: ReplicaStore, _ db: Database) throws -> UInt64 {

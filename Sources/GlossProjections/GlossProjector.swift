@@ -294,7 +294,6 @@ public struct GlossProjector: Projector {
                 b.add(ctx.id); b.add(p.on); b.add(ctx.author); b.add(ctx.at); b.add(p.body)
                 b.add(ctx.id); b.add(ctx.time); b.add(ctx.replica); b.add(ctx.at)
             }
-            ApplyWindow.of(db)?.recordCreated("notes", ctx.id, feed: e.feed, seq: env.seq)
             try revision(note: ctx.id, kind: "add", body: p.body, ctx, db)
             try noteWrite(ctx.id, deleted: false, value: p.body, deferred: true, e, ctx, store: store, db)
         case .noteEdited(let p):
@@ -510,12 +509,9 @@ public struct GlossProjector: Projector {
     /// True when `table` has a row keyed `id` (an object whose id is its creating event's id) and
     /// that event happened before `e`.
     func createdInCausalPast(_ id: String, table: String, key: String, of e: AppliedEvent, store: ReplicaStore, _ db: Database) throws -> Bool {
-        let window = ApplyWindow.of(db)
-        if let (feed, seq) = window?.createdBy(table, id) { return try happenedBefore(feedA: feed, seqA: seq, e, store: store, db) }
         guard let idBytes = Hex.decode(id), let (feed, seq) = try db.first("""
             SELECT ev.feed, ev.seq FROM \(table) t JOIN events ev ON ev.id = ? WHERE t.\(key) = ?
             """, { $0.add(idBytes); $0.add(id) }, { ($0.int(0), UInt64($0.int(1))) }) else { return false }
-        window?.recordCreated(table, id, feed: feed, seq: seq)
         return try happenedBefore(feedA: feed, seqA: seq, e, store: store, db)
     }
 
