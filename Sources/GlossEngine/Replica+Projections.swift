@@ -49,31 +49,20 @@ extension Replica {
             removeOutput()
             throw GlossError.wrap(error, output: out.path)
         }
-        var copied = 0
         do {
-            // One transaction: the log of the point's events in local order (streamed, not
-            // projected one by one), then the projections replayed from it as `gloss rebuild` does
-            // (the faster path; the same rows: replay is the definition).
-            try store.read { db in
-                try target.write { tdb in
-                    try store.forEachEvent(db) { e in
-                        guard point.contains(replica: e.envelope.replica, seq: e.envelope.seq, time: e.envelope.time) else { return true }
-                        let feed = try target.feedNumber(for: e.envelope.replica, tdb)
-                        let deps = try e.envelope.depsDelta.map { (try target.feedNumber(for: $0.replica, tdb), $0.seq) }
-                        try target.insert(e.envelope, payload: e.payload, feed: feed, depFeeds: deps, project: false, tdb)
-                        copied += 1
-                        return true
-                    }
-                    try target.rebuildProjections(tdb, progress: nil)
-                    try target.recordAsOf(point.description, tdb)
-                }
+            // One transaction: the point's events in local order, each projected as it is stored
+            // (a replay of exactly those events, the definition of the point's projections), read
+            // and decoded on another thread.
+            let copied = try target.replay(from: store, include: { env in point.contains(replica: env.replica, seq: env.seq, time: env.time) }) { tdb in
+                try target.recordAsOf(point.description, tdb)
             }
+            try target.close()
+            return copied
         } catch {
             try? target.close()
             removeOutput()
             throw GlossError.wrap(error, output: out.path)
         }
-        return copied
     }
 
     /// The events in `to` but not in `from`, in local order.

@@ -32,7 +32,7 @@ struct Registers {
             deleted INTEGER NOT NULL, value TEXT, time INTEGER NOT NULL, replica TEXT NOT NULL,
             author TEXT NOT NULL, at TEXT NOT NULL, feed INTEGER NOT NULL, seq INTEGER NOT NULL,
             PRIMARY KEY(object, field, event)
-        ) WITHOUT ROWID;
+        );
         CREATE TABLE IF NOT EXISTS reg_heads(
             object TEXT NOT NULL, field TEXT NOT NULL, event TEXT NOT NULL,
             PRIMARY KEY(object, field, event)

@@ -41,7 +41,7 @@ extension ReplicaStore {
     public func applyStream(maxEvents: Int, maxBytes: Int, now: @escaping () -> UInt64, limits: PendingLimits = .standard,
                             next: @escaping () throws -> SignedEvent?,
                             applied: (ApplySummary, CheckedWindow) throws -> Void) throws {
-        let channel = WindowChannel()
+        let channel = BatchChannel<CheckedWindow>()
         let reader = UncheckedBox(next)
         let thread = Thread {
             defer { channel.finish() }
@@ -53,14 +53,14 @@ extension ReplicaStore {
                     bytes += e.envelope.bytes.count + (e.payload?.count ?? 0)
                     window.append(e)
                     if window.count >= maxEvents || bytes >= maxBytes {
-                        guard channel.put(.window(CheckedWindow(window, recordsRead: read))) else { return }
+                        guard channel.put(.batch(CheckedWindow(window, recordsRead: read))) else { return }
                         window.removeAll(keepingCapacity: true)
                         bytes = 0
                     }
                 }
-                if !window.isEmpty { _ = channel.put(.window(CheckedWindow(window, recordsRead: read))) }
+                if !window.isEmpty { _ = channel.put(.batch(CheckedWindow(window, recordsRead: read))) }
             } catch {
-                if !window.isEmpty, !channel.put(.window(CheckedWindow(window, recordsRead: read))) { return }
+                if !window.isEmpty, !channel.put(.batch(CheckedWindow(window, recordsRead: read))) { return }
                 _ = channel.put(.failed(UncheckedBox(error)))
             }
         }
@@ -70,7 +70,7 @@ extension ReplicaStore {
         defer { channel.cancel(); channel.waitFinished() }
         while let item = channel.take() {
             switch item {
-            case .window(let w):
+            case .batch(let w):
                 let summary = try applyRemote(w.events, now: now(), limits: limits, checked: w)
                 try applied(summary, w)
             case .failed(let box):
@@ -86,9 +86,9 @@ final class UncheckedBox<T>: @unchecked Sendable {
     init(_ value: T) { self.value = value }
 }
 
-/// A one-slot hand-off between the reading thread and the writer.
-final class WindowChannel: @unchecked Sendable {
-    enum Item { case window(CheckedWindow), failed(UncheckedBox<any Error>) }
+/// A one-slot hand-off of batches between a reading thread and the writer.
+final class BatchChannel<Batch>: @unchecked Sendable {
+    enum Item { case batch(Batch), failed(UncheckedBox<any Error>) }
     private let condition = NSCondition()
     private var slot: [Item] = []
     private var cancelled = false, finished = false

@@ -9,7 +9,8 @@ import Testing
 /// A rebuild reads the log in batches and decodes each on another thread while the writer applies
 /// the previous one (`ReplicaStore.rebuildProjections`). A stored event that no longer decodes, in
 /// any batch, fails the whole rebuild: nothing of it is committed, the projections are those from
-/// before; once the event is whole again the rebuild gives the same rows as before.
+/// before; once the event is whole again the rebuild gives the same rows as before. `as-of` reads
+/// the log on another thread too: the same damage fails it without leaving a file.
 @Suite(.timeLimit(.minutes(5))) struct RebuildPipelineTests {
     @Test func anUndecodableEventInALaterBatchFailsTheRebuildAndChangesNothing() throws {
         let sim = try Simulation(replicas: 2, seed: 0x5eb_0117, label: "rebuild-pipeline", deterministicKeys: true, tmpBase: memoryTempBase)
@@ -39,6 +40,10 @@ import Testing
         #expect(throws: (any Error).self) { _ = try r.rebuild() }
         #expect(try r.digest() == digest, "a failed rebuild left a different digest")
         #expect(try ProjectionSnapshot.of(r).differences(from: before, "after the failed rebuild").isEmpty)
+        // `as-of` reads the log on a thread of its own: its failure ends the copy, leaves no file.
+        let out = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("pipeline-asof-\(UUID().uuidString).db")
+        #expect(throws: (any Error).self) { _ = try r.asOf(.time(milliseconds: UInt64.max >> 20), out: out) }
+        #expect(!FileManager.default.fileExists(atPath: out.path), "a failed as-of left \(out.path)")
 
         try side.write { db in try db.execute(sql: "UPDATE events SET envelope = ? WHERE pos = ?", arguments: [original, pos]) }
         try side.close()
@@ -46,5 +51,8 @@ import Testing
         #expect(rebuilt.events == count)
         #expect(rebuilt.digest == digest)
         #expect(try ProjectionSnapshot.of(r).differences(from: before, "after the rebuild").isEmpty)
+        #expect(try r.asOf(.time(milliseconds: UInt64.max >> 20), out: out) == count)
+        #expect(try Replica.digest(ofDatabase: out) == digest)
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: out.path + suffix) }
     }
 }
