@@ -354,10 +354,10 @@ public final class ReplicaStore: Sendable {
 
     /// Inserts a verified event whose causal past is already applied, updates its feed head (unless
     /// the caller writes the heads of a whole window itself: `updateHead: false`), and projects it
-    /// (unless the caller replays the projections afterwards: `project: false`).
+    /// (`decoded`: its payload, when it was decoded off the writer's thread).
     /// The one write path for local and remote events.
     public func insert(_ env: EventEnvelope, payload: [UInt8]?, decoded: DecodedPayload? = nil, feed: Int64, depFeeds: [(Int64, UInt64)],
-                       updateHead: Bool = true, project: Bool = true, _ db: Database) throws {
+                       updateHead: Bool = true, _ db: Database) throws {
         try db.run("INSERT INTO events(id, feed, seq, time, type, author, envelope, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)") { b in
             b.add(env.id.raw.bytes); b.add(feed); b.add(Int64(env.seq)); b.add(Int64(bitPattern: env.time.raw))
             b.add(env.type); b.add(env.author); b.add(env.bytes)
@@ -370,7 +370,6 @@ public final class ReplicaStore: Sendable {
             }
         }
         if updateHead { try setHead(feed: feed, seq: env.seq, id: env.id, db) }
-        guard project else { return }
         try projector.apply(AppliedEvent(envelope: env, payload: payload, pos: pos, feed: feed, decoded: decoded), store: self, db)
     }
 
@@ -420,7 +419,6 @@ public final class ReplicaStore: Sendable {
     /// Drops the projections and replays the whole log into them, streaming in local order.
     /// `progress` is called with (done, total) every few thousand events.
     public func rebuildProjections(_ db: Database, progress: ((Int, Int) -> Void)?) throws {
-        // (Events of a batch being decoded are counted as done when they are applied.)
         try writeThrough?.willRebuildProjections(db)
         try projector.dropSchema(db)
         try projector.createSchema(db)
@@ -430,7 +428,7 @@ public final class ReplicaStore: Sendable {
         var frozen: [Int64: Int64] = [:]
         for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT feed, fork_seq FROM feeds WHERE fork_seq IS NOT NULL")) { frozen[row[0]] = row[1] }
         // Rows are read here in batches; each batch is decoded (envelopes and payloads) on another
-        // thread while the previous one is applied.
+        // thread while the previous one is applied (its events count as done once applied).
         var after: Int64 = 0
         var decoding: DecodingBatch?
         defer { decoding?.wait() }
@@ -482,7 +480,10 @@ final class DecodingBatch: @unchecked Sendable {
         DispatchQueue.global().async { [self] in
             result = Result {
                 try raw.map { r in
-                    let env = try EventEnvelope(decoding: r.envelope)
+                    let env: EventEnvelope
+                    do { env = try EventEnvelope(decoding: r.envelope) } catch {
+                        throw StoreError(.corrupt, "the event at pos \(r.pos) has an undecodable envelope; run `gloss verify`", underlying: error)
+                    }
                     return AppliedEvent(envelope: env, payload: r.payload, pos: r.pos, feed: r.feed,
                                         decoded: DecodedPayload(type: env.type, schema: env.schema, payload: r.payload))
                 }
