@@ -22,6 +22,30 @@ public func trace(_ s: String) {
     FileHandle.standardError.write(Data((s + "\n").utf8))
 }
 
+/// Set by the child process of an exit test: where `breadcrumb` writes (nil: to stderr).
+nonisolated(unsafe) public var breadcrumbKey: String?
+
+/// The file of an exit test's breadcrumbs: named by the parent's process id and a key both know.
+public func breadcrumbFile(parent: Int32, key: String) -> URL {
+    URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("gloss-breadcrumb-\(parent)-\(key)")
+}
+
+/// Records what a child process is doing now (the case it imports), replacing the previous record,
+/// in a file its parent reads if it dies. Not one stderr line per case: an exit test's output pipe
+/// holds 64 KiB, and a child that fills it waits until the parent drains it — which a parent whose
+/// threads are all busy may not do (seen once as a hang of the adversarial phase).
+public func breadcrumb(_ s: String) {
+    guard let key = breadcrumbKey else { return trace(s) }
+    try? Data((s + "\n").utf8).write(to: breadcrumbFile(parent: getppid(), key: key))
+}
+
+/// The last breadcrumb a child of this process left under `key` (then removed).
+public func takeBreadcrumb(_ key: String) -> String? {
+    let url = breadcrumbFile(parent: getpid(), key: key)
+    defer { try? FileManager.default.removeItem(at: url) }
+    return (try? String(contentsOf: url, encoding: .utf8))?.trimmingCharacters(in: .newlines)
+}
+
 /// What the replica looks like from outside: the state a rejected input must not change.
 public struct ReplicaSnapshot: Equatable, CustomStringConvertible {
     public var vector: VersionVector

@@ -108,7 +108,7 @@ import Testing
             if Int.random(in: 0..<10, using: &sim.rng) < 4 {
                 let a = Int.random(in: 0..<n, using: &sim.rng), b = Int.random(in: 0..<n, using: &sim.rng)
                 if a != b {
-                    trace("> seed \(seed) step \(step): faulty delivery \(a) → \(b)")
+                    breadcrumb("> seed \(seed) step \(step): faulty delivery \(a) → \(b)")
                     try sim.deliverFaulty(a, b, log: &log)
                 }
             } else {
@@ -134,7 +134,7 @@ import Testing
             }
             forked = ids.values.contains { $0.count > 1 }
         }
-        trace("> seed \(seed): healing")
+        breadcrumb("> seed \(seed): healing")
         try sim.healEverywhere()
         return try checkHealed(sim, label: "seed \(seed) (\(log.description)\(forks ? forked ? ", forked" : ", the twin did not fork" : ""))", expectForks: forked)
     }
@@ -162,17 +162,19 @@ import Testing
         let base = testSeed("damaged-delivery")
         let count = Self.seeds
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent, \.standardOutputContent]) { [base = base as UInt64, count = count as Int] in
+            breadcrumbKey = "damaged-\(base)"
             exit(DamagedDeliveryTests.runSeeds(base: base, count: count, steps: 30, forks: false))
         }
-        HostileCorpusTests.inChild("damaged delivery, seeds from \(base)", result)
+        HostileCorpusTests.inChild("damaged delivery, seeds from \(base)", result, breadcrumbs: "damaged-\(base)")
     }
 
     @Test func forksOverAFaultyChannelAreFrozenIdenticallyEverywhere() async throws {
         let base = testSeed("fork-delivery")
         let count = glossLarge ? 500 : 50
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent, \.standardOutputContent]) { [base = base as UInt64, count = count as Int] in
+            breadcrumbKey = "fork-delivery-\(base)"
             exit(DamagedDeliveryTests.runSeeds(base: base, count: count, steps: 30, forks: true))
         }
-        HostileCorpusTests.inChild("fork delivery, seeds from \(base)", result)
+        HostileCorpusTests.inChild("fork delivery, seeds from \(base)", result, breadcrumbs: "fork-delivery-\(base)")
     }
 }

@@ -32,7 +32,8 @@ import Testing
 
     /// Reports a child's failures (lines "FAIL: …") and, when it died, the last lines it wrote
     /// (the case being imported and the trap message).
-    static func inChild(_ label: String, _ result: ExitTest.Result?) {
+    static func inChild(_ label: String, _ result: ExitTest.Result?, breadcrumbs key: String) {
+        let crumb = takeBreadcrumb(key)
         guard let result else { Issue.record("[\(label)] the child process exited 0 without reaching its end"); return }
         if result.exitStatus == .exitCode(passed) {
             for line in String(decoding: result.standardErrorContent, as: UTF8.self).split(separator: "\n") where line.hasPrefix("[") { print(line) }
@@ -46,10 +47,9 @@ import Testing
         let fails = err.split(separator: "\n").filter { $0.hasPrefix("FAIL: ") }
         for f in fails.prefix(60) { Issue.record(Comment(rawValue: String(f))) }
         if result.exitStatus != .exitCode(failed) || fails.isEmpty {
-            // From the last case started: what it was, and the trap message (stack frames left out).
+            // The last case started (its breadcrumb), and the trap message (stack frames left out).
             let lines = err.split(separator: "\n").filter { !$0.contains("<unavailable>") && !$0.contains(" at /") && !$0.hasPrefix("FAIL: ") }
-            let from = lines.lastIndex { $0.hasPrefix("> ") } ?? max(0, lines.count - 8)
-            let tail = lines[from...].prefix(8).joined(separator: "\n")
+            let tail = ([crumb ?? "(no breadcrumb)"] + lines.suffix(7).map(String.init)).joined(separator: "\n")
             Issue.record(Comment(rawValue: "[\(label)] the child process ended with \(result.exitStatus) — a crash in the code under test. Its last lines:\n\(tail)"))
         }
     }
@@ -72,10 +72,11 @@ import Testing
         let size = Self.corpusSize
         let only = ProcessInfo.processInfo.environment["GLOSS_HOSTILE_CASE"].flatMap(Int.init)
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent, \.standardOutputContent]) { [seed = seed as UInt64, size = size as Int, only = only as Int?] in
+            breadcrumbKey = "mixed-\(seed)"
             let failures = try HostileCorpusTests.runMixedCorpus(seed: seed, size: size, only: only)
             exit(failures == 0 ? HostileCorpusTests.passed : HostileCorpusTests.failed)
         }
-        Self.inChild("mixed corpus, seed \(seed)", result)
+        Self.inChild("mixed corpus, seed \(seed)", result, breadcrumbs: "mixed-\(seed)")
     }
 
     static func runMixedCorpus(seed: UInt64, size: Int, only: Int?) throws -> Int {
@@ -99,7 +100,7 @@ import Testing
             let url = dir.appendingPathComponent("case-\(i).glossb")
             try Data(c.bytes).write(to: url)
             oracle.context = "case \(i) [\(c.kind)] \(c.detail)"
-            trace("> \(oracle.context)")
+            breadcrumb("> \(oracle.context)")
             let report = try oracle.importHostile(url, checkRows: i % 10 == 0 || only != nil || c.headerViolation, headerViolation: c.headerViolation)
             let outcome = report.map { r in r.summary.applied > 0 ? "applied" : r.summary.pending > 0 ? "parked" : r.error != nil ? "error" : r.clean ? "clean-noop" : "rejected" } ?? "threw"
             outcomes[c.kind, default: [:]][outcome, default: 0] += 1
@@ -135,6 +136,7 @@ import Testing
         let seed = hostileSeed("hostile-\(kind.rawValue)")
         let count = glossLarge ? 400 : 40
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent, \.standardOutputContent]) { [seed = seed as UInt64, kind = kind as HostileKind, count = count as Int] in
+            breadcrumbKey = "kind-\(kind.rawValue)-\(seed)"
             let world = try HostileWorld(seed: seed, events: 40)
             let corpus = HostileCorpus(world: world)
             let target = try world.makeTarget("target")
@@ -149,7 +151,7 @@ import Testing
                 let url = world.sim.tmp.sub("k-\(i).glossb")
                 try Data(c.bytes).write(to: url)
                 oracle.context = "\(kind.rawValue) case \(i): \(c.detail)"
-                trace("> \(oracle.context)")
+                breadcrumb("> \(oracle.context)")
                 try oracle.importHostile(url, headerViolation: c.headerViolation)
             }
             oracle.context = "\(kind.rawValue): after healing"
@@ -164,7 +166,7 @@ import Testing
             trace("SUMMARY \(oracle.failures.count) failures")
             exit(oracle.failures.isEmpty ? HostileCorpusTests.passed : HostileCorpusTests.failed)
         }
-        Self.inChild("kind \(kind.rawValue), seed \(seed)", result)
+        Self.inChild("kind \(kind.rawValue), seed \(seed)", result, breadcrumbs: "kind-\(kind.rawValue)-\(seed)")
     }
 
     /// Validly signed lies (huge seqs, extreme times, deps on unknown feeds or huge seqs), forks and
@@ -177,6 +179,7 @@ import Testing
         let count = kind == .flood ? (glossLarge ? 12 : 3) : (glossLarge ? 200 : 30)
         let floodSize = glossLarge ? 12_000 : 3_000
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent, \.standardOutputContent]) { [seed = seed as UInt64, kind = kind as StatefulKind, count = count as Int, floodSize = floodSize as Int] in
+            breadcrumbKey = "stateful-\(kind.rawValue)-\(seed)"
             let world = try HostileWorld(seed: seed, events: 40)
             let corpus = HostileCorpus(world: world)
             let target = try world.makeTarget("target")
@@ -186,7 +189,7 @@ import Testing
                 let url = world.sim.tmp.sub("s-\(i).glossb")
                 try Data(c.bytes).write(to: url)
                 oracle.context = "\(kind.rawValue) case \(i): \(c.detail)"
-                trace("> \(oracle.context)")
+                breadcrumb("> \(oracle.context)")
                 let t0 = Date()
                 let report = try oracle.importHostile(url)
                 let took = Date().timeIntervalSince(t0)
@@ -225,7 +228,7 @@ import Testing
             trace("SUMMARY \(oracle.failures.count) failures")
             exit(oracle.failures.isEmpty ? HostileCorpusTests.passed : HostileCorpusTests.failed)
         }
-        Self.inChild("stateful \(kind.rawValue), seed \(seed)", result)
+        Self.inChild("stateful \(kind.rawValue), seed \(seed)", result, breadcrumbs: "stateful-\(kind.rawValue)-\(seed)")
     }
 
     /// Forks are handled identically whatever the arrival order: the same digest, vector, forks
@@ -233,6 +236,7 @@ import Testing
     @Test func aForkIsHandledIdenticallyInEitherOrder() async throws {
         let seed = hostileSeed("hostile-fork-order")
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent, \.standardOutputContent]) { [seed = seed as UInt64] in
+            breadcrumbKey = "fork-order-\(seed)"
             let world = try HostileWorld(seed: seed, events: 40)
             let corpus = HostileCorpus(world: world)
             var failures = 0
@@ -241,7 +245,7 @@ import Testing
                 let fork = world.sim.tmp.sub("fork-\(i).glossb")
                 try Data(c.bytes).write(to: fork)
                 let (x, y) = (try world.makeTarget("x\(i)"), try world.makeTarget("y\(i)"))
-                trace("> fork case \(i): \(c.detail)")
+                breadcrumb("> fork case \(i): \(c.detail)")
                 _ = try? x.importBundle(at: world.genuineBundle); _ = try? x.importBundle(at: fork)
                 _ = try? y.importBundle(at: fork); _ = try? y.importBundle(at: world.genuineBundle)
                 func state(_ r: Replica) throws -> String {
@@ -260,6 +264,6 @@ import Testing
             trace("SUMMARY \(failures) failures")
             exit(failures == 0 ? HostileCorpusTests.passed : HostileCorpusTests.failed)
         }
-        Self.inChild("fork order, seed \(seed)", result)
+        Self.inChild("fork order, seed \(seed)", result, breadcrumbs: "fork-order-\(seed)")
     }
 }
