@@ -89,6 +89,12 @@ import Testing
         // anchor decision, an event not understood (found by CI: a history with no source left `sources` empty).
         _ = try r.addSource(name: "Tamper Wire", kind: "outlet")
         let article = try #require(try r.store.read { try String.fetchOne($0, sql: "SELECT article FROM articles ORDER BY article") })
+        // A fact and both grades (found by CI: seed 6094863682920606094 left a fact table or `grades` empty).
+        _ = try r.gradeSource("Tamper Wire", reliability: .usuallyReliable, reason: "tamper")
+        var input = FactInput()
+        input.article = article; input.subject = "Tamper"; input.predicate = "names"; input.object = "Baku"; input.evidence = "BAKU"
+        let fact = try r.addFact(input).id
+        _ = try r.gradeFact(fact, credibility: .probablyTrue, reason: nil)
         let annotation = try r.annotate(article: article, quote: "BAKU", comment: "tamper target", tags: []).id
         _ = try r.tag(annotation, "tampered")
         _ = try r.link(annotation, "about", article)
