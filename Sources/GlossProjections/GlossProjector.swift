@@ -13,7 +13,7 @@ public struct GlossProjector: Projector {
     public init() {}
 
     /// Bump whenever a table or a rule changes: opening a replica rebuilds its projections.
-    public let version = 12
+    public let version = 13
 
     /// The documented projection tables, in digest order, with their primary key.
     public static let tables: [(name: String, key: String)] = [
@@ -475,7 +475,7 @@ public struct GlossProjector: Projector {
         // A deleted note keeps showing its last text (the highest (time, replica) write with one),
         // so the row does not depend on arrival order.
         let body = try shown.value ?? String.fetchOne(db.cachedStatement(sql: """
-            SELECT value FROM reg_writes WHERE object = ? AND field = 'body' AND deleted = 0 ORDER BY time DESC, replica DESC LIMIT 1
+            SELECT body FROM note_revisions WHERE note = ? AND body IS NOT NULL ORDER BY time DESC, replica DESC LIMIT 1
             """), arguments: [note])
         try db.run("""
             UPDATE notes SET body = coalesce(?, body), body_event = ?, body_time = ?, body_replica = ?, updated_at = ?, deleted = ?, body_state = ?

@@ -5,7 +5,8 @@ import GlossMerge
 import GlossStore
 
 /// The storage of multi-value registers (DESIGN §4, Protocol/08-conflicts.md): every write to
-/// (object, field) in `reg_writes`, the current heads in `reg_heads`, open conflict rows. The rules —
+/// (object, field) in `reg_writes` — except a note body's, whose writes are its `note_revisions`
+/// rows (the text is stored once) — the current heads in `reg_heads`, open conflict rows. The rules —
 /// which heads a write replaces, what heads display, when they conflict — are the pure functions of
 /// `GlossMerge.Register`; this type reads and writes their inputs and outputs, with causality from
 /// the store's `event_deps`.
@@ -34,10 +35,17 @@ struct Registers {
             PRIMARY KEY(object, field, event)
         );
         CREATE TABLE IF NOT EXISTS reg_heads(
-            object TEXT NOT NULL, field TEXT NOT NULL, event TEXT NOT NULL,
+            object TEXT NOT NULL, field TEXT NOT NULL, event TEXT NOT NULL, feed INTEGER NOT NULL, seq INTEGER NOT NULL,
             PRIMARY KEY(object, field, event)
         ) WITHOUT ROWID;
         """
+
+    /// A note's body: its writes are the note's `note_revisions` rows (kinds add, edit, delete and
+    /// resolve; no body for a tombstone), not `reg_writes` rows.
+    static func isNoteBody(_ field: String) -> Bool { field == "body" }
+
+    /// The columns of a `note_revisions` row `r` as a write, in `columns`' order but for feed and seq.
+    static let revisionColumns = "r.event, r.body IS NULL, r.body, r.time, r.replica, r.author, r.at"
 
     /// Records a write and returns what the field now displays. Open conflict rows for the field
     /// are replaced to match the new heads.
@@ -48,8 +56,10 @@ struct Registers {
         return try setHeads(object: object, objectKind: objectKind, field: field, heads: heads, replacing: before, db)
     }
 
-    /// Adds a write to `reg_writes` (the heads are the caller's business: `setHeads(…)`).
+    /// Adds a write to `reg_writes` (the heads are the caller's business: `setHeads(…)`). A note
+    /// body's write is its `note_revisions` row, which the projector has written.
     func record(object: String, field: String, _ w: Write, _ db: Database) throws {
+        guard !Registers.isNoteBody(field) else { return }
         try db.run("""
             INSERT OR IGNORE INTO reg_writes(object, field, event, deleted, value, time, replica, author, at, feed, seq)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -67,7 +77,9 @@ struct Registers {
             try db.run("DELETE FROM reg_heads WHERE object = ? AND field = ? AND event = ?") { b in b.add(object); b.add(field); b.add(h.event) }
         }
         for h in heads where !had.contains(h.event) {
-            try db.run("INSERT OR IGNORE INTO reg_heads(object, field, event) VALUES (?, ?, ?)") { b in b.add(object); b.add(field); b.add(h.event) }
+            try db.run("INSERT OR IGNORE INTO reg_heads(object, field, event, feed, seq) VALUES (?, ?, ?, ?, ?)") { b in
+                b.add(object); b.add(field); b.add(h.event); b.add(h.feed); b.add(Int64(h.seq))
+            }
         }
         let shown = try display(object: object, field: field, heads: heads, db)
         // An open conflict needs two heads: from one head to a display without conflict there is none to update.
@@ -83,16 +95,40 @@ struct Registers {
         { [store] a, b in try ApplyWindow.happenedBefore(feedA: a.feed, seqA: a.seq, feedB: b.feed, seqB: b.seq, store: store, db) }
     }
 
-    /// The columns `write(row:)` reads, in its order.
+    /// The columns `write(columns:)` reads, in its order.
     static let columns = "w.event, w.deleted, w.value, w.time, w.replica, w.author, w.at, w.feed, w.seq"
 
     func heads(_ object: String, _ field: String, _ db: Database) throws -> [Write] {
         var heads: [Write] = []
-        try db.rows("""
+        let sql = Registers.isNoteBody(field) ? """
+            SELECT \(Registers.revisionColumns), h.feed, h.seq FROM reg_heads h JOIN note_revisions r ON r.event = h.event
+            WHERE h.object = ? AND h.field = ? ORDER BY h.event
+            """ : """
             SELECT \(Registers.columns) FROM reg_heads h JOIN reg_writes w ON w.object = h.object AND w.field = h.field AND w.event = h.event
-            WHERE h.object = ? AND h.field = ? ORDER BY w.event
-            """, { $0.add(object); $0.add(field) }) { heads.append(Registers.write(columns: $0)) }
+            WHERE h.object = ? AND h.field = ? ORDER BY h.event
+            """
+        try db.rows(sql, { $0.add(object); $0.add(field) }) { heads.append(Registers.write(columns: $0)) }
         return heads
+    }
+
+    /// Every write of a register (or the one write `event`, when given).
+    func writes(_ object: String, _ field: String, event: String? = nil, _ db: Database) throws -> [Write] {
+        var writes: [Write] = []
+        guard Registers.isNoteBody(field) else {
+            try db.rows("SELECT \(Registers.columns) FROM reg_writes w WHERE object = ? AND field = ? AND (?3 IS NULL OR event = ?3)",
+                        { $0.add(object); $0.add(field); $0.add(event) }) { writes.append(Registers.write(columns: $0)) }
+            return writes
+        }
+        // A revision names its event in hex; its feed and seq are the log's.
+        try db.rows("SELECT \(Registers.revisionColumns), 0, 0 FROM note_revisions r WHERE note = ? AND (?2 IS NULL OR event = ?2)",
+                    { $0.add(object); $0.add(event) }) { writes.append(Registers.write(columns: $0)) }
+        for i in writes.indices {
+            guard let id = Hex.decode(writes[i].event), let (feed, seq) = try db.first("SELECT feed, seq FROM events WHERE id = ?", { $0.add(id) }, { ($0.int(0), UInt64($0.int(1))) }) else {
+                throw StoreError(.corrupt, "note revision \(writes[i].event.prefix(12)) has no event in the log; run `gloss rebuild`")
+            }
+            writes[i].feed = feed; writes[i].seq = seq
+        }
+        return writes
     }
 
     /// A write from the current row of a statement selecting `columns`.
@@ -101,17 +137,10 @@ struct Registers {
               author: c.text(5), at: c.text(6), feed: c.int(7), seq: UInt64(c.int(8)))
     }
 
-    /// A write from a row of `columns` (by position: faster than by name on the apply path).
-    static func write(row: Row) -> Write {
-        Write(event: row[0], deleted: row[1], value: row[2], time: row[3], replica: row[4],
-              author: row[5], at: row[6], feed: row[7], seq: UInt64(row[8] as Int64))
-    }
-
-    /// What the heads display (all writes of the field are in `reg_writes`): the pure rules of `Register`.
+    /// What the heads display: the pure rules of `Register`.
     func display(object: String, field: String, heads: [Write], _ db: Database) throws -> Displayed {
         // One head needs no other write (no meet): skip reading them.
-        let all = heads.count == 1 ? heads : try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Registers.columns) FROM reg_writes w WHERE object = ? AND field = ?"),
-                                                              arguments: [object, field]).map(Registers.write(row:))
+        let all = heads.count == 1 ? heads : try writes(object, field, db)
         return try Register.display(heads: heads, among: all, scalar: Register.scalarFields.contains(field), happenedBefore: happenedBefore(db))
     }
 
@@ -139,18 +168,14 @@ struct Registers {
     /// several people resolve the same conflict concurrently, the row names the greatest event id,
     /// and their resolutions, being concurrent writes, open a new conflict).
     func recordResolved(_ r: ConflictResolved, objectKind: String, resolution: String, time: Int64, _ db: Database) throws {
+        // The candidates that are writes of the register (a resolution may name others).
+        let candidates = try r.candidates.flatMap { try writes(r.object, r.field, event: $0, db) }
         try db.run("""
             INSERT INTO conflicts(conflict, object, object_kind, field, state, opened_time, resolution_event, candidates)
-            VALUES (?, ?, ?, ?, 'resolved', coalesce((SELECT max(time) FROM reg_writes WHERE object = ? AND field = ? AND event IN (SELECT value FROM json_each(?))), ?), ?, ?)
+            VALUES (?, ?, ?, ?, 'resolved', ?, ?, ?)
             ON CONFLICT(conflict) DO UPDATE SET resolution_event = excluded.resolution_event
             WHERE excluded.resolution_event > conflicts.resolution_event
-            """) { b in b.add(r.conflict); b.add(r.object); b.add(objectKind); b.add(r.field); b.add(r.object); b.add(r.field); b.add(jsonArray(r.candidates)); b.add(time); b.add(resolution); b.add(r.candidates.count) }
-        for c in r.candidates {
-            if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Registers.columns) FROM reg_writes w WHERE object = ? AND field = ? AND event = ?"), arguments: [r.object, r.field, c]) {
-                try insertCandidate(r.conflict, Registers.write(row: row), db)
-            }
-        }
+            """) { b in b.add(r.conflict); b.add(r.object); b.add(objectKind); b.add(r.field); b.add(candidates.map(\.time).max() ?? time); b.add(resolution); b.add(r.candidates.count) }
+        for c in candidates { try insertCandidate(r.conflict, c, db) }
     }
-
-    func jsonArray(_ a: [String]) -> String { "[" + a.map { "\"\($0)\"" }.joined(separator: ",") + "]" }
 }

@@ -20,11 +20,15 @@ import Testing
         return (0..<UInt64(n)).map { 14_000 + $0 }
     }
 
-    /// Registers as (object, field) → (writes, heads) from `reg_writes` / `reg_heads`.
+    /// Registers as (object, field) → (writes, heads) from `reg_writes` (a note body's writes: its
+    /// `note_revisions` rows) / `reg_heads`.
     static func registers(_ r: Replica) throws -> [String: (writes: [ModelWrite], heads: Set<String>)] {
         try r.store.read { db in
             var out: [String: (writes: [ModelWrite], heads: Set<String>)] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT object, field, event, deleted, value, time, replica FROM reg_writes") {
+            for row in try Row.fetchAll(db, sql: """
+                SELECT object, field, event, deleted, value, time, replica FROM reg_writes
+                UNION ALL SELECT note, 'body', event, body IS NULL, body, time, replica FROM note_revisions
+                """) {
                 let key = (row[0] as String) + "/" + (row[1] as String)
                 out[key, default: ([], [])].writes.append(ModelWrite(event: row[2], deleted: row[3], value: row[4], time: row[5], replica: row[6]))
             }
