@@ -81,6 +81,21 @@ import Testing
                 #expect(maximal.count == 1 || maximal.allSatisfy(\.deleted), "oracle sees concurrent writes on \(field) the projection does not surface")
             }
         }
+        // Storage (projection version 13): a note body's writes are its `note_revisions` rows alone;
+        // its heads are the oracle's maximal writes and carry their events' feed and seq in the log.
+        try r0.store.read { db in
+            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM reg_writes WHERE field = 'body'") == 0)
+            let heads = try Row.fetchAll(db, sql: """
+                SELECT h.object, h.event, h.feed = e.feed AND h.seq = e.seq, r.event IS NOT NULL FROM reg_heads h
+                LEFT JOIN events e ON lower(hex(e.id)) = h.event LEFT JOIN note_revisions r ON r.event = h.event WHERE h.field = 'body'
+                """)
+            #expect(heads.allSatisfy { ($0[2] as Bool?) == true && $0[3] as Bool }, "a note's head names no revision, or another feed or seq than the log's")
+            let byNote = Dictionary(grouping: heads, by: { $0[0] as String }).mapValues { Set($0.map { $0[1] as String }) }
+            for row in notes {
+                let note: String = row[0]
+                #expect(byNote[note] == Set(oracle.maximalWrites(object: note, field: "body").map(\.id)), "note \(note.prefix(12)): stored heads differ from the oracle's maximal writes")
+            }
+        }
         print("[conflicts-5] \(notes.count) notes, \(registers.count - notes.count) fact/grade registers, \(try r0.conflicts(all: true).count) conflicts, \(surfacedPairs) concurrent pairs open")
     }
 
