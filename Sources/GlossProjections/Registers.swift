@@ -70,13 +70,17 @@ struct Registers {
     }
 
     /// Replaces the stored heads `before` of a register by `heads` and returns what they display;
-    /// open conflict rows for the field are replaced to match.
+    /// open conflict rows for the field are replaced to match. A note body with one head stores no
+    /// `reg_heads` row: its head is the write its `notes` row shows (`body_event`); rows are stored
+    /// for two heads or more.
     func setHeads(object: String, objectKind: String, field: String, heads: [Write], replacing before: [Write], _ db: Database) throws -> Displayed {
-        let kept = Set(heads.map(\.event)), had = Set(before.map(\.event))
-        for h in before where !kept.contains(h.event) {
+        let implicit = Registers.isNoteBody(field)
+        let storedBefore = implicit && before.count < 2 ? [] : before, storedAfter = implicit && heads.count < 2 ? [] : heads
+        let kept = Set(storedAfter.map(\.event)), had = Set(storedBefore.map(\.event))
+        for h in storedBefore where !kept.contains(h.event) {
             try db.run("DELETE FROM reg_heads WHERE object = ? AND field = ? AND event = ?") { b in b.add(object); b.add(field); b.add(h.event) }
         }
-        for h in heads where !had.contains(h.event) {
+        for h in storedAfter where !had.contains(h.event) {
             try db.run("INSERT OR IGNORE INTO reg_heads(object, field, event, feed, seq) VALUES (?, ?, ?, ?, ?)") { b in
                 b.add(object); b.add(field); b.add(h.event); b.add(h.feed); b.add(Int64(h.seq))
             }
@@ -108,7 +112,11 @@ struct Registers {
             WHERE h.object = ? AND h.field = ? ORDER BY h.event
             """
         try db.rows(sql, { $0.add(object); $0.add(field) }) { heads.append(Registers.write(columns: $0)) }
-        return heads
+        guard heads.isEmpty, Registers.isNoteBody(field) else { return heads }
+        // A note body's single head is not stored: it is the write its notes row shows.
+        try db.rows("SELECT \(Registers.revisionColumns), 0, 0 FROM notes n JOIN note_revisions r ON r.event = n.body_event WHERE n.note = ?",
+                    { $0.add(object) }) { heads.append(Registers.write(columns: $0)) }
+        return try withLogPositions(heads, db)
     }
 
     /// Every write of a register (or the one write `event`, when given).
@@ -122,6 +130,12 @@ struct Registers {
         // A revision names its event in hex; its feed and seq are the log's.
         try db.rows("SELECT \(Registers.revisionColumns), 0, 0 FROM note_revisions r WHERE note = ? AND (?2 IS NULL OR event = ?2)",
                     { $0.add(object); $0.add(event) }) { writes.append(Registers.write(columns: $0)) }
+        return try withLogPositions(writes, db)
+    }
+
+    /// Note body writes read from `note_revisions`, with their events' feed and seq from the log.
+    private func withLogPositions(_ revisions: [Write], _ db: Database) throws -> [Write] {
+        var writes = revisions
         for i in writes.indices {
             guard let id = Hex.decode(writes[i].event), let (feed, seq) = try db.first("SELECT feed, seq FROM events WHERE id = ?", { $0.add(id) }, { ($0.int(0), UInt64($0.int(1))) }) else {
                 throw StoreError(.corrupt, "note revision \(writes[i].event.prefix(12)) has no event in the log; run `gloss rebuild`")

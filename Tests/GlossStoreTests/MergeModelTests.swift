@@ -21,7 +21,7 @@ import Testing
     }
 
     /// Registers as (object, field) → (writes, heads) from `reg_writes` (a note body's writes: its
-    /// `note_revisions` rows) / `reg_heads`.
+    /// `note_revisions` rows) / `reg_heads` (a note body's single head: its `notes.body_event`).
     static func registers(_ r: Replica) throws -> [String: (writes: [ModelWrite], heads: Set<String>)] {
         try r.store.read { db in
             var out: [String: (writes: [ModelWrite], heads: Set<String>)] = [:]
@@ -32,7 +32,11 @@ import Testing
                 let key = (row[0] as String) + "/" + (row[1] as String)
                 out[key, default: ([], [])].writes.append(ModelWrite(event: row[2], deleted: row[3], value: row[4], time: row[5], replica: row[6]))
             }
-            for row in try Row.fetchAll(db, sql: "SELECT object, field, event FROM reg_heads") {
+            // A note body with one head stores no reg_heads row: the head is the notes row's body_event.
+            for row in try Row.fetchAll(db, sql: """
+                SELECT object, field, event FROM reg_heads
+                UNION ALL SELECT note, 'body', body_event FROM notes n WHERE NOT EXISTS (SELECT 1 FROM reg_heads h WHERE h.object = n.note AND h.field = 'body')
+                """) {
                 out[(row[0] as String) + "/" + (row[1] as String), default: ([], [])].heads.insert(row[2])
             }
             return out
