@@ -134,13 +134,19 @@ struct Registers {
     }
 
     /// Note body writes read from `note_revisions`, with their events' feed and seq from the log.
+    ///
+    /// A revision whose event is no longer in the log was removed by a fork found earlier in this
+    /// transaction (its feed frozen, the event kept as evidence): the store rebuilds the projections
+    /// before the transaction commits, so what this window computes with it is discarded. Until
+    /// then it counts as before every event (feed 0, seq 0) — harmless, and never a reason to fail
+    /// the window (the previous layout stored feed and seq beside each write, so this never arose).
     private func withLogPositions(_ revisions: [Write], _ db: Database) throws -> [Write] {
         var writes = revisions
         for i in writes.indices {
-            guard let id = Hex.decode(writes[i].event), let (feed, seq) = try db.first("SELECT feed, seq FROM events WHERE id = ?", { $0.add(id) }, { ($0.int(0), UInt64($0.int(1))) }) else {
-                throw StoreError(.corrupt, "note revision \(writes[i].event.prefix(12)) has no event in the log; run `gloss rebuild`")
+            let position = try Hex.decode(writes[i].event).flatMap { id in
+                try db.first("SELECT feed, seq FROM events WHERE id = ?", { $0.add(id) }, { ($0.int(0), UInt64($0.int(1))) })
             }
-            writes[i].feed = feed; writes[i].seq = seq
+            (writes[i].feed, writes[i].seq) = position ?? (0, 0)
         }
         return writes
     }

@@ -15,15 +15,14 @@ import Testing
 
     /// An envelope with any field values, signed by `key` (Protocol/01-event.md §Layout).
     static func rawEnvelope(key: ReplicaKey, seq: UInt64, prev: EventID, time: UInt64, deps: [(ReplicaID, UInt64)] = [],
-                            payload: [UInt8], author: String = "mallory") -> [UInt8] {
+                            payload: [UInt8], author: String = "mallory", type: String = NoteAdded.type, schema: UInt16 = NoteAdded.schema) -> [UInt8] {
         var w = ByteWriter()
         w.u8(1); w.b32(TeamID.none.raw); w.b32(key.replicaID.raw); w.u64(seq); w.b32(prev.raw); w.u64(time)
         w.u32(UInt32(deps.count))
         for (r, s) in deps.sorted(by: { $0.0 < $1.0 }) { w.b32(r.raw); w.u64(s) }
         w.u8(UInt8(author.utf8.count)); w.raw(author.utf8)
-        let type = NoteAdded.type
         w.u8(UInt8(type.utf8.count)); w.raw(type.utf8)
-        w.u16(NoteAdded.schema); w.u32(UInt32(payload.count)); w.b32(Bytes32.sha256(payload))
+        w.u16(schema); w.u32(UInt32(payload.count)); w.b32(Bytes32.sha256(payload))
         w.raw(key.sign(EventEnvelope.signingContext + w.bytes))
         return w.bytes
     }
@@ -361,6 +360,44 @@ import Testing
     }
 
     // MARK: 7. Pending is bounded and drains or expires
+
+    /// A fork found in a window can remove from the log the event a note's stored head names (its
+    /// single head lives on the notes row); a later event of the same window that edits the note
+    /// must not fail the window, and every arrival order ends in the same projections.
+    @Test func anEditOfANoteWhoseHeadAForkJustRemovedAppliesInEveryOrder() throws {
+        defer { tmp.remove() }
+        let creator = ReplicaKey(), forked = ReplicaKey(), editor = ReplicaKey()
+        let t = HybridTime(milliseconds: 1_624_700_000_000).raw
+        func event(_ key: ReplicaKey, seq: UInt64 = 1, time: UInt64, deps: [(ReplicaID, UInt64)] = [], _ payload: some EventPayload) throws -> SignedEvent {
+            let bytes = payload.encoded
+            let p = type(of: payload)
+            return SignedEvent(envelope: try EventEnvelope(decoding: Self.rawEnvelope(key: key, seq: seq, prev: .zero, time: time, deps: deps, payload: bytes,
+                                                                                        type: p.type, schema: p.schema)), payload: bytes)
+        }
+        let added = try event(creator, time: t, NoteAdded(on: String(repeating: "a", count: 64), body: "the note"))
+        let note = added.id.hex
+        // Two signed events at the forked feed's seq 1, both editing the note.
+        let branchA = try event(forked, time: t + 1000, deps: [(creator.replicaID, 1)], NoteEdited(note: note, body: "branch A"))
+        let branchB = try event(forked, time: t + 1001, deps: [(creator.replicaID, 1)], NoteEdited(note: note, body: "branch B"))
+        // An honest edit that saw branch A.
+        let edit = try event(editor, time: t + 2000, deps: [(creator.replicaID, 1), (forked.replicaID, 1)], NoteEdited(note: note, body: "the editor's text"))
+        let orders: [[[SignedEvent]]] = [
+            [[added, branchA], [branchB, edit]],   // branch A is the stored head when the fork is found
+            [[added, branchA, branchB, edit]],
+            [[added], [branchB], [branchA], [edit]],
+            [[edit, branchB, added, branchA]],
+        ]
+        var digests: [String] = []
+        for (i, windows) in orders.enumerated() {
+            let r = try replica("fork-edit-\(i)")
+            for w in windows { _ = try r.store.applyRemote(w, now: clock.read()) }
+            let shown = try r.store.read { try Row.fetchOne($0, sql: "SELECT body, body_state FROM notes WHERE note = ?", arguments: [note]) }
+            #expect(shown?[0] as String? == "the editor's text" && shown?[1] as String? == "single", "order \(i): \(String(describing: shown))")
+            #expect(try r.digest(recompute: true) == r.digest(), "order \(i)")
+            digests.append(try r.digest())
+        }
+        #expect(Set(digests).count == 1, "arrival orders give different projections")
+    }
 
     @Test func aFloodOfUnreachableEventsCannotCrowdOutLegitimateOnes() throws {
         defer { tmp.remove() }
