@@ -368,11 +368,8 @@ import Testing
         defer { tmp.remove() }
         let creator = ReplicaKey(), forked = ReplicaKey(), editor = ReplicaKey()
         let t = HybridTime(milliseconds: 1_624_700_000_000).raw
-        func event(_ key: ReplicaKey, seq: UInt64 = 1, time: UInt64, deps: [(ReplicaID, UInt64)] = [], _ payload: some EventPayload) throws -> SignedEvent {
-            let bytes = payload.encoded
-            let p = type(of: payload)
-            return SignedEvent(envelope: try EventEnvelope(decoding: Self.rawEnvelope(key: key, seq: seq, prev: .zero, time: time, deps: deps, payload: bytes,
-                                                                                        type: p.type, schema: p.schema)), payload: bytes)
+        func event(_ key: ReplicaKey, time: UInt64, deps: [(ReplicaID, UInt64)] = [], _ payload: some EventPayload) throws -> SignedEvent {
+            try Self.signed(key, seq: 1, prev: .zero, time: time, deps: deps, payload)
         }
         let added = try event(creator, time: t, NoteAdded(on: String(repeating: "a", count: 64), body: "the note"))
         let note = added.id.hex
@@ -397,6 +394,76 @@ import Testing
             digests.append(try r.digest())
         }
         #expect(Set(digests).count == 1, "arrival orders give different projections")
+    }
+
+    /// A validly signed event of any payload type.
+    static func signed(_ key: ReplicaKey, seq: UInt64, prev: EventID, time: UInt64, deps: [(ReplicaID, UInt64)] = [],
+                       _ payload: some EventPayload) throws -> SignedEvent {
+        let bytes = payload.encoded
+        let p = type(of: payload)
+        return SignedEvent(envelope: try EventEnvelope(decoding: rawEnvelope(key: key, seq: seq, prev: prev, time: time, deps: deps, payload: bytes,
+                                                                            type: p.type, schema: p.schema)), payload: bytes)
+    }
+
+    /// Forks among note edits: a forked feed's two branches edit and add notes, an honest feed edits
+    /// notes of the common prefix and of one branch; delivered shuffled in windows of random size,
+    /// every order gives the same log, feeds and projections (the heads of a note are read from its
+    /// history, and a fork can remove the event a stored head names in the middle of a window).
+    @Test(arguments: [2201, 2202, 2203, 2204])
+    func forksAmongNoteEditsGiveOneDigestInEveryArrivalOrder(seed: UInt64) throws {
+        defer { tmp.remove() }
+        print("forks-edits: seed \(seed)")
+        var rng = SplitMix64(seed: seed)
+        func key() throws -> ReplicaKey { try ReplicaKey(seed: (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }) }
+        let forked = try key(), honest = try key()
+        let F = forked.replicaID
+        let t = HybridTime(milliseconds: 1_624_700_000_000).raw
+        let f1 = try Self.signed(forked, seq: 1, prev: .zero, time: t + 1000, NoteAdded(on: String(repeating: "a", count: 64), body: "x\none\ntwo"))
+        let x = f1.id.hex
+        let f2 = try Self.signed(forked, seq: 2, prev: f1.id, time: t + 2000, NoteEdited(note: x, body: "x\none\ntwo\nthree"))
+        func branch(_ tag: String, _ skew: UInt64, _ fourth: (EventID) throws -> SignedEvent) throws -> [SignedEvent] {
+            let e3 = try Self.signed(forked, seq: 3, prev: f2.id, time: t + 3000 + skew, NoteEdited(note: x, body: "x\n\(tag)\ntwo\nthree"))
+            return [e3, try fourth(e3.id)]
+        }
+        let a = try branch("A", 0) { try Self.signed(forked, seq: 4, prev: $0, time: t + 4000, NoteAdded(on: String(repeating: "a", count: 64), body: "z")) }
+        let b = try branch("B", 1) { try Self.signed(forked, seq: 4, prev: $0, time: t + 4001, NoteEdited(note: x, body: "x\nB again")) }
+        let z = a[1].id.hex
+        // The honest feed: an edit concurrent with the branches, one that saw branch A (beyond the
+        // fork: satisfied), a note of its own, an edit of branch A's note (never understood).
+        let h1 = try Self.signed(honest, seq: 1, prev: .zero, time: t + 2500, deps: [(F, 2)], NoteEdited(note: x, body: "x\none\ntwo\nhonest"))
+        let h2 = try Self.signed(honest, seq: 2, prev: h1.id, time: t + 5000, deps: [(F, 4)], NoteEdited(note: x, body: "x\nhonest after A"))
+        let h3 = try Self.signed(honest, seq: 3, prev: h2.id, time: t + 6000, NoteAdded(on: x, body: "w"))
+        let h4 = try Self.signed(honest, seq: 4, prev: h3.id, time: t + 7000, NoteEdited(note: z, body: "z edited"))
+        let all = [f1, f2] + a + b + [h1, h2, h3, h4]
+        var results: [(feeds: [String], digest: String, notes: [String])] = []
+        for round in 0..<8 {
+            let r = try replica("fe\(seed)-\(round)")
+            var order = all
+            order.shuffle(using: &rng)
+            if round == 0 {
+                _ = try r.store.applyRemote(order, now: clock.read())   // one window
+            } else {
+                var i = 0
+                while i < order.count {
+                    let n = Int.random(in: 1...4, using: &rng)
+                    _ = try r.store.applyRemote(Array(order[i..<min(order.count, i + n)]), now: clock.read())
+                    i += n
+                }
+            }
+            let (feeds, notes) = try r.store.read { db in
+                (try Row.fetchAll(db, sql: "SELECT replica, head_seq, state, fork_seq FROM feeds WHERE head_seq > 0 OR fork_seq IS NOT NULL ORDER BY replica")
+                    .map { "\(Hex.encode($0[0] as Data).prefix(8)) \($0[1] as Int64) \($0[2] as String) \(($0[3] as Int64?) ?? 0)" },
+                 try Row.fetchAll(db, sql: "SELECT note, body, body_state, deleted FROM notes ORDER BY note").map { "\($0[0] as String) \($0[1] as String) \($0[2] as String) \($0[3] as Int)" })
+            }
+            #expect(try r.digest(recompute: true) == r.digest(), "seed \(seed) round \(round)")
+            results.append((feeds, try r.digest(), notes))
+        }
+        for (i, x) in results.enumerated().dropFirst() {
+            #expect(x.feeds == results[0].feeds && x.notes == results[0].notes && x.digest == results[0].digest,
+                    "seed \(seed) round \(i): \(x.notes) vs \(results[0].notes)")
+        }
+        #expect(results[0].feeds.contains { $0.contains("forked 3") }, "\(results[0].feeds)")
+        #expect(results[0].notes.count == 2, "x (the common prefix's note) and the honest note w: \(results[0].notes)")
     }
 
     @Test func aFloodOfUnreachableEventsCannotCrowdOutLegitimateOnes() throws {
