@@ -333,15 +333,7 @@ import Testing
         var results: [(ids: [String], feeds: [String], pending: Int, digest: String)] = []
         for round in 0..<10 {
             let r = try replica("r\(seed)-\(round)")
-            var order = all
-            order.shuffle(using: &rng)
-            // Delivered one event at a time, in windows of random size.
-            var i = 0
-            while i < order.count {
-                let n = Int.random(in: 1...4, using: &rng)
-                _ = try r.store.applyRemote(Array(order[i..<min(order.count, i + n)]), now: clock.read())
-                i += n
-            }
+            let order = try deliverShuffled(all, to: r, maxWindow: 4, &rng)
             let (ids, feeds, pending) = try r.store.read { db in
                 (try Data.fetchAll(db, sql: "SELECT id FROM events WHERE feed != (SELECT feed FROM feeds WHERE replica = (SELECT value FROM meta WHERE key = 'replica')) ORDER BY id").map { Hex.encode($0) },
                  try Row.fetchAll(db, sql: "SELECT replica, head_seq, state, fork_seq FROM feeds WHERE head_seq > 0 OR fork_seq IS NOT NULL ORDER BY replica").map { "\(Hex.encode($0[0] as Data).prefix(8)) \($0[1] as Int64) \($0[2] as String) \(($0[3] as Int64?) ?? 0)" },
@@ -396,6 +388,20 @@ import Testing
         #expect(Set(digests).count == 1, "arrival orders give different projections")
     }
 
+    /// Delivers `events` shuffled, in windows of 1…`maxWindow` events (a random size each); returns the order.
+    @discardableResult
+    func deliverShuffled(_ events: [SignedEvent], to r: Replica, maxWindow: Int, _ rng: inout SplitMix64) throws -> [SignedEvent] {
+        var order = events
+        order.shuffle(using: &rng)
+        var i = 0
+        while i < order.count {
+            let n = maxWindow >= order.count ? order.count : Int.random(in: 1...maxWindow, using: &rng)
+            _ = try r.store.applyRemote(Array(order[i..<min(order.count, i + n)]), now: clock.read())
+            i += n
+        }
+        return order
+    }
+
     /// A validly signed event of any payload type.
     static func signed(_ key: ReplicaKey, seq: UInt64, prev: EventID, time: UInt64, deps: [(ReplicaID, UInt64)] = [],
                        _ payload: some EventPayload) throws -> SignedEvent {
@@ -438,18 +444,8 @@ import Testing
         var results: [(feeds: [String], digest: String, notes: [String])] = []
         for round in 0..<8 {
             let r = try replica("fe\(seed)-\(round)")
-            var order = all
-            order.shuffle(using: &rng)
-            if round == 0 {
-                _ = try r.store.applyRemote(order, now: clock.read())   // one window
-            } else {
-                var i = 0
-                while i < order.count {
-                    let n = Int.random(in: 1...4, using: &rng)
-                    _ = try r.store.applyRemote(Array(order[i..<min(order.count, i + n)]), now: clock.read())
-                    i += n
-                }
-            }
+            // Round 0: everything in one window.
+            try deliverShuffled(all, to: r, maxWindow: round == 0 ? all.count : 4, &rng)
             let (feeds, notes) = try r.store.read { db in
                 (try Row.fetchAll(db, sql: "SELECT replica, head_seq, state, fork_seq FROM feeds WHERE head_seq > 0 OR fork_seq IS NOT NULL ORDER BY replica")
                     .map { "\(Hex.encode($0[0] as Data).prefix(8)) \($0[1] as Int64) \($0[2] as String) \(($0[3] as Int64?) ?? 0)" },
