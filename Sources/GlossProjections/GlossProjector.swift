@@ -444,7 +444,7 @@ public struct GlossProjector: Projector {
         guard deferred, let window = ApplyWindow.of(db) else {
             return try showNote(note, try registers.write(object: note, objectKind: "note", field: "body", w, db), db)
         }
-        try registers.record(object: note, field: "body", w, db)
+        // (The write itself is the note_revisions row the caller inserted: nothing to record.)
         // A note's first write (its NoteAdded) has nothing before it: every other write has the note in its causal past.
         try window.notes.write(w, to: note, stored: { w.event == $0 ? [] : try registers.heads($0, "body", db) },
                                happenedBefore: registers.happenedBefore(db))

@@ -161,20 +161,22 @@ import Testing
     @Test func damagedLostDuplicatedAndReorderedCopiesHealToTheSameState() async throws {
         let base = testSeed("damaged-delivery")
         let count = Self.seeds
-        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent, \.standardOutputContent]) { [base = base as UInt64, count = count as Int] in
-            breadcrumbKey = "damaged-\(base)"
+        let crumbs = "damaged-\(base)"
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent, \.standardOutputContent]) { [base = base as UInt64, count = count as Int, crumbs = crumbs as String] in
+            breadcrumbKey = crumbs
             exit(DamagedDeliveryTests.runSeeds(base: base, count: count, steps: 30, forks: false))
         }
-        HostileCorpusTests.inChild("damaged delivery, seeds from \(base)", result, breadcrumbs: "damaged-\(base)")
+        HostileCorpusTests.inChild("damaged delivery, seeds from \(base)", result, breadcrumbs: crumbs)
     }
 
     @Test func forksOverAFaultyChannelAreFrozenIdenticallyEverywhere() async throws {
         let base = testSeed("fork-delivery")
         let count = glossLarge ? 500 : 50
-        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent, \.standardOutputContent]) { [base = base as UInt64, count = count as Int] in
-            breadcrumbKey = "fork-delivery-\(base)"
+        let crumbs = "fork-delivery-\(base)"
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent, \.standardOutputContent]) { [base = base as UInt64, count = count as Int, crumbs = crumbs as String] in
+            breadcrumbKey = crumbs
             exit(DamagedDeliveryTests.runSeeds(base: base, count: count, steps: 30, forks: true))
         }
-        HostileCorpusTests.inChild("fork delivery, seeds from \(base)", result, breadcrumbs: "fork-delivery-\(base)")
+        HostileCorpusTests.inChild("fork delivery, seeds from \(base)", result, breadcrumbs: crumbs)
     }
 }

@@ -71,12 +71,13 @@ import Testing
         let seed = hostileSeed("hostile-corpus")
         let size = Self.corpusSize
         let only = ProcessInfo.processInfo.environment["GLOSS_HOSTILE_CASE"].flatMap(Int.init)
-        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent, \.standardOutputContent]) { [seed = seed as UInt64, size = size as Int, only = only as Int?] in
-            breadcrumbKey = "mixed-\(seed)"
+        let crumbs = "mixed-\(seed)"
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent, \.standardOutputContent]) { [seed = seed as UInt64, size = size as Int, only = only as Int?, crumbs = crumbs as String] in
+            breadcrumbKey = crumbs
             let failures = try HostileCorpusTests.runMixedCorpus(seed: seed, size: size, only: only)
             exit(failures == 0 ? HostileCorpusTests.passed : HostileCorpusTests.failed)
         }
-        Self.inChild("mixed corpus, seed \(seed)", result, breadcrumbs: "mixed-\(seed)")
+        Self.inChild("mixed corpus, seed \(seed)", result, breadcrumbs: crumbs)
     }
 
     static func runMixedCorpus(seed: UInt64, size: Int, only: Int?) throws -> Int {
@@ -135,8 +136,9 @@ import Testing
     func eachKindAloneLeavesNoTraceAfterHealing(_ kind: HostileKind) async throws {
         let seed = hostileSeed("hostile-\(kind.rawValue)")
         let count = glossLarge ? 400 : 40
-        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent, \.standardOutputContent]) { [seed = seed as UInt64, kind = kind as HostileKind, count = count as Int] in
-            breadcrumbKey = "kind-\(kind.rawValue)-\(seed)"
+        let crumbs = "kind-\(kind.rawValue)-\(seed)"
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent, \.standardOutputContent]) { [seed = seed as UInt64, kind = kind as HostileKind, count = count as Int, crumbs = crumbs as String] in
+            breadcrumbKey = crumbs
             let world = try HostileWorld(seed: seed, events: 40)
             let corpus = HostileCorpus(world: world)
             let target = try world.makeTarget("target")
@@ -166,7 +168,7 @@ import Testing
             trace("SUMMARY \(oracle.failures.count) failures")
             exit(oracle.failures.isEmpty ? HostileCorpusTests.passed : HostileCorpusTests.failed)
         }
-        Self.inChild("kind \(kind.rawValue), seed \(seed)", result, breadcrumbs: "kind-\(kind.rawValue)-\(seed)")
+        Self.inChild("kind \(kind.rawValue), seed \(seed)", result, breadcrumbs: crumbs)
     }
 
     /// Validly signed lies (huge seqs, extreme times, deps on unknown feeds or huge seqs), forks and
@@ -178,8 +180,9 @@ import Testing
         let seed = hostileSeed("hostile-\(kind.rawValue)")
         let count = kind == .flood ? (glossLarge ? 12 : 3) : (glossLarge ? 200 : 30)
         let floodSize = glossLarge ? 12_000 : 3_000
-        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent, \.standardOutputContent]) { [seed = seed as UInt64, kind = kind as StatefulKind, count = count as Int, floodSize = floodSize as Int] in
-            breadcrumbKey = "stateful-\(kind.rawValue)-\(seed)"
+        let crumbs = "stateful-\(kind.rawValue)-\(seed)"
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent, \.standardOutputContent]) { [seed = seed as UInt64, kind = kind as StatefulKind, count = count as Int, floodSize = floodSize as Int, crumbs = crumbs as String] in
+            breadcrumbKey = crumbs
             let world = try HostileWorld(seed: seed, events: 40)
             let corpus = HostileCorpus(world: world)
             let target = try world.makeTarget("target")
@@ -228,15 +231,16 @@ import Testing
             trace("SUMMARY \(oracle.failures.count) failures")
             exit(oracle.failures.isEmpty ? HostileCorpusTests.passed : HostileCorpusTests.failed)
         }
-        Self.inChild("stateful \(kind.rawValue), seed \(seed)", result, breadcrumbs: "stateful-\(kind.rawValue)-\(seed)")
+        Self.inChild("stateful \(kind.rawValue), seed \(seed)", result, breadcrumbs: crumbs)
     }
 
     /// Forks are handled identically whatever the arrival order: the same digest, vector, forks
     /// evidence and frozen seq on two replicas that saw the two branches in opposite orders.
     @Test func aForkIsHandledIdenticallyInEitherOrder() async throws {
         let seed = hostileSeed("hostile-fork-order")
-        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent, \.standardOutputContent]) { [seed = seed as UInt64] in
-            breadcrumbKey = "fork-order-\(seed)"
+        let crumbs = "fork-order-\(seed)"
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent, \.standardOutputContent]) { [seed = seed as UInt64, crumbs = crumbs as String] in
+            breadcrumbKey = crumbs
             let world = try HostileWorld(seed: seed, events: 40)
             let corpus = HostileCorpus(world: world)
             var failures = 0
@@ -264,6 +268,6 @@ import Testing
             trace("SUMMARY \(failures) failures")
             exit(failures == 0 ? HostileCorpusTests.passed : HostileCorpusTests.failed)
         }
-        Self.inChild("fork order, seed \(seed)", result, breadcrumbs: "fork-order-\(seed)")
+        Self.inChild("fork order, seed \(seed)", result, breadcrumbs: crumbs)
     }
 }

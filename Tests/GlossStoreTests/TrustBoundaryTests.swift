@@ -33,11 +33,10 @@ import Testing
         var out: [SignedEvent] = []
         var prev = EventID.zero
         for i in 1...n {
-            let payload = NoteAdded(on: String(repeating: "a", count: 64), body: "note \(i) by \(key.replicaID.short)").encoded
-            let bytes = rawEnvelope(key: key, seq: UInt64(i), prev: prev, time: start + UInt64(i) * 1000, deps: deps[i] ?? [], payload: payload)
-            let env = try EventEnvelope(decoding: bytes)
-            out.append(SignedEvent(envelope: env, payload: payload))
-            prev = env.id
+            let e = try signed(key, seq: UInt64(i), prev: prev, time: start + UInt64(i) * 1000, deps: deps[i] ?? [],
+                               NoteAdded(on: String(repeating: "a", count: 64), body: "note \(i) by \(key.replicaID.short)"))
+            out.append(e)
+            prev = e.id
         }
         return out
     }
@@ -313,17 +312,16 @@ import Testing
         defer { tmp.remove() }
         print("forks: seed \(seed)")
         var rng = SplitMix64(seed: seed)
-        func key() throws -> ReplicaKey { try ReplicaKey(seed: (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }) }
-        let forked = try key(), honest = try key()
+        let forked = try Self.seededKey(&rng), honest = try Self.seededKey(&rng)
         let common = try Self.feed(forked, 2)
         // Two branches at seq 3 and 4 (a copied replica folder): same key, different events.
         func branch(_ tag: String, _ times: UInt64) throws -> [SignedEvent] {
             var prev = common[1].id
             return try (3...4).map { i -> SignedEvent in
-                let p = NoteAdded(on: String(repeating: "a", count: 64), body: "\(tag) \(i)").encoded
-                let env = try EventEnvelope(decoding: Self.rawEnvelope(key: forked, seq: UInt64(i), prev: prev, time: common[1].envelope.time.raw + times * UInt64(i), payload: p))
-                prev = env.id
-                return SignedEvent(envelope: env, payload: p)
+                let e = try Self.signed(forked, seq: UInt64(i), prev: prev, time: common[1].envelope.time.raw + times * UInt64(i),
+                                        NoteAdded(on: String(repeating: "a", count: 64), body: "\(tag) \(i)"))
+                prev = e.id
+                return e
             }
         }
         let a = try branch("A", 1000), b = try branch("B", 1001)
@@ -402,6 +400,11 @@ import Testing
         return order
     }
 
+    /// A key drawn from a seeded generator (reproducible runs).
+    static func seededKey(_ rng: inout SplitMix64) throws -> ReplicaKey {
+        try ReplicaKey(seed: (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) })
+    }
+
     /// A validly signed event of any payload type.
     static func signed(_ key: ReplicaKey, seq: UInt64, prev: EventID, time: UInt64, deps: [(ReplicaID, UInt64)] = [],
                        _ payload: some EventPayload) throws -> SignedEvent {
@@ -420,8 +423,7 @@ import Testing
         defer { tmp.remove() }
         print("forks-edits: seed \(seed)")
         var rng = SplitMix64(seed: seed)
-        func key() throws -> ReplicaKey { try ReplicaKey(seed: (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }) }
-        let forked = try key(), honest = try key()
+        let forked = try Self.seededKey(&rng), honest = try Self.seededKey(&rng)
         let F = forked.replicaID
         let t = HybridTime(milliseconds: 1_624_700_000_000).raw
         let f1 = try Self.signed(forked, seq: 1, prev: .zero, time: t + 1000, NoteAdded(on: String(repeating: "a", count: 64), body: "x\none\ntwo"))
