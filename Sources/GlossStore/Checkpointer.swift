@@ -24,6 +24,8 @@ final class Checkpointer: @unchecked Sendable {
     private let lock = NSLock()
     /// Bumped by every commit over the threshold; a delayed checkpoint runs only if still current.
     private var generation = 0
+    /// Set by `stop()`: no checkpoint runs after it.
+    private var stopped = false
 
     private let maintenance: @Sendable (Database) throws -> Void
 
@@ -58,10 +60,19 @@ final class Checkpointer: @unchecked Sendable {
         lock.unlock()
         queue.asyncAfter(deadline: .now() + Checkpointer.quiet) {
             self.lock.lock()
-            let current = self.generation == mine
+            let current = self.generation == mine && !self.stopped
             self.lock.unlock()
             if current { self.checkpoint() }
         }
+    }
+
+    /// Cancels pending checkpoints and waits for a running one to end (the replica is closing; its
+    /// last connection checkpoints as it closes).
+    func stop() {
+        lock.lock()
+        stopped = true
+        lock.unlock()
+        queue.sync {}
     }
 
     /// Opens a connection for the moment and closes it after (a replica's connections all close

@@ -18,6 +18,8 @@ public final class ReplicaStore: Sendable {
     /// Another store every write transaction also goes to (a hub's PostgreSQL database,
     /// Protocol/12-hub.md); nil for an ordinary replica.
     public let writeThrough: (any WriteThrough)?
+    /// Runs WAL checkpoints and upkeep off the write path; stopped by `close()`.
+    let checkpointer: Checkpointer
 
     /// What the caller means to do with the replica.
     public enum Access: Sendable {
@@ -37,13 +39,15 @@ public final class ReplicaStore: Sendable {
         self.projector = projector
         self.path = path
         self.writeThrough = writeThrough
+        let checkpointer = Checkpointer(path: path, maintenance: { try projector.maintain($0) })
+        self.checkpointer = checkpointer
         let location = (path as NSString).deletingLastPathComponent
         var snapshot = false
         do {
-            pool = try ReplicaStore.openPool(path: path, projector: projector, snapshot: false)
+            pool = try ReplicaStore.openPool(path: path, projector: projector, checkpointer: checkpointer, snapshot: false)
         } catch {
             guard access == .read, StoreError.storage(error, location: location) != nil, ReplicaStore.walIsEmpty(path),
-                  let p = try? ReplicaStore.openPool(path: path, projector: projector, snapshot: true) else {
+                  let p = try? ReplicaStore.openPool(path: path, projector: projector, checkpointer: checkpointer, snapshot: true) else {
                 throw StoreError.storage(error, location: location)
                     ?? StoreError(.corrupt, "cannot open the replica database at \(path); check the file and its permissions", underlying: error)
             }
@@ -66,16 +70,16 @@ public final class ReplicaStore: Sendable {
                 try ensureProjections()
             }
         } catch {
+            checkpointer.stop()
             try? pool.close()
             throw StoreError.storage(error, location: location) ?? error
         }
     }
 
-    private static func openPool(path: String, projector: any Projector, snapshot: Bool) throws -> DatabasePool {
+    private static func openPool(path: String, projector: any Projector, checkpointer: Checkpointer, snapshot: Bool) throws -> DatabasePool {
         var config = Configuration()
         config.busyMode = .timeout(30)
         config.readonly = snapshot
-        let checkpointer = Checkpointer(path: path, maintenance: { try projector.maintain($0) })
         config.prepareDatabase { db in
             // Own events must be durable before they can leave the replica (DESIGN §1.8).
             try db.execute(sql: "PRAGMA synchronous = FULL; PRAGMA cache_size = -16384")

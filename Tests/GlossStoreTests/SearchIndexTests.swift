@@ -45,4 +45,33 @@ import Testing
         let reopened = try Replica.open(at: tmp.url)
         #expect(try automerge(reopened) == 0)
     }
+
+    /// Files of `folder` this process has open now (read from /proc/self/fd).
+    static func openFiles(under folder: String) -> [String] {
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return fds.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0) }
+            .filter { $0.hasPrefix(folder) }
+    }
+
+    /// The upkeep waits for a quiet moment after a commit; closing the replica cancels it, so no
+    /// connection opens the database after `close()` returns (someone may copy or remove the folder).
+    @Test func closingCancelsTheUpkeepItScheduled() throws {
+        let tmp = TempDir("gloss-close")
+        defer { tmp.remove() }
+        let r = try Replica.create(in: tmp.url, analyst: "ana")
+        let a = try r.ingest(bytes: sampleArticleBytes(), filename: "a.txt")
+        // Enough commits to leave the write-ahead log over the checkpoint threshold.
+        for i in 0..<300 { _ = try r.addNote(on: a.id, body: "Landfill inspection \(i) near Baku.") }
+        try r.close()
+        let folder = tmp.url.resolvingSymlinksInPath().path
+        #expect(Self.openFiles(under: folder).isEmpty, "nothing open once closed")
+        // The cancelled upkeep would have opened replica.db 250 ms after the last commit.
+        var seen: [String] = []
+        let end = Date().addingTimeInterval(0.8)
+        while Date() < end && seen.isEmpty {
+            seen = Self.openFiles(under: folder)
+            usleep(200)
+        }
+        #expect(seen.isEmpty, "a connection opened the closed replica: \(seen)")
+    }
 }
