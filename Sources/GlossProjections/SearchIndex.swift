@@ -52,7 +52,12 @@ enum SearchIndex {
     /// revision and annotation), then forgets them.
     static func flush(_ db: Database) throws {
         guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM temp.search_dirty LIMIT 1")) ?? false else { return }
-        try db.cachedStatement(sql: "DELETE FROM search WHERE rowid IN (SELECT rowid FROM temp.search_dirty)").execute()
+        // Only documents the index holds (FTS5's own `search_docsize` row per document): deleting
+        // an absent rowid still costs FTS5 a lookup and an update of the virtual table, and most
+        // stale marks are for rows new in this transaction (all of them in a rebuild).
+        try db.cachedStatement(sql: """
+            DELETE FROM search WHERE rowid IN (SELECT d.rowid FROM temp.search_dirty d JOIN search_docsize s ON s.id = d.rowid)
+            """).execute()
         try db.cachedStatement(sql: """
             INSERT INTO search(rowid, kind, id, body)
             SELECT t.rowid * 4, 'annotation', t.annotation, t.exact || coalesce(char(10) || t.comment, '')

@@ -9,17 +9,24 @@ import Testing
 
 /// Everything a replica's projections show, read through public interfaces only: the maintained
 /// digest, the digest recomputed by the projector, a digest computed here from the rows by the
-/// rule of Protocol/04-projections.md §Digest (independent of the product's digest code), and every
-/// row of every documented projection table, sorted.
+/// rule of Protocol/04-projections.md §Digest (independent of the product's digest code), every
+/// row of every documented projection table, sorted, and the full-text index: what it holds
+/// (kind, id, text; its rowids follow local row order) and whether its index agrees with that
+/// (FTS5's `integrity-check`, which finds a stale or missing term).
 struct ProjectionSnapshot: Equatable {
     var maintained: String
     var recomputed: String
     var fromSpec: String
     /// Table name → rendered rows, sorted.
     var tables: [String: [String]]
+    /// The search index's documents (kind, id, text), sorted.
+    var search: [String]
+    /// nil when the index agrees with its documents, else SQLite's message.
+    var searchIntegrity: String?
 
     static func of(_ r: Replica) throws -> ProjectionSnapshot {
         let projector = GlossProjector()
+        let integrity = try searchIntegrity(r)
         return try r.store.read { db in
             var tables: [String: [String]] = [:]
             for t in GlossProjector.tables {
@@ -27,8 +34,28 @@ struct ProjectionSnapshot: Equatable {
                     row.databaseValues.map(render).joined(separator: "|")
                 }.sorted()
             }
+            let search = try Row.fetchAll(db, sql: "SELECT kind, id, body FROM search").map { row in
+                row.databaseValues.map(render).joined(separator: "|")
+            }.sorted()
             return ProjectionSnapshot(maintained: try projector.digest(db), recomputed: try projector.recomputedDigest(db),
-                                      fromSpec: try specDigest(db), tables: tables)
+                                      fromSpec: try specDigest(db), tables: tables, search: search,
+                                      searchIntegrity: integrity)
+        }
+    }
+
+    /// FTS5's check that the index holds exactly the terms of its documents (a write: its own
+    /// transaction, rolled back).
+    static func searchIntegrity(_ r: Replica) throws -> String? {
+        do {
+            try r.store.pool.writeWithoutTransaction { db in
+                try db.inTransaction {
+                    try db.execute(sql: "INSERT INTO search(search) VALUES ('integrity-check')")
+                    return .rollback
+                }
+            }
+            return nil
+        } catch {
+            return "\(error)"
         }
     }
 
@@ -96,6 +123,10 @@ struct ProjectionSnapshot: Equatable {
             let onlyA = a.filter { !sb.contains($0) }, onlyB = b.filter { !sa.contains($0) }
             out.append("\(label): table \(t.name) differs (\(a.count) vs \(b.count) rows); only here: \(onlyA.prefix(2).map { String($0.prefix(400)) }); only there: \(onlyB.prefix(2).map { String($0.prefix(400)) })")
         }
+        if search != other.search {
+            let (sa, sb) = (Set(search), Set(other.search))
+            out.append("\(label): search index differs (\(search.count) vs \(other.search.count) documents); only here: \(search.filter { !sb.contains($0) }.prefix(2).map { String($0.prefix(300)) }); only there: \(other.search.filter { !sa.contains($0) }.prefix(2).map { String($0.prefix(300)) })")
+        }
         return out
     }
 
@@ -104,6 +135,7 @@ struct ProjectionSnapshot: Equatable {
         var out: [String] = []
         if maintained != recomputed { out.append("\(label): maintained digest \(maintained.prefix(12)) ≠ recomputed \(recomputed.prefix(12))") }
         if recomputed != fromSpec { out.append("\(label): projector's recomputed digest \(recomputed.prefix(12)) ≠ the digest computed from the spec \(fromSpec.prefix(12))") }
+        if let searchIntegrity { out.append("\(label): the search index disagrees with its documents: \(searchIntegrity)") }
         return out
     }
 
