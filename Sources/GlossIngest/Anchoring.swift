@@ -52,6 +52,8 @@ public enum Anchoring {
     public struct PreparedText: Sendable {
         let scalars: ScalarText
         public init(_ text: String) { scalars = ScalarText(text) }
+        /// Its length in Unicode scalars (it holds 4 bytes per scalar).
+        public var count: Int { scalars.count }
     }
 
     /// As `reanchor(_:in:)` on a text prepared once.

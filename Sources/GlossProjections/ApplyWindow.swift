@@ -12,9 +12,12 @@ import GlossStore
 ///   their heads stay here, and the `reg_heads`, `notes` and open `conflicts` rows are written once,
 ///   when the run ends (before any other kind of event, and before commit) — a note edited many
 ///   times in a window is updated once;
-/// - articles' current revisions and their texts prepared for anchoring, read once per run;
+/// - article revisions' texts prepared for anchoring (a revision's text never changes: kept across
+///   transactions, a bounded number of the latest);
 /// - causal-order answers (`depSeq` of a stored event on a feed), which never change once the event
-///   is stored.
+///   is stored, and the log position of the event that created an object (a note, fact or
+///   annotation row exists and was created by that event: nothing but a rebuild, which resets the
+///   window, removes such a row), and the log positions of the events applied in the transaction.
 ///
 /// Only note events defer: every other event flushes the run first and is projected row by row, so
 /// whatever reads note rows or registers sees them current. The rows at commit are those of the
@@ -30,19 +33,48 @@ final class ApplyWindow {
     /// The store the run's events are applied to (weak: the store owns the connection that owns this).
     weak var store: ReplicaStore?
     private var depSeqs: [DepKey: UInt64] = [:]
-    /// Articles' current revisions and texts read during the run (any other event may change them).
-    var currentTexts: [String: (String, Anchoring.PreparedText)] = [:]
+    /// Log positions (feed, seq) of the events applied in this transaction, by id.
+    private var positions: [Bytes32: Origin] = [:]
+    /// Objects' creating events by (table, id), found or written in this transaction.
+    private var origins: [OriginKey: Origin] = [:]
+    /// Entries kept at most in each of `positions` and `origins` (then forgotten and read from the
+    /// log as needed): under three quarters of 2^15, so each table stays at 32,768 buckets, 2 MB.
+    static let maxOrigins = 24_000
+    /// Revisions' texts prepared for anchoring, by SHA-256, the latest within `textScalars` scalars
+    /// in all (4 bytes each: 2 MiB).
+    var texts = RecentCache<String, Anchoring.PreparedText>(budget: ApplyWindow.textScalars)
+    static let textScalars = 512 << 10
 
     struct DepKey: Hashable { var feed: Int64; var seq: UInt64; var on: Int64 }
+    struct OriginKey: Hashable { var table: String; var id: Bytes32 }
+    /// The feed and seq of the event that created an object.
+    struct Origin { var feed: Int64; var seq: UInt64 }
+
+    func origin(_ table: String, _ id: Bytes32) -> Origin? { origins[OriginKey(table: table, id: id)] }
+
+    func remember(_ table: String, _ id: Bytes32, _ origin: Origin) {
+        if origins.count >= ApplyWindow.maxOrigins { origins.removeAll(keepingCapacity: true) }
+        origins[OriginKey(table: table, id: id)] = origin
+    }
+
+    /// The log position of an event applied in this transaction (nil: read it from the log).
+    func position(of event: Bytes32) -> Origin? { positions[event] }
+
+    func applied(_ event: Bytes32, _ position: Origin) {
+        if positions.count >= ApplyWindow.maxOrigins { positions.removeAll(keepingCapacity: true) }
+        positions[event] = position
+    }
 
     /// Forgets the run (after it is written, after any event outside a run, on rollback).
     func clearRun() {
         notes.removeAll(); store = nil
-        currentTexts.removeAll(keepingCapacity: true)
     }
 
     /// Forgets everything (end of transaction, rollback, rebuild).
-    func reset() { clearRun(); depSeqs.removeAll(keepingCapacity: true) }
+    func reset() {
+        clearRun()
+        depSeqs.removeAll(keepingCapacity: true); origins.removeAll(keepingCapacity: true); positions.removeAll(keepingCapacity: true)
+    }
 
     /// The seq of feed `on` in the full deps of stored event (`feed`, `seq`), memoized.
     private func depSeq(feed: Int64, seq: UInt64, on: Int64, store: ReplicaStore, _ db: Database) throws -> UInt64 {
@@ -67,4 +99,33 @@ final class ApplyWindow {
     static func of(_ db: Database) -> ApplyWindow? {
         RowChangeHook.of(db)?.projectorState as? ApplyWindow
     }
+}
+
+/// A map that keeps its most recently stored entries within a budget of total cost: when a new
+/// entry would exceed it, the older half of the entries (by storing order) is forgotten.
+struct RecentCache<Key: Hashable, Value> {
+    private var entries: [Key: (value: Value, cost: Int, stamp: Int)] = [:]
+    private var clock = 0
+    private(set) var cost = 0
+    let budget: Int
+
+    init(budget: Int) { self.budget = budget }
+
+    subscript(key: Key) -> Value? { entries[key]?.value }
+
+    /// Keeps `value` unless its cost alone is over an eighth of the budget.
+    mutating func store(_ value: Value, for key: Key, cost: Int) {
+        guard cost <= budget / 8 else { return }
+        if let old = entries.removeValue(forKey: key) { self.cost -= old.cost }
+        if self.cost + cost > budget {
+            let cut = clock - entries.count / 2
+            entries = entries.filter { $0.value.stamp > cut }
+            self.cost = entries.values.reduce(0) { $0 + $1.cost }
+        }
+        clock += 1
+        entries[key] = (value, cost, clock)
+        self.cost += cost
+    }
+
+    var count: Int { entries.count }
 }

@@ -78,15 +78,20 @@ extension GlossProjector {
         for o in objects { try anchor(o, db) }
     }
 
-    /// An article's current revision and its text, prepared for anchoring; kept by the apply window
-    /// while a run of note, tag, link and annotation events lasts (they change no revision).
+    /// An article's current revision and its text, prepared for anchoring. The revision is read each
+    /// time (any event may change it); its text, named by its SHA-256, never changes, so the apply
+    /// window keeps the prepared texts it read, across events and transactions (`ApplyWindow.texts`).
     private func currentRevision(of article: String, _ db: Database) throws -> (String, Anchoring.PreparedText)? {
-        if let hit = ApplyWindow.of(db)?.currentTexts[article] { return hit }
-        guard let current = try db.first("""
-            SELECT r.sha256, r.text FROM articles a JOIN article_revisions r ON r.sha256 = a.current_revision WHERE a.article = ?
-            """, { $0.add(article) }, { ($0.text(0), Anchoring.PreparedText($0.text(1))) }) else { return nil }
-        ApplyWindow.of(db)?.currentTexts[article] = current
-        return current
+        guard let sha = try db.first("SELECT current_revision FROM articles WHERE article = ?", { $0.add(article) }, { $0.text(0) }) else {
+            return nil
+        }
+        let window = ApplyWindow.of(db)
+        if let text = window?.texts[sha] { return (sha, text) }
+        guard let text = try db.first("SELECT text FROM article_revisions WHERE sha256 = ?", { $0.add(sha) }, { Anchoring.PreparedText($0.text(0)) }) else {
+            return nil
+        }
+        window?.texts.store(text, for: sha, cost: text.count)
+        return (sha, text)
     }
 
     /// Computes one object's anchor row in its article's current revision.

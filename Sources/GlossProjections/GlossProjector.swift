@@ -260,6 +260,7 @@ public struct GlossProjector: Projector {
         let ctx = Context(id: env.id.hex, author: env.author, time: Int64(bitPattern: env.time.raw),
                           replica: env.replica.hex, at: env.time.rfc3339)
         let payload = e.decodedPayload
+        ApplyWindow.of(db)?.applied(env.id.raw, ApplyWindow.Origin(feed: e.feed, seq: env.seq))
         // Note, tag, link and annotation events neither read nor write what a run of note events keeps
         // in memory (ApplyWindow); any other event ends the run first, and is applied row by row.
         let inRun = switch payload {
@@ -294,6 +295,7 @@ public struct GlossProjector: Projector {
                 b.add(ctx.id); b.add(p.on); b.add(ctx.author); b.add(ctx.at); b.add(p.body)
                 b.add(ctx.id); b.add(ctx.time); b.add(ctx.replica); b.add(ctx.at)
             }
+            ApplyWindow.of(db)?.remember("notes", env.id.raw, ApplyWindow.Origin(feed: e.feed, seq: env.seq))
             try revision(note: ctx.id, kind: "add", body: p.body, ctx, db)
             try noteWrite(ctx.id, deleted: false, value: p.body, deferred: true, e, ctx, store: store, db)
         case .noteEdited(let p):
@@ -509,10 +511,20 @@ public struct GlossProjector: Projector {
     /// True when `table` has a row keyed `id` (an object whose id is its creating event's id) and
     /// that event happened before `e`.
     func createdInCausalPast(_ id: String, table: String, key: String, of e: AppliedEvent, store: ReplicaStore, _ db: Database) throws -> Bool {
-        guard let idBytes = Hex.decode(id), let (feed, seq) = try db.first("""
-            SELECT ev.feed, ev.seq FROM \(table) t JOIN events ev ON ev.id = ? WHERE t.\(key) = ?
-            """, { $0.add(idBytes); $0.add(id) }, { ($0.int(0), UInt64($0.int(1))) }) else { return false }
-        return try happenedBefore(feedA: feed, seqA: seq, e, store: store, db)
+        // (Rows are keyed by lowercase hex: any other spelling names no object, memo or not.)
+        guard let raw = Bytes32(hex: id), raw.hex == id else { return false }
+        let window = ApplyWindow.of(db)
+        let origin: ApplyWindow.Origin
+        if let known = window?.origin(table, raw) {
+            origin = known
+        } else {
+            guard let found = try db.first("""
+                SELECT ev.feed, ev.seq FROM \(table) t JOIN events ev ON ev.id = ? WHERE t.\(key) = ?
+                """, { $0.add(raw.bytes); $0.add(id) }, { ApplyWindow.Origin(feed: $0.int(0), seq: UInt64($0.int(1))) }) else { return false }
+            window?.remember(table, raw, found)
+            origin = found
+        }
+        return try happenedBefore(feedA: origin.feed, seqA: origin.seq, e, store: store, db)
     }
 
     /// True when event (`feedA`, `seqA`) happened before `e` (memoized by the apply window).

@@ -138,14 +138,19 @@ struct Registers {
     /// A revision whose event is no longer in the log was removed by a fork found earlier in this
     /// transaction (its feed frozen, the event kept as evidence): the store rebuilds the projections
     /// before the transaction commits, so what this window computes with it is discarded. Until
-    /// then it counts as before every event (feed 0, seq 0) — harmless, and never a reason to fail
-    /// the window (the previous layout stored feed and seq beside each write, so this never arose).
+    /// then it counts as before every event (feed 0, seq 0), or keeps the position it was applied at
+    /// when that was in this transaction (the apply window's memo) — harmless either way, and never
+    /// a reason to fail the window (the previous layout stored feed and seq beside each write).
     private func withLogPositions(_ revisions: [Write], _ db: Database) throws -> [Write] {
         var writes = revisions
+        let window = ApplyWindow.of(db)
         for i in writes.indices {
-            let position = try Hex.decode(writes[i].event).flatMap { id in
-                try db.first("SELECT feed, seq FROM events WHERE id = ?", { $0.add(id) }, { ($0.int(0), UInt64($0.int(1))) })
+            guard let id = Bytes32(hex: writes[i].event) else { (writes[i].feed, writes[i].seq) = (0, 0); continue }
+            if let p = window?.position(of: id) {
+                (writes[i].feed, writes[i].seq) = (p.feed, p.seq)
+                continue
             }
+            let position = try db.first("SELECT feed, seq FROM events WHERE id = ?", { $0.add(id.bytes) }, { ($0.int(0), UInt64($0.int(1))) })
             (writes[i].feed, writes[i].seq) = position ?? (0, 0)
         }
         return writes
