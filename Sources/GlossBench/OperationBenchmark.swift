@@ -31,9 +31,11 @@ public enum OperationBenchmark {
     /// Imports `bundle` into a new replica in `folder`: events/s, bytes per event on the wire,
     /// SQLite rows written per event (`sqlite3_total_changes`, statement rows without trigger
     /// rows) and rows stored per event (what the raw baseline writes).
-    public static func importBundle(_ bundle: URL, folder: URL) throws -> JSON {
+    /// `profile`: records the writer's statements (`StatementProfile`).
+    public static func importBundle(_ bundle: URL, folder: URL, profile: StatementProfile? = nil) throws -> JSON {
         // A team history (`bench generate --team`) goes into a replica joining that team.
         let r = try Replica.create(in: folder, analyst: "bench", team: try isTeamBundle(bundle) ? .join : .none)
+        profile?.attach(to: r)
         let rowsBefore = try storedRows(r)
         let changesBefore = r.store.pool.writeWithoutTransaction { $0.totalChangesCount }
         let t0 = now()
@@ -72,8 +74,9 @@ public enum OperationBenchmark {
     }
 
     /// Drops and replays the projections.
-    public static func rebuild(folder: URL) throws -> JSON {
+    public static func rebuild(folder: URL, profile: StatementProfile? = nil) throws -> JSON {
         let r = try Replica.open(at: folder)
+        profile?.attach(to: r)
         let t0 = now()
         let (n, _) = try r.rebuild()
         let secs = seconds(since: t0)

@@ -160,6 +160,7 @@ struct Bench: AsyncParsableCommand {
         @Option(help: "Working folder (the replica is WORK/replica).") var work: String
         @Option(help: "The bundle (import).") var bundle: String?
         @Option(help: "Local edits to time, per setting.") var edits = 1000
+        @Option(help: "Add the N costliest SQL statements of import or rebuild (key statements: [{sql, count, seconds}]); 0: none.") var statements = 0
 
         func validate() throws {
             guard Run.operations.contains(operation) || operation == "baseline" else {
@@ -167,24 +168,27 @@ struct Bench: AsyncParsableCommand {
             }
             if operation == "import" && bundle == nil { throw ValidationError("import needs --bundle") }
             try FlagCheck.count("--edits", edits, 1...1_000_000)
+            try FlagCheck.count("--statements", statements, 0...1000)
         }
 
         func run() async throws {
             let work = URL(fileURLWithPath: self.work)
             let folder = work.appendingPathComponent("replica")
+            let profile = statements > 0 ? StatementProfile() : nil
             do {
                 let result: JSON
                 switch operation {
-                case "import": result = try OperationBenchmark.importBundle(URL(fileURLWithPath: bundle!), folder: folder)
+                case "import": result = try OperationBenchmark.importBundle(URL(fileURLWithPath: bundle!), folder: folder, profile: profile)
                 case "baseline": result = try OperationBenchmark.baseline(database: folder.appendingPathComponent(".gloss/replica.db"), scratch: work)
                 case "export": result = try OperationBenchmark.export(folder: folder, out: work.appendingPathComponent("export.glossb"))
-                case "rebuild": result = try OperationBenchmark.rebuild(folder: folder)
+                case "rebuild": result = try OperationBenchmark.rebuild(folder: folder, profile: profile)
                 case "asof": result = try OperationBenchmark.asOf(folder: folder, out: work.appendingPathComponent("asof-\(getpid()).db"))
                 case "sync": result = try await OperationBenchmark.sync(folder: folder, client: work.appendingPathComponent("sync-client-\(getpid())"))
                 default: result = try OperationBenchmark.localEdits(folder: folder, count: edits, scratch: work)
                 }
                 guard case .object(var kv) = result else { return }
                 kv.append(("peakRSSkB", .int(Int64(OperationBenchmark.peakRSSkB()))))
+                if let profile { kv.append(("statements", profile.top(statements))) }
                 out(JSON.object(kv).compact)
             } catch {
                 throw CLIOutput.fail(error)

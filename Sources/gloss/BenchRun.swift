@@ -25,12 +25,18 @@ extension Bench {
                 synced: round trips after the handshake, ms, bytes), local (note edits, each signed, appended
                 and projected in its own durable transaction: p50/p99 with synchronous=FULL, the replica's
                 setting, and NORMAL for reference).
+
+                --statements N adds, for import and rebuild, the N SQL statements that took the most time in
+                the writer (count, seconds, µs each; a statement run inside another counts in both), printed
+                after each repetition and, with --json, under "statements" (the last repetition's). Recording
+                slows those operations: compare their figures only with other --statements runs.
                 """)
         @Option(help: ArgumentHelp("The history to measure (from `gloss bench generate`).", valueName: "FILE.glossb")) var bundle: String
         @Option(help: "Working folder (default: a new temporary folder, removed at the end).") var work: String?
         @Option(name: .customLong("repeat"), help: "Repetitions (fresh replica each).") var repetitions = 3
         @Option(help: "Comma-separated operations: import, export, rebuild, asof, sync, local.") var ops = "import,export,rebuild,asof,sync,local"
         @Option(help: "Local edits timed per setting.") var edits = 1000
+        @Option(help: "Also show the N costliest SQL statements of import and rebuild (0–1000; 0: none).") var statements = 0
         @Flag(help: "Skip the raw SQLite baseline.") var noBaseline = false
         @Flag(help: "Keep the working folder.") var keep = false
         @Flag(help: "Print JSON (keys: bundle, events, feeds, repeat, metrics: {op.figure: {median, min, max, values}}); the table then goes to standard error.") var json = false
@@ -43,6 +49,7 @@ extension Bench {
             }
             guard repetitions >= 1, repetitions <= 100 else { throw ValidationError("--repeat must be 1–100") }
             guard edits >= 1, edits <= 1_000_000 else { throw ValidationError("--edits must be 1–1000000") }
+            guard statements >= 0, statements <= 1000 else { throw ValidationError("--statements must be 0–1000") }
             guard FileManager.default.fileExists(atPath: bundle) else { throw ValidationError("no bundle at \(bundle); make one with `gloss bench generate`") }
         }
 
@@ -64,6 +71,7 @@ extension Bench {
                     }
                 }
                 var events = 0, feeds = 0
+                var profiles: [(String, JSON)] = []
                 for rep in 1...repetitions {
                     let dir = root.appendingPathComponent("rep-\(rep)")
                     try? fm.removeItem(at: dir)
@@ -76,10 +84,20 @@ extension Bench {
                         var args = ["bench", "op", op, "--work", dir.path]
                         if op == "import" { args += ["--bundle", bundlePath] }
                         if op == "local" { args += ["--edits", String(edits)] }
+                        if statements > 0 && (op == "import" || op == "rebuild") { args += ["--statements", String(statements)] }
                         let obj = try child(args)
                         got[op] = obj
                         record(op, obj)
                         err("rep \(rep)/\(repetitions) \(op): " + summary(op, obj))
+                        if let list = obj["statements"] as? [[String: Any]] {
+                            err(statementTable(op, list))
+                            if rep == repetitions {
+                                profiles.append((op, .array(list.map { s in
+                                    .object([("sql", .string(s["sql"] as? String ?? "")), ("count", .int(Int64((s["count"] as? NSNumber)?.intValue ?? 0))),
+                                             ("seconds", .double((s["seconds"] as? NSNumber)?.doubleValue ?? 0))])
+                                })))
+                            }
+                        }
                     }
                     events = (got["import"]?["events"] as? Int) ?? events
                     feeds = (got["import"]?["feeds"] as? Int) ?? feeds
@@ -106,7 +124,8 @@ extension Bench {
                                               ("values", .array(xs.map(JSON.double)))])))
                     }
                     out(JSON.object([("bundle", .string(bundlePath)), ("events", .int(Int64(events))), ("feeds", .int(Int64(feeds))),
-                                     ("repeat", .int(Int64(repetitions))), ("metrics", .object(m))]).pretty)
+                                     ("repeat", .int(Int64(repetitions))), ("metrics", .object(m))]
+                                    + (profiles.isEmpty ? [] : [("statements", .object(profiles))])).pretty)
                     err(table(metrics, events: events, feeds: feeds))
                 } else {
                     out(table(metrics, events: events, feeds: feeds))
@@ -131,8 +150,19 @@ extension Bench {
             return obj
         }
 
+        /// The costliest statements of one operation, one line each.
+        func statementTable(_ op: String, _ list: [[String: Any]]) -> String {
+            var lines = ["  \(op): costliest SQL statements (count, seconds, µs each)"]
+            for s in list {
+                let count = (s["count"] as? NSNumber)?.intValue ?? 0, secs = (s["seconds"] as? NSNumber)?.doubleValue ?? 0
+                let sql = (s["sql"] as? String) ?? ""
+                lines.append(String(format: "  %9d %8.3f %8.1f  ", count, secs, count > 0 ? secs * 1e6 / Double(count) : 0) + sql.prefix(110))
+            }
+            return lines.joined(separator: "\n")
+        }
+
         func summary(_ op: String, _ o: [String: Any]) -> String {
-            o.filter { $0.key != "op" }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            o.filter { $0.key != "op" && $0.key != "statements" }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         }
 
         func median(_ xs: [Double]) -> Double {

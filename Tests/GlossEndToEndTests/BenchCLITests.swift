@@ -52,4 +52,29 @@ import Testing
         #expect(try gloss("bench", "generate", "--out", again.path, "--events", "10", "--notes", "3").status == 64)
         #expect(try gloss("bench", "generate", "--out", again.path, "--events", "10", "--overwrite-ratio", "1").status == 64)
     }
+
+    /// `bench run --statements N`: import and rebuild report their costliest SQL statements (the
+    /// statements the projections really run, with counts that match the history).
+    @Test func runReportsTheCostliestStatements() throws {
+        defer { tmp.remove() }
+        let bundle = tmp.sub("s.glossb")
+        let gen = try gloss("bench", "generate", "--out", bundle.path, "--replicas", "3", "--articles", "4", "--notes", "40",
+                            "--annotations", "8", "--overwrite-ratio", "0.25", "--seed", "3", "--json").object
+        let noteWrites = try #require(gen["notes"] as? Int) + #require(gen["edits"] as? Int)
+        let run = try gloss("bench", "run", "--bundle", bundle.path, "--repeat", "1", "--ops", "import,rebuild", "--no-baseline",
+                            "--statements", "1000", "--json")
+        #expect(run.status == 0, "\(run.stderr)")
+        let statements = try #require(run.object["statements"] as? [String: Any])
+        for op in ["import", "rebuild"] {
+            let list = try #require(statements[op] as? [[String: Any]], "no statements for \(op)")
+            #expect(!list.isEmpty && list.count <= 1000)
+            let seconds = list.compactMap { $0["seconds"] as? Double }
+            #expect(seconds.count == list.count && seconds == seconds.sorted(by: >), "\(op): costliest first")
+            // Each note and each edit is one note_revisions row, whichever path wrote it.
+            let revisions = list.first { ($0["sql"] as? String ?? "").hasPrefix("INSERT INTO note_revisions") }
+            #expect(revisions?["count"] as? Int == noteWrites, "\(op): \(list.map { $0["sql"] ?? "" })")
+        }
+        #expect(run.stderr.contains("costliest SQL statements"))
+        #expect(try gloss("bench", "run", "--bundle", bundle.path, "--statements", "-1").status == 64)
+    }
 }
