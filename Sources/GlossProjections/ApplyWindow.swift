@@ -126,6 +126,4 @@ struct RecentCache<Key: Hashable, Value> {
         entries[key] = (value, cost, clock)
         self.cost += cost
     }
-
-    var count: Int { entries.count }
 }
