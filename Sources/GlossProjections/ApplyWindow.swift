@@ -106,7 +106,7 @@ final class ApplyWindow {
 struct RecentCache<Key: Hashable, Value> {
     private var entries: [Key: (value: Value, cost: Int, stamp: Int)] = [:]
     private var clock = 0
-    private(set) var cost = 0
+    private var cost = 0
     let budget: Int
 
     init(budget: Int) { self.budget = budget }

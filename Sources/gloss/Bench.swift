@@ -174,7 +174,7 @@ struct Bench: AsyncParsableCommand {
         func run() async throws {
             let work = URL(fileURLWithPath: self.work)
             let folder = work.appendingPathComponent("replica")
-            let profile = statements > 0 ? StatementProfile() : nil
+            let profile = statements > 0 && Run.profiled.contains(operation) ? StatementProfile() : nil
             do {
                 let result: JSON
                 switch operation {

@@ -10,6 +10,8 @@ extension Bench {
     /// median and the spread, with the raw-SQLite baseline of the same run and the ratio.
     struct Run: ParsableCommand {
         static let operations = ["import", "export", "rebuild", "asof", "sync", "local"]
+        /// The operations `--statements` profiles (they run on a replica's writer connection here).
+        static let profiled: Set<String> = ["import", "rebuild"]
         static let configuration = CommandConfiguration(
             abstract: "Time import, export, rebuild, as-of, TCP sync and local edits on a bundle, against raw SQLite.",
             discussion: """
@@ -49,7 +51,7 @@ extension Bench {
             }
             guard repetitions >= 1, repetitions <= 100 else { throw ValidationError("--repeat must be 1–100") }
             guard edits >= 1, edits <= 1_000_000 else { throw ValidationError("--edits must be 1–1000000") }
-            guard statements >= 0, statements <= 1000 else { throw ValidationError("--statements must be 0–1000") }
+            try FlagCheck.count("--statements", statements, 0...1000)
             guard FileManager.default.fileExists(atPath: bundle) else { throw ValidationError("no bundle at \(bundle); make one with `gloss bench generate`") }
         }
 
@@ -84,19 +86,15 @@ extension Bench {
                         var args = ["bench", "op", op, "--work", dir.path]
                         if op == "import" { args += ["--bundle", bundlePath] }
                         if op == "local" { args += ["--edits", String(edits)] }
-                        if statements > 0 && (op == "import" || op == "rebuild") { args += ["--statements", String(statements)] }
+                        if statements > 0 && Run.profiled.contains(op) { args += ["--statements", String(statements)] }
                         let obj = try child(args)
                         got[op] = obj
                         record(op, obj)
                         err("rep \(rep)/\(repetitions) \(op): " + summary(op, obj))
                         if let list = obj["statements"] as? [[String: Any]] {
-                            err(statementTable(op, list))
-                            if rep == repetitions {
-                                profiles.append((op, .array(list.map { s in
-                                    .object([("sql", .string(s["sql"] as? String ?? "")), ("count", .int(Int64((s["count"] as? NSNumber)?.intValue ?? 0))),
-                                             ("seconds", .double((s["seconds"] as? NSNumber)?.doubleValue ?? 0))])
-                                })))
-                            }
+                            let costs = list.map(StatementCost.init)
+                            err((["  \(op): costliest SQL statements (count, seconds, µs each)"] + costs.map(\.line)).joined(separator: "\n"))
+                            if rep == repetitions { profiles.append((op, .array(costs.map(\.json)))) }
                         }
                     }
                     events = (got["import"]?["events"] as? Int) ?? events
@@ -150,15 +148,21 @@ extension Bench {
             return obj
         }
 
-        /// The costliest statements of one operation, one line each.
-        func statementTable(_ op: String, _ list: [[String: Any]]) -> String {
-            var lines = ["  \(op): costliest SQL statements (count, seconds, µs each)"]
-            for s in list {
-                let count = (s["count"] as? NSNumber)?.intValue ?? 0, secs = (s["seconds"] as? NSNumber)?.doubleValue ?? 0
-                let sql = (s["sql"] as? String) ?? ""
-                lines.append(String(format: "  %9d %8.3f %8.1f  ", count, secs, count > 0 ? secs * 1e6 / Double(count) : 0) + sql.prefix(110))
+        /// One statement of a child's `statements` list, as its table line and as JSON.
+        struct StatementCost {
+            var sql: String, count: Int, seconds: Double
+
+            init(_ o: [String: Any]) {
+                sql = o["sql"] as? String ?? ""
+                count = (o["count"] as? NSNumber)?.intValue ?? 0
+                seconds = (o["seconds"] as? NSNumber)?.doubleValue ?? 0
             }
-            return lines.joined(separator: "\n")
+
+            var line: String {
+                String(format: "  %9d %8.3f %8.1f  ", count, seconds, count > 0 ? seconds * 1e6 / Double(count) : 0) + sql.prefix(110)
+            }
+
+            var json: JSON { .object([("sql", .string(sql)), ("count", .int(Int64(count))), ("seconds", .double(seconds))]) }
         }
 
         func summary(_ op: String, _ o: [String: Any]) -> String {
