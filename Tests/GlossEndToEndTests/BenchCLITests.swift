@@ -75,6 +75,11 @@ import Testing
             #expect(revisions?["count"] as? Int == noteWrites, "\(op): \(list.map { $0["sql"] ?? "" })")
         }
         #expect(run.stderr.contains("costliest SQL statements"))
-        #expect(try gloss("bench", "run", "--bundle", bundle.path, "--statements", "-1").status == 64)
+        // A count that is a lie is a usage error, never a huge allocation or a trap.
+        for bad in ["-1", "1001", "18446744073709551615", "9223372036854775807"] {
+            #expect(try gloss("bench", "run", "--bundle", bundle.path, "--statements", bad).status == 64, "bench run --statements \(bad)")
+            #expect(try gloss("bench", "op", "import", "--work", tmp.sub("w").path, "--bundle", bundle.path, "--statements", bad).status == 64,
+                    "bench op --statements \(bad)")
+        }
     }
 }
