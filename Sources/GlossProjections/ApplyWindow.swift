@@ -8,37 +8,39 @@ import GlossStore
 /// What a write transaction keeps in memory on one connection between events, so that a run of
 /// events is projected as net row changes (Protocol/04-projections.md §Apply windows):
 ///
-/// - the note-body registers written by a run of note events, reduced by the pure `RegisterRun`:
+/// - the note-body registers written by a run of events, reduced by the pure `RegisterRun`:
 ///   their heads stay here, and the `reg_heads`, `notes` and open `conflicts` rows are written once,
-///   when the run ends (before any other kind of event, and before commit) — a note edited many
-///   times in a window is updated once;
+///   when the run ends (before a conflict resolution or a redaction, and before commit) — a note
+///   edited many times in a window is updated once;
 /// - article revisions' texts prepared for anchoring (a revision's text never changes: kept across
 ///   transactions, a bounded number of the latest);
 /// - causal-order answers (`depSeq` of a stored event on a feed), which never change once the event
 ///   is stored, and the log position of the event that created an object (a note, fact or
 ///   annotation row exists and was created by that event: nothing but a rebuild, which resets the
-///   window, removes such a row), and the log positions of the events applied in the transaction.
+///   window, removes such a row).
 ///
-/// Only note events defer: every other event flushes the run first and is projected row by row, so
-/// whatever reads note rows or registers sees them current. The rows at commit are those of the
-/// event-by-event projection (the window-size tests check it).
+/// Only note events defer, and only resolutions and redactions read what they defer: those flush
+/// the run first, so whatever reads note rows or registers sees them current. The rows at commit
+/// are those of the event-by-event projection (the window-size tests check it).
 final class ApplyWindow {
     /// Note-body registers by note id.
     var notes = RegisterRun<String, Registers.Write>()
-    /// A run is written out once it holds this many registers (memory stays bounded however long a
-    /// run of note events is, e.g. a rebuild of a log of notes alone).
-    static let maxRunRegisters = 2_000
+    /// A run is written out once it holds this many registers, or note text of this many UTF-8 bytes
+    /// (memory stays bounded however long a run is, e.g. a rebuild of a log of notes alone; a
+    /// 5,000-event import window fits in one run unless its notes are long).
+    static let maxRunRegisters = 10_000
+    static let maxRunBytes = 8 << 20
+    /// UTF-8 bytes of the note texts the run's writes hold.
+    var runBytes = 0
     /// Memoized causal answers kept at most (then forgotten and re-read as needed).
     static let maxDepSeqs = 100_000
     /// The store the run's events are applied to (weak: the store owns the connection that owns this).
     weak var store: ReplicaStore?
     private var depSeqs: [DepKey: UInt64] = [:]
-    /// Log positions (feed, seq) of the events applied in this transaction, by id.
-    private var positions: [Bytes32: Origin] = [:]
     /// Objects' creating events by (table, id), found or written in this transaction.
     private var origins: [OriginKey: Origin] = [:]
-    /// Entries kept at most in each of `positions` and `origins` (then forgotten and read from the
-    /// log as needed): under three quarters of 2^15, so each table stays at 32,768 buckets, 2 MB.
+    /// Entries kept at most in `origins` (then forgotten and read from the log as needed): under
+    /// three quarters of 2^15, so the table stays at 32,768 buckets, 2 MB.
     static let maxOrigins = 24_000
     /// Revisions' texts prepared for anchoring, by SHA-256, the latest within `textScalars` scalars
     /// in all (4 bytes each: 2 MiB).
@@ -57,23 +59,15 @@ final class ApplyWindow {
         origins[OriginKey(table: table, id: id)] = origin
     }
 
-    /// The log position of an event applied in this transaction (nil: read it from the log).
-    func position(of event: Bytes32) -> Origin? { positions[event] }
-
-    func applied(_ event: Bytes32, _ position: Origin) {
-        if positions.count >= ApplyWindow.maxOrigins { positions.removeAll(keepingCapacity: true) }
-        positions[event] = position
-    }
-
     /// Forgets the run (after it is written, after any event outside a run, on rollback).
     func clearRun() {
-        notes.removeAll(); store = nil
+        notes.removeAll(); store = nil; runBytes = 0
     }
 
     /// Forgets everything (end of transaction, rollback, rebuild).
     func reset() {
         clearRun()
-        depSeqs.removeAll(keepingCapacity: true); origins.removeAll(keepingCapacity: true); positions.removeAll(keepingCapacity: true)
+        depSeqs.removeAll(keepingCapacity: true); origins.removeAll(keepingCapacity: true)
     }
 
     /// The seq of feed `on` in the full deps of stored event (`feed`, `seq`), memoized.

@@ -13,9 +13,11 @@ public struct GlossProjector: Projector {
     public init() {}
 
     /// Bump whenever a table or a rule changes: opening a replica rebuilds its projections.
-    public let version = 13
+    public let version = 14
 
-    /// The documented projection tables, in digest order, with their primary key.
+    /// The documented projection tables, in digest order, with their key (unique; the order
+    /// `gloss digest --recompute` reads them in). A table's leading columns named `pos` hold local
+    /// log positions (its storage key): they are not in the digest (`ProjectionDigest.isLocal`).
     public static let tables: [(name: String, key: String)] = [
         ("articles", "article"),
         ("article_revisions", "sha256"),
@@ -38,8 +40,12 @@ public struct GlossProjector: Projector {
         ("redactions", "event"),
     ]
 
+    /// Tables whose first columns hold local log positions (their storage key), by the number of
+    /// such columns: not in the digest. Each is named `pos` or ends in `_pos` (`ProjectionDigest.isLocal`).
+    static let localColumns: [String: Int] = ["note_revisions": 1]
+
     public func prepareConnection(_ db: Database) {
-        ProjectionDigest.prepare(db, tables: GlossProjector.tables.map(\.name))
+        ProjectionDigest.prepare(db, tables: GlossProjector.tables.map { ($0.name, GlossProjector.localColumns[$0.name] ?? 0) })
         // Readers never mark the index; a read-only connection may refuse the temp table.
         try? db.execute(sql: SearchIndex.schema)
     }
@@ -117,7 +123,8 @@ public struct GlossProjector: Projector {
             );
             CREATE INDEX IF NOT EXISTS notes_on ON notes(on_id);
             CREATE TABLE IF NOT EXISTS note_revisions(
-                event TEXT PRIMARY KEY NOT NULL,
+                pos INTEGER PRIMARY KEY,
+                event TEXT NOT NULL,
                 note TEXT NOT NULL,
                 kind TEXT NOT NULL,
                 author TEXT NOT NULL,
@@ -258,14 +265,15 @@ public struct GlossProjector: Projector {
     public func apply(_ e: AppliedEvent, store: ReplicaStore, _ db: Database) throws {
         let env = e.envelope
         let ctx = Context(id: env.id.hex, author: env.author, time: Int64(bitPattern: env.time.raw),
-                          replica: env.replica.hex, at: env.time.rfc3339)
+                          replica: env.replica.hex, at: env.time.rfc3339, pos: e.pos)
         let payload = e.decodedPayload
-        ApplyWindow.of(db)?.applied(env.id.raw, ApplyWindow.Origin(feed: e.feed, seq: env.seq))
-        // Note, tag, link and annotation events neither read nor write what a run of note events keeps
-        // in memory (ApplyWindow); any other event ends the run first, and is applied row by row.
+        // What a run of note events keeps in memory (ApplyWindow: note-body registers, and so the
+        // `notes` rows' display, `reg_heads` and open conflicts of notes) is read or written only by
+        // note events and resolutions; a redaction rebuilds. Those two end the run first and are
+        // applied row by row; every other event leaves the run open.
         let inRun = switch payload {
-        case .noteAdded, .noteEdited, .noteDeleted, .tagAdded, .tagRemoved, .linkAdded, .linkRemoved, .annotationAdded: true
-        default: false
+        case .conflictResolved, .payloadRedacted: false
+        default: true
         }
         if !inRun { try flushNoteRun(db) }
         defer { if !inRun { ApplyWindow.of(db)?.clearRun() } }
@@ -362,7 +370,9 @@ public struct GlossProjector: Projector {
         }
     }
 
-    struct Context { var id: String; var author: String; var time: Int64; var replica: String; var at: String }
+    /// The applying event: id, author, time, replica and RFC 3339 time as the rows show them, and its
+    /// local log position (`events.pos`).
+    struct Context { var id: String; var author: String; var time: Int64; var replica: String; var at: String; var pos: Int64 }
 
     /// Candidate rows from an extraction (at ingest or re-run). The same text extracted by several
     /// replicas with the same rules gives the same rows; the smallest event id — and the article
@@ -451,7 +461,8 @@ public struct GlossProjector: Projector {
         try window.notes.write(w, to: note, stored: { w.event == $0 ? [] : try registers.heads($0, "body", db) },
                                happenedBefore: registers.happenedBefore(db))
         window.store = store
-        if window.notes.count >= ApplyWindow.maxRunRegisters { try flushNoteRun(db) }
+        window.runBytes += value?.utf8.count ?? 0
+        if window.notes.count >= ApplyWindow.maxRunRegisters || window.runBytes >= ApplyWindow.maxRunBytes { try flushNoteRun(db) }
     }
 
     /// Writes the heads, open conflicts and notes rows of the note registers a run of note events
@@ -495,9 +506,12 @@ public struct GlossProjector: Projector {
         return true
     }
 
+    /// A note's revision row, at its event's log position. (A row already there belongs to an event
+    /// a fork removed from the log earlier in this transaction — the log reuses its position — and the
+    /// store rebuilds the projections before committing such a transaction: it is replaced.)
     private func revision(note: String, kind: String, body: String?, _ c: Context, _ db: Database) throws {
-        try db.run("INSERT INTO note_revisions(event, note, kind, author, time, replica, at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)") { b in
-            b.add(c.id); b.add(note); b.add(kind); b.add(c.author); b.add(c.time); b.add(c.replica); b.add(c.at); b.add(body)
+        try db.run("INSERT OR REPLACE INTO note_revisions(pos, event, note, kind, author, time, replica, at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)") { b in
+            b.add(c.pos); b.add(c.id); b.add(note); b.add(kind); b.add(c.author); b.add(c.time); b.add(c.replica); b.add(c.at); b.add(body)
         }
     }
 

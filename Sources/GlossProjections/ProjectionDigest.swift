@@ -12,9 +12,10 @@ import GlossStore
 public enum ProjectionDigest {
     /// Makes the connection's row-change hook follow the digest's tables, and gives it the
     /// projector's per-connection apply window.
-    static func prepare(_ db: Database, tables: [String]) {
+    /// `tables`: name and number of leading local columns (not hashed), in digest order.
+    static func prepare(_ db: Database, tables: [(name: String, local: Int)]) {
         guard let hook = RowChangeHook.of(db) ?? RowChangeHook.install(db) else { return }
-        hook.digest = RowDigest(tables: tables)
+        hook.digest = RowDigest(tables: tables.map(\.name), skipping: tables.map(\.local))
         hook.projectorState = ApplyWindow()
     }
 
@@ -33,6 +34,10 @@ public enum ProjectionDigest {
     static func discard(_ db: Database) {
         RowChangeHook.of(db)?.digest?.reset()
     }
+
+    /// A column holding a local log position (`pos`, or a name ending in `_pos`): replicas holding
+    /// the same events hold them at different positions, so such columns are not in the digest.
+    public static func isLocal(column: String) -> Bool { column == "pos" || column.hasSuffix("_pos") }
 
     /// SHA-256 over the typed encoding of (table name, values…) (Protocol/04-projections.md §Digest).
     public static func rowHash(_ values: [DatabaseValue]) -> Bytes32 {
@@ -91,7 +96,7 @@ public enum ProjectionDigest {
         for t in tables {
             var sum = [UInt8](repeating: 0, count: 32)
             var rows: Int64 = 0
-            let cols = try db.columns(in: t.name).map(\.name)
+            let cols = try db.columns(in: t.name).map(\.name).filter { !isLocal(column: $0) }
             let cursor = try Row.fetchCursor(db, sql: "SELECT \(cols.map { "\"\($0)\"" }.joined(separator: ", ")) FROM \(t.name) ORDER BY \(t.key)")
             while let row = try cursor.next() {
                 let values = [t.name.databaseValue] + (0..<row.count).map { row[$0] as DatabaseValue }

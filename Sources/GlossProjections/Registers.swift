@@ -44,8 +44,10 @@ struct Registers {
     /// resolve; no body for a tombstone), not `reg_writes` rows.
     static func isNoteBody(_ field: String) -> Bool { field == "body" }
 
-    /// The columns of a `note_revisions` row `r` as a write, in `columns`' order but for feed and seq.
-    static let revisionColumns = "r.event, r.body IS NULL, r.body, r.time, r.replica, r.author, r.at"
+    /// The columns of a `note_revisions` row `r` as a write, in `columns`' order, with feed and seq
+    /// from the log row `e` at its position (0, 0 when a fork found in this transaction removed the
+    /// event: the store rebuilds the projections before it commits, so nothing computed with it stays).
+    static let revisionColumns = "r.event, r.body IS NULL, r.body, r.time, r.replica, r.author, r.at, coalesce(e.feed, 0), coalesce(e.seq, 0)"
 
     /// Records a write and returns what the field now displays. Open conflict rows for the field
     /// are replaced to match the new heads.
@@ -104,8 +106,11 @@ struct Registers {
 
     func heads(_ object: String, _ field: String, _ db: Database) throws -> [Write] {
         var heads: [Write] = []
+        // (A note's revisions are found by the note: `note_revisions` is keyed by log position. CROSS
+        // JOIN keeps `reg_heads` outer: most notes have no stored heads, so nothing else is read.)
         let sql = Registers.isNoteBody(field) ? """
-            SELECT \(Registers.revisionColumns), h.feed, h.seq FROM reg_heads h JOIN note_revisions r ON r.event = h.event
+            SELECT r.event, r.body IS NULL, r.body, r.time, r.replica, r.author, r.at, h.feed, h.seq
+            FROM reg_heads h CROSS JOIN note_revisions r ON r.note = h.object AND r.event = h.event
             WHERE h.object = ? AND h.field = ? ORDER BY h.event
             """ : """
             SELECT \(Registers.columns) FROM reg_heads h JOIN reg_writes w ON w.object = h.object AND w.field = h.field AND w.event = h.event
@@ -114,9 +119,12 @@ struct Registers {
         try db.rows(sql, { $0.add(object); $0.add(field) }) { heads.append(Registers.write(columns: $0)) }
         guard heads.isEmpty, Registers.isNoteBody(field) else { return heads }
         // A note body's single head is not stored: it is the write its notes row shows.
-        try db.rows("SELECT \(Registers.revisionColumns), 0, 0 FROM notes n JOIN note_revisions r ON r.event = n.body_event WHERE n.note = ?",
-                    { $0.add(object) }) { heads.append(Registers.write(columns: $0)) }
-        return try withLogPositions(heads, db)
+        try db.rows("""
+            SELECT \(Registers.revisionColumns) FROM notes n
+            JOIN note_revisions r ON r.note = n.note AND r.time = n.body_time AND r.event = n.body_event
+            LEFT JOIN events e ON e.pos = r.pos WHERE n.note = ?
+            """, { $0.add(object) }) { heads.append(Registers.write(columns: $0)) }
+        return heads
     }
 
     /// Every write of a register (or the one write `event`, when given).
@@ -127,32 +135,10 @@ struct Registers {
                         { $0.add(object); $0.add(field); $0.add(event) }) { writes.append(Registers.write(columns: $0)) }
             return writes
         }
-        // A revision names its event in hex; its feed and seq are the log's.
-        try db.rows("SELECT \(Registers.revisionColumns), 0, 0 FROM note_revisions r WHERE note = ? AND (?2 IS NULL OR event = ?2)",
-                    { $0.add(object); $0.add(event) }) { writes.append(Registers.write(columns: $0)) }
-        return try withLogPositions(writes, db)
-    }
-
-    /// Note body writes read from `note_revisions`, with their events' feed and seq from the log.
-    ///
-    /// A revision whose event is no longer in the log was removed by a fork found earlier in this
-    /// transaction (its feed frozen, the event kept as evidence): the store rebuilds the projections
-    /// before the transaction commits, so what this window computes with it is discarded. Until
-    /// then it counts as before every event (feed 0, seq 0), or keeps the position it was applied at
-    /// when that was in this transaction (the apply window's memo) — harmless either way, and never
-    /// a reason to fail the window (the previous layout stored feed and seq beside each write).
-    private func withLogPositions(_ revisions: [Write], _ db: Database) throws -> [Write] {
-        var writes = revisions
-        let window = ApplyWindow.of(db)
-        for i in writes.indices {
-            guard let id = Bytes32(hex: writes[i].event) else { (writes[i].feed, writes[i].seq) = (0, 0); continue }
-            if let p = window?.position(of: id) {
-                (writes[i].feed, writes[i].seq) = (p.feed, p.seq)
-                continue
-            }
-            let position = try db.first("SELECT feed, seq FROM events WHERE id = ?", { $0.add(id.bytes) }, { ($0.int(0), UInt64($0.int(1))) })
-            (writes[i].feed, writes[i].seq) = position ?? (0, 0)
-        }
+        try db.rows("""
+            SELECT \(Registers.revisionColumns) FROM note_revisions r LEFT JOIN events e ON e.pos = r.pos
+            WHERE r.note = ? AND (?2 IS NULL OR r.event = ?2)
+            """, { $0.add(object); $0.add(event) }) { writes.append(Registers.write(columns: $0)) }
         return writes
     }
 

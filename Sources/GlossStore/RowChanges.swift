@@ -85,8 +85,9 @@ public final class RowChangeHook: @unchecked Sendable {
         let (name, slot) = entry(table)
         let columns = Int(gloss_preupdate_count(db))
         if let slot, let digest {
-            if op != SQLITE_INSERT { digest.add(slot: slot, hash: hash(name, db, columns, old: true), sign: -1) }
-            if op != SQLITE_DELETE { digest.add(slot: slot, hash: hash(name, db, columns, old: false), sign: 1) }
+            let from = digest.skip[slot]
+            if op != SQLITE_INSERT { digest.add(slot: slot, hash: hash(name, db, from..<columns, old: true), sign: -1) }
+            if op != SQLITE_DELETE { digest.add(slot: slot, hash: hash(name, db, from..<columns, old: false), sign: 1) }
         }
         if let recorder {
             recorder(RowChange(table: name,
@@ -100,10 +101,10 @@ public final class RowChangeHook: @unchecked Sendable {
     }
 
     /// SHA-256 of the typed encoding of (table name, values…) (Protocol/04-projections.md §Digest).
-    private func hash(_ table: String, _ db: UnsafeMutableRawPointer, _ columns: Int, old: Bool) -> Bytes32 {
+    private func hash(_ table: String, _ db: UnsafeMutableRawPointer, _ columns: Range<Int>, old: Bool) -> Bytes32 {
         buffer.removeAll(keepingCapacity: true)
         RowDigest.encodeText(table, &buffer)
-        for i in 0..<columns { RowDigest.encode(value(db, i, old: old), &buffer) }
+        for i in columns { RowDigest.encode(value(db, i, old: old), &buffer) }
         return Bytes32.sha256(buffer)
     }
 
@@ -133,13 +134,17 @@ public final class RowDigest: @unchecked Sendable {
     /// The followed tables, in digest order.
     public let tables: [String]
     let slot: [String: Int]
+    /// Per table: leading columns not hashed (local log positions, Protocol/04 §Digest).
+    let skip: [Int]
     /// Per table: rows added minus rows removed, and the sum as four big-endian 64-bit limbs.
     public private(set) var rows: [Int64]
     private var limbs: [UInt64]
     public private(set) var isEmpty = true
 
-    public init(tables: [String]) {
+    public init(tables: [String], skipping skip: [Int]) {
+        precondition(skip.count == tables.count)
         self.tables = tables
+        self.skip = skip
         slot = Dictionary(uniqueKeysWithValues: tables.enumerated().map { ($1, $0) })
         rows = Array(repeating: 0, count: tables.count)
         limbs = Array(repeating: 0, count: tables.count * 4)

@@ -23,6 +23,8 @@ struct ProjectionSnapshot: Equatable {
     var search: [String]
     /// nil when the index agrees with its documents, else SQLite's message.
     var searchIntegrity: String?
+    /// Rows stored by log position whose `pos` is not their event's `events.pos` (Protocol/04).
+    var misplaced: Int
 
     static func of(_ r: Replica) throws -> ProjectionSnapshot {
         let projector = GlossProjector()
@@ -30,7 +32,7 @@ struct ProjectionSnapshot: Equatable {
         return try r.store.read { db in
             var tables: [String: [String]] = [:]
             for t in GlossProjector.tables {
-                tables[t.name] = try Row.fetchAll(db, sql: "SELECT * FROM \(t.name)").map { row in
+                tables[t.name] = try Row.fetchAll(db, sql: "SELECT \(try sharedColumns(t.name, db)) FROM \(t.name)").map { row in
                     row.databaseValues.map(render).joined(separator: "|")
                 }.sorted()
             }
@@ -39,7 +41,7 @@ struct ProjectionSnapshot: Equatable {
             }.sorted()
             return ProjectionSnapshot(maintained: try projector.digest(db), recomputed: try projector.recomputedDigest(db),
                                       fromSpec: try specDigest(db), tables: tables, search: search,
-                                      searchIntegrity: integrity)
+                                      searchIntegrity: integrity, misplaced: try misplacedRows(db))
         }
     }
 
@@ -59,6 +61,14 @@ struct ProjectionSnapshot: Equatable {
         }
     }
 
+    /// `note_revisions` rows whose `pos` does not name their own event in the log.
+    static func misplacedRows(_ db: Database) throws -> Int {
+        try Int.fetchOne(db, sql: """
+            SELECT count(*) FROM note_revisions r LEFT JOIN events e ON e.pos = r.pos
+            WHERE e.id IS NULL OR lower(hex(e.id)) <> r.event
+            """) ?? 0
+    }
+
     /// A typed rendering of one value (so 1, 1.0, "1" and x'01' differ).
     static func render(_ v: DatabaseValue) -> String {
         switch v.storage {
@@ -70,8 +80,14 @@ struct ProjectionSnapshot: Equatable {
         }
     }
 
+    /// The columns replicas share, quoted, in declaration order: all but local log positions
+    /// (Protocol/04 §Digest: named `pos` or ending in `_pos`), which differ with arrival order.
+    static func sharedColumns(_ table: String, _ db: Database) throws -> String {
+        try db.columns(in: table).map(\.name).filter { $0 != "pos" && !$0.hasSuffix("_pos") }.map { "\"\($0)\"" }.joined(separator: ", ")
+    }
+
     /// Protocol/04-projections.md §Digest, written from the document: per table, Σ SHA-256(typed
-    /// encoding of the table name then every column in declaration order) mod 2^256; then
+    /// encoding of the table name then every column in declaration order but local positions) mod 2^256; then
     /// SHA-256("gloss-digest-v1" ‖ u32 version ‖ per table: u8 name length, name, u64 rows, sum).
     static func specDigest(_ db: Database) throws -> String {
         let version = try Int.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'projection_version'") ?? GlossProjector().version
@@ -80,7 +96,7 @@ struct ProjectionSnapshot: Equatable {
         for t in GlossProjector.tables {
             var sum = [UInt8](repeating: 0, count: 32)
             var count: UInt64 = 0
-            let rows = try Row.fetchCursor(db, sql: "SELECT * FROM \(t.name)")
+            let rows = try Row.fetchCursor(db, sql: "SELECT \(try sharedColumns(t.name, db)) FROM \(t.name)")
             while let row = try rows.next() {
                 var bytes: [UInt8] = []
                 encode(t.name.databaseValue, &bytes)
@@ -136,6 +152,7 @@ struct ProjectionSnapshot: Equatable {
         if maintained != recomputed { out.append("\(label): maintained digest \(maintained.prefix(12)) ≠ recomputed \(recomputed.prefix(12))") }
         if recomputed != fromSpec { out.append("\(label): projector's recomputed digest \(recomputed.prefix(12)) ≠ the digest computed from the spec \(fromSpec.prefix(12))") }
         if let searchIntegrity { out.append("\(label): the search index disagrees with its documents: \(searchIntegrity)") }
+        if misplaced > 0 { out.append("\(label): \(misplaced) note_revisions rows are not at their event's log position") }
         return out
     }
 
