@@ -75,6 +75,42 @@ import Testing
         #expect(fails.isEmpty, "seed \(seed): \(fails.prefix(8).joined(separator: "\n"))")
     }
 
+    /// Long notes: a window's run of note writes holds more than its 8 MiB text budget, so it is
+    /// written out mid-window (and again after), with concurrent edits in conflict across the cut.
+    /// The rows equal applying one event per window, and the incremental replica's.
+    @Test func aRunPastItsTextBudgetIsWrittenMidWindow() throws {
+        let sim = try Simulation(replicas: 2, seed: 11, label: "run-budget", deterministicKeys: true, tmpBase: memoryTempBase)
+        let (a, b) = (sim.replicas[0], sim.replicas[1])
+        let article = try a.ingest(bytes: Array("Budget\n\nA short article for long notes.\n".utf8), filename: "budget.txt").id
+        var notes: [String] = []
+        var textBytes = 0
+        for i in 0..<30 {
+            let body = "note \(i) " + String(repeating: "lorem ipsum \(i) ", count: 20_000)
+            textBytes += body.utf8.count
+            notes.append(try a.addNote(on: article, body: body).id)
+        }
+        #expect(textBytes > 8 << 20, "the adds alone exceed the run's budget")
+        try sim.exchangeAll()
+        for n in notes.prefix(10) { _ = try a.editNote(n, body: "a's edit of \(n.prefix(8))") }
+        for n in notes.prefix(5) { _ = try b.editNote(n, body: "b's edit of \(n.prefix(8))") }
+        try sim.exchangeAll()
+        let reference = try ProjectionSnapshot.of(a)
+        var fails = reference.selfCheck("incremental")
+        fails += try ProjectionSnapshot.of(b).differences(from: reference, "b vs a")
+        let conflicts = try a.store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM conflicts WHERE state = 'open'") ?? 0 }
+        #expect(conflicts == 5, "the concurrent edits conflict")
+        let order = try Equivalence.log(a)
+        for size in [1, Int.max] {
+            let observer = try sim.addReplica(size == 1 ? "one" : "all")
+            let summary = try Equivalence.apply(order, to: observer, windows: size, now: sim.clock.function)
+            #expect(summary.applied == order.count)
+            let snap = try ProjectionSnapshot.of(observer)
+            fails += snap.selfCheck("windows of \(size)") + snap.differences(from: reference, "windows of \(size) vs a")
+            try observer.close()
+        }
+        #expect(fails.isEmpty, "\(fails.prefix(8).joined(separator: "\n"))")
+    }
+
     /// The generator writes every kind of event these suites rely on (else a property could pass
     /// for want of the events that would break it).
     @Test func richHistoriesCoverEveryKind() throws {
