@@ -49,8 +49,8 @@ final class ApplyWindow {
 
     struct DepKey: Hashable { var feed: Int64; var seq: UInt64; var on: Int64 }
     struct OriginKey: Hashable { var table: String; var id: Bytes32 }
-    /// The feed and seq of the event that created an object.
-    struct Origin { var feed: Int64; var seq: UInt64 }
+    /// The feed, seq and local log position of the event that created an object.
+    struct Origin { var feed: Int64; var seq: UInt64; var pos: Int64 }
 
     func origin(_ table: String, _ id: Bytes32) -> Origin? { origins[OriginKey(table: table, id: id)] }
 

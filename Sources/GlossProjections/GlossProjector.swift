@@ -42,7 +42,7 @@ public struct GlossProjector: Projector {
 
     /// Tables whose first columns hold local log positions (their storage key), by the number of
     /// such columns: not in the digest. Each is named `pos` or ends in `_pos` (`ProjectionDigest.isLocal`).
-    static let localColumns: [String: Int] = ["note_revisions": 1]
+    static let localColumns: [String: Int] = ["note_revisions": 2]
 
     public func prepareConnection(_ db: Database) {
         ProjectionDigest.prepare(db, tables: GlossProjector.tables.map { ($0.name, GlossProjector.localColumns[$0.name] ?? 0) })
@@ -124,6 +124,7 @@ public struct GlossProjector: Projector {
             CREATE INDEX IF NOT EXISTS notes_on ON notes(on_id);
             CREATE TABLE IF NOT EXISTS note_revisions(
                 pos INTEGER PRIMARY KEY,
+                note_pos INTEGER NOT NULL,
                 event TEXT NOT NULL,
                 note TEXT NOT NULL,
                 kind TEXT NOT NULL,
@@ -133,7 +134,7 @@ public struct GlossProjector: Projector {
                 at TEXT NOT NULL,
                 body TEXT
             );
-            CREATE INDEX IF NOT EXISTS note_revisions_note ON note_revisions(note, time);
+            CREATE INDEX IF NOT EXISTS note_revisions_note ON note_revisions(note_pos, time);
             CREATE TABLE IF NOT EXISTS redactions(
                 event TEXT PRIMARY KEY NOT NULL,
                 redaction TEXT NOT NULL,
@@ -303,20 +304,20 @@ public struct GlossProjector: Projector {
                 b.add(ctx.id); b.add(p.on); b.add(ctx.author); b.add(ctx.at); b.add(p.body)
                 b.add(ctx.id); b.add(ctx.time); b.add(ctx.replica); b.add(ctx.at)
             }
-            ApplyWindow.of(db)?.remember("notes", env.id.raw, ApplyWindow.Origin(feed: e.feed, seq: env.seq))
-            try revision(note: ctx.id, kind: "add", body: p.body, ctx, db)
+            ApplyWindow.of(db)?.remember("notes", env.id.raw, ApplyWindow.Origin(feed: e.feed, seq: env.seq, pos: e.pos))
+            try revision(note: ctx.id, at: e.pos, kind: "add", body: p.body, ctx, db)
             try noteWrite(ctx.id, deleted: false, value: p.body, deferred: true, e, ctx, store: store, db)
         case .noteEdited(let p):
-            guard try noteIsInCausalPast(p.note, of: e, store: store, db) else {
+            guard let at = try noteInCausalPast(p.note, of: e, store: store, db) else {
                 return try notUnderstood(env, ctx, "edits note \(p.note.prefix(12)), which is not in its causal past", db)
             }
-            try revision(note: p.note, kind: "edit", body: p.body, ctx, db)
+            try revision(note: p.note, at: at, kind: "edit", body: p.body, ctx, db)
             try noteWrite(p.note, deleted: false, value: p.body, deferred: true, e, ctx, store: store, db)
         case .noteDeleted(let p):
-            guard try noteIsInCausalPast(p.note, of: e, store: store, db) else {
+            guard let at = try noteInCausalPast(p.note, of: e, store: store, db) else {
                 return try notUnderstood(env, ctx, "deletes note \(p.note.prefix(12)), which is not in its causal past", db)
             }
-            try revision(note: p.note, kind: "delete", body: nil, ctx, db)
+            try revision(note: p.note, at: at, kind: "delete", body: nil, ctx, db)
             try noteWrite(p.note, deleted: true, value: nil, deferred: true, e, ctx, store: store, db)
         case .conflictResolved(let p):
             guard try allInCausalPast(p.candidates, of: e, store: store, db) else {
@@ -325,10 +326,10 @@ public struct GlossProjector: Projector {
             // The field names the kind of object (fields are unique across kinds), so the verdict
             // never depends on which objects have arrived.
             if p.field == "body" {
-                guard try noteIsInCausalPast(p.object, of: e, store: store, db) else {
+                guard let at = try noteInCausalPast(p.object, of: e, store: store, db) else {
                     return try notUnderstood(env, ctx, "resolves the body of \(p.object.prefix(12)), which is not a note in its causal past", db)
                 }
-                try revision(note: p.object, kind: "resolve", body: p.value, ctx, db)
+                try revision(note: p.object, at: at, kind: "resolve", body: p.value, ctx, db)
                 try noteWrite(p.object, deleted: p.deleted, value: p.value, deferred: false, e, ctx, store: store, db)
                 try Registers(store: store).recordResolved(p, objectKind: "note", resolution: ctx.id, time: ctx.time, db)
             } else if let reason = try applyFactResolution(p, e, ctx, store: store, db) {
@@ -487,9 +488,10 @@ public struct GlossProjector: Projector {
         }
         // A deleted note keeps showing its last text (the highest (time, replica) write with one),
         // so the row does not depend on arrival order.
-        let body = try shown.value ?? String.fetchOne(db.cachedStatement(sql: """
-            SELECT body FROM note_revisions WHERE note = ? AND body IS NOT NULL ORDER BY time DESC, replica DESC LIMIT 1
-            """), arguments: [note])
+        let body = try shown.value ?? db.first("""
+            SELECT body FROM note_revisions WHERE note_pos = (SELECT pos FROM events WHERE id = ?) AND body IS NOT NULL
+            ORDER BY time DESC, replica DESC LIMIT 1
+            """, { $0.add(Registers.idBytes(note)) }, { $0.text(0) })
         try db.run("""
             UPDATE notes SET body = coalesce(?, body), body_event = ?, body_time = ?, body_replica = ?, updated_at = ?, deleted = ?, body_state = ?
             WHERE note = ?
@@ -509,36 +511,43 @@ public struct GlossProjector: Projector {
     /// A note's revision row, at its event's log position. (A row already there belongs to an event
     /// a fork removed from the log earlier in this transaction — the log reuses its position — and the
     /// store rebuilds the projections before committing such a transaction: it is replaced.)
-    private func revision(note: String, kind: String, body: String?, _ c: Context, _ db: Database) throws {
-        try db.run("INSERT OR REPLACE INTO note_revisions(pos, event, note, kind, author, time, replica, at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)") { b in
-            b.add(c.pos); b.add(c.id); b.add(note); b.add(kind); b.add(c.author); b.add(c.time); b.add(c.replica); b.add(c.at); b.add(body)
+    /// `notePos`: the log position of the note's `NoteAdded`.
+    private func revision(note: String, at notePos: Int64, kind: String, body: String?, _ c: Context, _ db: Database) throws {
+        try db.run("INSERT OR REPLACE INTO note_revisions(pos, note_pos, event, note, kind, author, time, replica, at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") { b in
+            b.add(c.pos); b.add(notePos); b.add(c.id); b.add(note); b.add(kind); b.add(c.author); b.add(c.time); b.add(c.replica); b.add(c.at); b.add(body)
         }
     }
 
 
-    /// True when the note exists and its creating event happened before `e` (so every replica
-    /// reaches the same verdict, whatever the arrival order).
-    private func noteIsInCausalPast(_ note: String, of e: AppliedEvent, store: ReplicaStore, _ db: Database) throws -> Bool {
-        try createdInCausalPast(note, table: "notes", key: "note", of: e, store: store, db)
+    /// The log position of the note's `NoteAdded` when the note exists and that event happened
+    /// before `e` (so every replica reaches the same verdict, whatever the arrival order); else nil.
+    private func noteInCausalPast(_ note: String, of e: AppliedEvent, store: ReplicaStore, _ db: Database) throws -> Int64? {
+        try origin(note, table: "notes", key: "note", inCausalPastOf: e, store: store, db)?.pos
     }
 
     /// True when `table` has a row keyed `id` (an object whose id is its creating event's id) and
     /// that event happened before `e`.
     func createdInCausalPast(_ id: String, table: String, key: String, of e: AppliedEvent, store: ReplicaStore, _ db: Database) throws -> Bool {
+        try origin(id, table: table, key: key, inCausalPastOf: e, store: store, db) != nil
+    }
+
+    /// The creating event of the object `id` of `table` when the object exists and that event
+    /// happened before `e`; else nil.
+    func origin(_ id: String, table: String, key: String, inCausalPastOf e: AppliedEvent, store: ReplicaStore, _ db: Database) throws -> ApplyWindow.Origin? {
         // (Rows are keyed by lowercase hex: any other spelling names no object, memo or not.)
-        guard let raw = Bytes32(hex: id), raw.hex == id else { return false }
+        guard let raw = Bytes32(hex: id), raw.hex == id else { return nil }
         let window = ApplyWindow.of(db)
         let origin: ApplyWindow.Origin
         if let known = window?.origin(table, raw) {
             origin = known
         } else {
             guard let found = try db.first("""
-                SELECT ev.feed, ev.seq FROM \(table) t JOIN events ev ON ev.id = ? WHERE t.\(key) = ?
-                """, { $0.add(raw.bytes); $0.add(id) }, { ApplyWindow.Origin(feed: $0.int(0), seq: UInt64($0.int(1))) }) else { return false }
+                SELECT ev.feed, ev.seq, ev.pos FROM \(table) t JOIN events ev ON ev.id = ? WHERE t.\(key) = ?
+                """, { $0.add(raw.bytes); $0.add(id) }, { ApplyWindow.Origin(feed: $0.int(0), seq: UInt64($0.int(1)), pos: $0.int(2)) }) else { return nil }
             window?.remember(table, raw, found)
             origin = found
         }
-        return try happenedBefore(feedA: origin.feed, seqA: origin.seq, e, store: store, db)
+        return try happenedBefore(feedA: origin.feed, seqA: origin.seq, e, store: store, db) ? origin : nil
     }
 
     /// True when event (`feedA`, `seqA`) happened before `e` (memoized by the apply window).

@@ -106,24 +106,26 @@ struct Registers {
 
     func heads(_ object: String, _ field: String, _ db: Database) throws -> [Write] {
         var heads: [Write] = []
-        // (A note's revisions are found by the note: `note_revisions` is keyed by log position. CROSS
-        // JOIN keeps `reg_heads` outer: most notes have no stored heads, so nothing else is read.)
+        // (A note's revisions are found by the log position of its NoteAdded, `note_pos`. CROSS JOIN
+        // keeps `reg_heads` outer: most notes have no stored heads, so nothing else is read.)
         let sql = Registers.isNoteBody(field) ? """
             SELECT r.event, r.body IS NULL, r.body, r.time, r.replica, r.author, r.at, h.feed, h.seq
-            FROM reg_heads h CROSS JOIN note_revisions r ON r.note = h.object AND r.event = h.event
-            WHERE h.object = ? AND h.field = ? ORDER BY h.event
+            FROM reg_heads h CROSS JOIN note_revisions r ON r.note_pos = (SELECT pos FROM events WHERE id = ?3) AND r.event = h.event
+            WHERE h.object = ?1 AND h.field = ?2 ORDER BY h.event
             """ : """
             SELECT \(Registers.columns) FROM reg_heads h JOIN reg_writes w ON w.object = h.object AND w.field = h.field AND w.event = h.event
             WHERE h.object = ? AND h.field = ? ORDER BY h.event
             """
-        try db.rows(sql, { $0.add(object); $0.add(field) }) { heads.append(Registers.write(columns: $0)) }
+        try db.rows(sql, { $0.add(object); $0.add(field); if Registers.isNoteBody(field) { $0.add(Registers.idBytes(object)) } }) {
+            heads.append(Registers.write(columns: $0))
+        }
         guard heads.isEmpty, Registers.isNoteBody(field) else { return heads }
         // A note body's single head is not stored: it is the write its notes row shows.
         try db.rows("""
             SELECT \(Registers.revisionColumns) FROM notes n
-            JOIN note_revisions r ON r.note = n.note AND r.time = n.body_time AND r.event = n.body_event
-            LEFT JOIN events e ON e.pos = r.pos WHERE n.note = ?
-            """, { $0.add(object) }) { heads.append(Registers.write(columns: $0)) }
+            JOIN note_revisions r ON r.note_pos = (SELECT pos FROM events WHERE id = ?2) AND r.time = n.body_time AND r.event = n.body_event
+            LEFT JOIN events e ON e.pos = r.pos WHERE n.note = ?1
+            """, { $0.add(object); $0.add(Registers.idBytes(object)) }) { heads.append(Registers.write(columns: $0)) }
         return heads
     }
 
@@ -137,9 +139,16 @@ struct Registers {
         }
         try db.rows("""
             SELECT \(Registers.revisionColumns) FROM note_revisions r LEFT JOIN events e ON e.pos = r.pos
-            WHERE r.note = ? AND (?2 IS NULL OR r.event = ?2)
-            """, { $0.add(object); $0.add(event) }) { writes.append(Registers.write(columns: $0)) }
+            WHERE r.note_pos = (SELECT pos FROM events WHERE id = ?1) AND (?2 IS NULL OR r.event = ?2)
+            """, { $0.add(Registers.idBytes(object)); $0.add(event) }) { writes.append(Registers.write(columns: $0)) }
         return writes
+    }
+
+    /// An object id's bytes, to find its creating event in the log (`events.id`); nil (matching no
+    /// row) for anything but 64 lowercase hex digits, which name no object.
+    static func idBytes(_ id: String) -> [UInt8]? {
+        guard let raw = Bytes32(hex: id), raw.hex == id else { return nil }
+        return raw.bytes
     }
 
     /// A write from the current row of a statement selecting `columns`.

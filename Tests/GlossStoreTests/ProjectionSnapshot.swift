@@ -61,11 +61,12 @@ struct ProjectionSnapshot: Equatable {
         }
     }
 
-    /// `note_revisions` rows whose `pos` does not name their own event in the log.
+    /// `note_revisions` rows whose `pos` does not name their own event in the log, or whose
+    /// `note_pos` not their note's `NoteAdded`.
     static func misplacedRows(_ db: Database) throws -> Int {
         try Int.fetchOne(db, sql: """
-            SELECT count(*) FROM note_revisions r LEFT JOIN events e ON e.pos = r.pos
-            WHERE e.id IS NULL OR lower(hex(e.id)) <> r.event
+            SELECT count(*) FROM note_revisions r LEFT JOIN events e ON e.pos = r.pos LEFT JOIN events n ON n.pos = r.note_pos
+            WHERE e.id IS NULL OR lower(hex(e.id)) <> r.event OR n.id IS NULL OR lower(hex(n.id)) <> r.note
             """) ?? 0
     }
 
@@ -152,7 +153,7 @@ struct ProjectionSnapshot: Equatable {
         if maintained != recomputed { out.append("\(label): maintained digest \(maintained.prefix(12)) ≠ recomputed \(recomputed.prefix(12))") }
         if recomputed != fromSpec { out.append("\(label): projector's recomputed digest \(recomputed.prefix(12)) ≠ the digest computed from the spec \(fromSpec.prefix(12))") }
         if let searchIntegrity { out.append("\(label): the search index disagrees with its documents: \(searchIntegrity)") }
-        if misplaced > 0 { out.append("\(label): \(misplaced) note_revisions rows are not at their event's log position") }
+        if misplaced > 0 { out.append("\(label): \(misplaced) note_revisions rows name log positions other than their event's and their note's") }
         return out
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import GlossModel
 import GlossStore
@@ -29,7 +30,10 @@ public enum ObjectRows {
 
     /// A note's revisions, oldest first.
     public static func noteHistory(_ note: String, _ db: Database) throws -> [TableRow] {
-        try TableRow.fetchAll(db, sql: "SELECT event, kind, author, at, body FROM note_revisions WHERE note = ? ORDER BY time, replica", arguments: [note])
+        // (Revisions are found by the log position of the note's NoteAdded.)
+        try TableRow.fetchAll(db, sql: """
+            SELECT event, kind, author, at, body FROM note_revisions WHERE note_pos = (SELECT pos FROM events WHERE id = ?) ORDER BY time, replica
+            """, arguments: [Registers.idBytes(note).map { Data($0) }])
     }
 
     public static func annotation(_ id: String, _ db: Database) throws -> TableRow? {
