@@ -16,8 +16,8 @@ public struct GlossProjector: Projector {
     public let version = 14
 
     /// The documented projection tables, in digest order, with their key (unique; the order
-    /// `gloss digest --recompute` reads them in). A table's leading columns named `pos` hold local
-    /// log positions (its storage key): they are not in the digest (`ProjectionDigest.isLocal`).
+    /// `gloss digest --recompute` reads them in). Local log positions (`localColumns`) are not in the
+    /// digest.
     public static let tables: [(name: String, key: String)] = [
         ("articles", "article"),
         ("article_revisions", "sha256"),
@@ -517,7 +517,6 @@ public struct GlossProjector: Projector {
             b.add(c.pos); b.add(notePos); b.add(c.id); b.add(note); b.add(kind); b.add(c.author); b.add(c.time); b.add(c.replica); b.add(c.at); b.add(body)
         }
     }
-
 
     /// The log position of the note's `NoteAdded` when the note exists and that event happened
     /// before `e` (so every replica reaches the same verdict, whatever the arrival order); else nil.

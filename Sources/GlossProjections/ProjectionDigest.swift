@@ -37,7 +37,7 @@ public enum ProjectionDigest {
 
     /// A column holding a local log position (`pos`, or a name ending in `_pos`): replicas holding
     /// the same events hold them at different positions, so such columns are not in the digest.
-    public static func isLocal(column: String) -> Bool { column == "pos" || column.hasSuffix("_pos") }
+    static func isLocal(column: String) -> Bool { column == "pos" || column.hasSuffix("_pos") }
 
     /// SHA-256 over the typed encoding of (table name, values…) (Protocol/04-projections.md §Digest).
     public static func rowHash(_ values: [DatabaseValue]) -> Bytes32 {
