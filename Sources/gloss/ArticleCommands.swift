@@ -4,7 +4,7 @@ import GlossEngine
 import GlossJSON
 
 struct Candidates: ParsableCommand {
-    static let configuration = CommandConfiguration(
+    static let configuration = CommandConfiguration(commandName: "candidates",
         abstract: "List an article's extraction candidates (dates with precision, places, statements, countries, persons).",
         discussion: "Computed at ingest by versioned rules (Protocol/06-extraction.md) and recorded in an event, so every replica shows the same.")
     @OptionGroup var replica: ReplicaOptions
@@ -29,7 +29,7 @@ struct Candidates: ParsableCommand {
 }
 
 struct Extract: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Re-run extraction with this build's rules on an article (writes an event only if these rules have not run on its current revision).")
+    static let configuration = CommandConfiguration(commandName: "extract", abstract: "Re-run extraction with this build's rules on an article (writes an event only if these rules have not run on its current revision).")
     @OptionGroup var replica: ReplicaOptions
     @Argument(help: "The article (id or unique prefix).") var article: String
     @Flag(help: "Print JSON (keys: id, event, existing).") var json = false

@@ -5,7 +5,7 @@ import GlossEngine
 import GlossJSON
 
 struct Bench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+    static let configuration = CommandConfiguration(commandName: "bench",
         abstract: "Measure this machine: generate a history, time import, export, sync, rebuild, as-of and local edits against raw SQLite.",
         discussion: """
             gloss bench generate --out h.glossb --events 100000 --replicas 20   # a signed history of that shape
@@ -15,7 +15,7 @@ struct Bench: AsyncParsableCommand {
         subcommands: [Generate.self, Run.self, Op.self, Codec.self, Local.self, HubBench.self])
 
     struct Codec: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Decode+hash, payload decode, sign and verify costs per event (µs).")
+        static let configuration = CommandConfiguration(commandName: "codec", abstract: "Decode+hash, payload decode, sign and verify costs per event (µs).")
         @Option(help: "Iterations (1–100000000).") var iterations = 200_000
         func validate() throws { try FlagCheck.count("--iterations", iterations, 1...100_000_000) }
         func run() throws { out(CodecBenchmark.run(iterations: iterations).json.pretty) }
@@ -67,7 +67,7 @@ struct Bench: AsyncParsableCommand {
     }
 
     struct Local: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Bulk local appends then a rebuild, on a fresh replica in a temporary folder.")
+        static let configuration = CommandConfiguration(commandName: "local", abstract: "Bulk local appends then a rebuild, on a fresh replica in a temporary folder.")
         @Option(help: "Events to write (1–100000000).") var events = 100_000
         func validate() throws { try FlagCheck.count("--events", events, 1...100_000_000) }
         @Option(help: "Keep the replica in this (new) folder instead of a temporary one.") var keep: String?
@@ -81,7 +81,7 @@ struct Bench: AsyncParsableCommand {
     }
 
     struct Generate: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "generate",
             abstract: "Write a realistic signed history of a given shape to a bundle file.",
             discussion: """
                 Simulated analysts (deterministic keys from --seed) work in bursts and usually sync before
@@ -152,7 +152,7 @@ struct Bench: AsyncParsableCommand {
     /// One measured operation in this process (what `bench run` spawns). Prints one JSON object with
     /// the operation's figures and `peakRSSkB`, this process's peak resident memory.
     struct Op: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "op",
             abstract: "Run one measured operation in this process (used by `gloss bench run`).",
             discussion: "OPERATION: import (needs --bundle; creates WORK/replica), baseline, export, rebuild, asof, sync, local (use WORK/replica).",
             shouldDisplay: false)

@@ -12,7 +12,7 @@ extension Bench {
         static let operations = ["import", "export", "rebuild", "asof", "sync", "local"]
         /// The operations `--statements` profiles (they run on a replica's writer connection here).
         static let profiled: Set<String> = ["import", "rebuild"]
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "run",
             abstract: "Time import, export, rebuild, as-of, TCP sync and local edits on a bundle, against raw SQLite.",
             discussion: """
                 Each repetition imports the bundle into a new replica (always: the other operations use it),

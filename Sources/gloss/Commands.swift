@@ -4,7 +4,7 @@ import GlossEngine
 import GlossJSON
 
 struct Ingest: ParsableCommand {
-    static let configuration = CommandConfiguration(
+    static let configuration = CommandConfiguration(commandName: "ingest",
         abstract: "Ingest article text files (UTF-8) as ArticleIngested events.",
         discussion: "Prints each article id. Text already held names the existing article and writes nothing.")
     @OptionGroup var replica: ReplicaOptions
@@ -75,11 +75,11 @@ func printCreated(_ c: Created, json: Bool) {
 }
 
 struct Note: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Add, edit or delete Markdown notes.",
+    static let configuration = CommandConfiguration(commandName: "note", abstract: "Add, edit or delete Markdown notes.",
                                                     subcommands: [Add.self, Edit.self, Delete.self])
 
     struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a note on any object (article, note, …); prints the note id.")
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a note on any object (article, note, …); prints the note id.")
         @OptionGroup var replica: ReplicaOptions
         @Option(help: "The object the note is on (id or unique prefix).") var on: String
         @OptionGroup var input: TextInput
@@ -90,7 +90,7 @@ struct Note: ParsableCommand {
     }
 
     struct Edit: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Replace a note's body.")
+        static let configuration = CommandConfiguration(commandName: "edit", abstract: "Replace a note's body.")
         @OptionGroup var replica: ReplicaOptions
         @Argument(help: "The note (id or unique prefix).") var note: String
         @OptionGroup var input: TextInput
@@ -101,7 +101,7 @@ struct Note: ParsableCommand {
     }
 
     struct Delete: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete a note (its history stays).")
+        static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a note (its history stays).")
         @OptionGroup var replica: ReplicaOptions
         @Argument(help: "The note (id or unique prefix).") var note: String
         @Flag(help: "Print JSON (keys: id, event).") var json = false
@@ -112,7 +112,7 @@ struct Note: ParsableCommand {
 }
 
 struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show the replica: analyst, id, version vector and counts.",
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show the replica: analyst, id, version vector and counts.",
         discussion: "With --store, the hub database's: read from one snapshot of it, copied into a temporary replica (analyst `hub`, a temporary replica id).")
     @OptionGroup var replica: ReplicaOptions
     @OptionGroup var hub: HubStoreOption
@@ -144,7 +144,7 @@ struct Status: ParsableCommand {
 }
 
 struct Log: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List events in local (apply) order, oldest first.")
+    static let configuration = CommandConfiguration(commandName: "log", abstract: "List events in local (apply) order, oldest first.")
     @OptionGroup var replica: ReplicaOptions
     @Option(help: "Show at most N events (the first N in local order).") var limit: Int?
     @Flag(help: "One JSON object per line (keys: id, replica, seq, prev, deps, time, hlc, author, type, schema, payloadHash, payload, understood, reason, summary).") var json = false
@@ -162,7 +162,7 @@ struct Log: ParsableCommand {
 }
 
 struct Show: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show any event or object (article, revision, note) by id or unique prefix, as JSON.")
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show any event or object (article, revision, note) by id or unique prefix, as JSON.")
     @OptionGroup var replica: ReplicaOptions
     @Argument(help: "Id or unique prefix.") var id: String
     func run() throws {
@@ -171,7 +171,7 @@ struct Show: ParsableCommand {
 }
 
 struct Verify: ParsableCommand {
-    static let configuration = CommandConfiguration(
+    static let configuration = CommandConfiguration(commandName: "verify",
         abstract: "Re-check every stored event: hash, chain, payload hash and signature.",
         discussion: "Exit 0 when the log verifies; 4 when it has a fault (local corruption); 9 when the log verifies but fork evidence is held (another replica's key signed two different events at one seq: that feed is frozen at the fork). With --store, verifies a hub database (a copy of one snapshot of it, checked by the same code).")
     @OptionGroup var replica: ReplicaOptions

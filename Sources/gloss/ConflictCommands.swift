@@ -13,7 +13,7 @@ func printConflict(_ c: ConflictInfo) {
 }
 
 struct Conflicts: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List open conflicts: concurrent edits of one field, with every candidate.")
+    static let configuration = CommandConfiguration(commandName: "conflicts", abstract: "List open conflicts: concurrent edits of one field, with every candidate.")
     @OptionGroup var replica: ReplicaOptions
     @Flag(help: "Include resolved conflicts.") var all = false
     @Flag(help: "Print a JSON array (keys: id, object, objectKind, field, state, candidates [event, author, time, value, deleted], resolution).") var json = false
@@ -30,7 +30,7 @@ struct Conflicts: ParsableCommand {
 struct ConflictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "conflict", abstract: "Inspect one conflict.", subcommands: [Show.self])
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a conflict with every candidate's full value.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a conflict with every candidate's full value.")
         @OptionGroup var replica: ReplicaOptions
         @Argument(help: "Conflict id or unique prefix.") var id: String
         @Flag(help: "Print JSON.") var json = false
@@ -44,7 +44,7 @@ struct ConflictCommand: ParsableCommand {
 }
 
 struct Resolve: ParsableCommand {
-    static let configuration = CommandConfiguration(
+    static let configuration = CommandConfiguration(commandName: "resolve",
         abstract: "Resolve a conflict: pick a candidate or give the value. The resolution is an event and syncs.",
         discussion: "A resolution closes the conflict on every replica it reaches; one concurrent with a newer edit opens a new conflict.")
     @OptionGroup var replica: ReplicaOptions

@@ -38,7 +38,7 @@ struct FactCommand: ParsableCommand {
         subcommands: [Add.self, Amend.self, Retract.self, Corroborate.self, Contradict.self, Show.self])
 
     struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "add",
             abstract: "Record a fact on an article's current revision; prints the fact id.",
             discussion: """
                 --evidence is the exact quote supporting it; a quote occurring more than once is refused (exit 6,
@@ -72,7 +72,7 @@ struct FactCommand: ParsableCommand {
     }
 
     struct Amend: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Change one field of a fact (an empty --value clears when, where or source).")
+        static let configuration = CommandConfiguration(commandName: "amend", abstract: "Change one field of a fact (an empty --value clears when, where or source).")
         @OptionGroup var replica: ReplicaOptions
         @Argument(help: "The fact (id or unique prefix).") var fact: String
         @Option(help: "subject, predicate, object, when, where or source.") var field: FactField
@@ -82,7 +82,7 @@ struct FactCommand: ParsableCommand {
     }
 
     struct Retract: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Withdraw a fact, saying why (its history stays).")
+        static let configuration = CommandConfiguration(commandName: "retract", abstract: "Withdraw a fact, saying why (its history stays).")
         @OptionGroup var replica: ReplicaOptions
         @Argument(help: "The fact (id or unique prefix).") var fact: String
         @Option(help: "Why it is withdrawn.") var reason: String
@@ -91,7 +91,7 @@ struct FactCommand: ParsableCommand {
     }
 
     struct Corroborate: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Record that another fact corroborates this one (a `corroborates` link; prints the link id).")
+        static let configuration = CommandConfiguration(commandName: "corroborate", abstract: "Record that another fact corroborates this one (a `corroborates` link; prints the link id).")
         @OptionGroup var replica: ReplicaOptions
         @Argument(help: "The fact corroborated.") var fact: String
         @Option(help: "The fact that corroborates it.") var by: String
@@ -100,7 +100,7 @@ struct FactCommand: ParsableCommand {
     }
 
     struct Contradict: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Record that another fact contradicts this one (a `contradicts` link; prints the link id).")
+        static let configuration = CommandConfiguration(commandName: "contradict", abstract: "Record that another fact contradicts this one (a `contradicts` link; prints the link id).")
         @OptionGroup var replica: ReplicaOptions
         @Argument(help: "The fact contradicted.") var fact: String
         @Option(help: "The fact that contradicts it.") var by: String
@@ -109,7 +109,7 @@ struct FactCommand: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A fact with its evidence, combined grade and the history of its record and of both grades.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "A fact with its evidence, combined grade and the history of its record and of both grades.")
         @OptionGroup var replica: ReplicaOptions
         @Argument(help: "The fact (id or unique prefix).") var fact: String
         @Flag(help: "Print JSON (the keys of `gloss facts --json` plus history, credibilityHistory, reliabilityHistory).") var json = false
@@ -134,7 +134,7 @@ struct FactCommand: ParsableCommand {
 }
 
 struct Facts: ParsableCommand {
-    static let configuration = CommandConfiguration(
+    static let configuration = CommandConfiguration(commandName: "facts",
         abstract: "List facts: id, combined grade (source reliability A–F with credibility 1–6, e.g. B2; ? when ungraded), state, statement.")
     @OptionGroup var replica: ReplicaOptions
     @Option(help: "Only this article's facts.") var article: String?
@@ -148,7 +148,7 @@ struct Facts: ParsableCommand {
 }
 
 struct Annotate: ParsableCommand {
-    static let configuration = CommandConfiguration(
+    static let configuration = CommandConfiguration(commandName: "annotate",
         abstract: "Annotate a quoted span of an article (current revision) with an optional comment and tags; prints the annotation id.",
         discussion: "A quote occurring more than once is refused (exit 6, listing the occurrences) unless --occurrence, --prefix or --suffix picks one.")
     @OptionGroup var replica: ReplicaOptions
@@ -166,7 +166,7 @@ struct Annotate: ParsableCommand {
 }
 
 struct Annotations: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List annotations (of one article, or all) in text order.")
+    static let configuration = CommandConfiguration(commandName: "annotations", abstract: "List annotations (of one article, or all) in text order.")
     @OptionGroup var replica: ReplicaOptions
     @Argument(help: "The article (id or unique prefix); all articles when left out.") var article: String?
     @Flag(help: "Print a JSON array (keys: id, article, revision, selector {exact, prefix, suffix, start, end}, comment, tags, author, createdAt).") var json = false
@@ -190,7 +190,7 @@ struct SourceCommand: ParsableCommand {
                                                     subcommands: [Add.self, List.self, Show.self])
 
     struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a source; prints its id (derived from the name, so the same name elsewhere is the same source).")
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a source; prints its id (derived from the name, so the same name elsewhere is the same source).")
         @OptionGroup var replica: ReplicaOptions
         @Argument(help: "The source's name (1–64 bytes).") var name: String
         @Option(help: "outlet, official, person, agency, organization, document, … (a label).") var kind: String?
@@ -199,7 +199,7 @@ struct SourceCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List sources with their current reliability.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List sources with their current reliability.")
         @OptionGroup var replica: ReplicaOptions
         @Flag(help: "Print a JSON array (keys: id, name, kind, reliability, reliabilityState, facts, author, createdAt).") var json = false
         func run() throws {
@@ -214,7 +214,7 @@ struct SourceCommand: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A source with its reliability history (JSON).")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "A source with its reliability history (JSON).")
         @OptionGroup var replica: ReplicaOptions
         @Argument(help: "The source (name or id).") var source: String
         func run() throws { try guarded { out(try replica.openForReading().sourceDetail(source).json.pretty) } }
@@ -222,7 +222,7 @@ struct SourceCommand: ParsableCommand {
 }
 
 struct Grade: ParsableCommand {
-    static let configuration = CommandConfiguration(
+    static let configuration = CommandConfiguration(commandName: "grade",
         abstract: "Grade a source's reliability (A–F) or a fact's credibility (1–6) on the Admiralty scale.",
         discussion: """
             Reliability: A completely reliable, B usually reliable, C fairly reliable, D not usually reliable,
@@ -254,7 +254,7 @@ struct Grade: ParsableCommand {
 }
 
 struct Anchors: ParsableCommand {
-    static let configuration = CommandConfiguration(
+    static let configuration = CommandConfiguration(commandName: "anchors",
         abstract: "Where each annotation and fact's evidence sits in the article's current revision.",
         discussion: """
             Status: exact (same place), moved (same quote elsewhere), fuzzy (similar text, score ≥ 850‰,
@@ -291,7 +291,7 @@ struct AnchorCommand: ParsableCommand {
                                                     subcommands: [Confirm.self, Retarget.self])
 
     struct Confirm: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Accept the re-found span (moved, fuzzy, or the needs-review candidate).")
+        static let configuration = CommandConfiguration(commandName: "confirm", abstract: "Accept the re-found span (moved, fuzzy, or the needs-review candidate).")
         @OptionGroup var replica: ReplicaOptions
         @Argument(help: "The annotation or fact (id or unique prefix).") var object: String
         @Flag(help: "Print JSON (keys: id, event).") var json = false
@@ -299,7 +299,7 @@ struct AnchorCommand: ParsableCommand {
     }
 
     struct Retarget: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Point it at another quote of the current revision.")
+        static let configuration = CommandConfiguration(commandName: "retarget", abstract: "Point it at another quote of the current revision.")
         @OptionGroup var replica: ReplicaOptions
         @Argument(help: "The annotation or fact (id or unique prefix).") var object: String
         @Option(help: "The exact text in the current revision.") var quote: String
@@ -310,7 +310,7 @@ struct AnchorCommand: ParsableCommand {
 }
 
 struct Export: ParsableCommand {
-    static let configuration = CommandConfiguration(
+    static let configuration = CommandConfiguration(commandName: "export",
         abstract: "Export to other tools: a STIX 2.1 bundle, or W3C Web Annotation JSON-LD (Protocol/10-export.md).",
         subcommands: [STIX.self, WebAnnotations.self])
 

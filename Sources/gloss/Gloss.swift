@@ -207,7 +207,7 @@ enum OpenedReplicas {
 }
 
 struct Init: ParsableCommand {
-    static let configuration = CommandConfiguration(
+    static let configuration = CommandConfiguration(commandName: "init",
         abstract: "Create a replica (.gloss/ with a new key and database) in a folder.",
         discussion: """
             --new-team NAME also creates a team: this replica writes the team's genesis and its analyst \

@@ -6,7 +6,7 @@ import GlossWeb
 import Logging
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+    static let configuration = CommandConfiguration(commandName: "serve",
         abstract: "Serve sync sessions over TCP (encrypted and authenticated; Protocol/07-wire.md) and/or the web view over HTTP, until SIGINT or SIGTERM.",
         discussion: """
             Prints `listening on HOST:PORT` (sync) and `web view on http://HOST:PORT/` on standard output once bound (port 0 picks a free port); logs go to standard error.
@@ -124,7 +124,7 @@ final class SignalWaiter: @unchecked Sendable {
 }
 
 struct Sync: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+    static let configuration = CommandConfiguration(commandName: "sync",
         abstract: "Sync with a replica serving at HOST:PORT: both directions in one session.",
         discussion: "Exit 0 when everything applied; 8 when done, but some events received wait in pending (see `gloss pending`); 2 when some events were rejected (2 wins over 8); 1 when the session failed, the peer could not be reached included (what was applied stays applied; run it again to resume); 7 when the disk is full. With --json a failed session prints {\"error\", \"code\", \"exit\"}.")
     @OptionGroup var replica: ReplicaOptions

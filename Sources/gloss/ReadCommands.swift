@@ -4,7 +4,7 @@ import GlossEngine
 import GlossJSON
 
 struct Rebuild: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Drop the projections and replay them from the log (streaming).")
+    static let configuration = CommandConfiguration(commandName: "rebuild", abstract: "Drop the projections and replay them from the log (streaming).")
     @OptionGroup var replica: ReplicaOptions
     @Flag(help: "Print JSON (keys: events, digest).") var json = false
     @OptionGroup var progressOption: ProgressOption
@@ -19,7 +19,7 @@ struct Rebuild: ParsableCommand {
 }
 
 struct Digest: ParsableCommand {
-    static let configuration = CommandConfiguration(
+    static let configuration = CommandConfiguration(commandName: "digest",
         abstract: "Print the digest of the projections (equal sets of events give equal digests).",
         discussion: "The digest is maintained on every change; --recompute reads every row again and fails (exit 4) if the two differ. With --store, the digest of a hub database: the maintained one from its projection_digest rows, --recompute from its projection rows (both read in one snapshot).")
     @OptionGroup var replica: ReplicaOptions
@@ -67,7 +67,7 @@ struct AsOf: ParsableCommand {
 }
 
 struct Diff: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the events between two points (in --to, not in --from) with author, time and a summary.")
+    static let configuration = CommandConfiguration(commandName: "diff", abstract: "List the events between two points (in --to, not in --from) with author, time and a summary.")
     @OptionGroup var replica: ReplicaOptions
     @Option(help: "The earlier point (RFC 3339 time, vector file or event id).") var from: String
     @Option(help: "The later point.") var to: String
@@ -87,7 +87,7 @@ struct Diff: ParsableCommand {
 }
 
 struct Query: ParsableCommand {
-    static let configuration = CommandConfiguration(
+    static let configuration = CommandConfiguration(commandName: "query",
         abstract: "Run read-only SQL against the projections (tables in Protocol/04-projections.md).",
         discussion: """
             Writes (INSERT, UPDATE, DELETE, ATTACH, CREATE, PRAGMA writes, …) are refused by a SQLite authorizer.
@@ -131,7 +131,7 @@ struct Query: ParsableCommand {
 }
 
 struct Search: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Full-text search over article text and notes (every word must match).")
+    static let configuration = CommandConfiguration(commandName: "search", abstract: "Full-text search over article text and notes (every word must match).")
     @OptionGroup var replica: ReplicaOptions
     @Argument(help: "Words to find.") var text: String
     @Option(help: "At most N results (1–10000).") var limit: Int = 50

@@ -20,25 +20,25 @@ struct LinkArguments: ParsableArguments {
 }
 
 struct Tag: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Tag any object (add-wins: a concurrent untag elsewhere does not remove this tag). The id printed is the addition's.")
+    static let configuration = CommandConfiguration(commandName: "tag", abstract: "Tag any object (add-wins: a concurrent untag elsewhere does not remove this tag). The id printed is the addition's.")
     @OptionGroup var args: TagArguments
     func run() throws { try guarded { printCreated(try args.replica.open().tag(args.object, args.tag), json: args.json) } }
 }
 
 struct Untag: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Remove a tag (only the additions this replica has seen).")
+    static let configuration = CommandConfiguration(commandName: "untag", abstract: "Remove a tag (only the additions this replica has seen).")
     @OptionGroup var args: TagArguments
     func run() throws { try guarded { printCreated(try args.replica.open().untag(args.object, args.tag), json: args.json) } }
 }
 
 struct Link: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Link two objects with a typed relation. The id printed is the link's.")
+    static let configuration = CommandConfiguration(commandName: "link", abstract: "Link two objects with a typed relation. The id printed is the link's.")
     @OptionGroup var args: LinkArguments
     func run() throws { try guarded { printCreated(try args.replica.open().link(args.from, args.relation, args.to), json: args.json) } }
 }
 
 struct Unlink: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Remove a link (only the additions this replica has seen).")
+    static let configuration = CommandConfiguration(commandName: "unlink", abstract: "Remove a link (only the additions this replica has seen).")
     @OptionGroup var args: LinkArguments
     func run() throws { try guarded { printCreated(try args.replica.open().unlink(args.from, args.relation, args.to), json: args.json) } }
 }

@@ -5,7 +5,7 @@ import GlossJSON
 import GlossModel
 
 struct Vector: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Write this replica's version vector (the vector-file format of Protocol/05-bundle.md).")
+    static let configuration = CommandConfiguration(commandName: "vector", abstract: "Write this replica's version vector (the vector-file format of Protocol/05-bundle.md).")
     @OptionGroup var replica: ReplicaOptions
     @Option(help: "Write to FILE instead of standard output.") var out: String?
     func run() throws {
@@ -28,7 +28,7 @@ struct BundleCommand: ParsableCommand {
                                                     subcommands: [Export.self, Import.self])
 
     struct Export: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "export",
             abstract: "Write a bundle with the events above a vector, in causal order.",
             discussion: """
                 --peer uses what that peer has acknowledged holding (from its bundles and hellos), so a lost bundle is sent again.
@@ -99,7 +99,7 @@ struct BundleCommand: ParsableCommand {
     }
 
     struct Import: ParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "import",
             abstract: "Apply bundle files: verified, idempotent, causal (early events wait in pending).",
             discussion: "An encrypted bundle opens only for its recipients: for any other replica nothing is applied and the exit is 65. Exit 0 when everything applied or was already held; 8 when done, but some events received still wait in pending at the end for an earlier event or a dependency not yet received (see `gloss pending`; import the bundle holding those and they apply); 2 when some events were rejected (see `gloss quarantine`), a file was cut short or damaged, or its header does not match its records (2 wins over 8); 7 when the disk is full; 65 when a file is not a usable bundle (a bad or tampered header, a wrapped key that does not open, not a recipient). A chunk of an encrypted bundle that does not authenticate ends the file there, like a cut: what came before it applies, exit 2.")
         @OptionGroup var replica: ReplicaOptions
@@ -143,11 +143,11 @@ struct BundleCommand: ParsableCommand {
 }
 
 struct Peers: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Known peers with the vectors they acknowledged; name them.",
+    static let configuration = CommandConfiguration(commandName: "peers", abstract: "Known peers with the vectors they acknowledged; name them.",
                                                     subcommands: [List.self, Name.self], defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List known peers.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List known peers.")
         @OptionGroup var replica: ReplicaOptions
         @Flag(help: "Print a JSON array (keys: replica, alias, acknowledged, behind, lastSeen).") var json = false
         func run() throws {
@@ -163,7 +163,7 @@ struct Peers: ParsableCommand {
     }
 
     struct Name: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Give a peer an alias usable wherever a replica id is taken.")
+        static let configuration = CommandConfiguration(commandName: "name", abstract: "Give a peer an alias usable wherever a replica id is taken.")
         @OptionGroup var replica: ReplicaOptions
         @Argument(help: "The replica (id, unique prefix or current alias).") var peer: String
         @Argument(help: "The alias.") var alias: String
@@ -174,7 +174,7 @@ struct Peers: ParsableCommand {
 }
 
 struct Quarantine: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List rejected events with the reasons.")
+    static let configuration = CommandConfiguration(commandName: "quarantine", abstract: "List rejected events with the reasons.")
     @OptionGroup var replica: ReplicaOptions
     @Flag(help: "Print a JSON array (keys: event, replica, seq, reason, receivedAt).") var json = false
     func run() throws {
@@ -199,7 +199,7 @@ struct PendingCommand: ParsableCommand {
         subcommands: [List.self, Drop.self], defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List waiting events per feed.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List waiting events per feed.")
         @OptionGroup var replica: ReplicaOptions
         @Flag(help: "Print a JSON array (keys: replica, events, lowestSeq, highestSeq, reason, oldestReceivedAt, expiresAt).") var json = false
         func run() throws {
@@ -215,7 +215,7 @@ struct PendingCommand: ParsableCommand {
     }
 
     struct Drop: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Drop the waiting events of one feed, or all of them.")
+        static let configuration = CommandConfiguration(commandName: "drop", abstract: "Drop the waiting events of one feed, or all of them.")
         @OptionGroup var replica: ReplicaOptions
         @Option(help: "The feed (replica id, unique prefix or peer alias) whose waiting events to drop.") var feed: String?
         @Flag(help: "Drop every waiting event.") var all = false

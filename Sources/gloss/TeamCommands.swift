@@ -46,7 +46,7 @@ struct TeamCommand: ParsableCommand {
     }
 
     struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add an analyst with a role and a first device key (admins).")
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add an analyst with a role and a first device key (admins).")
         @OptionGroup var replica: ReplicaOptions
         @Argument(help: "The analyst's name (as their replica's `gloss whoami` prints it).") var analyst: String
         @Option(help: "The analyst's replica key (64 hex digits: `gloss whoami` or `gloss init --join` prints it).") var key: String
@@ -59,7 +59,7 @@ struct TeamCommand: ParsableCommand {
     }
 
     struct Enrol: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Enrol another device (replica key) for an analyst on the team (admins).")
+        static let configuration = CommandConfiguration(commandName: "enrol", abstract: "Enrol another device (replica key) for an analyst on the team (admins).")
         @OptionGroup var replica: ReplicaOptions
         @Argument(help: "The analyst.") var analyst: String
         @Option(help: "The new device's replica key (64 hex digits).") var key: String
@@ -71,7 +71,7 @@ struct TeamCommand: ParsableCommand {
     }
 
     struct Role: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Change an analyst's role (admins).")
+        static let configuration = CommandConfiguration(commandName: "role", abstract: "Change an analyst's role (admins).")
         @OptionGroup var replica: ReplicaOptions
         @Argument(help: "The analyst.") var analyst: String
         @Argument(help: "admin, analyst or reader.") var role: TeamRole
@@ -80,7 +80,7 @@ struct TeamCommand: ParsableCommand {
     }
 
     struct Revoke: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Revoke a key for good: a lost or stolen device (admins).")
+        static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke a key for good: a lost or stolen device (admins).")
         @OptionGroup var replica: ReplicaOptions
         @Argument(help: "The key (64 hex digits or a unique prefix of a key on the roster).") var key: String
         @Option(help: "Why (kept in the roster).") var reason: String
@@ -94,7 +94,7 @@ struct TeamCommand: ParsableCommand {
     }
 
     struct Remove: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove an analyst from the team; every key of theirs is revoked with it (admins).")
+        static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove an analyst from the team; every key of theirs is revoked with it (admins).")
         @OptionGroup var replica: ReplicaOptions
         @Argument(help: "The analyst.") var analyst: String
         @Option(help: "Why (kept in the roster).") var reason: String
@@ -116,7 +116,7 @@ private func printEvent(_ e: SignedEvent, json: Bool) {
 }
 
 struct Redact: ParsableCommand {
-    static let configuration = CommandConfiguration(
+    static let configuration = CommandConfiguration(commandName: "redact",
         abstract: "Purge one event's payload on every replica (admins): a privacy order, an illegal document.",
         discussion: """
             The event's envelope, id and signature stay, so every chain still verifies; its payload is \
