@@ -32,6 +32,8 @@ final class ApplyWindow {
     static let maxRunBytes = 8 << 20
     /// UTF-8 bytes of the note texts the run's writes hold.
     var runBytes = 0
+    /// True when the run is to be written out now.
+    var runIsFull: Bool { notes.count >= ApplyWindow.maxRunRegisters || runBytes >= ApplyWindow.maxRunBytes }
     /// Memoized causal answers kept at most (then forgotten and re-read as needed).
     static let maxDepSeqs = 100_000
     /// The store the run's events are applied to (weak: the store owns the connection that owns this).

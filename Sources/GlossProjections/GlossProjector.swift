@@ -463,7 +463,7 @@ public struct GlossProjector: Projector {
                                happenedBefore: registers.happenedBefore(db))
         window.store = store
         window.runBytes += value?.utf8.count ?? 0
-        if window.notes.count >= ApplyWindow.maxRunRegisters || window.runBytes >= ApplyWindow.maxRunBytes { try flushNoteRun(db) }
+        if window.runIsFull { try flushNoteRun(db) }
     }
 
     /// Writes the heads, open conflicts and notes rows of the note registers a run of note events
@@ -489,7 +489,7 @@ public struct GlossProjector: Projector {
         // A deleted note keeps showing its last text (the highest (time, replica) write with one),
         // so the row does not depend on arrival order.
         let body = try shown.value ?? db.first("""
-            SELECT body FROM note_revisions WHERE note_pos = (SELECT pos FROM events WHERE id = ?) AND body IS NOT NULL
+            SELECT body FROM note_revisions WHERE note_pos = \(Registers.notePos("?")) AND body IS NOT NULL
             ORDER BY time DESC, replica DESC LIMIT 1
             """, { $0.add(Registers.idBytes(note)) }, { $0.text(0) })
         try db.run("""
@@ -533,8 +533,7 @@ public struct GlossProjector: Projector {
     /// The creating event of the object `id` of `table` when the object exists and that event
     /// happened before `e`; else nil.
     func origin(_ id: String, table: String, key: String, inCausalPastOf e: AppliedEvent, store: ReplicaStore, _ db: Database) throws -> ApplyWindow.Origin? {
-        // (Rows are keyed by lowercase hex: any other spelling names no object, memo or not.)
-        guard let raw = Bytes32(hex: id), raw.hex == id else { return nil }
+        guard let raw = Registers.canonicalID(id) else { return nil }
         let window = ApplyWindow.of(db)
         let origin: ApplyWindow.Origin
         if let known = window?.origin(table, raw) {

@@ -106,11 +106,10 @@ struct Registers {
 
     func heads(_ object: String, _ field: String, _ db: Database) throws -> [Write] {
         var heads: [Write] = []
-        // (A note's revisions are found by the log position of its NoteAdded, `note_pos`. CROSS JOIN
-        // keeps `reg_heads` outer: most notes have no stored heads, so nothing else is read.)
+        // (CROSS JOIN keeps `reg_heads` outer: most notes have no stored heads, so nothing else is read.)
         let sql = Registers.isNoteBody(field) ? """
             SELECT r.event, r.body IS NULL, r.body, r.time, r.replica, r.author, r.at, h.feed, h.seq
-            FROM reg_heads h CROSS JOIN note_revisions r ON r.note_pos = (SELECT pos FROM events WHERE id = ?3) AND r.event = h.event
+            FROM reg_heads h CROSS JOIN note_revisions r ON r.note_pos = \(Registers.notePos("?3")) AND r.event = h.event
             WHERE h.object = ?1 AND h.field = ?2 ORDER BY h.event
             """ : """
             SELECT \(Registers.columns) FROM reg_heads h JOIN reg_writes w ON w.object = h.object AND w.field = h.field AND w.event = h.event
@@ -123,7 +122,7 @@ struct Registers {
         // A note body's single head is not stored: it is the write its notes row shows.
         try db.rows("""
             SELECT \(Registers.revisionColumns) FROM notes n
-            JOIN note_revisions r ON r.note_pos = (SELECT pos FROM events WHERE id = ?2) AND r.time = n.body_time AND r.event = n.body_event
+            JOIN note_revisions r ON r.note_pos = \(Registers.notePos("?2")) AND r.time = n.body_time AND r.event = n.body_event
             LEFT JOIN events e ON e.pos = r.pos WHERE n.note = ?1
             """, { $0.add(object); $0.add(Registers.idBytes(object)) }) { heads.append(Registers.write(columns: $0)) }
         return heads
@@ -139,17 +138,25 @@ struct Registers {
         }
         try db.rows("""
             SELECT \(Registers.revisionColumns) FROM note_revisions r LEFT JOIN events e ON e.pos = r.pos
-            WHERE r.note_pos = (SELECT pos FROM events WHERE id = ?1) AND (?2 IS NULL OR r.event = ?2)
+            WHERE r.note_pos = \(Registers.notePos("?1")) AND (?2 IS NULL OR r.event = ?2)
             """, { $0.add(Registers.idBytes(object)); $0.add(event) }) { writes.append(Registers.write(columns: $0)) }
         return writes
     }
 
-    /// An object id's bytes, to find its creating event in the log (`events.id`); nil (matching no
-    /// row) for anything but 64 lowercase hex digits, which name no object.
-    static func idBytes(_ id: String) -> [UInt8]? {
+    /// An object id as its creating event's id; nil for anything but 64 lowercase hex digits (rows
+    /// are keyed by lowercase hex: any other spelling names no object).
+    static func canonicalID(_ id: String) -> Bytes32? {
         guard let raw = Bytes32(hex: id), raw.hex == id else { return nil }
-        return raw.bytes
+        return raw
     }
+
+    /// An object id's bytes, to find its creating event in the log (`events.id`); nil, matching no
+    /// row, for a spelling that names no object (`canonicalID`).
+    static func idBytes(_ id: String) -> [UInt8]? { canonicalID(id)?.bytes }
+
+    /// SQL for the log position of the `NoteAdded` whose id (as bytes: `idBytes`) is bound to
+    /// `parameter`: `note_revisions` rows are found by their note's position (`note_pos`).
+    static func notePos(_ parameter: String) -> String { "(SELECT pos FROM events WHERE id = \(parameter))" }
 
     /// A write from the current row of a statement selecting `columns`.
     static func write(columns c: SQLColumns) -> Write {

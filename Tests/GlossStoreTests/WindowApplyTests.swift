@@ -111,6 +111,45 @@ import Testing
         #expect(fails.isEmpty, "\(fails.prefix(8).joined(separator: "\n"))")
     }
 
+    /// Edits, deletes and resolutions that name an existing event which created no note — an
+    /// annotation, a tag addition, the note's own edit — are not understood, and leave no revision
+    /// (a revision stores its note's log position, found through that note's id): in one window,
+    /// one event per window and incrementally alike.
+    @Test func aNoteEventNamingAnotherKindOfObjectStoresNoRevision() throws {
+        let sim = try Simulation(replicas: 1, seed: 13, label: "not-a-note", deterministicKeys: true, tmpBase: memoryTempBase)
+        let a = sim.replicas[0]
+        let article = try a.ingest(bytes: Array("Lies\n\nAn article whose quote is real.\n".utf8), filename: "lies.txt").id
+        let note = try a.addNote(on: article, body: "a real note").id
+        _ = try a.editNote(note, body: "a real edit")
+        let edit = try #require(try a.store.read { try String.fetchOne($0, sql: "SELECT lower(hex(id)) FROM events WHERE type = 'NoteEdited'") })
+        let annotation = try a.annotate(article: article, quote: "quote is real", comment: nil, tags: []).id
+        let tag = try a.tag(note, "t").id
+        let before = try a.store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM note_revisions") ?? 0 }
+        var lies: [String] = []
+        for target in [annotation, tag, edit, article] {
+            lies.append(try a.store.appendLocal(key: a.key, author: a.analyst, payload: NoteEdited(note: target, body: "a lie"), wallMilliseconds: a.clock()).envelope.id.hex)
+            lies.append(try a.store.appendLocal(key: a.key, author: a.analyst, payload: NoteDeleted(note: target), wallMilliseconds: a.clock()).envelope.id.hex)
+        }
+        let order = try Equivalence.log(a)
+        var fails = try ProjectionSnapshot.of(a).selfCheck("incremental")
+        for r in [a] + (try [1, Int.max].map { size -> Replica in
+            let observer = try sim.addReplica(size == 1 ? "one" : "all")
+            let summary = try Equivalence.apply(order, to: observer, windows: size, now: sim.clock.function)
+            #expect(summary.applied == order.count)
+            fails += try ProjectionSnapshot.of(observer).selfCheck("windows of \(size)")
+            return observer
+        }) {
+            try r.store.read { db in
+                let revisions = try String.fetchAll(db, sql: "SELECT kind || ' ' || event || ' on ' || note FROM note_revisions")
+                #expect(revisions.count == before, "\(r.analyst): a lie left a revision: \(revisions)")
+                let refused = try String.fetchAll(db, sql: "SELECT event FROM events_not_understood")
+                #expect(Set(lies).isSubset(of: Set(refused)), "\(r.analyst): every lie is not understood")
+                #expect(try String.fetchOne(db, sql: "SELECT body FROM notes WHERE note = ?", arguments: [note]) == "a real edit")
+            }
+        }
+        #expect(fails.isEmpty, "\(fails.prefix(8).joined(separator: "\n"))")
+    }
+
     /// The generator writes every kind of event these suites rely on (else a property could pass
     /// for want of the events that would break it).
     @Test func richHistoriesCoverEveryKind() throws {

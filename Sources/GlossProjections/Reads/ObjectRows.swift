@@ -30,9 +30,8 @@ public enum ObjectRows {
 
     /// A note's revisions, oldest first.
     public static func noteHistory(_ note: String, _ db: Database) throws -> [TableRow] {
-        // (Revisions are found by the log position of the note's NoteAdded.)
         try TableRow.fetchAll(db, sql: """
-            SELECT event, kind, author, at, body FROM note_revisions WHERE note_pos = (SELECT pos FROM events WHERE id = ?) ORDER BY time, replica
+            SELECT event, kind, author, at, body FROM note_revisions WHERE note_pos = \(Registers.notePos("?")) ORDER BY time, replica
             """, arguments: [Registers.idBytes(note).map { Data($0) }])
     }
 
