@@ -165,6 +165,8 @@ extension ReplicaStore {
         var movedHeads = Set<ReplicaID>()
         /// The team and its roster events (loaded on first need, kept current).
         var team: TeamContext?
+        /// What the last event found pending waits for: a seq of a feed (nil: the clock).
+        var awaited: (replica: ReplicaID, seq: UInt64)?
         let limits: PendingLimits
         let now: UInt64
         init(limits: PendingLimits, now: UInt64) { self.limits = limits; self.now = now }
@@ -228,6 +230,7 @@ extension ReplicaStore {
             return try freeze(env.replica, at: env.seq, evidence: e, &s, db)
         }
         if env.seq > h.seq + 1 {
+            s.awaited = (env.replica, h.seq + 1)
             return try park(e, "waiting for seq \(h.seq + 1) of \(env.replica.short)", fromPending: fromPending, &s, db)
         }
         guard env.prev == h.id else {
@@ -246,6 +249,7 @@ extension ReplicaStore {
             }
             let beyondFork = dh.forkSeq.map { d.seq >= $0 } ?? false
             if dh.seq < d.seq && !beyondFork {
+                s.awaited = (d.replica, d.seq)
                 return try park(e, "waiting for seq \(d.seq) of \(d.replica.short)", fromPending: fromPending, &s, db)
             }
             if !beyondFork, let t = try eventTime(feed: dh.feed!, seq: d.seq, db), env.time.raw <= t {
@@ -257,6 +261,7 @@ extension ReplicaStore {
             return try quarantine(e, "time \(env.time.raw) is not later than its feed predecessor's (\(h.time))", s, db)
         }
         if env.time.milliseconds > s.now.addingSaturating(ProtocolLimits.maxClockAheadMilliseconds) {
+            s.awaited = nil
             return try park(e, "its time \(CivilTime.rfc3339(milliseconds: env.time.milliseconds)) is more than an hour ahead of this replica's clock; it applies when the clock is within an hour of it",
                             fromPending: fromPending, &s, db)
         }
@@ -424,15 +429,27 @@ extension ReplicaStore {
     /// Applies pending events that became ready (their feed predecessor is held), until none does.
     /// Pending copies of events that arrived again and applied directly are dropped as duplicates
     /// (or kept as fork evidence when they differ from the held event).
+    ///
+    /// A worklist of feeds: a feed is read again (its waiting events from its head on, through the
+    /// `(replica, seq)` index) when it moved, or when the feed its next event waits for reached the
+    /// seq it needs — never the whole table per step. (Re-reading the table until nothing moved was
+    /// quadratic: a gap filled under 8,000 waiting events of one feed took one pass per event.)
     private func drainPending(_ s: inout ApplyState, _ db: Database) throws {
-        while true {
-            // The query below reads the heads from `feeds`.
-            try writeHeads(&s, db)
+        var queue = try Data.fetchAll(try db.cachedStatement(sql: "SELECT DISTINCT replica FROM pending ORDER BY replica"))
+            .compactMap { Bytes32(exactly: Array($0)).map(ReplicaID.init) }
+        var queued = Set(queue)
+        // Feeds whose next event waits for another feed to reach a seq: (seq, waiting feed) by that feed.
+        var waiters: [ReplicaID: [(seq: UInt64, feed: ReplicaID)]] = [:]
+        var next = 0
+        while next < queue.count {
+            let replica = queue[next]
+            next += 1
+            queued.remove(replica)
+            let head = try head(replica, &s, db)
             let rows = try Row.fetchAll(try db.cachedStatement(sql: """
-                SELECT p.id, p.envelope, p.payload FROM pending p LEFT JOIN feeds f ON f.replica = p.replica
-                WHERE p.seq <= coalesce(f.head_seq, 0) + 1 ORDER BY p.replica, p.seq, p.id
-                """))
-            var progressed = false
+                SELECT id, envelope, payload FROM pending WHERE replica = ? AND seq <= ? ORDER BY seq, id
+                """), arguments: [Data(replica.raw.bytes), Int64(clamping: head.seq.addingSaturating(1))])
+            var moved = false
             for row in rows {
                 guard let env = try? EventEnvelope(decoding: Array(row["envelope"] as Data)) else {
                     try db.run("DELETE FROM pending WHERE id = ?") { b in b.add(row["id"] as Data) }
@@ -440,22 +457,37 @@ extension ReplicaStore {
                 }
                 let e = SignedEvent(envelope: env, payload: (row["payload"] as Data?).map { Array($0) })
                 // Pending holds only authenticated events (checked before they were parked).
+                s.awaited = nil
                 let outcome = try applyOne(e, authenticated: true, fromPending: true, &s, db)
-                if outcome == .pending { continue }
+                if outcome == .pending {
+                    if let (other, seq) = s.awaited, other != replica { waiters[other, default: []].append((seq, replica)) }
+                    continue
+                }
                 try db.run("DELETE FROM pending WHERE id = ?") { b in b.add(row["id"] as Data) }
                 if db.changesCount > 0 { s.pendingByFeed?.add(env.replica, -1) }
                 if outcome == .applied {
-                    progressed = true
+                    moved = true
                     s.summary.applied += 1
                     // Parked earlier in this call: it no longer waits. Otherwise it waited since an earlier call.
                     if s.parked.contains(e.id) { s.summary.pending -= 1 } else { s.summary.appliedFromPending += 1 }
                 } else {
                     if s.parked.contains(e.id) { s.summary.pending -= 1 }
                     if outcome != .duplicate { s.record(outcome, e) }
-                    if outcome == .fork { progressed = true }
+                    if outcome == .fork { moved = true }
                 }
             }
-            if !progressed { return }
+            guard moved else { continue }
+            // Read this feed again from its new head, and wake the feeds that waited for it.
+            var wake = [replica]
+            if let waiting = waiters.removeValue(forKey: replica) {
+                // Reached, or beyond a fork (never to be held: the dependent event is judged now).
+                let now = try self.head(replica, &s, db)
+                func reached(_ seq: UInt64) -> Bool { seq <= now.seq || (now.forkSeq.map { seq >= $0 } ?? false) }
+                let still = waiting.filter { !reached($0.seq) }
+                if !still.isEmpty { waiters[replica] = still }
+                wake += waiting.filter { reached($0.seq) }.map { $0.feed }
+            }
+            for w in wake where queued.insert(w).inserted { queue.append(w) }
         }
     }
 }
