@@ -69,7 +69,8 @@ public enum Anchoring {
 
     // MARK: - The algorithm (Protocol/09-anchoring.md §3)
 
-    static func reanchor(_ old: TextSelector, in t: ScalarText) -> AnchorResult {
+    /// `fastPath: false` (tests) skips the shortcut for a quote still at its old start with its context.
+    static func reanchor(_ old: TextSelector, in t: ScalarText, fastPath: Bool = true) -> AnchorResult {
         let q = Array(old.exact.unicodeScalars)
         let n = q.count, count = t.count
         guard n > 0 else { return AnchorResult(status: .orphaned, score: 0) }
@@ -78,6 +79,14 @@ public enum Anchoring {
         let prefix = Array(old.prefix.unicodeScalars), suffix = Array(old.suffix.unicodeScalars)
 
         // 1. Exact occurrences: best context agreement, then nearest to the old start, then first.
+        // The quote still at its old start with its whole context is that best one (agreement
+        // cannot be higher, distance not lower): the common case, found without a pass over the text.
+        if fastPath, n <= count, old.start >= 0, old.start <= count - n, t.hasMatch(q, at: old.start), t.scalars.withUnsafeBufferPointer({ text in
+            agreementBefore(prefix, text, old.start) + agreementAfter(suffix, text, old.start + n) == prefix.count + suffix.count
+        }) {
+            let status: AnchorResult.Status = old.end == old.start + n ? .exact : .moved
+            return AnchorResult(status: status, score: 1000, selector: t.selector(old.start, old.start + n))
+        }
         let starts = t.occurrences(of: q)
         if !starts.isEmpty {
             var best = starts[0], bestAgreement = -1, bestDistance = Int.max

@@ -105,17 +105,28 @@ extension GlossProjector {
             SELECT 'annotation', article, revision, exact, prefix, suffix, sel_start, sel_end FROM annotations WHERE annotation = ?1
             UNION ALL SELECT 'fact', article, revision, exact, prefix, suffix, sel_start, sel_end FROM facts WHERE fact = ?1
             """, { $0.add(object) }, { c in (kind: c.text(0), article: c.text(1), base: based(c, 2)) }) else { return }
-        let article = own.article
+        let decision = try db.first("""
+            SELECT event, decision, revision, exact, prefix, suffix, sel_start, sel_end FROM anchor_decisions
+            WHERE object = ? ORDER BY time DESC, replica DESC LIMIT 1
+            """, { $0.add(object) }, { c in (event: c.text(0), decision: c.text(1), base: based(c, 2)) })
+        try anchor(object, kind: own.kind, article: own.article, base: own.base, decision: decision, db)
+    }
+
+    /// Anchors an annotation or fact its event just created: its selector is the payload's, and no
+    /// decision can name it yet (a decision's event has the object in its causal past).
+    func anchorNew(_ object: String, kind: String, article: String, revision: String, selector s: SpanSelector, _ db: Database) throws {
+        let selector = TextSelector(exact: s.exact, prefix: s.prefix, suffix: s.suffix, start: s.start, end: s.end)
+        try anchor(object, kind: kind, article: article, base: (revision, selector), decision: nil, db)
+    }
+
+    private func anchor(_ object: String, kind: String, article: String, base own: (revision: String, selector: TextSelector),
+                        decision: (event: String, decision: String, base: (revision: String, selector: TextSelector))?, _ db: Database) throws {
         guard let (revision, text) = try currentRevision(of: article, db) else {
             // The article has not arrived (its events are concurrent with this one): no anchor yet.
             try db.run("DELETE FROM anchors WHERE object = ?") { b in b.add(object) }
             return
         }
-        let decision = try db.first("""
-            SELECT event, decision, revision, exact, prefix, suffix, sel_start, sel_end FROM anchor_decisions
-            WHERE object = ? ORDER BY time DESC, replica DESC LIMIT 1
-            """, { $0.add(object) }, { c in (event: c.text(0), decision: c.text(1), base: based(c, 2)) })
-        let (baseRevision, baseSelector) = decision?.base ?? own.base
+        let (baseRevision, baseSelector) = decision?.base ?? own
         var status: String, score: Int, selector: TextSelector?, candidate: TextSelector?
         if let decision, baseRevision == revision {
             status = decision.decision == "confirm" ? "confirmed" : "retargeted"
@@ -128,6 +139,6 @@ extension GlossProjector {
             INSERT OR REPLACE INTO anchors(object, object_kind, article, revision, base_revision, base_start, base_end, base_exact, status, score,
                 sel_start, sel_end, exact, prefix, suffix, candidate_start, candidate_end, candidate_exact, decision, anchoring_version)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """) { b in b.add(object); b.add(own.kind); b.add(article); b.add(revision); b.add(baseRevision); b.add(baseSelector.start); b.add(baseSelector.end); b.add(baseSelector.exact); b.add(status); b.add(score); b.add(selector?.start); b.add(selector?.end); b.add(selector?.exact); b.add(selector?.prefix); b.add(selector?.suffix); b.add(candidate?.start); b.add(candidate?.end); b.add(candidate?.exact); b.add(decision?.event); b.add(Anchoring.version) }
+            """) { b in b.add(object); b.add(kind); b.add(article); b.add(revision); b.add(baseRevision); b.add(baseSelector.start); b.add(baseSelector.end); b.add(baseSelector.exact); b.add(status); b.add(score); b.add(selector?.start); b.add(selector?.end); b.add(selector?.exact); b.add(selector?.prefix); b.add(selector?.suffix); b.add(candidate?.start); b.add(candidate?.end); b.add(candidate?.exact); b.add(decision?.event); b.add(Anchoring.version) }
     }
 }

@@ -116,7 +116,7 @@ extension GlossProjector {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """) { b in b.add(c.id); b.add(p.article); b.add(p.revision); b.add(c.author); b.add(c.at); b.add(r.subject); b.add(r.predicate); b.add(r.object); b.add(r.when); b.add(r.where); b.add(r.source); b.add(s.exact); b.add(s.prefix); b.add(s.suffix); b.add(s.start); b.add(s.end); b.add(p.fromCandidate); b.add(c.id); b.add(c.time); b.add(c.at) }
             try factRevision(fact: c.id, kind: "add", field: nil, record: r.text, reason: nil, c, db)
-            try anchor(c.id, db)
+            try anchorNew(c.id, kind: "fact", article: p.article, revision: p.revision, selector: s, db)
             try factWrite(c.id, deleted: false, record: r.text, e, c, store: store, db)
         case .factAmended(let p):
             guard try createdInCausalPast(p.fact, table: "facts", key: "fact", of: e, store: store, db) else {
@@ -154,7 +154,7 @@ extension GlossProjector {
                 INSERT INTO annotations(annotation, article, revision, author, created_at, time, replica, exact, prefix, suffix, sel_start, sel_end, comment)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """) { b in b.add(c.id); b.add(p.article); b.add(p.revision); b.add(c.author); b.add(c.at); b.add(c.time); b.add(c.replica); b.add(s.exact); b.add(s.prefix); b.add(s.suffix); b.add(s.start); b.add(s.end); b.add(p.comment) }
-            try anchor(c.id, db)
+            try anchorNew(c.id, kind: "annotation", article: p.article, revision: p.revision, selector: s, db)
             try SearchIndex.markAnnotation(c.id, db)
         default:
             preconditionFailure("applyFacts called with \(payload)")

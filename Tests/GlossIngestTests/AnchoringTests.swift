@@ -218,6 +218,11 @@ import Testing
             let r = Anchoring.reanchor(old, in: new)
             counts[r.status, default: 0] += 1
             #expect(r == Anchoring.reanchor(old, in: new))   // deterministic
+            // The shortcut for a quote still in place with its context changes no result.
+            #expect(r == Anchoring.reanchor(old, in: ScalarText(new), fastPath: false))
+            // Substrings are the scalars they name, in UTF-8 (ASCII, 2-, 3- and 4-byte scalars above).
+            let lo = Int.random(in: 0...edited.count, using: &rng), hi = Int.random(in: lo...edited.count, using: &rng)
+            #expect(ScalarText(new).string(lo, hi) == String(String.UnicodeScalarView(edited[lo..<hi])))
             #expect((0...1000).contains(r.score))
             switch r.status {
             case .exact, .moved:
