@@ -49,7 +49,19 @@ public struct Bytes32: Hashable, Comparable, Sendable {
 
     public var isZero: Bool { w0 == 0 && w1 == 0 && w2 == 0 && w3 == 0 }
 
-    public var hex: String { Hex.encode(bytes) }
+    /// 64 lowercase hex digits, written into the string's storage (no intermediate arrays: ids are
+    /// formatted several times per applied event).
+    public var hex: String {
+        String(unsafeUninitializedCapacity: 64) { b in
+            Hex.digits.withUnsafeBufferPointer { digits in
+                func put(_ w: UInt64, at offset: Int) {
+                    for j in 0..<16 { b[offset + j] = digits[Int(truncatingIfNeeded: (w >> UInt64(60 - 4 * j)) & 15)] }
+                }
+                put(w0, at: 0); put(w1, at: 16); put(w2, at: 32); put(w3, at: 48)
+            }
+            return 64
+        }
+    }
 
     public init?(hex: String) {
         guard hex.utf8.count == 64, let b = Hex.decode(hex) else { return nil }
@@ -80,7 +92,7 @@ public struct Bytes32: Hashable, Comparable, Sendable {
 
 /// Lowercase hexadecimal, the text form of every id (Protocol/01-event.md §Text forms).
 public enum Hex {
-    private static let digits = Array("0123456789abcdef".utf8)
+    static let digits = Array("0123456789abcdef".utf8)
 
     public static func encode<C: Sequence>(_ bytes: C) -> String where C.Element == UInt8 {
         var chars = [UInt8]()

@@ -26,12 +26,31 @@ public enum CivilTime {
     }
 
     /// `2021-06-26T10:04:05.123Z` for milliseconds since the epoch.
+    /// (Digits written into the string's storage: formatting by interpolation cost ~9,000
+    /// instructions, and every applied event formats its time.)
     public static func rfc3339(milliseconds ms: UInt64) -> String {
         let total = Int64(ms / 1000)
         let (y, mo, d) = civil(fromDays: total / 86_400)
         let secs = total % 86_400
-        func p(_ v: Int64, _ w: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, w - s.count)) + s }
-        return "\(p(y, 4))-\(p(Int64(mo), 2))-\(p(Int64(d), 2))T\(p(secs / 3600, 2)):\(p(secs / 60 % 60, 2)):\(p(secs % 60, 2)).\(p(Int64(ms % 1000), 3))Z"
+        var yearDigits = 4, limit: Int64 = 10_000
+        while y >= limit { yearDigits += 1; limit *= 10 }   // years up to ~5.8 × 10^8: at most 9 digits
+        return String(unsafeUninitializedCapacity: yearDigits + 20) { b in
+            var i = 0
+            func digits(_ value: Int64, _ width: Int, then separator: UInt8) {
+                var v = value
+                for k in stride(from: width - 1, through: 0, by: -1) { b[i + k] = UInt8(48 + v % 10); v /= 10 }
+                b[i + width] = separator
+                i += width + 1
+            }
+            digits(y, yearDigits, then: UInt8(ascii: "-"))
+            digits(Int64(mo), 2, then: UInt8(ascii: "-"))
+            digits(Int64(d), 2, then: UInt8(ascii: "T"))
+            digits(secs / 3600, 2, then: UInt8(ascii: ":"))
+            digits(secs / 60 % 60, 2, then: UInt8(ascii: ":"))
+            digits(secs % 60, 2, then: UInt8(ascii: "."))
+            digits(Int64(ms % 1000), 3, then: UInt8(ascii: "Z"))
+            return i
+        }
     }
 }
 
