@@ -363,12 +363,17 @@ extension ReplicaStore {
         let moved = try db.cachedStatement(sql: "DELETE FROM pending WHERE replica = ? AND seq >= ?")
         try moved.execute(arguments: [blob, Int64(forkSeq)])
         if db.changesCount > 0 { s.pendingByFeed = nil }
+        try settleEvidence(replica, seq: nil, db)
         h.forkSeq = forkSeq; h.state = "forked"
         s.heads[replica] = h
         s.needsRebuild = true
         _ = try keepEvidence(e, s, db)
         return .fork
     }
+
+    /// Evidence kept per (replica, seq): the events with the smallest ids (two prove the fork). Any
+    /// key can sign any number of events at one seq; keeping them all made each arrival rewrite them all.
+    public static let evidencePerSeq = 8
 
     /// Stores an authenticated event of a frozen feed at or beyond its fork as evidence.
     private func keepEvidence(_ e: SignedEvent, _ s: ApplyState, _ db: Database) throws -> ApplyOutcome {
@@ -377,13 +382,37 @@ extension ReplicaStore {
             INSERT INTO forks(id, replica, seq, other_id, envelope, payload, detected_at) VALUES (?, ?, ?, zeroblob(32), ?, ?, ?)
             ON CONFLICT(id) DO NOTHING
             """) { b in b.add(env.id.raw.bytes); b.add(env.replica.raw.bytes); b.add(Int64(env.seq)); b.add(env.bytes); b.add(e.payload); b.add(Int64(clamping: s.now)) }
-        let added = db.changesCount > 0
-        // Each piece of evidence names another event at its (replica, seq), when one is held.
-        try db.run("""
-            UPDATE forks SET other_id = coalesce((SELECT o.id FROM forks o WHERE o.replica = forks.replica AND o.seq = forks.seq AND o.id != forks.id ORDER BY o.id LIMIT 1), zeroblob(32))
-            WHERE replica = ? AND seq = ?
-            """) { b in b.add(env.replica.raw.bytes); b.add(Int64(env.seq)) }
-        return added ? .fork : .duplicate
+        guard db.changesCount > 0 else { return .duplicate }
+        try settleEvidence(env.replica, seq: env.seq, db)
+        let kept = try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM forks WHERE id = ?"), arguments: [Data(env.id.raw.bytes)]) ?? false
+        return kept ? .fork : .duplicate
+    }
+
+    /// Keeps the `evidencePerSeq` smallest ids at each of the feed's seqs (at one seq, or at all),
+    /// and names in each row's `other_id` the smallest other id at its seq (32 zero bytes when alone):
+    /// a function of the set of events received, whatever their order.
+    private func settleEvidence(_ replica: ReplicaID, seq: UInt64?, _ db: Database) throws {
+        let blob = Data(replica.raw.bytes)
+        if let seq {
+            try db.run("""
+                DELETE FROM forks WHERE replica = ?1 AND seq = ?2
+                AND id > (SELECT id FROM forks WHERE replica = ?1 AND seq = ?2 ORDER BY id LIMIT 1 OFFSET \(Self.evidencePerSeq - 1))
+                """) { b in b.add(blob); b.add(Int64(seq)) }
+        } else {
+            try db.run("""
+                DELETE FROM forks WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY seq ORDER BY id) AS n
+                                                               FROM forks WHERE replica = ?1) WHERE n > \(Self.evidencePerSeq))
+                """) { b in b.add(blob) }
+        }
+        let other = """
+            UPDATE forks SET other_id = coalesce((SELECT o.id FROM forks o WHERE o.replica = forks.replica AND o.seq = forks.seq AND o.id != forks.id
+                                                  ORDER BY o.id LIMIT 1), zeroblob(32))
+            """
+        if let seq {
+            try db.run(other + " WHERE replica = ? AND seq = ?") { b in b.add(blob); b.add(Int64(seq)) }
+        } else {
+            try db.run(other + " WHERE replica = ?") { b in b.add(blob) }
+        }
     }
 
     // MARK: Pending

@@ -76,17 +76,35 @@ extension ReplicaStore {
         try db.execute(sql: "CREATE TEMP TABLE IF NOT EXISTS want(feed INTEGER PRIMARY KEY, above INTEGER NOT NULL); DELETE FROM temp.want")
         defer { try? db.execute(sql: "DELETE FROM temp.want") }
         let feeds = try Row.fetchAll(db, sql: "SELECT feed, replica, head_seq FROM feeds WHERE head_seq > 0")
+        var held: UInt64 = 0, wanted: UInt64 = 0
         for f in feeds {
             let r = ReplicaID(Bytes32(exactly: Array(f["replica"] as Data))!)
-            let above = vector[r]
-            if UInt64(f["head_seq"] as Int64) > above {
+            let above = vector[r], head = UInt64(f["head_seq"] as Int64)
+            held += head
+            if head > above {
+                wanted += head - above
                 try db.execute(sql: "INSERT INTO temp.want(feed, above) VALUES (?, ?)", arguments: [f["feed"] as Int64, Int64(above)])
             }
         }
-        let rows = try Row.fetchCursor(db, sql: """
-            SELECT e.pos, e.feed, e.id, e.envelope, e.payload FROM temp.want w JOIN events e ON e.feed = w.feed AND e.seq > w.above ORDER BY e.pos
+        if wanted >= held / 4 {
+            // A large part of the log: read it in `pos` order, keeping what is wanted.
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT e.pos, e.feed, e.id, e.envelope, e.payload FROM events e CROSS JOIN temp.want w ON w.feed = e.feed AND e.seq > w.above ORDER BY e.pos
+                """)
+            while let row = try rows.next() {
+                if try !body(try ReplicaStore.storedEvent(row)) { return }
+            }
+            return
+        }
+        // A small part: the positions through the (feed, seq) index, sorted (integers only), then each
+        // row by its position. (Left to itself the planner read the whole log in `pos` order in every
+        // session and export, however little was missing.)
+        let positions = try Int64.fetchCursor(db, sql: """
+            SELECT e.pos FROM temp.want w CROSS JOIN events e ON e.feed = w.feed AND e.seq > w.above ORDER BY e.pos
             """)
-        while let row = try rows.next() {
+        let byPosition = try db.cachedStatement(sql: "SELECT pos, feed, id, envelope, payload FROM events WHERE pos = ?")
+        while let pos = try positions.next() {
+            guard let row = try Row.fetchOne(byPosition, arguments: [pos]) else { continue }
             if try !body(try ReplicaStore.storedEvent(row)) { return }
         }
     }
@@ -99,7 +117,7 @@ extension ReplicaStore {
     /// other feeds that depend on the forked part are not left waiting there.
     public func forkEvidence(_ db: Database) throws -> [SignedEvent] {
         try Row.fetchAll(db, sql: """
-            SELECT k.envelope, k.payload FROM feeds f JOIN forks k ON k.replica = f.replica AND k.seq = f.fork_seq
+            SELECT k.envelope, k.payload FROM feeds f CROSS JOIN forks k ON k.replica = f.replica AND k.seq = f.fork_seq
             WHERE f.fork_seq IS NOT NULL ORDER BY f.replica, k.id
             """).compactMap { row in
             (try? EventEnvelope(decoding: Array(row[0] as Data))).map { SignedEvent(envelope: $0, payload: (row[1] as Data?).map { Array($0) }) }

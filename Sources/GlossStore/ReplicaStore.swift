@@ -192,10 +192,10 @@ public final class ReplicaStore: Sendable {
         }
         registerTeamMigration(&m)
         m.registerMigration("v5-forks") { db in
-            // Each piece of fork evidence names the other event at its (replica, seq): without this
+            // Each piece of fork evidence names the other events at its (replica, seq): without this
             // index every one scanned the whole table, envelopes and payloads, so importing n events
             // of a forked feed took time quadratic in n (5,000 took over ten minutes).
-            try db.execute(sql: "CREATE INDEX forks_feed ON forks(replica, seq)")
+            try db.execute(sql: "CREATE INDEX forks_feed ON forks(replica, seq, id)")
         }
         return m
     }

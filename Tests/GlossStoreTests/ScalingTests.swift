@@ -7,12 +7,15 @@ import GlossStore
 import GlossTestSupport
 import Testing
 
+/// Work that grows with what changes, not with the log or with a hostile input's size, counted in
+/// SQLite VM steps (a progress handler on the writer), not in seconds, so the checks hold on a
+/// loaded machine.
+///
 /// Draining pending costs work linear in what it applies. A gap filled under a long chain of
 /// waiting events (one feed, or two feeds whose events each wait for the other's last) used to
 /// re-read the whole pending table once per event it applied: quadratic, 8,000 waiting events took
-/// seconds and 100,000 (the table's bound) would take hours. Work is counted in SQLite VM steps (a
-/// progress handler on the writer), not in seconds, so the check holds on a loaded machine.
-@Suite struct PendingDrainTests {
+/// seconds and 100,000 (the table's bound) would take hours.
+@Suite struct ScalingTests {
     let tmp = TempDir("gloss-drain")
     let clock = MockClock(start: 1_624_800_000_000, step: 1)
 
@@ -43,19 +46,49 @@ import Testing
         let r = try Replica.create(in: tmp.sub("drain-\(n)-\(pingPong)"), analyst: "d", key: ReplicaKey(), clock: clock.function)
         let parked = try r.store.applyRemote(rest, now: clock.read())
         #expect(parked.pending == rest.count && parked.applied == 0)
+        var drained = ApplySummary()
+        let steps = try Self.vmSteps(r.store) { drained = try r.store.applyRemote([first], now: clock.read()) }
+        #expect(drained.applied == rest.count + 1 && drained.appliedFromPending == rest.count, "\(drained)")
+        #expect(try r.store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM pending") } == 0)
+        return steps
+    }
+
+    /// Thousands of SQLite VM steps the writer connection runs during `body`.
+    static func vmSteps(_ store: ReplicaStore, _ body: () throws -> Void) throws -> Int {
         final class Counter: @unchecked Sendable { var steps = 0 }
         let counter = Counter()
-        try r.store.pool.writeWithoutTransaction { db in
+        try store.pool.writeWithoutTransaction { db in
             sqlite3_progress_handler(db.sqliteConnection, 1000, { context in
                 Unmanaged<Counter>.fromOpaque(context!).takeUnretainedValue().steps += 1
                 return 0
             }, Unmanaged.passUnretained(counter).toOpaque())
         }
-        let drained = try r.store.applyRemote([first], now: clock.read())
-        try r.store.pool.writeWithoutTransaction { db in sqlite3_progress_handler(db.sqliteConnection, 0, nil, nil) }
-        #expect(drained.applied == rest.count + 1 && drained.appliedFromPending == rest.count, "\(drained)")
-        #expect(try r.store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM pending") } == 0)
+        defer { try? store.pool.writeWithoutTransaction { db in sqlite3_progress_handler(db.sqliteConnection, 0, nil, nil) } }
+        try body()
         return counter.steps
+    }
+
+    /// What a peer lacks is read through the (feed, seq) index: one missing event costs the same
+    /// whatever the log's length (the planner used to read the whole log in every session).
+    @Test func theEventsAboveAVectorCostWhatIsMissingNotTheLog() throws {
+        defer { tmp.remove() }
+        var costs: [Int] = []
+        for n in [500, 4000] {
+            let (first, rest) = try Self.history(n: n, pingPong: false)
+            let r = try Replica.create(in: tmp.sub("above-\(n)"), analyst: "d", key: ReplicaKey(), clock: clock.function)
+            _ = try r.store.applyRemote([first] + rest.reversed(), now: clock.read())
+            var vector = try r.store.read { try r.store.vector($0) }
+            vector[first.envelope.replica] = UInt64(n - 1)
+            var seen: [UInt64] = []
+            costs.append(try Self.vmSteps(r.store) {
+                try r.store.pool.writeWithoutTransaction { db in
+                    try r.store.forEachEvent(above: vector, db) { e in seen.append(e.envelope.seq); return true }
+                }
+            })
+            #expect(seen == [UInt64(n)])
+        }
+        print("events above a vector, one missing: \(costs[0])k VM steps in a 500-event log, \(costs[1])k in 4,000")
+        #expect(costs[1] <= costs[0] + 1, "one missing event cost \(costs) thousand VM steps")
     }
 
     @Test(arguments: [false, true])
