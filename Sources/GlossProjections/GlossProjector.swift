@@ -13,7 +13,7 @@ public struct GlossProjector: Projector {
     public init() {}
 
     /// Bump whenever a table or a rule changes: opening a replica rebuilds its projections.
-    public let version = 14
+    public let version = 15
 
     /// The documented projection tables, in digest order, with their key (unique; the order
     /// `gloss digest --recompute` reads them in). Local log positions (`localColumns`) are not in the
@@ -362,7 +362,13 @@ public struct GlossProjector: Projector {
             if let reason = try applyFacts(payload, e, ctx, store: store, db) { try notUnderstood(env, ctx, reason, db) }
         case .payloadRedacted(let p):
             // The purge itself is the store's (`ReplicaStore.applyRedaction`), followed by a rebuild.
-            try db.run("INSERT OR IGNORE INTO redactions(event, redaction, author, at, reason) VALUES (?, ?, ?, ?, ?)") { b in b.add(p.event); b.add(ctx.id); b.add(ctx.author); b.add(ctx.at); b.add(p.reason) }
+            // Concurrent redactions of one event: the earliest (`at`, then `redaction`) is shown,
+            // whatever the arrival order (the first to arrive was, so replicas differed).
+            try db.run("""
+                INSERT INTO redactions(event, redaction, author, at, reason) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(event) DO UPDATE SET redaction = excluded.redaction, author = excluded.author, at = excluded.at, reason = excluded.reason
+                WHERE excluded.at < redactions.at OR (excluded.at = redactions.at AND excluded.redaction < redactions.redaction)
+                """) { b in b.add(p.event); b.add(ctx.id); b.add(ctx.author); b.add(ctx.at); b.add(p.reason) }
         case .teamCreated, .memberAdded, .deviceEnrolled, .roleChanged, .keyRevoked, .memberRemoved:
             // The roster is the store's (`roster_events`, judged in the apply path); no read-model rows.
             break

@@ -314,7 +314,7 @@ extension ReplicaStore {
 
     /// Purges the payload a `PayloadRedacted` event names, everywhere this replica keeps it (the
     /// log, pending, quarantine, fork evidence), and remembers it so no later copy restores it.
-    /// Returns true when something was purged (the caller rebuilds the projections).
+    /// Returns true when a payload left the log (the caller rebuilds the projections).
     func applyRedaction(_ env: EventEnvelope, payload: [UInt8]?, _ db: Database) throws -> Bool {
         guard env.type == PayloadRedacted.type,
               case .payloadRedacted(let p) = DecodedPayload(type: env.type, schema: env.schema, payload: payload),
@@ -323,10 +323,14 @@ extension ReplicaStore {
         // The bytes must not linger in free pages of the file (Protocol/11-teams.md §Redaction).
         try db.execute(sql: "PRAGMA secure_delete = ON")
         try db.run("INSERT INTO redacted_events(id, redaction) VALUES (?, ?) ON CONFLICT(id) DO NOTHING") { b in b.add(blob); b.add(env.id.raw.bytes) }
+        var purgedFromLog = false
         for table in ["events", "pending", "quarantine", "forks"] {
             try db.execute(sql: "UPDATE \(table) SET payload = NULL WHERE id = ? AND payload IS NOT NULL", arguments: [blob])
+            if table == "events" { purgedFromLog = db.changesCount > 0 }
         }
-        return true
+        // Only a payload gone from the log changes what the projections show: a second redaction of
+        // one event (anyone's, without a team) costs no rebuild.
+        return purgedFromLog
     }
 
     /// True when the payload of event `id` was redacted here: it is never restored.

@@ -416,6 +416,36 @@ import Testing
         #expect(Set(tables).count == 1, "arrival orders keep different evidence")
     }
 
+    /// Two concurrent redactions of one event: every arrival order shows the same `redactions` row
+    /// (it showed whichever arrived first), and redacting an already purged payload again does not
+    /// rebuild the projections.
+    @Test func concurrentRedactionsOfOneEventGiveOneRowInEveryOrder() throws {
+        defer { tmp.remove() }
+        let author = ReplicaKey(), first = ReplicaKey(), second = ReplicaKey()
+        let t = HybridTime(milliseconds: 1_624_700_000_000).raw
+        let note = try Self.signed(author, seq: 1, prev: .zero, time: t, NoteAdded(on: String(repeating: "a", count: 64), body: "a secret"))
+        let r1 = try Self.signed(first, seq: 1, prev: .zero, time: t + 1000, deps: [(author.replicaID, 1)], PayloadRedacted(event: note.id, reason: "first"))
+        let r2 = try Self.signed(second, seq: 1, prev: .zero, time: t + 2000, deps: [(author.replicaID, 1)], PayloadRedacted(event: note.id, reason: "second"))
+        var shown: [[String]] = [], digests: [String] = []
+        for (i, order) in [[note, r1, r2], [note, r2, r1]].enumerated() {
+            let r = try replica("redact-\(i)")
+            for e in order { _ = try r.store.applyRemote([e], now: clock.read()) }
+            shown.append(try r.store.read { db in
+                try Row.fetchAll(db, sql: "SELECT event, redaction, reason FROM redactions").map { "\($0[0] as String) \($0[1] as String) \($0[2] as String)" }
+            })
+            #expect(try r.digest(recompute: true) == r.digest())
+            digests.append(try r.digest())
+        }
+        #expect(shown[0].count == 1 && shown[0] == shown[1], "\(shown)")
+        #expect(digests[0] == digests[1])
+        // Beside 300 other notes: the first redaction rebuilds them all, the second purges nothing.
+        let r = try replica("redact-cost")
+        _ = try r.store.applyRemote([note] + Self.feed(ReplicaKey(), 300), now: clock.read())
+        let firstCost = try ScalingTests.vmSteps(r.store) { _ = try r.store.applyRemote([r1], now: clock.read()) }
+        let secondCost = try ScalingTests.vmSteps(r.store) { _ = try r.store.applyRemote([r2], now: clock.read()) }
+        #expect(secondCost * 10 < firstCost, "a second redaction cost \(secondCost)k VM steps, the first \(firstCost)k")
+    }
+
     // MARK: 7. Pending is bounded and drains or expires
 
     /// A fork found in a window can remove from the log the event a note's stored head names (its
