@@ -205,7 +205,7 @@ public struct GlossProjector: Projector {
                 resolution_event TEXT,
                 candidates INTEGER NOT NULL
             );
-            CREATE INDEX IF NOT EXISTS conflicts_object ON conflicts(object, field);
+            CREATE INDEX IF NOT EXISTS conflicts_object ON conflicts(object, field, state);
             CREATE TABLE IF NOT EXISTS conflict_candidates(
                 conflict TEXT NOT NULL,
                 event TEXT NOT NULL,

@@ -191,11 +191,14 @@ public final class ReplicaStore: Sendable {
             try db.execute(sql: "CREATE INDEX pending_received ON pending(received_at)")
         }
         registerTeamMigration(&m)
-        m.registerMigration("v5-forks") { db in
+        m.registerMigration("v5-indexes") { db in
             // Each piece of fork evidence names the other events at its (replica, seq): without this
             // index every one scanned the whole table, envelopes and payloads, so importing n events
             // of a forked feed took time quadratic in n (5,000 took over ten minutes).
             try db.execute(sql: "CREATE INDEX forks_feed ON forks(replica, seq, id)")
+            // A local write names the feeds that moved since its feed's last event: without this
+            // index each one scanned every feed (any key can add one).
+            try db.execute(sql: "CREATE INDEX feeds_ahead ON feeds(feed) WHERE head_seq > own_deps")
         }
         return m
     }

@@ -68,6 +68,35 @@ import Testing
         return counter.steps
     }
 
+    /// A local write names the feeds that moved since its feed's last event through an index: its
+    /// cost does not grow with the feeds known (any key can add one; each write scanned them all).
+    @Test func aLocalWriteCostsTheSameWhateverTheFeedsKnown() throws {
+        defer { tmp.remove() }
+        var costs: [Int] = []
+        for feeds in [100, 3000] {
+            let r = try Replica.create(in: tmp.sub("feeds-\(feeds)"), analyst: "d", key: ReplicaKey(), clock: clock.function)
+            let article = try r.ingest(bytes: Array("date 2021-06-26 BAKU – a text.\n".utf8), filename: "t.txt").id
+            let others = try (0..<feeds).map { _ in try Self.history(n: 1, pingPong: false).first }
+            _ = try r.store.applyRemote(others, now: clock.read())
+            _ = try r.addNote(on: article, body: "names every feed once")
+            costs.append(try Self.vmSteps(r.store) { _ = try r.addNote(on: article, body: "names none") })
+        }
+        print("a local write: \(costs[0])k VM steps with 100 feeds known, \(costs[1])k with 3,000")
+        #expect(costs[1] <= costs[0] + 2, "a local write cost \(costs) thousand VM steps")
+    }
+
+    /// A register write looks for its open conflict through the index, not through every resolved
+    /// conflict of the field.
+    @Test func theOpenConflictOfAFieldIsFoundThroughTheIndex() throws {
+        defer { tmp.remove() }
+        let r = try Replica.create(in: tmp.sub("conflicts"), analyst: "d", key: ReplicaKey(), clock: clock.function)
+        let plan = try r.store.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT conflict FROM conflicts WHERE object = ? AND field = ? AND state = 'open'",
+                             arguments: ["o", "body"]).map { $0["detail"] as String }
+        }
+        #expect(plan.contains { $0.contains("conflicts_object (object=? AND field=? AND state=?)") }, "\(plan)")
+    }
+
     /// What a peer lacks is read through the (feed, seq) index: one missing event costs the same
     /// whatever the log's length (the planner used to read the whole log in every session).
     @Test func theEventsAboveAVectorCostWhatIsMissingNotTheLog() throws {
