@@ -109,7 +109,8 @@ struct Registers {
         // (CROSS JOIN keeps `reg_heads` outer: most notes have no stored heads, so nothing else is read.)
         let sql = Registers.isNoteBody(field) ? """
             SELECT r.event, r.body IS NULL, r.body, r.time, r.replica, r.author, r.at, h.feed, h.seq
-            FROM reg_heads h CROSS JOIN note_revisions r ON r.note_pos = \(Registers.notePos("?3")) AND r.event = h.event
+            FROM reg_heads h CROSS JOIN note_revisions r
+                ON r.pos = (SELECT pos FROM events WHERE feed = h.feed AND seq = h.seq) AND r.event = h.event AND r.note_pos = \(Registers.notePos("?3"))
             WHERE h.object = ?1 AND h.field = ?2 ORDER BY h.event
             """ : """
             SELECT \(Registers.columns) FROM reg_heads h JOIN reg_writes w ON w.object = h.object AND w.field = h.field AND w.event = h.event
@@ -128,18 +129,32 @@ struct Registers {
         return heads
     }
 
-    /// Every write of a register (or the one write `event`, when given).
+    /// Every write of a register (or the one write `event`, when given: found by its key, not
+    /// among the register's writes — a statement for each case, so each uses its index).
     func writes(_ object: String, _ field: String, event: String? = nil, _ db: Database) throws -> [Write] {
         var writes: [Write] = []
         guard Registers.isNoteBody(field) else {
-            try db.rows("SELECT \(Registers.columns) FROM reg_writes w WHERE object = ? AND field = ? AND (?3 IS NULL OR event = ?3)",
-                        { $0.add(object); $0.add(field); $0.add(event) }) { writes.append(Registers.write(columns: $0)) }
+            if let event {
+                try db.rows("SELECT \(Registers.columns) FROM reg_writes w WHERE object = ? AND field = ? AND event = ?",
+                            { $0.add(object); $0.add(field); $0.add(event) }) { writes.append(Registers.write(columns: $0)) }
+            } else {
+                try db.rows("SELECT \(Registers.columns) FROM reg_writes w WHERE object = ? AND field = ?",
+                            { $0.add(object); $0.add(field) }) { writes.append(Registers.write(columns: $0)) }
+            }
             return writes
         }
-        try db.rows("""
-            SELECT \(Registers.revisionColumns) FROM note_revisions r LEFT JOIN events e ON e.pos = r.pos
-            WHERE r.note_pos = \(Registers.notePos("?1")) AND (?2 IS NULL OR r.event = ?2)
-            """, { $0.add(Registers.idBytes(object)); $0.add(event) }) { writes.append(Registers.write(columns: $0)) }
+        if let event {
+            // A revision is stored at its event's log position.
+            try db.rows("""
+                SELECT \(Registers.revisionColumns) FROM note_revisions r LEFT JOIN events e ON e.pos = r.pos
+                WHERE r.pos = \(Registers.notePos("?2")) AND r.note_pos = \(Registers.notePos("?1"))
+                """, { $0.add(Registers.idBytes(object)); $0.add(Registers.idBytes(event)) }) { writes.append(Registers.write(columns: $0)) }
+        } else {
+            try db.rows("""
+                SELECT \(Registers.revisionColumns) FROM note_revisions r LEFT JOIN events e ON e.pos = r.pos
+                WHERE r.note_pos = \(Registers.notePos("?1"))
+                """, { $0.add(Registers.idBytes(object)) }) { writes.append(Registers.write(columns: $0)) }
+        }
         return writes
     }
 

@@ -97,6 +97,38 @@ import Testing
         #expect(plan.contains { $0.contains("conflicts_object (object=? AND field=? AND state=?)") }, "\(plan)")
     }
 
+    /// A note with two heads after a long history: an edit that supersedes both reads the heads'
+    /// revisions by their position, not by scanning the note's revisions once per head.
+    @Test func anEditMergingTwoHeadsCostsTheSameWhateverTheNotesHistory() throws {
+        defer { tmp.remove() }
+        var costs: [Int] = []
+        for n in [100, 1500] {
+            let a = ReplicaKey(), b = ReplicaKey(), c = ReplicaKey(), d = ReplicaKey()
+            var t = HybridTime(milliseconds: 1_624_700_000_000).raw
+            let added = try TrustBoundaryTests.signed(a, seq: 1, prev: .zero, time: t, NoteAdded(on: String(repeating: "a", count: 64), body: "v0"))
+            let note = added.id.hex
+            var history = [added]
+            for i in 1...n {
+                t += 1000
+                history.append(try TrustBoundaryTests.signed(a, seq: UInt64(i + 1), prev: history.last!.id, time: t, NoteEdited(note: note, body: "v\(i)")))
+            }
+            let top = (a.replicaID, UInt64(n + 1))
+            let left = try TrustBoundaryTests.signed(b, seq: 1, prev: .zero, time: t + 1000, deps: [top], NoteEdited(note: note, body: "left"))
+            let right = try TrustBoundaryTests.signed(c, seq: 1, prev: .zero, time: t + 1001, deps: [top], NoteEdited(note: note, body: "right"))
+            let merge = try TrustBoundaryTests.signed(d, seq: 1, prev: .zero, time: t + 2000, deps: [top, (b.replicaID, 1), (c.replicaID, 1)],
+                                                      NoteEdited(note: note, body: "merged"))
+            let r = try Replica.create(in: tmp.sub("heads-\(n)"), analyst: "d", key: ReplicaKey(), clock: clock.function)
+            _ = try r.store.applyRemote(history, now: clock.read())
+            _ = try r.store.applyRemote([left, right], now: clock.read())
+            let state = try r.store.read { try String.fetchOne($0, sql: "SELECT body_state FROM notes WHERE note = ?", arguments: [note]) }
+            #expect(state == "conflict", "\(String(describing: state))")
+            costs.append(try Self.vmSteps(r.store) { _ = try r.store.applyRemote([merge], now: clock.read()) })
+            #expect(try r.store.read { try String.fetchOne($0, sql: "SELECT body FROM notes WHERE note = ?", arguments: [note]) } == "merged")
+        }
+        print("an edit merging two heads: \(costs[0])k VM steps after 100 edits, \(costs[1])k after 1,500")
+        #expect(costs[1] <= costs[0] + 3, "the merging edit cost \(costs) thousand VM steps")
+    }
+
     /// What a peer lacks is read through the (feed, seq) index: one missing event costs the same
     /// whatever the log's length (the planner used to read the whole log in every session).
     @Test func theEventsAboveAVectorCostWhatIsMissingNotTheLog() throws {
