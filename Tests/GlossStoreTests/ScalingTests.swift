@@ -3,6 +3,7 @@ import GRDB
 import GRDBSQLite
 import GlossEngine
 import GlossModel
+@testable import GlossProjections
 import GlossStore
 import GlossTestSupport
 import Testing
@@ -160,5 +161,19 @@ import Testing
         print("drain \(pingPong ? "two feeds waiting on each other" : "one feed"): \(small)k VM steps for 400, \(large)k for 1,600 (×\(String(format: "%.2f", ratio)))")
         // Linear work grows ×4 for four times the events; re-reading the table per event grew it ×9 or more.
         #expect(ratio < 5.5, "draining 4× the waiting events took \(ratio)× the work")
+    }
+}
+
+/// The apply window's cache of prepared article texts: recent small texts within the budget, and
+/// the latest large one kept alone (a long article's annotations reuse it).
+@Suite struct RecentCacheTests {
+    @Test func keepsRecentEntriesWithinTheBudgetAndTheLatestLargeOne() {
+        var cache = RecentCache<String, Int>(budget: 800)
+        for i in 0..<20 { cache.store(i, for: "small \(i)", cost: 100) }
+        #expect(cache["small 19"] == 19 && cache["small 0"] == nil)
+        cache.store(-1, for: "large A", cost: 10_000)
+        cache.store(-2, for: "large B", cost: 5_000)
+        #expect(cache["large B"] == -2 && cache["large A"] == nil, "the latest large entry is kept, alone")
+        #expect(cache["small 19"] == 19, "a large entry does not push out the small ones")
     }
 }
