@@ -464,8 +464,13 @@ extension ReplicaStore {
     /// seq it needs — never the whole table per step. (Re-reading the table until nothing moved was
     /// quadratic: a gap filled under 8,000 waiting events of one feed took one pass per event.)
     private func drainPending(_ s: inout ApplyState, _ db: Database) throws {
-        var queue = try Data.fetchAll(try db.cachedStatement(sql: "SELECT DISTINCT replica FROM pending ORDER BY replica"))
-            .compactMap { Bytes32(exactly: Array($0)).map(ReplicaID.init) }
+        // The feeds whose next waiting event may apply by seq (one pass over `pending`; feeds whose
+        // own predecessor is missing are not read one by one). The pass reads heads from `feeds`.
+        try writeHeads(&s, db)
+        var queue = try Data.fetchAll(try db.cachedStatement(sql: """
+            SELECT DISTINCT p.replica FROM pending p LEFT JOIN feeds f ON f.replica = p.replica
+            WHERE p.seq <= coalesce(f.head_seq, 0) + 1 ORDER BY p.replica
+            """)).compactMap { Bytes32(exactly: Array($0)).map(ReplicaID.init) }
         var queued = Set(queue)
         // Feeds whose next event waits for another feed to reach a seq: (seq, waiting feed) by that feed.
         var waiters: [ReplicaID: [(seq: UInt64, feed: ReplicaID)]] = [:]
