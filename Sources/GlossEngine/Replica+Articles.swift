@@ -14,7 +14,7 @@ extension Replica {
         do { prepared = try ArticleText.prepare(bytes: bytes, filename: filename) } catch { throw GlossError.wrap(error) }
         // The suggestions this replica computes at ingest travel in the same event, so every
         // replica shows the same ones (DESIGN §3).
-        let extracted = extraction(article: prepared.article, revision: prepared.sha256, text: prepared.text, date: prepared.date)
+        let extracted = try extraction(article: prepared.article, revision: prepared.sha256, text: prepared.text, date: prepared.date)
         prepared.rulesVersion = extracted.rulesVersion
         prepared.candidates = extracted.candidates
         return try write { db in
@@ -27,9 +27,14 @@ extension Replica {
     }
 
     /// This build's extraction rules run on one revision's text.
-    func extraction(article: String, revision: String, text: String, date: String?) -> CandidatesExtracted {
-        CandidatesExtracted(article: article, revision: revision, rulesVersion: Int64(Extraction.rulesVersion),
-                            candidates: Extraction.extract(text: text, articleDate: date).map(\.cbor))
+    /// Refused (bad input) for a text past the extraction's bounds.
+    func extraction(article: String, revision: String, text: String, date: String?) throws -> CandidatesExtracted {
+        do {
+            return CandidatesExtracted(article: article, revision: revision, rulesVersion: Int64(Extraction.rulesVersion),
+                                       candidates: try Extraction.extractWithinBounds(text: text, articleDate: date).map(\.cbor))
+        } catch {
+            throw GlossError.wrap(error)
+        }
     }
 
     /// Re-runs extraction with this build's rules on the article's current revision. Writes an event
@@ -41,7 +46,7 @@ extension Replica {
             if try CandidateRecord.exist(revision: current.sha256, rulesVersion: Extraction.rulesVersion, db) {
                 return Created(id: article, event: nil, existing: true)
             }
-            let e = try append(extraction(article: article, revision: current.sha256, text: current.text, date: current.date), db)
+            let e = try append(try extraction(article: article, revision: current.sha256, text: current.text, date: current.date), db)
             return Created(id: article, event: e.id, existing: false)
         }
     }
@@ -74,7 +79,7 @@ extension Replica {
         }
         var prepared: ArticleIngested
         do { prepared = try ArticleText.prepare(bytes: Array(data), filename: URL(fileURLWithPath: path).lastPathComponent) } catch { throw GlossError.wrap(error) }
-        let extracted = extraction(article: article, revision: prepared.sha256, text: prepared.text, date: prepared.date)
+        let extracted = try extraction(article: article, revision: prepared.sha256, text: prepared.text, date: prepared.date)
         prepared.rulesVersion = extracted.rulesVersion
         prepared.candidates = extracted.candidates
         return try write { db in

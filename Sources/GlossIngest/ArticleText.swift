@@ -3,7 +3,7 @@ import GlossModel
 
 /// Why an article text was refused.
 public struct IngestError: Error, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable { case notUTF8, empty, tooLarge }
+    public enum Code: String, Sendable { case notUTF8, empty, tooLarge, tooComplex }
     public var code: Code
     public var message: String
     public var description: String { message }

@@ -239,7 +239,8 @@ extension Document {
 
     // MARK: Statements — Protocol/06-extraction.md §Statements
 
-    func statementCandidates(persons: [PersonMention], dates: [Candidate]) -> [Candidate] {
+    /// Stops early (returning what it found) once `budget` is spent: see `ExtractionBudget`.
+    func statementCandidates(persons: [PersonMention], dates: [Candidate], budget: inout ExtractionBudget) -> [Candidate] {
         var known: [KnownSpeaker] = persons.compactMap { p in
             guard let role = p.candidate.role, !Self.honorifics.contains(Self.roleKey(role).trimmingCharacters(in: ["."])) else { return nil }
             return KnownSpeaker(start: p.candidate.selector.start, name: p.candidate.value, role: role, affiliation: p.candidate.affiliation)
@@ -257,6 +258,8 @@ extension Document {
             return a < dates.count && dates[a].selector.end <= hi ? dates[a].value : nil
         }
         func emit(_ content: (Int, Int), rule: String, run: Range<Int>?, tail: Range<Int>) {
+            budget.statementScalars += content.1 - content.0
+            budget.work += known.count
             let sp = run.map { analyzeSpeaker($0, surnames: surnames, known: known) } ?? Speaker()
             let c = Candidate(kind: "statement", value: t.folded(content.0, content.1), rule: rule,
                               selector: t.selector(content.0, content.1), speaker: sp.name, role: sp.role,
@@ -266,14 +269,19 @@ extension Document {
             }
             out.append(c)
         }
-        func wordCount(_ r: Range<Int>) -> Int { r.reduce(0) { $0 + (toks[$1].isWord ? 1 : 0) } }
+        func wordCount(_ r: Range<Int>) -> Int {
+            budget.work += r.count
+            return r.reduce(0) { $0 + (toks[$1].isWord ? 1 : 0) }
+        }
 
         for s in sentences {
+            if budget.isSpent { return out }
             let e = s.upperBound
             /// A phrase whose determiner or first word is at `k` opens the sentence or follows a comma.
             func opensClause(_ k: Int) -> Bool { k == s.lowerBound || (k > s.lowerBound && isPunct(k - 1, ",")) }
             func contained(_ stmt: Range<Int>) -> Bool {
-                stmt.allSatisfy { k in
+                budget.work += stmt.count
+                return stmt.allSatisfy { k in
                     quoteOf[k] == -1 || (quotes[quoteOf[k]].open >= stmt.lowerBound && (quotes[quoteOf[k]].close ?? Int.max) < stmt.upperBound)
                 }
             }
@@ -322,6 +330,7 @@ extension Document {
             // Reported speech around an unquoted reporting verb.
             let last = e - 1 >= s.lowerBound && toks[e - 1].kind == .punct && Self.sentenceEnds.contains(toks[e - 1].text) ? e - 1 : e
             for v in s where isVerb(v) && !usedVerbs.contains(v) {
+                if budget.isSpent { return out }
                 guard let run = speaker(before: v, from: s.lowerBound, subject: opensClause) else { continue }
                 let subject = subjectStart(run.lowerBound, lo: s.lowerBound)
                 let tailStop = tailEnd(verb: v, from: v + 1, until: last)

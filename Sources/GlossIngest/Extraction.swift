@@ -70,7 +70,30 @@ public enum Extraction {
     /// let c = Extraction.extract(text: article.text, articleDate: article.date)
     /// c.filter { $0.kind == "date" }.map(\.value)   // ["2021-06-26", "2021-09", …]
     /// ```
+    ///
+    /// A text past `ExtractionBudget`'s bounds yields only the statements found within them; an
+    /// ingest refuses such a text instead (`extractWithinBounds`).
     public static func extract(text: String, articleDate: String?) -> [Candidate] {
+        var budget = ExtractionBudget()
+        return extract(text: text, articleDate: articleDate, budget: &budget)
+    }
+
+    /// As `extract`, or an error when the text is past `ExtractionBudget`'s bounds (Protocol/06
+    /// §Bounds): what an ingest runs, so no replica records a partial extraction.
+    public static func extractWithinBounds(text: String, articleDate: String?) throws -> [Candidate] {
+        var budget = ExtractionBudget()
+        let out = extract(text: text, articleDate: articleDate, budget: &budget)
+        if budget.isSpent {
+            throw IngestError(code: .tooComplex, message: """
+                the text's reported-speech statements are past the extraction bounds (\(ExtractionBudget.maxStatementScalars) scalars \
+                of statement text, \(ExtractionBudget.maxWork) steps): a very long sentence with many reporting verbs? \
+                Break it into sentences and ingest it again
+                """)
+        }
+        return out
+    }
+
+    static func extract(text: String, articleDate: String?, budget: inout ExtractionBudget) -> [Candidate] {
         let doc = Document(text: text, articleDate: articleDate)
         var out = doc.datelineCandidates()
         out += doc.countryCandidates()
@@ -78,7 +101,7 @@ public enum Extraction {
         out += dates
         let persons = doc.personCandidates()
         out += persons.map(\.candidate)
-        out += doc.statementCandidates(persons: persons, dates: dates)
+        out += doc.statementCandidates(persons: persons, dates: dates, budget: &budget)
         return out.sorted(by: ordered)
     }
 
@@ -303,4 +326,20 @@ struct Document {
     func scalars(_ r: Range<Int>) -> (Int, Int) { (toks[r.lowerBound].start, toks[r.upperBound - 1].end) }
     func selector(_ r: Range<Int>) -> TextSelector { let (a, b) = scalars(r); return t.selector(a, b) }
     func folded(_ r: Range<Int>) -> String { let (a, b) = scalars(r); return t.folded(a, b) }
+}
+
+/// Bounds on the statement rules (Protocol/06-extraction.md §Bounds). A statement runs from its
+/// sentence's start or to its end, so a sentence of n words with m reporting verbs costs n·m to
+/// examine and can yield m statements of n words each: one 130 KB sentence of "X said," clauses
+/// took 28 s and 1.1 GB to extract and then overflowed the event's payload limit (a 530 KB one:
+/// 6 minutes, 17 GB). Ordinary articles use a few thousandths of either bound.
+public struct ExtractionBudget: Sendable {
+    /// Statement text emitted, in scalars (statements travel twice, as value and quote, in an event
+    /// of at most 8 MiB beside a text of at most 4 MiB).
+    public static let maxStatementScalars = 1_000_000
+    /// Tokens examined by the statement rules.
+    public static let maxWork = 20_000_000
+    var statementScalars = 0
+    var work = 0
+    var isSpent: Bool { statementScalars > Self.maxStatementScalars || work > Self.maxWork }
 }

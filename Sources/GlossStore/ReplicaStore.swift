@@ -326,6 +326,9 @@ public final class ReplicaStore: Sendable {
 
     public func appendLocal(key: ReplicaKey, author: String, type: String, schema: UInt16, payload: [UInt8],
                             wallMilliseconds: UInt64, genesis: Bool = false, _ db: Database) throws -> SignedEvent {
+        guard payload.count <= ProtocolLimits.maxPayloadBytes else {
+            throw StoreError(.invalidInput, "this \(type) event would carry \(payload.count) bytes, over the \(ProtocolLimits.maxPayloadBytes)-byte limit of one event (Protocol/01-event.md); nothing was written")
+        }
         let (team, change) = try checkLocalWrite(author: author, signer: key.replicaID, type: type, schema: schema, payload: payload, genesis: genesis, db)
         let own = try feedNumber(for: key.replicaID, db)
         guard let head = try Row.fetchOne(try db.cachedStatement(sql: "SELECT head_seq, head_id, state FROM feeds WHERE feed = ?"), arguments: [own]) else {

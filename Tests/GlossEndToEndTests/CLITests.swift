@@ -137,6 +137,15 @@ import Testing
         #expect(bigR.status == 65)
         #expect(bigR.stderr.contains("limited"))
         #expect(try gloss("ingest", tmp.sub("missing.txt").path).status == 66)
+        // A text past the extraction's bounds (one 130 KB sentence of "X said," clauses: 28 s,
+        // 1.1 GB and a crash on the payload limit before the bounds) is refused at once.
+        let transcript = tmp.sub("transcript.txt")
+        try Data(("date 2021-06-26 BAKU – " + (0..<2000).map { "Ali\($0) Hasanov said, the army will move, Zakir\($0) Mammadov said," }.joined(separator: " ") + "\n").utf8)
+            .write(to: transcript)
+        let started = Date()
+        let complex = try gloss("ingest", transcript.path)
+        #expect(complex.status == 65 && complex.stderr.contains("extraction bounds") && complex.stderr.contains("Break it into sentences"), "\(complex.stderr)")
+        #expect(Date().timeIntervalSince(started) < 20, "the refusal took \(Date().timeIntervalSince(started)) s")
         // None of the refusals wrote an event.
         #expect(try gloss("status", "--json").object["events"] as? Int == 0)
 

@@ -16,6 +16,22 @@ import Testing
         "Michael", "Latin", "America", "New", "Mexico", "’90s", "!", "?", "…", "in a statement", "President", "spokesperson",
     ]
 
+    /// A sentence with thousands of reporting verbs is past the bounds (Protocol/06 §Bounds): the
+    /// checked extraction refuses it, the unchecked one stops at the bounds; ordinary articles and
+    /// long texts of ordinary sentences are far inside them and unchanged.
+    @Test func aSentenceOfThousandsOfReportingVerbsIsPastTheBounds() throws {
+        let clause = { (i: Int) in "Ali\(i) Hasanov said, the army will move, Zakir\(i) Mammadov said," }
+        let hostile = "date 2021-06-26 BAKU – " + (0..<2000).map(clause).joined(separator: " ") + "\n"
+        #expect(throws: IngestError.self) { try Extraction.extractWithinBounds(text: hostile, articleDate: "2021-06-26") }
+        let partial = Extraction.extract(text: hostile, articleDate: "2021-06-26").filter { $0.kind == "statement" }
+        #expect(partial.reduce(0) { $0 + $1.selector.exact.unicodeScalars.count } <= ExtractionBudget.maxStatementScalars + hostile.unicodeScalars.count)
+        // The same clauses as sentences: inside the bounds, one statement per clause.
+        let ordinary = "date 2021-06-26 BAKU – " + (0..<2000).map { "The army will move now, Zakir\($0) Mammadov said." }.joined(separator: " ") + "\n"
+        let statements = try Extraction.extractWithinBounds(text: ordinary, articleDate: "2021-06-26").filter { $0.kind == "statement" }
+        #expect(statements.count == 2000)
+        #expect(try Extraction.extractWithinBounds(text: ordinary, articleDate: "2021-06-26") == Extraction.extract(text: ordinary, articleDate: "2021-06-26"))
+    }
+
     @Test func arbitraryTokenSoupNeverTrapsAndSelectorsHold() {
         var rng = SplitMix64(seed: testSeed("extraction-fuzz"))
         for round in 0..<400 {
