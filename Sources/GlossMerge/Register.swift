@@ -70,6 +70,14 @@ public enum Register {
     /// What `heads` (drawn from `all`, every write of the register) display.
     public static func display<W: RegisterWrite>(heads: [W], among all: [W], scalar: Bool,
                                                  happenedBefore: (W, W) throws -> Bool) rethrows -> RegisterDisplay<W> {
+        try display(heads: heads, among: { all }, scalar: scalar, happenedBefore: happenedBefore)
+    }
+
+    /// As `display(heads:among:scalar:happenedBefore:)`, the register's writes read only when the
+    /// display needs them (a text merge of different concurrent values needs their meet; a single
+    /// head, a delete, equal values or a grade do not).
+    public static func display<W: RegisterWrite>(heads: [W], among all: () throws -> [W], scalar: Bool,
+                                                 happenedBefore: (W, W) throws -> Bool) rethrows -> RegisterDisplay<W> {
         let win = winner(heads)
         if heads.count == 1 { return RegisterDisplay(value: win.value, deleted: win.deleted, winner: win, state: .single) }
         let sets = heads.filter { !$0.deleted }
@@ -86,7 +94,7 @@ public enum Register {
         if scalar { return RegisterDisplay(value: win.value, deleted: false, winner: win, state: .conflict) }
         // Text: a three-way merge needs one base. When the meet is itself a conflict (e.g. two
         // concurrent resolutions of one conflict), there is none, and different texts conflict.
-        guard let base = try valueAtMeet(of: heads, among: all, happenedBefore: happenedBefore) else {
+        guard let base = try valueAtMeet(of: heads, among: all(), happenedBefore: happenedBefore) else {
             return RegisterDisplay(value: win.value, deleted: false, winner: win, state: .conflict)
         }
         // More than two candidates fold in event-id order.

@@ -181,9 +181,9 @@ struct Registers {
 
     /// What the heads display: the pure rules of `Register`.
     func display(object: String, field: String, heads: [Write], _ db: Database) throws -> Displayed {
-        // One head needs no other write (no meet): skip reading them.
-        let all = heads.count == 1 ? heads : try writes(object, field, db)
-        return try Register.display(heads: heads, among: all, scalar: Register.scalarFields.contains(field), happenedBefore: happenedBefore(db))
+        // The register's other writes are read only for a meet (a text merge of different values).
+        try Register.display(heads: heads, among: { try writes(object, field, db) }, scalar: Register.scalarFields.contains(field),
+                             happenedBefore: happenedBefore(db))
     }
 
     private func updateOpenConflict(object: String, objectKind: String, field: String, heads: [Write], shown: Displayed, _ db: Database) throws {

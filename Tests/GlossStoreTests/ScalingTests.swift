@@ -147,6 +147,36 @@ import Testing
         #expect(costs[1] <= costs[0] + 3, "the merging edit cost \(costs) thousand VM steps")
     }
 
+    /// A grade register in conflict after a long history: another concurrent grade is displayed
+    /// from the heads alone (a grade has no merge and needs no meet), not from every write.
+    @Test func aConcurrentGradeCostsTheSameWhateverTheGradesHistory() throws {
+        defer { tmp.remove() }
+        var costs: [Int] = []
+        for n in [100, 1500] {
+            let a = ReplicaKey(), b = ReplicaKey(), c = ReplicaKey(), d = ReplicaKey()
+            var t = HybridTime(milliseconds: 1_624_700_000_000).raw
+            let source = String(repeating: "5", count: 64)
+            var history: [SignedEvent] = []
+            for i in 1...n {
+                t += 1000
+                history.append(try TrustBoundaryTests.signed(a, seq: UInt64(i), prev: history.last?.id ?? .zero, time: t,
+                                                             SourceGraded(source: source, reliability: ["A", "B", "C"][i % 3], reason: nil)))
+            }
+            let top = (a.replicaID, UInt64(n))
+            let concurrent = try [(b, "D"), (c, "E"), (d, "F")].enumerated().map { k, x in
+                try TrustBoundaryTests.signed(x.0, seq: 1, prev: .zero, time: t + 1000 + UInt64(k), deps: [top], SourceGraded(source: source, reliability: x.1, reason: nil))
+            }
+            let r = try Replica.create(in: tmp.sub("grades-\(n)"), analyst: "d", key: ReplicaKey(), clock: clock.function)
+            _ = try r.store.applyRemote(history, now: clock.read())
+            _ = try r.store.applyRemote(Array(concurrent.prefix(2)), now: clock.read())
+            costs.append(try Self.vmSteps(r.store) { _ = try r.store.applyRemote([concurrent[2]], now: clock.read()) })
+            let open = try r.store.read { try Int.fetchOne($0, sql: "SELECT candidates FROM conflicts WHERE object = ? AND state = 'open'", arguments: [source]) }
+            #expect(open == 3, "\(String(describing: open))")
+        }
+        print("a third concurrent grade: \(costs[0])k VM steps after 100 grades, \(costs[1])k after 1,500")
+        #expect(costs[1] <= costs[0] + 3, "the grade cost \(costs) thousand VM steps")
+    }
+
     /// What a peer lacks is read through the (feed, seq) index: one missing event costs the same
     /// whatever the log's length (the planner used to read the whole log in every session).
     @Test func theEventsAboveAVectorCostWhatIsMissingNotTheLog() throws {
