@@ -66,10 +66,16 @@ final class ApplyWindow {
         notes.removeAll(); store = nil; runBytes = 0
     }
 
+    /// Articles whose current revision changed in this transaction: their annotations and evidence
+    /// are re-anchored once, before commit (an anchor row is a function of the final state), not
+    /// once per revision.
+    var staleArticles = Set<String>()
+
     /// Forgets everything (end of transaction, rollback, rebuild).
     func reset() {
         clearRun()
         depSeqs.removeAll(keepingCapacity: true); origins.removeAll(keepingCapacity: true)
+        staleArticles.removeAll()
     }
 
     /// The seq of feed `on` in the full deps of stored event (`feed`, `seq`), memoized.

@@ -52,6 +52,7 @@ public struct GlossProjector: Projector {
 
     public func willCommit(_ db: Database) throws {
         try flushNoteRun(db)
+        try reanchorStaleArticles(db)
         try SearchIndex.flush(db)
         try ProjectionDigest.flush(db)
         ApplyWindow.of(db)?.reset()
@@ -439,8 +440,16 @@ public struct GlossProjector: Projector {
         for a in Set([article] + (before.map { [$0] } ?? [])) { try refreshArticle(a, db) }
     }
 
+    /// Re-anchors the articles whose current revision changed in this transaction.
+    func reanchorStaleArticles(_ db: Database) throws {
+        guard let window = ApplyWindow.of(db), !window.staleArticles.isEmpty else { return }
+        for article in window.staleArticles.sorted() { try reanchor(article: article, db) }
+        window.staleArticles.removeAll()
+    }
+
     /// Shows an article's newest revision (highest `(time, replica)`) and its revision count;
-    /// re-anchors its annotations and evidence when the current revision changes.
+    /// re-anchors its annotations and evidence when the current revision changes (before commit,
+    /// once per article: many revisions of one article in a window re-anchor its objects once).
     func refreshArticle(_ article: String, _ db: Database) throws {
         guard let current = try String.fetchOne(db.cachedStatement(sql: "SELECT current_revision FROM articles WHERE article = ?"), arguments: [article]) else { return }
         try db.run("""
@@ -449,7 +458,8 @@ public struct GlossProjector: Projector {
             WHERE article = ?1
             """) { b in b.add(article) }
         let now = try String.fetchOne(db.cachedStatement(sql: "SELECT current_revision FROM articles WHERE article = ?"), arguments: [article])
-        if now != current { try reanchor(article: article, db) }
+        guard now != current else { return }
+        if let window = ApplyWindow.of(db) { window.staleArticles.insert(article) } else { try reanchor(article: article, db) }
     }
 
     /// A write to a note's body register; the notes row shows the register's displayed value.

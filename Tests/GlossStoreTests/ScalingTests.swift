@@ -177,6 +177,37 @@ import Testing
         #expect(costs[1] <= costs[0] + 3, "the grade cost \(costs) thousand VM steps")
     }
 
+    /// Many revisions of one annotated article in one window re-anchor its annotations once, before
+    /// commit (each revision re-anchored all of them: revisions × annotations).
+    @Test func revisionsOfAnAnnotatedArticleInOneWindowReanchorOnce() throws {
+        defer { tmp.remove() }
+        var costs: [Int] = []
+        for revisions in [2, 12] {
+            let x = try Replica.create(in: tmp.sub("rev-x-\(revisions)"), analyst: "x", key: ReplicaKey(), clock: clock.function)
+            let words = (0..<120).map { "Sentence \($0) of the report says the army moved near point \($0)." }
+            let article = try x.ingest(bytes: Array(("date 2021-06-26 BAKU – " + words.joined(separator: " ") + "\n").utf8), filename: "r.txt").id
+            for i in 0..<100 { _ = try x.annotate(article: article, quote: "near point \(i).", comment: nil, tags: []) }
+            for k in 1...revisions {
+                let file = tmp.sub("rev-\(revisions)-\(k).txt")
+                try Data(("date 2021-06-26 BAKU – Revision \(k). " + words.joined(separator: " ") + "\n").utf8).write(to: file)
+                _ = try x.revise(article: article, file: file.path)
+            }
+            var events: [SignedEvent] = []
+            try x.store.pool.writeWithoutTransaction { db in
+                try x.store.forEachEvent(above: VersionVector(), db) { events.append(SignedEvent(envelope: $0.envelope, payload: $0.payload)); return true }
+            }
+            let y = try Replica.create(in: tmp.sub("rev-y-\(revisions)"), analyst: "y", key: ReplicaKey(), clock: clock.function)
+            let split = events.count - revisions
+            _ = try y.store.applyRemote(Array(events[..<split]), now: clock.read())
+            costs.append(try Self.vmSteps(y.store) { _ = try y.store.applyRemote(Array(events[split...]), now: clock.read()) })
+            #expect(try y.digest() == x.digest())
+            let moved = try y.store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM anchors WHERE status = 'moved'") }
+            #expect(moved == 100)
+        }
+        print("revisions of an article with 100 annotations, in one window: \(costs[0])k VM steps for 2, \(costs[1])k for 12")
+        #expect(Double(costs[1]) < Double(costs[0]) * 2.5, "12 revisions cost \(costs[1])k VM steps, 2 cost \(costs[0])k")
+    }
+
     /// What a peer lacks is read through the (feed, seq) index: one missing event costs the same
     /// whatever the log's length (the planner used to read the whole log in every session).
     @Test func theEventsAboveAVectorCostWhatIsMissingNotTheLog() throws {
