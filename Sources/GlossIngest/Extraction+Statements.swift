@@ -16,6 +16,26 @@ struct KnownSpeaker {
     var affiliation: String?
 }
 
+/// Persons with a role and speakers found so far, by role key, in the order they were added: a
+/// role alone (`the minister said`) names the latest one with that role, looked up in its role's
+/// list rather than in all of them.
+struct KnownSpeakers {
+    private var byRole: [String: [KnownSpeaker]] = [:]
+
+    mutating func append(_ k: KnownSpeaker) { byRole[Document.roleKey(k.role), default: []].append(k) }
+
+    /// The last added with role key `key` whose start precedes `start` and whose affiliation does
+    /// not differ from `affiliation`; `examined` counts the entries looked at.
+    func last(roleKey key: String, before start: Int, affiliation: String?, examined: inout Int) -> KnownSpeaker? {
+        guard let list = byRole[key] else { return nil }
+        for k in list.reversed() {
+            examined += 1
+            if k.start < start && (affiliation == nil || k.affiliation == nil || k.affiliation == affiliation) { return k }
+        }
+        return nil
+    }
+}
+
 extension Document {
     static let determiners: Set<String> = ["the", "a", "an"]
     static let honorifics: Set<String> = ["mr", "mrs", "ms", "dr", "prof", "professor"]
@@ -126,7 +146,7 @@ extension Document {
     }
 
     /// Splits a speaker phrase into affiliation, role and name (Protocol/06-extraction.md §Speakers).
-    func analyzeSpeaker(_ r: Range<Int>, surnames: SurnameIndex, known: [KnownSpeaker]) -> Speaker {
+    func analyzeSpeaker(_ r: Range<Int>, surnames: SurnameIndex, known: KnownSpeakers, examined: inout Int) -> Speaker {
         if r.count == 1 && isPronoun(r.lowerBound) { return Speaker() }
         var k = r.lowerBound
         var affiliation: String?
@@ -161,8 +181,7 @@ extension Document {
             // A role alone: the latest earlier speaker or person with the same role and country.
             guard let role else { return Speaker(affiliation: affiliation) }
             let key = Self.roleKey(role)
-            let match = known.last { $0.start < toks[r.lowerBound].start && Self.roleKey($0.role) == key
-                && (affiliation == nil || $0.affiliation == nil || $0.affiliation == affiliation) }
+            let match = known.last(roleKey: key, before: toks[r.lowerBound].start, affiliation: affiliation, examined: &examined)
             return Speaker(name: match?.name, role: role, affiliation: affiliation)
         }
         var name: String
@@ -241,9 +260,10 @@ extension Document {
 
     /// Stops early (returning what it found) once `budget` is spent: see `ExtractionBudget`.
     func statementCandidates(persons: [PersonMention], dates: [Candidate], budget: inout ExtractionBudget) -> [Candidate] {
-        var known: [KnownSpeaker] = persons.compactMap { p in
-            guard let role = p.candidate.role, !Self.honorifics.contains(Self.roleKey(role).trimmingCharacters(in: ["."])) else { return nil }
-            return KnownSpeaker(start: p.candidate.selector.start, name: p.candidate.value, role: role, affiliation: p.candidate.affiliation)
+        var known = KnownSpeakers()
+        for p in persons {
+            guard let role = p.candidate.role, !Self.honorifics.contains(Self.roleKey(role).trimmingCharacters(in: ["."])) else { continue }
+            known.append(KnownSpeaker(start: p.candidate.selector.start, name: p.candidate.value, role: role, affiliation: p.candidate.affiliation))
         }
         let surnames = SurnameIndex(persons)
         var out: [Candidate] = []
@@ -259,8 +279,7 @@ extension Document {
         }
         func emit(_ content: (Int, Int), rule: String, run: Range<Int>?, tail: Range<Int>) {
             budget.statementScalars += content.1 - content.0
-            budget.work += known.count
-            let sp = run.map { analyzeSpeaker($0, surnames: surnames, known: known) } ?? Speaker()
+            let sp = run.map { analyzeSpeaker($0, surnames: surnames, known: known, examined: &budget.work) } ?? Speaker()
             let c = Candidate(kind: "statement", value: t.folded(content.0, content.1), rule: rule,
                               selector: t.selector(content.0, content.1), speaker: sp.name, role: sp.role,
                               saidOn: saidOn(tail), affiliation: sp.affiliation, attribution: run.map { selector($0) })

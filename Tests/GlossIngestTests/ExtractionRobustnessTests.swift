@@ -30,6 +30,14 @@ import Testing
         let statements = try Extraction.extractWithinBounds(text: ordinary, articleDate: "2021-06-26").filter { $0.kind == "statement" }
         #expect(statements.count == 2000)
         #expect(try Extraction.extractWithinBounds(text: ordinary, articleDate: "2021-06-26") == Extraction.extract(text: ordinary, articleDate: "2021-06-26"))
+        // A long transcript of quoted statements, each by a speaker, and a role alone naming the
+        // latest one: inside the bounds (counting every known speaker per statement refused it past
+        // ~3,650 sentences).
+        let transcript = "date 2021-06-26 BAKU – " + (0..<6000).map { i in
+            i % 2 == 0 ? "“The talks went well \(i),” Minister Zakir Hasanov said." : "“We will meet again \(i),” the minister said."
+        }.joined(separator: " ") + "\n"
+        let said = try Extraction.extractWithinBounds(text: transcript, articleDate: "2021-06-26").filter { $0.kind == "statement" }
+        #expect(said.count == 6000 && said.allSatisfy { $0.speaker == "Zakir Hasanov" }, "\(said.count) statements, speakers \(Set(said.map(\.speaker)))")
     }
 
     /// Thousands of mentions of one surname index in linear time (the index copied its set of full
