@@ -19,7 +19,7 @@ struct ScalarText {
                 if v < 0x80 {
                     buffer[i] = UInt8(v); i += 1
                 } else {
-                    for unit in UTF8.encode(s)! { buffer[i] = unit; i += 1 }
+                    for unit in s.utf8 { buffer[i] = unit; i += 1 }
                 }
             }
             return i

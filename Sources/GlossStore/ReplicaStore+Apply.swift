@@ -393,24 +393,21 @@ extension ReplicaStore {
     /// a function of the set of events received, whatever their order.
     private func settleEvidence(_ replica: ReplicaID, seq: UInt64?, _ db: Database) throws {
         let blob = Data(replica.raw.bytes)
-        if let seq {
-            try db.run("""
-                DELETE FROM forks WHERE replica = ?1 AND seq = ?2
-                AND id > (SELECT id FROM forks WHERE replica = ?1 AND seq = ?2 ORDER BY id LIMIT 1 OFFSET \(Self.evidencePerSeq - 1))
-                """) { b in b.add(blob); b.add(Int64(seq)) }
-        } else {
-            try db.run("""
-                DELETE FROM forks WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY seq ORDER BY id) AS n
-                                                               FROM forks WHERE replica = ?1) WHERE n > \(Self.evidencePerSeq))
-                """) { b in b.add(blob) }
-        }
         let other = """
             UPDATE forks SET other_id = coalesce((SELECT o.id FROM forks o WHERE o.replica = forks.replica AND o.seq = forks.seq AND o.id != forks.id
                                                   ORDER BY o.id LIMIT 1), zeroblob(32))
             """
         if let seq {
+            try db.run("""
+                DELETE FROM forks WHERE replica = ?1 AND seq = ?2
+                AND id > (SELECT id FROM forks WHERE replica = ?1 AND seq = ?2 ORDER BY id LIMIT 1 OFFSET \(Self.evidencePerSeq - 1))
+                """) { b in b.add(blob); b.add(Int64(seq)) }
             try db.run(other + " WHERE replica = ? AND seq = ?") { b in b.add(blob); b.add(Int64(seq)) }
         } else {
+            try db.run("""
+                DELETE FROM forks WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY seq ORDER BY id) AS n
+                                                               FROM forks WHERE replica = ?1) WHERE n > \(Self.evidencePerSeq))
+                """) { b in b.add(blob) }
             try db.run(other + " WHERE replica = ?") { b in b.add(blob) }
         }
     }

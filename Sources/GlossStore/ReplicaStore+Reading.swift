@@ -80,9 +80,9 @@ extension ReplicaStore {
         for f in feeds {
             let r = ReplicaID(Bytes32(exactly: Array(f["replica"] as Data))!)
             let above = vector[r], head = UInt64(f["head_seq"] as Int64)
-            held += head
+            held = held.addingSaturating(head)
             if head > above {
-                wanted += head - above
+                wanted = wanted.addingSaturating(head - above)
                 try db.execute(sql: "INSERT INTO temp.want(feed, above) VALUES (?, ?)", arguments: [f["feed"] as Int64, Int64(above)])
             }
         }

@@ -41,6 +41,25 @@ import Testing
         return (ea[0], (Array(ea.dropFirst()) + eb).reversed())
     }
 
+    /// `feed` (events of `key`, possibly none) followed by `n` more, a second apart after `time`
+    /// (advanced), the i-th new one (from 1) carrying `payload(i)`.
+    static func extend<P: EventPayload>(_ feed: [SignedEvent], _ key: ReplicaKey, by n: Int, time: inout UInt64,
+                                         _ payload: (Int) -> P) throws -> [SignedEvent] {
+        var out = feed
+        for i in 1...n {
+            time += 1000
+            out.append(try TrustBoundaryTests.signed(key, seq: UInt64(out.count + 1), prev: out.last?.id ?? .zero, time: time, payload(i)))
+        }
+        return out
+    }
+
+    /// One event by each of `payloads.count` new keys, each depending on `top`, concurrent with each other.
+    static func concurrent<P: EventPayload>(after top: (ReplicaID, UInt64), time: UInt64, _ payloads: [P]) throws -> [SignedEvent] {
+        try payloads.enumerated().map { k, p in
+            try TrustBoundaryTests.signed(ReplicaKey(), seq: 1, prev: .zero, time: time + UInt64(k), deps: [top], p)
+        }
+    }
+
     /// VM steps (in thousands) the writer spends applying `first` once `rest` waits in pending.
     func drainWork(n: Int, pingPong: Bool) throws -> Int {
         let (first, rest) = try Self.history(n: n, pingPong: pingPong)
@@ -121,20 +140,16 @@ import Testing
         defer { tmp.remove() }
         var costs: [Int] = []
         for n in [100, 1500] {
-            let a = ReplicaKey(), b = ReplicaKey(), c = ReplicaKey(), d = ReplicaKey()
+            let a = ReplicaKey()
             var t = HybridTime(milliseconds: 1_624_700_000_000).raw
             let added = try TrustBoundaryTests.signed(a, seq: 1, prev: .zero, time: t, NoteAdded(on: String(repeating: "a", count: 64), body: "v0"))
             let note = added.id.hex
-            var history = [added]
-            for i in 1...n {
-                t += 1000
-                history.append(try TrustBoundaryTests.signed(a, seq: UInt64(i + 1), prev: history.last!.id, time: t, NoteEdited(note: note, body: "v\(i)")))
-            }
+            let history = try Self.extend([added], a, by: n, time: &t) { NoteEdited(note: note, body: "v\($0)") }
             let top = (a.replicaID, UInt64(n + 1))
-            let left = try TrustBoundaryTests.signed(b, seq: 1, prev: .zero, time: t + 1000, deps: [top], NoteEdited(note: note, body: "left"))
-            let right = try TrustBoundaryTests.signed(c, seq: 1, prev: .zero, time: t + 1001, deps: [top], NoteEdited(note: note, body: "right"))
-            let merge = try TrustBoundaryTests.signed(d, seq: 1, prev: .zero, time: t + 2000, deps: [top, (b.replicaID, 1), (c.replicaID, 1)],
-                                                      NoteEdited(note: note, body: "merged"))
+            let heads = try Self.concurrent(after: top, time: t + 1000, [NoteEdited(note: note, body: "left"), NoteEdited(note: note, body: "right")])
+            let (left, right) = (heads[0], heads[1])
+            let merge = try TrustBoundaryTests.signed(ReplicaKey(), seq: 1, prev: .zero, time: t + 2000,
+                                                      deps: [top, (left.envelope.replica, 1), (right.envelope.replica, 1)], NoteEdited(note: note, body: "merged"))
             let r = try Replica.create(in: tmp.sub("heads-\(n)"), analyst: "d", key: ReplicaKey(), clock: clock.function)
             _ = try r.store.applyRemote(history, now: clock.read())
             _ = try r.store.applyRemote([left, right], now: clock.read())
@@ -153,19 +168,12 @@ import Testing
         defer { tmp.remove() }
         var costs: [Int] = []
         for n in [100, 1500] {
-            let a = ReplicaKey(), b = ReplicaKey(), c = ReplicaKey(), d = ReplicaKey()
+            let a = ReplicaKey()
             var t = HybridTime(milliseconds: 1_624_700_000_000).raw
             let source = String(repeating: "5", count: 64)
-            var history: [SignedEvent] = []
-            for i in 1...n {
-                t += 1000
-                history.append(try TrustBoundaryTests.signed(a, seq: UInt64(i), prev: history.last?.id ?? .zero, time: t,
-                                                             SourceGraded(source: source, reliability: ["A", "B", "C"][i % 3], reason: nil)))
-            }
+            let history = try Self.extend([], a, by: n, time: &t) { SourceGraded(source: source, reliability: ["A", "B", "C"][$0 % 3], reason: nil) }
             let top = (a.replicaID, UInt64(n))
-            let concurrent = try [(b, "D"), (c, "E"), (d, "F")].enumerated().map { k, x in
-                try TrustBoundaryTests.signed(x.0, seq: 1, prev: .zero, time: t + 1000 + UInt64(k), deps: [top], SourceGraded(source: source, reliability: x.1, reason: nil))
-            }
+            let concurrent = try Self.concurrent(after: top, time: t + 1000, ["D", "E", "F"].map { SourceGraded(source: source, reliability: $0, reason: nil) })
             let r = try Replica.create(in: tmp.sub("grades-\(n)"), analyst: "d", key: ReplicaKey(), clock: clock.function)
             _ = try r.store.applyRemote(history, now: clock.read())
             _ = try r.store.applyRemote(Array(concurrent.prefix(2)), now: clock.read())
