@@ -1,0 +1,75 @@
+import Foundation
+import GRDB
+import GlossEngine
+import GlossModel
+import GlossStore
+import GlossTestSupport
+import Testing
+
+/// The input paths this round's changes touched, fed a lie: a duplicate and a damaged copy of fork
+/// evidence, a peer vector of u64 maxima and unknown replicas, a local event over the payload limit.
+/// Nothing is kept or believed, nothing traps.
+@Suite struct InputLieTests {
+    let tmp = TempDir("gloss-lies")
+    let clock = MockClock(start: 1_624_800_000_000, step: 1)
+    func replica(_ name: String) throws -> Replica { try Replica.create(in: tmp.sub(name), analyst: name, key: ReplicaKey(), clock: clock.function) }
+
+    func forks(_ r: Replica) throws -> [String] {
+        try r.store.read { db in try Row.fetchAll(db, sql: "SELECT id, other_id FROM forks ORDER BY id").map { "\(Hex.encode($0[0] as Data)) \(Hex.encode($0[1] as Data))" } }
+    }
+
+    @Test func forkEvidenceAgainAndDamagedChangesNothing() throws {
+        defer { tmp.remove() }
+        let key = ReplicaKey()
+        let t = HybridTime(milliseconds: 1_624_700_000_000).raw
+        let copies = try (0..<12).map { i in
+            try TrustBoundaryTests.signed(key, seq: 1, prev: .zero, time: t + UInt64(i), NoteAdded(on: String(repeating: "c", count: 64), body: "copy \(i)"))
+        }
+        let r = try replica("evidence")
+        _ = try r.store.applyRemote(copies, now: clock.read())
+        let before = try forks(r)
+        #expect(before.count == ReplicaStore.evidencePerSeq)
+        // Every copy again: duplicates (kept or not), nothing new.
+        let again = try r.store.applyRemote(copies, now: clock.read())
+        #expect(again.forks == 0 && again.applied == 0, "\(again)")
+        #expect(try forks(r) == before)
+        // A kept copy with one payload byte flipped: rejected, not kept beside the genuine one.
+        var damaged = copies.min { $0.id.hex < $1.id.hex }!
+        damaged.payload![damaged.payload!.count - 1] ^= 0x01
+        let bad = try r.store.applyRemote([damaged], now: clock.read())
+        #expect(bad.forks == 0 && bad.rejected == 1, "\(bad)")
+        #expect(try forks(r) == before)
+        #expect(try r.verify().forks.first?.evidence == ReplicaStore.evidencePerSeq)
+    }
+
+    @Test func aVectorOfMaximaOrUnknownReplicasAsksForNothing() throws {
+        defer { tmp.remove() }
+        let r = try replica("vector")
+        _ = try r.store.applyRemote(try TrustBoundaryTests.feed(ReplicaKey(), 20), now: clock.read())
+        var lie = try r.store.read { try r.store.vector($0) }
+        for replica in lie.entries.keys { lie[replica] = .max }
+        lie[ReplicaKey().replicaID] = .max
+        var seen = 0
+        try r.store.pool.writeWithoutTransaction { db in try r.store.forEachEvent(above: lie, db) { _ in seen += 1; return true } }
+        #expect(seen == 0)
+        // An empty vector asks for everything held.
+        try r.store.pool.writeWithoutTransaction { db in try r.store.forEachEvent(above: VersionVector(), db) { _ in seen += 1; return true } }
+        #expect(seen == 20)
+    }
+
+    @Test func aLocalEventOverThePayloadLimitIsRefusedAndWritesNothing() throws {
+        defer { tmp.remove() }
+        let r = try replica("big")
+        let key = ReplicaKey()
+        let store = r.store
+        let events = try store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM events") }
+        #expect(throws: StoreError.self) {
+            try store.write { db in
+                _ = try store.appendLocal(key: key, author: "big", type: NoteAdded.type, schema: NoteAdded.schema,
+                                          payload: [UInt8](repeating: 0x61, count: ProtocolLimits.maxPayloadBytes + 1),
+                                          wallMilliseconds: clock.read(), db)
+            }
+        }
+        #expect(try store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM events") } == events)
+    }
+}
