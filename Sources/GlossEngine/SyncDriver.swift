@@ -129,8 +129,26 @@ public struct SyncDriver: Sendable {
     }
 
     /// Runs a whole session. `progress(received, expected)` reports incoming events.
+    ///
+    /// Received batches defer the projection rebuilds they need (a fork, a redaction, a restored
+    /// payload: `applyRemote(deferRebuild:)`); one runs when the peer has sent everything, before
+    /// this side acknowledges it, or as the session ends otherwise (Protocol/03-store.md §Deferred
+    /// rebuilds).
     public func run(over transport: any FrameTransport, role: SessionRole, mode: SyncMode = .both,
                     progress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> SyncReport {
+        let replica = self.replica
+        do {
+            let report = try await session(over: transport, role: role, mode: mode, progress: progress)
+            try await Self.offload { _ = try replica.store.rebuildIfStale() }
+            return report
+        } catch {
+            _ = try? await Self.offload { try replica.store.rebuildIfStale() }
+            throw error
+        }
+    }
+
+    private func session(over transport: any FrameTransport, role: SessionRole, mode: SyncMode,
+                         progress: (@Sendable (Int, Int) -> Void)?) async throws -> SyncReport {
         let replica = self.replica
         // A hub first takes in what other hub processes applied (Protocol/12-hub.md §Reads).
         try await Self.offload { try replica.store.refresh() }
@@ -247,7 +265,7 @@ public struct SyncDriver: Sendable {
                     let now = replica.clock()
                     let peer = report.peer
                     let (summary, vector, stillAdmitted) = try await Self.offload {
-                        (try replica.store.applyRemote(events, now: now), try replica.vector, try peer.map { try replica.admits($0) } ?? true)
+                        (try replica.store.applyRemote(events, now: now, deferRebuild: true), try replica.vector, try peer.map { try replica.admits($0) } ?? true)
                     }
                     held.value = vector
                     report.summary.add(summary)
@@ -257,8 +275,9 @@ public struct SyncDriver: Sendable {
                     }
                     progress?(received, max(expected, received))
                 case .peerDone:
-                    // Everything the peer sent is applied: acknowledge what we now hold.
-                    let v = try await Self.offload { try replica.vector }
+                    // Everything the peer sent is applied (and the projections rebuilt, if a batch
+                    // needed it): acknowledge what we now hold.
+                    let v = try await Self.offload { _ = try replica.store.rebuildIfStale(); return try replica.vector }
                     try await out.send(.ack(v))
                     ackSent = true
                 case .peerAcked(let v), .peerProgress(let v):

@@ -113,16 +113,26 @@ extension ReplicaStore {
     /// nothing is stored, parked or believed before it is authenticated.
     ///
     /// Idempotent: applying the same window again changes nothing and counts every event as duplicate.
-    public func applyRemote(_ window: [SignedEvent], now: UInt64, limits: PendingLimits = .standard) throws -> ApplySummary {
-        try applyRemote(window, now: now, limits: limits, checked: nil)
+    ///
+    /// A window that removes what the projections were built from (a fork of held events, a
+    /// redaction, a restored payload) rebuilds them before it commits — unless `deferRebuild`: then
+    /// it marks them stale (`meta.projections_stale`) and the caller, a session applying many
+    /// windows, rebuilds once at its end (`rebuildIfStale`); windows applied while they are stale
+    /// store their events without projecting them (the rebuild replays them). Otherwise a hostile
+    /// peer could force a full rebuild per window: one forked fresh key each (Protocol/03-store.md
+    /// §Deferred rebuilds).
+    public func applyRemote(_ window: [SignedEvent], now: UInt64, limits: PendingLimits = .standard, deferRebuild: Bool = false) throws -> ApplySummary {
+        try applyRemote(window, now: now, limits: limits, checked: nil, deferRebuild: deferRebuild)
     }
 
-    /// As `applyRemote(_:now:limits:)`, with the window's signatures and payload hashes already
-    /// checked (`checked`, of exactly these events) or not (nil).
-    func applyRemote(_ window: [SignedEvent], now: UInt64, limits: PendingLimits, checked: CheckedWindow?) throws -> ApplySummary {
+    /// As `applyRemote(_:now:limits:deferRebuild:)`, with the window's signatures and payload hashes
+    /// already checked (`checked`, of exactly these events) or not (nil).
+    func applyRemote(_ window: [SignedEvent], now: UInt64, limits: PendingLimits, checked: CheckedWindow?, deferRebuild: Bool) throws -> ApplySummary {
         let proven = checked?.proven ?? ReplicaStore.authenticated(window)
         return try write { db in
             var state = ApplyState(limits: limits, now: now)
+            let wasStale = try ReplicaStore.projectionsStale(db)
+            state.needsRebuild = wasStale
             try expirePending(&state, db)
             for (i, e) in window.enumerated() {
                 state.summary.received += 1
@@ -131,7 +141,9 @@ extension ReplicaStore {
             }
             try drainPending(&state, db)
             try writeHeads(&state, db)
-            if state.needsRebuild { try rebuildProjections(db, progress: nil) }
+            if state.needsRebuild {
+                if !deferRebuild { try rebuildProjections(db, progress: nil) } else if !wasStale { try markProjectionsStale(db) }
+            }
             return state.summary
         }
     }
@@ -139,7 +151,7 @@ extension ReplicaStore {
     /// Applies whatever waits in pending that became ready (e.g. an event from the future whose
     /// time has come) and drops expired entries.
     public func drainPending(now: UInt64, limits: PendingLimits = .standard) throws -> ApplySummary {
-        try applyRemote([], now: now, limits: limits)
+        try applyRemote([], now: now, limits: limits, deferRebuild: false)
     }
 
     struct FeedHead {
@@ -158,6 +170,8 @@ extension ReplicaStore {
         var heads: [ReplicaID: FeedHead] = [:]
         /// Pending events per feed (loaded on first need, then kept current).
         var pendingByFeed: PendingCounts?
+        /// The projections need a rebuild (set, the events applied after it are not projected: the
+        /// rebuild replays them).
         var needsRebuild = false
         /// Events of this call parked in pending (to count those drained in the same call).
         var parked = Set<EventID>()
@@ -279,7 +293,7 @@ extension ReplicaStore {
         case .allowed(let c): rosterChange = c
         }
         let feed = try h.feed ?? feedNumber(for: env.replica, db)
-        try insert(env, payload: e.payload, decoded: decoded, feed: feed, depFeeds: depFeeds, updateHead: false, db)
+        try insert(env, payload: e.payload, decoded: decoded, feed: feed, depFeeds: depFeeds, updateHead: false, project: !s.needsRebuild, db)
         if let rosterChange { try recordRoster(env, payload: e.payload, change: rosterChange, feed: feed, context: &s.team, db) }
         if try applyRedaction(env, payload: e.payload, db) { s.needsRebuild = true }
         s.movedHeads.insert(env.replica)

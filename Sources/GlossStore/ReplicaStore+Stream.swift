@@ -38,6 +38,7 @@ extension ReplicaStore {
     /// `next` runs on that thread only, in order, and returns nil at the end; reading stops at its
     /// first error, which is rethrown once every event read before it has been applied. `applied` is
     /// called on the caller's thread after each window. Memory: at most two windows at a time.
+    /// Windows defer the rebuilds they need (`applyRemote(deferRebuild:)`): one runs after the last.
     public func applyStream(maxEvents: Int, maxBytes: Int, now: @escaping () -> UInt64, limits: PendingLimits = .standard,
                             next: @escaping () throws -> SignedEvent?,
                             applied: (ApplySummary, CheckedWindow) throws -> Void) throws {
@@ -68,15 +69,23 @@ extension ReplicaStore {
         thread.start()
         // The reading thread is done with `next` before this returns, whatever happens here.
         defer { channel.cancel(); channel.waitFinished() }
-        while let item = channel.take() {
-            switch item {
-            case .batch(let w):
-                let summary = try applyRemote(w.events, now: now(), limits: limits, checked: w)
-                try applied(summary, w)
-            case .failed(let box):
-                throw box.value
+        // One stream, one rebuild at most, at its end (Protocol/03-store.md §Deferred rebuilds),
+        // also when it fails (a mark left by a failed rebuild is rebuilt at the next open).
+        do {
+            while let item = channel.take() {
+                switch item {
+                case .batch(let w):
+                    let summary = try applyRemote(w.events, now: now(), limits: limits, checked: w, deferRebuild: true)
+                    try applied(summary, w)
+                case .failed(let box):
+                    throw box.value
+                }
             }
+        } catch {
+            _ = try? rebuildIfStale()
+            throw error
         }
+        try rebuildIfStale()
     }
 }
 

@@ -61,6 +61,7 @@ public final class ReplicaStore: Sendable {
                 let current = try pool.read { db in
                     try ReplicaStore.migrator.hasCompletedMigrations(db)
                         && Int.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'projection_version'") == projector.version
+                        && !ReplicaStore.projectionsStale(db)
                 }
                 if !current { throw ReplicaStore.diskFull(location) }
             } else {
@@ -207,12 +208,14 @@ public final class ReplicaStore: Sendable {
         // Checked on a reader first: opening for a read takes no write lock and writes nothing.
         let current = try read { db in
             try Int.fetchOne(try db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'projection_version'")) == projector.version
-                && !projector.needsSettle(db)
+                && !ReplicaStore.projectionsStale(db) && !projector.needsSettle(db)
         }
         if current { return }
         try write { db in
             let built = try Int.fetchOne(try db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'projection_version'"))
-            if built != projector.version {
+            // Stale: a session that deferred its rebuild (`applyRemote(deferRebuild:)`) ended
+            // before it, killed or failed.
+            if try built != projector.version || ReplicaStore.projectionsStale(db) {
                 try rebuildProjections(db, progress: nil)
             } else {
                 try projector.settle(db)
@@ -359,6 +362,9 @@ public final class ReplicaStore: Sendable {
         for (f, s) in deltaFeeds {
             try db.run("UPDATE feeds SET own_deps = ? WHERE feed = ?") { b in b.add(Int64(s)); b.add(f) }
         }
+        // Projections a session left stale (a sync or import in progress in another process) are
+        // rebuilt first, so a local write never lands on rows its log no longer backs.
+        if try ReplicaStore.projectionsStale(db) { try rebuildProjections(db, progress: nil) }
         try insert(env, payload: payload, feed: own, depFeeds: deltaFeeds, db)
         if let change {
             var none: TeamContext?
@@ -373,7 +379,7 @@ public final class ReplicaStore: Sendable {
     /// (`decoded`: its payload, when it was decoded off the writer's thread).
     /// The one write path for local and remote events.
     public func insert(_ env: EventEnvelope, payload: [UInt8]?, decoded: DecodedPayload? = nil, feed: Int64, depFeeds: [(Int64, UInt64)],
-                       updateHead: Bool = true, _ db: Database) throws {
+                       updateHead: Bool = true, project: Bool = true, _ db: Database) throws {
         try db.run("INSERT INTO events(id, feed, seq, time, type, author, envelope, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)") { b in
             b.add(env.id.raw.bytes); b.add(feed); b.add(Int64(env.seq)); b.add(Int64(bitPattern: env.time.raw))
             b.add(env.type); b.add(env.author); b.add(env.bytes)
@@ -386,6 +392,7 @@ public final class ReplicaStore: Sendable {
             }
         }
         if updateHead { try setHead(feed: feed, seq: env.seq, id: env.id, db) }
+        guard project else { return }
         try projector.apply(AppliedEvent(envelope: env, payload: payload, pos: pos, feed: feed, decoded: decoded), store: self, db)
     }
 
@@ -471,6 +478,31 @@ public final class ReplicaStore: Sendable {
         }
         progress?(done, total)
         try db.run("INSERT OR REPLACE INTO meta(key, value) VALUES ('projection_version', ?)") { b in b.add(projector.version) }
+        try db.execute(sql: "DELETE FROM meta WHERE key = 'projections_stale'")
+    }
+
+    /// True when `meta.projections_stale` is set: a session deferred a rebuild (Protocol/03-store.md
+    /// §Deferred rebuilds) and the projections do not yet show what the log holds.
+    static func projectionsStale(_ db: Database) throws -> Bool {
+        try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM meta WHERE key = 'projections_stale'")) ?? false
+    }
+
+    /// Marks the projections stale, in the caller's transaction: the rebuild they need is deferred to
+    /// the end of the session (`rebuildIfStale`) or, after a crash, to the next open.
+    func markProjectionsStale(_ db: Database) throws {
+        try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('projections_stale', 1)")
+    }
+
+    /// Rebuilds the projections when a session left them stale (one rebuild however many windows
+    /// needed one). Returns true when it rebuilt. A reader checks first: nothing is written otherwise.
+    @discardableResult
+    public func rebuildIfStale() throws -> Bool {
+        guard try read({ try ReplicaStore.projectionsStale($0) }) else { return false }
+        return try write { db in
+            guard try ReplicaStore.projectionsStale(db) else { return false }
+            try rebuildProjections(db, progress: nil)
+            return true
+        }
     }
 }
 
