@@ -165,6 +165,22 @@ extension ReplicaStore {
         var forked: Bool { forkSeq != nil }
     }
 
+    /// What a waiting event waits for (`pending.wait_replica`, `wait_seq`, `wait_until`).
+    enum Wait: Equatable {
+        /// Until the feed holds this seq: its own predecessor, or a deps entry (or the feed froze
+        /// at or below it).
+        case feed(ReplicaID, UInt64)
+        /// Until this replica's clock reaches this millisecond (a time over an hour ahead).
+        case clock(until: UInt64)
+
+        func bind(_ b: inout SQLBinder) {
+            switch self {
+            case .feed(let r, let seq): b.add(r.raw.bytes); b.add(Int64(clamping: seq)); b.null()
+            case .clock(let until): b.null(); b.null(); b.add(Int64(clamping: until))
+            }
+        }
+    }
+
     struct ApplyState {
         var summary = ApplySummary()
         var heads: [ReplicaID: FeedHead] = [:]
@@ -179,8 +195,10 @@ extension ReplicaStore {
         var movedHeads = Set<ReplicaID>()
         /// The team and its roster events (loaded on first need, kept current).
         var team: TeamContext?
-        /// What the last event found pending waits for: a seq of a feed (nil: the clock).
-        var awaited: (replica: ReplicaID, seq: UInt64)?
+        /// What the event being parked waits for (stored with it: `pending.wait_*`).
+        var awaited: Wait?
+        /// Feeds whose head moved or that froze in this call: the events waiting for them may apply.
+        var changedFeeds = Set<ReplicaID>()
         let limits: PendingLimits
         let now: UInt64
         init(limits: PendingLimits, now: UInt64) { self.limits = limits; self.now = now }
@@ -244,7 +262,7 @@ extension ReplicaStore {
             return try freeze(env.replica, at: env.seq, evidence: e, &s, db)
         }
         if env.seq > h.seq + 1 {
-            s.awaited = (env.replica, h.seq + 1)
+            s.awaited = .feed(env.replica, env.seq - 1)
             return try park(e, "waiting for seq \(h.seq + 1) of \(env.replica.short)", fromPending: fromPending, &s, db)
         }
         guard env.prev == h.id else {
@@ -263,7 +281,7 @@ extension ReplicaStore {
             }
             let beyondFork = dh.forkSeq.map { d.seq >= $0 } ?? false
             if dh.seq < d.seq && !beyondFork {
-                s.awaited = (d.replica, d.seq)
+                s.awaited = .feed(d.replica, d.seq)
                 return try park(e, "waiting for seq \(d.seq) of \(d.replica.short)", fromPending: fromPending, &s, db)
             }
             if !beyondFork, let t = try eventTime(feed: dh.feed!, seq: d.seq, db), env.time.raw <= t {
@@ -275,7 +293,7 @@ extension ReplicaStore {
             return try quarantine(e, "time \(env.time.raw) is not later than its feed predecessor's (\(h.time))", s, db)
         }
         if env.time.milliseconds > s.now.addingSaturating(ProtocolLimits.maxClockAheadMilliseconds) {
-            s.awaited = nil
+            s.awaited = .clock(until: env.time.milliseconds - ProtocolLimits.maxClockAheadMilliseconds)
             return try park(e, "its time \(CivilTime.rfc3339(milliseconds: env.time.milliseconds)) is more than an hour ahead of this replica's clock; it applies when the clock is within an hour of it",
                             fromPending: fromPending, &s, db)
         }
@@ -297,6 +315,7 @@ extension ReplicaStore {
         if let rosterChange { try recordRoster(env, payload: e.payload, change: rosterChange, feed: feed, context: &s.team, db) }
         if try applyRedaction(env, payload: e.payload, db) { s.needsRebuild = true }
         s.movedHeads.insert(env.replica)
+        s.changedFeeds.insert(env.replica)
         if h.state == "stalled" {
             try db.run("UPDATE feeds SET state = 'ok', state_reason = NULL WHERE feed = ?") { b in b.add(feed) }
             h.state = "ok"
@@ -380,6 +399,7 @@ extension ReplicaStore {
         try settleEvidence(replica, seq: nil, db)
         h.forkSeq = forkSeq; h.state = "forked"
         s.heads[replica] = h
+        s.changedFeeds.insert(replica)
         s.needsRebuild = true
         _ = try keepEvidence(e, s, db)
         return .fork
@@ -432,8 +452,15 @@ extension ReplicaStore {
     /// (Protocol/03-store.md §Pending): a feed over its share is refused; when the table is full,
     /// the feed with the most waiting events gives up its furthest one, or this event is refused.
     private func park(_ e: SignedEvent, _ reason: String, fromPending: Bool, _ s: inout ApplyState, _ db: Database) throws -> ApplyOutcome {
-        if fromPending { return .pending }
         let idBlob = Data(e.id.raw.bytes)
+        let wait = s.awaited!
+        if fromPending {
+            // Retried and still waiting: for what it needs now.
+            try db.run("UPDATE pending SET reason = ?, wait_replica = ?, wait_seq = ?, wait_until = ? WHERE id = ?") { b in
+                b.add(reason); wait.bind(&b); b.add(idBlob)
+            }
+            return .pending
+        }
         if try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM pending WHERE id = ?"), arguments: [idBlob]) == true { return .pending }
         if s.pendingByFeed == nil {
             var counts = PendingCounts()
@@ -454,7 +481,13 @@ extension ReplicaStore {
             try db.run("DELETE FROM pending WHERE id = (SELECT id FROM pending WHERE replica = ? ORDER BY seq DESC, id DESC LIMIT 1)") { b in b.add(largest.raw.bytes) }
             s.pendingByFeed!.add(largest, -1)
         }
-        try db.run("INSERT INTO pending(id, replica, seq, envelope, payload, reason, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)") { b in b.add(idBlob); b.add(replica.raw.bytes); b.add(Int64(e.envelope.seq)); b.add(e.envelope.bytes); b.add(e.payload); b.add(reason); b.add(Int64(clamping: s.now)) }
+        try db.run("""
+            INSERT INTO pending(id, replica, seq, envelope, payload, reason, received_at, wait_replica, wait_seq, wait_until)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """) { b in
+            b.add(idBlob); b.add(replica.raw.bytes); b.add(Int64(e.envelope.seq)); b.add(e.envelope.bytes); b.add(e.payload); b.add(reason)
+            b.add(Int64(clamping: s.now)); wait.bind(&b)
+        }
         s.pendingByFeed!.add(replica, 1)
         s.parked.insert(e.id)
         return .pending
@@ -466,25 +499,50 @@ extension ReplicaStore {
         try db.run("DELETE FROM pending WHERE received_at < ?") { b in b.add(Int64(clamping: s.now - s.limits.lifetime)) }
     }
 
-    /// Applies pending events that became ready (their feed predecessor is held), until none does.
-    /// Pending copies of events that arrived again and applied directly are dropped as duplicates
-    /// (or kept as fork evidence when they differ from the held event).
+    /// Applies pending events that became ready, until none does. Pending copies of events that
+    /// arrived again and applied directly are dropped as duplicates (or kept as fork evidence when
+    /// they differ from the held event).
     ///
-    /// A worklist of feeds: a feed is read again (its waiting events from its head on, through the
-    /// `(replica, seq)` index) when it moved, or when the feed its next event waits for reached the
-    /// seq it needs — never the whole table per step. (Re-reading the table until nothing moved was
-    /// quadratic: a gap filled under 8,000 waiting events of one feed took one pass per event.)
+    /// Each waiting event records what it waits for (`pending.wait_*`): a seq of a feed (its own
+    /// predecessor, or a deps entry) or the clock. A worklist of feeds: those with an event whose
+    /// wait the feeds moved (or frozen) in this call ended, or whose time has come, then those whose
+    /// wait a feed moved by the drain itself ended — each found through an index, each read from its
+    /// head on through `pending_feed`. Nothing else in `pending` is read: events of throwaway keys
+    /// waiting for what never comes cost an apply nothing (they were retried by every window), and a
+    /// gap filled under a long chain costs work linear in the chain.
     private func drainPending(_ s: inout ApplyState, _ db: Database) throws {
-        // The feeds whose next waiting event may apply by seq (one pass over `pending`; feeds whose
-        // own predecessor is missing are not read one by one). The pass reads heads from `feeds`.
         try writeHeads(&s, db)
-        var queue = try Data.fetchAll(try db.cachedStatement(sql: """
-            SELECT DISTINCT p.replica FROM pending p LEFT JOIN feeds f ON f.replica = p.replica
-            WHERE p.seq <= coalesce(f.head_seq, 0) + 1 ORDER BY p.replica
-            """)).compactMap { Bytes32(exactly: Array($0)).map(ReplicaID.init) }
-        var queued = Set(queue)
-        // Feeds whose next event waits for another feed to reach a seq: (seq, waiting feed) by that feed.
-        var waiters: [ReplicaID: [(seq: UInt64, feed: ReplicaID)]] = [:]
+        var queue: [ReplicaID] = [], queued = Set<ReplicaID>()
+        // (Sorted and deduplicated here: with ORDER BY or DISTINCT, SQLite scans `pending_feed`
+        // in replica order instead of searching the wait's index.)
+        func enqueue(_ blobs: [Data]) {
+            for blob in Set(blobs).sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+                guard let r = Bytes32(exactly: Array(blob)).map(ReplicaID.init), queued.insert(r).inserted else { continue }
+                queue.append(r)
+            }
+        }
+        /// Queues `replica` itself (a waiting event of its own at or below its new head is a
+        /// duplicate or a fork, whatever it waited for) and the feeds with an event waiting for it
+        /// that may apply now: its head reached the seq waited for, or the seq lies at or beyond its
+        /// fork (never to be held: judged now).
+        func wake(_ replica: ReplicaID) throws {
+            let h = try head(replica, &s, db)
+            let blob = Data(replica.raw.bytes)
+            enqueue([blob])
+            enqueue(try Data.fetchAll(try db.cachedStatement(sql: """
+                SELECT replica FROM pending WHERE wait_replica = ? AND wait_seq <= ?
+                """), arguments: [blob, Int64(clamping: h.seq)]))
+            if let fork = h.forkSeq {
+                enqueue(try Data.fetchAll(try db.cachedStatement(sql: """
+                    SELECT replica FROM pending WHERE wait_replica = ? AND wait_seq >= ?
+                    """), arguments: [blob, Int64(clamping: fork)]))
+            }
+        }
+        enqueue(try Data.fetchAll(try db.cachedStatement(sql: """
+            SELECT replica FROM pending WHERE wait_until <= ?
+            """), arguments: [Int64(clamping: s.now)]))
+        for r in s.changedFeeds.sorted(by: { $0.raw < $1.raw }) { try wake(r) }
+        s.changedFeeds.removeAll()
         var next = 0
         while next < queue.count {
             let replica = queue[next]
@@ -494,7 +552,6 @@ extension ReplicaStore {
             let rows = try Row.fetchAll(try db.cachedStatement(sql: """
                 SELECT id, envelope, payload FROM pending WHERE replica = ? AND seq <= ? ORDER BY seq, id
                 """), arguments: [Data(replica.raw.bytes), Int64(clamping: head.seq.addingSaturating(1))])
-            var moved = false
             for row in rows {
                 guard let env = try? EventEnvelope(decoding: Array(row["envelope"] as Data)) else {
                     try db.run("DELETE FROM pending WHERE id = ?") { b in b.add(row["id"] as Data) }
@@ -502,37 +559,24 @@ extension ReplicaStore {
                 }
                 let e = SignedEvent(envelope: env, payload: (row["payload"] as Data?).map { Array($0) })
                 // Pending holds only authenticated events (checked before they were parked).
-                s.awaited = nil
                 let outcome = try applyOne(e, authenticated: true, fromPending: true, &s, db)
-                if outcome == .pending {
-                    if let (other, seq) = s.awaited, other != replica { waiters[other, default: []].append((seq, replica)) }
-                    continue
-                }
+                if outcome == .pending { continue }
                 try db.run("DELETE FROM pending WHERE id = ?") { b in b.add(row["id"] as Data) }
                 if db.changesCount > 0 { s.pendingByFeed?.add(env.replica, -1) }
                 if outcome == .applied {
-                    moved = true
                     s.summary.applied += 1
                     // Parked earlier in this call: it no longer waits. Otherwise it waited since an earlier call.
                     if s.parked.contains(e.id) { s.summary.pending -= 1 } else { s.summary.appliedFromPending += 1 }
                 } else {
                     if s.parked.contains(e.id) { s.summary.pending -= 1 }
                     if outcome != .duplicate { s.record(outcome, e) }
-                    if outcome == .fork { moved = true }
                 }
             }
-            guard moved else { continue }
-            // Read this feed again from its new head, and wake the feeds that waited for it.
-            var wake = [replica]
-            if let waiting = waiters.removeValue(forKey: replica) {
-                // Reached, or beyond a fork (never to be held: the dependent event is judged now).
-                let now = try self.head(replica, &s, db)
-                func reached(_ seq: UInt64) -> Bool { seq <= now.seq || (now.forkSeq.map { seq >= $0 } ?? false) }
-                let still = waiting.filter { !reached($0.seq) }
-                if !still.isEmpty { waiters[replica] = still }
-                wake += waiting.filter { reached($0.seq) }.map { $0.feed }
-            }
-            for w in wake where queued.insert(w).inserted { queue.append(w) }
+            // Wake what waited for the feeds that moved or froze (this one, and the feeds of
+            // duplicates' forks), this feed included: its next event waited for the one applied.
+            let changed = s.changedFeeds.sorted(by: { $0.raw < $1.raw })
+            s.changedFeeds.removeAll()
+            for r in changed { try wake(r) }
         }
     }
 }

@@ -201,6 +201,24 @@ public final class ReplicaStore: Sendable {
             // index each one scanned every feed (any key can add one).
             try db.execute(sql: "CREATE INDEX feeds_ahead ON feeds(feed) WHERE head_seq > own_deps")
         }
+        m.registerMigration("v6-pending-waits") { db in
+            // What each waiting event waits for, so an apply wakes only the events whose wait a
+            // moved feed (or the clock) ended: every window re-tried every waiting event whose own
+            // predecessor was held, so 100,000 events of throwaway keys naming a dependency that
+            // never comes cost each later window 100,000 applies. Rows parked before this migration
+            // wait for their own predecessor, or, when it is held, are retried once (`wait_until`
+            // 0) and record what they wait for then.
+            try db.execute(sql: """
+                ALTER TABLE pending ADD COLUMN wait_replica BLOB;
+                ALTER TABLE pending ADD COLUMN wait_seq INTEGER;
+                ALTER TABLE pending ADD COLUMN wait_until INTEGER;
+                UPDATE pending SET wait_replica = replica, wait_seq = seq - 1;
+                UPDATE pending SET wait_replica = NULL, wait_seq = NULL, wait_until = 0
+                    WHERE seq <= coalesce((SELECT head_seq FROM feeds WHERE feeds.replica = pending.replica), 0) + 1;
+                CREATE INDEX pending_waits ON pending(wait_replica, wait_seq) WHERE wait_replica IS NOT NULL;
+                CREATE INDEX pending_clock ON pending(wait_until) WHERE wait_until IS NOT NULL;
+                """)
+        }
         return m
     }
 

@@ -29,9 +29,15 @@ import Testing
         return out
     }
 
+    /// Applies each window; after each, no waiting event is left whose wait ended (PendingWaitTests.endedWaits).
     static func deliver(_ windows: [[SignedEvent]], to r: Replica, now: () -> UInt64) throws -> ApplySummary {
         var total = ApplySummary()
-        for w in windows { total.add(try r.store.applyRemote(w, now: now())) }
+        for w in windows {
+            let t = now()
+            total.add(try r.store.applyRemote(w, now: t))
+            let ended = try PendingWaitTests.endedWaits(r.store, now: t)
+            #expect(ended.isEmpty, "\(ended.prefix(5))")
+        }
         return total
     }
 

@@ -89,7 +89,8 @@ import Testing
     }
 
     /// Events whose own feed's predecessor never came (any number of throwaway keys can send them)
-    /// cost a window one pass over `pending`, not queries per waiting feed.
+    /// cost a later window nothing: it reads only the waiting events its changes woke (it made one
+    /// pass over `pending`, before that queries per waiting feed).
     @Test func waitingFeedsWithAGapCostAWindowOnePass() throws {
         defer { tmp.remove() }
         var costs: [Int] = []
@@ -101,8 +102,8 @@ import Testing
             costs.append(try Self.vmSteps(r.store) { _ = try r.store.applyRemote([unrelated], now: clock.read()) })
         }
         print("a window beside waiting feeds with a gap: \(costs[0])k VM steps with 200, \(costs[1])k with 3,000")
-        // One pass over the pending index and feeds: ~17 steps a row (the per-feed queries: ~47).
-        #expect(costs[1] - costs[0] < 2800 * 25 / 1000, "a window cost \(costs) thousand VM steps")
+        // (One pass over the pending index and feeds: ~17 steps a row; the per-feed queries: ~47.)
+        #expect(costs[1] <= costs[0] + 2, "a window cost \(costs) thousand VM steps")
     }
 
     /// A local write names the feeds that moved since its feed's last event through an index: its

@@ -491,7 +491,10 @@ import Testing
         var i = 0
         while i < order.count {
             let n = maxWindow >= order.count ? order.count : Int.random(in: 1...maxWindow, using: &rng)
-            _ = try r.store.applyRemote(Array(order[i..<min(order.count, i + n)]), now: clock.read())
+            let now = clock.read()
+            _ = try r.store.applyRemote(Array(order[i..<min(order.count, i + n)]), now: now)
+            let ended = try PendingWaitTests.endedWaits(r.store, now: now)
+            #expect(ended.isEmpty, "\(ended.prefix(5))")
             i += n
         }
         return order
