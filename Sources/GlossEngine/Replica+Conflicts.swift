@@ -61,7 +61,7 @@ extension Replica {
     static func checkResolutionValue(_ value: String, field: String) throws -> String {
         switch field {
         case "record":
-            do { return try FactRecord(text: value.precomposedStringWithCanonicalMapping.trimmingCharacters(in: .newlines)).text } catch {
+            do { return try FactRecord(text: Replica.nfc(value, "the resolved record").trimmingCharacters(in: .newlines)).text } catch {
                 throw GlossError(.badInput, "\(GlossError.wrap(error).message); a fact record is six lines: " + FactRecord.fields.map { "\($0): …" }.joined(separator: " / "))
             }
         case "credibility":

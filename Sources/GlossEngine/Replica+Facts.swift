@@ -93,7 +93,7 @@ extension Replica {
         }
         guard let article else { throw GlossError(.badInput, "name the article with --article (or a candidate with --from-candidate)") }
         for f in FactRecord.fields where f != "source" {
-            if let v = input[f] { record[f] = v.precomposedStringWithCanonicalMapping.trimmingCharacters(in: .whitespaces) }
+            if let v = input[f] { record[f] = try Replica.nfc(v, "the \(f) field").trimmingCharacters(in: .whitespaces) }
         }
         if let s = input.source { record.source = try source(named: s) }
         let missing = FactRecord.required.sorted().filter { (record[$0] ?? "").isEmpty }
@@ -119,7 +119,7 @@ extension Replica {
     public func amendFact(_ text: String, field: FactField, value: String) throws -> Created {
         let field = field.rawValue
         let fact = try resolve(text, kinds: ["fact"]).hex
-        var newValue: String? = value.precomposedStringWithCanonicalMapping.trimmingCharacters(in: .whitespaces)
+        var newValue: String? = try Replica.nfc(value, "the value").trimmingCharacters(in: .whitespaces)
         if newValue!.isEmpty {
             guard !FactRecord.required.contains(field) else { throw GlossError(.badInput, "\(field) cannot be empty; give a --value") }
             newValue = nil
@@ -137,7 +137,7 @@ extension Replica {
 
     public func retractFact(_ text: String, reason: String) throws -> Created {
         let fact = try resolve(text, kinds: ["fact"]).hex
-        let reason = reason.precomposedStringWithCanonicalMapping.trimmingCharacters(in: .whitespacesAndNewlines)
+        let reason = try Replica.nfc(reason, "the reason").trimmingCharacters(in: .whitespacesAndNewlines)
         guard !reason.isEmpty else { throw GlossError(.badInput, "say why the fact is retracted with --reason") }
         guard reason.utf8.count <= ProtocolLimits.maxTextBytes else { throw GlossError(.badInput, "the reason is over \(ProtocolLimits.maxTextBytes) bytes") }
         return try write { db in
@@ -190,8 +190,8 @@ extension Replica {
 
     /// Adds a source (its id derives from the name, so the same name on two replicas is one source).
     public func addSource(name: String, kind: String?) throws -> Created {
-        let name = name.precomposedStringWithCanonicalMapping
-        let kind = kind?.precomposedStringWithCanonicalMapping.lowercased()
+        let name = try Replica.nfc(name, "the source name")
+        let kind = try kind.map { try Replica.nfc($0, "--kind").lowercased() }
         do {
             try checkLabel(name, "the source name")
             if let kind { try checkLabel(kind, "--kind") }
@@ -255,7 +255,7 @@ extension Replica {
     }
 
     static func checkReason(_ reason: String?) throws -> String? {
-        guard let r = reason?.precomposedStringWithCanonicalMapping.trimmingCharacters(in: .whitespacesAndNewlines), !r.isEmpty else { return nil }
+        guard let r = try reason.map({ try Replica.nfc($0, "the reason") })?.trimmingCharacters(in: .whitespacesAndNewlines), !r.isEmpty else { return nil }
         guard r.utf8.count <= ProtocolLimits.maxTextBytes else { throw GlossError(.badInput, "the reason is over \(ProtocolLimits.maxTextBytes) bytes") }
         return r
     }
@@ -265,12 +265,12 @@ extension Replica {
     /// Annotates a quoted span of an article's current revision, with an optional comment and tags.
     public func annotate(article text: String, quote: String, choice: QuoteChoice = QuoteChoice(), comment: String?, tags: [String]) throws -> Created {
         let article = try resolve(text, kinds: ["article"]).hex
-        let comment = comment?.precomposedStringWithCanonicalMapping
+        let comment = try comment.map { try Replica.nfc($0, "the comment") }
         if let comment {
             guard !comment.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw GlossError(.badInput, "the --comment is empty; leave it out or write one") }
             guard comment.utf8.count <= ProtocolLimits.maxTextBytes else { throw GlossError(.badInput, "the comment is over \(ProtocolLimits.maxTextBytes) bytes") }
         }
-        let tags = tags.map { $0.precomposedStringWithCanonicalMapping }
+        let tags = try tags.map { try Replica.nfc($0, "--tag") }
         do { for t in tags { try checkLabel(t, "--tag") } } catch { throw GlossError.wrap(error) }
         let (revision, span) = try locate(quote: quote, article: article, choice)
         return try write { db in

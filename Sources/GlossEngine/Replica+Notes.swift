@@ -40,8 +40,13 @@ extension Replica {
         if deleted { throw GlossError(.refused, "note \(id.prefix(12)) is deleted; its history stays in `gloss show \(id.prefix(12))`") }
     }
 
+    /// `text` in NFC (`String.nfc`); a run of over 255 combining marks is bad input, named as `what`.
+    static func nfc(_ text: String, _ what: String) throws -> String {
+        do { return try text.nfc() } catch let e as NFC.RunTooLong { throw GlossError(.badInput, "\(what): \(e)") }
+    }
+
     static func checkNoteBody(_ body: String) throws -> String {
-        let nfc = body.precomposedStringWithCanonicalMapping
+        let nfc = try Replica.nfc(body, "the note text")
         guard !nfc.unicodeScalars.allSatisfy({ $0.properties.isWhitespace }) else {
             throw GlossError(.badInput, "the note text is empty; give --text or a non-empty --file")
         }

@@ -6,7 +6,7 @@ import GlossProjections
 /// addition made concurrently elsewhere survives it.
 extension Replica {
     public func tag(_ object: String, _ tag: String) throws -> Created {
-        let tag = tag.precomposedStringWithCanonicalMapping
+        let tag = try Replica.nfc(tag, "the tag")
         do { try checkLabel(tag, "tag") } catch { throw GlossError.wrap(error) }
         let id = try resolve(object, what: "object").hex
         return try write { db in
@@ -19,7 +19,7 @@ extension Replica {
     }
 
     public func untag(_ object: String, _ tag: String) throws -> Created {
-        let tag = tag.precomposedStringWithCanonicalMapping
+        let tag = try Replica.nfc(tag, "the tag")
         let id = try resolve(object, what: "object").hex
         return try write { db in
             let additions = try SetReads.tagAdditions(object: id, tag: tag, db)

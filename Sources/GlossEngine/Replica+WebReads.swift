@@ -163,7 +163,7 @@ extension Replica {
             guard !s.isEmpty else { return nil }
             return (try? source(named: s)) ?? "-"  // an unknown source matches no article
         }
-        let tag = filter.tag?.trimmingCharacters(in: .whitespaces).precomposedStringWithCanonicalMapping ?? ""
+        let tag = try filter.tag.map { try Replica.nfc($0.trimmingCharacters(in: .whitespaces), "the tag filter") } ?? ""
         let grade = filter.grade?.trimmingCharacters(in: .whitespaces).uppercased() ?? ""
         let from = filter.from?.trimmingCharacters(in: .whitespaces) ?? "", to = filter.to?.trimmingCharacters(in: .whitespaces) ?? ""
         return try read { db in

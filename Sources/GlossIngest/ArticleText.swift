@@ -23,7 +23,10 @@ public enum ArticleText {
             let offset = firstInvalidUTF8Offset(bytes) ?? 0
             throw IngestError(code: .notUTF8, message: "\(name) is not valid UTF-8 (first bad byte at offset \(offset)); convert it to UTF-8 (e.g. `iconv -t UTF-8`) and ingest again.")
         }
-        let text = decoded.precomposedStringWithCanonicalMapping
+        let text: String
+        do { text = try decoded.nfc() } catch let e as NFC.RunTooLong {
+            throw IngestError(code: .tooComplex, message: "\(name): \(e); nothing was ingested.")
+        }
         guard !text.unicodeScalars.allSatisfy({ $0.properties.isWhitespace }) else {
             throw IngestError(code: .empty, message: "\(name) is empty (no text besides whitespace); nothing was ingested.")
         }

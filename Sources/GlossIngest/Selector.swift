@@ -1,3 +1,5 @@
+import GlossModel
+
 /// A span of an article revision, W3C Web Annotation style: the quote (`exact`) with its context
 /// (`prefix`, `suffix`) and its position (`start` inclusive, `end` exclusive), counted in Unicode
 /// scalars over the NFC text of the revision (Protocol/06-extraction.md §Selectors).
@@ -64,7 +66,13 @@ public struct TextSelector: Codable, Equatable, Hashable, Sendable {
     /// ```
     public static func locate(quote: String, in text: String, occurrence: Int? = nil,
                               prefix: String? = nil, suffix: String? = nil) throws -> TextSelector {
-        let needle = Array(quote.precomposedStringWithCanonicalMapping.unicodeScalars)
+        // (An article holds no run of over 255 combining marks: a quote, prefix or suffix with one occurs nowhere.)
+        func scalars(_ s: String, _ what: String) throws -> [Unicode.Scalar] {
+            do { return Array(try s.nfc().unicodeScalars) } catch let e as NFC.RunTooLong {
+                throw SelectorError(code: .notFound, message: "The \(what) cannot occur in an article: \(e).")
+            }
+        }
+        let needle = try scalars(quote, "quote")
         guard !needle.isEmpty else {
             throw SelectorError(code: .empty, message: "The quote is empty; give the exact text to select.")
         }
@@ -76,8 +84,8 @@ public struct TextSelector: Codable, Equatable, Hashable, Sendable {
         if let occurrence, !(1...starts.count).contains(occurrence) {
             throw SelectorError(code: .noSuchOccurrence, message: "Occurrence \(occurrence) was asked for, but the quote occurs \(starts.count) time\(starts.count == 1 ? "" : "s"); use a number from 1 to \(starts.count).")
         }
-        let before = prefix.map { Array($0.precomposedStringWithCanonicalMapping.unicodeScalars) } ?? []
-        let after = suffix.map { Array($0.precomposedStringWithCanonicalMapping.unicodeScalars) } ?? []
+        let before = try prefix.map { try scalars($0, "prefix") } ?? []
+        let after = try suffix.map { try scalars($0, "suffix") } ?? []
         var pool: [SelectorError.Occurrence] = []
         for (i, s) in starts.enumerated() {
             if let occurrence, occurrence != i + 1 { continue }

@@ -146,6 +146,11 @@ import Testing
         let complex = try gloss("ingest", transcript.path)
         #expect(complex.status == 65 && complex.stderr.contains("extraction bounds") && complex.stderr.contains("Break it into sentences"), "\(complex.stderr)")
         #expect(Date().timeIntervalSince(started) < 20, "the refusal took \(Date().timeIntervalSince(started)) s")
+        // A run of 256 combining marks (its reordering is quadratic in the run: 200,000 took 24 s).
+        let zalgo = tmp.sub("zalgo.txt")
+        try Data(("date 2021-06-26 BAKU – a" + String(repeating: "\u{301}\u{316}", count: 128) + " text.\n").utf8).write(to: zalgo)
+        let runR = try gloss("ingest", zalgo.path)
+        #expect(runR.status == 65 && runR.stderr.contains("256+ combining marks in a row"), "\(runR.stderr)")
         // None of the refusals wrote an event.
         #expect(try gloss("status", "--json").object["events"] as? Int == 0)
 
