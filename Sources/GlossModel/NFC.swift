@@ -10,7 +10,7 @@ import Foundation
 /// So the text is normalised in chunks of about 4,096 scalars, cut before a scalar normalisation
 /// never reaches back across (below), and a run of more than `maxCombiningRun` combining marks in a
 /// row (canonical combining class ≠ 0) is refused: no language writes one, and its reordering cost
-/// grows with the square of its length (Protocol/06-ingest.md §Bounds).
+/// grows with the square of its length (Protocol/02-payloads.md).
 ///
 /// A cut before scalar `c` is exact when `c` has canonical combining class 0, is no non-first
 /// element of any canonical decomposition (so it never composes with what precedes it), and its
