@@ -51,7 +51,8 @@ public enum Anchoring {
     /// A revision's text prepared once for many `reanchor` calls.
     public struct PreparedText: Sendable {
         let scalars: ScalarText
-        public init(_ text: String) { scalars = ScalarText(text) }
+        /// (A large text gets a suffix index on its second search: `LazySuffixIndex`.)
+        public init(_ text: String) { scalars = ScalarText(text, indexed: true) }
         /// Its length in Unicode scalars (it holds 4 bytes per scalar).
         public var count: Int { scalars.count }
     }
@@ -63,7 +64,7 @@ public enum Anchoring {
 
     /// Re-finds every selector in the same new text (the text is converted to scalars once).
     public static func reanchor(_ olds: [TextSelector], in newText: String) -> [AnchorResult] {
-        let t = ScalarText(newText)
+        let t = ScalarText(newText, indexed: true)
         return olds.map { reanchor($0, in: t) }
     }
 
@@ -87,7 +88,7 @@ public enum Anchoring {
             let status: AnchorResult.Status = old.end == old.start + n ? .exact : .moved
             return AnchorResult(status: status, score: 1000, selector: t.selector(old.start, old.start + n))
         }
-        let starts = t.occurrences(of: q)
+        let starts = t.occurrences(of: q, limit: .max) ?? []
         if !starts.isEmpty {
             var best = starts[0], bestAgreement = -1, bestDistance = Int.max
             let most = prefix.count + suffix.count
@@ -111,18 +112,25 @@ public enum Anchoring {
         var seeds: [Int] = [origin]
         if !prefix.isEmpty {
             let piece = Array(prefix.suffix(seedContextLength))
-            let found = t.occurrences(of: piece)
-            if found.count <= maxSeedOccurrences { seeds += found.map { $0 + piece.count } }
+            if let found = t.occurrences(of: piece, limit: maxSeedOccurrences) { seeds += found.map { $0 + piece.count } }
         }
         if !suffix.isEmpty {
             let piece = Array(suffix.prefix(seedContextLength))
-            let found = t.occurrences(of: piece)
-            if found.count <= maxSeedOccurrences { seeds += found.map { $0 - n } }
+            if let found = t.occurrences(of: piece, limit: maxSeedOccurrences) { seeds += found.map { $0 - n } }
         }
         if n >= 2 * chunkLength {
-            let hits = chunkOccurrences(q, in: t.scalars)
-            for (c, positions) in hits.enumerated() where positions.count <= maxSeedOccurrences {
-                seeds += positions.map { $0 - c * chunkLength }
+            if let index = t.index?.index(for: t.scalars) {
+                for c in 0..<(n / chunkLength) {
+                    if let positions = index.occurrences(of: Array(q[(c * chunkLength)..<(c * chunkLength + chunkLength)]), in: t.scalars,
+                                                         limit: maxSeedOccurrences) {
+                        seeds += positions.map { $0 - c * chunkLength }
+                    }
+                }
+            } else {
+                let hits = chunkOccurrences(q, in: t.scalars)
+                for (c, positions) in hits.enumerated() where positions.count <= maxSeedOccurrences {
+                    seeds += positions.map { $0 - c * chunkLength }
+                }
             }
         }
 

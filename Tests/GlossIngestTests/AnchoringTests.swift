@@ -195,6 +195,36 @@ import Testing
         #expect(hits[2].count == Anchoring.maxSeedOccurrences + 1)   // too common: cut short, seeds nothing
     }
 
+    /// The suffix index (searches in O(m log N + k) for the many searches of one revision's
+    /// re-anchoring) finds exactly what a pass finds, on texts of few letters (many repeats,
+    /// overlapping occurrences, patterns running past the end), and honours the limit.
+    @Test func theSuffixIndexFindsExactlyWhatAPassFinds() {
+        let seed = testSeed("suffix-index")
+        var rng = SplitMix64(seed: seed)
+        print("[suffix-index] seed \(seed)")
+        let alphabets: [[Unicode.Scalar]] = [["a"], ["a", "b"], ["a", "b", "é", "👍"], Array("the quick brown fox".unicodeScalars)]
+        for round in 0..<300 {
+            let letters = rng.pick(alphabets)
+            let text = (0..<Int.random(in: 1...2_000, using: &rng)).map { _ in rng.pick(letters) }
+            let t = ScalarText(String(String.UnicodeScalarView(text)))
+            let index = SuffixIndex(text)
+            #expect(index.order.count == text.count && Set(index.order).count == text.count)
+            for _ in 0..<10 {
+                let pattern: [Unicode.Scalar]
+                if rng.chance(0.6) {
+                    let a = Int.random(in: 0..<text.count, using: &rng)
+                    pattern = Array(text[a..<min(text.count, a + Int.random(in: 1...40, using: &rng))]) + (rng.chance(0.2) ? [rng.pick(letters)] : [])
+                } else {
+                    pattern = (0..<Int.random(in: 1...6, using: &rng)).map { _ in rng.pick(letters) }
+                }
+                let expected = t.occurrences(of: pattern)
+                #expect(index.occurrences(of: pattern, in: text) == expected, "seed \(seed) round \(round)")
+                let limit = Int.random(in: 0...20, using: &rng)
+                #expect(index.occurrences(of: pattern, in: text, limit: limit) == (expected.count <= limit ? expected : nil))
+            }
+        }
+    }
+
     /// Random texts of words, a random span, a random edit: the invariants hold whatever happens.
     @Test func randomEditsKeepTheInvariants() throws {
         var rng = SplitMix64(seed: testSeed("anchoring-random"))
@@ -218,8 +248,10 @@ import Testing
             let r = Anchoring.reanchor(old, in: new)
             counts[r.status, default: 0] += 1
             #expect(r == Anchoring.reanchor(old, in: new))   // deterministic
-            // The shortcut for a quote still in place with its context changes no result.
+            // The shortcut for a quote still in place with its context changes no result, nor do
+            // searches through a suffix index (built here from the first search).
             #expect(r == Anchoring.reanchor(old, in: ScalarText(new), fastPath: false))
+            #expect(r == Anchoring.reanchor(old, in: ScalarText(new, indexed: true, minimumScalars: 0, afterSearches: 0)))
             // Substrings are the scalars they name, in UTF-8 (ASCII, 2-, 3- and 4-byte scalars above).
             let lo = Int.random(in: 0...edited.count, using: &rng), hi = Int.random(in: lo...edited.count, using: &rng)
             #expect(ScalarText(new).string(lo, hi) == String(String.UnicodeScalarView(edited[lo..<hi])))
@@ -295,6 +327,9 @@ import Testing
             #expect(r?.status == expected)
             #expect(r?.selector?.matches(new) == true)
             #expect(elapsed < .milliseconds(800))
+            // Through a suffix index (one repeated scalar: its worst case to build), the same.
+            let indexed = ScalarText(new, indexed: true, minimumScalars: 0, afterSearches: 0)
+            #expect(Anchoring.reanchor(old, in: indexed) == r)
         }
     }
 
