@@ -38,6 +38,7 @@ extension Replica {
     /// Serves sync sessions until `stop` completes (or the task is cancelled). Each session runs the
     /// same driver as `sync`; a failing session harms no other.
     public func serve(host: String, port: Int, idleTimeout: Duration = .seconds(30), handshakeTimeout: Duration = .seconds(10),
+                      rebuildInterval: Duration = .seconds(60),
                       logger: Logger, ready: @escaping @Sendable (Int) -> Void,
                       stop: @escaping @Sendable () async -> Void) async throws {
         var server = SyncServer(host: host, port: port, logger: logger)
@@ -45,8 +46,17 @@ extension Replica {
         var driver = SyncDriver(replica: self)
         driver.idleTimeout = idleTimeout
         driver.handshakeTimeout = handshakeTimeout
+        // Rebuilds sessions leave (a fork, a redaction): at most one per interval (`RebuildPacer`).
+        let pacer = RebuildPacer(interval: rebuildInterval)
+        driver.pacer = pacer
         let d = driver
         let srv = server
+        do { try await sessions(srv, d, logger: logger, ready: ready, stop: stop) } catch { await pacer.stop(self); throw error }
+        await pacer.stop(self)
+    }
+
+    private func sessions(_ srv: SyncServer, _ d: SyncDriver, logger: Logger, ready: @escaping @Sendable (Int) -> Void,
+                          stop: @escaping @Sendable () async -> Void) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             let stopper = StopSignal()
             group.addTask {

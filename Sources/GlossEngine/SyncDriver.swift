@@ -33,6 +33,9 @@ public struct SyncDriver: Sendable {
     /// Target size of an outgoing batch (smaller in tests, to exercise many batches).
     public var batchBytes = WireLimits.batchTargetBytes
 
+    /// How a server paces the rebuilds its sessions leave (nil: each session rebuilds as it ends).
+    public var pacer: RebuildPacer?
+
     public init(replica: Replica) { self.replica = replica }
 
     /// Seals messages in order and hands them to one writer task, so frames leave in the order
@@ -132,17 +135,17 @@ public struct SyncDriver: Sendable {
     ///
     /// Received batches defer the projection rebuilds they need (a fork, a redaction, a restored
     /// payload: `applyRemote(deferRebuild:)`); one runs when the peer has sent everything, before
-    /// this side acknowledges it, or as the session ends otherwise (Protocol/03-store.md §Deferred
-    /// rebuilds).
+    /// this side acknowledges it, or as the session ends otherwise — or, with a `pacer` (a server),
+    /// as the pacer decides (Protocol/03-store.md §Deferred rebuilds).
     public func run(over transport: any FrameTransport, role: SessionRole, mode: SyncMode = .both,
                     progress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> SyncReport {
         let replica = self.replica
         do {
             let report = try await session(over: transport, role: role, mode: mode, progress: progress)
-            try await Self.offload { _ = try replica.store.rebuildIfStale() }
+            if let pacer { await pacer.sessionEnded(replica) } else { try await Self.offload { _ = try replica.store.rebuildIfStale() } }
             return report
         } catch {
-            _ = try? await Self.offload { try replica.store.rebuildIfStale() }
+            if let pacer { await pacer.sessionEnded(replica) } else { _ = try? await Self.offload { try replica.store.rebuildIfStale() } }
             throw error
         }
     }
@@ -277,7 +280,8 @@ public struct SyncDriver: Sendable {
                 case .peerDone:
                     // Everything the peer sent is applied (and the projections rebuilt, if a batch
                     // needed it): acknowledge what we now hold.
-                    let v = try await Self.offload { _ = try replica.store.rebuildIfStale(); return try replica.vector }
+                    let paced = pacer != nil
+                    let v = try await Self.offload { if !paced { _ = try replica.store.rebuildIfStale() }; return try replica.vector }
                     try await out.send(.ack(v))
                     ackSent = true
                 case .peerAcked(let v), .peerProgress(let v):
@@ -362,6 +366,52 @@ public struct SyncDriver: Sendable {
         try Task.checkCancellation()
         try await out.send(.done(sent: UInt64(sent), vector: try await offload { try replica.vector }))
         return sent
+    }
+}
+
+/// When a server rebuilds the projections its sessions leave stale (Protocol/03-store.md §Deferred
+/// rebuilds): at most once per `interval`. A session that ends sooner after the last rebuild leaves
+/// it to one timer at the interval's end, which also takes in every session ending meanwhile. Any
+/// fresh key can fork itself, so one session of a handshake and two events would otherwise cost the
+/// server a full rebuild (7 s at 100,000 events); paced, a stream of such sessions costs at most one
+/// rebuild per interval, and the projections lag the log by at most an interval (plus a rebuild)
+/// while it lasts. Events applied meanwhile are stored, acknowledged and served; only what the
+/// projections show waits.
+public final class RebuildPacer: Sendable {
+    public let interval: Duration
+    private let state = Locked<(last: ContinuousClock.Instant?, timer: Task<Void, Never>?)>((nil, nil))
+
+    public init(interval: Duration) { self.interval = interval }
+
+    /// A session ended: rebuild now when the projections are stale and the last rebuild is an
+    /// interval old (or none ran), else once when the interval ends.
+    func sessionEnded(_ replica: Replica) async {
+        guard (try? await SyncDriver.offload({ try replica.store.projectionsAreStale() })) == true else { return }
+        let now = ContinuousClock.now
+        let rebuildNow: Bool = state.withValue { s in
+            if s.timer != nil { return false }
+            if let last = s.last, now - last < interval {
+                let at = last + interval
+                s.timer = Task { [self] in
+                    try? await Task.sleep(until: at, clock: .continuous)
+                    guard !Task.isCancelled else { return }
+                    state.withValue { $0.timer = nil; $0.last = .now }
+                    _ = try? await SyncDriver.offload { try replica.store.rebuildIfStale() }
+                }
+                return false
+            }
+            s.last = now
+            return true
+        }
+        if rebuildNow { _ = try? await SyncDriver.offload { try replica.store.rebuildIfStale() } }
+    }
+
+    /// The server stops: no timer runs later, and what is stale is rebuilt now (a mark left by a
+    /// failure here is rebuilt at the next open).
+    func stop(_ replica: Replica) async {
+        let timer = state.withValue { s -> Task<Void, Never>? in defer { s.timer = nil }; return s.timer }
+        timer?.cancel()
+        _ = try? await SyncDriver.offload { try replica.store.rebuildIfStale() }
     }
 }
 

@@ -511,6 +511,9 @@ public final class ReplicaStore: Sendable {
         try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('projections_stale', 1)")
     }
 
+    /// True when a session left the projections stale (`meta.projections_stale`): its rebuild is due.
+    public func projectionsAreStale() throws -> Bool { try read { try ReplicaStore.projectionsStale($0) } }
+
     /// Rebuilds the projections when a session left them stale (one rebuild however many windows
     /// needed one). Returns true when it rebuilt. A reader checks first: nothing is written otherwise.
     @discardableResult

@@ -21,6 +21,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Access token the web view requires (16–256 of A–Z a–z 0–9 - . _ ~); needed to bind beyond loopback. Default: GLOSS_HTTP_TOKEN.", valueName: "TOKEN")) var httpToken: String?
     @Option(help: "Drop a peer that sends nothing for this many seconds (1–86400).") var idleTimeout: Int = 30
     @Option(help: "Drop a peer that has not completed the handshake after this many seconds (1–86400).") var handshakeTimeout: Int = 10
+    @Option(help: "Rebuild the projections that sessions leave stale (a fork, a redaction) at most once per this many seconds (0–86400; 0: as each session ends). Meanwhile the projections lag the log.") var rebuildInterval: Int = 60
 
     var token: String? {
         if let httpToken { return httpToken }
@@ -34,6 +35,7 @@ struct Serve: AsyncParsableCommand {
         _ = try hub.url()
         try FlagCheck.count("--idle-timeout", idleTimeout, 1...86_400)
         try FlagCheck.count("--handshake-timeout", handshakeTimeout, 1...86_400)
+        try FlagCheck.count("--rebuild-interval", rebuildInterval, 0...86_400)
         if let http {
             do {
                 let (host, _) = try Replica.parseAddress(http)
@@ -75,12 +77,13 @@ struct Serve: AsyncParsableCommand {
             // One latch ends every service: a signal, or one of them failing (a port in use).
             let stop = AsyncLatch()
             Task { await stopped.wait(); logger.info("signal received: stopping"); stop.fire() }
-            let (idle, handshake, token) = (idleTimeout, handshakeTimeout, token)
+            let (idle, handshake, token, rebuild) = (idleTimeout, handshakeTimeout, token, rebuildInterval)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 if let (host, port) = sync {
                     group.addTask {
                         do {
                             try await r.serve(host: host, port: port, idleTimeout: .seconds(idle), handshakeTimeout: .seconds(handshake),
+                                              rebuildInterval: .seconds(rebuild),
                                               logger: logger, ready: { bound in writeFileDescriptor(1, "listening on \(host):\(bound)\n") },
                                               stop: { await stop.wait() })
                         } catch { stop.fire(); throw error }

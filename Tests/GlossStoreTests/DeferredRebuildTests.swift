@@ -136,8 +136,42 @@ import Testing
 }
 
 extension SyncTests {
+    /// `hostileSession` on a dispatch thread: its blocking socket must not hold one of the few
+    /// cooperative threads the in-process server runs on.
+    static func hostileSession(port: Int, _ batches: [[SignedEvent]]) async throws -> Bool {
+        try await withCheckedThrowingContinuation { c in
+            DispatchQueue.global().async { c.resume(with: Result { try blockingHostileSession(port: port, batches) }) }
+        }
+    }
+
+    /// One hostile session: a handshake, then `batches` (each a batch message), `done` and `ack`;
+    /// returns once the server closed the session.
+    static func blockingHostileSession(port: Int, _ batches: [[SignedEvent]]) throws -> Bool {
+        let p = try HostilePeer(port: port)
+        try p.handshake()
+        var sent = 0
+        for records in batches {
+            var b = ByteWriter(); b.u8(3); b.u32(UInt32(records.count))
+            for e in records { b.raw(RawRecord(envelope: e.envelope.bytes, payload: e.payload!).bytes) }
+            try p.sendSealed(b.bytes)
+            sent += records.count
+        }
+        try p.sendSealed(WireMessage.done(sent: UInt64(sent), vector: VersionVector()).encoded)
+        try p.sendSealed(WireMessage.ack(VersionVector()).encoded)
+        return p.waitForClose(limit: 60)
+    }
+
+    /// Waits (up to 30 s) until the server's projections are no longer stale.
+    static func settled(_ server: Replica) async throws -> Bool {
+        for _ in 0..<300 {
+            if try !server.store.projectionsAreStale() { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return false
+    }
+
     /// A peer sending one small forking batch after another costs the server one rebuild for the
-    /// session, done before it acknowledges (the peer reads a settled replica after the ack).
+    /// session, however many batches fork.
     @Test func aPeerSendingForkingBatchesCostsOneRebuildPerSession() async throws {
         let tmp = TempDir("gloss-deferred-sync")
         defer { tmp.remove() }
@@ -147,30 +181,52 @@ extension SyncTests {
             let server = try Replica.create(in: tmp.sub("server-\(k)"), analyst: "s", key: ReplicaKey(), clock: clock.function)
             _ = try server.store.applyRemote(try DeferredRebuildTests.honest(1500), now: clock.read())
             let forks = try DeferredRebuildTests.selfForks(k, time: HybridTime(milliseconds: 1_624_750_000_000).raw)
-            let closed = Locked(false)
-            costs.append(try await withServer(server) { port in
-                try ScalingTests.vmSteps(server.store) {
-                    let p = try HostilePeer(port: port)
-                    try p.handshake()
-                    for w in stride(from: 0, to: forks.count, by: 2) {
-                        var b = ByteWriter(); b.u8(3)
-                        let records = forks[w..<min(w + 2, forks.count)]
-                        b.u32(UInt32(records.count))
-                        for e in records { b.raw(RawRecord(envelope: e.envelope.bytes, payload: e.payload!).bytes) }
-                        try p.sendSealed(b.bytes)
-                    }
-                    try p.sendSealed(WireMessage.done(sent: UInt64(forks.count), vector: VersionVector()).encoded)
-                    try p.sendSealed(WireMessage.ack(VersionVector()).encoded)
-                    closed.value = p.waitForClose(limit: 60)
+            let batches = stride(from: 0, to: forks.count, by: 2).map { Array(forks[$0..<min($0 + 2, forks.count)]) }
+            costs.append(try await withServer(server, rebuildInterval: .zero) { port in
+                try await ScalingTests.vmStepsAsync(server.store) { () async throws in
+                    #expect(try await Self.hostileSession(port: port, batches), "the server ends the session after the peer's done and ack")
+                    #expect(try await Self.settled(server))
                 }
             })
-            #expect(closed.value, "the server ends the session after the peer's done and ack")
             #expect(try server.store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM feeds WHERE state = 'forked'") } == k)
-            #expect(try !DeferredRebuildTests.stale(server))
             #expect(try server.digest() == (try server.digest(recompute: true)))
             #expect(try DeferredRebuildTests.notes(server, body: "branch a 0") == 0)
         }
         print("a peer's forking batches: \(costs[0])k VM steps with 2 forks, \(costs[1])k with 8")
         #expect(costs[1] * 10 < costs[0] * 16, "forking batches cost \(costs) thousand VM steps")
+    }
+
+    /// Sessions that each fork a fresh key (a handshake and two events each) cost a server at most
+    /// one rebuild per `--rebuild-interval`: the first at once, the rest in one rebuild when the
+    /// interval ends; the projections catch up then.
+    @Test func forkingSessionsCostAServerOneRebuildPerInterval() async throws {
+        let tmp = TempDir("gloss-paced-sync")
+        defer { tmp.remove() }
+        let clock = MockClock(start: 1_624_800_000_000, step: 1)
+        var costs: [Int] = []
+        for interval in [Duration.zero, .seconds(4)] {
+            let server = try Replica.create(in: tmp.sub("server-\(interval)"), analyst: "s", key: ReplicaKey(), clock: clock.function)
+            _ = try server.store.applyRemote(try DeferredRebuildTests.honest(1500), now: clock.read())
+            let forks = try DeferredRebuildTests.selfForks(4, time: HybridTime(milliseconds: 1_624_750_000_000).raw)
+            // Session i: key i's seq 1, then its other seq 1 (A1 B1 | A2 B2 | …: selfForks interleaves them).
+            let a = [forks[0]] + stride(from: 1, to: forks.count - 1, by: 2).map { forks[$0] }
+            let b = stride(from: 2, to: forks.count, by: 2).map { forks[$0] } + [forks[forks.count - 1]]
+            costs.append(try await withServer(server, rebuildInterval: interval) { port in
+                let steps = try await ScalingTests.vmStepsAsync(server.store) { () async throws in
+                    for i in 0..<4 {
+                        #expect(try await Self.hostileSession(port: port, [[a[i]], [b[i]]]))
+                        if interval == .zero { #expect(try await Self.settled(server)) }
+                    }
+                }
+                // Paced: the projections catch up when the interval ends.
+                #expect(try await Self.settled(server))
+                return steps
+            })
+            #expect(try server.store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM feeds WHERE state = 'forked'") } == 4)
+            #expect(try server.digest() == (try server.digest(recompute: true)))
+            #expect(try server.store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM notes WHERE body LIKE 'branch%'") } == 0)
+        }
+        print("four forking sessions: \(costs[0])k VM steps rebuilding at each session's end, \(costs[1])k paced")
+        #expect(costs[1] * 2 < costs[0], "forking sessions cost \(costs) thousand VM steps")
     }
 }

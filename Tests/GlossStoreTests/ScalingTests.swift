@@ -73,18 +73,37 @@ import Testing
         return steps
     }
 
+    /// Counts the writer's VM steps (in thousands) while installed (`count(on:)`).
+    final class StepCounter: @unchecked Sendable {
+        var steps = 0
+        func count(on db: Database) {
+            sqlite3_progress_handler(db.sqliteConnection, 1000, { context in
+                Unmanaged<StepCounter>.fromOpaque(context!).takeUnretainedValue().steps += 1
+                return 0
+            }, Unmanaged.passUnretained(self).toOpaque())
+        }
+        static func stop(on db: Database) { sqlite3_progress_handler(db.sqliteConnection, 0, nil, nil) }
+    }
+
     /// Thousands of SQLite VM steps the writer connection runs during `body`.
     static func vmSteps(_ store: ReplicaStore, _ body: () throws -> Void) throws -> Int {
-        final class Counter: @unchecked Sendable { var steps = 0 }
-        let counter = Counter()
-        try store.pool.writeWithoutTransaction { db in
-            sqlite3_progress_handler(db.sqliteConnection, 1000, { context in
-                Unmanaged<Counter>.fromOpaque(context!).takeUnretainedValue().steps += 1
-                return 0
-            }, Unmanaged.passUnretained(counter).toOpaque())
-        }
-        defer { try? store.pool.writeWithoutTransaction { db in sqlite3_progress_handler(db.sqliteConnection, 0, nil, nil) } }
+        let counter = StepCounter()
+        try store.pool.writeWithoutTransaction { counter.count(on: $0) }
+        defer { try? store.pool.writeWithoutTransaction { StepCounter.stop(on: $0) } }
         try body()
+        return counter.steps
+    }
+
+    /// As `vmSteps`, for an asynchronous body (a server in this process doing the work).
+    static func vmStepsAsync(_ store: ReplicaStore, _ body: () async throws -> Void) async throws -> Int {
+        let counter = StepCounter()
+        try await store.pool.writeWithoutTransaction { counter.count(on: $0) }
+        func stop() async { _ = try? await store.pool.writeWithoutTransaction { StepCounter.stop(on: $0) } }
+        do { try await body() } catch {
+            await stop()
+            throw error
+        }
+        await stop()
         return counter.steps
     }
 
