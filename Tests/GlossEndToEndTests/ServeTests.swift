@@ -56,26 +56,28 @@ import Testing
     }
 
     /// Both sides busy for longer than the idle timeout — each applying the other's long stream —
-    /// keep the session alive with `progress` keepalives: `gloss serve --idle-timeout 2` and
-    /// `gloss sync --timeout 2` as real processes (their own schedulers, not the test runner's).
+    /// keep the session alive with `progress` keepalives: `gloss serve --idle-timeout 1` and
+    /// `gloss sync --timeout 1` as real processes (their own schedulers, not the test runner's).
+    /// (16,000 events each way take ~2 s here; with a 2 s timeout and 12,000 the session became
+    /// too fast to need a keepalive once the apply path got faster.)
     @Test func longStreamsBothWaysAreNotTakenForIdle() throws {
         let tmp = TempDir("gloss-long")
         defer { tmp.remove() }
         let s = tmp.sub("server"), c = tmp.sub("client")
-        let count = 12_000
+        let count = 16_000
         let server = try Replica.create(in: s, analyst: "srv")
         let client = try Replica.create(in: c, analyst: "cli")
         try server.appendBulk(count)
         try client.appendBulk(count)
-        let serving = try Server(dir: s, extra: ["--idle-timeout", "2"])
+        let serving = try Server(dir: s, extra: ["--idle-timeout", "1"])
         let start = Date()
-        let sync = try GlossProcess.run(["sync", "--dir", c.path, "127.0.0.1:\(serving.port)", "--timeout", "2", "--json"], cwd: tmp.url)
+        let sync = try GlossProcess.run(["sync", "--dir", c.path, "127.0.0.1:\(serving.port)", "--timeout", "1", "--json"], cwd: tmp.url)
         let elapsed = Date().timeIntervalSince(start)
-        print("[long-stream] \(count) events each way in \(String(format: "%.1f", elapsed)) s with a 2 s idle timeout")
+        print("[long-stream] \(count) events each way in \(String(format: "%.1f", elapsed)) s with a 1 s idle timeout")
         #expect(sync.status == 0, "\(sync.stderr)")
         #expect(sync.object["applied"] as? Int == count)
         #expect(sync.object["sent"] as? Int == count)
-        #expect(elapsed > 2, "the session outlasted the idle timeout, so the keepalives were needed")
+        #expect(elapsed > 1, "the session outlasted the idle timeout, so the keepalives were needed")
         #expect(serving.stop() == 0)
         let (a, b) = (try Replica.open(at: s), try Replica.open(at: c))
         #expect(try a.digest() == (try b.digest()))
