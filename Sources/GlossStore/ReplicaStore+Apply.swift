@@ -195,8 +195,6 @@ extension ReplicaStore {
         var movedHeads = Set<ReplicaID>()
         /// The team and its roster events (loaded on first need, kept current).
         var team: TeamContext?
-        /// What the event being parked waits for (stored with it: `pending.wait_*`).
-        var awaited: Wait?
         /// Feeds whose head moved or that froze in this call: the events waiting for them may apply.
         var changedFeeds = Set<ReplicaID>()
         let limits: PendingLimits
@@ -262,8 +260,7 @@ extension ReplicaStore {
             return try freeze(env.replica, at: env.seq, evidence: e, &s, db)
         }
         if env.seq > h.seq + 1 {
-            s.awaited = .feed(env.replica, env.seq - 1)
-            return try park(e, "waiting for seq \(h.seq + 1) of \(env.replica.short)", fromPending: fromPending, &s, db)
+            return try park(e, "waiting for seq \(h.seq + 1) of \(env.replica.short)", until: .feed(env.replica, env.seq - 1), fromPending: fromPending, &s, db)
         }
         guard env.prev == h.id else {
             // Its signer also signed the held event at seq − 1, and now names another one there:
@@ -281,8 +278,7 @@ extension ReplicaStore {
             }
             let beyondFork = dh.forkSeq.map { d.seq >= $0 } ?? false
             if dh.seq < d.seq && !beyondFork {
-                s.awaited = .feed(d.replica, d.seq)
-                return try park(e, "waiting for seq \(d.seq) of \(d.replica.short)", fromPending: fromPending, &s, db)
+                return try park(e, "waiting for seq \(d.seq) of \(d.replica.short)", until: .feed(d.replica, d.seq), fromPending: fromPending, &s, db)
             }
             if !beyondFork, let t = try eventTime(feed: dh.feed!, seq: d.seq, db), env.time.raw <= t {
                 return try quarantine(e, "time \(env.time.raw) is not later than its dependency seq \(d.seq) of \(d.replica.short) (time \(t))", s, db)
@@ -293,9 +289,8 @@ extension ReplicaStore {
             return try quarantine(e, "time \(env.time.raw) is not later than its feed predecessor's (\(h.time))", s, db)
         }
         if env.time.milliseconds > s.now.addingSaturating(ProtocolLimits.maxClockAheadMilliseconds) {
-            s.awaited = .clock(until: env.time.milliseconds - ProtocolLimits.maxClockAheadMilliseconds)
             return try park(e, "its time \(CivilTime.rfc3339(milliseconds: env.time.milliseconds)) is more than an hour ahead of this replica's clock; it applies when the clock is within an hour of it",
-                            fromPending: fromPending, &s, db)
+                            until: .clock(until: env.time.milliseconds - ProtocolLimits.maxClockAheadMilliseconds), fromPending: fromPending, &s, db)
         }
         // The team roster in the event's causal past (Protocol/11-teams.md §Judgement).
         let delta = Dictionary(env.depsDelta.map { ($0.replica, $0.seq) }, uniquingKeysWith: max)
@@ -451,9 +446,9 @@ extension ReplicaStore {
     /// Parks an authenticated event that cannot apply yet, within the pending table's bounds
     /// (Protocol/03-store.md §Pending): a feed over its share is refused; when the table is full,
     /// the feed with the most waiting events gives up its furthest one, or this event is refused.
-    private func park(_ e: SignedEvent, _ reason: String, fromPending: Bool, _ s: inout ApplyState, _ db: Database) throws -> ApplyOutcome {
+    /// `wait`: what it waits for, stored with it (or, retried from pending, stored anew).
+    private func park(_ e: SignedEvent, _ reason: String, until wait: Wait, fromPending: Bool, _ s: inout ApplyState, _ db: Database) throws -> ApplyOutcome {
         let idBlob = Data(e.id.raw.bytes)
-        let wait = s.awaited!
         if fromPending {
             // Retried and still waiting: for what it needs now.
             try db.run("UPDATE pending SET reason = ?, wait_replica = ?, wait_seq = ?, wait_until = ? WHERE id = ?") { b in
