@@ -142,12 +142,18 @@ public struct SyncDriver: Sendable {
         let replica = self.replica
         do {
             let report = try await session(over: transport, role: role, mode: mode, progress: progress)
-            if let pacer { await pacer.sessionEnded(replica) } else { try await Self.offload { _ = try replica.store.rebuildIfStale() } }
+            try await rebuildDeferred()
             return report
         } catch {
-            if let pacer { await pacer.sessionEnded(replica) } else { _ = try? await Self.offload { try replica.store.rebuildIfStale() } }
+            try? await rebuildDeferred()
             throw error
         }
+    }
+
+    /// The rebuild this session's batches deferred: as the pacer decides, or at once.
+    private func rebuildDeferred() async throws {
+        let replica = self.replica
+        if let pacer { await pacer.sessionEnded(replica) } else { try await Self.offload { _ = try replica.store.rebuildIfStale() } }
     }
 
     private func session(over transport: any FrameTransport, role: SessionRole, mode: SyncMode,

@@ -51,7 +51,7 @@ public enum Anchoring {
     /// A revision's text prepared once for many `reanchor` calls.
     public struct PreparedText: Sendable {
         let scalars: ScalarText
-        /// (A large text gets a suffix index on its second search: `LazySuffixIndex`.)
+        /// (A large text gets a suffix index once searched often enough: `LazySuffixIndex`.)
         public init(_ text: String) { scalars = ScalarText(text, indexed: true) }
         /// Its length in Unicode scalars (it holds 4 bytes per scalar).
         public var count: Int { scalars.count }

@@ -2,7 +2,8 @@
 /// are O(1) to reach. Built once per text; a 4 MiB text costs 16 MiB here for the duration of a call.
 struct ScalarText {
     let scalars: [Unicode.Scalar]
-    /// For a text searched many times (`indexed`) and large: a suffix index, built on its second search.
+    /// For a text searched many times (`indexed`) and large: a suffix index, built once it has
+    /// been searched `LazySuffixIndex.afterSearches` times.
     let index: LazySuffixIndex?
 
     /// `indexed`: a text of at least `minimumScalars` gets a suffix index after `afterSearches` searches.
@@ -61,8 +62,8 @@ struct ScalarText {
     }
 
     /// Every start position of `needle`, overlapping occurrences included, in increasing order;
-    /// nil when there are more than `limit`. Through the suffix index when the text has one (from
-    /// its second search), else one pass (Knuth–Morris–Pratt: linear in the text whatever the quote).
+    /// nil when there are more than `limit`. Through the suffix index when the text has one built,
+    /// else one pass (Knuth–Morris–Pratt: linear in the text whatever the quote).
     func occurrences(of needle: [Unicode.Scalar], limit: Int = .max) -> [Int]? {
         if let index = index?.index(for: scalars) { return index.occurrences(of: needle, in: scalars, limit: limit) }
         let all = occurrences(of: needle)

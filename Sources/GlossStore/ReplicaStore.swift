@@ -518,7 +518,7 @@ public final class ReplicaStore: Sendable {
     /// needed one). Returns true when it rebuilt. A reader checks first: nothing is written otherwise.
     @discardableResult
     public func rebuildIfStale() throws -> Bool {
-        guard try read({ try ReplicaStore.projectionsStale($0) }) else { return false }
+        guard try projectionsAreStale() else { return false }
         return try write { db in
             guard try ReplicaStore.projectionsStale(db) else { return false }
             try rebuildProjections(db, progress: nil)

@@ -20,11 +20,7 @@ import Testing
 
     @Test func forkEvidenceAgainAndDamagedChangesNothing() throws {
         defer { tmp.remove() }
-        let key = ReplicaKey()
-        let t = HybridTime(milliseconds: 1_624_700_000_000).raw
-        let copies = try (0..<12).map { i in
-            try TrustBoundaryTests.signed(key, seq: 1, prev: .zero, time: t + UInt64(i), NoteAdded(on: String(repeating: "c", count: 64), body: "copy \(i)"))
-        }
+        let copies = try TrustBoundaryTests.copiesAtSeqOne(ReplicaKey(), 12)
         let r = try replica("evidence")
         _ = try r.store.applyRemote(copies, now: clock.read())
         let before = try forks(r)

@@ -95,6 +95,32 @@ import Testing
         }
     }
 
+    /// A deps entry that lies: 2^64 − 1 (past the protocol's largest seq) does not decode;
+    /// 2^63 − 1 (the largest) waits with that seq stored as it is, is woken by nothing a later
+    /// window does, and costs that window nothing; a duplicate of it stays one row.
+    @Test func aDepsEntryOfHugeSeqsIsRefusedOrWaitsForNothing() throws {
+        defer { tmp.remove() }
+        let r = try Replica.create(in: tmp.sub("huge"), analyst: "d", key: ReplicaKey(), clock: clock.function)
+        let missing = ReplicaKey()
+        // (2^64 − 1 does not even decode: no such event reaches the apply path to wait.)
+        #expect(throws: (any Error).self) {
+            try TrustBoundaryTests.signed(ReplicaKey(), seq: 1, prev: .zero, time: Self.t0 + 1000, deps: [(missing.replicaID, UInt64.max)],
+                                          NoteAdded(on: Self.on, body: "2^64 - 1"))
+        }
+        let far = try TrustBoundaryTests.signed(ReplicaKey(), seq: 1, prev: .zero, time: Self.t0 + 2000, deps: [(missing.replicaID, ProtocolLimits.maxSeq)],
+                                                NoteAdded(on: Self.on, body: "2^63 - 1"))
+        #expect(try r.store.applyRemote([far, far], now: clock.read()).applied == 0)
+        let rows = try Self.waits(r)
+        #expect(rows.count == 1 && (rows[0]["wait_seq"] as Int64) == Int64.max)
+        // The feed it waits for starts: nothing wakes, and a window costs what it did without it.
+        let first = try TrustBoundaryTests.signed(missing, seq: 1, prev: .zero, time: Self.t0, NoteAdded(on: Self.on, body: "one"))
+        var applied = 0
+        let steps = try ScalingTests.vmSteps(r.store) { applied = try r.store.applyRemote([first], now: clock.read()).applied }
+        #expect(applied == 1)
+        #expect(try Self.waits(r).count == 1 && Self.endedWaits(r.store, now: clock.read()).isEmpty)
+        #expect(steps <= 3, "\(steps)k VM steps")
+    }
+
     /// An event over an hour ahead waits for the clock: nothing reads it until its time comes.
     @Test func anEventFromTheFutureWaitsForTheClock() throws {
         defer { tmp.remove() }

@@ -386,10 +386,7 @@ import Testing
     @Test func manyEventsAtOneSeqKeepTheSmallestIdsWhateverTheOrder() throws {
         defer { tmp.remove() }
         let forked = ReplicaKey()
-        let t = HybridTime(milliseconds: 1_624_700_000_000).raw
-        let copies = try (0..<40).map { i in
-            try Self.signed(forked, seq: 1, prev: .zero, time: t + UInt64(i), NoteAdded(on: String(repeating: "c", count: 64), body: "copy \(i)"))
-        }
+        let copies = try Self.copiesAtSeqOne(forked, 40)
         let smallest = copies.map { Data($0.id.raw.bytes) }.sorted { $0.lexicographicallyPrecedes($1) }.prefix(ReplicaStore.evidencePerSeq)
         var tables: [[String]] = []
         for (round, order) in [copies, copies.reversed(), copies.sorted { $0.id.hex < $1.id.hex }, copies.sorted { $0.id.hex > $1.id.hex }].enumerated() {
@@ -506,6 +503,14 @@ import Testing
     }
 
     /// A validly signed event of any payload type.
+    /// `count` different validly signed events of `key` at seq 1 (a fork `count` ways): notes "copy i".
+    static func copiesAtSeqOne(_ key: ReplicaKey, _ count: Int) throws -> [SignedEvent] {
+        let t = HybridTime(milliseconds: 1_624_700_000_000).raw
+        return try (0..<count).map { i in
+            try signed(key, seq: 1, prev: .zero, time: t + UInt64(i), NoteAdded(on: String(repeating: "c", count: 64), body: "copy \(i)"))
+        }
+    }
+
     static func signed(_ key: ReplicaKey, seq: UInt64, prev: EventID, time: UInt64, deps: [(ReplicaID, UInt64)] = [],
                        _ payload: some EventPayload) throws -> SignedEvent {
         let bytes = payload.encoded
