@@ -195,6 +195,8 @@ extension ReplicaStore {
         var movedHeads = Set<ReplicaID>()
         /// The team and its roster events (loaded on first need, kept current).
         var team: TeamContext?
+        /// This replica's own id (`meta.replica`), read on first need; nil inside while unread.
+        var localReplica: ReplicaID??
         /// Feeds whose head moved or that froze in this call: the events waiting for them may apply.
         var changedFeeds = Set<ReplicaID>()
         let limits: PendingLimits
@@ -215,6 +217,15 @@ extension ReplicaStore {
                 }
             }
         }
+    }
+
+    /// This replica's own id (nil for a store without one), read once per call.
+    private func localReplica(_ s: inout ApplyState, _ db: Database) throws -> ReplicaID? {
+        if let known = s.localReplica { return known }
+        let id = try Data.fetchOne(try db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'replica'"))
+            .flatMap { Bytes32(exactly: Array($0)) }.map(ReplicaID.init)
+        s.localReplica = .some(id)
+        return id
     }
 
     /// The head of `replica`'s feed, without creating a feed row for a replica never stored.
@@ -308,6 +319,13 @@ extension ReplicaStore {
         let feed = try h.feed ?? feedNumber(for: env.replica, db)
         try insert(env, payload: e.payload, decoded: decoded, feed: feed, depFeeds: depFeeds, updateHead: false, project: !s.needsRebuild, db)
         if let rosterChange { try recordRoster(env, payload: e.payload, change: rosterChange, feed: feed, context: &s.team, db) }
+        if try env.replica == localReplica(&s, db) {
+            // This replica's own key, signed by another copy of it (a copied folder, a restored
+            // backup): its next local event's deps grow from this one (Protocol/01-event.md §Deps).
+            for (f, seq) in depFeeds {
+                try db.run("UPDATE feeds SET own_deps = max(own_deps, ?) WHERE feed = ?") { b in b.add(Int64(seq)); b.add(f) }
+            }
+        }
         if try applyRedaction(env, payload: e.payload, db) { s.needsRebuild = true }
         s.movedHeads.insert(env.replica)
         s.changedFeeds.insert(env.replica)

@@ -68,4 +68,31 @@ import Testing
         }
         #expect(try store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM events") } == events)
     }
+
+    /// A copy of this replica's folder (the same key) writes the next event of its feed; this
+    /// replica takes it in and writes the one after: that event's deps grow from the copy's, so
+    /// every other replica applies it (its deps named again what the copy's already did, and were
+    /// quarantined as "did not grow" — found by the damaged-delivery fork property, seed
+    /// 5481704964721839432).
+    @Test func anEventAfterOneSignedByACopyOfThisKeyHasGrowingDeps() throws {
+        defer { tmp.remove() }
+        let a = try replica("original"), c = try replica("other")
+        let article = try c.ingest(bytes: Array("date 2021-06-26 BAKU – a text.\n".utf8), filename: "t.txt").id
+        try FileManager.default.copyItem(at: tmp.sub("original"), to: tmp.sub("copy"))
+        let copy = try Replica.open(at: tmp.sub("copy"), clock: clock.function)
+        func ship(_ from: Replica, _ to: Replica) throws {
+            let file = tmp.sub("b-\(UUID().uuidString.prefix(8)).glossb")
+            _ = try from.exportBundle(to: file, base: VersionVector())
+            _ = try to.importBundle(at: file)
+        }
+        try ship(c, copy)
+        _ = try copy.addNote(on: article, body: "written by the copy, after the other's article")
+        try ship(copy, a)
+        _ = try a.addNote(on: article, body: "written by the original after the copy's")
+        let fresh = try replica("fresh")
+        try ship(a, fresh)
+        let st = try fresh.status()
+        let held = try a.vector
+        #expect(st.quarantined == 0 && st.feedProblems.isEmpty && st.versionVector == held, "\(st.feedProblems)")
+    }
 }
