@@ -75,9 +75,31 @@ public enum Register {
 
     /// As `display(heads:among:scalar:happenedBefore:)`, the register's writes read only when the
     /// display needs them (a text merge of different concurrent values needs their meet; a single
-    /// head, a delete, equal values or a grade do not).
+    /// head, a delete, equal values or a grade do not). This is the definition, by the causal
+    /// relation alone: a meet filters every write and a recursion visits every level of merges
+    /// below it (quadratic and more in a register's writes). The projections use the same rules in
+    /// the feed form (`display(heads:history:scalar:past:)`); tests hold the two equal.
     public static func display<W: RegisterWrite>(heads: [W], among all: () throws -> [W], scalar: Bool,
                                                  happenedBefore: (W, W) throws -> Bool) rethrows -> RegisterDisplay<W> {
+        if let shown = displayWithoutBase(heads: heads, scalar: scalar) { return shown }
+        return merge(heads, base: try valueAtMeet(of: heads, among: all(), happenedBefore: happenedBefore))
+    }
+
+    /// What `heads` display, with the register's history in the feed form: the value at a meet is
+    /// found from each feed's latest common write (a binary search per feed and level) and the levels
+    /// of merges below it are walked in a loop, not a recursion — O(levels × feeds) causal answers,
+    /// whatever the number of writes, and no stack depth a history can choose. `history` is read
+    /// only when the display needs a meet. Equal to the definition (`display(heads:among:…)`) when
+    /// `past` and the writes' feeds and seqs give its causal relation (`FeedWrite`).
+    public static func display<W: FeedWrite>(heads: [W], history: () throws -> RegisterHistory<W>, scalar: Bool,
+                                             past: (W, W.Feed) throws -> UInt64) rethrows -> RegisterDisplay<W> {
+        if let shown = displayWithoutBase(heads: heads, scalar: scalar) { return shown }
+        return merge(heads, base: try history().valueAtMeet(of: heads, past: past))
+    }
+
+    /// What `heads` display when that takes no meet: one head, deletes, an edit against a delete,
+    /// equal values, grades. Nil when different texts are to be merged.
+    static func displayWithoutBase<W: RegisterWrite>(heads: [W], scalar: Bool) -> RegisterDisplay<W>? {
         let win = winner(heads)
         if heads.count == 1 { return RegisterDisplay(value: win.value, deleted: win.deleted, winner: win, state: .single) }
         let sets = heads.filter { !$0.deleted }
@@ -92,13 +114,17 @@ public enum Register {
         if Set(sets.map { $0.value ?? "" }).count == 1 { return RegisterDisplay(value: sets[0].value, deleted: false, winner: win, state: .merged) }
         // A grade has no parts to merge; different concurrent grades conflict.
         if scalar { return RegisterDisplay(value: win.value, deleted: false, winner: win, state: .conflict) }
-        // Text: a three-way merge needs one base. When the meet is itself a conflict (e.g. two
-        // concurrent resolutions of one conflict), there is none, and different texts conflict.
-        guard let base = try valueAtMeet(of: heads, among: all(), happenedBefore: happenedBefore) else {
-            return RegisterDisplay(value: win.value, deleted: false, winner: win, state: .conflict)
-        }
-        // More than two candidates fold in event-id order.
-        let ordered = sets.sorted { $0.event < $1.event }
+        return nil
+    }
+
+    /// Different concurrent texts (every head a value) merged three ways from `base`, the value at
+    /// their meet. When the meet is itself a conflict (e.g. two concurrent resolutions of one
+    /// conflict) there is no base (nil), and different texts conflict; more than two candidates fold
+    /// in event-id order.
+    static func merge<W: RegisterWrite>(_ heads: [W], base: String?) -> RegisterDisplay<W> {
+        let win = winner(heads)
+        guard let base else { return RegisterDisplay(value: win.value, deleted: false, winner: win, state: .conflict) }
+        let ordered = heads.sorted { $0.event < $1.event }
         var merged = ordered[0].value ?? ""
         for c in ordered.dropFirst() {
             guard let m = LineMerge.merge(base: base, ours: merged, theirs: c.value ?? "") else {
@@ -107,6 +133,12 @@ public enum Register {
             merged = m
         }
         return RegisterDisplay(value: merged, deleted: false, winner: win, state: .merged)
+    }
+
+    /// A meet's display as a merge base: its text (a delete: the empty text), nil for a conflict.
+    static func base<W: RegisterWrite>(_ shown: RegisterDisplay<W>) -> String? {
+        if shown.state == .conflict { return nil }
+        return shown.deleted ? "" : shown.value ?? ""
     }
 
     /// The value at the meet of the heads' causal pasts: the writes every head follows, their own
@@ -120,9 +152,7 @@ public enum Register {
             if inAll { common.append(w) }
         }
         guard !common.isEmpty else { return "" }
-        let shown = try display(heads: try maximal(common, happenedBefore: happenedBefore), among: common, scalar: false, happenedBefore: happenedBefore)
-        if shown.state == .conflict { return nil }
-        return shown.deleted ? "" : shown.value ?? ""
+        return base(try display(heads: try maximal(common, happenedBefore: happenedBefore), among: common, scalar: false, happenedBefore: happenedBefore))
     }
 
     /// Deterministic conflict id: SHA-256("gloss/conflict" ‖ 0 ‖ object ‖ 0 ‖ field ‖ 0 ‖ sorted

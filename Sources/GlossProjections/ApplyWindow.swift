@@ -96,6 +96,12 @@ final class ApplyWindow {
         }
     }
 
+    /// The highest seq of feed `on` that stored event (`feed`, `seq`) follows (of its own feed:
+    /// `seq - 1`), memoized by `db`'s window when it has one: `GlossMerge.FeedWrite`'s `past`.
+    static func pastSeq(feed: Int64, seq: UInt64, on: Int64, store: ReplicaStore, _ db: Database) throws -> UInt64 {
+        try of(db)?.depSeq(feed: feed, seq: seq, on: on, store: store, db) ?? store.depSeq(feed: feed, seq: seq, on: on, db)
+    }
+
     /// The window of `db`'s connection (kept with its row-change hook, for the connection's life);
     /// nil on a connection the projector did not prepare (then nothing defers).
     static func of(_ db: Database) -> ApplyWindow? {

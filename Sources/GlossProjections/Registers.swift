@@ -13,7 +13,7 @@ import GlossStore
 struct Registers {
     let store: ReplicaStore
 
-    struct Write: RegisterWrite {
+    struct Write: FeedWrite {
         var event: String
         var deleted: Bool
         var value: String?
@@ -182,8 +182,8 @@ struct Registers {
     /// What the heads display: the pure rules of `Register`.
     func display(object: String, field: String, heads: [Write], _ db: Database) throws -> Displayed {
         // The register's other writes are read only for a meet (a text merge of different values).
-        try Register.display(heads: heads, among: { try writes(object, field, db) }, scalar: Register.scalarFields.contains(field),
-                             happenedBefore: happenedBefore(db))
+        try Register.display(heads: heads, history: { RegisterHistory(try writes(object, field, db)) }, scalar: Register.scalarFields.contains(field),
+                             past: { [store] w, feed in try ApplyWindow.pastSeq(feed: w.feed, seq: w.seq, on: feed, store: store, db) })
     }
 
     private func updateOpenConflict(object: String, objectKind: String, field: String, heads: [Write], shown: Displayed, _ db: Database) throws {
