@@ -103,9 +103,9 @@ extension Replica {
 
     /// Full-text search over article text, notes, facts and annotations (`gloss search`): every word must match.
     public func search(_ text: String, limit: Int = 50) throws -> [SearchHit] {
-        let words = text.split(whereSeparator: { $0.isWhitespace }).map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+        let words = text.split(whereSeparator: { $0.isWhitespace }).map(String.init)
         guard !words.isEmpty else { throw GlossError(.badInput, "give some words to search for") }
-        return try read { db in try SearchHit.matching(words.joined(separator: " "), limit: limit, db) }
+        return try read { db in try SearchHit.matching(words: words, limit: limit, db) }
     }
 }
 

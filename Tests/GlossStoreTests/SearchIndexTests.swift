@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import GlossEngine
+@testable import GlossProjections
 import GlossTestSupport
 import Testing
 
@@ -73,5 +74,40 @@ import Testing
             usleep(200)
         }
         #expect(seen.isEmpty, "a connection opened the closed replica: \(seen)")
+    }
+
+    @Test func snippetsShowTheFirstMatchInBrackets() {
+        func cut(_ text: String, _ words: [String]) -> String { SearchSnippet.cut(text, phrases: words.map(SearchSnippet.tokens(of:))) }
+        #expect(cut("Exercise date: September 2021 (month precision only).", ["september"]) == "Exercise date: [September] 2021 (month precision only).")
+        #expect(cut("one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen", ["nine"])
+                == "…four five six seven eight [nine] ten eleven twelve thirteen fourteen fifteen")
+        #expect(cut("a b c d e f g h i j k l m n o p q", ["c", "e"]) == "a b [c] d [e] f g h i j k l…")
+        // Case and diacritics folded; a word of several tokens is one phrase, bracketed whole.
+        #expect(cut("Le président Aliyev à Bakou-Sumqayit, hier.", ["PRESIDENT", "bakou-sumqayit"])
+                == "Le [président] Aliyev à [Bakou-Sumqayit], hier.")
+        // Nothing found by this tokenizer: the text's start.
+        #expect(cut("alpha beta gamma", ["zeta"]) == "alpha beta gamma")
+        #expect(cut("", ["x"]) == "")
+        // A megabyte of punctuation between two words is not a snippet.
+        #expect(cut("alpha" + String(repeating: ".", count: 1 << 20) + "beta!", ["beta"])
+                == "alpha" + String(repeating: ".", count: 20) + "…" + String(repeating: ".", count: 20) + "[beta]!")
+    }
+
+    /// A text of one word repeated 60,000 times (660 KB): FTS5's snippet() compared every occurrence
+    /// with every other — 22 s per search for one word, 89 s for two (release) — and anyone who can
+    /// write a note could plant one. The snippet is cut from the text up to its first match now.
+    @Test func aTextOfRepeatedWordsCostsASearchNoMoreThanItsLength() throws {
+        let tmp = TempDir("gloss-snippet")
+        defer { tmp.remove() }
+        let r = try Replica.create(in: tmp.url, analyst: "ana")
+        let a = try r.ingest(bytes: sampleArticleBytes(), filename: "a.txt")
+        let note = try r.addNote(on: a.id, body: String(repeating: "alpha beta\n", count: 60_000))
+        let start = Date()
+        let hits = try r.search("alpha beta")
+        let seconds = Date().timeIntervalSince(start)
+        print("[fts] a search over a note of 60,000 repeated words: \(String(format: "%.3f", seconds)) s")
+        #expect(hits.map(\.id) == [note.id])
+        #expect(hits.first?.snippet == "[alpha] [beta]\n[alpha] [beta]\n[alpha] [beta]\n[alpha] [beta]\n[alpha] [beta]\n[alpha] [beta]…")
+        #expect(seconds < 5, "\(seconds) s")
     }
 }
