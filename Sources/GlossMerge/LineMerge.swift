@@ -10,11 +10,25 @@ public enum LineMerge {
 
     /// The merged text, or nil when changed regions overlap.
     public static func merge(base: String, ours: String, theirs: String) -> String? {
+        var cells = Int.max
+        return merge(base: base, ours: ours, theirs: theirs, cells: &cells)
+    }
+
+    /// The table cells a merge of texts of `b`, `o` and `t` lines fills: one longest-common-subsequence
+    /// table against each side.
+    public static func cells(base b: Int, ours o: Int, theirs t: Int) -> Int { (b + 1) * (o + 1) + (b + 1) * (t + 1) }
+
+    /// As `merge(base:ours:theirs:)`, spending at most `cells` table cells (`cells(base:ours:theirs:)`,
+    /// taken from it): nil, as for an overlap, when the merge would take more than are left.
+    public static func merge(base: String, ours: String, theirs: String, cells: inout Int) -> String? {
         if ours == theirs { return ours }
         if ours == base { return theirs }
         if theirs == base { return ours }
         let b = split(base), o = split(ours), t = split(theirs)
         guard b.count <= maxLines, o.count <= maxLines, t.count <= maxLines else { return nil }
+        let cost = Self.cells(base: b.count, ours: o.count, theirs: t.count)
+        guard cost <= cells else { return nil }
+        cells -= cost
         let ho = hunks(b, o), ht = hunks(b, t)
         var out: [Substring] = []
         var pos = 0
@@ -37,9 +51,11 @@ public enum LineMerge {
 
     /// `table[i * (b.count + 1) + j]` = the length of the longest common subsequence of `a[i...]`
     /// and `b[j...]`, in one flat array (the line merge and the web view's line diff walk it).
-    public static func lcsTable<T: Equatable>(_ a: [T], _ b: [T]) -> [Int32] {
+    /// (16-bit cells: both callers bound their sides to a few thousand lines.)
+    public static func lcsTable<T: Equatable>(_ a: [T], _ b: [T]) -> [UInt16] {
         let n = a.count, m = b.count
-        var lcs = [Int32](repeating: 0, count: (n + 1) * (m + 1))
+        precondition(min(n, m) < Int(UInt16.max), "a longest-common-subsequence table of \(n) × \(m) lines")
+        var lcs = [UInt16](repeating: 0, count: (n + 1) * (m + 1))
         let w = m + 1
         if n > 0 && m > 0 {
             for i in stride(from: n - 1, through: 0, by: -1) {

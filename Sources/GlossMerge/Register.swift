@@ -81,9 +81,23 @@ public enum Register {
     /// the feed form (`display(heads:history:scalar:past:)`); tests hold the two equal.
     public static func display<W: RegisterWrite>(heads: [W], among all: () throws -> [W], scalar: Bool,
                                                  happenedBefore: (W, W) throws -> Bool) rethrows -> RegisterDisplay<W> {
-        if let shown = displayWithoutBase(heads: heads, scalar: scalar) { return shown }
-        return merge(heads, base: try valueAtMeet(of: heads, among: all(), happenedBefore: happenedBefore))
+        var cells = mergeCells
+        return try display(heads: heads, among: all, scalar: scalar, happenedBefore: happenedBefore, cells: &cells)
     }
+
+    static func display<W: RegisterWrite>(heads: [W], among all: () throws -> [W], scalar: Bool,
+                                          happenedBefore: (W, W) throws -> Bool, cells: inout Int) rethrows -> RegisterDisplay<W> {
+        if let shown = displayWithoutBase(heads: heads, scalar: scalar) { return shown }
+        let base = try valueAtMeet(of: heads, among: all(), happenedBefore: happenedBefore, cells: &cells)
+        return merge(heads, base: base, cells: &cells)
+    }
+
+    /// The line-merge table cells one display may fill, over every merge it makes (the heads' and
+    /// those of the levels below them, bottom first): 2^26, two merges of 4,000-line texts. A merge
+    /// past it is not made and its heads conflict, as for an overlap — the same on every replica,
+    /// since the merges and their order are a function of the writes. Without it a history could
+    /// make each display fill a 4,000 × 4,000 table per level, at any number of levels.
+    public static let mergeCells = 1 << 26
 
     /// What `heads` display, with the register's history in the feed form: the value at a meet is
     /// found from each feed's latest common write (a binary search per feed and level) and the levels
@@ -93,8 +107,15 @@ public enum Register {
     /// `past` and the writes' feeds and seqs give its causal relation (`FeedWrite`).
     public static func display<W: FeedWrite>(heads: [W], history: () throws -> RegisterHistory<W>, scalar: Bool,
                                              past: (W, W.Feed) throws -> UInt64) rethrows -> RegisterDisplay<W> {
+        var cells = mergeCells
+        return try display(heads: heads, history: history, scalar: scalar, past: past, cells: &cells)
+    }
+
+    static func display<W: FeedWrite>(heads: [W], history: () throws -> RegisterHistory<W>, scalar: Bool,
+                                      past: (W, W.Feed) throws -> UInt64, cells: inout Int) rethrows -> RegisterDisplay<W> {
         if let shown = displayWithoutBase(heads: heads, scalar: scalar) { return shown }
-        return merge(heads, base: try history().valueAtMeet(of: heads, past: past))
+        let base = try history().valueAtMeet(of: heads, past: past, cells: &cells)
+        return merge(heads, base: base, cells: &cells)
     }
 
     /// What `heads` display when that takes no meet: one head, deletes, an edit against a delete,
@@ -121,13 +142,13 @@ public enum Register {
     /// their meet. When the meet is itself a conflict (e.g. two concurrent resolutions of one
     /// conflict) there is no base (nil), and different texts conflict; more than two candidates fold
     /// in event-id order.
-    static func merge<W: RegisterWrite>(_ heads: [W], base: String?) -> RegisterDisplay<W> {
+    static func merge<W: RegisterWrite>(_ heads: [W], base: String?, cells: inout Int) -> RegisterDisplay<W> {
         let win = winner(heads)
         guard let base else { return RegisterDisplay(value: win.value, deleted: false, winner: win, state: .conflict) }
         let ordered = heads.sorted { $0.event < $1.event }
         var merged = ordered[0].value ?? ""
         for c in ordered.dropFirst() {
-            guard let m = LineMerge.merge(base: base, ours: merged, theirs: c.value ?? "") else {
+            guard let m = LineMerge.merge(base: base, ours: merged, theirs: c.value ?? "", cells: &cells) else {
                 return RegisterDisplay(value: win.value, deleted: false, winner: win, state: .conflict)
             }
             merged = m
@@ -144,7 +165,8 @@ public enum Register {
     /// The value at the meet of the heads' causal pasts: the writes every head follows, their own
     /// maximal elements displayed by the same rules (a meet of merged heads is itself a merge). No
     /// common past: the empty text. Nil when the meet displays as a conflict: there is no base.
-    static func valueAtMeet<W: RegisterWrite>(of heads: [W], among all: [W], happenedBefore: (W, W) throws -> Bool) rethrows -> String? {
+    static func valueAtMeet<W: RegisterWrite>(of heads: [W], among all: [W], happenedBefore: (W, W) throws -> Bool,
+                                              cells: inout Int) rethrows -> String? {
         var common: [W] = []
         for w in all where !heads.contains(where: { $0.event == w.event }) {
             var inAll = true
@@ -152,7 +174,8 @@ public enum Register {
             if inAll { common.append(w) }
         }
         guard !common.isEmpty else { return "" }
-        return base(try display(heads: try maximal(common, happenedBefore: happenedBefore), among: common, scalar: false, happenedBefore: happenedBefore))
+        return base(try display(heads: try maximal(common, happenedBefore: happenedBefore), among: { common }, scalar: false,
+                                happenedBefore: happenedBefore, cells: &cells))
     }
 
     /// Deterministic conflict id: SHA-256("gloss/conflict" ‖ 0 ‖ object ‖ 0 ‖ field ‖ 0 ‖ sorted

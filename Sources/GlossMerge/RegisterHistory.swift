@@ -73,7 +73,7 @@ public struct RegisterHistory<W: FeedWrite> {
 
     /// The value at the meet of `heads` (`Register.valueAtMeet`): the merges below it, level by
     /// level down to one that needs no base, then folded back up.
-    func valueAtMeet(of heads: [W], past: (W, W.Feed) throws -> UInt64) rethrows -> String? {
+    func valueAtMeet(of heads: [W], past: (W, W.Feed) throws -> UInt64, cells: inout Int) rethrows -> String? {
         var levels: [[W]] = []
         var current = heads
         var base: String?
@@ -88,7 +88,7 @@ public struct RegisterHistory<W: FeedWrite> {
         }
         for level in levels.reversed() {
             guard base != nil else { return nil }
-            base = Register.base(Register.merge(level, base: base))
+            base = Register.base(Register.merge(level, base: base, cells: &cells))
         }
         return base
     }

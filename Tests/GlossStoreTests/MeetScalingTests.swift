@@ -144,3 +144,54 @@ import Testing
         #expect(merged > 20 && conflicts > 20 && deep > 20)
     }
 }
+
+/// The merge budget (`Register.mergeCells`): a display fills at most so many line-merge table cells
+/// over all its merges, bottom first; a merge past it conflicts — in the feed form and the
+/// definition alike.
+@Suite struct MergeBudgetTests {
+    typealias W = MeetScalingTests.W
+
+    /// A ladder of `n` rungs of `lines`-line texts: A rewrites every odd line, B every even line, so
+    /// every level merges cleanly (changes that only touch) and each merge fills whole tables.
+    static func text(_ a: Int, _ b: Int, lines: Int) -> String {
+        (0..<lines).map { $0 % 2 == 1 ? "a\(a)-\($0)" : "b\(b)-\($0)" }.joined(separator: "\n")
+    }
+
+    static func ladder(_ n: Int, lines: Int) -> [W] {
+        func text(_ a: Int, _ b: Int) -> String { Self.text(a, b, lines: lines) }
+        var out = [W(event: "root", value: text(0, 0), time: 0, replica: "A", feed: 0, clock: [1, 0])]
+        for i in 1...n {
+            out.append(W(event: String(format: "a%07d", i), value: text(i, i - 1), time: Int64(2 * i), replica: "A", feed: 0, clock: [i + 1, i - 1]))
+            out.append(W(event: String(format: "b%07d", i), value: text(i - 1, i), time: Int64(2 * i + 1), replica: "B", feed: 1, clock: [i, i]))
+        }
+        return out
+    }
+
+    @Test func mergesPastTheBudgetConflictTheSameInBothForms() {
+        let perMerge = LineMerge.cells(base: 40, ours: 40, theirs: 40)
+        for (rungs, expected) in [(1, RegisterState.merged), (2, .merged), (3, .conflict), (50, .conflict)] {
+            let all = Self.ladder(rungs, lines: 40), heads = Array(all.suffix(2))
+            // Room for two merges: the heads of a ladder of n rungs need n.
+            var a = 2 * perMerge + 1, b = a
+            let fast = Register.display(heads: heads, history: { RegisterHistory(all) }, scalar: false, past: MeetScalingTests.past, cells: &a)
+            let definition = Register.display(heads: heads, among: { all }, scalar: false, happenedBefore: MeetScalingTests.before, cells: &b)
+            #expect(fast.state == expected && definition.state == expected, "\(rungs) rungs: \(fast.state), \(definition.state)")
+            #expect(fast.value == definition.value && a == b, "\(rungs) rungs: the forms spent \(a) and \(b) cells")
+            if expected == .merged { #expect(fast.value == Self.text(rungs, rungs, lines: 40)) }
+        }
+        // The real budget: two merges of 4,000-line texts fit, a third does not.
+        #expect(2 * LineMerge.cells(base: 4000, ours: 4000, theirs: 4000) <= Register.mergeCells)
+        #expect(3 * LineMerge.cells(base: 4000, ours: 4000, theirs: 4000) > Register.mergeCells)
+    }
+
+    @Test func aMergeOverTheCellsLeftIsNotMadeAndCostsNothing() {
+        var cells = LineMerge.cells(base: 2, ours: 2, theirs: 2)
+        #expect(LineMerge.merge(base: "x\ny", ours: "X\ny", theirs: "x\nY", cells: &cells) == "X\nY")
+        #expect(cells == 0)
+        var few = 17
+        #expect(LineMerge.merge(base: "x\ny", ours: "X\ny", theirs: "x\nY", cells: &few) == nil)
+        #expect(few == 17)
+        // Shortcuts fill no table.
+        #expect(LineMerge.merge(base: "x", ours: "x", theirs: "y", cells: &few) == "y" && few == 17)
+    }
+}
