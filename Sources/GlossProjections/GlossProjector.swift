@@ -411,9 +411,12 @@ public struct GlossProjector: Projector {
 
     private func applyArticle(_ p: ArticleIngested, _ c: Context, _ db: Database) throws {
         let places = String(decoding: try JSONSerialization.data(withJSONObject: p.places), as: UTF8.self)
+        // A new articles row counts the revisions stored for it before it existed (a revision can
+        // arrive before any ingest of its article); from then on each new revision adds one.
+        let held = try db.first("SELECT 1 FROM articles WHERE article = ?", { $0.add(p.article) }) { _ in true } ?? false
         try db.run("""
             INSERT INTO articles(article, first_event, ingested_by, ingested_at, first_time, first_replica, date, dateline, places, current_revision, revisions)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, \(held ? "0" : "(SELECT count(*) FROM article_revisions WHERE article = ?1)"))
             ON CONFLICT(article) DO UPDATE SET first_event = excluded.first_event, ingested_by = excluded.ingested_by,
                 ingested_at = excluded.ingested_at, first_time = excluded.first_time, first_replica = excluded.first_replica
             WHERE excluded.first_time < articles.first_time OR (excluded.first_time = articles.first_time AND excluded.first_replica < articles.first_replica)
@@ -437,7 +440,19 @@ public struct GlossProjector: Projector {
             WHERE excluded.time < article_revisions.time OR (excluded.time = article_revisions.time AND excluded.replica < article_revisions.replica)
             """) { b in b.add(sha); b.add(article); b.add(c.id); b.add(c.author); b.add(c.time); b.add(c.replica); b.add(c.at); b.add(filename); b.add(date); b.add(dateline); b.add(placesJSON); b.add(text); b.add(kind); b.add(previous) }
         if before == nil { try SearchIndex.markRevision(sha, db) }
+        // The revision's article (its earliest event's): one more revision there, one less where it was.
+        let now = try String.fetchOne(db.cachedStatement(sql: "SELECT article FROM article_revisions WHERE sha256 = ?"), arguments: [sha])
+        if now != before {
+            if let before { try countRevisions(before, -1, db) }
+            if let now { try countRevisions(now, 1, db) }
+        }
         for a in Set([article] + (before.map { [$0] } ?? [])) { try refreshArticle(a, db) }
+    }
+
+    /// `articles.revisions` is the number of its `article_revisions` rows, kept by difference: a
+    /// recount per revision cost O(R) index entries each (R revisions of one article: O(R²)).
+    private func countRevisions(_ article: String, _ delta: Int, _ db: Database) throws {
+        try db.run("UPDATE articles SET revisions = revisions + ? WHERE article = ?") { b in b.add(delta); b.add(article) }
     }
 
     /// Re-anchors the articles whose current revision changed in this transaction.
@@ -447,14 +462,13 @@ public struct GlossProjector: Projector {
         window.staleArticles.removeAll()
     }
 
-    /// Shows an article's newest revision (highest `(time, replica)`) and its revision count;
-    /// re-anchors its annotations and evidence when the current revision changes (before commit,
-    /// once per article: many revisions of one article in a window re-anchor its objects once).
+    /// Shows an article's newest revision (highest `(time, replica)`); re-anchors its annotations
+    /// and evidence when the current revision changes (before commit, once per article: many
+    /// revisions of one article in a window re-anchor its objects once).
     func refreshArticle(_ article: String, _ db: Database) throws {
         guard let current = try String.fetchOne(db.cachedStatement(sql: "SELECT current_revision FROM articles WHERE article = ?"), arguments: [article]) else { return }
         try db.run("""
-            UPDATE articles SET current_revision = coalesce((SELECT sha256 FROM article_revisions WHERE article = ?1 ORDER BY time DESC, replica DESC LIMIT 1), current_revision),
-                revisions = (SELECT count(*) FROM article_revisions WHERE article = ?1)
+            UPDATE articles SET current_revision = coalesce((SELECT sha256 FROM article_revisions WHERE article = ?1 ORDER BY time DESC, replica DESC LIMIT 1), current_revision)
             WHERE article = ?1
             """) { b in b.add(article) }
         let now = try String.fetchOne(db.cachedStatement(sql: "SELECT current_revision FROM articles WHERE article = ?"), arguments: [article])

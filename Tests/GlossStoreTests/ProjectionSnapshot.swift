@@ -25,6 +25,8 @@ struct ProjectionSnapshot: Equatable {
     var searchIntegrity: String?
     /// Rows stored by log position whose `pos` is not their event's `events.pos` (Protocol/04).
     var misplaced: Int
+    /// Articles whose `revisions` is not the number of their `article_revisions` rows.
+    var miscounted: Int
 
     static func of(_ r: Replica) throws -> ProjectionSnapshot {
         let projector = GlossProjector()
@@ -41,7 +43,10 @@ struct ProjectionSnapshot: Equatable {
             }.sorted()
             return ProjectionSnapshot(maintained: try projector.digest(db), recomputed: try projector.recomputedDigest(db),
                                       fromSpec: try specDigest(db), tables: tables, search: search,
-                                      searchIntegrity: integrity, misplaced: try misplacedRows(db))
+                                      searchIntegrity: integrity, misplaced: try misplacedRows(db),
+                                      miscounted: try Int.fetchOne(db, sql: """
+                                          SELECT count(*) FROM articles a WHERE a.revisions <> (SELECT count(*) FROM article_revisions r WHERE r.article = a.article)
+                                          """) ?? 0)
         }
     }
 
@@ -153,6 +158,7 @@ struct ProjectionSnapshot: Equatable {
         if maintained != recomputed { out.append("\(label): maintained digest \(maintained.prefix(12)) ≠ recomputed \(recomputed.prefix(12))") }
         if recomputed != fromSpec { out.append("\(label): projector's recomputed digest \(recomputed.prefix(12)) ≠ the digest computed from the spec \(fromSpec.prefix(12))") }
         if let searchIntegrity { out.append("\(label): the search index disagrees with its documents: \(searchIntegrity)") }
+        if miscounted > 0 { out.append("\(label): \(miscounted) articles' revisions differ from their count of article_revisions rows") }
         if misplaced > 0 { out.append("\(label): \(misplaced) note_revisions rows name log positions other than their event's and their note's") }
         return out
     }

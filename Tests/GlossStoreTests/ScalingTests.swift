@@ -282,6 +282,33 @@ import Testing
         #expect(Double(costs[1]) < Double(costs[0]) * 2.5, "12 revisions cost \(costs[1])k VM steps, 2 cost \(costs[0])k")
     }
 
+    /// An article's revision count is kept by difference: a recount per revision read every
+    /// revision of the article (R revisions, one at a time: O(R²)).
+    @Test func aRevisionCostsTheSameWhateverTheArticlesRevisions() throws {
+        defer { tmp.remove() }
+        var costs: [Int] = []
+        for revisions in [20, 1_000] {
+            let x = try Replica.create(in: tmp.sub("count-x-\(revisions)"), analyst: "x", key: ReplicaKey(), clock: clock.function)
+            let article = try x.ingest(bytes: Array("date 2021-06-26 BAKU – The army moved.\n".utf8), filename: "r.txt").id
+            for k in 1...(revisions + 1) {
+                let file = tmp.sub("count-\(revisions)-\(k).txt")
+                try Data("date 2021-06-26 BAKU – The army moved \(k) times.\n".utf8).write(to: file)
+                _ = try x.revise(article: article, file: file.path)
+            }
+            var events: [SignedEvent] = []
+            try x.store.pool.writeWithoutTransaction { db in
+                try x.store.forEachEvent(above: VersionVector(), db) { events.append(SignedEvent(envelope: $0.envelope, payload: $0.payload)); return true }
+            }
+            let y = try Replica.create(in: tmp.sub("count-y-\(revisions)"), analyst: "y", key: ReplicaKey(), clock: clock.function)
+            _ = try y.store.applyRemote(Array(events.dropLast()), now: clock.read())
+            costs.append(try Self.vmSteps(y.store) { _ = try y.store.applyRemote([events.last!], now: clock.read()) })
+            #expect(try y.digest() == x.digest())
+            #expect(try y.store.read { try Int.fetchOne($0, sql: "SELECT revisions FROM articles") } == revisions + 2)
+        }
+        print("a revision of an article: \(costs[0])k VM steps after 20 revisions, \(costs[1])k after 1,000")
+        #expect(costs[1] <= costs[0] + 1, "\(costs) thousand VM steps")
+    }
+
     /// What a peer lacks is read through the (feed, seq) index: one missing event costs the same
     /// whatever the log's length (the planner used to read the whole log in every session).
     @Test func theEventsAboveAVectorCostWhatIsMissingNotTheLog() throws {
