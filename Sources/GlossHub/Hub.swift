@@ -191,6 +191,48 @@ public enum Hub {
         return replica
     }
 
+    /// What `gloss hub prune` did.
+    public struct PruneReport: Sendable {
+        /// Changelog rows deleted.
+        public var rows: Int
+        /// Every changelog row up to this serial is gone (`hub_meta.pruned_through`; 0: none ever).
+        public var through: Int64
+    }
+
+    /// Deletes the changelog rows (`hub_changes`) written more than `olderThan` seconds ago
+    /// (Protocol/12-hub.md §Pruning the changelog), under the hub's lock, and records the last
+    /// serial deleted in `hub_meta.pruned_through`: a cache whose mark is below it missed changes
+    /// that are gone, so its next catch-up copies the database again (a bootstrap) instead of
+    /// applying what is left.
+    public static func prune(_ url: HubURL, olderThan seconds: Int) throws -> PruneReport {
+        let schema = try HubSchema.fresh()
+        let pg = PGConnection(url)
+        defer { pg.close() }
+        do {
+            _ = try check(pg, url: url, schema: schema)
+            try pg.query("BEGIN")
+            try pg.query("SELECT pg_advisory_xact_lock(\(HubStore.lockKey))")
+            var b = PostgresBindings()
+            b.append(Double(seconds))
+            let last = try pg.query("SELECT coalesce(max(serial), 0) FROM hub_changes WHERE at < now() - make_interval(secs => $1)", b)
+                .first.map { try Array($0)[0].decode(Int64.self) } ?? 0
+            var d = PostgresBindings()
+            d.append(last)
+            let rows = try pg.query("WITH gone AS (DELETE FROM hub_changes WHERE serial <= $1 RETURNING 1) SELECT count(*) FROM gone", d)
+                .first.map { try Array($0)[0].decode(Int64.self) } ?? 0
+            try pg.query("""
+                INSERT INTO hub_meta(key, value) VALUES ('pruned_through', $1::text)
+                ON CONFLICT (key) DO UPDATE SET value = greatest(hub_meta.value::bigint, excluded.value::bigint)::text
+                """, d)
+            let through = try pg.query("SELECT value::bigint FROM hub_meta WHERE key = 'pruned_through'").first.map { try Array($0)[0].decode(Int64.self) } ?? 0
+            try pg.query("COMMIT")
+            return PruneReport(rows: Int(rows), through: through)
+        } catch {
+            _ = try? pg.query("ROLLBACK")
+            throw publicError(error, url)
+        }
+    }
+
     /// The default cache folder of a hub process: one per database and user, under the user's
     /// cache folder (`$XDG_CACHE_HOME`, else `~/.cache`).
     public static func defaultCache(for url: HubURL) -> URL {

@@ -314,15 +314,29 @@ public final class HubStore: WriteThrough, @unchecked Sendable {
 
     // MARK: Catch-up
 
-    /// Applies the changelog entries above the cache's mark, raw, in order.
+    /// Applies the changelog entries above the cache's mark, raw, in order. When the changelog was
+    /// pruned past the mark (`hub_meta.pruned_through`, `gloss hub prune`), what the cache missed
+    /// is gone: it copies the database again instead (a bootstrap, under the lock this transaction
+    /// holds). Both are read in one round trip: a row of serial −1 says the changelog was pruned past the mark.
     func catchUp(_ db: Database) throws {
         var from = try currentMark(db)
         var applied = false
         while true {
             var binds = PostgresBindings()
             binds.append(from)
-            let rows = try writer.query("SELECT serial, changes FROM hub_changes WHERE serial > $1 ORDER BY serial LIMIT 4", binds)
+            let rows = try writer.query("""
+                SELECT -1::bigint, NULL::bytea FROM hub_meta WHERE key = 'pruned_through' AND value::bigint > $1
+                UNION ALL (SELECT serial, changes FROM hub_changes WHERE serial > $1 ORDER BY serial LIMIT 4)
+                ORDER BY 1
+                """, binds)
             if rows.isEmpty { break }
+            if let first = rows.first, try Array(first)[0].decode(Int64.self) == -1 {
+                let id = try String.fetchOne(db, sql: "SELECT value FROM \(HubSchema.cacheTable) WHERE key = 'database'") ?? ""
+                try bootstrap(db, databaseID: id, on: writer)
+                from = mark
+                applied = true
+                continue
+            }
             guard let hook = RowChangeHook.of(db) else { throw GlossError(.internalError, "the cache connection has no row-change hook") }
             hook.suspended = true
             defer { hook.suspended = false }
@@ -398,16 +412,23 @@ public final class HubStore: WriteThrough, @unchecked Sendable {
 
     /// Replaces every mirrored table of the cache with the database's rows, read in one
     /// REPEATABLE READ snapshot, and sets the mark to the changelog's last serial in it.
-    func bootstrap(_ db: Database, databaseID: String) throws {
+    /// `on`: a connection inside a transaction holding the hub's lock (a catch-up finding the
+    /// changelog pruned past its mark), read as it is; else a new snapshot of its own.
+    func bootstrap(_ db: Database, databaseID: String, on locked: PGConnection? = nil) throws {
         guard let hook = RowChangeHook.of(db) else { throw GlossError(.internalError, "the cache connection has no row-change hook") }
         hook.suspended = true
         defer { hook.suspended = false }
         try db.execute(sql: "PRAGMA defer_foreign_keys = ON")
-        let snapshot = PGConnection(url)
-        defer { snapshot.close() }
+        let own = locked == nil ? PGConnection(url) : nil
+        defer { own?.close() }
+        let snapshot = locked ?? own!
         do {
-            try snapshot.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            let serial = try snapshot.query("SELECT coalesce(max(serial), 0) FROM hub_changes").first.map { try Array($0)[0].decode(Int64.self) } ?? 0
+            if own != nil { try snapshot.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") }
+            // The mark: the last change this copy holds — at least the last one pruned (the changelog may be empty).
+            let serial = try snapshot.query("""
+                SELECT greatest(coalesce((SELECT max(serial) FROM hub_changes), 0),
+                                coalesce((SELECT value::bigint FROM hub_meta WHERE key = 'pruned_through'), 0))
+                """).first.map { try Array($0)[0].decode(Int64.self) } ?? 0
             for t in schema.tables {
                 if t.name == "meta" {
                     try db.execute(sql: "DELETE FROM meta WHERE key NOT IN ('analyst', 'replica')")
@@ -417,7 +438,7 @@ public final class HubStore: WriteThrough, @unchecked Sendable {
                 let rows = try HubStore.readAll(t, snapshot)
                 try applyRaw([(byName[t.name]!, [], rows)], db)
             }
-            try snapshot.query("COMMIT")
+            if own != nil { try snapshot.query("COMMIT") }
             // The full-text index is this cache's own: rebuilt from the copied rows.
             if try db.tableExists("search") {
                 try db.execute(sql: "DELETE FROM search")

@@ -29,7 +29,7 @@ struct HubCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hub",
         abstract: "Hub databases on PostgreSQL (several `gloss serve --store` processes sharing one database; Protocol/12-hub.md).",
-        subcommands: [HubInit.self])
+        subcommands: [HubInit.self, HubPrune.self])
 }
 
 struct HubInit: ParsableCommand {
@@ -57,6 +57,43 @@ struct HubInit: ParsableCommand {
                 out("\(r.store) is already a hub database (projection version \(r.projectionVersion)); nothing to do")
             } else {
                 out("initialized hub database \(r.store) (projection version \(r.projectionVersion); migrations \(r.applied.joined(separator: ", ")))")
+            }
+        }
+    }
+}
+
+struct HubPrune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prune",
+        abstract: "Delete the hub changelog's entries older than some time (hub caches behind them copy the database again).",
+        discussion: """
+            Every write of a hub process adds an entry to the changelog (hub_changes) from which the \
+            other processes' caches catch up; nothing else deletes them. A cache whose mark is below \
+            the last entry deleted copies the whole database at its next write or refresh (a \
+            bootstrap) instead of catching up. Example: `gloss hub prune --store URL --older-than \
+            604800` keeps a week. Exit 0 when done; 3 when the database is not a hub; 5 when it was \
+            built for another projection version; 1 when the server cannot be reached; 64 for a bad \
+            URL or --older-than.
+            """)
+    @OptionGroup var hub: HubStoreOption
+    @Option(help: ArgumentHelp("Delete the entries written more than this many seconds ago (0: all of them; at most 3,153,600,000, 100 years).", valueName: "SECONDS"))
+    var olderThan: Int
+    @Flag(help: "Print JSON (keys: store, pruned, through).") var json = false
+
+    func validate() throws {
+        if hub.store == nil { throw ValidationError("--store URL is required") }
+        _ = try hub.url()
+        guard (0...3_153_600_000).contains(olderThan) else { throw ValidationError("--older-than takes 0 to 3153600000 seconds, not \(olderThan)") }
+    }
+
+    func run() throws {
+        try guarded {
+            let url = try hub.url()!
+            let r = try Hub.prune(url, olderThan: olderThan)
+            if json {
+                out(JSON.object([("store", .string(url.description)), ("pruned", .int(Int64(r.rows))), ("through", .int(r.through))]).compact)
+            } else {
+                out("pruned \(r.rows) changelog entries of \(url) (every entry up to serial \(r.through) is gone; caches behind it copy the database again)")
             }
         }
     }

@@ -48,6 +48,7 @@ import Testing
         "gloss serve",
         "gloss hub",
         "gloss hub init",
+        "gloss hub prune",
         "gloss sync",
         "gloss conflicts",
         "gloss conflict",

@@ -461,6 +461,69 @@ struct HubTests {
         #expect(try Self.gloss(["verify", "--dir", cache.path], tmp).status == 0, "the repaired cache verifies")
     }
 
+    /// `gloss hub prune`: the changelog's old entries go; a cache behind them copies the database
+    /// again at its next catch-up instead of applying what is left (which would silently miss the
+    /// pruned changes), and a cache ahead of them goes on catching up; a cache made afterwards
+    /// starts from the last entry pruned even when the changelog is empty.
+    @Test func aPrunedChangelogSendsCachesBehindItToABootstrap() throws {
+        let tmp = TempDir("gloss-hub-prune")
+        defer { tmp.remove() }
+        let db = try PostgresTestDatabase("prune")
+        defer { db.drop() }
+        #expect(try Self.gloss(["hub", "init", "--store", db.url], tmp).status == 0)
+        let behind = tmp.sub("behind"), ahead = tmp.sub("ahead")
+        let w = tmp.sub("writer")
+        #expect(try Self.gloss(["init", "--analyst", "writer", "--dir", w.path], tmp).status == 0)
+        func write(_ n: Int, _ label: String) throws {
+            let r = try Replica.open(at: w)
+            let a = try r.ingest(bytes: Array("date 2026-12-05 PRUNE\n\(label)\n".utf8), filename: nil)
+            for i in 0..<n { _ = try r.addNote(on: a.id, body: "\(label) \(i)") }
+            try r.close()
+        }
+        // Both caches hold the first batch; then `behind` stops and `ahead` takes two more.
+        try write(10, "first")
+        do {
+            let h = try Self.hub(db, cache: behind)
+            #expect(try Self.gloss(["sync", "--dir", w.path, "127.0.0.1:\(h.port)"], tmp).status == 0)
+            h.stop()
+        }
+        let hub = try Self.hub(db, cache: ahead)
+        try write(10, "second")
+        #expect(try Self.gloss(["sync", "--dir", w.path, "127.0.0.1:\(hub.port)"], tmp).status == 0)
+        let before = Int(try db.sql("SELECT count(*) FROM hub_changes").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        #expect(before > 2)
+        // Bad flags, then every entry so far.
+        #expect(try Self.gloss(["hub", "prune", "--store", db.url, "--older-than", "-1"], tmp).status == 64)
+        #expect(try Self.gloss(["hub", "prune", "--store", db.url], tmp).status == 64)
+        let pruned = try Self.gloss(["hub", "prune", "--json", "--store", db.url, "--older-than", "0"], tmp)
+        #expect(pruned.status == 0, "\(pruned.stderr)")
+        #expect(pruned.object["pruned"] as? Int == before)
+        let through = pruned.object["through"] as? Int ?? 0
+        #expect(try db.sql("SELECT count(*) FROM hub_changes").trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        // `ahead` writes on after the prune; its own mark is the last entry.
+        try write(5, "third")
+        #expect(try Self.gloss(["sync", "--dir", w.path, "127.0.0.1:\(hub.port)"], tmp).status == 0)
+        hub.stop()
+        let digest = try Self.digest(["--dir", w.path], tmp)
+        #expect(try Self.digest(["--store", db.url, "--recompute"], tmp) == digest)
+        // `behind` restarts with a mark below the pruned entries: it copies the database, and holds all of it.
+        let back = try Self.hub(db, cache: behind)
+        defer { back.stop() }
+        let reader = tmp.sub("reader")
+        #expect(try Self.gloss(["init", "--analyst", "reader", "--dir", reader.path], tmp).status == 0)
+        let pull = try Self.gloss(["sync", "--json", "--dir", reader.path, "127.0.0.1:\(back.port)"], tmp)
+        #expect(pull.object["applied"] as? Int == 28, "\(pull.stdout) \(pull.stderr)")
+        #expect(try Self.digest(["--dir", reader.path], tmp) == digest)
+        back.stop()
+        #expect(try Self.digest(["--dir", behind.path, "--recompute"], tmp) == digest)
+        #expect(try Self.gloss(["verify", "--dir", behind.path], tmp).status == 0)
+        let mark = Int(try Self.sqlite(behind, "SELECT value FROM hub_cache WHERE key = 'serial'").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        #expect(mark > through)
+        // A second prune with nothing old enough deletes nothing and keeps the record.
+        let again = try Self.gloss(["hub", "prune", "--json", "--store", db.url, "--older-than", "3600"], tmp)
+        #expect(again.object["pruned"] as? Int == 0 && again.object["through"] as? Int == through, "\(again.stdout)")
+    }
+
     /// `feeds.head_seq` per replica (hex) in the database.
     static func heads(_ db: PostgresTestDatabase) throws -> [String: Int] {
         var out: [String: Int] = [:]
