@@ -135,8 +135,14 @@ public enum Register {
         if Set(sets.map { $0.value ?? "" }).count == 1 { return RegisterDisplay(value: sets[0].value, deleted: false, winner: win, state: .merged) }
         // A grade has no parts to merge; different concurrent grades conflict.
         if scalar { return RegisterDisplay(value: win.value, deleted: false, winner: win, state: .conflict) }
+        // So many concurrent texts are not merged: they conflict (their meet alone would cost
+        // heads × feeds causal answers per display).
+        if sets.count > maxMergeHeads { return RegisterDisplay(value: win.value, deleted: false, winner: win, state: .conflict) }
         return nil
     }
+
+    /// Concurrent different texts merged at most (Protocol/08 rule 6): more conflict.
+    public static let maxMergeHeads = 16
 
     /// Different concurrent texts (every head a value) merged three ways from `base`, the value at
     /// their meet. When the meet is itself a conflict (e.g. two concurrent resolutions of one

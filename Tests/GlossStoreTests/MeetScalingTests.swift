@@ -184,6 +184,30 @@ import Testing
         #expect(3 * LineMerge.cells(base: 4000, ours: 4000, theirs: 4000) > Register.mergeCells)
     }
 
+    @Test func moreConcurrentTextsThanMaxMergeHeadsConflictWithoutAMeet() {
+        // n writers each change their own line of a shared text: any number merges cleanly.
+        func heads(_ n: Int) -> (heads: [W], all: [W]) {
+            let lines = (0..<n).map { "l\($0)" }
+            let root = W(event: "root", value: lines.joined(separator: "\n"), time: 0, replica: "r0", feed: 0, clock: [1] + Array(repeating: 0, count: n))
+            let hs = (0..<n).map { i -> W in
+                var l = lines
+                l[i] = "changed \(i)"
+                var clock = Array(repeating: 0, count: n + 1)
+                clock[0] = 1; clock[i + 1] = 1
+                return W(event: String(format: "h%03d", i), value: l.joined(separator: "\n"), time: Int64(i + 1), replica: "r\(i + 1)", feed: i + 1, clock: clock)
+            }
+            return (hs, [root] + hs)
+        }
+        let fits = heads(Register.maxMergeHeads), over = heads(Register.maxMergeHeads + 1)
+        var asked = 0
+        let merged = Register.display(heads: fits.heads, history: { RegisterHistory(fits.all) }, scalar: false, past: MeetScalingTests.past)
+        let conflict = Register.display(heads: over.heads, history: { RegisterHistory(over.all) }, scalar: false,
+                                        past: { asked += 1; return MeetScalingTests.past($0, $1) })
+        #expect(merged.state == .merged && merged.value == (0..<16).map { "changed \($0)" }.joined(separator: "\n"))
+        #expect(conflict.state == .conflict && asked == 0)
+        #expect(Register.display(heads: over.heads, among: over.all, scalar: false, happenedBefore: MeetScalingTests.before).state == .conflict)
+    }
+
     @Test func aMergeOverTheCellsLeftIsNotMadeAndCostsNothing() {
         var cells = LineMerge.cells(base: 2, ours: 2, theirs: 2)
         #expect(LineMerge.merge(base: "x\ny", ours: "X\ny", theirs: "x\nY", cells: &cells) == "X\nY")

@@ -282,6 +282,29 @@ import Testing
         #expect(Double(costs[1]) < Double(costs[0]) * 2.5, "12 revisions cost \(costs[1])k VM steps, 2 cost \(costs[0])k")
     }
 
+    /// K keys (any fresh key can) each editing one note concurrently: K heads of different texts.
+    /// Their meet asked every feed of the register about every head (K² causal answers, a query
+    /// each) at every display: one more 600-byte edit cost 40 s at K = 4,000 (release). More than
+    /// `Register.maxMergeHeads` different texts conflict without a meet: a display is linear in K.
+    @Test func manyConcurrentHeadsCostADisplayLinearInTheirNumber() throws {
+        defer { tmp.remove() }
+        var costs: [Int] = []
+        for k in [150, 600] {
+            let owner = ReplicaKey()
+            let t = HybridTime(milliseconds: 1_624_700_000_000).raw
+            let added = try TrustBoundaryTests.signed(owner, seq: 1, prev: .zero, time: t, NoteAdded(on: String(repeating: "a", count: 64), body: "base"))
+            let note = added.id.hex
+            let edits = try Self.concurrent(after: (owner.replicaID, 1), time: t + 1000, (0...k).map { NoteEdited(note: note, body: "edit \($0)") })
+            let r = try Replica.create(in: tmp.sub("wide-\(k)"), analyst: "d", key: ReplicaKey(), clock: clock.function)
+            _ = try r.store.applyRemote([added] + edits.dropLast(), now: clock.read())
+            costs.append(try Self.vmSteps(r.store) { _ = try r.store.applyRemote([edits.last!], now: clock.read()) })
+            let row = try r.store.read { try Row.fetchOne($0, sql: "SELECT body_state, (SELECT candidates FROM conflicts WHERE object = ? AND state = 'open') FROM notes WHERE note = ?", arguments: [note, note]) }
+            #expect(row?[0] == "conflict" && row?[1] == k + 1, "\(String(describing: row))")
+        }
+        print("one more concurrent edit of a note: \(costs[0])k VM steps beside 150 heads, \(costs[1])k beside 600")
+        #expect(costs[1] <= costs[0] * 6, "\(costs) thousand VM steps: 4× the heads should cost about 4×")
+    }
+
     /// An article's revision count is kept by difference: a recount per revision read every
     /// revision of the article (R revisions, one at a time: O(R²)).
     @Test func aRevisionCostsTheSameWhateverTheArticlesRevisions() throws {
