@@ -76,6 +76,10 @@ enum Tokenizer {
             tokens.append(Token(kind: kind, start: a, end: b, text: text, lower: text.lowercased()))
         }
         var i = 0
+        // A dotted-acronym scan that failed reached here: every later start inside the same run of
+        // "X." pairs reaches the same end and fails the same way, so it is not scanned again (a
+        // run of 20,000 pairs ending in a letter cost 200 million steps).
+        var noAcronymBefore = 0
         while i < n {
             let c = s[i]
             if isNewline(c, next: i + 1 < n ? s[i + 1] : nil) {
@@ -91,7 +95,7 @@ enum Tokenizer {
                 // Dotted acronym: (letter ".")×2 or more, e.g. U.S., U.K., U.S.A., D.C.
                 var j = i
                 var pairs = 0
-                while j + 1 < n, s[j].properties.isUppercase, s[j + 1] == ".",
+                while i >= noAcronymBefore, j + 1 < n, s[j].properties.isUppercase, s[j + 1] == ".",
                       j + 2 >= n || !isLetter(s[j + 2]) || s[j + 2].properties.isUppercase {
                     j += 2; pairs += 1
                     if j >= n || !s[j].properties.isUppercase { break }
@@ -99,6 +103,7 @@ enum Tokenizer {
                 if pairs >= 2 && (j >= n || !isLetter(s[j])) {
                     emit(.word, i, j); i = j; continue
                 }
+                noAcronymBefore = max(noAcronymBefore, j)
                 j = i
                 while j < n {
                     if isLetter(s[j]) || s[j].properties.numericType == .decimal { j += 1; continue }
