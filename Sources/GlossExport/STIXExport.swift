@@ -292,12 +292,20 @@ public enum STIXExport {
         }
         let factArticle = Dictionary(input.facts.map { ($0.id, $0.article) }, uniquingKeysWith: { a, _ in a })
         let noteOn = Dictionary(input.notes.map { ($0.id, $0.on) }, uniquingKeysWith: { a, _ in a })
-        /// The article a Gloss object belongs to, following notes to what they are on.
+        let articleIDs = Set(input.articles.map(\.id))
+        // (Memoized by id and depth: each note is followed once per depth, not once per note and
+        // link that leads to it — with a scan of every article at each step, that was quadratic.)
+        struct Step: Hashable { var id: String; var depth: Int }
+        var found: [Step: String?] = [:]
+        /// The article a Gloss object belongs to, following notes to what they are on (8 notes deep at most).
         func article(of id: String, depth: Int = 0) -> String? {
-            if input.articles.contains(where: { $0.id == id }) { return id }
+            if articleIDs.contains(id) { return id }
             if let a = factArticle[id] { return a }
-            if depth < 8, let on = noteOn[id] { return on.lazy.compactMap { article(of: $0, depth: depth + 1) }.first }
-            return nil
+            if let known = found[Step(id: id, depth: depth)] { return known }
+            var result: String?
+            if depth < 8, let on = noteOn[id] { result = on.lazy.compactMap { article(of: $0, depth: depth + 1) }.first }
+            found[Step(id: id, depth: depth)] = result
+            return result
         }
         for n in input.notes {
             let targets = n.on.compactMap { ids[$0] }

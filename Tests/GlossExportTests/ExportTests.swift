@@ -74,6 +74,38 @@ func string(_ v: ExportJSON?) -> String? { if case .string(let s)? = v { s } els
         #expect(a.hasSuffix("}\n"))
     }
 
+    /// Each note and link looked for its article by scanning every article (and again at every
+    /// note it followed): articles × (notes + links) — 20,000 of each took 23 s (release). Best of
+    /// three at two sizes: four times the objects must cost well under sixteen times as much.
+    @Test func reportsAreFoundInTimeLinearInTheObjects() {
+        func input(_ n: Int) -> STIXExport.Input {
+            var i = STIXExport.Input()
+            i.analysts = [.init(id: "ana", name: "Ana", created: 1)]
+            for k in 0..<n {
+                let art = String(format: "%064x", k)
+                i.articles.append(.init(id: art, revision: art, title: "A \(k)", published: 1, created: 1, modified: 1, createdBy: "ana"))
+                // A note on the article, a reply to it, and a link from the reply to the next article.
+                i.notes.append(.init(id: "n\(k)", on: [art], body: "note", author: "ana", created: 2, modified: 2))
+                i.notes.append(.init(id: "r\(k)", on: ["n\(k)"], body: "reply", author: "ana", created: 3, modified: 3))
+                i.links.append(.init(id: "l\(k)", from: "r\(k)", to: String(format: "%064x", (k + 1) % n), type: "see also", author: "ana", created: 4, modified: 4))
+            }
+            return i
+        }
+        func best(_ n: Int) -> Double {
+            let i = input(n)
+            return (0..<3).map { _ in
+                let start = DispatchTime.now().uptimeNanoseconds
+                let b = STIXExport.bundle(i)
+                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                #expect(b.counts["report"] == n && b.counts["relationship"] == n && b.skipped.isEmpty)
+                return elapsed
+            }.min()!
+        }
+        let ratio = best(2_000) / best(500)
+        print("[stix] 4x the articles, notes and links: \(String(format: "%.1f", ratio))x the time")
+        #expect(ratio < 9, "4x the objects took \(ratio)x the time")
+    }
+
     @Test func expectedObjectsByType() {
         let b = STIXExport.bundle(sampleInput())
         // 2 analysts + 1 source; 2 countries; 2 reports; 3 facts + 2 notes (one dangling note dropped);
