@@ -120,6 +120,11 @@ extension Replica {
         }
     }
 
+    /// The article an annotation or a fact is on (a full id; nil when it is neither).
+    public func article(of object: String) throws -> String? {
+        try read { db in try AnchorRecord.article(of: object, db) }
+    }
+
     /// Points an annotation or a fact's evidence at another span of the article's current revision.
     public func retargetAnchor(_ text: String, quote: String, choice: QuoteChoice) throws -> Created {
         let object = try resolve(text, kinds: ["annotation", "fact"]).hex

@@ -193,7 +193,7 @@ public struct WebServer: Sendable {
         case .fact?: return Self.redirect("/facts/\(full)\(keep)")
         case .note?: return Self.redirect("/notes/\(full)\(keep)")
         case .annotation?:
-            let article = try await Self.offload { try r.annotations(article: nil).first { $0.id == full }?.article }
+            let article = try await Self.offload { try r.article(of: full) }
             if let article { return Self.redirect("/articles/\(article)\(keep)#annotation-\(full)") }
             throw WebError(.notFound, "no annotation \(full.prefix(12))")
         default: throw WebError(.notFound, "\(full.prefix(12)) has no page of its own")

@@ -176,6 +176,9 @@ import Testing
             // /objects/ID sends to the object's page.
             let r = try await client.get("/objects/\(f.fact.prefix(12))")
             #expect(r.status == .seeOther && r.headers[.location] == "/facts/\(f.fact)")
+            // An annotation's page is its article's, at the annotation.
+            let a = try await client.get("/objects/\(f.annotation.prefix(12))")
+            #expect(a.status == .seeOther && a.headers[.location] == "/articles/\(f.article)#annotation-\(f.annotation)")
         }
     }
 
