@@ -287,11 +287,13 @@ extension Replica {
 
     /// A key naming the set of events `point` selects on this replica now: equal keys, equal
     /// as-of contents (a time point's set grows when a sync brings older events, so the key
-    /// includes this replica's vector).
+    /// includes this replica's vector). A time point is keyed by the latest event time it
+    /// selects, not by its millisecond: every instant between two events names one snapshot (a
+    /// reader stepping through milliseconds made a replay of the log each).
     public func snapshotKey(_ point: Point) throws -> String {
         let held = try vector.sorted.map { "\($0.replica.hex):\($0.seq)" }.joined(separator: ",")
         switch point {
-        case .time(let ms): return "t\(ms)|\(held)"
+        case .time(let ms): return "t\(try store.lastEventTime(atOrBefore: ms).map { String($0.raw) } ?? "none")|\(held)"
         case .vector(let v): return "v" + v.sorted.map { "\($0.replica.hex):\($0.seq)" }.joined(separator: ",")
         }
     }

@@ -16,6 +16,18 @@ public struct StoredEvent: Sendable {
 extension ReplicaStore {
     static let eventColumns = "pos, feed, id, envelope, payload"
 
+    /// The latest hybrid time of the events whose wall-clock part is at or before `milliseconds`
+    /// (nil: none), through the time index: it names the set of events a time point selects.
+    public func lastEventTime(atOrBefore milliseconds: UInt64) throws -> HybridTime? {
+        try read { db in
+            // Wall part ≤ ms ⟺ raw < (ms + 1) << 16; past the largest time every event is in.
+            let bounded = milliseconds < (ProtocolLimits.maxTime >> 16)
+            let raw = bounded ? try Int64.fetchOne(db, sql: "SELECT max(time) FROM events WHERE time < ?", arguments: [Int64((milliseconds + 1) << 16)])
+                              : try Int64.fetchOne(db, sql: "SELECT max(time) FROM events")
+            return raw.map { HybridTime(raw: UInt64($0)) }
+        }
+    }
+
     static func storedEvent(_ row: Row) throws -> StoredEvent {
         let idBlob: Data = row["id"]
         guard let sid = Bytes32(exactly: Array(idBlob)) else { throw StoreError(.corrupt, "event at pos \(row["pos"] as Int64) has an id that is not 32 bytes") }

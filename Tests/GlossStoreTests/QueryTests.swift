@@ -85,6 +85,22 @@ import Testing
         #expect(Date().timeIntervalSince(start) < 5)
     }
 
+    /// The web view caches as-of snapshots by the set of events a point selects: two instants with
+    /// no event between them are one snapshot, an event between them makes two.
+    @Test func timePointsBetweenTheSameEventsShareASnapshotKey() throws {
+        let tmp = TempDir("gloss-asof-key")
+        defer { tmp.remove() }
+        let r = try Replica.create(in: tmp.url, analyst: "ana", clock: MockClock(start: 1_624_800_000_000, step: 10_000).function)
+        let a = try r.ingest(bytes: sampleArticleBytes(), filename: "a.txt")
+        let times = try r.store.read { try Int64.fetchAll($0, sql: "SELECT time >> 16 FROM events ORDER BY time") }.map(UInt64.init)
+        _ = try r.addNote(on: a.id, body: "later")
+        let last = try r.store.read { try Int64.fetchOne($0, sql: "SELECT max(time) >> 16 FROM events") }.map(UInt64.init)!
+        func key(_ ms: UInt64) throws -> String { try r.snapshotKey(.time(milliseconds: ms)) }
+        #expect(try key(times.last!) == key(times.last! + 1) && key(times.last!) == key(last - 1))
+        #expect(try key(last - 1) != key(last) && key(last) == key(last + 5_000) && key(last) == key(UInt64(1) << 62))
+        #expect(try key(times.first! - 1) == key(1) && key(1) != key(times.first!))
+    }
+
     @Test func searchFindsArticlesAndNotes() throws {
         let (r, tmp) = try replica()
         defer { tmp.remove() }
