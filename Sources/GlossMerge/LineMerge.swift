@@ -29,7 +29,9 @@ public enum LineMerge {
         let cost = Self.cells(base: b.count, ours: o.count, theirs: t.count)
         guard cost <= cells else { return nil }
         cells -= cost
-        let ho = hunks(b, o), ht = hunks(b, t)
+        var ids = LineIDs()
+        let ib = ids.of(b), io = ids.of(o), it = ids.of(t)
+        let ho = hunks(b, o, ib, io), ht = hunks(b, t, ib, it)
         var out: [Substring] = []
         var pos = 0
         var i = 0, j = 0
@@ -80,15 +82,15 @@ public enum LineMerge {
 
     /// The changes turning `a` into `b`, from a longest common subsequence (ties broken the same way
     /// everywhere: prefer advancing in `a`).
-    static func hunks(_ a: [Substring], _ b: [Substring]) -> [Hunk] {
+    static func hunks(_ a: [Substring], _ b: [Substring], _ ia: [Int], _ ib: [Int]) -> [Hunk] {
         let n = a.count, m = b.count
-        let lcs = lcsTable(a, b), w = m + 1
+        let lcs = lcsTable(ia, ib), w = m + 1
         var out: [Hunk] = []
         var i = 0, j = 0
         var cur: Hunk?
         func flush() { if let c = cur { out.append(c); cur = nil } }
         while i < n || j < m {
-            if i < n && j < m && a[i] == b[j] { flush(); i += 1; j += 1; continue }
+            if i < n && j < m && ia[i] == ib[j] { flush(); i += 1; j += 1; continue }
             if cur == nil { cur = Hunk(start: i, end: i, lines: []) }
             if j < m && (i == n || lcs[i * w + j + 1] > lcs[(i + 1) * w + j]) {
                 cur!.lines.append(b[j]); j += 1
@@ -98,5 +100,21 @@ public enum LineMerge {
         }
         flush()
         return out
+    }
+
+    /// Lines numbered so that two lines get one number exactly when they are equal: the table
+    /// compares integers, not strings (a line compare costs its length, and Unicode strings compare
+    /// slowly: a 3,000-line table of long non-ASCII lines took seconds). One hash per line.
+    public struct LineIDs {
+        private var ids: [Substring: Int] = [:]
+        public init() {}
+        public mutating func of(_ lines: [Substring]) -> [Int] {
+            lines.map { line in
+                if let id = ids[line] { return id }
+                let id = ids.count
+                ids[line] = id
+                return id
+            }
+        }
     }
 }

@@ -25,11 +25,13 @@ public enum LineDiff {
         while tail < x.count - head && tail < y.count - head && x[x.count - 1 - tail] == y[y.count - 1 - tail] { tail += 1 }
         let xs = Array(x[head..<(x.count - tail)]), ys = Array(y[head..<(y.count - tail)])
         let n = xs.count, m = ys.count
-        let table = LineMerge.lcsTable(xs, ys), w = m + 1
+        var ids = LineMerge.LineIDs()
+        let ix = ids.of(xs.map { $0[...] }), iy = ids.of(ys.map { $0[...] })
+        let table = LineMerge.lcsTable(ix, iy), w = m + 1
         var out: [Line] = x[..<head].map { .same($0) }
         var i = 0, j = 0
         while i < n || j < m {
-            if i < n && j < m && xs[i] == ys[j] { out.append(.same(xs[i])); i += 1; j += 1 }
+            if i < n && j < m && ix[i] == iy[j] { out.append(.same(xs[i])); i += 1; j += 1 }
             else if j < m && (i == n || table[i * w + j + 1] >= table[(i + 1) * w + j]) { out.append(.added(ys[j])); j += 1 }
             else { out.append(.removed(xs[i])); i += 1 }
         }
