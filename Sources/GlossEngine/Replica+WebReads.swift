@@ -175,19 +175,28 @@ extension Replica {
                 if !from.isEmpty && (a.date ?? "") < from { continue }
                 // A prefix bound (`2021-06`) includes every day it names.
                 if !to.isEmpty && !((a.date ?? "\u{10FFFF}") <= to || (a.date ?? "").hasPrefix(to)) { continue }
-                let tags = try SetReads.tags(of: a.id, db)
-                if !tag.isEmpty && !tags.contains(tag) { continue }
-                let facts = try FactSummary.all(article: a.id, db)
-                if let sourceID, !facts.contains(where: { $0.source == sourceID }) { continue }
-                let grades = Set(facts.compactMap(\.grade))
-                if !grade.isEmpty && !grades.contains(where: { $0.hasPrefix(grade) }) { continue }
+                // Tags and facts are read for a filter on them, else only for the rows shown (a
+                // page of a list of 20,000 articles read them all: 7.7 s per page).
+                var tags: [String]?, facts: [FactSummary]?
+                if !tag.isEmpty {
+                    tags = try SetReads.tags(of: a.id, db)
+                    if !tags!.contains(tag) { continue }
+                }
+                if sourceID != nil || !grade.isEmpty {
+                    let f = try FactSummary.all(article: a.id, db)
+                    if let sourceID, !f.contains(where: { $0.source == sourceID }) { continue }
+                    if !grade.isEmpty && !f.contains(where: { $0.grade?.hasPrefix(grade) ?? false }) { continue }
+                    facts = f
+                }
                 matching += 1
                 guard matching > offset, items.count < limit else { continue }
+                let shownTags = try tags ?? SetReads.tags(of: a.id, db), shownFacts = try facts ?? FactSummary.all(article: a.id, db)
+                let grades = Set(shownFacts.compactMap(\.grade))
                 items.append(ArticleListItem(
                     id: a.id, date: a.date, dateline: a.dateline, filename: a.filename,
                     ingestedBy: a.ingestedBy, ingestedAt: a.ingestedAt,
-                    revisions: a.revisions, tags: tags, sources: Set(facts.compactMap(\.sourceName)).sorted(),
-                    grades: grades.sorted(), facts: facts.count, notes: try NoteReads.liveCount(on: a.id, db)))
+                    revisions: a.revisions, tags: shownTags, sources: Set(shownFacts.compactMap(\.sourceName)).sorted(),
+                    grades: grades.sorted(), facts: shownFacts.count, notes: try NoteReads.liveCount(on: a.id, db)))
             }
             return ArticleList(articles: items, matching: matching, offset: offset, hits: hits, total: all.count)
         }
