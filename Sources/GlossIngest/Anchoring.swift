@@ -88,23 +88,22 @@ public enum Anchoring {
             let status: AnchorResult.Status = old.end == old.start + n ? .exact : .moved
             return AnchorResult(status: status, score: 1000, selector: t.selector(old.start, old.start + n))
         }
-        let starts = t.occurrences(of: q, limit: .max) ?? []
-        if !starts.isEmpty {
-            var best = starts[0], bestAgreement = -1, bestDistance = Int.max
-            let most = prefix.count + suffix.count
-            t.scalars.withUnsafeBufferPointer { text in
-                for s in starts {
-                    // Later occurrences are farther: none can beat a full agreement already found.
-                    if bestAgreement == most && s > origin && s - origin > bestDistance { break }
-                    let agreement = agreementBefore(prefix, text, s) + agreementAfter(suffix, text, s + n)
-                    let distance = s > origin ? s - origin : origin - s
-                    if agreement > bestAgreement || (agreement == bestAgreement && distance < bestDistance) {
-                        best = s; bestAgreement = agreement; bestDistance = distance
-                    }
+        // The best is the least (−agreement, distance, start): found in one pass over the
+        // occurrences in any order (the suffix index gives them unsorted; sorting millions of
+        // occurrences of a one-letter quote took most of 0.2 s per annotation on a 4 MB text).
+        var found = -1, foundAgreement = -1, foundDistance = Int.max
+        t.scalars.withUnsafeBufferPointer { text in
+            t.forEachOccurrence(of: q) { s in
+                let agreement = agreementBefore(prefix, text, s) + agreementAfter(suffix, text, s + n)
+                let distance = s > origin ? s - origin : origin - s
+                if agreement > foundAgreement || (agreement == foundAgreement && (distance < foundDistance || (distance == foundDistance && s < found))) {
+                    found = s; foundAgreement = agreement; foundDistance = distance
                 }
             }
-            let status: AnchorResult.Status = best == old.start && old.end == best + n ? .exact : .moved
-            return AnchorResult(status: status, score: 1000, selector: t.selector(best, best + n))
+        }
+        if found >= 0 {
+            let status: AnchorResult.Status = found == old.start && old.end == found + n ? .exact : .moved
+            return AnchorResult(status: status, score: 1000, selector: t.selector(found, found + n))
         }
         guard n <= maxFuzzyLength, n >= 2 else { return AnchorResult(status: .orphaned, score: 0) }
 

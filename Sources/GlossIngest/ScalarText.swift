@@ -70,10 +70,23 @@ struct ScalarText {
         return all.count <= limit ? all : nil
     }
 
+    /// Every start position of `needle`, overlapping occurrences included, in no particular order:
+    /// through the suffix index when the text has one built (unsorted), else one pass.
+    func forEachOccurrence(of needle: [Unicode.Scalar], _ body: (Int) -> Void) {
+        if let index = index?.index(for: scalars) { return index.forEachOccurrence(of: needle, in: scalars, body) }
+        occurrences(of: needle, body)
+    }
+
     /// Every start position of `needle`, overlapping occurrences included, in increasing order
     /// (Knuth–Morris–Pratt: linear in the text whatever the quote).
     func occurrences(of needle: [Unicode.Scalar]) -> [Int] {
-        guard !needle.isEmpty, needle.count <= count else { return [] }
+        var result: [Int] = []
+        occurrences(of: needle) { result.append($0) }
+        return result
+    }
+
+    private func occurrences(of needle: [Unicode.Scalar], _ body: (Int) -> Void) {
+        guard !needle.isEmpty, needle.count <= count else { return }
         var failure = [Int](repeating: 0, count: needle.count)
         var k = 0
         for i in 1..<needle.count {
@@ -81,17 +94,15 @@ struct ScalarText {
             if needle[i] == needle[k] { k += 1 }
             failure[i] = k
         }
-        var result: [Int] = []
         k = 0
         for i in 0..<count {
             while k > 0 && scalars[i] != needle[k] { k = failure[k - 1] }
             if scalars[i] == needle[k] { k += 1 }
             if k == needle.count {
-                result.append(i - needle.count + 1)
+                body(i - needle.count + 1)
                 k = failure[k - 1]
             }
         }
-        return result
     }
 
     /// The selector of `[start, end)` with up to `TextSelector.contextLength` scalars of context.

@@ -94,8 +94,21 @@ struct SuffixIndex: Sendable {
     /// Every start of `pattern` in `text` (the text this index was built from), increasing; nil
     /// when there are more than `limit`.
     func occurrences(of pattern: [Unicode.Scalar], in text: [Unicode.Scalar], limit: Int = .max) -> [Int]? {
-        guard !pattern.isEmpty, pattern.count <= text.count else { return [] }
-        return text.withUnsafeBufferPointer { t -> [Int]? in
+        let range = self.range(of: pattern, in: text)
+        guard range.count <= limit else { return nil }
+        return order[range].map(Int.init).sorted()
+    }
+
+    /// Every start of `pattern` in `text`, in no particular order (no sort: a quote of one letter
+    /// occurs millions of times in a large text).
+    func forEachOccurrence(of pattern: [Unicode.Scalar], in text: [Unicode.Scalar], _ body: (Int) -> Void) {
+        for i in range(of: pattern, in: text) { body(Int(order[i])) }
+    }
+
+    /// The suffixes that begin with `pattern`: a range of `order`.
+    private func range(of pattern: [Unicode.Scalar], in text: [Unicode.Scalar]) -> Range<Int> {
+        guard !pattern.isEmpty, pattern.count <= text.count else { return 0..<0 }
+        return text.withUnsafeBufferPointer { t in
             // First suffix not below the pattern, then first one above it.
             func bound(_ above: Bool) -> Int {
                 var lo = 0, hi = order.count
@@ -106,9 +119,7 @@ struct SuffixIndex: Sendable {
                 }
                 return lo
             }
-            let first = bound(false), end = bound(true)
-            guard end - first <= limit else { return nil }
-            return order[first..<end].map(Int.init).sorted()
+            return bound(false)..<bound(true)
         }
     }
 }

@@ -362,6 +362,46 @@ func distancesFrom(_ q: [Unicode.Scalar], _ t: [Unicode.Scalar]) -> [Int] {
 }
 
 /// Protocol/09-anchoring.md §6: the golden vectors hold.
+/// Step 1 of re-anchoring (Protocol/09 §3: among exact occurrences, best context agreement, then
+/// nearest to the old start, then first) against an oracle written here from the specification:
+/// every occurrence listed in text order, the first with the best (agreement, −distance) kept.
+/// Texts of two letters make ties in agreement and in distance common; with and without a suffix
+/// index (whose occurrences come unsorted).
+@Suite struct ExactOccurrenceTests {
+    static func oracle(_ old: TextSelector, _ text: [Unicode.Scalar]) -> Int? {
+        let q = Array(old.exact.unicodeScalars), p = Array(old.prefix.unicodeScalars), x = Array(old.suffix.unicodeScalars)
+        let origin = min(max(old.start, 0), text.count)
+        var best: (agreement: Int, distance: Int, start: Int)?
+        for s in 0...max(0, text.count - q.count) where s + q.count <= text.count && Array(text[s..<(s + q.count)]) == q {
+            var a = 0
+            while a < p.count, s - 1 - a >= 0, p[p.count - 1 - a] == text[s - 1 - a] { a += 1 }
+            var b = 0
+            while b < x.count, s + q.count + b < text.count, x[b] == text[s + q.count + b] { b += 1 }
+            let d = abs(s - origin)
+            if best == nil || a + b > best!.agreement || (a + b == best!.agreement && d < best!.distance) { best = (a + b, d, s) }
+        }
+        return best?.start
+    }
+
+    @Test(arguments: (0..<300).map { UInt64(52_000 + $0) })
+    func theBestOccurrenceIsTheSpecificationsInAnyOrder(seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
+        let letters: [Unicode.Scalar] = ["a", "b"]
+        func word(_ n: Int) -> [Unicode.Scalar] { (0..<n).map { _ in letters[Int.random(in: 0..<2, using: &rng)] } }
+        let text = word(Int.random(in: 20...300, using: &rng))
+        let q = word(Int.random(in: 1...3, using: &rng))
+        let old = TextSelector(exact: String(String.UnicodeScalarView(q)), prefix: String(String.UnicodeScalarView(word(Int.random(in: 0...6, using: &rng)))),
+                               suffix: String(String.UnicodeScalarView(word(Int.random(in: 0...6, using: &rng)))),
+                               start: Int.random(in: -5...(text.count + 5), using: &rng), end: 0)
+        guard let expected = Self.oracle(old, text) else { return }
+        let string = String(String.UnicodeScalarView(text))
+        for t in [ScalarText(string), ScalarText(string, indexed: true, minimumScalars: 0, afterSearches: 0)] {
+            let r = Anchoring.reanchor(old, in: t, fastPath: false)
+            #expect(r.selector?.start == expected, "seed \(seed): \(String(describing: r.selector?.start)) against \(expected)")
+        }
+    }
+}
+
 @Suite struct AnchoringSpecificationTests {
     struct Vector: Decodable {
         var name: String
