@@ -105,6 +105,9 @@ struct SuffixIndex: Sendable {
         for i in range(of: pattern, in: text) { body(Int(order[i])) }
     }
 
+    /// How many times `pattern` occurs in `text` (two binary searches).
+    func count(of pattern: [Unicode.Scalar], in text: [Unicode.Scalar]) -> Int { range(of: pattern, in: text).count }
+
     /// The suffixes that begin with `pattern`: a range of `order`.
     private func range(of pattern: [Unicode.Scalar], in text: [Unicode.Scalar]) -> Range<Int> {
         guard !pattern.isEmpty, pattern.count <= text.count else { return 0..<0 }

@@ -365,8 +365,8 @@ func distancesFrom(_ q: [Unicode.Scalar], _ t: [Unicode.Scalar]) -> [Int] {
 /// Step 1 of re-anchoring (Protocol/09 §3: among exact occurrences, best context agreement, then
 /// nearest to the old start, then first) against an oracle written here from the specification:
 /// every occurrence listed in text order, the first with the best (agreement, −distance) kept.
-/// Texts of two letters make ties in agreement and in distance common; with and without a suffix
-/// index (whose occurrences come unsorted).
+/// Texts of two letters make ties in agreement and in distance common; without a suffix index, with
+/// one (whose occurrences come unsorted), and with the context searched through it.
 @Suite struct ExactOccurrenceTests {
     static func oracle(_ old: TextSelector, _ text: [Unicode.Scalar]) -> Int? {
         let q = Array(old.exact.unicodeScalars), p = Array(old.prefix.unicodeScalars), x = Array(old.suffix.unicodeScalars)
@@ -395,9 +395,11 @@ func distancesFrom(_ q: [Unicode.Scalar], _ t: [Unicode.Scalar]) -> [Int] {
                                start: Int.random(in: -5...(text.count + 5), using: &rng), end: 0)
         guard let expected = Self.oracle(old, text) else { return }
         let string = String(String.UnicodeScalarView(text))
-        for t in [ScalarText(string), ScalarText(string, indexed: true, minimumScalars: 0, afterSearches: 0)] {
-            let r = Anchoring.reanchor(old, in: t, fastPath: false)
-            #expect(r.selector?.start == expected, "seed \(seed): \(String(describing: r.selector?.start)) against \(expected)")
+        for (t, above) in [(ScalarText(string), Anchoring.contextSearchAbove),
+                           (ScalarText(string, indexed: true, minimumScalars: 0, afterSearches: 0), Anchoring.contextSearchAbove),
+                           (ScalarText(string, indexed: true, minimumScalars: 0, afterSearches: 0), 0)] {
+            let r = Anchoring.reanchor(old, in: t, fastPath: false, contextSearchAbove: above)
+            #expect(r.selector?.start == expected, "seed \(seed), context search above \(above): \(String(describing: r.selector?.start)) against \(expected)")
         }
     }
 }
