@@ -158,7 +158,7 @@ extension Replica {
         let text = filter.text?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         let hits = text.isEmpty ? [] : try search(text, limit: 200)
         let matched = Set(hits.compactMap(\.article))
-        let sourceID: String? = try filter.source.flatMap { s in
+        let sourceID: String? = filter.source.flatMap { s in
             let s = s.trimmingCharacters(in: .whitespaces)
             guard !s.isEmpty else { return nil }
             return (try? source(named: s)) ?? "-"  // an unknown source matches no article
