@@ -516,6 +516,14 @@ public struct GlossProjector: Projector {
             try SearchIndex.markNote(note, db)
             return
         }
+        // One shown write and no merge: the row holds that write's text. When it already shows it
+        // in that state, nothing on it changes — no rewrite, no re-indexing (a 1 MB body staying
+        // the winner cost each small concurrent edit both).
+        if shown.state != .merged, !shown.deleted,
+           let row = try db.first("SELECT body_event, body_state, deleted FROM notes WHERE note = ?", { $0.add(note) }, { ($0.text(0), $0.text(1), $0.bool(2)) }),
+           row == (shown.winner.event, shown.state.rawValue, false) {
+            return
+        }
         // A deleted note keeps showing its last text (the highest (time, replica) write with one),
         // so the row does not depend on arrival order.
         let body = try shown.value ?? db.first("""

@@ -305,6 +305,42 @@ import Testing
         #expect(costs[1] <= costs[0] * 6, "\(costs) thousand VM steps: 4× the heads should cost about 4×")
     }
 
+    /// A long body that stays the shown head of a note in conflict: each small concurrent edit
+    /// (a chain of them, one per window) rewrote the notes row and re-indexed the long body for
+    /// full-text search, though neither changed. The edits cost the same beside 100 KB and 400 KB.
+    @Test func smallEditsBesideALongShownBodyDoNotReindexIt() throws {
+        defer { tmp.remove() }
+        var costs: [Int] = []
+        for size in [100_000, 400_000] {
+            let owner = ReplicaKey(), big = ReplicaKey(), small = ReplicaKey()
+            let t = HybridTime(milliseconds: 1_624_700_000_000).raw
+            let added = try TrustBoundaryTests.signed(owner, seq: 1, prev: .zero, time: t, NoteAdded(on: String(repeating: "a", count: 64), body: "base"))
+            let note = added.id.hex
+            let long = String(repeating: "word \(size) of a long body\n", count: size / 25)
+            let head = try TrustBoundaryTests.signed(big, seq: 1, prev: .zero, time: t + 1_000_000, deps: [(owner.replicaID, 1)], NoteEdited(note: note, body: long))
+            var chain: [SignedEvent] = [], prev = EventID.zero
+            for i in 1...6 {
+                let e = try TrustBoundaryTests.signed(small, seq: UInt64(i), prev: prev, time: t + UInt64(i) * 1000, deps: i == 1 ? [(owner.replicaID, UInt64(1))] : [],
+                                                      NoteEdited(note: note, body: "small \(i)"))
+                chain.append(e); prev = e.id
+            }
+            let r = try Replica.create(in: tmp.sub("long-\(size)"), analyst: "d", key: ReplicaKey(), clock: clock.function)
+            _ = try r.store.applyRemote([added, head, chain[0]], now: clock.read())
+            // Rows written (SQLite's total changes, full-text index tables included), not VM steps:
+            // re-indexing runs inside FTS5, in few steps.
+            let before = try r.store.pool.writeWithoutTransaction { $0.totalChangesCount }
+            for e in chain.dropFirst() { _ = try r.store.applyRemote([e], now: clock.read()) }
+            costs.append(try r.store.pool.writeWithoutTransaction { $0.totalChangesCount } - before)
+            let row = try r.store.read { try Row.fetchOne($0, sql: "SELECT body_state, body_event, length(body) FROM notes WHERE note = ?", arguments: [note]) }
+            #expect(row?[0] == "conflict" && row?[1] == head.id.hex && row?[2] == long.utf8.count, "\(String(describing: row))")
+            let maintained = try r.digest()
+            _ = try r.rebuild()
+            #expect(try r.digest() == maintained)
+        }
+        print("five small edits beside a long shown body: \(costs[0]) rows written at 100 KB, \(costs[1]) at 400 KB")
+        #expect(costs[1] == costs[0], "\(costs) rows written")
+    }
+
     /// An article's revision count is kept by difference: a recount per revision read every
     /// revision of the article (R revisions, one at a time: O(R²)).
     @Test func aRevisionCostsTheSameWhateverTheArticlesRevisions() throws {
