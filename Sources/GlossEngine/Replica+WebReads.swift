@@ -179,8 +179,9 @@ extension Replica {
                 // page of a list of 20,000 articles read them all: 7.7 s per page).
                 var tags: [String]?, facts: [FactSummary]?
                 if !tag.isEmpty {
-                    tags = try SetReads.tags(of: a.id, db)
-                    if !tags!.contains(tag) { continue }
+                    let t = try SetReads.tags(of: a.id, db)
+                    if !t.contains(tag) { continue }
+                    tags = t
                 }
                 if sourceID != nil || !grade.isEmpty {
                     let f = try FactSummary.all(article: a.id, db)

@@ -220,11 +220,11 @@ public enum Hub {
             d.append(last)
             let rows = try pg.query("WITH gone AS (DELETE FROM hub_changes WHERE serial <= $1 RETURNING 1) SELECT count(*) FROM gone", d)
                 .first.map { try Array($0)[0].decode(Int64.self) } ?? 0
-            try pg.query("""
+            let through = try pg.query("""
                 INSERT INTO hub_meta(key, value) VALUES ('pruned_through', $1::text)
                 ON CONFLICT (key) DO UPDATE SET value = greatest(hub_meta.value::bigint, excluded.value::bigint)::text
-                """, d)
-            let through = try pg.query("SELECT value::bigint FROM hub_meta WHERE key = 'pruned_through'").first.map { try Array($0)[0].decode(Int64.self) } ?? 0
+                RETURNING value::bigint
+                """, d).first.map { try Array($0)[0].decode(Int64.self) } ?? 0
             try pg.query("COMMIT")
             return PruneReport(rows: Int(rows), through: through)
         } catch {

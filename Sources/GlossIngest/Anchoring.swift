@@ -95,22 +95,25 @@ public enum Anchoring {
             let status: AnchorResult.Status = old.end == old.start + n ? .exact : .moved
             return AnchorResult(status: status, score: 1000, selector: t.selector(old.start, old.start + n))
         }
-        if let index = t.index?.index(for: t.scalars), index.count(of: q, in: t.scalars) > contextSearchAbove {
-            let found = bestByContext(q, prefix, suffix, origin: origin, index, t.scalars)
-            let status: AnchorResult.Status = found == old.start && old.end == found + n ? .exact : .moved
-            return AnchorResult(status: status, score: 1000, selector: t.selector(found, found + n))
-        }
-        // The best is the least (−agreement, distance, start): found in one pass over the
-        // occurrences in any order (the suffix index gives them unsorted; sorting millions of
-        // occurrences of a one-letter quote took most of 0.2 s per annotation on a 4 MB text).
-        var found = -1, foundAgreement = -1, foundDistance = Int.max
-        t.scalars.withUnsafeBufferPointer { text in
-            t.forEachOccurrence(of: q) { s in
-                let agreement = agreementBefore(prefix, text, s) + agreementAfter(suffix, text, s + n)
-                let distance = s > origin ? s - origin : origin - s
-                if agreement > foundAgreement || (agreement == foundAgreement && (distance < foundDistance || (distance == foundDistance && s < found))) {
-                    found = s; foundAgreement = agreement; foundDistance = distance
+        // (One search of the text, through its suffix index once it has one.)
+        let index = t.index?.index(for: t.scalars)
+        var found = -1
+        if let index, index.count(of: q, in: t.scalars) > contextSearchAbove {
+            found = bestByContext(q, prefix, suffix, origin: origin, index, t.scalars)
+        } else {
+            // The best is the least (−agreement, distance, start): found in one pass over the
+            // occurrences in any order (the suffix index gives them unsorted; sorting millions of
+            // occurrences of a one-letter quote took most of 0.2 s per annotation on a 4 MB text).
+            var foundAgreement = -1, foundDistance = Int.max
+            t.scalars.withUnsafeBufferPointer { text in
+                let consider = { (s: Int) in
+                    let agreement = agreementBefore(prefix, text, s) + agreementAfter(suffix, text, s + n)
+                    let distance = s > origin ? s - origin : origin - s
+                    if agreement > foundAgreement || (agreement == foundAgreement && (distance < foundDistance || (distance == foundDistance && s < found))) {
+                        found = s; foundAgreement = agreement; foundDistance = distance
+                    }
                 }
+                if let index { index.forEachOccurrence(of: q, in: t.scalars, consider) } else { t.occurrences(of: q, consider) }
             }
         }
         if found >= 0 {
@@ -231,7 +234,6 @@ public enum Anchoring {
         return (s, e)
     }
 
-    /// How many scalars at the end of `context` equal those just before `position` (at most all of it).
     /// Step 1 for a quote with many occurrences (at least one), through the suffix index: the
     /// agreement of an occurrence is a + b when the text holds the last a scalars of the prefix,
     /// the quote, then the first b of the suffix there — and every such (a, b) holds at fewer too —
@@ -262,6 +264,7 @@ public enum Anchoring {
         return found
     }
 
+    /// How many scalars at the end of `context` equal those just before `position` (at most all of it).
     static func agreementBefore(_ context: [Unicode.Scalar], _ text: UnsafeBufferPointer<Unicode.Scalar>, _ position: Int) -> Int {
         var k = 0
         while k < context.count && position - 1 - k >= 0 && context[context.count - 1 - k] == text[position - 1 - k] { k += 1 }

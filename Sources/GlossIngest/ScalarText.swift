@@ -70,13 +70,6 @@ struct ScalarText {
         return all.count <= limit ? all : nil
     }
 
-    /// Every start position of `needle`, overlapping occurrences included, in no particular order:
-    /// through the suffix index when the text has one built (unsorted), else one pass.
-    func forEachOccurrence(of needle: [Unicode.Scalar], _ body: (Int) -> Void) {
-        if let index = index?.index(for: scalars) { return index.forEachOccurrence(of: needle, in: scalars, body) }
-        occurrences(of: needle, body)
-    }
-
     /// Every start position of `needle`, overlapping occurrences included, in increasing order
     /// (Knuth–Morris–Pratt: linear in the text whatever the quote).
     func occurrences(of needle: [Unicode.Scalar]) -> [Int] {
@@ -85,7 +78,8 @@ struct ScalarText {
         return result
     }
 
-    private func occurrences(of needle: [Unicode.Scalar], _ body: (Int) -> Void) {
+    /// The same, each start handed to `body` as the pass finds it.
+    func occurrences(of needle: [Unicode.Scalar], _ body: (Int) -> Void) {
         guard !needle.isEmpty, needle.count <= count else { return }
         var failure = [Int](repeating: 0, count: needle.count)
         var k = 0

@@ -35,12 +35,9 @@ public struct RegisterHistory<W: FeedWrite> {
         var candidates: [W] = []
         for writes in feeds {
             let feed = writes[0].feed
-            // Seqs of this feed below `limit` are in every head's past.
-            var limit = UInt64.max
-            for h in heads {
-                let own = h.feed == feed ? h.seq : try past(h, feed)
-                limit = min(limit, h.feed == feed ? own : (own == .max ? .max : own + 1))
-            }
+            // Seqs of this feed below `limit` are in every head's past: of a head's own feed, those
+            // before it; of another, those up to its past there.
+            let limit = try heads.map { h in h.feed == feed ? h.seq : Self.after(try past(h, feed)) }.min() ?? .max
             // The latest seq below the limit (all writes at it: one, unless a feed forked), checked
             // against the definition; an earlier seq only if none passes (a write a fork removed).
             var end = writes.partitioningIndex { $0.seq >= limit }
@@ -58,6 +55,9 @@ public struct RegisterHistory<W: FeedWrite> {
         }
         return try Self.maximal(candidates, before)
     }
+
+    /// The next seq (saturating).
+    static func after(_ seq: UInt64) -> UInt64 { seq == .max ? .max : seq + 1 }
 
     /// The maximal elements of a strict partial order's elements, in O(n × width): an antichain
     /// that covers every element seen so far.

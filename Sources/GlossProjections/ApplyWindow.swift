@@ -90,9 +90,8 @@ final class ApplyWindow {
 
     /// `ReplicaStore.happenedBefore`, with the deps lookups memoized by `db`'s window when it has one.
     static func happenedBefore(feedA: Int64, seqA: UInt64, feedB: Int64, seqB: UInt64, store: ReplicaStore, _ db: Database) throws -> Bool {
-        let window = of(db)
-        return try ReplicaStore.happenedBefore(feedA: feedA, seqA: seqA, feedB: feedB, seqB: seqB) { feed, seq, on in
-            try window?.depSeq(feed: feed, seq: seq, on: on, store: store, db) ?? store.depSeq(feed: feed, seq: seq, on: on, db)
+        try ReplicaStore.happenedBefore(feedA: feedA, seqA: seqA, feedB: feedB, seqB: seqB) { feed, seq, on in
+            try pastSeq(feed: feed, seq: seq, on: on, store: store, db)
         }
     }
 

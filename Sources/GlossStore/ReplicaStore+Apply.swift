@@ -222,8 +222,7 @@ extension ReplicaStore {
     /// This replica's own id (nil for a store without one), read once per call.
     private func localReplica(_ s: inout ApplyState, _ db: Database) throws -> ReplicaID? {
         if let known = s.localReplica { return known }
-        let id = try Data.fetchOne(try db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'replica'"))
-            .flatMap { Bytes32(exactly: Array($0)) }.map(ReplicaID.init)
+        let id = try ReplicaStore.replicaID(db)
         s.localReplica = .some(id)
         return id
     }

@@ -292,12 +292,17 @@ public final class ReplicaStore: Sendable {
     public func identity() throws -> (replica: ReplicaID, analyst: String) {
         try read { db in
             guard let analyst = try String.fetchOne(try db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'analyst'")),
-                  let raw = try Data.fetchOne(try db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'replica'")),
-                  let r = Bytes32(exactly: Array(raw)) else {
+                  let replica = try ReplicaStore.replicaID(db) else {
                 throw StoreError(.notAReplica, "the database at \(path) holds no replica identity; run `gloss init`")
             }
-            return (ReplicaID(r), analyst)
+            return (replica, analyst)
         }
+    }
+
+    /// This replica's own id (`meta.replica`; nil when none, or not 32 bytes).
+    static func replicaID(_ db: Database) throws -> ReplicaID? {
+        try Data.fetchOne(try db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'replica'"))
+            .flatMap { Bytes32(exactly: Array($0)) }.map(ReplicaID.init)
     }
 
     // MARK: Feeds

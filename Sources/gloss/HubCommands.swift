@@ -83,7 +83,7 @@ struct HubPrune: ParsableCommand {
     func validate() throws {
         if hub.store == nil { throw ValidationError("--store URL is required") }
         _ = try hub.url()
-        guard (0...3_153_600_000).contains(olderThan) else { throw ValidationError("--older-than takes 0 to 3153600000 seconds, not \(olderThan)") }
+        try FlagCheck.count("--older-than", olderThan, 0...3_153_600_000)
     }
 
     func run() throws {

@@ -80,11 +80,19 @@ import Testing
             ["bench", "generate", "--out", "x", "--overwrite-ratio", "nan"], ["bench", "generate", "--out", "x", "--events", "1000000000000"],
             ["bench", "codec", "--iterations=-1"], ["bench", "local", "--events", "0"],
             ["annotate", "ffff", "--quote", "x", "--occurrence=0"], ["annotate", "ffff", "--quote", "x", "--occurrence", "nan"],
+            ["hub", "prune", "--store", "postgres://gloss@127.0.0.1:1/gloss", "--older-than=-1"],
+            ["hub", "prune", "--store", "postgres://gloss@127.0.0.1:1/gloss", "--older-than", "3153600001"],
+            ["hub", "prune", "--store", "postgres://gloss@127.0.0.1:1/gloss", "--older-than", "18446744073709551615"],
+            ["hub", "prune", "--store", "postgres://gloss@127.0.0.1:1/gloss", "--older-than", "nan"],
+            ["hub", "prune", "--store", "not a url", "--older-than", "10"], ["hub", "prune", "--older-than", "10"],
         ]
         for f in flags {
             let r = try GlossProcess.run(f, cwd: dir)
             #expect(r.status == 64, "\(f): \(r.status) \(r.stderr)")
         }
+        // The same prune with a good --older-than gets past its checks: the server cannot be reached.
+        let reached = try GlossProcess.run(["hub", "prune", "--store", "postgres://gloss@127.0.0.1:1/gloss", "--older-than", "10"], cwd: dir)
+        #expect(reached.status == 1, "\(reached.status) \(reached.stderr)")
     }
 
     // MARK: Vector files

@@ -3,7 +3,7 @@ import GRDB
 
 /// One full-text match (`gloss search`): what matched, the article it belongs to, and a snippet
 /// with the matched words in brackets.
-public struct SearchHit: Sendable, Decodable, FetchableRecord {
+public struct SearchHit: Sendable {
     /// `revision`, `note`, `fact` or `annotation`.
     public var kind: String
     public var id: String
@@ -97,23 +97,22 @@ enum SearchSnippet {
         var it = Tokens(text)
         let longest = phrases.map(\.count).max() ?? 1
         // The tokens kept: a few before a match can start, then the window.
-        var kept: [Token] = [], first: Int?, dropped = 0
+        var kept: [Token] = [], matched = false, dropped = 0
         func drop(_ n: Int) { kept.removeFirst(n); dropped += n }
         while let t = it.next() {
             kept.append(t)
-            if first == nil {
+            if !matched {
                 if let n = match(endingAt: kept[...], phrases) {
-                    let start = kept.count - n
-                    drop(max(0, start - lead))
-                    first = min(start, lead)
+                    drop(max(0, kept.count - n - lead))
+                    matched = true
                 } else if kept.count > lead + longest {
                     drop(kept.count - lead - longest)
                 }
             }
-            if first != nil, kept.count > length { break }
+            if matched, kept.count > length { break }
         }
         // Nothing matched here (the index's tokenizer and this one may differ on rare text): the start.
-        if first == nil {
+        if !matched {
             (kept, dropped, it) = ([], 0, Tokens(text))
             while kept.count <= length, let t = it.next() { kept.append(t) }
         }
