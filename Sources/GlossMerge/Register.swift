@@ -32,7 +32,7 @@ public struct RegisterDisplay<W: RegisterWrite> {
     public var state: RegisterState
 }
 
-/// The merge rules of a multi-value register, version 2 (Protocol/08-conflicts.md), as pure
+/// The merge rules of a multi-value register, version 3 (Protocol/08-conflicts.md), as pure
 /// functions: writes and a causal order in, heads and what they display out. No storage, no I/O;
 /// the SQLite projections (`GlossProjections/Registers.swift`) and the tests' model both call these.
 public enum Register {

@@ -6,7 +6,7 @@ import GlossProjections
 import GlossTestSupport
 import Testing
 
-/// The merge rules of Protocol/08 (rules version 2) on 2–5 replicas, after full exchange, on every
+/// The merge rules of Protocol/08 (rules version 2, unchanged in 3) on 2–5 replicas, after full exchange, on every
 /// replica, identically — extending MergeRuleTests (which covers two resolvers of a note conflict,
 /// a repeated credibility on 2 and 4 replicas, and a newer delete on 3) to every register, every
 /// replica resolving at once, both time orders, and every kind of resolution.
