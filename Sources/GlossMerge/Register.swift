@@ -46,12 +46,10 @@ public enum Register {
 
     /// The heads after `w` arrives: the heads `w` follows are replaced by `w`. With causal delivery a
     /// write never arrives after one it precedes, so the heads are a function of the set of writes.
-    public static func heads<W: RegisterWrite>(_ heads: [W], adding w: W, happenedBefore: (W, W) throws -> Bool) rethrows -> (heads: [W], removed: [W]) {
-        var kept: [W] = [], removed: [W] = []
-        for h in heads where h.event != w.event {
-            if try happenedBefore(h, w) { removed.append(h) } else { kept.append(h) }
-        }
-        return (kept + [w], removed)
+    /// In place: a run of K concurrent writes to one register costs K² causal answers, not K² copies.
+    public static func add<W: RegisterWrite>(_ w: W, to heads: inout [W], happenedBefore: (W, W) throws -> Bool) rethrows {
+        try heads.removeAll { h in try h.event == w.event || happenedBefore(h, w) }
+        heads.append(w)
     }
 
     /// The writes no other write follows: the heads of a register, from the set of its writes alone.

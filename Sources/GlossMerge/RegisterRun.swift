@@ -34,16 +34,12 @@ public struct RegisterRun<Key: Hashable, W: RegisterWrite> {
     /// Adds a write to `key`'s register. `stored` reads the register's stored heads; it is called only
     /// the first time the run touches `key`.
     public mutating func write(_ w: W, to key: Key, stored: (Key) throws -> [W], happenedBefore: (W, W) throws -> Bool) rethrows {
-        var r: Change
-        if let known = registers[key] {
-            r = known
-        } else {
+        if registers[key] == nil {
             let s = try stored(key)
-            r = Change(key: key, stored: s, heads: s)
+            registers[key] = Change(key: key, stored: s, heads: s)
             order.append(key)
         }
-        r.heads = try Register.heads(r.heads, adding: w, happenedBefore: happenedBefore).heads
-        registers[key] = r
+        try Register.add(w, to: &registers[key]!.heads, happenedBefore: happenedBefore)
     }
 
     /// Ends the run: forgets every register.

@@ -14,6 +14,10 @@ import GlossStore
 ///   edited many times in a window is updated once;
 /// - article revisions' texts prepared for anchoring (a revision's text never changes: kept across
 ///   transactions, a bounded number of the latest);
+/// - the full deps of the latest event applied of each feed, when the transaction applied its whole
+///   feed so far (from seq 1) or its predecessor's were known: a new write's causal checks against the
+///   heads it meets are then lookups, not a query per head (K fresh keys editing one note cost K²/2
+///   queries);
 /// - causal-order answers (`depSeq` of a stored event on a feed), which never change once the event
 ///   is stored, and the log position of the event that created an object (a note, fact or
 ///   annotation row exists and was created by that event: nothing but a rebuild, which resets the
@@ -39,6 +43,10 @@ final class ApplyWindow {
     /// The store the run's events are applied to (weak: the store owns the connection that owns this).
     weak var store: ReplicaStore?
     private var depSeqs: [DepKey: UInt64] = [:]
+    /// Full deps (by feed: the seq it follows) of the latest event applied of each feed, where known.
+    private var vectors: [Int64: (seq: UInt64, deps: [Int64: UInt64])] = [:]
+    /// Entries in `vectors`' deps, kept at most `maxDepSeqs` (then all are forgotten).
+    private var vectorEntries = 0
     /// Objects' creating events by (table, id), found or written in this transaction.
     private var origins: [OriginKey: Origin] = [:]
     /// Entries kept at most in `origins` (then forgotten and read from the log as needed): under
@@ -75,11 +83,27 @@ final class ApplyWindow {
     func reset() {
         clearRun()
         depSeqs.removeAll(keepingCapacity: true); origins.removeAll(keepingCapacity: true)
+        vectors.removeAll(keepingCapacity: true); vectorEntries = 0
         staleArticles.removeAll()
+    }
+
+    /// Notes the event just applied: its full deps are its predecessor's (when known, or none at
+    /// seq 1) with its deps delta over them (the latest entry per feed, as `event_deps` answers).
+    func applied(feed: Int64, seq: UInt64, depFeeds: [(feed: Int64, seq: UInt64)]?) {
+        let previous = vectors.removeValue(forKey: feed)
+        if let previous { vectorEntries -= previous.deps.count }
+        guard let depFeeds else { return }
+        var deps: [Int64: UInt64]
+        if seq == 1 { deps = [:] } else if let previous, previous.seq == seq - 1 { deps = previous.deps } else { return }
+        for d in depFeeds where d.feed != feed { deps[d.feed] = d.seq }
+        if vectorEntries + deps.count > ApplyWindow.maxDepSeqs { vectors.removeAll(keepingCapacity: true); vectorEntries = 0 }
+        vectors[feed] = (seq, deps)
+        vectorEntries += deps.count
     }
 
     /// The seq of feed `on` in the full deps of stored event (`feed`, `seq`), memoized.
     private func depSeq(feed: Int64, seq: UInt64, on: Int64, store: ReplicaStore, _ db: Database) throws -> UInt64 {
+        if feed != on, let v = vectors[feed], v.seq == seq { return v.deps[on] ?? 0 }
         let key = DepKey(feed: feed, seq: seq, on: on)
         if let v = depSeqs[key] { return v }
         let v = try store.depSeq(feed: feed, seq: seq, on: on, db)
@@ -90,15 +114,25 @@ final class ApplyWindow {
 
     /// `ReplicaStore.happenedBefore`, with the deps lookups memoized by `db`'s window when it has one.
     static func happenedBefore(feedA: Int64, seqA: UInt64, feedB: Int64, seqB: UInt64, store: ReplicaStore, _ db: Database) throws -> Bool {
-        try ReplicaStore.happenedBefore(feedA: feedA, seqA: seqA, feedB: feedB, seqB: seqB) { feed, seq, on in
-            try pastSeq(feed: feed, seq: seq, on: on, store: store, db)
-        }
+        try causalOrder(store: store, db)(feedA, seqA, feedB, seqB)
+    }
+
+    /// `happenedBefore` for many questions in a row: `db`'s window is looked up once.
+    static func causalOrder(store: ReplicaStore, _ db: Database) -> (Int64, UInt64, Int64, UInt64) throws -> Bool {
+        let past = pastSeq(store: store, db)
+        return { feedA, seqA, feedB, seqB in try ReplicaStore.happenedBefore(feedA: feedA, seqA: seqA, feedB: feedB, seqB: seqB, depSeq: past) }
     }
 
     /// The highest seq of feed `on` that stored event (`feed`, `seq`) follows (of its own feed:
     /// `seq - 1`), memoized by `db`'s window when it has one: `GlossMerge.FeedWrite`'s `past`.
     static func pastSeq(feed: Int64, seq: UInt64, on: Int64, store: ReplicaStore, _ db: Database) throws -> UInt64 {
-        try of(db)?.depSeq(feed: feed, seq: seq, on: on, store: store, db) ?? store.depSeq(feed: feed, seq: seq, on: on, db)
+        try pastSeq(store: store, db)(feed, seq, on)
+    }
+
+    /// `pastSeq` for many questions in a row: `db`'s window is looked up once.
+    static func pastSeq(store: ReplicaStore, _ db: Database) -> (_ feed: Int64, _ seq: UInt64, _ on: Int64) throws -> UInt64 {
+        guard let window = of(db) else { return { try store.depSeq(feed: $0, seq: $1, on: $2, db) } }
+        return { try window.depSeq(feed: $0, seq: $1, on: $2, store: store, db) }
     }
 
     /// The window of `db`'s connection (kept with its row-change hook, for the connection's life);

@@ -269,6 +269,7 @@ public struct GlossProjector: Projector {
         let ctx = Context(id: env.id.hex, author: env.author, time: Int64(bitPattern: env.time.raw),
                           replica: env.replica.hex, at: env.time.rfc3339, pos: e.pos)
         let payload = e.decodedPayload
+        ApplyWindow.of(db)?.applied(feed: e.feed, seq: env.seq, depFeeds: e.depFeeds)
         // What a run of note events keeps in memory (ApplyWindow: note-body registers, and so the
         // `notes` rows' display, `reg_heads` and open conflicts of notes) is read or written only by
         // note events and resolutions; a redaction rebuilds. Those two end the run first and are

@@ -54,7 +54,8 @@ struct Registers {
     func write(object: String, objectKind: String, field: String, _ w: Write, _ db: Database) throws -> Displayed {
         try record(object: object, field: field, w, db)
         let before = try self.heads(object, field, db)
-        let heads = try Register.heads(before, adding: w, happenedBefore: happenedBefore(db)).heads
+        var heads = before
+        try Register.add(w, to: &heads, happenedBefore: happenedBefore(db))
         return try setHeads(object: object, objectKind: objectKind, field: field, heads: heads, replacing: before, db)
     }
 
@@ -98,7 +99,8 @@ struct Registers {
     /// Causal order from the store's `event_deps` (inside the apply transaction), memoized by the
     /// connection's apply window.
     func happenedBefore(_ db: Database) -> (Write, Write) throws -> Bool {
-        { [store] a, b in try ApplyWindow.happenedBefore(feedA: a.feed, seqA: a.seq, feedB: b.feed, seqB: b.seq, store: store, db) }
+        let order = ApplyWindow.causalOrder(store: store, db)
+        return { a, b in try order(a.feed, a.seq, b.feed, b.seq) }
     }
 
     /// The columns `write(columns:)` reads, in its order.
@@ -183,7 +185,7 @@ struct Registers {
     func display(object: String, field: String, heads: [Write], _ db: Database) throws -> Displayed {
         // The register's other writes are read only for a meet (a text merge of different values).
         try Register.display(heads: heads, history: { RegisterHistory(try writes(object, field, db)) }, scalar: Register.scalarFields.contains(field),
-                             past: { [store] w, feed in try ApplyWindow.pastSeq(feed: w.feed, seq: w.seq, on: feed, store: store, db) })
+                             past: { [past = ApplyWindow.pastSeq(store: store, db)] w, feed in try past(w.feed, w.seq, feed) })
     }
 
     private func updateOpenConflict(object: String, objectKind: String, field: String, heads: [Write], shown: Displayed, _ db: Database) throws {

@@ -12,6 +12,9 @@ public struct AppliedEvent: Sendable {
     /// The payload already decoded off the writer's thread (`CheckedWindow`, a rebuild's reader),
     /// or nil: the projector decodes it. Always `DecodedPayload(type:schema:payload:)` of this event.
     public var decoded: DecodedPayload? = nil
+    /// Its deps delta by local feed number (`event_deps`' rows of this event), or nil when the
+    /// caller did not map it.
+    public var depFeeds: [(feed: Int64, seq: UInt64)]? = nil
     public var id: EventID { envelope.id }
 
     /// The decoded payload (decoded here when no one did it before).

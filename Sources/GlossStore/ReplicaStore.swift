@@ -416,7 +416,8 @@ public final class ReplicaStore: Sendable {
         }
         if updateHead { try setHead(feed: feed, seq: env.seq, id: env.id, db) }
         guard project else { return }
-        try projector.apply(AppliedEvent(envelope: env, payload: payload, pos: pos, feed: feed, decoded: decoded), store: self, db)
+        try projector.apply(AppliedEvent(envelope: env, payload: payload, pos: pos, feed: feed, decoded: decoded,
+                                          depFeeds: depFeeds.map { (feed: $0.0, seq: $0.1) }), store: self, db)
     }
 
     func setHead(feed: Int64, seq: UInt64, id: EventID, _ db: Database) throws {
@@ -473,6 +474,11 @@ public final class ReplicaStore: Sendable {
         // Events of a forked feed from its fork on are kept as evidence but not projected (DESIGN §1.9).
         var frozen: [Int64: Int64] = [:]
         for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT feed, fork_seq FROM feeds WHERE fork_seq IS NOT NULL")) { frozen[row[0]] = row[1] }
+        // Deps by local feed number, as the apply path hands them to the projector (its window's causal answers).
+        var feeds: [ReplicaID: Int64] = [:]
+        try db.rows("SELECT replica, feed FROM feeds", { _ in }) { c in
+            if let r = Bytes32(exactly: c.blob(0)) { feeds[ReplicaID(r)] = c.int(1) }
+        }
         // Rows are read here in batches; each batch is decoded (envelopes and payloads) on another
         // thread while the previous one is applied (its events count as done once applied).
         var after: Int64 = 0
@@ -490,7 +496,10 @@ public final class ReplicaStore: Sendable {
             let next = raw.isEmpty ? nil : DecodingBatch(raw.filter { e in frozen[e.feed].map { e.seq < $0 } ?? true })
             done += raw.count - (next?.count ?? 0)
             if let batch = decoding {
-                for e in try batch.events() {
+                for var e in try batch.events() {
+                    e.depFeeds = e.envelope.depsDelta.reduce(into: [] as [(feed: Int64, seq: UInt64)]?) { out, d in
+                        if let f = feeds[d.replica] { out?.append((f, d.seq)) } else { out = nil }
+                    }
                     try projector.apply(e, store: self, db)
                     done += 1
                     if done % 5000 == 0 { progress?(done, total) }
