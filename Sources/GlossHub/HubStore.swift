@@ -435,8 +435,7 @@ public final class HubStore: WriteThrough, @unchecked Sendable {
                 } else {
                     try db.execute(sql: "DELETE FROM \(HubSchema.quote(t.name))")
                 }
-                let rows = try HubStore.readAll(t, snapshot)
-                try applyRaw([(byName[t.name]!, [], rows)], db)
+                try HubStore.copy(t, from: snapshot) { rows in try applyRaw([(byName[t.name]!, [], rows)], db) }
             }
             if own != nil { try snapshot.query("COMMIT") }
             // The full-text index is this cache's own: rebuilt from the copied rows.
@@ -453,19 +452,36 @@ public final class HubStore: WriteThrough, @unchecked Sendable {
         } catch { throw wrap(error) }
     }
 
-    /// Every row of a table, decoded by the schema's column kinds.
-    static func readAll(_ t: HubTable, _ c: PGConnection, order: Bool = false) throws -> [[RowValue]] {
+    /// Rows a bootstrap reads per batch at most (`GLOSS_HUB_COPY_ROWS`, 1 to 100,000; 2,000).
+    static let copyRows: Int = {
+        ProcessInfo.processInfo.environment["GLOSS_HUB_COPY_ROWS"].flatMap(Int.init).flatMap { (1...100_000).contains($0) ? $0 : nil } ?? 2_000
+    }()
+    /// Bytes a bootstrap aims to read per batch: the next batch's row count is scaled to it.
+    static let copyBytes = 4 << 20
+
+    /// Every row of a table, read through a cursor a batch at a time (a table is never held whole
+    /// in memory: a hub's `events` may be far larger than it) and decoded by the schema's column
+    /// kinds; `batch` is called with each batch in turn. `c` must be inside a transaction.
+    static func copy(_ t: HubTable, from c: PGConnection, batch: ([[RowValue]]) throws -> Void) throws {
         let cols = t.columns.map { HubSchema.quote($0.name) }.joined(separator: ", ")
         let kinds = t.columns.map(\.kind)
-        let out = Locked<[[RowValue]]>([])
-        let orderBy = order ? " ORDER BY " + t.key.map { HubSchema.quote(t.columns[$0].name) }.joined(separator: ", ") : ""
-        try c.stream("SELECT \(cols) FROM \(HubSchema.quote(t.name))\(orderBy)") { row in
-            var values: [RowValue] = []
-            values.reserveCapacity(kinds.count)
-            for (cell, kind) in zip(row, kinds) { values.append(try HubStore.value(cell, kind)) }
-            out.withValue { $0.append(values) }
+        try c.query("DECLARE gloss_copy NO SCROLL CURSOR FOR SELECT \(cols) FROM \(HubSchema.quote(t.name))")
+        // The first batch is small (rows may be long: a payload up to 8 MiB); each next one is
+        // scaled to `copyBytes`, growing at most 8× a time.
+        var count = min(4, copyRows)
+        while true {
+            let rows = try c.query("FETCH \(count) FROM gloss_copy")
+            if rows.isEmpty { break }
+            var bytes = 0
+            try batch(rows.map { row in
+                try zip(row, kinds).map { cell, kind in
+                    bytes += cell.bytes?.readableBytes ?? 0
+                    return try HubStore.value(cell, kind)
+                }
+            })
+            count = max(1, min(copyRows, count * 8, Int(Double(count) * Double(copyBytes) / Double(max(bytes, 1)))))
         }
-        return out.value
+        try c.query("CLOSE gloss_copy")
     }
 
     static func value(_ cell: PostgresCell, _ kind: ColumnKind) throws -> RowValue {

@@ -52,7 +52,7 @@ final class PGConnection: @unchecked Sendable {
     private let lock = NSLock()
     /// How long one statement may take before the connection is given up (a server that stopped
     /// answering — a failover, a dropped session — must not hold a hub's threads for ever): 20 s,
-    /// or `GLOSS_HUB_STATEMENT_TIMEOUT`; a streamed read (a new cache's copy) gets at least 600 s.
+    /// or `GLOSS_HUB_STATEMENT_TIMEOUT`.
     static let deadline: TimeInterval = {
         ProcessInfo.processInfo.environment["GLOSS_HUB_STATEMENT_TIMEOUT"].flatMap(TimeInterval.init).flatMap { $0 > 0 && $0 <= 86_400 ? $0 : nil } ?? 20
     }()
@@ -136,12 +136,6 @@ final class PGConnection: @unchecked Sendable {
             throw HubError(lost: "the hub database rolled the transaction back instead of committing it (\(result.metadata.command))")
         }
         return result.rows
-    }
-
-    /// Runs one statement and calls `row` for each row as it arrives (on a NIO thread: decode only).
-    func stream(_ sql: String, _ binds: PostgresBindings = PostgresBindings(), row: @escaping @Sendable (PostgresRow) throws -> Void) throws {
-        lock.lock(); defer { lock.unlock() }
-        _ = try run(sql, deadline: max(PGConnection.deadline, 600)) { $0.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: PGConnection.logger, row) }
     }
 
     /// Closes the connection (the next query reconnects; a transaction open on it is lost).

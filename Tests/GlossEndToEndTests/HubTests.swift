@@ -14,8 +14,8 @@ struct HubTests {
     }
 
     /// `gloss serve --store URL --cache DIR` on a free port.
-    static func hub(_ db: PostgresTestDatabase, cache: URL) throws -> ServeProcess {
-        try ServeProcess(arguments: ["--store", db.url, "--cache", cache.path])
+    static func hub(_ db: PostgresTestDatabase, cache: URL, env: [String: String] = [:]) throws -> ServeProcess {
+        try ServeProcess(arguments: ["--store", db.url, "--cache", cache.path], env: env)
     }
 
     /// A replica holding every kind of event (the same history `Scripts/test.sh` gives the verifier).
@@ -128,8 +128,9 @@ struct HubTests {
         #expect(withNUL != replica)
         #expect(withNUL == (try Self.digest(["--store", db.url], tmp)))
         #expect(withNUL == (try Self.digest(["--store", db.url, "--recompute"], tmp)), "escaped text read back exactly")
-        // A new hub process bootstraps from the PostgreSQL rows and serves them: the text comes back exactly.
-        let reader = try Self.hub(db, cache: tmp.sub("hub-reader"))
+        // A new hub process bootstraps from the PostgreSQL rows and serves them: the text comes back
+        // exactly. It copies 3 rows per batch, so every table of more than 3 rows takes several.
+        let reader = try Self.hub(db, cache: tmp.sub("hub-reader"), env: ["GLOSS_HUB_COPY_ROWS": "3"])
         defer { reader.stop() }
         let c = tmp.sub("cy")
         #expect(try Self.gloss(["init", "--analyst", "cy", "--dir", c.path], tmp).status == 0)
@@ -522,6 +523,36 @@ struct HubTests {
         // A second prune with nothing old enough deletes nothing and keeps the record.
         let again = try Self.gloss(["hub", "prune", "--json", "--store", db.url, "--older-than", "3600"], tmp)
         #expect(again.object["pruned"] as? Int == 0 && again.object["through"] as? Int == through, "\(again.stdout)")
+    }
+
+    /// A new cache copies the database a batch at a time: its peak memory does not grow with the
+    /// tables (it held each table whole: with 64 notes of 0.8 MB, `events`, `notes` and
+    /// `note_revisions` each hold over 50 MB).
+    @Test func aBootstrapsMemoryDoesNotGrowWithTheDatabase() throws {
+        let tmp = TempDir("gloss-hub-boot")
+        defer { tmp.remove() }
+        let db = try PostgresTestDatabase("boot")
+        defer { db.drop() }
+        #expect(try Self.gloss(["hub", "init", "--store", db.url], tmp).status == 0)
+        let w = tmp.sub("writer")
+        #expect(try Self.gloss(["init", "--analyst", "writer", "--dir", w.path], tmp).status == 0)
+        let writer = try Replica.open(at: w)
+        let article = try writer.ingest(bytes: Array("date 2026-12-05 BOOT\nlong notes\n".utf8), filename: nil).id
+        let hub = try Self.hub(db, cache: tmp.sub("hub"))
+        defer { hub.stop() }
+        var peaks: [Int] = []
+        for (round, notes) in [4, 60].enumerated() {
+            for i in 0..<notes {
+                _ = try writer.addNote(on: article, body: String(repeating: "line \(round) \(i) of a long note\n", count: 1_000_000 / 30))
+            }
+            #expect(try Self.gloss(["sync", "--dir", w.path, "127.0.0.1:\(hub.port)"], tmp).status == 0)
+            let fresh = try Self.hub(db, cache: tmp.sub("fresh-\(round)"))
+            peaks.append(fresh.peakRSS ?? 0)
+            #expect(fresh.stop() == 0)
+        }
+        try writer.close()
+        print("a bootstrap's peak memory: \(peaks[0] >> 20) MB with 4 notes of 0.8 MB, \(peaks[1] >> 20) MB with 64")
+        #expect(peaks[0] > 0 && peaks[1] - peaks[0] < 24 << 20, "\(peaks.map { $0 >> 20 }) MB")
     }
 
     /// `feeds.head_seq` per replica (hex) in the database.
