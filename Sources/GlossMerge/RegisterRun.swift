@@ -28,6 +28,9 @@ public struct RegisterRun<Key: Hashable, W: RegisterWrite> {
     /// Registers touched by the run.
     public var count: Int { order.count }
 
+    /// True when the run touched `key`'s register.
+    public func contains(_ key: Key) -> Bool { registers[key] != nil }
+
     /// Registers touched by the run, in the order it first touched them.
     public var changes: [Change] { order.map { registers[$0]! } }
 

@@ -23,12 +23,21 @@ import GlossStore
 ///   annotation row exists and was created by that event: nothing but a rebuild, which resets the
 ///   window, removes such a row).
 ///
-/// Only note events defer, and only resolutions and redactions read what they defer: those flush
-/// the run first, so whatever reads note rows or registers sees them current. The rows at commit
-/// are those of the event-by-event projection (the window-size tests check it).
+/// - likewise the fact-record and grade registers (`credibility`, `reliability`) a run writes: their
+///   `reg_heads`, open conflicts and the `facts` and `sources` columns that show them are written
+///   once, when the run ends (K concurrent gradings of one source read and rewrote the register's K
+///   heads and conflict candidates at each: K² rows);
+///
+/// Note, fact, source and grade events defer, and only resolutions and redactions read what they
+/// defer: those flush the run first, so whatever reads register-shown rows or registers sees them
+/// current. The rows at commit are those of the event-by-event projection (the window-size tests
+/// check it).
 final class ApplyWindow {
     /// Note-body registers by note id.
     var notes = RegisterRun<String, Registers.Write>()
+    /// Fact-record and grade registers by object and field.
+    var registers = RegisterRun<RegisterKey, Registers.Write>()
+    struct RegisterKey: Hashable { var object: String; var field: String }
     /// A run is written out once it holds this many registers, or note text of this many UTF-8 bytes
     /// (memory stays bounded however long a run is, e.g. a rebuild of a log of notes alone; a
     /// 5,000-event import window fits in one run unless its notes are long).
@@ -37,7 +46,7 @@ final class ApplyWindow {
     /// UTF-8 bytes of the note texts the run's writes hold.
     var runBytes = 0
     /// True when the run is to be written out now.
-    var runIsFull: Bool { notes.count >= ApplyWindow.maxRunRegisters || runBytes >= ApplyWindow.maxRunBytes }
+    var runIsFull: Bool { notes.count + registers.count >= ApplyWindow.maxRunRegisters || runBytes >= ApplyWindow.maxRunBytes }
     /// Memoized causal answers kept at most (then forgotten and re-read as needed).
     static let maxDepSeqs = 100_000
     /// The store the run's events are applied to (weak: the store owns the connection that owns this).
@@ -71,7 +80,7 @@ final class ApplyWindow {
 
     /// Forgets the run (after it is written, after any event outside a run, on rollback).
     func clearRun() {
-        notes.removeAll(); store = nil; runBytes = 0
+        notes.removeAll(); registers.removeAll(); store = nil; runBytes = 0
     }
 
     /// Articles whose current revision changed in this transaction: their annotations and evidence

@@ -117,19 +117,19 @@ extension GlossProjector {
                 """) { b in b.add(c.id); b.add(p.article); b.add(p.revision); b.add(c.author); b.add(c.at); b.add(r.subject); b.add(r.predicate); b.add(r.object); b.add(r.when); b.add(r.where); b.add(r.source); b.add(s.exact); b.add(s.prefix); b.add(s.suffix); b.add(s.start); b.add(s.end); b.add(p.fromCandidate); b.add(c.id); b.add(c.time); b.add(c.at) }
             try factRevision(fact: c.id, kind: "add", field: nil, record: r.text, reason: nil, c, db)
             try anchorNew(c.id, kind: "fact", article: p.article, revision: p.revision, selector: s, db)
-            try factWrite(c.id, deleted: false, record: r.text, e, c, store: store, db)
+            try factWrite(c.id, deleted: false, record: r.text, deferred: true, e, c, store: store, db)
         case .factAmended(let p):
             guard try createdInCausalPast(p.fact, table: "facts", key: "fact", of: e, store: store, db) else {
                 return "amends fact \(p.fact.prefix(12)), which is not in its causal past"
             }
             try factRevision(fact: p.fact, kind: "amend", field: p.field, record: p.record.text, reason: nil, c, db)
-            try factWrite(p.fact, deleted: false, record: p.record.text, e, c, store: store, db)
+            try factWrite(p.fact, deleted: false, record: p.record.text, deferred: true, e, c, store: store, db)
         case .factRetracted(let p):
             guard try createdInCausalPast(p.fact, table: "facts", key: "fact", of: e, store: store, db) else {
                 return "retracts fact \(p.fact.prefix(12)), which is not in its causal past"
             }
             try factRevision(fact: p.fact, kind: "retract", field: nil, record: nil, reason: p.reason, c, db)
-            try factWrite(p.fact, deleted: true, record: nil, e, c, store: store, db)
+            try factWrite(p.fact, deleted: true, record: nil, deferred: true, e, c, store: store, db)
         case .factGraded(let p):
             guard try createdInCausalPast(p.fact, table: "facts", key: "fact", of: e, store: store, db) else {
                 return "grades fact \(p.fact.prefix(12)), which is not in its causal past"
@@ -145,7 +145,10 @@ extension GlossProjector {
                 """) { b in b.add(p.source); b.add(p.name); b.add(p.kind); b.add(c.id); b.add(c.author); b.add(c.at); b.add(c.time); b.add(c.replica) }
             // Gradings are kept whether or not the source has arrived (its id is derived from its
             // name, so a grading cannot prove it saw the addition); the row shows them either way.
-            try showGrade(p.source, scale: "reliability", store: store, db)
+            // (Gradings the run holds are shown when it ends, on this row.)
+            if ApplyWindow.of(db)?.registers.contains(.init(object: p.source, field: "reliability")) != true {
+                try showGrade(p.source, scale: "reliability", store: store, db)
+            }
         case .sourceGraded(let p):
             try grade(p.source, scale: "reliability", p.reliability, reason: p.reason, kind: "grade", e, c, store: store, db)
         case .annotationAdded(let p):
@@ -172,7 +175,7 @@ extension GlossProjector {
             }
             if let v = p.value, (try? FactRecord(text: v)) == nil { return "resolution value is not a fact record" }
             try factRevision(fact: p.object, kind: "resolve", field: nil, record: p.value, reason: p.reason, c, db)
-            try factWrite(p.object, deleted: p.deleted, record: p.value, e, c, store: store, db)
+            try factWrite(p.object, deleted: p.deleted, record: p.value, deferred: false, e, c, store: store, db)
             try Registers(store: store).recordResolved(p, objectKind: "fact", resolution: c.id, time: c.time, db)
         case "credibility", "reliability":
             let onFact = p.field == "credibility"
@@ -203,21 +206,9 @@ extension GlossProjector {
 
     /// A write to a fact's record register; the facts row shows the displayed record (a retracted
     /// fact keeps showing its last record, the highest (time, replica) write with one).
-    private func factWrite(_ fact: String, deleted: Bool, record: String?, _ e: AppliedEvent, _ c: Context, store: ReplicaStore, _ db: Database) throws {
-        let shown = try Registers(store: store).write(object: fact, objectKind: "fact", field: "record",
-                                                      registerWrite(e, c, deleted: deleted, value: record), db)
-        let text = try shown.value ?? String.fetchOne(db.cachedStatement(sql: """
-            SELECT value FROM reg_writes WHERE object = ? AND field = 'record' AND deleted = 0 ORDER BY time DESC, replica DESC LIMIT 1
-            """), arguments: [fact])
-        // Every stored value was checked, and a line merge of records keeps one line per field.
-        guard let text, let r = try? FactRecord(text: text) else { return }
-        try db.run("""
-            UPDATE facts SET subject = ?, predicate = ?, object = ?, when_text = ?, where_text = ?, source = ?,
-                record_event = ?, record_time = ?, updated_at = ?, retracted = ?, record_state = ?,
-                retract_reason = (SELECT reason FROM fact_revisions WHERE event = ? AND kind = 'retract')
-            WHERE fact = ?
-            """) { b in b.add(r.subject); b.add(r.predicate); b.add(r.object); b.add(r.when); b.add(r.where); b.add(r.source); b.add(shown.winner.event); b.add(shown.winner.time); b.add(shown.winner.at); b.add(shown.deleted); b.add(shown.state.rawValue); b.add(shown.winner.event); b.add(fact) }
-        try SearchIndex.markFact(fact, db)
+    private func factWrite(_ fact: String, deleted: Bool, record: String?, deferred: Bool, _ e: AppliedEvent, _ c: Context,
+                           store: ReplicaStore, _ db: Database) throws {
+        try write(object: fact, field: "record", registerWrite(e, c, deleted: deleted, value: record), deferred: deferred, store: store, db)
     }
 
     /// A grading (or a resolution of concurrent gradings): kept in `grades`, written to the
@@ -227,9 +218,45 @@ extension GlossProjector {
         try db.run("""
             INSERT INTO grades(event, object, scale, grade, reason, kind, author, time, replica, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """) { b in b.add(c.id); b.add(object); b.add(scale); b.add(value); b.add(reason); b.add(kind); b.add(c.author); b.add(c.time); b.add(c.replica); b.add(c.at) }
-        _ = try Registers(store: store).write(object: object, objectKind: scale == "credibility" ? "fact" : "source", field: scale,
-                                              registerWrite(e, c, deleted: false, value: value), db)
-        try showGrade(object, scale: scale, store: store, db)
+        try write(object: object, field: scale, registerWrite(e, c, deleted: false, value: value), deferred: kind != "resolve", store: store, db)
+    }
+
+    /// The object kind of a fact-record or grade register's conflicts.
+    static func objectKind(field: String) -> String { field == "reliability" ? "source" : "fact" }
+
+    /// Records a write to a fact-record or grade register and shows what the register displays.
+    /// Deferred (any event but a resolution, which ends the run first): the heads stay in the
+    /// connection's apply window, and the heads, conflicts and shown row are written when the run
+    /// ends (`flushRun`).
+    private func write(object: String, field: String, _ w: Registers.Write, deferred: Bool, store: ReplicaStore, _ db: Database) throws {
+        let registers = Registers(store: store)
+        guard deferred, let window = ApplyWindow.of(db) else {
+            return try show(object, field: field, registers.write(object: object, objectKind: GlossProjector.objectKind(field: field), field: field, w, db), db)
+        }
+        try registers.record(object: object, field: field, w, db)
+        // A fact's first record write (its FactAdded) has nothing before it.
+        try window.registers.write(w, to: .init(object: object, field: field),
+                                   stored: { k in w.event == k.object ? [] : try registers.heads(k.object, k.field, db) },
+                                   happenedBefore: registers.happenedBefore(db))
+        window.store = store
+        if window.runIsFull { try flushRun(db) }
+    }
+
+    /// Shows what a fact-record or grade register displays on its facts or sources row.
+    func show(_ object: String, field: String, _ shown: Registers.Displayed, _ db: Database) throws {
+        guard field == "record" else { return try showGrade(object, scale: field, shown, db) }
+        let text = try shown.value ?? String.fetchOne(db.cachedStatement(sql: """
+            SELECT value FROM reg_writes WHERE object = ? AND field = 'record' AND deleted = 0 ORDER BY time DESC, replica DESC LIMIT 1
+            """), arguments: [object])
+        // Every stored value was checked, and a line merge of records keeps one line per field.
+        guard let text, let r = try? FactRecord(text: text) else { return }
+        try db.run("""
+            UPDATE facts SET subject = ?, predicate = ?, object = ?, when_text = ?, where_text = ?, source = ?,
+                record_event = ?, record_time = ?, updated_at = ?, retracted = ?, record_state = ?,
+                retract_reason = (SELECT reason FROM fact_revisions WHERE event = ? AND kind = 'retract')
+            WHERE fact = ?
+            """) { b in b.add(r.subject); b.add(r.predicate); b.add(r.object); b.add(r.when); b.add(r.where); b.add(r.source); b.add(shown.winner.event); b.add(shown.winner.time); b.add(shown.winner.at); b.add(shown.deleted); b.add(shown.state.rawValue); b.add(shown.winner.event); b.add(object) }
+        try SearchIndex.markFact(object, db)
     }
 
     /// Copies a grade register's displayed value onto the fact or source row (when it exists).
@@ -237,7 +264,10 @@ extension GlossProjector {
         let registers = Registers(store: store)
         let heads = try registers.heads(object, scale, db)
         guard !heads.isEmpty else { return }
-        let shown = try registers.display(object: object, field: scale, heads: heads, db)
+        try showGrade(object, scale: scale, try registers.display(object: object, field: scale, heads: heads, db), db)
+    }
+
+    private func showGrade(_ object: String, scale: String, _ shown: Registers.Displayed, _ db: Database) throws {
         let sql = scale == "credibility"
             ? "UPDATE facts SET credibility = ?, credibility_state = ? WHERE fact = ?"
             : "UPDATE sources SET reliability = ?, reliability_state = ? WHERE source = ?"

@@ -51,7 +51,7 @@ public struct GlossProjector: Projector {
     }
 
     public func willCommit(_ db: Database) throws {
-        try flushNoteRun(db)
+        try flushRun(db)
         try reanchorStaleArticles(db)
         try SearchIndex.flush(db)
         try ProjectionDigest.flush(db)
@@ -278,7 +278,7 @@ public struct GlossProjector: Projector {
         case .conflictResolved, .payloadRedacted: false
         default: true
         }
-        if !inRun { try flushNoteRun(db) }
+        if !inRun { try flushRun(db) }
         defer { if !inRun { ApplyWindow.of(db)?.clearRun() } }
         switch payload {
         case .articleIngested(let p):
@@ -479,7 +479,7 @@ public struct GlossProjector: Projector {
 
     /// A write to a note's body register; the notes row shows the register's displayed value.
     /// Deferred (a note event): the heads stay in the connection's apply window and the rows are
-    /// written when the run of note events ends (`flushNoteRun`).
+    /// written when the run ends (`flushRun`).
     private func noteWrite(_ note: String, deleted: Bool, value: String?, deferred: Bool, _ e: AppliedEvent, _ c: Context,
                            store: ReplicaStore, _ db: Database) throws {
         let w = Registers.Write(event: c.id, deleted: deleted, value: value, time: c.time, replica: c.replica, author: c.author, at: c.at,
@@ -494,19 +494,24 @@ public struct GlossProjector: Projector {
                                happenedBefore: registers.happenedBefore(db))
         window.store = store
         window.runBytes += value?.utf8.count ?? 0
-        if window.runIsFull { try flushNoteRun(db) }
+        if window.runIsFull { try flushRun(db) }
     }
 
-    /// Writes the heads, open conflicts and notes rows of the note registers a run of note events
-    /// wrote (once per note, whatever the number of writes), and ends the run.
-    func flushNoteRun(_ db: Database) throws {
+    /// Writes the heads, open conflicts and shown rows (notes, facts, sources) of the registers a
+    /// run of events wrote (once per register, whatever the number of writes), and ends the run.
+    func flushRun(_ db: Database) throws {
         guard let window = ApplyWindow.of(db) else { return }
         defer { window.clearRun() }
-        guard !window.notes.isEmpty else { return }
-        guard let store = window.store else { throw StoreError(.corrupt, "a run of note events lost its store before it was written; nothing was committed") }
+        guard !window.notes.isEmpty || !window.registers.isEmpty else { return }
+        guard let store = window.store else { throw StoreError(.corrupt, "a run of events lost its store before it was written; nothing was committed") }
         let registers = Registers(store: store)
         for r in window.notes.changes {
             try showNote(r.key, try registers.setHeads(object: r.key, objectKind: "note", field: "body", heads: r.heads, replacing: r.stored, db), db)
+        }
+        for r in window.registers.changes {
+            let shown = try registers.setHeads(object: r.key.object, objectKind: GlossProjector.objectKind(field: r.key.field), field: r.key.field,
+                                               heads: r.heads, replacing: r.stored, db)
+            try show(r.key.object, field: r.key.field, shown, db)
         }
     }
 
