@@ -67,6 +67,50 @@ import Testing
         }
     }
 
+    /// The list's tag, source and grade filters (each one query for the articles it lets
+    /// through), alone and together, against articles with and without what they ask for.
+    @Test func theListFiltersByTagSourceAndGrade() async throws {
+        let f = try WebFixture("filters")
+        defer { f.remove() }
+        let bare = try f.replica.ingest(bytes: Array("date 2021-06-25 KYIV – nothing cited here.\n".utf8), filename: "bare.txt").id
+        let cited = try f.replica.ingest(bytes: Array("date 2021-06-24 BAKU – Reuters says the talks went on.\n".utf8), filename: "cited.txt").id
+        _ = try f.replica.addSource(name: "Reuters", kind: "agency")
+        _ = try f.replica.gradeSource("Reuters", reliability: .fairlyReliable, reason: nil)
+        var input = FactInput()
+        input.article = cited; input.subject = "the talks"; input.predicate = "went on"; input.object = "in Baku"
+        input.source = "Reuters"; input.evidence = "the talks went on"
+        _ = try f.replica.addFact(input)
+        _ = try f.replica.tag(cited, "azerbaijan")
+        _ = try f.replica.tag(bare, "other")
+        func ids(_ filter: ArticleFilter) throws -> Set<String> {
+            let list = try f.replica.articleList(filter)
+            #expect(list.matching == list.articles.count && list.total == 3)
+            return Set(list.articles.map(\.id))
+        }
+        #expect(try ids(ArticleFilter()) == [f.article, bare, cited])
+        #expect(try ids(ArticleFilter(tag: "azerbaijan")) == [f.article, cited])
+        #expect(try ids(ArticleFilter(tag: "other")) == [bare])
+        #expect(try ids(ArticleFilter(tag: "none")) == [])
+        #expect(try ids(ArticleFilter(source: "dawn")) == [f.article], "a source by name, any case")
+        let reuters = try #require(try f.replica.sources().first { $0.name == "Reuters" }?.id)
+        #expect(try ids(ArticleFilter(source: String(reuters.prefix(12)))) == [cited], "or by id prefix")
+        #expect(try ids(ArticleFilter(source: "Nobody")) == [], "an unknown source matches no article")
+        #expect(try ids(ArticleFilter(grade: "b")) == [f.article], "B2: a grade prefix, any case")
+        #expect(try ids(ArticleFilter(grade: "B2")) == [f.article])
+        #expect(try ids(ArticleFilter(grade: "C")) == [cited], "C? (credibility not graded)")
+        #expect(try ids(ArticleFilter(grade: "B3")) == [])
+        #expect(try ids(ArticleFilter(tag: "azerbaijan", source: "Reuters")) == [cited])
+        #expect(try ids(ArticleFilter(tag: "azerbaijan", grade: "B")) == [f.article])
+        #expect(try ids(ArticleFilter(tag: "other", grade: "B")) == [])
+        // The rows shown still carry their tags, sources and grades.
+        let row = try #require(try f.replica.articleList(ArticleFilter(source: "Reuters")).articles.first)
+        #expect(row.tags == ["azerbaijan"] && row.sources == ["Reuters"] && row.grades == ["C?"] && row.facts == 1)
+        try await Self.app(f.server()).test(.router) { client in
+            let page = try await text(client.get("/?tag=azerbaijan&grade=C"))
+            #expect(page.contains("/articles/\(cited)") && !page.contains("/articles/\(f.article)") && !page.contains("/articles/\(bare)"))
+        }
+    }
+
     @Test func hostileNoteAndArticleTextRendersInert() async throws {
         let f = try WebFixture("hostile")
         defer { f.remove() }

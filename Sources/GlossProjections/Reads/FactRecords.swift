@@ -79,6 +79,16 @@ public struct FactSummary: Sendable, FetchableRecord {
                             arguments: StatementArguments(article.map { [$0] } ?? [])), db)
     }
 
+    /// The articles with a fact citing `source` (an id), each once.
+    public static func articles(citing source: String, _ db: Database) throws -> Set<String> {
+        Set(try String.fetchAll(db, sql: "SELECT DISTINCT article FROM facts WHERE source = ?", arguments: [source]))
+    }
+
+    /// The articles with a fact whose grade (`FactSummary.grade`, e.g. `B2`) starts with `prefix`, each once.
+    public static func articles(gradedWith prefix: String, _ db: Database) throws -> Set<String> {
+        Set(try String.fetchAll(db, sql: "SELECT DISTINCT article FROM fact_view WHERE substr(grade, 1, length(?1)) = ?1", arguments: [prefix]))
+    }
+
     /// The facts (of one article, or all) by id, without their links (`gloss export`).
     public static func byID(article: String?, _ db: Database) throws -> [FactSummary] {
         try fetchAll(db, sql: "SELECT * FROM fact_view\(article == nil ? "" : " WHERE article = ?") ORDER BY fact",

@@ -14,6 +14,11 @@ public enum SetReads {
         try String.fetchAll(db, sql: "SELECT addition FROM links WHERE from_id = ? AND relation = ? AND to_id = ?", arguments: [from, relation, to])
     }
 
+    /// The objects carrying `tag`, each once (one query: a list filter does not ask per object).
+    public static func objects(taggedWith tag: String, _ db: Database) throws -> Set<String> {
+        Set(try String.fetchAll(db, sql: "SELECT DISTINCT object FROM tags WHERE tag = ?", arguments: [tag]))
+    }
+
     /// The tags of an object, each once, sorted.
     public static func tags(of object: String, _ db: Database) throws -> [String] {
         try String.fetchAll(db, sql: "SELECT DISTINCT tag FROM tags WHERE object = ? ORDER BY tag", arguments: [object])
