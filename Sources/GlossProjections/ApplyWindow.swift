@@ -38,12 +38,12 @@ final class ApplyWindow {
     /// Fact-record and grade registers by object and field.
     var registers = RegisterRun<RegisterKey, Registers.Write>()
     struct RegisterKey: Hashable { var object: String; var field: String }
-    /// A run is written out once it holds this many registers, or note text of this many UTF-8 bytes
+    /// A run is written out once it holds this many registers, or written text of this many UTF-8 bytes
     /// (memory stays bounded however long a run is, e.g. a rebuild of a log of notes alone; a
     /// 5,000-event import window fits in one run unless its notes are long).
     static let maxRunRegisters = 10_000
     static let maxRunBytes = 8 << 20
-    /// UTF-8 bytes of the note texts the run's writes hold.
+    /// UTF-8 bytes of the texts (note bodies, fact records, grades) the run's writes hold.
     var runBytes = 0
     /// True when the run is to be written out now.
     var runIsFull: Bool { notes.count + registers.count >= ApplyWindow.maxRunRegisters || runBytes >= ApplyWindow.maxRunBytes }

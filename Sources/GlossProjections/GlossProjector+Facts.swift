@@ -239,6 +239,7 @@ extension GlossProjector {
                                    stored: { k in w.event == k.object ? [] : try registers.heads(k.object, k.field, db) },
                                    happenedBefore: registers.happenedBefore(db))
         window.store = store
+        window.runBytes += w.value?.utf8.count ?? 0
         if window.runIsFull { try flushRun(db) }
     }
 
