@@ -98,16 +98,22 @@ final class ApplyWindow {
 
     /// Notes the event just applied: its full deps are its predecessor's (when known, or none at
     /// seq 1) with its deps delta over them (the latest entry per feed, as `event_deps` answers).
-    func applied(feed: Int64, seq: UInt64, depFeeds: [(feed: Int64, seq: UInt64)]?) {
-        let previous = vectors.removeValue(forKey: feed)
-        if let previous { vectorEntries -= previous.deps.count }
-        guard let depFeeds else { return }
-        var deps: [Int64: UInt64]
-        if seq == 1 { deps = [:] } else if let previous, previous.seq == seq - 1 { deps = previous.deps } else { return }
-        for d in depFeeds where d.feed != feed { deps[d.feed] = d.seq }
-        if vectorEntries + deps.count > ApplyWindow.maxDepSeqs { vectors.removeAll(keepingCapacity: true); vectorEntries = 0 }
-        vectors[feed] = (seq, deps)
-        vectorEntries += deps.count
+    func applied(feed: Int64, seq: UInt64, depFeeds: [(Int64, UInt64)]?) {
+        if let depFeeds, seq > 1, let i = vectors.index(forKey: feed), vectors.values[i].seq == seq - 1 {
+            // The predecessor's, grown in place.
+            vectors.values[i].seq = seq
+            for (f, s) in depFeeds where f != feed {
+                if vectors.values[i].deps.updateValue(s, forKey: f) == nil { vectorEntries += 1 }
+            }
+        } else if let depFeeds, seq == 1 {
+            var deps: [Int64: UInt64] = [:]
+            for (f, s) in depFeeds where f != feed { deps[f] = s }
+            if let old = vectors.updateValue((seq, deps), forKey: feed) { vectorEntries -= old.deps.count }
+            vectorEntries += deps.count
+        } else if let old = vectors.removeValue(forKey: feed) {
+            vectorEntries -= old.deps.count
+        }
+        if vectorEntries > ApplyWindow.maxDepSeqs { vectors.removeAll(keepingCapacity: true); vectorEntries = 0 }
     }
 
     /// The seq of feed `on` in the full deps of stored event (`feed`, `seq`), memoized.

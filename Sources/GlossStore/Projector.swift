@@ -14,7 +14,7 @@ public struct AppliedEvent: Sendable {
     public var decoded: DecodedPayload? = nil
     /// Its deps delta by local feed number (`event_deps`' rows of this event), or nil when the
     /// caller did not map it.
-    public var depFeeds: [(feed: Int64, seq: UInt64)]? = nil
+    public var depFeeds: [(Int64, UInt64)]? = nil
     public var id: EventID { envelope.id }
 
     /// The decoded payload (decoded here when no one did it before).

@@ -416,8 +416,7 @@ public final class ReplicaStore: Sendable {
         }
         if updateHead { try setHead(feed: feed, seq: env.seq, id: env.id, db) }
         guard project else { return }
-        try projector.apply(AppliedEvent(envelope: env, payload: payload, pos: pos, feed: feed, decoded: decoded,
-                                          depFeeds: depFeeds.map { (feed: $0.0, seq: $0.1) }), store: self, db)
+        try projector.apply(AppliedEvent(envelope: env, payload: payload, pos: pos, feed: feed, decoded: decoded, depFeeds: depFeeds), store: self, db)
     }
 
     func setHead(feed: Int64, seq: UInt64, id: EventID, _ db: Database) throws {
@@ -497,7 +496,7 @@ public final class ReplicaStore: Sendable {
             done += raw.count - (next?.count ?? 0)
             if let batch = decoding {
                 for var e in try batch.events() {
-                    e.depFeeds = e.envelope.depsDelta.reduce(into: [] as [(feed: Int64, seq: UInt64)]?) { out, d in
+                    e.depFeeds = e.envelope.depsDelta.reduce(into: [] as [(Int64, UInt64)]?) { out, d in
                         if let f = feeds[d.replica] { out?.append((f, d.seq)) } else { out = nil }
                     }
                     try projector.apply(e, store: self, db)
