@@ -152,9 +152,9 @@ extension TableRow {
 
 extension Replica {
     /// The articles that pass `filter`, by date (newest first), then id: `limit` of them from
-    /// `offset`. No article text is read (the list's rows come from `ArticleReads.summaries`); the
-    /// tag, source and grade criteria are each one query for the articles they let through, and
-    /// tags, facts and notes are read for the rows shown only.
+    /// `offset`. No article text is read: the articles' ids and dates are sorted and filtered (the
+    /// tag, source and grade criteria are each one query for the articles they let through), and
+    /// the rows shown alone are read with their tags, facts and notes (`ArticleReads.summary`).
     public func articleList(_ filter: ArticleFilter = ArticleFilter(), limit: Int = 100, offset: Int = 0) throws -> ArticleList {
         let text = filter.text?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         let hits = text.isEmpty ? [] : try search(text, limit: 200)
@@ -168,7 +168,7 @@ extension Replica {
         let grade = filter.grade?.trimmingCharacters(in: .whitespaces).uppercased() ?? ""
         let from = filter.from?.trimmingCharacters(in: .whitespaces) ?? "", to = filter.to?.trimmingCharacters(in: .whitespaces) ?? ""
         return try read { db in
-            let all = try ArticleReads.summaries(db).sorted { ($0.date ?? "", $1.id) > ($1.date ?? "", $0.id) }
+            let all = try ArticleReads.dates(db).sorted { ($0.date ?? "", $1.id) > ($1.date ?? "", $0.id) }
             // (A page of 20,000 articles read every article's tags or facts for these: 4.5 s.)
             let tagged = try tag.isEmpty ? nil : SetReads.objects(taggedWith: tag, db)
             let citing = try sourceID.map { try FactSummary.articles(citing: $0, db) }
@@ -184,7 +184,7 @@ extension Replica {
                 if let citing, !citing.contains(a.id) { continue }
                 if let graded, !graded.contains(a.id) { continue }
                 matching += 1
-                guard matching > offset, items.count < limit else { continue }
+                guard matching > offset, items.count < limit, let a = try ArticleReads.summary(of: a.id, db) else { continue }
                 let shownFacts = try FactSummary.all(article: a.id, db)
                 let grades = Set(shownFacts.compactMap(\.grade))
                 items.append(ArticleListItem(

@@ -75,13 +75,19 @@ public enum ArticleReads {
         public var filename: String?
     }
 
-    /// Every article, without reading any text (one statement), in id order.
-    public static func summaries(_ db: Database) throws -> [Summary] {
-        try Row.fetchAll(db, sql: """
+    /// Every article's id and date (`articles.date`), in id order: what a list of articles sorts
+    /// and filters by, before it reads the rows it shows (`summary(of:)`).
+    public static func dates(_ db: Database) throws -> [(id: String, date: String?)] {
+        try Row.fetchAll(db, sql: "SELECT article, date FROM articles ORDER BY article").map { ($0[0], $0[1]) }
+    }
+
+    /// One article without reading any text (one statement); nil when there is none.
+    public static func summary(of id: String, _ db: Database) throws -> Summary? {
+        try Row.fetchOne(db, sql: """
             SELECT a.article, a.date, a.dateline, a.ingested_by, a.ingested_at, a.revisions,
                    (SELECT r.filename FROM article_revisions r WHERE r.article = a.article ORDER BY r.time, r.replica LIMIT 1)
-            FROM articles a ORDER BY a.article
-            """).map { Summary(id: $0[0], date: $0[1], dateline: $0[2], ingestedBy: $0[3], ingestedAt: $0[4], revisions: $0[5], filename: $0[6]) }
+            FROM articles a WHERE a.article = ?
+            """, arguments: [id]).map { Summary(id: $0[0], date: $0[1], dateline: $0[2], ingestedBy: $0[3], ingestedAt: $0[4], revisions: $0[5], filename: $0[6]) }
     }
 }
 
