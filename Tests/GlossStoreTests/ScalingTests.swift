@@ -305,29 +305,39 @@ import Testing
         #expect(costs[1] <= costs[0] * 6, "\(costs) thousand VM steps: 4× the heads should cost about 4×")
     }
 
+    /// VM steps (in thousands) the writer spends applying, in one window, `k` concurrent writes by
+    /// fresh keys (`write(object, i)`) after `first`, an owner's event; then `shown` (SQL, `?1` the
+    /// object) must read a conflict of `k` candidates, and a rebuild must keep the digest.
+    func oneWindowOfConcurrentWrites<F: EventPayload, P: EventPayload>(k: Int, _ label: String, first: F, object: (SignedEvent) -> String,
+                                                                      write: (String, Int) -> P, shown: String) throws -> Int {
+        let owner = ReplicaKey()
+        let t = HybridTime(milliseconds: 1_624_700_000_000).raw
+        let added = try TrustBoundaryTests.signed(owner, seq: 1, prev: .zero, time: t, first)
+        let id = object(added)
+        let writes = try Self.concurrent(after: (owner.replicaID, 1), time: t + 1000, (0..<k).map { write(id, $0) })
+        let r = try Replica.create(in: tmp.sub("\(label)-\(k)"), analyst: "d", key: ReplicaKey(), clock: clock.function)
+        _ = try r.store.applyRemote([added], now: clock.read())
+        var applied = 0
+        let steps = try Self.vmSteps(r.store) { applied = try r.store.applyRemote(writes, now: clock.read()).applied }
+        #expect(applied == k)
+        let row = try r.store.read { try Row.fetchOne($0, sql: shown, arguments: [id]) }
+        #expect(row?[0] == "conflict" && row?[1] == k, "\(label): \(String(describing: row))")
+        let maintained = try r.digest()
+        _ = try r.rebuild()
+        #expect(try r.digest() == maintained)
+        return steps
+    }
+
     /// K fresh keys each editing one note, all in one window: each new write is checked against
     /// every head kept so far. The checks asked the store one query per (write, head's feed), K²/2
     /// queries; the window now holds the full deps of the events it applied, so a write's checks are
     /// lookups and the window's SQL work grows with K.
     @Test func manyConcurrentHeadsInOneWindowCostQueriesLinearInTheirNumber() throws {
         defer { tmp.remove() }
-        var costs: [Int] = []
-        for k in [150, 600] {
-            let owner = ReplicaKey()
-            let t = HybridTime(milliseconds: 1_624_700_000_000).raw
-            let added = try TrustBoundaryTests.signed(owner, seq: 1, prev: .zero, time: t, NoteAdded(on: String(repeating: "a", count: 64), body: "base"))
-            let note = added.id.hex
-            let edits = try Self.concurrent(after: (owner.replicaID, 1), time: t + 1000, (0..<k).map { NoteEdited(note: note, body: "edit \($0)") })
-            let r = try Replica.create(in: tmp.sub("window-\(k)"), analyst: "d", key: ReplicaKey(), clock: clock.function)
-            _ = try r.store.applyRemote([added], now: clock.read())
-            var applied = 0
-            costs.append(try Self.vmSteps(r.store) { applied = try r.store.applyRemote(edits, now: clock.read()).applied })
-            #expect(applied == k)
-            let row = try r.store.read { try Row.fetchOne($0, sql: "SELECT body_state, (SELECT candidates FROM conflicts WHERE object = ? AND state = 'open') FROM notes WHERE note = ?", arguments: [note, note]) }
-            #expect(row?[0] == "conflict" && row?[1] == k, "\(String(describing: row))")
-            let maintained = try r.digest()
-            _ = try r.rebuild()
-            #expect(try r.digest() == maintained)
+        let costs = try [150, 600].map { k in
+            try oneWindowOfConcurrentWrites(k: k, "window", first: NoteAdded(on: String(repeating: "a", count: 64), body: "base"), object: { $0.id.hex },
+                                            write: { note, i in NoteEdited(note: note, body: "edit \(i)") },
+                                            shown: "SELECT body_state, (SELECT candidates FROM conflicts WHERE object = ?1 AND state = 'open') FROM notes WHERE note = ?1")
         }
         print("150 concurrent edits of a note in one window: \(costs[0])k VM steps; 600: \(costs[1])k")
         #expect(costs[1] <= costs[0] * 6, "\(costs) thousand VM steps: 4× the heads should cost about 4×")
@@ -339,24 +349,10 @@ import Testing
     /// bodies: heads, conflict and the `sources` row are written once, when the run ends.
     @Test func manyConcurrentGradesInOneWindowCostLinearInTheirNumber() throws {
         defer { tmp.remove() }
-        var costs: [Int] = []
-        for k in [150, 600] {
-            let owner = ReplicaKey()
-            let t = HybridTime(milliseconds: 1_624_700_000_000).raw
-            let source = SourceAdded.sourceID(name: "Dawn")
-            let added = try TrustBoundaryTests.signed(owner, seq: 1, prev: .zero, time: t, SourceAdded(name: "Dawn", kind: nil))
-            let grades = try Self.concurrent(after: (owner.replicaID, 1), time: t + 1000,
-                                             (0..<k).map { SourceGraded(source: source, reliability: ["A", "B", "C", "D", "E", "F"][$0 % 6], reason: nil) })
-            let r = try Replica.create(in: tmp.sub("grades-\(k)"), analyst: "d", key: ReplicaKey(), clock: clock.function)
-            _ = try r.store.applyRemote([added], now: clock.read())
-            var applied = 0
-            costs.append(try Self.vmSteps(r.store) { applied = try r.store.applyRemote(grades, now: clock.read()).applied })
-            #expect(applied == k)
-            let row = try r.store.read { try Row.fetchOne($0, sql: "SELECT reliability_state, (SELECT candidates FROM conflicts WHERE object = ? AND state = 'open') FROM sources WHERE source = ?", arguments: [source, source]) }
-            #expect(row?[0] == "conflict" && row?[1] == k, "\(String(describing: row))")
-            let maintained = try r.digest()
-            _ = try r.rebuild()
-            #expect(try r.digest() == maintained)
+        let costs = try [150, 600].map { k in
+            try oneWindowOfConcurrentWrites(k: k, "grades", first: SourceAdded(name: "Dawn", kind: nil), object: { _ in SourceAdded.sourceID(name: "Dawn") },
+                                            write: { source, i in SourceGraded(source: source, reliability: ["A", "B", "C", "D", "E", "F"][i % 6], reason: nil) },
+                                            shown: "SELECT reliability_state, (SELECT candidates FROM conflicts WHERE object = ?1 AND state = 'open') FROM sources WHERE source = ?1")
         }
         print("150 concurrent gradings of a source in one window: \(costs[0])k VM steps; 600: \(costs[1])k")
         #expect(costs[1] <= costs[0] * 6, "\(costs) thousand VM steps: 4× the gradings should cost about 4×")
