@@ -12,6 +12,10 @@ import GlossStore
 ///   their heads stay here, and the `reg_heads`, `notes` and open `conflicts` rows are written once,
 ///   when the run ends (before a conflict resolution or a redaction, and before commit) — a note
 ///   edited many times in a window is updated once;
+/// - likewise the fact-record and grade registers (`credibility`, `reliability`) a run writes: their
+///   `reg_heads`, open conflicts and the `facts` and `sources` columns that show them are written
+///   once, when the run ends (K concurrent gradings of one source read and rewrote the register's K
+///   heads and conflict candidates at each: K² rows);
 /// - article revisions' texts prepared for anchoring (a revision's text never changes: kept across
 ///   transactions, a bounded number of the latest);
 /// - the full deps of the latest event applied of each feed, when the transaction applied its whole
@@ -22,11 +26,6 @@ import GlossStore
 ///   is stored, and the log position of the event that created an object (a note, fact or
 ///   annotation row exists and was created by that event: nothing but a rebuild, which resets the
 ///   window, removes such a row).
-///
-/// - likewise the fact-record and grade registers (`credibility`, `reliability`) a run writes: their
-///   `reg_heads`, open conflicts and the `facts` and `sources` columns that show them are written
-///   once, when the run ends (K concurrent gradings of one source read and rewrote the register's K
-///   heads and conflict candidates at each: K² rows);
 ///
 /// Note, fact, source and grade events defer, and only resolutions and redactions read what they
 /// defer: those flush the run first, so whatever reads register-shown rows or registers sees them
@@ -139,12 +138,8 @@ final class ApplyWindow {
     }
 
     /// The highest seq of feed `on` that stored event (`feed`, `seq`) follows (of its own feed:
-    /// `seq - 1`), memoized by `db`'s window when it has one: `GlossMerge.FeedWrite`'s `past`.
-    static func pastSeq(feed: Int64, seq: UInt64, on: Int64, store: ReplicaStore, _ db: Database) throws -> UInt64 {
-        try pastSeq(store: store, db)(feed, seq, on)
-    }
-
-    /// `pastSeq` for many questions in a row: `db`'s window is looked up once.
+    /// `seq - 1`), memoized by `db`'s window when it has one (looked up once, for many questions in
+    /// a row): `GlossMerge.FeedWrite`'s `past`.
     static func pastSeq(store: ReplicaStore, _ db: Database) -> (_ feed: Int64, _ seq: UInt64, _ on: Int64) throws -> UInt64 {
         guard let window = of(db) else { return { try store.depSeq(feed: $0, seq: $1, on: $2, db) } }
         return { try window.depSeq(feed: $0, seq: $1, on: $2, store: store, db) }
