@@ -115,6 +115,13 @@ final class ApplyWindow {
         if vectorEntries > ApplyWindow.maxDepSeqs { vectors.removeAll(keepingCapacity: true); vectorEntries = 0 }
     }
 
+    /// The feeds the full deps of event (`feed`, `seq`) name, when the window holds them (nil:
+    /// unknown): `RegisterRun.write`'s `pastFeeds`.
+    func pastFeeds(feed: Int64, seq: UInt64) -> [Int64]? {
+        guard let v = vectors[feed], v.seq == seq else { return nil }
+        return Array(v.deps.keys)
+    }
+
     /// The seq of feed `on` in the full deps of stored event (`feed`, `seq`), memoized.
     private func depSeq(feed: Int64, seq: UInt64, on: Int64, store: ReplicaStore, _ db: Database) throws -> UInt64 {
         if feed != on, let v = vectors[feed], v.seq == seq { return v.deps[on] ?? 0 }

@@ -237,7 +237,7 @@ extension GlossProjector {
         // A fact's first record write (its FactAdded) has nothing before it.
         try window.registers.write(w, to: .init(object: object, field: field),
                                    stored: { k in w.event == k.object ? [] : try registers.heads(k.object, k.field, db) },
-                                   happenedBefore: registers.happenedBefore(db))
+                                   happenedBefore: registers.happenedBefore(db), pastFeeds: { window.pastFeeds(feed: w.feed, seq: w.seq) })
         window.store = store
         window.runBytes += w.value?.utf8.count ?? 0
         if window.runIsFull { try flushRun(db) }

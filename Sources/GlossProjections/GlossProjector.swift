@@ -491,7 +491,7 @@ public struct GlossProjector: Projector {
         // (The write itself is the note_revisions row the caller inserted: nothing to record.)
         // A note's first write (its NoteAdded) has nothing before it: every other write has the note in its causal past.
         try window.notes.write(w, to: note, stored: { w.event == $0 ? [] : try registers.heads($0, "body", db) },
-                               happenedBefore: registers.happenedBefore(db))
+                               happenedBefore: registers.happenedBefore(db), pastFeeds: { window.pastFeeds(feed: w.feed, seq: w.seq) })
         window.store = store
         window.runBytes += value?.utf8.count ?? 0
         if window.runIsFull { try flushRun(db) }
