@@ -453,9 +453,13 @@ public final class HubStore: WriteThrough, @unchecked Sendable {
     }
 
     /// Rows a bootstrap reads per batch at most (`GLOSS_HUB_COPY_ROWS`, 1 to 100,000; 2,000).
-    static let copyRows: Int = {
-        ProcessInfo.processInfo.environment["GLOSS_HUB_COPY_ROWS"].flatMap(Int.init).flatMap { (1...100_000).contains($0) ? $0 : nil } ?? 2_000
-    }()
+    static let copyRows = copyRows(ProcessInfo.processInfo.environment["GLOSS_HUB_COPY_ROWS"])
+
+    /// `GLOSS_HUB_COPY_ROWS` read: a whole number from 1 to 100,000, else (absent, not a number,
+    /// out of range) 2,000.
+    static func copyRows(_ text: String?) -> Int {
+        text.flatMap(Int.init).flatMap { (1...100_000).contains($0) ? $0 : nil } ?? 2_000
+    }
     /// Bytes a bootstrap aims to read per batch: the next batch's row count is scaled to it.
     static let copyBytes = 4 << 20
 

@@ -18,6 +18,16 @@ import Testing
         return out
     }
 
+    /// `GLOSS_HUB_COPY_ROWS` (a bootstrap's batch size) taken from the environment: a lie gives the
+    /// default, never a batch of 0 rows, a negative one or a trap.
+    @Test func aBootstrapBatchSizeFromTheEnvironmentIsBounded() {
+        #expect(HubStore.copyRows(nil) == 2_000)
+        #expect(HubStore.copyRows("3") == 3 && HubStore.copyRows("100000") == 100_000)
+        for lie in ["0", "-1", "100001", "18446744073709551615", "9223372036854775808", "", " 5", "5x", "nan", "1e3", "\u{0}"] {
+            #expect(HubStore.copyRows(lie) == 2_000, "\(lie.debugDescription)")
+        }
+    }
+
     @Test func valuesRoundTripAndEveryTruncationIsRefused() throws {
         var bytes: [UInt8] = []
         for v in Self.values { TypedValue.encode(v, &bytes) }

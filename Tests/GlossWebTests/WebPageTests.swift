@@ -99,6 +99,11 @@ import Testing
         #expect(try ids(ArticleFilter(grade: "B2")) == [f.article])
         #expect(try ids(ArticleFilter(grade: "C")) == [cited], "C? (credibility not graded)")
         #expect(try ids(ArticleFilter(grade: "B3")) == [])
+        // Lies: a grade of SQL wildcards, an id prefix of no source, a grade longer than any.
+        #expect(try ids(ArticleFilter(grade: "%")) == [] && ids(ArticleFilter(grade: "_2")) == [])
+        #expect(try ids(ArticleFilter(source: "ffffffffffff")) == [])
+        #expect(try ids(ArticleFilter(grade: String(repeating: "B", count: 10_000))) == [])
+        #expect(try ids(ArticleFilter(tag: "%")) == [])
         #expect(try ids(ArticleFilter(tag: "azerbaijan", source: "Reuters")) == [cited])
         #expect(try ids(ArticleFilter(tag: "azerbaijan", grade: "B")) == [f.article])
         #expect(try ids(ArticleFilter(tag: "other", grade: "B")) == [])
