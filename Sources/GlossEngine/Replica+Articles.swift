@@ -112,8 +112,12 @@ extension Replica {
                 throw GlossError(.refused, "the anchor of \(object.prefix(12)) is orphaned: nothing to confirm; name the span with `gloss anchor retarget \(object.prefix(12)) --quote …`")
             }
             let revision = r.revision
-            let textOf = try ArticleReads.text(ofRevision: revision, db)!
-            let s = TextSelector.selector(in: textOf, start: Int(span.start), end: Int(span.end))
+            guard let textOf = try ArticleReads.text(ofRevision: revision, db),
+                  let start = Int(exactly: span.start), let end = Int(exactly: span.end),
+                  start >= 0, start <= end, end <= textOf.unicodeScalars.count else {
+                throw GlossError(.refused, "the anchor of \(object.prefix(12)) names a span outside its revision's text; name the span with `gloss anchor retarget \(object.prefix(12)) --quote …`")
+            }
+            let s = TextSelector.selector(in: textOf, start: start, end: end)
             let e = try append(AnchorDecided(object: object, revision: revision, decision: "confirm",
                                              selector: SpanSelector(exact: s.exact, prefix: s.prefix, suffix: s.suffix, start: s.start, end: s.end)), db)
             return Created(id: object, event: e.id, existing: false)

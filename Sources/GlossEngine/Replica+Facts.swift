@@ -105,6 +105,17 @@ extension Replica {
         if let quote = input.evidence {
             let (rev, span) = try locate(quote: quote, article: article, input.quote)
             revision = rev; selector = span
+        } else if let id = candidateID, let span = selector, let rev = revision {
+            // A candidate is what some replica's event said: its span is taken from the text it
+            // names (the same selector an honest extraction gives), never copied as it came, so the
+            // fact is one every replica understands.
+            guard let text = try read({ db in try ArticleReads.text(ofRevision: rev, db) }),
+                  span.start >= 0, span.start < span.end, span.end <= text.unicodeScalars.count,
+                  TextSelector(exact: span.exact, prefix: "", suffix: "", start: span.start, end: span.end).matches(text) else {
+                throw GlossError(.refused, "candidate \(id.prefix(12))'s span is not in its revision's text (a damaged or hostile extraction); give the quote with --evidence")
+            }
+            let s = TextSelector.selector(in: text, start: span.start, end: span.end)
+            selector = SpanSelector(exact: s.exact, prefix: s.prefix, suffix: s.suffix, start: s.start, end: s.end)
         }
         guard let revision, let selector else {
             throw GlossError(.badInput, "give the exact quote that supports the fact with --evidence (or a candidate with --from-candidate)")

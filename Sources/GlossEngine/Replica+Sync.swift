@@ -10,11 +10,14 @@ extension Replica {
         var host = text, portText = ""
         if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
             host = String(text[text.index(after: text.startIndex)..<close])
-            portText = String(text[close...].dropFirst(2))
+            let rest = text[text.index(after: close)...]
+            // "]:" then the port; anything else (`[::1]x7420`, `[::1]7420`) is no port.
+            portText = rest.hasPrefix(":") ? String(rest.dropFirst()) : ""
         } else if let colon = text.lastIndex(of: ":") {
             host = String(text[..<colon]); portText = String(text[text.index(after: colon)...])
         }
-        guard !host.isEmpty, let port = Int(portText), (0...65535).contains(port) else {
+        guard !host.isEmpty, !portText.isEmpty, portText.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
+              let port = Int(portText), (0...65535).contains(port) else {
             throw GlossError(.badInput, "\"\(text.prefix(100))\" is not HOST:PORT (for example 127.0.0.1:7420 or [::1]:7420)")
         }
         return (host, port)

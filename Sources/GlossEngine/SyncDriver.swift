@@ -347,11 +347,20 @@ public struct SyncDriver: Sendable {
                     }
                     if !batch.isEmpty && !cancelled.value { slots.wait(); continuation.yield(batch) }
                     // Then the fork evidence: a peer holding one branch, or none, freezes the feed too.
-                    let evidence = try replica.store.forkEvidence(db)
-                    for part in stride(from: 0, to: evidence.count, by: WireLimits.maxBatchEvents) where !cancelled.value {
-                        slots.wait()
-                        continuation.yield(Array(evidence[part..<min(evidence.count, part + WireLimits.maxBatchEvents)]))
+                    // Cut by bytes as well as by count, as above: a few large forked events would
+                    // otherwise fill one frame past its limit, in every session.
+                    batch = []; bytes = 0
+                    for e in try replica.store.forkEvidence(db) where !cancelled.value {
+                        let size = e.envelope.bytes.count + (e.payload?.count ?? 0) + 8
+                        if !batch.isEmpty && (batch.count >= WireLimits.maxBatchEvents || bytes + size > batchBytes) {
+                            slots.wait()
+                            if cancelled.value { break }
+                            continuation.yield(batch)
+                            batch = []; bytes = 0
+                        }
+                        batch.append(e); bytes += size
                     }
+                    if !batch.isEmpty && !cancelled.value { slots.wait(); continuation.yield(batch) }
                 }
                 continuation.finish()
             } catch { continuation.finish(throwing: error) }

@@ -55,6 +55,12 @@ public enum Anchoring {
         public init(_ text: String) { scalars = ScalarText(text, indexed: true) }
         /// Its length in Unicode scalars (it holds 4 bytes per scalar).
         public var count: Int { scalars.count }
+        /// Whether `selector`'s `[start, end)` lies in this text and its scalars are exactly `exact`.
+        public func matches(_ selector: TextSelector) -> Bool {
+            selector.start >= 0 && selector.start <= selector.end && selector.end <= count
+                && selector.exact.unicodeScalars.count == selector.end - selector.start
+                && scalars.hasMatch(Array(selector.exact.unicodeScalars), at: selector.start)
+        }
     }
 
     /// As `reanchor(_:in:)` on a text prepared once.

@@ -88,7 +88,7 @@ extension Document {
                 guard end == t.count || !Tokenizer.isWordScalar(t.scalars[end]) else { continue }
                 var j = i
                 while j < toks.count && toks[j].end <= end { j += 1 }
-                guard toks[j - 1].end == end else { continue }
+                guard j > i, toks[j - 1].end == end else { continue }
                 let before = i > 0 && toks[i - 1].isWord ? toks[i - 1].text : ""
                 let after = j < toks.count && toks[j].isWord ? toks[j].text : ""
                 if form.blockedBefore.contains(before) || form.blockedAfter.contains(after) { continue }

@@ -130,7 +130,12 @@ public enum Register {
             let shown = winner(sets)
             return RegisterDisplay(value: shown.value, deleted: false, winner: shown, state: .conflict)
         }
-        if Set(sets.map { $0.value ?? "" }).count == 1 { return RegisterDisplay(value: sets[0].value, deleted: false, winner: win, state: .merged) }
+        // Equal by their bytes, not as Swift compares strings (canonical equivalence: an NFC and an
+        // NFD spelling of one text are equal there, and which one showed would depend on the heads'
+        // order). Texts are not normalised on receipt (02-payloads.md).
+        if Set(sets.map { Array(($0.value ?? "").utf8) }).count == 1 {
+            return RegisterDisplay(value: win.value, deleted: false, winner: win, state: .merged)
+        }
         // A grade has no parts to merge; different concurrent grades conflict.
         if scalar { return RegisterDisplay(value: win.value, deleted: false, winner: win, state: .conflict) }
         // So many concurrent texts are not merged: they conflict (their meet alone would cost

@@ -128,7 +128,9 @@ extension GlossProjector {
         }
         let (baseRevision, baseSelector) = decision?.base ?? own
         var status: String, score: Int, selector: TextSelector?, candidate: TextSelector?
-        if let decision, baseRevision == revision {
+        // A decision on the current revision is shown as it was made, if its span is that text's;
+        // a decision whose span is not (a hostile or damaged selector) is re-anchored like any other.
+        if let decision, baseRevision == revision, text.matches(baseSelector) {
             status = decision.decision == "confirm" ? "confirmed" : "retargeted"
             score = 1000; selector = baseSelector
         } else {

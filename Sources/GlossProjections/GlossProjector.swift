@@ -13,7 +13,7 @@ public struct GlossProjector: Projector {
     public init() {}
 
     /// Bump whenever a table or a rule changes: opening a replica rebuilds its projections.
-    public let version = 16
+    public let version = 17
 
     /// The documented projection tables, in digest order, with their key (unique; the order
     /// `gloss digest --recompute` reads them in). Local log positions (`localColumns`) are not in the
@@ -282,17 +282,21 @@ public struct GlossProjector: Projector {
         defer { if !inRun { ApplyWindow.of(db)?.clearRun() } }
         switch payload {
         case .articleIngested(let p):
+            // Candidates are checked before anything is written: an event with a malformed one is
+            // not understood, and leaves no article behind.
+            guard let candidates = p.rulesVersion == nil ? [] : GlossProjector.parseCandidates(p.candidates) else {
+                return try notUnderstood(env, ctx, "an extraction candidate is malformed", db)
+            }
             try applyArticle(p, ctx, db)
             if let v = p.rulesVersion {
-                guard try insertCandidates(article: p.article, revision: p.sha256, rulesVersion: v, p.candidates, ctx, db) else {
-                    return try notUnderstood(env, ctx, "an extraction candidate is malformed", db)
-                }
+                try insertCandidates(article: p.article, revision: p.sha256, rulesVersion: v, candidates, ctx, db)
             }
         case .articleRevised(let p):
+            guard let candidates = p.rulesVersion == nil ? [] : GlossProjector.parseCandidates(p.candidates) else {
+                return try notUnderstood(env, ctx, "an extraction candidate is malformed", db)
+            }
             if let v = p.rulesVersion {
-                guard try insertCandidates(article: p.article, revision: p.sha256, rulesVersion: v, p.candidates, ctx, db) else {
-                    return try notUnderstood(env, ctx, "an extraction candidate is malformed", db)
-                }
+                try insertCandidates(article: p.article, revision: p.sha256, rulesVersion: v, candidates, ctx, db)
             }
             try applyRevision(article: p.article, sha: p.sha256, text: p.text, date: p.date, dateline: p.dateline, places: p.places,
                               filename: p.filename, kind: "revision", previous: p.previous, ctx, db)
@@ -338,9 +342,10 @@ public struct GlossProjector: Projector {
                 return try notUnderstood(env, ctx, reason, db)
             }
         case .candidatesExtracted(let p):
-            guard try insertCandidates(article: p.article, revision: p.revision, rulesVersion: p.rulesVersion, p.candidates, ctx, db) else {
+            guard let candidates = GlossProjector.parseCandidates(p.candidates) else {
                 return try notUnderstood(env, ctx, "a candidate is malformed", db)
             }
+            try insertCandidates(article: p.article, revision: p.revision, rulesVersion: p.rulesVersion, candidates, ctx, db)
         case .tagAdded(let p):
             try db.run("INSERT OR IGNORE INTO tags(addition, object, tag, author, time, at) VALUES (?, ?, ?, ?, ?, ?)") { b in b.add(ctx.id); b.add(p.object); b.add(p.tag); b.add(ctx.author); b.add(ctx.time); b.add(ctx.at) }
         case .tagRemoved(let p):
@@ -383,15 +388,27 @@ public struct GlossProjector: Projector {
     /// local log position (`events.pos`).
     struct Context { var id: String; var author: String; var time: Int64; var replica: String; var at: String; var pos: Int64 }
 
-    /// Candidate rows from an extraction (at ingest or re-run). The same text extracted by several
-    /// replicas with the same rules gives the same rows; the smallest event id — and the article
-    /// it names (one text can be ingested as two articles concurrently) — is kept, whatever the
-    /// arrival order. Returns false (nothing written) when a candidate is malformed.
-    private func insertCandidates(article: String, revision: String, rulesVersion: Int64, _ raw: [CBOR], _ ctx: Context, _ db: Database) throws -> Bool {
+    /// An extraction's candidates, nil when one is malformed.
+    static func parseCandidates(_ raw: [CBOR]) -> [Candidate]? {
         var parsed: [Candidate] = []
+        parsed.reserveCapacity(raw.count)
         for c in raw {
-            guard let cand = try? Candidate(cbor: c) else { return false }
+            guard let cand = try? Candidate(cbor: c) else { return nil }
             parsed.append(cand)
+        }
+        return parsed
+    }
+
+    /// Candidate rows from an extraction (at ingest or re-run). The same text extracted by several
+    /// replicas with the same rules gives the same rows. Of several extractions of one revision by
+    /// one rules version, the rows are the whole extraction of the smallest event id — and the
+    /// article it names (one text can be ingested as two articles concurrently) — whatever the
+    /// arrival order, even when the extractions differ (never a mix of two).
+    private func insertCandidates(article: String, revision: String, rulesVersion: Int64, _ parsed: [Candidate], _ ctx: Context, _ db: Database) throws {
+        if let held = try db.first("SELECT event FROM candidates WHERE revision = ? AND rules_version = ? LIMIT 1",
+                                   { $0.add(revision); $0.add(rulesVersion) }, { $0.text(0) }) {
+            guard ctx.id < held else { return }
+            try db.run("DELETE FROM candidates WHERE revision = ? AND rules_version = ?") { b in b.add(revision); b.add(rulesVersion) }
         }
         for (i, c) in parsed.enumerated() {
             let id = Bytes32.sha256(Array("gloss/candidate\0\(revision)\0\(rulesVersion)\0\(i)".utf8)).hex
@@ -399,7 +416,6 @@ public struct GlossProjector: Projector {
                 INSERT INTO candidates(candidate, article, revision, rules_version, ordinal, kind, value, precision, rule,
                     exact, prefix, suffix, sel_start, sel_end, speaker, role, said_on, affiliation, event)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(candidate) DO UPDATE SET event = excluded.event, article = excluded.article WHERE excluded.event < candidates.event
                 """) { b in
                 b.add(id); b.add(article); b.add(revision); b.add(rulesVersion); b.add(i); b.add(c.kind); b.add(c.value)
                 b.add(c.precision); b.add(c.rule); b.add(c.selector.exact); b.add(c.selector.prefix); b.add(c.selector.suffix)
@@ -407,7 +423,6 @@ public struct GlossProjector: Projector {
                 b.add(c.affiliation); b.add(ctx.id)
             }
         }
-        return true
     }
 
     private func applyArticle(_ p: ArticleIngested, _ c: Context, _ db: Database) throws {
@@ -419,7 +434,8 @@ public struct GlossProjector: Projector {
             INSERT INTO articles(article, first_event, ingested_by, ingested_at, first_time, first_replica, date, dateline, places, current_revision, revisions)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, \(held ? "0" : "(SELECT count(*) FROM article_revisions WHERE article = ?1)"))
             ON CONFLICT(article) DO UPDATE SET first_event = excluded.first_event, ingested_by = excluded.ingested_by,
-                ingested_at = excluded.ingested_at, first_time = excluded.first_time, first_replica = excluded.first_replica
+                ingested_at = excluded.ingested_at, first_time = excluded.first_time, first_replica = excluded.first_replica,
+                date = excluded.date, dateline = excluded.dateline, places = excluded.places
             WHERE excluded.first_time < articles.first_time OR (excluded.first_time = articles.first_time AND excluded.first_replica < articles.first_replica)
             """) { b in b.add(p.article); b.add(c.id); b.add(c.author); b.add(c.at); b.add(c.time); b.add(c.replica); b.add(p.date); b.add(p.dateline); b.add(places); b.add(p.sha256) }
         try applyRevision(article: p.article, sha: p.sha256, text: p.text, date: p.date, dateline: p.dateline, places: p.places,
@@ -437,7 +453,8 @@ public struct GlossProjector: Projector {
             INSERT INTO article_revisions(sha256, article, event, author, time, replica, at, filename, date, dateline, places, text, kind, previous)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(sha256) DO UPDATE SET article = excluded.article, event = excluded.event, author = excluded.author, time = excluded.time,
-                replica = excluded.replica, at = excluded.at, filename = excluded.filename, kind = excluded.kind, previous = excluded.previous
+                replica = excluded.replica, at = excluded.at, filename = excluded.filename, date = excluded.date, dateline = excluded.dateline,
+                places = excluded.places, kind = excluded.kind, previous = excluded.previous
             WHERE excluded.time < article_revisions.time OR (excluded.time = article_revisions.time AND excluded.replica < article_revisions.replica)
             """) { b in b.add(sha); b.add(article); b.add(c.id); b.add(c.author); b.add(c.time); b.add(c.replica); b.add(c.at); b.add(filename); b.add(date); b.add(dateline); b.add(placesJSON); b.add(text); b.add(kind); b.add(previous) }
         if before == nil { try SearchIndex.markRevision(sha, db) }

@@ -209,15 +209,17 @@ struct Registers {
     }
 
     /// Records a resolution's conflict as resolved (a function of the resolution events alone: when
-    /// several people resolve the same conflict concurrently, the row names the greatest event id,
-    /// and their resolutions, being concurrent writes, open a new conflict).
+    /// several people resolve the same conflict concurrently, the row is the greatest event id's —
+    /// every column, since nothing ties the conflict id a resolution names to its object, field and
+    /// candidates — and their resolutions, being concurrent writes, open a new conflict).
     func recordResolved(_ r: ConflictResolved, objectKind: String, resolution: String, time: Int64, _ db: Database) throws {
         // The candidates that are writes of the register (a resolution may name others).
         let candidates = try r.candidates.flatMap { try writes(r.object, r.field, event: $0, db) }
         try db.run("""
             INSERT INTO conflicts(conflict, object, object_kind, field, state, opened_time, resolution_event, candidates)
             VALUES (?, ?, ?, ?, 'resolved', ?, ?, ?)
-            ON CONFLICT(conflict) DO UPDATE SET resolution_event = excluded.resolution_event
+            ON CONFLICT(conflict) DO UPDATE SET object = excluded.object, object_kind = excluded.object_kind, field = excluded.field,
+                opened_time = excluded.opened_time, resolution_event = excluded.resolution_event, candidates = excluded.candidates
             WHERE excluded.resolution_event > conflicts.resolution_event
             """) { b in b.add(r.conflict); b.add(r.object); b.add(objectKind); b.add(r.field); b.add(candidates.map(\.time).max() ?? time); b.add(resolution); b.add(r.candidates.count) }
         for c in candidates { try insertCandidate(r.conflict, c, db) }

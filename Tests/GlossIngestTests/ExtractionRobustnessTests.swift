@@ -16,6 +16,20 @@ import Testing
         "Michael", "Latin", "America", "New", "Mexico", "’90s", "!", "?", "…", "in a statement", "President", "spokesperson",
     ]
 
+    /// A country's name that ends inside a word at the very start of the text (`Chad'a`: the
+    /// tokenizer keeps an apostrophe between letters in one word) read the token before the first
+    /// one (found by an audit, 2026-12-05); anywhere else it was no match.
+    @Test func aCountryNameEndingInsideTheFirstWordIsNoMatch() {
+        for name in ["Chad", "Pakistan", "Jordan", "Iran", "Mali", "Oman", "Peru"] {
+            for apostrophe in ["'", "’"] {
+                for text in ["\(name)\(apostrophe)a met them.", "\(name)\(apostrophe)s army", "x \(name)\(apostrophe)a met them.", "\(name)\(apostrophe)a"] {
+                    let found = Extraction.extract(text: text, articleDate: nil)
+                    #expect(found.allSatisfy { $0.selector.matches(text) }, "\(text)")
+                }
+            }
+        }
+    }
+
     /// A sentence with thousands of reporting verbs is past the bounds (Protocol/06 §Bounds): the
     /// checked extraction refuses it, the unchecked one stops at the bounds; ordinary articles and
     /// long texts of ordinary sentences are far inside them and unchanged.

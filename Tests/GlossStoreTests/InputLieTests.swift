@@ -18,6 +18,17 @@ import Testing
         try r.store.read { db in try Row.fetchAll(db, sql: "SELECT id, other_id FROM forks ORDER BY id").map { "\(Hex.encode($0[0] as Data)) \(Hex.encode($0[1] as Data))" } }
     }
 
+    /// `gloss sync HOST:PORT` and `serve --listen`: an address is HOST:PORT or [IPv6]:PORT exactly.
+    @Test func anAddressIsHostColonPortOrBracketedIPv6ColonPort() throws {
+        #expect(try Replica.parseAddress("127.0.0.1:7420") == ("127.0.0.1", 7420))
+        #expect(try Replica.parseAddress("[::1]:7420") == ("::1", 7420))
+        #expect(try Replica.parseAddress("example.org:0") == ("example.org", 0))
+        for lie in ["[::1]x7420", "[::1]7420", "[::1]:", "[::1]", "[]:7420", ":7420", "host", "host:", "host:65536", "host:-1",
+                    "host:7420x", "host: 7420", "[::1]:99999999999999999999", "host:+7420"] {
+            #expect(throws: GlossError.self, "\(lie)") { try Replica.parseAddress(lie) }
+        }
+    }
+
     @Test func forkEvidenceAgainAndDamagedChangesNothing() throws {
         defer { tmp.remove() }
         let copies = try TrustBoundaryTests.copiesAtSeqOne(ReplicaKey(), 12)

@@ -233,6 +233,34 @@ import Testing
     }
 }
 
+extension SyncTests {
+    /// Fork evidence of a few large events (found by an audit, 2026-12-05): five validly signed
+    /// 4 MB ingests at seq 1 of one key, 20 MB in all, went into one batch whatever its bytes, a
+    /// frame over the 16 MiB limit, and every session of the replica holding them failed. The
+    /// evidence is cut by bytes like the rest of the stream.
+    @Test func forkEvidenceOfLargeEventsTravelsInFramesUnderTheLimit() async throws {
+        let sim = try Simulation(replicas: 2, seed: 1351, label: "fork-large")
+        let (x, z) = (sim.replicas[0], sim.replicas[1])
+        let key = ReplicaKey()
+        let t = HybridTime(milliseconds: 1_624_700_000_000).raw
+        let line = String(repeating: "The talks resumed in the capital on Saturday. ", count: 16) + "\n"
+        let copies = try (0..<5).map { i in
+            let text = "Copy \(i).\n" + String(repeating: line, count: 4_000_000 / line.utf8.count)
+            return try TrustBoundaryTests.signed(key, seq: 1, prev: .zero, time: t + UInt64(i),
+                                                 ArticleIngested(text: text, date: nil, dateline: nil, places: [], filename: nil))
+        }
+        #expect(copies.reduce(0) { $0 + $1.envelope.bytes.count + ($1.payload?.count ?? 0) } > WireLimits.maxFrameBytes)
+        _ = try x.store.applyRemote(copies, now: sim.clock.read())
+        #expect(try x.verify().forks.first?.seq == 1)
+        _ = try await tcpSession(client: z, server: x)
+        #expect(try z.verify().forks.first?.seq == 1)
+        #expect(try z.status().feedProblems.first?.state == .forked)
+        // And again: the evidence travels in every session, and every session succeeds.
+        _ = try await tcpSession(client: z, server: x)
+        #expect(try z.status().digest == (try x.status().digest))
+    }
+}
+
 /// A transport that fails after passing `afterFrames` received frames (a peer that drops mid-stream).
 final class CuttingTransport: FrameTransport, @unchecked Sendable {
     // @unchecked: `count` is only touched by the single reader task.
