@@ -74,6 +74,7 @@ extension Replica {
     @discardableResult
     public func exportBundle(to url: URL, base: VersionVector, recipients: [ReplicaID], progress: ((Int, Int) -> Void)? = nil) throws -> BundleExport {
         let sealedTo = recipients.isEmpty ? [] : try bundleRecipients(recipients)
+        try Replica.refuseFolder(url)
         let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).partial")
         guard FileManager.default.createFile(atPath: tmp.path, contents: nil), let handle = FileHandle(forWritingAtPath: tmp.path) else {
             throw GlossError(.badInput, "cannot write \(url.path); check the folder exists and is writable")
@@ -112,13 +113,24 @@ extension Replica {
         return BundleExport(events: result.0, bytes: result.1, recipients: sealedTo)
     }
 
-    /// Replaces `url` with the finished temporary file `tmp` (same folder), so readers never see a
-    /// half-written file.
+    /// Replaces `url` with the finished temporary file `tmp` (same folder) in one `rename(2)`, so
+    /// readers see the old file or the new one, never a half-written one. A folder at `url` is
+    /// never replaced (nor anything in it removed).
     public static func moveIntoPlace(_ tmp: URL, _ url: URL) throws {
-        do {
-            if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
-            try FileManager.default.moveItem(at: tmp, to: url)
-        } catch { throw GlossError(.badInput, "cannot write \(url.path); check that its folder exists and is writable", cause: error) }
+        try refuseFolder(url)
+        guard rename(tmp.path, url.path) == 0 else {
+            let code = errno
+            throw GlossError(code == ENOSPC ? .diskFull : .badInput,
+                             "cannot write \(url.path) (\(String(cString: strerror(code)))); check that its folder exists and is writable")
+        }
+    }
+
+    /// Refuses an output path that names a folder (checked before any work, and again at the rename).
+    public static func refuseFolder(_ url: URL) throws {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), isFolder.boolValue {
+            throw GlossError(.refused, "\(url.path) is a folder; give the path of a file to write (an existing file is replaced)")
+        }
     }
 
     // MARK: Import

@@ -103,9 +103,17 @@ extension Replica {
 
     /// Full-text search over article text, notes, facts and annotations (`gloss search`): every word must match.
     public func search(_ text: String, limit: Int = 50) throws -> [SearchHit] {
+        let words = try Replica.searchWords(text)
+        return try read { db in try SearchHit.matching(words: words, limit: limit, db) }
+    }
+
+    /// A search's words (split at white space); refused when there are none or one holds U+0000,
+    /// which FTS5 cannot take in a query.
+    static func searchWords(_ text: String) throws -> [String] {
         let words = text.split(whereSeparator: { $0.isWhitespace }).map(String.init)
         guard !words.isEmpty else { throw GlossError(.badInput, "give some words to search for") }
-        return try read { db in try SearchHit.matching(words: words, limit: limit, db) }
+        guard !text.unicodeScalars.contains("\u{0}") else { throw GlossError(.badInput, "a search cannot hold the character U+0000") }
+        return words
     }
 }
 

@@ -366,6 +366,12 @@ extension ReplicaStore {
             INSERT INTO quarantine(id, replica, seq, envelope, payload, reason, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO NOTHING
             """) { b in b.add(e.id.raw.bytes); b.add(e.envelope.replica.raw.bytes); b.add(Int64(e.envelope.seq)); b.add(e.envelope.bytes); b.add(e.payload); b.add(reason); b.add(Int64(clamping: s.now)) }
+        // Bounded like fork evidence: the smallest `evidencePerSeq` ids of one (replica, seq), in
+        // any arrival order.
+        try db.run("""
+            DELETE FROM quarantine WHERE replica = ?1 AND seq = ?2
+            AND id > (SELECT id FROM quarantine WHERE replica = ?1 AND seq = ?2 ORDER BY id LIMIT 1 OFFSET \(Self.evidencePerSeq - 1))
+            """) { b in b.add(e.envelope.replica.raw.bytes); b.add(Int64(e.envelope.seq)) }
         try db.run("UPDATE feeds SET state = 'stalled', state_reason = ? WHERE replica = ? AND state = 'ok'") { b in b.add("seq \(e.envelope.seq) (\(e.id.short)) rejected: \(reason)"); b.add(e.envelope.replica.raw.bytes) }
         return .rejected(reason)
     }

@@ -219,6 +219,16 @@ public final class ReplicaStore: Sendable {
                 CREATE INDEX pending_clock ON pending(wait_until) WHERE wait_until IS NOT NULL;
                 """)
         }
+        m.registerMigration("v7-quarantine-bound") { db in
+            // A member can sign any number of different events at the seq where its feed stalls,
+            // each denied and kept: at most `evidencePerSeq` per (replica, seq) now, the smallest
+            // ids, as for fork evidence (a reader's 50 denied 100 KB events grew a peer by 5 MB).
+            try db.execute(sql: """
+                CREATE INDEX quarantine_feed ON quarantine(replica, seq, id);
+                DELETE FROM quarantine WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY replica, seq ORDER BY id) AS n
+                                                                    FROM quarantine) WHERE n > \(ReplicaStore.evidencePerSeq));
+                """)
+        }
         return m
     }
 

@@ -17,6 +17,33 @@ import Testing
         return f
     }
 
+    /// `--out` naming a folder (found by an audit, 2026-12-05: the folder was removed with
+    /// everything in it and replaced by the file — `--out .gloss` destroyed the replica's database
+    /// and key): refused with exit 5, the folder untouched, nothing left behind; a file is replaced.
+    @Test func anOutputPathNamingAFolderIsRefusedAndTheFolderKept() throws {
+        defer { tmp.remove() }
+        #expect(try gloss("init", "--analyst", "ana").status == 0)
+        #expect(try gloss("ingest", try sampleFile().path).status == 0)
+        let folder = tmp.sub("keep")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: folder.appendingPathComponent("sub/keep.txt"))
+        for out in [folder.path, tmp.sub(".gloss").path] {
+            for args in [["export", "stix", "--out", out], ["export", "annotations", "--out", out], ["bundle", "export", "--all", "--plain", "--out", out]] {
+                let r = try GlossProcess.run(args, cwd: dir)
+                #expect(r.status == 5 && r.stderr.contains("is a folder"), "\(args): \(r.status) \(r.stderr)")
+            }
+        }
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("sub/keep.txt").path))
+        #expect(try gloss("status").status == 0, "the replica survives")
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".tmp") || $0.hasSuffix(".partial") }
+        #expect(left.isEmpty, "\(left)")
+        // A file is replaced, in one rename.
+        let file = tmp.sub("out.json")
+        try Data("old".utf8).write(to: file)
+        #expect(try gloss("export", "stix", "--out", file.path).status == 0)
+        #expect(try String(contentsOf: file, encoding: .utf8).hasPrefix("{"))
+    }
+
     @Test func initWhoamiAndRefusalToReinit() throws {
         defer { tmp.remove() }
         let r = try gloss("init", "--analyst", "ana")

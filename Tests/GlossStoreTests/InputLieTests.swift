@@ -18,6 +18,35 @@ import Testing
         try r.store.read { db in try Row.fetchAll(db, sql: "SELECT id, other_id FROM forks ORDER BY id").map { "\(Hex.encode($0[0] as Data)) \(Hex.encode($0[1] as Data))" } }
     }
 
+    /// Any number of different authenticated events that break their feed's rules at one seq (found
+    /// by an audit, 2026-12-05: a reader's denied events were all kept, 8 MiB each): the 8 smallest
+    /// ids are kept, in any arrival order, and the feed moves on once a valid event for that seq comes.
+    @Test func quarantineKeepsAtMostEightEventsPerSeqInAnyOrder() throws {
+        defer { tmp.remove() }
+        let key = ReplicaKey()
+        let t = HybridTime(milliseconds: 1_624_700_000_000).raw
+        let first = try TrustBoundaryTests.signed(key, seq: 1, prev: .zero, time: t + 10_000,
+                                                  NoteAdded(on: String(repeating: "a", count: 64), body: "first"))
+        // Seq 2 at a time before seq 1's: each is quarantined ("not later than its feed predecessor's").
+        let bad = try (0..<50).map { i in
+            try TrustBoundaryTests.signed(key, seq: 2, prev: first.id, time: t + UInt64(i),
+                                          NoteAdded(on: String(repeating: "a", count: 64), body: String(repeating: "x", count: 10_000) + "\(i)"))
+        }
+        let kept = Set(bad.map(\.id.raw.bytes).sorted { $0.lexicographicallyPrecedes($1) }.prefix(ReplicaStore.evidencePerSeq).map { Data($0) })
+        var rng = SplitMix64(seed: 4242)
+        for order in 0..<3 {
+            let r = try replica("quarantine-\(order)")
+            _ = try r.store.applyRemote([first], now: clock.read())
+            var shuffled = bad
+            shuffled.shuffle(using: &rng)
+            for w in stride(from: 0, to: shuffled.count, by: 7) { _ = try r.store.applyRemote(Array(shuffled[w..<min(w + 7, shuffled.count)]), now: clock.read()) }
+            let held = try r.store.read { try Data.fetchAll($0, sql: "SELECT id FROM quarantine") }
+            #expect(Set(held) == kept, "order \(order): \(held.count) kept")
+            let good = try TrustBoundaryTests.signed(key, seq: 2, prev: first.id, time: t + 20_000, NoteEdited(note: first.id.hex, body: "second"))
+            #expect(try r.store.applyRemote([good], now: clock.read()).applied == 1)
+        }
+    }
+
     /// `gloss sync HOST:PORT` and `serve --listen`: an address is HOST:PORT or [IPv6]:PORT exactly.
     @Test func anAddressIsHostColonPortOrBracketedIPv6ColonPort() throws {
         #expect(try Replica.parseAddress("127.0.0.1:7420") == ("127.0.0.1", 7420))

@@ -67,6 +67,23 @@ import Testing
         }
     }
 
+    /// The list's text filter keeps every matching article (found by an audit, 2026-12-05: it kept
+    /// the articles of the best 200 hits, so 230 matching articles listed as "200 of 230" and 30 could
+    /// never be found), and a search holding U+0000 is a bad request, not a server error.
+    @Test func theTextFilterListsEveryMatchingArticle() async throws {
+        let f = try WebFixture("many-matches")
+        defer { f.remove() }
+        for i in 0..<230 { _ = try f.replica.ingest(bytes: Array("date 2021-06-26 KYIV – a zebra crossed, \(i).\n".utf8), filename: "z\(i).txt") }
+        let list = try f.replica.articleList(ArticleFilter(text: "zebra"), limit: 1000)
+        #expect(list.matching == 230 && list.articles.count == 230)
+        #expect(try f.replica.articleList(ArticleFilter(text: "zebra crossed 117")).matching == 1)
+        try await Self.app(f.server()).test(.router) { client in
+            let page = try await client.get("/?q=zebra")
+            #expect(page.status == .ok && text(page).contains("230 of"), "\(text(page).prefix(0))")
+            #expect(try await client.get("/?q=a%00b").status == .badRequest)
+        }
+    }
+
     /// The list's tag, source and grade filters (each one query for the articles it lets
     /// through), alone and together, against articles with and without what they ask for.
     @Test func theListFiltersByTagSourceAndGrade() async throws {

@@ -17,8 +17,27 @@ public struct SearchHit: Sendable {
     /// scores a window at every occurrence against every other occurrence in the text, so a note of
     /// one word repeated 60,000 times cost 22 s per search (two words: 89 s) — anyone who can write
     /// a note could slow every search down. This pass reads a text up to its first match (linear).
+    /// Every word as a quoted FTS5 phrase (no operator a word could smuggle in).
+    static func query(_ words: [String]) -> String {
+        words.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: " ")
+    }
+
+    /// The articles of every match (an article's text, or a note, fact or annotation on it), all of
+    /// them: what the web view's article list filters by.
+    public static func articles(matching words: [String], _ db: Database) throws -> Set<String> {
+        Set(try String.fetchAll(db, sql: """
+            SELECT DISTINCT coalesce(r.article, n.on_id, f.article, a.article)
+            FROM search s
+            LEFT JOIN article_revisions r ON s.kind = 'revision' AND r.sha256 = s.id
+            LEFT JOIN notes n ON s.kind = 'note' AND n.note = s.id
+            LEFT JOIN facts f ON s.kind = 'fact' AND f.fact = s.id
+            LEFT JOIN annotations a ON s.kind = 'annotation' AND a.annotation = s.id
+            WHERE search MATCH ? AND coalesce(r.article, n.on_id, f.article, a.article) IS NOT NULL
+            """, arguments: [query(words)]))
+    }
+
     public static func matching(words: [String], limit: Int, _ db: Database) throws -> [SearchHit] {
-        let query = words.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: " ")
+        let query = query(words)
         let rows = try Row.fetchAll(db, sql: """
             SELECT s.rowid, s.kind, s.id, coalesce(r.article, n.on_id, f.article, a.article) AS article
             FROM search s
