@@ -34,7 +34,7 @@ extension Replica {
             }
             if found.count == 1 { return found[0] }
             if found.isEmpty {
-                let kindsText = kinds.map { $0.sorted().joined(separator: " or ") } ?? what
+                let kindsText = kinds.flatMap { $0.isEmpty ? nil : $0.sorted().joined(separator: " or ") } ?? what
                 throw GlossError(.notFound, "no \(kindsText) with id \(prefix); \(Replica.listHint(kinds))")
             }
             let list = found.prefix(10).map { r -> String in

@@ -17,7 +17,7 @@ public enum ArticlePages {
             + (frame.asOf.map { "<input type=\"hidden\" name=\"asof\" value=\"\(h($0))\">" } ?? "")
             + " <button>Filter</button></form>"
         let first = list.offset + 1, last = list.offset + list.articles.count
-        out += "<p>\(list.matching) of \(list.total) articles" + (list.matching > list.articles.count ? ", \(first)–\(last) shown" : "") + ".</p>"
+        out += "<p>\(list.matching) of \(list.total) articles" + (list.matching > list.articles.count ? (list.articles.isEmpty ? ", none on this page (past the last)" : ", \(first)–\(last) shown") : "") + ".</p>"
         out += "<table class=\"articles\"><thead><tr><th>Date</th><th>Dateline</th><th>Article</th><th>Tags</th><th>Sources</th><th>Grades</th><th>Facts</th><th>Notes</th><th>Revisions</th></tr></thead><tbody>"
         for a in list.articles {
             out += "<tr><td>\(h(a.date ?? "—"))</td><td class=\"user\">\(h(a.dateline ?? ""))</td>"

@@ -84,6 +84,20 @@ import Testing
         }
     }
 
+    /// A page past the last says so (it said "901–900 shown"), and an as-of point that names no
+    /// event says what it looked for (it said "no  with id 0").
+    @Test func aPagePastTheEndAndAnUnknownPointSayWhatTheyAre() async throws {
+        let f = try WebFixture("past-end")
+        defer { f.remove() }
+        for i in 0..<3 { _ = try f.replica.ingest(bytes: Array("date 2021-06-2\(i) KYIV – text \(i).\n".utf8), filename: "x\(i).txt") }
+        try await Self.app(f.server()).test(.router) { client in
+            let page = try await client.get("/?page=999")
+            #expect(page.status == .ok && text(page).contains("none on this page") && !text(page).contains("shown"))
+            let point = try await client.get("/?asof=0")
+            #expect(!text(point).contains("no  with"), "\(text(point).prefix(2000))")
+        }
+    }
+
     /// The list's tag, source and grade filters (each one query for the articles it lets
     /// through), alone and together, against articles with and without what they ask for.
     @Test func theListFiltersByTagSourceAndGrade() async throws {
