@@ -42,6 +42,11 @@ extension Replica {
         if FileManager.default.fileExists(atPath: out.path) {
             throw GlossError(.refused, "\(out.path) already exists; choose a new file or remove it first")
         }
+        var isFolder: ObjCBool = false
+        let folder = out.deletingLastPathComponent().path
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+            throw GlossError(.badInput, "cannot write \(out.path): there is no folder \(folder); create it or choose another path")
+        }
         let target: ReplicaStore
         // A failure leaves no partial database behind.
         func removeOutput() { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: out.path + suffix) } }

@@ -70,6 +70,9 @@ import Testing
         #expect(try sqlite(out3.path, "SELECT count(*) FROM notes") == "0")
         #expect(try gloss("as-of", vfile.path, "--out", out3.path).status == 5)
         #expect(try gloss("as-of", "yesterday-ish", "--out", tmp.sub("x.db").path).status == 65)
+        // An output in a folder that does not exist: the output is named, not the replica.
+        let nowhere = try gloss("as-of", editTime, "--out", tmp.sub("no/such/folder/x.db").path)
+        #expect(nowhere.status == 65 && nowhere.stderr.contains("there is no folder") && !nowhere.stderr.contains("replica database"), "\(nowhere.stderr)")
 
         let diff = try gloss("diff", "--from", vfile.path, "--to", editTime, "--json")
         #expect(diff.status == 0, "\(diff.stderr)")
