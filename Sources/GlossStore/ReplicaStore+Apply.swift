@@ -488,6 +488,14 @@ extension ReplicaStore {
             s.pendingByFeed = counts
         }
         let replica = e.envelope.replica
+        // Different events at one (replica, seq) are a fork once one applies: no more of them wait
+        // than fork evidence keeps. (10,000 copies at one seq were each re-checked whenever any
+        // event of the feed woke them: a CPU amplifier.)
+        let sameSeq = try Int.fetchOne(try db.cachedStatement(sql: "SELECT count(*) FROM pending WHERE replica = ? AND seq = ?"),
+                                       arguments: [Data(replica.raw.bytes), Int64(e.envelope.seq)]) ?? 0
+        guard sameSeq < Self.evidencePerSeq else {
+            return .refused("\(sameSeq) different events of \(replica.short) at seq \(e.envelope.seq) already wait in pending (a fork); not stored")
+        }
         let mine = s.pendingByFeed![replica]
         guard mine < s.limits.perFeed else {
             return .refused("\(s.limits.perFeed) events of \(replica.short) already wait in pending (its share); import its earlier events first — this one will be offered again")

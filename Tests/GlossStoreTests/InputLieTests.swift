@@ -47,6 +47,27 @@ import Testing
         }
     }
 
+    /// Thousands of different events at one seq waiting in pending (found by an audit, 2026-12-05:
+    /// each wake of the feed re-checked all of them, seconds of CPU per event with the write lock
+    /// held): at most 8 wait, the others are refused; once the predecessor comes one applies and the
+    /// rest are fork evidence.
+    @Test func atMostEightDifferentEventsAtOneSeqWaitInPending() throws {
+        defer { tmp.remove() }
+        let key = ReplicaKey()
+        let t = HybridTime(milliseconds: 1_624_700_000_000).raw
+        let first = try TrustBoundaryTests.signed(key, seq: 1, prev: .zero, time: t + 1000, NoteAdded(on: String(repeating: "a", count: 64), body: "first"))
+        let copies = try (0..<40).map { i in
+            try TrustBoundaryTests.signed(key, seq: 2, prev: first.id, time: t + 2000 + UInt64(i), NoteEdited(note: first.id.hex, body: "copy \(i)"))
+        }
+        let r = try replica("pending-seq")
+        let s = try r.store.applyRemote(copies, now: clock.read())
+        #expect(s.pending == ReplicaStore.evidencePerSeq && s.rejected == copies.count - ReplicaStore.evidencePerSeq, "\(s.pending) pending, \(s.rejected) refused")
+        #expect(try r.store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM pending") } == ReplicaStore.evidencePerSeq)
+        let after = try r.store.applyRemote([first], now: clock.read())
+        #expect(after.applied + after.appliedFromPending >= 2 && after.forks >= 1, "\(after)")
+        #expect(try r.store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM pending") } == 0)
+    }
+
     /// `gloss sync HOST:PORT` and `serve --listen`: an address is HOST:PORT or [IPv6]:PORT exactly.
     @Test func anAddressIsHostColonPortOrBracketedIPv6ColonPort() throws {
         #expect(try Replica.parseAddress("127.0.0.1:7420") == ("127.0.0.1", 7420))

@@ -1,5 +1,6 @@
 import Foundation
 import GlossEngine
+import GlossModel
 import GlossTestSupport
 import GlossWeb
 import HTTPTypes
@@ -73,7 +74,17 @@ import Testing
     @Test func theTextFilterListsEveryMatchingArticle() async throws {
         let f = try WebFixture("many-matches")
         defer { f.remove() }
-        for i in 0..<230 { _ = try f.replica.ingest(bytes: Array("date 2021-06-26 KYIV – a zebra crossed, \(i).\n".utf8), filename: "z\(i).txt") }
+        // 230 ingests by another analyst, applied in one window (one durable commit, not 230).
+        let key = ReplicaKey()
+        var prev = EventID.zero, events: [SignedEvent] = []
+        for i in 0..<230 {
+            let payload = ArticleIngested(text: "date 2021-06-26 KYIV – a zebra crossed, \(i).\n", date: "2021-06-26", dateline: "KYIV", places: ["KYIV"], filename: nil)
+            var raw = RawEnvelope(replica: key.replicaID, seq: UInt64(i + 1), prev: prev, time: HybridTime(milliseconds: 1_624_700_000_000 + UInt64(i)).raw, payload: payload.encoded)
+            raw.type = Array(ArticleIngested.type.utf8)
+            let e = SignedEvent(envelope: try EventEnvelope(decoding: raw.encoded(signedBy: key)), payload: payload.encoded)
+            events.append(e); prev = e.id
+        }
+        #expect(try f.replica.store.applyRemote(events, now: 1_624_800_000_000).applied == 230)
         let list = try f.replica.articleList(ArticleFilter(text: "zebra"), limit: 1000)
         #expect(list.matching == 230 && list.articles.count == 230)
         #expect(try f.replica.articleList(ArticleFilter(text: "zebra crossed 117")).matching == 1)
