@@ -171,6 +171,9 @@ public struct SyncDriver: Sendable {
         await out.start()
         var report = SyncReport()
         var received = 0, expected = 0
+        // Events of a batch that nothing in it vouches for wait for the next batch (a chain proven
+        // by its last event, cut by the sender's batch size); rejected when the peer is done.
+        var authenticator = StreamAuthenticator()
         var streamer: Task<Int, Error>?
         var keepalive: Task<Void, Never>?
         var ackSent = false
@@ -269,13 +272,18 @@ public struct SyncDriver: Sendable {
                             do { try await out.keepalive(held.value, quiet: idleTimeout / 3) } catch { return }
                         }
                     }
-                case .apply(let events):
-                    received += events.count
+                case .apply(let batch):
+                    received += batch.count
                     let now = replica.clock()
                     let peer = report.peer
-                    let (summary, vector, stillAdmitted) = try await Self.offload {
-                        (try replica.store.applyRemote(events, now: now, deferRebuild: true), try replica.vector, try peer.map { try replica.admits($0) } ?? true)
+                    let before = authenticator
+                    let (summary, vector, stillAdmitted, after) = try await Self.offload {
+                        var a = before
+                        let (events, proven) = a.take(batch)   // signatures checked off the session's thread
+                        return (try replica.store.applyRemote(events, proven: proven, now: now, deferRebuild: true), try replica.vector,
+                                try peer.map { try replica.admits($0) } ?? true, a)
                     }
+                    authenticator = after
                     held.value = vector
                     report.summary.add(summary)
                     if !stillAdmitted {
@@ -285,7 +293,12 @@ public struct SyncDriver: Sendable {
                     progress?(received, max(expected, received))
                 case .peerDone:
                     // Everything the peer sent is applied (and the projections rebuilt, if a batch
-                    // needed it): acknowledge what we now hold.
+                    // needed it): acknowledge what we now hold. Events still held back unproven
+                    // are rejected (and reported) first.
+                    if authenticator.isHolding {
+                        let unproven = authenticator.finish(), now = replica.clock()
+                        report.summary.add(try await Self.offload { try replica.store.applyRemote(unproven, now: now, deferRebuild: true) })
+                    }
                     let paced = pacer != nil
                     let v = try await Self.offload { if !paced { _ = try replica.store.rebuildIfStale() }; return try replica.vector }
                     try await out.send(.ack(v))

@@ -80,6 +80,13 @@ extension ReplicaStore {
     /// an invalid one is set aside; repeat. An honest window costs one check per feed; each
     /// damaged or forged event costs one more.
     public static func authenticated(_ window: [SignedEvent]) -> Set<EventID> {
+        var unsigned = Set<EventID>()
+        return authenticated(window, unsigned: &unsigned)
+    }
+
+    /// As `authenticated(_:)`, skipping the check of the ids in `unsigned` (known not to verify) and
+    /// adding to it every id whose signature this call found not to verify.
+    static func authenticated(_ window: [SignedEvent], unsigned: inout Set<EventID>) -> Set<EventID> {
         var byFeed: [ReplicaID: [Int]] = [:]
         for (i, e) in window.enumerated() { byFeed[e.envelope.replica, default: []].append(i) }
         var proven = Set<EventID>()
@@ -94,7 +101,8 @@ extension ReplicaStore {
             var settled = Set<EventID>()
             for i in order where !settled.contains(window[i].id) {
                 settled.insert(window[i].id)
-                guard window[i].envelope.hasValidSignature() else { continue }
+                guard !unsigned.contains(window[i].id) else { continue }
+                guard window[i].envelope.hasValidSignature() else { unsigned.insert(window[i].id); continue }
                 var k = i
                 while true {
                     proven.insert(window[k].id)
@@ -123,6 +131,13 @@ extension ReplicaStore {
     /// §Deferred rebuilds).
     public func applyRemote(_ window: [SignedEvent], now: UInt64, limits: PendingLimits = .standard, deferRebuild: Bool = false) throws -> ApplySummary {
         try applyRemote(window, now: now, limits: limits, checked: nil, deferRebuild: deferRebuild)
+    }
+
+    /// As `applyRemote(_:now:limits:deferRebuild:)`, with the window's authorship already judged
+    /// (`proven`, by a `StreamAuthenticator`).
+    public func applyRemote(_ window: [SignedEvent], proven: Set<EventID>, now: UInt64, limits: PendingLimits = .standard,
+                            deferRebuild: Bool = false) throws -> ApplySummary {
+        try applyRemote(window, now: now, limits: limits, checked: CheckedWindow(window, proven: proven, recordsRead: window.count), deferRebuild: deferRebuild)
     }
 
     /// As `applyRemote(_:now:limits:deferRebuild:)`, with the window's signatures and payload hashes

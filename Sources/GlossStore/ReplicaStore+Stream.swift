@@ -19,9 +19,15 @@ public struct CheckedWindow: Sendable {
 
     /// Checks `events` (signatures and payload hashes): the work that needs no database.
     public init(_ events: [SignedEvent], recordsRead: Int) {
+        self.init(events, proven: ReplicaStore.authenticated(events), recordsRead: recordsRead)
+    }
+
+    /// Checks `events`' payload hashes; `proven` as `ReplicaStore.authenticated` found it (by a
+    /// `StreamAuthenticator` across windows).
+    public init(_ events: [SignedEvent], proven: Set<EventID>, recordsRead: Int) {
         self.events = events
         self.recordsRead = recordsRead
-        proven = ReplicaStore.authenticated(events)
+        self.proven = proven
         intact = events.map { e in e.payload.map { e.envelope.matches(payload: $0) } ?? true }
         decoded = zip(events, intact).map { e, ok in
             guard ok, let p = e.payload, p.count <= CheckedWindow.maxDecodedAhead else { return nil }
@@ -48,20 +54,28 @@ extension ReplicaStore {
             defer { channel.finish() }
             var window: [SignedEvent] = []
             var bytes = 0, read = 0
+            // Events no event of their window vouches for are judged again with the next one.
+            var authenticator = StreamAuthenticator()
+            /// Hands over `window` (and, at the end, whatever is still held back); false when cancelled.
+            func put(last: Bool) -> Bool {
+                var (events, proven) = authenticator.take(window)
+                if last { events += authenticator.finish() }
+                window.removeAll(keepingCapacity: true)
+                bytes = 0
+                return events.isEmpty || channel.put(.batch(CheckedWindow(events, proven: proven, recordsRead: read)))
+            }
             do {
                 while let e = try reader.value() {
                     read += 1
                     bytes += e.envelope.bytes.count + (e.payload?.count ?? 0)
                     window.append(e)
                     if window.count >= maxEvents || bytes >= maxBytes {
-                        guard channel.put(.batch(CheckedWindow(window, recordsRead: read))) else { return }
-                        window.removeAll(keepingCapacity: true)
-                        bytes = 0
+                        guard put(last: false) else { return }
                     }
                 }
-                if !window.isEmpty { _ = channel.put(.batch(CheckedWindow(window, recordsRead: read))) }
+                _ = put(last: true)
             } catch {
-                if !window.isEmpty, !channel.put(.batch(CheckedWindow(window, recordsRead: read))) { return }
+                guard put(last: true) else { return }
                 _ = channel.put(.failed(UncheckedBox(error)))
             }
         }

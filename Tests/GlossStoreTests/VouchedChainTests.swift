@@ -1,0 +1,96 @@
+import Foundation
+import GRDB
+import GlossEngine
+import GlossModel
+import GlossStore
+import GlossTestSupport
+import Testing
+
+/// A chain of events whose signatures are damaged, all but the last, which vouches for the rest
+/// through its `prev` hashes (found by an audit, 2026-12-05): a replica that received it in one
+/// window stored it; every replica it then sent it to, in batches cut by size, rejected the start
+/// of the chain on every sync, and everything that depended on it waited for good. Events nothing
+/// in their window vouches for are now judged again with the next window (`StreamAuthenticator`).
+@Suite struct VouchedChainTests {
+    let tmp = TempDir("gloss-vouched")
+    let clock = MockClock(start: 1_624_800_000_000, step: 1)
+    func replica(_ name: String) throws -> Replica { try Replica.create(in: tmp.sub(name), analyst: name, key: ReplicaKey(), clock: clock.function) }
+
+    /// `n` events of `key`, every signature but the last one's damaged.
+    static func vouchedChain(_ key: ReplicaKey, _ n: Int, payloadBytes: Int = 1000) throws -> [SignedEvent] {
+        let t = HybridTime(milliseconds: 1_624_700_000_000).raw
+        var prev = EventID.zero, out: [SignedEvent] = []
+        for i in 1...n {
+            let payload = NoteAdded(on: String(repeating: "a", count: 64), body: "note \(i) " + String(repeating: "x", count: payloadBytes)).encoded
+            var bytes = TrustBoundaryTests.rawEnvelope(key: key, seq: UInt64(i), prev: prev, time: t + UInt64(i) * 65_536, payload: payload)
+            if i < n { bytes[bytes.count - 1] ^= 0x55 }
+            let e = SignedEvent(envelope: try EventEnvelope(decoding: bytes), payload: payload)
+            #expect(e.envelope.hasValidSignature() == (i == n))
+            out.append(e); prev = e.id
+        }
+        return out
+    }
+
+    @Test(arguments: [1, 7, 100, 1999])
+    func aChainCutIntoWindowsIsProvenByItsLastEvent(_ window: Int) throws {
+        let chain = try Self.vouchedChain(ReplicaKey(), 2000, payloadBytes: 10)
+        let forged = try Self.vouchedChain(ReplicaKey(), 3, payloadBytes: 10).dropLast()   // never vouched for
+        var a = StreamAuthenticator()
+        var ready: [SignedEvent] = [], proven = Set<EventID>()
+        let stream = Array(forged) + chain
+        for start in stride(from: 0, to: stream.count, by: window) {
+            let (events, p) = a.take(Array(stream[start..<min(stream.count, start + window)]))
+            ready += events; proven.formUnion(p)
+        }
+        let rest = a.finish()
+        #expect(ready.map(\.id) == chain.map(\.id), "the chain, in order, once")
+        #expect(chain.allSatisfy { proven.contains($0.id) })
+        #expect(Set(rest.map(\.id)) == Set(forged.map(\.id)) && !a.isHolding)
+    }
+
+    @Test func heldBackEventsAreBounded() throws {
+        var a = StreamAuthenticator()
+        let forged = try Self.vouchedChain(ReplicaKey(), 3, payloadBytes: 6_000_000).dropLast()
+        // Two 6 MB unproven events are held; a third pushes the oldest out past 16 MiB.
+        #expect(a.take(Array(forged)).events.isEmpty)
+        let more = try Self.vouchedChain(ReplicaKey(), 2, payloadBytes: 6_000_000).dropLast()
+        let (released, proven) = a.take(Array(more))
+        #expect(released.map(\.id) == [forged.first!.id] && proven.isEmpty)
+        #expect(a.finish().count == 2)
+    }
+
+    /// The audit's case end to end: a replica holds the chain (it came in one window), its peers
+    /// sync from it over TCP and in memory with small batches, and import its bundle in small
+    /// windows: every one ends with the whole chain and the same digest, nothing pending.
+    @Test func aReplicaHoldingAVouchedChainPassesItOnWhateverTheBatchSize() async throws {
+        defer { tmp.remove() }
+        let server = try replica("server")
+        let chain = try Self.vouchedChain(ReplicaKey(), 300)
+        let s = try server.store.applyRemote(chain, now: clock.read())
+        #expect(s.applied == chain.count)
+        // An honest event on top of it (its deps name the chain's feed).
+        _ = try server.editNote(chain[0].id.hex, body: "after the chain")
+        let want = try server.status()
+        let tcpPeer = try replica("tcp"), memoryPeer = try replica("memory")
+        _ = try await tcpSession(client: tcpPeer, server: server)
+        _ = try await memorySession(memoryPeer, server, batchBytes: 2_000)
+        for peer in [tcpPeer, memoryPeer] {
+            let got = try peer.status()
+            #expect(got.versionVector == want.versionVector && got.digest == want.digest && got.pending == 0, "\(got)")
+        }
+        // Its log streamed as a bundle import streams, in windows of 7 events.
+        var log: [SignedEvent] = []
+        try server.store.read { db in
+            try server.store.forEachEvent(above: VersionVector(), db) { e in log.append(SignedEvent(envelope: e.envelope, payload: e.payload)); return true }
+        }
+        let importer = try replica("import")
+        final class Cursor: @unchecked Sendable { var events: [SignedEvent]; var i = 0; init(_ e: [SignedEvent]) { events = e } }
+        let cursor = Cursor(log)
+        try importer.store.applyStream(maxEvents: 7, maxBytes: 1 << 20, now: { 1_624_800_000_000 }, next: {
+            defer { cursor.i += 1 }
+            return cursor.i < cursor.events.count ? cursor.events[cursor.i] : nil
+        }) { _, _ in }
+        let got = try importer.status()
+        #expect(got.versionVector == want.versionVector && got.digest == want.digest && got.pending == 0, "\(got)")
+    }
+}
