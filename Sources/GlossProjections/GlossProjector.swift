@@ -401,10 +401,12 @@ public struct GlossProjector: Projector {
 
     /// Candidate rows from an extraction (at ingest or re-run). The same text extracted by several
     /// replicas with the same rules gives the same rows. Of several extractions of one revision by
-    /// one rules version, the rows are the whole extraction of the smallest event id — and the
-    /// article it names (one text can be ingested as two articles concurrently) — whatever the
-    /// arrival order, even when the extractions differ (never a mix of two).
+    /// one rules version that found something, the rows are the whole extraction of the smallest
+    /// event id — and the article it names (one text can be ingested as two articles concurrently) —
+    /// whatever the arrival order, even when the extractions differ (never a mix of two). An
+    /// extraction that found nothing writes nothing (it leaves no row to compare with later).
     private func insertCandidates(article: String, revision: String, rulesVersion: Int64, _ parsed: [Candidate], _ ctx: Context, _ db: Database) throws {
+        guard !parsed.isEmpty else { return }
         if let held = try db.first("SELECT event FROM candidates WHERE revision = ? AND rules_version = ? LIMIT 1",
                                    { $0.add(revision); $0.add(rulesVersion) }, { $0.text(0) }) {
             guard ctx.id < held else { return }

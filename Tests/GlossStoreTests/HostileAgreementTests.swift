@@ -69,6 +69,9 @@ import Testing
         var events = [try signed(ReplicaKey(), at: 1000, ingest)]
         for i in 0..<6 { events.append(try signed(ReplicaKey(), at: 2000 + UInt64(i), lie)) }
         let smallest = events.map(\.id.hex).min()!
+        // Extractions that found nothing (with any id) change nothing, in any order.
+        let empty = CandidatesExtracted(article: ingest.article, revision: ingest.sha256, rulesVersion: Int64(Extraction.rulesVersion), candidates: [])
+        for i in 0..<6 { events.append(try signed(ReplicaKey(), at: 3000 + UInt64(i), empty)) }
         let expected = smallest == events[0].id.hex ? genuine.count : 1
         for r in try everyOrder("candidates", events) {
             let rows = try r.store.read { try Row.fetchAll($0, sql: "SELECT event, value FROM candidates ORDER BY ordinal") }
