@@ -234,6 +234,20 @@ import Testing
 }
 
 extension SyncTests {
+    /// A chain vouched for only by its last event (`VouchedChainTests`), 3 MB, passed on over TCP
+    /// in the server's 1 MiB batches: the whole chain arrives, nothing is left pending.
+    @Test func aVouchedChainTravelsOverTCP() async throws {
+        let sim = try Simulation(replicas: 2, seed: 1352, label: "vouched-tcp")
+        let (server, client) = (sim.replicas[0], sim.replicas[1])
+        let chain = try VouchedChainTests.vouchedChain(ReplicaKey(), 300, payloadBytes: 10_000)
+        #expect(try server.store.applyRemote(chain, now: sim.clock.read()).applied == chain.count)
+        _ = try server.editNote(chain[0].id.hex, body: "after the chain")
+        let report = try await tcpSession(client: client, server: server)
+        #expect(report.summary.rejected == 0)
+        let (want, got) = (try server.status(), try client.status())
+        #expect(got.versionVector == want.versionVector && got.digest == want.digest && got.pending == 0, "\(got)")
+    }
+
     /// Fork evidence of a few large events (found by an audit, 2026-12-05): five validly signed
     /// 4 MB ingests at seq 1 of one key, 20 MB in all, went into one batch whatever its bytes, a
     /// frame over the 16 MiB limit, and every session of the replica holding them failed. The
