@@ -168,18 +168,9 @@ extension Replica {
     /// `YYYY-MM-DD` (four-digit year, a real day) → milliseconds at 00:00 UTC; nil for anything else.
     /// An article's `date` is the author's text, not checked on receipt: it can hold any digits.
     static func midnightMilliseconds(_ date: String) -> UInt64? {
-        let u = Array(date.utf8)
-        guard u.count == 10, u[4] == UInt8(ascii: "-"), u[7] == UInt8(ascii: "-") else { return nil }
-        func number(_ r: Range<Int>) -> Int? {
-            var v = 0
-            for i in r { guard (0x30...0x39).contains(u[i]) else { return nil }; v = v * 10 + Int(u[i] - 0x30) }
-            return v
-        }
-        guard let y = number(0..<4), let m = number(5..<7), let d = number(8..<10), (1...12).contains(m) else { return nil }
-        let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
-        let length = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]
-        guard (1...length).contains(d) else { return nil }
-        let days = CivilTime.days(year: Int64(y), month: m, day: d)
+        guard date.utf8.count == 10, Dateline.isCalendarDate(date) else { return nil }
+        let p = date.split(separator: "-").compactMap { Int($0) }
+        let days = CivilTime.days(year: Int64(p[0]), month: p[1], day: p[2])
         return days >= 0 ? UInt64(days) * 86_400_000 : nil
     }
 }

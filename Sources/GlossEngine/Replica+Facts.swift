@@ -109,8 +109,7 @@ extension Replica {
             // A candidate is what some replica's event said: its span is taken from the text it
             // names (the same selector an honest extraction gives), never copied as it came, so the
             // fact is one every replica understands.
-            guard let text = try read({ db in try ArticleReads.text(ofRevision: rev, db) }),
-                  span.start >= 0, span.start < span.end, span.end <= text.unicodeScalars.count,
+            guard let text = try read({ db in try ArticleReads.text(ofRevision: rev, db) }), span.start < span.end,
                   TextSelector(exact: span.exact, prefix: "", suffix: "", start: span.start, end: span.end).matches(text) else {
                 throw GlossError(.refused, "candidate \(id.prefix(12))'s span is not in its revision's text (a damaged or hostile extraction); give the quote with --evidence")
             }

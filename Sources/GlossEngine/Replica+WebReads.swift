@@ -160,7 +160,6 @@ extension Replica {
         // The best 200 hits are shown with snippets; the list is filtered by every matching article
         // (filtering by those hits alone left the rest out of the list and its count).
         let words = text.isEmpty ? [] : try Replica.searchWords(text)
-        let hits = words.isEmpty ? [] : try search(text, limit: 200)
         let sourceID: String? = filter.source.flatMap { s in
             let s = s.trimmingCharacters(in: .whitespaces)
             guard !s.isEmpty else { return nil }
@@ -171,6 +170,7 @@ extension Replica {
         let from = filter.from?.trimmingCharacters(in: .whitespaces) ?? "", to = filter.to?.trimmingCharacters(in: .whitespaces) ?? ""
         return try read { db in
             let all = try ArticleReads.dates(db).sorted { ($0.date ?? "", $1.id) > ($1.date ?? "", $0.id) }
+            let hits = try words.isEmpty ? [] : SearchHit.matching(words: words, limit: 200, db)
             let matched = try words.isEmpty ? [] : SearchHit.articles(matching: words, db)
             // (A page of 20,000 articles read every article's tags or facts for these: 4.5 s.)
             let tagged = try tag.isEmpty ? nil : SetReads.objects(taggedWith: tag, db)

@@ -347,31 +347,24 @@ public struct SyncDriver: Sendable {
                 try replica.store.read { db in
                     var batch: [SignedEvent] = []
                     var bytes = 0
-                    try replica.store.forEachEvent(above: vector, db) { e in
-                        batch.append(SignedEvent(envelope: e.envelope, payload: e.payload))
+                    /// Adds `e`, handing the batch over once it reaches the count or the bytes (an event
+                    /// is at most 12 MiB: a batch stays under the frame limit); false when cancelled.
+                    func add(_ e: SignedEvent) -> Bool {
+                        batch.append(e)
                         bytes += e.envelope.bytes.count + (e.payload?.count ?? 0) + 8
-                        if batch.count >= WireLimits.maxBatchEvents || bytes >= batchBytes {
-                            slots.wait()
-                            if cancelled.value { return false }
-                            continuation.yield(batch)
-                            batch = []; bytes = 0
-                        }
+                        guard batch.count >= WireLimits.maxBatchEvents || bytes >= batchBytes else { return true }
+                        slots.wait()
+                        if cancelled.value { return false }
+                        continuation.yield(batch)
+                        batch = []; bytes = 0
                         return true
                     }
-                    if !batch.isEmpty && !cancelled.value { slots.wait(); continuation.yield(batch) }
-                    // Then the fork evidence: a peer holding one branch, or none, freezes the feed too.
-                    // Cut by bytes as well as by count, as above: a few large forked events would
-                    // otherwise fill one frame past its limit, in every session.
-                    batch = []; bytes = 0
-                    for e in try replica.store.forkEvidence(db) where !cancelled.value {
-                        let size = e.envelope.bytes.count + (e.payload?.count ?? 0) + 8
-                        if !batch.isEmpty && (batch.count >= WireLimits.maxBatchEvents || bytes + size > batchBytes) {
-                            slots.wait()
-                            if cancelled.value { break }
-                            continuation.yield(batch)
-                            batch = []; bytes = 0
-                        }
-                        batch.append(e); bytes += size
+                    try replica.store.forEachEvent(above: vector, db) { e in add(SignedEvent(envelope: e.envelope, payload: e.payload)) }
+                    // Then the fork evidence (a peer holding one branch, or none, freezes the feed
+                    // too), cut the same way: a few large forked events in one batch made a frame
+                    // over the limit, in every session.
+                    if !cancelled.value {
+                        for e in try replica.store.forkEvidence(db) where !add(e) { break }
                     }
                     if !batch.isEmpty && !cancelled.value { slots.wait(); continuation.yield(batch) }
                 }

@@ -17,7 +17,6 @@ public struct StreamAuthenticator: Sendable {
     public static let maxHeldBytes = 16 << 20
 
     private var held: [SignedEvent] = []
-    private var heldBytes = 0
     private var unsigned = Set<EventID>()
 
     public init() {}
@@ -40,7 +39,6 @@ public struct StreamAuthenticator: Sendable {
             bytes -= Self.size(waiting[released]); released += 1
         }
         held = Array(waiting[released...])
-        heldBytes = bytes
         let ids = Set(held.map(\.id))
         unsigned = unsigned.filter { ids.contains($0) }
         return (Array(waiting[..<released]) + ready, proven)
@@ -48,7 +46,7 @@ public struct StreamAuthenticator: Sendable {
 
     /// At the stream's end: every event still held back (none proven), to be rejected and reported.
     public mutating func finish() -> [SignedEvent] {
-        defer { held = []; heldBytes = 0; unsigned = [] }
+        defer { held = []; unsigned = [] }
         return held
     }
 

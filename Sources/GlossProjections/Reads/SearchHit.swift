@@ -25,28 +25,24 @@ public struct SearchHit: Sendable {
     /// The articles of every match (an article's text, or a note, fact or annotation on it), all of
     /// them: what the web view's article list filters by.
     public static func articles(matching words: [String], _ db: Database) throws -> Set<String> {
-        Set(try String.fetchAll(db, sql: """
-            SELECT DISTINCT coalesce(r.article, n.on_id, f.article, a.article)
-            FROM search s
-            LEFT JOIN article_revisions r ON s.kind = 'revision' AND r.sha256 = s.id
-            LEFT JOIN notes n ON s.kind = 'note' AND n.note = s.id
-            LEFT JOIN facts f ON s.kind = 'fact' AND f.fact = s.id
-            LEFT JOIN annotations a ON s.kind = 'annotation' AND a.annotation = s.id
-            WHERE search MATCH ? AND coalesce(r.article, n.on_id, f.article, a.article) IS NOT NULL
-            """, arguments: [query(words)]))
+        Set(try String.fetchAll(db, sql: "SELECT DISTINCT \(article) \(matches) AND \(article) IS NOT NULL", arguments: [query(words)]))
     }
+
+    /// A match's article, and the matches with what they are on (one `?`: the query).
+    static let article = "coalesce(r.article, n.on_id, f.article, a.article)"
+    static let matches = """
+        FROM search s
+        LEFT JOIN article_revisions r ON s.kind = 'revision' AND r.sha256 = s.id
+        LEFT JOIN notes n ON s.kind = 'note' AND n.note = s.id
+        LEFT JOIN facts f ON s.kind = 'fact' AND f.fact = s.id
+        LEFT JOIN annotations a ON s.kind = 'annotation' AND a.annotation = s.id
+        WHERE search MATCH ?
+        """
 
     public static func matching(words: [String], limit: Int, _ db: Database) throws -> [SearchHit] {
         let query = query(words)
-        let rows = try Row.fetchAll(db, sql: """
-            SELECT s.rowid, s.kind, s.id, coalesce(r.article, n.on_id, f.article, a.article) AS article
-            FROM search s
-            LEFT JOIN article_revisions r ON s.kind = 'revision' AND r.sha256 = s.id
-            LEFT JOIN notes n ON s.kind = 'note' AND n.note = s.id
-            LEFT JOIN facts f ON s.kind = 'fact' AND f.fact = s.id
-            LEFT JOIN annotations a ON s.kind = 'annotation' AND a.annotation = s.id
-            WHERE search MATCH ? ORDER BY rank LIMIT ?
-            """, arguments: [query, limit])
+        let rows = try Row.fetchAll(db, sql: "SELECT s.rowid, s.kind, s.id, \(article) AS article \(matches) ORDER BY rank LIMIT ?",
+                                    arguments: [query, limit])
         let phrases = words.map(SearchSnippet.tokens(of:)).filter { !$0.isEmpty }
         return try rows.map { row in
             let body = try String.fetchOne(db, sql: "SELECT body FROM search WHERE rowid = ?", arguments: [row[0] as Int64]) ?? ""
