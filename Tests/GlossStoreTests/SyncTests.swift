@@ -235,8 +235,9 @@ import Testing
 
 extension SyncTests {
     /// A chain vouched for only by its last event (`VouchedChainTests`), 3 MB, passed on over TCP
-    /// in the server's 1 MiB batches: the whole chain arrives, nothing is left pending.
-    @Test func aVouchedChainTravelsOverTCP() async throws {
+    /// in the server's 1 MiB batches and in memory in 2 KB ones: the whole chain arrives, nothing is
+    /// left pending.
+    @Test func aVouchedChainTravelsOverTCPAndInMemory() async throws {
         let sim = try Simulation(replicas: 2, seed: 1352, label: "vouched-tcp")
         let (server, client) = (sim.replicas[0], sim.replicas[1])
         let chain = try VouchedChainTests.vouchedChain(ReplicaKey(), 300, payloadBytes: 10_000)
@@ -246,6 +247,10 @@ extension SyncTests {
         #expect(report.summary.rejected == 0)
         let (want, got) = (try server.status(), try client.status())
         #expect(got.versionVector == want.versionVector && got.digest == want.digest && got.pending == 0, "\(got)")
+        let memoryPeer = try sim.addReplica("memory")
+        _ = try await memorySession(memoryPeer, server, batchBytes: 2_000)
+        let synced = try memoryPeer.status()
+        #expect(synced.versionVector == want.versionVector && synced.digest == want.digest && synced.pending == 0, "\(synced)")
     }
 
     /// Fork evidence of a few large events (found by an audit, 2026-12-05): five validly signed

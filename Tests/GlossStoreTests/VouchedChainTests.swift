@@ -59,11 +59,11 @@ import Testing
         #expect(a.finish().count == 2)
     }
 
-    /// The audit's case end to end: a replica holds the chain (it came in one window), a peer syncs
-    /// from it in memory with small batches, and another takes its log as a stream of small
-    /// windows (as a bundle import): both end with the whole chain and the same digest, nothing
-    /// pending. (Over TCP: `SyncTests.aVouchedChainTravelsOverTCP`, in the sync phase, away from the
-    /// main run's load.)
+    /// The audit's case end to end: a replica holds the chain (it came in one window), another takes
+    /// its log as a stream of small windows (as a bundle import): it ends with the whole chain and
+    /// the same digest, nothing pending. (Sync sessions, in memory with 2 KB batches and over TCP:
+    /// `SyncTests.aVouchedChainTravelsOverTCPAndInMemory`, in the sync phase: beside the main run's
+    /// load their handshakes timed out.)
     @Test func aReplicaHoldingAVouchedChainPassesItOnWhateverTheBatchSize() async throws {
         defer { tmp.remove() }
         let server = try replica("server")
@@ -73,10 +73,6 @@ import Testing
         // An honest event on top of it (its deps name the chain's feed).
         _ = try server.editNote(chain[0].id.hex, body: "after the chain")
         let want = try server.status()
-        let memoryPeer = try replica("memory")
-        _ = try await memorySession(memoryPeer, server, batchBytes: 2_000)
-        let synced = try memoryPeer.status()
-        #expect(synced.versionVector == want.versionVector && synced.digest == want.digest && synced.pending == 0, "\(synced)")
         // Its log streamed as a bundle import streams, in windows of 7 events.
         var log: [SignedEvent] = []
         try server.store.read { db in
