@@ -66,6 +66,7 @@ let package = Package(
         // The only module that imports NIO: it moves frames; the session logic lives in GlossSync.
         .target(name: "GlossNet", dependencies: [
             "GlossSync",
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

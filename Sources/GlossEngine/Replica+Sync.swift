@@ -41,14 +41,16 @@ extension Replica {
     /// Serves sync sessions until `stop` completes (or the task is cancelled). Each session runs the
     /// same driver as `sync`; a failing session harms no other.
     public func serve(host: String, port: Int, idleTimeout: Duration = .seconds(30), handshakeTimeout: Duration = .seconds(10),
-                      rebuildInterval: Duration = .seconds(60),
+                      rebuildInterval: Duration = .seconds(60), maxSessions: Int = 64, stallTimeout: Duration = .seconds(60),
                       logger: Logger, ready: @escaping @Sendable (Int) -> Void,
                       stop: @escaping @Sendable () async -> Void) async throws {
         var server = SyncServer(host: host, port: port, logger: logger)
         server.idleTimeout = .seconds(idleTimeout.components.seconds + 1)
+        server.maxSessions = maxSessions
         var driver = SyncDriver(replica: self)
         driver.idleTimeout = idleTimeout
         driver.handshakeTimeout = handshakeTimeout
+        driver.stallTimeout = stallTimeout
         // Rebuilds sessions leave (a fork, a redaction): at most one per interval (`RebuildPacer`).
         let pacer = RebuildPacer(interval: rebuildInterval)
         driver.pacer = pacer

@@ -30,6 +30,10 @@ public struct SyncDriver: Sendable {
     public let replica: Replica
     public var handshakeTimeout: Duration = .seconds(10)
     public var idleTimeout: Duration = .seconds(30)
+    /// A peer that reads nothing of this side's stream for this long is dropped, whatever it sends
+    /// (keepalives included): a stalled reader would hold this side's batches for ever. Longer than
+    /// any one batch takes to apply on a loaded machine.
+    public var stallTimeout: Duration = .seconds(60)
     /// Target size of an outgoing batch (smaller in tests, to exercise many batches).
     public var batchBytes = WireLimits.batchTargetBytes
 
@@ -55,6 +59,8 @@ public struct SyncDriver: Sendable {
         /// When the last frame was queued, and whether this side has sent its `done` and its
         /// `ack` (after both, it sends nothing more: Protocol/07 §Session).
         var lastQueued = ContinuousClock.now
+        /// When the transport last took a frame (the peer reads).
+        var lastSent = ContinuousClock.now
         var sentDone = false, sentAck = false
 
         init(_ t: any FrameTransport) {
@@ -74,6 +80,7 @@ public struct SyncDriver: Sendable {
 
         private func sent(_ n: Int) {
             queuedBytes -= n
+            lastSent = .now
             if queuedBytes < maxQueuedBytes { let w = roomWaiters; roomWaiters = []; for c in w { c.resume() } }
         }
 
@@ -109,12 +116,31 @@ public struct SyncDriver: Sendable {
             try send(.progress(vector))
         }
 
-        /// Waits until the queue has room (the streamer calls this before each batch).
-        func waitForRoom() async throws {
+        /// Waits until the queue has room (the streamer calls this before each batch). A peer that
+        /// takes nothing for `limit` while the queue is full is dropped: it may keep the session
+        /// alive with keepalives, but it does not read (the stream would wait for ever).
+        func waitForRoom(within limit: Duration) async throws {
+            guard queuedBytes >= maxQueuedBytes && failure == nil else {
+                if let failure { throw failure }
+                return
+            }
+            let watch = Task { [weak self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: limit / 4)
+                    await self?.expireIfStuck(limit)
+                }
+            }
+            defer { watch.cancel() }
             while queuedBytes >= maxQueuedBytes && failure == nil {
                 await withCheckedContinuation { roomWaiters.append($0) }
             }
             if let failure { throw failure }
+        }
+
+        private func expireIfStuck(_ limit: Duration) async {
+            guard failure == nil, queuedBytes >= maxQueuedBytes, ContinuousClock.now - lastSent >= limit else { return }
+            failed(SyncError(.timeout, "the peer read nothing of what this side sent for \(limit); session dropped"))
+            await transport.close()
         }
 
         /// Lets queued frames go out, then stops the writer.
@@ -250,7 +276,7 @@ public struct SyncDriver: Sendable {
                     peerHeld = hello.vector
                     let batchBytes = self.batchBytes
                     streamer = Task {
-                        do { return try await Self.stream(replica, above: peerVector, enabled: push, batchBytes: batchBytes, out: out) } catch {
+                        do { return try await Self.stream(replica, above: peerVector, enabled: push, batchBytes: batchBytes, stallTimeout: stallTimeout, out: out) } catch {
                             // This side cannot send what it holds (a stored event that no longer
                             // decodes, a disk error): say so and end the session, or both sides
                             // would wait for each other for ever (keepalives keep it alive).
@@ -329,7 +355,8 @@ public struct SyncDriver: Sendable {
 
     /// Streams the events above `vector` in causal order, then `done`. SQLite is read on a
     /// thread of its own from one snapshot; at most two batches wait for the network.
-    static func stream(_ replica: Replica, above vector: VersionVector, enabled: Bool, batchBytes: Int, out: Outbound) async throws -> Int {
+    static func stream(_ replica: Replica, above vector: VersionVector, enabled: Bool, batchBytes: Int, stallTimeout: Duration,
+                       out: Outbound) async throws -> Int {
         guard enabled else {
             try await out.send(.done(sent: 0, vector: try await offload { try replica.vector }))
             return 0
@@ -342,31 +369,43 @@ public struct SyncDriver: Sendable {
         let cancelled = Locked(false)
         // Its own thread, not the shared SQLite queue: the producer blocks while two batches wait
         // for the network, and a blocked worker there would delay everyone else's SQLite work.
+        // It holds no read transaction while it waits: it takes the positions of what the peer
+        // lacks (and the fork evidence's ids) from one snapshot, then reads each batch in a short
+        // transaction of its own. (Holding one snapshot for the whole stream, a peer that stopped
+        // reading pinned one of the pool's five readers: five such peers stalled every session and
+        // read, and the WAL could not be checkpointed behind them.)
         let producer = Thread {
             do {
-                try replica.store.read { db in
-                    var batch: [SignedEvent] = []
-                    var bytes = 0
-                    /// Adds `e`, handing the batch over once it reaches the count or the bytes (an event
-                    /// is at most 12 MiB: a batch stays under the frame limit); false when cancelled.
-                    func add(_ e: SignedEvent) -> Bool {
-                        batch.append(e)
-                        bytes += e.envelope.bytes.count + (e.payload?.count ?? 0) + 8
-                        guard batch.count >= WireLimits.maxBatchEvents || bytes >= batchBytes else { return true }
+                let store = replica.store
+                let (positions, evidence) = try store.read { db in (try store.positions(above: vector, db), try store.forkEvidenceIDs(db)) }
+                /// Reads the next batch (at most the count or about the bytes; an event is at most
+                /// 12 MiB, so a batch stays under the frame limit) from `count` items, `read(i)` the
+                /// i-th (nil: gone since, skipped), and hands it over; false when cancelled.
+                func send(_ count: Int, _ read: (Int, ReplicaStore.Transaction) throws -> SignedEvent?) throws -> Bool {
+                    var next = 0
+                    while next < count {
+                        let batch = try store.read { db -> [SignedEvent] in
+                            var batch: [SignedEvent] = [], bytes = 0
+                            while next < count, batch.count < WireLimits.maxBatchEvents, bytes < batchBytes {
+                                defer { next += 1 }
+                                guard let e = try read(next, db) else { continue }
+                                batch.append(e)
+                                bytes += e.envelope.bytes.count + (e.payload?.count ?? 0) + 8
+                            }
+                            return batch
+                        }
+                        if batch.isEmpty { continue }
                         slots.wait()
                         if cancelled.value { return false }
                         continuation.yield(batch)
-                        batch = []; bytes = 0
-                        return true
                     }
-                    try replica.store.forEachEvent(above: vector, db) { e in add(SignedEvent(envelope: e.envelope, payload: e.payload)) }
-                    // Then the fork evidence (a peer holding one branch, or none, freezes the feed
-                    // too), cut the same way: a few large forked events in one batch made a frame
-                    // over the limit, in every session.
-                    if !cancelled.value {
-                        for e in try replica.store.forkEvidence(db) where !add(e) { break }
-                    }
-                    if !batch.isEmpty && !cancelled.value { slots.wait(); continuation.yield(batch) }
+                    return true
+                }
+                // The events, then the fork evidence (a peer holding one branch, or none, freezes the
+                // feed too), cut the same way: a few large forked events in one batch made a frame
+                // over the limit, in every session.
+                if try send(positions.count, { i, db in try store.event(atPosition: positions[i], db).map { SignedEvent(envelope: $0.envelope, payload: $0.payload) } }) {
+                    _ = try send(evidence.count, { i, db in try store.forkEvidence(id: evidence[i], db) })
                 }
                 continuation.finish()
             } catch { continuation.finish(throwing: error) }
@@ -379,7 +418,7 @@ public struct SyncDriver: Sendable {
         defer { cancelled.value = true; slots.signal(); slots.signal() }
         for try await batch in batches {
             try Task.checkCancellation()
-            try await out.waitForRoom()
+            try await out.waitForRoom(within: stallTimeout)
             try await out.send(.batch(batch))
             sent += batch.count
             slots.signal()

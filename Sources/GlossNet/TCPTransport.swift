@@ -1,6 +1,7 @@
 import Foundation
 import GlossSync
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
@@ -70,6 +71,9 @@ public struct SyncServer: Sendable {
     public var host: String
     public var port: Int
     public var idleTimeout: TimeAmount = .seconds(30)
+    /// Connections served at once; one more is closed as it is accepted (each holds a thread, up to
+    /// a few MiB of batches, and SQLite work).
+    public var maxSessions = 64
     public var logger: Logger
 
     public init(host: String, port: Int, logger: Logger) { self.host = host; self.port = port; self.logger = logger }
@@ -90,10 +94,19 @@ public struct SyncServer: Sendable {
         logger.info("listening", metadata: ["address": "\(host):\(bound)"])
         ready(bound)
         stop?.whenComplete { _ in server.channel.close(promise: nil) }
+        let open = NIOLockedValueBox(0), limit = maxSessions
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { inbound in
                 for try await connection in inbound {
+                    let admitted = open.withLockedValue { n in n < limit ? (n += 1, true).1 : false }
+                    guard admitted else {
+                        logger.warning("connection refused: \(limit) sessions are open (--max-sessions)",
+                                       metadata: ["peer": "\(connection.channel.remoteAddress.map { "\($0)" } ?? "unknown peer")"])
+                        try? await connection.channel.close()
+                        continue
+                    }
                     group.addTask {
+                        defer { open.withLockedValue { $0 -= 1 } }
                         do {
                             try await connection.executeThenClose { input, output in
                                 await session(TCPTransport(inbound: input, outbound: output, channel: connection.channel))

@@ -85,19 +85,8 @@ extension ReplicaStore {
     /// Streams, in local (causal) order, the events this replica holds above `vector`: exactly the
     /// events a peer holding `vector` lacks. Cost grows with the difference, not with the log.
     public func forEachEvent(above vector: VersionVector, _ db: Database, _ body: (StoredEvent) throws -> Bool) throws {
-        try db.execute(sql: "CREATE TEMP TABLE IF NOT EXISTS want(feed INTEGER PRIMARY KEY, above INTEGER NOT NULL); DELETE FROM temp.want")
+        let (held, wanted) = try fillWanted(above: vector, db)
         defer { try? db.execute(sql: "DELETE FROM temp.want") }
-        let feeds = try Row.fetchAll(db, sql: "SELECT feed, replica, head_seq FROM feeds WHERE head_seq > 0")
-        var held: UInt64 = 0, wanted: UInt64 = 0
-        for f in feeds {
-            let r = ReplicaID(Bytes32(exactly: Array(f["replica"] as Data))!)
-            let above = vector[r], head = UInt64(f["head_seq"] as Int64)
-            held = held.addingSaturating(head)
-            if head > above {
-                wanted = wanted.addingSaturating(head - above)
-                try db.execute(sql: "INSERT INTO temp.want(feed, above) VALUES (?, ?)", arguments: [f["feed"] as Int64, Int64(above)])
-            }
-        }
         if wanted >= held / 4 {
             // A large part of the log: read it in `pos` order, keeping what is wanted.
             let rows = try Row.fetchCursor(db, sql: """
@@ -108,17 +97,59 @@ extension ReplicaStore {
             }
             return
         }
-        // A small part: the positions through the (feed, seq) index, sorted (integers only), then each
-        // row by its position. (Left to itself the planner read the whole log in `pos` order in every
-        // session and export, however little was missing.)
-        let positions = try Int64.fetchCursor(db, sql: """
+        try forEachEvent(atPositions: try wantedPositions(db), db, body)
+    }
+
+    /// The local positions, ascending (causal order), of the events this replica holds above
+    /// `vector`. The sync stream reads the events at them a batch at a time, each batch in a short
+    /// read transaction of its own, so a peer that reads slowly holds no snapshot open.
+    public func positions(above vector: VersionVector, _ db: Database) throws -> [Int64] {
+        _ = try fillWanted(above: vector, db)
+        defer { try? db.execute(sql: "DELETE FROM temp.want") }
+        return try wantedPositions(db)
+    }
+
+    /// The event at a local position; nil when none is there (a forked feed's events past its
+    /// fork seq leave the log).
+    public func event(atPosition pos: Int64, _ db: Database) throws -> StoredEvent? {
+        let byPosition = try db.cachedStatement(sql: "SELECT pos, feed, id, envelope, payload FROM events WHERE pos = ?")
+        return try Row.fetchOne(byPosition, arguments: [pos]).map(ReplicaStore.storedEvent)
+    }
+
+    /// The events at `positions`, in their order; a position no event holds is skipped.
+    func forEachEvent(atPositions positions: [Int64], _ db: Database, _ body: (StoredEvent) throws -> Bool) throws {
+        for pos in positions {
+            guard let e = try event(atPosition: pos, db) else { continue }
+            if try !body(e) { return }
+        }
+    }
+
+    /// Fills `temp.want` with each feed held above `vector` and the seq the peer holds;
+    /// returns the events held and those wanted.
+    private func fillWanted(above vector: VersionVector, _ db: Database) throws -> (held: UInt64, wanted: UInt64) {
+        try db.execute(sql: "CREATE TEMP TABLE IF NOT EXISTS want(feed INTEGER PRIMARY KEY, above INTEGER NOT NULL); DELETE FROM temp.want")
+        let feeds = try Row.fetchCursor(db, sql: "SELECT feed, replica, head_seq FROM feeds WHERE head_seq > 0")
+        let insert = try db.cachedStatement(sql: "INSERT INTO temp.want(feed, above) VALUES (?, ?)")
+        var held: UInt64 = 0, wanted: UInt64 = 0
+        while let f = try feeds.next() {
+            let r = ReplicaID(Bytes32(exactly: Array(f["replica"] as Data))!)
+            let above = vector[r], head = UInt64(f["head_seq"] as Int64)
+            held = held.addingSaturating(head)
+            if head > above {
+                wanted = wanted.addingSaturating(head - above)
+                try insert.execute(arguments: [f["feed"] as Int64, Int64(above)])
+            }
+        }
+        return (held, wanted)
+    }
+
+    /// The positions of the events `temp.want` names, through the (feed, seq) index, sorted
+    /// (integers only). (Left to itself the planner read the whole log in `pos` order in every
+    /// session and export, however little was missing.)
+    private func wantedPositions(_ db: Database) throws -> [Int64] {
+        try Int64.fetchAll(db, sql: """
             SELECT e.pos FROM temp.want w CROSS JOIN events e ON e.feed = w.feed AND e.seq > w.above ORDER BY e.pos
             """)
-        let byPosition = try db.cachedStatement(sql: "SELECT pos, feed, id, envelope, payload FROM events WHERE pos = ?")
-        while let pos = try positions.next() {
-            guard let row = try Row.fetchOne(byPosition, arguments: [pos]) else { continue }
-            if try !body(try ReplicaStore.storedEvent(row)) { return }
-        }
     }
 }
 
@@ -128,11 +159,22 @@ extension ReplicaStore {
     /// them freezes the feed at the same seq — whichever branch it held, or none yet — so events of
     /// other feeds that depend on the forked part are not left waiting there.
     public func forkEvidence(_ db: Database) throws -> [SignedEvent] {
-        try Row.fetchAll(db, sql: """
-            SELECT k.envelope, k.payload FROM feeds f CROSS JOIN forks k ON k.replica = f.replica AND k.seq = f.fork_seq
+        try forkEvidenceIDs(db).compactMap { try forkEvidence(id: $0, db) }
+    }
+
+    /// The ids of the fork evidence, in the order it is sent (by replica, then id).
+    public func forkEvidenceIDs(_ db: Database) throws -> [Data] {
+        try Data.fetchAll(db, sql: """
+            SELECT k.id FROM feeds f CROSS JOIN forks k ON k.replica = f.replica AND k.seq = f.fork_seq
             WHERE f.fork_seq IS NOT NULL ORDER BY f.replica, k.id
-            """).compactMap { row in
-            (try? EventEnvelope(decoding: Array(row[0] as Data))).map { SignedEvent(envelope: $0, payload: (row[1] as Data?).map { Array($0) }) }
-        }
+            """)
+    }
+
+    /// The piece of fork evidence with this id; nil when it is gone or no longer decodes.
+    public func forkEvidence(id: Data, _ db: Database) throws -> SignedEvent? {
+        let byID = try db.cachedStatement(sql: "SELECT envelope, payload FROM forks WHERE id = ?")
+        guard let row = try Row.fetchOne(byID, arguments: [id]),
+              let env = try? EventEnvelope(decoding: Array(row[0] as Data)) else { return nil }
+        return SignedEvent(envelope: env, payload: (row[1] as Data?).map { Array($0) })
     }
 }

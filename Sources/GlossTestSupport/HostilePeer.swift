@@ -17,10 +17,14 @@ public final class HostilePeer {
     public let key: ReplicaKey
 
     /// Connects to 127.0.0.1:`port`. `vector` is what the hello will claim to hold.
-    public init(port: Int, key: ReplicaKey = ReplicaKey(), vector: VersionVector = VersionVector(), wantsEvents: Bool = false) throws {
+    /// `receiveBuffer`: the socket's receive buffer in bytes (a peer that stops reading fills a
+    /// small one soon).
+    public init(port: Int, key: ReplicaKey = ReplicaKey(), vector: VersionVector = VersionVector(), wantsEvents: Bool = false,
+                receiveBuffer: Int32? = nil) throws {
         self.key = key
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.fd = fd
+        if var size = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
         machine = SyncSessionStateMachine(role: .initiator, key: key, vector: vector, wantsEvents: wantsEvents)
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
@@ -137,4 +141,13 @@ public func randomReplicaIDs(_ n: Int, _ rng: inout SplitMix64) -> [[UInt8]] {
         out.append(b)
     }
     return out.sorted { $0.lexicographicallyPrecedes($1) }
+}
+
+/// Runs blocking socket work (a `HostilePeer`) on a thread of its own: blocked on the cooperative
+/// pool (two threads on a 2-core machine) it would starve the server it talks to.
+public func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { c in
+        let t = Thread { c.resume(with: Result { try body() }) }
+        t.start()
+    }
 }

@@ -42,7 +42,7 @@ public func memorySession(_ a: Replica, _ b: Replica, mode: SyncMode = .both, ba
 
 /// Serves `server` on a free loopback port for the duration of `body`.
 public func withServer<T: Sendable>(_ server: Replica, idleTimeout: Duration = .seconds(30), handshakeTimeout: Duration = .seconds(10),
-                                    rebuildInterval: Duration = .seconds(60),
+                                    rebuildInterval: Duration = .seconds(60), maxSessions: Int = 64, stallTimeout: Duration = .seconds(60),
                                     _ body: @escaping @Sendable (Int) async throws -> T) async throws -> T {
     let port = PortBox()
     let stop = AsyncLatch()
@@ -50,7 +50,7 @@ public func withServer<T: Sendable>(_ server: Replica, idleTimeout: Duration = .
         group.addTask {
             do {
                 try await server.serve(host: "127.0.0.1", port: 0, idleTimeout: idleTimeout, handshakeTimeout: handshakeTimeout,
-                                       rebuildInterval: rebuildInterval,
+                                       rebuildInterval: rebuildInterval, maxSessions: maxSessions, stallTimeout: stallTimeout,
                                        logger: .init(label: "test"), ready: { port.set($0) }, stop: { await stop.wait() })
             } catch {
                 port.set(-1)   // never leave the caller waiting for a port

@@ -21,6 +21,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Access token the web view requires (16–256 of A–Z a–z 0–9 - . _ ~); needed to bind beyond loopback. Default: GLOSS_HTTP_TOKEN.", valueName: "TOKEN")) var httpToken: String?
     @Option(help: "Drop a peer that sends nothing for this many seconds (1–86400).") var idleTimeout: Int = 30
     @Option(help: "Drop a peer that has not completed the handshake after this many seconds (1–86400).") var handshakeTimeout: Int = 10
+    @Option(help: "Serve at most this many sync connections at once (1–10000); one more is closed as it arrives.") var maxSessions: Int = 64
     @Option(help: "Rebuild the projections that sessions leave stale (a fork, a redaction) at most once per this many seconds (0–86400; 0: as each session ends). Meanwhile the projections lag the log.") var rebuildInterval: Int = 60
 
     var token: String? {
@@ -36,6 +37,7 @@ struct Serve: AsyncParsableCommand {
         try FlagCheck.count("--idle-timeout", idleTimeout, 1...86_400)
         try FlagCheck.count("--handshake-timeout", handshakeTimeout, 1...86_400)
         try FlagCheck.count("--rebuild-interval", rebuildInterval, 0...86_400)
+        try FlagCheck.count("--max-sessions", maxSessions, 1...10_000)
         if let http {
             do {
                 let (host, _) = try Replica.parseAddress(http)
@@ -77,13 +79,13 @@ struct Serve: AsyncParsableCommand {
             // One latch ends every service: a signal, or one of them failing (a port in use).
             let stop = AsyncLatch()
             Task { await stopped.wait(); logger.info("signal received: stopping"); stop.fire() }
-            let (idle, handshake, token, rebuild) = (idleTimeout, handshakeTimeout, token, rebuildInterval)
+            let (idle, handshake, token, rebuild, maxSessions) = (idleTimeout, handshakeTimeout, token, rebuildInterval, maxSessions)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 if let (host, port) = sync {
                     group.addTask {
                         do {
                             try await r.serve(host: host, port: port, idleTimeout: .seconds(idle), handshakeTimeout: .seconds(handshake),
-                                              rebuildInterval: .seconds(rebuild),
+                                              rebuildInterval: .seconds(rebuild), maxSessions: maxSessions,
                                               logger: logger, ready: { bound in writeFileDescriptor(1, "listening on \(host):\(bound)\n") },
                                               stop: { await stop.wait() })
                         } catch { stop.fire(); throw error }

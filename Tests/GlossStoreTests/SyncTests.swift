@@ -253,6 +253,86 @@ extension SyncTests {
         #expect(synced.versionVector == want.versionVector && synced.digest == want.digest && synced.pending == 0, "\(synced)")
     }
 
+    /// A server holding `notes` notes of 100 KB each (one fresh key's signed chain).
+    static func serverWithLargeNotes(_ sim: Simulation, _ server: Replica, notes: Int) throws {
+        let key = ReplicaKey()
+        let t = HybridTime(milliseconds: 1_624_700_000_000).raw
+        var prev = EventID.zero, chain: [SignedEvent] = []
+        for i in 1...notes {
+            let e = try TrustBoundaryTests.signed(key, seq: UInt64(i), prev: prev, time: t + UInt64(i) * 65_536,
+                                                  NoteAdded(on: String(repeating: "a", count: 64), body: "note \(i) " + String(repeating: "x", count: 100_000)))
+            chain.append(e); prev = e.id
+        }
+        #expect(try server.store.applyRemote(chain, now: sim.clock.read()).applied == notes)
+    }
+
+    /// Peers that complete the handshake, ask for everything, never read and keep their sessions
+    /// alive with keepalives (found by an audit, 2026-12-05): the server's stream held one read
+    /// transaction from its first batch to its last, so each such peer pinned one of the pool's
+    /// five readers — five of them stalled every other session (and read) of the server for as long
+    /// as they liked. Now the stream holds no snapshot while it waits for the network, an honest
+    /// client syncs beside six stalled peers, and a peer that reads nothing for the stall timeout
+    /// is dropped.
+    @Test func peersThatStopReadingStallNoOtherSessionAndAreDropped() async throws {
+        let sim = try Simulation(replicas: 2, seed: 1353, label: "stalled")
+        let (server, client) = (sim.replicas[0], sim.replicas[1])
+        try Self.serverWithLargeNotes(sim, server, notes: 240)   // 24 MB: more than any socket buffers
+        let peers = Peers()
+        try await withServer(server, stallTimeout: .seconds(3)) { port in
+            try await offThePool {
+                for _ in 0..<6 {
+                    let p = try HostilePeer(port: port, wantsEvents: true, receiveBuffer: 4_096)
+                    try p.handshake()
+                    peers.all.append(p)
+                }
+            }
+            // Keepalives every second, so only the stall can end their sessions.
+            let keeping = Locked(true)
+            let keeper = Thread {
+                while keeping.value {
+                    for p in peers.all { try? p.sendSealed(WireMessage.progress(VersionVector()).encoded) }
+                    Thread.sleep(forTimeInterval: 1)
+                }
+            }
+            keeper.start()
+            let report = try await client.sync(host: "127.0.0.1", port: port, idleTimeout: .seconds(20))
+            #expect(report.summary.applied == 240)
+            keeping.value = false
+            // Past the stall timeout each stalled session is closed (it drains its buffered bytes, then the end).
+            try await Task.sleep(for: .seconds(8))
+            let closed = try await offThePool { peers.all.map { $0.waitForClose(limit: 10) } }
+            #expect(closed == Array(repeating: true, count: 6))
+        }
+        #expect(try client.status().digest == (try server.status().digest))
+    }
+
+    /// `--max-sessions`: one connection more than the limit is closed as it arrives; once a session
+    /// ends, a new one is served.
+    @Test func connectionsPastTheSessionLimitAreClosed() async throws {
+        let sim = try Simulation(replicas: 2, seed: 1354, label: "limit")
+        let (server, client) = (sim.replicas[0], sim.replicas[1])
+        try await withServer(server, maxSessions: 2) { port in
+            let peers = Peers()
+            let refused = try await offThePool {
+                let a = try HostilePeer(port: port), b = try HostilePeer(port: port)
+                try a.handshake(); try b.handshake()
+                peers.all = [a, b]
+                let c = try HostilePeer(port: port)
+                do { try c.handshake(timeout: 5); return false } catch { return true }
+            }
+            #expect(refused)
+            peers.all[0].close()
+            // The server notices the closed session (its read ends) and serves the next connection.
+            var served = false
+            for _ in 0..<50 where !served {
+                try await Task.sleep(for: .milliseconds(200))
+                served = (try? await client.sync(host: "127.0.0.1", port: port)) != nil
+            }
+            #expect(served)
+            peers.all[1].close()
+        }
+    }
+
     /// Fork evidence of a few large events (found by an audit, 2026-12-05): five validly signed
     /// 4 MB ingests at seq 1 of one key, 20 MB in all, went into one batch whatever its bytes, a
     /// frame over the 16 MiB limit, and every session of the replica holding them failed. The
@@ -279,6 +359,9 @@ extension SyncTests {
         #expect(try z.status().digest == (try x.status().digest))
     }
 }
+
+/// Hostile peers handed between a test and the threads that drive them, one at a time.
+final class Peers: @unchecked Sendable { var all: [HostilePeer] = [] }
 
 /// A transport that fails after passing `afterFrames` received frames (a peer that drops mid-stream).
 final class CuttingTransport: FrameTransport, @unchecked Sendable {
