@@ -204,6 +204,7 @@ public struct SyncDriver: Sendable {
         var keepalive: Task<Void, Never>?
         var ackSent = false
         var peerHeld = VersionVector()
+        var lastRecorded = ContinuousClock.now
         // What this side holds, as of its last applied batch (what a keepalive reports).
         let held = Locked(startVector)
         let streamFailure = Locked<(any Error)?>(nil)
@@ -299,6 +300,9 @@ public struct SyncDriver: Sendable {
                         }
                     }
                 case .apply(let batch):
+                    // An empty batch changes nothing: no transaction (a peer sending them in a loop
+                    // made this side commit once per 20-byte frame).
+                    guard !batch.isEmpty else { break }
                     received += batch.count
                     let now = replica.clock()
                     let peer = report.peer
@@ -306,11 +310,11 @@ public struct SyncDriver: Sendable {
                     let (summary, vector, stillAdmitted, after) = try await Self.offload {
                         var a = before
                         let (events, proven) = a.take(batch)   // signatures checked off the session's thread
-                        return (try replica.store.applyRemote(events, proven: proven, now: now, deferRebuild: true), try replica.vector,
-                                try peer.map { try replica.admits($0) } ?? true, a)
+                        let summary = try replica.store.applyRemote(events, proven: proven, now: now, deferRebuild: true)
+                        return (summary, summary.applied > 0 ? try replica.vector : nil, try peer.map { try replica.admits($0) } ?? true, a)
                     }
                     authenticator = after
-                    held.value = vector
+                    if let vector { held.value = vector }
                     report.summary.add(summary)
                     if !stillAdmitted {
                         // A revocation applied mid-session (Protocol/11-teams.md §Sync): nothing more is sent or taken.
@@ -329,10 +333,18 @@ public struct SyncDriver: Sendable {
                     let v = try await Self.offload { if !paced { _ = try replica.store.rebuildIfStale() }; return try replica.vector }
                     try await out.send(.ack(v))
                     ackSent = true
-                case .peerAcked(let v), .peerProgress(let v):
-                    // (A keepalive repeats what the peer already said: nothing new to record.)
+                case .peerAcked(let v):
                     if let p = report.peer, v != peerHeld {
                         peerHeld = v
+                        try await Self.offload { try replica.recordAcknowledged(p, vector: v) }
+                    }
+                case .peerProgress(let v):
+                    // A keepalive repeats what the peer already said: nothing new to record. A new
+                    // vector is recorded at most once a second (each is a durable write; a peer
+                    // sending progress in a loop made one per frame); its `ack` is always recorded.
+                    if let p = report.peer, v != peerHeld, ContinuousClock.now - lastRecorded >= .seconds(1) {
+                        peerHeld = v
+                        lastRecorded = .now
                         try await Self.offload { try replica.recordAcknowledged(p, vector: v) }
                     }
                 case .fail(let e):

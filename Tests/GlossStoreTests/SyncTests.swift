@@ -306,6 +306,47 @@ extension SyncTests {
         #expect(try client.status().digest == (try server.status().digest))
     }
 
+    /// Frames that change nothing cost the server nothing per frame (found by an audit, 2026-12-05):
+    /// an empty batch opened a write transaction and read the whole vector; each progress frame
+    /// naming a new vector was a durable write that read the whole vector on the writer — with
+    /// 1,500 feeds, a stream of 20-byte frames kept the writer busy for every other session. Now an
+    /// empty batch is skipped and a new progress vector is recorded at most once a second.
+    @Test func emptyBatchesAndProgressFramesCostTheServerNothingPerFrame() async throws {
+        let sim = try Simulation(replicas: 1, seed: 1355, label: "frames")
+        let server = sim.replicas[0]
+        let t = HybridTime(milliseconds: 1_624_700_000_000).raw
+        let feeds = try (0..<1_500).map { i in
+            try TrustBoundaryTests.signed(ReplicaKey(), seq: 1, prev: .zero, time: t + UInt64(i), NoteAdded(on: String(repeating: "a", count: 64), body: "n\(i)"))
+        }
+        #expect(try server.store.applyRemote(feeds, now: sim.clock.read()).applied == feeds.count)
+        let other = feeds[0].envelope.replica
+        @Sendable func session(port: Int, noise: Int) async throws -> Bool {
+            try await offThePool {
+                let p = try HostilePeer(port: port)
+                try p.handshake()
+                for i in 0..<noise {
+                    try p.sendSealed(WireMessage.batch([]).encoded)
+                    try p.sendSealed(WireMessage.progress(VersionVector([other: UInt64(1 + i % 2)])).encoded)
+                }
+                try p.sendSealed(WireMessage.done(sent: 0, vector: VersionVector()).encoded)
+                try p.sendSealed(WireMessage.ack(VersionVector()).encoded)
+                return p.waitForClose(limit: 30)
+            }
+        }
+        let costs = try await withServer(server) { port in
+            var costs: [Int] = []
+            for noise in [0, 400] {
+                costs.append(try await ScalingTests.vmStepsAsync(server.store) {
+                    let closed = try await session(port: port, noise: noise)
+                    #expect(closed)
+                })
+            }
+            return costs
+        }
+        print("a session of 400 empty batches and 400 new progress vectors: \(costs[1])k VM steps, \(costs[0])k without them")
+        #expect(costs[1] < costs[0] * 2 + 50, "\(costs)")
+    }
+
     /// `--max-sessions`: one connection more than the limit is closed as it arrives; once a session
     /// ends, a new one is served.
     @Test func connectionsPastTheSessionLimitAreClosed() async throws {
