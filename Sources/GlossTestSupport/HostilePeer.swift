@@ -20,12 +20,12 @@ public final class HostilePeer {
     /// `receiveBuffer`: the socket's receive buffer in bytes (a peer that stops reading fills a
     /// small one soon).
     public init(port: Int, key: ReplicaKey = ReplicaKey(), vector: VersionVector = VersionVector(), wantsEvents: Bool = false,
-                receiveBuffer: Int32? = nil) throws {
+                admission: Admission = .noTeam, receiveBuffer: Int32? = nil) throws {
         self.key = key
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.fd = fd
         if var size = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
-        machine = SyncSessionStateMachine(role: .initiator, key: key, vector: vector, wantsEvents: wantsEvents)
+        machine = SyncSessionStateMachine(role: .initiator, key: key, admission: admission, vector: vector, wantsEvents: wantsEvents)
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)

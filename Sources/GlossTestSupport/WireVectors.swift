@@ -20,9 +20,12 @@ public enum WireVectors {
         guard case .sendPlain(let kxA) = ma.start()[0], case .sendPlain(let kxB) = mb.start()[0] else { fatalError() }
         let ra = ma.receive(kxB), rb = mb.receive(kxA)
         guard case .established(let keysA) = ra[0], case .send(let helloA) = ra[1],
-              case .established(let keysB) = rb[0], case .send(let helloB) = rb[1] else { fatalError("handshake vector") }
+              case .established(let keysB) = rb[0], rb.count == 1 else { fatalError("handshake vector") }
         var sa = keysA.sealer(), sb = keysB.sealer()
-        let helloAFrame = sa.seal(helloA.encoded), helloBFrame = sb.seal(helloB.encoded)
+        let helloAFrame = sa.seal(helloA.encoded)
+        // The responder's hello answers the initiator's, once verified (Protocol/07 §Session).
+        guard case .send(let helloB) = mb.receive(helloAFrame)[0] else { fatalError("handshake vector") }
+        let helloBFrame = sb.seal(helloB.encoded)
         // A batch with one event, then done and ack, sealed as frames 1, 2 (initiator) and 1 (responder).
         let payload = NoteAdded(on: String(repeating: "ab", count: 32), body: "wire vector").encoded
         let event = EventEnvelope(key: a, seq: 1, prev: .zero, time: HybridTime(milliseconds: 1_624_700_000_000), depsDelta: [],

@@ -347,6 +347,37 @@ extension SyncTests {
         #expect(costs[1] < costs[0] * 2 + 50, "\(costs)")
     }
 
+    /// A team's server tells a stranger nothing but the refusal (found by an audit, 2026-12-05): it
+    /// sent its own hello — its replica id and its whole vector, every feed and how far it goes —
+    /// as soon as the key exchange ended, before it knew who was asking. Now its hello answers a
+    /// verified, admitted one; a member still completes the handshake.
+    @Test func aTeamServerSendsAStrangerOnlyTheRefusal() async throws {
+        let tmp = TempDir("gloss-stranger")
+        defer { tmp.remove() }
+        let clock = MockClock(start: 1_624_800_000_000, step: 1)
+        let key = ReplicaKey()
+        let server = try Replica.create(in: tmp.sub("srv"), analyst: "ana", key: key, team: .create(name: "Desk"), clock: clock.function)
+        let (refusal, heard) = try await withServer(server) { port in
+            try await offThePool { () -> (String, Bool) in
+                let stranger = try HostilePeer(port: port, admission: Admission(.joining))   // takes any team's hello
+                do { try stranger.handshake(); return ("", true) } catch { return ("\(error)", stranger.serverHello != nil) }
+            }
+        }
+        #expect(!heard, "the stranger received the server's hello")
+        #expect(refusal.contains("refused"), "\(refusal)")
+        // A key on the roster (a device of the analyst, still joining) hears the hello.
+        let member = ReplicaKey()
+        _ = try server.enrolDevice("ana", key: member.replicaID)
+        let admitted = try await withServer(server) { port in
+            try await offThePool { () -> Bool in
+                let p = try HostilePeer(port: port, key: member, admission: Admission(.joining))
+                try p.handshake()
+                return p.serverHello?.replica == key.replicaID
+            }
+        }
+        #expect(admitted)
+    }
+
     /// `--max-sessions`: one connection more than the limit is closed as it arrives; once a session
     /// ends, a new one is served.
     @Test func connectionsPastTheSessionLimitAreClosed() async throws {

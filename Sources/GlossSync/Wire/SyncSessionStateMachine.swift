@@ -5,9 +5,10 @@ import GlossModel
 /// The sync session as a pure state machine (Protocol/07-wire.md §Session): it takes frames and
 /// returns actions; it does no I/O and reads no clock. Keys and randomness are injected.
 ///
-/// Each side: sends a key exchange; on the peer's, derives the session keys and sends its hello,
-/// signed over the transcript (binding the key proof to this channel); on the peer's hello, verifies
-/// it and reports `authenticated` — the driver then streams the events the peer lacks, then `done`.
+/// Each side: sends a key exchange; on the peer's, derives the session keys; the initiator then
+/// sends its hello, signed over the transcript (binding the key proof to this channel), and the
+/// responder sends its own once it has verified and admitted the initiator's. On the peer's hello,
+/// each verifies it and reports `authenticated` — the driver then streams the events the peer lacks, then `done`.
 /// Incoming batches are reported as `apply`; after the peer's `done` the driver sends `ack`.
 public struct SyncSessionStateMachine: Sendable {
     public enum Action: Sendable {
@@ -97,11 +98,11 @@ public struct SyncSessionStateMachine: Sendable {
                                        initiatorKX: role == .initiator ? myKX : frame, responderKX: role == .initiator ? frame : myKX)
             } catch { return fail(.protocolViolation, "the peer's ephemeral key is invalid") }
             opener = keys.opener()
-            var hello = WireHello(team: team, replica: key.replicaID, wantsEvents: wantsEvents, vector: vector)
-            hello.signature = key.sign(WireHello.signedBytes(transcript: keys.transcript, role: role, fields: hello.signedFields))
             state = .awaitingHello
             transcript = keys.transcript
-            return [.established(keys), .send(.hello(hello))]
+            // The responder says who it is and what it holds only to a peer it admits: its hello
+            // follows the initiator's, once that one is verified (a stranger learns nothing).
+            return role == .initiator ? [.established(keys), .send(.hello(ownHello()))] : [.established(keys)]
         case .awaitingHello, .open:
             let plain: [UInt8]
             do { plain = try opener!.open(frame) } catch { return fail(.protocolViolation, "\(error)") }
@@ -119,7 +120,7 @@ public struct SyncSessionStateMachine: Sendable {
                 if let refusal = admission.refusal(of: hello) { return fail(.refused, refusal) }
                 peerHello = hello
                 state = .open
-                return [.authenticated(hello)]
+                return role == .responder ? [.send(.hello(ownHello())), .authenticated(hello)] : [.authenticated(hello)]
             }
             framesAfterHandshake += 1
             switch message {
@@ -144,6 +145,13 @@ public struct SyncSessionStateMachine: Sendable {
     }
 
     var transcript: Bytes32?
+
+    /// This side's hello, signed over the transcript.
+    func ownHello() -> WireHello {
+        var hello = WireHello(team: team, replica: key.replicaID, wantsEvents: wantsEvents, vector: vector)
+        hello.signature = key.sign(WireHello.signedBytes(transcript: transcript!, role: role, fields: hello.signedFields))
+        return hello
+    }
 }
 
 /// Who may complete a handshake with this replica (Protocol/07-wire.md §Admission,
