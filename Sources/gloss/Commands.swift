@@ -146,7 +146,7 @@ struct Status: ParsableCommand {
 struct Log: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "log", abstract: "List events in local (apply) order, oldest first.")
     @OptionGroup var replica: ReplicaOptions
-    @Option(help: "Show at most N events (the first N in local order).") var limit: Int?
+    @Option(parsing: .unconditional, help: "Show at most N events (the first N in local order; 0 or more).") var limit: Int?
     @Flag(help: "One JSON object per line (keys: id, replica, seq, prev, deps, time, hlc, author, type, schema, payloadHash, payload, understood, reason, summary).") var json = false
     func validate() throws { if let limit, limit < 0 { throw ValidationError("--limit must be 0 or more") } }
     func run() throws {

@@ -28,7 +28,7 @@ import Testing
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("sub"), withIntermediateDirectories: true)
         try Data("x".utf8).write(to: folder.appendingPathComponent("sub/keep.txt"))
         for out in [folder.path, tmp.sub(".gloss").path] {
-            for args in [["export", "stix", "--out", out], ["export", "annotations", "--out", out], ["bundle", "export", "--all", "--plain", "--out", out]] {
+            for args in [["export", "stix", "--out", out], ["export", "annotations", "--out", out], ["bundle", "export", "--all", "--plain", "--out", out], ["vector", "--out", out]] {
                 let r = try GlossProcess.run(args, cwd: dir)
                 #expect(r.status == 5 && r.stderr.contains("is a folder"), "\(args): \(r.status) \(r.stderr)")
             }
@@ -187,7 +187,8 @@ import Testing
         #expect(try gloss("note", "add", "--on", "ffff", "--text", "x").status == 66)
         #expect(try gloss("note", "add", "--on", "ffff").status == 64)
         #expect(try gloss("note", "add", "--on", "ffff", "--text", "a", "--file", "b").status == 64)
-        #expect(try gloss("log", "--limit", "-3").status == 64)
+        let negative = try gloss("log", "--limit", "-3")
+        #expect(negative.status == 64 && negative.stderr.contains("--limit must be 0 or more"), "\(negative.stderr)")
         let art = try gloss("ingest", try sampleFile().path).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(try gloss("note", "add", "--on", art, "--text", "   ").status == 65)
         #expect(try gloss("status", "--json").object["events"] as? Int == 1)
