@@ -21,6 +21,10 @@ public enum ProtocolLimits {
     public static let maxPayloadDepth = 32
     /// Largest version vector in a vector file, bundle header or hello (entries).
     public static let maxVectorEntries = 1_000_000
+    /// Most feeds (replica keys with events) a replica holds (Protocol/03-store.md §Feeds): its
+    /// whole vector must fit one sync frame (a hello of 400,000 entries is 16,000,152 bytes, under
+    /// the 16 MiB frame limit). An event of a new feed past it is refused, not stored.
+    public static let maxFeeds = 400_000
     /// Largest seq anywhere (an event's seq, a deps or vector entry): 2^63 − 1, so every seq fits a
     /// signed 64-bit SQLite INTEGER. A larger value is malformed input, never converted.
     public static let maxSeq: UInt64 = UInt64(Int64.max)

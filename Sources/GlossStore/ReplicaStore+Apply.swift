@@ -65,8 +65,10 @@ public struct PendingLimits: Sendable {
     public var perFeed: Int
     /// Milliseconds an event may wait before it expires (by its `received_at`).
     public var lifetime: UInt64
-    public init(total: Int = 100_000, perFeed: Int = 10_000, lifetime: UInt64 = 14 * 24 * 3600 * 1000) {
-        self.total = total; self.perFeed = perFeed; self.lifetime = lifetime
+    /// Feeds the replica holds at most (`ProtocolLimits.maxFeeds`; smaller in tests).
+    public var feeds: Int
+    public init(total: Int = 100_000, perFeed: Int = 10_000, lifetime: UInt64 = 14 * 24 * 3600 * 1000, feeds: Int = ProtocolLimits.maxFeeds) {
+        self.total = total; self.perFeed = perFeed; self.lifetime = lifetime; self.feeds = feeds
     }
     public static let standard = PendingLimits()
 }
@@ -214,6 +216,8 @@ extension ReplicaStore {
         var localReplica: ReplicaID??
         /// Feeds whose head moved or that froze in this call: the events waiting for them may apply.
         var changedFeeds = Set<ReplicaID>()
+        /// Feeds holding events (read when the call first starts a new feed, then kept current).
+        var heldFeeds: Int?
         let limits: PendingLimits
         let now: UInt64
         init(limits: PendingLimits, now: UInt64) { self.limits = limits; self.now = now }
@@ -329,6 +333,14 @@ extension ReplicaStore {
         case .refused(let why): return .refused(why)
         case .denied(let why): return try quarantine(e, "not permitted by the team roster in its causal past: \(why)", s, db)
         case .allowed(let c): rosterChange = c
+        }
+        if h.seq == 0 {
+            // A new feed: the replica's whole vector must still fit one sync frame.
+            let held = try s.heldFeeds ?? Int.fetchOne(db, sql: "SELECT count(*) FROM feeds WHERE head_seq > 0") ?? 0
+            guard held < s.limits.feeds else {
+                return .refused("this replica holds \(s.limits.feeds) feeds, the most a sync hello can name (Protocol/03-store.md §Feeds); events of new keys are refused")
+            }
+            s.heldFeeds = held + 1
         }
         let feed = try h.feed ?? feedNumber(for: env.replica, db)
         try insert(env, payload: e.payload, decoded: decoded, feed: feed, depFeeds: depFeeds, updateHead: false, project: !s.needsRebuild, db)

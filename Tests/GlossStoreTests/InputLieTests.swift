@@ -69,6 +69,30 @@ import Testing
     }
 
     /// `gloss sync HOST:PORT` and `serve --listen`: an address is HOST:PORT or [IPv6]:PORT exactly.
+    /// Keys are free, so feeds could grow without bound (found by an audit, 2026-12-05): past about
+    /// 419,000 feeds a replica's hello no longer fits one 16 MiB frame and it could never sync again.
+    /// Events of new keys past the feed bound are refused (counted, not stored); held keys go on.
+    @Test func eventsOfNewKeysPastTheFeedBoundAreRefused() throws {
+        defer { tmp.remove() }
+        let r = try replica("feeds")
+        let t = HybridTime(milliseconds: 1_624_700_000_000).raw
+        let keys = (0..<4).map { _ in ReplicaKey() }
+        let firsts = try keys.enumerated().map { i, k in
+            try TrustBoundaryTests.signed(k, seq: 1, prev: .zero, time: t + UInt64(i), NoteAdded(on: String(repeating: "a", count: 64), body: "k\(i)"))
+        }
+        let held = try r.vector.count
+        let limits = PendingLimits(feeds: held + 2)
+        let summary = try r.store.applyRemote(firsts, now: clock.read(), limits: limits)
+        #expect(summary.applied == 2 && summary.rejected == 2, "\(summary)")
+        #expect(summary.rejections.allSatisfy { $0.reason.contains("feeds, the most a sync hello can name") })
+        #expect(try r.vector.count == held + 2)
+        // A held key's next event still applies; a refused key is refused again, and nothing of it is kept.
+        let second = try TrustBoundaryTests.signed(keys[0], seq: 2, prev: firsts[0].id, time: t + 100, NoteAdded(on: String(repeating: "a", count: 64), body: "again"))
+        let again = try r.store.applyRemote([second, firsts[3]], now: clock.read(), limits: limits)
+        #expect(again.applied == 1 && again.rejected == 1, "\(again)")
+        #expect(try r.vector[keys[3].replicaID] == 0 && r.vector[keys[0].replicaID] == 2)
+    }
+
     @Test func anAddressIsHostColonPortOrBracketedIPv6ColonPort() throws {
         #expect(try Replica.parseAddress("127.0.0.1:7420") == ("127.0.0.1", 7420))
         #expect(try Replica.parseAddress("[::1]:7420") == ("::1", 7420))
