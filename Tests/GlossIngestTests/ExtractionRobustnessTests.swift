@@ -56,12 +56,12 @@ import Testing
 
     /// A run of "A." pairs that ends in a letter is no dotted acronym, at any of its starts: each
     /// start used to scan the rest of the run again (10 KB: 2.6 s, 40 KB: 35 s in release — a
-    /// hostile article for `gloss ingest`). Best of three at two sizes; the tokens are unchanged
+    /// hostile article for `gloss ingest`). Best of five at two sizes; the tokens are unchanged
     /// (a run ending in a non-letter is still one acronym).
     @Test func aLongRunOfDottedCapitalsTokenizesInLinearTime() {
         func best(_ pairs: Int) -> Double {
             let text = ScalarText(String(repeating: "A.", count: pairs) + "Ax\n")
-            return (0..<3).map { _ in
+            return (0..<5).map { _ in
                 let start = DispatchTime.now().uptimeNanoseconds
                 let tokens = Tokenizer.tokenize(text)
                 let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -69,9 +69,10 @@ import Testing
                 return elapsed
             }.min()!
         }
-        let ratio = best(8000) / best(2000)
-        print("[extraction-acronyms] 4x the dotted capitals: \(String(format: "%.1f", ratio))x the time")
-        #expect(ratio < 9, "4x the pairs took \(ratio)x the time")
+        // 8x the pairs: linear 8x, quadratic 64x; the bound leaves room for a loaded machine.
+        let ratio = best(16000) / best(2000)
+        print("[extraction-acronyms] 8x the dotted capitals: \(String(format: "%.1f", ratio))x the time")
+        #expect(ratio < 24, "8x the pairs took \(ratio)x the time")
         let acronym = Tokenizer.tokenize(ScalarText(String(repeating: "A.", count: 500) + " x"))
         #expect(acronym.first?.text.count == 1000 && acronym.count == 2)
         let usa = Tokenizer.tokenize(ScalarText("the U.S.A. and U.K. met"))
