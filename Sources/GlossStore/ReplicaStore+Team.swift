@@ -184,7 +184,7 @@ extension ReplicaStore {
         let env = e.envelope
         let change: RosterChange?
         do { change = try RosterChange(type: env.type, schema: env.schema, payload: e.payload) } catch { change = nil }
-        if let why = try redactionProblem(env, payload: e.payload, fullDep: fullDep, db) { return .denied(why) }
+        if let why = try redactionProblem(env, payload: e.payload, fullDep: fullDep, teamless: t.mode == .none, db) { return .denied(why) }
         switch t.mode {
         case .none:
             return .allowed(nil)
@@ -268,10 +268,12 @@ extension ReplicaStore {
         let change = try? RosterChange(type: type, schema: schema, payload: payload)
         if type == PayloadRedacted.type, case .payloadRedacted(let p) = DecodedPayload(type: type, schema: schema, payload: payload),
            let target = Bytes32(hex: p.event) {
-            guard let t = try String.fetchOne(try db.cachedStatement(sql: "SELECT type FROM events WHERE id = ?"), arguments: [Data(target.bytes)]) else {
+            guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT e.type, f.replica FROM events e JOIN feeds f ON f.feed = e.feed WHERE e.id = ?"),
+                                             arguments: [Data(target.bytes)]) else {
                 throw StoreError(.notFound, "no event \(p.event.prefix(12)) is held here; list events with `gloss log`")
             }
-            if RosterChange.types.contains(t) { throw StoreError(.refused, "a roster event cannot be redacted: every replica needs it to judge events") }
+            if RosterChange.types.contains(row[0] as String) { throw StoreError(.refused, "a roster event cannot be redacted: every replica needs it to judge events") }
+            if mode == .none, (row[1] as Data) != Data(signer.raw.bytes) { throw StoreError(.refused, ReplicaStore.teamlessRedaction) }
             if try isRedacted(EventID(target), db) { throw StoreError(.refused, "event \(p.event.prefix(12)) is already redacted") }
         }
         switch mode {
@@ -296,7 +298,9 @@ extension ReplicaStore {
 
     /// Why a `PayloadRedacted` event cannot apply (its target is not an event in its causal past,
     /// or is a roster event), or nil (also for any other event, or one this build cannot read).
-    func redactionProblem(_ env: EventEnvelope, payload: [UInt8]?, fullDep: (ReplicaID) throws -> UInt64, _ db: Database) throws -> String? {
+    /// `teamless`: this replica has no team, so no admin; a redaction applies only from the key that
+    /// signed the event it redacts (an analyst withdrawing their own words), never from another key.
+    func redactionProblem(_ env: EventEnvelope, payload: [UInt8]?, fullDep: (ReplicaID) throws -> UInt64, teamless: Bool, _ db: Database) throws -> String? {
         guard env.type == PayloadRedacted.type,
               case .payloadRedacted(let p) = DecodedPayload(type: env.type, schema: env.schema, payload: payload),
               let target = Bytes32(hex: p.event) else { return nil }
@@ -309,8 +313,11 @@ extension ReplicaStore {
         let before = replica == env.replica ? seq < env.seq : try fullDep(replica) >= seq
         guard before else { return "the event it redacts (\(p.event.prefix(12))) is not in its causal past" }
         if RosterChange.types.contains(row[2] as String) { return "a roster event cannot be redacted: every replica needs it to judge events" }
+        if teamless && replica != env.replica { return ReplicaStore.teamlessRedaction }
         return nil
     }
+
+    static let teamlessRedaction = "without a team only the key that wrote an event may redact it (no admin exists to order it; Protocol/11-teams.md §Redaction)"
 
     /// Purges the payload a `PayloadRedacted` event names, everywhere this replica keeps it (the
     /// log, pending, quarantine, fork evidence), and remembers it so no later copy restores it.

@@ -246,6 +246,27 @@ import Testing
 
     // MARK: Redaction
 
+    /// Two admins redact one event concurrently: every arrival order shows the same `redactions`
+    /// row (it showed whichever arrived first) and the same digest.
+    @Test func concurrentRedactionsOfOneEventGiveOneRowInEveryOrder() throws {
+        defer { tmp.remove() }
+        let (ana, bo, cy, article) = try team()
+        try ana.changeRole("cy", to: .admin)
+        try ship(ana, cy); try ship(ana, bo)
+        let note = try bo.addNote(on: article, body: "a secret")
+        try ship(bo, ana); try ship(bo, cy)
+        _ = try ana.redact(note.id, reason: "first")
+        _ = try cy.redact(note.id, reason: "second")
+        try ship(ana, bo); try ship(cy, bo)     // bo: ana's, then cy's
+        try ship(cy, ana); try ship(ana, cy)    // ana: its own, then cy's; cy: its own, then ana's
+        let shown = try [ana, bo, cy].map { r in
+            try r.store.read { db in try Row.fetchAll(db, sql: "SELECT event, redaction, reason FROM redactions").map { "\($0[0] as String) \($0[1] as String) \($0[2] as String)" } }
+        }
+        #expect(shown[0].count == 1 && shown[0] == shown[1] && shown[1] == shown[2], "\(shown)")
+        #expect(try ana.digest() == bo.digest() && bo.digest() == cy.digest())
+        #expect(try bo.digest(recompute: true) == bo.digest())
+    }
+
     @Test func aRedactionReachesEveryReplicaTheChainVerifiesAndTheTextIsGoneEverywhere() throws {
         defer { tmp.remove() }
         let (ana, bo, cy, article) = try team()
