@@ -1564,6 +1564,11 @@ def verify_db(path: Path) -> Section:
         advance_feed(feed, row.seq, eid, env)
         items.append(item)
         items_by_feed.setdefault(row.feed, []).append((item, row))
+    by_feed: dict[int, list[tuple[Item, Envelope, bytes]]] = {}
+    for item, env, row, _ in decoded:
+        by_feed.setdefault(row.feed, []).append((item, env, event_id(row.envelope)))
+    for entries in by_feed.values():
+        vouch_chains(entries)
     items += check_feed_heads(items_by_feed, feeds)
     # 02: payload understanding is reported, never a fault of the log ("never blocks its feed").
     for item, env, row, info in decoded:
@@ -1666,6 +1671,29 @@ def check_event_record(item: Item, envelope: bytes, payload: Optional[bytes]) ->
     if problem:
         item.fail(SIGNATURE, problem)
     return env, eid
+
+
+def vouch_chains(entries: list[tuple[Item, Envelope, bytes]]) -> None:
+    """01 §Verification step 3, for the events of one feed (a database's or a bundle's): an event
+    whose own signature does not verify is proven when a validly signed later event of its feed
+    reaches it through `prev` ids (the id covers the signature bytes). Its signature fault becomes
+    a note; an event no proven later event reaches keeps its fault."""
+    by_seq: dict[int, tuple[Item, Envelope, bytes]] = {}
+    for entry in entries:
+        by_seq.setdefault(entry[1].seq, entry)
+    vouched: set[bytes] = set()
+    for seq in sorted(by_seq, reverse=True):
+        item, env, eid = by_seq[seq]
+        bad = any(f.startswith(f"[{SIGNATURE}]") for f in item.faults)
+        if eid in vouched or not bad:
+            below = by_seq.get(seq - 1)
+            if below is not None and below[2] == env.prev:
+                vouched.add(below[2])
+    for item, env, eid in entries:
+        if eid in vouched and any(f.startswith(f"[{SIGNATURE}]") for f in item.faults):
+            item.faults = [f for f in item.faults if not f.startswith(f"[{SIGNATURE}]")]
+            item.notes.append("own signature does not verify; proven by a validly signed later event of its feed "
+                              "whose prev chain reaches it (01 §Verification step 3)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1972,6 +2000,7 @@ def verify_bundle(path: Path, expected: Optional[dict[str, Any]] = None) -> Sect
     items.append(header_item)
     result = BundleResult()
     checker: Optional[StreamChecker] = None
+    chains: dict[bytes, list[tuple[Item, Envelope, bytes]]] = {}
     current = header_item
     with handle:
         s = BundleStream(handle)
@@ -1992,6 +2021,8 @@ def verify_bundle(path: Path, expected: Optional[dict[str, Any]] = None) -> Sect
                         break
                     item, envelope, payload = record
                     env, eid = check_event_record(item, envelope, payload)
+                    if env is not None:
+                        chains.setdefault(env.replica, []).append((item, env, eid))
                     result.ids.append(eid.hex())
                     if payload is None:
                         result.purged.append(index)
@@ -2016,6 +2047,8 @@ def verify_bundle(path: Path, expected: Optional[dict[str, Any]] = None) -> Sect
             target.fail(TRUNCATED, f"{exc}: the file is cut short")
             if target is not trailer_item:
                 trailer_item.fail(TRUNCATED, f"not reached (the file is {s.offset + len(s.buffer)} bytes); checksum not checked")
+    for entries in chains.values():
+        vouch_chains(entries)
     if checker is not None:
         checker.resolve(result.complete)
     items.append(trailer_item)

@@ -59,6 +59,42 @@ import Testing
         #expect(a.finish().count == 2)
     }
 
+    /// A replica holding a vouched chain passes `gloss verify` and the independent Python verifier
+    /// (found by a client written from Protocol/, 2026-12-06: the apply path took the chain, as 01
+    /// §Verification step 3 says, but verify re-checked each event's own signature, so one peer's
+    /// chain made verify fail for good on every replica it reached, and its bundles too). A chain
+    /// whose head no longer verifies (the stored envelope altered) fails, every event of it.
+    @Test func aReplicaHoldingAVouchedChainVerifies() throws {
+        defer { tmp.remove() }
+        let r = try replica("verify")
+        let chain = try Self.vouchedChain(ReplicaKey(), 30)
+        #expect(try r.store.applyRemote(chain, now: clock.read()).applied == chain.count)
+        let held = try r.verify().faults
+        #expect(held.isEmpty, "\(held.prefix(3).map(\.reason))")
+        let bundle = tmp.sub("chain.glossb")
+        try r.exportBundle(to: bundle, base: VersionVector())
+        let db = r.folder.appendingPathComponent(".gloss/replica.db").path
+        try r.close()
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        python.arguments = ["python3", repositoryRoot().appendingPathComponent("Scripts/verify_protocol.py").path, "--db", db, "--bundle", bundle.path]
+        let out = Pipe()
+        python.standardOutput = out
+        python.standardError = out
+        try python.run()
+        let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        python.waitUntilExit()
+        #expect(python.terminationStatus == 0, "the Python verifier refused the vouched chain: \(printed.suffix(1500))")
+        // The head's signature altered in place: nothing vouches for the chain any more.
+        let altered = try replica("altered")
+        _ = try altered.store.applyRemote(chain, now: clock.read())
+        try altered.store.write { db in
+            try db.execute(sql: "UPDATE events SET envelope = substr(envelope, 1, length(envelope) - 1) || x'00' WHERE id = ?", arguments: [Data(chain.last!.id.raw.bytes)])
+        }
+        let faults = try altered.verify().faults
+        #expect(faults.filter { $0.reason.contains("no validly signed later event of its feed vouches for it") }.count == chain.count, "\(faults.count) faults")
+    }
+
     /// The audit's case end to end: a replica holds the chain (it came in one window), another takes
     /// its log as a stream of small windows (as a bundle import): it ends with the whole chain and
     /// the same digest, nothing pending. (Sync sessions, in memory with 2 KB batches and over TCP:

@@ -30,12 +30,18 @@ public struct LogVerification: Sendable {
 
 extension ReplicaStore {
     /// Re-checks every stored event: id = SHA-256 of the envelope, envelope structure, feed
-    /// continuity and `prev` chain, payload hash (unless purged) and every signature; and the fork
-    /// evidence held.
+    /// continuity and `prev` chain, payload hash (unless purged) and every signature — an event whose
+    /// own signature fails is proven by a validly signed later event of its feed that its unbroken
+    /// chain reaches, as on apply; and the fork evidence held.
     public func verifyLog(_ db: Database) throws -> LogVerification {
         var faults: [LogVerification.Fault] = []
         var checked = 0
         var lastFeed: Int64 = -1, expectSeq: UInt64 = 1, prevID = EventID.zero, feedReplica = ReplicaID(.zero)
+        // Events of the current feed whose own signature does not verify and that no validly signed
+        // later event of the feed vouches for yet (01-event.md §Verification: the id covers the
+        // signature bytes, so a valid signature proves the unbroken `prev` chain behind it).
+        var unvouched: [LogVerification.Fault] = []
+        func settleUnvouched() { faults += unvouched; unvouched = [] }
         let rows = try Row.fetchCursor(db, sql: """
             SELECT e.pos, e.feed, e.seq, e.id, e.envelope, e.payload, f.replica FROM events e JOIN feeds f ON f.feed = e.feed ORDER BY e.feed, e.seq
             """)
@@ -44,6 +50,7 @@ extension ReplicaStore {
             let feed: Int64 = row["feed"], seq = UInt64(row["seq"] as Int64)
             let idHex = Hex.encode(row["id"] as Data)
             if feed != lastFeed {
+                settleUnvouched()
                 lastFeed = feed; expectSeq = 1; prevID = .zero
                 feedReplica = ReplicaID(Bytes32(exactly: Array(row["replica"] as Data)) ?? .zero)
             }
@@ -56,11 +63,20 @@ extension ReplicaStore {
             if env.replica != feedReplica { fault("envelope names replica \(env.replica.short), stored in feed of \(feedReplica.short)") }
             if env.seq != seq { fault("envelope seq \(env.seq) differs from stored seq \(seq)") }
             if seq != expectSeq { fault("feed gap: expected seq \(expectSeq)") }
-            if env.prev != prevID { fault("prev does not name the feed's previous event") }
+            if env.prev != prevID {
+                fault("prev does not name the feed's previous event")
+                settleUnvouched()   // nothing after the break vouches for what came before it
+            }
             if let p = row["payload"] as Data?, !env.matches(payload: Array(p)) { fault("payload does not match the payload hash (payload altered)") }
-            if !env.hasValidSignature() { fault("signature does not verify") }
+            if env.hasValidSignature() {
+                unvouched = []
+            } else {
+                unvouched.append(.init(event: idHex, replica: feedReplica.hex, seq: seq,
+                                       reason: "signature does not verify, and no validly signed later event of its feed vouches for it"))
+            }
             prevID = computed
         }
+        settleUnvouched()
         // Forks: two validly signed events at one (replica, seq) — the feed is frozen (DESIGN §1.9).
         var forks: [LogVerification.Fork] = []
         for feed in try Row.fetchAll(db, sql: "SELECT replica, fork_seq FROM feeds WHERE fork_seq IS NOT NULL ORDER BY replica") {
