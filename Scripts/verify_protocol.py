@@ -2470,7 +2470,8 @@ def verify_wire(path: Path) -> Section:
               ("responder0Hello", "k_r2i", 0, "helloResponderPlain", 2),
               ("initiator1Batch", "k_i2r", 1, "batchPlain", 3),
               ("initiator2Done", "k_i2r", 2, "donePlain", 4),
-              ("responder1Ack", "k_r2i", 1, "ackPlain", 5))
+              ("responder1Ack", "k_r2i", 1, "ackPlain", 5),
+              ("responder2Done", "k_r2i", 2, "responderDonePlain", 4))
     for name, key_name, counter, plain_name, kind in frames:
         def frame(item: Item, name: str = name, key_name: str = key_name, counter: int = counter,
                   plain_name: str = plain_name, kind: int = kind) -> None:

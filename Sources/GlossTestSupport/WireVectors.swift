@@ -34,6 +34,9 @@ public enum WireVectors {
         let done = WireMessage.done(sent: 1, vector: vA)
         let ack = WireMessage.ack(VersionVector([a.replicaID: 1]))
         let batchFrame = sa.seal(batch.encoded), doneFrame = sa.seal(done.encoded), ackFrame = sb.seal(ack.encoded)
+        // The responder lacks nothing the initiator wants from it: it sends no batch, then its `done`.
+        let responderDone = WireMessage.done(sent: 0, vector: VersionVector([a.replicaID: 1]))
+        let responderDoneFrame = sb.seal(responderDone.encoded)
         // Check that the other side opens them (the generator would be wrong otherwise).
         var oa = keysB.opener()
         precondition((try? oa.open(helloAFrame)) == helloA.encoded)
@@ -50,11 +53,12 @@ public enum WireVectors {
                 ("transcriptHash", .string(keysA.transcript.hex)),
                 ("helloInitiatorPlain", hex(helloA.encoded)), ("helloResponderPlain", hex(helloB.encoded)),
                 ("batchPlain", hex(batch.encoded)), ("donePlain", hex(done.encoded)), ("ackPlain", hex(ack.encoded)),
-                ("errorPlain", hex(err.encoded)), ("progressPlain", hex(WireMessage.progress(VersionVector([a.replicaID: 1])).encoded)),
+                ("responderDonePlain", hex(responderDone.encoded)), ("errorPlain", hex(err.encoded)), ("progressPlain", hex(WireMessage.progress(VersionVector([a.replicaID: 1])).encoded)),
             ])),
             ("frames", .object([
                 ("initiator0Hello", hex(helloAFrame)), ("responder0Hello", hex(helloBFrame)),
                 ("initiator1Batch", hex(batchFrame)), ("initiator2Done", hex(doneFrame)), ("responder1Ack", hex(ackFrame)),
+                ("responder2Done", hex(responderDoneFrame)),
             ])),
         ])
     }

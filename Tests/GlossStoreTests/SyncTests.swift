@@ -2,7 +2,7 @@ import Foundation
 import GlossEngine
 import GlossModel
 import GlossStore
-import GlossSync
+@testable import GlossSync
 import GlossTestSupport
 import Testing
 @preconcurrency import Crypto
@@ -155,6 +155,33 @@ import Testing
         var o = SyncSessionStateMachine(role: .responder, key: ReplicaKey(), vector: VersionVector())
         _ = o.start()
         guard case .fail? = o.receive([UInt8](repeating: 0, count: WireLimits.maxFrameBytes + 1)).first else { Issue.record("oversized frame accepted"); return }
+    }
+
+    /// Found by a client written from Protocol/ (2026-12-06): an all-zero ephemeral key (a low-order
+    /// point: the shared secret is all zeros, known to anyone) was accepted; an error reason over the
+    /// 1,000 bytes 07 allows was taken; a hello of another version was refused without naming ours.
+    @Test func aLowOrderKeyALongErrorReasonAndAnotherVersionAreRefused() throws {
+        var m = SyncSessionStateMachine(role: .responder, key: ReplicaKey(), vector: VersionVector())
+        _ = m.start()
+        let zero = WireMessage.keyExchange(version: WireLimits.protocolVersion, ephemeral: .zero, challenge: Bytes32.sha256([1])).encoded
+        guard case .fail(let e)? = m.receive(zero).first else { Issue.record("an all-zero ephemeral key was accepted"); return }
+        #expect(e.message.contains("ephemeral key is invalid"))
+        var long = ByteWriter(); long.u8(6); long.u16(1); long.u16(1001); long.raw([UInt8](repeating: 0x61, count: 1001))
+        #expect(throws: (any Error).self) { try WireMessage(decoding: long.bytes) }
+        var ok = ByteWriter(); ok.u8(6); ok.u16(1); ok.u16(1000); ok.raw([UInt8](repeating: 0x61, count: 1000))
+        #expect(throws: Never.self) { try WireMessage(decoding: ok.bytes) }
+        // A hello of version 2, validly signed over this channel's transcript.
+        let peer = ReplicaKey()
+        var a = SyncSessionStateMachine(role: .initiator, key: peer, vector: VersionVector())
+        var b = SyncSessionStateMachine(role: .responder, key: ReplicaKey(), vector: VersionVector())
+        guard case .sendPlain(let kxA) = a.start()[0], case .sendPlain(let kxB) = b.start()[0],
+              case .established(let keys) = a.receive(kxB)[0], case .established = b.receive(kxA)[0] else { Issue.record("no handshake"); return }
+        var hello = WireHello(team: .none, replica: peer.replicaID, wantsEvents: true, vector: VersionVector())
+        hello.version = 2
+        hello.signature = peer.sign(WireHello.signedBytes(transcript: keys.transcript, role: .initiator, fields: hello.signedFields))
+        var sealer = keys.sealer()
+        guard case .fail(let v)? = b.receive(sealer.seal(WireMessage.hello(hello).encoded)).first else { Issue.record("hello of version 2 accepted"); return }
+        #expect(v.message.contains("version 2") && v.message.contains("speaks \(WireLimits.protocolVersion)"), "\(v.message)")
     }
 
     @Test func twoStateMachinesCompleteAHandshakeInMemoryWithoutSockets() throws {

@@ -17,6 +17,9 @@ public struct SessionKeys: Sendable {
                 initiatorKX: [UInt8], responderKX: [UInt8]) throws {
         let peerKey = try Curve25519.KeyAgreement.PublicKey(rawRepresentation: peerEphemeral.bytes)
         let shared = try ephemeral.sharedSecretFromKeyAgreement(with: peerKey)
+        // A low-order peer key (all zeros, say) gives an all-zero secret anyone can compute
+        // (RFC 7748 §6.1): refused.
+        guard shared.withUnsafeBytes({ $0.contains { $0 != 0 } }) else { throw SyncError(.protocolViolation, "the peer's ephemeral key is invalid") }
         transcript = Bytes32.sha256(SessionKeys.transcriptContext + initiatorKX + responderKX)
         let i2r = shared.hkdfDerivedSymmetricKey(using: SHA256.self, salt: transcript.bytes, sharedInfo: Array("gloss initiator to responder".utf8), outputByteCount: 32)
         let r2i = shared.hkdfDerivedSymmetricKey(using: SHA256.self, salt: transcript.bytes, sharedInfo: Array("gloss responder to initiator".utf8), outputByteCount: 32)

@@ -115,7 +115,9 @@ public struct SyncSessionStateMachine: Sendable {
                 guard ReplicaKey.isValid(signature: hello.signature, of: signed, by: hello.replica) else {
                     return fail(.refused, "the peer claims to be replica \(hello.replica.short) but could not prove it holds that replica's key")
                 }
-                guard hello.version == WireLimits.protocolVersion else { return fail(.refused, "peer hello has protocol version \(hello.version)") }
+                guard hello.version == WireLimits.protocolVersion else {
+                    return fail(.refused, "peer hello has sync protocol version \(hello.version); this build speaks \(WireLimits.protocolVersion). Upgrade the older side.")
+                }
                 guard hello.replica != key.replicaID else { return fail(.refused, "the peer is this replica itself") }
                 if let refusal = admission.refusal(of: hello) { return fail(.refused, refusal) }
                 peerHello = hello

@@ -98,6 +98,7 @@ public enum WireMessage: Sendable, Equatable {
         case .error:
             let code = try r.u16("error code")
             let n = Int(try r.u16("reason length"))
+            guard n <= 1000 else { throw DecodeError("error reason of \(n) bytes, over the limit of 1000") }
             self = .error(code: code, reason: String(decoding: try r.take(n, "reason"), as: UTF8.self))
         }
         guard r.remaining == 0 else { throw DecodeError("\(r.remaining) bytes follow the message") }
