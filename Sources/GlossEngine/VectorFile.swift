@@ -11,7 +11,7 @@ import GlossModel
 ///
 /// Read strictly, by a scanner for this one format (JSONSerialization would accept `true`, `3.0`
 /// and `1e1` as numbers and silently keep one of two duplicate keys): the four keys above and no
-/// other, each at most once; replica ids exactly 64 lowercase hex digits; seqs plain JSON integers
+/// other, each at most once; strings without escapes; replica ids exactly 64 lowercase hex digits; seqs plain JSON integers
 /// 0 … 2^63 − 1 (no sign, fraction or exponent); at most 1,000,000 entries; at most 128 MiB.
 public enum VectorFile {
     public static let maxBytes = 128 * 1024 * 1024
@@ -215,63 +215,23 @@ public enum VectorFile {
             return text
         }
 
-        /// A JSON string (escapes decoded).
+        /// A JSON string without escapes (Protocol/05-bundle.md §Vector file: one spelling per file).
         mutating func string() throws -> String {
             guard peek == UInt8(ascii: "\"") else { throw syntax("expected a string") }
             i += 1
-            var out: [UInt8] = []
+            let start = i
             while true {
                 guard let c = peek else { throw syntax("a string is not closed") }
-                i += 1
                 switch c {
                 case UInt8(ascii: "\""):
-                    guard let s = String(validating: out, as: UTF8.self) else { throw syntax("a string is not valid UTF-8") }
-                    return s
-                case UInt8(ascii: "\\"):
-                    guard let e = peek else { throw syntax("a string is not closed") }
                     i += 1
-                    switch e {
-                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
-                    case UInt8(ascii: "b"): out.append(0x08)
-                    case UInt8(ascii: "f"): out.append(0x0C)
-                    case UInt8(ascii: "n"): out.append(0x0A)
-                    case UInt8(ascii: "r"): out.append(0x0D)
-                    case UInt8(ascii: "t"): out.append(0x09)
-                    case UInt8(ascii: "u"):
-                        var scalar = try hex4()
-                        if (0xD800..<0xDC00).contains(scalar) {
-                            guard peek == UInt8(ascii: "\\"), i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "u") else { throw syntax("an unpaired surrogate") }
-                            i += 2
-                            let low = try hex4()
-                            guard (0xDC00..<0xE000).contains(low) else { throw syntax("an unpaired surrogate") }
-                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                        }
-                        guard let u = Unicode.Scalar(scalar) else { throw syntax("an unpaired surrogate") }
-                        out.append(contentsOf: Array(String(Character(u)).utf8))
-                    default: throw syntax("an unknown escape")
-                    }
+                    guard let s = String(validating: bytes[start..<(i - 1)], as: UTF8.self) else { throw syntax("a string is not valid UTF-8") }
+                    return s
+                case UInt8(ascii: "\\"): throw fail("a string holds an escape (\\); vector files are written without escapes — write the text itself")
                 case 0..<0x20: throw syntax("a control character in a string")
-                default: out.append(c)
+                default: i += 1
                 }
             }
-        }
-
-        mutating func hex4() throws -> UInt32 {
-            guard i + 4 <= bytes.count else { throw syntax("a short \\u escape") }
-            var v: UInt32 = 0
-            for _ in 0..<4 {
-                let c = bytes[i]
-                let d: UInt8
-                switch c {
-                case 0x30...0x39: d = c - 0x30
-                case 0x61...0x66: d = c - 0x61 + 10
-                case 0x41...0x46: d = c - 0x41 + 10
-                default: throw syntax("a bad \\u escape")
-                }
-                v = v << 4 | UInt32(d)
-                i += 1
-            }
-            return v
         }
     }
 

@@ -122,6 +122,9 @@ import Testing
             ("trailing comma", file("\"\(me)\": 1,"), "invalid JSON"),
             ("not JSON", "vector", "not a JSON object"),
             ("text after", file("") + " {}", "text after the JSON object"),
+            // One spelling per file: an escape is refused even where it spells the same text.
+            ("escaped id", file("\"\\u00\(String(format: "%02x", me.utf8.first!))\(me.dropFirst())\": 1"), "written without escapes"),
+            ("escaped key", "{\"gloss\": \"version-v\\u0065rsion\", \"format\": 1, \"vector\": {}}", "written without escapes"),
         ]
         let vfile = tmp.sub("v.json")
         for c in refused {
