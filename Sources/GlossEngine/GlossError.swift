@@ -2,6 +2,7 @@ import Foundation
 import GlossIngest
 import GlossModel
 import GlossStore
+import GlossSync
 
 /// The error every engine call throws: a matchable code (which the CLI maps to its exit code), a
 /// message for people that says what failed and what to do, and the cause.
@@ -79,6 +80,12 @@ public struct GlossError: Error, Sendable, CustomStringConvertible {
             case .ioError: return GlossError(.ioError, e.message)
             }
         case let e as DecodeError: return GlossError(.badInput, e.message)
+        case let e as SyncError:
+            switch e.code {
+            case .refused: return GlossError(.refused, e.message)
+            case .io, .timeout, .protocolViolation: return GlossError(.connectionFailed, e.message)
+            case .unusable, .truncated: return GlossError(.badInput, e.message)
+            }
         default: return GlossError(.internalError, "unexpected error; please report it with the command you ran", cause: error)
         }
     }

@@ -26,22 +26,78 @@ public enum Point: Sendable, Equatable {
         }
     }
 
-    /// Parses RFC 3339 (`2026-11-29T12:00:00Z`, fractions and offsets allowed).
+    /// Parses RFC 3339 strictly (`2026-11-29T12:00:00Z`; `T` or `t` or a space, fractions of a
+    /// second, `Z`/`z` or an offset ±HH:MM): years 0001–9999, real calendar days (no February 30),
+    /// hours 00–23, minutes 00–59, seconds 00–60 (a leap second counts as :59.999), offsets up to
+    /// ±23:59. nil for anything else (a lenient parser turned 2026-02-30 into March 2nd).
     static func parseTime(_ s: String) -> UInt64? {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let d = f.date(from: s) { return UInt64(max(0, (d.timeIntervalSince1970 * 1000).rounded())) }
-        f.formatOptions = [.withInternetDateTime]
-        if let d = f.date(from: s) { return UInt64(max(0, d.timeIntervalSince1970 * 1000)) }
-        return nil
+        let b = Array(s.utf8)
+        var i = 0
+        func number(_ width: Int) -> Int? {
+            guard i + width <= b.count else { return nil }
+            var v = 0
+            for k in 0..<width {
+                let c = b[i + k]
+                guard (0x30...0x39).contains(c) else { return nil }
+                v = v * 10 + Int(c - 0x30)
+            }
+            i += width
+            return v
+        }
+        func expect(_ chars: Set<UInt8>) -> Bool {
+            guard i < b.count, chars.contains(b[i]) else { return false }
+            i += 1
+            return true
+        }
+        guard let year = number(4), year >= 1, expect([0x2D]), let month = number(2), (1...12).contains(month), expect([0x2D]),
+              let day = number(2), day >= 1, day <= Point.daysIn(month: month, year: year),
+              expect([0x54, 0x74, 0x20]), let hour = number(2), hour <= 23, expect([0x3A]),
+              let minute = number(2), minute <= 59, expect([0x3A]), let second = number(2), second <= 60 else { return nil }
+        var millis = 0
+        if i < b.count, b[i] == 0x2E {
+            i += 1
+            var digits = 0, scale = 100
+            while i < b.count, (0x30...0x39).contains(b[i]) {
+                if digits < 3 { millis += Int(b[i] - 0x30) * scale; scale /= 10 }
+                digits += 1; i += 1
+                guard digits <= 9 else { return nil }
+            }
+            guard digits > 0 else { return nil }
+        }
+        var offsetMinutes = 0
+        if expect([0x5A, 0x7A]) {
+            offsetMinutes = 0
+        } else {
+            guard i < b.count, b[i] == 0x2B || b[i] == 0x2D else { return nil }
+            let sign = b[i] == 0x2D ? -1 : 1
+            i += 1
+            guard let oh = number(2), oh <= 23, expect([0x3A]), let om = number(2), om <= 59 else { return nil }
+            offsetMinutes = sign * (oh * 60 + om)
+        }
+        guard i == b.count else { return nil }
+        let sec = second == 60 ? 59 : second, ms = second == 60 ? 999 : millis
+        let days = CivilTime.days(year: Int64(year), month: month, day: day)
+        let total = ((days * 24 + Int64(hour)) * 60 + Int64(minute) - Int64(offsetMinutes)) * 60_000 + Int64(sec) * 1000 + Int64(ms)
+        return UInt64(max(0, total))
+    }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
     }
 }
 
 extension Replica {
-    /// Resolves POINT text: an existing file is a vector file; hex is an event id (or unique prefix),
+    /// Resolves POINT text: an existing file is a vector file (a folder, pipe or device is refused,
+    /// unless a folder's name is an id prefix); hex is an event id (or unique prefix),
     /// naming that event's causal past including itself; otherwise an RFC 3339 time.
     public func point(_ text: String) throws -> Point {
-        if FileManager.default.fileExists(atPath: text) {
+        let type = (try? FileManager.default.attributesOfItem(atPath: text))?[.type] as? FileAttributeType
+        // A file is a vector file; a folder whose name is an id prefix is left to the id.
+        if let type, type != .typeDirectory || !Hex.isHexPrefix(text) {
             let v = try VectorFile.read(path: text)
             try checkCausallyClosed(v)
             return .vector(v)

@@ -59,12 +59,7 @@ extension Replica {
 
     /// Ingests the file at `path`.
     public func ingest(file path: String) throws -> Created {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw GlossError(.notFound, "cannot read \(path); check the path and permissions")
-        }
-        guard data.count <= ProtocolLimits.maxArticleBytes else {
-            throw GlossError(.badInput, "\(path) is \(data.count) bytes; articles are limited to \(ProtocolLimits.maxArticleBytes) bytes")
-        }
+        let data = try Replica.readInputFile(path, limit: ProtocolLimits.maxArticleBytes, what: "an article")
         return try ingest(bytes: Array(data), filename: URL(fileURLWithPath: path).lastPathComponent)
     }
 }
@@ -74,9 +69,7 @@ extension Replica {
     /// from every revision held; candidates are extracted for it as at ingest.
     public func revise(article text: String, file path: String) throws -> Created {
         let article = try resolve(text, kinds: ["article"]).hex
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw GlossError(.notFound, "cannot read \(path); check the path and permissions")
-        }
+        let data = try Replica.readInputFile(path, limit: ProtocolLimits.maxArticleBytes, what: "an article")
         var prepared: ArticleIngested
         do { prepared = try ArticleText.prepare(bytes: Array(data), filename: URL(fileURLWithPath: path).lastPathComponent) } catch { throw GlossError.wrap(error) }
         let extracted = try extraction(article: article, revision: prepared.sha256, text: prepared.text, date: prepared.date)

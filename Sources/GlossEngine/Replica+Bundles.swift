@@ -74,7 +74,7 @@ extension Replica {
     @discardableResult
     public func exportBundle(to url: URL, base: VersionVector, recipients: [ReplicaID], progress: ((Int, Int) -> Void)? = nil) throws -> BundleExport {
         let sealedTo = recipients.isEmpty ? [] : try bundleRecipients(recipients)
-        try Replica.refuseFolder(url)
+        try Replica.refuseOutput(url)
         let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).partial")
         guard FileManager.default.createFile(atPath: tmp.path, contents: nil), let handle = FileHandle(forWritingAtPath: tmp.path) else {
             throw GlossError(.badInput, "cannot write \(url.path); check the folder exists and is writable")
@@ -117,7 +117,7 @@ extension Replica {
     /// readers see the old file or the new one, never a half-written one. A folder at `url` is
     /// never replaced (nor anything in it removed).
     public static func moveIntoPlace(_ tmp: URL, _ url: URL) throws {
-        try refuseFolder(url)
+        try refuseOutput(url)
         guard rename(tmp.path, url.path) == 0 else {
             let code = errno
             throw GlossError(code == ENOSPC ? .diskFull : .badInput,
@@ -125,11 +125,50 @@ extension Replica {
         }
     }
 
-    /// Refuses an output path that names a folder (checked before any work, and again at the rename).
-    public static func refuseFolder(_ url: URL) throws {
-        var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), isFolder.boolValue {
-            throw GlossError(.refused, "\(url.path) is a folder; give the path of a file to write (an existing file is replaced)")
+    /// Refuses an input path that exists but is not a regular file (a folder, a pipe that would
+    /// block, a device that never ends); a missing file is left to the reader's own message.
+    public static func refuseNonRegularInput(_ path: String, what: String) throws {
+        guard let type = (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType,
+              type != .typeRegular else { return }
+        if type == .typeDirectory { throw GlossError(.badInput, "\(path) is a folder; give the path of \(what)") }
+        throw GlossError(.badInput, "\(path) is not a regular file (a pipe, a device or a socket); give the path of \(what)")
+    }
+
+    /// Reads an input file of at most `limit` bytes (`what` it should be, for messages): a folder,
+    /// a pipe or a device is refused, and no more than `limit` + 1 bytes are ever read (a 2 GiB file
+    /// was read whole, into memory, before its size was checked).
+    public static func readInputFile(_ path: String, limit: Int, what: String) throws -> Data {
+        try refuseNonRegularInput(path, what: what)
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw GlossError(.notFound, "cannot read \(path); check the path and permissions")
+        }
+        defer { try? handle.close() }
+        let data: Data
+        do { data = try handle.read(upToCount: limit + 1) ?? Data() } catch {
+            throw GlossError(.ioError, "cannot read \(path): \(error.localizedDescription); check the disk and retry")
+        }
+        guard data.count <= limit else {
+            throw GlossError(.badInput, "\(path) is over the \(limit)-byte limit for \(what)")
+        }
+        return data
+    }
+
+    /// Refuses an output path that names a folder, anything but a regular file (a device, a pipe, a
+    /// socket: `--out /dev/null` run as root would have replaced the system's), or a place inside a
+    /// replica's `.gloss` folder (its database or key would be replaced). Checked before any work,
+    /// and again at the rename.
+    public static func refuseOutput(_ url: URL) throws {
+        if let type = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.type] as? FileAttributeType {
+            if type == .typeDirectory {
+                throw GlossError(.refused, "\(url.path) is a folder; give the path of a file to write (an existing file is replaced)")
+            }
+            if type != .typeRegular && type != .typeSymbolicLink {
+                throw GlossError(.refused, "\(url.path) is not a regular file (a device, a pipe or a socket); give the path of a file to write")
+            }
+        }
+        let folder = url.deletingLastPathComponent().resolvingSymlinksInPath()
+        if folder.pathComponents.contains(Replica.directoryName) || url.lastPathComponent == Replica.directoryName {
+            throw GlossError(.refused, "\(url.path) is inside a replica's \(Replica.directoryName) folder: writing there would replace the replica's database or key; choose a path outside it")
         }
     }
 
@@ -138,6 +177,7 @@ extension Replica {
     /// Imports one bundle file through the one apply path, streaming in windows.
     public func importBundle(at url: URL, progress: ((Int, Int) -> Void)? = nil) throws -> ImportReport {
         var report = ImportReport(file: url.path)
+        try Replica.refuseNonRegularInput(url.path, what: "a bundle file (.glossb)")
         guard let handle = FileHandle(forReadingAtPath: url.path) else {
             throw GlossError(.notFound, "cannot read \(url.path); check the path and permissions")
         }

@@ -125,7 +125,7 @@ extension Replica {
 
     /// Writes a STIX bundle or the annotations to `path` (a temporary file renamed into place).
     public func export(_ format: String, to path: String, article: String?) throws -> ExportSummary {
-        try Replica.refuseFolder(URL(fileURLWithPath: path))
+        try Replica.refuseOutput(URL(fileURLWithPath: path))
         let summary: ExportSummary
         let text: String
         switch format {

@@ -42,6 +42,7 @@ extension Replica {
         if FileManager.default.fileExists(atPath: out.path) {
             throw GlossError(.refused, "\(out.path) already exists; choose a new file or remove it first")
         }
+        try Replica.refuseOutput(out)
         var isFolder: ObjCBool = false
         let folder = out.deletingLastPathComponent().path
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
@@ -112,11 +113,18 @@ extension Replica {
         return try read { db in try SearchHit.matching(words: words, limit: limit, db) }
     }
 
-    /// A search's words (split at white space); refused when there are none or one holds U+0000,
-    /// which FTS5 cannot take in a query.
+    /// Words a search may hold: the cost of a query grows with the square of its words (40,000
+    /// words took 17 s, and one web request could hold that many).
+    public static let maxSearchWords = 64
+
+    /// A search's words (split at white space); refused when there are none, more than
+    /// `maxSearchWords`, or one holds U+0000, which FTS5 cannot take in a query.
     static func searchWords(_ text: String) throws -> [String] {
         let words = text.split(whereSeparator: { $0.isWhitespace }).map(String.init)
         guard !words.isEmpty else { throw GlossError(.badInput, "give some words to search for") }
+        guard words.count <= maxSearchWords else {
+            throw GlossError(.badInput, "a search holds at most \(maxSearchWords) words (this one holds \(words.count)); keep the words that matter")
+        }
         guard !text.unicodeScalars.contains("\u{0}") else { throw GlossError(.badInput, "a search cannot hold the character U+0000") }
         return words
     }

@@ -27,6 +27,7 @@ public enum VectorFile {
 
     /// The vector and the `replica` that wrote the file (when the file names it).
     public static func readFile(path: String) throws -> (vector: VersionVector, writer: ReplicaID?) {
+        try Replica.refuseNonRegularInput(path, what: "a version-vector file (`gloss vector --out FILE` writes one)")
         guard let attrs = try? FileManager.default.attributesOfItem(atPath: path), let size = attrs[.size] as? NSNumber else {
             throw GlossError(.notFound, "cannot read the vector file \(path)")
         }

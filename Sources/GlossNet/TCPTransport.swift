@@ -83,13 +83,18 @@ public struct SyncServer: Sendable {
     public func run(ready: @escaping @Sendable (Int) -> Void, stop: EventLoopFuture<Void>? = nil,
                     session: @escaping @Sendable (any FrameTransport) async -> Void) async throws {
         let idle = idleTimeout
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(.backlog, value: 256)
-            .childChannelOption(.autoRead, value: true)
-            .bind(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture { try configure(channel, idle: idle) }
-            }
+        let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+        do {
+            server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .serverChannelOption(.backlog, value: 256)
+                .childChannelOption(.autoRead, value: true)
+                .bind(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture { try configure(channel, idle: idle) }
+                }
+        } catch {
+            throw SyncError(.refused, bindFailure(host: host, port: port, error))
+        }
         let bound = server.channel.localAddress?.port ?? port
         logger.info("listening", metadata: ["address": "\(host):\(bound)"])
         ready(bound)
@@ -152,6 +157,21 @@ public final class StopSignal: @unchecked Sendable {
         let first = lock.withLock { () -> Bool in if fired { return false }; fired = true; return true }
         if first { promise.succeed(()) }
     }
+}
+
+/// Why `host:port` cannot be listened on, in words, with what to do.
+public func bindFailure(host: String, port: Int, _ error: any Error) -> String {
+    let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    if let e = error as? IOError, e.errnoCode == EADDRINUSE {
+        return "cannot listen on \(address): the address is in use (another gloss serve, or another program); stop it or choose another address"
+    }
+    if let e = error as? IOError, e.errnoCode == EADDRNOTAVAIL {
+        return "cannot listen on \(address): no interface of this machine has that address; choose one it has (127.0.0.1 for this machine only)"
+    }
+    if let e = error as? IOError, e.errnoCode == EACCES {
+        return "cannot listen on \(address): permission denied (ports below 1024 need privileges); choose a port from 1024 up"
+    }
+    return "cannot listen on \(address): \(describeNetworkError(error))"
 }
 
 /// What a NIO connection error means, in words (NIO's own text names its internal types).

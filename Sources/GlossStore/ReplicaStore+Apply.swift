@@ -310,7 +310,15 @@ extension ReplicaStore {
                 return try park(e, "waiting for seq \(d.seq) of \(d.replica.short)", until: .feed(d.replica, d.seq), fromPending: fromPending, &s, db)
             }
             if !beyondFork, let t = try eventTime(feed: dh.feed!, seq: d.seq, db), env.time.raw <= t {
-                return try quarantine(e, "time \(env.time.raw) is not later than its dependency seq \(d.seq) of \(d.replica.short) (time \(t))", s, db)
+                // Deps name (replica, seq), not an id: the event held here at that seq may be the
+                // other branch of a fork of that feed this replica has not found yet, and the event
+                // later than the branch its author saw. It waits until that feed freezes (then the
+                // entry lies at or beyond the fork and counts as held: 03-store.md §Forks) or
+                // pending's lifetime ends — never quarantined as evidence against an honest key
+                // (found by a chaos driver, 2026-12-06: a replica holding the other branch
+                // quarantined an honest event for good while its peers applied it).
+                return try park(e, "time \(env.time.raw) is not later than its dependency seq \(d.seq) of \(d.replica.short) as held here (time \(t)); it waits in case that feed has a fork this replica has not found",
+                                until: .feed(d.replica, UInt64(Int64.max)), fromPending: fromPending, &s, db)
             }
             try depFeeds.append((dh.feed ?? feedNumber(for: d.replica, db), d.seq))
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GlossEngine
 import GlossJSON
+import GlossModel
 
 struct Ingest: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ingest",
@@ -59,10 +60,7 @@ struct TextInput: ParsableArguments {
     func read() throws -> String {
         if let text { return text }
         let path = file!
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw GlossError(.notFound, "cannot read \(path); check the path and permissions")
-        }
-        guard data.count <= 1024 * 1024 else { throw GlossError(.badInput, "\(path) is \(data.count) bytes, over the 1048576-byte text limit") }
+        let data = try Replica.readInputFile(path, limit: ProtocolLimits.maxTextBytes, what: "a text (UTF-8)")
         guard let s = String(validating: Array(data), as: UTF8.self) else {
             throw GlossError(.badInput, "\(path) is not valid UTF-8; convert it (e.g. `iconv -t UTF-8`) and try again")
         }

@@ -13,7 +13,7 @@ struct Vector: ParsableCommand {
             let r = try replica.openForReading()
             let text = VectorFile.encode(try r.vector, writer: r.replicaID)
             if let out {
-                try Replica.refuseFolder(URL(fileURLWithPath: out))
+                try Replica.refuseOutput(URL(fileURLWithPath: out))
                 do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
                     let g = GlossError.wrap(error, output: out)
                     if g.code == .diskFull || g.code == .ioError { throw g }

@@ -93,6 +93,40 @@ import Testing
         #expect(try r.vector[keys[3].replicaID] == 0 && r.vector[keys[0].replicaID] == 2)
     }
 
+    /// A key forked at seq 2 (X on one replica, a later Y on another) and an honest event E that saw
+    /// X, with a time between X's and Y's (found by a chaos driver, 2026-12-06): the replica holding
+    /// Y compared E's time with Y's, quarantined E for good (evidence against an honest key) and
+    /// stalled its feed, while replicas holding X applied it. Now E waits until the fork is known,
+    /// then applies; every arrival order ends with E applied, nothing in quarantine, one digest.
+    @Test func anHonestEventThatSawTheOtherBranchOfAForkWaitsForItThenApplies() throws {
+        defer { tmp.remove() }
+        let b = ReplicaKey(), c = ReplicaKey()
+        let t = HybridTime(milliseconds: 1_624_700_000_000).raw
+        let on = String(repeating: "a", count: 64)
+        let b1 = try TrustBoundaryTests.signed(b, seq: 1, prev: .zero, time: t, NoteAdded(on: on, body: "b1"))
+        let x = try TrustBoundaryTests.signed(b, seq: 2, prev: b1.id, time: t + 1_000, NoteAdded(on: on, body: "X"))
+        let e = try TrustBoundaryTests.signed(c, seq: 1, prev: .zero, time: t + 2_000, deps: [(b.replicaID, 2)], NoteAdded(on: on, body: "E saw X"))
+        let y = try TrustBoundaryTests.signed(b, seq: 2, prev: b1.id, time: t + 3_000, NoteAdded(on: on, body: "Y"))
+        var digests: Set<String> = []
+        for (i, order) in [[b1, y, e, x], [b1, x, e, y], [b1, y, x, e], [b1, e, y, x]].enumerated() {
+            let r = try replica("fork-time-\(i)")
+            for ev in order { _ = try r.store.applyRemote([ev], now: clock.read()) }
+            let st = try r.status()
+            #expect(try r.vector[c.replicaID] == 1, "order \(i): E did not apply")
+            #expect(st.quarantined == 0 && st.pending == 0, "order \(i): \(st.quarantined) quarantined, \(st.pending) pending")
+            digests.insert(st.digest)
+        }
+        #expect(digests.count == 1, "\(digests)")
+        // Before the fork is known, E waits (not quarantined); the evidence arriving applies it.
+        let d = try replica("fork-time-wait")
+        _ = try d.store.applyRemote([b1, y], now: clock.read())
+        let waiting = try d.store.applyRemote([e], now: clock.read())
+        #expect(waiting.pending == 1 && waiting.rejected == 0, "\(waiting)")
+        #expect(try d.status().quarantined == 0)
+        _ = try d.store.applyRemote([x], now: clock.read())
+        #expect(try d.vector[c.replicaID] == 1)
+    }
+
     @Test func anAddressIsHostColonPortOrBracketedIPv6ColonPort() throws {
         #expect(try Replica.parseAddress("127.0.0.1:7420") == ("127.0.0.1", 7420))
         #expect(try Replica.parseAddress("[::1]:7420") == ("::1", 7420))
