@@ -44,6 +44,65 @@ import Testing
         #expect(try String(contentsOf: file, encoding: .utf8).hasPrefix("{"))
     }
 
+    /// Paths and values from the command line that lied (found by a hostile-input audit,
+    /// 2026-12-06), each refused with what was wrong and nothing changed: `--out` into the
+    /// replica's `.gloss` folder (`vector --out .gloss/replica.db` destroyed the log) or onto a pipe;
+    /// a folder or a pipe as an input file or a point (`bundle import FOLDER` was an internal error,
+    /// a pipe as a point hung); an input file over its limit (read whole before); an address in use
+    /// (an internal error); a search of more than 64 words (quadratic); impossible times
+    /// (2026-02-30 became March 2nd).
+    @Test func hostilePathsAndValuesAreRefusedClearly() throws {
+        defer { tmp.remove() }
+        #expect(try gloss("init", "--analyst", "ana").status == 0)
+        let art = try gloss("ingest", try sampleFile().path).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let before = try gloss("status", "--json").object["digest"] as? String
+        let fifo = tmp.sub("pipe")
+        #expect(mkfifo(fifo.path, 0o600) == 0)
+        for out in [".gloss/replica.db", ".gloss/replica.key", ".gloss/new.json", fifo.path] {
+            for args in [["vector", "--out", out], ["export", "stix", "--out", out], ["bundle", "export", "--all", "--plain", "--out", out]] {
+                let r = try GlossProcess.run(args, cwd: dir)
+                #expect(r.status == 5 && (r.stderr.contains(".gloss folder") || r.stderr.contains("not a regular file")), "\(args): \(r.status) \(r.stderr)")
+            }
+        }
+        #expect(try gloss("status", "--json").object["digest"] as? String == before, "the replica survives")
+        #expect(try gloss("whoami").status == 0, "the key survives")
+        let folder = tmp.sub("a-folder")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for (args, what) in [(["bundle", "import", folder.path], "is a folder"), (["bundle", "import", fifo.path], "not a regular file"),
+                             (["ingest", folder.path], "is a folder"), (["note", "add", "--on", art, "--file", fifo.path], "not a regular file"),
+                             (["as-of", fifo.path, "--out", tmp.sub("p.db").path], "not a regular file"),
+                             (["diff", "--from", folder.path, "--to", "2030-01-01T00:00:00Z"], "is a folder")] {
+            let r = try GlossProcess.run(args, cwd: dir)
+            #expect(r.status == 65 && r.stderr.contains(what), "\(args): \(r.status) \(r.stderr)")
+        }
+        let big = tmp.sub("big.txt")
+        #expect(FileManager.default.createFile(atPath: big.path, contents: nil))
+        let h = try FileHandle(forWritingTo: big)
+        try h.truncate(atOffset: 64 << 20)   // sparse: 64 MiB of nothing, nothing read past the limit
+        try h.close()
+        for args in [["note", "add", "--on", art, "--file", big.path], ["ingest", big.path]] {
+            let r = try GlossProcess.run(args, cwd: dir)
+            #expect(r.status == 65 && r.stderr.contains("-byte limit"), "\(args): \(r.status) \(r.stderr)")
+        }
+        let words = Array(repeating: "word", count: 65).joined(separator: " ")
+        let search = try gloss("search", words)
+        #expect(search.status == 65 && search.stderr.contains("at most 64 words"), "\(search.stderr)")
+        #expect(try gloss("search", Array(repeating: "word", count: 64).joined(separator: " ")).status == 0)
+        for bad in ["2026-02-30T00:00:00Z", "2026-01-01T00:00:00+99:99", "999999999-01-01T00:00:00Z", "2026-13-01T00:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01"] {
+            let r = try gloss("diff", "--from", bad, "--to", "2030-01-01T00:00:00Z")
+            #expect(r.status == 65, "\(bad): \(r.status) \(r.stderr)")
+        }
+        for good in ["2024-02-29T23:59:60Z", "2026-01-01t00:00:00.5+01:30", "2026-01-01 00:00:00z"] {
+            let r = try gloss("diff", "--from", good, "--to", "2030-01-01T00:00:00Z")
+            #expect(r.status == 0, "\(good): \(r.status) \(r.stderr)")
+        }
+        // An address in use.
+        let server = try ServeProcess(dir: dir)
+        defer { _ = server.stop() }
+        let second = try gloss("serve", "--listen", "127.0.0.1:\(server.port)")
+        #expect(second.status == 5 && second.stderr.contains("in use"), "\(second.status) \(second.stderr)")
+    }
+
     @Test func initWhoamiAndRefusalToReinit() throws {
         defer { tmp.remove() }
         let r = try gloss("init", "--analyst", "ana")
