@@ -40,8 +40,13 @@ extension Replica {
         if deleted { throw GlossError(.refused, "note \(id.prefix(12)) is deleted; its history stays in `gloss show \(id.prefix(12))`") }
     }
 
-    /// `text` in NFC (`String.nfc`); a run of over 255 combining marks is bad input, named as `what`.
+    /// `text` in NFC (`String.nfc`); a run of over 255 combining marks is bad input, named as `what`,
+    /// and so is U+0000: SQLite's text ends at it, so the tables would show only what comes before
+    /// (the signed event keeps all of it) and search would miss the rest.
     static func nfc(_ text: String, _ what: String) throws -> String {
+        if let at = text.unicodeScalars.firstIndex(of: "\u{0}") {
+            throw GlossError(.badInput, "\(what) holds the character U+0000 (NUL) at scalar \(text.unicodeScalars.distance(from: text.unicodeScalars.startIndex, to: at)); remove it (`tr -d '\\000'`)")
+        }
         do { return try text.nfc() } catch let e as NFC.RunTooLong { throw GlossError(.badInput, "\(what): \(e)") }
     }
 

@@ -23,6 +23,10 @@ public enum ArticleText {
             let offset = firstInvalidUTF8Offset(bytes) ?? 0
             throw IngestError(code: .notUTF8, message: "\(name) is not valid UTF-8 (first bad byte at offset \(offset)); convert it to UTF-8 (e.g. `iconv -t UTF-8`) and ingest again.")
         }
+        if let at = decoded.unicodeScalars.firstIndex(of: "\u{0}") {
+            // SQLite's text ends at U+0000: the tables would keep only what comes before it.
+            throw IngestError(code: .notUTF8, message: "\(name) holds the character U+0000 (NUL) at scalar \(decoded.unicodeScalars.distance(from: decoded.unicodeScalars.startIndex, to: at)); remove it (`tr -d '\\000'`) and ingest again.")
+        }
         let text: String
         do { text = try decoded.nfc() } catch let e as NFC.RunTooLong {
             throw IngestError(code: .tooComplex, message: "\(name): \(e); nothing was ingested.")

@@ -50,7 +50,7 @@ import Testing
     /// a folder or a pipe as an input file or a point (`bundle import FOLDER` was an internal error,
     /// a pipe as a point hung); an input file over its limit (read whole before); an address in use
     /// (an internal error); a search of more than 64 words (quadratic); impossible times
-    /// (2026-02-30 became March 2nd).
+    /// (2026-02-30 became March 2nd); text holding U+0000 (the tables kept what came before it).
     @Test func hostilePathsAndValuesAreRefusedClearly() throws {
         defer { tmp.remove() }
         #expect(try gloss("init", "--analyst", "ana").status == 0)
@@ -95,6 +95,13 @@ import Testing
         for good in ["2024-02-29T23:59:60Z", "2026-01-01t00:00:00.5+01:30", "2026-01-01 00:00:00z"] {
             let r = try gloss("diff", "--from", good, "--to", "2030-01-01T00:00:00Z")
             #expect(r.status == 0, "\(good): \(r.status) \(r.stderr)")
+        }
+        // U+0000: SQLite's text ends there, so the tables kept only what came before it.
+        let nul = tmp.sub("nul.txt")
+        try Data("date 2021-06-26 BAKU – before\u{0} after\n".utf8).write(to: nul)
+        for args in [["ingest", nul.path], ["note", "add", "--on", art, "--file", nul.path]] {
+            let r = try GlossProcess.run(args, cwd: dir)
+            #expect(r.status == 65 && r.stderr.contains("U+0000"), "\(args): \(r.status) \(r.stderr)")
         }
         // An address in use.
         let server = try ServeProcess(dir: dir)
