@@ -105,7 +105,7 @@ extension Document {
     }
 
     func countryCandidates() -> [Candidate] {
-        countries.map { m in
+        countries.prefix(ExtractionBudget.maxCandidates + 1).map { m in
             Candidate(kind: "country", value: m.country.name, rule: m.rule, selector: selector(m.first..<m.end))
         }
     }

@@ -12,7 +12,7 @@ extension Document {
     func dateCandidates() -> [Candidate] {
         var out: [Candidate] = []
         var i = bodyStart
-        while i < toks.count {
+        while i < toks.count && out.count <= ExtractionBudget.maxCandidates {
             if let m = dateMatch(at: i) {
                 out.append(Candidate(kind: "date", value: m.value, precision: m.precision, rule: m.rule,
                                      selector: selector(i..<m.end)))

@@ -118,7 +118,7 @@ extension Document {
         var persons: [PersonMention] = []
         var covered = [Bool](repeating: false, count: toks.count)
         var k = bodyStart
-        while k < toks.count {
+        while k < toks.count && persons.count <= ExtractionBudget.maxCandidates {
             guard isNameWord(k) || initialEnd(k) != nil else { k += 1; continue }
             guard let run = nameRun(from: k), run.words <= 4 else {
                 k += 1

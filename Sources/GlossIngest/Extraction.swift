@@ -83,6 +83,11 @@ public enum Extraction {
     public static func extractWithinBounds(text: String, articleDate: String?) throws -> [Candidate] {
         var budget = ExtractionBudget()
         let out = extract(text: text, articleDate: articleDate, budget: &budget)
+        if out.count > ExtractionBudget.maxCandidates {
+            throw IngestError(code: .tooComplex, message: """
+                the text yields more than \(ExtractionBudget.maxCandidates) extraction candidates (countries, dates, people,                 statements), more than one event can carry: a list or a repeated pattern? Split the text or remove the repetition                 and ingest it again
+                """)
+        }
         if budget.isSpent {
             throw IngestError(code: .tooComplex, message: """
                 the text's reported-speech statements are past the extraction bounds (\(ExtractionBudget.maxStatementScalars) scalars \
@@ -339,6 +344,10 @@ public struct ExtractionBudget: Sendable {
     public static let maxStatementScalars = 1_000_000
     /// Tokens examined by the statement rules.
     public static let maxWork = 20_000_000
+    /// Candidates of one text: each rule stops one past it, so a text of 4 MiB of `UK ` no longer
+    /// builds 1.4 million candidates (2.2 GB) before its event is found too large (each candidate
+    /// encodes to over 80 bytes: more than this many never fit an event's 8 MiB).
+    public static let maxCandidates = 100_000
     var statementScalars = 0
     var work = 0
     var isSpent: Bool { statementScalars > Self.maxStatementScalars || work > Self.maxWork }

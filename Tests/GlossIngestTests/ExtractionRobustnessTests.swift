@@ -30,6 +30,21 @@ import Testing
         }
     }
 
+    /// A text of one repeated country name (found by a hostile-input audit, 2026-12-06): 4 MiB of
+    /// `UK ` built 1.4 million candidates, 2.2 GB, before the event was found too large. Each rule
+    /// stops one past 100,000 candidates, and an ingest refuses such a text (Protocol/06 §Bounds).
+    @Test func aTextOfMoreThanAHundredThousandCandidatesIsRefusedWithoutBuildingThemAll() throws {
+        for (word, kind) in [("UK ", "country"), ("2021-06-26 ", "date")] {
+            let hostile = "date 2021-06-26 BAKU – " + String(repeating: word, count: 150_000) + "\n"
+            #expect(throws: IngestError.self) { try Extraction.extractWithinBounds(text: hostile, articleDate: "2021-06-26") }
+            let built = Extraction.extract(text: hostile, articleDate: "2021-06-26").filter { $0.kind == kind }
+            // One past the bound (a date also comes from the dateline).
+            #expect(built.count > ExtractionBudget.maxCandidates && built.count <= ExtractionBudget.maxCandidates + 2, "\(kind): \(built.count)")
+        }
+        let fine = "date 2021-06-26 BAKU – " + String(repeating: "UK ", count: 1_000) + "\n"
+        #expect(try Extraction.extractWithinBounds(text: fine, articleDate: "2021-06-26").filter { $0.kind == "country" }.count == 1_000)
+    }
+
     /// A sentence with thousands of reporting verbs is past the bounds (Protocol/06 §Bounds): the
     /// checked extraction refuses it, the unchecked one stops at the bounds; ordinary articles and
     /// long texts of ordinary sentences are far inside them and unchanged.
