@@ -84,9 +84,7 @@ public enum Extraction {
         var budget = ExtractionBudget()
         let out = extract(text: text, articleDate: articleDate, budget: &budget)
         if out.count > ExtractionBudget.maxCandidates {
-            throw IngestError(code: .tooComplex, message: """
-                the text yields more than \(ExtractionBudget.maxCandidates) extraction candidates (countries, dates, people,                 statements), more than one event can carry: a list or a repeated pattern? Split the text or remove the repetition                 and ingest it again
-                """)
+            throw IngestError(code: .tooComplex, message: "the text yields more than \(ExtractionBudget.maxCandidates) extraction candidates (countries, dates, people, statements), more than one event can carry: a list or a repeated pattern? Split the text or remove the repetition and ingest it again")
         }
         if budget.isSpent {
             throw IngestError(code: .tooComplex, message: """
