@@ -51,6 +51,9 @@ public struct TextSelector: Codable, Equatable, Hashable, Sendable {
         return t.selector(start, end)
     }
 
+    /// Longest `prefix` or `suffix` `locate` takes, in scalars.
+    public static let maxContextScalars = 1_000
+
     /// Finds `quote` in `text` (the NFC text of a revision) and returns its selector.
     ///
     /// The quote is NFC-normalised first. When it occurs more than once, choose with `occurrence`
@@ -86,6 +89,11 @@ public struct TextSelector: Codable, Equatable, Hashable, Sendable {
         }
         let before = try prefix.map { try scalars($0, "prefix") } ?? []
         let after = try suffix.map { try scalars($0, "suffix") } ?? []
+        // Each occurrence compares its context: occurrences × context length (a 100,000-scalar
+        // suffix against a 4 MiB article of one letter ran for minutes).
+        for (context, what) in [(before, "prefix"), (after, "suffix")] where context.count > TextSelector.maxContextScalars {
+            throw SelectorError(code: .tooLong, message: "The \(what) is \(context.count) scalars; give at most \(TextSelector.maxContextScalars) (a few words next to the quote pick one occurrence).")
+        }
         var pool: [SelectorError.Occurrence] = []
         for (i, s) in starts.enumerated() {
             if let occurrence, occurrence != i + 1 { continue }
@@ -116,6 +124,8 @@ public struct SelectorError: Error, Sendable, CustomStringConvertible {
         case notFound
         /// `occurrence` is outside `1...count`.
         case noSuchOccurrence
+        /// A prefix or suffix over `TextSelector.maxContextScalars`.
+        case tooLong
         /// Several occurrences remain; `occurrences` lists them.
         case ambiguous
     }

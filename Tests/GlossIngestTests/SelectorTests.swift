@@ -128,3 +128,19 @@ import Testing
         }
     }
 }
+
+/// A prefix or suffix longer than 1,000 scalars is refused before any occurrence is compared
+/// (found by a hostile-input audit, 2026-12-06: each occurrence compared the whole context, so a
+/// 100,000-scalar suffix against a 4 MiB article of one letter ran for minutes).
+@Test func aContextOverAThousandScalarsIsRefusedBeforeAnyComparison() throws {
+    let text = String(repeating: "a", count: 20_000) + "\n"
+    for long in [(String(repeating: "a", count: 1_001), nil), (nil, String(repeating: "a", count: 1_001))] as [(String?, String?)] {
+        #expect { try TextSelector.locate(quote: "a", in: text, prefix: long.0, suffix: long.1) } throws: {
+            ($0 as? SelectorError)?.code == .tooLong
+        }
+    }
+    // At the bound, the context is compared (and the quote is still ambiguous here).
+    #expect { try TextSelector.locate(quote: "a", in: text, prefix: String(repeating: "a", count: 1_000)) } throws: {
+        ($0 as? SelectorError)?.code == .ambiguous
+    }
+}
