@@ -148,7 +148,7 @@ extension Replica {
             throw GlossError(.ioError, "cannot read \(path): \(error.localizedDescription); check the disk and retry")
         }
         guard data.count <= limit else {
-            throw GlossError(.badInput, "\(path) is over the \(limit)-byte limit for \(what)")
+            throw GlossError(.badInput, "\(path) is over the \(limit)-byte limit for \(what); split it or trim it")
         }
         return data
     }

@@ -97,7 +97,7 @@ enum CLIOutput {
     /// Reports a failure: the message on stderr and, with `--json`, a JSON object on stdout (closing
     /// a streamed array first, so the rows before it stay readable).
     static func report(_ message: String, code: String, exit: Int32) {
-        writeStandardError("gloss: \(message)\n")
+        writeStandardError("gloss: \(terminalSafe(message))\n")
         guard json else { return }
         let closeArray = state.withValue { s -> Bool in defer { s.openArray = false }; return s.openArray }
         if closeArray { print("\n]") }
@@ -141,7 +141,30 @@ enum FlagCheck {
 
     static func format(_ d: Double) -> String { d == d.rounded() ? String(Int64(d)) : String(d) }
 }
-func out(_ s: String) { print(s) }
+func out(_ s: String) { print(terminalSafe(s)) }
+
+/// `s` with control characters other than tab and line feed (C0, DEL, C1: ESC sequences that set a
+/// terminal's title or colours, a carriage return that overwrites a line) written as `\u{1B}`:
+/// text output shows what other analysts wrote, and a sync brings it from anyone. (JSON output
+/// escapes them already.)
+func terminalSafe(_ s: String) -> String {
+    // Fast path: no byte of a control character (C1 is C2 80–9F in UTF-8).
+    var previous: UInt8 = 0, clean = true
+    for b in s.utf8 {
+        if (b < 0x20 && b != 0x09 && b != 0x0A) || b == 0x7F || (previous == 0xC2 && b >= 0x80 && b <= 0x9F) { clean = false; break }
+        previous = b
+    }
+    if clean { return s }
+    var out = String.UnicodeScalarView()
+    for u in s.unicodeScalars {
+        if (u.value < 0x20 && u != "\t" && u != "\n") || (0x7F...0x9F).contains(u.value) {
+            out.append(contentsOf: "\\u{\(String(u.value, radix: 16, uppercase: true))}".unicodeScalars)
+        } else {
+            out.append(u)
+        }
+    }
+    return String(out)
+}
 
 /// Writes to standard error, ignoring failures (a full disk or a closed pipe must not crash the
 /// command: FileHandle.write traps on them).

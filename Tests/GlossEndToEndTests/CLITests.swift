@@ -50,7 +50,8 @@ import Testing
     /// a folder or a pipe as an input file or a point (`bundle import FOLDER` was an internal error,
     /// a pipe as a point hung); an input file over its limit (read whole before); an address in use
     /// (an internal error); a search of more than 64 words (quadratic); impossible times
-    /// (2026-02-30 became March 2nd); text holding U+0000 (the tables kept what came before it).
+    /// (2026-02-30 became March 2nd); text holding U+0000 (the tables kept what came before it);
+    /// and control characters of stored text reach a terminal escaped.
     @Test func hostilePathsAndValuesAreRefusedClearly() throws {
         defer { tmp.remove() }
         #expect(try gloss("init", "--analyst", "ana").status == 0)
@@ -102,6 +103,13 @@ import Testing
         for args in [["ingest", nul.path], ["note", "add", "--on", art, "--file", nul.path]] {
             let r = try GlossProcess.run(args, cwd: dir)
             #expect(r.status == 65 && r.stderr.contains("U+0000"), "\(args): \(r.status) \(r.stderr)")
+        }
+        // Control characters from a note (any analyst's, by sync) reach a terminal escaped.
+        #expect(try gloss("note", "add", "--on", art, "--text", "\u{1B}]0;PWNED\u{07}\u{1B}[31mRED\rMARKER").status == 0)
+        for args in [["log"], ["search", "MARKER"]] {
+            let r = try GlossProcess.run(args, cwd: dir)
+            #expect(r.status == 0 && !r.stdout.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x0D || $0.value == 0x07 }
+                    && r.stdout.contains("\\u{1B}[31mRED"), "\(args): \(r.stdout.suffix(200))")
         }
         // An address in use.
         let server = try ServeProcess(dir: dir)
@@ -228,7 +236,7 @@ import Testing
         try Data(repeating: 0x61, count: 4 * 1024 * 1024 + 1).write(to: big)
         let bigR = try gloss("ingest", big.path)
         #expect(bigR.status == 65)
-        #expect(bigR.stderr.contains("limited"))
+        #expect(bigR.stderr.contains("-byte limit for an article"))
         #expect(try gloss("ingest", tmp.sub("missing.txt").path).status == 66)
         // A text past the extraction's bounds (one 130 KB sentence of "X said," clauses: 28 s,
         // 1.1 GB and a crash on the payload limit before the bounds) is refused at once.
