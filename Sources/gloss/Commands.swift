@@ -7,7 +7,7 @@ import GlossModel
 struct Ingest: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ingest",
         abstract: "Ingest article text files (UTF-8) as ArticleIngested events.",
-        discussion: "Prints each article id. Text already held names the existing article and writes nothing.")
+        discussion: "Prints each article id. Text already held names the existing article and writes nothing. Of several files, one refused (not UTF-8, too large, missing…) is reported and the others are ingested; the command then exits 2 naming the refused ones (with --json, a line {file, error, code} for each).")
     @OptionGroup var replica: ReplicaOptions
     @Flag(help: "Print one JSON object per file (keys: id, event, file; existing: true when already held).") var json = false
     @Option(help: ArgumentHelp("Add FILE as a new revision of this article (id or unique prefix) instead; prints the revision id. Annotations and evidence are re-anchored in it (`gloss anchors`).", valueName: "ARTICLE"))
@@ -30,8 +30,19 @@ struct Ingest: ParsableCommand {
                 }
                 return
             }
+            // Of several files, one that is refused (bad input, missing) does not stop the others:
+            // each is reported as it comes, and the command ends with exit 2 naming them.
+            var refused: [String] = []
             for f in files {
-                let c = try r.ingest(file: f)
+                let c: Created
+                do { c = try r.ingest(file: f) } catch {
+                    let g = GlossError.wrap(error, location: OpenedReplicas.location)
+                    guard files.count > 1, g.code == .badInput || g.code == .notFound else { throw error }
+                    refused.append(f)
+                    err("gloss: \(terminalSafe(g.message)) (not ingested; the other files go on)")
+                    if json { out(JSON.object([("file", .string(f)), ("error", .string(g.message)), ("code", .string(g.code.rawValue))]).compact) }
+                    continue
+                }
                 if json {
                     guard case .object(var kv) = c.json else { continue }
                     kv.append(("file", .string(f)))
@@ -40,6 +51,10 @@ struct Ingest: ParsableCommand {
                     out(c.id)
                     if c.existing { err("\(f): already ingested as article \(c.id.prefix(12)); nothing written") }
                 }
+            }
+            if !refused.isEmpty {
+                err("gloss: \(refused.count) of \(files.count) files not ingested: \(refused.joined(separator: ", ")); the other \(files.count - refused.count) were")
+                throw ExitCode(Exit.partial)
             }
         }
     }

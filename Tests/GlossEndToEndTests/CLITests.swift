@@ -118,6 +118,27 @@ import Testing
         #expect(second.status == 5 && second.stderr.contains("in use"), "\(second.status) \(second.stderr)")
     }
 
+    /// Several files, one of them refused (found by a hostile-input audit, 2026-12-06: the first
+    /// was written, the bad one stopped the command with its own message, the rest were never read
+    /// and nothing said so): each good file is ingested, the bad one reported, exit 2 naming it.
+    @Test func ingestOfSeveralFilesGoesPastARefusedOne() throws {
+        defer { tmp.remove() }
+        #expect(try gloss("init", "--analyst", "ana").status == 0)
+        let a = tmp.sub("a.txt"), b = tmp.sub("b.txt"), c = tmp.sub("c.txt")
+        try Data("date 2021-06-26 BAKU – The first text.\n".utf8).write(to: a)
+        try Data([0xFF, 0xFE, 0x20, 0x62]).write(to: b)
+        try Data("date 2021-06-26 BAKU – The third text.\n".utf8).write(to: c)
+        let r = try gloss("ingest", a.path, b.path, c.path)
+        #expect(r.status == 2 && r.lines.count == 2, "\(r.status) \(r.stdout) \(r.stderr)")
+        #expect(r.stderr.contains("not valid UTF-8") && r.stderr.contains("1 of 3 files not ingested: \(b.path)"), "\(r.stderr)")
+        let j = try gloss("ingest", "--json", a.path, b.path, c.path)
+        let objects = j.lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(j.status == 2 && objects.count == 3 && objects[1]["file"] as? String == b.path && objects[1]["code"] as? String == "badInput"
+                && objects[0]["existing"] as? Bool == true, "\(j.stdout)")
+        // One file alone keeps its own exit code.
+        #expect(try gloss("ingest", b.path).status == 65)
+    }
+
     @Test func initWhoamiAndRefusalToReinit() throws {
         defer { tmp.remove() }
         let r = try gloss("init", "--analyst", "ana")
