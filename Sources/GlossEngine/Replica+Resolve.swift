@@ -55,6 +55,7 @@ extension Replica {
         case "article": return "article ids are in `gloss log` (the ingest events) and `gloss query \"SELECT article FROM articles\"`"
         case "annotation": return "list annotations with `gloss annotations`"
         case "conflict": return "list conflicts with `gloss conflicts --all`"
+        case "candidate": return "list an article's candidates with `gloss candidates ARTICLE`"
         default: return "list ids with `gloss log` or `gloss status`"
         }
     }

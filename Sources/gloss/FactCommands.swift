@@ -5,7 +5,7 @@ import GlossJSON
 
 /// `--occurrence N`, `--prefix T`, `--suffix T`: which occurrence of a quote that occurs more than once.
 struct QuoteOptions: ParsableArguments {
-    @Option(help: "Pick the Nth occurrence (1-based, in text order) when the quote occurs more than once.") var occurrence: Int?
+    @Option(parsing: .unconditional, help: "Pick the Nth occurrence (1-based, in text order) when the quote occurs more than once.") var occurrence: Int?
     @Option(help: "Pick the occurrence immediately preceded by this text.") var prefix: String?
     @Option(help: "Pick the occurrence immediately followed by this text.") var suffix: String?
     var choice: QuoteChoice { QuoteChoice(occurrence: occurrence, prefix: prefix, suffix: suffix) }
