@@ -1651,7 +1651,8 @@ def vector_text(entries: Any) -> str:
 
 def check_event_record(item: Item, envelope: bytes, payload: Optional[bytes]) -> tuple[Optional[Envelope], bytes]:
     """01 §Verification steps 1, 2 and 5 for one record (bundle or batch): structure, payload length
-    and hash unless the payload is purged, and the signature (every one: this is a verifier).
+    and hash unless the payload is purged, and the signature (every one: this is a verifier; a fault
+    of an event a later signed event of its feed vouches for is settled afterwards by vouch_chains).
     Steps 3-4 need the surrounding stream and are checked by the caller. Returns (envelope, id)."""
     eid = event_id(envelope)
     try:

@@ -365,8 +365,9 @@ public struct SyncDriver: Sendable {
         }
     }
 
-    /// Streams the events above `vector` in causal order, then `done`. SQLite is read on a
-    /// thread of its own from one snapshot; at most two batches wait for the network.
+    /// Streams the events above `vector` in causal order, then `done`. SQLite is read on a thread
+    /// of its own (the positions from one snapshot, each batch in a short read); at most two batches
+    /// wait for the network, and a peer that takes nothing for `stallTimeout` ends the session.
     static func stream(_ replica: Replica, above vector: VersionVector, enabled: Bool, batchBytes: Int, stallTimeout: Duration,
                        out: Outbound) async throws -> Int {
         guard enabled else {

@@ -158,11 +158,8 @@ extension ReplicaStore {
     /// frozen here, each held event at its fork seq (two or more, ascending id). A peer that receives
     /// them freezes the feed at the same seq — whichever branch it held, or none yet — so events of
     /// other feeds that depend on the forked part are not left waiting there.
-    public func forkEvidence(_ db: Database) throws -> [SignedEvent] {
-        try forkEvidenceIDs(db).compactMap { try forkEvidence(id: $0, db) }
-    }
-
-    /// The ids of the fork evidence, in the order it is sent (by replica, then id).
+    /// These are the ids of that evidence, in the order it is sent (by replica, then id); the sync
+    /// stream reads each with `forkEvidence(id:)` in its batch's short read.
     public func forkEvidenceIDs(_ db: Database) throws -> [Data] {
         try Data.fetchAll(db, sql: """
             SELECT k.id FROM feeds f CROSS JOIN forks k ON k.replica = f.replica AND k.seq = f.fork_seq
