@@ -322,6 +322,16 @@ struct WebMiddleware: RouterMiddleware {
     /// (loopback only): the Host must name loopback, so a page elsewhere cannot reach the view
     /// through DNS rebinding.
     func checkAccess(_ request: Request) throws {
+        // A page of another site may not use the view: no subresource (an image pointing at
+        // `/?asof=…` made the server replay the log at each load of that page), and a link from
+        // elsewhere opens no as-of replay. Browsers say where a request comes from in
+        // `Sec-Fetch-Site`; a tool that sends none (curl, scripts) is not a browser page.
+        if request.headers[HTTPField.Name("Sec-Fetch-Site")!] == "cross-site" {
+            let navigation = request.headers[HTTPField.Name("Sec-Fetch-Mode")!] == "navigate" && request.method == .get
+            if !navigation || (request.uri.query ?? "").contains("asof=") {
+                throw WebError(.forbidden, "this web view does not answer requests made by pages of other sites; open it directly")
+            }
+        }
         if security.token != nil {
             if request.uri.path == "/login" { return }
             if let auth = request.headers[.authorization], auth.hasPrefix("Bearer "), security.tokenMatches(String(auth.dropFirst(7))) { return }

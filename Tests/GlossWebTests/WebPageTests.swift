@@ -302,6 +302,31 @@ import Testing
         }
     }
 
+    /// Another site's page may not use the view (found by a hostile-input audit, 2026-12-06): an
+    /// image pointing at `/?asof=POINT` made the server replay the log at each load of that page.
+    /// Cross-site subresources and cross-site `?asof=` are refused; a link from elsewhere still
+    /// opens a page, and tools that send no `Sec-Fetch-Site` are served as before.
+    @Test func pagesOfOtherSitesCannotUseTheView() async throws {
+        let f = try WebFixture("cross-site")
+        defer { f.remove() }
+        try await Self.app(f.server()).test(.router) { client in
+            let site = HTTPField.Name("Sec-Fetch-Site")!, mode = HTTPField.Name("Sec-Fetch-Mode")!
+            let asOf = "/?asof=2030-01-01T00:00:00Z", page = "/articles/\(f.article)"
+            let cases: [(String, String?, String?, HTTPResponse.Status)] = [
+                (asOf, "cross-site", "no-cors", .forbidden), (asOf, "cross-site", "navigate", .forbidden),
+                (page, "cross-site", "cors", .forbidden), (page, "cross-site", "navigate", .ok),
+                (asOf, "same-origin", "navigate", .ok), (asOf, nil, nil, .ok),
+            ]
+            for (uri, from, how, status) in cases {
+                var headers = HTTPFields()
+                if let from { headers[site] = from }
+                if let how { headers[mode] = how }
+                let response = try await client.execute(uri: uri, method: .get, headers: headers)
+                #expect(response.status == status, "\(uri) \(from ?? "-") \(how ?? "-"): \(response.status)")
+            }
+        }
+    }
+
     @Test func anAccessTokenIsRequiredWhenConfigured() async throws {
         let f = try WebFixture("token")
         defer { f.remove() }
