@@ -143,21 +143,25 @@ enum FlagCheck {
 }
 func out(_ s: String) { print(terminalSafe(s)) }
 
-/// `s` with control characters other than tab and line feed (C0, DEL, C1: ESC sequences that set a
-/// terminal's title or colours, a carriage return that overwrites a line) written as `\u{1B}`:
-/// text output shows what other analysts wrote, and a sync brings it from anyone. (JSON output
-/// escapes them already.)
+/// `s` with control characters other than tab, line feed and a CR before a line feed (C0, DEL, C1:
+/// ESC sequences that set a terminal's title or colours, a lone carriage return that overwrites a
+/// line) written as `\u{1B}`: text output shows what other analysts wrote, and a sync brings it
+/// from anyone. (JSON output escapes them already.)
 func terminalSafe(_ s: String) -> String {
     // Fast path: no byte of a control character (C1 is C2 80–9F in UTF-8).
     var previous: UInt8 = 0, clean = true
     for b in s.utf8 {
-        if (b < 0x20 && b != 0x09 && b != 0x0A) || b == 0x7F || (previous == 0xC2 && b >= 0x80 && b <= 0x9F) { clean = false; break }
+        if (b < 0x20 && b != 0x09 && b != 0x0A && b != 0x0D) || b == 0x7F || (previous == 0xC2 && b >= 0x80 && b <= 0x9F) || previous == 0x0D && b != 0x0A {
+            clean = false; break
+        }
         previous = b
     }
-    if clean { return s }
+    if clean && previous != 0x0D { return s }
     var out = String.UnicodeScalarView()
-    for u in s.unicodeScalars {
-        if (u.value < 0x20 && u != "\t" && u != "\n") || (0x7F...0x9F).contains(u.value) {
+    let scalars = Array(s.unicodeScalars)
+    for (i, u) in scalars.enumerated() {
+        let crlf = u == "\r" && i + 1 < scalars.count && scalars[i + 1] == "\n"
+        if ((u.value < 0x20 && u != "\t" && u != "\n") || (0x7F...0x9F).contains(u.value)) && !crlf {
             out.append(contentsOf: "\\u{\(String(u.value, radix: 16, uppercase: true))}".unicodeScalars)
         } else {
             out.append(u)
