@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import GlossEngine
+import GlossModel
 import GlossStore
 import GlossTestSupport
 import Testing
@@ -47,15 +48,20 @@ import Testing
 }
 
 /// Text holding U+0000 is stored as every writer of the replica stores it (GRDB binds text as a C
-/// string): the maintained digest equals the digest recomputed from the rows GRDB reads back.
+/// string): the maintained digest equals the digest recomputed from the rows GRDB reads back. Gloss's
+/// own writers refuse such text (Protocol/02); a peer's event can still carry it.
 @Suite struct NULTextTests {
     @Test func aNoteHoldingNULKeepsMaintainedAndRecomputedDigestsEqual() throws {
         let tmp = TempDir("gloss-nul")
         defer { tmp.remove() }
-        let r = try Replica.create(in: tmp.url, analyst: "ana", clock: MockClock().function)
+        let clock = MockClock()
+        let r = try Replica.create(in: tmp.url, analyst: "ana", clock: clock.function)
         let article = try r.ingest(bytes: sampleArticleBytes(), filename: "a.txt")
-        let note = try r.addNote(on: article.id, body: "before\u{0}after")
-        _ = try r.editNote(note.id, body: "edited\u{0}again")
+        #expect(throws: GlossError.self) { try r.addNote(on: article.id, body: "before\u{0}after") }
+        let peer = try TrustBoundaryTests.signed(ReplicaKey(), seq: 1, prev: .zero, time: HybridTime(milliseconds: 1_624_700_000_000).raw,
+                                                 NoteAdded(on: article.id, body: "before\u{0}after"))
+        #expect(try r.store.applyRemote([peer], now: clock.read()).applied == 1)
+        _ = try r.editNote(peer.id.hex, body: "edited, no NUL")
         #expect(try r.digest() == r.digest(recompute: true))
         _ = try r.rebuild()
         #expect(try r.digest() == r.digest(recompute: true))
