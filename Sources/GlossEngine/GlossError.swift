@@ -83,7 +83,8 @@ public struct GlossError: Error, Sendable, CustomStringConvertible {
         case let e as SyncError:
             switch e.code {
             case .refused: return GlossError(.refused, e.message)
-            case .io, .timeout, .protocolViolation: return GlossError(.connectionFailed, e.message)
+            case .io, .timeout: return GlossError(.connectionFailed, e.message)
+            case .protocolViolation: return GlossError(.internalError, e.message)
             case .unusable, .truncated: return GlossError(.badInput, e.message)
             }
         default: return GlossError(.internalError, "unexpected error; please report it with the command you ran", cause: error)

@@ -50,7 +50,7 @@ public enum Point: Sendable, Equatable {
             return true
         }
         guard let year = number(4), year >= 1, expect([0x2D]), let month = number(2), (1...12).contains(month), expect([0x2D]),
-              let day = number(2), day >= 1, day <= Point.daysIn(month: month, year: year),
+              let day = number(2), day >= 1, day <= CivilTime.daysIn(year: year, month: month),
               expect([0x54, 0x74, 0x20]), let hour = number(2), hour <= 23, expect([0x3A]),
               let minute = number(2), minute <= 59, expect([0x3A]), let second = number(2), second <= 60 else { return nil }
         var millis = 0
@@ -79,14 +79,6 @@ public enum Point: Sendable, Equatable {
         let days = CivilTime.days(year: Int64(year), month: month, day: day)
         let total = ((days * 24 + Int64(hour)) * 60 + Int64(minute) - Int64(offsetMinutes)) * 60_000 + Int64(sec) * 1000 + Int64(ms)
         return UInt64(max(0, total))
-    }
-
-    static func daysIn(month: Int, year: Int) -> Int {
-        switch month {
-        case 2: return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
     }
 }
 

@@ -135,10 +135,14 @@ extension Replica {
     }
 
     /// Reads an input file of at most `limit` bytes (`what` it should be, for messages): a folder,
-    /// a pipe or a device is refused, and no more than `limit` + 1 bytes are ever read (a 2 GiB file
-    /// was read whole, into memory, before its size was checked).
+    /// a pipe or a device is refused, a file whose size is over the limit is refused unread, and no
+    /// more than `limit` + 1 bytes are ever read, even from a file that grows meanwhile (a 2 GiB
+    /// file was read whole, into memory, before its size was checked).
     public static func readInputFile(_ path: String, limit: Int, what: String) throws -> Data {
         try refuseNonRegularInput(path, what: what)
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber, size.intValue > limit {
+            throw GlossError(.badInput, "\(path) is \(size) bytes, over the \(limit)-byte limit for \(what); split it or trim it")
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw GlossError(.notFound, "cannot read \(path); check the path and permissions")
         }

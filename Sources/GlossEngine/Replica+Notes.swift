@@ -44,8 +44,8 @@ extension Replica {
     /// and so is U+0000: SQLite's text ends at it, so the tables would show only what comes before
     /// (the signed event keeps all of it) and search would miss the rest.
     static func nfc(_ text: String, _ what: String) throws -> String {
-        if let at = text.unicodeScalars.firstIndex(of: "\u{0}") {
-            throw GlossError(.badInput, "\(what) holds the character U+0000 (NUL) at scalar \(text.unicodeScalars.distance(from: text.unicodeScalars.startIndex, to: at)); remove it (`tr -d '\\000'`)")
+        if let at = text.firstNULOffset {
+            throw GlossError(.badInput, "\(what) holds the character U+0000 (NUL) at scalar \(at); remove it (`tr -d '\\000'`)")
         }
         do { return try text.nfc() } catch let e as NFC.RunTooLong { throw GlossError(.badInput, "\(what): \(e)") }
     }

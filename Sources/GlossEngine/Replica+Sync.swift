@@ -34,7 +34,7 @@ extension Replica {
                 try await d.run(over: transport, role: .initiator, mode: mode, progress: progress)
             }
         } catch let e as SyncError {
-            throw GlossError(e.code == .refused ? .refused : (e.code == .io || e.code == .timeout ? .connectionFailed : .internalError), e.message)
+            throw GlossError.wrap(e)
         }
     }
 

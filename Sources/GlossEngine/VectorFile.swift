@@ -27,16 +27,7 @@ public enum VectorFile {
 
     /// The vector and the `replica` that wrote the file (when the file names it).
     public static func readFile(path: String) throws -> (vector: VersionVector, writer: ReplicaID?) {
-        try Replica.refuseNonRegularInput(path, what: "a version-vector file (`gloss vector --out FILE` writes one)")
-        guard let attrs = try? FileManager.default.attributesOfItem(atPath: path), let size = attrs[.size] as? NSNumber else {
-            throw GlossError(.notFound, "cannot read the vector file \(path)")
-        }
-        guard size.intValue <= maxBytes else { throw GlossError(.badInput, "\(path) is \(size) bytes, over the \(maxBytes)-byte (128 MiB) limit for vector files") }
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw GlossError(.notFound, "cannot read the vector file \(path)") }
-        defer { try? handle.close() }
-        // Bounded even if the file grows after the size check.
-        guard let data = try? handle.read(upToCount: maxBytes + 1) ?? Data() else { throw GlossError(.notFound, "cannot read the vector file \(path)") }
-        guard data.count <= maxBytes else { throw GlossError(.badInput, "\(path) is over the \(maxBytes)-byte (128 MiB) limit for vector files") }
+        let data = try Replica.readInputFile(path, limit: maxBytes, what: "a version-vector file (`gloss vector --out FILE` writes one)")
         return try decodeFile(data, name: path)
     }
 

@@ -23,9 +23,8 @@ public enum ArticleText {
             let offset = firstInvalidUTF8Offset(bytes) ?? 0
             throw IngestError(code: .notUTF8, message: "\(name) is not valid UTF-8 (first bad byte at offset \(offset)); convert it to UTF-8 (e.g. `iconv -t UTF-8`) and ingest again.")
         }
-        if let at = decoded.unicodeScalars.firstIndex(of: "\u{0}") {
-            // SQLite's text ends at U+0000: the tables would keep only what comes before it.
-            throw IngestError(code: .notUTF8, message: "\(name) holds the character U+0000 (NUL) at scalar \(decoded.unicodeScalars.distance(from: decoded.unicodeScalars.startIndex, to: at)); remove it (`tr -d '\\000'`) and ingest again.")
+        if let at = decoded.firstNULOffset {
+            throw IngestError(code: .notUTF8, message: "\(name) holds the character U+0000 (NUL) at scalar \(at); remove it (`tr -d '\\000'`) and ingest again.")
         }
         let text: String
         do { text = try decoded.nfc() } catch let e as NFC.RunTooLong {
@@ -86,8 +85,6 @@ public struct Dateline: Equatable, Sendable {
         let parts = s.split(separator: "-")
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
               let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]), (1...12).contains(m), d >= 1 else { return false }
-        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]
-        return d <= days
+        return d <= CivilTime.daysIn(year: y, month: m)
     }
 }

@@ -28,13 +28,8 @@ struct CivilDay: Equatable, Comparable {
     /// `year-month-day` if it is a real day (years 1…9999), else nil.
     static func valid(_ year: Int, _ month: Int, _ day: Int) -> CivilDay? {
         guard (1...9999).contains(year), (1...12).contains(month), day >= 1,
-              day <= daysIn(year: year, month: month) else { return nil }
+              day <= CivilTime.daysIn(year: year, month: month) else { return nil }
         return CivilDay(year: year, month: month, day: day)
-    }
-
-    static func daysIn(year: Int, month: Int) -> Int {
-        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-        return [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
     }
 
     /// Days since 1970-01-01.

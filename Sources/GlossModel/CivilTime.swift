@@ -14,6 +14,12 @@ public enum CivilTime {
         return (m <= 2 ? y + 1 : y, Int(m), Int(d))
     }
 
+    /// Days in `month` (1–12) of `year`, proleptic Gregorian.
+    public static func daysIn(year: Int, month: Int) -> Int {
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+        return [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+    }
+
     /// (year, month, day) → days since 1970-01-01.
     public static func days(year y0: Int64, month m: Int, day d: Int) -> Int64 {
         let y = m <= 2 ? y0 - 1 : y0

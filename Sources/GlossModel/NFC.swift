@@ -81,4 +81,12 @@ extension String {
     /// This text in Unicode NFC (`NFC.normalize`); throws `NFC.RunTooLong` for a run of more than
     /// 255 combining marks.
     public func nfc() throws -> String { try NFC.normalize(self) }
+
+    /// The scalar offset of the first U+0000, or nil. Gloss's writers refuse such text: SQLite ends
+    /// a text value there, so the tables would keep only what comes before it (Protocol/02).
+    public var firstNULOffset: Int? {
+        var i = 0
+        for u in unicodeScalars { if u.value == 0 { return i }; i += 1 }
+        return nil
+    }
 }

@@ -160,18 +160,14 @@ public final class StopSignal: @unchecked Sendable {
 }
 
 /// Why `host:port` cannot be listened on, in words, with what to do.
-public func bindFailure(host: String, port: Int, _ error: any Error) -> String {
+func bindFailure(host: String, port: Int, _ error: any Error) -> String {
     let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-    if let e = error as? IOError, e.errnoCode == EADDRINUSE {
-        return "cannot listen on \(address): the address is in use (another gloss serve, or another program); stop it or choose another address"
+    switch (error as? IOError)?.errnoCode {
+    case EADDRINUSE: return "cannot listen on \(address): the address is in use (another gloss serve, or another program); stop it or choose another address"
+    case EADDRNOTAVAIL: return "cannot listen on \(address): no interface of this machine has that address; choose one it has (127.0.0.1 for this machine only)"
+    case EACCES: return "cannot listen on \(address): permission denied (ports below 1024 need privileges); choose a port from 1024 up"
+    default: return "cannot listen on \(address): \(describeNetworkError(error))"
     }
-    if let e = error as? IOError, e.errnoCode == EADDRNOTAVAIL {
-        return "cannot listen on \(address): no interface of this machine has that address; choose one it has (127.0.0.1 for this machine only)"
-    }
-    if let e = error as? IOError, e.errnoCode == EACCES {
-        return "cannot listen on \(address): permission denied (ports below 1024 need privileges); choose a port from 1024 up"
-    }
-    return "cannot listen on \(address): \(describeNetworkError(error))"
 }
 
 /// What a NIO connection error means, in words (NIO's own text names its internal types).

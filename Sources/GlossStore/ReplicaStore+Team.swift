@@ -272,8 +272,10 @@ extension ReplicaStore {
                                              arguments: [Data(target.bytes)]) else {
                 throw StoreError(.notFound, "no event \(p.event.prefix(12)) is held here; list events with `gloss log`")
             }
-            if RosterChange.types.contains(row[0] as String) { throw StoreError(.refused, "a roster event cannot be redacted: every replica needs it to judge events") }
-            if mode == .none, (row[1] as Data) != Data(signer.raw.bytes) { throw StoreError(.refused, ReplicaStore.teamlessRedaction) }
+            if let why = ReplicaStore.redactionRefusal(targetType: row[0], targetSigner: Bytes32(exactly: Array(row[1] as Data)).map(ReplicaID.init),
+                                                       signer: signer, teamless: mode == .none) {
+                throw StoreError(.refused, why)
+            }
             if try isRedacted(EventID(target), db) { throw StoreError(.refused, "event \(p.event.prefix(12)) is already redacted") }
         }
         switch mode {
@@ -312,12 +314,19 @@ extension ReplicaStore {
         let seq = UInt64(row[1] as Int64)
         let before = replica == env.replica ? seq < env.seq : try fullDep(replica) >= seq
         guard before else { return "the event it redacts (\(p.event.prefix(12))) is not in its causal past" }
-        if RosterChange.types.contains(row[2] as String) { return "a roster event cannot be redacted: every replica needs it to judge events" }
-        if teamless && replica != env.replica { return ReplicaStore.teamlessRedaction }
-        return nil
+        return ReplicaStore.redactionRefusal(targetType: row[2], targetSigner: replica, signer: env.replica, teamless: teamless)
     }
 
-    static let teamlessRedaction = "without a team only the key that wrote an event may redact it (no admin exists to order it; Protocol/11-teams.md §Redaction)"
+    /// Why `signer` may not redact an event of `targetType` signed by `targetSigner`, whoever its
+    /// role: a roster event never (every replica needs it to judge events); without a team, no admin
+    /// exists, so only the key that wrote the event. Nil when the roster's own rule decides.
+    static func redactionRefusal(targetType: String, targetSigner: ReplicaID?, signer: ReplicaID, teamless: Bool) -> String? {
+        if RosterChange.types.contains(targetType) { return "a roster event cannot be redacted: every replica needs it to judge events" }
+        if teamless && targetSigner != signer {
+            return "without a team only the key that wrote an event may redact it (no admin exists to order it; Protocol/11-teams.md §Redaction)"
+        }
+        return nil
+    }
 
     /// Purges the payload a `PayloadRedacted` event names, everywhere this replica keeps it (the
     /// log, pending, quarantine, fork evidence), and remembers it so no later copy restores it.

@@ -201,22 +201,3 @@ public final class HostileOracle {
         return report
     }
 }
-
-extension Replica {
-    /// Applies `payload` as a peer's event: a fresh key's seq 1, timed after everything held, with
-    /// deps on all of it — for text Gloss's own writers refuse (U+0000) that a peer's event can still
-    /// carry. Returns the event (its id is the object's, for a note).
-    @discardableResult
-    public func applyPeerEvent<P: EventPayload>(_ payload: P, author: String = "peer") throws -> SignedEvent {
-        let held = try vector
-        let last = try store.read { db in try Int64.fetchOne(db, sql: "SELECT max(time) FROM events") ?? 0 }
-        let time = HybridTime(raw: max(UInt64(last) + 1, HybridTime(milliseconds: clock()).raw))
-        let bytes = payload.encoded
-        let env = EventEnvelope(key: ReplicaKey(), seq: 1, prev: .zero, time: time, depsDelta: held.sorted,
-                                author: author, type: P.type, schema: P.schema, payload: bytes)
-        let e = SignedEvent(envelope: env, payload: bytes)
-        let s = try store.applyRemote([e], now: clock())
-        guard s.applied == 1 else { throw GlossError(.internalError, "the peer event did not apply: \(s)") }
-        return e
-    }
-}

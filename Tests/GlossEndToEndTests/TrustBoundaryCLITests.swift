@@ -77,6 +77,8 @@ import Testing
             ["sync", "--timeout=0", "127.0.0.1:1"], ["sync", "--timeout", "9223372036854775807", "127.0.0.1:1"],
             ["serve", "--idle-timeout", "99999999999"], ["serve", "--handshake-timeout=-5"],
             ["serve", "--rebuild-interval=-1"], ["serve", "--rebuild-interval", "18446744073709551615"], ["serve", "--rebuild-interval", "86401"],
+            ["serve", "--max-sessions", "0"], ["serve", "--max-sessions=-1"], ["serve", "--max-sessions", "18446744073709551615"],
+            ["serve", "--max-sessions", "10001"], ["serve", "--max-sessions", "nan"],
             ["bench", "generate", "--out", "x", "--overwrite-ratio", "nan"], ["bench", "generate", "--out", "x", "--events", "1000000000000"],
             ["bench", "codec", "--iterations=-1"], ["bench", "local", "--events", "0"],
             ["annotate", "ffff", "--quote", "x", "--occurrence=0"], ["annotate", "ffff", "--quote", "x", "--occurrence", "nan"],

@@ -11,6 +11,8 @@ public enum WireLimits {
     /// Target size of a batch the sender builds.
     public static let batchTargetBytes = 1 << 20
     public static let tagBytes = 16
+    /// Longest `error` reason, in bytes of UTF-8 (a longer one is cut when sent, malformed when received).
+    public static let maxErrorReasonBytes = 1000
 }
 
 /// The messages of a sync session (Protocol/07-wire.md §Messages).
@@ -53,7 +55,7 @@ public enum WireMessage: Sendable, Equatable {
         case .ack(let v):
             w.u8(Tag.ack.rawValue); VectorCodec.encode(v, into: &w)
         case .error(let code, let reason):
-            let r = Array(reason.utf8.prefix(1000))
+            let r = Array(reason.utf8.prefix(WireLimits.maxErrorReasonBytes))
             w.u8(Tag.error.rawValue); w.u16(code); w.u16(UInt16(r.count)); w.raw(r)
         case .progress(let v):
             w.u8(Tag.progress.rawValue); VectorCodec.encode(v, into: &w)
@@ -98,7 +100,7 @@ public enum WireMessage: Sendable, Equatable {
         case .error:
             let code = try r.u16("error code")
             let n = Int(try r.u16("reason length"))
-            guard n <= 1000 else { throw DecodeError("error reason of \(n) bytes, over the limit of 1000") }
+            guard n <= WireLimits.maxErrorReasonBytes else { throw DecodeError("error reason of \(n) bytes, over the limit of \(WireLimits.maxErrorReasonBytes)") }
             self = .error(code: code, reason: String(decoding: try r.take(n, "reason"), as: UTF8.self))
         }
         guard r.remaining == 0 else { throw DecodeError("\(r.remaining) bytes follow the message") }
