@@ -83,8 +83,10 @@ public struct Dateline: Equatable, Sendable {
     /// `YYYY-MM-DD` naming a real day of the proleptic Gregorian calendar.
     public static func isCalendarDate(_ s: String) -> Bool {
         let parts = s.split(separator: "-")
+        // ASCII digits only (`Int` would take `+999-+1-+1`), years 0001–9999.
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]), (1...12).contains(m), d >= 1 else { return false }
+              s.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
+              let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]), y >= 1, (1...12).contains(m), d >= 1 else { return false }
         return d <= CivilTime.daysIn(year: y, month: m)
     }
 }

@@ -46,8 +46,11 @@ extension Document {
 
     func dateMatch(at i: Int) -> DateMatch? {
         let ref = reference
+        // A value's year is 0001–9999 (§Values): a relative expression that reaches past either end
+        // (`tomorrow` of 9999-12-31, `last week` of 0001-01-01) yields nothing.
         func day(_ d: CivilDay?, _ end: Int, _ rule: String) -> DateMatch? {
-            d.map { DateMatch(end: end, value: $0.dayValue, precision: "day", rule: rule) }
+            guard let d, (1...9999).contains(d.year) else { return nil }
+            return DateMatch(end: end, value: d.dayValue, precision: "day", rule: rule)
         }
         func month(_ y: Int, _ m: Int, _ end: Int, _ rule: String) -> DateMatch? {
             (1...9999).contains(y) ? DateMatch(end: end, value: CivilDay.monthValue(y, m), precision: "month", rule: rule) : nil
@@ -55,8 +58,8 @@ extension Document {
         func year(_ y: Int, _ end: Int, _ rule: String) -> DateMatch? {
             (1...9999).contains(y) ? DateMatch(end: end, value: CivilDay.yearValue(y), precision: "year", rule: rule) : nil
         }
-        func week(_ d: CivilDay, _ end: Int, _ rule: String) -> DateMatch {
-            DateMatch(end: end, value: d.weekValue, precision: "week", rule: rule)
+        func week(_ d: CivilDay, _ end: Int, _ rule: String) -> DateMatch? {
+            (1...9999).contains(d.isoWeek.year) ? DateMatch(end: end, value: d.weekValue, precision: "week", rule: rule) : nil
         }
         let w = toks[i].lower
 

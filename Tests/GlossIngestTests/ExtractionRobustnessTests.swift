@@ -195,3 +195,37 @@ extension ExtractionRobustnessTests {
         }
     }
 }
+
+/// Protocol/06 §Values: a date value's year is 0001–9999, whatever the article date. An article dated
+/// at either end of that range must not yield year 0000 or 10000 from a relative expression.
+@Suite struct DateValueRangeTests {
+    static let expressions = """
+        It happened tomorrow, yesterday, today, next week, last week, this week, next month, last month, \
+        this month, next year, last year, this year, in December, in January, since December, on 31 December, \
+        January 1, December 31, March next year, March last year, September this year, next Friday, last Tuesday, \
+        on Monday, Hasanov said Saturday. Then in 2019 and mid-2023.
+        """
+
+    @Test(arguments: ["9999-12-31", "9999-12-27", "9999-01-01", "0001-01-01", "0001-01-03", "0001-12-31", "2021-06-26"])
+    func everyDateValueIsInTheYearsOneToNineThousandNineHundredNinetyNine(articleDate: String) throws {
+        let found = Extraction.extract(text: Self.expressions, articleDate: articleDate).filter { $0.kind == "date" }
+        #expect(!found.isEmpty)
+        for c in found {
+            let year = c.value.prefix { $0 != "-" }
+            #expect(year.count == 4 && year != "0000", "\(articleDate): \(c.rule) \(c.selector.exact) → \(c.value)")
+        }
+    }
+}
+
+@Suite struct ArticleDateSyntaxTests {
+    @Test func onlyFourTwoTwoASCIIDigitsOfARealDayAreAnArticleDate() {
+        for good in ["2021-06-26", "0001-01-01", "9999-12-31", "2024-02-29"] { #expect(Dateline.isCalendarDate(good), "\(good)") }
+        for bad in ["+999-+1-+1", "0000-01-01", "2021-02-29", "2021-6-26", "٢٠٢١-٠٦-٢٦", "2021-06-2x", " 2021-06-26", "2021-13-01"] {
+            #expect(!Dateline.isCalendarDate(bad), "\(bad)")
+        }
+        // Such a date line gives no article date, so no relative date is resolved against it.
+        let text = "date +999-+1-+1 BAKU – It happened tomorrow."
+        #expect(Dateline.parse(text) == nil)
+        #expect(Extraction.extract(text: "It happened tomorrow.", articleDate: "+999-+1-+1").isEmpty)
+    }
+}
