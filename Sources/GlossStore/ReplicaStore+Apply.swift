@@ -517,8 +517,11 @@ extension ReplicaStore {
         if try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM pending WHERE id = ?"), arguments: [idBlob]) == true { return .pending }
         if s.pendingByFeed == nil {
             var counts = PendingCounts()
-            for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT replica, count(*) FROM pending GROUP BY replica")) {
-                if let r = Bytes32(exactly: Array(row[0] as Data)) { counts.add(ReplicaID(r), row[1]) }
+            for row in try Row.fetchAll(try db.cachedStatement(sql: """
+                SELECT p.replica, count(*), EXISTS (SELECT 1 FROM feeds f WHERE f.replica = p.replica AND f.head_seq > 0)
+                FROM pending p GROUP BY p.replica
+                """)) {
+                if let r = Bytes32(exactly: Array(row[0] as Data)) { counts.add(ReplicaID(r), row[1], held: row[2]) }
             }
             s.pendingByFeed = counts
         }
@@ -536,11 +539,11 @@ extension ReplicaStore {
             return .refused("\(s.limits.perFeed) events of \(replica.short) already wait in pending (its share); import its earlier events first — this one will be offered again")
         }
         if s.pendingByFeed!.total >= s.limits.total {
-            guard let (largest, n) = s.pendingByFeed!.largest, n > mine + 1 else {
+            guard let victim = try pendingVictim(for: replica, waiting: mine, &s, db) else {
                 return .refused("pending table is full (\(s.limits.total) events waiting for missing dependencies); import the missing earlier events first — this one will be offered again")
             }
-            try db.run("DELETE FROM pending WHERE id = (SELECT id FROM pending WHERE replica = ? ORDER BY seq DESC, id DESC LIMIT 1)") { b in b.add(largest.raw.bytes) }
-            s.pendingByFeed!.add(largest, -1)
+            try db.run("DELETE FROM pending WHERE id = (SELECT id FROM pending WHERE replica = ? ORDER BY seq DESC, id DESC LIMIT 1)") { b in b.add(victim.raw.bytes) }
+            s.pendingByFeed!.add(victim, -1)
         }
         try db.run("""
             INSERT INTO pending(id, replica, seq, envelope, payload, reason, received_at, wait_replica, wait_seq, wait_until)
@@ -549,9 +552,40 @@ extension ReplicaStore {
             b.add(idBlob); b.add(replica.raw.bytes); b.add(Int64(e.envelope.seq)); b.add(e.envelope.bytes); b.add(e.payload); b.add(reason)
             b.add(Int64(clamping: s.now)); wait.bind(&b)
         }
-        s.pendingByFeed!.add(replica, 1)
+        let held = try mine > 0 || feedIsHeld(replica, db)
+        s.pendingByFeed!.add(replica, 1, held: held)
         s.parked.insert(e.id)
         return .pending
+    }
+
+    /// The feed that gives up its furthest waiting event so that an event of `replica` (which has
+    /// `waiting` events waiting) can wait, or nil (the newcomer is refused). Keys cost nothing, so
+    /// any number of strangers (keys this replica holds no event of) can each park events whose
+    /// predecessor never comes; they must not crowd out the out-of-order events of authors whose
+    /// events the replica holds. So a held feed's event takes the place of a stranger's (of a
+    /// stranger with the most waiting), or else of the feed with the most waiting events if it has
+    /// more than the newcomer's would then have; a stranger's event only ever takes the place of a
+    /// stranger's, by that second rule.
+    private func pendingVictim(for replica: ReplicaID, waiting: Int, _ s: inout ApplyState, _ db: Database) throws -> ReplicaID? {
+        if try feedIsHeld(replica, db) {
+            while let (stranger, _) = s.pendingByFeed!.strangers.largest {
+                // Held since the counts were read (its predecessor came in this call): no stranger.
+                guard try feedIsHeld(stranger, db) else { return stranger }
+                s.pendingByFeed!.markHeld(stranger)
+            }
+            if let (largest, n) = s.pendingByFeed!.all.largest, n > waiting + 1 { return largest }
+            return nil
+        }
+        while let (stranger, n) = s.pendingByFeed!.strangers.largest, n > waiting + 1 {
+            guard try feedIsHeld(stranger, db) else { return stranger }
+            s.pendingByFeed!.markHeld(stranger)
+        }
+        return nil
+    }
+
+    private func feedIsHeld(_ replica: ReplicaID, _ db: Database) throws -> Bool {
+        try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM feeds WHERE replica = ? AND head_seq > 0"),
+                          arguments: [Data(replica.raw.bytes)]) ?? false
     }
 
     /// Drops pending events that have waited longer than the limits' lifetime.
@@ -642,30 +676,49 @@ extension ReplicaStore {
     }
 }
 
-/// Waiting events per feed, with the total and the largest feed kept current in O(1) per change,
-/// so a flood from many throwaway keys costs no scan per event.
+/// Waiting events counted per feed (all feeds, and the feeds the replica held no event of when the
+/// counts were read), each with a feed of the most events at hand.
 struct PendingCounts {
-    private var byFeed: [ReplicaID: Int] = [:]
-    /// Feeds by their count (only counts ≥ 1).
-    private var byCount: [Int: Set<ReplicaID>] = [:]
-    private(set) var total = 0
-    private var maxCount = 0
+    struct Index {
+        private var byFeed: [ReplicaID: Int] = [:]
+        /// Feeds by their count (only counts ≥ 1).
+        private var byCount: [Int: Set<ReplicaID>] = [:]
+        private(set) var total = 0
+        private var maxCount = 0
 
-    subscript(_ r: ReplicaID) -> Int { byFeed[r] ?? 0 }
+        subscript(_ r: ReplicaID) -> Int { byFeed[r] ?? 0 }
 
-    mutating func add(_ r: ReplicaID, _ delta: Int) {
-        let old = self[r], new = max(0, old + delta)
-        guard new != old else { return }
-        if old > 0 { byCount[old]?.remove(r); if byCount[old]?.isEmpty == true { byCount[old] = nil } }
-        if new > 0 { byCount[new, default: []].insert(r); byFeed[r] = new } else { byFeed[r] = nil }
-        total += new - old
-        if new > maxCount { maxCount = new }
-        while maxCount > 0 && byCount[maxCount] == nil { maxCount -= 1 }
+        mutating func add(_ r: ReplicaID, _ delta: Int) {
+            let old = self[r], new = max(0, old + delta)
+            guard new != old else { return }
+            if old > 0 { byCount[old]?.remove(r); if byCount[old]?.isEmpty == true { byCount[old] = nil } }
+            if new > 0 { byCount[new, default: []].insert(r); byFeed[r] = new } else { byFeed[r] = nil }
+            total += new - old
+            if new > maxCount { maxCount = new }
+            while maxCount > 0 && byCount[maxCount] == nil { maxCount -= 1 }
+        }
+
+        /// A feed with the most waiting events, and how many.
+        var largest: (ReplicaID, Int)? {
+            guard maxCount > 0, let r = byCount[maxCount]?.first else { return nil }
+            return (r, maxCount)
+        }
     }
 
-    /// A feed with the most waiting events, and how many.
-    var largest: (ReplicaID, Int)? {
-        guard maxCount > 0, let r = byCount[maxCount]?.first else { return nil }
-        return (r, maxCount)
+    private(set) var all = Index()
+    /// Feeds of strangers: the replica held no event of them when their first waiting one was counted.
+    private(set) var strangers = Index()
+
+    subscript(_ r: ReplicaID) -> Int { all[r] }
+    var total: Int { all.total }
+
+    /// `held`: whether the replica holds events of `r` (read only for a feed new to the counts).
+    mutating func add(_ r: ReplicaID, _ delta: Int, held: Bool = true) {
+        let stranger = strangers[r] > 0 || (all[r] == 0 && !held)
+        all.add(r, delta)
+        if stranger { strangers.add(r, all[r] - strangers[r]) }
     }
+
+    /// `r`'s first event came since the counts were read: no longer a stranger.
+    mutating func markHeld(_ r: ReplicaID) { strangers.add(r, -strangers[r]) }
 }

@@ -573,6 +573,41 @@ import Testing
         #expect(results[0].notes.count == 2, "x (the common prefix's note) and the honest note w: \(results[0].notes)")
     }
 
+    /// Keys cost nothing: a flood of throwaway keys each parking one event whose seq 1 never comes
+    /// fills `pending` with feeds of one event, which the largest-feed rule cannot evict. An author
+    /// whose events the replica holds still finds room: a stranger's event gives way.
+    @Test func aFloodOfOneEventStrangersCannotCrowdOutAKnownAuthor() throws {
+        defer { tmp.remove() }
+        let r = try replica("r")
+        let limits = PendingLimits(total: 20, perFeed: 10, lifetime: 60_000)
+        let known = try Self.feed(ReplicaKey(), 5)
+        #expect(try r.store.applyRemote([known[0]], now: clock.read(), limits: limits).applied == 1)
+        for _ in 0..<20 {
+            let stranger = try Self.feed(ReplicaKey(), 2)
+            #expect(try r.store.applyRemote([stranger[1]], now: clock.read(), limits: limits).pending == 1)
+        }
+        #expect(try Self.counts(r).pending == 20)
+        // Another stranger finds no room (every feed waits with one event, as it would).
+        let late = try Self.feed(ReplicaKey(), 2)
+        #expect(try r.store.applyRemote([late[1]], now: clock.read(), limits: limits).rejected == 1)
+        // The known author's out-of-order events wait, each in place of a stranger's, then apply.
+        let early = try r.store.applyRemote(Array(known[2...]), now: clock.read(), limits: limits)
+        #expect(early.pending == 3 && early.rejected == 0, "\(early)")
+        #expect(try Self.counts(r).pending == 20)
+        let done = try r.store.applyRemote([known[1]], now: clock.read(), limits: limits)
+        #expect(done.applied == 4, "\(done)")
+        #expect(try Self.counts(r).pending == 17)
+        // Full again: another known author's events still find room, a stranger's still does not.
+        for _ in 0..<3 { _ = try r.store.applyRemote([try Self.feed(ReplicaKey(), 2)[1]], now: clock.read(), limits: limits) }
+        #expect(try Self.counts(r).pending == 20)
+        let second = try Self.feed(ReplicaKey(), 4)
+        #expect(try r.store.applyRemote([second[0]], now: clock.read(), limits: limits).applied == 1)
+        let parked = try r.store.applyRemote(Array(second[2...]), now: clock.read(), limits: limits)
+        #expect(parked.pending == 2 && parked.rejected == 0, "\(parked)")
+        #expect(try r.store.applyRemote([try Self.feed(ReplicaKey(), 2)[1]], now: clock.read(), limits: limits).rejected == 1)
+        #expect(try Self.counts(r).pending == 20)
+    }
+
     @Test func aFloodOfUnreachableEventsCannotCrowdOutLegitimateOnes() throws {
         defer { tmp.remove() }
         let r = try replica("r")
