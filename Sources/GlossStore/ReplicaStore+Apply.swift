@@ -82,13 +82,6 @@ extension ReplicaStore {
     /// an invalid one is set aside; repeat. An honest window costs one check per feed; each
     /// damaged or forged event costs one more.
     public static func authenticated(_ window: [SignedEvent]) -> Set<EventID> {
-        var unsigned = Set<EventID>()
-        return authenticated(window, unsigned: &unsigned)
-    }
-
-    /// As `authenticated(_:)`, skipping the check of the ids in `unsigned` (known not to verify) and
-    /// adding to it every id whose signature this call found not to verify.
-    static func authenticated(_ window: [SignedEvent], unsigned: inout Set<EventID>) -> Set<EventID> {
         var byFeed: [ReplicaID: [Int]] = [:]
         for (i, e) in window.enumerated() { byFeed[e.envelope.replica, default: []].append(i) }
         var proven = Set<EventID>()
@@ -103,8 +96,7 @@ extension ReplicaStore {
             var settled = Set<EventID>()
             for i in order where !settled.contains(window[i].id) {
                 settled.insert(window[i].id)
-                guard !unsigned.contains(window[i].id) else { continue }
-                guard window[i].envelope.hasValidSignature() else { unsigned.insert(window[i].id); continue }
+                guard window[i].envelope.hasValidSignature() else { continue }
                 var k = i
                 while true {
                     proven.insert(window[k].id)

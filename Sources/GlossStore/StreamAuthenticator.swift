@@ -11,44 +11,131 @@ import GlossModel
 /// window vouches for is held back — not stored, not believed — and judged again with the next
 /// window; whatever is still unproven when the stream ends (or past the bounds: 10,000 events or
 /// 16 MiB held back, the size of one window or frame) goes through to be rejected and reported.
-/// A signature found not to verify is not checked again while its event is held back.
+///
+/// Incremental: every held event's own signature was found not to verify (else it would be
+/// proven), so only a validly signed event of a later window can prove it, by a `prev` chain that
+/// reaches it. A window costs its own events, the held events its chains reach (each leaves the
+/// held set once) and the ones released past the bounds — never the whole held set: a peer that
+/// sent 10,000 unvouched events, then one tiny batch after another, made every batch re-judge
+/// all 10,000 (found by an audit, 2026-12-06).
 public struct StreamAuthenticator: Sendable {
     public static let maxHeldEvents = 10_000
     public static let maxHeldBytes = 16 << 20
 
-    private var held: [SignedEvent] = []
-    private var unsigned = Set<EventID>()
+    /// Held events in stream order; nil where one left (proven), compacted as they accumulate.
+    private var slots: [SignedEvent?] = []
+    /// The first slot that may hold an event.
+    private var head = 0
+    /// Held events by id: their slots (copies of one event may differ in their payloads).
+    private var slotOf: [EventID: [Int]] = [:]
+    private var heldCount = 0
+    private var heldBytes = 0
+
+    /// Events looked at by `take` so far (each window event, each held event a chain reached or the
+    /// bounds released): what the tests bound.
+    public private(set) var touched = 0
 
     public init() {}
 
     /// True when events are held back.
-    public var isHolding: Bool { !held.isEmpty }
+    public var isHolding: Bool { heldCount > 0 }
 
     /// The events ready to apply — those held back before, then `window`'s, in stream order, less
     /// the ones held back now — and which of them are proven (the others, released past the bounds,
     /// are rejected by the apply).
     public mutating func take(_ window: [SignedEvent]) -> (events: [SignedEvent], proven: Set<EventID>) {
-        let all = held + window
-        let proven = ReplicaStore.authenticated(all, unsigned: &unsigned)
-        var ready: [SignedEvent] = [], waiting: [SignedEvent] = []
-        ready.reserveCapacity(all.count)
-        for e in all { if proven.contains(e.id) { ready.append(e) } else { waiting.append(e) } }
-        var bytes = waiting.reduce(0) { $0 + Self.size($1) }
-        var released = 0
-        while released < waiting.count && (waiting.count - released > Self.maxHeldEvents || bytes > Self.maxHeldBytes) {
-            bytes -= Self.size(waiting[released]); released += 1
+        touched += window.count
+        // Copies of one event (same id, so the same envelope) may carry different payloads: each
+        // goes on, the apply tells them apart.
+        let fresh = window
+        var inWindow: [EventID: Int] = [:]
+        for (i, e) in fresh.enumerated() { inWindow[e.id] = i }
+        var byFeed: [ReplicaID: [Int]] = [:]
+        for (i, e) in fresh.enumerated() { byFeed[e.envelope.replica, default: []].append(i) }
+        var proven = Set<EventID>()
+        var provenHeld: [Int] = []
+        for (_, indices) in byFeed {
+            // Highest seq first; ties by id: the first checks are the ones that can prove the most.
+            let order = indices.sorted {
+                let (a, b) = (fresh[$0].envelope, fresh[$1].envelope)
+                return a.seq != b.seq ? a.seq > b.seq : a.id.raw < b.id.raw
+            }
+            for i in order where !proven.contains(fresh[i].id) {
+                guard fresh[i].envelope.hasValidSignature() else { continue }
+                var env = fresh[i].envelope
+                proven.insert(fresh[i].id)
+                // Walk the chain down through this window's events and the held ones.
+                while env.seq > 1 {
+                    if let p = inWindow[env.prev], fresh[p].envelope.seq == env.seq - 1, fresh[p].envelope.replica == env.replica {
+                        guard proven.insert(fresh[p].id).inserted else { break }
+                        env = fresh[p].envelope
+                    } else if let copies = slotOf[env.prev], let held = slots[copies[0]], held.envelope.seq == env.seq - 1,
+                              held.envelope.replica == env.replica {
+                        guard proven.insert(held.id).inserted else { break }
+                        touched += copies.count
+                        provenHeld += copies
+                        env = held.envelope
+                    } else {
+                        break
+                    }
+                }
+            }
         }
-        held = Array(waiting[released...])
-        let ids = Set(held.map(\.id))
-        unsigned = unsigned.filter { ids.contains($0) }
-        return (Array(waiting[..<released]) + ready, proven)
+        // Held copies of an id this window proved through its own copy.
+        for e in fresh where proven.contains(e.id) { provenHeld += slotOf[e.id] ?? [] }
+        var ready: [SignedEvent] = []
+        ready.reserveCapacity(provenHeld.count + fresh.count)
+        for slot in Set(provenHeld).sorted() {
+            let e = slots[slot]!
+            ready.append(e)
+            remove(slot)
+        }
+        for e in fresh {
+            if proven.contains(e.id) {
+                ready.append(e)
+            } else {
+                slotOf[e.id, default: []].append(slots.count)
+                slots.append(e)
+                heldCount += 1
+                heldBytes += Self.size(e)
+            }
+        }
+        // Past the bounds the oldest held events go through unproven (the apply rejects them).
+        var released: [SignedEvent] = []
+        while heldCount > Self.maxHeldEvents || heldBytes > Self.maxHeldBytes {
+            while slots[head] == nil { head += 1 }
+            released.append(slots[head]!)
+            touched += 1
+            remove(head)
+        }
+        compact()
+        return (released + ready, proven)
     }
 
     /// At the stream's end: every event still held back (none proven), to be rejected and reported.
     public mutating func finish() -> [SignedEvent] {
-        defer { held = []; unsigned = [] }
-        return held
+        defer { slots = []; head = 0; slotOf = [:]; heldCount = 0; heldBytes = 0 }
+        return slots[head...].compactMap { $0 }
     }
 
-    static func size(_ e: SignedEvent) -> Int { e.envelope.bytes.count + (e.payload?.count ?? 0) }
+    private mutating func remove(_ slot: Int) {
+        guard let e = slots[slot] else { return }
+        slots[slot] = nil
+        slotOf[e.id]?.removeAll { $0 == slot }
+        if slotOf[e.id]?.isEmpty == true { slotOf[e.id] = nil }
+        heldCount -= 1
+        heldBytes -= Self.size(e)
+    }
+
+    /// Drops the empty slots once they are most of the array (amortized O(1) per event held).
+    private mutating func compact() {
+        guard slots.count > 64, slots.count > 2 * heldCount else { return }
+        slots = slots[head...].filter { $0 != nil }
+        head = 0
+        slotOf = [:]
+        for (i, e) in slots.enumerated() { slotOf[e!.id, default: []].append(i) }
+    }
+
+    /// What an event counts against `maxHeldBytes`.
+    public static func size(_ e: SignedEvent) -> Int { e.envelope.bytes.count + (e.payload?.count ?? 0) }
 }
