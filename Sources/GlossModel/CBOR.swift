@@ -95,6 +95,8 @@ public indirect enum CBOR: Hashable, Sendable {
             let s = try r.take(Int(arg), "cbor string")
             if major == 2 { return .bytes(Array(s)) }
             guard let t = String(validating: s, as: UTF8.self) else { throw DecodeError("text string is not valid UTF-8") }
+            // Before the text is hashed (a map key) or compared anywhere (Protocol/02 §Text).
+            if let run = NFC.longRun(in: t) { throw DecodeError("text string: \(run)") }
             return .text(t)
         case 4:
             // Each element takes at least one byte, so a count above what remains is a lie.

@@ -635,3 +635,43 @@ import Testing
         #expect(try Self.counts(r).pending == 0)
     }
 }
+
+/// A received payload's texts are checked for runs of more than 255 combining marks before any is
+/// hashed or compared (found by an audit written from Protocol/ alone, 2026-12-06): one signed event
+/// whose payload map had a 1 MB key of alternating U+0316 U+0301 (classes 220 and 230) held a
+/// server's apply for 93 s and every later `gloss log` of it — Swift hashes and compares strings by
+/// canonical equivalence, reordering the run in quadratic time — and the event was forwarded on.
+@Suite struct CombiningRunOnReceiptTests {
+    let tmp = TempDir("gloss-runs")
+    let clock = MockClock(start: 1_624_800_000_000, step: 1)
+
+    static func event(_ key: ReplicaKey, extraKey: String, body: String = "hi") throws -> SignedEvent {
+        // Written item by item: a Swift dictionary holding the long key would hash it (the very cost).
+        let payload: [UInt8] = [0xA3] + ["on", String(repeating: "a", count: 64), "body", body, extraKey, "x"].flatMap { CBOR.text($0).encoded }
+        let bytes = TrustBoundaryTests.rawEnvelope(key: key, seq: 1, prev: .zero, time: HybridTime(milliseconds: 1_624_700_000_000).raw, payload: payload)
+        return SignedEvent(envelope: try EventEnvelope(decoding: bytes), payload: payload)
+    }
+
+    @Test func aLongRunInAMapKeyOrATextIsNotUnderstoodInLinearTime() throws {
+        defer { tmp.remove() }
+        let r = try Replica.create(in: tmp.sub("r"), analyst: "r", key: ReplicaKey(), clock: clock.function)
+        let pairs = String(repeating: "\u{316}\u{301}", count: 200_000)   // 800 KB of marks
+        #expect(throws: DecodeError.self) { try CBOR(decoding: [0xA1] + CBOR.text(pairs).encoded + CBOR.int(1).encoded) }
+        #expect(throws: DecodeError.self) { try CBOR(decoding: CBOR.text("a" + String(repeating: "\u{301}", count: 256)).encoded) }
+        #expect((try? CBOR(decoding: CBOR.text("a" + String(repeating: "\u{301}", count: 255)).encoded)) != nil)
+        let started = Date()
+        let s = try r.store.applyRemote([try Self.event(ReplicaKey(), extraKey: "k" + pairs),
+                                         try Self.event(ReplicaKey(), extraKey: "note", body: "b" + pairs)], now: clock.read())
+        let seconds = Date().timeIntervalSince(started)
+        #expect(s.applied == 2, "\(s)")
+        let reasons = try r.store.read { db in try String.fetchAll(db, sql: "SELECT reason FROM events_not_understood") }
+        #expect(reasons.count == 2 && reasons.allSatisfy { $0.contains("combining marks") }, "\(reasons)")
+        #expect(seconds < 20, "took \(seconds) s (quadratic: minutes)")
+        // The log reads them back as fast.
+        let listed = Date()
+        var entries = 0
+        try r.log(limit: 10) { _ in entries += 1 }
+        #expect(entries == 2)
+        #expect(Date().timeIntervalSince(listed) < 20)
+    }
+}
