@@ -6,7 +6,13 @@ public enum LineMerge {
     public static let maxLines = 4000
 
     /// A change: base lines [start, end) replaced by `lines`.
-    struct Hunk: Equatable { var start: Int; var end: Int; var lines: [Substring] }
+    struct Hunk: Equatable { var start: Int; var end: Int; var lines: [Line] }
+
+    /// A line: its UTF-8 bytes, without the `\n`. Lines are split and compared as bytes: as Swift
+    /// `Character`s, `\r\n` is one character that a split on `\n` never cuts (a CRLF text was one
+    /// line, so any two edits of it conflicted), and Swift compares strings by canonical
+    /// equivalence (an NFC and an NFD spelling of a line were one line).
+    public typealias Line = [UInt8]
 
     /// The merged text, or nil when changed regions overlap.
     public static func merge(base: String, ours: String, theirs: String) -> String? {
@@ -21,10 +27,11 @@ public enum LineMerge {
     /// As `merge(base:ours:theirs:)`, spending at most `cells` table cells (`cells(base:ours:theirs:)`,
     /// taken from it): nil, as for an overlap, when the merge would take more than are left.
     public static func merge(base: String, ours: String, theirs: String, cells: inout Int) -> String? {
-        if ours == theirs { return ours }
-        if ours == base { return theirs }
-        if theirs == base { return ours }
-        let b = split(base), o = split(ours), t = split(theirs)
+        let (bb, ob, tb) = (Array(base.utf8), Array(ours.utf8), Array(theirs.utf8))
+        if ob == tb { return ours }
+        if ob == bb { return theirs }
+        if tb == bb { return ours }
+        let b = lines(bb), o = lines(ob), t = lines(tb)
         guard b.count <= maxLines, o.count <= maxLines, t.count <= maxLines else { return nil }
         let cost = Self.cells(base: b.count, ours: o.count, theirs: t.count)
         guard cost <= cells else { return nil }
@@ -32,7 +39,7 @@ public enum LineMerge {
         var ids = LineIDs()
         let ib = ids.of(b), io = ids.of(o), it = ids.of(t)
         let ho = hunks(b, o, ib, io), ht = hunks(b, t, ib, it)
-        var out: [Substring] = []
+        var out: [Line] = []
         var pos = 0
         var i = 0, j = 0
         while i < ho.count || j < ht.count {
@@ -48,7 +55,7 @@ public enum LineMerge {
             pos = next.end
         }
         out.append(contentsOf: b[pos...])
-        return out.joined(separator: "\n")
+        return String(decoding: Array(out.joined(separator: [0x0A])), as: UTF8.self)
     }
 
     /// `table[i * (b.count + 1) + j]` = the length of the longest common subsequence of `a[i...]`
@@ -69,7 +76,15 @@ public enum LineMerge {
         return lcs
     }
 
-    static func split(_ s: String) -> [Substring] { s.split(separator: "\n", omittingEmptySubsequences: false) }
+    /// The lines of a text's UTF-8 bytes, split at each `\n` (an empty text is one empty line).
+    public static func lines(_ bytes: [UInt8]) -> [Line] {
+        bytes.split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init)
+    }
+
+    /// The lines of a text, as text (for showing them).
+    public static func lines(_ text: String) -> [String] {
+        lines(Array(text.utf8)).map { String(decoding: $0, as: UTF8.self) }
+    }
 
     /// Two changes overlap when their base ranges intersect, when both insert at the same point, or
     /// when one inserts strictly inside the other's range. Touching ranges do not overlap.
@@ -82,7 +97,7 @@ public enum LineMerge {
 
     /// The changes turning `a` into `b`, from a longest common subsequence (ties broken the same way
     /// everywhere: prefer advancing in `a`).
-    static func hunks(_ a: [Substring], _ b: [Substring], _ ia: [Int], _ ib: [Int]) -> [Hunk] {
+    static func hunks(_ a: [Line], _ b: [Line], _ ia: [Int], _ ib: [Int]) -> [Hunk] {
         let n = a.count, m = b.count
         let lcs = lcsTable(ia, ib), w = m + 1
         var out: [Hunk] = []
@@ -106,9 +121,9 @@ public enum LineMerge {
     /// compares integers, not strings (a line compare costs its length, and Unicode strings compare
     /// slowly: a 3,000-line table of long non-ASCII lines took seconds). One hash per line.
     public struct LineIDs {
-        private var ids: [Substring: Int] = [:]
+        private var ids: [Line: Int] = [:]
         public init() {}
-        public mutating func of(_ lines: [Substring]) -> [Int] {
+        public mutating func of(_ lines: [Line]) -> [Int] {
             lines.map { line in
                 if let id = ids[line] { return id }
                 let id = ids.count

@@ -154,7 +154,10 @@ public enum Register {
     static func merge<W: RegisterWrite>(_ heads: [W], base: String?, cells: inout Int) -> RegisterDisplay<W> {
         let win = winner(heads)
         guard let base else { return RegisterDisplay(value: win.value, deleted: false, winner: win, state: .conflict) }
-        let ordered = heads.sorted { $0.event < $1.event }
+        // Heads with one text (by its bytes) are one side of the fold, at the place of the smallest
+        // event id among them: a repeated edit never makes an overlap the single edit would not.
+        var seen = Set<[UInt8]>()
+        let ordered = heads.sorted { $0.event < $1.event }.filter { seen.insert(Array(($0.value ?? "").utf8)).inserted }
         var merged = ordered[0].value ?? ""
         for c in ordered.dropFirst() {
             guard let m = LineMerge.merge(base: base, ours: merged, theirs: c.value ?? "", cells: &cells) else {

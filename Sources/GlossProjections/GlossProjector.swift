@@ -13,7 +13,7 @@ public struct GlossProjector: Projector {
     public init() {}
 
     /// Bump whenever a table or a rule changes: opening a replica rebuilds its projections.
-    public let version = 17
+    public let version = 18
 
     /// The documented projection tables, in digest order, with their key (unique; the order
     /// `gloss digest --recompute` reads them in). Local log positions (`localColumns`) are not in the

@@ -15,18 +15,18 @@ public enum LineDiff {
     /// The lines of `a` and `b` as kept, removed (only in `a`) and added (only in `b`); nil when a
     /// side is over `maxLines` lines.
     public static func diff(_ a: String, _ b: String) -> [Line]? {
-        let x = a.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        let y = b.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        // Lines as the merge splits them: at each `\n` byte (a `\r\n` keeps its `\r`).
+        let x = LineMerge.lines(a), y = LineMerge.lines(b)
         guard x.count <= maxLines, y.count <= maxLines else { return nil }
         // Trim the common head and tail first: most diffs are small.
         var head = 0
-        while head < x.count && head < y.count && x[head] == y[head] { head += 1 }
+        while head < x.count && head < y.count && x[head].utf8.elementsEqual(y[head].utf8) { head += 1 }
         var tail = 0
-        while tail < x.count - head && tail < y.count - head && x[x.count - 1 - tail] == y[y.count - 1 - tail] { tail += 1 }
+        while tail < x.count - head && tail < y.count - head && x[x.count - 1 - tail].utf8.elementsEqual(y[y.count - 1 - tail].utf8) { tail += 1 }
         let xs = Array(x[head..<(x.count - tail)]), ys = Array(y[head..<(y.count - tail)])
         let n = xs.count, m = ys.count
         var ids = LineMerge.LineIDs()
-        let ix = ids.of(xs.map { $0[...] }), iy = ids.of(ys.map { $0[...] })
+        let ix = ids.of(xs.map { Array($0.utf8) }), iy = ids.of(ys.map { Array($0.utf8) })
         let table = LineMerge.lcsTable(ix, iy), w = m + 1
         var out: [Line] = x[..<head].map { .same($0) }
         var i = 0, j = 0

@@ -219,3 +219,36 @@ import Testing
         #expect(LineMerge.merge(base: "x", ours: "x", theirs: "y", cells: &few) == "y" && few == 17)
     }
 }
+
+/// Found by a merge audit written from Protocol/08 alone (2026-12-06): lines are split at `\n` and
+/// compared as bytes, and heads repeating one text are one side of the fold.
+@Suite struct LineMergeBytesTests {
+    @Test func crlfTextsMergeLineByLine() {
+        // As Swift Characters "\r\n" is one character: the text was one line and any two edits conflicted.
+        #expect(LineMerge.merge(base: "a\r\nb\r\nc", ours: "A\r\nb\r\nc", theirs: "a\r\nb\r\nC") == "A\r\nb\r\nC")
+        #expect(LineMerge.merge(base: "a\r\nb\r\nc", ours: "A\r\nb\r\nc", theirs: "a\r\nB\r\nc\r\n") == "A\r\nB\r\nc\r\n")
+        #expect(LineMerge.merge(base: "a\r\nb", ours: "x\r\nb", theirs: "y\r\nb") == nil)
+        #expect(LineMerge.lines("a\r\nb\n") == ["a\r", "b", ""])
+    }
+
+    @Test func linesDifferingOnlyInNormalisationAreDifferentLines() {
+        let nfc = "caf\u{E9}", nfd = "cafe\u{301}"
+        // One side rewrites line 1 to its NFD spelling, the other edits line 2: both changes kept.
+        #expect(LineMerge.merge(base: "\(nfc)\nx", ours: "\(nfd)\nx", theirs: "\(nfc)\ny") == "\(nfd)\ny")
+        // Two sides writing the two spellings of one line: an overlap, not "equal".
+        #expect(LineMerge.merge(base: "t\nx", ours: "\(nfc)\nx", theirs: "\(nfd)\nx") == nil)
+    }
+
+    @Test func aRepeatedEditNeverMakesAnOverlapTheSingleEditWouldNot() {
+        typealias W = MeetScalingTests.W
+        let root = W(event: "root", value: "l1\nl2\nl3", time: 0, replica: "A", feed: 0, clock: [1, 0, 0])
+        // X changes line 1 on two replicas; Y changes line 2. In event-id order Y comes between the
+        // two copies of X: folding X, Y, X made line 1–2 one changed region against X → overlap.
+        let x1 = W(event: "e1", value: "X1\nl2\nl3", time: 1, replica: "A", feed: 0, clock: [2, 0, 0])
+        let y = W(event: "e2", value: "l1\nY2\nl3", time: 2, replica: "B", feed: 1, clock: [1, 1, 0])
+        let x2 = W(event: "e3", value: "X1\nl2\nl3", time: 3, replica: "C", feed: 2, clock: [1, 0, 1])
+        let all = [root, x1, y, x2]
+        let shown = Register.display(heads: [x1, y, x2], among: all, scalar: false, happenedBefore: MeetScalingTests.before)
+        #expect(shown.state == .merged && shown.value == "X1\nY2\nl3", "\(shown.state) \(shown.value ?? "nil")")
+    }
+}
