@@ -220,7 +220,7 @@ public struct SyncDriver: Sendable {
 
         func finish(_ error: SyncError?) async throws -> SyncReport {
             if let error {
-                try? await out.send(.error(code: 1, reason: error.message))
+                try? await out.send(.error(code: 1, reason: error.toPeer ?? error.message))
                 report.error = error.message
             }
             streamer?.cancel()

@@ -3,6 +3,8 @@ public struct SyncError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable { case unusable, truncated, io, protocolViolation, refused, timeout }
     public var code: Code
     public var message: String
-    public init(_ code: Code, _ message: String) { self.code = code; self.message = message }
+    /// What the peer is told, when it must not learn `message` (a refused stranger); nil: `message`.
+    public var toPeer: String?
+    public init(_ code: Code, _ message: String, toPeer: String? = nil) { self.code = code; self.message = message; self.toPeer = toPeer }
     public var description: String { message }
 }

@@ -392,6 +392,24 @@ extension SyncTests {
         }
         #expect(!heard, "the stranger received the server's hello")
         #expect(refusal.contains("refused"), "\(refusal)")
+        // Nor does the refusal tell it the server's team, or whether it has one (an audit written
+        // from Protocol/ alone read "this replica belongs to team ab9239a8afcc" in it): strangers of
+        // no team and of another team, and one of a team at a server of none, hear the same words.
+        let plain = try Replica.create(in: tmp.sub("plain"), analyst: "bo", key: ReplicaKey(), clock: clock.function)
+        var told: [String] = []
+        for (target, team) in [(server, TeamID.none), (server, TeamID(Bytes32.sha256([1]))), (plain, TeamID(Bytes32.sha256([2])))] {
+            let said = try await withServer(target) { port in
+                try await offThePool { () -> String in
+                    let k = ReplicaKey()
+                    let mode: Admission = team == .none ? .noTeam : Admission(.member(team, members: []))
+                    let p = try HostilePeer(port: port, key: k, admission: mode)
+                    do { try p.handshake(); return "" } catch { return "\(error)".replacingOccurrences(of: k.replicaID.short, with: "KEY") }
+                }
+            }
+            told.append(said)
+        }
+        let serverTeam = String(try server.teamID.hex.prefix(12))
+        #expect(Set(told).count == 1 && !told[0].contains(serverTeam) && !told[0].contains("team"), "\(told)")
         // A key on the roster (a device of the analyst, still joining) hears the hello.
         let member = ReplicaKey()
         _ = try server.enrolDevice("ana", key: member.replicaID)

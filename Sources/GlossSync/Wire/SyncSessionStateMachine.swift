@@ -119,7 +119,12 @@ public struct SyncSessionStateMachine: Sendable {
                     return fail(.refused, "peer hello has sync protocol version \(hello.version); this build speaks \(WireLimits.protocolVersion). Upgrade the older side.")
                 }
                 guard hello.replica != key.replicaID else { return fail(.refused, "the peer is this replica itself") }
-                if let refusal = admission.refusal(of: hello) { return fail(.refused, refusal) }
+                if let refusal = admission.refusal(of: hello) {
+                    // A refused peer learns nothing of the responder (§Hello): not its team, nor
+                    // whether it has one — one reason for every refusal; the detail stays here.
+                    state = .closed
+                    return [.fail(SyncError(.refused, refusal, toPeer: role == .responder ? Admission.refusalToPeer(hello.replica) : nil))]
+                }
                 peerHello = hello
                 state = .open
                 return role == .responder ? [.send(.hello(ownHello())), .authenticated(hello)] : [.authenticated(hello)]
@@ -176,6 +181,11 @@ public struct Admission: Sendable, Equatable {
     public var team: TeamID {
         if case .member(let t, _) = mode { return t }
         return .none
+    }
+
+    /// What a refused initiator is told, whatever the reason.
+    public static func refusalToPeer(_ replica: ReplicaID) -> String {
+        "this replica does not admit key \(replica.short); its owner decides who may sync with it"
     }
 
     /// Why `hello` (already proven to come from `hello.replica`) is refused, or nil.
