@@ -155,6 +155,13 @@ import Testing
         var o = SyncSessionStateMachine(role: .responder, key: ReplicaKey(), vector: VersionVector())
         _ = o.start()
         guard case .fail? = o.receive([UInt8](repeating: 0, count: WireLimits.maxFrameBytes + 1)).first else { Issue.record("oversized frame accepted"); return }
+        // A plaintext hello where the key exchange goes is named as what it is (it was decoded as a
+        // key exchange: "vector has 2134644918 entries").
+        var p = SyncSessionStateMachine(role: .responder, key: ReplicaKey(), vector: VersionVector())
+        _ = p.start()
+        let hello = WireMessage.hello(WireHello(team: .none, replica: ReplicaKey().replicaID, wantsEvents: true, vector: VersionVector())).encoded
+        guard case .fail(let f)? = p.receive(hello).first else { Issue.record("a hello before the key exchange accepted"); return }
+        #expect(f.message.contains("expected a key exchange first, got a frame of type 2"), "\(f.message)")
     }
 
     /// Found by a client written from Protocol/ (2026-12-06): an all-zero ephemeral key (a low-order

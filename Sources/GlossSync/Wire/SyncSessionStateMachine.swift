@@ -81,6 +81,12 @@ public struct SyncSessionStateMachine: Sendable {
         case .idle, .closed:
             return fail(.protocolViolation, "frame received outside a session")
         case .awaitingKeyExchange:
+            // Only a key exchange or an error may come first: a frame of another
+            // type is named as such, not decoded as what it is not (a plaintext hello read as a key
+            // exchange reported "vector has 2134644918 entries").
+            guard let type = frame.first, type == WireMessage.Tag.keyExchange.rawValue || type == WireMessage.Tag.error.rawValue else {
+                return fail(.protocolViolation, "expected a key exchange first, got a frame of type \(frame.first.map(String.init) ?? "none")")
+            }
             let message: WireMessage
             do { message = try WireMessage(decoding: frame) } catch {
                 return fail(.protocolViolation, "malformed key exchange: \(error)")
