@@ -109,6 +109,11 @@ public indirect enum CBOR: Hashable, Sendable {
             var m: [String: CBOR] = [:]; m.reserveCapacity(Int(arg))
             for _ in 0..<arg {
                 guard case .text(let k) = try decodeValue(&r, depth: depth + 1) else { throw DecodeError("map key is not a text string") }
+                // Keys are field names; a long one would only cost its hashing (by canonical
+                // equivalence: ~0.2 s per MB of short runs of combining marks).
+                guard k.utf8.count <= ProtocolLimits.maxPayloadKeyBytes else {
+                    throw DecodeError("map key of \(k.utf8.count) bytes; at most \(ProtocolLimits.maxPayloadKeyBytes)")
+                }
                 let v = try decodeValue(&r, depth: depth + 1)
                 guard m.updateValue(v, forKey: k) == nil else { throw DecodeError("map key \"\(k.prefix(32))\" appears twice") }
             }

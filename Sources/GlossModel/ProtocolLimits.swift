@@ -18,6 +18,8 @@ public enum ProtocolLimits {
     /// Longest event type name, in bytes of ASCII.
     public static let maxTypeBytes = 64
     /// Deepest nesting of arrays and maps in a payload.
+    /// Longest map key in a payload, in bytes (keys are field names).
+    public static let maxPayloadKeyBytes = 256
     public static let maxPayloadDepth = 32
     /// Largest version vector in a vector file, bundle header or hello (entries).
     public static let maxVectorEntries = 1_000_000
