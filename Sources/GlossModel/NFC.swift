@@ -43,10 +43,10 @@ public enum NFC {
     ]
 
     /// The first run of more than `maxCombiningRun` combining marks in `text`, or nil; one pass,
-    /// ASCII text at a glance. Received payloads are checked with it before any of their text is
-    /// compared or hashed: Swift compares and hashes strings by canonical equivalence, which
-    /// reorders a run of marks in time quadratic in its length (one 1 MB map key held a server for
-    /// 93 s, an 8 MB one for an hour).
+    /// ASCII text at a glance. `normalize` refuses what it finds; received payloads are checked with
+    /// it before any of their text is compared or hashed: Swift compares and hashes strings by
+    /// canonical equivalence, which reorders a run of marks in time quadratic in its length (one
+    /// 1 MB map key held a server for 93 s, an 8 MB one for an hour).
     public static func longRun(in text: String) -> RunTooLong? {
         if text.utf8.allSatisfy({ $0 < 0x80 }) { return nil }
         var run = 0, offset = 0
@@ -69,26 +69,20 @@ public enum NFC {
 
     /// `text` in NFC; throws `RunTooLong` for a run of more than `maxCombiningRun` combining marks.
     public static func normalize(_ text: String, chunkScalars: Int = NFC.chunkScalars) throws -> String {
+        if let run = longRun(in: text) { throw run }
         let scalars = text.unicodeScalars
         var out = ""
         var start = scalars.startIndex, i = start
-        var inChunk = 0, run = 0, offset = 0
+        var inChunk = 0
         while i != scalars.endIndex {
             let s = scalars[i]
-            if s.properties.canonicalCombiningClass != .notReordered {
-                run += 1
-                if run > maxCombiningRun { throw RunTooLong(length: run, offset: offset - run + 1) }
-            } else {
-                run = 0
-                if inChunk >= chunkScalars && isCut(s) {
-                    if out.isEmpty { out.reserveCapacity(text.utf8.count) }
-                    out += String(scalars[start..<i]).precomposedStringWithCanonicalMapping
-                    start = i
-                    inChunk = 0
-                }
+            if inChunk >= chunkScalars && isCut(s) {
+                if out.isEmpty { out.reserveCapacity(text.utf8.count) }
+                out += String(scalars[start..<i]).precomposedStringWithCanonicalMapping
+                start = i
+                inChunk = 0
             }
             inChunk += 1
-            offset += 1
             i = scalars.index(after: i)
         }
         if start == scalars.startIndex { return text.precomposedStringWithCanonicalMapping }

@@ -81,7 +81,11 @@ extension ReplicaStore {
     /// Per feed, the unproven event with the highest seq is checked; a valid one proves its chain,
     /// an invalid one is set aside; repeat. An honest window costs one check per feed; each
     /// damaged or forged event costs one more.
-    public static func authenticated(_ window: [SignedEvent]) -> Set<EventID> {
+    ///
+    /// `outside`: events outside the window, by id, that a proven chain may go on through and so
+    /// prove too (a stream's events held back from earlier windows, `StreamAuthenticator`); their
+    /// ids are in the result when it does.
+    public static func authenticated(_ window: [SignedEvent], reaching outside: (EventID) -> EventEnvelope? = { _ in nil }) -> Set<EventID> {
         var byFeed: [ReplicaID: [Int]] = [:]
         for (i, e) in window.enumerated() { byFeed[e.envelope.replica, default: []].append(i) }
         var proven = Set<EventID>()
@@ -97,13 +101,12 @@ extension ReplicaStore {
             for i in order where !settled.contains(window[i].id) {
                 settled.insert(window[i].id)
                 guard window[i].envelope.hasValidSignature() else { continue }
-                var k = i
-                while true {
-                    proven.insert(window[k].id)
-                    let env = window[k].envelope
-                    guard let p = byID[env.prev], window[p].envelope.seq == env.seq - 1, !proven.contains(window[p].id) else { break }
-                    settled.insert(window[p].id)
-                    k = p
+                var env = window[i].envelope
+                proven.insert(env.id)
+                while let prev = byID[env.prev].map({ window[$0].envelope }) ?? outside(env.prev).flatMap({ $0.replica == env.replica ? $0 : nil }),
+                      prev.seq == env.seq - 1, proven.insert(prev.id).inserted {
+                    settled.insert(prev.id)
+                    env = prev
                 }
             }
         }
@@ -530,8 +533,9 @@ extension ReplicaStore {
         guard mine < s.limits.perFeed else {
             return .refused("\(s.limits.perFeed) events of \(replica.short) already wait in pending (its share); import its earlier events first — this one will be offered again")
         }
+        let held = try feedIsHeld(replica, db)
         if s.pendingByFeed!.total >= s.limits.total {
-            guard let victim = try pendingVictim(for: replica, waiting: mine, &s, db) else {
+            guard let victim = try pendingVictim(held: held, waiting: mine, &s, db) else {
                 return .refused("pending table is full (\(s.limits.total) events waiting for missing dependencies); import the missing earlier events first — this one will be offered again")
             }
             try db.run("DELETE FROM pending WHERE id = (SELECT id FROM pending WHERE replica = ? ORDER BY seq DESC, id DESC LIMIT 1)") { b in b.add(victim.raw.bytes) }
@@ -544,22 +548,21 @@ extension ReplicaStore {
             b.add(idBlob); b.add(replica.raw.bytes); b.add(Int64(e.envelope.seq)); b.add(e.envelope.bytes); b.add(e.payload); b.add(reason)
             b.add(Int64(clamping: s.now)); wait.bind(&b)
         }
-        let held = try mine > 0 || feedIsHeld(replica, db)
         s.pendingByFeed!.add(replica, 1, held: held)
         s.parked.insert(e.id)
         return .pending
     }
 
-    /// The feed that gives up its furthest waiting event so that an event of `replica` (which has
-    /// `waiting` events waiting) can wait, or nil (the newcomer is refused). Keys cost nothing, so
+    /// The feed that gives up its furthest waiting event so that a newcomer (of a feed the replica
+    /// holds events of, or not; `waiting` of its events wait) can wait, or nil (it is refused). Keys cost nothing, so
     /// any number of strangers (keys this replica holds no event of) can each park events whose
     /// predecessor never comes; they must not crowd out the out-of-order events of authors whose
     /// events the replica holds. So a held feed's event takes the place of a stranger's (of a
     /// stranger with the most waiting), or else of the feed with the most waiting events if it has
     /// more than the newcomer's would then have; a stranger's event only ever takes the place of a
     /// stranger's, by that second rule.
-    private func pendingVictim(for replica: ReplicaID, waiting: Int, _ s: inout ApplyState, _ db: Database) throws -> ReplicaID? {
-        if try feedIsHeld(replica, db) {
+    private func pendingVictim(held: Bool, waiting: Int, _ s: inout ApplyState, _ db: Database) throws -> ReplicaID? {
+        if held {
             while let (stranger, _) = s.pendingByFeed!.strangers.largest {
                 // Held since the counts were read (its predecessor came in this call): no stranger.
                 guard try feedIsHeld(stranger, db) else { return stranger }

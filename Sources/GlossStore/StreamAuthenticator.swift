@@ -47,50 +47,19 @@ public struct StreamAuthenticator: Sendable {
         touched += window.count
         // Copies of one event (same id, so the same envelope) may carry different payloads: each
         // goes on, the apply tells them apart.
-        let fresh = window
-        var inWindow: [EventID: Int] = [:]
-        for (i, e) in fresh.enumerated() { inWindow[e.id] = i }
-        var byFeed: [ReplicaID: [Int]] = [:]
-        for (i, e) in fresh.enumerated() { byFeed[e.envelope.replica, default: []].append(i) }
-        var proven = Set<EventID>()
+        let proven = ReplicaStore.authenticated(window) { id in slotOf[id].map { slots[$0[0]]!.envelope } }
+        // Held events proven: reached by a chain, or copies of an id this window proved.
         var provenHeld: [Int] = []
-        for (_, indices) in byFeed {
-            // Highest seq first; ties by id: the first checks are the ones that can prove the most.
-            let order = indices.sorted {
-                let (a, b) = (fresh[$0].envelope, fresh[$1].envelope)
-                return a.seq != b.seq ? a.seq > b.seq : a.id.raw < b.id.raw
-            }
-            for i in order where !proven.contains(fresh[i].id) {
-                guard fresh[i].envelope.hasValidSignature() else { continue }
-                var env = fresh[i].envelope
-                proven.insert(fresh[i].id)
-                // Walk the chain down through this window's events and the held ones.
-                while env.seq > 1 {
-                    if let p = inWindow[env.prev], fresh[p].envelope.seq == env.seq - 1, fresh[p].envelope.replica == env.replica {
-                        guard proven.insert(fresh[p].id).inserted else { break }
-                        env = fresh[p].envelope
-                    } else if let copies = slotOf[env.prev], let held = slots[copies[0]], held.envelope.seq == env.seq - 1,
-                              held.envelope.replica == env.replica {
-                        guard proven.insert(held.id).inserted else { break }
-                        touched += copies.count
-                        provenHeld += copies
-                        env = held.envelope
-                    } else {
-                        break
-                    }
-                }
-            }
-        }
-        // Held copies of an id this window proved through its own copy.
-        for e in fresh where proven.contains(e.id) { provenHeld += slotOf[e.id] ?? [] }
+        for id in proven { provenHeld += slotOf[id] ?? [] }
+        touched += provenHeld.count
         var ready: [SignedEvent] = []
-        ready.reserveCapacity(provenHeld.count + fresh.count)
-        for slot in Set(provenHeld).sorted() {
+        ready.reserveCapacity(provenHeld.count + window.count)
+        for slot in provenHeld.sorted() {
             let e = slots[slot]!
             ready.append(e)
             remove(slot)
         }
-        for e in fresh {
+        for e in window {
             if proven.contains(e.id) {
                 ready.append(e)
             } else {

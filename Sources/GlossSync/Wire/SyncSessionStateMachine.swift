@@ -67,9 +67,9 @@ public struct SyncSessionStateMachine: Sendable {
         return [.sendPlain(myKX)]
     }
 
-    mutating func fail(_ code: SyncError.Code, _ message: String) -> [Action] {
+    mutating func fail(_ code: SyncError.Code, _ message: String, toPeer: String? = nil) -> [Action] {
         state = .closed
-        return [.fail(SyncError(code, message))]
+        return [.fail(SyncError(code, message, toPeer: toPeer))]
     }
 
     /// One frame body from the peer.
@@ -128,8 +128,7 @@ public struct SyncSessionStateMachine: Sendable {
                 if let refusal = admission.refusal(of: hello) {
                     // A refused peer learns nothing of the responder (§Hello): not its team, nor
                     // whether it has one — one reason for every refusal; the detail stays here.
-                    state = .closed
-                    return [.fail(SyncError(.refused, refusal, toPeer: role == .responder ? Admission.refusalToPeer(hello.replica) : nil))]
+                    return fail(.refused, refusal, toPeer: role == .responder ? Admission.refusalToPeer(hello.replica) : nil)
                 }
                 peerHello = hello
                 state = .open
