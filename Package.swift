@@ -5,7 +5,7 @@ import PackageDescription
 //   Model ← JSON (the one JSON writer) · Model ← Ingest · Model ← Merge · Model, JSON ← Export
 //   Model, Merge, CSQLitePreupdate ← Store (GRDB; every row change seen by SQLite's preupdate hook; owns events, feeds, peers, acknowledgements, pending, quarantine, forks,
 //            the team roster it judges every event against)
-//   Store, Ingest, Merge ← Projections (GRDB; owns the read-model tables and their typed reads)
+//   Store, Ingest, Merge, JSON ← Projections (GRDB; owns the read-model tables and their typed reads)
 //   Store ← Sync ← Net (the only NIO user)
 //   Engine ← all of the above but GRDB (no SQL: it calls the Store's and the Projections' typed reads,
 //            passing ReplicaStore.Transaction through, and returns typed values)
@@ -54,7 +54,7 @@ let package = Package(
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
         .target(name: "GlossProjections", dependencies: [
-            "GlossModel", "GlossStore", "GlossIngest", "GlossMerge",
+            "GlossModel", "GlossStore", "GlossIngest", "GlossMerge", "GlossJSON",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),

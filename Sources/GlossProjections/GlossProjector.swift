@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import GlossIngest
+import GlossJSON
 import GlossMerge
 import GlossModel
 import GlossStore
@@ -13,7 +14,7 @@ public struct GlossProjector: Projector {
     public init() {}
 
     /// Bump whenever a table or a rule changes: opening a replica rebuilds its projections.
-    public let version = 18
+    public let version = 19
 
     /// The documented projection tables, in digest order, with their key (unique; the order
     /// `gloss digest --recompute` reads them in). Local log positions (`localColumns`) are not in the
@@ -428,7 +429,7 @@ public struct GlossProjector: Projector {
     }
 
     private func applyArticle(_ p: ArticleIngested, _ c: Context, _ db: Database) throws {
-        let places = String(decoding: try JSONSerialization.data(withJSONObject: p.places), as: UTF8.self)
+        let places = GlossProjector.placesJSON(p.places)
         // A new articles row counts the revisions stored for it before it existed (a revision can
         // arrive before any ingest of its article); from then on each new revision adds one.
         let held = try db.first("SELECT 1 FROM articles WHERE article = ?", { $0.add(p.article) }) { _ in true } ?? false
@@ -444,12 +445,18 @@ public struct GlossProjector: Projector {
                           filename: p.filename, kind: "ingest", previous: nil, c, db)
     }
 
+    /// The `places` column's bytes (Protocol/04 §Tables): a compact JSON array written by the
+    /// project's one JSON writer, so that every platform stores, and digests, the same bytes.
+    static func placesJSON(_ places: [String]) -> String {
+        JSON.array(places.map(JSON.string)).compact(escaping: .minimal)
+    }
+
     /// One revision's row (an ingest's text or a later revision): the same text from several events
     /// is one revision, named by its earliest `(time, replica)` event (which also decides its
     /// article). Then the articles it touches show their newest revision.
     func applyRevision(article: String, sha: String, text: String, date: String?, dateline: String?, places: [String], filename: String?,
                        kind: String, previous: String?, _ c: Context, _ db: Database) throws {
-        let placesJSON = String(decoding: try JSONSerialization.data(withJSONObject: places), as: UTF8.self)
+        let placesJSON = GlossProjector.placesJSON(places)
         let before = try String.fetchOne(db.cachedStatement(sql: "SELECT article FROM article_revisions WHERE sha256 = ?"), arguments: [sha])
         try db.run("""
             INSERT INTO article_revisions(sha256, article, event, author, time, replica, at, filename, date, dateline, places, text, kind, previous)

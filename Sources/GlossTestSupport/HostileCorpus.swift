@@ -212,7 +212,11 @@ public struct HostileCorpus {
             case 0: raw.eventCount = x; detail = "event_count \(x)"; violation = x != UInt64(n)
             case 1:
                 let j = Int.random(in: 0..<raw.senderVector.count, using: &g)
-                violation = x != raw.senderVector[j].seq
+                // A feed with nothing above the base (S = b) claimed lower than its base lies
+                // undetectably: no record and no count tells (a sender may hold less than the base).
+                let s = raw.senderVector[j].seq
+                let b = raw.baseVector.first { $0.replica == raw.senderVector[j].replica }?.seq ?? 0
+                violation = x != s && (s > b || x > b)
                 raw.senderVector[j].seq = x; detail = "sender_vector[\(j)] = \(x)"
             case 2:
                 if raw.baseVector.isEmpty || Bool.random(using: &g) {

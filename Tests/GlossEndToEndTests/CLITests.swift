@@ -296,8 +296,12 @@ import Testing
         // Make enough notes that two share a first hex digit.
         var ids: [String] = []
         for i in 0..<20 { ids.append(try gloss("note", "add", "--on", art, "--text", "n\(i)").stdout.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        let firstDigits = Dictionary(grouping: ids + [art], by: { $0.prefix(1) })
-        let shared = try #require(firstDigits.first { $0.value.count > 1 })
+        // Every object shares prefixes (the article's candidates too); the refusal lists at most 10
+        // of them, so take, in a fixed order, a first digit that 2 to 10 objects share, one of them a note.
+        let all = try #require(try gloss("query", "--json", "SELECT id FROM objects").json() as? [[String: Any]]).compactMap { $0["id"] as? String }
+        let byDigit = Dictionary(grouping: all, by: { $0.prefix(1) })
+        let shared = try #require(byDigit.keys.sorted().lazy.map { (key: $0, value: byDigit[$0]!) }
+            .first { (2...10).contains($0.value.count) && $0.value.contains(where: ids.contains) }, "\(all.count) objects")
         let r = try gloss("show", String(shared.key))
         #expect(r.status == 6)
         #expect(r.stderr.contains("ambiguous"))

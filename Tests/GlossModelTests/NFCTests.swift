@@ -66,7 +66,9 @@ import Testing
             return t
         }
         _ = try seconds(10_000)
-        let (small, large) = (try seconds(100_000), try seconds(400_000))
+        // The best of three each, alternating: one run beside a load spike is not a cost.
+        var (small, large) = (Double.infinity, Double.infinity)
+        for _ in 0..<3 { small = min(small, try seconds(100_000)); large = min(large, try seconds(400_000)) }
         print("nfc: 100,000 pairs \(small) s, 400,000 pairs \(large) s (×\(large / small))")
         #expect(large < small * 9, "400,000 pairs took \(large) s, 100,000 \(small) s")
     }

@@ -52,6 +52,21 @@ import Testing
         }
     }
 
+    /// `places` is stored as the bytes Protocol/04 names (the one JSON writer's compact form), not a
+    /// platform library's: Foundation's `JSONSerialization` wrote a slash as `\/` on Linux. A peer's
+    /// places are not checked on receipt, so they can hold anything a text can.
+    @Test func placesAreStoredAsTheProtocolsJSONBytes() throws {
+        defer { tmp.remove() }
+        let places = ["A/B", "tab\tquote\"back\\", "über", "\u{7f}\u{2028}", "nul\u{1}"]
+        let want = #"["A/B","tab\tquote\"back\\","über","\#u{7f}\#u{2028}","nul\u0001"]"#
+        let ingest = ArticleIngested(text: "Some text.", date: nil, dateline: "A/B", places: places, filename: nil)
+        let empty = ArticleIngested(text: "Other text.", date: nil, dateline: nil, places: [], filename: nil)
+        let r = try replica("places")
+        _ = try r.store.applyRemote([try signed(ReplicaKey(), at: 1000, ingest), try signed(ReplicaKey(), at: 1001, empty)], now: clock.read())
+        let stored = try r.store.read { try String.fetchSet($0, sql: "SELECT places FROM articles UNION ALL SELECT places FROM article_revisions") }
+        #expect(stored == [want, "[]"], "\(stored)")
+    }
+
     /// Two extractions of one revision by one rules version: the rows are all one event's (the
     /// smallest id), never a mix, whichever arrives first.
     @Test func twoDifferentExtractionsOfOneRevisionShowOneWhole() throws {

@@ -125,14 +125,12 @@ import Testing
             for _ in 0..<12 { #expect(Roster(all.shuffled(using: &rng)) == reference, "GLOSS_SEED=\(seed)") }
             Self.compare(reference, TeamOracle(h.events), keys: h.keys, analysts: h.analysts, "GLOSS_SEED=\(seed), all \(h.events.count) events")
             // Statistics: the generator really makes the concurrent cases the rules are about.
-            let o = TeamOracle(h.events)
             for a in h.analysts {
                 let setters = h.events.filter { if case .roleChanged(let p) = $0.change { p.analyst == a } else { false } }
                 if TeamOracle.maxima(setters).count > 1 { concurrentRoles += 1 }
             }
             let revs = h.events.filter { if case .revoked = $0.change { true } else { false } }
             if revs.contains(where: { r in revs.contains { s in r.id != s.id && !r.saw(s.signer, s.seq) && !s.saw(r.signer, r.seq) } }) { mutualRevocations += 1 }
-            _ = o
         }
         print("RosterPropertyTests: \(Self.seeds.count) histories from GLOSS_SEED=\(Self.seeds[0]), \(events) events, \(concurrentRoles) with concurrent role changes, \(mutualRevocations) with concurrent revocations")
         #expect(concurrentRoles > 0 && mutualRevocations > 0, "the generator made no concurrency")

@@ -246,7 +246,7 @@ final class TeamSim {
             let fact = pick(facts)
             guard let author = factAuthors[fact] else { fail("fact \(fact) of unknown author"); return }
             if chance(80) {
-                let value = "v\(rng.next() % 1000)"
+                let value = "v\(rng.next())"   // never the current value: an amendment to it is refused as a no-op
                 try honestWrite(r, "an amendment of \(author)'s fact", type: FactAmended.type, factAuthor: author) { try $0.amendFact(fact, field: .object, value: value) }
             } else {
                 try honestWrite(r, "a retraction of \(author)'s fact", type: FactRetracted.type, factAuthor: author) { try $0.retractFact(fact, reason: "wrong") }
