@@ -20,7 +20,9 @@ public indirect enum JSON: Sendable, Equatable {
 
     /// How strings are escaped. Both escape `"`, `\\` and controls below U+0020.
     public enum Escaping: Sendable {
-        /// Also U+2028 and U+2029, so the text can be pasted into JavaScript (`--json` output).
+        /// Also U+2028 and U+2029, so the text can be pasted into JavaScript, and DEL and the C1
+        /// controls (U+007F–U+009F), so that output a terminal shows is never a control sequence
+        /// and never needs rewriting after it is written (`--json` output).
         case lineSeparators
         /// Nothing else: every other character as UTF-8 (Protocol/10-export.md §1).
         case minimal
@@ -68,7 +70,7 @@ public indirect enum JSON: Sendable, Equatable {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where u.value < 0x20 || (escaping == .lineSeparators && (u.value == 0x2028 || u.value == 0x2029)):
+            case _ where u.value < 0x20 || (escaping == .lineSeparators && (u.value == 0x2028 || u.value == 0x2029 || (0x7F...0x9F).contains(u.value))):
                 let h = String(u.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
             default: out.unicodeScalars.append(u)

@@ -39,21 +39,6 @@ public enum ProjectionDigest {
     /// the same events hold them at different positions, so such columns are not in the digest.
     static func isLocal(column: String) -> Bool { column == "pos" || column.hasSuffix("_pos") }
 
-    /// SHA-256 over the typed encoding of (table name, values…) (Protocol/04-projections.md §Digest).
-    public static func rowHash(_ values: [DatabaseValue]) -> Bytes32 {
-        var w = ByteWriter(capacity: 256)
-        for v in values {
-            switch v.storage {
-            case .null: w.u8(0)
-            case .int64(let i): w.u8(1); w.u64(UInt64(bitPattern: i))
-            case .double(let d): w.u8(2); w.u64(d.bitPattern)
-            case .string(let s): w.u8(3); w.u32(UInt32(s.utf8.count)); w.raw(s.utf8)
-            case .blob(let b): w.u8(4); w.u32(UInt32(b.count)); w.raw(b)
-            }
-        }
-        return Bytes32.sha256(w.bytes)
-    }
-
     /// 256-bit big-endian addition (or subtraction) modulo 2^256.
     static func add(_ a: [UInt8], _ b: [UInt8], subtract: Bool) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
@@ -97,10 +82,23 @@ public enum ProjectionDigest {
             var sum = [UInt8](repeating: 0, count: 32)
             var rows: Int64 = 0
             let cols = try db.columns(in: t.name).map(\.name).filter { !isLocal(column: $0) }
-            let cursor = try Row.fetchCursor(db, sql: "SELECT \(cols.map { "\"\($0)\"" }.joined(separator: ", ")) FROM \(t.name) ORDER BY \(t.key)")
-            while let row = try cursor.next() {
-                let values = [t.name.databaseValue] + (0..<row.count).map { row[$0] as DatabaseValue }
-                sum = add(sum, rowHash(values).bytes, subtract: false)
+            // Each value read as SQLite holds it, through the encoding the row-change hook uses:
+            // a text is its stored bytes (a NUL inside or bytes that are not UTF-8 included, which a
+            // Swift String would cut or repair), so no direct write hides from the check.
+            let statement = try db.makeStatement(sql: "SELECT \(cols.map { "\"\($0)\"" }.joined(separator: ", ")) FROM \(t.name) ORDER BY \(t.key)")
+            let stmt = statement.sqliteStatement
+            defer { sqlite3_reset(stmt) }
+            var buffer: [UInt8] = []
+            while true {
+                let rc = sqlite3_step(stmt)
+                if rc == SQLITE_DONE { break }
+                guard rc == SQLITE_ROW else {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                }
+                buffer.removeAll(keepingCapacity: true)
+                RowDigest.encodeText(t.name, &buffer)
+                for i in 0..<sqlite3_column_count(stmt) { RowDigest.encode(sqlite3_column_value(stmt, i), &buffer) }
+                sum = add(sum, Bytes32.sha256(buffer).bytes, subtract: false)
                 rows += 1
             }
             parts.append((t.name, rows, sum))

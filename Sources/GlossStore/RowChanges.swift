@@ -189,7 +189,7 @@ public final class RowDigest: @unchecked Sendable {
 
     // MARK: The typed encoding of a row (Protocol/04-projections.md §Digest)
 
-    static func encodeText(_ s: String, _ out: inout [UInt8]) {
+    public static func encodeText(_ s: String, _ out: inout [UInt8]) {
         out.append(3); appendU32(UInt32(s.utf8.count), &out); out.append(contentsOf: s.utf8)
     }
 
@@ -204,7 +204,7 @@ public final class RowDigest: @unchecked Sendable {
 
     /// One SQLite value: a type byte, then the value (big-endian integers, UTF-8 text and blobs
     /// with a u32 length).
-    static func encode(_ v: OpaquePointer?, _ out: inout [UInt8]) {
+    public static func encode(_ v: OpaquePointer?, _ out: inout [UInt8]) {
         guard let v else { out.append(0); return }
         switch sqlite3_value_type(v) {
         case SQLITE_NULL: out.append(0)

@@ -10,6 +10,7 @@ public struct GlossProcess {
         public func json() throws -> Any { try JSONSerialization.jsonObject(with: Data(stdout.utf8), options: [.fragmentsAllowed]) }
         public var object: [String: Any] { (try? json()) as? [String: Any] ?? [:] }
         public var lines: [String] { stdout.split(separator: "\n").map(String.init) }
+        public init(status: Int32, stdout: String, stderr: String) { self.status = status; self.stdout = stdout; self.stderr = stderr }
     }
 
     /// The binary: `GLOSS_BIN`, else `gloss` beside the test bundle, else `.build/debug/gloss`.

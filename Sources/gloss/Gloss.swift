@@ -33,6 +33,13 @@ struct Gloss: AsyncParsableCommand {
     /// standard output with `--json`.
     static func main() async {
         CLIOutput.configure(arguments: Array(CommandLine.arguments.dropFirst()))
+        // Swift would repair a non-UTF-8 argument with U+FFFD: a note body, a tag or a path that
+        // is not what was typed. Refused before anything runs.
+        if let bad = Self.firstNonUTF8Argument() {
+            CLIOutput.report("argument \(bad) is not valid UTF-8; gloss takes texts, ids and paths as UTF-8 (convert it, e.g. with iconv, or rename the file)",
+                             code: GlossError.Code.badInput.rawValue, exit: Exit.badInput)
+            Self.exitAfterFlushing(Exit.badInput)
+        }
         do {
             var command = try parseAsRoot()
             if var c = command as? AsyncParsableCommand { try await c.run() } else { try command.run() }
@@ -42,8 +49,34 @@ struct Gloss: AsyncParsableCommand {
                 print(JSON.object([("error", .string(message(for: error))), ("code", .string(code.rawValue == Exit.usage ? "usage" : "error")),
                                    ("exit", .int(Int64(code.rawValue)))]).compact)
             }
-            exit(withError: error)
+            // As ArgumentParser's exit(withError:): help on standard output, errors on standard error.
+            let text = fullMessage(for: error)
+            if !text.isEmpty {
+                if code == .success { print(text) } else { writeStandardError(text + "\n") }
+            }
+            Self.exitAfterFlushing(code.rawValue)
         }
+        Self.exitAfterFlushing(0)
+    }
+
+    /// The position (1 = the first after `gloss`) of the first argument that is not valid UTF-8.
+    static func firstNonUTF8Argument() -> Int? {
+        (1..<Int(CommandLine.argc)).first { i in CommandLine.unsafeArgv[i].map { String(validatingCString: $0) == nil } ?? false }
+    }
+
+    /// Exits with `status`, unless what was printed could not all be written (`gloss vector >
+    /// /dev/full`, a full disk behind a redirection): then 7, with the reason on standard error,
+    /// so that a script never takes a cut output for a whole one.
+    static func exitAfterFlushing(_ status: Int32) -> Never {
+        // `fflush(NULL)`: Swift 6 refuses a reference to C's `stdout` (shared mutable state). A
+        // write that failed earlier left data unwritten in the buffer, which fails again here.
+        errno = 0
+        if fflush(nil) != 0 {
+            let reason = String(cString: strerror(errno == 0 ? EIO : errno))
+            writeStandardError("gloss: cannot write the output to standard output (\(reason)); it is incomplete: free space or check where the output goes, then run the command again\n")
+            Foundation.exit(Exit.storage)
+        }
+        Foundation.exit(status)
     }
 }
 

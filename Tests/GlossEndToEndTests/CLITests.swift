@@ -17,6 +17,59 @@ import Testing
         return f
     }
 
+    /// Runs `script` in `/bin/sh` with `$G` the gloss binary (for what a Swift `String` argument
+    /// cannot carry: bytes that are not UTF-8, redirections).
+    func shell(_ script: String) throws -> GlossProcess.Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", script]
+        p.currentDirectoryURL = dir
+        var env = ProcessInfo.processInfo.environment
+        env["G"] = GlossProcess.binary.path
+        env.removeValue(forKey: "GLOSS_DIR")
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out; p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return GlossProcess.Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    /// Found by an audit of the CLI (2026-12-06): output that could not be written (`> /dev/full`)
+    /// exited 0, so `gloss vector > peer.vector` on a full disk looked done; and an argument that
+    /// is not UTF-8 was stored repaired (U+FFFD in a note body, a tag, a folder's name). Now exit 7
+    /// and exit 65 (with `--json`, its error object), nothing written.
+    @Test func outputThatCannotBeWrittenAndArgumentsThatAreNotUTF8Fail() throws {
+        defer { tmp.remove() }
+        #expect(try gloss("init", "--analyst", "ana").status == 0)
+        let art = try gloss("ingest", try sampleFile().path).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        for command in ["vector", "status --json", "log --json", "query --json 'SELECT * FROM candidates'", "--help"] {
+            let r = try shell("\"$G\" \(command) > /dev/full")
+            #expect(r.status == 7 && r.stderr.contains("cannot write the output"), "\(command): \(r.status) \(r.stderr)")
+        }
+        #expect(try shell("\"$G\" vector > /dev/null").status == 0)
+        let before = try gloss("status", "--json").object["events"] as? Int
+        for (script, position) in [("\"$G\" note add --on \(art) --text \"$(printf 'bad\\377')\"", 6), ("\"$G\" tag \(art) \"$(printf 'caf\\351')\"", 3),
+                                   ("\"$G\" init --dir \"$(printf 'dir\\377')\" --analyst x", 3)] {
+            let r = try shell(script)
+            #expect(r.status == 65 && r.stderr.contains("argument \(position) is not valid UTF-8"), "\(script): \(r.status) \(r.stderr)")
+            let j = try shell(script + " --json")
+            #expect(j.status == 65 && j.object["exit"] as? Int == 65 && j.object["code"] as? String == "badInput", "\(j.stdout)")
+        }
+        #expect(try gloss("status", "--json").object["events"] as? Int == before)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).allSatisfy { !$0.hasPrefix("dir") })
+        // DEL and C1 in stored text: `--json` lines stay valid JSON (they were rewritten as `\u{7F}`
+        // for the terminal after the JSON was written) and carry no raw control.
+        #expect(try gloss("note", "add", "--on", art, "--text", "del \u{7F} nel \u{85} csi \u{9B}").status == 0)
+        let log = try gloss("log", "--json")
+        for line in log.lines {
+            let row = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(row != nil, "not JSON: \(line.prefix(200))")
+        }
+        #expect(log.stdout.contains(#"del \u007f nel \u0085 csi \u009b"#) && !log.stdout.unicodeScalars.contains { (0x7F...0x9F).contains($0.value) })
+    }
+
     /// `--out` naming a folder (found by an audit, 2026-12-05: the folder was removed with
     /// everything in it and replaced by the file — `--out .gloss` destroyed the replica's database
     /// and key): refused with exit 5, the folder untouched, nothing left behind; a file is replaced.

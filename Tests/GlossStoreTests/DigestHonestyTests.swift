@@ -74,6 +74,36 @@ import Testing
         }
     }
 
+    /// A text changed outside gloss into one a Swift String reads the same (found by an audit
+    /// written from Protocol/04, 2026-12-06): a NUL and more after it (a String stops at the NUL),
+    /// or bytes that are not UTF-8 (a String repairs them to U+FFFD). `--recompute` read rows as
+    /// Strings and saw neither; it reads the stored bytes now.
+    @Test func aTextHiddenBehindANulOrInBytesThatAreNotUTF8IsSeen() throws {
+        let tmp = TempDir("gloss-digest-bytes")
+        defer { tmp.remove() }
+        let r = try Replica.create(in: tmp.sub("r"), analyst: "ana", key: ReplicaKey())
+        let article = try r.ingest(bytes: Array("BAKU, June 26 — Talks resumed.".utf8), filename: "a.txt").id
+        _ = try r.addNote(on: article, body: "visible")
+        let path = r.folder.appendingPathComponent(".gloss/replica.db").path
+        func recomputed() throws -> String { try r.store.read { try GlossProjector().recomputedDigest($0) } }
+        func spec() throws -> String { try r.store.read { try ProjectionSnapshot.specDigest($0) } }
+        func write(_ sql: String) throws {
+            let q = try DatabaseQueue(path: path)
+            try q.write { try $0.execute(sql: sql) }
+            try q.close()
+        }
+        let honest = try r.digest()
+        #expect(try recomputed() == honest && spec() == honest)
+        try write("UPDATE notes SET body = body || char(0) || 'HIDDEN'")
+        #expect(try recomputed() != honest, "a NUL and text after it went unseen")
+        #expect(try spec() == recomputed())
+        try write("UPDATE notes SET body = CAST(x'ff' AS TEXT)")
+        let ff = try recomputed()
+        try write("UPDATE notes SET body = CAST(x'fe' AS TEXT)")
+        #expect(try recomputed() != ff, "two different byte strings that are not UTF-8 hashed alike")
+        #expect(try spec() == recomputed())
+    }
+
     @Test func aRowChangedOutsideGlossMakesTheDigestsDifferInEveryTable() throws {
         let seed = Equivalence.seeds("digest-tamper", count: 1)[0]
         let sim = try Simulation(replicas: 3, seed: seed, label: "tamper", deterministicKeys: true, tmpBase: memoryTempBase)

@@ -102,11 +102,24 @@ struct ProjectionSnapshot: Equatable {
         for t in GlossProjector.tables {
             var sum = [UInt8](repeating: 0, count: 32)
             var count: UInt64 = 0
-            let rows = try Row.fetchCursor(db, sql: "SELECT \(try sharedColumns(t.name, db)) FROM \(t.name)")
+            // A text as its stored bytes (read as a blob: a String would stop at a NUL and repair
+            // bytes that are not UTF-8), with its type beside it.
+            let columns = try db.columns(in: t.name).map(\.name).filter { $0 != "pos" && !$0.hasSuffix("_pos") }
+                .map { "typeof(\"\($0)\"), CASE typeof(\"\($0)\") WHEN 'text' THEN CAST(\"\($0)\" AS BLOB) ELSE \"\($0)\" END" }
+            let rows = try Row.fetchCursor(db, sql: "SELECT \(columns.joined(separator: ", ")) FROM \(t.name)")
             while let row = try rows.next() {
                 var bytes: [UInt8] = []
                 encode(t.name.databaseValue, &bytes)
-                for v in row.databaseValues { encode(v, &bytes) }
+                for i in stride(from: 0, to: row.count, by: 2) {
+                    let v: DatabaseValue = row[i + 1]
+                    if row[i] as String == "text", case .blob(let b) = v.storage {
+                        bytes.append(3); bytes += be(UInt64(b.count), 4); bytes += Array(b)
+                    } else if row[i] as String == "text" {
+                        bytes.append(3); bytes += be(0, 4)   // an empty text reads back as an empty blob or NULL
+                    } else {
+                        encode(v, &bytes)
+                    }
+                }
                 let h = Bytes32.sha256(bytes).bytes
                 var carry = 0
                 for i in stride(from: 31, through: 0, by: -1) {
