@@ -138,6 +138,7 @@ extension Replica {
         do { try FactRecord.check(field: field, newValue) } catch { throw GlossError.wrap(error) }
         return try write { db in
             var record = try Replica.liveFactRecord(fact, db)
+            try Replica.refuseSettlingAnOpenRecordConflict(fact, amending: field, db)
             guard record[field] != newValue else { throw GlossError(.refused, "\(field) of fact \(fact.prefix(12)) is already that; nothing written") }
             record[field] = newValue
             let e = try append(FactAmended(fact: fact, field: field, record: record), db)
@@ -167,6 +168,25 @@ extension Replica {
         let clash = try read { db in !(try SetReads.linkAdditions(from: by, relation: opposite, to: fact, db)).isEmpty }
         if clash { throw GlossError(.refused, "fact \(by.prefix(12)) already \(opposite) \(fact.prefix(12)); remove that with `gloss unlink \(by.prefix(12)) \(opposite) \(fact.prefix(12))` first") }
         return try link(by, relation, fact)
+    }
+
+    /// An amendment writes the whole record, the other fields as shown; while the record's
+    /// register has an open conflict the shown record is only its newest candidate, so an
+    /// amendment of one field would silently settle a disagreement on another (found by an audit,
+    /// 2026-12-06: amending `when` dropped the analyst's own `where` from an open conflict, with no
+    /// resolution recorded) or undo a concurrent retraction. Refused then; amending the very field
+    /// the candidates disagree on decides it, as editing a note's text does.
+    static func refuseSettlingAnOpenRecordConflict(_ fact: String, amending field: String, _ db: ReplicaStore.Transaction) throws {
+        guard let conflict = try ConflictRecord.open(object: fact, field: "record", db) else { return }
+        let records = conflict.candidates.map { $0.value.flatMap { try? FactRecord(text: $0) } }
+        let others = FactRecord.fields.filter { f in f != field && Set(records.map { $0?[f] }).count > 1 }
+        let how = "resolve it first with `gloss resolve \(conflict.id.prefix(12)) --pick EVENT` (the candidates: `gloss conflict show \(conflict.id.prefix(12))`), then amend"
+        if records.contains(where: { $0 == nil }) {
+            throw GlossError(.refused, "fact \(fact.prefix(12)) has an open conflict \(conflict.id.prefix(12)): an amendment against a retraction; amending it now would undo the retraction unseen — \(how)")
+        }
+        if !others.isEmpty {
+            throw GlossError(.refused, "fact \(fact.prefix(12)) has an open conflict \(conflict.id.prefix(12)) on \(others.joined(separator: ", ")); amending \(field) now would settle it with the newest candidate unseen — \(how)")
+        }
     }
 
     static func liveFactRecord(_ fact: String, _ db: ReplicaStore.Transaction) throws -> FactRecord {

@@ -79,6 +79,37 @@ import Testing
             #expect(cs.count == 1 && cs.first?.candidates.count == 2)
         }
         #expect(try a.digest() == (try b.digest()))
+        // While `object` is in conflict, amending another field would write the shown (newest)
+        // candidate's object and settle the conflict unseen (found by an audit, 2026-12-06):
+        // refused, nothing written. Amending `object` itself decides it, as a note edit does.
+        let events = try a.status().events
+        do {
+            _ = try a.amendFact(f, field: FactField(parsing: "when"), value: "2021-10")
+            Issue.record("an amendment of another field settled an open conflict")
+        } catch let e as GlossError {
+            #expect(e.code == .refused && e.message.contains("open conflict") && e.message.contains("object") && e.message.contains("gloss resolve"), "\(e.message)")
+        }
+        #expect(try a.status().events == events && Self.openConflicts(a).count == 1)
+        _ = try a.amendFact(f, field: FactField(parsing: "object"), value: "joint drills")
+        #expect(try Self.openConflicts(a).isEmpty && Self.fact(a, f)["object"] as String? == "joint drills")
+    }
+
+    /// An amendment concurrent with a retraction is a conflict; amending the fact while it is open
+    /// would undo the retraction unseen: refused, as for a disagreement on another field.
+    @Test func anAmendmentWhileAmendVersusRetractIsOpenIsRefused() throws {
+        let (sim, _, f) = try Self.setup("amend-retract-open")
+        let (a, b) = (sim.replicas[0], sim.replicas[1])
+        _ = try a.amendFact(f, field: FactField(parsing: "when"), value: "2021-09")
+        _ = try b.retractFact(f, reason: "wrong article")
+        try sim.sync(0, 1); try sim.sync(1, 0)
+        #expect(try Self.openConflicts(a).count == 1)
+        do {
+            _ = try a.amendFact(f, field: FactField(parsing: "where"), value: "Baku")
+            Issue.record("an amendment undid a concurrent retraction unseen")
+        } catch let e as GlossError {
+            #expect(e.code == .refused && e.message.contains("retraction"), "\(e.message)")
+        }
+        #expect(try Self.openConflicts(a).count == 1)
     }
 
     @Test func gradesKeepHistoryShowTheCombinedGradeAndConflictWhenConcurrent() throws {

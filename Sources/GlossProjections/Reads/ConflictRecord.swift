@@ -45,6 +45,12 @@ public struct ConflictRecord: Sendable {
                          arguments: [prefix, prefix + "g", limit]).map { try load($0, db) }
     }
 
+    /// The open conflict of one register (`object`, `field`), if any.
+    public static func open(object: String, field: String, _ db: Database) throws -> ConflictRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM conflicts WHERE object = ? AND field = ? AND state = 'open' ORDER BY opened_time DESC, conflict LIMIT 1",
+                         arguments: [object, field]).map { try load($0, db) }
+    }
+
     /// The state of one conflict (nil when unknown).
     public static func state(of id: String, _ db: Database) throws -> ConflictState? {
         try ConflictState.fetchOne(db, sql: "SELECT state FROM conflicts WHERE conflict = ?", arguments: [id])
