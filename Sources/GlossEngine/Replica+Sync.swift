@@ -18,7 +18,7 @@ extension Replica {
         }
         guard !host.isEmpty, !portText.isEmpty, portText.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
               let port = Int(portText), (0...65535).contains(port) else {
-            throw GlossError(.badInput, "\"\(text.prefix(100))\" is not HOST:PORT (for example 127.0.0.1:7420 or [::1]:7420)")
+            throw GlossError(.badInput, "\"\(text.prefix(100))\" is not HOST:PORT with a port from 0 to 65535 (for example 127.0.0.1:7420 or [::1]:7420)")
         }
         return (host, port)
     }

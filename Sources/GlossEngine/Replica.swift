@@ -87,7 +87,14 @@ public final class Replica: Sendable {
         }
         let dir = folder.appendingPathComponent(directoryName)
         let key = try readKeyFile(dir.appendingPathComponent(keyFileName))
-        let store = try open(database: dir.appendingPathComponent(databaseFileName), access: access, writeThrough: writeThrough)
+        // A missing database is never created here: a read would have made an empty one, which
+        // then said "run gloss init" while init refused the folder (found by an audit, 2026-12-06).
+        // A new database under the old key would also reuse its seqs: a fork of its own feed.
+        let database = dir.appendingPathComponent(databaseFileName)
+        guard fm.fileExists(atPath: database.path) || writeThrough != nil else {
+            throw GlossError(.notAReplica, "\(dir.path) holds a key but no \(databaseFileName): the replica's database is missing. Restore it from a backup; or, to start again, move \(dir.path) away, `gloss init` a new replica and sync from a peer (never reuse the old key: its events would fork)")
+        }
+        let store = try open(database: database, access: access, writeThrough: writeThrough)
         let (replica, analyst): (ReplicaID, String)
         do { (replica, analyst) = try store.identity() } catch { throw GlossError.wrap(error) }
         guard replica == key.replicaID else {

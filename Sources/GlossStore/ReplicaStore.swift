@@ -48,6 +48,10 @@ public final class ReplicaStore: Sendable {
         } catch {
             guard access == .read, StoreError.storage(error, location: location) != nil, ReplicaStore.walIsEmpty(path),
                   let p = try? ReplicaStore.openPool(path: path, projector: projector, checkpointer: checkpointer, snapshot: true) else {
+                if let e = error as? DatabaseError, e.resultCode == .SQLITE_CORRUPT || e.resultCode == .SQLITE_NOTADB {
+                    // Damage, not permissions: say so, and what can be done (the message without the SQL SQLite was running).
+                    throw StoreError(.corrupt, "the replica database at \(path) is damaged (SQLite: \(e.resultCode == .SQLITE_NOTADB ? "not a database" : "malformed")). Restore it from a backup; or move the .gloss folder away, `gloss init` a new replica and sync from a peer (never reuse the old key)")
+                }
                 throw StoreError.storage(error, location: location)
                     ?? StoreError(.corrupt, "cannot open the replica database at \(path); check the file and its permissions", underlying: error)
             }

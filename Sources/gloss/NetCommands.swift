@@ -46,6 +46,7 @@ struct Serve: AsyncParsableCommand {
         } else if httpToken != nil {
             throw ValidationError("--http-token goes with --http HOST:PORT")
         }
+        if let listen { _ = try Sync.address(listen, "--listen") }
     }
 
     func run() async throws {
@@ -144,6 +145,15 @@ struct Sync: AsyncParsableCommand {
     func validate() throws {
         if pullOnly && pushOnly { throw ValidationError("--pull-only and --push-only exclude each other") }
         try FlagCheck.count("--timeout", timeout, 1...86_400)
+        if try Self.address(address, "the address").port == 0 {
+            throw ValidationError("the address: port 0 is not a port to connect to; give the port `gloss serve` listens on (1–65535)")
+        }
+    }
+
+    /// A HOST:PORT value of the command line: a malformed one or a port out of 0–65535 is a usage
+    /// error (64), as any flag value out of range.
+    static func address(_ text: String, _ name: String) throws -> (host: String, port: Int) {
+        do { return try Replica.parseAddress(text) } catch let e as GlossError { throw ValidationError("\(name): \(e.message)") }
     }
 
     func run() async throws {

@@ -70,6 +70,26 @@ import Testing
         #expect(log.stdout.contains(#"del \u007f nel \u0085 csi \u009b"#) && !log.stdout.unicodeScalars.contains { (0x7F...0x9F).contains($0.value) })
     }
 
+    /// A replica folder whose database is gone or damaged (found by an audit, 2026-12-06: a read
+    /// created an empty database, then said "run gloss init", which refused the folder; a damaged
+    /// file was reported with the SQL SQLite was running and "check its permissions").
+    @Test func aMissingOrDamagedDatabaseIsNamedAndNeverRecreated() throws {
+        defer { tmp.remove() }
+        #expect(try gloss("init", "--analyst", "ana").status == 0)
+        let db = dir.appendingPathComponent(".gloss/replica.db")
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: db.path + suffix) }
+        for command in [["status", "--json"], ["verify"], ["log"], ["note", "add", "--on", String(repeating: "a", count: 64), "--text", "x"]] {
+            let r = try GlossProcess.run(command, cwd: dir)
+            #expect(r.status == 3 && r.stderr.contains("database is missing") && r.stderr.contains("Restore it from a backup"), "\(command): \(r.status) \(r.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: db.path), "a read created a database")
+        for garbage in [Data(repeating: 0x41, count: 8192), Data("SQLite format 3\u{0}".utf8) + Data(repeating: 0xFF, count: 4096)] {
+            try garbage.write(to: db)
+            let r = try gloss("status", "--json")
+            #expect(r.status != 0 && r.stderr.contains("is damaged") && !r.stderr.contains("PRAGMA"), "\(r.status) \(r.stderr)")
+        }
+    }
+
     /// `--out` naming a folder (found by an audit, 2026-12-05: the folder was removed with
     /// everything in it and replaced by the file — `--out .gloss` destroyed the replica's database
     /// and key): refused with exit 5, the folder untouched, nothing left behind; a file is replaced.

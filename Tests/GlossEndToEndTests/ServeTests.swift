@@ -110,6 +110,37 @@ import Testing
         #expect(log.contains("session failed"))
     }
 
+    /// `gloss sync` to a port where another program answers (found by an audit, 2026-12-06: an
+    /// HTTP server's "HTTP/1.1 …" read as a frame length of 1,213,486,160, reported as an internal
+    /// error about a frame limit): it says the peer does not speak the protocol; exit 1, code
+    /// `connectionFailed`.
+    @Test func syncToAnotherProgramSaysItDoesNotSpeakTheProtocol() throws {
+        let tmp = TempDir("gloss-http-peer")
+        defer { tmp.remove() }
+        let (_, c) = try makeReplicas(tmp)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", "-c", """
+            import socket, sys
+            s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(4)
+            print(s.getsockname()[1], flush=True)
+            conn, _ = s.accept()
+            conn.sendall(b"HTTP/1.1 400 Bad Request\\r\\nContent-Length: 0\\r\\n\\r\\n")
+            conn.close()
+            """]
+        let out = Pipe()
+        server.standardOutput = out
+        try server.run()
+        // SIGKILL: the test runner's children may inherit an ignored SIGTERM.
+        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) }; server.waitUntilExit() }
+        var line = Data()
+        while !line.contains(0x0A) { let d = out.fileHandleForReading.availableData; if d.isEmpty { break }; line += d }
+        let port = try #require(Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let r = try GlossProcess.run(["sync", "--dir", c.path, "127.0.0.1:\(port)", "--json", "--timeout", "5"], cwd: tmp.url)
+        #expect(r.status == 1 && r.object["code"] as? String == "connectionFailed", "\(r.status) \(r.stdout)")
+        #expect(r.stderr.contains("does not speak the Gloss sync protocol"), "\(r.stderr)")
+    }
+
     @Test func syncToNothingFailsClearly() throws {
         let tmp = TempDir("gloss-nothing")
         defer { tmp.remove() }
@@ -117,7 +148,15 @@ import Testing
         let r = try GlossProcess.run(["sync", "--dir", c.path, "127.0.0.1:1"], cwd: tmp.url)
         #expect(r.status == 1)
         #expect(r.stderr.contains("cannot connect"))
-        #expect(try GlossProcess.run(["sync", "--dir", c.path, "nonsense"], cwd: tmp.url).status == 65)
+        // A malformed address or a port out of range is a usage error, as any value out of range
+        // (found by an audit, 2026-12-06: 65), checked before the replica is opened.
+        for address in ["nonsense", "127.0.0.1:99999", "127.0.0.1:65536", "127.0.0.1:0", "[::1]7420", ""] {
+            let bad = try GlossProcess.run(["sync", "--dir", c.path, address, "--json"], cwd: tmp.url)
+            #expect(bad.status == 64 && bad.object["code"] as? String == "usage", "\(address): \(bad.status) \(bad.stdout)")
+        }
+        #expect(try GlossProcess.run(["serve", "--dir", c.path, "--listen", "127.0.0.1:99999"], cwd: tmp.url).status == 64)
+        let unknown = try GlossProcess.run(["serve", "--dir", c.path, "--listen", "nonexistent.invalid:7420"], cwd: tmp.url)
+        #expect(unknown.status != 0 && unknown.stderr.contains("is not a name or address of this machine") && !unknown.stderr.contains("SocketAddressError"), "\(unknown.stderr)")
         #expect(try GlossProcess.run(["sync", "--dir", c.path, "127.0.0.1:1", "--pull-only", "--push-only"], cwd: tmp.url).status == 64)
     }
 }
