@@ -104,6 +104,29 @@ import Testing
         #expect(try spec() == recomputed())
     }
 
+    /// Protocol/04 §Digest lists the columns hashed, table by table, for implementations that have
+    /// only the document: the list is the schema's (declaration order, local positions left out)
+    /// and the digest's table order.
+    @Test func theProtocolsListOfHashedColumnsIsTheSchemas() throws {
+        let tmp = TempDir("gloss-digest-columns")
+        defer { tmp.remove() }
+        let r = try Replica.create(in: tmp.sub("r"), analyst: "ana", key: ReplicaKey())
+        let doc = try String(contentsOf: repositoryRoot().appendingPathComponent("Protocol/04-projections.md"), encoding: .utf8)
+        let section = try #require(doc.components(separatedBy: "| table | columns hashed after the table name |").dropFirst().first)
+        var listed: [(String, [String])] = []
+        for line in section.split(separator: "\n").dropFirst() {
+            guard line.hasPrefix("| `") else { break }
+            let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            listed.append((cells[0].trimmingCharacters(in: CharacterSet(charactersIn: "`")),
+                           cells[1].components(separatedBy: ", ").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "`")) }))
+        }
+        #expect(listed.map(\.0) == GlossProjector.tables.map(\.name))
+        for (table, columns) in listed {
+            let schema = try r.store.read { db in try db.columns(in: table).map(\.name).filter { $0 != "pos" && !$0.hasSuffix("_pos") } }
+            #expect(columns == schema, "\(table): Protocol/04 lists \(columns), the schema has \(schema)")
+        }
+    }
+
     @Test func aRowChangedOutsideGlossMakesTheDigestsDifferInEveryTable() throws {
         let seed = Equivalence.seeds("digest-tamper", count: 1)[0]
         let sim = try Simulation(replicas: 3, seed: seed, label: "tamper", deterministicKeys: true, tmpBase: memoryTempBase)
