@@ -162,6 +162,10 @@ extension Replica {
     /// replica's `.gloss` folder (its database or key would be replaced). Checked before any work,
     /// and again at the rename.
     public static func refuseOutput(_ url: URL) throws {
+        // `--out new/` (a folder that does not exist yet) wrote a file named `new`.
+        if url.hasDirectoryPath {
+            throw GlossError(.refused, "\(url.path) is a folder (a path ending in / names one, even before it exists); give the path of a file to write (an existing file is replaced)")
+        }
         if let type = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.type] as? FileAttributeType {
             if type == .typeDirectory {
                 throw GlossError(.refused, "\(url.path) is a folder; give the path of a file to write (an existing file is replaced)")

@@ -15,7 +15,7 @@ public struct HubURL: Sendable, CustomStringConvertible {
     public var database: String
 
     public init(_ text: String) throws {
-        let usage = "\"\(text.prefix(200))\" is not a PostgreSQL URL; write postgres://USER@HOST[:PORT]/DATABASE (for example postgres://gloss@127.0.0.1:5432/gloss)"
+        let usage = "\"\(HubURL.withoutPassword(text).prefix(200))\" is not a PostgreSQL URL; write postgres://USER@HOST[:PORT]/DATABASE (for example postgres://gloss@127.0.0.1:5432/gloss)"
         guard let c = URLComponents(string: text), let scheme = c.scheme, ["postgres", "postgresql"].contains(scheme.lowercased()),
               let host = c.host, !host.isEmpty, let user = c.user, !user.isEmpty else {
             throw GlossError(.badInput, usage)
@@ -28,6 +28,17 @@ public struct HubURL: Sendable, CustomStringConvertible {
         self.host = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
         self.port = c.port ?? 5432
         self.database = db
+    }
+
+    /// `text` with whatever stands where a URL's password would (between `user:` and the last `@`
+    /// before the host) replaced by `***`: a malformed URL is echoed in its error message, and a
+    /// password must never reach a terminal, a log or a JSON error (found by an audit, 2026-12-06).
+    static func withoutPassword(_ text: String) -> String {
+        guard let scheme = text.range(of: "://") else { return text }
+        let rest = text[scheme.upperBound...]
+        let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
+        guard let at = rest[..<authorityEnd].lastIndex(of: "@"), let colon = rest[..<at].firstIndex(of: ":") else { return text }
+        return String(text[..<rest.index(after: colon)]) + "***" + String(rest[at...])
     }
 
     public var description: String {

@@ -70,6 +70,17 @@ import Testing
         #expect(log.stdout.contains(#"del \u007f nel \u0085 csi \u009b"#) && !log.stdout.unicodeScalars.contains { (0x7F...0x9F).contains($0.value) })
     }
 
+    /// A malformed `--store` URL is echoed in its error without the password in it (found by an
+    /// audit, 2026-12-06: it reached the terminal and the JSON error).
+    @Test func aMalformedStoreURLIsEchoedWithoutItsPassword() throws {
+        defer { tmp.remove() }
+        for url in ["postgres://u:s3cretpw@127.0.0.1/db?x", "postgres://u:s3cret@pw@127.0.0.1/", "postgresql://u:s3cretpw@/db"] {
+            let r = try gloss("status", "--store", url, "--json")
+            #expect(r.status == 64 && r.stderr.contains("is not a PostgreSQL URL"), "\(url): \(r.status) \(r.stderr)")
+            #expect(!r.stdout.contains("s3cret") && !r.stderr.contains("s3cret") && r.stderr.contains("***"), "\(r.stdout) \(r.stderr)")
+        }
+    }
+
     /// A replica folder whose database is gone or damaged (found by an audit, 2026-12-06: a read
     /// created an empty database, then said "run gloss init", which refused the folder; a damaged
     /// file was reported with the SQL SQLite was running and "check its permissions").
@@ -107,6 +118,14 @@ import Testing
             }
         }
         #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("sub/keep.txt").path))
+        // A folder that does not exist yet, named by a trailing slash (found by an audit,
+        // 2026-12-06: a file named `new` was written).
+        let new = tmp.sub("new").path + "/"
+        for args in [["export", "stix", "--out", new], ["bundle", "export", "--all", "--plain", "--out", new], ["as-of", "2100-01-01T00:00:00Z", "--out", new]] {
+            let r = try GlossProcess.run(args, cwd: dir)
+            #expect(r.status == 5 && r.stderr.contains("is a folder"), "\(args): \(r.status) \(r.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: tmp.sub("new").path))
         #expect(try gloss("status").status == 0, "the replica survives")
         let left = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".tmp") || $0.hasSuffix(".partial") }
         #expect(left.isEmpty, "\(left)")
