@@ -240,6 +240,11 @@ public struct WebServer: Sendable {
         let id = try Self.id(context)
         let form = try await form(request, context)
         let pick = form["pick"].flatMap { $0.isEmpty ? nil : $0 }
+        // Both is not a choice the page offers (a crafted form): refused, as `gloss resolve` refuses
+        // --pick with --text, rather than the text dropped unsaid (found by an audit, 2026-12-06).
+        if pick != nil, let t = form["text"], !t.isEmpty {
+            throw WebError(.badRequest, "a resolution picks one candidate or gives a new text, not both; use one of the page's forms")
+        }
         let text = pick == nil ? form["text"] : nil
         let reason = form["reason"].flatMap { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil : $0 }
         let r = replica

@@ -7,9 +7,8 @@ import GlossModel
 
 extension Created {
     var json: JSON {
-        var kv: [(String, JSON)] = [("id", .string(id)), ("event", event.map { .string($0.hex) } ?? .null)]
-        if existing { kv.append(("existing", .bool(true))) }
-        return .object(kv)
+        // `existing` always (false when something was written): scripts read it as documented.
+        .object([("id", .string(id)), ("event", event.map { .string($0.hex) } ?? .null), ("existing", .bool(existing))])
     }
 }
 
@@ -162,17 +161,12 @@ extension SpanSelector {
 }
 
 extension CandidateRecord {
-    /// Optional keys are left out when empty.
+    /// Every documented key, `null` where a kind has no such value.
     var json: JSON {
-        var kv: [(String, JSON)] = [("id", .string(candidate)), ("kind", .string(kind)), ("value", .string(value))]
-        if let precision { kv.append(("precision", .string(precision))) }
-        kv.append(("rule", .string(rule)))
-        kv.append(("selector", selector.json))
-        for (key, v) in [("speaker", speaker), ("role", role), ("saidOn", saidOn), ("affiliation", affiliation)] {
-            if let v { kv.append((key, .string(v))) }
-        }
-        kv.append(("rulesVersion", .int(rulesVersion)))
-        return .object(kv)
+        func text(_ v: String?) -> JSON { v.map(JSON.string) ?? .null }
+        return .object([("id", .string(candidate)), ("kind", .string(kind)), ("value", .string(value)), ("precision", text(precision)),
+                        ("rule", .string(rule)), ("selector", selector.json), ("speaker", text(speaker)), ("role", text(role)),
+                        ("saidOn", text(saidOn)), ("affiliation", text(affiliation)), ("rulesVersion", .int(rulesVersion))])
     }
 }
 

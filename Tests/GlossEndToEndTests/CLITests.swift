@@ -61,7 +61,9 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).allSatisfy { !$0.hasPrefix("dir") })
         // DEL and C1 in stored text: `--json` lines stay valid JSON (they were rewritten as `\u{7F}`
         // for the terminal after the JSON was written) and carry no raw control.
-        #expect(try gloss("note", "add", "--on", art, "--text", "del \u{7F} nel \u{85} csi \u{9B}").status == 0)
+        let added = try gloss("note", "add", "--on", art, "--text", "del \u{7F} nel \u{85} csi \u{9B}", "--json")
+        // `existing` is always there (it was left out when false).
+        #expect(added.status == 0 && added.object["existing"] as? Bool == false && added.object["event"] is String, "\(added.stdout)")
         let log = try gloss("log", "--json")
         for line in log.lines {
             let row = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]

@@ -69,6 +69,10 @@ import Testing
                                                    headers: [.contentType: "application/x-www-form-urlencoded"], body: formBody([("pick", picked.event)]))
             #expect(refused.status == .forbidden)
             #expect(try a.status().events == eventsBefore)
+            // A candidate and a text at once (a crafted form): refused, nothing written (the text was dropped).
+            let both = try await client.postForm("/conflicts/\(c1.id)/resolve", from: "/conflicts/\(c1.id)", [("pick", picked.event), ("text", "mine instead")])
+            #expect(both.status == .badRequest)
+            #expect(try a.status().events == eventsBefore)
             // Pick a candidate.
             let r1 = try await client.postForm("/conflicts/\(c1.id)/resolve", from: "/conflicts/\(c1.id)", [("pick", picked.event), ("reason", "bo's wording")])
             #expect(r1.status == .seeOther)
