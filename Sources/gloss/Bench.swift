@@ -16,7 +16,7 @@ struct Bench: AsyncParsableCommand {
 
     struct Codec: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "codec", abstract: "Decode+hash, payload decode, sign and verify costs per event (µs).")
-        @Option(help: "Iterations (1–100000000).") var iterations = 200_000
+        @Option(parsing: .unconditional, help: "Iterations (1–100000000).") var iterations = 200_000
         func validate() throws { try FlagCheck.count("--iterations", iterations, 1...100_000_000) }
         func run() throws { out(CodecBenchmark.run(iterations: iterations).json.pretty) }
     }
@@ -30,10 +30,10 @@ struct Bench: AsyncParsableCommand {
                 """)
         @OptionGroup var hub: HubStoreOption
         @Option(help: ArgumentHelp("The history to import (from `gloss bench generate`); default: a new one of --events events over 20 feeds.", valueName: "FILE.glossb")) var bundle: String?
-        @Option(help: "Events of the generated history (1–10000000).") var events = 10_000
-        @Option(help: "Clients syncing at once (1–100).") var clients = 10
+        @Option(parsing: .unconditional, help: "Events of the generated history (1–10000000).") var events = 10_000
+        @Option(parsing: .unconditional, help: "Clients syncing at once (1–100).") var clients = 10
         @Option(help: "Comma-separated hub process counts.") var hubs = "1,2,3"
-        @Option(help: "Events each client pushes (1–100000).") var pushEvents = 100
+        @Option(parsing: .unconditional, help: "Events each client pushes (1–100000).") var pushEvents = 100
         @Flag(help: "Print JSON (keys: events, store, import {sqliteEventsPerSecond, hubEventsPerSecond, …}, sync [{hubs, clients, pullEventsPerSecond, pushEventsPerSecond, …}]).") var json = false
 
         var hubCounts: [Int] { hubs.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
@@ -68,7 +68,7 @@ struct Bench: AsyncParsableCommand {
 
     struct Local: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "local", abstract: "Bulk local appends then a rebuild, on a fresh replica in a temporary folder.")
-        @Option(help: "Events to write (1–100000000).") var events = 100_000
+        @Option(parsing: .unconditional, help: "Events to write (1–100000000).") var events = 100_000
         func validate() throws { try FlagCheck.count("--events", events, 1...100_000_000) }
         @Option(help: "Keep the replica in this (new) folder instead of a temporary one.") var keep: String?
         func run() throws {
@@ -98,13 +98,13 @@ struct Bench: AsyncParsableCommand {
                 time); the others are a TagAdded on an article or a LinkAdded from a note to an article.
                 """)
         @Option(name: .customLong("out"), help: ArgumentHelp("The bundle file to write.", valueName: "FILE.glossb")) var outFile: String
-        @Option(help: "Analysts (feeds), 1–1000.") var replicas = 20
-        @Option(help: "Total events, in the default mix (excludes the counts).") var events: Int?
-        @Option(help: "Articles ingested.") var articles: Int?
-        @Option(help: "Notes added.") var notes: Int?
-        @Option(help: "Annotations (with some tags and links beside; see above).") var annotations: Int?
-        @Option(help: "Of the note writes, the fraction that edits an existing note (0 ≤ R < 1).") var overwriteRatio = 0.3
-        @Option(help: "Seed of the history.") var seed: UInt64 = 1
+        @Option(parsing: .unconditional, help: "Analysts (feeds), 1–1000.") var replicas = 20
+        @Option(parsing: .unconditional, help: "Total events, in the default mix (excludes the counts).") var events: Int?
+        @Option(parsing: .unconditional, help: "Articles ingested.") var articles: Int?
+        @Option(parsing: .unconditional, help: "Notes added.") var notes: Int?
+        @Option(parsing: .unconditional, help: "Annotations (with some tags and links beside; see above).") var annotations: Int?
+        @Option(parsing: .unconditional, help: "Of the note writes, the fraction that edits an existing note (0 ≤ R < 1).") var overwriteRatio = 0.3
+        @Option(parsing: .unconditional, help: "Seed of the history.") var seed: UInt64 = 1
         @Flag(help: "A team history: a genesis and a roster first, every event judged against it on import (`run` then supports import, rebuild, asof, export).") var team = false
         @Flag(help: "Print JSON (keys: events, bytes, bytesPerEvent, articles, notes, edits, annotations, tags, links, eventsWithDeps, midpoint, seconds, shape).") var json = false
         @OptionGroup var progressOption: ProgressOption
@@ -159,8 +159,8 @@ struct Bench: AsyncParsableCommand {
         @Argument(help: "import, baseline, export, rebuild, asof, sync or local.") var operation: String
         @Option(help: "Working folder (the replica is WORK/replica).") var work: String
         @Option(help: "The bundle (import).") var bundle: String?
-        @Option(help: "Local edits to time, per setting.") var edits = 1000
-        @Option(help: "Add the N costliest SQL statements of import or rebuild (key statements: [{sql, count, seconds}]); 0: none.") var statements = 0
+        @Option(parsing: .unconditional, help: "Local edits to time, per setting.") var edits = 1000
+        @Option(parsing: .unconditional, help: "Add the N costliest SQL statements of import or rebuild (key statements: [{sql, count, seconds}]); 0: none.") var statements = 0
 
         func validate() throws {
             guard Run.operations.contains(operation) || operation == "baseline" else {

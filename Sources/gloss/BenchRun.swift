@@ -35,10 +35,10 @@ extension Bench {
                 """)
         @Option(help: ArgumentHelp("The history to measure (from `gloss bench generate`).", valueName: "FILE.glossb")) var bundle: String
         @Option(help: "Working folder (default: a new temporary folder, removed at the end).") var work: String?
-        @Option(name: .customLong("repeat"), help: "Repetitions (fresh replica each).") var repetitions = 3
+        @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Repetitions (fresh replica each).") var repetitions = 3
         @Option(help: "Comma-separated operations: import, export, rebuild, asof, sync, local.") var ops = "import,export,rebuild,asof,sync,local"
-        @Option(help: "Local edits timed per setting.") var edits = 1000
-        @Option(help: "Also show the N costliest SQL statements of import and rebuild (0–1000; 0: none).") var statements = 0
+        @Option(parsing: .unconditional, help: "Local edits timed per setting.") var edits = 1000
+        @Option(parsing: .unconditional, help: "Also show the N costliest SQL statements of import and rebuild (0–1000; 0: none).") var statements = 0
         @Flag(help: "Skip the raw SQLite baseline.") var noBaseline = false
         @Flag(help: "Keep the working folder.") var keep = false
         @Flag(help: "Print JSON (keys: bundle, events, feeds, repeat, metrics: {op.figure: {median, min, max, values}}); the table then goes to standard error.") var json = false

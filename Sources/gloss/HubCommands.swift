@@ -76,7 +76,7 @@ struct HubPrune: ParsableCommand {
             URL or --older-than.
             """)
     @OptionGroup var hub: HubStoreOption
-    @Option(help: ArgumentHelp("Delete the entries written more than this many seconds ago (0: all of them; at most 3,153,600,000, 100 years).", valueName: "SECONDS"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Delete the entries written more than this many seconds ago (0: all of them; at most 3,153,600,000, 100 years).", valueName: "SECONDS"))
     var olderThan: Int
     @Flag(help: "Print JSON (keys: store, pruned, through).") var json = false
 

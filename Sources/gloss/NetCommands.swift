@@ -19,10 +19,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address to listen on for sync sessions (default 127.0.0.1:7420; not started when only --http is given).") var listen: String?
     @Option(help: ArgumentHelp("Serve the web view on HOST:PORT (for example 127.0.0.1:8080).", valueName: "HOST:PORT")) var http: String?
     @Option(help: ArgumentHelp("Access token the web view requires (16–256 of A–Z a–z 0–9 - . _ ~); needed to bind beyond loopback. Default: GLOSS_HTTP_TOKEN.", valueName: "TOKEN")) var httpToken: String?
-    @Option(help: "Drop a peer that sends nothing for this many seconds (1–86400).") var idleTimeout: Int = 30
-    @Option(help: "Drop a peer that has not completed the handshake after this many seconds (1–86400).") var handshakeTimeout: Int = 10
-    @Option(help: "Serve at most this many sync connections at once (1–10000); one more is closed as it arrives.") var maxSessions: Int = 64
-    @Option(help: "Rebuild the projections that sessions leave stale (a fork, a redaction) at most once per this many seconds (0–86400; 0: as each session ends). Meanwhile the projections lag the log.") var rebuildInterval: Int = 60
+    @Option(parsing: .unconditional, help: "Drop a peer that sends nothing for this many seconds (1–86400).") var idleTimeout: Int = 30
+    @Option(parsing: .unconditional, help: "Drop a peer that has not completed the handshake after this many seconds (1–86400).") var handshakeTimeout: Int = 10
+    @Option(parsing: .unconditional, help: "Serve at most this many sync connections at once (1–10000); one more is closed as it arrives.") var maxSessions: Int = 64
+    @Option(parsing: .unconditional, help: "Rebuild the projections that sessions leave stale (a fork, a redaction) at most once per this many seconds (0–86400; 0: as each session ends). Meanwhile the projections lag the log.") var rebuildInterval: Int = 60
 
     var token: String? {
         if let httpToken { return httpToken }
@@ -137,7 +137,7 @@ struct Sync: AsyncParsableCommand {
     @Argument(help: "HOST:PORT of `gloss serve`.") var address: String
     @Flag(help: "Only receive events.") var pullOnly = false
     @Flag(help: "Only send events.") var pushOnly = false
-    @Option(help: "Give up when the peer sends nothing for this many seconds (1–86400).") var timeout: Int = 30
+    @Option(parsing: .unconditional, help: "Give up when the peer sends nothing for this many seconds (1–86400).") var timeout: Int = 30
     @Flag(help: "Print JSON (keys: peer, received, applied, duplicate, pending, rejected, forks, restored, sent, newConflicts, roundTripsAfterHandshake, bytesSent, bytesReceived, error).") var json = false
 
     @OptionGroup var progressOption: ProgressOption

@@ -100,7 +100,7 @@ struct Query: ParsableCommand {
             """)
     @OptionGroup var replica: ReplicaOptions
     @Argument(help: "One SQL statement.") var sql: String
-    @Option(help: "Time limit in seconds (more than 0, at most 86400).") var timeout: Double = 10
+    @Option(parsing: .unconditional, help: "Time limit in seconds (more than 0, at most 86400).") var timeout: Double = 10
     @Flag(help: "Print a JSON array of row objects.") var json = false
     func validate() throws { try FlagCheck.seconds("--timeout", timeout, max: 86_400) }
     func run() throws {
@@ -134,7 +134,7 @@ struct Search: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "search", abstract: "Full-text search over article text and notes (every word must match).")
     @OptionGroup var replica: ReplicaOptions
     @Argument(help: "Words to find.") var text: String
-    @Option(help: "At most N results (1–10000).") var limit: Int = 50
+    @Option(parsing: .unconditional, help: "At most N results (1–10000).") var limit: Int = 50
     @Flag(help: "Print a JSON array (keys: kind, id, article, snippet).") var json = false
     func validate() throws { try FlagCheck.count("--limit", limit, 1...10_000) }
     func run() throws {

@@ -376,6 +376,14 @@ import Testing
         #expect(try gloss("note", "add", "--on", "ffff", "--text", "x").status == 66)
         #expect(try gloss("note", "add", "--on", "ffff").status == 64)
         #expect(try gloss("note", "add", "--on", "ffff", "--text", "a", "--file", "b").status == 64)
+        // Every numeric flag takes a negative value as its value and names its range (found by an
+        // audit, 2026-12-06: "-1" was read as a flag, "Missing value for '--limit'").
+        for args in [["search", "x", "--limit", "-1"], ["query", "SELECT 1", "--timeout", "-1"], ["sync", "127.0.0.1:1", "--timeout", "-1"],
+                     ["serve", "--idle-timeout", "-1"], ["serve", "--max-sessions", "-5"], ["bench", "codec", "--iterations", "-1"],
+                     ["bench", "local", "--events", "-1"], ["hub", "prune", "--store", "postgres://u@127.0.0.1/db", "--older-than", "-1"]] {
+            let r = try GlossProcess.run(args, cwd: dir)
+            #expect(r.status == 64 && !r.stderr.contains("Missing value") && (r.stderr.contains("-1") || r.stderr.contains("-5")), "\(args): \(r.status) \(r.stderr)")
+        }
         let negative = try gloss("log", "--limit", "-3")
         #expect(negative.status == 64 && negative.stderr.contains("--limit must be 0 or more"), "\(negative.stderr)")
         let art = try gloss("ingest", try sampleFile().path).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
