@@ -43,7 +43,11 @@ public enum OperationBenchmark {
         let secs = seconds(since: t0)
         let changes = r.store.pool.writeWithoutTransaction { $0.totalChangesCount } - changesBefore
         guard report.clean, report.summary.pending == 0 else {
-            throw GlossError(.internalError, "the bench import was not clean: \(report)")
+            let s = report.summary
+            let why = [report.error, report.truncated ? "the bundle is cut short" : nil, report.checksumOK == false ? "its checksum does not match" : nil,
+                       s.rejected > 0 ? "\(s.rejected) events rejected" : nil, s.pending > 0 ? "\(s.pending) events pending" : nil]
+                .compactMap { $0 }.joined(separator: "; ")
+            throw GlossError(.badInput, "\(bundle.path) did not import cleanly (\(s.applied) of \(s.received) events applied; \(why.isEmpty ? "see `gloss bundle import`" : why)); benchmark a bundle made by `gloss bench generate`")
         }
         let n = report.summary.applied
         let rows = try storedRows(r) - rowsBefore

@@ -128,10 +128,20 @@ extension Replica {
     /// Refuses an input path that exists but is not a regular file (a folder, a pipe that would
     /// block, a device that never ends); a missing file is left to the reader's own message.
     public static func refuseNonRegularInput(_ path: String, what: String) throws {
-        guard let type = (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType,
-              type != .typeRegular else { return }
-        if type == .typeDirectory { throw GlossError(.badInput, "\(path) is a folder; give the path of \(what)") }
-        throw GlossError(.badInput, "\(path) is not a regular file (a pipe, a device or a socket); give the path of \(what)")
+        // stat(2) follows links: a link to a file is that file; a link to nothing is not found
+        // (it was called "a pipe, a device or a socket").
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            if errno == ENOENT, (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) != nil {
+                throw GlossError(.notFound, "\(path) is a symbolic link to something that does not exist; give the path of \(what)")
+            }
+            return   // missing or unreadable: left to the reader's own message
+        }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: return
+        case S_IFDIR: throw GlossError(.badInput, "\(path) is a folder; give the path of \(what)")
+        default: throw GlossError(.badInput, "\(path) is not a regular file (a pipe, a device or a socket); give the path of \(what)")
+        }
     }
 
     /// Reads an input file of at most `limit` bytes (`what` it should be, for messages): a folder,

@@ -52,12 +52,17 @@ extension Bench {
             guard repetitions >= 1, repetitions <= 100 else { throw ValidationError("--repeat must be 1–100") }
             guard edits >= 1, edits <= 1_000_000 else { throw ValidationError("--edits must be 1–1000000") }
             try FlagCheck.count("--statements", statements, 0...1000)
-            guard FileManager.default.fileExists(atPath: bundle) else { throw ValidationError("no bundle at \(bundle); make one with `gloss bench generate`") }
         }
 
         func run() throws {
             try guarded {
                 let fm = FileManager.default
+                guard fm.fileExists(atPath: bundle) else { throw GlossError(.notFound, "no bundle at \(bundle); make one with `gloss bench generate`") }
+                try Replica.refuseNonRegularInput(bundle, what: "a bundle made by `gloss bench generate`")
+                var isFolder: ObjCBool = false
+                if let work, fm.fileExists(atPath: work, isDirectory: &isFolder), !isFolder.boolValue {
+                    throw GlossError(.refused, "--work \(work) is a file; give a folder (it is created if missing)")
+                }
                 let root = work.map { URL(fileURLWithPath: $0) } ?? fm.temporaryDirectory.appendingPathComponent("gloss-bench-run-\(getpid())")
                 try fm.createDirectory(at: root, withIntermediateDirectories: true)
                 defer { if !keep && work == nil { try? fm.removeItem(at: root) } }
@@ -143,7 +148,15 @@ extension Bench {
             p.waitUntilExit()
             guard p.terminationStatus == 0,
                   let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-                throw GlossError(.internalError, "`gloss \(args.prefix(3).joined(separator: " "))` failed (exit \(p.terminationStatus)); see the message above")
+                // The child's own reason is above; its exit code goes on (a bad bundle is 65 here too).
+                let code: GlossError.Code = switch p.terminationStatus {
+                case Exit.badInput: .badInput
+                case Exit.notFound: .notFound
+                case Exit.refused: .refused
+                case Exit.storage: .diskFull
+                default: .internalError
+                }
+                throw GlossError(code, "`gloss \(args.prefix(3).joined(separator: " "))` failed (exit \(p.terminationStatus)); see the message above")
             }
             return obj
         }

@@ -9,6 +9,7 @@ import Testing
     let tmp = TempDir("gloss-bench-e2e")
 
     func gloss(_ args: String...) throws -> GlossProcess.Result { try GlossProcess.run(args, cwd: tmp.url) }
+    func gloss(_ args: [String]) throws -> GlossProcess.Result { try GlossProcess.run(args, cwd: tmp.url) }
 
     @Test func generatedHistoryImportsCleanly() throws {
         defer { tmp.remove() }
@@ -80,6 +81,19 @@ import Testing
             #expect(try gloss("bench", "run", "--bundle", bundle.path, "--statements", bad).status == 64, "bench run --statements \(bad)")
             #expect(try gloss("bench", "op", "import", "--work", tmp.sub("w").path, "--bundle", bundle.path, "--statements", bad).status == 64,
                     "bench op --statements \(bad)")
+        }
+        // Bad paths and bundles get the documented codes and words, not Foundation's (found by an
+        // audit, 2026-12-06: a folder or a file as --work was "unexpected error … NSCocoaErrorDomain",
+        // a damaged bundle an internal error printing a Swift value).
+        let garbage = tmp.sub("garbage.glossb")
+        try Data(repeating: 0x5A, count: 3000).write(to: garbage)
+        let file = tmp.sub("a-file")
+        try Data("x".utf8).write(to: file)
+        for (args, status) in [(["--bundle", tmp.url.path], 65), (["--bundle", tmp.sub("none.glossb").path], 66),
+                               (["--bundle", bundle.path, "--work", file.path], 5), (["--bundle", garbage.path, "--repeat", "1", "--ops", "import", "--no-baseline"], 65)] {
+            let r = try gloss(["bench", "run"] + args + ["--json"])
+            #expect(r.status == Int32(status) && r.object["exit"] as? Int == status, "\(args): \(r.status) \(r.stdout)")
+            #expect(!r.stderr.contains("Error Domain") && !r.stderr.contains("ImportReport(") && !r.stderr.contains("unexpected error"), "\(r.stderr)")
         }
     }
 }

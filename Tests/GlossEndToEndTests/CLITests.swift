@@ -11,6 +11,8 @@ import Testing
         try GlossProcess.run(args, cwd: cwd ?? dir)
     }
 
+    func gloss(_ args: [String]) throws -> GlossProcess.Result { try GlossProcess.run(args, cwd: dir) }
+
     func sampleFile() throws -> URL {
         let f = tmp.sub("2021-06-26-trilateral-special-forces.txt")
         if !FileManager.default.fileExists(atPath: f.path) { try Data(sampleArticleBytes()).write(to: f) }
@@ -383,6 +385,12 @@ import Testing
                      ["bench", "local", "--events", "-1"], ["hub", "prune", "--store", "postgres://u@127.0.0.1/db", "--older-than", "-1"]] {
             let r = try GlossProcess.run(args, cwd: dir)
             #expect(r.status == 64 && !r.stderr.contains("Missing value") && (r.stderr.contains("-1") || r.stderr.contains("-5")), "\(args): \(r.status) \(r.stderr)")
+        }
+        // A symbolic link to nothing is not found (it was "a pipe, a device or a socket", 65).
+        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("dangling").path, withDestinationPath: "/nonexistent/gloss")
+        for args in [["ingest", "dangling"], ["bundle", "import", "dangling"], ["note", "add", "--on", "ffff", "--file", "dangling"]] {
+            let r = try gloss(args)
+            #expect(r.status == 66 && r.stderr.contains("symbolic link to something that does not exist"), "\(args): \(r.status) \(r.stderr)")
         }
         let negative = try gloss("log", "--limit", "-3")
         #expect(negative.status == 64 && negative.stderr.contains("--limit must be 0 or more"), "\(negative.stderr)")
