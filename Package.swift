@@ -11,7 +11,7 @@ import PackageDescription
 //            passing ReplicaStore.Transaction through, and returns typed values)
 //   Engine, Hub ← Bench (benchmarks against raw SQLite and a PostgreSQL hub; never in the GlossEngine product)
 //   Engine, Model, Merge ← Web (Hummingbird; the line diff reuses the merge's LCS table; pages rendered on the server from the Engine's typed reads, no SQL)
-//   Engine, Store, Projections ← Hub (postgres-nio, the only PostgreSQL user: a hub's shared PostgreSQL store behind a SQLite
+//   Engine, Store, Projections, Net ← Hub (postgres-nio, the only PostgreSQL user: a hub's shared PostgreSQL store behind a SQLite
 //            cache that writes through via ReplicaStore's WriteThrough and the row-change hook; no SQL of the engine's)
 //   Engine, Bench, JSON, Web, Hub ← gloss (parsing, text and JSON output, exit codes)
 let package = Package(
@@ -79,7 +79,7 @@ let package = Package(
         // Hub replicas on PostgreSQL (Protocol/12-hub.md): the authoritative shared store behind a local
         // SQLite cache that writes through; the only PostgreSQL user.
         .target(name: "GlossHub", dependencies: [
-            "GlossEngine", "GlossStore", "GlossProjections", "GlossModel",
+            "GlossEngine", "GlossStore", "GlossProjections", "GlossModel", "GlossNet",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "NIOCore", package: "swift-nio"),

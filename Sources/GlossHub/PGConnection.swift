@@ -1,5 +1,6 @@
 import Foundation
 import GlossEngine
+import GlossNet
 import Logging
 import NIOCore
 import NIOPosix
@@ -166,10 +167,11 @@ final class PGConnection: @unchecked Sendable {
             if let info = e.serverInfo, let m = info[.message] {
                 return m + (info[.sqlState].map { " (SQLSTATE \($0))" } ?? "") + (info[.detail].map { ": \($0)" } ?? "")
             }
-            if let u = e.underlying { return "\(u)" }
+            // A connection failure in words (NIO's own text names its internal types).
+            if let u = e.underlying { return describeNetworkError(u) }
             return "\(e.code)"
         }
-        return "\(error)"
+        return describeNetworkError(error)
     }
 }
 

@@ -175,7 +175,7 @@ func bindFailure(host: String, port: Int, _ error: any Error) -> String {
 }
 
 /// What a NIO connection error means, in words (NIO's own text names its internal types).
-func describeNetworkError(_ error: any Error) -> String {
+public func describeNetworkError(_ error: any Error) -> String {
     func errno(_ code: Int32) -> String {
         switch code {
         case ECONNREFUSED: return "connection refused"

@@ -83,6 +83,11 @@ import Testing
             #expect(r.status == 64 && r.stderr.contains("is not a PostgreSQL URL"), "\(url): \(r.status) \(r.stderr)")
             #expect(!r.stdout.contains("s3cret") && !r.stderr.contains("s3cret") && r.stderr.contains("***"), "\(r.stdout) \(r.stderr)")
         }
+        // A hub database that cannot be reached is said in words, not in NIO's type names.
+        for (url, words) in [("postgres://u@127.0.0.1:1/db", "connection refused"), ("postgres://u@nonexistent.invalid/db", "cannot resolve the host name")] {
+            let r = try gloss("status", "--store", url, "--json")
+            #expect(r.status == 1 && r.stderr.contains(words) && !r.stderr.contains("SingleConnectionFailure") && !r.stderr.contains("SocketAddressError"), "\(r.stderr)")
+        }
     }
 
     /// A replica folder whose database is gone or damaged (found by an audit, 2026-12-06: a read
