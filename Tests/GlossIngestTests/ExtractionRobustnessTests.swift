@@ -218,6 +218,22 @@ extension ExtractionRobustnessTests {
 }
 
 @Suite struct ArticleDateSyntaxTests {
+    /// Protocol/06 §4 spells the dateline rule out (an audit from the document alone could not
+    /// tell how places were trimmed or a tab kept): its cases, one by one.
+    @Test func theDatelineRuleIsTheDocumentedOne() {
+        let cases: [(String, Dateline?)] = [
+            ("date 2021-06-26 ISLAMABAD/BAKU – The talks.", Dateline(date: "2021-06-26", dateline: "ISLAMABAD/BAKU", places: ["ISLAMABAD", "BAKU"])),
+            ("date 2021-06-26 NEW YORK / WASHINGTON – x", Dateline(date: "2021-06-26", dateline: "NEW YORK / WASHINGTON", places: ["NEW YORK", "WASHINGTON"])),
+            ("DATE\t2021-06-26\tTAB\tX – x", Dateline(date: "2021-06-26", dateline: "TAB X", places: ["TAB X"])),
+            ("date 2021-06-26 BAKU— The lead", Dateline(date: "2021-06-26", dateline: "BAKU", places: ["BAKU"])),
+            ("date 2021-06-26 A//B/ - x", Dateline(date: "2021-06-26", dateline: "A//B/", places: ["A", "B"])),
+            ("date 2021-06-26 ONE TWO THREE FOUR FIVE SIX SEVEN – x", Dateline(date: "2021-06-26", dateline: "", places: [])),
+            ("date 2021-06-26", nil),
+            ("data 2021-06-26 BAKU – x", nil),
+        ]
+        for (line, want) in cases { #expect(Dateline.parse(line) == want, "\(line)") }
+    }
+
     @Test func onlyFourTwoTwoASCIIDigitsOfARealDayAreAnArticleDate() {
         for good in ["2021-06-26", "0001-01-01", "9999-12-31", "2024-02-29"] { #expect(Dateline.isCalendarDate(good), "\(good)") }
         for bad in ["+999-+1-+1", "0000-01-01", "2021-02-29", "2021-6-26", "٢٠٢١-٠٦-٢٦", "2021-06-2x", " 2021-06-26", "2021-13-01"] {
