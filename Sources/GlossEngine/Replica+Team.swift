@@ -114,7 +114,8 @@ extension Replica {
 
     @discardableResult
     public func revokeKey(_ key: ReplicaID, reason: String) throws -> SignedEvent {
-        try write { db in
+        try Replica.requireReason(reason, "the key is revoked")
+        return try write { db in
             let roster = try store.roster(db)
             guard let k = roster.keys[key] else { throw GlossError(.notFound, "key \(key.short) is not on the team's roster (see `gloss team`)") }
             if k.revokedBy != nil { throw GlossError(.refused, "key \(key.short) is already revoked") }
@@ -125,11 +126,21 @@ extension Replica {
 
     @discardableResult
     public func removeMember(_ analyst: String, reason: String) throws -> SignedEvent {
-        try write { db in
+        try Replica.requireReason(reason, "\(analyst) is removed")
+        return try write { db in
             if analyst == self.analyst { throw GlossError(.refused, "an admin cannot remove themselves; ask another admin") }
             try keepAnAdmin(without: analyst, db)
             return try append(MemberRemoved(analyst: analyst, reason: reason), db)
         }
+    }
+
+    /// A roster change says why, as a retraction or a redaction does (an empty `--reason` was
+    /// accepted here alone; found by an audit, 2026-12-06).
+    static func requireReason(_ reason: String, _ what: String) throws {
+        guard !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw GlossError(.badInput, "say why \(what) with --reason (it is kept in the roster)")
+        }
+        guard reason.utf8.count <= ProtocolLimits.maxTextBytes else { throw GlossError(.badInput, "the reason is over \(ProtocolLimits.maxTextBytes) bytes") }
     }
 
     /// Refuses a change that would leave the team without an admin with a usable key (a local rule:

@@ -152,6 +152,11 @@ import Testing
         #expect(try gloss("team", "revoke", try replicaID("ana"), "--reason", "oops", "--dir", dir("ana")).status == 5)
 
         // Removing bo revokes every key of bo's; bo's replica can no longer write.
+        // A roster change says why (an empty reason was accepted; found by an audit, 2026-12-06).
+        for reason in ["", "   "] {
+            let r = try gloss("team", "remove", "bo", "--reason", reason, "--dir", dir("ana"))
+            #expect(r.status == 65 && r.stderr.contains("--reason"), "\(r.status) \(r.stderr)")
+        }
         let remove = try gloss("team", "remove", "bo", "--reason", "left the desk", "--dir", dir("ana"), "--json")
         #expect(remove.status == 0, "\(remove.stderr)")
         #expect(try gloss("team", "remove", "bo", "--reason", "twice", "--dir", dir("ana")).status == 5, "not on the team any more")
