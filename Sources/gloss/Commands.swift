@@ -178,6 +178,7 @@ struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "show", abstract: "Show any event or object (article, revision, note) by id or unique prefix, as JSON.")
     @OptionGroup var replica: ReplicaOptions
     @Argument(help: "Id or unique prefix.") var id: String
+    @Flag(help: "Accepted for scripts that pass --json to every command: the output is JSON already (and so is a failure's).") var json = false
     func run() throws {
         try guarded { out(try replica.openForReading().show(id).json.pretty) }
     }

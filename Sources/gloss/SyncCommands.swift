@@ -8,6 +8,7 @@ struct Vector: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "vector", abstract: "Write this replica's version vector (the vector-file format of Protocol/05-bundle.md).")
     @OptionGroup var replica: ReplicaOptions
     @Option(help: "Write to FILE instead of standard output.") var out: String?
+    @Flag(help: "Accepted for scripts that pass --json to every command: the vector file is JSON already (and so is a failure's).") var json = false
     func run() throws {
         try guarded {
             let r = try replica.openForReading()

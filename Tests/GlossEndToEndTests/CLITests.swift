@@ -64,6 +64,11 @@ import Testing
         // DEL and C1 in stored text: `--json` lines stay valid JSON (they were rewritten as `\u{7F}`
         // for the terminal after the JSON was written) and carry no raw control.
         let added = try gloss("note", "add", "--on", art, "--text", "del \u{7F} nel \u{85} csi \u{9B}", "--json")
+        // `show` and `vector` print JSON anyway; `--json` is accepted there too (it was a usage error).
+        for args in [["show", art, "--json"], ["vector", "--json"]] {
+            let r = try gloss(args)
+            #expect(r.status == 0 && (try? r.json()) != nil, "\(args): \(r.status) \(r.stderr)")
+        }
         // `existing` is always there (it was left out when false).
         #expect(added.status == 0 && added.object["existing"] as? Bool == false && added.object["event"] is String, "\(added.stdout)")
         let log = try gloss("log", "--json")
