@@ -59,8 +59,7 @@ public enum Point: Sendable, Equatable {
             var digits = 0, scale = 100
             while i < b.count, (0x30...0x39).contains(b[i]) {
                 if digits < 3 { millis += Int(b[i] - 0x30) * scale; scale /= 10 }
-                digits += 1; i += 1
-                guard digits <= 9 else { return nil }
+                digits += 1; i += 1   // any number of digits (RFC 3339's `1*DIGIT`); the first three count
             }
             guard digits > 0 else { return nil }
         }

@@ -61,7 +61,8 @@ struct Gloss: AsyncParsableCommand {
 
     /// The position (1 = the first after `gloss`) of the first argument that is not valid UTF-8.
     static func firstNonUTF8Argument() -> Int? {
-        (1..<Int(CommandLine.argc)).first { i in CommandLine.unsafeArgv[i].map { String(validatingCString: $0) == nil } ?? false }
+        // `stride`, not `1..<argc`: a process can be started with no argv at all (argc 0).
+        stride(from: 1, to: Int(CommandLine.argc), by: 1).first { i in CommandLine.unsafeArgv[i].map { String(validatingCString: $0) == nil } ?? false }
     }
 
     /// Exits with `status`, unless what was printed could not all be written (`gloss vector >
