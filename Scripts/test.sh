@@ -50,8 +50,13 @@ adversarial='HostileCorpusTests|DamagedDeliveryTests|HostilePeerTests'
 # with SIGKILL, on the throwaway PostgreSQL cluster) runs on its own too, for the same reason.
 run_swift_tests sync --filter SyncTests
 hub='HubTests|HubAdversarialTests'
-run_swift_tests main --skip SyncTests --skip "$adversarial" --skip "$hub"
+# The 200,000-event scale run and the kill -9 loop wait on child processes for minutes: a synchronous
+# test holds one of the 2 cooperative threads all that while, and beside the main run two such waits
+# starved every other test past its time limit (CI, 2026-12-06, on a slow VM). A phase of their own.
+processes='ScaleTests|CrashDuringImportTests'
+run_swift_tests main --skip SyncTests --skip "$adversarial" --skip "$hub" --skip "$processes"
 run_swift_tests adversarial --filter "$adversarial"
+run_swift_tests processes --filter "$processes"
 run_swift_tests hub --filter "$hub"
 
 echo "== independent verifier (Python, from Protocol/ alone)"
