@@ -167,7 +167,7 @@ func bindFailure(host: String, port: Int, _ error: any Error) -> String {
     case EADDRNOTAVAIL: return "cannot listen on \(address): no interface of this machine has that address; choose one it has (127.0.0.1 for this machine only)"
     case EACCES: return "cannot listen on \(address): permission denied (ports below 1024 need privileges); choose a port from 1024 up"
     default:
-        if error is SocketAddressError || error is SocketAddressError.UnknownHost {
+        if isUnresolvable(error) {
             return "cannot listen on \(address): \(host) is not a name or address of this machine; give one of its addresses (127.0.0.1 for this machine only, 0.0.0.0 for every interface)"
         }
         return "cannot listen on \(address): \(describeNetworkError(error))"
@@ -197,7 +197,10 @@ public func describeNetworkError(_ error: any Error) -> String {
     case ChannelError.connectTimeout(let t): return "no answer within \(t.nanoseconds / 1_000_000_000) s"
     case let e as ChannelError where e == .ioOnClosedChannel || e == .alreadyClosed || e == .eof: return "the connection closed"
     case is NIOConnectionError: return "cannot connect"
-    case is SocketAddressError, is SocketAddressError.UnknownHost: return "the host name cannot be resolved to an address"
+    case _ where isUnresolvable(error): return "the host name cannot be resolved to an address"
     default: return "\(error)"
     }
 }
+
+/// A host name NIO could not turn into an address (its two error types for it).
+func isUnresolvable(_ error: any Error) -> Bool { error is SocketAddressError || error is SocketAddressError.UnknownHost }

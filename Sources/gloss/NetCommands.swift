@@ -39,10 +39,8 @@ struct Serve: AsyncParsableCommand {
         try FlagCheck.count("--rebuild-interval", rebuildInterval, 0...86_400)
         try FlagCheck.count("--max-sessions", maxSessions, 1...10_000)
         if let http {
-            do {
-                let (host, _) = try Replica.parseAddress(http)
-                try WebSecurity.check(host: host, token: token)
-            } catch let e as WebError { throw ValidationError(e.message) } catch let e as GlossError { throw ValidationError("--http: \(e.message)") }
+            let (host, _) = try Sync.address(http, "--http")
+            do { try WebSecurity.check(host: host, token: token) } catch let e as WebError { throw ValidationError(e.message) }
         } else if httpToken != nil {
             throw ValidationError("--http-token goes with --http HOST:PORT")
         }
