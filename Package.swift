@@ -9,16 +9,19 @@ import PackageDescription
 //   Store ← Sync ← Net (the only NIO user)
 //   Engine ← all of the above but GRDB (no SQL: it calls the Store's and the Projections' typed reads,
 //            passing ReplicaStore.Transaction through, and returns typed values)
-//   Engine, Hub ← Bench (benchmarks against raw SQLite and a PostgreSQL hub; never in the GlossEngine product)
 //   Engine, Model, Merge ← Web (Hummingbird; the line diff reuses the merge's LCS table; pages rendered on the server from the Engine's typed reads, no SQL)
 //   Engine, Store, Projections, Net ← Hub (postgres-nio, the only PostgreSQL user: a hub's shared PostgreSQL store behind a SQLite
 //            cache that writes through via ReplicaStore's WriteThrough and the row-change hook; no SQL of the engine's)
-//   Engine, Bench, JSON, Web, Hub ← gloss (parsing, text and JSON output, exit codes)
+//   Engine, JSON, Hub ← CommandLine (what both executables share: exit codes, error reports, output, progress, --store)
+//   Engine, CommandLine, JSON, Web, Hub ← gloss (parsing, text and JSON output, exit codes)
+//   Engine, CommandLine, Hub, Store, Sync, Ingest ← gloss-bench (the benchmarks' own executable: history generator,
+//            timed operations against raw SQLite and a PostgreSQL hub; `gloss bench ARGS` runs it, built beside gloss)
 let package = Package(
     name: "Gloss",
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "gloss", targets: ["gloss"]),
+        .executable(name: "gloss-bench", targets: ["gloss-bench"]),
         .library(name: "GlossEngine", targets: ["GlossEngine"]),
     ],
     dependencies: [
@@ -86,11 +89,10 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // Benchmarks: history generator and timed operations against raw SQLite; only `gloss bench` uses them.
-        .target(name: "GlossBench", dependencies: [
-            "GlossEngine", "GlossHub", "GlossJSON", "GlossModel", "GlossIngest", "GlossStore", "GlossSync",
-            .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "Logging", package: "swift-log"),
+        // What `gloss` and `gloss-bench` share: exit codes, error reports, output, progress, --store.
+        .target(name: "GlossCommandLine", dependencies: [
+            "GlossEngine", "GlossJSON", "GlossHub",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The web view (`gloss serve --http`): pages rendered on the server from the Engine's typed reads.
         .target(name: "GlossWeb", dependencies: [
@@ -103,8 +105,17 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "gloss", dependencies: [
-            "GlossEngine", "GlossBench", "GlossJSON", "GlossWeb", "GlossHub",
+            "GlossEngine", "GlossCommandLine", "GlossJSON", "GlossWeb", "GlossHub",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The benchmarks (history generator, timed operations against raw SQLite and a PostgreSQL hub):
+        // their own executable, run by `gloss bench`; in no product of the engine.
+        .executableTarget(name: "gloss-bench", dependencies: [
+            "GlossEngine", "GlossCommandLine", "GlossHub", "GlossJSON", "GlossModel", "GlossIngest", "GlossStore", "GlossSync",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "GlossTestSupport", dependencies: [

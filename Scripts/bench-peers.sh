@@ -23,7 +23,7 @@
 #   GLOSS_PEERS_REPLICAS=1      feeds of the Gloss history (20 = the usual `gloss bench` shape)
 #   GLOSS_PEERS_DIR=../shared/bench/peers   where peer_pipeline.py is (read only; nothing is written there)
 #   PEERS_VENV=~/.cache/peers-venv   its virtualenv (created with loro + pycrdt from PyPI if missing)
-#   GLOSS_BIN=path              use this gloss binary; else `swift build -c release --product gloss`
+#   GLOSS_BIN=path              use this gloss binary (gloss-bench beside it); else `swift build -c release` of both
 #   GLOSS_PEERS_OUT=bench-results    raw JSON lines (peers-DATE.jsonl) and the table (peers-DATE.md)
 #   MAX_SECONDS=600             a peer run taking longer is killed (recorded as skipped)
 #   GLOSS_PEERS_INPROCESS=0     skip the second Gloss import (`gloss bench op import`, the in-process time)
@@ -166,9 +166,11 @@ fi
 if [ -n "${GLOSS_BIN:-}" ]; then
   GLOSS=$GLOSS_BIN
 else
-  echo "== swift build -c release --product gloss"
-  swift build -c release --product gloss 2>&1 | { grep -vE '^\[[0-9]+/[0-9]+\]' || true; }
-  test "${PIPESTATUS[0]}" -eq 0
+  for product in gloss gloss-bench; do  # `gloss bench` runs the gloss-bench built beside gloss
+    echo "== swift build -c release --product $product"
+    swift build -c release --product "$product" 2>&1 | { grep -vE '^\[[0-9]+/[0-9]+\]' || true; }
+    test "${PIPESTATUS[0]}" -eq 0
+  done
   GLOSS="$(swift build -c release --show-bin-path)/gloss"
 fi
 [ -x "$GLOSS" ] || { echo "no gloss binary at $GLOSS" >&2; exit 1; }

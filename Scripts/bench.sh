@@ -17,8 +17,10 @@ cd "$(dirname "$0")/.."
 
 scratch=${GLOSS_BENCH_SCRATCH:-.build-release}
 echo "== swift build -c release (scratch $scratch)"
-swift build -c release --scratch-path "$scratch" --product gloss 2>&1 | { grep -vE '^\[[0-9]+/[0-9]+\]' || true; }
-test "${PIPESTATUS[0]}" -eq 0
+for product in gloss gloss-bench; do  # `gloss bench` runs the gloss-bench built beside gloss
+  swift build -c release --scratch-path "$scratch" --product "$product" 2>&1 | { grep -vE '^\[[0-9]+/[0-9]+\]' || true; }
+  test "${PIPESTATUS[0]}" -eq 0
+done
 bin="$scratch/release/gloss"
 
 out=${GLOSS_BENCH_OUT:-bench-results}

@@ -25,11 +25,14 @@ public struct GlossProcess {
         return repositoryRoot().appendingPathComponent(".build/debug/gloss")
     }
 
-    /// Runs `gloss args…` in `cwd` and waits for it.
+    /// The benchmarks' executable, built beside `gloss` (which runs it for `gloss bench`).
+    public static var benchBinary: URL { binary.deletingLastPathComponent().appendingPathComponent("gloss-bench") }
+
+    /// Runs `gloss args…` (or another `executable`) in `cwd` and waits for it.
     @discardableResult
-    public static func run(_ args: [String], cwd: URL, env: [String: String] = [:], stdin: Data? = nil) throws -> Result {
+    public static func run(_ args: [String], cwd: URL, env: [String: String] = [:], stdin: Data? = nil, executable: URL? = nil) throws -> Result {
         let p = Process()
-        p.executableURL = binary
+        p.executableURL = executable ?? binary
         p.arguments = args
         p.currentDirectoryURL = cwd
         var environment = ProcessInfo.processInfo.environment

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GlossCommandLine
 import GlossEngine
 import GlossJSON
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GlossCommandLine
 import GlossEngine
 import GlossJSON
 
@@ -324,8 +325,8 @@ struct Export: ParsableCommand {
         func run(_ format: String) throws {
             try guarded {
                 let s = try replica.openForReading().export(format, to: out, article: article)
-                if json { gloss.out(s.json.pretty); return }
-                gloss.out("wrote \(s.objects) objects to \(s.out): " + s.counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+                if json { GlossCommandLine.out(s.json.pretty); return }
+                GlossCommandLine.out("wrote \(s.objects) objects to \(s.out): " + s.counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
                 for k in s.skipped { err("skipped: \(k)") }
             }
         }

@@ -2,28 +2,8 @@ import ArgumentParser
 import Foundation
 import GlossEngine
 import GlossHub
+import GlossCommandLine
 import GlossJSON
-
-/// `--store URL`: a hub database instead of a replica folder (Protocol/12-hub.md).
-struct HubStoreOption: ParsableArguments {
-    @Option(help: ArgumentHelp("A hub database on PostgreSQL instead of a replica folder: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (the password may come from PGPASSWORD).", valueName: "URL"))
-    var store: String?
-
-    func validate() throws { _ = try url() }
-
-    /// The parsed URL; a malformed one is a usage error (exit 64).
-    func url() throws -> HubURL? {
-        guard let store else { return nil }
-        do { return try HubURL(store) } catch let e as GlossError { throw ValidationError("--store: \(e.message)") }
-    }
-
-    /// A temporary copy of the hub database, read by the engine's own code (`status`, `verify`,
-    /// `digest`); removed when the command ends.
-    func openSnapshot(_ url: HubURL) throws -> Replica {
-        let r = try Hub.snapshot(url)
-        return OpenedReplicas.addTemporary(r)
-    }
-}
 
 struct HubCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,3 +1,4 @@
+import GlossCommandLine
 import GlossEngine
 import GlossJSON
 import GlossModel

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GlossCommandLine
 import GlossEngine
 import GlossJSON
 
@@ -60,8 +61,8 @@ struct AsOf: ParsableCommand {
             let url = URL(fileURLWithPath: out)
             let n = try r.asOf(p, out: url)
             let digest = try Replica.digest(ofDatabase: url)
-            if json { gloss.out(JSON.object([("out", .string(url.path)), ("events", .int(Int64(n))), ("digest", .string(digest))]).compact) }
-            else { gloss.out("wrote \(url.path): projections of \(n) events as of \(p.description); digest \(digest)") }
+            if json { GlossCommandLine.out(JSON.object([("out", .string(url.path)), ("events", .int(Int64(n))), ("digest", .string(digest))]).compact) }
+            else { GlossCommandLine.out("wrote \(url.path): projections of \(n) events as of \(p.description); digest \(digest)") }
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GlossCommandLine
 import GlossEngine
 
 /// `ID TAG [--json]`, shared by tag and untag.

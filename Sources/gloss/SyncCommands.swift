@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GlossCommandLine
 import GlossEngine
 import GlossJSON
 import GlossModel
@@ -88,13 +89,13 @@ struct BundleCommand: ParsableCommand {
                 }
                 let (n, bytes) = (written.events, written.bytes)
                 if json {
-                    gloss.out(JSON.object([("out", .string(out)), ("events", .int(Int64(n))), ("bytes", .int(Int64(bytes))), ("base", JSON(base)),
+                    GlossCommandLine.out(JSON.object([("out", .string(out)), ("events", .int(Int64(n))), ("bytes", .int(Int64(bytes))), ("base", JSON(base)),
                                            ("encrypted", .bool(written.encrypted)), ("recipients", .array(written.recipients.map { .string($0.hex) }))]).compact)
                 } else if written.encrypted {
-                    gloss.out("wrote \(n) events (\(bytes) bytes) to \(out), encrypted to \(written.recipients.count) recipients: "
+                    GlossCommandLine.out("wrote \(n) events (\(bytes) bytes) to \(out), encrypted to \(written.recipients.count) recipients: "
                               + written.recipients.map { $0 == r.replicaID ? "\($0.short) (this replica)" : $0.short }.joined(separator: ", "))
                 } else {
-                    gloss.out("wrote \(n) events (\(bytes) bytes) to \(out) (not encrypted)")
+                    GlossCommandLine.out("wrote \(n) events (\(bytes) bytes) to \(out) (not encrypted)")
                 }
             }
         }

@@ -11,6 +11,31 @@ import Testing
     func gloss(_ args: String...) throws -> GlossProcess.Result { try GlossProcess.run(args, cwd: tmp.url) }
     func gloss(_ args: [String]) throws -> GlossProcess.Result { try GlossProcess.run(args, cwd: tmp.url) }
 
+    /// The benchmarks are their own executable: `gloss bench ARGS` runs the `gloss-bench` built
+    /// beside `gloss` (its help, its exit codes, its output); a `gloss` without it says how to build it.
+    @Test func benchIsItsOwnExecutableRunByGloss() throws {
+        defer { tmp.remove() }
+        let help = try gloss("bench", "--help")
+        #expect(help.status == 0, "\(help.stderr)")
+        #expect(help.stdout.contains("USAGE: gloss bench <subcommand>") && help.stdout.contains("generate"), "\(help.stdout)")
+        let direct = try GlossProcess.run(["--help"], cwd: tmp.url, executable: GlossProcess.benchBinary)
+        #expect(direct.stdout == help.stdout, "gloss bench --help is gloss-bench's own")
+        #expect(try gloss("bench", "generate", "--out", tmp.sub("x").path, "--events", "0").status == 64)
+
+        // A gloss alone in a folder: exit 66, with the command that builds what is missing.
+        let alone = tmp.sub("alone")
+        try FileManager.default.createDirectory(at: alone, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: GlossProcess.binary, to: alone.appendingPathComponent("gloss"))
+        let missing = try GlossProcess.run(["bench", "generate", "--out", tmp.sub("y").path, "--json"], cwd: tmp.url,
+                                           executable: alone.appendingPathComponent("gloss"))
+        #expect(missing.status == 66, "\(missing.stderr)")
+        #expect(missing.stderr.contains("swift build --product gloss-bench"), "\(missing.stderr)")
+        #expect(missing.object["exit"] as? Int == 66, "--json reports the failure as JSON: \(missing.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: tmp.sub("y").path))
+        // Every other command works without it.
+        #expect(try GlossProcess.run(["init", "--analyst", "a", "--dir", tmp.sub("r0").path], cwd: tmp.url, executable: alone.appendingPathComponent("gloss")).status == 0)
+    }
+
     @Test func generatedHistoryImportsCleanly() throws {
         defer { tmp.remove() }
         let bundle = tmp.sub("h.glossb")

@@ -2,28 +2,29 @@ import ArgumentParser
 import Foundation
 
 /// `--progress`: progress lines on standard error even when it is not a terminal, or with `--json`.
-struct ProgressOption: ParsableArguments {
-    @Flag(help: "Show progress on standard error even when it is not a terminal or --json is given.") var progress = false
+public struct ProgressOption: ParsableArguments {
+    @Flag(help: "Show progress on standard error even when it is not a terminal or --json is given.") public var progress = false
+    public init() {}
 }
 
 /// Progress with exact counts on standard error: a redrawn bar on a terminal, a plain line per 10%
 /// otherwise. Shown only when standard error is a terminal and `--json` is not given, or when
 /// `--progress` is given (`CLIOutput`): scripts and pipes get no progress lines unless they ask.
-final class ProgressReporter: @unchecked Sendable {
+public final class ProgressReporter: @unchecked Sendable {
     // @unchecked: `update` is serialized by `lock`.
     private let lock = NSLock()
-    let label: String
-    let isTTY = isatty(2) != 0
-    let enabled: Bool
+    public let label: String
+    public let isTTY = isatty(2) != 0
+    public let enabled: Bool
     private var lastDecile = -1
     private var lastDraw = DispatchTime.now().uptimeNanoseconds
 
-    init(_ label: String) {
+    public init(_ label: String) {
         self.label = label
         enabled = CLIOutput.progress || (isTTY && !CLIOutput.json)
     }
 
-    func update(_ done: Int, _ total: Int) {
+    public func update(_ done: Int, _ total: Int) {
         guard enabled else { return }
         lock.lock(); defer { lock.unlock() }
         if isTTY {

@@ -1,6 +1,7 @@
 import Foundation
 import GlossEngine
 import GlossHub
+import GlossCommandLine
 import GlossJSON
 import GlossModel
 import GlossStore
@@ -108,13 +109,13 @@ public enum HubBenchmark {
     }
 }
 
-/// `gloss serve --store URL --cache DIR --listen 127.0.0.1:0` as a child process (this binary).
+/// `gloss serve --store URL --cache DIR --listen 127.0.0.1:0` as a child process (the `gloss` built beside this one).
 final class HubServer: @unchecked Sendable {
     let process = Process()
     let port: Int
 
     init(url: HubURL, cache: URL) throws {
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        process.executableURL = CommandLineMain.sibling("gloss")
         var env = ProcessInfo.processInfo.environment
         if let p = url.password { env["PGPASSWORD"] = p }
         process.environment = env

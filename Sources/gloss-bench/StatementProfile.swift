@@ -24,7 +24,7 @@ public final class StatementProfile: @unchecked Sendable {
     /// Starts recording the statements of `replica`'s writer connection (for its life; the
     /// connection runs one statement at a time, and so does this).
     public func attach(to replica: Replica) {
-        replica.store.pool.writeWithoutTransaction { db in
+        _ = replica.store.pool.writeWithoutTransaction { db in
             sqlite3_trace_v2(db.sqliteConnection, UInt32(SQLITE_TRACE_PROFILE), { _, context, statement, elapsed in
                 guard let context, let statement, let elapsed else { return 0 }
                 let profile = Unmanaged<StatementProfile>.fromOpaque(context).takeUnretainedValue()

@@ -1,11 +1,17 @@
 import ArgumentParser
 import Foundation
-import GlossBench
+import GlossCommandLine
 import GlossEngine
 import GlossJSON
 
+/// `gloss bench`: its own executable (`gloss-bench`, built beside `gloss`, which runs it for `gloss
+/// bench ARGS`), so that the benchmarks' code is in no product of the engine. It names itself `gloss
+/// bench` in help and usage, the way it is run.
+@main
 struct Bench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench",
+    static func main() async { await CommandLineMain.run(Bench.self) }
+
+    static let configuration = CommandConfiguration(commandName: "gloss bench",
         abstract: "Measure this machine: generate a history, time import, export, sync, rebuild, as-of and local edits against raw SQLite.",
         discussion: """
             gloss bench generate --out h.glossb --events 100000 --replicas 20   # a signed history of that shape

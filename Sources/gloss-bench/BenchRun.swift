@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import GlossBench
+import GlossCommandLine
 import GlossEngine
 import GlossJSON
 
@@ -88,7 +88,7 @@ extension Bench {
                     sequence += Run.operations.filter { $0 != "import" && chosen.contains($0) }
                     var got: [String: [String: Any]] = [:]
                     for op in sequence {
-                        var args = ["bench", "op", op, "--work", dir.path]
+                        var args = ["op", op, "--work", dir.path]
                         if op == "import" { args += ["--bundle", bundlePath] }
                         if op == "local" { args += ["--edits", String(edits)] }
                         if statements > 0 && Run.profiled.contains(op) { args += ["--statements", String(statements)] }
@@ -136,7 +136,7 @@ extension Bench {
             }
         }
 
-        /// Runs `gloss ARGS` (this binary) and parses the JSON object it prints.
+        /// Runs `gloss bench ARGS` (this binary) and parses the JSON object it prints.
         func child(_ args: [String]) throws -> [String: Any] {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
@@ -156,7 +156,7 @@ extension Bench {
                 case Exit.storage: .diskFull
                 default: .internalError
                 }
-                throw GlossError(code, "`gloss \(args.prefix(3).joined(separator: " "))` failed (exit \(p.terminationStatus)); see the message above")
+                throw GlossError(code, "`gloss bench \(args.prefix(2).joined(separator: " "))` failed (exit \(p.terminationStatus)); see the message above")
             }
             return obj
         }
