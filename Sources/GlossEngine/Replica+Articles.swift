@@ -105,6 +105,11 @@ extension Replica {
                 throw GlossError(.refused, "the anchor of \(object.prefix(12)) is orphaned: nothing to confirm; name the span with `gloss anchor retarget \(object.prefix(12)) --quote …`")
             }
             let revision = r.revision
+            // Confirmed already, as it stands: nothing new to record (a second confirmation wrote
+            // the same decision again; an audit, 2026-12-06).
+            if r.status == "confirmed", r.anchored != nil, let decided = r.decision.flatMap({ Bytes32(hex: $0) }).map(EventID.init) {
+                return Created(id: object, event: decided, existing: true)
+            }
             guard let textOf = try ArticleReads.text(ofRevision: revision, db),
                   let start = Int(exactly: span.start), let end = Int(exactly: span.end),
                   start >= 0, start <= end, end <= textOf.unicodeScalars.count else {

@@ -101,12 +101,16 @@ extension Replica {
 
     @discardableResult
     public func enrolDevice(_ analyst: String, key: ReplicaID) throws -> SignedEvent {
-        try append(DeviceEnrolled(analyst: analyst, key: key))
+        try write { db in
+            try requireMember(analyst, db)
+            return try append(DeviceEnrolled(analyst: analyst, key: key), db)
+        }
     }
 
     @discardableResult
     public func changeRole(_ analyst: String, to role: TeamRole) throws -> SignedEvent {
         try write { db in
+            try requireMember(analyst, db)
             if role != .admin { try keepAnAdmin(without: analyst, db) }
             return try append(RoleChanged(analyst: analyst, role: role), db)
         }
@@ -129,6 +133,7 @@ extension Replica {
         try Replica.requireReason(reason, "\(analyst) is removed")
         return try write { db in
             if analyst == self.analyst { throw GlossError(.refused, "an admin cannot remove themselves; ask another admin") }
+            try requireMember(analyst, db)
             try keepAnAdmin(without: analyst, db)
             return try append(MemberRemoved(analyst: analyst, reason: reason), db)
         }
@@ -145,6 +150,15 @@ extension Replica {
 
     /// Refuses a change that would leave the team without an admin with a usable key (a local rule:
     /// two admins acting concurrently can still do it, Protocol/11-teams.md §Concurrent changes).
+    /// An analyst named must be on the team's roster: never on it is not found (exit 66), removed
+    /// is refused (5). A replica of no team has no roster: the append refuses as before.
+    private func requireMember(_ analyst: String, _ db: ReplicaStore.Transaction) throws {
+        let roster = try store.roster(db)
+        guard !roster.analysts.isEmpty else { return }
+        if let a = roster.analysts[analyst], !a.present { throw GlossError(.refused, "\(analyst) was removed from the team") }
+        if roster.analysts[analyst] == nil { throw GlossError(.notFound, "\(analyst) is not a member of the team (`gloss team` lists them; `gloss team add` adds one)") }
+    }
+
     private func keepAnAdmin(without analyst: String, _ db: ReplicaStore.Transaction) throws {
         let roster = try store.roster(db)
         let admins = roster.memberKeys.compactMap { k -> String? in

@@ -167,6 +167,12 @@ extension Replica {
         }
         let tag = try filter.tag.map { try Replica.nfc($0.trimmingCharacters(in: .whitespaces), "the tag filter") } ?? ""
         let grade = filter.grade?.trimmingCharacters(in: .whitespaces).uppercased() ?? ""
+        // A grade that cannot be one matched nothing, silently (an audit, 2026-12-06).
+        let scalars = Array(grade.unicodeScalars)
+        guard grade.isEmpty || (scalars.count <= 2 && "ABCDEF?".unicodeScalars.contains(scalars[0])
+                                && (scalars.count == 1 || "123456?".unicodeScalars.contains(scalars[1]))) else {
+            throw GlossError(.badInput, "the grade filter \(filter.grade ?? "") is not a grade: a reliability A–F or ?, then optionally a credibility 1–6 or ? (B, B2, ?3)")
+        }
         let from = filter.from?.trimmingCharacters(in: .whitespaces) ?? "", to = filter.to?.trimmingCharacters(in: .whitespaces) ?? ""
         return try read { db in
             let all = try ArticleReads.dates(db).sorted { ($0.date ?? "", $1.id) > ($1.date ?? "", $0.id) }

@@ -218,6 +218,7 @@ struct SourceCommand: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "show", abstract: "A source with its reliability history (JSON).")
         @OptionGroup var replica: ReplicaOptions
         @Argument(help: "The source (name or id).") var source: String
+        @Flag(help: "Accepted for scripts that pass --json to every command: the output is JSON already (and so is a failure's).") var json = false
         func run() throws { try guarded { out(try replica.openForReading().sourceDetail(source).json.pretty) } }
     }
 }

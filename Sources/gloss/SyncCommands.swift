@@ -170,8 +170,12 @@ struct Peers: ParsableCommand {
         @OptionGroup var replica: ReplicaOptions
         @Argument(help: "The replica (id, unique prefix or current alias).") var peer: String
         @Argument(help: "The alias.") var alias: String
+        @Flag(help: "Print JSON (keys: replica, alias).") var json = false
         func run() throws {
-            try guarded { out(try replica.open().namePeer(peer, alias: alias).hex) }
+            try guarded {
+                let id = try replica.open().namePeer(peer, alias: alias).hex
+                out(json ? JSON.object([("replica", .string(id)), ("alias", .string(alias))]).compact : id)
+            }
         }
     }
 }

@@ -86,6 +86,13 @@ struct TeamCommand: ParsableCommand {
         @Argument(help: "The key (64 hex digits or a unique prefix of a key on the roster).") var key: String
         @Option(help: "Why (kept in the roster).") var reason: String
         @Flag(help: "Print JSON (keys: event).") var json = false
+        /// A key that cannot be one is a usage error (64), as `team add`'s.
+        func validate() throws {
+            let t = key.lowercased()
+            guard (4...64).contains(t.count), t.allSatisfy(\.isHexDigit) else {
+                throw ValidationError("KEY must be a replica key: 64 hex digits (`gloss whoami` on that replica prints it) or a unique prefix of at least 4")
+            }
+        }
         func run() throws {
             try guarded {
                 let r = try replica.open()

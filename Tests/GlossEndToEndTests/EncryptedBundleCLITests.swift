@@ -36,7 +36,8 @@ import Testing
         // ana learns bo from bo's bundle (its acknowledgement), then names it.
         _ = try g("bo", "bundle", "export", "--all", "--out", "bo.glossb", "--plain")
         #expect(try g("ana", "bundle", "import", tmp.sub("bo.glossb").path).status == 0)
-        #expect(try g("ana", "peers", "name", bo, "bo").status == 0)
+        let named = try g("ana", "peers", "name", bo, "bo", "--json")
+        #expect(named.status == 0 && named.object["replica"] as? String == bo && named.object["alias"] as? String == "bo", "\(named.stdout) \(named.stderr)")
         #expect(try g("ana", "note", "add", "--on", article, "--text", "for bo").status == 0)
 
         // --peer encrypts by default, to the peer and ana.

@@ -99,6 +99,7 @@ import Testing
         #expect(try keys("fact", "show", f1, "--json") == factDetail)
         #expect(try keys("show", source) == [Self.sourceRow, Self.gradeHistory, ["source", "reliabilityHistory"], ["kind", "id", "source", "tags", "links"]])
         #expect(try keys("source", "show", "Dawn") == [Self.sourceRow, Self.gradeHistory, ["source", "reliabilityHistory"]])
+        #expect(try keys("source", "show", "Dawn", "--json") == [Self.sourceRow, Self.gradeHistory, ["source", "reliabilityHistory"]], "--json is accepted")
         #expect(try keys("show", ann) == [
             ["annotation", "article", "revision", "author", "created_at", "time", "replica", "exact", "prefix", "suffix", "sel_start", "sel_end", "comment"],
             Self.tag, ["kind", "id", "annotation", "tags", "links"]])

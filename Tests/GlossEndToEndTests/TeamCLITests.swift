@@ -136,7 +136,16 @@ import Testing
         let laptop = try replicaID("laptop")
         #expect(try gloss("team", "enrol", "bo", "--key", laptop, "--dir", dir("ana"), "--json").status == 0)
         #expect(try gloss("team", "enrol", "bo", "--key", laptop, "--dir", dir("ana")).status == 5, "enrolled twice")
-        #expect(try gloss("team", "enrol", "nobody", "--key", String(repeating: "cd", count: 32), "--dir", dir("ana")).status == 5, "not on the team")
+        // An analyst who is not on the team is not found (66), whatever the command (enrol was 5,
+        // role and remove were refused by the roster's judgement, 5; an audit, 2026-12-06).
+        for args in [["enrol", "nobody", "--key", String(repeating: "cd", count: 32)], ["role", "nobody", "reader"], ["remove", "nobody", "--reason", "?"]] {
+            let r = try gloss(["team"] + args + ["--dir", dir("ana")])
+            #expect(r.status == 66 && r.stderr.contains("nobody is not a member"), "team \(args[0]): \(r.status) \(r.stderr)")
+        }
+        // A key argument that cannot be a key is a usage error, as `team add --key`'s (revoke was 65).
+        for bad in ["zz", "abc", String(repeating: "a", count: 65)] {
+            #expect(try gloss("team", "revoke", bad, "--reason", "?", "--dir", dir("ana")).status == 64, "team revoke \(bad)")
+        }
         let revoke = try gloss("team", "revoke", String(laptop.prefix(10)), "--reason", "lost on a train", "--dir", dir("ana"), "--json")
         #expect(revoke.status == 0 && Self.isEventID(revoke.object["event"]), "\(revoke.stderr)")
         #expect(try gloss("team", "revoke", laptop, "--reason", "again", "--dir", dir("ana")).status == 5, "already revoked")

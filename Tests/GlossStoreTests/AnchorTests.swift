@@ -73,7 +73,12 @@ import Testing
         #expect(try a.digest(recompute: true) == (try a.digest()))
 
         // Decisions: a confirms the reworded span, b retargets the orphaned one; they sync.
-        _ = try a.confirmAnchor(reworded)
+        let confirmed = try a.confirmAnchor(reworded)
+        let events = try a.status().events
+        let again = try a.confirmAnchor(reworded)
+        let eventsAfter = try a.status().events
+        #expect(again.existing && !confirmed.existing && again.event == confirmed.event && eventsAfter == events,
+                "a confirmed anchor is not confirmed again")
         _ = try b.retargetAnchor(deleted, quote: "They discussed", choice: QuoteChoice())
         do { _ = try a.confirmAnchor(deleted); Issue.record("an orphaned anchor was confirmed") } catch let e as GlossError { #expect(e.code == .refused) }
         try sim.sync(0, 1); try sim.sync(1, 0)

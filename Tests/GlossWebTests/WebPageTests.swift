@@ -141,10 +141,12 @@ import Testing
         #expect(try ids(ArticleFilter(grade: "B2")) == [f.article])
         #expect(try ids(ArticleFilter(grade: "C")) == [cited], "C? (credibility not graded)")
         #expect(try ids(ArticleFilter(grade: "B3")) == [])
-        // Lies: a grade of SQL wildcards, an id prefix of no source, a grade longer than any.
-        #expect(try ids(ArticleFilter(grade: "%")) == [] && ids(ArticleFilter(grade: "_2")) == [])
+        // Lies: a grade of SQL wildcards or longer than any is refused (it matched nothing,
+        // silently); an id prefix of no source matches nothing.
+        for bad in ["%", "_2", String(repeating: "B", count: 10_000), "Z9"] {
+            #expect(throws: GlossError.self, "grade \(bad.prefix(8))") { try ids(ArticleFilter(grade: bad)) }
+        }
         #expect(try ids(ArticleFilter(source: "ffffffffffff")) == [])
-        #expect(try ids(ArticleFilter(grade: String(repeating: "B", count: 10_000))) == [])
         #expect(try ids(ArticleFilter(tag: "%")) == [])
         #expect(try ids(ArticleFilter(tag: "azerbaijan", source: "Reuters")) == [cited])
         #expect(try ids(ArticleFilter(tag: "azerbaijan", grade: "B")) == [f.article])
@@ -260,6 +262,12 @@ import Testing
             #expect(try await listed("source=Nobody") == [])
             #expect(try await listed("grade=B3") == [f.article])
             #expect(try await listed("grade=C") == [])
+            #expect(try await listed("grade=b3") == [f.article], "either case")
+            // A grade that cannot be one says so (it showed an empty list; an audit, 2026-12-06).
+            for bad in ["Z9", "B7", "B33", "%3F%3F%3F"] {
+                let page = try await client.get("/?grade=" + bad)
+                #expect(page.status == .badRequest && String(buffer: page.body).contains("is not a grade"), "grade=\(bad): \(page.status)")
+            }
             #expect(try await listed("from=2021-07-01") == [second])
             #expect(try await listed("to=2021-06") == [f.article])
             let search = try await text(client.get("/?q=September"))
