@@ -12,7 +12,7 @@ import PackageDescription
 //   Engine, Model, Merge ← Web (Hummingbird; the line diff reuses the merge's LCS table; pages rendered on the server from the Engine's typed reads, no SQL)
 //   Engine, Store, Projections, Net ← Hub (postgres-nio, the only PostgreSQL user: a hub's shared PostgreSQL store behind a SQLite
 //            cache that writes through via ReplicaStore's WriteThrough and the row-change hook; no SQL of the engine's)
-//   Engine, JSON, Hub ← CommandLine (what both executables share: exit codes, error reports, output, progress, --store)
+//   Engine, JSON, Hub, CStandardOutput ← CommandLine (what both executables share: exit codes, error reports, output, progress, --store)
 //   Engine, CommandLine, JSON, Web, Hub ← gloss (parsing, text and JSON output, exit codes)
 //   Engine, CommandLine, Hub, Store, Sync, Ingest ← gloss-bench (the benchmarks' own executable: history generator,
 //            timed operations against raw SQLite and a PostgreSQL hub; `gloss bench ARGS` runs it, built beside gloss)
@@ -89,9 +89,11 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // C's standard output's error flag, which Swift 6 cannot name (`stdout` is shared mutable state).
+        .target(name: "CStandardOutput"),
         // What `gloss` and `gloss-bench` share: exit codes, error reports, output, progress, --store.
         .target(name: "GlossCommandLine", dependencies: [
-            "GlossEngine", "GlossJSON", "GlossHub",
+            "GlossEngine", "GlossJSON", "GlossHub", "CStandardOutput",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The web view (`gloss serve --http`): pages rendered on the server from the Engine's typed reads.

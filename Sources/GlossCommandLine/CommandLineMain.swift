@@ -1,4 +1,5 @@
 import ArgumentParser
+import CStandardOutput
 import Foundation
 import GlossEngine
 import GlossJSON
@@ -46,11 +47,11 @@ public enum CommandLineMain {
     /// /dev/full`, a full disk behind a redirection): then 7, with the reason on standard error,
     /// so that a script never takes a cut output for a whole one.
     public static func exitAfterFlushing(_ status: Int32) -> Never {
-        // `fflush(NULL)`: Swift 6 refuses a reference to C's `stdout` (shared mutable state). A
-        // write that failed earlier left data unwritten in the buffer, which fails again here.
-        errno = 0
-        if fflush(nil) != 0 {
-            let reason = String(cString: strerror(errno == 0 ? EIO : errno))
+        // The stream's error flag, not only this flush: a write that failed earlier may have left
+        // nothing in the buffer (a failed part that was an exact multiple of it).
+        let error = gloss_stdout_flush_error()
+        if error != 0 {
+            let reason = String(cString: strerror(error))
             writeStandardError("gloss: cannot write the output to standard output (\(reason)); it is incomplete: free space or check where the output goes, then run the command again\n")
             Foundation.exit(Exit.storage)
         }

@@ -50,6 +50,12 @@ import Testing
             let r = try shell("\"$G\" \(command) > /dev/full")
             #expect(r.status == 7 && r.stderr.contains("cannot write the output"), "\(command): \(r.status) \(r.stderr)")
         }
+        // Outputs of every size around the stream's buffer (4,096 bytes here): a write that failed
+        // and left nothing in the buffer passed unseen (4,097 bytes exited 0 through `fflush(NULL)`).
+        for n in 4090...4100 {
+            let r = try shell("\"$G\" query \"SELECT substr(printf('%9000s', ''), 1, \(n - 3)) AS x\" > /dev/full")
+            #expect(r.status == 7 && r.stderr.contains("cannot write the output"), "\(n) bytes: \(r.status) \(r.stderr)")
+        }
         #expect(try shell("\"$G\" vector > /dev/null").status == 0)
         let before = try gloss("status", "--json").object["events"] as? Int
         for (script, position) in [("\"$G\" note add --on \(art) --text \"$(printf 'bad\\377')\"", 6), ("\"$G\" tag \(art) \"$(printf 'caf\\351')\"", 3),
