@@ -582,8 +582,17 @@ public struct GlossProjector: Projector {
     /// a fork removed from the log earlier in this transaction — the log reuses its position — and the
     /// store rebuilds the projections before committing such a transaction: it is replaced.)
     /// `notePos`: the log position of the note's `NoteAdded`.
+    ///
+    /// An upsert, not `INSERT OR REPLACE`: a REPLACE on an integer primary key of a table with an
+    /// index may delete a row, so SQLite gave every such statement a statement journal — written to a
+    /// temporary file for the rest of the transaction once any statement's journal passed 64 KiB
+    /// (a rebuild's first `DROP TABLE` does): ~10 KB of writes per note event, most of a rebuild's I/O.
     private func revision(note: String, at notePos: Int64, kind: String, body: String?, _ c: Context, _ db: Database) throws {
-        try db.run("INSERT OR REPLACE INTO note_revisions(pos, note_pos, event, note, kind, author, time, replica, at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") { b in
+        try db.run("""
+            INSERT INTO note_revisions(pos, note_pos, event, note, kind, author, time, replica, at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(pos) DO UPDATE SET note_pos = excluded.note_pos, event = excluded.event, note = excluded.note, kind = excluded.kind,
+                author = excluded.author, time = excluded.time, replica = excluded.replica, at = excluded.at, body = excluded.body
+            """) { b in
             b.add(c.pos); b.add(notePos); b.add(c.id); b.add(note); b.add(kind); b.add(c.author); b.add(c.time); b.add(c.replica); b.add(c.at); b.add(body)
         }
     }
