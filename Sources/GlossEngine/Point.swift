@@ -82,19 +82,27 @@ public enum Point: Sendable, Equatable {
 }
 
 extension Replica {
-    /// Resolves POINT text: an existing file is a vector file (a folder, pipe or device is refused,
-    /// unless a folder's name is an id prefix); hex is an event id (or unique prefix),
-    /// naming that event's causal past including itself; otherwise an RFC 3339 time.
+    /// Resolves POINT text, in this order, so that what is in the current folder never changes
+    /// what a time or an id means (a file named like an id prefix was read as a vector file, and one
+    /// named like a time refused the time; an audit, 2026-12-06):
+    /// 1. a text that reads as an RFC 3339 time is that time;
+    /// 2. hex digits are an event id (or unique prefix): that event's causal past, itself included —
+    ///    refused as ambiguous (exit 6) when a file of that name exists too (`./NAME` is the file);
+    /// 3. anything else is the path of a version-vector file (a folder, pipe or device is refused).
     public func point(_ text: String) throws -> Point {
+        if let ms = Point.parseTime(text) { return .time(milliseconds: ms) }
         let type = (try? FileManager.default.attributesOfItem(atPath: text))?[.type] as? FileAttributeType
-        // A file is a vector file; a folder whose name is an id prefix is left to the id.
-        if let type, type != .typeDirectory || !Hex.isHexPrefix(text) {
+        if Hex.isHexPrefix(text) {
+            if let type, type != .typeDirectory {
+                throw GlossError(.ambiguous, "\(text) is both an event id prefix and a file in this folder; write ./\(text) for the vector file, or the event's id")
+            }
+            return try eventPoint(text)
+        }
+        if type != nil {
             let v = try VectorFile.read(path: text)
             try checkCausallyClosed(v)
             return .vector(v)
         }
-        if let ms = Point.parseTime(text) { return .time(milliseconds: ms) }
-        if Hex.isHexPrefix(text) { return try eventPoint(text) }
         throw GlossError(.badInput, "\"\(text.prefix(80))\" is not a point: give an RFC 3339 time (2026-11-29T12:00:00Z), a version-vector file, or an event id")
     }
 

@@ -36,10 +36,14 @@ extension Replica {
     }
 
     /// Writes a database holding the projections (and the log) as they were at `point`.
-    /// Returns the number of events it holds.
+    /// Returns the number of events it holds. The database is written under a hidden name beside
+    /// `out` and appears at `out` only whole: an interrupted run leaves nothing at `out` (it left an
+    /// empty database there that looked like a point with no events, and a retry was refused).
     @discardableResult
     public func asOf(_ point: Point, out: URL) throws -> Int {
-        if FileManager.default.fileExists(atPath: out.path) {
+        // lstat: a symbolic link, even to nothing, is an existing entry (it was followed).
+        var st = stat()
+        if lstat(out.path, &st) == 0 {
             throw GlossError(.refused, "\(out.path) already exists; choose a new file or remove it first")
         }
         try Replica.refuseOutput(out)
@@ -48,27 +52,43 @@ extension Replica {
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
             throw GlossError(.badInput, "cannot write \(out.path): there is no folder \(folder); create it or choose another path")
         }
-        let target: ReplicaStore
+        guard access(folder, W_OK) == 0 else {
+            throw GlossError(.badInput, "cannot write \(out.path); check the folder exists and is writable")
+        }
+        let partial = out.deletingLastPathComponent().appendingPathComponent(".\(out.lastPathComponent).gloss-partial-\(UUID().uuidString)")
         // A failure leaves no partial database behind.
-        func removeOutput() { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: out.path + suffix) } }
-        do { target = try ReplicaStore(path: out.path, projector: store.projector) } catch {
-            removeOutput()
+        func removePartial() { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: partial.path + suffix) } }
+        let target: ReplicaStore
+        do { target = try ReplicaStore(path: partial.path, projector: store.projector) } catch {
+            removePartial()
             throw GlossError.wrap(error, output: out.path)
         }
+        let copied: Int
         do {
             // One transaction: the point's events in local order, each projected as it is stored
             // (a replay of exactly those events, the definition of the point's projections), read
             // and decoded on another thread.
-            let copied = try target.replay(from: store, include: { env in point.contains(replica: env.replica, seq: env.seq, time: env.time) }) { tdb in
+            copied = try target.replay(from: store, include: { env in point.contains(replica: env.replica, seq: env.seq, time: env.time) }) { tdb in
                 try target.recordAsOf(point.description, tdb)
             }
             try target.close()
-            return copied
         } catch {
             try? target.close()
-            removeOutput()
+            removePartial()
             throw GlossError.wrap(error, output: out.path)
         }
+        // The whole database takes its name only if nothing took it meanwhile (a hard link fails
+        // on an existing name, where a rename would replace it).
+        defer { removePartial() }
+        if Glibc.link(partial.path, out.path) != 0 {
+            let reason = errno
+            if reason == EEXIST { throw GlossError(.refused, "\(out.path) already exists; choose a new file or remove it first") }
+            // A file system without hard links: rename, the name having been free a moment ago.
+            guard Glibc.rename(partial.path, out.path) == 0 else {
+                throw GlossError(.badInput, "cannot write \(out.path) (\(String(cString: strerror(errno)))); check the folder exists and is writable")
+            }
+        }
+        return copied
     }
 
     /// The events in `to` but not in `from`, in local order.

@@ -97,7 +97,7 @@ struct WhoAmI: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "whoami", abstract: "Print the analyst and the replica id (the replica's public key).",
                                                     discussion: "Warns on standard error when the key file is readable by others.")
     @OptionGroup var replica: ReplicaOptions
-    @Flag(help: "Print JSON (keys: analyst, replica, team, teamMode, role, keyFileWarning).") var json = false
+    @Flag(help: "Print JSON (keys: analyst, replica, team, teamMode, role, rosterAnalyst, keyFileWarning).") var json = false
 
     func run() throws {
         try guarded {
@@ -105,11 +105,20 @@ struct WhoAmI: ParsableCommand {
             let warning = r.keyFileWarning()
             if let warning { err("warning: \(warning)") }
             let view = try r.team()
-            let role = view.members.first { $0.keys.contains { $0.thisReplica } }?.role
+            // `role`: what this replica may do — the role of the analyst its key acts for, when that
+            // is this replica's analyst, present, and the key not revoked (a key enrolled under
+            // another name showed that analyst's role while every write was refused).
+            let holder = view.members.first { $0.keys.contains { $0.thisReplica } }
+            let key = holder?.keys.first { $0.thisReplica }
+            let role = holder.flatMap { $0.analyst == r.analyst && $0.present && key?.revokedBy == nil ? $0.role : nil }
+            if let holder, holder.analyst != r.analyst {
+                err("warning: this replica's key is on the team's roster as \(holder.analyst), not \(r.analyst): its writes are refused (an admin can enrol a key for \(r.analyst), or this replica can be made again as \(holder.analyst))")
+            }
             if json {
                 out(JSON.object([("analyst", .string(r.analyst)), ("replica", .string(r.replicaID.hex)),
                                  ("team", view.team.map { .string($0.hex) } ?? .null), ("teamMode", .string(view.mode.rawValue)),
                                  ("role", role.map { .string($0.rawValue) } ?? .null),
+                                 ("rosterAnalyst", holder.map { .string($0.analyst) } ?? .null),
                                  ("keyFileWarning", warning.map { .string($0) } ?? .null)]).compact)
             } else {
                 out("\(r.analyst) \(r.replicaID.hex)")

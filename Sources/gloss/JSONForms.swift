@@ -237,6 +237,8 @@ extension LogEntry {
             ("id", .string(env.id.hex)), ("replica", .string(env.replica.hex)), ("seq", .int(Int64(env.seq))),
             ("prev", env.seq == 1 ? .null : .string(env.prev.hex)),
             ("deps", JSON(deps)),
+            // The envelope's own field: the entries that grew since the feed's previous event.
+            ("depsDelta", .object(env.depsDelta.map { ($0.replica.hex, .int(Int64(bitPattern: $0.seq))) })),
             ("time", .string(env.time.rfc3339)), ("hlc", .int(Int64(bitPattern: env.time.raw))),
             ("author", .string(env.author)), ("type", .string(env.type)), ("schema", .int(Int64(env.schema))),
             ("payloadHash", .string(env.payloadHash.hex)), ("payload", payload.map(JSON.init) ?? .null),

@@ -49,7 +49,7 @@ struct AsOf: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "as-of",
         abstract: "Write a database holding the projections as they were at POINT.",
-        discussion: "POINT is an RFC 3339 time (the events whose hybrid time is at or before it), a version-vector file (refused unless causally closed), or an event id (its causal past and itself).")
+        discussion: "POINT is an RFC 3339 time (the events whose hybrid time is at or before it), an event id (its causal past and itself), or a version-vector file (refused unless causally closed), read in that order: a hex name that is also a file is refused as ambiguous (write ./NAME for the file). The database is written under a hidden name beside --out and renamed when whole.")
     @OptionGroup var replica: ReplicaOptions
     @Argument(help: "RFC 3339 time, vector file or event id.") var point: String
     @Option(help: "The database file to write (must not exist).") var out: String

@@ -42,6 +42,28 @@ import Testing
     /// exited 0, so `gloss vector > peer.vector` on a full disk looked done; and an argument that
     /// is not UTF-8 was stored repaired (U+FFFD in a note body, a tag, a folder's name). Now exit 7
     /// and exit 65 (with `--json`, its error object), nothing written.
+    /// `log --json`'s `deps` is the full deps; `depsDelta` is the envelope's field (an audit read
+    /// `deps` as the envelope's, which it is not: 2026-12-06).
+    @Test func logShowsTheFullDepsAndTheEnvelopesDelta() throws {
+        defer { tmp.remove() }
+        let (a, b) = (tmp.sub("a").path, tmp.sub("b").path)
+        #expect(try gloss("init", "--analyst", "ana", "--dir", a).status == 0)
+        #expect(try gloss("init", "--analyst", "bo", "--dir", b).status == 0)
+        let art = try gloss("ingest", try sampleFile().path, "--dir", a).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try gloss("bundle", "export", "--all", "--plain", "--out", tmp.sub("ab.glossb").path, "--dir", a).status == 0)
+        #expect(try gloss("bundle", "import", tmp.sub("ab.glossb").path, "--dir", b).status == 0)
+        #expect(try gloss("tag", art, "t1", "--dir", b).status == 0)
+        #expect(try gloss("tag", art, "t2", "--dir", b).status == 0)
+        let ana = try gloss("whoami", "--json", "--dir", a).object["replica"] as? String ?? ""
+        let bo = try gloss("whoami", "--json", "--dir", b).object["replica"] as? String ?? ""
+        let lines = try gloss("log", "--json", "--dir", b).lines.compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let mine = lines.filter { $0["replica"] as? String == bo }.sorted { ($0["seq"] as? Int ?? 0) < ($1["seq"] as? Int ?? 0) }
+        #expect(mine.count == 2)
+        #expect(mine.first?["depsDelta"] as? [String: Int] == [ana: 1] && mine.first?["deps"] as? [String: Int] == [ana: 1], "\(mine)")
+        #expect(mine.last?["depsDelta"] as? [String: Int] == [:], "nothing grew since bo's first event: \(mine)")
+        #expect((mine.last?["deps"] as? [String: Int])?[ana] == 1, "the full deps still name ana's event: \(mine)")
+    }
+
     @Test func outputThatCannotBeWrittenAndArgumentsThatAreNotUTF8Fail() throws {
         defer { tmp.remove() }
         #expect(try gloss("init", "--analyst", "ana").status == 0)

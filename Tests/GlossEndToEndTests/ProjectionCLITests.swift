@@ -74,12 +74,58 @@ import Testing
         let nowhere = try gloss("as-of", editTime, "--out", tmp.sub("no/such/folder/x.db").path)
         #expect(nowhere.status == 65 && nowhere.stderr.contains("there is no folder") && !nowhere.stderr.contains("replica database"), "\(nowhere.stderr)")
 
+        // A symbolic link to nothing is an existing name, not a path to follow (it was followed).
+        try FileManager.default.createSymbolicLink(atPath: tmp.sub("dangling.db").path, withDestinationPath: tmp.sub("nowhere.db").path)
+        #expect(try gloss("as-of", editTime, "--out", tmp.sub("dangling.db").path).status == 5)
+        #expect(!FileManager.default.fileExists(atPath: tmp.sub("nowhere.db").path))
+        // What is in the folder never changes what a point means (an audit, 2026-12-06): a time is a
+        // time even when a file has its name; hex is an event id, and a file of that name too is
+        // ambiguous (6) — `./NAME` is the file.
+        try "{}".write(to: tmp.sub(editTime), atomically: true, encoding: .utf8)
+        #expect(try gloss("as-of", editTime, "--out", tmp.sub("t.db").path).status == 0)
+        let prefix = String(second.prefix(10))
+        try "{\"gloss\": \"version-vector\", \"format\": 1, \"vector\": {}}".write(to: tmp.sub(prefix), atomically: true, encoding: .utf8)
+        let both = try gloss("as-of", prefix, "--out", tmp.sub("p.db").path)
+        #expect(both.status == 6 && both.stderr.contains("./\(prefix)"), "\(both.status) \(both.stderr)")
+        let file = try gloss("as-of", "./" + prefix, "--out", tmp.sub("p.db").path, "--json")
+        #expect(file.status == 0 && file.object["events"] as? Int == 0, "\(file.stdout) \(file.stderr)")
+
         let diff = try gloss("diff", "--from", vfile.path, "--to", editTime, "--json")
         #expect(diff.status == 0, "\(diff.stderr)")
         let listed = try #require(try diff.json() as? [[String: Any]])
         #expect(listed.map { $0["type"] as? String } == ["NoteAdded", "NoteEdited"])
         #expect(listed.allSatisfy { $0["author"] as? String == "ana" && $0["summary"] != nil && $0["time"] != nil })
         #expect(try gloss("diff", "--from", editTime, "--to", vfile.path, "--json").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
+    }
+
+    /// An as-of killed partway leaves nothing at its output (it left an empty database there that
+    /// looked like a point with no events, and a retry was refused: an audit, 2026-12-06).
+    @Test func anInterruptedAsOfLeavesNothingAtItsOutput() throws {
+        defer { tmp.remove() }
+        let bundle = tmp.sub("h.glossb")
+        #expect(try gloss("bench", "generate", "--out", bundle.path, "--events", "4000", "--replicas", "3").status == 0)
+        #expect(try gloss("init", "--analyst", "ana").status == 0)
+        #expect(try gloss("bundle", "import", bundle.path).status == 0)
+        let out = tmp.sub("o.db")
+        let p = Process()
+        p.executableURL = GlossProcess.binary
+        p.arguments = ["as-of", "2100-01-01T00:00:00Z", "--out", out.path]
+        p.currentDirectoryURL = tmp.url
+        p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
+        try p.run()
+        // Killed as soon as its database is being written.
+        let deadline = Date().addingTimeInterval(30)
+        func partial() -> Bool { ((try? FileManager.default.contentsOfDirectory(atPath: tmp.url.path)) ?? []).contains { $0.hasPrefix(".o.db.gloss-partial-") } }
+        while p.isRunning && !partial() && Date() < deadline { Thread.sleep(forTimeInterval: 0.002) }
+        let caught = p.isRunning
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        #expect(caught, "the as-of finished before it could be killed: make the history larger")
+        if caught { #expect(!FileManager.default.fileExists(atPath: out.path), "nothing at --out before the database is whole") } else { try? FileManager.default.removeItem(at: out) }
+        // A retry writes it whole, under its name only.
+        let again = try gloss("as-of", "2100-01-01T00:00:00Z", "--out", out.path, "--json")
+        #expect(again.status == 0 && again.object["events"] as? Int == 4000, "\(again.stdout) \(again.stderr)")
+        #expect(!partial() || caught, "a finished as-of leaves no partial file")
     }
 
     @Test func queryAndSearchFromTheCommandLine() throws {

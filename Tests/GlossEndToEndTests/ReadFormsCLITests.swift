@@ -45,7 +45,7 @@ import Testing
     static let tag = ["tag", "author", "at", "addition"]
     static let link = ["addition", "from_id", "relation", "to_id", "author", "at"]
     static let sourceRow = ["source", "name", "kind", "event", "author", "created_at", "time", "replica", "reliability", "reliability_state"]
-    static let event = ["id", "replica", "seq", "prev", "deps", "time", "hlc", "author", "type", "schema", "payloadHash", "payload",
+    static let event = ["id", "replica", "seq", "prev", "deps", "depsDelta", "time", "hlc", "author", "type", "schema", "payloadHash", "payload",
                         "understood", "reason", "summary"]
 
     @Test func everyReadCommandKeepsItsKeysAndTheirOrder() throws {

@@ -308,6 +308,22 @@ import Testing
 
     // MARK: Key files
 
+    /// `whoami`'s `role` is what this replica may do: a key enrolled under another analyst's name
+    /// showed that analyst's role while every write was refused (an audit, 2026-12-06).
+    @Test func whoamiShowsNoRoleForAKeyEnrolledUnderAnotherName() throws {
+        defer { tmp.remove() }
+        _ = try initReplica("ana", "--new-team", "red")
+        _ = try initReplica("bob", "--join")
+        #expect(try gloss("team", "add", "robert", "--key", try replicaID("bob"), "--role", "analyst", "--dir", dir("ana")).status == 0)
+        #expect(try ship("ana", "bob").status == 0)
+        let w = try gloss("whoami", "--dir", dir("bob"), "--json")
+        #expect(w.object["analyst"] as? String == "bob" && w.object["role"] is NSNull && w.object["rosterAnalyst"] as? String == "robert", "\(w.stdout)")
+        #expect(w.stderr.contains("on the team's roster as robert, not bob"), "\(w.stderr)")
+        #expect(try gloss("note", "add", "--on", String(repeating: "ab", count: 32), "--text", "x", "--dir", dir("bob")).status != 0)
+        let a = try gloss("whoami", "--dir", dir("ana"), "--json").object
+        #expect(a["role"] as? String == "admin" && a["rosterAnalyst"] as? String == "ana", "\(a)")
+    }
+
     @Test func whoamiAndServeWarnWhenTheKeyFileIsReadableByOthers() throws {
         defer { tmp.remove() }
         _ = try initReplica("ana", "--new-team", "Desk")
