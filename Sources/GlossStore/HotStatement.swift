@@ -72,6 +72,32 @@ extension Database {
         return try row(SQLColumns(statement: s))
     }
 
+    /// Runs `insert` once per row of `select`, binding the row's columns to its parameters in order
+    /// (values passed as SQLite holds them: no conversion). An `INSERT … SELECT` written one row at a
+    /// time: a statement that writes one row needs no statement journal, where a multi-row write to
+    /// a table that may abort halfway (a virtual table's does) journals every page it changes — to a
+    /// temporary file for the rest of the transaction once any journal passed 64 KiB. `insert` must
+    /// not write a table `select` reads. Returns the number of rows inserted.
+    @discardableResult
+    public func insertEach(from select: String, into insert: String) throws -> Int {
+        let source = try cachedStatement(sql: select).sqliteStatement
+        let target = try cachedStatement(sql: insert).sqliteStatement
+        defer { sqlite3_reset(source); sqlite3_reset(target); sqlite3_clear_bindings(target) }
+        let columns = sqlite3_column_count(source)
+        assert(columns == sqlite3_bind_parameter_count(target), "\(columns) columns for \(sqlite3_bind_parameter_count(target)) parameters: \(insert)")
+        var n = 0
+        while true {
+            let code = sqlite3_step(source)
+            if code == SQLITE_DONE { return n }
+            guard code == SQLITE_ROW else { throw failure(code, select) }
+            for i in 0..<columns { sqlite3_bind_value(target, i + 1, sqlite3_column_value(source, i)) }
+            let done = sqlite3_step(target)
+            sqlite3_reset(target)
+            guard done == SQLITE_DONE else { throw failure(done, insert) }
+            n += 1
+        }
+    }
+
     /// The cached statement for `sql` with its parameters bound (the cache keeps it alive).
     private func bound(_ sql: String, _ bind: (inout SQLBinder) -> Void) throws -> OpaquePointer {
         let s = try cachedStatement(sql: sql).sqliteStatement
