@@ -146,7 +146,12 @@ public struct Roster: Sendable, Equatable {
         if let by = k.revokedBy {
             return .failure(Refusal("key \(key.short) of \(k.analyst) was revoked by event \(by.short)\(k.revokeReason.map { " (\($0))" } ?? "")"))
         }
-        guard let a = analysts[k.analyst], a.present else {
+        // Never added in this roster (e.g. an event whose deps name the device's enrolment but not the
+        // analyst's addition: an audit, 2026-12-06) is not "no longer": say which it is.
+        guard let a = analysts[k.analyst] else {
+            return .failure(Refusal("analyst \(k.analyst) (key \(key.short)) is not on the team in the roster of its causal past (its addition is not in it)"))
+        }
+        guard a.present else {
             return .failure(Refusal("analyst \(k.analyst) (key \(key.short)) is no longer on the team"))
         }
         return .success((a.name, a.role))

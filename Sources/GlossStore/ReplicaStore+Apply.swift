@@ -280,7 +280,22 @@ extension ReplicaStore {
             return try keepEvidence(e, s, db)
         }
         if env.seq <= h.seq {
-            // Two validly signed events at one (replica, seq): a fork.
+            // Another event is held at this seq. Two validly signed events at one (replica, seq) are
+            // a fork only when this one would have applied in the held one's place: one that the
+            // roster refuses or denies, or that breaks its feed's rules, is refused or quarantined
+            // as it is when it comes first (it counted as fork evidence only when it came second, so
+            // replicas that received the same events diverged by their order; an audit, 2026-12-06).
+            // One whose `prev` is not the held predecessor's id is a fork whatever it says.
+            if let own = h.feed {
+                let predecessor: (id: Data, time: UInt64)? = env.seq == 1 ? nil : try db.first(
+                    "SELECT id, time FROM events WHERE feed = ? AND seq = ?", { $0.add(own); $0.add(Int64(env.seq - 1)) }
+                ) { (Data($0.blob(0)), UInt64(bitPattern: $0.int(1))) }
+                if env.seq == 1 || predecessor?.id == Data(env.prev.raw.bytes) {
+                    if case .outcome(let o) = try admit(e, ownFeed: own, predecessorTime: predecessor?.time ?? 0, fromPending: fromPending, stall: false, &s, db) {
+                        return o
+                    }
+                }
+            }
             return try freeze(env.replica, at: env.seq, evidence: e, &s, db)
         }
         if env.seq > h.seq + 1 {
@@ -291,51 +306,10 @@ extension ReplicaStore {
             // two histories under one key, a fork at seq − 1 at the latest.
             return try freeze(env.replica, at: env.seq - 1, evidence: e, &s, db)
         }
-        // Deps: every entry must have grown along the feed and be held here (or lie beyond the fork
-        // of a frozen feed, which can never be held). The event's time must exceed its causal past's.
-        var depFeeds: [(Int64, UInt64)] = []
-        for d in env.depsDelta {
-            let dh = try head(d.replica, &s, db)
-            let before = try h.feed.map { own in try dh.feed.map { try depSeq(feed: own, seq: env.seq - 1, on: $0, db) } ?? 0 } ?? 0
-            if d.seq <= before {
-                return try quarantine(e, "deps entry for \(d.replica.short) did not grow (\(d.seq) ≤ \(before))", s, db)
-            }
-            let beyondFork = dh.forkSeq.map { d.seq >= $0 } ?? false
-            if dh.seq < d.seq && !beyondFork {
-                return try park(e, "waiting for seq \(d.seq) of \(d.replica.short)", until: .feed(d.replica, d.seq), fromPending: fromPending, &s, db)
-            }
-            if !beyondFork, let t = try eventTime(feed: dh.feed!, seq: d.seq, db), env.time.raw <= t {
-                // Deps name (replica, seq), not an id: the event held here at that seq may be the
-                // other branch of a fork of that feed this replica has not found yet, and the event
-                // later than the branch its author saw. It waits until that feed freezes (then the
-                // entry lies at or beyond the fork and counts as held: 03-store.md §Forks) or
-                // pending's lifetime ends — never quarantined as evidence against an honest key
-                // (found by a chaos driver, 2026-12-06: a replica holding the other branch
-                // quarantined an honest event for good while its peers applied it).
-                return try park(e, "time \(env.time.raw) is not later than its dependency seq \(d.seq) of \(d.replica.short) as held here (time \(t)); it waits in case that feed has a fork this replica has not found",
-                                until: .feed(d.replica, UInt64(Int64.max)), fromPending: fromPending, &s, db)
-            }
-            try depFeeds.append((dh.feed ?? feedNumber(for: d.replica, db), d.seq))
-        }
-        if env.seq > 1 && env.time.raw <= h.time {
-            return try quarantine(e, "time \(env.time.raw) is not later than its feed predecessor's (\(h.time))", s, db)
-        }
-        if env.time.milliseconds > s.now.addingSaturating(ProtocolLimits.maxClockAheadMilliseconds) {
-            return try park(e, "its time \(CivilTime.rfc3339(milliseconds: env.time.milliseconds)) is more than an hour ahead of this replica's clock; it applies when the clock is within an hour of it",
-                            until: .clock(until: env.time.milliseconds - ProtocolLimits.maxClockAheadMilliseconds), fromPending: fromPending, &s, db)
-        }
-        // The team roster in the event's causal past (Protocol/11-teams.md §Judgement).
-        let delta = Dictionary(env.depsDelta.map { ($0.replica, $0.seq) }, uniquingKeysWith: max)
-        let judgement = try judge(e, fullDep: { r in
-            var v = delta[r] ?? 0
-            if let own = h.feed, env.seq > 1, let rf = try existingFeed(r, db) { v = max(v, try depSeq(feed: own, seq: env.seq - 1, on: rf, db)) }
-            return v
-        }, &s, db)
-        var rosterChange: RosterChange?
-        switch judgement {
-        case .refused(let why): return .refused(why)
-        case .denied(let why): return try quarantine(e, "not permitted by the team roster in its causal past: \(why)", s, db)
-        case .allowed(let c): rosterChange = c
+        let depFeeds: [(Int64, UInt64)], rosterChange: RosterChange?
+        switch try admit(e, ownFeed: h.feed, predecessorTime: h.time, fromPending: fromPending, stall: true, &s, db) {
+        case .outcome(let o): return o
+        case .admitted(let d, let r): (depFeeds, rosterChange) = (d, r)
         }
         if h.seq == 0 {
             // A new feed: the replica's whole vector must still fit one sync frame.
@@ -367,6 +341,63 @@ extension ReplicaStore {
         return .applied
     }
 
+    /// What an authenticated event at `seq`, its chain joined (`prev` is the held predecessor's id),
+    /// must pass to apply: deps grown and held (01-event.md §Verification 7), time (8), the clock, the
+    /// roster of its causal past (11-teams.md §Judgement). `ownFeed`: its feed's number when held;
+    /// `predecessorTime`: the time of the held event at seq − 1. `stall`: a quarantined event stalls
+    /// its feed (not when another event already applied at its seq).
+    private enum Admission { case admitted(depFeeds: [(Int64, UInt64)], roster: RosterChange?), outcome(ApplyOutcome) }
+
+    private func admit(_ e: SignedEvent, ownFeed: Int64?, predecessorTime: UInt64, fromPending: Bool, stall: Bool,
+                       _ s: inout ApplyState, _ db: Database) throws -> Admission {
+        // Deps: every entry must have grown along the feed and be held here (or lie beyond the fork
+        // of a frozen feed, which can never be held). The event's time must exceed its causal past's.
+        let env = e.envelope
+        var depFeeds: [(Int64, UInt64)] = []
+        for d in env.depsDelta {
+            let dh = try head(d.replica, &s, db)
+            let before = try ownFeed.map { own in try dh.feed.map { try depSeq(feed: own, seq: env.seq - 1, on: $0, db) } ?? 0 } ?? 0
+            if d.seq <= before {
+                return .outcome(try quarantine(e, "deps entry for \(d.replica.short) did not grow (\(d.seq) ≤ \(before))", s, db, stall: stall))
+            }
+            let beyondFork = dh.forkSeq.map { d.seq >= $0 } ?? false
+            if dh.seq < d.seq && !beyondFork {
+                return .outcome(try park(e, "waiting for seq \(d.seq) of \(d.replica.short)", until: .feed(d.replica, d.seq), fromPending: fromPending, &s, db))
+            }
+            if !beyondFork, let t = try eventTime(feed: dh.feed!, seq: d.seq, db), env.time.raw <= t {
+                // Deps name (replica, seq), not an id: the event held here at that seq may be the
+                // other branch of a fork of that feed this replica has not found yet, and the event
+                // later than the branch its author saw. It waits until that feed freezes (then the
+                // entry lies at or beyond the fork and counts as held: 03-store.md §Forks) or
+                // pending's lifetime ends — never quarantined as evidence against an honest key
+                // (found by a chaos driver, 2026-12-06: a replica holding the other branch
+                // quarantined an honest event for good while its peers applied it).
+                return .outcome(try park(e, "time \(env.time.raw) is not later than its dependency seq \(d.seq) of \(d.replica.short) as held here (time \(t)); it waits in case that feed has a fork this replica has not found",
+                                until: .feed(d.replica, UInt64(Int64.max)), fromPending: fromPending, &s, db))
+            }
+            try depFeeds.append((dh.feed ?? feedNumber(for: d.replica, db), d.seq))
+        }
+        if env.seq > 1 && env.time.raw <= predecessorTime {
+            return .outcome(try quarantine(e, "time \(env.time.raw) is not later than its feed predecessor's (\(predecessorTime))", s, db, stall: stall))
+        }
+        if env.time.milliseconds > s.now.addingSaturating(ProtocolLimits.maxClockAheadMilliseconds) {
+            return .outcome(try park(e, "its time \(CivilTime.rfc3339(milliseconds: env.time.milliseconds)) is more than an hour ahead of this replica's clock; it applies when the clock is within an hour of it",
+                            until: .clock(until: env.time.milliseconds - ProtocolLimits.maxClockAheadMilliseconds), fromPending: fromPending, &s, db))
+        }
+        // The team roster in the event's causal past (Protocol/11-teams.md §Judgement).
+        let delta = Dictionary(env.depsDelta.map { ($0.replica, $0.seq) }, uniquingKeysWith: max)
+        let judgement = try judge(e, fullDep: { r in
+            var v = delta[r] ?? 0
+            if let own = ownFeed, env.seq > 1, let rf = try existingFeed(r, db) { v = max(v, try depSeq(feed: own, seq: env.seq - 1, on: rf, db)) }
+            return v
+        }, &s, db)
+        switch judgement {
+        case .refused(let why): return .outcome(.refused(why))
+        case .denied(let why): return .outcome(try quarantine(e, "not permitted by the team roster in its causal past: \(why)", s, db, stall: stall))
+        case .allowed(let c): return .admitted(depFeeds: depFeeds, roster: c)
+        }
+    }
+
     /// Writes the heads that moved to `feeds` (once per window, not per event).
     private func writeHeads(_ s: inout ApplyState, _ db: Database) throws {
         for r in s.movedHeads {
@@ -391,7 +422,7 @@ extension ReplicaStore {
 
     /// Keeps an authenticated, otherwise invalid event (its signer broke a rule of its own feed) with
     /// the reason, and marks the feed stalled at it until a valid event for that seq applies.
-    private func quarantine(_ e: SignedEvent, _ reason: String, _ s: ApplyState, _ db: Database) throws -> ApplyOutcome {
+    private func quarantine(_ e: SignedEvent, _ reason: String, _ s: ApplyState, _ db: Database, stall: Bool = true) throws -> ApplyOutcome {
         try db.run("""
             INSERT INTO quarantine(id, replica, seq, envelope, payload, reason, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO NOTHING
@@ -402,7 +433,7 @@ extension ReplicaStore {
             DELETE FROM quarantine WHERE replica = ?1 AND seq = ?2
             AND id > (SELECT id FROM quarantine WHERE replica = ?1 AND seq = ?2 ORDER BY id LIMIT 1 OFFSET \(Self.evidencePerSeq - 1))
             """) { b in b.add(e.envelope.replica.raw.bytes); b.add(Int64(e.envelope.seq)) }
-        try db.run("UPDATE feeds SET state = 'stalled', state_reason = ? WHERE replica = ? AND state = 'ok'") { b in b.add("seq \(e.envelope.seq) (\(e.id.short)) rejected: \(reason)"); b.add(e.envelope.replica.raw.bytes) }
+        if stall { try db.run("UPDATE feeds SET state = 'stalled', state_reason = ? WHERE replica = ? AND state = 'ok'") { b in b.add("seq \(e.envelope.seq) (\(e.id.short)) rejected: \(reason)"); b.add(e.envelope.replica.raw.bytes) } }
         return .rejected(reason)
     }
 

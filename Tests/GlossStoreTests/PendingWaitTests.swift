@@ -33,12 +33,16 @@ import Testing
     static func endedWaits(_ store: ReplicaStore, now: UInt64) throws -> [String] {
         try store.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT hex(p.replica) AS r, p.seq, p.wait_replica, p.wait_seq, p.wait_until,
+                SELECT hex(p.replica) AS r, hex(p.wait_replica) AS wr, p.seq, p.wait_replica, p.wait_seq, p.wait_until,
                        coalesce(f.head_seq, 0) AS head, w.head_seq AS wait_head, w.fork_seq AS wait_fork
                 FROM pending p LEFT JOIN feeds f ON f.replica = p.replica LEFT JOIN feeds w ON w.replica = p.wait_replica
                 """).compactMap { row -> String? in
                 let what = "\(String((row["r"] as String).prefix(8))):\(row["seq"] as Int64)"
-                if (row["seq"] as Int64) <= (row["head"] as Int64) { return "\(what) waits although its feed holds that seq" }
+                // (An event at a seq its feed holds through another event may wait for a dependency:
+                // it is judged in that event's place once its causal past is held.)
+                if (row["seq"] as Int64) <= (row["head"] as Int64) && (row["wr"] as String?) == (row["r"] as String) {
+                    return "\(what) waits for its own feed although its feed holds that seq"
+                }
                 if let seq = row["wait_seq"] as Int64? {
                     let head = (row["wait_head"] as Int64?) ?? 0
                     if head >= seq { return "\(what) waits for seq \(seq), held (head \(head))" }
@@ -73,24 +77,31 @@ import Testing
     }
 
     /// A waiting event whose seq its feed reaches through another event (the other branch of a
-    /// fork) is judged at once, whatever it waited for: the feed freezes, as when the two arrive in
-    /// the other order.
-    @Test func aWaitingEventOvertakenByItsFeedIsJudgedAtOnce() throws {
+    /// fork) is judged as it would be in that event's place: it waits for its dependency in either
+    /// order (it was frozen at once when it came second, as evidence, whatever its causal past made
+    /// of it: an audit, 2026-12-06), and once the dependency is held the feed freezes, in either order.
+    @Test func aWaitingEventOvertakenByItsFeedIsJudgedInItsPlace() throws {
         defer { tmp.remove() }
         let key = ReplicaKey(), missing = ReplicaKey()
         let e1 = try TrustBoundaryTests.signed(key, seq: 1, prev: .zero, time: Self.t0 + 1000, NoteAdded(on: Self.on, body: "one"))
         let a2 = try TrustBoundaryTests.signed(key, seq: 2, prev: e1.id, time: Self.t0 + 2000, NoteAdded(on: Self.on, body: "a"))
         let b2 = try TrustBoundaryTests.signed(key, seq: 2, prev: e1.id, time: Self.t0 + 3000, deps: [(missing.replicaID, 1)], NoteAdded(on: Self.on, body: "b"))
+        let m1 = try TrustBoundaryTests.signed(missing, seq: 1, prev: .zero, time: Self.t0 + 500, NoteAdded(on: Self.on, body: "m"))
         var states: [String] = []
         for (name, windows) in [("b first", [[e1, b2], [a2]]), ("a first", [[e1, a2], [b2]])] {
             let r = try Replica.create(in: tmp.sub(name), analyst: "d", key: ReplicaKey(), clock: clock.function)
+            func state() throws -> String {
+                try r.store.read { try String.fetchOne($0, sql: "SELECT state || ' ' || coalesce(fork_seq, '-') FROM feeds WHERE replica = ?", arguments: [Data(key.replicaID.raw.bytes)]) } ?? "none"
+            }
             for w in windows {
                 let now = clock.read()
                 _ = try r.store.applyRemote(w, now: now)
                 #expect(try Self.endedWaits(r.store, now: now).isEmpty, "\(name)")
             }
+            #expect(try Self.waits(r).count == 1 && state() == "ok -", "\(name): b2 waits for its dependency, nothing is frozen")
+            _ = try r.store.applyRemote([m1], now: clock.read())
             #expect(try Self.waits(r).isEmpty, "\(name): nothing waits")
-            states.append(try r.store.read { try String.fetchOne($0, sql: "SELECT state || ' ' || fork_seq FROM feeds WHERE replica = ?", arguments: [Data(key.replicaID.raw.bytes)]) } ?? "none")
+            states.append(try state())
             #expect(states.last == "forked 2", "\(name): \(states)")
         }
     }

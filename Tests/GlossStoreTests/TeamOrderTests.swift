@@ -79,7 +79,8 @@ import Testing
         try ana.addMember("cy", role: .reader, key: cy.replicaID)
         try ship(ana, bo); try ship(ana, cy)
         try FileManager.default.copyItem(at: tmp.sub("bo"), to: tmp.sub("bo-twin"))
-        let twin = try Replica.open(at: tmp.sub("bo-twin"))
+        // (On the test's clock: an event an hour ahead of a receiver's clock waits, at a held seq too.)
+        let twin = try Replica.open(at: tmp.sub("bo-twin"), clock: clock.function)
         let zed = fixedKey("team-order/zed").replicaID, yan = fixedKey("team-order/yan").replicaID
         let a = try bo.addMember("zed", role: .analyst, key: zed)
         let b = try twin.addMember("yan", role: .admin, key: yan)
@@ -105,5 +106,88 @@ import Testing
         }
         #expect(try ana.store.read { try ana.store.roster($0) } == cy.store.read { try cy.store.roster($0) })
         #expect(try ana.vector == cy.vector && ana.digest() == cy.digest())
+    }
+
+    /// Two events one key signed at one seq, one of which its causal past makes inadmissible (the
+    /// roster refuses or denies it, or it breaks its feed's time order): the other applies and the
+    /// inadmissible one is refused or quarantined, on every replica, whichever arrived first. It
+    /// counted as fork evidence only when it arrived second (the feed frozen there, its events
+    /// unprojected), so two replicas holding the same events diverged for good (an audit that
+    /// forged events with team keys, 2026-12-06).
+    func deliveredBothWays(_ x: SignedEvent, _ y: SignedEvent, to p: Replica, _ q: Replica) throws {
+        for (r, order) in [(p, [x, y]), (q, [y, x])] { for e in order { _ = try r.store.applyRemote([e], now: clock.read()) } }
+        for e in [x, y] {
+            let (a, b) = (try where_(p, e), try where_(q, e))
+            #expect(a == b, "\(e.id.short): \(p.analyst) holds it in \(a), \(q.analyst) in \(b)")
+        }
+        #expect(try where_(p, x) == "events")
+        for r in [p, q] {
+            let frozen = try r.store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM feeds WHERE fork_seq IS NOT NULL") ?? 0 }
+            let stalled = try r.store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM feeds WHERE state != 'ok'") ?? 0 }
+            #expect(frozen == 0 && stalled == 0, "\(r.analyst): no fork, no stalled feed")
+        }
+        #expect(try p.vector == q.vector && p.digest() == q.digest())
+    }
+
+    @Test func anEventARevokedKeySignedAfterSeeingItsRevocationIsNoForkWhateverTheOrder() throws {
+        defer { tmp.remove() }
+        let ana = try create("ana", .create(name: "Desk"))
+        let cy = try create("cy", .join), dee = try create("dee", .join), eve = try create("eve", .join)
+        let mal = fixedKey("team-order/mal")
+        try ana.addMember("cy", role: .analyst, key: cy.replicaID)
+        try ana.addMember("dee", role: .analyst, key: dee.replicaID)
+        try ana.addMember("mal", role: .analyst, key: mal.replicaID)
+        try ship(ana, eve)
+        let before = try ana.vector
+        try ana.revokeKey(mal.replicaID, reason: "lost")
+        try ship(ana, cy); try ship(ana, dee)
+        let t = clock.read() + 5_000
+        // X has not seen the revocation (accepted everywhere); Y has (refused everywhere).
+        let x = TeamTests.forge(mal, team: try ana.teamID, deps: before, author: "mal", payload: TagAdded(object: String(repeating: "ab", count: 32), tag: "x"), time: HybridTime(milliseconds: t).raw)
+        let y = TeamTests.forge(mal, team: try ana.teamID, deps: try ana.vector, author: "mal", payload: TagAdded(object: String(repeating: "ab", count: 32), tag: "y"), time: HybridTime(milliseconds: t + 1).raw)
+        try deliveredBothWays(x, y, to: cy, dee)
+        #expect(try where_(cy, y) == "nowhere")
+        // A third replica receives X, then Y before the revocation Y saw: Y waits in pending at a
+        // seq already held, and is judged — refused — when the revocation arrives.
+        for e in [x, y] { _ = try eve.store.applyRemote([e], now: clock.read()) }
+        #expect(try where_(eve, x) == "events" && where_(eve, y) == "pending")
+        try ship(ana, eve)
+        #expect(try where_(eve, y) == "nowhere")
+        #expect(try eve.vector == cy.vector && eve.digest() == cy.digest())
+        #expect(try eve.store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM feeds WHERE fork_seq IS NOT NULL") ?? 0 } == 0)
+    }
+
+    @Test func anEventTheRosterDeniesBesideAnAdmittedOneAtItsSeqIsNoForkWhateverTheOrder() throws {
+        defer { tmp.remove() }
+        let ana = try create("ana", .create(name: "Desk"))
+        let cy = try create("cy", .join), dee = try create("dee", .join)
+        let mal = fixedKey("team-order/mal")
+        try ana.addMember("cy", role: .analyst, key: cy.replicaID)
+        try ana.addMember("dee", role: .analyst, key: dee.replicaID)
+        try ana.addMember("mal", role: .analyst, key: mal.replicaID)
+        try ship(ana, cy); try ship(ana, dee)
+        let t = clock.read() + 5_000
+        let x = TeamTests.forge(mal, team: try ana.teamID, deps: try ana.vector, author: "mal", payload: TagAdded(object: String(repeating: "ab", count: 32), tag: "x"), time: HybridTime(milliseconds: t).raw)
+        // Y names another analyst as its author: denied (quarantined) everywhere.
+        let y = TeamTests.forge(mal, team: try ana.teamID, deps: try ana.vector, author: "ana", payload: TagAdded(object: String(repeating: "ab", count: 32), tag: "y"), time: HybridTime(milliseconds: t + 1).raw)
+        try deliveredBothWays(x, y, to: cy, dee)
+        #expect(try where_(cy, y) == "quarantine")
+    }
+
+    @Test func anEventBreakingItsFeedsTimeOrderBesideAnAdmittedOneIsNoForkWhateverTheOrder() throws {
+        defer { tmp.remove() }
+        let p = try create("p", .none), q = try create("q", .none)
+        let mal = fixedKey("team-order/mal")
+        let t = clock.read() + 5_000
+        let tag = TagAdded(object: String(repeating: "ab", count: 32), tag: "t")
+        let first = TeamTests.forge(mal, team: .none, deps: VersionVector(), author: "mal", payload: tag, time: HybridTime(milliseconds: t).raw)
+        let x = TeamTests.forge(mal, team: .none, seq: 2, prev: first.id, deps: VersionVector(), author: "mal",
+                                payload: TagAdded(object: String(repeating: "ab", count: 32), tag: "x"), time: HybridTime(milliseconds: t + 10).raw)
+        // Y is not later than its feed predecessor: quarantined everywhere.
+        let y = TeamTests.forge(mal, team: .none, seq: 2, prev: first.id, deps: VersionVector(), author: "mal",
+                                payload: TagAdded(object: String(repeating: "ab", count: 32), tag: "y"), time: HybridTime(milliseconds: t - 10).raw)
+        for r in [p, q] { _ = try r.store.applyRemote([first], now: clock.read()) }
+        try deliveredBothWays(x, y, to: p, q)
+        #expect(try where_(p, y) == "quarantine")
     }
 }
