@@ -16,6 +16,10 @@ extension Replica {
         } else if let colon = text.lastIndex(of: ":") {
             host = String(text[..<colon]); portText = String(text[text.index(after: colon)...])
         }
+        // An IPv6 address goes in brackets: `host:1:2` was taken as host `host:1`.
+        if !text.hasPrefix("["), host.contains(":") {
+            throw GlossError(.badInput, "\"\(text.prefix(100))\" is not HOST:PORT: an IPv6 address goes in brackets ([::1]:7420), and a host name has no colon")
+        }
         guard !host.isEmpty, !portText.isEmpty, portText.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
               let port = Int(portText), (0...65535).contains(port) else {
             throw GlossError(.badInput, "\"\(text.prefix(100))\" is not HOST:PORT with a port from 0 to 65535 (for example 127.0.0.1:7420 or [::1]:7420)")

@@ -74,12 +74,17 @@ public struct SyncServer: Sendable {
     /// Connections served at once; one more is closed as it is accepted (each holds a thread, up to
     /// a few MiB of batches, and SQLite work).
     public var maxSessions = 64
+    /// After `stop`: how long open sessions may go on before their connections are closed (a peer
+    /// sending keepalives held a stopping server for good; an audit, 2026-12-06).
+    public var shutdownGrace: TimeAmount = .seconds(5)
     public var logger: Logger
 
     public init(host: String, port: Int, logger: Logger) { self.host = host; self.port = port; self.logger = logger }
 
     /// Binds, reports the bound port through `ready`, and serves until `stop` is fulfilled or the
-    /// task is cancelled; then stops accepting and waits for open sessions to end.
+    /// task is cancelled; then stops accepting, lets open sessions go on for `shutdownGrace`, and
+    /// closes the connections of those still open (what they applied stays applied: each window is
+    /// its own transaction, and their peers resume at the next session).
     public func run(ready: @escaping @Sendable (Int) -> Void, stop: EventLoopFuture<Void>? = nil,
                     session: @escaping @Sendable (any FrameTransport) async -> Void) async throws {
         let idle = idleTimeout
@@ -98,8 +103,17 @@ public struct SyncServer: Sendable {
         let bound = server.channel.localAddress?.port ?? port
         logger.info("listening", metadata: ["address": "\(host):\(bound)"])
         ready(bound)
-        stop?.whenComplete { _ in server.channel.close(promise: nil) }
         let open = NIOLockedValueBox(0), limit = maxSessions
+        let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+        let (grace, log) = (shutdownGrace, logger)
+        stop?.whenComplete { _ in
+            server.channel.close(promise: nil)
+            server.channel.eventLoop.scheduleTask(in: grace) {
+                let still = connections.withLockedValue { Array($0.values) }
+                if !still.isEmpty { log.info("closing \(still.count) session(s) still open \(grace.nanoseconds / 1_000_000_000) s after the stop") }
+                for c in still { c.close(promise: nil) }
+            }
+        }
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { inbound in
                 for try await connection in inbound {
@@ -110,8 +124,13 @@ public struct SyncServer: Sendable {
                         try? await connection.channel.close()
                         continue
                     }
+                    let channel = connection.channel
+                    connections.withLockedValue { $0[ObjectIdentifier(channel)] = channel }
                     group.addTask {
-                        defer { open.withLockedValue { $0 -= 1 } }
+                        defer {
+                            open.withLockedValue { $0 -= 1 }
+                            connections.withLockedValue { _ = $0.removeValue(forKey: ObjectIdentifier(channel)) }
+                        }
                         do {
                             try await connection.executeThenClose { input, output in
                                 await session(TCPTransport(inbound: input, outbound: output, channel: connection.channel))

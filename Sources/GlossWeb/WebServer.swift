@@ -339,7 +339,8 @@ struct WebMiddleware: RouterMiddleware {
         }
         if security.token != nil {
             if request.uri.path == "/login" { return }
-            if let auth = request.headers[.authorization], auth.hasPrefix("Bearer "), security.tokenMatches(String(auth.dropFirst(7))) { return }
+            // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` was refused.
+            if let auth = request.headers[.authorization], auth.count > 7, auth.prefix(7).lowercased() == "bearer ", security.tokenMatches(String(auth.dropFirst(7))) { return }
             if let c = request.cookies[WebSecurity.authCookie]?.value, let expected = security.authCookieValue, security.constantTimeEqual(c, expected) { return }
             throw WebError(.unauthorized, "this web view needs its access token: open /login?token=TOKEN once, or send Authorization: Bearer TOKEN")
         }

@@ -8,7 +8,7 @@ import Logging
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve",
-        abstract: "Serve sync sessions over TCP (encrypted and authenticated; Protocol/07-wire.md) and/or the web view over HTTP, until SIGINT or SIGTERM.",
+        abstract: "Serve sync sessions over TCP (encrypted and authenticated; Protocol/07-wire.md) and/or the web view over HTTP, until SIGINT or SIGTERM (open sessions then have 5 s to finish).",
         discussion: """
             Prints `listening on HOST:PORT` (sync) and `web view on http://HOST:PORT/` on standard output once bound (port 0 picks a free port); logs go to standard error.
             With --http alone only the web view runs; with --http and --listen both run in one process. The web view shows pages rendered on the server from the projections (articles with highlighted evidence and annotations, facts with grades and histories, notes, conflicts side by side, revisions, ?asof=POINT for any past time or event) and records resolutions, notes and annotations as ordinary signed events of this replica. It reads the same database as every other command, so a sync shows on the next page load. It binds to loopback by default; any other address requires --http-token (or GLOSS_HTTP_TOKEN), and requests then need it (open /login?token=TOKEN once, or send Authorization: Bearer TOKEN).
@@ -131,7 +131,7 @@ final class SignalWaiter: @unchecked Sendable {
 struct Sync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "sync",
         abstract: "Sync with a replica serving at HOST:PORT: both directions in one session.",
-        discussion: "Exit 0 when everything applied; 8 when done, but some events received wait in pending (see `gloss pending`); 2 when some events were rejected (2 wins over 8); 1 when the session failed, the peer could not be reached included (what was applied stays applied; run it again to resume); 7 when the disk is full. With --json a failed session prints {\"error\", \"code\", \"exit\"}.")
+        discussion: "Exit 0 when everything applied; 8 when done, but some events received wait in pending (see `gloss pending`); 2 when some events were rejected or kept as fork evidence (2 wins over 8); 5 when the peer refused the session (its team does not admit this replica's key: another team, no team, a joining or revoked key, or this replica itself); 1 when the session failed, the peer could not be reached included (what was applied stays applied; run it again to resume); 7 when the disk is full. With --json a failed session prints {\"error\", \"code\", \"exit\"}.")
     @OptionGroup var replica: ReplicaOptions
     @Argument(help: "HOST:PORT of `gloss serve`.") var address: String
     @Flag(help: "Only receive events.") var pullOnly = false

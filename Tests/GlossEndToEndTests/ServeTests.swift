@@ -55,6 +55,29 @@ import Testing
         #expect(server.log.contains("stopped"))
     }
 
+    /// A stopping server gives open sessions a few seconds, then closes them: a connection that
+    /// keeps a session open (here: silent, under a long handshake timeout; a peer sending
+    /// keepalives did the same) held a server told to stop for good (an audit, 2026-12-06).
+    @Test func aServerToldToStopClosesSessionsStillOpenAfterItsGrace() throws {
+        let tmp = TempDir("gloss-stop-grace")
+        defer { tmp.remove() }
+        let (s, _) = try makeReplicas(tmp)
+        let server = try Server(dir: s, extra: ["--handshake-timeout", "600", "--idle-timeout", "600"])
+        let port = server.port
+        let held = Locked<(closed: Bool, after: TimeInterval)?>(nil)
+        let t = Thread { held.withValue { $0 = Self.rawConnection(port: port, send: [], waitForClose: 60) } }
+        t.start()
+        Thread.sleep(forTimeInterval: 0.5)
+        let start = Date()
+        kill(server.process.processIdentifier, SIGTERM)
+        server.process.waitUntilExit()
+        let took = Date().timeIntervalSince(start)
+        #expect(took < 15, "the server stopped \(took) s after SIGTERM")
+        while held.withValue({ $0 }) == nil && Date().timeIntervalSince(start) < 30 { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(held.withValue { $0?.closed } == true, "the held connection was closed")
+        _ = server.stop()
+    }
+
     /// Both sides busy for longer than the idle timeout — each applying the other's long stream —
     /// keep the session alive with `progress` keepalives: `gloss serve --idle-timeout 1` and
     /// `gloss sync --timeout 1` as real processes (their own schedulers, not the test runner's).

@@ -130,6 +130,8 @@ import Testing
     @Test func anAddressIsHostColonPortOrBracketedIPv6ColonPort() throws {
         #expect(try Replica.parseAddress("127.0.0.1:7420") == ("127.0.0.1", 7420))
         #expect(try Replica.parseAddress("[::1]:7420") == ("::1", 7420))
+        // An unbracketed IPv6 address or a host with a colon is refused (`host:1:2` was host `host:1`).
+        for bad in ["host:1:2", "::1:7420", "fe80::1:80"] { #expect(throws: GlossError.self, "\(bad)") { try Replica.parseAddress(bad) } }
         #expect(try Replica.parseAddress("example.org:0") == ("example.org", 0))
         for lie in ["[::1]x7420", "[::1]7420", "[::1]:", "[::1]", "[]:7420", ":7420", "host", "host:", "host:65536", "host:-1",
                     "host:7420x", "host: 7420", "[::1]:99999999999999999999", "host:+7420"] {

@@ -344,6 +344,8 @@ import Testing
             #expect(try await client.get("/articles/\(f.article)").status == .unauthorized)
             #expect(try await client.get("/", headers: [.authorization: "Bearer wrong-token-0123456"]).status == .unauthorized)
             #expect(try await client.get("/", headers: [.authorization: "Bearer \(token)"]).status == .ok)
+            #expect(try await client.get("/", headers: [.authorization: "bearer \(token)"]).status == .ok, "the scheme in any case")
+            #expect(try await client.get("/", headers: [.authorization: "Basic \(token)"]).status == .unauthorized)
             #expect(try await client.get("/login?token=nope").status == .unauthorized)
             let login = try await client.get("/login?token=\(token)")
             #expect(login.status == .seeOther)
