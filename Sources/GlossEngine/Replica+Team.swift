@@ -148,17 +148,20 @@ extension Replica {
         guard reason.utf8.count <= ProtocolLimits.maxTextBytes else { throw GlossError(.badInput, "the reason is over \(ProtocolLimits.maxTextBytes) bytes") }
     }
 
-    /// Refuses a change that would leave the team without an admin with a usable key (a local rule:
-    /// two admins acting concurrently can still do it, Protocol/11-teams.md §Concurrent changes).
     /// An analyst named must be on the team's roster: never on it is not found (exit 66), removed
     /// is refused (5). A replica of no team has no roster: the append refuses as before.
     private func requireMember(_ analyst: String, _ db: ReplicaStore.Transaction) throws {
         let roster = try store.roster(db)
         guard !roster.analysts.isEmpty else { return }
-        if let a = roster.analysts[analyst], !a.present { throw GlossError(.refused, "\(analyst) was removed from the team") }
-        if roster.analysts[analyst] == nil { throw GlossError(.notFound, "\(analyst) is not a member of the team (`gloss team` lists them; `gloss team add` adds one)") }
+        switch roster.analysts[analyst]?.present {
+        case true?: return
+        case false?: throw GlossError(.refused, "\(analyst) was removed from the team")
+        case nil: throw GlossError(.notFound, "\(analyst) is not a member of the team (`gloss team` lists them; `gloss team add` adds one)")
+        }
     }
 
+    /// Refuses a change that would leave the team without an admin with a usable key (a local rule:
+    /// two admins acting concurrently can still do it, Protocol/11-teams.md §Concurrent changes).
     private func keepAnAdmin(without analyst: String, _ db: ReplicaStore.Transaction) throws {
         let roster = try store.roster(db)
         let admins = roster.memberKeys.compactMap { k -> String? in
