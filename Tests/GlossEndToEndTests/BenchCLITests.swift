@@ -97,7 +97,7 @@ import Testing
             let seconds = list.compactMap { $0["seconds"] as? Double }
             #expect(seconds.count == list.count && seconds == seconds.sorted(by: >), "\(op): costliest first")
             // Each note and each edit is one note_revisions row, whichever path wrote it.
-            let revisions = list.first { ($0["sql"] as? String ?? "").hasPrefix("INSERT OR REPLACE INTO note_revisions") }
+            let revisions = list.first { ($0["sql"] as? String ?? "").hasPrefix("INSERT INTO note_revisions") }
             #expect(revisions?["count"] as? Int == noteWrites, "\(op): \(list.map { $0["sql"] ?? "" })")
         }
         #expect(run.stderr.contains("costliest SQL statements"))
