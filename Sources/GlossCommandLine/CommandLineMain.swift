@@ -61,6 +61,9 @@ public enum CommandLineMain {
     /// An executable built beside this one (`gloss-bench` beside `gloss`, `gloss` beside
     /// `gloss-bench`).
     public static func sibling(_ name: String) -> URL {
-        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent(name)
+        executable.deletingLastPathComponent().appendingPathComponent(name)
     }
+
+    /// This process's own executable (what `gloss bench run` starts again for each operation).
+    public static var executable: URL { URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath() }
 }

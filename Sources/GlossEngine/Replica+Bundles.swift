@@ -115,9 +115,15 @@ extension Replica {
 
     /// Replaces `url` with the finished temporary file `tmp` (same folder) in one `rename(2)`, so
     /// readers see the old file or the new one, never a half-written one. A folder at `url` is
-    /// never replaced (nor anything in it removed).
-    public static func moveIntoPlace(_ tmp: URL, _ url: URL) throws {
+    /// never replaced (nor anything in it removed). With `replacing: false` an existing `url` is
+    /// refused instead (a hard link fails on an existing name where a rename would replace it; a
+    /// file system without hard links falls back to the rename), and `tmp` is left to the caller.
+    public static func moveIntoPlace(_ tmp: URL, _ url: URL, replacing: Bool = true) throws {
         try refuseOutput(url)
+        if !replacing {
+            if Glibc.link(tmp.path, url.path) == 0 { return }
+            if errno == EEXIST { throw GlossError(.refused, "\(url.path) already exists; choose a new file or remove it first") }
+        }
         guard rename(tmp.path, url.path) == 0 else {
             let code = errno
             throw GlossError(code == ENOSPC ? .diskFull : .badInput,

@@ -77,17 +77,9 @@ extension Replica {
             removePartial()
             throw GlossError.wrap(error, output: out.path)
         }
-        // The whole database takes its name only if nothing took it meanwhile (a hard link fails
-        // on an existing name, where a rename would replace it).
+        // The whole database takes its name only if nothing took it meanwhile.
         defer { removePartial() }
-        if Glibc.link(partial.path, out.path) != 0 {
-            let reason = errno
-            if reason == EEXIST { throw GlossError(.refused, "\(out.path) already exists; choose a new file or remove it first") }
-            // A file system without hard links: rename, the name having been free a moment ago.
-            guard Glibc.rename(partial.path, out.path) == 0 else {
-                throw GlossError(.badInput, "cannot write \(out.path) (\(String(cString: strerror(errno)))); check the folder exists and is writable")
-            }
-        }
+        try Replica.moveIntoPlace(partial, out, replacing: false)
         return copied
     }
 

@@ -139,7 +139,7 @@ extension Bench {
         /// Runs `gloss bench ARGS` (this binary) and parses the JSON object it prints.
         func child(_ args: [String]) throws -> [String: Any] {
             let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+            p.executableURL = CommandLineMain.executable
             p.arguments = args
             let pipe = Pipe()
             p.standardOutput = pipe
