@@ -172,6 +172,17 @@ import Testing
         let y = TeamTests.forge(mal, team: try ana.teamID, deps: try ana.vector, author: "ana", payload: TagAdded(object: String(repeating: "ab", count: 32), tag: "y"), time: HybridTime(milliseconds: t + 1).raw)
         try deliveredBothWays(x, y, to: cy, dee)
         #expect(try where_(cy, y) == "quarantine")
+        // A flood of denied events at the held seq keeps at most 8 (the smallest ids), stores nothing
+        // else, and freezes nothing.
+        let flood = (0..<30).map { i in
+            TeamTests.forge(mal, team: try! ana.teamID, deps: try! ana.vector, author: "ana",
+                            payload: TagAdded(object: String(repeating: "ab", count: 32), tag: "f\(i)"), time: HybridTime(milliseconds: t + 2 + UInt64(i)).raw)
+        }
+        let before = try cy.vector
+        _ = try cy.store.applyRemote(flood, now: clock.read())
+        let kept = try cy.store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM quarantine WHERE seq = 1") ?? 0 }
+        #expect(kept == 8, "\(kept) quarantined at the held seq")
+        #expect(try cy.vector == before && cy.store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM feeds WHERE fork_seq IS NOT NULL OR state != 'ok'") ?? 0 } == 0)
     }
 
     @Test func anEventBreakingItsFeedsTimeOrderBesideAnAdmittedOneIsNoForkWhateverTheOrder() throws {
