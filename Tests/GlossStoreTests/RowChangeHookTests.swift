@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 import GlossEngine
@@ -65,5 +66,91 @@ import Testing
         #expect(try r.digest() == r.digest(recompute: true))
         _ = try r.rebuild()
         #expect(try r.digest() == r.digest(recompute: true))
+    }
+}
+
+/// The digest's sums are hashed off the writer's thread, in batches (`RowDigest`): whatever the
+/// number of batches in flight, a transaction's totals are the sums an independent computation
+/// gives for the rows it wrote, and a rolled-back transaction's batches leave nothing behind.
+@Suite struct RowDigestBatchTests {
+    /// SHA-256 of the typed encoding (Protocol/04 §Digest), written here from the text: a text is
+    /// type 3, a u32 big-endian length and its UTF-8; an integer type 1 and 8 big-endian bytes.
+    static func rowHash(_ table: String, _ id: Int64, _ text: String) -> [UInt8] {
+        var b: [UInt8] = []
+        func text32(_ s: String) { b.append(3); let n = UInt32(s.utf8.count); b += [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: n >> $0) }; b += Array(s.utf8) }
+        text32(table)
+        b.append(1); b += [56, 48, 40, 32, 24, 16, 8, 0].map { UInt8(truncatingIfNeeded: UInt64(bitPattern: id) >> UInt64($0)) }
+        text32(text)
+        return Array(SHA256.hash(data: b))
+    }
+
+    /// a + b (or a − b) modulo 2^256, big-endian bytes.
+    static func add(_ a: [UInt8], _ b: [UInt8], subtract: Bool = false) -> [UInt8] {
+        var out = a, carry = 0
+        for i in stride(from: 31, through: 0, by: -1) {
+            let s = subtract ? Int(a[i]) - Int(b[i]) + carry : Int(a[i]) + Int(b[i]) + carry
+            out[i] = UInt8(truncatingIfNeeded: s)
+            carry = subtract ? (s < 0 ? -1 : 0) : s >> 8
+        }
+        return out
+    }
+
+    @Test func batchedSumsEqualAnIndependentSumAndRollbacksLeaveNothing() throws {
+        let seed = testSeed("row-digest-batches")
+        var rng = SplitMix64(seed: seed)
+        let q = try DatabaseQueue()
+        try q.write { db in
+            try db.execute(sql: "CREATE TABLE a(id INTEGER PRIMARY KEY, v TEXT NOT NULL); CREATE TABLE b(id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
+        }
+        let digest = RowDigest(tables: ["a", "b"], skipping: [0, 0])
+        try q.inDatabase { db in
+            let hook = try #require(RowChangeHook.install(db))
+            hook.digest = digest
+        }
+        var live: [String: [Int64: String]] = ["a": [:], "b": [:]]
+        for round in 0..<12 {
+            // Several batches' worth of rows (64 KB each) in most rounds, a few rows in others.
+            let count = round % 3 == 2 ? 5 : Int.random(in: 500...3_000, using: &rng)
+            let rollback = round % 4 == 1
+            var expected: [String: (rows: Int64, sum: [UInt8])] = ["a": (0, [UInt8](repeating: 0, count: 32)), "b": (0, [UInt8](repeating: 0, count: 32))]
+            var after = live
+            let write = { (db: Database) throws in
+                for _ in 0..<count {
+                    let table = Bool.random(using: &rng) ? "a" : "b"
+                    let id = Int64.random(in: 1...2_000, using: &rng)
+                    let text = String(repeating: "x", count: Int.random(in: 0...200, using: &rng)) + "\(id)"
+                    if let old = after[table]![id] {
+                        expected[table]!.rows -= 1
+                        expected[table]!.sum = Self.add(expected[table]!.sum, Self.rowHash(table, id, old), subtract: true)
+                    }
+                    if Int.random(in: 0..<5, using: &rng) == 0 {
+                        try db.execute(sql: "DELETE FROM \(table) WHERE id = ?", arguments: [id])
+                        after[table]![id] = nil
+                    } else {
+                        try db.execute(sql: "INSERT OR REPLACE INTO \(table)(id, v) VALUES (?, ?)", arguments: [id, text])
+                        expected[table]!.rows += 1
+                        expected[table]!.sum = Self.add(expected[table]!.sum, Self.rowHash(table, id, text))
+                        after[table]![id] = text
+                    }
+                }
+            }
+            if rollback {
+                try q.inTransaction { db in try write(db); return .rollback }
+                digest.reset()
+                #expect(digest.isEmpty, "seed \(seed) round \(round)")
+                continue
+            }
+            try q.inTransaction { db in
+                try write(db)
+                let totals = digest.totals()
+                for (s, table) in ["a", "b"].enumerated() {
+                    #expect(totals.rows[s] == expected[table]!.rows, "seed \(seed) round \(round) \(table): rows")
+                    #expect(totals.sum(s) == expected[table]!.sum, "seed \(seed) round \(round) \(table): sum")
+                }
+                return .commit
+            }
+            digest.reset()
+            live = after
+        }
     }
 }
