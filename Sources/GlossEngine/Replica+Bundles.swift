@@ -84,7 +84,10 @@ extension Replica {
         let result: (Int, Int) = try read { db in
             let mine = try store.vector(db)
             let count = Int(mine.eventsMissing(from: base))
-            let header = BundleHeader(team: try store.teamMode(db).team, sender: replicaID, senderVector: mine, baseVector: base, eventCount: UInt64(count))
+            // Whatever the base: a receiver holding one branch (or none) learns of the fork.
+            let evidence = try store.forkEvidenceIDs(db)
+            let header = BundleHeader(team: try store.teamMode(db).team, sender: replicaID, senderVector: mine, baseVector: base, eventCount: UInt64(count),
+                                      evidenceCount: UInt64(evidence.count))
             var sink: EncryptingBundleSink?
             if !sealedTo.isEmpty {
                 do { sink = try EncryptingBundleSink(handle: handle, team: header.team, senderKey: key, recipients: sealedTo) } catch let e as DecodeError {
@@ -101,6 +104,12 @@ extension Replica {
                 return true
             }
             guard n == count else { throw GlossError(.internalError, "export found \(n) events above the vector, expected \(count)") }
+            for id in evidence {
+                guard let e = try store.forkEvidence(id: id, db) else {
+                    throw GlossError(.internalError, "fork evidence \(Hex.encode(id)) is listed but cannot be read; run `gloss verify`")
+                }
+                try writer.append(envelope: e.envelope.bytes, payload: e.payload)
+            }
             try writer.finish()
             try sink?.finish()
             progress?(n, count)

@@ -6,33 +6,48 @@ import GlossModel
 public struct BundleHeader: Sendable, Equatable {
     public static let magic = Array("GLOSSBDL".utf8)
     public static let trailerMagic = Array("GLOSSEND".utf8)
+    /// Format 1; format 2 adds `evidence_count` and fork evidence after the records.
     public static let format: UInt16 = 1
+    public static let evidenceFormat: UInt16 = 2
     public static let signingContext = Array("GLOSS-BUNDLE-V1".utf8)
     /// Largest header (two full vectors), in bytes.
-    public static let maxBytes = 8 + 2 + 32 + 32 + 2 * (4 + ProtocolLimits.maxVectorEntries * 40) + 8 + 64
+    public static let maxBytes = 8 + 2 + 32 + 32 + 2 * (4 + ProtocolLimits.maxVectorEntries * 40) + 8 + 8 + 64
 
     public var team: TeamID
     public var sender: ReplicaID
     public var senderVector: VersionVector
     public var baseVector: VersionVector
     public var eventCount: UInt64
+    /// Fork evidence records after the `eventCount` records (Protocol/05 §Fork evidence): the
+    /// sender's held events at the fork seq of each feed it found forked. Nonzero only in format 2.
+    public var evidenceCount: UInt64
 
-    public init(team: TeamID = .none, sender: ReplicaID, senderVector: VersionVector, baseVector: VersionVector, eventCount: UInt64) {
+    public init(team: TeamID = .none, sender: ReplicaID, senderVector: VersionVector, baseVector: VersionVector, eventCount: UInt64,
+                evidenceCount: UInt64 = 0) {
         self.team = team; self.sender = sender; self.senderVector = senderVector; self.baseVector = baseVector; self.eventCount = eventCount
+        self.evidenceCount = evidenceCount
     }
+
+    /// 1 without fork evidence (the bytes of every bundle before format 2), 2 with it.
+    public var format: UInt16 { evidenceCount == 0 ? BundleHeader.format : BundleHeader.evidenceFormat }
+
+    /// Records in the file: the events, then the fork evidence.
+    public var recordCount: UInt64 { eventCount.addingSaturating(evidenceCount) }
 
     public static func == (a: BundleHeader, b: BundleHeader) -> Bool {
         a.team == b.team && a.sender == b.sender && a.senderVector == b.senderVector && a.baseVector == b.baseVector && a.eventCount == b.eventCount
+            && a.evidenceCount == b.evidenceCount
     }
 
     /// The signed header bytes.
     public func encoded(signedBy key: ReplicaKey) -> [UInt8] {
         precondition(key.replicaID == sender)
         var w = ByteWriter()
-        w.raw(BundleHeader.magic); w.u16(BundleHeader.format); w.b32(team.raw); w.b32(sender.raw)
+        w.raw(BundleHeader.magic); w.u16(format); w.b32(team.raw); w.b32(sender.raw)
         VectorCodec.encode(senderVector, into: &w)
         VectorCodec.encode(baseVector, into: &w)
         w.u64(eventCount)
+        if evidenceCount > 0 { w.u64(evidenceCount) }
         w.raw(key.sign(BundleHeader.signingContext + w.bytes))
         return w.bytes
     }
@@ -168,22 +183,28 @@ public final class BundleReader {
             guard try fill(Int(n) * 40) else { throw unusable("the header is cut short") }
             headerBytes += take(Int(n) * 40)
         }
-        guard try fill(8 + 64) else { throw unusable("the header is cut short") }
-        headerBytes += take(8)
+        let format = UInt16(headerBytes[8]) << 8 | UInt16(headerBytes[9])
+        guard format == BundleHeader.format || format == BundleHeader.evidenceFormat else {
+            throw unusable("bundle format \(format) is not supported (this build reads formats 1 and 2)")
+        }
+        let counts = format == BundleHeader.evidenceFormat ? 16 : 8
+        guard try fill(counts + 64) else { throw unusable("the header is cut short") }
+        headerBytes += take(counts)
         let signature = take(64)
-        var r = ByteReader(headerBytes, offset: 8)
+        var r = ByteReader(headerBytes, offset: 10)
         do {
-            let format = try r.u16("format")
-            guard format == BundleHeader.format else { throw unusable("bundle format \(format) is not supported (this build reads format 1)") }
             let team = TeamID(try r.b32("team"))
             let sender = ReplicaID(try r.b32("sender"))
             let senderVector = try VectorCodec.decode(&r)
             let baseVector = try VectorCodec.decode(&r)
             let count = try r.u64("event count")
+            let evidence = format == BundleHeader.evidenceFormat ? try r.u64("evidence count") : 0
+            guard format == BundleHeader.format || evidence > 0 else { throw unusable("a format 2 bundle has an evidence_count of 0") }
             guard ReplicaKey.isValid(signature: signature, of: BundleHeader.signingContext + headerBytes, by: sender) else {
                 throw unusable("the header signature does not verify for sender \(sender.short)")
             }
-            header = BundleHeader(team: team, sender: sender, senderVector: senderVector, baseVector: baseVector, eventCount: count)
+            header = BundleHeader(team: team, sender: sender, senderVector: senderVector, baseVector: baseVector, eventCount: count,
+                                  evidenceCount: evidence)
             let difference = senderVector.eventsMissing(from: baseVector)
             if count != difference {
                 headerProblem("event_count is \(count), but the sender and base vectors differ by \(difference) events")
@@ -198,7 +219,7 @@ public final class BundleReader {
     /// file was cut short (`truncated`). Throws `unusable` for a record that cannot be framed.
     public func next() throws -> SignedEvent? {
         precondition(header != nil, "readHeader() first")
-        if recordsRead == header.eventCount {
+        if recordsRead == header.recordCount {
             try readTrailer()
             return nil
         }
@@ -222,7 +243,7 @@ public final class BundleReader {
             throw SyncError(.unusable, "record \(recordsRead + 1) is not a valid event envelope (\(e.message)); the rest of the file was not read")
         }
         recordsRead += 1
-        checkRecordAgainstHeader(env)
+        if recordsRead <= header.eventCount { checkRecordAgainstHeader(env) } else { checkEvidenceAgainstHeader(env) }
         return SignedEvent(envelope: env, payload: payload)
     }
 
@@ -236,6 +257,15 @@ public final class BundleReader {
             headerProblem("record \(recordsRead) is seq \(env.seq) of \(r.short), above the sender vector's \(header.senderVector[r])")
         }
         nextSeq[r] = env.seq &+ 1
+    }
+
+    /// Fork evidence lies at the seq after the sender's head of its feed (a frozen feed's head is
+    /// `fork_seq − 1`), after every event record.
+    private func checkEvidenceAgainstHeader(_ env: EventEnvelope) {
+        let head = header.senderVector[env.replica]
+        if env.seq != head &+ 1 {
+            headerProblem("evidence record \(recordsRead - header.eventCount) is seq \(env.seq) of \(env.replica.short), not the seq after the sender vector's \(head)")
+        }
     }
 
     /// After the last record: every feed the sender vector names above the base has all its records.

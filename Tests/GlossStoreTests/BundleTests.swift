@@ -196,6 +196,97 @@ import Testing
         #expect(later.summary.applied == 0)
     }
 
+    /// A replica that found a fork hands it on in its bundles (format 2: the events at the fork
+    /// seq after the records, Protocol/05 §Fork evidence): a replica holding one branch — or the
+    /// other, or none — that hears of the fork only through bundles freezes the feed at the same
+    /// seq and shows what the finder shows. (Bundles carried no evidence: such a replica kept
+    /// showing its branch, and its digest differed for good — an audit, 2026-12-06.)
+    @Test func forkEvidenceTravelsInBundlesToReplicasHoldingEitherBranchOrNone() throws {
+        let sim = try Simulation(replicas: 5, seed: 18, label: "fork-evidence")
+        let (a, finder, holdsA, holdsTwin, fresh) = (sim.replicas[0], sim.replicas[1], sim.replicas[2], sim.replicas[3], sim.replicas[4])
+        for _ in 0..<3 { try sim.randomOperation(on: 0) }
+        let copyDir = sim.tmp.sub("a-copy")
+        try FileManager.default.copyItem(at: sim.tmp.sub("r0"), to: copyDir)
+        let twin = try Replica.open(at: copyDir, clock: sim.clock.function)
+        for _ in 0..<2 { try sim.randomOperation(on: 0) }
+        _ = try twin.addNote(on: try twin.store.read { try String.fetchOne($0, sql: "SELECT article FROM articles LIMIT 1")! }, body: "the twin's branch")
+        let branchA = try export(a, sim, name: "branch-a.glossb")
+        let branchB = try export(twin, sim, name: "branch-b.glossb")
+        _ = try finder.importBundle(at: branchA); _ = try finder.importBundle(at: branchB)
+        _ = try holdsA.importBundle(at: branchA)
+        _ = try holdsTwin.importBundle(at: branchB)
+        // The finder's bundle: its events (a's feed up to seq 3, its head), then the evidence.
+        let fromFinder = try export(finder, sim, name: "finder.glossb")
+        let handle = try FileHandle(forReadingFrom: fromFinder)
+        defer { try? handle.close() }
+        let reader = BundleReader(handle: handle)
+        let header = try reader.readHeader()
+        #expect(header.format == 2 && header.senderVector[a.replicaID] == 3)
+        var evidence: [SignedEvent] = []
+        var records: UInt64 = 0
+        while let e = try reader.next() { records += 1; if records > header.eventCount { evidence.append(e) } }
+        #expect(reader.headerHolds, "\(reader.headerProblems)")
+        #expect(evidence.count == Int(header.evidenceCount) && evidence.count == 2)
+        #expect(evidence.allSatisfy { $0.envelope.replica == a.replicaID && $0.envelope.seq == 4 } && Set(evidence.map(\.id)).count == 2)
+        let finderStatus = try finder.status()
+        for r in [holdsA, holdsTwin, fresh] {
+            let report = try r.importBundle(at: fromFinder)
+            #expect(report.error == nil && report.headerProblems.isEmpty && report.acknowledgementRecorded, "\(r.analyst): \(report)")
+            let s = try r.status()
+            #expect(s.feedProblems.first?.state == .forked, "\(r.analyst) freezes the feed")
+            #expect(try r.store.read { try Int.fetchOne($0, sql: "SELECT fork_seq FROM frozen_feeds") } == 4)
+            #expect(s.digest == finderStatus.digest && s.versionVector == finderStatus.versionVector, "\(r.analyst) shows what the finder shows")
+            #expect(try r.digest(recompute: true) == s.digest)
+            // Twice changes nothing.
+            let again = try r.importBundle(at: fromFinder)
+            #expect(again.summary.applied == 0)
+            #expect(try r.status().digest == s.digest)
+        }
+        // A replica that knows no fork writes format 1, as every bundle before format 2.
+        let h2 = try FileHandle(forReadingFrom: try export(a, sim, name: "a-again.glossb"))
+        defer { try? h2.close() }
+        #expect(try BundleReader(handle: h2).readHeader().format == 1)
+    }
+
+    /// Format 2's header is believed only as far as it holds: evidence not at the seq after the
+    /// sender's head is a header problem (reported, no acknowledgement; the record is still
+    /// verified on its own), and a format 2 header with no evidence is unusable.
+    @Test func evidenceAwayFromTheSendersHeadIsAHeaderProblem() throws {
+        let sim = try Simulation(replicas: 2, seed: 19, label: "evidence-lies")
+        let (a, b) = (sim.replicas[0], sim.replicas[1])
+        for _ in 0..<3 { try sim.randomOperation(on: 0) }
+        let full = try FileHandle(forReadingFrom: try export(a, sim, name: "a.glossb"))
+        defer { try? full.close() }
+        let all = BundleReader(handle: full)
+        _ = try all.readHeader()
+        var found: SignedEvent?
+        while let e = try all.next() { if e.envelope.replica == a.replicaID && e.envelope.seq == 2 { found = e } }
+        let second = try #require(found)
+        let liar = ReplicaKey()
+        func write(_ header: BundleHeader, _ events: [SignedEvent], _ name: String) throws -> URL {
+            let url = sim.tmp.sub(name)
+            FileManager.default.createFile(atPath: url.path, contents: nil)
+            let h = try FileHandle(forWritingTo: url)
+            var w = try BundleWriter(handle: h, header: header, key: liar)
+            for e in events { try w.append(envelope: e.envelope.bytes, payload: e.payload) }
+            try w.finish()
+            try h.close()
+            return url
+        }
+        let away = try write(BundleHeader(sender: liar.replicaID, senderVector: VersionVector(), baseVector: VersionVector(), eventCount: 0, evidenceCount: 1),
+                             [second], "away.glossb")
+        let r = try b.importBundle(at: away)
+        #expect(r.headerProblemCount == 1 && r.headerProblems.first?.contains("evidence record 1 is seq 2") == true, "\(r.headerProblems)")
+        #expect(!r.acknowledgementRecorded && r.checksumOK == true)
+        #expect(r.summary.pending == 1, "verified on its own: it waits for seq 1")
+        // evidence_count 0 in a format 2 header: the bytes of a format 1 header with format 2.
+        var bytes = Array(try Data(contentsOf: try export(a, sim, name: "plain.glossb")))
+        bytes[9] = 2
+        let zero = sim.tmp.sub("zero.glossb")
+        try Data(bytes).write(to: zero)
+        #expect(throws: GlossError.self) { try b.importBundle(at: zero) }
+    }
+
     @Test func anUnusableFileIsRefusedWithoutChangingAnything() throws {
         let sim = try Simulation(replicas: 1, seed: 17, label: "unusable")
         let r = sim.replicas[0]
