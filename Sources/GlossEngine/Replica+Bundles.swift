@@ -51,6 +51,8 @@ extension Replica {
     /// What `exportBundle(to:base:recipients:)` wrote.
     public struct BundleExport: Sendable {
         public var events: Int
+        /// Fork evidence records after the events (format 2; 0 writes format 1).
+        public var evidence: Int
         public var bytes: Int
         /// The replicas the bundle is encrypted to, ascending (this replica included); empty for a plain bundle.
         public var recipients: [ReplicaID]
@@ -81,7 +83,7 @@ extension Replica {
         }
         var ok = false
         defer { try? handle.close(); if !ok { try? FileManager.default.removeItem(at: tmp) } }
-        let result: (Int, Int) = try read { db in
+        let result: (events: Int, evidence: Int, bytes: Int) = try read { db in
             let mine = try store.vector(db)
             let count = Int(mine.eventsMissing(from: base))
             // Whatever the base: a receiver holding one branch (or none) learns of the fork.
@@ -113,13 +115,13 @@ extension Replica {
             try writer.finish()
             try sink?.finish()
             progress?(n, count)
-            return (n, sink?.bytesWritten ?? writer.bytesWritten)
+            return (n, evidence.count, sink?.bytesWritten ?? writer.bytesWritten)
         }
         try handle.synchronize()
         try handle.close()
         try Replica.moveIntoPlace(tmp, url)
         ok = true
-        return BundleExport(events: result.0, bytes: result.1, recipients: sealedTo)
+        return BundleExport(events: result.events, evidence: result.evidence, bytes: result.bytes, recipients: sealedTo)
     }
 
     /// Replaces `url` with the finished temporary file `tmp` (same folder) in one `rename(2)`, so

@@ -89,13 +89,17 @@ struct BundleCommand: ParsableCommand {
                 }
                 let (n, bytes) = (written.events, written.bytes)
                 if json {
-                    GlossCommandLine.out(JSON.object([("out", .string(out)), ("events", .int(Int64(n))), ("bytes", .int(Int64(bytes))), ("base", JSON(base)),
-                                           ("encrypted", .bool(written.encrypted)), ("recipients", .array(written.recipients.map { .string($0.hex) }))]).compact)
-                } else if written.encrypted {
-                    GlossCommandLine.out("wrote \(n) events (\(bytes) bytes) to \(out), encrypted to \(written.recipients.count) recipients: "
-                              + written.recipients.map { $0 == r.replicaID ? "\($0.short) (this replica)" : $0.short }.joined(separator: ", "))
+                    GlossCommandLine.out(JSON.object([("out", .string(out)), ("events", .int(Int64(n))), ("evidence", .int(Int64(written.evidence))),
+                                                      ("bytes", .int(Int64(bytes))), ("base", JSON(base)),
+                                                      ("encrypted", .bool(written.encrypted)), ("recipients", .array(written.recipients.map { .string($0.hex) }))]).compact)
                 } else {
-                    GlossCommandLine.out("wrote \(n) events (\(bytes) bytes) to \(out) (not encrypted)")
+                    let evidence = written.evidence == 0 ? "" : " and \(written.evidence) events of fork evidence"
+                    if written.encrypted {
+                        GlossCommandLine.out("wrote \(n) events\(evidence) (\(bytes) bytes) to \(out), encrypted to \(written.recipients.count) recipients: "
+                                             + written.recipients.map { $0 == r.replicaID ? "\($0.short) (this replica)" : $0.short }.joined(separator: ", "))
+                    } else {
+                        GlossCommandLine.out("wrote \(n) events\(evidence) (\(bytes) bytes) to \(out) (not encrypted)")
+                    }
                 }
             }
         }

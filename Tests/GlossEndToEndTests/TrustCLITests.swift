@@ -74,5 +74,15 @@ import Testing
         #expect(try gloss("verify", "--dir", c).stdout.contains("FORK replica"))
         // The replica that wrote one branch has no evidence: a clean log, exit 0.
         #expect(try gloss("verify", "--dir", a.path).status == 0)
+        // c's bundles carry the evidence (format 2): the writer of one branch learns of the fork
+        // from one, and a bundle of a replica that knows no fork has none.
+        let fromC = tmp.sub("c.glossb").path
+        let export = try gloss("bundle", "export", "--dir", c, "--all", "--out", fromC, "--json")
+        #expect(export.status == 0 && export.object["events"] as? Int == 1 && export.object["evidence"] as? Int == 2, "\(export.stdout)")
+        #expect(try gloss("bundle", "export", "--dir", c, "--all", "--out", tmp.sub("c2.glossb").path).stdout.contains("and 2 events of fork evidence"))
+        let imported = try gloss("bundle", "import", "--dir", a.path, "--json", fromC)
+        #expect(imported.status == 2 && imported.object["forks"] as? Int == 1, "a fork detected: exit 2 \(imported.stdout) \(imported.stderr)")
+        #expect(try gloss("verify", "--dir", a.path).status == 9, "a holds the evidence now")
+        #expect(try gloss("bundle", "export", "--dir", twin.path, "--all", "--out", tmp.sub("t.glossb").path, "--json").object["evidence"] as? Int == 0)
     }
 }

@@ -125,14 +125,16 @@ import Testing
         let dir = repositoryRoot().appendingPathComponent("Protocol/vectors")
         let tmp = TempDir("gloss-bundle-vector")
         defer { tmp.remove() }
-        let fresh = tmp.sub("bundle-basic.glossb")
-        let description = try GoldenVectors.basicBundle(to: fresh).pretty + "\n"
+        let description = try GoldenVectors.bundles(in: tmp.url).pretty + "\n"
+        let files = ["bundle-basic.glossb", "bundle-fork.glossb"]
         if ProcessInfo.processInfo.environment["GLOSS_WRITE_VECTORS"] == "1" {
-            try? FileManager.default.removeItem(at: dir.appendingPathComponent("bundle-basic.glossb"))
-            try FileManager.default.copyItem(at: fresh, to: dir.appendingPathComponent("bundle-basic.glossb"))
+            for f in files {
+                try? FileManager.default.removeItem(at: dir.appendingPathComponent(f))
+                try FileManager.default.copyItem(at: tmp.sub(f), to: dir.appendingPathComponent(f))
+            }
             try description.write(to: dir.appendingPathComponent("bundles.json"), atomically: true, encoding: .utf8)
         }
-        #expect(try Data(contentsOf: dir.appendingPathComponent("bundle-basic.glossb")) == Data(contentsOf: fresh))
+        for f in files { #expect(try Data(contentsOf: dir.appendingPathComponent(f)) == Data(contentsOf: tmp.sub(f)), "\(f)") }
         #expect(try String(contentsOf: dir.appendingPathComponent("bundles.json"), encoding: .utf8) == description)
     }
 }
@@ -148,5 +150,19 @@ extension GoldenBundleTests {
         #expect(s.articles == 1 && s.notes == 0)   // A2's note was edited by B1, then deleted by A3
         #expect(s.notUnderstood == 1)              // B2: unknown type, payload purged
         #expect(try r.verify().faults.isEmpty)
+    }
+
+    /// The format 2 golden bundle: the importer freezes B's feed at seq 2 and keeps both as evidence.
+    @Test func theGoldenForkBundleFreezesTheForkedFeed() throws {
+        let tmp = TempDir("gloss-golden-fork")
+        defer { tmp.remove() }
+        let r = try Replica.create(in: tmp.url, analyst: "zed", clock: MockClock().function)
+        let rep = try r.importBundle(at: repositoryRoot().appendingPathComponent("Protocol/vectors/bundle-fork.glossb"))
+        #expect(rep.checksumOK == true && rep.headerProblems.isEmpty && rep.error == nil && rep.acknowledgementRecorded)
+        #expect(rep.summary.applied == 5 && rep.summary.forks == 1, "\(rep.summary)")  // A1, A2, B1, A3 and the first of B2, B2′
+        let s = try r.status()
+        #expect(s.feedProblems.first?.state == .forked && s.versionVector[fixedKey("vector-B").replicaID] == 1)
+        let v = try r.verify()
+        #expect(v.faults.isEmpty && v.forks.first?.seq == 2 && v.forks.first?.evidence == 2, "\(v)")
     }
 }
