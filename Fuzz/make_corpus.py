@@ -113,6 +113,9 @@ def bundles():
     first_record_end += 4 + (0 if pay_len == 0xFFFFFFFF else pay_len)
     w.add("one record then cut", b[:first_record_end])
     w.add("cut inside the first envelope", b[:header_end + 4 + env_len // 2])
+    # Format 2: fork evidence after the records (05 §Fork evidence).
+    with open(os.path.join(VECTORS, "bundle-fork.glossb"), "rb") as f:
+        w.add("bundle-fork", f.read())
     w.add("no trailer", b[:-48])
     w.add("trailer cut", b[:-20])
     w.add("empty", b"")

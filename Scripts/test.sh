@@ -61,7 +61,7 @@ run_swift_tests hub --filter "$hub"
 
 echo "== independent verifier (Python, from Protocol/ alone)"
 python3 Scripts/verify_protocol.py --vectors Protocol/vectors/events.json --wire Protocol/vectors/wire.json \
-  --bundle Protocol/vectors/bundle-basic.glossb --payloads Protocol/vectors/payloads.json \
+  --bundle Protocol/vectors/bundles.json --payloads Protocol/vectors/payloads.json \
   --encrypted Protocol/vectors/bundles-encrypted.json
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"; Scripts/pg-cluster.sh stop "$pg_dir"' EXIT

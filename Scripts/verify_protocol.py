@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent verifier for the Gloss protocol: events (format 1), bundles (format 1), wire (version 1).
+"""Independent verifier for the Gloss protocol: events (format 1), bundles (formats 1 and 2), wire (version 1).
 
 Written from the Protocol documents only (Protocol/01-event.md, 02-payloads.md, 03-store.md,
 05-bundle.md, 07-wire.md), never from the Swift sources, so that it can catch places where the
@@ -22,11 +22,12 @@ steps of the wire handshake, the payload vectors. A fault that belongs to no sin
 feed whose head names no stored event) is reported as one extra failed item.
 
 --bundle streams each file (one record in memory at a time) through 05 §Layout and reports:
-  header   magic "GLOSSBDL" and format 1 (otherwise not framed further), both vectors (count
+  header   magic "GLOSSBDL" and format 1 or 2 (otherwise not framed further), both vectors (count
            ≤ 1,000,000 checked before the entries are read; entries strictly ascending by replica,
-           seq ≥ 1), Ed25519 header_sig by `sender` over "GLOSS-BUNDLE-V1" ‖ header bytes before it.
-           Bad vector order or signature makes the file unusable (05 §Reading) but still framed, so
-           the records are checked too.
+           seq ≥ 1), event_count, in format 2 evidence_count (0 makes the file unusable), Ed25519
+           header_sig by `sender` over "GLOSS-BUNDLE-V1" ‖ header bytes before it (evidence_count
+           included). Bad vector order, evidence_count 0 or a bad signature make the file unusable
+           (05 §Reading) but leave it framed, so the records are checked too.
   record i envelope_len 1 … 4,194,304 and payload_len ≤ 8,388,608 or 0xFFFFFFFF (purged, no bytes);
            a length outside these ends the read. The event as in 01 §Verification: id, structure,
            payload length/hash unless purged, and every signature. Then, with b = base_vector and
@@ -36,12 +37,22 @@ feed whose head names no stored event) is reported as one extra failed item.
            entries grow over the feed's accumulation seen in the bundle (exact from seq 1, a lower
            bound otherwise); each deps entry is ≤ S, and when above b it is an earlier record
            (a later record: causality fault; absent: the bundle misses an event above its base).
-  trailer  magic "GLOSSEND", count = header event_count, SHA-256 of every byte before the trailer,
-           and nothing after the trailer (assumed: 05 does not say it).
-  vectors  when every record was read: event_count = Σ max(0, S[r] − b[r]) and every seq
-           b[r]+1 … S[r] of each feed is present (05 §Export).
+  record i (evidence k), format 2: the evidence_count records after the event records (05 §Fork
+           evidence), framed like any record; the event as in 01 §Verification on its own (id,
+           structure, payload length/hash unless purged, and its own signature: no event of the
+           bundle vouches for it); its seq is S[replica] + 1 (1 when S does not name the feed); the
+           records ascend strictly by (replica id, event id). They take no part in the coverage and
+           chain checks of the event records above (they lie above S by design); their deps, prev and
+           payload are described in notes.
+  evidence format 2, when every evidence record was read: every feed has two or more evidence
+           records (05: "two or more"; a lone one proves no fork), and a note per forked feed.
+  trailer  magic "GLOSSEND", count = event_count + evidence_count (format 1: event_count), SHA-256
+           of every byte before the trailer, and nothing after the trailer (05 §Layout).
+  vectors  when every event record was read: event_count = Σ max(0, S[r] − b[r]) and every seq
+           b[r]+1 … S[r] of each feed is present (05 §Export); evidence records are not counted.
   expected when a bundles.json beside the file (or given as the FILE) lists it: sender, both
-           vectors, eventCount, eventIds in record order, purgedPayloads (0-based record indices).
+           vectors, eventCount, eventIds in record order, evidenceCount and evidenceIds in record
+           order (absent: 0 and []), purgedPayloads (0-based record indices over all records).
   A file that ends early fails the item being read with `truncated` (and the trailer: not reached).
 
 --wire rebuilds both key-exchange messages from the ephemeral private keys and challenges, the
@@ -1592,13 +1603,14 @@ def verify_db(path: Path) -> Section:
 BUNDLE_MAGIC = b"GLOSSBDL"
 BUNDLE_TRAILER_MAGIC = b"GLOSSEND"
 BUNDLE_FORMAT = 1
+BUNDLE_FORMAT_EVIDENCE = 2  # 05 §Layout: format 2 adds evidence_count and the fork evidence records
 BUNDLE_CONTEXT = b"GLOSS-BUNDLE-V1"
 PURGED = 0xFFFF_FFFF  # 05 §Layout: payload_len of a purged payload; no bytes follow
 MAX_VECTOR = 1_000_000  # 05 §(intro) and 01 §Limits: version-vector entries
 
 # Kinds of bundle and wire faults, besides the event ones above.
 FRAMING, TRUNCATED, HEADER, HEADER_SIG, TRAILER, CHECKSUM = "framing", "truncated", "header", "header-signature", "trailer", "checksum"
-CAUSALITY, COVERAGE, EXPECTED = "causality", "coverage", "expected"
+CAUSALITY, COVERAGE, EXPECTED, EVIDENCE = "causality", "coverage", "expected", "evidence"
 WIRE, MESSAGE = "wire", "message"
 
 
@@ -1865,20 +1877,34 @@ class BundleHeader:
     sender_vector: list[tuple[bytes, int]]
     base_vector: list[tuple[bytes, int]]
     event_count: int
+    format: int = BUNDLE_FORMAT
+    evidence_count: int = 0  # format 2 only (05 §Layout); 0 for format 1
+
+    @property
+    def record_count(self) -> int:
+        """05 §Layout: every record of the file, the trailer's count: event_count + evidence_count."""
+        return self.event_count + self.evidence_count
+
+    @property
+    def count_name(self) -> str:
+        """How the header's record count is named in messages."""
+        return "event_count" if self.format == BUNDLE_FORMAT else "event_count + evidence_count"
 
 
 def read_bundle_header(s: BundleStream, item: Item) -> Optional[BundleHeader]:
     """05 §Layout header. Returns None when the file cannot be framed past the header (bad magic,
-    format, or a vector above the limit). Ordering faults of a vector and a bad header signature make
-    the file unusable (05 §Reading) but leave it framed, so the records are still checked."""
+    format neither 1 nor 2, or a vector above the limit). Ordering faults of a vector, format 2 with
+    evidence_count 0 and a bad header signature make the file unusable (05 §Reading) but leave it
+    framed, so the records are still checked."""
     s.capture = bytearray()
     magic = s.take(8, "header magic")
     if magic != BUNDLE_MAGIC:
         item.fail(HEADER, f"magic {magic!r} is not {BUNDLE_MAGIC!r}: not a bundle (unusable)")
         return None
     fmt = s.uint(2, "header format")
-    if fmt != BUNDLE_FORMAT:
-        item.fail(HEADER, f"bundle format {fmt} is not {BUNDLE_FORMAT}: unsupported (unusable)")
+    if fmt not in (BUNDLE_FORMAT, BUNDLE_FORMAT_EVIDENCE):
+        item.fail(HEADER, f"bundle format {fmt} is neither {BUNDLE_FORMAT} nor {BUNDLE_FORMAT_EVIDENCE}: "
+                          "unsupported (unusable)")
         return None
     team = s.take(32, "header team")
     sender = s.take(32, "header sender")
@@ -1893,6 +1919,12 @@ def read_bundle_header(s: BundleStream, item: Item) -> Optional[BundleHeader]:
             item.fail(HEADER, f"{fault} (unusable)")
         vectors.append(entries)
     count = s.uint(8, "header event_count")
+    evidence = 0
+    if fmt == BUNDLE_FORMAT_EVIDENCE:
+        evidence = s.uint(8, "header evidence_count")
+        if evidence == 0:
+            item.fail(HEADER, "format 2 with evidence_count 0: a bundle without fork evidence is format 1 "
+                              "(05 §Reading: unusable)")
     signed = bytes(s.capture)
     s.capture = None
     header_sig = s.take(SIGNATURE_LEN, "header_sig")
@@ -1902,9 +1934,10 @@ def read_bundle_header(s: BundleStream, item: Item) -> Optional[BundleHeader]:
         item.fail(HEADER_SIG, f"header_sig does not verify under sender {short(sender)} over "
                               f"\"GLOSS-BUNDLE-V1\" ‖ {len(signed)} header bytes ({type(exc).__name__}) (unusable)")
     item.notes.append(f"team {team.hex() if team != ZERO32 else '(all zero: no team)'}, sender {sender.hex()}")
-    item.notes.append(f"sender_vector {vector_text(vectors[0])}, base_vector {vector_text(vectors[1])}, "
-                      f"event_count {count}, header {len(signed) + SIGNATURE_LEN} bytes")
-    return BundleHeader(team, sender, vectors[0], vectors[1], count)
+    counts = f"event_count {count}" + (f", evidence_count {evidence}" if fmt == BUNDLE_FORMAT_EVIDENCE else "")
+    item.notes.append(f"format {fmt}, sender_vector {vector_text(vectors[0])}, base_vector {vector_text(vectors[1])}, "
+                      f"{counts}, header {len(signed) + SIGNATURE_LEN} bytes")
+    return BundleHeader(team, sender, vectors[0], vectors[1], count, fmt, evidence)
 
 
 @dataclass
@@ -1913,14 +1946,17 @@ class BundleResult:
 
     header: Optional[BundleHeader] = None
     ids: list[str] = field(default_factory=list)
+    evidence_ids: list[str] = field(default_factory=list)  # format 2: the evidence records, in record order
     purged: list[int] = field(default_factory=list)
     complete: bool = False  # all event_count records were framed and read
+    evidence_complete: bool = False  # and all evidence_count records after them
 
 
 EARLY_TRAILER, UNFRAMEABLE = "early trailer", "unframeable"
 
 
-def read_bundle_record(s: BundleStream, index: int, count: int, items: list[Item]) -> Union[str, tuple[Item, bytes, Optional[bytes]]]:
+def read_bundle_record(s: BundleStream, index: int, count: int, items: list[Item],
+                       count_name: str = "event_count") -> Union[str, tuple[Item, bytes, Optional[bytes]]]:
     """05 §Layout record: envelope_len (1 … 4,194,304), envelope, payload_len (≤ 8,388,608, or
     0xFFFFFFFF for a purged payload with no bytes), payload. Returns (item, envelope, payload or None
     when purged), or EARLY_TRAILER when the trailer magic stands where a record should start, or
@@ -1929,7 +1965,7 @@ def read_bundle_record(s: BundleStream, index: int, count: int, items: list[Item
     items.append(item)
     if s.peek(8) == BUNDLE_TRAILER_MAGIC:
         item.fail(FRAMING, f"trailer magic at byte {s.offset} where record {index} of {count} should start: "
-                           f"the header's event_count {count} is larger than the records present")
+                           f"the header's {count_name} {count} is larger than the records present")
         return EARLY_TRAILER
     envelope_len = s.uint(4, f"record {index} envelope_len")
     if not 1 <= envelope_len <= MAX_ENVELOPE:
@@ -1947,20 +1983,21 @@ def read_bundle_record(s: BundleStream, index: int, count: int, items: list[Item
     return item, envelope, s.take(payload_len, f"record {index} payload ({payload_len} bytes)")
 
 
-def read_bundle_trailer(s: BundleStream, item: Item, count: int) -> None:
-    """05 §Layout trailer: magic, the same count, SHA-256 of every byte before the trailer; and
-    nothing after it (05 does not say so explicitly: assumed, see the module docstring)."""
+def read_bundle_trailer(s: BundleStream, item: Item, count: int, count_name: str = "event_count") -> None:
+    """05 §Layout trailer: magic, record_count = the header's event_count + evidence_count (`count`,
+    format 1: event_count), SHA-256 of every byte before the trailer; and nothing after it (05 §Layout:
+    'a verifier reports trailing bytes')."""
     s.hashing = False
     digest = s.sha.digest()
     start = s.offset
     magic = s.take(8, "trailer magic")
     if magic != BUNDLE_TRAILER_MAGIC:
         item.fail(TRAILER, f"bytes {magic.hex()} at byte {start} are not the trailer magic {BUNDLE_TRAILER_MAGIC!r}: "
-                           f"more records than the header's event_count {count}, or misframed records")
+                           f"more records than the header's {count_name} {count}, or misframed records")
         return
-    trailer_count = s.uint(8, "trailer event_count")
+    trailer_count = s.uint(8, "trailer record_count")
     if trailer_count != count:
-        item.fail(TRAILER, f"trailer event_count {trailer_count} is not the header's {count}")
+        item.fail(TRAILER, f"trailer record_count {trailer_count} is not the header's {count_name} {count}")
     checksum = s.take(32, "trailer checksum")
     if checksum != digest:
         item.fail(CHECKSUM, f"checksum {short(checksum)} is not SHA-256 of bytes 0 … {start - 1} ({short(digest)})")
@@ -1972,8 +2009,9 @@ def read_bundle_trailer(s: BundleStream, item: Item, count: int) -> None:
 
 
 def check_bundle_coverage(header: BundleHeader, checker: StreamChecker) -> Item:
-    """05 §Export: `event_count` is the vector difference sender_vector − base_vector, and the records
-    of each feed run from base + 1 up to the sender's seq."""
+    """05 §Export: `event_count` is the vector difference sender_vector − base_vector, and the event
+    records of each feed run from base + 1 up to the sender's seq. Evidence records (format 2) lie at
+    S[r] + 1 by design and are not part of this: `checker` holds the event records only."""
     item = Item("vectors  (records = sender_vector − base_vector, 05 §Export)")
     sender, base = dict(header.sender_vector), dict(header.base_vector)
     difference = sum(max(0, seq - base.get(replica, 0)) for replica, seq in sender.items())
@@ -1990,6 +2028,82 @@ def check_bundle_coverage(header: BundleHeader, checker: StreamChecker) -> Item:
     return item
 
 
+def check_evidence_record(item: Item, env: Envelope, eid: bytes, payload: Optional[bytes], header: BundleHeader,
+                          checker: StreamChecker, previous: Optional[tuple[bytes, int, bytes]]) -> None:
+    """05 §Fork evidence (format 2), for one evidence record whose envelope parsed (check_event_record
+    has already checked its structure, payload and own signature — this verifier asks each evidence
+    event to carry a valid signature of its own, stricter than 01 step 3 allows, since a writer signs
+    every event). Checked here: its seq is S[r] + 1 or S[r] + 2 (S[r] = 0 when sender_vector does not
+    name the feed: the frozen feed's head is fork_seq − 1, and the evidence is the events at the fork
+    seq and the seq after it), and it comes after the previous evidence record `previous` =
+    (replica, seq, id) in (replica id, seq, event id) order. Its prev, time and deps are described in
+    notes (05 states no rule for them); it is not fed to `checker`."""
+    sender = dict(header.sender_vector)
+    held = sender.get(env.replica, 0)
+    if env.seq not in (held + 1, held + 2):
+        named = f"sender_vector[{short(env.replica)}] = {held}" if env.replica in sender else             f"sender_vector does not name feed {short(env.replica)}"
+        item.fail(EVIDENCE, f"evidence at seq {env.seq}, but {named}: fork evidence lies at seq {held + 1} or {held + 2} "
+                            "(05 §Fork evidence: sender_vector[r] + 1 or + 2)")
+    if previous is not None and (env.replica, env.seq, eid) <= previous:
+        same = "the same event as" if (env.replica, env.seq, eid) == previous else "not after"
+        item.fail(EVIDENCE, f"evidence (feed {short(env.replica)}, seq {env.seq}, id {short(eid)}) is {same} the previous "
+                            f"evidence record (feed {short(previous[0])}, seq {previous[1]}, id {short(previous[2])}): evidence "
+                            "records ascend by replica id, then seq, then event id (05 §Fork evidence)")
+    run = checker.feeds.get(env.replica)
+    below = checker.where.get((env.replica, env.seq - 1))
+    if env.seq == 1:
+        joins = False
+    elif run is not None and run.last_seq == env.seq - 1 and run.last_id == env.prev:
+        joins = True
+        item.notes.append(f"prev is the id of record {below} (seq {env.seq - 1}), the last event record of the feed")
+    else:
+        joins = False
+        where = "not an event record of this bundle" if run is None or run.last_seq != env.seq - 1 else             f"not the id of record {below} (seq {env.seq - 1}, {short(run.last_id)}): this key signed another seq {env.seq - 1}"
+        item.notes.append(f"prev {short(env.prev)} is {where} (not checked: 05 states no rule for it)")
+    if joins and run is not None and env.time <= run.last_time:
+        item.notes.append(f"time {env.time} does not increase over its predecessor's {run.last_time} (not a fault, 01 §Time)")
+    above = [f"{short(r)}:{q}" for r, q in env.deps if q > sender.get(r, 0)]
+    if above:
+        item.notes.append(f"deps entr{'ies' if len(above) > 1 else 'y'} {', '.join(above)} above sender_vector "
+                          "(a receiver keeps this event pending until it holds them; 05 states no rule)")
+    full = dict(run.acc_deps) if joins and run is not None else {}
+    for dep_replica, dep_seq in env.deps:
+        full[dep_replica] = max(full.get(dep_replica, 0), dep_seq)
+    if payload is not None and not payload_fault(env, payload):
+        info = EventInfo(env.replica, env.seq, env.type, full)
+        reason, notes = understand_payload(env, payload, info, checker.infos.get)
+        item.notes += notes
+        item.notes.append(f"payload not understood within this bundle (02, not a fault): {reason}"
+                          if reason else "payload understood (02)")
+
+
+def check_bundle_evidence(header: BundleHeader, evidence: list[tuple[int, Envelope, bytes]], complete: bool) -> Item:
+    """05 §Fork evidence (format 2), over all evidence records: per feed, the events the sender holds
+    at its fork seq and the seq after it, "at least two per feed" — a feed with a single evidence
+    record shows no fork. Two records at one (replica, seq) are the point, not a fault: each forked
+    feed is reported in a note."""
+    item = Item("evidence (fork evidence records, 05 §Fork evidence)")
+    by_feed: dict[bytes, list[tuple[int, Envelope, bytes]]] = {}
+    for entry in evidence:
+        by_feed.setdefault(entry[1].replica, []).append(entry)
+    for replica, entries in sorted(by_feed.items()):
+        distinct = {eid for _, _, eid in entries}
+        seqs = sorted({env.seq for _, env, _ in entries})
+        records = ", ".join(f"record {index} ({short(eid)}, seq {env.seq}, prev {short(env.prev)})" for index, env, eid in entries)
+        if len(distinct) < 2:
+            item.fail(EVIDENCE, f"feed {short(replica)} has a single evidence event ({records}): 05 §Fork evidence "
+                                "sends at least two events per forked feed; one proves no fork")
+        elif len(seqs) == 1:
+            item.notes.append(f"feed {short(replica)} is forked at seq {seqs[0]}: {len(distinct)} events — {records}")
+        else:
+            item.notes.append(f"feed {short(replica)}: evidence at seqs {seqs} (the fork seq and the seq after it) — {records}")
+    if not complete:
+        item.notes.append(f"{len(evidence)} of {header.evidence_count} evidence records read before the read ended")
+    elif item.ok:
+        item.notes.append(f"{len(evidence)} evidence records over {len(by_feed)} forked feed(s)")
+    return item
+
+
 def verify_bundle(path: Path, expected: Optional[dict[str, Any]] = None) -> Section:
     """--bundle: stream one bundle through every check of 05-bundle.md and 01 §Verification."""
     try:
@@ -2001,7 +2115,8 @@ def verify_bundle(path: Path, expected: Optional[dict[str, Any]] = None) -> Sect
     items.append(header_item)
     result = BundleResult()
     checker: Optional[StreamChecker] = None
-    chains: dict[bytes, list[tuple[Item, Envelope, bytes]]] = {}
+    chains: dict[bytes, list[tuple[Item, Envelope, bytes]]] = {}  # event records only (05: evidence stands alone)
+    evidence: list[tuple[int, Envelope, bytes]] = []
     current = header_item
     with handle:
         s = BundleStream(handle)
@@ -2013,9 +2128,10 @@ def verify_bundle(path: Path, expected: Optional[dict[str, Any]] = None) -> Sect
             else:
                 checker = StreamChecker(dict(header.base_vector), dict(header.sender_vector))
                 framed = True
+                total, count_name = header.record_count, header.count_name
                 for index in range(header.event_count):
                     current = None
-                    record = read_bundle_record(s, index, header.event_count, items)
+                    record = read_bundle_record(s, index, total, items, count_name)
                     current = items[-1]
                     if isinstance(record, str):
                         framed = record == EARLY_TRAILER
@@ -2037,10 +2153,34 @@ def verify_bundle(path: Path, expected: Optional[dict[str, Any]] = None) -> Sect
                         item.notes += notes
                         item.notes.append(f"payload not understood within this bundle (02, not a fault): {reason}"
                                           if reason else "payload understood (02)")
-                current = trailer_item
                 result.complete = len(result.ids) == header.event_count
+                if framed and result.complete:
+                    # 05 §Fork evidence: evidence_count records after the event records, each
+                    # checked on its own and kept out of the coverage and chain checks above.
+                    previous: Optional[tuple[bytes, int, bytes]] = None
+                    for number in range(header.evidence_count):
+                        index = header.event_count + number
+                        current = None
+                        record = read_bundle_record(s, index, total, items, count_name)
+                        current = items[-1]
+                        current.label = f"record {index} (evidence {number})"
+                        if isinstance(record, str):
+                            framed = record == EARLY_TRAILER
+                            break
+                        item, envelope, payload = record
+                        env, eid = check_event_record(item, envelope, payload)
+                        result.evidence_ids.append(eid.hex())
+                        if payload is None:
+                            result.purged.append(index)
+                        if env is None:
+                            continue
+                        check_evidence_record(item, env, eid, payload, header, checker, previous)
+                        evidence.append((index, env, eid))
+                        previous = (env.replica, env.seq, eid)
+                    result.evidence_complete = len(result.evidence_ids) == header.evidence_count
+                current = trailer_item
                 if framed:
-                    read_bundle_trailer(s, trailer_item, header.event_count)
+                    read_bundle_trailer(s, trailer_item, total, count_name)
                 else:
                     trailer_item.fail(TRAILER, "not reached: the read ended at an unframeable record; checksum not checked")
         except Truncated as exc:
@@ -2055,17 +2195,26 @@ def verify_bundle(path: Path, expected: Optional[dict[str, Any]] = None) -> Sect
     items.append(trailer_item)
     if result.complete and result.header is not None and checker is not None:
         items.append(check_bundle_coverage(result.header, checker))
+    if result.header is not None and result.header.evidence_count and result.complete:
+        items.append(check_bundle_evidence(result.header, evidence, result.evidence_complete))
     if expected is not None:
         items.append(compare_bundle_expectations(expected, result))
-    count = result.header.event_count if result.header else "?"
-    title = f"Gloss bundle: {path} ({count} events declared, {len(result.ids)} records read)"
+    header = result.header
+    if header is None:
+        declared = "? events declared"
+    elif header.format == BUNDLE_FORMAT:
+        declared = f"{header.event_count} events declared"
+    else:
+        declared = f"format {header.format}: {header.event_count} events and {header.evidence_count} evidence records declared"
+    title = f"Gloss bundle: {path} ({declared}, {len(result.ids) + len(result.evidence_ids)} records read)"
     return Section(title, items, f"bundle {path.name}")
 
 
 def compare_bundle_expectations(expected: dict[str, Any], result: BundleResult) -> Item:
-    """vectors/bundles.json: sender, senderVector, baseVector, eventCount, eventIds (in record order)
-    and purgedPayloads (0-based record indices) must equal what was read."""
-    item = Item("expected (bundles.json: sender, vectors, count, ids, purged records)")
+    """vectors/bundles.json: sender, senderVector, baseVector, eventCount, eventIds (in record order),
+    evidenceCount and evidenceIds (format 2, in record order; absent: 0 and []) and purgedPayloads
+    (0-based record indices) must equal what was read."""
+    item = Item("expected (bundles.json: sender, vectors, counts, ids, evidence, purged records)")
     header = result.header
     if header is None:
         item.fail(EXPECTED, "the header could not be read")
@@ -2083,6 +2232,8 @@ def compare_bundle_expectations(expected: dict[str, Any], result: BundleResult) 
             ("baseVector", as_vector(expected["baseVector"]), {r.hex(): s for r, s in header.base_vector}),
             ("eventCount", expected["eventCount"], header.event_count),
             ("eventIds", [str(x).lower() for x in expected["eventIds"]], result.ids),
+            ("evidenceCount", expected.get("evidenceCount", 0), header.evidence_count),
+            ("evidenceIds", [str(x).lower() for x in expected.get("evidenceIds", [])], result.evidence_ids),
             ("purgedPayloads", sorted(expected.get("purgedPayloads", [])), result.purged),
         ]
     except (KeyError, AttributeError, TypeError, InputError) as exc:
@@ -2092,7 +2243,8 @@ def compare_bundle_expectations(expected: dict[str, Any], result: BundleResult) 
         if stated != actual:
             item.fail(EXPECTED, f"{name}: bundles.json says {stated!r}, the bundle gives {actual!r}")
     if item.ok:
-        item.notes.append(f"{len(result.ids)} event ids, purged records {result.purged}: as stated")
+        item.notes.append(f"{len(result.ids)} event ids, {len(result.evidence_ids)} evidence ids, "
+                          f"purged records {result.purged}: as stated")
     return item
 
 

@@ -285,7 +285,10 @@ extension ReplicaStore {
             // roster refuses or denies, or that breaks its feed's rules, is refused or quarantined
             // as it is when it comes first (it counted as fork evidence only when it came second, so
             // replicas that received the same events diverged by their order; an audit, 2026-12-06).
-            // One whose `prev` is not the held predecessor's id is a fork whatever it says.
+            // One whose `prev` is not the held predecessor's id is a fork whatever it says — at
+            // seq − 1, where its signer signed the held event and the one it names (as at head + 1
+            // below: the fork seq must not depend on how much of the feed the receiver held).
+            var forkSeq = env.seq
             if let own = h.feed {
                 let predecessor: (id: Data, time: UInt64)? = env.seq == 1 ? nil : try db.first(
                     "SELECT id, time FROM events WHERE feed = ? AND seq = ?", { $0.add(own); $0.add(Int64(env.seq - 1)) }
@@ -294,9 +297,11 @@ extension ReplicaStore {
                     if case .outcome(let o) = try admit(e, ownFeed: own, predecessorTime: predecessor?.time ?? 0, fromPending: fromPending, stall: false, &s, db) {
                         return o
                     }
+                } else if predecessor != nil {
+                    forkSeq = env.seq - 1
                 }
             }
-            return try freeze(env.replica, at: env.seq, evidence: e, &s, db)
+            return try freeze(env.replica, at: forkSeq, evidence: e, &s, db)
         }
         if env.seq > h.seq + 1 {
             return try park(e, "waiting for seq \(h.seq + 1) of \(env.replica.short)", until: .feed(env.replica, env.seq - 1), fromPending: fromPending, &s, db)

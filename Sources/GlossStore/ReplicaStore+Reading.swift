@@ -154,16 +154,18 @@ extension ReplicaStore {
 }
 
 extension ReplicaStore {
-    /// Fork evidence to forward in a sync session (Protocol/07-wire.md §Streaming): for every feed
-    /// frozen here, each held event at its fork seq (two or more, ascending id). A peer that receives
-    /// them freezes the feed at the same seq — whichever branch it held, or none yet — so events of
-    /// other feeds that depend on the forked part are not left waiting there.
-    /// These are the ids of that evidence, in the order it is sent (by replica, then id); the sync
-    /// stream reads each with `forkEvidence(id:)` in its batch's short read.
+    /// Fork evidence to forward in a sync session or a bundle (Protocol/07-wire.md §Session,
+    /// 05-bundle.md §Fork evidence): for every feed frozen here, each held event at its fork seq and
+    /// at the seq after it — two events at the fork seq, or the one held there and an event after it
+    /// whose `prev` names another. A peer that receives them meets the same evidence and freezes the
+    /// feed at the same seq — whichever branch it held, or none yet — so events of other feeds that
+    /// depend on the forked part are not left waiting there.
+    /// These are the ids of that evidence, in the order it is sent (by replica, seq, then id); the
+    /// sync stream reads each with `forkEvidence(id:)` in its batch's short read.
     public func forkEvidenceIDs(_ db: Database) throws -> [Data] {
         try Data.fetchAll(db, sql: """
-            SELECT k.id FROM feeds f CROSS JOIN forks k ON k.replica = f.replica AND k.seq = f.fork_seq
-            WHERE f.fork_seq IS NOT NULL ORDER BY f.replica, k.id
+            SELECT k.id FROM feeds f CROSS JOIN forks k ON k.replica = f.replica AND k.seq IN (f.fork_seq, f.fork_seq + 1)
+            WHERE f.fork_seq IS NOT NULL ORDER BY f.replica, k.seq, k.id
             """)
     }
 

@@ -259,14 +259,22 @@ public final class BundleReader {
         nextSeq[r] = env.seq &+ 1
     }
 
-    /// Fork evidence lies at the seq after the sender's head of its feed (a frozen feed's head is
-    /// `fork_seq − 1`), after every event record.
+    /// Fork evidence lies at the fork seq of its feed or the seq after it — the sender's head of a
+    /// frozen feed is `fork_seq − 1` — after every event record, ascending by (replica, seq, id).
     private func checkEvidenceAgainstHeader(_ env: EventEnvelope) {
         let head = header.senderVector[env.replica]
-        if env.seq != head &+ 1 {
-            headerProblem("evidence record \(recordsRead - header.eventCount) is seq \(env.seq) of \(env.replica.short), not the seq after the sender vector's \(head)")
+        let k = recordsRead - header.eventCount
+        if env.seq != head &+ 1 && env.seq != head &+ 2 {
+            headerProblem("evidence record \(k) is seq \(env.seq) of \(env.replica.short), not one or two above the sender vector's \(head)")
         }
+        let key = (env.replica.raw.bytes, env.seq, env.id.raw.bytes)
+        if let last = lastEvidence,
+           !(last.0.lexicographicallyPrecedes(key.0) || (last.0 == key.0 && (last.1 < key.1 || (last.1 == key.1 && last.2.lexicographicallyPrecedes(key.2))))) {
+            headerProblem("evidence record \(k) (\(env.replica.short) seq \(env.seq)) is not after the one before it in (replica, seq, id) order")
+        }
+        lastEvidence = key
     }
+    private var lastEvidence: ([UInt8], UInt64, [UInt8])?
 
     /// After the last record: every feed the sender vector names above the base has all its records.
     private func checkFeedsComplete() {

@@ -226,8 +226,9 @@ import Testing
         var records: UInt64 = 0
         while let e = try reader.next() { records += 1; if records > header.eventCount { evidence.append(e) } }
         #expect(reader.headerHolds, "\(reader.headerProblems)")
-        #expect(evidence.count == Int(header.evidenceCount) && evidence.count == 2)
-        #expect(evidence.allSatisfy { $0.envelope.replica == a.replicaID && $0.envelope.seq == 4 } && Set(evidence.map(\.id)).count == 2)
+        // a's seq 4 and the twin's at the fork seq, a's seq 5 after it.
+        #expect(evidence.count == Int(header.evidenceCount) && evidence.count == 3)
+        #expect(evidence.map(\.envelope.seq) == [4, 4, 5] && evidence.allSatisfy { $0.envelope.replica == a.replicaID } && Set(evidence.map(\.id)).count == 3)
         let finderStatus = try finder.status()
         for r in [holdsA, holdsTwin, fresh] {
             let report = try r.importBundle(at: fromFinder)
@@ -248,7 +249,42 @@ import Testing
         #expect(try BundleReader(handle: h2).readHeader().format == 1)
     }
 
-    /// Format 2's header is believed only as far as it holds: evidence not at the seq after the
+    /// A fork found by a `prev` that names another event than the one held (the twin's seq 5 after
+    /// its own seq 4, received by a replica holding a's seq 4): the evidence is the held event at
+    /// the fork seq and the events after it, so every receiver meets the mismatch too.
+    @Test func forkEvidenceOfAPrevMismatchFreezesEveryReceiverAtTheSameSeq() throws {
+        let sim = try Simulation(replicas: 5, seed: 20, label: "fork-prev")
+        let (a, finder, holdsA, holdsTwin, fresh) = (sim.replicas[0], sim.replicas[1], sim.replicas[2], sim.replicas[3], sim.replicas[4])
+        for _ in 0..<3 { try sim.randomOperation(on: 0) }
+        let copyDir = sim.tmp.sub("a-copy")
+        try FileManager.default.copyItem(at: sim.tmp.sub("r0"), to: copyDir)
+        let twin = try Replica.open(at: copyDir, clock: sim.clock.function)
+        try sim.randomOperation(on: 0)
+        let aUpTo4 = try export(a, sim, name: "a4.glossb")
+        try sim.randomOperation(on: 0)
+        let on = try twin.store.read { try String.fetchOne($0, sql: "SELECT article FROM articles LIMIT 1")! }
+        _ = try twin.addNote(on: on, body: "the twin's seq 4"); _ = try twin.addNote(on: on, body: "the twin's seq 5")
+        var above4 = try twin.vector
+        above4[a.replicaID] = 4
+        _ = try finder.importBundle(at: aUpTo4)
+        let mismatch = try finder.importBundle(at: try export(twin, sim, base: above4, name: "twin-5.glossb"))
+        let (va, vt) = (try a.vector[a.replicaID], try twin.vector[a.replicaID])
+        #expect(mismatch.summary.forks == 1)
+        let fs = try finder.store.read { try Int.fetchOne($0, sql: "SELECT fork_seq FROM feeds WHERE fork_seq IS NOT NULL") }
+        #expect(fs == 4, "a \(va) twin \(vt) fork \(String(describing: fs))")
+        _ = try holdsA.importBundle(at: try export(a, sim, name: "a2.glossb"))
+        _ = try holdsTwin.importBundle(at: try export(twin, sim, name: "twin.glossb"))
+        let fromFinder = try export(finder, sim, name: "finder.glossb")
+        let finderStatus = try finder.status()
+        for r in [holdsA, holdsTwin, fresh] {
+            _ = try r.importBundle(at: fromFinder)
+            #expect(try r.store.read { try Int.fetchOne($0, sql: "SELECT fork_seq FROM frozen_feeds") } == 4, "\(r.analyst) freezes at seq 4")
+            let s = try r.status()
+            #expect(s.digest == finderStatus.digest && s.versionVector == finderStatus.versionVector, "\(r.analyst) shows what the finder shows")
+        }
+    }
+
+    /// Format 2's header is believed only as far as it holds: evidence not one or two above the
     /// sender's head is a header problem (reported, no acknowledgement; the record is still
     /// verified on its own), and a format 2 header with no evidence is unusable.
     @Test func evidenceAwayFromTheSendersHeadIsAHeaderProblem() throws {
@@ -260,8 +296,8 @@ import Testing
         let all = BundleReader(handle: full)
         _ = try all.readHeader()
         var found: SignedEvent?
-        while let e = try all.next() { if e.envelope.replica == a.replicaID && e.envelope.seq == 2 { found = e } }
-        let second = try #require(found)
+        while let e = try all.next() { if e.envelope.replica == a.replicaID && e.envelope.seq == 3 { found = e } }
+        let third = try #require(found)
         let liar = ReplicaKey()
         func write(_ header: BundleHeader, _ events: [SignedEvent], _ name: String) throws -> URL {
             let url = sim.tmp.sub(name)
@@ -274,11 +310,11 @@ import Testing
             return url
         }
         let away = try write(BundleHeader(sender: liar.replicaID, senderVector: VersionVector(), baseVector: VersionVector(), eventCount: 0, evidenceCount: 1),
-                             [second], "away.glossb")
+                             [third], "away.glossb")
         let r = try b.importBundle(at: away)
-        #expect(r.headerProblemCount == 1 && r.headerProblems.first?.contains("evidence record 1 is seq 2") == true, "\(r.headerProblems)")
+        #expect(r.headerProblemCount == 1 && r.headerProblems.first?.contains("evidence record 1 is seq 3") == true, "\(r.headerProblems)")
         #expect(!r.acknowledgementRecorded && r.checksumOK == true)
-        #expect(r.summary.pending == 1, "verified on its own: it waits for seq 1")
+        #expect(r.summary.pending == 1, "verified on its own: it waits for seq 2")
         // evidence_count 0 in a format 2 header: the bytes of a format 1 header with format 2.
         var bytes = Array(try Data(contentsOf: try export(a, sim, name: "plain.glossb")))
         bytes[9] = 2
