@@ -55,6 +55,52 @@ import Testing
         }
     }
 
+    /// As above, with a copy of replica 0's folder writing its own branch of 0's feed: bundles
+    /// alone — no sync session — bring every replica to the same state, the fork frozen alike
+    /// everywhere. The copy's bundles travel only during the random phase, so some replicas can
+    /// hear of its branch only through the fork evidence of others' bundles (format 2). Seeded.
+    @Test(arguments: 0..<6) func replicasExchangingBundlesWithAForkConverge(_ run: Int) throws {
+        let seed = testSeed("bundle-fork-convergence") &+ UInt64(run)
+        let sim = try Simulation(replicas: 4, seed: seed, label: "bundles-fork")
+        for _ in 0..<4 { try sim.randomOperation(on: 0) }
+        let copyDir = sim.tmp.sub("twin")
+        try FileManager.default.copyItem(at: sim.tmp.sub("r0"), to: copyDir)
+        let twin = try Replica.open(at: copyDir, clock: sim.clock.function)
+        let on = try twin.store.read { try String.fetchOne($0, sql: "SELECT article FROM articles LIMIT 1") }
+        var files: [URL] = []
+        for step in 0..<120 {
+            let i = Int.random(in: 0..<4, using: &sim.rng)
+            switch Int.random(in: 0..<12, using: &sim.rng) {
+            case 0...4:
+                // Replica 0 stops writing once it learns that its own feed forked.
+                do { try sim.randomOperation(on: i) } catch where i == 0 && "\(error)".contains("own feed is forked") {}
+            case 5:
+                guard let on else { continue }
+                _ = try twin.addNote(on: on, body: "the twin's note \(step)")
+                if Bool.random(using: &sim.rng) { files.append(try export(twin, sim, name: "twin\(step).glossb")) }
+            case 6, 7:
+                let base = Bool.random(using: &sim.rng) ? try sim.replicas[(i + 1) % 4].vector : VersionVector()
+                files.append(try export(sim.replicas[i], sim, base: base, name: "b\(step).glossb"))
+            default:
+                guard let f = files.randomElement(using: &sim.rng) else { continue }
+                _ = try sim.replicas[i].importBundle(at: f)
+            }
+        }
+        for _ in 0..<2 {
+            let finals = try sim.replicas.enumerated().map { try export($0.element, sim, name: "final-\(UUID().uuidString.prefix(6))-\($0.offset).glossb") }
+            for r in sim.replicas { for f in finals.shuffled(using: &sim.rng) { _ = try r.importBundle(at: f) } }
+        }
+        let reference = try sim.replicas[0].status()
+        let frozen = { (r: Replica) in try r.store.read { try Int.fetchAll($0, sql: "SELECT fork_seq FROM feeds WHERE fork_seq IS NOT NULL ORDER BY fork_seq") } }
+        for r in sim.replicas {
+            let s = try r.status()
+            #expect(s.versionVector == reference.versionVector, "seed \(seed): \(r.analyst)")
+            #expect(s.digest == reference.digest, "seed \(seed): \(r.analyst)")
+            #expect(try frozen(r) == frozen(sim.replicas[0]), "seed \(seed): \(r.analyst) frozen alike")
+            #expect(try r.digest(recompute: true) == reference.digest)
+        }
+    }
+
     @Test func importingABundleTwiceChangesNothing() throws {
         let sim = try Simulation(replicas: 2, seed: 11, label: "twice")
         for _ in 0..<30 { try sim.randomOperation(on: 0) }
