@@ -265,6 +265,40 @@ import Testing
         let again = transport == .tcp ? try await tcpSession(client: z, server: x) : try await memorySession(z, x).0
         #expect(again.summary.applied == 0 && again.summary.forks == 0)
     }
+
+    /// A fork found by a `prev` mismatch (x holds a's seq 3 and receives the twin's seq 4, whose
+    /// `prev` is the twin's own seq 3) leaves one event at the fork seq: the session forwards it and
+    /// the event after it, so a peer holding a's whole branch meets the mismatch too and freezes
+    /// at the same seq (it was sent only the event at the fork seq, a duplicate there: the peer
+    /// kept showing a's branch).
+    @Test(arguments: [SyncTransport.memory, .tcp])
+    func forkEvidenceOfAPrevMismatchTravels(_ transport: SyncTransport) async throws {
+        let sim = try Simulation(replicas: 3, seed: 1351, label: "fork-prev-\(transport)")
+        let (a, x, z) = (sim.replicas[0], sim.replicas[1], sim.replicas[2])
+        for _ in 0..<2 { try sim.randomOperation(on: 0) }
+        let copy = sim.tmp.sub("a-twin")
+        try FileManager.default.copyItem(at: sim.tmp.sub("r0"), to: copy)
+        let twin = try Replica.open(at: copy, clock: sim.clock.function)
+        let article = try a.store.read { try String.fetchOne($0, sql: "SELECT article FROM articles LIMIT 1")! }
+        _ = try a.addNote(on: article, body: "a's seq 3")
+        try sim.sync(0, 1)
+        _ = try a.addNote(on: article, body: "a's seq 4")
+        try sim.sync(0, 2)
+        _ = try twin.addNote(on: article, body: "the twin's seq 3")
+        _ = try twin.addNote(on: article, body: "the twin's seq 4")
+        // x holds a's feed up to seq 3: what it lacks of the twin's is the twin's seq 4 alone.
+        let fourth = try sim.missing(from: twin, to: x)
+        #expect(fourth.map(\.envelope.seq) == [4])
+        _ = try x.store.applyRemote(fourth, now: sim.clock.read())
+        #expect(try x.verify().forks.first?.seq == 3)
+        switch transport {
+        case .tcp: _ = try await tcpSession(client: z, server: x)
+        default: _ = try await memorySession(z, x)
+        }
+        let (sx, sz) = (try x.status(), try z.status())
+        #expect(try z.verify().forks.first?.seq == 3, "z holds a's seq 3 and 4 and meets the mismatch")
+        #expect(sz.versionVector == sx.versionVector && sz.digest == sx.digest)
+    }
 }
 
 extension SyncTests {
