@@ -251,7 +251,7 @@ extension Replica {
                 do { return try reader.next() } catch let e as SyncError { throw e } catch { throw BundleReadError(underlying: error) }
             }) { s, w in
                 report.summary.add(s)
-                progress?(w.recordsRead, Int(clamping: header.eventCount))
+                progress?(w.recordsRead, Int(clamping: header.recordCount))
             }
         } catch let e as SyncError {
             report.error = e.message

@@ -19,7 +19,8 @@ public struct BundleHeader: Sendable, Equatable {
     public var baseVector: VersionVector
     public var eventCount: UInt64
     /// Fork evidence records after the `eventCount` records (Protocol/05 §Fork evidence): the
-    /// sender's held events at the fork seq of each feed it found forked. Nonzero only in format 2.
+    /// sender's held events at the fork seq, and the seq after it, of each feed it found forked.
+    /// Nonzero only in format 2.
     public var evidenceCount: UInt64
 
     public init(team: TeamID = .none, sender: ReplicaID, senderVector: VersionVector, baseVector: VersionVector, eventCount: UInt64,
