@@ -96,6 +96,9 @@ public struct RawBundle: Sendable {
     public var baseVector: [(replica: [UInt8], seq: UInt64)]
     public var baseVectorCount: UInt32?
     public var eventCount: UInt64?
+    /// Format 2's `evidence_count` (written only when `format` is 2; nil means 0).
+    public var evidenceCount: UInt64?
+    /// Every record, event records then evidence records.
     public var records: [RawRecord]
     /// Trailer fields; nil means the true value. `omitTrailer` leaves it out.
     public var trailerMagic = Array("GLOSSEND".utf8)
@@ -121,6 +124,7 @@ public struct RawBundle: Sendable {
         w.u32(baseVectorCount ?? UInt32(truncatingIfNeeded: baseVector.count))
         for e in baseVector { w.raw(e.replica); w.u64(e.seq) }
         w.u64(eventCount ?? UInt64(records.count))
+        if format == 2 { w.u64(evidenceCount ?? 0) }
         return w.bytes
     }
 

@@ -99,7 +99,7 @@ public enum HostileKind: String, CaseIterable, Sendable, Codable {
     case bitflipAnywhere, bitflipEnvelope, bitflipPayload, truncate, truncateAtRecord, spliceRecords, spliceBytes
     case hugeLengths, hugeVectorCounts, headerU64, headerLies, gaps, badSignatureAt, badSignatures
     case stripped, payloadSwapped, forgedHeader, forgedEvents, unsignedU64Fields, unsignedDeps
-    case garbage, trailer, reordered, duplicated
+    case garbage, trailer, reordered, duplicated, evidenceLies
 }
 
 /// Kinds whose correct handling may legitimately change the replica for good (validly signed
@@ -421,6 +421,34 @@ public struct HostileCorpus {
             let resign = Bool.random(using: &g)
             if !resign { raw.eventCount = UInt64(n) }
             detail = "\(recs.count - n) duplicate records, count \(resign ? "re-signed" : "original")"
+            bytes = file(raw)
+        case .evidenceLies:
+            // Format 2 headers, validly signed, whose evidence (05 §Fork evidence) lies.
+            raw.format = 2
+            raw.eventCount = UInt64(n)
+            violation = true
+            switch Int.random(in: 0..<4, using: &g) {
+            case 0:
+                // Genuine records again as "evidence": at or below the sender's head, not above it.
+                let k = Int.random(in: 1...min(5, n), using: &g)
+                raw.records += (0..<k).map { _ in pick(world.genuineRaw.records) }
+                raw.evidenceCount = UInt64(k)
+                detail = "\(k) genuine records repeated as evidence"
+            case 1:
+                // More evidence declared than present: the trailer stands where a record should.
+                raw.evidenceCount = pick([1, 2, 1000] + Self.extremes.filter { $0 > 0 })
+                detail = "evidence_count \(raw.evidenceCount!) with no evidence records"
+            case 2:
+                // Format 2 without evidence: unusable.
+                raw.evidenceCount = 0
+                detail = "format 2, evidence_count 0"
+            default:
+                // Evidence of a feed at the right height but in descending order.
+                let last = Array(world.genuineRaw.records.suffix(2).reversed())
+                raw.records += last
+                raw.evidenceCount = UInt64(last.count)
+                detail = "the last two records again as evidence, reversed"
+            }
             bytes = file(raw)
         }
         return HostileCase(index: index, kind: kind.rawValue, detail: detail, bytes: bytes, headerViolation: violation)
