@@ -277,6 +277,13 @@ extension ReplicaStore {
         }
         if let refusal = try refuseStranger(env, &s, db) { return refusal }
         if let forkSeq = h.forkSeq, env.seq >= forkSeq {
+            // At the fork seq, a `prev` that is not the held head's id (the event at fork_seq − 1)
+            // shows a fork one seq lower, as it does on a replica whose feed is not frozen yet:
+            // otherwise the fork seq depended on which evidence a replica met first (an audit,
+            // 2026-12-06: three copies of one key left two replicas frozen at 2 and 3 for good).
+            if env.seq == forkSeq, forkSeq > 1, h.seq == forkSeq - 1, env.prev != h.id {
+                return try freeze(env.replica, at: forkSeq - 1, evidence: e, &s, db)
+            }
             return try keepEvidence(e, s, db)
         }
         if env.seq <= h.seq {

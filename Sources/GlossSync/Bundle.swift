@@ -224,6 +224,10 @@ public final class BundleReader {
             try readTrailer()
             return nil
         }
+        if try fill(8), Array(buffer[start..<start + 8]) == BundleHeader.trailerMagic {
+            let declared = header.evidenceCount > 0 ? "event_count \(header.eventCount) + evidence_count \(header.evidenceCount)" : "event_count \(header.eventCount)"
+            throw SyncError(.unusable, "the trailer stands where record \(recordsRead + 1) should start: the header declares \(declared) records, the file holds \(recordsRead)")
+        }
         guard let envLen = try u32() else { truncated = true; return nil }
         guard envLen >= 1, Int(envLen) <= ProtocolLimits.maxEnvelopeBytes else {
             throw SyncError(.unusable, "record \(recordsRead + 1) claims an envelope of \(envLen) bytes (limit \(ProtocolLimits.maxEnvelopeBytes)); the rest of the file cannot be read")
@@ -295,6 +299,11 @@ public final class BundleReader {
         let count = try r.u64("count")
         let sum = try r.b32("checksum")
         checksumOK = magic == BundleHeader.trailerMagic && count == recordsRead && sum == expected
+        if magic != BundleHeader.trailerMagic {
+            headerProblem("no trailer after the \(recordsRead) records the header declares: the file holds more records than its counts say, or they are misframed")
+        } else if count != recordsRead {
+            headerProblem("the trailer counts \(count) records, the header declares \(recordsRead)")
+        }
         checkFeedsComplete()
     }
 }

@@ -47,7 +47,7 @@ struct BundleCommand: ParsableCommand {
         @Option(name: .customLong("recipient"), help: "Encrypt to this replica too (replica id, unique prefix or peer alias); repeatable.") var recipients: [String] = []
         @Flag(name: .customLong("to-team"), help: "Encrypt to every key on the team's roster now (readers included; revoked keys not).") var toTeam = false
         @Flag(help: "Write an unencrypted bundle even when a recipient is known.") var plain = false
-        @Flag(help: "Print JSON (keys: out, events, bytes, base, encrypted, recipients).") var json = false
+        @Flag(help: "Print JSON (keys: out, events, evidence, bytes, base, encrypted, recipients; evidence: the fork evidence records after the events, 0 for a format 1 bundle).") var json = false
         @OptionGroup var progressOption: ProgressOption
 
         func validate() throws {
@@ -108,7 +108,7 @@ struct BundleCommand: ParsableCommand {
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "import",
             abstract: "Apply bundle files: verified, idempotent, causal (early events wait in pending).",
-            discussion: "An encrypted bundle opens only for its recipients: for any other replica nothing is applied and the exit is 65. Exit 0 when everything applied or was already held; 8 when done, but some events received still wait in pending at the end for an earlier event or a dependency not yet received (see `gloss pending`; import the bundle holding those and they apply); 2 when some events were rejected (see `gloss quarantine`), a file was cut short or damaged, or its header does not match its records (2 wins over 8); 7 when the disk is full; 65 when a file is not a usable bundle (a bad or tampered header, a wrapped key that does not open, not a recipient). A chunk of an encrypted bundle that does not authenticate ends the file there, like a cut: what came before it applies, exit 2.")
+            discussion: "An encrypted bundle opens only for its recipients: for any other replica nothing is applied and the exit is 65. Exit 0 when everything applied or was already held; 8 when done, but some events received still wait in pending at the end for an earlier event or a dependency not yet received (see `gloss pending`; import the bundle holding those and they apply); 2 when some events were rejected (see `gloss quarantine`), a fork was found (the feed frozen, its events kept as evidence: see `gloss verify`), a file was cut short or damaged, or its header does not match its records (2 wins over 8); 7 when the disk is full; 65 when a file is not a usable bundle (a bad or tampered header, a wrapped key that does not open, not a recipient). A chunk of an encrypted bundle that does not authenticate ends the file there, like a cut: what came before it applies, exit 2.")
         @OptionGroup var replica: ReplicaOptions
         @Argument(help: "Bundle files.") var files: [String]
         @Flag(help: "Print one JSON object per file (keys: file, sender, encrypted, received, applied, duplicate, pending, rejected, forks, restored, newConflicts, truncated, checksumOK, error, rejections, header).") var json = false

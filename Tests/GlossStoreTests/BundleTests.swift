@@ -334,6 +334,39 @@ import Testing
         }
     }
 
+    /// Three copies of one key: a's branch x, a copy c forking it at seq 5 (x′), a copy b forking
+    /// at seq 4 (y). R1 meets the fork at 5 (5x and 5x′), R2 the one at 4 (it holds 4x, then gets
+    /// 5y, whose `prev` is 4y). Exchanging bundles, both freeze at 4: an event at a frozen feed's
+    /// fork seq whose `prev` is not the held head's id lowers the fork (it was kept as evidence
+    /// only, and R1 stayed frozen at 5 for good — an audit, 2026-12-06).
+    @Test func aForkOneSeqLowerFoundLaterLowersTheFrozenFeedsForkSeq() throws {
+        let sim = try Simulation(replicas: 3, seed: 21, label: "fork-lower")
+        let (a, r1, r2) = (sim.replicas[0], sim.replicas[1], sim.replicas[2])
+        for _ in 0..<3 { try sim.randomOperation(on: 0) }
+        let b = try twin(sim)
+        let on = try #require(try anArticle(a))
+        _ = try a.addNote(on: on, body: "4x")
+        let upTo4x = try export(a, sim, name: "upto4x.glossb")
+        let c = try twin(sim)
+        _ = try a.addNote(on: on, body: "5x"); _ = try c.addNote(on: on, body: "5x'")
+        _ = try b.addNote(on: on, body: "4y"); _ = try b.addNote(on: on, body: "5y")
+        _ = try r1.importBundle(at: try export(a, sim, name: "a.glossb")); _ = try r1.importBundle(at: try export(c, sim, name: "c.glossb"))
+        _ = try r2.importBundle(at: upTo4x)
+        var above4 = try b.vector
+        above4[a.replicaID] = 4
+        _ = try r2.importBundle(at: try export(b, sim, base: above4, name: "b5.glossb"))
+        let forkSeq = { (r: Replica) in try r.store.read { try Int.fetchOne($0, sql: "SELECT fork_seq FROM feeds WHERE fork_seq IS NOT NULL") } }
+        #expect(try forkSeq(r1) == 5 && forkSeq(r2) == 4)
+        for _ in 0..<2 {
+            let (f1, f2) = (try export(r1, sim, name: "r1-\(UUID().uuidString.prefix(4)).glossb"), try export(r2, sim, name: "r2-\(UUID().uuidString.prefix(4)).glossb"))
+            _ = try r2.importBundle(at: f1); _ = try r1.importBundle(at: f2)
+        }
+        #expect(try forkSeq(r1) == 4 && forkSeq(r2) == 4)
+        let (s1, s2) = (try r1.status(), try r2.status())
+        #expect(s1.digest == s2.digest && s1.versionVector == s2.versionVector)
+        #expect(try r1.digest(recompute: true) == s1.digest)
+    }
+
     /// Format 2's header is believed only as far as it holds: evidence not one or two above the
     /// sender's head is a header problem (reported, no acknowledgement; the record is still
     /// verified on its own), and a format 2 header with no evidence is unusable.
@@ -365,6 +398,16 @@ import Testing
         #expect(r.headerProblemCount == 1 && r.headerProblems.first?.contains("evidence record 1 is seq 3") == true, "\(r.headerProblems)")
         #expect(!r.acknowledgementRecorded && r.checksumOK == true)
         #expect(r.summary.pending == 1, "verified on its own: it waits for seq 2")
+        // Counts that lie about the records present are named as such.
+        let head = BundleHeader(sender: liar.replicaID, senderVector: VersionVector(), baseVector: VersionVector(), eventCount: 0, evidenceCount: 2)
+        let short = try b.importBundle(at: try write(head, [third], "short.glossb"))
+        #expect(short.error?.contains("the trailer stands where record 2 should start: the header declares event_count 0 + evidence_count 2 records, the file holds 1") == true,
+                "\(String(describing: short.error))")
+        var fewer = head
+        fewer.evidenceCount = 1
+        let long = try b.importBundle(at: try write(fewer, [third, third], "long.glossb"))
+        #expect(long.headerProblems.contains { $0.contains("no trailer after the 1 records the header declares") } && long.checksumOK == false && !long.acknowledgementRecorded,
+                "\(long.headerProblems)")
         // evidence_count 0 in a format 2 header: the bytes of a format 1 header with format 2.
         var bytes = Array(try Data(contentsOf: try export(a, sim, name: "plain.glossb")))
         bytes[9] = 2

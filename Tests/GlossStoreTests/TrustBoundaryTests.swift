@@ -573,6 +573,45 @@ import Testing
         #expect(results[0].notes.count == 2, "x (the common prefix's note) and the honest note w: \(results[0].notes)")
     }
 
+    /// One key signs two events at seq 3 (`prev` = its seq 2), a third whose `prev` names no event
+    /// (a fork at seq 2 by the `prev` rule), and a seq 4 on one branch; an honest feed writes on the
+    /// common prefix. Delivered shuffled in windows of random size, every order freezes the feed at
+    /// seq 2 and gives one digest: a frozen feed's fork seq is lowered by a `prev` mismatch found at
+    /// it (it stayed at 3 when both seq 3 events came first — an audit, 2026-12-06, found the two
+    /// end states in 5 and 15 of 20 orders).
+    @Test(arguments: [2301, 2302, 2303])
+    func aForkShownByAPrevMismatchBelowTheFrozenSeqGivesOneStateInEveryOrder(seed: UInt64) throws {
+        defer { tmp.remove() }
+        print("fork-lower: seed \(seed)")
+        var rng = SplitMix64(seed: seed)
+        let forked = try Self.seededKey(&rng), honest = try Self.seededKey(&rng)
+        let t = HybridTime(milliseconds: 1_624_700_000_000).raw
+        let article = String(repeating: "a", count: 64)
+        let e1 = try Self.signed(forked, seq: 1, prev: .zero, time: t + 1000, NoteAdded(on: article, body: "one"))
+        let e2 = try Self.signed(forked, seq: 2, prev: e1.id, time: t + 2000, NoteEdited(note: e1.id.hex, body: "two"))
+        let e3a = try Self.signed(forked, seq: 3, prev: e2.id, time: t + 3000, NoteEdited(note: e1.id.hex, body: "three a"))
+        let e3b = try Self.signed(forked, seq: 3, prev: e2.id, time: t + 3001, NoteEdited(note: e1.id.hex, body: "three b"))
+        let e3g = try Self.signed(forked, seq: 3, prev: EventID(Bytes32.sha256(Array("no such event".utf8))), time: t + 3002,
+                                  NoteEdited(note: e1.id.hex, body: "three g"))
+        let e4a = try Self.signed(forked, seq: 4, prev: e3a.id, time: t + 4000, NoteEdited(note: e1.id.hex, body: "four a"))
+        let h1 = try Self.signed(honest, seq: 1, prev: .zero, time: t + 2500, deps: [(forked.replicaID, 1)], NoteEdited(note: e1.id.hex, body: "honest"))
+        let all = [e1, e2, e3a, e3b, e3g, e4a, h1]
+        var results: [(feeds: [String], digest: String)] = []
+        for round in 0..<10 {
+            let r = try replica("fl\(seed)-\(round)")
+            try deliverShuffled(all, to: r, maxWindow: round == 0 ? all.count : 3, &rng)
+            let feeds = try r.store.read { db in
+                try Row.fetchAll(db, sql: "SELECT replica, head_seq, state, fork_seq FROM feeds WHERE head_seq > 0 OR fork_seq IS NOT NULL ORDER BY replica")
+                    .map { "\(Hex.encode($0[0] as Data).prefix(8)) \($0[1] as Int64) \($0[2] as String) \(($0[3] as Int64?) ?? 0)" }
+            }
+            results.append((feeds, try r.digest()))
+        }
+        for (i, x) in results.enumerated().dropFirst() {
+            #expect(x.feeds == results[0].feeds && x.digest == results[0].digest, "seed \(seed) round \(i): \(x.feeds) vs \(results[0].feeds)")
+        }
+        #expect(results[0].feeds.contains { $0.contains("forked 2") }, "\(results[0].feeds)")
+    }
+
     /// Keys cost nothing: a flood of throwaway keys each parking one event whose seq 1 never comes
     /// fills `pending` with feeds of one event, which the largest-feed rule cannot evict. An author
     /// whose events the replica holds still finds room: a stranger's event gives way.
