@@ -88,13 +88,6 @@ public struct Bytes32: Hashable, Comparable, Sendable {
         bytes.withUnsafeBytes { h.update(bufferPointer: $0) }
         return Bytes32(digest: h.finalize())
     }
-
-    /// SHA-256 of the bytes of a buffer (one update).
-    public static func sha256(_ bytes: UnsafeRawBufferPointer) -> Bytes32 {
-        var h = SHA256()
-        h.update(bufferPointer: bytes)
-        return Bytes32(digest: h.finalize())
-    }
 }
 
 /// Lowercase hexadecimal, the text form of every id (Protocol/01-event.md §Text forms).

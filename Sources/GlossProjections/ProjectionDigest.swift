@@ -22,12 +22,11 @@ public enum ProjectionDigest {
     /// Writes the transaction's accumulated changes into `projection_digest` (before commit).
     static func flush(_ db: Database) throws {
         guard let digest = RowChangeHook.of(db)?.digest, !digest.isEmpty else { return }
-        let totals = digest.totals()
-        for (s, table) in digest.tables.enumerated() where totals.touched(s) {
+        for (s, table) in digest.tables.enumerated() where digest.touched(s) {
             let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT rows, sum FROM projection_digest WHERE tbl = ?"), arguments: [table])
-            let sum = add((row?[1] as Data?).map { Array($0) } ?? [UInt8](repeating: 0, count: 32), totals.sum(s), subtract: false)
+            let sum = add((row?[1] as Data?).map { Array($0) } ?? [UInt8](repeating: 0, count: 32), digest.sum(s), subtract: false)
             try db.cachedStatement(sql: "INSERT OR REPLACE INTO projection_digest(tbl, rows, sum) VALUES (?, ?, ?)")
-                .execute(arguments: [table, (row?[0] as Int64? ?? 0) + totals.rows[s], Data(sum)])
+                .execute(arguments: [table, (row?[0] as Int64? ?? 0) + digest.rows[s], Data(sum)])
         }
         digest.reset()
     }

@@ -86,8 +86,8 @@ public final class RowChangeHook: @unchecked Sendable {
         let columns = Int(gloss_preupdate_count(db))
         if let slot, let digest {
             let from = digest.skip[slot]
-            if op != SQLITE_INSERT { record(digest, slot, name, db, from..<columns, old: true) }
-            if op != SQLITE_DELETE { record(digest, slot, name, db, from..<columns, old: false) }
+            if op != SQLITE_INSERT { digest.add(slot: slot, hash: hash(name, db, from..<columns, old: true), sign: -1) }
+            if op != SQLITE_DELETE { digest.add(slot: slot, hash: hash(name, db, from..<columns, old: false), sign: 1) }
         }
         if let recorder {
             recorder(RowChange(table: name,
@@ -100,13 +100,12 @@ public final class RowChangeHook: @unchecked Sendable {
         (old ? gloss_preupdate_old(db, Int32(i)) : gloss_preupdate_new(db, Int32(i))).map(OpaquePointer.init)
     }
 
-    /// Hands the digest the typed encoding of (table name, values…) (Protocol/04-projections.md
-    /// §Digest): a row leaving (`old`) or appearing.
-    private func record(_ digest: RowDigest, _ slot: Int, _ table: String, _ db: UnsafeMutableRawPointer, _ columns: Range<Int>, old: Bool) {
+    /// SHA-256 of the typed encoding of (table name, values…) (Protocol/04-projections.md §Digest).
+    private func hash(_ table: String, _ db: UnsafeMutableRawPointer, _ columns: Range<Int>, old: Bool) -> Bytes32 {
         buffer.removeAll(keepingCapacity: true)
         RowDigest.encodeText(table, &buffer)
         for i in columns { RowDigest.encode(value(db, i, old: old), &buffer) }
-        digest.add(slot: slot, encoded: buffer, sign: old ? -1 : 1)
+        return Bytes32.sha256(buffer)
     }
 
     private func values(_ db: UnsafeMutableRawPointer, _ columns: Int, old: Bool) -> [RowValue] {
@@ -131,148 +130,60 @@ public final class RowChangeHook: @unchecked Sendable {
 
 /// The running sums of one transaction's row changes, per followed table: row count and the sum
 /// modulo 2^256 of each row's hash (added when a row appears, subtracted when it leaves).
-///
-/// The writer only copies each row's encoding; the hashing runs on a queue of its own (the second
-/// core), in batches. Sums commute, so the order rows are hashed in does not matter; `totals()`
-/// waits for the batches in flight.
 public final class RowDigest: @unchecked Sendable {
     /// The followed tables, in digest order.
     public let tables: [String]
     let slot: [String: Int]
     /// Per table: leading columns not hashed (local log positions, Protocol/04 §Digest).
     let skip: [Int]
-    /// True when no row changed since the last `reset` (nothing to write).
-    public private(set) var isEmpty = true
-
     /// Per table: rows added minus rows removed, and the sum as four big-endian 64-bit limbs.
-    public struct Totals: Sendable {
-        public private(set) var rows: [Int64]
-        var limbs: [UInt64]
-
-        init(tables: Int) {
-            rows = Array(repeating: 0, count: tables)
-            limbs = Array(repeating: 0, count: tables * 4)
-        }
-
-        mutating func add(slot s: Int, hash: Bytes32, sign: Int64) {
-            rows[s] += sign
-            // The hash's words are its big-endian 64-bit limbs, most significant first.
-            var carry: UInt64 = 0
-            for i in stride(from: 3, through: 0, by: -1) {
-                let word = i == 0 ? hash.w0 : i == 1 ? hash.w1 : i == 2 ? hash.w2 : hash.w3
-                if sign > 0 {
-                    let (a, o1) = limbs[s * 4 + i].addingReportingOverflow(word)
-                    let (b, o2) = a.addingReportingOverflow(carry)
-                    limbs[s * 4 + i] = b; carry = (o1 ? 1 : 0) + (o2 ? 1 : 0)
-                } else {
-                    let (a, o1) = limbs[s * 4 + i].subtractingReportingOverflow(word)
-                    let (b, o2) = a.subtractingReportingOverflow(carry)
-                    limbs[s * 4 + i] = b; carry = (o1 ? 1 : 0) + (o2 ? 1 : 0)
-                }
-            }
-        }
-
-        /// Adds the hash of every record of a batch (`RowDigest.add`'s layout).
-        mutating func add(batch: [UInt8]) {
-            batch.withUnsafeBytes { raw in
-                var at = 0
-                while at < raw.count {
-                    let s = Int(raw[at]) << 8 | Int(raw[at + 1])
-                    let sign: Int64 = raw[at + 2] == 0 ? 1 : -1
-                    let n = Int(raw[at + 3]) << 24 | Int(raw[at + 4]) << 16 | Int(raw[at + 5]) << 8 | Int(raw[at + 6])
-                    at += 7
-                    add(slot: s, hash: Bytes32.sha256(UnsafeRawBufferPointer(rebasing: raw[at ..< at + n])), sign: sign)
-                    at += n
-                }
-            }
-        }
-
-        /// The sum of table `s` as 32 big-endian bytes (a delta modulo 2^256: add it to the stored sum).
-        public func sum(_ s: Int) -> [UInt8] {
-            var out: [UInt8] = []
-            out.reserveCapacity(32)
-            for i in 0..<4 { let w = limbs[s * 4 + i]; for b in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: w >> UInt64(b))) } }
-            return out
-        }
-
-        /// True when table `s` changed.
-        public func touched(_ s: Int) -> Bool { rows[s] != 0 || limbs[s * 4 ..< s * 4 + 4].contains { $0 != 0 } }
-
-        mutating func merge(_ o: Totals) {
-            for s in rows.indices {
-                rows[s] += o.rows[s]
-                var carry: UInt64 = 0
-                for i in stride(from: 3, through: 0, by: -1) {
-                    let (a, o1) = limbs[s * 4 + i].addingReportingOverflow(o.limbs[s * 4 + i])
-                    let (b, o2) = a.addingReportingOverflow(carry)
-                    limbs[s * 4 + i] = b; carry = (o1 ? 1 : 0) + (o2 ? 1 : 0)
-                }
-            }
-        }
-    }
-
-    /// Records not yet handed to the hasher: per row, a u16 slot, a sign byte (0 appears, 1
-    /// leaves), a u32 length and the row's encoding.
-    private var batch: [UInt8] = []
-    /// Bytes per batch handed over, and batches in flight at most (the writer waits beyond them).
-    static let batchBytes = 64 << 10
-    private let inFlight = DispatchSemaphore(value: 16)
-    private let hasher = DispatchQueue(label: "gloss.digest.hasher")
-    /// The hasher's sums (read and written on `hasher` only).
-    private let hashed: Box
-    private var shipped = false
-
-    private final class Box: @unchecked Sendable {
-        var totals: Totals
-        init(_ t: Totals) { totals = t }
-    }
+    public private(set) var rows: [Int64]
+    private var limbs: [UInt64]
+    public private(set) var isEmpty = true
 
     public init(tables: [String], skipping skip: [Int]) {
         precondition(skip.count == tables.count)
         self.tables = tables
         self.skip = skip
         slot = Dictionary(uniqueKeysWithValues: tables.enumerated().map { ($1, $0) })
-        hashed = Box(Totals(tables: tables.count))
-        batch.reserveCapacity(RowDigest.batchBytes + 4096)
+        rows = Array(repeating: 0, count: tables.count)
+        limbs = Array(repeating: 0, count: tables.count * 4)
     }
 
-    /// One row appearing (`sign` 1) or leaving (−1) table `slot`, by its typed encoding.
-    func add(slot s: Int, encoded: [UInt8], sign: Int64) {
+    func add(slot s: Int, hash: Bytes32, sign: Int64) {
         isEmpty = false
-        batch.append(UInt8(truncatingIfNeeded: s >> 8)); batch.append(UInt8(truncatingIfNeeded: s))
-        batch.append(sign > 0 ? 0 : 1)
-        RowDigest.appendU32(UInt32(encoded.count), &batch)
-        batch.append(contentsOf: encoded)
-        if batch.count >= RowDigest.batchBytes { ship() }
-    }
-
-    private func ship() {
-        let b = batch
-        batch.removeAll(keepingCapacity: true)
-        shipped = true
-        inFlight.wait()
-        hasher.async { [hashed, inFlight] in
-            hashed.totals.add(batch: b)
-            inFlight.signal()
+        rows[s] += sign
+        // The hash's words are its big-endian 64-bit limbs, most significant first.
+        var carry: UInt64 = 0
+        for i in stride(from: 3, through: 0, by: -1) {
+            let word = i == 0 ? hash.w0 : i == 1 ? hash.w1 : i == 2 ? hash.w2 : hash.w3
+            if sign > 0 {
+                let (a, o1) = limbs[s * 4 + i].addingReportingOverflow(word)
+                let (b, o2) = a.addingReportingOverflow(carry)
+                limbs[s * 4 + i] = b; carry = (o1 ? 1 : 0) + (o2 ? 1 : 0)
+            } else {
+                let (a, o1) = limbs[s * 4 + i].subtractingReportingOverflow(word)
+                let (b, o2) = a.subtractingReportingOverflow(carry)
+                limbs[s * 4 + i] = b; carry = (o1 ? 1 : 0) + (o2 ? 1 : 0)
+            }
         }
     }
 
-    /// The sums of every row change since the last `reset` (waits for the hasher).
-    public func totals() -> Totals {
-        var t = Totals(tables: tables.count)
-        t.add(batch: batch)
-        if shipped { hasher.sync { t.merge(hashed.totals) } }
-        return t
+    /// The sum of table `s` as 32 big-endian bytes (a delta modulo 2^256: add it to the stored sum).
+    public func sum(_ s: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(32)
+        for i in 0..<4 { let w = limbs[s * 4 + i]; for b in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: w >> UInt64(b))) } }
+        return out
     }
 
-    /// Forgets every change (after they were written, or at a rollback).
+    /// True when table `s` changed in this transaction.
+    public func touched(_ s: Int) -> Bool { rows[s] != 0 || limbs[s * 4 ..< s * 4 + 4].contains { $0 != 0 } }
+
     public func reset() {
         guard !isEmpty else { return }
-        batch.removeAll(keepingCapacity: true)
-        if shipped {
-            hasher.sync { hashed.totals = Totals(tables: tables.count) }
-            shipped = false
-        }
+        for i in rows.indices { rows[i] = 0 }
+        for i in limbs.indices { limbs[i] = 0 }
         isEmpty = true
     }
 
