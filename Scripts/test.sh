@@ -84,6 +84,17 @@ $bin anchor confirm --dir "$tmp/ana" "$ann" >/dev/null
 $bin fact retract --dir "$tmp/ana" "$fact" --reason "test" >/dev/null
 $bin bundle export --dir "$tmp/ana" --all --out "$tmp/ana.glossb" >/dev/null
 python3 Scripts/verify_protocol.py --db "$tmp/ana/.gloss/replica.db" --bundle "$tmp/ana.glossb"
+# A fork (a copy of ana's folder writes the same seq), found by a third replica: the bundle it
+# writes carries the fork evidence (format 2), checked by the verifier from Protocol/05 alone.
+cp -r "$tmp/ana" "$tmp/twin"
+$bin note add --dir "$tmp/ana" --on "$art" --text "one branch" >/dev/null
+$bin note add --dir "$tmp/twin" --on "$art" --text "the other branch" >/dev/null
+$bin init --analyst cy --dir "$tmp/cy" >/dev/null
+$bin bundle export --dir "$tmp/ana" --all --out "$tmp/branch1.glossb" >/dev/null
+$bin bundle export --dir "$tmp/twin" --all --out "$tmp/branch2.glossb" >/dev/null
+$bin bundle import --dir "$tmp/cy" "$tmp/branch1.glossb" "$tmp/branch2.glossb" >/dev/null || test $? -eq 2
+$bin bundle export --dir "$tmp/cy" --all --out "$tmp/cy.glossb" --json | grep -q '"evidence":2'
+python3 Scripts/verify_protocol.py --bundle "$tmp/cy.glossb"
 # libFuzzer over every decoder (envelope, payload, bundle, wire message, vector file, article): a
 # bounded slice here (GLOSS_FUZZ_SECONDS per target, default 20; 300 with GLOSS_LARGE=1); a crash
 # fails the run and leaves its input in Fuzz/Regressions/.
