@@ -40,12 +40,12 @@ feed whose head names no stored event) is reported as one extra failed item.
   record i (evidence k), format 2: the evidence_count records after the event records (05 §Fork
            evidence), framed like any record; the event as in 01 §Verification on its own (id,
            structure, payload length/hash unless purged, and its own signature: no event of the
-           bundle vouches for it); its seq is S[replica] + 1 (1 when S does not name the feed); the
-           records ascend strictly by (replica id, event id). They take no part in the coverage and
+           bundle vouches for it); its seq is S[replica] + 1 or + 2 (S = 0 when it does not name the
+           feed); the records ascend strictly by (replica id, seq, event id). They take no part in the coverage and
            chain checks of the event records above (they lie above S by design); their deps, prev and
            payload are described in notes.
   evidence format 2, when every evidence record was read: every feed has two or more evidence
-           records (05: "two or more"; a lone one proves no fork), and a note per forked feed.
+           records (05: "at least two per feed"; a lone one proves no fork), and a note per forked feed.
   trailer  magic "GLOSSEND", count = event_count + evidence_count (format 1: event_count), SHA-256
            of every byte before the trailer, and nothing after the trailer (05 §Layout).
   vectors  when every event record was read: event_count = Σ max(0, S[r] − b[r]) and every seq
@@ -2041,7 +2041,8 @@ def check_evidence_record(item: Item, env: Envelope, eid: bytes, payload: Option
     sender = dict(header.sender_vector)
     held = sender.get(env.replica, 0)
     if env.seq not in (held + 1, held + 2):
-        named = f"sender_vector[{short(env.replica)}] = {held}" if env.replica in sender else             f"sender_vector does not name feed {short(env.replica)}"
+        named = (f"sender_vector[{short(env.replica)}] = {held}" if env.replica in sender
+                 else f"sender_vector does not name feed {short(env.replica)}")
         item.fail(EVIDENCE, f"evidence at seq {env.seq}, but {named}: fork evidence lies at seq {held + 1} or {held + 2} "
                             "(05 §Fork evidence: sender_vector[r] + 1 or + 2)")
     if previous is not None and (env.replica, env.seq, eid) <= previous:
@@ -2058,7 +2059,8 @@ def check_evidence_record(item: Item, env: Envelope, eid: bytes, payload: Option
         item.notes.append(f"prev is the id of record {below} (seq {env.seq - 1}), the last event record of the feed")
     else:
         joins = False
-        where = "not an event record of this bundle" if run is None or run.last_seq != env.seq - 1 else             f"not the id of record {below} (seq {env.seq - 1}, {short(run.last_id)}): this key signed another seq {env.seq - 1}"
+        where = ("not an event record of this bundle" if run is None or run.last_seq != env.seq - 1
+                 else f"not the id of record {below} (seq {env.seq - 1}, {short(run.last_id)}): this key signed another seq {env.seq - 1}")
         item.notes.append(f"prev {short(env.prev)} is {where} (not checked: 05 states no rule for it)")
     if joins and run is not None and env.time <= run.last_time:
         item.notes.append(f"time {env.time} does not increase over its predecessor's {run.last_time} (not a fault, 01 §Time)")

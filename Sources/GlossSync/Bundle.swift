@@ -10,8 +10,6 @@ public struct BundleHeader: Sendable, Equatable {
     public static let format: UInt16 = 1
     public static let evidenceFormat: UInt16 = 2
     public static let signingContext = Array("GLOSS-BUNDLE-V1".utf8)
-    /// Largest header (two full vectors), in bytes.
-    public static let maxBytes = 8 + 2 + 32 + 32 + 2 * (4 + ProtocolLimits.maxVectorEntries * 40) + 8 + 8 + 64
 
     public var team: TeamID
     public var sender: ReplicaID
@@ -224,7 +222,7 @@ public final class BundleReader {
             try readTrailer()
             return nil
         }
-        if try fill(8), Array(buffer[start..<start + 8]) == BundleHeader.trailerMagic {
+        if try fill(8), buffer[start..<start + 8].elementsEqual(BundleHeader.trailerMagic) {
             let declared = header.evidenceCount > 0 ? "event_count \(header.eventCount) + evidence_count \(header.evidenceCount)" : "event_count \(header.eventCount)"
             throw SyncError(.unusable, "the trailer stands where record \(recordsRead + 1) should start: the header declares \(declared) records, the file holds \(recordsRead)")
         }
@@ -272,14 +270,13 @@ public final class BundleReader {
         if env.seq != head &+ 1 && env.seq != head &+ 2 {
             headerProblem("evidence record \(k) is seq \(env.seq) of \(env.replica.short), not one or two above the sender vector's \(head)")
         }
-        let key = (env.replica.raw.bytes, env.seq, env.id.raw.bytes)
-        if let last = lastEvidence,
-           !(last.0.lexicographicallyPrecedes(key.0) || (last.0 == key.0 && (last.1 < key.1 || (last.1 == key.1 && last.2.lexicographicallyPrecedes(key.2))))) {
+        let key = (env.replica, env.seq, env.id)
+        if let last = lastEvidence, !(last < key) {
             headerProblem("evidence record \(k) (\(env.replica.short) seq \(env.seq)) is not after the one before it in (replica, seq, id) order")
         }
         lastEvidence = key
     }
-    private var lastEvidence: ([UInt8], UInt64, [UInt8])?
+    private var lastEvidence: (ReplicaID, UInt64, EventID)?
 
     /// After the last record: every feed the sender vector names above the base has all its records.
     private func checkFeedsComplete() {

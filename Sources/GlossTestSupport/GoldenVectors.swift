@@ -143,7 +143,7 @@ extension GoldenVectors {
         let twin = EventEnvelope(key: b, seq: 2, prev: b1.id, time: HybridTime(milliseconds: 1_624_700_000_000 + 21), depsDelta: [],
                                  author: "bo", type: "FutureThing", schema: 7, payload: payload)
         let records = Array(parsed[0..<4])
-        let evidence = [b2, SignedEvent(envelope: twin, payload: payload)].sorted { $0.id.raw.bytes.lexicographicallyPrecedes($1.id.raw.bytes) }
+        let evidence = [b2, SignedEvent(envelope: twin, payload: payload)].sorted { $0.id < $1.id }
         var senderVector = VersionVector()
         senderVector[a.replicaID] = 3
         senderVector[b.replicaID] = 1

@@ -427,7 +427,22 @@ public struct HostileCorpus {
             raw.format = 2
             raw.eventCount = UInt64(n)
             violation = true
-            switch Int.random(in: 0..<4, using: &g) {
+            switch Int.random(in: 0..<5, using: &g) {
+            case 4:
+                // A forged fork: two events at the seq after a genuine feed's head, in order, signed
+                // by a throwaway key — the header holds; each event is refused, nothing is frozen.
+                violation = false
+                let fake = throwaway()
+                let head = pick(world.heads)
+                let forged = (0..<2).map { i -> RawRecord in
+                    let payload = Array("forged evidence \(index) \(i)".utf8)
+                    return RawRecord(envelope: RawEnvelope(replica: head.replica, seq: head.seq + 1, prev: head.id,
+                                                           time: UInt64.random(in: 0...UInt64.max, using: &g), payload: payload).encoded(signedBy: fake),
+                                     payload: payload)
+                }
+                raw.records += forged.sorted { eventID(of: $0.envelope) < eventID(of: $1.envelope) }
+                raw.evidenceCount = 2
+                detail = "two forged events at seq \(head.seq + 1) of \(head.replica.short) as evidence"
             case 0:
                 // Genuine records again as "evidence": at or below the sender's head, not above it.
                 let k = Int.random(in: 1...min(5, n), using: &g)

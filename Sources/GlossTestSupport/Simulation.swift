@@ -34,6 +34,19 @@ public final class Simulation {
 
     deinit { tmp.remove() }
 
+    /// A copy of replica `i`'s folder, opened: a second device writing with the same key (how a
+    /// fork happens).
+    public func twin(of i: Int) throws -> Replica {
+        let dir = tmp.sub("\(replicas[i].folder.lastPathComponent)-twin-\(UUID().uuidString.prefix(6))")
+        try FileManager.default.copyItem(at: replicas[i].folder, to: dir)
+        return try Replica.open(at: dir, clock: clock.function)
+    }
+
+    /// Some article the replica holds, if any.
+    public func anArticle(_ r: Replica) throws -> String? {
+        try r.store.read { try String.fetchOne($0, sql: "SELECT article FROM articles LIMIT 1") }
+    }
+
     static let words = ["Azerbaijan", "Pakistan", "Turkey", "exercise", "September", "minister", "Baku", "said", "forces",
                         "trilateral", "défense", "naïve", "café", "e\u{301}cole", "👍", "border", "trade", "Hasanov"]
 

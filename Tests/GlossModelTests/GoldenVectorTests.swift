@@ -152,6 +152,32 @@ extension GoldenBundleTests {
         #expect(try r.verify().faults.isEmpty)
     }
 
+    /// The format 2 golden bundle cut short at every 7th byte (and just before its trailer): a cut
+    /// in the header applies nothing (65), any other is reported as cut, acknowledges nothing, and
+    /// freezes B's feed only once both evidence records are whole; the log always verifies.
+    @Test func theGoldenForkBundleCutAnywhereIsBelievedOnlyAsFarAsItGoes() throws {
+        let tmp = TempDir("gloss-golden-fork-cuts")
+        defer { tmp.remove() }
+        let whole = try Array(Data(contentsOf: repositoryRoot().appendingPathComponent("Protocol/vectors/bundle-fork.glossb")))
+        let recordsEnd = whole.count - 48
+        for cut in Array(stride(from: 0, to: whole.count, by: 7)) + [recordsEnd - 1, recordsEnd, whole.count - 1] {
+            let r = try Replica.create(in: tmp.sub("r\(cut)"), analyst: "zed", clock: MockClock().function)
+            let file = tmp.sub("cut\(cut).glossb")
+            try Data(whole.prefix(cut)).write(to: file)
+            let report: ImportReport
+            do { report = try r.importBundle(at: file) } catch let e as GlossError {
+                #expect(e.message.contains("not a usable Gloss bundle"), "cut \(cut): \(e.message)")
+                #expect(try r.status().versionVector.entries.isEmpty, "cut \(cut): nothing applied")
+                continue
+            }
+            #expect(report.truncated && !report.acknowledgementRecorded, "cut \(cut): \(report)")
+            let frozen = try r.status().feedProblems.contains { $0.state == .forked }
+            #expect(!frozen || cut >= recordsEnd, "cut \(cut): frozen before both evidence records are whole")
+            if cut >= recordsEnd { #expect(frozen, "cut \(cut): both evidence records are whole") }
+            #expect(try r.verify().faults.isEmpty, "cut \(cut)")
+        }
+    }
+
     /// The format 2 golden bundle: the importer freezes B's feed at seq 2 and keeps both as evidence.
     @Test func theGoldenForkBundleFreezesTheForkedFeed() throws {
         let tmp = TempDir("gloss-golden-fork")

@@ -14,18 +14,6 @@ import Testing
         return url
     }
 
-    /// A copy of replica 0's folder, opened: a second device writing with the same key (a fork).
-    func twin(_ sim: Simulation) throws -> Replica {
-        let dir = sim.tmp.sub("r0-twin-\(UUID().uuidString.prefix(6))")
-        try FileManager.default.copyItem(at: sim.tmp.sub("r0"), to: dir)
-        return try Replica.open(at: dir, clock: sim.clock.function)
-    }
-
-    /// Some article the replica holds, if any.
-    func anArticle(_ r: Replica) throws -> String? {
-        try r.store.read { try String.fetchOne($0, sql: "SELECT article FROM articles LIMIT 1") }
-    }
-
     @Test func replicasExchangingBundlesInRandomOrdersConverge() throws {
         let sim = try Simulation(replicas: 4, seed: testSeed("bundle-convergence"), label: "bundles")
         var files: [URL] = []
@@ -75,8 +63,8 @@ import Testing
         let seed = testSeed("bundle-fork-convergence") &+ UInt64(run)
         let sim = try Simulation(replicas: 4, seed: seed, label: "bundles-fork")
         for _ in 0..<4 { try sim.randomOperation(on: 0) }
-        let twin = try twin(sim)
-        let on = try anArticle(twin)
+        let twin = try sim.twin(of: 0)
+        let on = try sim.anArticle(twin)
         var files: [URL] = []
         for step in 0..<120 {
             let i = Int.random(in: 0..<4, using: &sim.rng)
@@ -226,9 +214,9 @@ import Testing
         let (a, x, y) = (sim.replicas[0], sim.replicas[1], sim.replicas[2])
         for _ in 0..<3 { try sim.randomOperation(on: 0) }
         // A copied replica folder: the same key writes a different seq 4 and 5.
-        let twin = try twin(sim)
+        let twin = try sim.twin(of: 0)
         for _ in 0..<2 { try sim.randomOperation(on: 0) }
-        _ = try twin.addNote(on: try #require(try anArticle(twin)), body: "the twin's branch")
+        _ = try twin.addNote(on: try #require(try sim.anArticle(twin)), body: "the twin's branch")
         let branchA = try export(a, sim, name: "branch-a.glossb")
         let branchB = try export(twin, sim, name: "branch-b.glossb")
         _ = try x.importBundle(at: branchA); let rx = try x.importBundle(at: branchB)
@@ -259,9 +247,9 @@ import Testing
         let sim = try Simulation(replicas: 5, seed: 18, label: "fork-evidence")
         let (a, finder, holdsA, holdsTwin, fresh) = (sim.replicas[0], sim.replicas[1], sim.replicas[2], sim.replicas[3], sim.replicas[4])
         for _ in 0..<3 { try sim.randomOperation(on: 0) }
-        let twin = try twin(sim)
+        let twin = try sim.twin(of: 0)
         for _ in 0..<2 { try sim.randomOperation(on: 0) }
-        _ = try twin.addNote(on: try #require(try anArticle(twin)), body: "the twin's branch")
+        _ = try twin.addNote(on: try #require(try sim.anArticle(twin)), body: "the twin's branch")
         let branchA = try export(a, sim, name: "branch-a.glossb")
         let branchB = try export(twin, sim, name: "branch-b.glossb")
         _ = try finder.importBundle(at: branchA); _ = try finder.importBundle(at: branchB)
@@ -308,11 +296,11 @@ import Testing
         let sim = try Simulation(replicas: 5, seed: 20, label: "fork-prev")
         let (a, finder, holdsA, holdsTwin, fresh) = (sim.replicas[0], sim.replicas[1], sim.replicas[2], sim.replicas[3], sim.replicas[4])
         for _ in 0..<3 { try sim.randomOperation(on: 0) }
-        let twin = try twin(sim)
+        let twin = try sim.twin(of: 0)
         try sim.randomOperation(on: 0)
         let aUpTo4 = try export(a, sim, name: "a4.glossb")
         try sim.randomOperation(on: 0)
-        let on = try #require(try anArticle(twin))
+        let on = try #require(try sim.anArticle(twin))
         _ = try twin.addNote(on: on, body: "the twin's seq 4"); _ = try twin.addNote(on: on, body: "the twin's seq 5")
         var above4 = try twin.vector
         above4[a.replicaID] = 4
@@ -343,11 +331,11 @@ import Testing
         let sim = try Simulation(replicas: 3, seed: 21, label: "fork-lower")
         let (a, r1, r2) = (sim.replicas[0], sim.replicas[1], sim.replicas[2])
         for _ in 0..<3 { try sim.randomOperation(on: 0) }
-        let b = try twin(sim)
-        let on = try #require(try anArticle(a))
+        let b = try sim.twin(of: 0)
+        let on = try #require(try sim.anArticle(a))
         _ = try a.addNote(on: on, body: "4x")
         let upTo4x = try export(a, sim, name: "upto4x.glossb")
-        let c = try twin(sim)
+        let c = try sim.twin(of: 0)
         _ = try a.addNote(on: on, body: "5x"); _ = try c.addNote(on: on, body: "5x'")
         _ = try b.addNote(on: on, body: "4y"); _ = try b.addNote(on: on, body: "5y")
         _ = try r1.importBundle(at: try export(a, sim, name: "a.glossb")); _ = try r1.importBundle(at: try export(c, sim, name: "c.glossb"))

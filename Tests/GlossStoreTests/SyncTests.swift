@@ -239,10 +239,8 @@ import Testing
         let (a, h, x, z) = (sim.replicas[0], sim.replicas[1], sim.replicas[2], sim.replicas[3])
         for _ in 0..<2 { try sim.randomOperation(on: 0) }
         // A copied replica folder: the same key writes a different seq 3.
-        let copy = sim.tmp.sub("a-twin")
-        try FileManager.default.copyItem(at: sim.tmp.sub("r0"), to: copy)
-        let twin = try Replica.open(at: copy, clock: sim.clock.function)
-        let article = try a.store.read { try String.fetchOne($0, sql: "SELECT article FROM articles LIMIT 1")! }
+        let twin = try sim.twin(of: 0)
+        let article = try #require(try sim.anArticle(a))
         _ = try a.addNote(on: article, body: "branch A")
         _ = try twin.addNote(on: article, body: "branch B")
         // An honest analyst sees branch A, then writes on top of it.
@@ -276,10 +274,8 @@ import Testing
         let sim = try Simulation(replicas: 3, seed: 1351, label: "fork-prev-\(transport)")
         let (a, x, z) = (sim.replicas[0], sim.replicas[1], sim.replicas[2])
         for _ in 0..<2 { try sim.randomOperation(on: 0) }
-        let copy = sim.tmp.sub("a-twin")
-        try FileManager.default.copyItem(at: sim.tmp.sub("r0"), to: copy)
-        let twin = try Replica.open(at: copy, clock: sim.clock.function)
-        let article = try a.store.read { try String.fetchOne($0, sql: "SELECT article FROM articles LIMIT 1")! }
+        let twin = try sim.twin(of: 0)
+        let article = try #require(try sim.anArticle(a))
         _ = try a.addNote(on: article, body: "a's seq 3")
         try sim.sync(0, 1)
         _ = try a.addNote(on: article, body: "a's seq 4")
