@@ -2294,7 +2294,8 @@ MAX_BATCH = 10_000
 MAX_FRAME = 16_777_216
 MAX_ERROR_REASON = 1000
 TAG_LEN = 16
-MESSAGE_NAMES = {1: "key exchange", 2: "hello", 3: "batch", 4: "done", 5: "ack", 6: "error", 7: "progress"}
+MAX_HEADS = 100_000
+MESSAGE_NAMES = {1: "key exchange", 2: "hello", 3: "batch", 4: "done", 5: "ack", 6: "error", 7: "progress", 8: "heads"}
 
 
 @dataclass
@@ -2367,6 +2368,24 @@ def decode_message(data: bytes) -> Message:
             fields["reason"] = r.take(length, "reason").decode("utf-8", errors="strict")
         except UnicodeDecodeError:
             raise StructureError("reason is not valid UTF-8") from None
+    elif kind == 8:
+        last = r.uint(1, "last")
+        if last > 1:
+            raise StructureError(f"heads `last` is {last}, not 0 or 1")
+        count = r.uint(4, "count")
+        if count > MAX_HEADS:
+            raise StructureError(f"heads count {count} above {MAX_HEADS}")
+        entries = []
+        for k in range(count):
+            replica = r.take(32, f"entries[{k}].replica")
+            seq = r.uint(8, f"entries[{k}].seq")
+            if not 1 <= seq <= MAX_SEQ:
+                raise StructureError(f"entries[{k}].seq {seq} outside 1 … 2^63 − 1")
+            if entries and not entries[-1][0] < replica:
+                raise StructureError(f"entries[{k}] is not strictly above the one before it by replica")
+            entries.append((replica, seq, r.take(32, f"entries[{k}].id")))
+        fields["last"] = bool(last)
+        fields["entries"] = entries
     else:
         raise StructureError(f"unknown message type {kind}")
     if r.remaining():
@@ -2512,8 +2531,8 @@ def verify_wire(path: Path) -> Section:
                 item.fail(MESSAGE, f"version {f['version']}, not {WIRE_VERSION}")
             if f["replica"] != st[f"{side}.replica"]:
                 item.fail(MESSAGE, f"names replica {short(f['replica'])}, not the {side}'s {short(st[f'{side}.replica'])}")
-            if f["flags"] & ~1:
-                item.notes.append(f"flags {f['flags']:#04x} set bits other than bit 0 (07 defines only bit 0)")
+            if f["flags"] & ~3:
+                item.notes.append(f"flags {f['flags']:#04x} set bits other than 0 and 1 (07 defines only those)")
             signed = hello_message_to_sign(st["transcript"], role, raw, f["signed_end"])
             try:
                 Ed25519PublicKey.from_public_bytes(f["replica"]).verify(f["signature"], signed)
@@ -2531,7 +2550,8 @@ def verify_wire(path: Path) -> Section:
                 pass
             st[f"{side}.hello"] = f
             item.notes.append(f"version {f['version']}, team {'zero' if f['team'] == ZERO32 else short(f['team'])}, "
-                              f"replica {short(f['replica'])}, flags {f['flags']} (wants events: {bool(f['flags'] & 1)}), "
+                              f"replica {short(f['replica'])}, flags {f['flags']} (wants events: {bool(f['flags'] & 1)}, "
+                              f"offers heads: {bool(f['flags'] & 2)}), "
                               f"vector {vector_text(f['vector'])}; signature verifies and re-signs identically")
         wire_item(items, f"message  {name} (type 2, role {role})", hello)
 
@@ -2619,6 +2639,31 @@ def verify_wire(path: Path) -> Section:
             item.fail(MESSAGE, fault)
         item.notes.append(f"vector {vector_text(dict(message.fields['vector']))}")
     wire_item(items, "message  progressPlain (type 7: vector)", progress)
+
+    def heads(item: Item) -> None:
+        message = decode_message(v.hex("messages", "headsPlain"))
+        if message.type != 8:
+            item.fail(MESSAGE, f"type {message.type}, not 8 (heads)")
+            return
+        entries = message.fields["entries"]
+        # 07 §Heads: the id of the event the sender holds at each seq where both vectors agree.
+        # The vectors' initiator holds the batch's event at (its replica, 1): its heads name it.
+        records = decode_message(v.hex("messages", "batchPlain")).fields["records"]
+        held = {}
+        for envelope, _ in records:
+            try:
+                env = parse_envelope(envelope)
+            except StructureError:
+                continue
+            held[(env.replica, env.seq)] = event_id(envelope)
+        if not any((r, s) in held for r, s, _ in entries):
+            item.fail(MESSAGE, "names no (replica, seq) of the batch's event: the vectors' session holds (initiator, 1)")
+        for replica, seq, named in entries:
+            if (replica, seq) in held and held[(replica, seq)] != named:
+                item.fail(MESSAGE, f"names id {short(named)} at ({short(replica)}, {seq}), where the batch's event is {short(held[(replica, seq)])}")
+        item.notes.append(f"last {message.fields['last']}, {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}: "
+                          + ", ".join(f"({short(r)}, {s}) → {short(i)}" for r, s, i in entries))
+    wire_item(items, "message  headsPlain (type 8: last, count, (replica, seq, id) ascending)", heads)
 
     # Sealed frames: re-seal exactly, open with the right key and counter only.
     frames = (("initiator0Hello", "k_i2r", 0, "helloInitiatorPlain", 2),

@@ -200,6 +200,9 @@ public struct SyncDriver: Sendable {
         // Events of a batch that nothing in it vouches for wait for the next batch (a chain proven
         // by its last event, cut by the sender's batch size); rejected when the peer is done.
         var authenticator = StreamAuthenticator()
+        // The positions of this side's events at seqs where the peer's heads name other ids
+        // (§Heads): the streamer sends them last, once the peer's last heads came.
+        let (differingHeads, headDifferences) = AsyncStream<[Int64]>.makeStream()
         var streamer: Task<Int, Error>?
         var keepalive: Task<Void, Never>?
         var ackSent = false
@@ -275,9 +278,26 @@ public struct SyncDriver: Sendable {
                     let push = mayPush && hello.wantsEvents
                     let peerVector = hello.vector
                     peerHeld = hello.vector
+                    if machine.headsAgreed {
+                        // Where both vectors name the same seq, the ids held there (§Heads): two
+                        // branches of one key ending at that seq meet through them.
+                        let points = startVector.sorted.filter { peerVector[$0.replica] == $0.seq }
+                        let held = try await Self.offload { try replica.store.read { db in try replica.store.heldEvents(at: points, db) } }
+                        let heads = held.map { WireHead(replica: $0.replica, seq: $0.seq, id: $0.id) }
+                        var start = 0
+                        repeat {
+                            let end = min(start + WireLimits.maxHeadsEntries, heads.count)
+                            try await out.send(.heads(last: end == heads.count, Array(heads[start..<end])))
+                            start = end
+                        } while start < heads.count
+                    } else {
+                        headDifferences.finish()
+                    }
+                    if !push { headDifferences.finish() }
                     let batchBytes = self.batchBytes
                     streamer = Task {
-                        do { return try await Self.stream(replica, above: peerVector, enabled: push, batchBytes: batchBytes, stallTimeout: stallTimeout, out: out) } catch {
+                        do { return try await Self.stream(replica, above: peerVector, enabled: push, headDifferences: differingHeads, batchBytes: batchBytes,
+                                                          stallTimeout: stallTimeout, out: out) } catch {
                             // This side cannot send what it holds (a stored event that no longer
                             // decodes, a disk error): say so and end the session, or both sides
                             // would wait for each other for ever (keepalives keep it alive).
@@ -338,6 +358,19 @@ public struct SyncDriver: Sendable {
                         peerHeld = v
                         try await Self.offload { try replica.recordAcknowledged(p, vector: v) }
                     }
+                case .peerHeads(let heads, let last):
+                    // The events this side holds where the peer names another id at the same seq:
+                    // sent after the other events, so the peer meets the fork (and sends its own).
+                    if mayPush && machine.peerHello?.wantsEvents == true {
+                        let points = heads.filter { startVector[$0.replica] == $0.seq }
+                        let claimed = Dictionary(points.map { ($0.replica, $0.id) }, uniquingKeysWith: { a, _ in a })
+                        let held = try await Self.offload {
+                            try replica.store.read { db in try replica.store.heldEvents(at: points.map { ($0.replica, $0.seq) }, db) }
+                        }
+                        let differing = held.filter { claimed[$0.replica] != $0.id }.map(\.pos)
+                        if !differing.isEmpty { headDifferences.yield(differing) }
+                    }
+                    if last { headDifferences.finish() }
                 case .peerProgress(let v):
                     // A keepalive repeats what the peer already said: nothing new to record. A new
                     // vector is recorded at most once a second (each is a durable write; a peer
@@ -368,8 +401,8 @@ public struct SyncDriver: Sendable {
     /// Streams the events above `vector` in causal order, then `done`. SQLite is read on a thread
     /// of its own (the positions from one snapshot, each batch in a short read); at most two batches
     /// wait for the network, and a peer that takes nothing for `stallTimeout` ends the session.
-    static func stream(_ replica: Replica, above vector: VersionVector, enabled: Bool, batchBytes: Int, stallTimeout: Duration,
-                       out: Outbound) async throws -> Int {
+    static func stream(_ replica: Replica, above vector: VersionVector, enabled: Bool, headDifferences: AsyncStream<[Int64]>,
+                       batchBytes: Int, stallTimeout: Duration, out: Outbound) async throws -> Int {
         guard enabled else {
             try await out.send(.done(sent: 0, vector: try await offload { try replica.vector }))
             return 0
@@ -435,6 +468,32 @@ public struct SyncDriver: Sendable {
             try await out.send(.batch(batch))
             sent += batch.count
             slots.signal()
+        }
+        // Then this side's events at the seqs where the peer's heads name other ids (§Heads): one
+        // per such feed at most, read in short transactions as the peer's heads come.
+        for await positions in headDifferences {
+            var next = 0
+            while next < positions.count {
+                try Task.checkCancellation()
+                let from = next
+                let (batch, end) = try await offload {
+                    try replica.store.read { db -> ([SignedEvent], Int) in
+                        var batch: [SignedEvent] = [], bytes = 0, i = from
+                        while i < positions.count, batch.count < WireLimits.maxBatchEvents, bytes < batchBytes {
+                            defer { i += 1 }
+                            guard let e = try replica.store.event(atPosition: positions[i], db) else { continue }
+                            batch.append(SignedEvent(envelope: e.envelope, payload: e.payload))
+                            bytes += e.envelope.bytes.count + (e.payload?.count ?? 0) + 8
+                        }
+                        return (batch, i)
+                    }
+                }
+                next = end
+                guard !batch.isEmpty else { continue }
+                try await out.waitForRoom(within: stallTimeout)
+                try await out.send(.batch(batch))
+                sent += batch.count
+            }
         }
         try Task.checkCancellation()
         try await out.send(.done(sent: UInt64(sent), vector: try await offload { try replica.vector }))

@@ -18,14 +18,15 @@ public final class HostilePeer {
 
     /// Connects to 127.0.0.1:`port`. `vector` is what the hello will claim to hold.
     /// `receiveBuffer`: the socket's receive buffer in bytes (a peer that stops reading fills a
-    /// small one soon).
+    /// small one soon). `offersHeads`: the hello sets bit 1 (Protocol/07 §Heads); off, the peer
+    /// is one of before the heads, and the server sends and awaits none.
     public init(port: Int, key: ReplicaKey = ReplicaKey(), vector: VersionVector = VersionVector(), wantsEvents: Bool = false,
-                admission: Admission = .noTeam, receiveBuffer: Int32? = nil) throws {
+                offersHeads: Bool = false, admission: Admission = .noTeam, receiveBuffer: Int32? = nil) throws {
         self.key = key
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.fd = fd
         if var size = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
-        machine = SyncSessionStateMachine(role: .initiator, key: key, admission: admission, vector: vector, wantsEvents: wantsEvents)
+        machine = SyncSessionStateMachine(role: .initiator, key: key, admission: admission, vector: vector, wantsEvents: wantsEvents, offersHeads: offersHeads)
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)

@@ -23,6 +23,8 @@ import Testing
         var mustClose: Bool
         /// Ending the session is also an acceptable answer (the server may refuse it whole).
         var mayClose = false
+        /// The hello offers heads (Protocol/07 §Heads): the server then awaits them before any batch or done.
+        var offersHeads = false
         var send: @Sendable (HostilePeer) throws -> Void
     }
 
@@ -59,6 +61,9 @@ import Testing
         }
         flood.shuffle(using: &rng)
         let floodBatch = batch(flood)
+        let notTheServersID = EventID(Bytes32(exactly: randomReplicaIDs(1, &rng)[0])!)
+        let manyHeads = randomReplicaIDs(100_000, &rng).sorted { $0.lexicographicallyPrecedes($1) }
+            .map { WireHead(replica: ReplicaID(Bytes32(exactly: $0)!), seq: 1, id: EventID(Bytes32(exactly: $0)!)) }
         return [
             Attack(name: "a batch with a bad-signature event", mustClose: false) { p in
                 try p.sendSealed(batch([event(attacker, seq: 1, badSignature: true)]))
@@ -124,6 +129,40 @@ import Testing
             Attack(name: "a frame length of 2^32-1", mustClose: true) { p in
                 try p.sendRaw([0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0])
             },
+            Attack(name: "heads naming the server's feed at the seq both hold, with an id not its own", vector: VersionVector([serverID: 1]),
+                   mustClose: false, offersHeads: true) { p in
+                try p.sendSealed(WireMessage.heads(last: true, [WireHead(replica: serverID, seq: 1, id: notTheServersID)]).encoded)
+                try p.sendSealed(WireMessage.done(sent: 0, vector: VersionVector()).encoded)
+            },
+            Attack(name: "heads of 100,000 invented feeds", mustClose: false, offersHeads: true) { p in
+                try p.sendSealed(WireMessage.heads(last: true, manyHeads).encoded)
+                try p.sendSealed(WireMessage.done(sent: 0, vector: VersionVector()).encoded)
+            },
+            Attack(name: "heads from a peer whose hello did not offer them", mustClose: true) { p in
+                try p.sendSealed(WireMessage.heads(last: true, []).encoded)
+            },
+            Attack(name: "a done before the heads the hello offered", mustClose: true, offersHeads: true) { p in
+                try p.sendSealed(WireMessage.done(sent: 0, vector: VersionVector()).encoded)
+            },
+            Attack(name: "a batch before the heads the hello offered", mustClose: true, offersHeads: true) { p in
+                try p.sendSealed(batch([event(attacker, seq: 1)]))
+            },
+            Attack(name: "heads after the last heads", mustClose: true, offersHeads: true) { p in
+                try p.sendSealed(WireMessage.heads(last: true, []).encoded)
+                try p.sendSealed(WireMessage.heads(last: true, []).encoded)
+            },
+            Attack(name: "heads whose entries go down across messages", mustClose: true, offersHeads: true) { p in
+                try p.sendSealed(WireMessage.heads(last: false, [manyHeads[1]]).encoded)
+                try p.sendSealed(WireMessage.heads(last: true, [manyHeads[0]]).encoded)
+            },
+            Attack(name: "heads whose count claims 100,001 entries", mustClose: true, offersHeads: true) { p in
+                var w = ByteWriter(); w.u8(8); w.u8(1); w.u32(100_001)
+                try p.sendSealed(w.bytes)
+            },
+            Attack(name: "heads whose `last` byte is 2", mustClose: true, offersHeads: true) { p in
+                var w = ByteWriter(); w.u8(8); w.u8(2); w.u32(0)
+                try p.sendSealed(w.bytes)
+            },
             Attack(name: "a flood: 10,000 out-of-order events of a fresh key whose seq 1 never comes", mustClose: false) { p in
                 try p.sendSealed(floodBatch)
                 try p.sendSealed(WireMessage.done(sent: 10_000, vector: VersionVector()).encoded)
@@ -147,7 +186,7 @@ import Testing
         for attack in Self.attacks(serverID: serverID, rng: &rng) {
             let t0 = Date()
             do {
-                let peer = try HostilePeer(port: server.port, vector: attack.vector)
+                let peer = try HostilePeer(port: server.port, vector: attack.vector, offersHeads: attack.offersHeads)
                 try peer.handshake()
                 try attack.send(peer)
                 if attack.mustClose {

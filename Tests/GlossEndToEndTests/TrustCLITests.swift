@@ -1,4 +1,5 @@
 import Foundation
+import GlossEngine
 import GlossTestSupport
 import Testing
 
@@ -84,5 +85,40 @@ import Testing
         #expect(imported.status == 2 && imported.object["forks"] as? Int == 1, "a fork detected: exit 2 \(imported.stdout) \(imported.stderr)")
         #expect(try gloss("verify", "--dir", a.path).status == 9, "a holds the evidence now")
         #expect(try gloss("bundle", "export", "--dir", twin.path, "--all", "--out", tmp.sub("t.glossb").path, "--json").object["evidence"] as? Int == 0)
+    }
+
+    /// Two copies of one folder each write seq 2; x takes one branch, z the other (through
+    /// `gloss sync` with each copy). x and z hold equal vectors: one `gloss sync` between them over
+    /// real sockets finds the fork through the heads (Protocol/07 §Heads) — exit 2, `forks` 1 —
+    /// and both end frozen at seq 2, `gloss verify` exit 9, the same digest.
+    @Test func syncFindsBranchesEndingAtTheSameSeq() throws {
+        defer { tmp.remove() }
+        let (a, x, z) = (tmp.sub("a"), tmp.sub("x").path, tmp.sub("z").path)
+        for (dir, name) in [(a.path, "ana"), (x, "xu"), (z, "zoe")] { #expect(try gloss("init", "--analyst", name, "--dir", dir).status == 0) }
+        let sample = tmp.sub("sample.txt")
+        try Data(sampleArticleBytes()).write(to: sample)
+        let article = try gloss("ingest", "--dir", a.path, sample.path).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let twin = tmp.sub("twin")
+        try FileManager.default.copyItem(at: a, to: twin)
+        #expect(try gloss("note", "add", "--dir", a.path, "--on", article, "--text", "original branch").status == 0)
+        #expect(try gloss("note", "add", "--dir", twin.path, "--on", article, "--text", "twin branch").status == 0)
+        for (source, target) in [(a.path, x), (twin.path, z)] {
+            let server = try ServeProcess(dir: URL(fileURLWithPath: source))
+            let pulled = try gloss("sync", "--dir", target, "127.0.0.1:\(server.port)", "--json")
+            #expect(pulled.status == 0, "\(pulled.stdout) \(pulled.stderr)")
+            #expect(server.stop() == 0)
+        }
+        func status(_ dir: String) throws -> [String: Any] { try gloss("status", "--dir", dir, "--json").object }
+        #expect(try status(x)["versionVector"] as? [String: Int] == status(z)["versionVector"] as? [String: Int])
+        let server = try ServeProcess(dir: URL(fileURLWithPath: x))
+        let met = try gloss("sync", "--dir", z, "127.0.0.1:\(server.port)", "--json")
+        #expect(server.stop() == 0)
+        #expect(met.status == 2 && met.object["forks"] as? Int == 1, "the fork is found: exit 2 \(met.stdout) \(met.stderr)")
+        for dir in [x, z] {
+            let v = try gloss("verify", "--dir", dir, "--json")
+            #expect(v.status == 9, "\(dir): \(v.stdout)")
+            #expect((v.object["forks"] as? [[String: Any]])?.first?["seq"] as? Int == 2)
+        }
+        #expect(try status(x)["digest"] as? String == status(z)["digest"] as? String)
     }
 }

@@ -23,6 +23,7 @@ import Testing
             .hello(WireHello(team: .none, replica: k.replicaID, wantsEvents: true, vector: VersionVector([k.replicaID: 9]), signature: [UInt8](repeating: 3, count: 64))),
             .batch([SignedEvent(envelope: e, payload: payload), SignedEvent(envelope: e, payload: nil)]),
             .done(sent: 2, vector: VersionVector([k.replicaID: 1])), .ack(VersionVector()), .error(code: 3, reason: "no ✓"),
+            .heads(last: false, [WireHead(replica: k.replicaID, seq: 9, id: e.id)]),
         ]
         var rng = SplitMix64(seed: testSeed("wire-garbage"))
         for m in messages {

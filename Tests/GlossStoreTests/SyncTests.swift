@@ -220,10 +220,12 @@ import Testing
         #expect(authB?.replica == ka.replicaID)
         #expect(authB?.vector == VersionVector([ka.replicaID: 3]))
         #expect(a.isAuthenticated && b.isAuthenticated)
+        #expect(a.headsAgreed && b.headsAgreed && authA?.offersHeads == true && authB?.offersHeads == true)
         // Keepalive `progress` may come until the peer has sent both its `done` and its `ack`.
         func deliver(_ m: WireMessage) -> [SyncSessionStateMachine.Action] { b.receive(sealA!.seal(m.encoded)) }
         let v = VersionVector([ka.replicaID: 3])
         #expect(deliver(.progress(v)).first.map { if case .peerProgress = $0 { true } else { false } } == true)
+        #expect(deliver(.heads(last: true, [])).first.map { if case .peerHeads(_, true) = $0 { true } else { false } } == true)
         _ = deliver(.ack(v))
         #expect(deliver(.progress(v)).first.map { if case .peerProgress = $0 { true } else { false } } == true, "after ack, before done")
         _ = deliver(.done(sent: 0, vector: v))
@@ -532,4 +534,164 @@ final class CuttingTransport: FrameTransport, @unchecked Sendable {
         return try await inner.receive()
     }
     func close() async { await inner.close() }
+}
+
+extension SyncTests {
+    /// Two copies of one replica folder each write up to the same seq; each copy's events reach a
+    /// different replica. Those two replicas hold equal vectors and different events: only the
+    /// heads (Protocol/07 §Heads) show them the fork. Both freeze the feed at the same seq and end
+    /// equal — in one session when the branches part at the last seq, and in a few more (each
+    /// lowering the fork seq as the evidence shows the branches part further down) when they part
+    /// lower. Before the heads, neither side ever saw it.
+    @Test(arguments: [(SyncTransport.memory, 1), (.tcp, 1), (.memory, 3), (.tcp, 3)])
+    func branchesEndingAtTheSameSeqMeetThroughTheHeads(_ transport: SyncTransport, _ depth: Int) async throws {
+        let sim = try Simulation(replicas: 3, seed: 1353 + UInt64(depth), label: "heads-\(transport)-\(depth)")
+        let (a, x, z) = (sim.replicas[0], sim.replicas[1], sim.replicas[2])
+        for _ in 0..<2 { try sim.randomOperation(on: 0) }
+        let twin = try sim.twin(of: 0)
+        let article = try #require(try sim.anArticle(a))
+        let base = try a.status().versionVector[a.key.replicaID]
+        for i in 0..<depth {
+            _ = try a.addNote(on: article, body: "branch A \(i)")
+            _ = try twin.addNote(on: article, body: "branch B \(i)")
+        }
+        // x sees only a's branch, z only the twin's: equal vectors, different events.
+        try sim.sync(0, 1)
+        _ = try z.store.applyRemote(try sim.missing(from: twin, to: z), now: sim.clock.read())
+        #expect(try x.status().versionVector == z.status().versionVector)
+        #expect(try x.status().digest != z.status().digest)
+        func session() async throws -> (SyncReport, SyncReport?) {
+            switch transport {
+            case .tcp: return (try await tcpSession(client: z, server: x), nil)
+            default: let (i, r) = try await memorySession(z, x); return (i, r)
+            }
+        }
+        let first = try await session()
+        let xForks = try x.verify().forks.count
+        #expect(first.0.summary.forks > 0 || (first.1?.summary.forks ?? 0) > 0 || xForks > 0)
+        #expect(try z.verify().forks.count == 1, "z meets x's head and freezes a's feed")
+        #expect(try x.verify().forks.count == 1, "x meets z's head and freezes a's feed")
+        // Further sessions carry the fork evidence down to where the branches part.
+        for _ in 0..<depth + 1 { _ = try await session() }
+        let forkSeq = base + 1
+        #expect(try x.verify().forks.first?.seq == forkSeq)
+        #expect(try z.verify().forks.first?.seq == forkSeq)
+        let (sx, sz) = (try x.status(), try z.status())
+        #expect(sx.versionVector == sz.versionVector && sx.digest == sz.digest)
+        // a and its twin meet the fork through either of them too.
+        _ = try await memorySession(a, x)
+        _ = try await memorySession(twin, z)
+        #expect(try a.verify().forks.first?.seq == forkSeq && twin.verify().forks.first?.seq == forkSeq)
+        #expect(try a.status().digest == sx.digest && twin.status().digest == sx.digest)
+    }
+
+    /// The heads cost nothing when nothing differs: two equal replicas exchange no event, and a
+    /// session with a peer that does not offer heads (a hello without bit 1, as before them) is
+    /// unchanged.
+    @Test func headsOfEqualReplicasSendNothing() async throws {
+        let sim = try Simulation(replicas: 2, seed: 1357, label: "heads-equal")
+        for _ in 0..<6 { try sim.randomOperation(on: 0); try sim.randomOperation(on: 1) }
+        _ = try await memorySession(sim.replicas[0], sim.replicas[1])
+        let (i, r) = try await memorySession(sim.replicas[0], sim.replicas[1])
+        #expect(i.sent == 0 && r.sent == 0 && i.summary.applied == 0 && r.summary.applied == 0)
+        #expect(i.extraRoundTrips == 0 && r.extraRoundTrips == 0)
+    }
+}
+
+extension SyncTests {
+    /// Two state machines after a handshake in memory, with or without heads on each side.
+    struct HandshakenPair {
+        var a: SyncSessionStateMachine, b: SyncSessionStateMachine
+        var sealA: FrameSealer, sealB: FrameSealer
+        var helloOfA: WireHello, helloOfB: WireHello
+        /// What `b` makes of a message from `a`.
+        mutating func toB(_ m: WireMessage) -> [SyncSessionStateMachine.Action] { b.receive(sealA.seal(m.encoded)) }
+    }
+
+    static func handshake(aOffers: Bool, bOffers: Bool) throws -> HandshakenPair {
+        let ka = ReplicaKey(), kb = ReplicaKey()
+        var a = SyncSessionStateMachine(role: .initiator, key: ka, vector: VersionVector([ka.replicaID: 3]), offersHeads: aOffers)
+        var b = SyncSessionStateMachine(role: .responder, key: kb, vector: VersionVector(), offersHeads: bOffers)
+        guard case .sendPlain(let kxA) = a.start()[0], case .sendPlain(let kxB) = b.start()[0] else { throw SyncError(.protocolViolation, "no key exchange") }
+        let ra = a.receive(kxB), rb = b.receive(kxA)
+        guard case .established(let keysA) = ra[0], case .send(let helloA) = ra[1], case .established(let keysB) = rb[0] else { throw SyncError(.protocolViolation, "no keys") }
+        var sealA = keysA.sealer(), sealB = keysB.sealer()
+        guard case .send(let helloB) = b.receive(sealA.seal(helloA.encoded))[0] else { throw SyncError(.protocolViolation, "no responder hello") }
+        _ = a.receive(sealB.seal(helloB.encoded))
+        guard case .hello(let ha) = helloA, case .hello(let hb) = helloB else { throw SyncError(.protocolViolation, "not hellos") }
+        return HandshakenPair(a: a, b: b, sealA: sealA, sealB: sealB, helloOfA: ha, helloOfB: hb)
+    }
+
+    static func failure(_ actions: [SyncSessionStateMachine.Action]) -> String? {
+        if case .fail(let e)? = actions.first, e.code == .protocolViolation { return e.message }
+        return nil
+    }
+
+    /// Heads are exchanged only when both hellos offer them: a responder sets bit 1 only in answer
+    /// to an initiator that did, so a peer of before the heads sees the hello it always saw.
+    @Test(arguments: [(true, true), (true, false), (false, true), (false, false)])
+    func headsAreAgreedOnlyWhenBothOffer(_ aOffers: Bool, _ bOffers: Bool) throws {
+        var p = try Self.handshake(aOffers: aOffers, bOffers: bOffers)
+        #expect(p.helloOfA.offersHeads == aOffers)
+        #expect(p.helloOfB.offersHeads == (aOffers && bOffers), "the responder answers bit 1 only to an initiator that set it")
+        #expect(p.a.headsAgreed == (aOffers && bOffers) && p.b.headsAgreed == (aOffers && bOffers))
+        if aOffers && bOffers {
+            #expect(Self.failure(p.toB(.done(sent: 0, vector: VersionVector())))?.contains("done before the last heads") == true)
+        } else {
+            #expect(Self.failure(p.toB(.heads(last: true, [])))?.contains("did not both offer") == true)
+        }
+    }
+
+    /// What the state machine refuses of heads (each a protocol violation that ends the session),
+    /// and what it takes: heads in several messages, ascending across them, then batches and done.
+    @Test func headsRulesOfTheStateMachine() throws {
+        let ids = (0..<3).map { _ in ReplicaKey().replicaID }.sorted()
+        func head(_ i: Int) -> WireHead { WireHead(replica: ids[i], seq: 1, id: EventID(ids[i].raw)) }
+        var p = try Self.handshake(aOffers: true, bOffers: true)
+        #expect(Self.failure(p.toB(.batch([])))?.contains("batch before the last heads") == true)
+        p = try Self.handshake(aOffers: true, bOffers: true)
+        guard case .peerHeads(let first, false)? = p.toB(.heads(last: false, [head(0), head(1)])).first else { Issue.record("heads refused"); return }
+        #expect(first == [head(0), head(1)])
+        #expect(Self.failure(p.toB(.heads(last: true, [head(1)])))?.contains("not strictly ascending") == true)
+        p = try Self.handshake(aOffers: true, bOffers: true)
+        _ = p.toB(.heads(last: false, [head(0)]))
+        guard case .peerHeads(_, true)? = p.toB(.heads(last: true, [head(2)])).first else { Issue.record("second heads refused"); return }
+        #expect(Self.failure(p.toB(.heads(last: true, []))).map { $0.contains("after the last heads") } == true)
+        p = try Self.handshake(aOffers: true, bOffers: true)
+        _ = p.toB(.heads(last: true, []))
+        #expect(p.toB(.batch([])).first.map { if case .apply = $0 { true } else { false } } == true)
+        #expect(p.toB(.done(sent: 0, vector: VersionVector())).first.map { if case .peerDone = $0 { true } else { false } } == true)
+    }
+
+    /// The heads codec: round trips, and the decoder names what is wrong with hostile bytes.
+    @Test func headsMessageCodec() throws {
+        var rng = SplitMix64(seed: testSeed("heads-codec"))
+        for n in [0, 1, 7, 300] {
+            let replicas = randomReplicaIDs(n, &rng).map { ReplicaID(Bytes32(exactly: $0)!) }.sorted()
+            let heads = replicas.map { WireHead(replica: $0, seq: rng.next() % ProtocolLimits.maxSeq + 1, id: EventID(Bytes32(exactly: randomReplicaIDs(1, &rng)[0])!)) }
+            for last in [false, true] {
+                let m = WireMessage.heads(last: last, heads)
+                #expect(try WireMessage(decoding: m.encoded) == m)
+                #expect(m.encoded.count == 6 + 72 * n)
+            }
+        }
+        func refusal(_ bytes: [UInt8]) -> String {
+            do { _ = try WireMessage(decoding: bytes); return "accepted" } catch { return "\(error)" }
+        }
+        let one = WireMessage.heads(last: true, [WireHead(replica: ReplicaKey().replicaID, seq: 5, id: .zero)]).encoded
+        #expect(refusal(Array(one.dropLast())).contains("truncated"))
+        #expect(refusal(one + [0]).contains("follow the message"))
+        var zero = one; for i in 38..<46 { zero[i] = 0 }
+        #expect(refusal(zero).contains("outside 1"))
+        var huge = one; huge[38] = 0x80
+        #expect(refusal(huge).contains("outside 1"))
+        var last2 = one; last2[1] = 2
+        #expect(refusal(last2).contains("not 0 or 1"))
+        var w = ByteWriter(); w.u8(8); w.u8(1); w.u32(UInt32(WireLimits.maxHeadsEntries + 1))
+        #expect(refusal(w.bytes).contains("over the limit"))
+        let a = WireHead(replica: ReplicaID(Bytes32(w0: 2, w1: 0, w2: 0, w3: 0)), seq: 1, id: .zero)
+        let b = WireHead(replica: ReplicaID(Bytes32(w0: 1, w1: 0, w2: 0, w3: 0)), seq: 1, id: .zero)
+        #expect(refusal(WireMessage.heads(last: true, [a, b]).encoded).contains("not strictly ascending"))
+        #expect(refusal(WireMessage.heads(last: true, [a, a]).encoded).contains("not strictly ascending"))
+    }
 }

@@ -25,6 +25,9 @@ public struct SyncSessionStateMachine: Sendable {
         case peerAcked(VersionVector)
         /// The peer is applying our stream and holds this vector so far.
         case peerProgress(VersionVector)
+        /// The ids of the events the peer holds where both hellos' vectors agree (§Heads); `last`
+        /// on its last such message.
+        case peerHeads([WireHead], last: Bool)
         /// The session failed; send `error` if possible, then close.
         case fail(SyncError)
         /// The peer ended the session with an error.
@@ -39,6 +42,9 @@ public struct SyncSessionStateMachine: Sendable {
     let ephemeral: Curve25519.KeyAgreement.PrivateKey
     let challenge: Bytes32
     let wantsEvents: Bool
+    /// Whether this side offers `heads` (an initiator says so in its hello; a responder only
+    /// answers an initiator that did).
+    let offersHeads: Bool
     var vector: VersionVector
     var state = State.idle
     var myKX: [UInt8] = []
@@ -46,15 +52,20 @@ public struct SyncSessionStateMachine: Sendable {
     public private(set) var peerHello: WireHello?
     public private(set) var peerDoneSeen = false
     public private(set) var peerAckSeen = false
+    /// Both hellos offer heads: each side sends its own, and the peer's must all come before its
+    /// first batch and its `done` (§Heads).
+    public private(set) var headsAgreed = false
+    public private(set) var peerHeadsDone = false
+    var lastPeerHead: ReplicaID?
     /// Frames received after the handshake (for the "no further round trip" measurement).
     public private(set) var framesAfterHandshake = 0
 
     let admission: Admission
 
     public init(role: SessionRole, key: ReplicaKey, admission: Admission = .noTeam, vector: VersionVector, wantsEvents: Bool = true,
-                ephemeral: Curve25519.KeyAgreement.PrivateKey = .init(), challenge: Bytes32 = Bytes32.sha256(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })) {
+                offersHeads: Bool = true, ephemeral: Curve25519.KeyAgreement.PrivateKey = .init(), challenge: Bytes32 = Bytes32.sha256(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })) {
         self.role = role; self.key = key; self.admission = admission; self.team = admission.team; self.vector = vector; self.wantsEvents = wantsEvents
-        self.ephemeral = ephemeral; self.challenge = challenge
+        self.offersHeads = offersHeads; self.ephemeral = ephemeral; self.challenge = challenge
     }
 
     public var isAuthenticated: Bool { state == .open }
@@ -132,15 +143,28 @@ public struct SyncSessionStateMachine: Sendable {
                 }
                 peerHello = hello
                 state = .open
+                headsAgreed = offersHeads && hello.offersHeads
+                peerHeadsDone = !headsAgreed
                 return role == .responder ? [.send(.hello(ownHello())), .authenticated(hello)] : [.authenticated(hello)]
             }
             framesAfterHandshake += 1
             switch message {
             case .batch(let events):
                 guard !peerDoneSeen else { return fail(.protocolViolation, "events after done") }
+                guard peerHeadsDone else { return fail(.protocolViolation, "a batch before the last heads") }
                 return [.apply(events)]
+            case .heads(let last, let entries):
+                guard headsAgreed else { return fail(.protocolViolation, "heads, but the hellos did not both offer them") }
+                guard !peerHeadsDone else { return fail(.protocolViolation, "heads after the last heads") }
+                if let first = entries.first, let previous = lastPeerHead, !(previous < first.replica) {
+                    return fail(.protocolViolation, "heads entries are not strictly ascending by replica across messages")
+                }
+                lastPeerHead = entries.last?.replica ?? lastPeerHead
+                peerHeadsDone = last
+                return [.peerHeads(entries, last: last)]
             case .done(let sent, let v):
                 guard !peerDoneSeen else { return fail(.protocolViolation, "a second done") }
+                guard peerHeadsDone else { return fail(.protocolViolation, "done before the last heads") }
                 peerDoneSeen = true
                 return [.peerDone(sent: sent, vector: v)]
             case .ack(let v):
@@ -160,7 +184,8 @@ public struct SyncSessionStateMachine: Sendable {
 
     /// This side's hello, signed over the transcript.
     func ownHello() -> WireHello {
-        var hello = WireHello(team: team, replica: key.replicaID, wantsEvents: wantsEvents, vector: vector)
+        let heads = offersHeads && (role == .initiator || peerHello?.offersHeads == true)
+        var hello = WireHello(team: team, replica: key.replicaID, wantsEvents: wantsEvents, offersHeads: heads, vector: vector)
         hello.signature = key.sign(WireHello.signedBytes(transcript: transcript!, role: role, fields: hello.signedFields))
         return hello
     }

@@ -13,6 +13,17 @@ public enum WireLimits {
     public static let tagBytes = 16
     /// Longest `error` reason, in bytes of UTF-8 (a longer one is cut when sent, malformed when received).
     public static let maxErrorReasonBytes = 1000
+    /// Most entries in one `heads` message (72 bytes each: a frame of 7.2 MB at most).
+    public static let maxHeadsEntries = 100_000
+}
+
+/// One entry of a `heads` message: the id of the event the sender holds at `(replica, seq)`, for
+/// a feed both hellos name at the same seq (Protocol/07-wire.md §Heads).
+public struct WireHead: Sendable, Hashable {
+    public var replica: ReplicaID
+    public var seq: UInt64
+    public var id: EventID
+    public init(replica: ReplicaID, seq: UInt64, id: EventID) { self.replica = replica; self.seq = seq; self.id = id }
 }
 
 /// The messages of a sync session (Protocol/07-wire.md §Messages).
@@ -32,10 +43,14 @@ public enum WireMessage: Sendable, Equatable {
     /// Encrypted, while applying a long stream: what I hold so far. Keeps a busy receiver from
     /// looking idle, and records progress (Protocol/07-wire.md §Session).
     case progress(VersionVector)
+    /// Encrypted, right after the handshake when both hellos offer heads: the ids of the events this
+    /// side holds at the seqs where both vectors agree, so two branches of one key that end at the
+    /// same seq meet (Protocol/07-wire.md §Heads). `last` on the last of them.
+    case heads(last: Bool, [WireHead])
 
     public static func == (a: WireMessage, b: WireMessage) -> Bool { a.encoded == b.encoded }
 
-    public enum Tag: UInt8 { case keyExchange = 1, hello, batch, done, ack, error, progress }
+    public enum Tag: UInt8 { case keyExchange = 1, hello, batch, done, ack, error, progress, heads }
 
     public var encoded: [UInt8] {
         var w = ByteWriter()
@@ -59,6 +74,9 @@ public enum WireMessage: Sendable, Equatable {
             w.u8(Tag.error.rawValue); w.u16(code); w.u16(UInt16(r.count)); w.raw(r)
         case .progress(let v):
             w.u8(Tag.progress.rawValue); VectorCodec.encode(v, into: &w)
+        case .heads(let last, let entries):
+            w.u8(Tag.heads.rawValue); w.u8(last ? 1 : 0); w.u32(UInt32(entries.count))
+            for e in entries { w.b32(e.replica.raw); w.u64(e.seq); w.b32(e.id.raw) }
         }
         return w.bytes
     }
@@ -97,6 +115,21 @@ public enum WireMessage: Sendable, Equatable {
             self = .ack(try VectorCodec.decode(&r))
         case .progress:
             self = .progress(try VectorCodec.decode(&r))
+        case .heads:
+            let last = try r.u8("heads last")
+            guard last <= 1 else { throw DecodeError("heads `last` is \(last), not 0 or 1") }
+            let n = Int(try r.u32("heads count"))
+            guard n <= WireLimits.maxHeadsEntries else { throw DecodeError("heads message of \(n) entries, over the limit of \(WireLimits.maxHeadsEntries)") }
+            guard r.remaining >= n * 72 else { throw DecodeError("truncated: heads of \(n) entries need \(n * 72) bytes, \(r.remaining) remain") }
+            var entries: [WireHead] = []
+            entries.reserveCapacity(n)
+            for _ in 0..<n {
+                let e = WireHead(replica: ReplicaID(try r.b32("head replica")), seq: try r.u64("head seq"), id: EventID(try r.b32("head id")))
+                guard e.seq >= 1, e.seq <= ProtocolLimits.maxSeq else { throw DecodeError("head entry for \(e.replica.short) has seq \(e.seq), outside 1 … 2^63 − 1") }
+                if let prev = entries.last, !(prev.replica < e.replica) { throw DecodeError("heads entries are not strictly ascending by replica") }
+                entries.append(e)
+            }
+            self = .heads(last: last == 1, entries)
         case .error:
             let code = try r.u16("error code")
             let n = Int(try r.u16("reason length"))
@@ -113,15 +146,19 @@ public struct WireHello: Sendable, Equatable {
     public var version: UInt16
     public var team: TeamID
     public var replica: ReplicaID
-    /// Bit 0: the sender wants events (clear for `--push-only` clients).
+    /// Bit 0: the sender wants events (clear for `--push-only` clients). Bit 1: the sender sends
+    /// and takes `heads` (§Heads; a responder sets it only when the initiator's hello did).
     public var flags: UInt8
     public var vector: VersionVector
     public var signature: [UInt8]
 
     public var wantsEvents: Bool { flags & 1 != 0 }
+    public var offersHeads: Bool { flags & 2 != 0 }
 
-    public init(version: UInt16 = WireLimits.protocolVersion, team: TeamID, replica: ReplicaID, wantsEvents: Bool, vector: VersionVector, signature: [UInt8] = []) {
-        self.version = version; self.team = team; self.replica = replica; flags = wantsEvents ? 1 : 0; self.vector = vector; self.signature = signature
+    public init(version: UInt16 = WireLimits.protocolVersion, team: TeamID, replica: ReplicaID, wantsEvents: Bool, offersHeads: Bool = false,
+                vector: VersionVector, signature: [UInt8] = []) {
+        self.version = version; self.team = team; self.replica = replica; flags = (wantsEvents ? 1 : 0) | (offersHeads ? 2 : 0)
+        self.vector = vector; self.signature = signature
     }
 
     var signedFields: [UInt8] {
