@@ -279,9 +279,10 @@ public struct SyncDriver: Sendable {
                     let peerVector = hello.vector
                     peerHeld = hello.vector
                     if machine.headsAgreed {
-                        // Where both vectors name the same seq, the ids held there (§Heads): two
-                        // branches of one key ending at that seq meet through them.
-                        let points = startVector.sorted.filter { peerVector[$0.replica] == $0.seq }
+                        // For every feed both vectors name, the id held at the smaller of their
+                        // seqs (§Heads): two branches of one key meet through them, even where the
+                        // vectors look equal or only one direction carries events.
+                        let points = startVector.sorted.compactMap { e in peerVector[e.replica] >= 1 ? (e.replica, min(e.seq, peerVector[e.replica])) : nil }
                         let held = try await Self.offload { try replica.store.read { db in try replica.store.heldEvents(at: points, db) } }
                         let heads = held.map { WireHead(replica: $0.replica, seq: $0.seq, id: $0.id) }
                         var start = 0
@@ -359,15 +360,21 @@ public struct SyncDriver: Sendable {
                         try await Self.offload { try replica.recordAcknowledged(p, vector: v) }
                     }
                 case .peerHeads(let heads, let last):
-                    // The events this side holds where the peer names another id at the same seq:
-                    // sent after the other events, so the peer meets the fork (and sends its own).
-                    if mayPush && machine.peerHello?.wantsEvents == true {
-                        let points = heads.filter { startVector[$0.replica] == $0.seq }
-                        let claimed = Dictionary(points.map { ($0.replica, $0.id) }, uniquingKeysWith: { a, _ in a })
-                        let held = try await Self.offload {
-                            try replica.store.read { db in try replica.store.heldEvents(at: points.map { ($0.replica, $0.seq) }, db) }
+                    // Where the peer names another id than the one held here, this side's events of
+                    // that feed up to that seq (the last `headsDepth` of them): sent after the other
+                    // events, so the peer meets the fork where the branches part (and sends its own).
+                    if mayPush, let peerVector = machine.peerHello?.vector, machine.peerHello?.wantsEvents == true {
+                        let points = heads.filter { h in
+                            let (own, theirs) = (startVector[h.replica], peerVector[h.replica])
+                            return own >= 1 && theirs >= 1 && h.seq == min(own, theirs)
                         }
-                        let differing = held.filter { claimed[$0.replica] != $0.id }.map(\.pos)
+                        let claimed = Dictionary(points.map { ($0.replica, $0.id) }, uniquingKeysWith: { a, _ in a })
+                        let differing = try await Self.offload {
+                            try replica.store.read { db in
+                                try replica.store.heldEvents(at: points.map { ($0.replica, $0.seq) }, db).filter { claimed[$0.replica] != $0.id }
+                                    .flatMap { h in try replica.store.positions(of: h.replica, seqs: (h.seq > WireLimits.headsDepth ? h.seq - WireLimits.headsDepth + 1 : 1)...h.seq, db) }
+                            }
+                        }
                         if !differing.isEmpty { headDifferences.yield(differing) }
                     }
                     if last { headDifferences.finish() }
@@ -469,8 +476,8 @@ public struct SyncDriver: Sendable {
             sent += batch.count
             slots.signal()
         }
-        // Then this side's events at the seqs where the peer's heads name other ids (§Heads): one
-        // per such feed at most, read in short transactions as the peer's heads come.
+        // Then this side's events where the peer's heads name other ids (§Heads): up to
+        // `headsDepth` per such feed, read in short transactions as the peer's heads come.
         for await positions in headDifferences {
             var next = 0
             while next < positions.count {

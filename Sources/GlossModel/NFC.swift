@@ -48,7 +48,7 @@ public enum NFC {
     /// canonical equivalence, which reorders a run of marks in time quadratic in its length (one
     /// 1 MB map key held a server for 93 s, an 8 MB one for an hour).
     public static func longRun(in text: String) -> RunTooLong? {
-        if text.utf8.allSatisfy({ $0 < 0x80 }) { return nil }
+        if isASCII(text) { return nil }
         var run = 0, offset = 0
         for s in text.unicodeScalars {
             if !s.isASCII && s.properties.canonicalCombiningClass != .notReordered {
@@ -60,6 +60,19 @@ public enum NFC {
             offset += 1
         }
         return nil
+    }
+
+    /// True when every byte of `text` is ASCII: eight bytes at a time over the contiguous UTF-8
+    /// of a native string (a byte at a time was 1.5% of an import's samples), else a byte at a time.
+    static func isASCII(_ text: String) -> Bool {
+        let answer = text.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            let raw = UnsafeRawBufferPointer(bytes)
+            var i = 0, high: UInt64 = 0
+            while i + 8 <= raw.count { high |= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self); i += 8 }
+            while i < raw.count { high |= UInt64(raw[i]); i += 1 }
+            return high & 0x8080_8080_8080_8080 == 0
+        }
+        return answer ?? text.utf8.allSatisfy { $0 < 0x80 }
     }
 
     /// True when normalisation of the text from `s` on never depends on what precedes `s`.

@@ -130,6 +130,14 @@ extension ReplicaStore {
         return held
     }
 
+    /// The local positions of the events held of `replica`'s feed at `seqs`, by seq.
+    public func positions(of replica: ReplicaID, seqs: ClosedRange<UInt64>, _ db: Database) throws -> [Int64] {
+        guard seqs.upperBound <= ProtocolLimits.maxSeq else { return [] }
+        return try Int64.fetchAll(db.cachedStatement(sql: """
+            SELECT e.pos FROM feeds f JOIN events e ON e.feed = f.feed AND e.seq BETWEEN ? AND ? WHERE f.replica = ? ORDER BY e.seq
+            """), arguments: [Int64(seqs.lowerBound), Int64(seqs.upperBound), Data(replica.raw.bytes)])
+    }
+
     /// The events at `positions`, in their order; a position no event holds is skipped.
     func forEachEvent(atPositions positions: [Int64], _ db: Database, _ body: (StoredEvent) throws -> Bool) throws {
         for pos in positions {

@@ -46,6 +46,26 @@ import Testing
         }
     }
 
+    /// The word-at-a-time ASCII check agrees with a byte-at-a-time one on random texts: every
+    /// length up to 40, one non-ASCII scalar at every offset (in the words and in the tail).
+    @Test func theASCIICheckAgreesWithAByteAtATimeOne() {
+        var rng = SplitMix64(seed: testSeed("nfc-ascii"))
+        for length in 0...40 {
+            let ascii = String((0..<length).map { _ in Character(Unicode.Scalar(UInt8.random(in: 0...0x7F, using: &rng))) })
+            #expect(NFC.isASCII(ascii))
+            for offset in 0...length {
+                for odd in ["é", "\u{80}", "👍", "\u{301}"] {
+                    var scalars = Array(ascii.unicodeScalars)
+                    scalars.insert(contentsOf: odd.unicodeScalars, at: offset)
+                    let text = String(String.UnicodeScalarView(scalars))
+                    #expect(NFC.isASCII(text) == text.utf8.allSatisfy { $0 < 0x80 })
+                    #expect(!NFC.isASCII(text))
+                }
+            }
+        }
+        #expect(NFC.isASCII("" as NSString as String) && !NFC.isASCII("café" as NSString as String))
+    }
+
     @Test func aRunOfMoreThan255CombiningMarksIsRefused() throws {
         let ok = "a" + String(repeating: "\u{301}", count: 255) + "b" + String(repeating: "\u{316}", count: 255)
         #expect(try ok.nfc() == ok.precomposedStringWithCanonicalMapping)

@@ -539,11 +539,11 @@ final class CuttingTransport: FrameTransport, @unchecked Sendable {
 extension SyncTests {
     /// Two copies of one replica folder each write up to the same seq; each copy's events reach a
     /// different replica. Those two replicas hold equal vectors and different events: only the
-    /// heads (Protocol/07 §Heads) show them the fork. Both freeze the feed at the same seq and end
-    /// equal — in one session when the branches part at the last seq, and in a few more (each
-    /// lowering the fork seq as the evidence shows the branches part further down) when they part
-    /// lower. Before the heads, neither side ever saw it.
-    @Test(arguments: [(SyncTransport.memory, 1), (.tcp, 1), (.memory, 3), (.tcp, 3)])
+    /// heads (Protocol/07 §Heads) show them the fork. One session freezes the feed on both at the
+    /// seq where the copies part (each sends its last 256 events of the feed where the heads
+    /// differ), and both end equal; a fork deeper than that takes a session more. Before the heads,
+    /// neither side ever saw it.
+    @Test(arguments: [(SyncTransport.memory, 1), (.tcp, 1), (.memory, 3), (.tcp, 3), (.memory, 300)])
     func branchesEndingAtTheSameSeqMeetThroughTheHeads(_ transport: SyncTransport, _ depth: Int) async throws {
         let sim = try Simulation(replicas: 3, seed: 1353 + UInt64(depth), label: "heads-\(transport)-\(depth)")
         let (a, x, z) = (sim.replicas[0], sim.replicas[1], sim.replicas[2])
@@ -566,23 +566,46 @@ extension SyncTests {
             default: let (i, r) = try await memorySession(z, x); return (i, r)
             }
         }
-        let first = try await session()
-        let xForks = try x.verify().forks.count
-        #expect(first.0.summary.forks > 0 || (first.1?.summary.forks ?? 0) > 0 || xForks > 0)
-        #expect(try z.verify().forks.count == 1, "z meets x's head and freezes a's feed")
-        #expect(try x.verify().forks.count == 1, "x meets z's head and freezes a's feed")
-        // Further sessions carry the fork evidence down to where the branches part.
-        for _ in 0..<depth + 1 { _ = try await session() }
         let forkSeq = base + 1
-        #expect(try x.verify().forks.first?.seq == forkSeq)
-        #expect(try z.verify().forks.first?.seq == forkSeq)
+        let first = try await session()
+        #expect(first.0.summary.forks > 0, "the initiator meets the fork in the first session")
+        if depth <= Int(WireLimits.headsDepth) {
+            #expect(try z.verify().forks.first?.seq == forkSeq, "z freezes a's feed where the copies part")
+            #expect(try x.verify().forks.first?.seq == forkSeq, "x too")
+        } else {
+            #expect(try z.verify().forks.first?.seq == base + UInt64(depth) - WireLimits.headsDepth, "one below the 256 events sent")
+            _ = try await session()
+            #expect(try x.verify().forks.first?.seq == forkSeq && z.verify().forks.first?.seq == forkSeq, "a second session finds where they part")
+        }
         let (sx, sz) = (try x.status(), try z.status())
         #expect(sx.versionVector == sz.versionVector && sx.digest == sz.digest)
+        #expect(try await session().0.summary.applied == 0, "then nothing moves")
         // a and its twin meet the fork through either of them too.
         _ = try await memorySession(a, x)
         _ = try await memorySession(twin, z)
         #expect(try a.verify().forks.first?.seq == forkSeq && twin.verify().forks.first?.seq == forkSeq)
         #expect(try a.status().digest == sx.digest && twin.status().digest == sx.digest)
+    }
+
+    /// Branches of different lengths where one direction carries no events (a `--pull-only` or
+    /// `--push-only` session the wrong way round): the heads name the smaller seq, so whichever
+    /// side streams sends its events there and the other meets the fork.
+    @Test(arguments: [(SyncMode.pullOnly, true), (.pullOnly, false), (.pushOnly, true), (.pushOnly, false)])
+    func oneWaySessionsFindBranchesOfDifferentLengths(_ mode: SyncMode, _ longerInitiates: Bool) async throws {
+        let sim = try Simulation(replicas: 3, seed: 1360, label: "heads-oneway")
+        let (a, x, z) = (sim.replicas[0], sim.replicas[1], sim.replicas[2])
+        for _ in 0..<2 { try sim.randomOperation(on: 0) }
+        let twin = try sim.twin(of: 0)
+        let article = try #require(try sim.anArticle(a))
+        _ = try a.addNote(on: article, body: "branch A")
+        for i in 0..<3 { _ = try twin.addNote(on: article, body: "branch B \(i)") }
+        try sim.sync(0, 1)
+        _ = try z.store.applyRemote(try sim.missing(from: twin, to: z), now: sim.clock.read())
+        // z holds the longer branch.
+        let (initiator, responder) = longerInitiates ? (z, x) : (x, z)
+        _ = try await memorySession(initiator, responder, mode: mode)
+        let found = try x.verify().forks.count + z.verify().forks.count
+        #expect(found >= 1, "\(mode), the longer side initiating: \(longerInitiates) — one side meets the fork")
     }
 
     /// The heads cost nothing when nothing differs: two equal replicas exchange no event, and a

@@ -15,6 +15,10 @@ public enum WireLimits {
     public static let maxErrorReasonBytes = 1000
     /// Most entries in one `heads` message (72 bytes each: a frame of 7.2 MB at most).
     public static let maxHeadsEntries = 100_000
+    /// Where a peer's heads name another id at seq s of a feed, a side sends its events of that feed
+    /// at seqs s − 255 … s (those ≥ 1): a fork of copies that parted up to 256 events back is
+    /// found where they part in one session; deeper ones come 256 seqs nearer in each.
+    public static let headsDepth: UInt64 = 256
 }
 
 /// One entry of a `heads` message: the id of the event the sender holds at `(replica, seq)`, for
