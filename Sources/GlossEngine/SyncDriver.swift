@@ -200,9 +200,10 @@ public struct SyncDriver: Sendable {
         // Events of a batch that nothing in it vouches for wait for the next batch (a chain proven
         // by its last event, cut by the sender's batch size); rejected when the peer is done.
         var authenticator = StreamAuthenticator()
-        // The positions of this side's events at seqs where the peer's heads name other ids
-        // (§Heads): the streamer sends them last, once the peer's last heads came.
-        let (differingHeads, headDifferences) = AsyncStream<[Int64]>.makeStream()
+        // The ids of this side's events at seqs where the peer's heads name other ids (§Heads):
+        // the streamer sends them last, once the peer's last heads came. Ids, not positions: the
+        // peer's stream may freeze the feed meanwhile, moving them from the log to the evidence.
+        let (differingHeads, headDifferences) = AsyncStream<[Data]>.makeStream()
         var streamer: Task<Int, Error>?
         var keepalive: Task<Void, Never>?
         var ackSent = false
@@ -372,7 +373,7 @@ public struct SyncDriver: Sendable {
                         let differing = try await Self.offload {
                             try replica.store.read { db in
                                 try replica.store.heldEvents(at: points.map { ($0.replica, $0.seq) }, db).filter { claimed[$0.replica] != $0.id }
-                                    .flatMap { h in try replica.store.positions(of: h.replica, seqs: (h.seq > WireLimits.headsDepth ? h.seq - WireLimits.headsDepth + 1 : 1)...h.seq, db) }
+                                    .flatMap { h in try replica.store.eventIDs(of: h.replica, seqs: (h.seq > WireLimits.headsDepth ? h.seq - WireLimits.headsDepth + 1 : 1)...h.seq, db) }
                             }
                         }
                         if !differing.isEmpty { headDifferences.yield(differing) }
@@ -408,7 +409,7 @@ public struct SyncDriver: Sendable {
     /// Streams the events above `vector` in causal order, then `done`. SQLite is read on a thread
     /// of its own (the positions from one snapshot, each batch in a short read); at most two batches
     /// wait for the network, and a peer that takes nothing for `stallTimeout` ends the session.
-    static func stream(_ replica: Replica, above vector: VersionVector, enabled: Bool, headDifferences: AsyncStream<[Int64]>,
+    static func stream(_ replica: Replica, above vector: VersionVector, enabled: Bool, headDifferences: AsyncStream<[Data]>,
                        batchBytes: Int, stallTimeout: Duration, out: Outbound) async throws -> Int {
         guard enabled else {
             try await out.send(.done(sent: 0, vector: try await offload { try replica.vector }))
@@ -478,18 +479,18 @@ public struct SyncDriver: Sendable {
         }
         // Then this side's events where the peer's heads name other ids (§Heads): up to
         // `headsDepth` per such feed, read in short transactions as the peer's heads come.
-        for await positions in headDifferences {
+        for await ids in headDifferences {
             var next = 0
-            while next < positions.count {
+            while next < ids.count {
                 try Task.checkCancellation()
                 let from = next
                 let (batch, end) = try await offload {
                     try replica.store.read { db -> ([SignedEvent], Int) in
                         var batch: [SignedEvent] = [], bytes = 0, i = from
-                        while i < positions.count, batch.count < WireLimits.maxBatchEvents, bytes < batchBytes {
+                        while i < ids.count, batch.count < WireLimits.maxBatchEvents, bytes < batchBytes {
                             defer { i += 1 }
-                            guard let e = try replica.store.event(atPosition: positions[i], db) else { continue }
-                            batch.append(SignedEvent(envelope: e.envelope, payload: e.payload))
+                            guard let e = try replica.store.heldOrEvidence(id: ids[i], db) else { continue }
+                            batch.append(e)
                             bytes += e.envelope.bytes.count + (e.payload?.count ?? 0) + 8
                         }
                         return (batch, i)

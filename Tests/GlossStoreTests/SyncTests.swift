@@ -718,3 +718,47 @@ extension SyncTests {
         #expect(refusal(WireMessage.heads(last: true, [a, a]).encoded).contains("not strictly ascending"))
     }
 }
+
+extension SyncTests {
+    /// Each side of a session sends its events where the peer's heads differ after the peer's own
+    /// events have frozen the feed here, moving them from the log to the fork evidence: they are
+    /// read by id from either (read by log position they were skipped, and the peer learnt of the
+    /// fork only a session later — CI, 2026-12-06). Both sides meet the fork in one session, every
+    /// time, over TCP and in memory.
+    @Test func bothSidesMeetTheForkInOneSessionWhateverFreezesFirst() async throws {
+        for round in 0..<12 {
+            let sim = try Simulation(replicas: 3, seed: 1370 + UInt64(round), label: "heads-race")
+            let (a, x, z) = (sim.replicas[0], sim.replicas[1], sim.replicas[2])
+            try sim.randomOperation(on: 0)
+            let twin = try sim.twin(of: 0)
+            let article = try #require(try sim.anArticle(a))
+            _ = try a.addNote(on: article, body: "branch A")
+            _ = try twin.addNote(on: article, body: "branch B")
+            try sim.sync(0, 1)
+            _ = try z.store.applyRemote(try sim.missing(from: twin, to: z), now: sim.clock.read())
+            if round % 2 == 0 { _ = try await tcpSession(client: z, server: x) } else { _ = try await memorySession(z, x) }
+            let (fx, fz) = (try x.verify().forks.map(\.seq), try z.verify().forks.map(\.seq))
+            #expect(fx.count == 1 && fx == fz, "round \(round): x \(fx), z \(fz)")
+            #expect(try x.status().digest == z.status().digest, "round \(round)")
+        }
+    }
+
+    /// An event read for the heads answer is found in the log, and after its feed froze, in the
+    /// fork evidence.
+    @Test func anEventIsReadByIDFromTheLogOrTheEvidence() throws {
+        let sim = try Simulation(replicas: 2, seed: 1371, label: "held-or-evidence")
+        let (a, x) = (sim.replicas[0], sim.replicas[1])
+        try sim.randomOperation(on: 0)
+        let twin = try sim.twin(of: 0)
+        let article = try #require(try sim.anArticle(a))
+        _ = try a.addNote(on: article, body: "branch A")
+        _ = try twin.addNote(on: article, body: "branch B")
+        try sim.sync(0, 1)
+        let id = try #require(try x.store.read { db in try x.store.eventIDs(of: a.replicaID, seqs: 2...2, db) }.first)
+        #expect(try x.store.read { db in try x.store.heldOrEvidence(id: id, db) }?.id.raw.bytes == Array(id))
+        _ = try x.store.applyRemote(try sim.missing(from: twin, to: try sim.addReplica("empty")), now: sim.clock.read())
+        #expect(try x.verify().forks.first?.seq == 2)
+        #expect(try x.store.read { db in try x.store.eventIDs(of: a.replicaID, seqs: 2...2, db) }.isEmpty, "gone from the log")
+        #expect(try x.store.read { db in try x.store.heldOrEvidence(id: id, db) }?.id.raw.bytes == Array(id), "read from the evidence")
+    }
+}
