@@ -399,18 +399,23 @@ extension SyncTests {
                 return p.waitForClose(limit: 30)
             }
         }
-        let costs = try await withServer(server) { port in
-            var costs: [Int] = []
+        let (costs, seconds) = try await withServer(server) { port in
+            var costs: [Int] = [], seconds = 0.0
             for noise in [0, 400] {
+                let start = ContinuousClock.now
                 costs.append(try await ScalingTests.vmStepsAsync(server.store) {
                     let closed = try await session(port: port, noise: noise)
                     #expect(closed)
                 })
+                seconds = Double((ContinuousClock.now - start).components.seconds) + 1
             }
-            return costs
+            return (costs, seconds)
         }
-        print("a session of 400 empty batches and 400 new progress vectors: \(costs[1])k VM steps, \(costs[0])k without them")
-        #expect(costs[1] < costs[0] * 2 + 50, "\(costs)")
+        print("a session of 400 empty batches and 400 new progress vectors: \(costs[1])k VM steps in \(seconds) s, \(costs[0])k without them")
+        // One progress vector a second may be recorded (each reads the 1,500-feed vector, ~20k
+        // steps): on a loaded machine the session lasts seconds (CI, 2026-12-06: 81k in a session
+        // of several). Per frame, the 400 frames would cost thousands of k.
+        #expect(costs[1] < costs[0] * 2 + 50 + 25 * Int(seconds), "\(costs), \(seconds) s")
     }
 
     /// A team's server tells a stranger nothing but the refusal (found by an audit, 2026-12-05): it
