@@ -116,16 +116,16 @@ extension ReplicaStore {
         return try Row.fetchOne(byPosition, arguments: [pos]).map(ReplicaStore.storedEvent)
     }
 
-    /// The event held in the log at each `(replica, seq)` of `points`: its id and local position
-    /// (points with none — a feed not held, a seq above its head or past its fork — are left out).
-    /// The sync session's heads read it (Protocol/07-wire.md §Heads).
-    public func heldEvents(at points: [(replica: ReplicaID, seq: UInt64)], _ db: Database) throws -> [(replica: ReplicaID, seq: UInt64, id: EventID, pos: Int64)] {
-        let statement = try db.cachedStatement(sql: "SELECT e.id, e.pos FROM feeds f JOIN events e ON e.feed = f.feed AND e.seq = ? WHERE f.replica = ?")
-        var held: [(replica: ReplicaID, seq: UInt64, id: EventID, pos: Int64)] = []
+    /// The id of the event held in the log at each `(replica, seq)` of `points` (points with none —
+    /// a feed not held, a seq above its head or past its fork — are left out). The sync session's
+    /// heads read it (Protocol/07-wire.md §Heads).
+    public func heldEvents(at points: [(replica: ReplicaID, seq: UInt64)], _ db: Database) throws -> [(replica: ReplicaID, seq: UInt64, id: EventID)] {
+        let statement = try db.cachedStatement(sql: "SELECT e.id FROM feeds f JOIN events e ON e.feed = f.feed AND e.seq = ? WHERE f.replica = ?")
+        var held: [(replica: ReplicaID, seq: UInt64, id: EventID)] = []
         for p in points where p.seq >= 1 && p.seq <= ProtocolLimits.maxSeq {
-            guard let row = try Row.fetchOne(statement, arguments: [Int64(p.seq), Data(p.replica.raw.bytes)]),
-                  let id = Bytes32(exactly: Array(row[0] as Data)) else { continue }
-            held.append((p.replica, p.seq, EventID(id), row[1]))
+            guard let raw = try Data.fetchOne(statement, arguments: [Int64(p.seq), Data(p.replica.raw.bytes)]),
+                  let id = Bytes32(exactly: Array(raw)) else { continue }
+            held.append((p.replica, p.seq, EventID(id)))
         }
         return held
     }

@@ -25,8 +25,8 @@ public struct SyncSessionStateMachine: Sendable {
         case peerAcked(VersionVector)
         /// The peer is applying our stream and holds this vector so far.
         case peerProgress(VersionVector)
-        /// The ids of the events the peer holds where both hellos' vectors agree (§Heads); `last`
-        /// on its last such message.
+        /// The ids of the events the peer holds at the smaller seq of each feed both hellos' vectors
+        /// name (§Heads); `last` on its last such message.
         case peerHeads([WireHead], last: Bool)
         /// The session failed; send `error` if possible, then close.
         case fail(SyncError)

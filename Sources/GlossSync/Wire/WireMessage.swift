@@ -21,8 +21,8 @@ public enum WireLimits {
     public static let headsDepth: UInt64 = 256
 }
 
-/// One entry of a `heads` message: the id of the event the sender holds at `(replica, seq)`, for
-/// a feed both hellos name at the same seq (Protocol/07-wire.md §Heads).
+/// One entry of a `heads` message: the id of the event the sender holds at `(replica, seq)`, the
+/// smaller of the seqs both hellos name for the feed (Protocol/07-wire.md §Heads).
 public struct WireHead: Sendable, Hashable {
     public var replica: ReplicaID
     public var seq: UInt64
@@ -48,8 +48,8 @@ public enum WireMessage: Sendable, Equatable {
     /// looking idle, and records progress (Protocol/07-wire.md §Session).
     case progress(VersionVector)
     /// Encrypted, right after the handshake when both hellos offer heads: the ids of the events this
-    /// side holds at the seqs where both vectors agree, so two branches of one key that end at the
-    /// same seq meet (Protocol/07-wire.md §Heads). `last` on the last of them.
+    /// side holds at the smaller seq of each feed both vectors name, so two branches of one key meet
+    /// even where the vectors look equal (Protocol/07-wire.md §Heads). `last` on the last of them.
     case heads(last: Bool, [WireHead])
 
     public static func == (a: WireMessage, b: WireMessage) -> Bool { a.encoded == b.encoded }
