@@ -42,6 +42,23 @@ public final class Simulation {
         return try Replica.open(at: dir, clock: clock.function)
     }
 
+    /// Replica 0 and a copy of its folder (the same key) each write a branch of notes — `lengths.0`
+    /// and `lengths.1` — after `before` random operations of replica 0 (the first an ingest);
+    /// replica 1 takes replica 0's events, replica 2 the copy's: two replicas holding branches of
+    /// one feed that neither has seen the other of. Returns the copy and the seq below the branches.
+    public func disjointBranches(before: Int, lengths: (Int, Int)) throws -> (twin: Replica, base: UInt64) {
+        precondition(replicas.count >= 3 && before >= 1)
+        for _ in 0..<before { try randomOperation(on: 0) }
+        let a = replicas[0], twin = try twin(of: 0)
+        guard let article = try anArticle(a) else { throw GlossError(.notFound, "no article after \(before) operations") }
+        let base = try a.status().versionVector[a.replicaID]
+        for i in 0..<lengths.0 { _ = try a.addNote(on: article, body: "branch A \(i)") }
+        for i in 0..<lengths.1 { _ = try twin.addNote(on: article, body: "branch B \(i)") }
+        _ = try sync(0, 1)
+        _ = try replicas[2].store.applyRemote(try missing(from: twin, to: replicas[2]), now: clock.read())
+        return (twin, base)
+    }
+
     /// Some article the replica holds, if any.
     public func anArticle(_ r: Replica) throws -> String? {
         try r.store.read { try String.fetchOne($0, sql: "SELECT article FROM articles LIMIT 1") }

@@ -49,19 +49,26 @@ import Testing
         #expect(try gloss("pending", "drop", "--dir", c, "--all", "--json").object["dropped"] as? Int == 0)
     }
 
-    @Test func verifyReportsHeldForkEvidenceApartFromACorruptLog() throws {
-        defer { tmp.remove() }
-        let (a, c) = (tmp.sub("a"), tmp.sub("c").path)
+    /// Replica `a` (an ingested article at seq 1) and a copy of its folder, each of which then adds
+    /// a note: the same key writes two different seq 2.
+    func copiesWritingSeq2() throws -> (a: URL, twin: URL) {
+        let a = tmp.sub("a")
         #expect(try gloss("init", "--analyst", "ana", "--dir", a.path).status == 0)
-        #expect(try gloss("init", "--analyst", "cy", "--dir", c).status == 0)
         let sample = tmp.sub("sample.txt")
         try Data(sampleArticleBytes()).write(to: sample)
         let article = try gloss("ingest", "--dir", a.path, sample.path).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        // A copied replica folder: the same key writes a different seq 2.
         let twin = tmp.sub("twin")
         try FileManager.default.copyItem(at: a, to: twin)
         #expect(try gloss("note", "add", "--dir", a.path, "--on", article, "--text", "original branch").status == 0)
         #expect(try gloss("note", "add", "--dir", twin.path, "--on", article, "--text", "twin branch").status == 0)
+        return (a, twin)
+    }
+
+    @Test func verifyReportsHeldForkEvidenceApartFromACorruptLog() throws {
+        defer { tmp.remove() }
+        let c = tmp.sub("c").path
+        #expect(try gloss("init", "--analyst", "cy", "--dir", c).status == 0)
+        let (a, twin) = try copiesWritingSeq2()
         for (i, dir) in [a.path, twin.path].enumerated() {
             let b = tmp.sub("b\(i).glossb").path
             #expect(try gloss("bundle", "export", "--dir", dir, "--all", "--out", b).status == 0)
@@ -93,15 +100,9 @@ import Testing
     /// and both end frozen at seq 2, `gloss verify` exit 9, the same digest.
     @Test func syncFindsBranchesEndingAtTheSameSeq() throws {
         defer { tmp.remove() }
-        let (a, x, z) = (tmp.sub("a"), tmp.sub("x").path, tmp.sub("z").path)
-        for (dir, name) in [(a.path, "ana"), (x, "xu"), (z, "zoe")] { #expect(try gloss("init", "--analyst", name, "--dir", dir).status == 0) }
-        let sample = tmp.sub("sample.txt")
-        try Data(sampleArticleBytes()).write(to: sample)
-        let article = try gloss("ingest", "--dir", a.path, sample.path).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let twin = tmp.sub("twin")
-        try FileManager.default.copyItem(at: a, to: twin)
-        #expect(try gloss("note", "add", "--dir", a.path, "--on", article, "--text", "original branch").status == 0)
-        #expect(try gloss("note", "add", "--dir", twin.path, "--on", article, "--text", "twin branch").status == 0)
+        let (x, z) = (tmp.sub("x").path, tmp.sub("z").path)
+        for (dir, name) in [(x, "xu"), (z, "zoe")] { #expect(try gloss("init", "--analyst", name, "--dir", dir).status == 0) }
+        let (a, twin) = try copiesWritingSeq2()
         for (source, target) in [(a.path, x), (twin.path, z)] {
             let server = try ServeProcess(dir: URL(fileURLWithPath: source))
             let pulled = try gloss("sync", "--dir", target, "127.0.0.1:\(server.port)", "--json")

@@ -552,17 +552,8 @@ extension SyncTests {
     func branchesEndingAtTheSameSeqMeetThroughTheHeads(_ transport: SyncTransport, _ depth: Int) async throws {
         let sim = try Simulation(replicas: 3, seed: 1353 + UInt64(depth), label: "heads-\(transport)-\(depth)")
         let (a, x, z) = (sim.replicas[0], sim.replicas[1], sim.replicas[2])
-        for _ in 0..<2 { try sim.randomOperation(on: 0) }
-        let twin = try sim.twin(of: 0)
-        let article = try #require(try sim.anArticle(a))
-        let base = try a.status().versionVector[a.key.replicaID]
-        for i in 0..<depth {
-            _ = try a.addNote(on: article, body: "branch A \(i)")
-            _ = try twin.addNote(on: article, body: "branch B \(i)")
-        }
         // x sees only a's branch, z only the twin's: equal vectors, different events.
-        try sim.sync(0, 1)
-        _ = try z.store.applyRemote(try sim.missing(from: twin, to: z), now: sim.clock.read())
+        let (twin, base) = try sim.disjointBranches(before: 2, lengths: (depth, depth))
         #expect(try x.status().versionVector == z.status().versionVector)
         #expect(try x.status().digest != z.status().digest)
         func session() async throws -> (SyncReport, SyncReport?) {
@@ -598,15 +589,9 @@ extension SyncTests {
     @Test(arguments: [(SyncMode.pullOnly, true), (.pullOnly, false), (.pushOnly, true), (.pushOnly, false)])
     func oneWaySessionsFindBranchesOfDifferentLengths(_ mode: SyncMode, _ longerInitiates: Bool) async throws {
         let sim = try Simulation(replicas: 3, seed: 1360, label: "heads-oneway")
-        let (a, x, z) = (sim.replicas[0], sim.replicas[1], sim.replicas[2])
-        for _ in 0..<2 { try sim.randomOperation(on: 0) }
-        let twin = try sim.twin(of: 0)
-        let article = try #require(try sim.anArticle(a))
-        _ = try a.addNote(on: article, body: "branch A")
-        for i in 0..<3 { _ = try twin.addNote(on: article, body: "branch B \(i)") }
-        try sim.sync(0, 1)
-        _ = try z.store.applyRemote(try sim.missing(from: twin, to: z), now: sim.clock.read())
+        let (x, z) = (sim.replicas[1], sim.replicas[2])
         // z holds the longer branch.
+        _ = try sim.disjointBranches(before: 2, lengths: (1, 3))
         let (initiator, responder) = longerInitiates ? (z, x) : (x, z)
         _ = try await memorySession(initiator, responder, mode: mode)
         let found = try x.verify().forks.count + z.verify().forks.count
@@ -733,14 +718,8 @@ extension SyncTests {
     @Test func bothSidesMeetTheForkInOneSessionWhateverFreezesFirst() async throws {
         for round in 0..<12 {
             let sim = try Simulation(replicas: 3, seed: 1370 + UInt64(round), label: "heads-race")
-            let (a, x, z) = (sim.replicas[0], sim.replicas[1], sim.replicas[2])
-            try sim.randomOperation(on: 0)
-            let twin = try sim.twin(of: 0)
-            let article = try #require(try sim.anArticle(a))
-            _ = try a.addNote(on: article, body: "branch A")
-            _ = try twin.addNote(on: article, body: "branch B")
-            try sim.sync(0, 1)
-            _ = try z.store.applyRemote(try sim.missing(from: twin, to: z), now: sim.clock.read())
+            let (x, z) = (sim.replicas[1], sim.replicas[2])
+            _ = try sim.disjointBranches(before: 1, lengths: (1, 1))
             if round % 2 == 0 { _ = try await tcpSession(client: z, server: x) } else { _ = try await memorySession(z, x) }
             let (fx, fz) = (try x.verify().forks.map(\.seq), try z.verify().forks.map(\.seq))
             #expect(fx.count == 1 && fx == fz, "round \(round): x \(fx), z \(fz)")
