@@ -203,7 +203,7 @@ public struct SyncDriver: Sendable {
         // The ids of this side's events at seqs where the peer's heads name other ids (§Heads):
         // the streamer sends them last, once the peer's last heads came. Ids, not positions: the
         // peer's stream may freeze the feed meanwhile, moving them from the log to the evidence.
-        let (differingHeads, headDifferences) = AsyncStream<[Data]>.makeStream()
+        let (differingHeads, headDifferences) = AsyncStream<[EventID]>.makeStream()
         var streamer: Task<Int, Error>?
         var keepalive: Task<Void, Never>?
         var ackSent = false
@@ -283,7 +283,7 @@ public struct SyncDriver: Sendable {
                         // For every feed both vectors name, the id held at the smaller of their
                         // seqs (§Heads): two branches of one key meet through them, even where the
                         // vectors look equal or only one direction carries events.
-                        let points = startVector.sorted.compactMap { e in peerVector[e.replica] >= 1 ? (e.replica, min(e.seq, peerVector[e.replica])) : nil }
+                        let points = startVector.sorted.compactMap { e in WireHead.seq(own: e.seq, theirs: peerVector[e.replica]).map { (e.replica, $0) } }
                         let held = try await Self.offload { try replica.store.read { db in try replica.store.heldEvents(at: points, db) } }
                         let heads = held.map { WireHead(replica: $0.replica, seq: $0.seq, id: $0.id) }
                         var start = 0
@@ -365,10 +365,7 @@ public struct SyncDriver: Sendable {
                     // that feed up to that seq (the last `headsDepth` of them): sent after the other
                     // events, so the peer meets the fork where the branches part (and sends its own).
                     if mayPush, let peerVector = machine.peerHello?.vector, machine.peerHello?.wantsEvents == true {
-                        let points = heads.filter { h in
-                            let (own, theirs) = (startVector[h.replica], peerVector[h.replica])
-                            return own >= 1 && theirs >= 1 && h.seq == min(own, theirs)
-                        }
+                        let points = heads.filter { WireHead.seq(own: startVector[$0.replica], theirs: peerVector[$0.replica]) == $0.seq }
                         let claimed = Dictionary(points.map { ($0.replica, $0.id) }, uniquingKeysWith: { a, _ in a })
                         let differing = try await Self.offload {
                             try replica.store.read { db in
@@ -406,10 +403,27 @@ public struct SyncDriver: Sendable {
         }
     }
 
+    /// The batch of items `from` ..< `count` that one short read takes (at most the batch count or
+    /// about `batchBytes`; an event is at most 12 MiB, so a batch stays under the frame limit):
+    /// `read(i)` the i-th (nil: gone since, skipped). Returns it and the index after it.
+    static func nextBatch(_ store: ReplicaStore, from: Int, of count: Int, batchBytes: Int,
+                          _ read: (Int, ReplicaStore.Transaction) throws -> SignedEvent?) throws -> ([SignedEvent], Int) {
+        try store.read { db in
+            var batch: [SignedEvent] = [], bytes = 0, i = from
+            while i < count, batch.count < WireLimits.maxBatchEvents, bytes < batchBytes {
+                defer { i += 1 }
+                guard let e = try read(i, db) else { continue }
+                batch.append(e)
+                bytes += e.envelope.bytes.count + (e.payload?.count ?? 0) + 8
+            }
+            return (batch, i)
+        }
+    }
+
     /// Streams the events above `vector` in causal order, then `done`. SQLite is read on a thread
     /// of its own (the positions from one snapshot, each batch in a short read); at most two batches
     /// wait for the network, and a peer that takes nothing for `stallTimeout` ends the session.
-    static func stream(_ replica: Replica, above vector: VersionVector, enabled: Bool, headDifferences: AsyncStream<[Data]>,
+    static func stream(_ replica: Replica, above vector: VersionVector, enabled: Bool, headDifferences: AsyncStream<[EventID]>,
                        batchBytes: Int, stallTimeout: Duration, out: Outbound) async throws -> Int {
         guard enabled else {
             try await out.send(.done(sent: 0, vector: try await offload { try replica.vector }))
@@ -432,22 +446,13 @@ public struct SyncDriver: Sendable {
             do {
                 let store = replica.store
                 let (positions, evidence) = try store.read { db in (try store.positions(above: vector, db), try store.forkEvidenceIDs(db)) }
-                /// Reads the next batch (at most the count or about the bytes; an event is at most
-                /// 12 MiB, so a batch stays under the frame limit) from `count` items, `read(i)` the
-                /// i-th (nil: gone since, skipped), and hands it over; false when cancelled.
+                /// Reads each next batch of `count` items, `read(i)` the i-th, and hands it over;
+                /// false when cancelled.
                 func send(_ count: Int, _ read: (Int, ReplicaStore.Transaction) throws -> SignedEvent?) throws -> Bool {
                     var next = 0
                     while next < count {
-                        let batch = try store.read { db -> [SignedEvent] in
-                            var batch: [SignedEvent] = [], bytes = 0
-                            while next < count, batch.count < WireLimits.maxBatchEvents, bytes < batchBytes {
-                                defer { next += 1 }
-                                guard let e = try read(next, db) else { continue }
-                                batch.append(e)
-                                bytes += e.envelope.bytes.count + (e.payload?.count ?? 0) + 8
-                            }
-                            return batch
-                        }
+                        let batch: [SignedEvent]
+                        (batch, next) = try nextBatch(store, from: next, of: count, batchBytes: batchBytes, read)
                         if batch.isEmpty { continue }
                         slots.wait()
                         if cancelled.value { return false }
@@ -485,16 +490,7 @@ public struct SyncDriver: Sendable {
                 try Task.checkCancellation()
                 let from = next
                 let (batch, end) = try await offload {
-                    try replica.store.read { db -> ([SignedEvent], Int) in
-                        var batch: [SignedEvent] = [], bytes = 0, i = from
-                        while i < ids.count, batch.count < WireLimits.maxBatchEvents, bytes < batchBytes {
-                            defer { i += 1 }
-                            guard let e = try replica.store.heldOrEvidence(id: ids[i], db) else { continue }
-                            batch.append(e)
-                            bytes += e.envelope.bytes.count + (e.payload?.count ?? 0) + 8
-                        }
-                        return (batch, i)
-                    }
+                    try nextBatch(replica.store, from: from, of: ids.count, batchBytes: batchBytes) { i, db in try replica.store.heldOrEvidence(id: ids[i], db) }
                 }
                 next = end
                 guard !batch.isEmpty else { continue }

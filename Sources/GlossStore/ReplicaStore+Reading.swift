@@ -131,19 +131,19 @@ extension ReplicaStore {
     }
 
     /// The ids of the events held of `replica`'s feed at `seqs`, by seq.
-    public func eventIDs(of replica: ReplicaID, seqs: ClosedRange<UInt64>, _ db: Database) throws -> [Data] {
+    public func eventIDs(of replica: ReplicaID, seqs: ClosedRange<UInt64>, _ db: Database) throws -> [EventID] {
         guard seqs.upperBound <= ProtocolLimits.maxSeq else { return [] }
         return try Data.fetchAll(db.cachedStatement(sql: """
             SELECT e.id FROM feeds f JOIN events e ON e.feed = f.feed AND e.seq BETWEEN ? AND ? WHERE f.replica = ? ORDER BY e.seq
-            """), arguments: [Int64(seqs.lowerBound), Int64(seqs.upperBound), Data(replica.raw.bytes)])
+            """), arguments: [Int64(seqs.lowerBound), Int64(seqs.upperBound), Data(replica.raw.bytes)]).compactMap { Bytes32(exactly: Array($0)).map(EventID.init) }
     }
 
     /// The event with this id, from the log or, when its feed was frozen since, from the fork
     /// evidence; nil when neither holds it (or it no longer decodes).
-    public func heldOrEvidence(id: Data, _ db: Database) throws -> SignedEvent? {
-        let byID = try db.cachedStatement(sql: "SELECT envelope, payload FROM events WHERE id = ?")
-        guard let row = try Row.fetchOne(byID, arguments: [id]) else { return try forkEvidence(id: id, db) }
-        guard let env = try? EventEnvelope(decoding: Array(row[0] as Data)) else { return nil }
+    public func heldOrEvidence(id: EventID, _ db: Database) throws -> SignedEvent? {
+        let byID = try db.cachedStatement(sql: "SELECT envelope, payload FROM events WHERE id = ?1 UNION ALL SELECT envelope, payload FROM forks WHERE id = ?1 LIMIT 1")
+        guard let row = try Row.fetchOne(byID, arguments: [Data(id.raw.bytes)]),
+              let env = try? EventEnvelope(decoding: Array(row[0] as Data)) else { return nil }
         return SignedEvent(envelope: env, payload: (row[1] as Data?).map { Array($0) })
     }
 

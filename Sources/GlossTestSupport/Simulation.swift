@@ -59,6 +59,29 @@ public final class Simulation {
         return (twin, base)
     }
 
+    /// One random edit on replica `i`, unless its own feed is frozen at a fork (then it cannot
+    /// write, as expected: nothing happens).
+    public func randomOperationUnlessFrozen(on i: Int) throws {
+        do { try randomOperation(on: i) } catch let e as GlossError where e.message.contains("cannot write") || e.message.contains("forked") || e.message.contains("frozen") {
+        } catch let e as StoreError where e.code == .feedFrozen {}
+    }
+
+    /// The lowest seq of `feed` at which `replicas` together hold two different ids (in their logs
+    /// or fork evidence), or nil: where copies of one key parted, read from the rows, not the fork
+    /// code — the oracle of the fork tests.
+    public func lowestForkedSeq(of feed: ReplicaID, in replicas: [Replica]) throws -> UInt64? {
+        let own = Data(feed.raw.bytes)
+        var ids: [Int64: Set<Data>] = [:]
+        for r in replicas {
+            try r.store.read { db in
+                for row in try Row.fetchAll(db, sql: "SELECT e.seq, e.id FROM events e JOIN feeds f ON f.feed = e.feed WHERE f.replica = ? UNION SELECT seq, id FROM forks WHERE replica = ?", arguments: [own, own]) {
+                    ids[row[0], default: []].insert(row[1])
+                }
+            }
+        }
+        return ids.filter { $0.value.count > 1 }.keys.min().map { UInt64($0) }
+    }
+
     /// Some article the replica holds, if any.
     public func anArticle(_ r: Replica) throws -> String? {
         try r.store.read { try String.fetchOne($0, sql: "SELECT article FROM articles LIMIT 1") }

@@ -114,25 +114,14 @@ import Testing
             } else {
                 // The twin and the replica it copied write mostly (that is what makes the fork).
                 let i = forks && Bool.random(using: &sim.rng) ? (Bool.random(using: &sim.rng) ? 0 : (twin ?? 0)) : Int.random(in: 0..<n, using: &sim.rng)
-                do { try sim.randomOperation(on: i) } catch let e as GlossError where e.message.contains("cannot write") || e.message.contains("forked") || e.message.contains("frozen") {
-                    // A replica whose own feed is frozen at a fork cannot write: expected.
-                } catch let e as StoreError where e.code == .feedFrozen {}
+                try sim.randomOperationUnlessFrozen(on: i)
             }
         }
         // A fork exists only if the original and its twin both wrote at one seq after the copy
         // (their logs and fork evidence hold two ids for one seq).
         var forked = false
         if let twin {
-            var ids: [Int64: Set<Data>] = [:]
-            let own = Data(sim.replicas[0].replicaID.raw.bytes)
-            for r in [sim.replicas[0], sim.replicas[twin]] {
-                try r.store.read { db in
-                    for row in try Row.fetchAll(db, sql: "SELECT e.seq, e.id FROM events e JOIN feeds f ON f.feed = e.feed WHERE f.replica = ? UNION SELECT seq, id FROM forks WHERE replica = ?", arguments: [own, own]) {
-                        ids[row[0], default: []].insert(row[1])
-                    }
-                }
-            }
-            forked = ids.values.contains { $0.count > 1 }
+            forked = try sim.lowestForkedSeq(of: sim.replicas[0].replicaID, in: [sim.replicas[0], sim.replicas[twin]]) != nil
         }
         breadcrumb("> seed \(seed): healing")
         try sim.healEverywhere()

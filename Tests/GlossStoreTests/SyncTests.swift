@@ -739,10 +739,10 @@ extension SyncTests {
         _ = try twin.addNote(on: article, body: "branch B")
         try sim.sync(0, 1)
         let id = try #require(try x.store.read { db in try x.store.eventIDs(of: a.replicaID, seqs: 2...2, db) }.first)
-        #expect(try x.store.read { db in try x.store.heldOrEvidence(id: id, db) }?.id.raw.bytes == Array(id))
+        #expect(try x.store.read { db in try x.store.heldOrEvidence(id: id, db) }?.id == id)
         _ = try x.store.applyRemote(try sim.missing(from: twin, to: try sim.addReplica("empty")), now: sim.clock.read())
         #expect(try x.verify().forks.first?.seq == 2)
         #expect(try x.store.read { db in try x.store.eventIDs(of: a.replicaID, seqs: 2...2, db) }.isEmpty, "gone from the log")
-        #expect(try x.store.read { db in try x.store.heldOrEvidence(id: id, db) }?.id.raw.bytes == Array(id), "read from the evidence")
+        #expect(try x.store.read { db in try x.store.heldOrEvidence(id: id, db) }?.id == id, "read from the evidence")
     }
 }

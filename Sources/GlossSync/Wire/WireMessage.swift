@@ -28,6 +28,10 @@ public struct WireHead: Sendable, Hashable {
     public var seq: UInt64
     public var id: EventID
     public init(replica: ReplicaID, seq: UInt64, id: EventID) { self.replica = replica; self.seq = seq; self.id = id }
+
+    /// The seq a feed's entry names when one side's vector holds it at `own` and the other's at
+    /// `theirs`: the smaller, when both hold some of it (§Heads).
+    public static func seq(own: UInt64, theirs: UInt64) -> UInt64? { own >= 1 && theirs >= 1 ? min(own, theirs) : nil }
 }
 
 /// The messages of a sync session (Protocol/07-wire.md §Messages).
