@@ -107,6 +107,13 @@ public final class HostilePeer {
         }
     }
 
+    /// The next frame from the server, opened and decoded by the session state machine (nil when
+    /// the server closed).
+    public func readActions(timeout: TimeInterval = 10) throws -> [SyncSessionStateMachine.Action]? {
+        guard let f = try readFrame(timeout: timeout) else { return nil }
+        return machine.receive(f)
+    }
+
     /// Reads (and discards) until the server closes; true if it did within `limit` seconds.
     public func waitForClose(limit: TimeInterval) -> Bool {
         let deadline = Date().addingTimeInterval(limit)

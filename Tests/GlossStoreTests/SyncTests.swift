@@ -746,3 +746,49 @@ extension SyncTests {
         #expect(try x.store.read { db in try x.store.heldOrEvidence(id: id, db) }?.id == id, "read from the evidence")
     }
 }
+
+extension SyncTests {
+    /// Heads that lie, over a real socket: a peer names an id the server never wrote at the seq
+    /// of the server's own feed both hellos name. The server believes nothing — its feed is not
+    /// frozen, its log, vector and projections are unchanged — and answers with its own events of
+    /// that feed, at most `headsDepth`, each once.
+    @Test func lyingHeadsFreezeNothingAndCostTheirOwnWindowOnly() async throws {
+        let sim = try Simulation(replicas: 1, seed: 1372, label: "lying-heads")
+        let server = sim.replicas[0]
+        for _ in 0..<5 { try sim.randomOperation(on: 0) }
+        let before = try server.status()
+        let seq = before.versionVector[server.replicaID]
+        #expect(seq >= 1)
+        let answered = try await withServer(server) { port in
+            try await offThePool { () throws -> [EventID] in
+                let p = try HostilePeer(port: port, vector: VersionVector([server.replicaID: seq]), wantsEvents: true, offersHeads: true)
+                try p.handshake()
+                let lie = EventID(Bytes32.sha256(Array("never written".utf8)))
+                try p.sendSealed(WireMessage.heads(last: true, [WireHead(replica: server.replicaID, seq: seq, id: lie)]).encoded)
+                try p.sendSealed(WireMessage.done(sent: 0, vector: VersionVector()).encoded)
+                var got: [EventID] = []
+                reading: while let actions = try p.readActions() {
+                    for a in actions {
+                        if case .apply(let events) = a { got += events.map(\.id) }
+                        if case .peerDone = a { break reading }
+                    }
+                }
+                try p.sendSealed(WireMessage.ack(VersionVector()).encoded)
+                return got
+            }
+        }
+        #expect(answered.count == Int(min(seq, WireLimits.headsDepth)) && Set(answered).count == answered.count, "\(answered.count) events for seq \(seq)")
+        let after = try server.status()
+        #expect(try server.verify().forks.isEmpty)
+        #expect(after.versionVector == before.versionVector && after.digest == before.digest && after.events == before.events)
+    }
+
+    /// Heads entries whose seq is a u64 at or past 2^63 (2^64 − 1 included) or 0 do not decode.
+    @Test func headsEntriesOutsideTheSeqRangeDoNotDecode() {
+        for seq: UInt64 in [0, 1 << 63, UInt64.max] {
+            var w = ByteWriter(); w.u8(8); w.u8(1); w.u32(1)
+            w.b32(ReplicaKey().replicaID.raw); w.u64(seq); w.b32(.zero)
+            #expect(throws: DecodeError.self, "seq \(seq)") { try WireMessage(decoding: w.bytes) }
+        }
+    }
+}
