@@ -43,7 +43,8 @@ extension ReplicaStore {
     ///
     /// `next` runs on that thread only, in order, and returns nil at the end; reading stops at its
     /// first error, which is rethrown once every event read before it has been applied. `applied` is
-    /// called on the caller's thread after each window. Memory: at most two windows at a time.
+    /// called on the caller's thread after each window. Memory: at most two windows at a time (the
+    /// reader starts a window only once the writer has taken the one before).
     /// Windows defer the rebuilds they need (`applyRemote(deferRebuild:)`): one runs after the last.
     public func applyStream(maxEvents: Int, maxBytes: Int, now: @escaping () -> UInt64, limits: PendingLimits = .standard,
                             next: @escaping () throws -> SignedEvent?,
@@ -65,7 +66,11 @@ extension ReplicaStore {
                 return events.isEmpty || channel.put(.batch(CheckedWindow(events, proven: proven, recordsRead: read)))
             }
             do {
-                while let e = try reader.value() {
+                while true {
+                    // A new window is read once the writer has taken the last one: two windows in
+                    // memory (one applying, one read), not three (a third waiting for the slot).
+                    if window.isEmpty { guard channel.waitForRoom() else { return } }
+                    guard let e = try reader.value() else { break }
                     read += 1
                     bytes += e.envelope.bytes.count + (e.payload?.count ?? 0)
                     window.append(e)
@@ -124,6 +129,13 @@ final class BatchChannel<Batch>: @unchecked Sendable {
         slot.append(item)
         condition.broadcast()
         return true
+    }
+
+    /// Waits until the slot is empty (the writer took the last batch); false when the writer stopped.
+    func waitForRoom() -> Bool {
+        condition.lock(); defer { condition.unlock() }
+        while !slot.isEmpty && !cancelled { condition.wait() }
+        return !cancelled
     }
 
     /// The next item, or nil once the reader finished and nothing is left.
