@@ -14,7 +14,7 @@ public struct GlossProjector: Projector {
     public init() {}
 
     /// Bump whenever a table or a rule changes: opening a replica rebuilds its projections.
-    public let version = 19
+    public let version = 20
 
     /// The documented projection tables, in digest order, with their key (unique; the order
     /// `gloss digest --recompute` reads them in). Local log positions (`localColumns`) are not in the
@@ -443,6 +443,9 @@ public struct GlossProjector: Projector {
             """) { b in b.add(p.article); b.add(c.id); b.add(c.author); b.add(c.at); b.add(c.time); b.add(c.replica); b.add(p.date); b.add(p.dateline); b.add(places); b.add(p.sha256) }
         try applyRevision(article: p.article, sha: p.sha256, text: p.text, date: p.date, dateline: p.dateline, places: p.places,
                           filename: p.filename, kind: "ingest", previous: nil, c, db)
+        // Annotations and facts that arrived before their article (concurrent with its ingest) are
+        // anchored now that it has a current revision, as they are when they arrive after it.
+        if !held { try reanchorSoon(p.article, db) }
     }
 
     /// The `places` column's bytes (Protocol/04 §Tables): a compact JSON array written by the
@@ -500,6 +503,12 @@ public struct GlossProjector: Projector {
             """) { b in b.add(article) }
         let now = try String.fetchOne(db.cachedStatement(sql: "SELECT current_revision FROM articles WHERE article = ?"), arguments: [article])
         guard now != current else { return }
+        try reanchorSoon(article, db)
+    }
+
+    /// Re-anchors an article's objects before commit (once per article per window), or at once
+    /// outside an apply window.
+    private func reanchorSoon(_ article: String, _ db: Database) throws {
         if let window = ApplyWindow.of(db) { window.staleArticles.insert(article) } else { try reanchor(article: article, db) }
     }
 

@@ -284,7 +284,7 @@ extension ReplicaStore {
             if env.seq == forkSeq, forkSeq > 1, h.seq == forkSeq - 1, env.prev != h.id {
                 return try freeze(env.replica, at: forkSeq - 1, evidence: e, &s, db)
             }
-            return try keepEvidence(e, s, db)
+            return try keepEvidence(e, &s, db)
         }
         if env.seq <= h.seq {
             // Another event is held at this seq. Two validly signed events at one (replica, seq) are
@@ -484,15 +484,22 @@ extension ReplicaStore {
             SELECT id, replica, seq, zeroblob(32), envelope, payload, ? FROM pending WHERE replica = ? AND seq >= ?
             ON CONFLICT(id) DO NOTHING
             """) { b in b.add(Int64(clamping: s.now)); b.add(blob); b.add(Int64(forkSeq)) }
+        // A redaction among them purges as it would have, had it applied before the fork was found.
+        let waitingRedactions = try Row.fetchAll(try db.cachedStatement(sql: "SELECT envelope, payload FROM pending WHERE replica = ? AND seq >= ?"),
+                                                 arguments: [blob, Int64(forkSeq)]).compactMap { row -> SignedEvent? in
+            guard let env = try? EventEnvelope(decoding: Array(row[0] as Data)), env.type == PayloadRedacted.type else { return nil }
+            return SignedEvent(envelope: env, payload: (row[1] as Data?).map { Array($0) })
+        }
         let moved = try db.cachedStatement(sql: "DELETE FROM pending WHERE replica = ? AND seq >= ?")
         try moved.execute(arguments: [blob, Int64(forkSeq)])
         if db.changesCount > 0 { s.pendingByFeed = nil }
+        for r in waitingRedactions { try applyEvidenceRedaction(r, &s, db) }
         try settleEvidence(replica, seq: nil, db)
         h.forkSeq = forkSeq; h.state = "forked"
         s.heads[replica] = h
         s.changedFeeds.insert(replica)
         s.needsRebuild = true
-        _ = try keepEvidence(e, s, db)
+        _ = try keepEvidence(e, &s, db)
         return .fork
     }
 
@@ -501,7 +508,7 @@ extension ReplicaStore {
     public static let evidencePerSeq = 8
 
     /// Stores an authenticated event of a frozen feed at or beyond its fork as evidence.
-    private func keepEvidence(_ e: SignedEvent, _ s: ApplyState, _ db: Database) throws -> ApplyOutcome {
+    private func keepEvidence(_ e: SignedEvent, _ s: inout ApplyState, _ db: Database) throws -> ApplyOutcome {
         let env = e.envelope
         try db.run("""
             INSERT INTO forks(id, replica, seq, other_id, envelope, payload, detected_at) VALUES (?, ?, ?, zeroblob(32), ?, ?, ?)
@@ -510,7 +517,27 @@ extension ReplicaStore {
         guard db.changesCount > 0 else { return .duplicate }
         try settleEvidence(env.replica, seq: env.seq, db)
         let kept = try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM forks WHERE id = ?"), arguments: [Data(env.id.raw.bytes)]) ?? false
+        try applyEvidenceRedaction(e, &s, db)
         return kept ? .fork : .duplicate
+    }
+
+    /// A `PayloadRedacted` of the frozen part of a forked feed purges its target as it does from the
+    /// log (Protocol/11-teams.md §Redaction): a replica that met it before the fork applied it, and a
+    /// purge is never undone, so one that meets it after the fork purges too — or the two would show
+    /// different projections for one set of events (found by `SemanticLieTests`, 2026-12-06).
+    /// Without a team, its target is an earlier event of its own key held in the log: below the fork
+    /// seq, in the causal past of both branches. In a team a frozen redaction is not judged (the
+    /// roster of its causal past is not known): Protocol/03-store.md §Forks.
+    private func applyEvidenceRedaction(_ e: SignedEvent, _ s: inout ApplyState, _ db: Database) throws {
+        let env = e.envelope
+        guard env.type == PayloadRedacted.type, case .payloadRedacted(let p) = DecodedPayload(type: env.type, schema: env.schema, payload: e.payload),
+              let target = Bytes32(hex: p.event), try teamContext(&s, db).mode == .none,
+              let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT f.replica, e.seq, e.type FROM events e JOIN feeds f ON f.feed = e.feed WHERE e.id = ?"),
+                                         arguments: [Data(target.bytes)]),
+              (row[0] as Data) == Data(env.replica.raw.bytes), UInt64(row[1] as Int64) < env.seq,
+              ReplicaStore.redactionRefusal(targetType: row[2], targetSigner: env.replica, signer: env.replica, teamless: true) == nil
+        else { return }
+        if try applyRedaction(env, payload: e.payload, db) { s.needsRebuild = true }
     }
 
     /// Keeps the `evidencePerSeq` smallest ids at each of the feed's seqs (at one seq, or at all),

@@ -230,4 +230,63 @@ import Testing
         #expect(json.contains("\"published\""))
         #expect(!json.contains("\"published\": \"2021-03-"), "an impossible day was rolled over into the next month")
     }
+
+    /// An annotation concurrent with its article's first ingest (found by `SemanticLieTests`,
+    /// 2026-12-06): arriving first, it waited for no anchor when the ingest came, so only replicas
+    /// that met the ingest first showed its `anchors` row. Every order shows it now.
+    @Test func anAnnotationArrivingBeforeItsArticleIsAnchoredWhenTheArticleArrives() throws {
+        defer { tmp.remove() }
+        let text = "BAKU, June 26 — Officials met in Baku on Monday."
+        let ingest = ArticleIngested(text: text, date: nil, dateline: "BAKU", places: [], filename: nil)
+        let span = SpanSelector(exact: "Officials met", prefix: "BAKU, June 26 — ", suffix: " in Baku", start: 16, end: 29)
+        let annotation = try signed(ReplicaKey(), at: 2000, AnnotationAdded(article: ingest.article, revision: ingest.sha256, target: span, comment: "who?"))
+        let events = [try signed(ReplicaKey(), at: 1000, ingest), annotation]
+        for r in try everyOrder("anchor", events) {
+            let row = try r.store.read { try Row.fetchOne($0, sql: "SELECT revision, status, sel_start FROM anchors WHERE object = ?", arguments: [annotation.id.hex]) }
+            #expect(row?[0] as String? == ingest.sha256 && row?[2] as Int? == 16, "\(String(describing: row))")
+        }
+    }
+
+    /// A key's own redaction in the frozen part of its forked feed (found by `SemanticLieTests`,
+    /// 2026-12-06): a replica that applied it before it met the other branch purged the payload for
+    /// good; one that met the other branch first kept the redaction as evidence only and showed the
+    /// note. Every order purges now.
+    @Test func aRedactionInTheFrozenPartOfAForkPurgesInEveryOrder() throws {
+        defer { tmp.remove() }
+        let key = ReplicaKey()
+        let note = try signed(key, at: 1000, NoteAdded(on: String(repeating: "a", count: 64), body: "withdrawn words"))
+        let redaction = try signed(key, seq: 2, prev: note.id, at: 2000, PayloadRedacted(event: note.id, reason: "mine"))
+        let otherBranch = try signed(key, seq: 2, prev: note.id, at: 2001, NoteAdded(on: String(repeating: "a", count: 64), body: "the other copy"))
+        for (i, order) in [[note, redaction, otherBranch], [note, otherBranch, redaction], [otherBranch, redaction, note]].enumerated() {
+            for r in try everyOrder("frozen-redaction-\(i)", order) {
+                #expect(try r.store.read { try Bool.fetchOne($0, sql: "SELECT payload IS NULL FROM events WHERE id = ?", arguments: [Data(note.id.raw.bytes)]) } == true)
+                #expect(try r.store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM notes") } == 0, "the redacted note is shown")
+                #expect(try r.store.read { try String.fetchOne($0, sql: "SELECT state FROM feeds WHERE head_seq = 1") } == "forked")
+            }
+        }
+    }
+
+    /// One text ingested as an article on one replica and recorded as another article's revision
+    /// on another, earlier (found by a black-box audit, 2026-12-06): the article of the later ingest
+    /// has no revision of its own (the earliest event decides), and the STIX export trapped on its
+    /// missing newest-revision time. It exports, alike in every order.
+    @Test func anArticleWhoseTextIsAnotherArticlesRevisionExports() throws {
+        defer { tmp.remove() }
+        let first = ArticleIngested(text: "BAKU, June 26 — First text.", date: nil, dateline: "BAKU", places: [], filename: nil)
+        let second = ArticleIngested(text: "BAKU, June 26 — Second text.", date: nil, dateline: "BAKU", places: [], filename: nil)
+        let revised = ArticleRevised(article: first.article, previous: first.sha256, revision: second)
+        let a = ReplicaKey()
+        let e1 = try signed(a, at: 1000, first)
+        let e2 = try signed(a, seq: 2, prev: e1.id, at: 2000, revised)
+        let e3 = try signed(ReplicaKey(), at: 3000, second)
+        var exports: Set<String> = []
+        for r in try everyOrder("own-revisionless", [e1, e2, e3]) {
+            #expect(try r.store.read { try Int.fetchOne($0, sql: "SELECT revisions FROM articles WHERE article = ?", arguments: [second.article]) } == 0)
+            let out = tmp.sub("stix-\(exports.count)-\(UUID().uuidString.prefix(4)).json")
+            _ = try r.export("stix", to: out.path, article: nil)
+            exports.insert(try String(contentsOf: out, encoding: .utf8))
+            _ = try r.stixBundle(article: second.article)
+        }
+        #expect(exports.count == 1, "the exports differ by arrival order")
+    }
 }

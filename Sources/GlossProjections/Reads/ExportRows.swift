@@ -11,7 +11,8 @@ public enum ExportRows {
         public var ingestedBy: String
         /// Hybrid time of the first ingest.
         public var firstTime: Int64
-        /// Hybrid time of the newest revision.
+        /// Hybrid time of its newest revision; of its first ingest when it has none of its own (its
+        /// text was first recorded as another article's revision: the earliest event decides).
         public var lastTime: Int64
         public var date: String?
         /// The current revision's text.
@@ -21,7 +22,7 @@ public enum ExportRows {
     /// Every article (or one) by id, with its current text.
     public static func articles(only: String?, _ db: Database) throws -> [Article] {
         try Row.fetchAll(db, sql: """
-            SELECT a.*, r.text, (SELECT max(time) FROM article_revisions WHERE article = a.article) AS last_time
+            SELECT a.*, r.text, coalesce((SELECT max(time) FROM article_revisions WHERE article = a.article), a.first_time) AS last_time
             FROM articles a JOIN article_revisions r ON r.sha256 = a.current_revision\(only == nil ? "" : " WHERE a.article = ?") ORDER BY a.article
             """, arguments: StatementArguments(only.map { [$0] } ?? [])).map {
             Article(id: $0["article"], currentRevision: $0["current_revision"], ingestedBy: $0["ingested_by"], firstTime: $0["first_time"],
