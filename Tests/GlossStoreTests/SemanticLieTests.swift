@@ -23,7 +23,8 @@ import Testing
     let clock = MockClock(start: 1_624_800_000_000, step: 1)
 
     @Test func liesInValidPayloadsGiveOneProjectionInEveryArrivalOrder() throws {
-        defer { if ProcessInfo.processInfo.environment["GLOSS_KEEP"] == nil { tmp.remove() } else { print("kept", tmp.url.path) } }
+        let keep = ProcessInfo.processInfo.environment["GLOSS_KEEP"] != nil
+        defer { if keep { print("kept", tmp.url.path) } else { tmp.remove() } }
         let base = ProcessInfo.processInfo.environment["GLOSS_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 1...UInt64.max >> 1)
         let histories = glossLarge ? 150 : 12
         print("semantic lies: seed \(base), \(histories) histories (GLOSS_SEED=\(base) replays)")
@@ -32,12 +33,16 @@ import Testing
             var generator = try Generator(seed: seed, reference: try replica("ref-\(seed)"), clock: clock)
             let events = try generator.history(count: 90)
             try check(seed: seed, events)
+            // (150 histories of six replicas each would fill the memory-backed folder.)
+            if !keep { for name in ["ref-\(seed)"] + Self.orderNames.map({ "\(seed)-\($0)" }) { try? FileManager.default.removeItem(at: tmp.sub(name)) } }
         }
     }
 
     func replica(_ name: String) throws -> Replica {
         try Replica.create(in: tmp.sub(name), analyst: "reader", key: ReplicaKey(), clock: clock.function)
     }
+
+    static let orderNames = ["forwards", "backwards", "one window", "shuffled", "shuffled windows"]
 
     /// Five arrival orders into five new replicas: one digest, maintained = recomputed, a rebuild
     /// keeps it, and the reads an analyst runs work on what the lies left.
@@ -52,10 +57,9 @@ import Testing
             chunks.append(Array(rest.prefix(n)))
             rest = rest.dropFirst(n)
         }
-        let orders: [(String, [[SignedEvent]])] = [
-            ("forwards", events.map { [$0] }), ("backwards", events.reversed().map { [$0] }), ("one window", [events]),
-            ("shuffled", shuffled.map { [$0] }), ("shuffled windows", chunks),
-        ]
+        let orders: [(String, [[SignedEvent]])] = Array(zip(Self.orderNames, [
+            events.map { [$0] }, events.reversed().map { [$0] }, [events], shuffled.map { [$0] }, chunks,
+        ]))
         var digests: [String] = []
         for (name, windows) in orders {
             let r = try replica("\(seed)-\(name)")
