@@ -530,12 +530,10 @@ extension ReplicaStore {
     /// roster of its causal past is not known): Protocol/03-store.md §Forks.
     private func applyEvidenceRedaction(_ e: SignedEvent, _ s: inout ApplyState, _ db: Database) throws {
         let env = e.envelope
-        guard env.type == PayloadRedacted.type, case .payloadRedacted(let p) = DecodedPayload(type: env.type, schema: env.schema, payload: e.payload),
-              let target = Bytes32(hex: p.event), try teamContext(&s, db).mode == .none,
-              let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT f.replica, e.seq, e.type FROM events e JOIN feeds f ON f.feed = e.feed WHERE e.id = ?"),
-                                         arguments: [Data(target.bytes)]),
-              (row[0] as Data) == Data(env.replica.raw.bytes), UInt64(row[1] as Int64) < env.seq,
-              ReplicaStore.redactionRefusal(targetType: row[2], targetSigner: env.replica, signer: env.replica, teamless: true) == nil
+        // The log's own judgement, with no other feed in its causal past: without a team only an
+        // earlier event of its own key passes.
+        guard env.type == PayloadRedacted.type, try teamContext(&s, db).mode == .none,
+              try redactionProblem(env, payload: e.payload, fullDep: { _ in 0 }, teamless: true, db) == nil
         else { return }
         if try applyRedaction(env, payload: e.payload, db) { s.needsRebuild = true }
     }

@@ -266,6 +266,23 @@ import Testing
         }
     }
 
+    /// The lie beside it: a forked key's redaction of another key's note, met as evidence, purges
+    /// nothing in any order (without a team only the key that wrote an event may redact it).
+    @Test func aFrozenRedactionOfAnotherKeysEventPurgesNothing() throws {
+        defer { tmp.remove() }
+        let note = try signed(ReplicaKey(), at: 1000, NoteAdded(on: String(repeating: "a", count: 64), body: "someone else's words"))
+        let liar = ReplicaKey()
+        let x = try signed(liar, at: 1100, NoteAdded(on: String(repeating: "a", count: 64), body: "x"))
+        let y = try signed(liar, at: 1101, NoteAdded(on: String(repeating: "a", count: 64), body: "y"))
+        let redaction = try signed(liar, seq: 2, prev: x.id, at: 2000, deps: [(note.envelope.replica, 1)], PayloadRedacted(event: note.id, reason: "lie"))
+        for (i, order) in [[note, x, y, redaction], [note, redaction, x, y]].enumerated() {
+            for r in try everyOrder("frozen-lie-\(i)", order) {
+                #expect(try r.store.read { try Bool.fetchOne($0, sql: "SELECT payload IS NULL FROM events WHERE id = ?", arguments: [Data(note.id.raw.bytes)]) } == false)
+                #expect(try r.store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM redacted_events") } == 0)
+            }
+        }
+    }
+
     /// One text ingested as an article on one replica and recorded as another article's revision
     /// on another, earlier (found by a black-box audit, 2026-12-06): the article of the later ingest
     /// has no revision of its own (the earliest event decides), and the STIX export trapped on its
