@@ -306,15 +306,28 @@ extension ReplicaStore {
         guard env.type == PayloadRedacted.type,
               case .payloadRedacted(let p) = DecodedPayload(type: env.type, schema: env.schema, payload: payload),
               let target = Bytes32(hex: p.event) else { return nil }
-        guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT f.replica, e.seq, e.type FROM events e JOIN feeds f ON f.feed = e.feed WHERE e.id = ?"),
-                                         arguments: [Data(target.bytes)]),
-              let replica = Bytes32(exactly: Array(row[0] as Data)).map(ReplicaID.init) else {
+        guard let held = try redactionTarget(target, db) else {
             return "the event it redacts (\(p.event.prefix(12))) is not in its causal past"
         }
-        let seq = UInt64(row[1] as Int64)
-        let before = replica == env.replica ? seq < env.seq : try fullDep(replica) >= seq
+        let before = held.replica == env.replica ? held.seq < env.seq : try fullDep(held.replica) >= held.seq
         guard before else { return "the event it redacts (\(p.event.prefix(12))) is not in its causal past" }
-        return ReplicaStore.redactionRefusal(targetType: row[2], targetSigner: replica, signer: env.replica, teamless: teamless)
+        return ReplicaStore.redactionRefusal(targetType: held.type, targetSigner: held.replica, signer: env.replica, teamless: teamless)
+    }
+
+    /// The signer, seq and type of the event a redaction names, held in the log or as fork evidence
+    /// (Protocol/11-teams.md §Redaction): a fork can freeze the part of a feed that holds the target
+    /// after the redaction's author saw it — a replica that met the fork first must judge the
+    /// redaction as one that applied it before (it was quarantined there as naming an event outside
+    /// its causal past, and stalled its author's feed: found by the team lie corpus, 2026-12-07).
+    func redactionTarget(_ target: Bytes32, _ db: Database) throws -> (replica: ReplicaID, seq: UInt64, type: String)? {
+        if let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT f.replica, e.seq, e.type FROM events e JOIN feeds f ON f.feed = e.feed WHERE e.id = ?"),
+                                      arguments: [Data(target.bytes)]),
+           let replica = Bytes32(exactly: Array(row[0] as Data)).map(ReplicaID.init) {
+            return (replica, UInt64(row[1] as Int64), row[2])
+        }
+        guard let bytes = try Data.fetchOne(try db.cachedStatement(sql: "SELECT envelope FROM forks WHERE id = ?"), arguments: [Data(target.bytes)]),
+              let env = try? EventEnvelope(decoding: Array(bytes)), env.id.raw == target else { return nil }
+        return (env.replica, env.seq, env.type)
     }
 
     /// Why `signer` may not redact an event of `targetType` signed by `targetSigner`, whoever its

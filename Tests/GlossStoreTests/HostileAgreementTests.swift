@@ -266,6 +266,26 @@ import Testing
         }
     }
 
+    /// A key's own redaction of an event that is itself in the frozen part (the note at seq 2, its
+    /// redaction at seq 3, another copy's event at seq 2): a replica that applied both before it met
+    /// the fork purged the note's payload, which then went to the evidence without it; one that met
+    /// the fork first kept the note's text in its evidence (found 2026-12-07). Every order purges it.
+    @Test func aRedactionOfAnEventInTheFrozenPartPurgesItsEvidenceCopyInEveryOrder() throws {
+        defer { tmp.remove() }
+        let key = ReplicaKey()
+        let first = try signed(key, at: 1000, NoteAdded(on: String(repeating: "a", count: 64), body: "kept"))
+        let note = try signed(key, seq: 2, prev: first.id, at: 2000, NoteAdded(on: String(repeating: "a", count: 64), body: "withdrawn words"))
+        let redaction = try signed(key, seq: 3, prev: note.id, at: 3000, PayloadRedacted(event: note.id, reason: "mine"))
+        let otherCopy = try signed(key, seq: 2, prev: first.id, at: 2001, NoteAdded(on: String(repeating: "a", count: 64), body: "the other copy"))
+        for (i, order) in [[first, note, redaction, otherCopy], [first, otherCopy, note, redaction], [first, note, otherCopy, redaction]].enumerated() {
+            for r in try everyOrder("frozen-target-\(i)", order) {
+                let copies = try r.store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM forks WHERE id = ? AND payload IS NOT NULL", arguments: [Data(note.id.raw.bytes)]) }
+                #expect(copies == 0, "order \(i): the frozen copy keeps the redacted text")
+                #expect(try r.store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM notes") } == 1)
+            }
+        }
+    }
+
     /// The lie beside it: a forked key's redaction of another key's note, met as evidence, purges
     /// nothing in any order (without a team only the key that wrote an event may redact it).
     @Test func aFrozenRedactionOfAnotherKeysEventPurgesNothing() throws {

@@ -311,6 +311,50 @@ import Testing
         _ = tag
     }
 
+    /// An admin redacts a member's event that sits in the part of the member's feed a fork later
+    /// freezes (the member's key ran in two copies). A replica that applied the redaction before it
+    /// met the other branch purged the payload and kept the admin's feed going; one that met the
+    /// fork first looked for the target in the log only, called it "not in its causal past", and
+    /// quarantined the redaction — stalling the admin's feed there (found while extending the lie
+    /// corpus to teams, 2026-12-07). The target is in the redaction's causal past on both (its deps name the seq):
+    /// both purge, and hold the same log and quarantine.
+    @Test func aRedactionOfAnEventAForkFreezesAppliesInEitherOrder() throws {
+        defer { tmp.remove() }
+        let (ana, bo, _, article) = try team()
+        let t = try ana.teamID
+        let before = try headID(bo), seq = try bo.vector[bo.replicaID] + 1
+        let target = try bo.addNote(on: article, body: "a secret of one copy")
+        let otherCopy = Self.forge(bo.key, team: t, seq: seq, prev: before, deps: try ana.vector, author: "bo",
+                                   payload: NoteAdded(on: article, body: "the other copy's note"), time: HybridTime(milliseconds: clock.read() + 1).raw)
+        try ship(bo, ana)
+        let beforeRedaction = tmp.sub("before-redaction.glossb")
+        try ana.exportBundle(to: beforeRedaction, base: VersionVector())
+        let redaction = try ana.redact(target.id, reason: "privacy order")
+        let after = try ana.addNote(on: article, body: "ana writes on")
+        let all = tmp.sub("all.glossb")
+        try ana.exportBundle(to: all, base: VersionVector())
+        var replicas: [Replica] = []
+        for (i, forkFirst) in [false, true].enumerated() {
+            let r = try create("r\(i)", .join)
+            try ana.addMember("r\(i)", role: .reader, key: r.replicaID)
+            if forkFirst {
+                _ = try r.importBundle(at: beforeRedaction)
+                _ = try r.store.applyRemote([otherCopy], now: clock.read())
+                _ = try r.importBundle(at: all)
+            } else {
+                _ = try r.importBundle(at: all)
+                _ = try r.store.applyRemote([otherCopy], now: clock.read())
+            }
+            #expect(try held(r, redaction) && count(r, "SELECT count(*) FROM events WHERE id = x'\(after.event!.hex)'") == 1,
+                    "fork first: \(forkFirst): the admin's feed stalled at the redaction")
+            #expect(try count(r, "SELECT count(*) FROM quarantine") == 0)
+            #expect(try count(r, "SELECT count(*) FROM forks WHERE payload IS NOT NULL AND id = x'\(target.id)'") == 0, "the frozen copy keeps the redacted text")
+            #expect(try r.digest() == r.digest(recompute: true))
+            replicas.append(r)
+        }
+        #expect(try replicas[0].digest() == replicas[1].digest() && replicas[0].vector == replicas[1].vector)
+    }
+
     /// Forged redactions from modified clients: by a non-admin, of an event outside the redaction's
     /// causal past, of a roster event. Each is quarantined and no payload is purged anywhere.
     @Test func aForgedRedactionPurgesNothing() throws {
