@@ -318,7 +318,7 @@ extension ReplicaStore {
     /// (Protocol/11-teams.md §Redaction): a fork can freeze the part of a feed that holds the target
     /// after the redaction's author saw it — a replica that met the fork first must judge the
     /// redaction as one that applied it before (it was quarantined there as naming an event outside
-    /// its causal past, and stalled its author's feed: found by the team lie corpus, 2026-12-07).
+    /// its causal past, and stalled its author's feed: found extending the lie corpus to teams, 2026-12-07).
     func redactionTarget(_ target: Bytes32, _ db: Database) throws -> (replica: ReplicaID, seq: UInt64, type: String)? {
         if let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT f.replica, e.seq, e.type FROM events e JOIN feeds f ON f.feed = e.feed WHERE e.id = ?"),
                                       arguments: [Data(target.bytes)]),

@@ -316,8 +316,8 @@ import Testing
     /// met the other branch purged the payload and kept the admin's feed going; one that met the
     /// fork first looked for the target in the log only, called it "not in its causal past", and
     /// quarantined the redaction — stalling the admin's feed there (found while extending the lie
-    /// corpus to teams, 2026-12-07). The target is in the redaction's causal past on both (its deps name the seq):
-    /// both purge, and hold the same log and quarantine.
+    /// corpus to teams, 2026-12-07). The target is in the redaction's causal past on both (its deps
+    /// name the seq): both purge, and hold the same log and quarantine.
     @Test func aRedactionOfAnEventAForkFreezesAppliesInEitherOrder() throws {
         defer { tmp.remove() }
         let (ana, bo, _, article) = try team()
