@@ -268,12 +268,11 @@ extension ReplicaStore {
         let change = try? RosterChange(type: type, schema: schema, payload: payload)
         if type == PayloadRedacted.type, case .payloadRedacted(let p) = DecodedPayload(type: type, schema: schema, payload: payload),
            let target = Bytes32(hex: p.event) {
-            guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT e.type, f.replica FROM events e JOIN feeds f ON f.feed = e.feed WHERE e.id = ?"),
-                                             arguments: [Data(target.bytes)]) else {
+            // (The log only: an event held as fork evidence lies past the seq its deps can name.)
+            guard let held = try loggedEvent(target, db) else {
                 throw StoreError(.notFound, "no event \(p.event.prefix(12)) is held here; list events with `gloss log`")
             }
-            if let why = ReplicaStore.redactionRefusal(targetType: row[0], targetSigner: Bytes32(exactly: Array(row[1] as Data)).map(ReplicaID.init),
-                                                       signer: signer, teamless: mode == .none) {
+            if let why = ReplicaStore.redactionRefusal(targetType: held.type, targetSigner: held.replica, signer: signer, teamless: mode == .none) {
                 throw StoreError(.refused, why)
             }
             if try isRedacted(EventID(target), db) { throw StoreError(.refused, "event \(p.event.prefix(12)) is already redacted") }
@@ -320,14 +319,18 @@ extension ReplicaStore {
     /// redaction as one that applied it before (it was quarantined there as naming an event outside
     /// its causal past, and stalled its author's feed: found extending the lie corpus to teams, 2026-12-07).
     func redactionTarget(_ target: Bytes32, _ db: Database) throws -> (replica: ReplicaID, seq: UInt64, type: String)? {
-        if let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT f.replica, e.seq, e.type FROM events e JOIN feeds f ON f.feed = e.feed WHERE e.id = ?"),
-                                      arguments: [Data(target.bytes)]),
-           let replica = Bytes32(exactly: Array(row[0] as Data)).map(ReplicaID.init) {
-            return (replica, UInt64(row[1] as Int64), row[2])
-        }
+        if let logged = try loggedEvent(target, db) { return logged }
         guard let bytes = try Data.fetchOne(try db.cachedStatement(sql: "SELECT envelope FROM forks WHERE id = ?"), arguments: [Data(target.bytes)]),
-              let env = try? EventEnvelope(decoding: Array(bytes)), env.id.raw == target else { return nil }
+              let env = try? EventEnvelope(decoding: Array(bytes)) else { return nil }
         return (env.replica, env.seq, env.type)
+    }
+
+    /// The signer, seq and type of event `id` when the log holds it.
+    func loggedEvent(_ id: Bytes32, _ db: Database) throws -> (replica: ReplicaID, seq: UInt64, type: String)? {
+        guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT f.replica, e.seq, e.type FROM events e JOIN feeds f ON f.feed = e.feed WHERE e.id = ?"),
+                                         arguments: [Data(id.bytes)]),
+              let replica = Bytes32(exactly: Array(row[0] as Data)).map(ReplicaID.init) else { return nil }
+        return (replica, UInt64(row[1] as Int64), row[2])
     }
 
     /// Why `signer` may not redact an event of `targetType` signed by `targetSigner`, whoever its

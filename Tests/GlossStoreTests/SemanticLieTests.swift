@@ -85,12 +85,12 @@ import Testing
             // In a team an event is refused, not kept, while the roster event that enrols its key
             // has not arrived: its sender offers it again, as here.
             if team { _ = try r.store.applyRemote(events, now: clock.read()) }
+            // (Not what waits in pending for a cause that never comes: a bounded buffer, neither
+            // projected nor forwarded, whose contents depend on what came when.)
             held.append(try r.store.read { db in
-                let log = try Data.fetchAll(db, sql: "SELECT id FROM events ORDER BY id").map { $0.map { String(format: "%02x", $0) }.joined().prefix(8) }
-                let quarantine = try Data.fetchAll(db, sql: "SELECT id FROM quarantine ORDER BY id").map { $0.map { String(format: "%02x", $0) }.joined().prefix(8) }
-                // (Not what waits in pending for a cause that never comes: a bounded buffer, neither
-                // projected nor forwarded, whose contents depend on what came when.)
-                return "log \(log.joined(separator: " ")); quarantine \(quarantine.joined(separator: " "))"
+                try ["events", "quarantine"].map { table in
+                    "\(table) " + (try String.fetchAll(db, sql: "SELECT lower(hex(substr(id, 1, 4))) FROM \(table) ORDER BY id")).joined(separator: " ")
+                }.joined(separator: "; ")
             })
             let digest = try r.digest()
             #expect(try r.digest(recompute: true) == digest, "seed \(seed), \(name): the maintained digest is not the recomputed one")
@@ -230,6 +230,7 @@ import Testing
                 for k in keys.indices { past[k] = max(past[k], pasts[g][s - 1][k]) }
             }
             past[f] = Int(seq)
+            let e: SignedEvent
             if inTeam {
                 // A key's first event has seen its enrolment (or it is refused, and its whole feed
                 // with it). Deps are an honest writer's: every entry of its vector that grew — the
@@ -237,17 +238,13 @@ import Testing
                 // §Deps) — so a member's events see the roster events its feed saw through others.
                 if f != 0, seq == 1, let at = enrolledAt[f] { for k in keys.indices { past[k] = max(past[k], pasts[0][at - 1][k]) } }
                 let before = seq > 1 ? pasts[f][Int(seq) - 2] : Array(repeating: 0, count: keys.count)
-                deps = keys.indices.filter { $0 != f && past[$0] > before[$0] }.map { (keys[$0].replicaID, UInt64(past[$0])) }
-            }
-            let e: SignedEvent
-            if inTeam {
+                let vector = VersionVector(Dictionary(uniqueKeysWithValues: keys.indices.filter { $0 != f && past[$0] > before[$0] }
+                    .map { (keys[$0].replicaID, UInt64(past[$0])) }))
                 // Now and then a member's event names another analyst as its author (denied: its
                 // feed stalls there). Feed 0, the team's creator, never lies about itself.
                 let author = f != 0 && late && chance(0.03) ? one(Self.names) : Self.names[f]
-                let bytes = payload.encoded
-                e = SignedEvent(envelope: EventEnvelope(team: P.type == TeamCreated.type ? .none : team, key: keys[f], seq: seq, prev: prev,
-                                                        time: HybridTime(raw: t0 + time * 65_536), depsDelta: deps, author: author,
-                                                        type: P.type, schema: P.schema, payload: bytes), payload: bytes)
+                e = TeamTests.forge(keys[f], team: P.type == TeamCreated.type ? .none : team, seq: seq, prev: prev, deps: vector,
+                                    author: author, payload: payload, time: t0 + time * 65_536)
             } else {
                 e = try TrustBoundaryTests.signed(keys[f], seq: seq, prev: prev, time: t0 + time * 65_536, deps: deps, payload)
             }
@@ -293,7 +290,8 @@ import Testing
             let others = f == 0 ? Array(Self.names.dropFirst()) : Self.names
             let otherKeys = f == 0 ? Array(keys.dropFirst()) : keys
             guard late else {
-                if enrolledAt[3] == nil && chance(0.5) { try enrol(3) } else { _ = try sign(0, RoleChanged(analyst: one(Array(others.prefix(enrolledAt[3] == nil ? 2 : 3))), role: role())) }
+                if enrolledAt[3] == nil && chance(0.5) { return try enrol(3) }
+                _ = try sign(0, RoleChanged(analyst: one(Array(others.prefix(enrolledAt[3] == nil ? 2 : 3))), role: role()))
                 return
             }
             switch Int.random(in: 0..<10, using: &rng) {

@@ -355,6 +355,32 @@ import Testing
         #expect(try replicas[0].digest() == replicas[1].digest() && replicas[0].vector == replicas[1].vector)
     }
 
+    /// The lie beside it: an admin's redaction naming a member's event held only as fork evidence,
+    /// with deps that stop below that event's seq (outside its causal past). Found in the evidence,
+    /// it is still judged by its causal past: quarantined, nothing purged, the evidence keeps it.
+    @Test func aRedactionOfForkEvidenceOutsideItsCausalPastPurgesNothing() throws {
+        defer { tmp.remove() }
+        let (ana, bo, _, article) = try team()
+        let t = try ana.teamID
+        let before = try headID(bo), seq = try bo.vector[bo.replicaID] + 1
+        let target = try bo.addNote(on: article, body: "a note of one copy")
+        let otherCopy = Self.forge(bo.key, team: t, seq: seq, prev: before, deps: try ana.vector, author: "bo",
+                                   payload: NoteAdded(on: article, body: "the other copy's note"), time: HybridTime(milliseconds: clock.read() + 1).raw)
+        try ship(bo, ana)
+        _ = try ana.store.applyRemote([otherCopy], now: clock.read())
+        let mal = ReplicaKey()
+        try ana.addMember("mal", role: .admin, key: mal.replicaID)
+        var seen = Dictionary(uniqueKeysWithValues: try ana.vector.sorted.map { ($0.replica, $0.seq) })
+        seen[bo.replicaID] = seq - 1
+        let lie = Self.forge(mal, team: t, deps: VersionVector(seen), author: "mal",
+                             payload: PayloadRedacted(event: EventID(Bytes32(hex: target.id)!), reason: "never saw it"),
+                             time: HybridTime(milliseconds: clock.read() + 60_000).raw)
+        let s = try ana.store.applyRemote([lie], now: clock.read())
+        #expect(s.rejected == 1 && s.rejections.first?.reason.contains("not in its causal past") == true, "\(s.rejections)")
+        #expect(try count(ana, "SELECT count(*) FROM forks WHERE payload IS NOT NULL AND id = x'\(target.id)'") == 1, "the evidence lost its payload")
+        #expect(try count(ana, "SELECT count(*) FROM redacted_events") == 0)
+    }
+
     /// Forged redactions from modified clients: by a non-admin, of an event outside the redaction's
     /// causal past, of a roster event. Each is quarantined and no payload is purged anywhere.
     @Test func aForgedRedactionPurgesNothing() throws {
