@@ -311,6 +311,16 @@ import Testing
         _ = tag
     }
 
+    /// `member` writes a note, and a second copy of its key signs another event at the same seq
+    /// (not delivered yet): the fork.
+    func forkedNote(_ member: Replica, of admin: Replica, on article: String, body: String) throws -> (note: Created, otherCopy: SignedEvent) {
+        let before = try headID(member), seq = try member.vector[member.replicaID] + 1
+        let note = try member.addNote(on: article, body: body)
+        let otherCopy = Self.forge(member.key, team: try admin.teamID, seq: seq, prev: before, deps: try admin.vector, author: member.analyst,
+                                   payload: NoteAdded(on: article, body: "the other copy's note"), time: HybridTime(milliseconds: clock.read() + 1).raw)
+        return (note, otherCopy)
+    }
+
     /// An admin redacts a member's event that sits in the part of the member's feed a fork later
     /// freezes (the member's key ran in two copies). A replica that applied the redaction before it
     /// met the other branch purged the payload and kept the admin's feed going; one that met the
@@ -321,11 +331,7 @@ import Testing
     @Test func aRedactionOfAnEventAForkFreezesAppliesInEitherOrder() throws {
         defer { tmp.remove() }
         let (ana, bo, _, article) = try team()
-        let t = try ana.teamID
-        let before = try headID(bo), seq = try bo.vector[bo.replicaID] + 1
-        let target = try bo.addNote(on: article, body: "a secret of one copy")
-        let otherCopy = Self.forge(bo.key, team: t, seq: seq, prev: before, deps: try ana.vector, author: "bo",
-                                   payload: NoteAdded(on: article, body: "the other copy's note"), time: HybridTime(milliseconds: clock.read() + 1).raw)
+        let (target, otherCopy) = try forkedNote(bo, of: ana, on: article, body: "a secret of one copy")
         try ship(bo, ana)
         let beforeRedaction = tmp.sub("before-redaction.glossb")
         try ana.exportBundle(to: beforeRedaction, base: VersionVector())
@@ -361,11 +367,8 @@ import Testing
     @Test func aRedactionOfForkEvidenceOutsideItsCausalPastPurgesNothing() throws {
         defer { tmp.remove() }
         let (ana, bo, _, article) = try team()
-        let t = try ana.teamID
-        let before = try headID(bo), seq = try bo.vector[bo.replicaID] + 1
-        let target = try bo.addNote(on: article, body: "a note of one copy")
-        let otherCopy = Self.forge(bo.key, team: t, seq: seq, prev: before, deps: try ana.vector, author: "bo",
-                                   payload: NoteAdded(on: article, body: "the other copy's note"), time: HybridTime(milliseconds: clock.read() + 1).raw)
+        let t = try ana.teamID, seq = try bo.vector[bo.replicaID] + 1
+        let (target, otherCopy) = try forkedNote(bo, of: ana, on: article, body: "a note of one copy")
         try ship(bo, ana)
         _ = try ana.store.applyRemote([otherCopy], now: clock.read())
         let mal = ReplicaKey()
