@@ -177,18 +177,22 @@ extension ReplicaStore {
         var forked: Bool { forkSeq != nil }
     }
 
-    /// What a waiting event waits for (`pending.wait_replica`, `wait_seq`, `wait_until`).
+    /// What a waiting event waits for (`pending.wait_replica`, `wait_seq`, `wait_until`, `wait_id`).
     enum Wait: Equatable {
         /// Until the feed holds this seq: its own predecessor, or a deps entry (or the feed froze
         /// at or below it).
         case feed(ReplicaID, UInt64)
         /// Until this replica's clock reaches this millisecond (a time over an hour ahead).
         case clock(until: UInt64)
+        /// Until this event is stored, in the log or as fork evidence (the target of a redaction, or
+        /// the fact a non-admin amends or retracts).
+        case event(Bytes32)
 
         func bind(_ b: inout SQLBinder) {
             switch self {
-            case .feed(let r, let seq): b.add(r.raw.bytes); b.add(Int64(clamping: seq)); b.null()
-            case .clock(let until): b.null(); b.null(); b.add(Int64(clamping: until))
+            case .feed(let r, let seq): b.add(r.raw.bytes); b.add(Int64(clamping: seq)); b.null(); b.null()
+            case .clock(let until): b.null(); b.null(); b.add(Int64(clamping: until)); b.null()
+            case .event(let id): b.null(); b.null(); b.null(); b.add(id.bytes)
             }
         }
     }
@@ -213,6 +217,11 @@ extension ReplicaStore {
         var changedFeeds = Set<ReplicaID>()
         /// Feeds holding events (read when the call first starts a new feed, then kept current).
         var heldFeeds: Int?
+        /// Some event waits for an event by id (`pending.wait_id`, `forks.waits_for`; read on first
+        /// need, set when one starts waiting): only then is each event stored in this call looked up.
+        var eventWaits: Bool?
+        /// Events stored in this call (log or fork evidence) that a waiting event may wait for.
+        var storedWaited: [Bytes32] = []
         let limits: PendingLimits
         let now: UInt64
         init(limits: PendingLimits, now: UInt64) { self.limits = limits; self.now = now }
@@ -333,6 +342,7 @@ extension ReplicaStore {
         }
         let feed = try h.feed ?? feedNumber(for: env.replica, db)
         try insert(env, payload: e.payload, decoded: decoded, feed: feed, depFeeds: depFeeds, updateHead: false, project: !s.needsRebuild, db)
+        try noteStored(env.id.raw, &s, db)
         if let rosterChange { try recordRoster(env, payload: e.payload, change: rosterChange, feed: feed, context: &s.team, db) }
         if try env.replica == localReplica(&s, db) {
             // This replica's own key, signed by another copy of it (a copied folder, a restored
@@ -406,6 +416,7 @@ extension ReplicaStore {
         switch judgement {
         case .refused(let why): return .outcome(.refused(why))
         case .denied(let why): return .outcome(try quarantine(e, "not permitted by the team roster in its causal past: \(why)", s, db, stall: stall))
+        case .waits(let target, let why): return .outcome(try park(e, why, until: .event(target), fromPending: fromPending, &s, db))
         case .allowed(let c): return .admitted(depFeeds: depFeeds, roster: c)
         }
     }
@@ -479,6 +490,11 @@ extension ReplicaStore {
                 """) { b in b.add(Int64(h.seq)); b.add(h.seq == 0 ? nil : Data(h.id.raw.bytes)); b.add(Int64(forkSeq)); b.add("two different signed events at seq \(forkSeq); feed frozen there"); b.add(feed) }
         }
         // Waiting events of the feed from the fork on are evidence too.
+        if try eventWaits(&s, db) {
+            for id in try Data.fetchAll(try db.cachedStatement(sql: "SELECT id FROM pending WHERE replica = ? AND seq >= ?"), arguments: [blob, Int64(forkSeq)]) {
+                if let id = Bytes32(exactly: Array(id)) { s.storedWaited.append(id) }
+            }
+        }
         try db.run("""
             INSERT INTO forks(id, replica, seq, other_id, envelope, payload, detected_at)
             SELECT id, replica, seq, zeroblob(32), envelope, payload, ? FROM pending WHERE replica = ? AND seq >= ?
@@ -503,6 +519,23 @@ extension ReplicaStore {
         return .fork
     }
 
+    /// Whether a waiting event waits for an event by id (read once per call, then kept current).
+    private func eventWaits(_ s: inout ApplyState, _ db: Database) throws -> Bool {
+        if let known = s.eventWaits { return known }
+        let waits = try Bool.fetchOne(try db.cachedStatement(sql: """
+            SELECT EXISTS (SELECT 1 FROM pending WHERE wait_id IS NOT NULL) OR EXISTS (SELECT 1 FROM forks WHERE waits_for IS NOT NULL)
+            """)) ?? false
+        s.eventWaits = waits
+        return waits
+    }
+
+    /// Event `id` was stored (in the log or as fork evidence): the events waiting for it are woken
+    /// (and the evidence redactions waiting for it judged) at the drain. Costs nothing while no
+    /// event waits for one.
+    private func noteStored(_ id: Bytes32, _ s: inout ApplyState, _ db: Database) throws {
+        if try eventWaits(&s, db) { s.storedWaited.append(id) }
+    }
+
     /// Evidence kept per (replica, seq): the events with the smallest ids (two prove the fork). Any
     /// key can sign any number of events at one seq; keeping them all made each arrival rewrite them all.
     public static let evidencePerSeq = 8
@@ -515,6 +548,7 @@ extension ReplicaStore {
             ON CONFLICT(id) DO NOTHING
             """) { b in b.add(env.id.raw.bytes); b.add(env.replica.raw.bytes); b.add(Int64(env.seq)); b.add(env.bytes); b.add(e.payload); b.add(Int64(clamping: s.now)) }
         guard db.changesCount > 0 else { return .duplicate }
+        try noteStored(env.id.raw, &s, db)
         try settleEvidence(env.replica, seq: env.seq, db)
         let kept = try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM forks WHERE id = ?"), arguments: [Data(env.id.raw.bytes)]) ?? false
         try applyEvidenceRedaction(e, &s, db)
@@ -528,13 +562,20 @@ extension ReplicaStore {
     /// Without a team, its target is an earlier event of its own key held in the log: below the fork
     /// seq, in the causal past of both branches. In a team a frozen redaction is not judged (the
     /// roster of its causal past is not known): Protocol/03-store.md §Forks.
+    /// Met before its target (held nowhere yet), it records the target in `waits_for` and is judged
+    /// again when the target is stored, in the log or as evidence (Protocol/03-store.md §Forks).
     private func applyEvidenceRedaction(_ e: SignedEvent, _ s: inout ApplyState, _ db: Database) throws {
         let env = e.envelope
+        guard env.type == PayloadRedacted.type, try teamContext(&s, db).mode == .none else { return }
         // The log's own judgement, with no other feed in its causal past: without a team only an
         // earlier event of its own key passes.
-        guard env.type == PayloadRedacted.type, try teamContext(&s, db).mode == .none,
-              try redactionProblem(env, payload: e.payload, fullDep: { _ in 0 }, teamless: true, db) == nil
-        else { return }
+        let problem = try redactionProblem(env, payload: e.payload, fullDep: { _ in 0 }, teamless: true, db)
+        var waitsFor: Bytes32?
+        if case .unheld(let target)? = problem { waitsFor = target; s.eventWaits = true }
+        try db.run("UPDATE forks SET waits_for = ? WHERE id = ? AND waits_for IS NOT ?") { b in
+            b.add(waitsFor?.bytes); b.add(env.id.raw.bytes); b.add(waitsFor?.bytes)
+        }
+        guard problem == nil else { return }
         if try applyRedaction(env, payload: e.payload, db) { s.needsRebuild = true }
     }
 
@@ -572,9 +613,10 @@ extension ReplicaStore {
         let idBlob = Data(e.id.raw.bytes)
         if fromPending {
             // Retried and still waiting: for what it needs now.
-            try db.run("UPDATE pending SET reason = ?, wait_replica = ?, wait_seq = ?, wait_until = ? WHERE id = ?") { b in
+            try db.run("UPDATE pending SET reason = ?, wait_replica = ?, wait_seq = ?, wait_until = ?, wait_id = ? WHERE id = ?") { b in
                 b.add(reason); wait.bind(&b); b.add(idBlob)
             }
+            if case .event = wait { s.eventWaits = true }
             return .pending
         }
         if try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM pending WHERE id = ?"), arguments: [idBlob]) == true { return .pending }
@@ -610,14 +652,15 @@ extension ReplicaStore {
             s.pendingByFeed!.add(victim, -1)
         }
         try db.run("""
-            INSERT INTO pending(id, replica, seq, envelope, payload, reason, received_at, wait_replica, wait_seq, wait_until)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO pending(id, replica, seq, envelope, payload, reason, received_at, wait_replica, wait_seq, wait_until, wait_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """) { b in
             b.add(idBlob); b.add(replica.raw.bytes); b.add(Int64(e.envelope.seq)); b.add(e.envelope.bytes); b.add(e.payload); b.add(reason)
             b.add(Int64(clamping: s.now)); wait.bind(&b)
         }
         s.pendingByFeed!.add(replica, 1, held: held)
         s.parked.insert(e.id)
+        if case .event = wait { s.eventWaits = true }
         return .pending
     }
 
@@ -662,8 +705,9 @@ extension ReplicaStore {
     /// they differ from the held event).
     ///
     /// Each waiting event records what it waits for (`pending.wait_*`): a seq of a feed (its own
-    /// predecessor, or a deps entry) or the clock. A worklist of feeds: those with an event whose
-    /// wait the feeds moved (or frozen) in this call ended, or whose time has come, then those whose
+    /// predecessor, or a deps entry), the clock, or an event by id (a redaction's target, a fact). A
+    /// worklist of feeds: those with an event whose wait the feeds moved (or frozen) or the events
+    /// stored in this call ended, or whose time has come, then those whose
     /// wait a feed moved by the drain itself ended — each found through an index, each read from its
     /// head on through `pending_feed`. Nothing else in `pending` is read: events of throwaway keys
     /// waiting for what never comes cost an apply nothing (they were retried by every window), and a
@@ -696,11 +740,25 @@ extension ReplicaStore {
                     """), arguments: [blob, Int64(clamping: fork)]))
             }
         }
+        /// Queues the feeds with an event waiting for an event stored since the last call, and
+        /// judges the evidence redactions waiting for one.
+        func wakeStored() throws {
+            let stored = s.storedWaited
+            s.storedWaited.removeAll()
+            for id in stored {
+                enqueue(try Data.fetchAll(try db.cachedStatement(sql: "SELECT replica FROM pending WHERE wait_id = ?"), arguments: [Data(id.bytes)]))
+                for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT envelope, payload FROM forks WHERE waits_for = ?"), arguments: [Data(id.bytes)]) {
+                    guard let env = try? EventEnvelope(decoding: Array(row[0] as Data)) else { continue }
+                    try applyEvidenceRedaction(SignedEvent(envelope: env, payload: (row[1] as Data?).map { Array($0) }), &s, db)
+                }
+            }
+        }
         enqueue(try Data.fetchAll(try db.cachedStatement(sql: """
             SELECT replica FROM pending WHERE wait_until <= ?
             """), arguments: [Int64(clamping: s.now)]))
         for r in s.changedFeeds.sorted(by: { $0.raw < $1.raw }) { try wake(r) }
         s.changedFeeds.removeAll()
+        try wakeStored()
         var next = 0
         while next < queue.count {
             let replica = queue[next]
@@ -735,6 +793,7 @@ extension ReplicaStore {
             let changed = s.changedFeeds.sorted(by: { $0.raw < $1.raw })
             s.changedFeeds.removeAll()
             for r in changed { try wake(r) }
+            try wakeStored()
         }
     }
 }

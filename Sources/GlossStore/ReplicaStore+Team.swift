@@ -184,10 +184,19 @@ extension ReplicaStore {
         let env = e.envelope
         let change: RosterChange?
         do { change = try RosterChange(type: env.type, schema: env.schema, payload: e.payload) } catch { change = nil }
-        if let why = try redactionProblem(env, payload: e.payload, fullDep: fullDep, teamless: t.mode == .none, db) { return .denied(why) }
+        let redaction = try redactionProblem(env, payload: e.payload, fullDep: fullDep, teamless: t.mode == .none, db)
+        if case .denied(let why)? = redaction { return .denied(why) }
+        /// What an event the roster allows becomes: a redaction whose target is held nowhere here
+        /// waits for it (Protocol/11-teams.md §Redaction).
+        func allowed(_ change: RosterChange?) -> Judgement {
+            if case .unheld(let target)? = redaction {
+                return .waits(target, "waiting for the event it redacts (\(target.hex.prefix(12))), held nowhere here: its feed may have a fork whose other branch this replica holds")
+            }
+            return .allowed(change)
+        }
         switch t.mode {
         case .none:
-            return .allowed(nil)
+            return allowed(nil)
         case .joining:
             guard ReplicaStore.isGenesis(env), case .created? = change else {
                 return .refused("this replica is joining a team and has not received its genesis yet; not stored")
@@ -212,16 +221,27 @@ extension ReplicaStore {
             t.memo[reach] = roster
             s.team = t
         }
-        var factAuthor: String?
+        var factAuthor: String?, unheldFact: Bytes32?
         // Only a fact in the event's causal past counts (whatever else this replica holds): an
-        // amendment of a fact it never saw is judged as not naming one, alike everywhere.
-        if let fact = ReplicaStore.factNamed(type: env.type, schema: env.schema, payload: e.payload),
-           let (author, replica, seq) = try factAdded(fact, db),
-           replica == env.replica ? seq < env.seq : try fullDep(replica) >= seq {
-            factAuthor = author
+        // amendment of a fact it never saw is judged as not naming one, alike everywhere. The fact
+        // is looked for in the log and in fork evidence, as a redaction's target is.
+        if let fact = ReplicaStore.factNamed(type: env.type, schema: env.schema, payload: e.payload).flatMap(Bytes32.init(hex:)) {
+            if let held = try heldEvent(fact, db) {
+                if held.type == FactAdded.type, held.replica == env.replica ? held.seq < env.seq : try fullDep(held.replica) >= held.seq {
+                    factAuthor = held.author
+                }
+            } else {
+                unheldFact = fact
+            }
         }
         switch roster.judge(signer: env.replica, author: env.author, type: env.type, change: change, factAuthor: factAuthor) {
-        case .allowed: return .allowed(change)
+        case .allowed:
+            // Held nowhere here, the fact may be on the other branch of a fork this replica holds
+            // one branch of: when its author decides (the signer is no admin), wait for it.
+            if let unheldFact, case .denied = roster.judge(signer: env.replica, author: env.author, type: env.type, change: change, factAuthor: "") {
+                return .waits(unheldFact, "waiting for the fact it \(env.type == FactAmended.type ? "amends" : "retracts") (\(unheldFact.hex.prefix(12))), held nowhere here: only its author or an admin may, and its feed may have a fork whose other branch this replica holds")
+            }
+            return allowed(change)
         case .notMember(let why): return .refused("\(why); not stored")
         case .denied(let why): return .denied(why)
         }
@@ -234,6 +254,8 @@ extension ReplicaStore {
         case refused(String)
         /// A member acting beyond its role: quarantined.
         case denied(String)
+        /// Allowed, but it redacts an event held nowhere here: it waits in pending for that event.
+        case waits(Bytes32, String)
     }
 
     /// Records an accepted roster event (after its insert); a genesis received by a joining
@@ -286,7 +308,8 @@ extension ReplicaStore {
             throw StoreError(.refused, "this replica is joining a team and is not on its roster yet: give an admin its key (`gloss whoami`), let them run `gloss team add`, then import their bundle or sync with them")
         case .member(let team):
             let roster = try self.roster(db)
-            let factAuthor = try ReplicaStore.factNamed(type: type, schema: schema, payload: payload).flatMap { try factAdded($0, db)?.author }
+            let factAuthor = try ReplicaStore.factNamed(type: type, schema: schema, payload: payload).flatMap(Bytes32.init(hex:))
+                .flatMap { try heldEvent($0, db) }.flatMap { $0.type == FactAdded.type ? $0.author : nil }
             switch roster.judge(signer: signer, author: author, type: type, change: change, factAuthor: factAuthor) {
             case .allowed: return (team, change)
             case .notMember(let why): throw StoreError(.refused, "\(why): this replica cannot write for the team")
@@ -297,40 +320,57 @@ extension ReplicaStore {
 
     // MARK: Redaction
 
-    /// Why a `PayloadRedacted` event cannot apply (its target is not an event in its causal past,
-    /// or is a roster event), or nil (also for any other event, or one this build cannot read).
-    /// `teamless`: this replica has no team, so no admin; a redaction applies only from the key that
-    /// signed the event it redacts (an analyst withdrawing their own words), never from another key.
-    func redactionProblem(_ env: EventEnvelope, payload: [UInt8]?, fullDep: (ReplicaID) throws -> UInt64, teamless: Bool, _ db: Database) throws -> String? {
+    /// Why a `PayloadRedacted` event cannot apply yet.
+    enum RedactionProblem: Equatable {
+        /// Its target is held neither in the log nor as fork evidence: where its deps are held, the
+        /// receiver may hold the other branch of a fork of the target's feed (deps name a seq, not
+        /// which branch), so it waits for the target rather than being judged without it.
+        case unheld(Bytes32)
+        /// Its target is not in its causal past, or is a roster event, or (without a team) another key's.
+        case denied(String)
+    }
+
+    /// Why a `PayloadRedacted` event cannot apply, or nil (also for any other event, or one this
+    /// build cannot read). `teamless`: this replica has no team, so no admin; a redaction applies
+    /// only from the key that signed the event it redacts (an analyst withdrawing their own words),
+    /// never from another key.
+    func redactionProblem(_ env: EventEnvelope, payload: [UInt8]?, fullDep: (ReplicaID) throws -> UInt64, teamless: Bool, _ db: Database) throws -> RedactionProblem? {
         guard env.type == PayloadRedacted.type,
               case .payloadRedacted(let p) = DecodedPayload(type: env.type, schema: env.schema, payload: payload),
               let target = Bytes32(hex: p.event) else { return nil }
-        guard let held = try redactionTarget(target, db) else {
-            return "the event it redacts (\(p.event.prefix(12))) is not in its causal past"
-        }
+        guard let held = try heldEvent(target, db) else { return .unheld(target) }
         let before = held.replica == env.replica ? held.seq < env.seq : try fullDep(held.replica) >= held.seq
-        guard before else { return "the event it redacts (\(p.event.prefix(12))) is not in its causal past" }
-        return ReplicaStore.redactionRefusal(targetType: held.type, targetSigner: held.replica, signer: env.replica, teamless: teamless)
+        guard before else { return .denied("the event it redacts (\(p.event.prefix(12))) is not in its causal past") }
+        return ReplicaStore.redactionRefusal(targetType: held.type, targetSigner: held.replica, signer: env.replica, teamless: teamless).map(RedactionProblem.denied)
     }
 
-    /// The signer, seq and type of the event a redaction names, held in the log or as fork evidence
-    /// (Protocol/11-teams.md §Redaction): a fork can freeze the part of a feed that holds the target
-    /// after the redaction's author saw it — a replica that met the fork first must judge the
-    /// redaction as one that applied it before (it was quarantined there as naming an event outside
-    /// its causal past, and stalled its author's feed: found extending the lie corpus to teams, 2026-12-07).
-    func redactionTarget(_ target: Bytes32, _ db: Database) throws -> (replica: ReplicaID, seq: UInt64, type: String)? {
-        if let logged = try loggedEvent(target, db) { return logged }
-        guard let bytes = try Data.fetchOne(try db.cachedStatement(sql: "SELECT envelope FROM forks WHERE id = ?"), arguments: [Data(target.bytes)]),
+    /// Event `id` held in the log or as fork evidence — the event a redaction names, or the fact an
+    /// amendment or retraction names (Protocol/11-teams.md §Redaction): a fork can freeze the part
+    /// of a feed that holds it after the writer saw it, and a replica that met the fork first must
+    /// judge the event as one that applied it before (a redaction was quarantined there as naming
+    /// an event outside its causal past, and stalled its author's feed: found extending the lie
+    /// corpus to teams, 2026-12-07).
+    func heldEvent(_ id: Bytes32, _ db: Database) throws -> HeldEvent? {
+        if let logged = try loggedEvent(id, db) { return logged }
+        guard let bytes = try Data.fetchOne(try db.cachedStatement(sql: "SELECT envelope FROM forks WHERE id = ?"), arguments: [Data(id.bytes)]),
               let env = try? EventEnvelope(decoding: Array(bytes)) else { return nil }
-        return (env.replica, env.seq, env.type)
+        return HeldEvent(replica: env.replica, seq: env.seq, type: env.type, author: env.author)
     }
 
-    /// The signer, seq and type of event `id` when the log holds it.
-    func loggedEvent(_ id: Bytes32, _ db: Database) throws -> (replica: ReplicaID, seq: UInt64, type: String)? {
-        guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT f.replica, e.seq, e.type FROM events e JOIN feeds f ON f.feed = e.feed WHERE e.id = ?"),
+    /// What the judgement reads of an event held here: its signer, seq, type and author.
+    struct HeldEvent {
+        var replica: ReplicaID
+        var seq: UInt64
+        var type: String
+        var author: String
+    }
+
+    /// Event `id` when the log holds it.
+    func loggedEvent(_ id: Bytes32, _ db: Database) throws -> HeldEvent? {
+        guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT f.replica, e.seq, e.type, e.author FROM events e JOIN feeds f ON f.feed = e.feed WHERE e.id = ?"),
                                          arguments: [Data(id.bytes)]),
               let replica = Bytes32(exactly: Array(row[0] as Data)).map(ReplicaID.init) else { return nil }
-        return (replica, UInt64(row[1] as Int64), row[2])
+        return HeldEvent(replica: replica, seq: UInt64(row[1] as Int64), type: row[2], author: row[3])
     }
 
     /// Why `signer` may not redact an event of `targetType` signed by `targetSigner`, whoever its
@@ -373,15 +413,6 @@ extension ReplicaStore {
     /// The local feed number of `replica`, if it has one.
     func existingFeed(_ replica: ReplicaID, _ db: Database) throws -> Int64? {
         try Int64.fetchOne(try db.cachedStatement(sql: "SELECT feed FROM feeds WHERE replica = ?"), arguments: [Data(replica.raw.bytes)])
-    }
-
-    /// The author of the `FactAdded` event `fact`, with its feed and seq, when it is held.
-    private func factAdded(_ fact: String, _ db: Database) throws -> (author: String, replica: ReplicaID, seq: UInt64)? {
-        guard let raw = Bytes32(hex: fact),
-              let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT e.author, f.replica, e.seq FROM events e JOIN feeds f ON f.feed = e.feed WHERE e.id = ? AND e.type = ?"),
-                                         arguments: [Data(raw.bytes), FactAdded.type]),
-              let replica = Bytes32(exactly: Array(row[1] as Data)) else { return nil }
-        return (row[0], ReplicaID(replica), UInt64(row[2] as Int64))
     }
 
     /// The fact a `FactAmended` or `FactRetracted` names (only those two are the fact author's

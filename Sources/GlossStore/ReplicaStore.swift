@@ -233,6 +233,21 @@ public final class ReplicaStore: Sendable {
                                                                     FROM quarantine) WHERE n > \(ReplicaStore.evidencePerSeq));
                 """)
         }
+        m.registerMigration("v8-waits-for-events") { db in
+            // A redaction (or a fact's amendment) whose target is held nowhere here — neither in the
+            // log nor as fork evidence — waits for that event (`pending.wait_id`): the receiver may
+            // hold the other branch of a fork of the target's feed (deps name a seq, not which
+            // branch), and judging it without the target quarantined a redaction (stalling its
+            // author's feed) here while replicas that held the target applied it. A redaction met
+            // as fork evidence before its target records the target (`forks.waits_for`) and purges
+            // it when it arrives, as it does when the target came first.
+            try db.execute(sql: """
+                ALTER TABLE pending ADD COLUMN wait_id BLOB;
+                CREATE INDEX pending_wait_event ON pending(wait_id) WHERE wait_id IS NOT NULL;
+                ALTER TABLE forks ADD COLUMN waits_for BLOB;
+                CREATE INDEX forks_waits ON forks(waits_for) WHERE waits_for IS NOT NULL;
+                """)
+        }
         return m
     }
 

@@ -286,6 +286,30 @@ import Testing
         }
     }
 
+    /// The same redaction met as evidence *before* its target, both in the frozen part (the fork at
+    /// seq 2, the note at 3, its redaction at 4): the redaction found no target and purged nothing,
+    /// and the note's evidence copy, arriving next, kept the withdrawn words — while a replica that
+    /// met the note first purged them. The redaction now records its target (`forks.waits_for`) and
+    /// purges it when it arrives.
+    @Test func aRedactionMetAsEvidenceBeforeItsTargetPurgesItWhenItArrives() throws {
+        defer { tmp.remove() }
+        let key = ReplicaKey(), on = String(repeating: "a", count: 64)
+        let first = try signed(key, at: 1000, NoteAdded(on: on, body: "kept"))
+        let mid = try signed(key, seq: 2, prev: first.id, at: 2000, NoteAdded(on: on, body: "one copy"))
+        let otherCopy = try signed(key, seq: 2, prev: first.id, at: 2001, NoteAdded(on: on, body: "the other copy"))
+        let note = try signed(key, seq: 3, prev: mid.id, at: 3000, NoteAdded(on: on, body: "withdrawn words"))
+        let redaction = try signed(key, seq: 4, prev: note.id, at: 4000, PayloadRedacted(event: note.id, reason: "mine"))
+        for (i, order) in [[first, mid, otherCopy, redaction, note], [first, otherCopy, mid, redaction, note], [first, mid, note, redaction, otherCopy]].enumerated() {
+            for r in try everyOrder("evidence-before-target-\(i)", order) {
+                let copies = try r.store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM forks WHERE id = ? AND payload IS NOT NULL", arguments: [Data(note.id.raw.bytes)]) }
+                #expect(copies == 0, "order \(i): the frozen copy keeps the redacted text")
+                #expect(try r.store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM redacted_events WHERE id = ?", arguments: [Data(note.id.raw.bytes)]) } == 1)
+                #expect(try r.store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM forks WHERE waits_for IS NOT NULL") } == 0)
+                #expect(try PendingWaitTests.endedWaits(r.store, now: clock.read()).isEmpty)
+            }
+        }
+    }
+
     /// The lie beside it: a forked key's redaction of another key's note, met as evidence, purges
     /// nothing in any order (without a team only the key that wrote an event may redact it).
     @Test func aFrozenRedactionOfAnotherKeysEventPurgesNothing() throws {

@@ -32,9 +32,14 @@ import Testing
     /// woken would leave an event stuck until it expires). `now`: the clock of that apply.
     static func endedWaits(_ store: ReplicaStore, now: UInt64) throws -> [String] {
         try store.read { db in
-            try Row.fetchAll(db, sql: """
+            // An evidence redaction waiting for a target that is held (it was not judged again).
+            try String.fetchAll(db, sql: """
+                SELECT 'evidence ' || hex(substr(k.id, 1, 4)) || ' waits for an event held here' FROM forks k
+                WHERE k.waits_for IS NOT NULL AND (EXISTS (SELECT 1 FROM events e WHERE e.id = k.waits_for) OR EXISTS (SELECT 1 FROM forks o WHERE o.id = k.waits_for))
+                """) + Row.fetchAll(db, sql: """
                 SELECT hex(p.replica) AS r, hex(p.wait_replica) AS wr, p.seq, p.wait_replica, p.wait_seq, p.wait_until,
-                       coalesce(f.head_seq, 0) AS head, w.head_seq AS wait_head, w.fork_seq AS wait_fork
+                       coalesce(f.head_seq, 0) AS head, w.head_seq AS wait_head, w.fork_seq AS wait_fork, p.wait_id,
+                       EXISTS (SELECT 1 FROM events e WHERE e.id = p.wait_id) OR EXISTS (SELECT 1 FROM forks k WHERE k.id = p.wait_id) AS wait_held
                 FROM pending p LEFT JOIN feeds f ON f.replica = p.replica LEFT JOIN feeds w ON w.replica = p.wait_replica
                 """).compactMap { row -> String? in
                 let what = "\(String((row["r"] as String).prefix(8))):\(row["seq"] as Int64)"
@@ -48,6 +53,9 @@ import Testing
                     if head >= seq { return "\(what) waits for seq \(seq), held (head \(head))" }
                     if let fork = row["wait_fork"] as Int64?, seq >= fork { return "\(what) waits for seq \(seq), beyond a fork at \(fork)" }
                     return nil
+                }
+                if row["wait_id"] as Data? != nil {
+                    return (row["wait_held"] as Bool) ? "\(what) waits for an event held here" : nil
                 }
                 guard let until = row["wait_until"] as Int64? else { return "\(what) records no wait" }
                 return until <= Int64(clamping: now) ? "\(what) waits for the clock at \(until), passed (now \(now))" : nil

@@ -85,6 +85,9 @@ import Testing
             // In a team an event is refused, not kept, while the roster event that enrols its key
             // has not arrived: its sender offers it again, as here.
             if team { _ = try r.store.applyRemote(events, now: clock.read()) }
+            // No event is left waiting for what the replica now holds (a wait that ended unwoken).
+            let ended = try PendingWaitTests.endedWaits(r.store, now: clock.read())
+            #expect(ended.isEmpty, "seed \(seed), \(name): \(ended)")
             // (Not what waits in pending for a cause that never comes: a bounded buffer, neither
             // projected nor forwarded, whose contents depend on what came when.)
             held.append(try r.store.read { db in

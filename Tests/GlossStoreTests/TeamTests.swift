@@ -361,6 +361,133 @@ import Testing
         #expect(try replicas[0].digest() == replicas[1].digest() && replicas[0].vector == replicas[1].vector)
     }
 
+    /// The case the fix above left open: a replica holding only the *other* branch at the target's
+    /// seq (its vector names the member's seq, so a bundle made for it carries the redaction and not
+    /// the target — deps and vectors name a seq, not which branch). It found the target nowhere and
+    /// quarantined the redaction, stalling the admin's feed there for good, while replicas holding
+    /// the target applied it. Now the redaction waits in pending for its target (`wait_id`); when
+    /// the target arrives the fork is found, the redaction applies and purges the evidence copy, and
+    /// the replica holds what one that received everything in another order holds.
+    @Test func aRedactionWhoseTargetIsOnlyOnTheOtherBranchWaitsForIt() throws {
+        defer { tmp.remove() }
+        let (ana, bo, _, article) = try team()
+        let r = try create("r", .join), early = try create("early", .join)
+        for (name, k) in [("r", r), ("early", early)] { try ana.addMember(name, role: .reader, key: k.replicaID) }
+        try ship(bo, ana)
+        let beforeFork = tmp.sub("before-fork.glossb")
+        try ana.exportBundle(to: beforeFork, base: VersionVector())
+        let (target, otherCopy) = try forkedNote(bo, of: ana, on: article, body: "a secret of one copy")
+        try ship(bo, ana)
+        let redaction = try ana.redact(target.id, reason: "privacy order")
+        let after = try ana.addNote(on: article, body: "ana writes on")
+
+        _ = try r.importBundle(at: beforeFork)
+        #expect(try r.store.applyRemote([otherCopy], now: clock.read()).applied == 1)
+        let s = try ship(ana, r).summary
+        #expect(s.rejected == 0 && s.pending == 2, "\(s) \(s.rejections)")
+        #expect(try count(r, "SELECT count(*) FROM quarantine") == 0)
+        #expect(try count(r, "SELECT count(*) FROM pending WHERE wait_id = x'\(target.id)'") == 1)
+        #expect(try count(r, "SELECT count(*) FROM feeds WHERE state = 'stalled'") == 0)
+        #expect(try PendingWaitTests.endedWaits(r.store, now: clock.read()).isEmpty)
+
+        // The target arrives (an `--all` bundle carries every held event): the fork is found.
+        let all = tmp.sub("all.glossb")
+        try ana.exportBundle(to: all, base: VersionVector())
+        _ = try r.importBundle(at: all)
+        // Another order: everything, then the other branch.
+        _ = try early.importBundle(at: all)
+        _ = try early.store.applyRemote([otherCopy], now: clock.read())
+        for x in [r, early] {
+            #expect(try held(x, redaction) && count(x, "SELECT count(*) FROM events WHERE id = x'\(after.event!.hex)'") == 1)
+            #expect(try count(x, "SELECT count(*) FROM pending") == 0 && count(x, "SELECT count(*) FROM quarantine") == 0)
+            #expect(try count(x, "SELECT count(*) FROM forks WHERE id = x'\(target.id)' AND payload IS NULL") == 1, "the frozen copy keeps the redacted text")
+            #expect(try x.digest() == x.digest(recompute: true))
+        }
+        #expect(try r.digest() == early.digest() && r.vector == early.vector)
+    }
+
+    /// A redaction naming an event nobody sent (a modified client's) waits for it in every order and
+    /// purges nothing; its author's later events wait behind it, and none is quarantined as evidence
+    /// against the key: the event may yet come.
+    @Test func aRedactionOfAnEventNeverSentWaitsAndPurgesNothing() throws {
+        defer { tmp.remove() }
+        let (ana, _, cy, article) = try team()
+        let mal = ReplicaKey(), t = try ana.teamID
+        try ana.addMember("mal", role: .admin, key: mal.replicaID)
+        try ship(ana, cy)
+        let ghost = EventID(Bytes32(hex: String(repeating: "ab", count: 32))!)
+        let lie = Self.forge(mal, team: t, deps: try ana.vector, author: "mal", payload: PayloadRedacted(event: ghost, reason: "nothing"),
+                             time: HybridTime(milliseconds: clock.read() + 60_000).raw)
+        let next = Self.forge(mal, team: t, seq: 2, prev: lie.id, deps: try ana.vector, author: "mal", payload: NoteAdded(on: article, body: "mal's note"),
+                              time: HybridTime(milliseconds: clock.read() + 60_001).raw)
+        for (x, window) in [(ana, [lie, next]), (cy, [next, lie])] {
+            let s = try x.store.applyRemote(window, now: clock.read())
+            #expect(s.pending == 2 && s.rejected == 0, "\(s) \(s.rejections)")
+            #expect(try count(x, "SELECT count(*) FROM pending WHERE wait_id IS NOT NULL") == 1 && count(x, "SELECT count(*) FROM quarantine") == 0)
+            #expect(try count(x, "SELECT count(*) FROM redacted_events") == 0)
+            #expect(try PendingWaitTests.endedWaits(x.store, now: clock.read()).isEmpty)
+            #expect(try x.pending().first(where: { $0.replica == mal.replicaID })?.reason.contains("waiting for the event it redacts") == true)
+        }
+        #expect(try ana.digest() == cy.digest())
+    }
+
+    /// The same judgement for a fact: an analyst's forged amendment of another analyst's fact,
+    /// whose creating event sits where that analyst's key forked. Looked for in the log only, the
+    /// fact was missing on a replica that met the fork first (the fact held as evidence) and on one
+    /// holding only the other branch: the amendment was judged as naming no fact and applied there,
+    /// while replicas holding the fact quarantined it. Now the fact is looked for in the evidence
+    /// too, and where it is held nowhere a non-admin's amendment waits for it.
+    @Test func anAmendmentOfAFactWhereItsKeyForkedIsJudgedAlikeInEveryOrder() throws {
+        defer { tmp.remove() }
+        let (ana, bo, _, article) = try team()
+        let dave = ReplicaKey(), t = try ana.teamID
+        try ana.addMember("dave", role: .analyst, key: dave.replicaID)
+        var replicas: [Replica] = []
+        for name in ["in-log", "other-branch", "fork-first"] {
+            let r = try create(name, .join)
+            try ana.addMember(name, role: .reader, key: r.replicaID)
+            replicas.append(r)
+        }
+        try ship(ana, bo); try ship(bo, ana)
+        let beforeFork = tmp.sub("before-fork.glossb")
+        try ana.exportBundle(to: beforeFork, base: VersionVector())
+        let prev = try headID(bo), seq = try bo.vector[bo.replicaID] + 1
+        var input = FactInput()
+        input.article = article; input.evidence = "A first line"; input.subject = "s"; input.predicate = "p"; input.object = "o"
+        let fact = try bo.addFact(input)
+        let otherCopy = Self.forge(bo.key, team: t, seq: seq, prev: prev, deps: try ana.vector, author: "bo",
+                                   payload: NoteAdded(on: article, body: "the other copy's note"), time: HybridTime(milliseconds: clock.read() + 1).raw)
+        try ship(bo, ana)
+        let record = FactRecord(subject: "s", predicate: "p", object: "dave's", when: nil, where: nil, source: nil)
+        let forged = Self.forge(dave, team: t, deps: try ana.vector, author: "dave",
+                                payload: FactAmended(fact: fact.id, field: "object", record: record), time: HybridTime(milliseconds: clock.read() + 60_000).raw)
+        let all = tmp.sub("all.glossb")
+        try ana.exportBundle(to: all, base: VersionVector())
+
+        let (inLog, otherBranch, forkFirst) = (replicas[0], replicas[1], replicas[2])
+        _ = try inLog.importBundle(at: all)
+        _ = try inLog.store.applyRemote([forged], now: clock.read())
+        _ = try inLog.store.applyRemote([otherCopy], now: clock.read())
+
+        _ = try otherBranch.importBundle(at: beforeFork)
+        _ = try otherBranch.store.applyRemote([otherCopy], now: clock.read())
+        let waiting = try otherBranch.store.applyRemote([forged], now: clock.read())
+        #expect(waiting.pending == 1 && waiting.rejected == 0, "\(waiting) \(waiting.rejections)")
+        #expect(try count(otherBranch, "SELECT count(*) FROM pending WHERE wait_id = x'\(fact.id)'") == 1)
+        _ = try otherBranch.importBundle(at: all)
+
+        _ = try forkFirst.importBundle(at: all)
+        _ = try forkFirst.store.applyRemote([otherCopy], now: clock.read())
+        let judged = try forkFirst.store.applyRemote([forged], now: clock.read())
+        #expect(judged.rejections.first?.reason.contains("only the fact's author (bo)") == true, "\(judged.rejections)")
+
+        for r in replicas {
+            #expect(try !held(r, forged) && count(r, "SELECT count(*) FROM quarantine WHERE id = x'\(forged.id.hex)'") == 1, "\(r.analyst)")
+            #expect(try count(r, "SELECT count(*) FROM pending") == 0 && count(r, "SELECT count(*) FROM forks WHERE id = x'\(fact.id)'") == 1)
+            #expect(try r.digest() == inLog.digest() && r.vector == inLog.vector, "\(r.analyst)")
+        }
+    }
+
     /// The lie beside it: an admin's redaction naming a member's event held only as fork evidence,
     /// with deps that stop below that event's seq (outside its causal past). Found in the evidence,
     /// it is still judged by its causal past: quarantined, nothing purged, the evidence keeps it.
