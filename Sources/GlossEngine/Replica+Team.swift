@@ -197,13 +197,24 @@ extension Replica {
             throw GlossError(.badInput, "give the reason for the redaction (--reason, at most \(ProtocolLimits.maxTextBytes) bytes)")
         }
         let target: EventID
-        switch try resolve(text, events: true, what: "event") {
-        case .event(let e): target = e
-        case .object(let id, let kind):
-            guard let raw = Bytes32(hex: id), try read({ db in try store.eventIDs(prefix: id, limit: 1, db) }).first?.hex == id else {
-                throw GlossError(.badInput, "\(id.prefix(12)) is a \(kind), not an event: give the id of the event that wrote what must go (`gloss log` lists them)")
+        do {
+            switch try resolve(text, events: true, what: "event") {
+            case .event(let e): target = e
+            case .object(let id, let kind):
+                guard let raw = Bytes32(hex: id), try read({ db in try store.eventIDs(prefix: id, limit: 1, db) }).first?.hex == id else {
+                    throw GlossError(.badInput, "\(id.prefix(12)) is a \(kind), not an event: give the id of the event that wrote what must go (`gloss log` lists them)")
+                }
+                target = EventID(raw)
             }
-            target = EventID(raw)
+        } catch let error as GlossError where error.code == .notFound {
+            // Not in the log: an event of the frozen part of a forked feed, held as fork evidence
+            // (`gloss verify --json` lists forks), is redacted the same way.
+            let evidence = try read { db in try store.evidenceIDs(prefix: text.lowercased(), limit: 2, db) }
+            guard evidence.count == 1 else {
+                if evidence.isEmpty { throw error }
+                throw GlossError(.ambiguous, "id prefix \(text.lowercased()) matches several events held as fork evidence; give more digits")
+            }
+            target = evidence[0]
         }
         return try append(PayloadRedacted(event: target, reason: reason))
     }

@@ -73,6 +73,13 @@ extension ReplicaStore {
             .compactMap { Bytes32(exactly: Array($0)).map(EventID.init) }
     }
 
+    /// Ids of fork evidence (`forks`) starting with a hex prefix (`gloss redact` of the frozen part).
+    public func evidenceIDs(prefix: String, limit: Int = 10, _ db: Database) throws -> [EventID] {
+        guard let (lo, hi) = ReplicaStore.blobRange(hexPrefix: prefix) else { return [] }
+        return try Data.fetchAll(db, sql: "SELECT id FROM forks WHERE id BETWEEN ? AND ? LIMIT ?", arguments: [lo, hi, limit])
+            .compactMap { Bytes32(exactly: Array($0)).map(EventID.init) }
+    }
+
     /// The replica id of a feed number.
     public func replica(ofFeed feed: Int64, _ db: Database) throws -> ReplicaID {
         guard let blob = try Data.fetchOne(try db.cachedStatement(sql: "SELECT replica FROM feeds WHERE feed = ?"), arguments: [feed]),

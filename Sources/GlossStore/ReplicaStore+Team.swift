@@ -290,8 +290,9 @@ extension ReplicaStore {
         let change = try? RosterChange(type: type, schema: schema, payload: payload)
         if type == PayloadRedacted.type, case .payloadRedacted(let p) = DecodedPayload(type: type, schema: schema, payload: payload),
            let target = Bytes32(hex: p.event) {
-            // (The log only: an event held as fork evidence lies past the seq its deps can name.)
-            guard let held = try loggedEvent(target, db) else {
+            // In the log, or fork evidence: the redaction's deps then name the evidence's seq of
+            // its frozen feed (`evidenceDep`), which every receiver counts as held.
+            guard let held = try heldEvent(target, db) else {
                 throw StoreError(.notFound, "no event \(p.event.prefix(12)) is held here; list events with `gloss log`")
             }
             if let why = ReplicaStore.redactionRefusal(targetType: held.type, targetSigner: held.replica, signer: signer, teamless: mode == .none) {
@@ -363,6 +364,21 @@ extension ReplicaStore {
         var seq: UInt64
         var type: String
         var author: String
+    }
+
+    /// For a local redaction of an event held only as fork evidence (the frozen part of a forked
+    /// feed): that feed and the evidence's seq and time. The redaction's deps name the feed at that
+    /// seq — at or beyond the fork, which every replica that found the fork counts as held, so the
+    /// target is in its causal past (Protocol/11-teams.md §Redaction); a replica holding one branch
+    /// applies it once it holds that seq, or waits for the target when its branch is the other.
+    func evidenceDep(type: String, schema: UInt16, payload: [UInt8], _ db: Database) throws -> (feed: Int64, replica: ReplicaID, seq: UInt64, time: UInt64)? {
+        guard type == PayloadRedacted.type, case .payloadRedacted(let p) = DecodedPayload(type: type, schema: schema, payload: payload),
+              let target = Bytes32(hex: p.event), try loggedEvent(target, db) == nil,
+              let row = try Row.fetchOne(try db.cachedStatement(sql: """
+                  SELECT f.feed, k.envelope FROM forks k JOIN feeds f ON f.replica = k.replica WHERE k.id = ?
+                  """), arguments: [Data(target.bytes)]),
+              let env = try? EventEnvelope(decoding: Array(row[1] as Data)) else { return nil }
+        return (row[0], env.replica, env.seq, env.time.raw)
     }
 
     /// Event `id` when the log holds it.

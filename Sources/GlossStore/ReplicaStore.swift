@@ -405,7 +405,17 @@ public final class ReplicaStore: Sendable {
             delta.append((ReplicaID(Bytes32(exactly: Array(blob))!), s))
             deltaFeeds.append((row[0], s))
         }
-        let time = HybridClock.tick(last: try lastTime(db), wallMilliseconds: wallMilliseconds)
+        // A redaction of fork evidence names the evidence's seq of its frozen feed, and is later.
+        var last = try lastTime(db)
+        if let e = try evidenceDep(type: type, schema: schema, payload: payload, db), e.feed != own {
+            if let i = deltaFeeds.firstIndex(where: { $0.0 == e.feed }) {
+                delta[i].seq = max(delta[i].seq, e.seq); deltaFeeds[i].1 = delta[i].seq
+            } else if try e.seq > (Int64.fetchOne(db, sql: "SELECT own_deps FROM feeds WHERE feed = ?", arguments: [e.feed]).map(UInt64.init) ?? 0) {
+                delta.append((e.replica, e.seq)); deltaFeeds.append((e.feed, e.seq))
+            }
+            if e.time > last.raw { last = HybridTime(raw: e.time) }
+        }
+        let time = HybridClock.tick(last: last, wallMilliseconds: wallMilliseconds)
         guard time.raw <= ProtocolLimits.maxTime else {
             throw StoreError(.refused, "the replica's clock has reached the protocol's last time (2^63 − 1); no event can be written")
         }

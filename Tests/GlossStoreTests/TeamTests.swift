@@ -431,6 +431,59 @@ import Testing
         #expect(try ana.digest() == cy.digest())
     }
 
+    /// An admin redacts an event held only as fork evidence (the frozen part of a member's forked
+    /// feed). `gloss redact` found no such event in the log, so the text stayed in the evidence on
+    /// every replica — and travelled with it in bundles and sync sessions. The redaction's deps now
+    /// name the evidence's seq of the frozen feed, and every replica purges it: one that found the
+    /// fork, one holding the target's branch in its log, one holding only the other branch (it
+    /// waits for the target, which the bundle's fork evidence brings).
+    @Test func anAdminRedactsAnEventHeldOnlyAsForkEvidence() throws {
+        defer { tmp.remove() }
+        let (ana, bo, _, article) = try team()
+        var replicas: [Replica] = []
+        for name in ["knows-fork", "target-branch", "other-branch"] {
+            let r = try create(name, .join)
+            try ana.addMember(name, role: .reader, key: r.replicaID)
+            replicas.append(r)
+        }
+        try ship(bo, ana)
+        let base = tmp.sub("base.glossb")
+        try ana.exportBundle(to: base, base: VersionVector())
+        let secret = "a secret of one copy \(UUID().uuidString)"
+        let (target, otherCopy) = try forkedNote(bo, of: ana, on: article, body: secret)
+        let targetBranch = tmp.sub("target-branch.glossb")
+        try bo.exportBundle(to: targetBranch, base: VersionVector())
+        try ship(bo, ana)
+        _ = try ana.store.applyRemote([otherCopy], now: clock.read())
+        #expect(try count(ana, "SELECT count(*) FROM forks WHERE id = x'\(target.id)' AND payload IS NOT NULL") == 1)
+        #expect(try count(ana, "SELECT count(*) FROM events WHERE id = x'\(target.id)'") == 0)
+        let redaction = try ana.redact(String(target.id.prefix(12)), reason: "privacy order")
+        #expect(try count(ana, "SELECT count(*) FROM forks WHERE id = x'\(target.id)' AND payload IS NULL") == 1)
+        let after = try ana.addNote(on: article, body: "ana writes on")
+
+        let (knowsFork, onTargetBranch, onOtherBranch) = (replicas[0], replicas[1], replicas[2])
+        for r in replicas { _ = try r.importBundle(at: base) }
+        _ = try onTargetBranch.importBundle(at: targetBranch)
+        #expect(try count(onTargetBranch, "SELECT count(*) FROM events WHERE id = x'\(target.id)' AND payload IS NOT NULL") == 1)
+        _ = try onOtherBranch.store.applyRemote([otherCopy], now: clock.read())
+        let all = tmp.sub("all.glossb")
+        try ana.exportBundle(to: all, base: VersionVector())
+        _ = try knowsFork.importBundle(at: all)
+        for r in [onTargetBranch, onOtherBranch] { try ship(ana, r) }
+        for r in replicas {
+            #expect(try held(r, redaction) && count(r, "SELECT count(*) FROM events WHERE id = x'\(after.event!.hex)'") == 1, "\(r.analyst)")
+            #expect(try count(r, "SELECT count(*) FROM pending") == 0 && count(r, "SELECT count(*) FROM quarantine") == 0, "\(r.analyst)")
+            #expect(try count(r, "SELECT count(*) FROM forks WHERE id = x'\(target.id)' AND payload IS NULL") == 1, "\(r.analyst): the evidence keeps the text")
+            #expect(try r.digest() == ana.digest() && r.digest() == r.digest(recompute: true), "\(r.analyst)")
+        }
+        #expect { try ana.redact(String(target.id.prefix(12)), reason: "again") } throws: { "\($0)".contains("already redacted") }
+        let files = ([ana] + replicas).map { $0.folder.appendingPathComponent(".gloss/replica.db") }
+        for r in [ana, bo] + replicas { try r.close() }
+        for f in files {
+            #expect(try Data(contentsOf: f).range(of: Data(secret.utf8)) == nil, "\(f.path) still holds the redacted text")
+        }
+    }
+
     /// The same judgement for a fact: an analyst's forged amendment of another analyst's fact,
     /// whose creating event sits where that analyst's key forked. Looked for in the log only, the
     /// fact was missing on a replica that met the fork first (the fact held as evidence) and on one
