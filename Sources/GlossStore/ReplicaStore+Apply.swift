@@ -217,11 +217,13 @@ extension ReplicaStore {
         var changedFeeds = Set<ReplicaID>()
         /// Feeds holding events (read when the call first starts a new feed, then kept current).
         var heldFeeds: Int?
-        /// Some event waits for an event by id (`pending.wait_id`, `forks.waits_for`; read on first
+        /// Some event waits for an event by id (`pending.wait_id`, `forks.wait_id`; read on first
         /// need, set when one starts waiting): only then is each event stored in this call looked up.
         var eventWaits: Bool?
         /// Events stored in this call (log or fork evidence) that a waiting event may wait for.
         var storedWaited: [Bytes32] = []
+        /// Full deps of fork evidence walked in this call (`evidenceDeps`).
+        var evidenceDeps: [EventID: [ReplicaID: UInt64]] = [:]
         let limits: PendingLimits
         let now: UInt64
         init(limits: PendingLimits, now: UInt64) { self.limits = limits; self.now = now }
@@ -489,30 +491,36 @@ extension ReplicaStore {
                 UPDATE feeds SET head_seq = ?, head_id = ?, state = 'forked', fork_seq = ?, state_reason = ? WHERE feed = ?
                 """) { b in b.add(Int64(h.seq)); b.add(h.seq == 0 ? nil : Data(h.id.raw.bytes)); b.add(Int64(forkSeq)); b.add("two different signed events at seq \(forkSeq); feed frozen there"); b.add(feed) }
         }
-        // Waiting events of the feed from the fork on are evidence too.
-        if try eventWaits(&s, db) {
-            for id in try Data.fetchAll(try db.cachedStatement(sql: "SELECT id FROM pending WHERE replica = ? AND seq >= ?"), arguments: [blob, Int64(forkSeq)]) {
-                if let id = Bytes32(exactly: Array(id)) { s.storedWaited.append(id) }
+        // Waiting and quarantined events of the feed from the fork on are evidence too: an event
+        // there judged before the fork was found (quarantined) is kept as one arriving after it is
+        // (found by `SemanticLieTests`, 2026-12-07: a lie quarantined on the replica that met it
+        // before the fork, evidence on the others).
+        var redactions: [SignedEvent] = []
+        for table in ["pending", "quarantine"] {
+            if try eventWaits(&s, db) {
+                for id in try Data.fetchAll(db, sql: "SELECT id FROM \(table) WHERE replica = ? AND seq >= ?", arguments: [blob, Int64(forkSeq)]) {
+                    if let id = Bytes32(exactly: Array(id)) { s.storedWaited.append(id) }
+                }
             }
+            try db.run("""
+                INSERT INTO forks(id, replica, seq, other_id, envelope, payload, detected_at)
+                SELECT id, replica, seq, zeroblob(32), envelope, payload, ? FROM \(table) WHERE replica = ? AND seq >= ?
+                ON CONFLICT(id) DO NOTHING
+                """) { b in b.add(Int64(clamping: s.now)); b.add(blob); b.add(Int64(forkSeq)) }
+            // A redaction among them purges as it would have, had it applied before the fork was found.
+            redactions += try Row.fetchAll(db, sql: "SELECT envelope, payload FROM \(table) WHERE replica = ? AND seq >= ?",
+                                           arguments: [blob, Int64(forkSeq)]).compactMap { row -> SignedEvent? in
+                guard let env = try? EventEnvelope(decoding: Array(row[0] as Data)), env.type == PayloadRedacted.type else { return nil }
+                return SignedEvent(envelope: env, payload: (row[1] as Data?).map { Array($0) })
+            }
+            try db.execute(sql: "DELETE FROM \(table) WHERE replica = ? AND seq >= ?", arguments: [blob, Int64(forkSeq)])
+            if table == "pending", db.changesCount > 0 { s.pendingByFeed = nil }
         }
-        try db.run("""
-            INSERT INTO forks(id, replica, seq, other_id, envelope, payload, detected_at)
-            SELECT id, replica, seq, zeroblob(32), envelope, payload, ? FROM pending WHERE replica = ? AND seq >= ?
-            ON CONFLICT(id) DO NOTHING
-            """) { b in b.add(Int64(clamping: s.now)); b.add(blob); b.add(Int64(forkSeq)) }
-        // A redaction among them purges as it would have, had it applied before the fork was found.
-        let waitingRedactions = try Row.fetchAll(try db.cachedStatement(sql: "SELECT envelope, payload FROM pending WHERE replica = ? AND seq >= ?"),
-                                                 arguments: [blob, Int64(forkSeq)]).compactMap { row -> SignedEvent? in
-            guard let env = try? EventEnvelope(decoding: Array(row[0] as Data)), env.type == PayloadRedacted.type else { return nil }
-            return SignedEvent(envelope: env, payload: (row[1] as Data?).map { Array($0) })
-        }
-        let moved = try db.cachedStatement(sql: "DELETE FROM pending WHERE replica = ? AND seq >= ?")
-        try moved.execute(arguments: [blob, Int64(forkSeq)])
-        if db.changesCount > 0 { s.pendingByFeed = nil }
-        for r in waitingRedactions { try applyEvidenceRedaction(r, &s, db) }
-        try settleEvidence(replica, seq: nil, db)
+        // (The head first: a redaction's chain of evidence is read from the fork seq up.)
         h.forkSeq = forkSeq; h.state = "forked"
         s.heads[replica] = h
+        for r in redactions { try applyEvidenceRedaction(r, &s, db) }
+        try settleEvidence(replica, seq: nil, db)
         s.changedFeeds.insert(replica)
         s.needsRebuild = true
         _ = try keepEvidence(e, &s, db)
@@ -523,7 +531,7 @@ extension ReplicaStore {
     private func eventWaits(_ s: inout ApplyState, _ db: Database) throws -> Bool {
         if let known = s.eventWaits { return known }
         let waits = try Bool.fetchOne(try db.cachedStatement(sql: """
-            SELECT EXISTS (SELECT 1 FROM pending WHERE wait_id IS NOT NULL) OR EXISTS (SELECT 1 FROM forks WHERE waits_for IS NOT NULL)
+            SELECT EXISTS (SELECT 1 FROM pending WHERE wait_id IS NOT NULL) OR EXISTS (SELECT 1 FROM forks WHERE wait_id IS NOT NULL)
             """)) ?? false
         s.eventWaits = waits
         return waits
@@ -559,24 +567,90 @@ extension ReplicaStore {
     /// log (Protocol/11-teams.md §Redaction): a replica that met it before the fork applied it, and a
     /// purge is never undone, so one that meets it after the fork purges too — or the two would show
     /// different projections for one set of events (found by `SemanticLieTests`, 2026-12-06).
-    /// Without a team, its target is an earlier event of its own key held in the log: below the fork
-    /// seq, in the causal past of both branches. In a team a frozen redaction is not judged (the
-    /// roster of its causal past is not known): Protocol/03-store.md §Forks.
-    /// Met before its target (held nowhere yet), it records the target in `waits_for` and is judged
-    /// again when the target is stored, in the log or as evidence (Protocol/03-store.md §Forks).
+    /// It is judged as the log judges it, against its causal past: without a team, its target is an
+    /// earlier event of its own key (held in the log below the fork seq, in the causal past of both
+    /// branches, or as evidence); in a team, against the roster of its causal past, whose deps are
+    /// those of its chain of evidence down to the log below the fork (`evidenceDeps`) — a forked
+    /// admin key's redaction purged only where it applied before the fork was found, until 2026-12-07.
+    /// Met before what its judgement needs — its target or a link of its chain (held nowhere yet),
+    /// or, in a team, an event of its causal past (the roster it is judged by must be whole, as in
+    /// the log) — it records what it waits for in `forks.wait_*` and is judged again when that
+    /// arrives (Protocol/03-store.md §Forks).
     private func applyEvidenceRedaction(_ e: SignedEvent, _ s: inout ApplyState, _ db: Database) throws {
         let env = e.envelope
-        guard env.type == PayloadRedacted.type, try teamContext(&s, db).mode == .none else { return }
-        // The log's own judgement, with no other feed in its causal past: without a team only an
-        // earlier event of its own key passes.
-        let problem = try redactionProblem(env, payload: e.payload, fullDep: { _ in 0 }, teamless: true, db)
-        var waitsFor: Bytes32?
-        if case .unheld(let target)? = problem { waitsFor = target; s.eventWaits = true }
-        try db.run("UPDATE forks SET waits_for = ? WHERE id = ? AND waits_for IS NOT ?") { b in
-            b.add(waitsFor?.bytes); b.add(env.id.raw.bytes); b.add(waitsFor?.bytes)
+        guard env.type == PayloadRedacted.type else { return }
+        var wait: Wait?, allowed = false
+        if try teamContext(&s, db).mode == .none {
+            // With no other feed in its causal past: without a team only an earlier event of its
+            // own key passes.
+            let problem = try redactionProblem(env, payload: e.payload, fullDep: { _ in 0 }, teamless: true, db)
+            if case .unheld(let target)? = problem { wait = .event(target) }
+            allowed = problem == nil
+        } else {
+            switch try evidenceDeps(env, &s, db) {
+            case .missing(let link):
+                wait = .event(link)
+            case .deps(let deps):
+                for (r, seq) in deps.sorted(by: { $0.key.raw < $1.key.raw }) where r != env.replica {
+                    let dh = try head(r, &s, db)
+                    if dh.seq < seq && !(dh.forkSeq.map { seq >= $0 } ?? false) { wait = .feed(r, seq); break }
+                }
+                guard wait == nil else { break }
+                switch try judge(e, fullDep: { deps[$0] ?? 0 }, &s, db) {
+                case .allowed: allowed = true
+                case .waits(let target, _): wait = .event(target)
+                case .denied, .refused: break
+                }
+            }
         }
-        guard problem == nil else { return }
-        if try applyRedaction(env, payload: e.payload, db) { s.needsRebuild = true }
+        var replica: Data?, seq: Int64?, id: Data?
+        switch wait {
+        case .feed(let r, let n)?: replica = Data(r.raw.bytes); seq = Int64(clamping: n)
+        case .event(let target)?: id = Data(target.bytes); s.eventWaits = true
+        case .clock?, nil: break
+        }
+        try db.run("""
+            UPDATE forks SET wait_replica = ?1, wait_seq = ?2, wait_id = ?3 WHERE id = ?4
+            AND (wait_replica IS NOT ?1 OR wait_seq IS NOT ?2 OR wait_id IS NOT ?3)
+            """) { b in b.add(replica); b.add(seq); b.add(id); b.add(env.id.raw.bytes) }
+        if allowed, try applyRedaction(env, payload: e.payload, db) { s.needsRebuild = true }
+    }
+
+    private enum EvidenceDeps { case deps([ReplicaID: UInt64]), missing(Bytes32) }
+
+    /// The full deps of an event of the frozen part of a forked feed: the deps deltas of its chain of
+    /// evidence (`prev` by `prev`) down to the feed's log below the fork seq, whose full deps
+    /// `event_deps` holds; `.missing` names the first link of the chain held nowhere yet. Each walked
+    /// link's full deps are kept for the rest of the call, so a chain is walked once per call.
+    private func evidenceDeps(_ env: EventEnvelope, _ s: inout ApplyState, _ db: Database) throws -> EvidenceDeps {
+        let h = try head(env.replica, &s, db)
+        let forkSeq = h.forkSeq ?? env.seq
+        var chain: [EventEnvelope] = []
+        var e = env
+        var base: [ReplicaID: UInt64] = [:]
+        while true {
+            if let known = s.evidenceDeps[e.id] { base = known; break }
+            chain.append(e)
+            if e.seq == 1 { break }
+            if e.seq - 1 < forkSeq {
+                // Below the fork: the log's event, if it is the one this chain names.
+                guard let feed = h.feed, let logged = try loggedEvent(e.prev.raw, db), logged.replica == env.replica, logged.seq == e.seq - 1 else {
+                    return .missing(e.prev.raw)
+                }
+                for d in try fullDeps(feed: feed, seq: e.seq - 1, db).sorted { base[d.replica] = d.seq }
+                break
+            }
+            guard let bytes = try Data.fetchOne(try db.cachedStatement(sql: "SELECT envelope FROM forks WHERE id = ?"), arguments: [Data(e.prev.raw.bytes)]),
+                  let p = try? EventEnvelope(decoding: Array(bytes)), p.replica == env.replica, p.seq == e.seq - 1 else {
+                return .missing(e.prev.raw)
+            }
+            e = p
+        }
+        for link in chain.reversed() {
+            for d in link.depsDelta { base[d.replica] = max(base[d.replica] ?? 0, d.seq) }
+            s.evidenceDeps[link.id] = base
+        }
+        return .deps(base)
     }
 
     /// Keeps the `evidencePerSeq` smallest ids at each of the feed's seqs (at one seq, or at all),
@@ -734,10 +808,25 @@ extension ReplicaStore {
             enqueue(try Data.fetchAll(try db.cachedStatement(sql: """
                 SELECT replica FROM pending WHERE wait_replica = ? AND wait_seq <= ?
                 """), arguments: [blob, Int64(clamping: h.seq)]))
+            // Evidence redactions whose causal past this feed now completes (or whose waited seq
+            // lies at or beyond its fork).
+            try judgeWaitingEvidence(try Row.fetchAll(try db.cachedStatement(sql: """
+                SELECT envelope, payload FROM forks WHERE wait_replica = ? AND wait_seq <= ?
+                """), arguments: [blob, Int64(clamping: h.seq)]))
             if let fork = h.forkSeq {
+                try judgeWaitingEvidence(try Row.fetchAll(try db.cachedStatement(sql: """
+                    SELECT envelope, payload FROM forks WHERE wait_replica = ? AND wait_seq >= ?
+                    """), arguments: [blob, Int64(clamping: fork)]))
                 enqueue(try Data.fetchAll(try db.cachedStatement(sql: """
                     SELECT replica FROM pending WHERE wait_replica = ? AND wait_seq >= ?
                     """), arguments: [blob, Int64(clamping: fork)]))
+            }
+        }
+        /// Judges again the evidence redactions of `rows` (`envelope`, `payload`), whose wait ended.
+        func judgeWaitingEvidence(_ rows: [Row]) throws {
+            for row in rows {
+                guard let env = try? EventEnvelope(decoding: Array(row[0] as Data)) else { continue }
+                try applyEvidenceRedaction(SignedEvent(envelope: env, payload: (row[1] as Data?).map { Array($0) }), &s, db)
             }
         }
         /// Queues the feeds with an event waiting for an event stored since the last call, and
@@ -747,10 +836,8 @@ extension ReplicaStore {
             s.storedWaited.removeAll()
             for id in stored {
                 enqueue(try Data.fetchAll(try db.cachedStatement(sql: "SELECT replica FROM pending WHERE wait_id = ?"), arguments: [Data(id.bytes)]))
-                for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT envelope, payload FROM forks WHERE waits_for = ?"), arguments: [Data(id.bytes)]) {
-                    guard let env = try? EventEnvelope(decoding: Array(row[0] as Data)) else { continue }
-                    try applyEvidenceRedaction(SignedEvent(envelope: env, payload: (row[1] as Data?).map { Array($0) }), &s, db)
-                }
+                try judgeWaitingEvidence(try Row.fetchAll(try db.cachedStatement(sql: "SELECT envelope, payload FROM forks WHERE wait_id = ?"),
+                                                          arguments: [Data(id.bytes)]))
             }
         }
         enqueue(try Data.fetchAll(try db.cachedStatement(sql: """

@@ -239,13 +239,17 @@ public final class ReplicaStore: Sendable {
             // hold the other branch of a fork of the target's feed (deps name a seq, not which
             // branch), and judging it without the target quarantined a redaction (stalling its
             // author's feed) here while replicas that held the target applied it. A redaction met
-            // as fork evidence before its target records the target (`forks.waits_for`) and purges
-            // it when it arrives, as it does when the target came first.
+            // as fork evidence before what its judgement needs (its target, a link of its chain of
+            // evidence, its causal past) records what it waits for (`forks.wait_*`) and is judged
+            // when that arrives, as it is when it came first.
             try db.execute(sql: """
                 ALTER TABLE pending ADD COLUMN wait_id BLOB;
                 CREATE INDEX pending_wait_event ON pending(wait_id) WHERE wait_id IS NOT NULL;
-                ALTER TABLE forks ADD COLUMN waits_for BLOB;
-                CREATE INDEX forks_waits ON forks(waits_for) WHERE waits_for IS NOT NULL;
+                ALTER TABLE forks ADD COLUMN wait_replica BLOB;
+                ALTER TABLE forks ADD COLUMN wait_seq INTEGER;
+                ALTER TABLE forks ADD COLUMN wait_id BLOB;
+                CREATE INDEX forks_waits ON forks(wait_replica, wait_seq) WHERE wait_replica IS NOT NULL;
+                CREATE INDEX forks_wait_event ON forks(wait_id) WHERE wait_id IS NOT NULL;
                 """)
         }
         return m

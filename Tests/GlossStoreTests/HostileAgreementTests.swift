@@ -289,7 +289,7 @@ import Testing
     /// The same redaction met as evidence *before* its target, both in the frozen part (the fork at
     /// seq 2, the note at 3, its redaction at 4): the redaction found no target and purged nothing,
     /// and the note's evidence copy, arriving next, kept the withdrawn words — while a replica that
-    /// met the note first purged them. The redaction now records its target (`forks.waits_for`) and
+    /// met the note first purged them. The redaction now records its target (`forks.wait_id`) and
     /// purges it when it arrives.
     @Test func aRedactionMetAsEvidenceBeforeItsTargetPurgesItWhenItArrives() throws {
         defer { tmp.remove() }
@@ -304,10 +304,36 @@ import Testing
                 let copies = try r.store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM forks WHERE id = ? AND payload IS NOT NULL", arguments: [Data(note.id.raw.bytes)]) }
                 #expect(copies == 0, "order \(i): the frozen copy keeps the redacted text")
                 #expect(try r.store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM redacted_events WHERE id = ?", arguments: [Data(note.id.raw.bytes)]) } == 1)
-                #expect(try r.store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM forks WHERE waits_for IS NOT NULL") } == 0)
+                #expect(try r.store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM forks WHERE wait_id IS NOT NULL OR wait_replica IS NOT NULL") } == 0)
                 #expect(try PendingWaitTests.endedWaits(r.store, now: clock.read()).isEmpty)
             }
         }
+    }
+
+    /// An event of the frozen part that a replica judged before it found the fork (here a lie: its
+    /// deps entry did not grow, so it was quarantined) stayed in `quarantine` while replicas that met
+    /// the fork first kept it as evidence (found by `SemanticLieTests`, seed 8752643629447120810,
+    /// 2026-12-07). Quarantined events from the fork seq on become evidence as waiting ones do.
+    @Test func anEventQuarantinedBeforeTheForkWasFoundBecomesEvidence() throws {
+        defer { tmp.remove() }
+        let other = try signed(ReplicaKey(), at: 500, NoteAdded(on: String(repeating: "a", count: 64), body: "another feed"))
+        let key = ReplicaKey(), on = String(repeating: "a", count: 64)
+        let first = try signed(key, at: 1000, NoteAdded(on: on, body: "first"))
+        let second = try signed(key, seq: 2, prev: first.id, at: 2000, deps: [(other.envelope.replica, 1)], NoteAdded(on: on, body: "one copy"))
+        let lie = try signed(key, seq: 3, prev: second.id, at: 3000, deps: [(other.envelope.replica, 1)], NoteAdded(on: on, body: "deps that did not grow"))
+        let otherCopy = try signed(key, seq: 2, prev: first.id, at: 2001, NoteAdded(on: on, body: "the other copy"))
+        var held: Set<String> = []
+        for (i, order) in [[other, first, second, lie, otherCopy], [other, first, second, otherCopy, lie], [other, first, otherCopy, second, lie]].enumerated() {
+            for r in try everyOrder("quarantined-before-fork-\(i)", order) {
+                held.insert(try r.store.read { db in
+                    try ["quarantine", "forks", "events"].map { t in
+                        t + ": " + (try String.fetchAll(db, sql: "SELECT lower(hex(substr(id, 1, 4))) FROM \(t) ORDER BY id")).joined(separator: " ")
+                    }.joined(separator: "; ")
+                })
+            }
+        }
+        #expect(held.count == 1, "orders hold different events: \(held.sorted())")
+        #expect(held.first?.contains("quarantine: ;") == true, "\(held)")
     }
 
     /// The lie beside it: a forked key's redaction of another key's note, met as evidence, purges

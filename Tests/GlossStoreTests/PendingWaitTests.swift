@@ -32,10 +32,13 @@ import Testing
     /// woken would leave an event stuck until it expires). `now`: the clock of that apply.
     static func endedWaits(_ store: ReplicaStore, now: UInt64) throws -> [String] {
         try store.read { db in
-            // An evidence redaction waiting for a target that is held (it was not judged again).
+            // An evidence redaction waiting for an event or a feed's seq held here (not judged again).
             try String.fetchAll(db, sql: """
                 SELECT 'evidence ' || hex(substr(k.id, 1, 4)) || ' waits for an event held here' FROM forks k
-                WHERE k.waits_for IS NOT NULL AND (EXISTS (SELECT 1 FROM events e WHERE e.id = k.waits_for) OR EXISTS (SELECT 1 FROM forks o WHERE o.id = k.waits_for))
+                WHERE k.wait_id IS NOT NULL AND (EXISTS (SELECT 1 FROM events e WHERE e.id = k.wait_id) OR EXISTS (SELECT 1 FROM forks o WHERE o.id = k.wait_id))
+                UNION ALL
+                SELECT 'evidence ' || hex(substr(k.id, 1, 4)) || ' waits for seq ' || k.wait_seq || ', held or beyond a fork' FROM forks k JOIN feeds f ON f.replica = k.wait_replica
+                WHERE f.head_seq >= k.wait_seq OR k.wait_seq >= f.fork_seq
                 """) + Row.fetchAll(db, sql: """
                 SELECT hex(p.replica) AS r, hex(p.wait_replica) AS wr, p.seq, p.wait_replica, p.wait_seq, p.wait_until,
                        coalesce(f.head_seq, 0) AS head, w.head_seq AS wait_head, w.fork_seq AS wait_fork, p.wait_id,

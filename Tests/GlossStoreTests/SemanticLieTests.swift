@@ -32,8 +32,9 @@ import Testing
     /// replica is a joining device; after its order, every event is offered again in the order
     /// written (as a sender offers a refused event again), and then every replica must hold the
     /// same log, quarantine and projections. Members' keys fork now and then; the creator's never,
-    /// and a forked key signs no roster event or redaction (a forked admin key's are a documented
-    /// limit of teams, Protocol/11-teams.md §Forks).
+    /// and a forked key signs no roster event (a forked admin key's roster events are a limit of
+    /// teams: the frozen part's roster events leave the roster). Forked keys' redactions — admins'
+    /// among them, judged in the frozen part against their chain's causal past — are drawn.
     @Test func liesInsideATeamGiveOneProjectionInEveryArrivalOrder() throws {
         try run(team: true)
     }
@@ -153,7 +154,7 @@ import Testing
         static let names = ["ana", "bo", "cy", "dee"]
         /// Per key: the seq of feed 0 whose `MemberAdded` enrolled it (its first event names it).
         var enrolledAt: [Int: Int] = [:]
-        /// Keys that forked their feed (in a team they sign no roster event or redaction after).
+        /// Keys that forked their feed (in a team they sign no roster event after).
         var forked: Set<Int> = []
 
         init(seed: UInt64, reference: Replica, clock: MockClock, team: Bool = false) throws {
@@ -326,15 +327,14 @@ import Testing
                 // so are they once the drawn key forked its feed.
                 let f = inTeam && (!late || forked.contains(drawn)) && (kind == 18 || kind == 21) ? 0 : drawn
                 if inTeam && f != 0 && kind < 21 && !feeds[f].isEmpty && chance(0.012) {
-                    // In a team only a key whose frozen part can hold no roster event or redaction
-                    // forks (a forked admin key's are a documented limit, Protocol/11 §Forks): a
-                    // member's, at a seq that holds neither, never signing either again.
+                    // In a team only a key whose frozen part can hold no roster event forks: a
+                    // member's, at a seq that holds none, never signing one again.
                     let last = events.last { $0.id == feeds[f].last }!.envelope.type
-                    fork = !RosterChange.types.contains(last) && last != PayloadRedacted.type
+                    fork = !RosterChange.types.contains(last)
                     if fork { forked.insert(f) }
                 }
                 if kind >= 22 {
-                    let signer = late && !forked.contains(f) ? f : 0
+                    let signer = late && (kind == 25 || !forked.contains(f)) ? f : 0
                     if kind < 25 {
                         try rosterLie(signer)
                     } else {

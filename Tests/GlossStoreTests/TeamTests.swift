@@ -484,6 +484,62 @@ import Testing
         }
     }
 
+    /// A forked admin key's redaction met in the frozen part of its feed is judged against the
+    /// roster of its causal past — its deps are its chain of evidence's down to the log below the
+    /// fork — and purges as it did on a replica that applied it before the fork was found. Until
+    /// 2026-12-07 a frozen redaction was not judged in a team, so the words stayed on replicas that
+    /// met the fork first. A forked analyst key's redaction purges nothing, in any order. Orders
+    /// include the redaction before a link of its chain (it waits for the link, `forks.wait_id`).
+    @Test func aForkedAdminKeysRedactionPurgesInEveryOrder() throws {
+        defer { tmp.remove() }
+        let (ana, bo, _, article) = try team()
+        let t = try ana.teamID
+        let base = try clock.read() + 60_000
+        var cases: [(signer: String, events: [SignedEvent], target: String, purges: Bool)] = []
+        for (name, role) in [("mal", TeamRole.admin), ("dee", TeamRole.analyst)] {
+            let key = ReplicaKey()
+            try ana.addMember(name, role: role, key: key.replicaID)
+            try ship(ana, bo)
+            let note = try bo.addNote(on: article, body: "words \(name) withdraws")
+            try ship(bo, ana)
+            let at = { (n: UInt64) in HybridTime(milliseconds: base + n).raw }
+            let m1 = Self.forge(key, team: t, deps: try ana.vector, author: name, payload: NoteAdded(on: article, body: "\(name)'s first"), time: at(1))
+            let m2 = Self.forge(key, team: t, seq: 2, prev: m1.id, deps: VersionVector(), author: name, payload: NoteAdded(on: article, body: "one copy"), time: at(2))
+            let redaction = Self.forge(key, team: t, seq: 3, prev: m2.id, deps: VersionVector(), author: name,
+                                       payload: PayloadRedacted(event: note.event!, reason: "privacy order"), time: at(3))
+            let otherCopy = Self.forge(key, team: t, seq: 2, prev: m1.id, deps: VersionVector(), author: name, payload: NoteAdded(on: article, body: "the other copy"), time: at(4))
+            cases.append((name, [m1, m2, redaction, otherCopy], note.event!.hex, role == .admin))
+        }
+        let roster = tmp.sub("roster.glossb")
+        try ana.exportBundle(to: roster, base: VersionVector())
+        for c in cases {
+            let (m1, m2, redaction, otherCopy) = (c.events[0], c.events[1], c.events[2], c.events[3])
+            let orders: [[[SignedEvent]]] = [
+                [[m1], [m2], [redaction], [otherCopy]], [[m1], [otherCopy], [m2], [redaction]], [[m1], [otherCopy], [redaction], [m2]],
+                [[otherCopy], [redaction], [m2], [m1]], [[m1, otherCopy, redaction, m2]],
+            ]
+            var digests: Set<String> = []
+            for (i, order) in orders.enumerated() {
+                let r = try create("\(c.signer)-\(i)", .join)
+                try ana.addMember("\(c.signer)-\(i)", role: .reader, key: r.replicaID)
+                try ana.exportBundle(to: roster, base: VersionVector())
+                _ = try r.importBundle(at: roster)
+                for w in order { _ = try r.store.applyRemote(w, now: clock.read()) }
+                let purged = try count(r, "SELECT count(*) FROM events WHERE id = x'\(c.target)' AND payload IS NULL")
+                #expect(purged == (c.purges ? 1 : 0), "\(c.signer), order \(i): purged \(purged)")
+                #expect(try count(r, "SELECT count(*) FROM redacted_events") == (c.purges ? 1 : 0), "\(c.signer), order \(i)")
+                #expect(try count(r, "SELECT count(*) FROM forks WHERE wait_id IS NOT NULL OR wait_replica IS NOT NULL") == 0, "\(c.signer), order \(i)")
+                #expect(try PendingWaitTests.endedWaits(r.store, now: clock.read()).isEmpty)
+                #expect(try r.digest() == r.digest(recompute: true))
+                // (The roster grows by each new reader: compare the projections without it.)
+                digests.insert(try r.store.read { db in
+                    try String.fetchAll(db, sql: "SELECT note || ':' || deleted FROM notes ORDER BY note").joined(separator: ",")
+                })
+            }
+            #expect(digests.count == 1, "\(c.signer): the orders show different notes: \(digests)")
+        }
+    }
+
     /// The same judgement for a fact: an analyst's forged amendment of another analyst's fact,
     /// whose creating event sits where that analyst's key forked. Looked for in the log only, the
     /// fact was missing on a replica that met the fork first (the fact held as evidence) and on one
