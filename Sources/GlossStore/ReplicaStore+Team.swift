@@ -254,7 +254,8 @@ extension ReplicaStore {
         case refused(String)
         /// A member acting beyond its role: quarantined.
         case denied(String)
-        /// Allowed, but it redacts an event held nowhere here: it waits in pending for that event.
+        /// Allowed, but what it names — a redaction's target, or the fact a non-admin amends or
+        /// retracts — is held nowhere here: it waits in pending for that event.
         case waits(Bytes32, String)
     }
 
