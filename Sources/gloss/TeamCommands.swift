@@ -134,7 +134,7 @@ struct Redact: ParsableCommand {
             Prints the redaction event's id.
             """)
     @OptionGroup var replica: ReplicaOptions
-    @Argument(help: "The event (id or unique prefix, from `gloss log`), or a note, fact, annotation, tag or link id.") var event: String
+    @Argument(help: "The event (id or unique prefix, from `gloss log`; or one held only as fork evidence, the frozen part of a forked feed), or a note, fact, annotation, tag or link id.") var event: String
     @Option(help: "Why (kept in the redaction, shown to everyone).") var reason: String
     @Flag(help: "Print JSON (keys: event, redacted).") var json = false
     func run() throws {

@@ -310,6 +310,47 @@ import Testing
 
     /// `whoami`'s `role` is what this replica may do: a key enrolled under another analyst's name
     /// showed that analyst's role while every write was refused (an audit, 2026-12-06).
+    /// `gloss redact` of an event held only as fork evidence: a member's folder runs in two copies
+    /// that each add a note at the same seq; the admin imports both (the feed freezes, both notes
+    /// are evidence, `verify` exit 9) and redacts one by its id prefix — exit 0, `redacted` names
+    /// it. Neither the admin's replica nor a reader's that imports the admin's bundle (which carries
+    /// the evidence) holds its text afterwards, and both logs still verify.
+    @Test func anAdminRedactsAnEventHeldOnlyAsForkEvidence() throws {
+        defer { tmp.remove() }
+        _ = try initReplica("ana", "--new-team", "Desk")
+        _ = try initReplica("bo", "--join")
+        _ = try initReplica("cy", "--join")
+        #expect(try gloss("team", "add", "bo", "--key", try replicaID("bo"), "--dir", dir("ana")).status == 0)
+        #expect(try gloss("team", "add", "cy", "--key", try replicaID("cy"), "--role", "reader", "--dir", dir("ana")).status == 0)
+        let art = try article("ana")
+        try ship("ana", "bo")
+        try FileManager.default.copyItem(at: tmp.sub("bo"), to: tmp.sub("bo-copy"))
+        let secret = "words of one copy \(UUID().uuidString)"
+        let note = try gloss("note", "add", "--dir", dir("bo"), "--on", art, "--text", secret, "--json")
+        let noteID = try #require(note.object["event"] as? String, "\(note.stdout) \(note.stderr)")
+        #expect(try gloss("note", "add", "--dir", dir("bo-copy"), "--on", art, "--text", "the other copy").status == 0)
+        try ship("bo", "ana")
+        #expect(try ship("bo-copy", "ana").object["forks"] as? Int == 1)
+        #expect(try gloss("verify", "--dir", dir("ana")).status == 9)
+        let redacted = try gloss("redact", String(noteID.prefix(12)), "--reason", "privacy order", "--dir", dir("ana"), "--json")
+        #expect(redacted.status == 0 && redacted.object["redacted"] as? String == noteID, "\(redacted.stdout) \(redacted.stderr)")
+        let again = try gloss("redact", String(noteID.prefix(12)), "--reason", "again", "--dir", dir("ana"))
+        #expect(again.status == 5 && again.stderr.contains("already redacted"), "\(again.stderr)")
+        try ship("ana", "cy")
+        func holdsSecret(_ name: String) -> Bool {
+            ["replica.db", "replica.db-wal"].contains { file in
+                (try? Data(contentsOf: tmp.sub(name).appendingPathComponent(".gloss/\(file)")))?.range(of: Data(secret.utf8)) != nil
+            }
+        }
+        #expect(holdsSecret("bo"), "the check finds the text where no redaction reached")
+        for name in ["ana", "cy"] {
+            #expect(try gloss("verify", "--dir", dir(name)).status == 9, "\(name): the log is sound, the fork evidence held")
+            let pending = try gloss("status", "--dir", dir(name), "--json").object
+            #expect(pending["pending"] as? Int == 0 && pending["quarantined"] as? Int == 0, "\(name): \(pending)")
+            #expect(!holdsSecret(name), "\(name) still holds the redacted text")
+        }
+    }
+
     @Test func whoamiShowsNoRoleForAKeyEnrolledUnderAnotherName() throws {
         defer { tmp.remove() }
         _ = try initReplica("ana", "--new-team", "red")
