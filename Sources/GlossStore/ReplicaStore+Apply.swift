@@ -496,10 +496,14 @@ extension ReplicaStore {
         // (found by `SemanticLieTests`, 2026-12-07: a lie quarantined on the replica that met it
         // before the fork, evidence on the others).
         var redactions: [SignedEvent] = []
+        let waits = try eventWaits(&s, db)
         for table in ["pending", "quarantine"] {
-            if try eventWaits(&s, db) {
-                for id in try Data.fetchAll(db, sql: "SELECT id FROM \(table) WHERE replica = ? AND seq >= ?", arguments: [blob, Int64(forkSeq)]) {
-                    if let id = Bytes32(exactly: Array(id)) { s.storedWaited.append(id) }
+            // Each moved row is stored as evidence (an event may wait for its id), and a redaction
+            // among them purges as it would have, had it applied before the fork was found.
+            for row in try Row.fetchAll(db, sql: "SELECT id, envelope, payload FROM \(table) WHERE replica = ? AND seq >= ?", arguments: [blob, Int64(forkSeq)]) {
+                if waits, let id = Bytes32(exactly: Array(row[0] as Data)) { s.storedWaited.append(id) }
+                if let env = try? EventEnvelope(decoding: Array(row[1] as Data)), env.type == PayloadRedacted.type {
+                    redactions.append(SignedEvent(envelope: env, payload: (row[2] as Data?).map { Array($0) }))
                 }
             }
             try db.run("""
@@ -507,12 +511,6 @@ extension ReplicaStore {
                 SELECT id, replica, seq, zeroblob(32), envelope, payload, ? FROM \(table) WHERE replica = ? AND seq >= ?
                 ON CONFLICT(id) DO NOTHING
                 """) { b in b.add(Int64(clamping: s.now)); b.add(blob); b.add(Int64(forkSeq)) }
-            // A redaction among them purges as it would have, had it applied before the fork was found.
-            redactions += try Row.fetchAll(db, sql: "SELECT envelope, payload FROM \(table) WHERE replica = ? AND seq >= ?",
-                                           arguments: [blob, Int64(forkSeq)]).compactMap { row -> SignedEvent? in
-                guard let env = try? EventEnvelope(decoding: Array(row[0] as Data)), env.type == PayloadRedacted.type else { return nil }
-                return SignedEvent(envelope: env, payload: (row[1] as Data?).map { Array($0) })
-            }
             try db.execute(sql: "DELETE FROM \(table) WHERE replica = ? AND seq >= ?", arguments: [blob, Int64(forkSeq)])
             if table == "pending", db.changesCount > 0 { s.pendingByFeed = nil }
         }
@@ -640,8 +638,7 @@ extension ReplicaStore {
                 for d in try fullDeps(feed: feed, seq: e.seq - 1, db).sorted { base[d.replica] = d.seq }
                 break
             }
-            guard let bytes = try Data.fetchOne(try db.cachedStatement(sql: "SELECT envelope FROM forks WHERE id = ?"), arguments: [Data(e.prev.raw.bytes)]),
-                  let p = try? EventEnvelope(decoding: Array(bytes)), p.replica == env.replica, p.seq == e.seq - 1 else {
+            guard let p = try evidenceEnvelope(e.prev.raw, db), p.replica == env.replica, p.seq == e.seq - 1 else {
                 return .missing(e.prev.raw)
             }
             e = p

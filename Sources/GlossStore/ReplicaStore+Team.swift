@@ -289,17 +289,16 @@ extension ReplicaStore {
     func checkLocalWrite(author: String, signer: ReplicaID, type: String, schema: UInt16, payload: [UInt8], genesis: Bool, _ db: Database) throws -> (team: TeamID, change: RosterChange?) {
         let mode = try teamMode(db)
         let change = try? RosterChange(type: type, schema: schema, payload: payload)
-        if type == PayloadRedacted.type, case .payloadRedacted(let p) = DecodedPayload(type: type, schema: schema, payload: payload),
-           let target = Bytes32(hex: p.event) {
+        if let target = ReplicaStore.redactionTarget(type: type, schema: schema, payload: payload) {
             // In the log, or fork evidence: the redaction's deps then name the evidence's seq of
             // its frozen feed (`evidenceDep`), which every receiver counts as held.
             guard let held = try heldEvent(target, db) else {
-                throw StoreError(.notFound, "no event \(p.event.prefix(12)) is held here; list events with `gloss log`")
+                throw StoreError(.notFound, "no event \(target.hex.prefix(12)) is held here; list events with `gloss log`")
             }
             if let why = ReplicaStore.redactionRefusal(targetType: held.type, targetSigner: held.replica, signer: signer, teamless: mode == .none) {
                 throw StoreError(.refused, why)
             }
-            if try isRedacted(EventID(target), db) { throw StoreError(.refused, "event \(p.event.prefix(12)) is already redacted") }
+            if try isRedacted(EventID(target), db) { throw StoreError(.refused, "event \(target.hex.prefix(12)) is already redacted") }
         }
         switch mode {
         case .none:
@@ -337,12 +336,10 @@ extension ReplicaStore {
     /// only from the key that signed the event it redacts (an analyst withdrawing their own words),
     /// never from another key.
     func redactionProblem(_ env: EventEnvelope, payload: [UInt8]?, fullDep: (ReplicaID) throws -> UInt64, teamless: Bool, _ db: Database) throws -> RedactionProblem? {
-        guard env.type == PayloadRedacted.type,
-              case .payloadRedacted(let p) = DecodedPayload(type: env.type, schema: env.schema, payload: payload),
-              let target = Bytes32(hex: p.event) else { return nil }
+        guard let target = ReplicaStore.redactionTarget(type: env.type, schema: env.schema, payload: payload) else { return nil }
         guard let held = try heldEvent(target, db) else { return .unheld(target) }
         let before = held.replica == env.replica ? held.seq < env.seq : try fullDep(held.replica) >= held.seq
-        guard before else { return .denied("the event it redacts (\(p.event.prefix(12))) is not in its causal past") }
+        guard before else { return .denied("the event it redacts (\(target.hex.prefix(12))) is not in its causal past") }
         return ReplicaStore.redactionRefusal(targetType: held.type, targetSigner: held.replica, signer: env.replica, teamless: teamless).map(RedactionProblem.denied)
     }
 
@@ -354,9 +351,14 @@ extension ReplicaStore {
     /// corpus to teams, 2026-12-07).
     func heldEvent(_ id: Bytes32, _ db: Database) throws -> HeldEvent? {
         if let logged = try loggedEvent(id, db) { return logged }
-        guard let bytes = try Data.fetchOne(try db.cachedStatement(sql: "SELECT envelope FROM forks WHERE id = ?"), arguments: [Data(id.bytes)]),
-              let env = try? EventEnvelope(decoding: Array(bytes)) else { return nil }
+        guard let env = try evidenceEnvelope(id, db) else { return nil }
         return HeldEvent(replica: env.replica, seq: env.seq, type: env.type, author: env.author)
+    }
+
+    /// The envelope of event `id` when it is held as fork evidence.
+    func evidenceEnvelope(_ id: Bytes32, _ db: Database) throws -> EventEnvelope? {
+        try Data.fetchOne(try db.cachedStatement(sql: "SELECT envelope FROM forks WHERE id = ?"), arguments: [Data(id.bytes)])
+            .flatMap { try? EventEnvelope(decoding: Array($0)) }
     }
 
     /// What the judgement reads of an event held here: its signer, seq, type and author.
@@ -373,13 +375,9 @@ extension ReplicaStore {
     /// target is in its causal past (Protocol/11-teams.md §Redaction); a replica holding one branch
     /// applies it once it holds that seq, or waits for the target when its branch is the other.
     func evidenceDep(type: String, schema: UInt16, payload: [UInt8], _ db: Database) throws -> (feed: Int64, replica: ReplicaID, seq: UInt64, time: UInt64)? {
-        guard type == PayloadRedacted.type, case .payloadRedacted(let p) = DecodedPayload(type: type, schema: schema, payload: payload),
-              let target = Bytes32(hex: p.event), try loggedEvent(target, db) == nil,
-              let row = try Row.fetchOne(try db.cachedStatement(sql: """
-                  SELECT f.feed, k.envelope FROM forks k JOIN feeds f ON f.replica = k.replica WHERE k.id = ?
-                  """), arguments: [Data(target.bytes)]),
-              let env = try? EventEnvelope(decoding: Array(row[1] as Data)) else { return nil }
-        return (row[0], env.replica, env.seq, env.time.raw)
+        guard let target = ReplicaStore.redactionTarget(type: type, schema: schema, payload: payload), try loggedEvent(target, db) == nil,
+              let env = try evidenceEnvelope(target, db), let feed = try existingFeed(env.replica, db) else { return nil }
+        return (feed, env.replica, env.seq, env.time.raw)
     }
 
     /// Event `id` when the log holds it.
@@ -405,9 +403,7 @@ extension ReplicaStore {
     /// log, pending, quarantine, fork evidence), and remembers it so no later copy restores it.
     /// Returns true when a payload left the log (the caller rebuilds the projections).
     func applyRedaction(_ env: EventEnvelope, payload: [UInt8]?, _ db: Database) throws -> Bool {
-        guard env.type == PayloadRedacted.type,
-              case .payloadRedacted(let p) = DecodedPayload(type: env.type, schema: env.schema, payload: payload),
-              let target = Bytes32(hex: p.event) else { return false }
+        guard let target = ReplicaStore.redactionTarget(type: env.type, schema: env.schema, payload: payload) else { return false }
         let blob = Data(target.bytes)
         // The bytes must not linger in free pages of the file (Protocol/11-teams.md §Redaction).
         try db.execute(sql: "PRAGMA secure_delete = ON")
@@ -430,6 +426,12 @@ extension ReplicaStore {
     /// The local feed number of `replica`, if it has one.
     func existingFeed(_ replica: ReplicaID, _ db: Database) throws -> Int64? {
         try Int64.fetchOne(try db.cachedStatement(sql: "SELECT feed FROM feeds WHERE replica = ?"), arguments: [Data(replica.raw.bytes)])
+    }
+
+    /// The event a `PayloadRedacted` names; nil for any other event or an unreadable payload.
+    static func redactionTarget(type: String, schema: UInt16, payload: [UInt8]?) -> Bytes32? {
+        guard type == PayloadRedacted.type, case .payloadRedacted(let p) = DecodedPayload(type: type, schema: schema, payload: payload) else { return nil }
+        return Bytes32(hex: p.event)
     }
 
     /// The fact a `FactAmended` or `FactRetracted` names (only those two are the fact author's

@@ -540,6 +540,38 @@ import Testing
         }
     }
 
+    /// The lie beside it: a forked admin key's redaction whose deps name a feed nobody holds at
+    /// seq 2^63 − 1, the largest a deps entry may name (2^64 − 1 does not decode:
+    /// `PendingWaitTests.aDepsEntryOfHugeSeqsIsRefusedOrWaitsForNothing`). Whether met in the log
+    /// (it waits in pending) or as evidence, it purges nothing, traps on nothing, and waits for
+    /// that seq as evidence alike in every order.
+    @Test func aForkedAdminKeysRedactionNamingAnUnreachableSeqWaitsInEveryOrder() throws {
+        defer { tmp.remove() }
+        let (ana, bo, _, article) = try team()
+        let t = try ana.teamID, key = ReplicaKey(), ghost = ReplicaKey().replicaID
+        try ana.addMember("mal", role: .admin, key: key.replicaID)
+        try ship(ana, bo)
+        let note = try bo.addNote(on: article, body: "words that stay")
+        try ship(bo, ana)
+        let at = { (n: UInt64) in HybridTime(milliseconds: try self.clock.read() + 60_000 + n).raw }
+        let m1 = Self.forge(key, team: t, deps: try ana.vector, author: "mal", payload: NoteAdded(on: article, body: "mal's first"), time: try at(1))
+        let m2 = Self.forge(key, team: t, seq: 2, prev: m1.id, deps: VersionVector(), author: "mal", payload: NoteAdded(on: article, body: "one copy"), time: try at(2))
+        let lie = Self.forge(key, team: t, seq: 3, prev: m2.id, deps: VersionVector([ghost: ProtocolLimits.maxSeq]), author: "mal",
+                             payload: PayloadRedacted(event: note.event!, reason: "never"), time: try at(3))
+        let otherCopy = Self.forge(key, team: t, seq: 2, prev: m1.id, deps: VersionVector(), author: "mal", payload: NoteAdded(on: article, body: "the other copy"), time: try at(4))
+        let roster = tmp.sub("roster.glossb")
+        for (i, order) in [[m1, m2, lie, otherCopy], [m1, otherCopy, m2, lie], [lie, otherCopy, m2, m1]].enumerated() {
+            let r = try create("r\(i)", .join)
+            try ana.addMember("r\(i)", role: .reader, key: r.replicaID)
+            try ana.exportBundle(to: roster, base: VersionVector())
+            _ = try r.importBundle(at: roster)
+            for e in order { _ = try r.store.applyRemote([e], now: clock.read()) }
+            #expect(try count(r, "SELECT count(*) FROM redacted_events") == 0 && hasNote(r, note.id), "order \(i)")
+            #expect(try count(r, "SELECT count(*) FROM forks WHERE id = x'\(lie.id.hex)' AND wait_seq = \(Int64.max)") == 1, "order \(i)")
+            #expect(try PendingWaitTests.endedWaits(r.store, now: clock.read()).isEmpty)
+        }
+    }
+
     /// The same judgement for a fact: an analyst's forged amendment of another analyst's fact,
     /// whose creating event sits where that analyst's key forked. Looked for in the log only, the
     /// fact was missing on a replica that met the fork first (the fact held as evidence) and on one
