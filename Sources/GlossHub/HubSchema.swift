@@ -31,14 +31,15 @@ enum ColumnKind: Sendable, Equatable {
 }
 
 /// One mirrored table: its columns in SQLite's order, the primary key, unique constraints and
-/// plain indexes.
+/// indexes (each index's key as SQL: quoted column names, or the expression of an index on one, such
+/// as `substr(on_id, 1, 8)`, which reads the same in PostgreSQL).
 struct HubTable: Sendable {
     var name: String
     var columns: [(name: String, kind: ColumnKind, notNull: Bool)]
     /// Positions of the primary-key columns (every column when SQLite declares none).
     var key: [Int]
     var uniques: [[String]]
-    var indexes: [(name: String, unique: Bool, columns: [String])]
+    var indexes: [(name: String, unique: Bool, keys: [String])]
     /// The SQLite statement that created it (for a local copy of some tables: `gloss digest --store`).
     var sqliteSQL: String
 
@@ -114,9 +115,13 @@ struct HubSchema: Sendable {
                 let ixName: String = ix["name"], origin: String = ix["origin"]
                 guard (ix["partial"] as Int) == 0, origin != "pk" else { continue }
                 let parts = try Row.fetchAll(db, sql: "SELECT cid, name FROM pragma_index_xinfo(?) WHERE key = 1 ORDER BY seqno", arguments: [ixName])
-                guard !parts.isEmpty, parts.allSatisfy({ ($0["cid"] as Int) >= 0 }) else { continue }
-                let names = parts.map { $0["name"] as String }
-                if origin == "u" { uniques.append(names) } else { indexes.append((ixName, (ix["unique"] as Int) != 0, names)) }
+                guard !parts.isEmpty else { continue }
+                if parts.allSatisfy({ ($0["cid"] as Int) >= 0 }) {
+                    let names = parts.map { $0["name"] as String }
+                    if origin == "u" { uniques.append(names) } else { indexes.append((ixName, (ix["unique"] as Int) != 0, names.map(HubSchema.quote))) }
+                } else if let expression = try HubSchema.indexExpression(db, index: ixName) {
+                    indexes.append((ixName, (ix["unique"] as Int) != 0, [expression]))
+                }
             }
             tables.append(HubTable(name: name, columns: columns, key: key, uniques: uniques, indexes: indexes, sqliteSQL: sql))
             let quoted = columns.map { HubSchema.quote($0.name) }.joined(separator: ", ")
@@ -154,8 +159,16 @@ struct HubSchema: Sendable {
 
     /// A view's SQLite definition in PostgreSQL's dialect: the only SQLite-only function the
     /// documented views use is `hex()` (`lower(hex(x))` → `encode(x, 'hex')`).
+    /// The key of an index on one expression, from its `CREATE INDEX … ON table(expression)`.
+    static func indexExpression(_ db: Database, index: String) throws -> String? {
+        guard let sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", arguments: [index]),
+              let open = sql.range(of: " ON "), let paren = sql[open.upperBound...].firstIndex(of: "("), sql.hasSuffix(")") else { return nil }
+        return String(sql[sql.index(after: paren)..<sql.index(before: sql.endIndex)])
+    }
+
     static func postgresView(_ sql: String) -> String {
-        var s = sql
+        // `+column` (a SQLite idiom, ShortID.equals) is no operator on text in PostgreSQL.
+        var s = sql.replacingOccurrences(of: #" \+([a-z_.]+) = "#, with: " $1 = ", options: .regularExpression)
         while let r = s.range(of: #"lower\(hex\(([^()]*)\)\)"#, options: .regularExpression) {
             let inner = s[r].dropFirst("lower(hex(".count).dropLast(2)
             s.replaceSubrange(r, with: "encode(\(inner), 'hex')")
@@ -172,7 +185,7 @@ struct HubSchema: Sendable {
             for u in t.uniques { parts.append("UNIQUE (\(u.map(HubSchema.quote).joined(separator: ", ")))") }
             out.append("CREATE TABLE \(HubSchema.quote(t.name)) (\n  \(parts.joined(separator: ",\n  "))\n)")
             for ix in t.indexes {
-                out.append("CREATE \(ix.unique ? "UNIQUE " : "")INDEX \(HubSchema.quote(ix.name)) ON \(HubSchema.quote(t.name)) (\(ix.columns.map(HubSchema.quote).joined(separator: ", ")))")
+                out.append("CREATE \(ix.unique ? "UNIQUE " : "")INDEX \(HubSchema.quote(ix.name)) ON \(HubSchema.quote(t.name)) (\(ix.keys.joined(separator: ", ")))")
             }
         }
         for v in views { out.append(v.sql) }

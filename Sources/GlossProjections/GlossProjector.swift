@@ -14,7 +14,7 @@ public struct GlossProjector: Projector {
     public init() {}
 
     /// Bump whenever a table or a rule changes: opening a replica rebuilds its projections.
-    public let version = 20
+    public let version = 21
 
     /// The documented projection tables, in digest order, with their key (unique; the order
     /// `gloss digest --recompute` reads them in). Local log positions (`localColumns`) are not in the
@@ -123,7 +123,7 @@ public struct GlossProjector: Projector {
                 deleted INTEGER NOT NULL DEFAULT 0,
                 body_state TEXT NOT NULL DEFAULT 'single'
             );
-            CREATE INDEX IF NOT EXISTS notes_on ON notes(on_id);
+            CREATE INDEX IF NOT EXISTS notes_on ON notes(\(ShortID.key("on_id")));
             CREATE TABLE IF NOT EXISTS note_revisions(
                 pos INTEGER PRIMARY KEY,
                 note_pos INTEGER NOT NULL,
@@ -153,7 +153,7 @@ public struct GlossProjector: Projector {
                 reason TEXT NOT NULL
             );
             CREATE TABLE IF NOT EXISTS candidates(
-                candidate TEXT PRIMARY KEY NOT NULL,
+                candidate TEXT NOT NULL,
                 article TEXT NOT NULL,
                 revision TEXT NOT NULL,
                 rules_version INTEGER NOT NULL,
@@ -171,9 +171,10 @@ public struct GlossProjector: Projector {
                 role TEXT,
                 said_on TEXT,
                 affiliation TEXT,
-                event TEXT NOT NULL
+                event TEXT NOT NULL,
+                PRIMARY KEY(revision, rules_version, ordinal)
             );
-            CREATE INDEX IF NOT EXISTS candidates_revision ON candidates(revision, rules_version, ordinal);
+            CREATE INDEX IF NOT EXISTS candidates_id ON candidates(\(ShortID.key("candidate")));
             CREATE TABLE IF NOT EXISTS tags(
                 addition TEXT PRIMARY KEY NOT NULL,
                 object TEXT NOT NULL,
@@ -229,15 +230,9 @@ public struct GlossProjector: Projector {
             );
             INSERT INTO search(search, rank) VALUES ('automerge', \(SearchIndex.automerge));
             CREATE VIEW IF NOT EXISTS objects(id, kind, event) AS
-                SELECT article, 'article', first_event FROM articles
-                UNION ALL SELECT sha256, 'revision', event FROM article_revisions
-                UNION ALL SELECT note, 'note', note FROM notes
-                UNION ALL SELECT candidate, 'candidate', event FROM candidates
-                UNION ALL SELECT annotation, 'annotation', annotation FROM annotations
-                UNION ALL SELECT fact, 'fact', fact FROM facts
-                UNION ALL SELECT source, 'source', event FROM sources;
+                \(ObjectTables.viewSQL);
             CREATE VIEW IF NOT EXISTS live_notes AS
-                SELECT n.*, (SELECT o.kind FROM objects o WHERE o.id = n.on_id) AS on_kind FROM notes n WHERE n.deleted = 0;
+                SELECT n.*, \(ObjectTables.kindSQL(of: "n.on_id")) AS on_kind FROM notes n WHERE n.deleted = 0;
             CREATE VIEW IF NOT EXISTS article_notes AS
                 SELECT a.article, a.date, a.dateline, n.note, n.author, n.created_at, n.updated_at, n.body
                 FROM articles a JOIN notes n ON n.on_id = a.article WHERE n.deleted = 0;

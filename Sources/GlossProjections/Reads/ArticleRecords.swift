@@ -57,7 +57,7 @@ public struct CandidateRecord: Sendable, FetchableRecord {
     }
 
     public static func fetch(_ id: String, _ db: Database) throws -> CandidateRecord? {
-        try fetchOne(db, sql: "SELECT * FROM candidates WHERE candidate = ?", arguments: [id])
+        try fetchOne(db, sql: "SELECT * FROM candidates WHERE \(ShortID.equals("candidate", "?1"))", arguments: [id])
     }
 
     /// The candidates of an article's current revision from the newest rules that ran on it, in text order.

@@ -21,7 +21,7 @@ public enum ObjectRows {
 
     /// The notes on an object, oldest first; with `updatedAt` the rows carry `updated_at` too.
     public static func notes(on object: String, updatedAt: Bool, _ db: Database) throws -> [TableRow] {
-        try TableRow.fetchAll(db, sql: "SELECT note, author, created_at, \(updatedAt ? "updated_at, " : "")deleted, body FROM notes WHERE on_id = ? ORDER BY created_at, note", arguments: [object])
+        try TableRow.fetchAll(db, sql: "SELECT note, author, created_at, \(updatedAt ? "updated_at, " : "")deleted, body FROM notes WHERE \(ShortID.equals("on_id", "?1")) ORDER BY created_at, note", arguments: [object])
     }
 
     public static func note(_ id: String, _ db: Database) throws -> TableRow? {

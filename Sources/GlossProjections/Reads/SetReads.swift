@@ -34,8 +34,7 @@ public enum SetReads {
 public enum ObjectReads {
     /// The objects whose id starts with the lowercase hex `prefix`, by id, at most `limit`.
     public static func matching(prefix: String, limit: Int, _ db: Database) throws -> [(id: String, kind: String)] {
-        try GRDB.Row.fetchAll(db, sql: "SELECT id, kind FROM objects WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
-                              arguments: [prefix, prefix + "g", limit]).map { ($0["id"], $0["kind"]) }
+        try GRDB.Row.fetchAll(db, sql: ObjectTables.rangeSQL, arguments: [prefix, prefix + "g", limit]).map { ($0["id"], $0["kind"]) }
     }
 }
 
@@ -53,7 +52,7 @@ public enum NoteReads {
 
     /// Notes not deleted on one object.
     public static func liveCount(on object: String, _ db: Database) throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT count(*) FROM notes WHERE on_id = ? AND deleted = 0", arguments: [object]) ?? 0
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM notes WHERE \(ShortID.equals("on_id", "?1")) AND deleted = 0", arguments: [object]) ?? 0
     }
 }
 

@@ -1,0 +1,64 @@
+/// Ids indexed by their first eight hex digits only (Protocol/04-projections.md §Indexes): the ids of
+/// `candidates` and the objects `notes` are on. Ids are SHA-256 hashes, so a window's new rows land
+/// on random pages of an id index; an entry of eight digits is a fifth of a whole id's, so the
+/// index has a fifth of the pages for each window to rewrite. A lookup names the short key, then
+/// the whole id.
+public enum ShortID {
+    /// The indexed expression for `column`.
+    public static func key(_ column: String) -> String { "substr(\(column), 1, 8)" }
+
+    /// SQL true when `column` equals `value` (a parameter such as `?1`, or a column), through the
+    /// short index. (`+column`: SQLite would otherwise propagate `column = ?1` into the other term,
+    /// making it `substr(?1, 1, 8) = substr(?1, 1, 8)`, which no index serves.)
+    public static func equals(_ column: String, _ value: String) -> String {
+        "\(key(column)) = \(key(value)) AND +\(column) = \(value)"
+    }
+
+    /// SQL true when `column` lies in [`low`, `high`), through the short index.
+    public static func inRange(_ column: String, _ low: String, _ high: String) -> String {
+        "\(key(column)) BETWEEN \(key(low)) AND \(key(high)) AND \(column) >= \(low) AND \(column) < \(high)"
+    }
+}
+
+/// Where each kind of addressable object lives: the `objects` view (Protocol/04-projections.md) and
+/// the reads that find an object by id are written from this one list.
+enum ObjectTables {
+    struct Entry {
+        var table: String
+        var id: String
+        var kind: String
+        /// The column naming the event that created it.
+        var event: String
+        /// Whether the id is indexed by `ShortID` rather than whole.
+        var short = false
+    }
+
+    static let all: [Entry] = [
+        Entry(table: "articles", id: "article", kind: "article", event: "first_event"),
+        Entry(table: "article_revisions", id: "sha256", kind: "revision", event: "event"),
+        Entry(table: "notes", id: "note", kind: "note", event: "note"),
+        Entry(table: "candidates", id: "candidate", kind: "candidate", event: "event", short: true),
+        Entry(table: "annotations", id: "annotation", kind: "annotation", event: "annotation"),
+        Entry(table: "facts", id: "fact", kind: "fact", event: "fact"),
+        Entry(table: "sources", id: "source", kind: "source", event: "event"),
+    ]
+
+    /// The `objects` view's query.
+    static var viewSQL: String {
+        all.map { "SELECT \($0.id), '\($0.kind)', \($0.event) FROM \($0.table)" }.joined(separator: "\n    UNION ALL ")
+    }
+
+    /// SQL for the kind of the object whose id is `value` (NULL when none), each table by its index.
+    static func kindSQL(of value: String) -> String {
+        "coalesce(" + all.map { e in
+            "(SELECT '\(e.kind)' FROM \(e.table) WHERE \(e.short ? ShortID.equals(e.id, value) : "\(e.id) = \(value)"))"
+        }.joined(separator: ", ") + ")"
+    }
+
+    /// SQL selecting `id, kind` of the objects whose id is in [?1, ?2), by id, at most ?3.
+    static var rangeSQL: String {
+        all.map { e in
+            "SELECT \(e.id) AS id, '\(e.kind)' AS kind FROM \(e.table) WHERE \(e.short ? ShortID.inRange(e.id, "?1", "?2") : "\(e.id) >= ?1 AND \(e.id) < ?2")"
+        }.joined(separator: "\nUNION ALL ") + "\nORDER BY id LIMIT ?3"
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import GRDB
+import GlossEngine
+import GlossModel
+@testable import GlossProjections
+import GlossTestSupport
+import Testing
+
+/// The ids of `candidates` and the objects `notes` are on are indexed by their first eight hex
+/// digits (Protocol/04-projections.md §Indexes). The reads that find them must go through those
+/// indexes — a plain `candidate = ?` reads the whole table — and must find exactly what the plain
+/// `objects` view finds (the oracle: no index involved, every row compared).
+@Suite struct ShortIDTests {
+    let clock = MockClock(start: 1_624_800_000_000, step: 1)
+
+    /// A replica with an article, its candidates, and notes on the article, on candidates and on
+    /// notes.
+    func replica(_ tmp: TempDir) throws -> (Replica, [String]) {
+        let r = try Replica.create(in: tmp.url, analyst: "ana", key: ReplicaKey(), clock: clock.function)
+        let article = try r.ingest(bytes: sampleArticleBytes(), filename: "a.txt").id
+        let candidates = try r.candidates(article: article).map(\.candidate)
+        #expect(candidates.count > 20, "the sample article gives candidates")
+        var targets = [article, try r.addNote(on: article, body: "on the article").id]
+        for c in candidates.prefix(10) { targets.append(try r.addNote(on: c, body: "on \(c)").id) }
+        targets.append(try r.addNote(on: targets.last!, body: "a note on a note").id)
+        return (r, [article] + candidates + targets.dropFirst())
+    }
+
+    @Test func readsByIdGoThroughTheShortIndexes() throws {
+        let tmp = TempDir("gloss-shortid")
+        defer { tmp.remove() }
+        let (r, _) = try replica(tmp)
+        let queries: [(String, StatementArguments, String)] = [
+            ("SELECT * FROM candidates WHERE \(ShortID.equals("candidate", "?1"))", ["abc"], "candidates_id"),
+            ("SELECT count(*) FROM notes WHERE \(ShortID.equals("on_id", "?1")) AND deleted = 0", ["abc"], "notes_on"),
+            ("SELECT \(ObjectTables.kindSQL(of: "?1"))", ["abc"], "candidates_id"),
+            (ObjectTables.rangeSQL, ["abc", "abd", 5], "candidates_id"),
+            ("SELECT on_kind FROM live_notes", [], "candidates_id"),
+        ]
+        for (sql, arguments, index) in queries {
+            let plan = try r.store.read { db in
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN \(sql)", arguments: arguments).map { $0["detail"] as String }
+            }
+            #expect(plan.contains { $0.contains(index) }, "\(sql): \(plan)")
+            #expect(!plan.contains { $0.hasPrefix("SCAN candidates") || $0.hasPrefix("SCAN notes") && !sql.contains("live_notes") },
+                    "\(sql) reads a whole table: \(plan)")
+        }
+    }
+
+    /// Prefix resolution and `live_notes.on_kind` agree with the plain `objects` view for every
+    /// id and random prefixes of every length (1 to 64 digits, across the eight-digit boundary).
+    @Test func theShortIndexesFindWhatTheObjectsViewFinds() throws {
+        let tmp = TempDir("gloss-shortid")
+        defer { tmp.remove() }
+        let (r, ids) = try replica(tmp)
+        let seed = ProcessInfo.processInfo.environment["GLOSS_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64.max)
+        print("ShortIDTests seed \(seed) (GLOSS_SEED=\(seed) to replay)")
+        var rng = SplitMix64(seed: seed)
+        try r.store.read { db in
+            for id in ids {
+                for length in [1, 2, 7, 8, 9, 12, 64, Int.random(in: 1...64, using: &rng)] {
+                    var prefix = String(id.prefix(length))
+                    // A prefix one past a real one, to end between ids.
+                    if Bool.random(using: &rng), let last = prefix.last, last != "f" {
+                        prefix = String(prefix.dropLast()) + String(Character(Unicode.Scalar(last.asciiValue! + 1)))
+                    }
+                    for limit in [1, 3, 1_000] {
+                        let found = try ObjectReads.matching(prefix: prefix, limit: limit, db).map { "\($0.id) \($0.kind)" }
+                        let oracle = try String.fetchAll(db, sql: "SELECT id || ' ' || kind FROM objects WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+                                                         arguments: [prefix, prefix + "g", limit])
+                        #expect(found == oracle, "prefix \(prefix), limit \(limit), seed \(seed)")
+                    }
+                }
+                #expect(try String.fetchOne(db, sql: "SELECT \(ObjectTables.kindSQL(of: "?1"))", arguments: [id])
+                        == String.fetchOne(db, sql: "SELECT kind FROM objects WHERE id = ?", arguments: [id]))
+                #expect(try String.fetchOne(db, sql: "SELECT \(ObjectTables.kindSQL(of: "?1"))", arguments: [String(id.dropLast()) + "g"]) == nil)
+            }
+            let onKinds = try Row.fetchAll(db, sql: "SELECT note, on_kind, (SELECT kind FROM objects WHERE id = on_id) FROM live_notes ORDER BY note")
+            #expect(onKinds.count == 12)
+            for row in onKinds { #expect(row[1] as String? == row[2] as String?, "\(row)") }
+            #expect(Set(onKinds.map { $0[1] as String }) == ["article", "candidate", "note"])
+        }
+        for id in ids.dropFirst().prefix(3) {
+            #expect(try r.store.read { db in try CandidateRecord.fetch(id, db)?.candidate } == id)
+        }
+    }
+}
