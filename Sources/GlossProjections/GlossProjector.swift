@@ -43,7 +43,11 @@ public struct GlossProjector: Projector {
 
     /// Tables whose first columns hold local log positions (their storage key), by the number of
     /// such columns: not in the digest. Each is named `pos` or ends in `_pos` (`ProjectionDigest.isLocal`).
-    static let localColumns: [String: Int] = ["note_revisions": 2]
+    static let localColumns: [String: Int] = ["note_revisions": 2, "notes": 1]
+
+    /// The documented columns of `notes`, without its storage key `note_pos` (what reads show).
+    public static let noteColumns = ["note", "on_id", "author", "created_at", "body", "body_event", "body_time", "body_replica",
+                                     "updated_at", "deleted", "body_state"]
 
     public func prepareConnection(_ db: Database) {
         ProjectionDigest.prepare(db, tables: GlossProjector.tables.map { ($0.name, GlossProjector.localColumns[$0.name] ?? 0) })
@@ -111,7 +115,8 @@ public struct GlossProjector: Projector {
             );
             CREATE INDEX IF NOT EXISTS article_revisions_article ON article_revisions(article, time);
             CREATE TABLE IF NOT EXISTS notes(
-                note TEXT PRIMARY KEY NOT NULL,
+                note_pos INTEGER PRIMARY KEY,
+                note TEXT NOT NULL,
                 on_id TEXT NOT NULL,
                 author TEXT NOT NULL,
                 created_at TEXT NOT NULL,
@@ -123,6 +128,7 @@ public struct GlossProjector: Projector {
                 deleted INTEGER NOT NULL DEFAULT 0,
                 body_state TEXT NOT NULL DEFAULT 'single'
             );
+            CREATE INDEX IF NOT EXISTS notes_id ON notes(\(ShortID.key("note")));
             CREATE INDEX IF NOT EXISTS notes_on ON notes(\(ShortID.key("on_id")));
             CREATE TABLE IF NOT EXISTS note_revisions(
                 pos INTEGER PRIMARY KEY,
@@ -232,7 +238,8 @@ public struct GlossProjector: Projector {
             CREATE VIEW IF NOT EXISTS objects(id, kind, event) AS
                 \(ObjectTables.viewSQL);
             CREATE VIEW IF NOT EXISTS live_notes AS
-                SELECT n.*, \(ObjectTables.kindSQL(of: "n.on_id")) AS on_kind FROM notes n WHERE n.deleted = 0;
+                SELECT \(GlossProjector.noteColumns.map { "n.\($0)" }.joined(separator: ", ")), \(ObjectTables.kindSQL(of: "n.on_id")) AS on_kind
+                FROM notes n WHERE n.deleted = 0;
             CREATE VIEW IF NOT EXISTS article_notes AS
                 SELECT a.article, a.date, a.dateline, n.note, n.author, n.created_at, n.updated_at, n.body
                 FROM articles a JOIN notes n ON n.on_id = a.article WHERE n.deleted = 0;
@@ -300,10 +307,10 @@ public struct GlossProjector: Projector {
             // The target is not checked here: whether it is in the event's causal past could
             // differ by the ingest a replica saw first. The CLI checks it before writing.
             try db.run("""
-                INSERT INTO notes(note, on_id, author, created_at, body, body_event, body_time, body_replica, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO notes(note_pos, note, on_id, author, created_at, body, body_event, body_time, body_replica, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """) { b in
-                b.add(ctx.id); b.add(p.on); b.add(ctx.author); b.add(ctx.at); b.add(p.body)
+                b.add(ctx.pos); b.add(ctx.id); b.add(p.on); b.add(ctx.author); b.add(ctx.at); b.add(p.body)
                 b.add(ctx.id); b.add(ctx.time); b.add(ctx.replica); b.add(ctx.at)
             }
             ApplyWindow.of(db)?.remember("notes", env.id.raw, ApplyWindow.Origin(feed: e.feed, seq: env.seq, pos: e.pos))
@@ -556,7 +563,7 @@ public struct GlossProjector: Projector {
         // in that state, nothing on it changes — no rewrite, no re-indexing (a 1 MB body staying
         // the winner cost each small concurrent edit both).
         if shown.state != .merged, !shown.deleted,
-           let row = try db.first("SELECT body_event, body_state, deleted FROM notes WHERE note = ?", { $0.add(note) }, { ($0.text(0), $0.text(1), $0.bool(2)) }),
+           let row = try db.first("SELECT body_event, body_state, deleted FROM notes WHERE \(ShortID.equals("note", "?1"))", { $0.add(note) }, { ($0.text(0), $0.text(1), $0.bool(2)) }),
            row == (shown.winner.event, shown.state.rawValue, false) {
             return
         }
@@ -567,8 +574,8 @@ public struct GlossProjector: Projector {
             ORDER BY time DESC, replica DESC LIMIT 1
             """, { $0.add(Registers.idBytes(note)) }, { $0.text(0) })
         try db.run("""
-            UPDATE notes SET body = coalesce(?, body), body_event = ?, body_time = ?, body_replica = ?, updated_at = ?, deleted = ?, body_state = ?
-            WHERE note = ?
+            UPDATE notes SET body = coalesce(?1, body), body_event = ?2, body_time = ?3, body_replica = ?4, updated_at = ?5, deleted = ?6, body_state = ?7
+            WHERE \(ShortID.equals("note", "?8"))
             """) { b in b.add(body); b.add(shown.winner.event); b.add(shown.winner.time); b.add(shown.winner.replica); b.add(shown.winner.at); b.add(shown.deleted); b.add(shown.state.rawValue); b.add(note) }
         try SearchIndex.markNote(note, db)
     }
@@ -622,13 +629,20 @@ public struct GlossProjector: Projector {
         if let known = window?.origin(table, raw) {
             origin = known
         } else {
-            guard let found = try db.first("""
-                SELECT ev.feed, ev.seq, ev.pos FROM \(table) t JOIN events ev ON ev.id = ? WHERE t.\(key) = ?
-                """, { $0.add(raw.bytes); $0.add(id) }, { ApplyWindow.Origin(feed: $0.int(0), seq: UInt64($0.int(1)), pos: $0.int(2)) }) else { return nil }
+            let byPosition = table == "notes"
+            guard let found = try db.first(GlossProjector.originSQL(table: table, key: key), { $0.add(raw.bytes); if !byPosition { $0.add(id) } },
+                                           { ApplyWindow.Origin(feed: $0.int(0), seq: UInt64($0.int(1)), pos: $0.int(2)) }) else { return nil }
             window?.remember(table, raw, found)
             origin = found
         }
         return try happenedBefore(feedA: origin.feed, seqA: origin.seq, e, store: store, db) ? origin : nil
+    }
+
+    /// The creating event (feed, seq, pos) of the object of `table` whose id is ?1 (as bytes) and ?2
+    /// (as text; not for `notes`, stored at their event's position `note_pos`, whose id is indexed by
+    /// its first eight digits only).
+    static func originSQL(table: String, key: String) -> String {
+        "SELECT ev.feed, ev.seq, ev.pos FROM events ev JOIN \(table) t ON \(table == "notes" ? "t.note_pos = ev.pos" : "t.\(key) = ?2") WHERE ev.id = ?1"
     }
 
     /// True when event (`feedA`, `seqA`) happened before `e` (memoized by the apply window).

@@ -125,9 +125,9 @@ struct Registers {
         // A note body's single head is not stored: it is the write its notes row shows.
         try db.rows("""
             SELECT \(Registers.revisionColumns) FROM notes n
-            JOIN note_revisions r ON r.note_pos = \(Registers.notePos("?2")) AND r.time = n.body_time AND r.event = n.body_event
-            LEFT JOIN events e ON e.pos = r.pos WHERE n.note = ?1
-            """, { $0.add(object); $0.add(Registers.idBytes(object)) }) { heads.append(Registers.write(columns: $0)) }
+            JOIN note_revisions r ON r.note_pos = n.note_pos AND r.time = n.body_time AND r.event = n.body_event
+            LEFT JOIN events e ON e.pos = r.pos WHERE n.note_pos = \(Registers.notePos("?1"))
+            """, { $0.add(Registers.idBytes(object)) }) { heads.append(Registers.write(columns: $0)) }
         return heads
     }
 

@@ -43,7 +43,7 @@ enum SearchIndex {
         try db.run("INSERT OR IGNORE INTO temp.search_dirty(rowid) " + select) { b in b.add(key) }
     }
 
-    static func markNote(_ note: String, _ db: Database) throws { try mark("SELECT rowid * 4 + 1 FROM notes WHERE note = ?", note, db) }
+    static func markNote(_ note: String, _ db: Database) throws { try mark("SELECT rowid * 4 + 1 FROM notes WHERE \(ShortID.equals("note", "?1"))", note, db) }
     static func markRevision(_ sha: String, _ db: Database) throws { try mark("SELECT rowid * 4 + 2 FROM article_revisions WHERE sha256 = ?", sha, db) }
     static func markFact(_ fact: String, _ db: Database) throws { try mark("SELECT rowid * 4 + 3 FROM facts WHERE fact = ?", fact, db) }
     static func markAnnotation(_ a: String, _ db: Database) throws { try mark("SELECT rowid * 4 FROM annotations WHERE annotation = ?", a, db) }

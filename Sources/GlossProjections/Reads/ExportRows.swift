@@ -55,8 +55,8 @@ public enum ExportRows {
     /// Live notes, oldest first.
     public static func liveNotes(_ db: Database) throws -> [Note] {
         try Row.fetchAll(db, sql: """
-            SELECT n.*, ev.time AS created_time FROM note_revisions ev CROSS JOIN live_notes n ON n.note = ev.note
-            WHERE ev.pos = ev.note_pos ORDER BY n.created_at, n.note
+            SELECT n.*, ev.time AS created_time FROM notes n JOIN note_revisions ev ON ev.pos = n.note_pos
+            WHERE n.deleted = 0 ORDER BY n.created_at, n.note
             """).map {
             Note(id: $0["note"], on: $0["on_id"], body: $0["body"], author: $0["author"], createdTime: $0["created_time"], bodyTime: $0["body_time"])
         }

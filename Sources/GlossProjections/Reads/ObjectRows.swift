@@ -25,7 +25,7 @@ public enum ObjectRows {
     }
 
     public static func note(_ id: String, _ db: Database) throws -> TableRow? {
-        try TableRow.fetchOne(db, sql: "SELECT * FROM notes WHERE note = ?", arguments: [id])
+        try TableRow.fetchOne(db, sql: "SELECT \(GlossProjector.noteColumns.joined(separator: ", ")) FROM notes WHERE \(ShortID.equals("note", "?1"))", arguments: [id])
     }
 
     /// A note's revisions, oldest first.

@@ -33,7 +33,7 @@ public struct SearchHit: Sendable {
     static let matches = """
         FROM search s
         LEFT JOIN article_revisions r ON s.kind = 'revision' AND r.sha256 = s.id
-        LEFT JOIN notes n ON s.kind = 'note' AND n.note = s.id
+        LEFT JOIN notes n ON s.kind = 'note' AND \(ShortID.equals("n.note", "s.id"))
         LEFT JOIN facts f ON s.kind = 'fact' AND f.fact = s.id
         LEFT JOIN annotations a ON s.kind = 'annotation' AND a.annotation = s.id
         WHERE search MATCH ?

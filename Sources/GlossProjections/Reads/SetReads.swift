@@ -42,7 +42,7 @@ public enum ObjectReads {
 public enum NoteReads {
     /// Whether the note is deleted; nil when there is no such note.
     public static func isDeleted(_ note: String, _ db: Database) throws -> Bool? {
-        try Bool.fetchOne(db, sql: "SELECT deleted FROM notes WHERE note = ?", arguments: [note])
+        try Bool.fetchOne(db, sql: "SELECT deleted FROM notes WHERE \(ShortID.equals("note", "?1"))", arguments: [note])
     }
 
     /// Notes not deleted.
