@@ -157,8 +157,6 @@ struct HubSchema: Sendable {
         }
     }
 
-    /// A view's SQLite definition in PostgreSQL's dialect: the only SQLite-only function the
-    /// documented views use is `hex()` (`lower(hex(x))` → `encode(x, 'hex')`).
     /// The key of an index on one expression, from its `CREATE INDEX … ON table(expression)`.
     static func indexExpression(_ db: Database, index: String) throws -> String? {
         guard let sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", arguments: [index]),
@@ -166,8 +164,10 @@ struct HubSchema: Sendable {
         return String(sql[sql.index(after: paren)..<sql.index(before: sql.endIndex)])
     }
 
+    /// A view's SQLite definition in PostgreSQL's dialect: the only SQLite-only function the
+    /// documented views use is `hex()` (`lower(hex(x))` → `encode(x, 'hex')`), and the only
+    /// SQLite-only operator the unary `+` on text (`ShortID.equals`), dropped.
     static func postgresView(_ sql: String) -> String {
-        // `+column` (a SQLite idiom, ShortID.equals) is no operator on text in PostgreSQL.
         var s = sql.replacingOccurrences(of: #" \+([a-z_.]+) = "#, with: " $1 = ", options: .regularExpression)
         while let r = s.range(of: #"lower\(hex\(([^()]*)\)\)"#, options: .regularExpression) {
             let inner = s[r].dropFirst("lower(hex(".count).dropLast(2)

@@ -242,7 +242,7 @@ public struct GlossProjector: Projector {
                 FROM notes n WHERE n.deleted = 0;
             CREATE VIEW IF NOT EXISTS article_notes AS
                 SELECT a.article, a.date, a.dateline, n.note, n.author, n.created_at, n.updated_at, n.body
-                FROM articles a JOIN notes n ON n.on_id = a.article WHERE n.deleted = 0;
+                FROM articles a JOIN notes n ON \(ShortID.equals("n.on_id", "a.article")) WHERE n.deleted = 0;
             CREATE VIEW IF NOT EXISTS event_log AS
                 SELECT e.pos, lower(hex(e.id)) AS id, lower(hex(f.replica)) AS replica, e.seq, e.time, e.type, e.author,
                        length(e.envelope) AS envelope_bytes, length(e.payload) AS payload_bytes

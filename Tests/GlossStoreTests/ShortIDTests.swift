@@ -40,6 +40,7 @@ import Testing
             ("SELECT \(ObjectTables.kindSQL(of: "?1"))", ["abc"], "candidates_id"),
             (ObjectTables.rangeSQL, ["abc", "abd", 5], "candidates_id"),
             ("SELECT on_kind FROM live_notes", [], "candidates_id"),
+            ("SELECT note FROM article_notes WHERE article = ?1", ["abc"], "notes_on"),
         ]
         for (sql, arguments, index) in queries {
             let plan = try r.store.read { db in
@@ -102,6 +103,9 @@ import Testing
             #expect(onKinds.count == 12)
             for row in onKinds { #expect(row[1] as String? == row[2] as String?, "\(row)") }
             #expect(Set(onKinds.map { $0[1] as String }) == ["article", "candidate", "note"])
+            #expect(try String.fetchAll(db, sql: "SELECT note FROM article_notes ORDER BY note")
+                    == String.fetchAll(db, sql: "SELECT n.note FROM notes n JOIN articles a ON a.article = n.on_id WHERE n.deleted = 0 ORDER BY n.note"))
+            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM article_notes") == 1)
         }
         for id in ids.dropFirst().prefix(3) {
             #expect(try r.store.read { db in try CandidateRecord.fetch(id, db)?.candidate } == id)
