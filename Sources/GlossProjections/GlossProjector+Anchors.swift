@@ -102,7 +102,7 @@ extension GlossProjector {
                                          start: Int(c.int(first + 4)), end: Int(c.int(first + 5))))
         }
         guard let own = try db.first("""
-            SELECT 'annotation', article, revision, exact, prefix, suffix, sel_start, sel_end FROM annotations WHERE annotation = ?1
+            SELECT 'annotation', article, revision, exact, prefix, suffix, sel_start, sel_end FROM annotations WHERE \(ShortID.equals("annotation", "?1"))
             UNION ALL SELECT 'fact', article, revision, exact, prefix, suffix, sel_start, sel_end FROM facts WHERE fact = ?1
             """, { $0.add(object) }, { c in (kind: c.text(0), article: c.text(1), base: based(c, 2)) }) else { return }
         let decision = try db.first("""

@@ -81,7 +81,8 @@ extension GlossProjector {
         );
         CREATE INDEX IF NOT EXISTS grades_object ON grades(object, scale, time);
         CREATE TABLE IF NOT EXISTS annotations(
-            annotation TEXT PRIMARY KEY NOT NULL,
+            annotation_pos INTEGER PRIMARY KEY,
+            annotation TEXT NOT NULL,
             article TEXT NOT NULL,
             revision TEXT NOT NULL,
             author TEXT NOT NULL,
@@ -95,6 +96,7 @@ extension GlossProjector {
             sel_end INTEGER NOT NULL,
             comment TEXT
         );
+        CREATE INDEX IF NOT EXISTS annotations_id ON annotations(\(ShortID.key("annotation")));
         CREATE INDEX IF NOT EXISTS annotations_article ON annotations(article, sel_start);
         CREATE VIEW IF NOT EXISTS fact_view AS
             SELECT f.*, s.name AS source_name, s.reliability AS source_reliability,
@@ -154,9 +156,9 @@ extension GlossProjector {
         case .annotationAdded(let p):
             let s = p.target
             try db.run("""
-                INSERT INTO annotations(annotation, article, revision, author, created_at, time, replica, exact, prefix, suffix, sel_start, sel_end, comment)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """) { b in b.add(c.id); b.add(p.article); b.add(p.revision); b.add(c.author); b.add(c.at); b.add(c.time); b.add(c.replica); b.add(s.exact); b.add(s.prefix); b.add(s.suffix); b.add(s.start); b.add(s.end); b.add(p.comment) }
+                INSERT INTO annotations(annotation_pos, annotation, article, revision, author, created_at, time, replica, exact, prefix, suffix, sel_start, sel_end, comment)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """) { b in b.add(c.pos); b.add(c.id); b.add(p.article); b.add(p.revision); b.add(c.author); b.add(c.at); b.add(c.time); b.add(c.replica); b.add(s.exact); b.add(s.prefix); b.add(s.suffix); b.add(s.start); b.add(s.end); b.add(p.comment) }
             try anchorNew(c.id, kind: "annotation", article: p.article, revision: p.revision, selector: s, db)
             try SearchIndex.markAnnotation(c.id, db)
         default:

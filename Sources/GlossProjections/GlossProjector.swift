@@ -43,11 +43,17 @@ public struct GlossProjector: Projector {
 
     /// Tables whose first columns hold local log positions (their storage key), by the number of
     /// such columns: not in the digest. Each is named `pos` or ends in `_pos` (`ProjectionDigest.isLocal`).
-    static let localColumns: [String: Int] = ["note_revisions": 2, "notes": 1]
+    static let localColumns: [String: Int] = ["note_revisions": 2, "notes": 1, "annotations": 1]
 
-    /// The documented columns of `notes`, without its storage key `note_pos` (what reads show).
+    /// Tables stored by the position of the event that created each row (its id), by that column:
+    /// the apply path finds a row through the event's position.
+    static let storedByPosition: [String: String] = ["notes": "note_pos", "annotations": "annotation_pos"]
+
+    /// The documented columns of `notes` and `annotations`, without their storage keys (what reads show).
     public static let noteColumns = ["note", "on_id", "author", "created_at", "body", "body_event", "body_time", "body_replica",
                                      "updated_at", "deleted", "body_state"]
+    public static let annotationColumns = ["annotation", "article", "revision", "author", "created_at", "time", "replica", "exact", "prefix",
+                                           "suffix", "sel_start", "sel_end", "comment"]
 
     public func prepareConnection(_ db: Database) {
         ProjectionDigest.prepare(db, tables: GlossProjector.tables.map { ($0.name, GlossProjector.localColumns[$0.name] ?? 0) })
@@ -629,7 +635,7 @@ public struct GlossProjector: Projector {
         if let known = window?.origin(table, raw) {
             origin = known
         } else {
-            let byPosition = table == "notes"
+            let byPosition = GlossProjector.storedByPosition[table] != nil
             guard let found = try db.first(GlossProjector.originSQL(table: table, key: key), { $0.add(raw.bytes); if !byPosition { $0.add(id) } },
                                            { ApplyWindow.Origin(feed: $0.int(0), seq: UInt64($0.int(1)), pos: $0.int(2)) }) else { return nil }
             window?.remember(table, raw, found)
@@ -639,10 +645,11 @@ public struct GlossProjector: Projector {
     }
 
     /// The creating event (feed, seq, pos) of the object of `table` whose id is ?1 (as bytes) and ?2
-    /// (as text; not for `notes`, stored at their event's position `note_pos`, whose id is indexed by
-    /// its first eight digits only).
+    /// (as text; not for the tables stored by their events' positions, whose ids are indexed by
+    /// their first eight digits only).
     static func originSQL(table: String, key: String) -> String {
-        "SELECT ev.feed, ev.seq, ev.pos FROM events ev JOIN \(table) t ON \(table == "notes" ? "t.note_pos = ev.pos" : "t.\(key) = ?2") WHERE ev.id = ?1"
+        let match = storedByPosition[table].map { "t.\($0) = ev.pos" } ?? "t.\(key) = ?2"
+        return "SELECT ev.feed, ev.seq, ev.pos FROM events ev JOIN \(table) t ON \(match) WHERE ev.id = ?1"
     }
 
     /// True when event (`feedA`, `seqA`) happened before `e` (memoized by the apply window).

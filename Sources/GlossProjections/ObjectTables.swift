@@ -1,8 +1,9 @@
 /// Ids indexed by their first eight hex digits only (Protocol/04-projections.md §Indexes): the ids
-/// of `candidates` and `notes` (stored by the position of their event, `note_pos`) and the objects
-/// notes are on. Ids are SHA-256 hashes, so a window's new rows land on random pages of an id
-/// index; an entry of eight digits is a fifth of a whole id's, so the index has a fifth of the
-/// pages for each window to rewrite. A lookup names the short key, then the whole id.
+/// of `candidates`, `notes` and `annotations` (the last two stored by the position of their event,
+/// `note_pos`, `annotation_pos`) and the objects notes are on. Ids are SHA-256 hashes, so a
+/// window's new rows land on random pages of an id index; an entry of eight digits is a fifth of a
+/// whole id's, so the index has a fifth of the pages for each window to rewrite. A lookup names the
+/// short key, then the whole id.
 public enum ShortID {
     /// The indexed expression for `column`.
     public static func key(_ column: String) -> String { "substr(\(column), 1, 8)" }
@@ -38,7 +39,7 @@ enum ObjectTables {
         Entry(table: "article_revisions", id: "sha256", kind: "revision", event: "event"),
         Entry(table: "notes", id: "note", kind: "note", event: "note", short: true),
         Entry(table: "candidates", id: "candidate", kind: "candidate", event: "event", short: true),
-        Entry(table: "annotations", id: "annotation", kind: "annotation", event: "annotation"),
+        Entry(table: "annotations", id: "annotation", kind: "annotation", event: "annotation", short: true),
         Entry(table: "facts", id: "fact", kind: "fact", event: "fact"),
         Entry(table: "sources", id: "source", kind: "source", event: "event"),
     ]

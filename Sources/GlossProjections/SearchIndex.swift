@@ -46,7 +46,7 @@ enum SearchIndex {
     static func markNote(_ note: String, _ db: Database) throws { try mark("SELECT rowid * 4 + 1 FROM notes WHERE \(ShortID.equals("note", "?1"))", note, db) }
     static func markRevision(_ sha: String, _ db: Database) throws { try mark("SELECT rowid * 4 + 2 FROM article_revisions WHERE sha256 = ?", sha, db) }
     static func markFact(_ fact: String, _ db: Database) throws { try mark("SELECT rowid * 4 + 3 FROM facts WHERE fact = ?", fact, db) }
-    static func markAnnotation(_ a: String, _ db: Database) throws { try mark("SELECT rowid * 4 FROM annotations WHERE annotation = ?", a, db) }
+    static func markAnnotation(_ a: String, _ db: Database) throws { try mark("SELECT rowid * 4 FROM annotations WHERE \(ShortID.equals("annotation", "?1"))", a, db) }
 
     /// Rewrites the stale index rows from their tables (live notes, facts not retracted, every
     /// revision and annotation), then forgets them. One row per statement (`insertEach`): the

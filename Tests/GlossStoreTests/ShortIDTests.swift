@@ -23,7 +23,9 @@ import Testing
         var targets = [article, try r.addNote(on: article, body: "on the article").id]
         for c in candidates.prefix(10) { targets.append(try r.addNote(on: c, body: "on \(c)").id) }
         targets.append(try r.addNote(on: targets.last!, body: "a note on a note").id)
-        return (r, [article] + candidates + targets.dropFirst())
+        let annotation = try r.annotate(article: article, quote: "trilateral cooperation", comment: "the exercise", tags: []).id
+        targets.append(try r.addNote(on: annotation, body: "a note on an annotation").id)
+        return (r, [article] + candidates + [annotation] + targets.dropFirst())
     }
 
     @Test func readsByIdGoThroughTheShortIndexes() throws {
@@ -34,6 +36,8 @@ import Testing
             ("SELECT * FROM candidates WHERE \(ShortID.equals("candidate", "?1"))", ["abc"], "candidates_id"),
             ("SELECT count(*) FROM notes WHERE \(ShortID.equals("on_id", "?1")) AND deleted = 0", ["abc"], "notes_on"),
             ("SELECT deleted FROM notes WHERE \(ShortID.equals("note", "?1"))", ["abc"], "notes_id"),
+            ("SELECT article FROM annotations WHERE \(ShortID.equals("annotation", "?1"))", ["abc"], "annotations_id"),
+            (ObjectTables.rangeSQL, ["abc", "abd", 5], "annotations_id"),
             ("SELECT \(ObjectTables.kindSQL(of: "?1"))", ["abc"], "notes_id"),
             (ObjectTables.rangeSQL, ["abc", "abd", 5], "notes_id"),
             ("SELECT kind FROM search s JOIN notes n ON \(ShortID.equals("n.note", "s.id"))", [], "notes_id"),
@@ -64,7 +68,8 @@ import Testing
         for (table, key) in [("notes", "note"), ("facts", "fact"), ("annotations", "annotation")] {
             let sql = GlossProjector.originSQL(table: table, key: key)
             let plan = try r.store.read { db in
-                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN \(sql)", arguments: table == "notes" ? [Data(count: 32)] : [Data(count: 32), "abc"])
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN \(sql)",
+                                 arguments: GlossProjector.storedByPosition[table] != nil ? [Data(count: 32)] : [Data(count: 32), "abc"])
                     .map { $0["detail"] as String }
             }
             #expect(!plan.contains { $0.hasPrefix("SCAN") }, "\(sql): \(plan)")
@@ -100,9 +105,9 @@ import Testing
                 #expect(try String.fetchOne(db, sql: "SELECT \(ObjectTables.kindSQL(of: "?1"))", arguments: [String(id.dropLast()) + "g"]) == nil)
             }
             let onKinds = try Row.fetchAll(db, sql: "SELECT note, on_kind, (SELECT kind FROM objects WHERE id = on_id) FROM live_notes ORDER BY note")
-            #expect(onKinds.count == 12)
+            #expect(onKinds.count == 13)
             for row in onKinds { #expect(row[1] as String? == row[2] as String?, "\(row)") }
-            #expect(Set(onKinds.map { $0[1] as String }) == ["article", "candidate", "note"])
+            #expect(Set(onKinds.map { $0[1] as String }) == ["article", "annotation", "candidate", "note"])
             #expect(try String.fetchAll(db, sql: "SELECT note FROM article_notes ORDER BY note")
                     == String.fetchAll(db, sql: "SELECT n.note FROM notes n JOIN articles a ON a.article = n.on_id WHERE n.deleted = 0 ORDER BY n.note"))
             #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM article_notes") == 1)

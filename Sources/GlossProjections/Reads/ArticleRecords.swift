@@ -126,6 +126,6 @@ public struct AnchorRecord: Sendable, FetchableRecord {
 
     /// The article an annotation or a fact is on (nil when neither exists).
     public static func article(of object: String, _ db: Database) throws -> String? {
-        try String.fetchOne(db, sql: "SELECT article FROM annotations WHERE annotation = ?1 UNION ALL SELECT article FROM facts WHERE fact = ?1", arguments: [object])
+        try String.fetchOne(db, sql: "SELECT article FROM annotations WHERE \(ShortID.equals("annotation", "?1")) UNION ALL SELECT article FROM facts WHERE fact = ?1", arguments: [object])
     }
 }

@@ -36,7 +36,7 @@ public enum ObjectRows {
     }
 
     public static func annotation(_ id: String, _ db: Database) throws -> TableRow? {
-        try TableRow.fetchOne(db, sql: "SELECT * FROM annotations WHERE annotation = ?", arguments: [id])
+        try TableRow.fetchOne(db, sql: "SELECT \(GlossProjector.annotationColumns.joined(separator: ", ")) FROM annotations WHERE \(ShortID.equals("annotation", "?1"))", arguments: [id])
     }
 
     public static func source(_ id: String, _ db: Database) throws -> TableRow? {

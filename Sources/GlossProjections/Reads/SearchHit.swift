@@ -35,7 +35,7 @@ public struct SearchHit: Sendable {
         LEFT JOIN article_revisions r ON s.kind = 'revision' AND r.sha256 = s.id
         LEFT JOIN notes n ON s.kind = 'note' AND \(ShortID.equals("n.note", "s.id"))
         LEFT JOIN facts f ON s.kind = 'fact' AND f.fact = s.id
-        LEFT JOIN annotations a ON s.kind = 'annotation' AND a.annotation = s.id
+        LEFT JOIN annotations a ON s.kind = 'annotation' AND \(ShortID.equals("a.annotation", "s.id"))
         WHERE search MATCH ?
         """
 
