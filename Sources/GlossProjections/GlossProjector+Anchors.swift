@@ -102,9 +102,9 @@ extension GlossProjector {
                                          start: Int(c.int(first + 4)), end: Int(c.int(first + 5))))
         }
         guard let own = try db.first("""
-            SELECT 'annotation', article, revision, exact, prefix, suffix, sel_start, sel_end FROM annotations WHERE \(ShortID.equals("annotation", "?1"))
+            SELECT 'annotation', article, revision, exact, prefix, suffix, sel_start, sel_end FROM annotations WHERE \(ObjectTables.atEvent("annotations", "?2"))
             UNION ALL SELECT 'fact', article, revision, exact, prefix, suffix, sel_start, sel_end FROM facts WHERE fact = ?1
-            """, { $0.add(object) }, { c in (kind: c.text(0), article: c.text(1), base: based(c, 2)) }) else { return }
+            """, { $0.add(object); $0.add(Registers.idBytes(object)) }, { c in (kind: c.text(0), article: c.text(1), base: based(c, 2)) }) else { return }
         let decision = try db.first("""
             SELECT event, decision, revision, exact, prefix, suffix, sel_start, sel_end FROM anchor_decisions
             WHERE object = ? ORDER BY time DESC, replica DESC LIMIT 1

@@ -43,11 +43,7 @@ public struct GlossProjector: Projector {
 
     /// Tables whose first columns hold local log positions (their storage key), by the number of
     /// such columns: not in the digest. Each is named `pos` or ends in `_pos` (`ProjectionDigest.isLocal`).
-    static let localColumns: [String: Int] = ["note_revisions": 2, "notes": 1, "annotations": 1]
-
-    /// Tables stored by the position of the event that created each row (its id), by that column:
-    /// the apply path finds a row through the event's position.
-    static let storedByPosition: [String: String] = ["notes": "note_pos", "annotations": "annotation_pos"]
+    static let localColumns: [String: Int] = ObjectTables.storedByPosition.mapValues { _ in 1 }.merging(["note_revisions": 2]) { _, b in b }
 
     /// The documented columns of `notes` and `annotations`, without their storage keys (what reads show).
     public static let noteColumns = ["note", "on_id", "author", "created_at", "body", "body_event", "body_time", "body_replica",
@@ -569,20 +565,21 @@ public struct GlossProjector: Projector {
         // in that state, nothing on it changes — no rewrite, no re-indexing (a 1 MB body staying
         // the winner cost each small concurrent edit both).
         if shown.state != .merged, !shown.deleted,
-           let row = try db.first("SELECT body_event, body_state, deleted FROM notes WHERE \(ShortID.equals("note", "?1"))", { $0.add(note) }, { ($0.text(0), $0.text(1), $0.bool(2)) }),
+           let row = try db.first("SELECT body_event, body_state, deleted FROM notes WHERE \(ObjectTables.atEvent("notes", "?"))",
+                                  { $0.add(Registers.idBytes(note)) }, { ($0.text(0), $0.text(1), $0.bool(2)) }),
            row == (shown.winner.event, shown.state.rawValue, false) {
             return
         }
         // A deleted note keeps showing its last text (the highest (time, replica) write with one),
         // so the row does not depend on arrival order.
         let body = try shown.value ?? db.first("""
-            SELECT body FROM note_revisions WHERE note_pos = \(Registers.notePos("?")) AND body IS NOT NULL
+            SELECT body FROM note_revisions WHERE note_pos = \(Registers.eventPos("?")) AND body IS NOT NULL
             ORDER BY time DESC, replica DESC LIMIT 1
             """, { $0.add(Registers.idBytes(note)) }, { $0.text(0) })
         try db.run("""
             UPDATE notes SET body = coalesce(?1, body), body_event = ?2, body_time = ?3, body_replica = ?4, updated_at = ?5, deleted = ?6, body_state = ?7
-            WHERE \(ShortID.equals("note", "?8"))
-            """) { b in b.add(body); b.add(shown.winner.event); b.add(shown.winner.time); b.add(shown.winner.replica); b.add(shown.winner.at); b.add(shown.deleted); b.add(shown.state.rawValue); b.add(note) }
+            WHERE \(ObjectTables.atEvent("notes", "?8"))
+            """) { b in b.add(body); b.add(shown.winner.event); b.add(shown.winner.time); b.add(shown.winner.replica); b.add(shown.winner.at); b.add(shown.deleted); b.add(shown.state.rawValue); b.add(Registers.idBytes(note)) }
         try SearchIndex.markNote(note, db)
     }
 
@@ -635,7 +632,7 @@ public struct GlossProjector: Projector {
         if let known = window?.origin(table, raw) {
             origin = known
         } else {
-            let byPosition = GlossProjector.storedByPosition[table] != nil
+            let byPosition = ObjectTables.storedByPosition[table] != nil
             guard let found = try db.first(GlossProjector.originSQL(table: table, key: key), { $0.add(raw.bytes); if !byPosition { $0.add(id) } },
                                            { ApplyWindow.Origin(feed: $0.int(0), seq: UInt64($0.int(1)), pos: $0.int(2)) }) else { return nil }
             window?.remember(table, raw, found)
@@ -648,7 +645,7 @@ public struct GlossProjector: Projector {
     /// (as text; not for the tables stored by their events' positions, whose ids are indexed by
     /// their first eight digits only).
     static func originSQL(table: String, key: String) -> String {
-        let match = storedByPosition[table].map { "t.\($0) = ev.pos" } ?? "t.\(key) = ?2"
+        let match = ObjectTables.storedByPosition[table].map { "t.\($0) = ev.pos" } ?? "t.\(key) = ?2"
         return "SELECT ev.feed, ev.seq, ev.pos FROM events ev JOIN \(table) t ON \(match) WHERE ev.id = ?1"
     }
 

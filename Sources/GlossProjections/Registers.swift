@@ -112,7 +112,7 @@ struct Registers {
         let sql = Registers.isNoteBody(field) ? """
             SELECT r.event, r.body IS NULL, r.body, r.time, r.replica, r.author, r.at, h.feed, h.seq
             FROM reg_heads h CROSS JOIN note_revisions r
-                ON r.pos = (SELECT pos FROM events WHERE feed = h.feed AND seq = h.seq) AND r.event = h.event AND r.note_pos = \(Registers.notePos("?3"))
+                ON r.pos = (SELECT pos FROM events WHERE feed = h.feed AND seq = h.seq) AND r.event = h.event AND r.note_pos = \(Registers.eventPos("?3"))
             WHERE h.object = ?1 AND h.field = ?2 ORDER BY h.event
             """ : """
             SELECT \(Registers.columns) FROM reg_heads h JOIN reg_writes w ON w.object = h.object AND w.field = h.field AND w.event = h.event
@@ -126,7 +126,7 @@ struct Registers {
         try db.rows("""
             SELECT \(Registers.revisionColumns) FROM notes n
             JOIN note_revisions r ON r.note_pos = n.note_pos AND r.time = n.body_time AND r.event = n.body_event
-            LEFT JOIN events e ON e.pos = r.pos WHERE n.note_pos = \(Registers.notePos("?1"))
+            LEFT JOIN events e ON e.pos = r.pos WHERE n.note_pos = \(Registers.eventPos("?1"))
             """, { $0.add(Registers.idBytes(object)) }) { heads.append(Registers.write(columns: $0)) }
         return heads
     }
@@ -149,12 +149,12 @@ struct Registers {
             // A revision is stored at its event's log position.
             try db.rows("""
                 SELECT \(Registers.revisionColumns) FROM note_revisions r LEFT JOIN events e ON e.pos = r.pos
-                WHERE r.pos = \(Registers.notePos("?2")) AND r.note_pos = \(Registers.notePos("?1"))
+                WHERE r.pos = \(Registers.eventPos("?2")) AND r.note_pos = \(Registers.eventPos("?1"))
                 """, { $0.add(Registers.idBytes(object)); $0.add(Registers.idBytes(event)) }) { writes.append(Registers.write(columns: $0)) }
         } else {
             try db.rows("""
                 SELECT \(Registers.revisionColumns) FROM note_revisions r LEFT JOIN events e ON e.pos = r.pos
-                WHERE r.note_pos = \(Registers.notePos("?1"))
+                WHERE r.note_pos = \(Registers.eventPos("?1"))
                 """, { $0.add(Registers.idBytes(object)) }) { writes.append(Registers.write(columns: $0)) }
         }
         return writes
@@ -171,9 +171,10 @@ struct Registers {
     /// row, for a spelling that names no object (`canonicalID`).
     static func idBytes(_ id: String) -> [UInt8]? { canonicalID(id)?.bytes }
 
-    /// SQL for the log position of the `NoteAdded` whose id (as bytes: `idBytes`) is bound to
-    /// `parameter`: `note_revisions` rows are found by their note's position (`note_pos`).
-    static func notePos(_ parameter: String) -> String { "(SELECT pos FROM events WHERE id = \(parameter))" }
+    /// SQL for the log position of the event whose id (as bytes: `idBytes`) is bound to
+    /// `parameter`: rows stored by their event's position (`note_revisions`, and `notes` and
+    /// `annotations` by `note_pos`, `annotation_pos`) are found through it.
+    static func eventPos(_ parameter: String) -> String { "(SELECT pos FROM events WHERE id = \(parameter))" }
 
     /// A write from the current row of a statement selecting `columns`.
     static func write(columns c: SQLColumns) -> Write {

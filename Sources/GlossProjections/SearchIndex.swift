@@ -38,15 +38,20 @@ enum SearchIndex {
         try db.execute(sql: "INSERT INTO search(search, rank) VALUES ('merge', \(mergePages))")
     }
 
-    /// Marks one index row stale: `sql` selects the index rowid (one `?` argument).
+    /// Marks one index row stale: `sql` selects the index rowid (one `?` argument, `key`).
     static func mark(_ select: String, _ key: String, _ db: Database) throws {
         try db.run("INSERT OR IGNORE INTO temp.search_dirty(rowid) " + select) { b in b.add(key) }
     }
 
-    static func markNote(_ note: String, _ db: Database) throws { try mark("SELECT rowid * 4 + 1 FROM notes WHERE \(ShortID.equals("note", "?1"))", note, db) }
+    /// As `mark`, for a table stored by its events' positions: the row of the event `id`.
+    static func mark(_ select: String, atEvent table: String, _ id: String, _ db: Database) throws {
+        try db.run("INSERT OR IGNORE INTO temp.search_dirty(rowid) \(select) WHERE \(ObjectTables.atEvent(table, "?"))") { b in b.add(Registers.idBytes(id)) }
+    }
+
+    static func markNote(_ note: String, _ db: Database) throws { try mark("SELECT rowid * 4 + 1 FROM notes", atEvent: "notes", note, db) }
     static func markRevision(_ sha: String, _ db: Database) throws { try mark("SELECT rowid * 4 + 2 FROM article_revisions WHERE sha256 = ?", sha, db) }
     static func markFact(_ fact: String, _ db: Database) throws { try mark("SELECT rowid * 4 + 3 FROM facts WHERE fact = ?", fact, db) }
-    static func markAnnotation(_ a: String, _ db: Database) throws { try mark("SELECT rowid * 4 FROM annotations WHERE \(ShortID.equals("annotation", "?1"))", a, db) }
+    static func markAnnotation(_ a: String, _ db: Database) throws { try mark("SELECT rowid * 4 FROM annotations", atEvent: "annotations", a, db) }
 
     /// Rewrites the stale index rows from their tables (live notes, facts not retracted, every
     /// revision and annotation), then forgets them. One row per statement (`insertEach`): the

@@ -69,10 +69,47 @@ import Testing
             let sql = GlossProjector.originSQL(table: table, key: key)
             let plan = try r.store.read { db in
                 try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN \(sql)",
-                                 arguments: GlossProjector.storedByPosition[table] != nil ? [Data(count: 32)] : [Data(count: 32), "abc"])
+                                 arguments: ObjectTables.storedByPosition[table] != nil ? [Data(count: 32)] : [Data(count: 32), "abc"])
                     .map { $0["detail"] as String }
             }
             #expect(!plan.contains { $0.hasPrefix("SCAN") }, "\(sql): \(plan)")
+        }
+    }
+
+    /// A lie in the short key: rows written by another tool (the tables are plain SQLite) whose
+    /// ids share the first eight digits of real ones, but not the rest. Every read by id returns
+    /// the real row, prefix resolution lists both only for the shared prefix, and an edit of the
+    /// real note changes it alone (the apply path finds it by its event's position).
+    @Test func idsSharingAShortKeyAreToldApartByTheWholeId() throws {
+        let tmp = TempDir("gloss-shortid")
+        defer { tmp.remove() }
+        let (r, ids) = try replica(tmp)
+        let candidate = ids[1]
+        let note = try r.store.read { db in try String.fetchOne(db, sql: "SELECT note FROM notes ORDER BY note_pos LIMIT 1") }!
+        func decoy(_ id: String) -> String { String(id.prefix(8)) + String(repeating: id.dropFirst(8).first == "0" ? "1" : "0", count: 56) }
+        try r.store.pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO notes(note_pos, note, on_id, author, created_at, body, body_event, body_time, body_replica, updated_at, deleted)
+                SELECT 1000000, ?, on_id, 'mallory', created_at, 'decoy', ?, body_time, body_replica, updated_at, 1 FROM notes WHERE note = ?
+                """, arguments: [decoy(note), decoy(note), note])
+            try db.execute(sql: """
+                INSERT INTO candidates SELECT ?, article, 'decoy-revision', rules_version, ordinal, kind, 'decoy', precision, rule, exact, prefix, suffix,
+                    sel_start, sel_end, speaker, role, said_on, affiliation, event FROM candidates WHERE candidate = ?
+                """, arguments: [decoy(candidate), candidate])
+        }
+        try r.store.read { (db: Database) throws in
+            #expect(try NoteReads.isDeleted(note, db) == false)
+            #expect(try NoteReads.isDeleted(decoy(note), db) == true)
+            #expect(try CandidateRecord.fetch(candidate, db)?.value != "decoy")
+            #expect(try CandidateRecord.fetch(decoy(candidate), db)?.value == "decoy")
+            #expect(try ObjectReads.matching(prefix: note, limit: 10, db).map(\.id) == [note])
+            #expect(try Set(ObjectReads.matching(prefix: String(note.prefix(8)), limit: 10, db).map(\.id)) == [note, decoy(note)])
+            #expect(try String.fetchOne(db, sql: "SELECT \(ObjectTables.kindSQL(of: "?1"))", arguments: [decoy(candidate)]) == "candidate")
+        }
+        _ = try r.editNote(note, body: "edited")
+        try r.store.read { (db: Database) throws in
+            #expect(try String.fetchOne(db, sql: "SELECT body FROM notes WHERE note = ?", arguments: [note]) == "edited")
+            #expect(try String.fetchOne(db, sql: "SELECT body FROM notes WHERE note = ?", arguments: [decoy(note)]) == "decoy")
         }
     }
 

@@ -31,7 +31,7 @@ public enum ObjectRows {
     /// A note's revisions, oldest first.
     public static func noteHistory(_ note: String, _ db: Database) throws -> [TableRow] {
         try TableRow.fetchAll(db, sql: """
-            SELECT event, kind, author, at, body FROM note_revisions WHERE note_pos = \(Registers.notePos("?")) ORDER BY time, replica
+            SELECT event, kind, author, at, body FROM note_revisions WHERE note_pos = \(Registers.eventPos("?")) ORDER BY time, replica
             """, arguments: [Registers.idBytes(note).map { Data($0) }])
     }
 
