@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import GlossEngine
 import GlossModel
+import GlossProjections
 import GlossStore
 import NIOCore
 import PostgresNIO
@@ -358,16 +359,13 @@ public final class HubStore: WriteThrough, @unchecked Sendable {
         }
     }
 
-    /// Index rowids of the full-text index (Protocol/04 §Full-text index: `rowid × 4 + k`): the
-    /// index is each cache's own, so rows a catch-up changes are marked for reindexing.
-    static let searchTables: [String: (k: Int, key: String)] = [
-        "annotations": (0, "annotation"), "notes": (1, "note"), "article_revisions": (2, "sha256"), "facts": (3, "fact"),
-    ]
-
+    /// Marks a row whose table the full-text index reads stale (Protocol/04 §Full-text index), with
+    /// the text the index holds for it: the index is each cache's own, so rows a catch-up changes
+    /// are reindexed. Before the row changes.
     private func markSearch(_ t: HubTable, _ key: [RowValue], _ db: Database) throws {
-        guard let s = HubStore.searchTables[t.name], key.count == 1 else { return }
-        try db.cachedStatement(sql: "INSERT OR IGNORE INTO temp.search_dirty(rowid) SELECT rowid * 4 + \(s.k) FROM \(HubSchema.quote(t.name)) WHERE \(HubSchema.quote(s.key)) = ?")
-            .execute(arguments: [HubSchema.databaseValue(key[0])])
+        guard key.count == 1, let s = SearchIndex.sources.first(where: { $0.table == t.name }),
+              let sql = SearchIndex.markSQL(t.name, where: "t.\(s.id) = ?") else { return }
+        try db.cachedStatement(sql: sql).execute(arguments: [HubSchema.databaseValue(key[0])])
     }
 
     func applyRaw(_ changes: [(table: Int, deletes: [[RowValue]], inserts: [[RowValue]])], _ db: Database) throws {
@@ -389,6 +387,7 @@ public final class HubStore: WriteThrough, @unchecked Sendable {
                 """)
             for row in c.inserts {
                 if t.name == "meta", case .text(let k) = row[0], HubSchema.localMetaKeys.contains(k) { continue }
+                try markSearch(t, t.keyOf(row), db)
                 try upsert.execute(arguments: StatementArguments(row.map(HubSchema.databaseValue)))
                 try markSearch(t, t.keyOf(row), db)
             }
@@ -439,14 +438,7 @@ public final class HubStore: WriteThrough, @unchecked Sendable {
             }
             if own != nil { try snapshot.query("COMMIT") }
             // The full-text index is this cache's own: rebuilt from the copied rows.
-            if try db.tableExists("search") {
-                try db.execute(sql: "DELETE FROM search")
-                try db.execute(sql: """
-                    INSERT OR IGNORE INTO temp.search_dirty(rowid)
-                    SELECT rowid * 4 FROM annotations UNION ALL SELECT rowid * 4 + 1 FROM notes
-                    UNION ALL SELECT rowid * 4 + 2 FROM article_revisions UNION ALL SELECT rowid * 4 + 3 FROM facts
-                    """)
-            }
+            if try db.tableExists("search") { try SearchIndex.markAll(db) }
             try setMark(serial, db)
             try db.execute(sql: "INSERT OR REPLACE INTO \(HubSchema.cacheTable)(key, value) VALUES ('database', ?)", arguments: [databaseID])
         } catch { throw wrap(error) }

@@ -253,13 +253,13 @@ extension GlossProjector {
             """), arguments: [object])
         // Every stored value was checked, and a line merge of records keeps one line per field.
         guard let text, let r = try? FactRecord(text: text) else { return }
+        try SearchIndex.markFact(object, db)
         try db.run("""
             UPDATE facts SET subject = ?, predicate = ?, object = ?, when_text = ?, where_text = ?, source = ?,
                 record_event = ?, record_time = ?, updated_at = ?, retracted = ?, record_state = ?,
                 retract_reason = (SELECT reason FROM fact_revisions WHERE event = ? AND kind = 'retract')
             WHERE fact = ?
             """) { b in b.add(r.subject); b.add(r.predicate); b.add(r.object); b.add(r.when); b.add(r.where); b.add(r.source); b.add(shown.winner.event); b.add(shown.winner.time); b.add(shown.winner.at); b.add(shown.deleted); b.add(shown.state.rawValue); b.add(shown.winner.event); b.add(object) }
-        try SearchIndex.markFact(object, db)
     }
 
     /// Copies a grade register's displayed value onto the fact or source row (when it exists).

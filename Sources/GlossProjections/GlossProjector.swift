@@ -14,7 +14,7 @@ public struct GlossProjector: Projector {
     public init() {}
 
     /// Bump whenever a table or a rule changes: opening a replica rebuilds its projections.
-    public let version = 21
+    public let version = 22
 
     /// The documented projection tables, in digest order, with their key (unique; the order
     /// `gloss digest --recompute` reads them in). Local log positions (`localColumns`) are not in the
@@ -233,10 +233,7 @@ public struct GlossProjector: Projector {
             \(GlossProjector.factSchema)
             \(GlossProjector.anchorSchema)
             \(Registers.schema)
-            CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(
-                kind UNINDEXED, id UNINDEXED, body, tokenize = 'unicode61 remove_diacritics 2'
-            );
-            INSERT INTO search(search, rank) VALUES ('automerge', \(SearchIndex.automerge));
+            \(SearchIndex.tableSQL)
             CREATE VIEW IF NOT EXISTS objects(id, kind, event) AS
                 \(ObjectTables.viewSQL);
             CREATE VIEW IF NOT EXISTS live_notes AS
@@ -576,11 +573,11 @@ public struct GlossProjector: Projector {
             SELECT body FROM note_revisions WHERE note_pos = \(Registers.eventPos("?")) AND body IS NOT NULL
             ORDER BY time DESC, replica DESC LIMIT 1
             """, { $0.add(Registers.idBytes(note)) }, { $0.text(0) })
+        try SearchIndex.markNote(note, db)
         try db.run("""
             UPDATE notes SET body = coalesce(?1, body), body_event = ?2, body_time = ?3, body_replica = ?4, updated_at = ?5, deleted = ?6, body_state = ?7
             WHERE \(ObjectTables.atEvent("notes", "?8"))
             """) { b in b.add(body); b.add(shown.winner.event); b.add(shown.winner.time); b.add(shown.winner.replica); b.add(shown.winner.at); b.add(shown.deleted); b.add(shown.state.rawValue); b.add(Registers.idBytes(note)) }
-        try SearchIndex.markNote(note, db)
     }
 
     /// True when every listed event exists and happened before `e`.

@@ -1,11 +1,21 @@
 import GRDB
+import GlossStore
 
-/// The full-text index (`search`, FTS5), written once per transaction.
+/// The full-text index (`search`, FTS5, contentless), written once per transaction.
+///
+/// The index holds no text of its own (`content=''`): each indexed text lives once, in its table,
+/// and the index's rowid names the row (`annotations.rowid × 4`, `notes.rowid × 4 + 1`,
+/// `article_revisions.rowid × 4 + 2`, `facts.rowid × 4 + 3`; `sources`). A contentful index kept a
+/// third copy of every note's text (`search_content`, 30 MB of a 317 MB replica after the
+/// 100,000-event history) and rewrote one of its pages at random for each edit of an older note —
+/// 12% of the pages an import wrote.
 ///
 /// Applying an event only marks the index rows it makes stale (`temp.search_dirty`, keyed by the
-/// index rowid: `annotations.rowid × 4`, `notes.rowid × 4 + 1`, `article_revisions.rowid × 4 + 2`,
-/// `facts.rowid × 4 + 3`); before commit, `flush` rewrites exactly those rows with two set-based
-/// statements. Writing FTS5 inline cost a segment per statement: once a virtual table has joined a
+/// index rowid), *before* it changes the row: a contentless index can only forget a text it is
+/// told, so the mark keeps the text the index holds (`old`: the row's indexed text as the
+/// transaction found it; the first mark of a row in a transaction wins). Before commit, `flush`
+/// deletes the marked rows the index holds with their old texts, then inserts the marked rows'
+/// texts anew. Writing FTS5 inline cost a segment per statement: once a virtual table has joined a
 /// transaction, every later statement that opens a statement journal makes FTS5 flush its pending
 /// terms (xSavepoint), which made the index the largest cost of applying an event.
 ///
@@ -15,8 +25,33 @@ import GRDB
 /// 99th-percentile edit latency (10 ms against 0.6 ms). So `automerge` is 0: a transaction never
 /// merges beyond FTS5's crisis merge (16 segments on one level, cheap at level 0), and `merge` runs
 /// from the store's upkeep when the writer is quiet (Checkpointer), bounded to `mergePages` pages.
-enum SearchIndex {
-    static let schema = "CREATE TEMP TABLE IF NOT EXISTS search_dirty(rowid INTEGER PRIMARY KEY)"
+public enum SearchIndex {
+    /// One kind of indexed row: its table, `k` of its index rowids (`rowid × 4 + k`), its kind and
+    /// id column as `gloss search` shows them, and the text it indexes (an SQL expression over the
+    /// row `t`; NULL when the row is not indexed: a deleted note, a retracted fact).
+    public struct Source: Sendable {
+        public var table: String
+        public var k: Int
+        public var kind: String
+        public var id: String
+        public var text: String
+    }
+
+    public static let sources = [
+        Source(table: "annotations", k: 0, kind: "annotation", id: "annotation", text: "t.exact || coalesce(char(10) || t.comment, '')"),
+        Source(table: "notes", k: 1, kind: "note", id: "note", text: "CASE WHEN t.deleted = 0 THEN t.body END"),
+        Source(table: "article_revisions", k: 2, kind: "revision", id: "sha256", text: "t.text"),
+        Source(table: "facts", k: 3, kind: "fact", id: "fact", text: """
+            CASE WHEN t.retracted = 0 THEN t.subject || ' ' || t.predicate || ' ' || t.object || coalesce(' ' || t.when_text, '') \
+            || coalesce(' ' || t.where_text, '') || char(10) || t.exact END
+            """),
+    ]
+
+    static let schema = "CREATE TEMP TABLE IF NOT EXISTS search_dirty(rowid INTEGER PRIMARY KEY, old TEXT)"
+    static let tableSQL = """
+        CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(body, content = '', tokenize = 'unicode61 remove_diacritics 2');
+        INSERT INTO search(search, rank) VALUES ('automerge', \(automerge));
+        """
     static let automerge = 0
     static let mergePages = 500
 
@@ -38,50 +73,69 @@ enum SearchIndex {
         try db.execute(sql: "INSERT INTO search(search, rank) VALUES ('merge', \(mergePages))")
     }
 
-    /// Marks one index row stale: `sql` selects the index rowid (one `?` argument, `key`).
-    static func mark(_ select: String, _ key: String, _ db: Database) throws {
-        try db.run("INSERT OR IGNORE INTO temp.search_dirty(rowid) " + select) { b in b.add(key) }
+    /// The statement marking the rows of `table` that `condition` selects (an SQL condition over
+    /// `t`, with the caller's parameters) stale, keeping their indexed texts: run it *before* the
+    /// rows change. Nothing for a table the index does not read.
+    public static func markSQL(_ table: String, where condition: String) -> String? {
+        guard let s = sources.first(where: { $0.table == table }) else { return nil }
+        return "INSERT OR IGNORE INTO temp.search_dirty(rowid, old) SELECT t.rowid * 4 + \(s.k), \(s.text) FROM \(table) t WHERE \(condition)"
     }
 
-    /// As `mark`, for a table stored by its events' positions: the row of the event `id`.
-    static func mark(_ select: String, atEvent table: String, _ id: String, _ db: Database) throws {
-        try db.run("INSERT OR IGNORE INTO temp.search_dirty(rowid) \(select) WHERE \(ObjectTables.atEvent(table, "?"))") { b in b.add(Registers.idBytes(id)) }
+    static func mark(_ table: String, _ condition: String, _ db: Database, _ bind: (inout SQLBinder) -> Void) throws {
+        try db.run(markSQL(table, where: condition)!, bind)
     }
 
-    static func markNote(_ note: String, _ db: Database) throws { try mark("SELECT rowid * 4 + 1 FROM notes", atEvent: "notes", note, db) }
-    static func markRevision(_ sha: String, _ db: Database) throws { try mark("SELECT rowid * 4 + 2 FROM article_revisions WHERE sha256 = ?", sha, db) }
-    static func markFact(_ fact: String, _ db: Database) throws { try mark("SELECT rowid * 4 + 3 FROM facts WHERE fact = ?", fact, db) }
-    static func markAnnotation(_ a: String, _ db: Database) throws { try mark("SELECT rowid * 4 FROM annotations", atEvent: "annotations", a, db) }
+    static func markNote(_ note: String, _ db: Database) throws { try mark("notes", ObjectTables.atEvent("notes", "?"), db) { $0.add(Registers.idBytes(note)) } }
+    static func markRevision(_ sha: String, _ db: Database) throws { try mark("article_revisions", "t.sha256 = ?", db) { $0.add(sha) } }
+    static func markFact(_ fact: String, _ db: Database) throws { try mark("facts", "t.fact = ?", db) { $0.add(fact) } }
+    static func markAnnotation(_ a: String, _ db: Database) throws { try mark("annotations", ObjectTables.atEvent("annotations", "?"), db) { $0.add(Registers.idBytes(a)) } }
 
-    /// Rewrites the stale index rows from their tables (live notes, facts not retracted, every
-    /// revision and annotation), then forgets them. One row per statement (`insertEach`): the
-    /// set-based `INSERT INTO search … SELECT` and `DELETE … WHERE rowid IN (…)` were multi-row
-    /// writes to a virtual table, which SQLite gives a statement journal — every page FTS5 changed,
-    /// written again to a temporary file (10,083 writes, 20 MB per 20,000 imported events; a
-    /// rebuild's one flush journals every page it reuses from the freed projections).
+    /// Marks every row stale (a table rewritten whole, as a hub cache's bootstrap does): the index
+    /// is emptied first, so no old text is needed.
+    public static func markAll(_ db: Database) throws {
+        try db.execute(sql: "INSERT INTO search(search) VALUES ('delete-all'); DELETE FROM temp.search_dirty")
+        for s in sources { try db.execute(sql: markSQL(s.table, where: "1")!) }
+    }
+
+    /// The kind, id and indexed text of the row an index rowid names (nil: no such row).
+    public static func document(_ rowid: Int64, _ db: Database) throws -> (kind: String, id: String, text: String?)? {
+        let s = sources[Int(((rowid % 4) + 4) % 4)]
+        return try Row.fetchOne(db, sql: "SELECT t.\(s.id), \(s.text) FROM \(s.table) t WHERE t.rowid = ?", arguments: [(rowid - Int64(s.k)) / 4])
+            .map { (s.kind, $0[0], $0[1]) }
+    }
+
+    /// Rewrites the stale index rows from their tables, then forgets them. One row per statement
+    /// (`insertEach`): the set-based `INSERT INTO search … SELECT` was a multi-row write to a virtual
+    /// table, which SQLite gives a statement journal — every page FTS5 changed, written again to a
+    /// temporary file (10,083 writes, 20 MB per 20,000 imported events; a rebuild's one flush
+    /// journals every page it reuses from the freed projections).
     static func flush(_ db: Database) throws {
         guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM temp.search_dirty LIMIT 1")) ?? false else { return }
-        // Only documents the index holds (FTS5's own `search_docsize` row per document): deleting
-        // an absent rowid still costs FTS5 a lookup and an update of the virtual table, and most
+        // Only documents the index holds (FTS5's own `search_docsize` row per document): most
         // stale marks are for rows new in this transaction (all of them in a rebuild). Read first:
         // the deletes change `search_docsize`.
-        var held: [Int64] = []
-        try db.rows("SELECT d.rowid FROM temp.search_dirty d JOIN search_docsize s ON s.id = d.rowid", { _ in }) { held.append($0.int(0)) }
-        for rowid in held { try db.run("DELETE FROM search WHERE rowid = ?") { $0.add(rowid) } }
-        try db.insertEach(from: """
-            SELECT t.rowid * 4, 'annotation', t.annotation, t.exact || coalesce(char(10) || t.comment, '')
-                FROM temp.search_dirty d JOIN annotations t ON t.rowid = d.rowid / 4 WHERE d.rowid % 4 = 0
-            UNION ALL
-            SELECT t.rowid * 4 + 1, 'note', t.note, t.body
-                FROM temp.search_dirty d JOIN notes t ON t.rowid = d.rowid / 4 WHERE d.rowid % 4 = 1 AND t.deleted = 0
-            UNION ALL
-            SELECT t.rowid * 4 + 2, 'revision', t.sha256, t.text
-                FROM temp.search_dirty d JOIN article_revisions t ON t.rowid = d.rowid / 4 WHERE d.rowid % 4 = 2
-            UNION ALL
-            SELECT t.rowid * 4 + 3, 'fact', t.fact, t.subject || ' ' || t.predicate || ' ' || t.object || coalesce(' ' || t.when_text, '')
-                    || coalesce(' ' || t.where_text, '') || char(10) || t.exact
-                FROM temp.search_dirty d JOIN facts t ON t.rowid = d.rowid / 4 WHERE d.rowid % 4 = 3 AND t.retracted = 0
-            """, into: "INSERT INTO search(rowid, kind, id, body) VALUES (?, ?, ?, ?)")
+        var held: [(Int64, String?)] = []
+        try db.rows("SELECT d.rowid, d.old FROM temp.search_dirty d JOIN search_docsize s ON s.id = d.rowid", { _ in }) {
+            held.append(($0.int(0), $0.isNull(1) ? nil : $0.text(1)))
+        }
+        for (rowid, old) in held {
+            // A held row marked without its text would leave its terms behind: every write marks
+            // before it changes a row, so this is a defect; the index is then rebuilt whole.
+            guard let old else {
+                assertionFailure("search index row \(rowid) was marked stale without its indexed text")
+                return try rebuild(db)
+            }
+            try db.run("INSERT INTO search(search, rowid, body) VALUES ('delete', ?, ?)") { b in b.add(rowid); b.add(old) }
+        }
+        try db.insertEach(from: sources.map { s in
+            "SELECT d.rowid, \(s.text) AS indexed FROM temp.search_dirty d JOIN \(s.table) t ON t.rowid = d.rowid / 4 WHERE d.rowid % 4 = \(s.k) AND indexed IS NOT NULL"
+        }.joined(separator: " UNION ALL "), into: "INSERT INTO search(rowid, body) VALUES (?, ?)")
         try db.cachedStatement(sql: "DELETE FROM temp.search_dirty").execute()
+    }
+
+    /// Empties the index and indexes every row again.
+    static func rebuild(_ db: Database) throws {
+        try markAll(db)
+        try flush(db)
     }
 }

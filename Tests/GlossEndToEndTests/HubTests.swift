@@ -60,6 +60,28 @@ struct HubTests {
     }
 
     /// The rows of `sql` on a replica's SQLite database, as sqlite3 prints them (`|` between columns).
+    /// A cache's full-text index against the texts it should hold (Protocol/04 §Full-text index,
+    /// restated here): occurrences in the index but not in the texts, the reverse, documents held,
+    /// documents expected — "0|0|n|n" when they agree. The reference is an index built in `temp`.
+    static func searchAgreement(_ dir: URL) throws -> String {
+        let documents = """
+            SELECT rowid * 4 AS rowid, exact || coalesce(char(10) || comment, '') AS body FROM annotations
+            UNION ALL SELECT rowid * 4 + 1, body FROM notes WHERE deleted = 0
+            UNION ALL SELECT rowid * 4 + 2, text FROM article_revisions
+            UNION ALL SELECT rowid * 4 + 3, subject || ' ' || predicate || ' ' || object || coalesce(' ' || when_text, '')
+                || coalesce(' ' || where_text, '') || char(10) || exact FROM facts WHERE retracted = 0
+            """
+        return try sqlite(dir, """
+            CREATE VIRTUAL TABLE temp.reference USING fts5(body, tokenize = 'unicode61 remove_diacritics 2');
+            INSERT INTO temp.reference(rowid, body) SELECT rowid, body FROM (\(documents));
+            CREATE VIRTUAL TABLE temp.held USING fts5vocab(main, search, instance);
+            CREATE VIRTUAL TABLE temp.wanted USING fts5vocab(temp, reference, instance);
+            SELECT (SELECT count(*) FROM (SELECT term, doc, offset FROM temp.held EXCEPT SELECT term, doc, offset FROM temp.wanted)),
+                   (SELECT count(*) FROM (SELECT term, doc, offset FROM temp.wanted EXCEPT SELECT term, doc, offset FROM temp.held)),
+                   (SELECT count(*) FROM search_docsize), (SELECT count(*) FROM (\(documents)));
+            """).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     static func sqlite(_ dir: URL, _ sql: String) throws -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -145,6 +167,13 @@ struct HubTests {
         let verify = try Self.gloss(["verify", "--store", db.url], tmp)
         #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
         #expect(hub.stop() == 0)
+        #expect(reader.stop() == 0)
+        // The applying hub's index and the bootstrapped one's hold exactly the terms of their rows.
+        for cache in [tmp.sub("hub-cache"), tmp.sub("hub-reader")] {
+            let agreement = try Self.searchAgreement(cache).split(separator: "|")
+            #expect(agreement.count == 4 && agreement[0] == "0" && agreement[1] == "0" && agreement[2] == agreement[3] && agreement[2] != "0",
+                    "\(cache.lastPathComponent): \(agreement)")
+        }
     }
 
     @Test func hubInitIsIdempotentAndOtherVersionsAndBadURLsAreRefused() throws {
@@ -297,6 +326,18 @@ struct HubTests {
             #expect(try Self.digest(["--dir", fresh.path], tmp) == hubDigest)
         }
         for h in hubs { #expect(h.stop() == 0, "\(h.log.suffix(2000))") }
+        // Each cache's search index (kept through catch-ups of what the other hubs applied, and
+        // a restart) should hold exactly the terms of its rows. It does not: rows a cache caught
+        // up from the changelog are missing from its index (e.g. 28 of 70 documents held, 346
+        // term occurrences missing, none extra), with the contentful index of projection version
+        // 21 as with version 22's — found by this check on 2026-12-07, not fixed yet (issue #14's note).
+        try withKnownIssue("a hub cache's search index misses rows it caught up from the changelog", isIntermittent: true) {
+            for cache in caches {
+                let agreement = try Self.searchAgreement(cache).split(separator: "|")
+                #expect(agreement.count == 4 && agreement[0] == "0" && agreement[1] == "0" && agreement[2] == agreement[3] && agreement[2] != "0",
+                        "\(cache.lastPathComponent): \(agreement) (seed \(seed))")
+            }
+        }
     }
 
     /// Two hub processes offered the same feed's events at once (two copies of one replica folder,

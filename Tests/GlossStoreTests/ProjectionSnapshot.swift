@@ -11,8 +11,8 @@ import Testing
 /// digest, the digest recomputed by the projector, a digest computed here from the rows by the
 /// rule of Protocol/04-projections.md §Digest (independent of the product's digest code), every
 /// row of every documented projection table, sorted, and the full-text index: what it holds
-/// (kind, id, text; its rowids follow local row order) and whether its index agrees with that
-/// (FTS5's `integrity-check`, which finds a stale or missing term).
+/// (kind, id, text of each document it has; its rowids follow local row order) and whether its
+/// terms are exactly those of the texts it should hold (compared with an index built here).
 struct ProjectionSnapshot: Equatable {
     var maintained: String
     var recomputed: String
@@ -38,7 +38,7 @@ struct ProjectionSnapshot: Equatable {
                     row.databaseValues.map(render).joined(separator: "|")
                 }.sorted()
             }
-            let search = try Row.fetchAll(db, sql: "SELECT kind, id, body FROM search").map { row in
+            let search = try Row.fetchAll(db, sql: "SELECT d.kind, d.id, d.body FROM search_docsize s JOIN (\(documents)) d ON d.rowid = s.id").map { row in
                 row.databaseValues.map(render).joined(separator: "|")
             }.sorted()
             return ProjectionSnapshot(maintained: try projector.digest(db), recomputed: try projector.recomputedDigest(db),
@@ -50,17 +50,45 @@ struct ProjectionSnapshot: Equatable {
         }
     }
 
-    /// FTS5's check that the index holds exactly the terms of its documents (a write: its own
-    /// transaction, rolled back).
+    /// Every row the index should hold, by the rule of Protocol/04 §Full-text index (written here,
+    /// not taken from the product): rowid, kind, id, text.
+    static let documents = """
+        SELECT rowid * 4 AS rowid, 'annotation' AS kind, annotation AS id, exact || coalesce(char(10) || comment, '') AS body FROM annotations
+        UNION ALL SELECT rowid * 4 + 1, 'note', note, body FROM notes WHERE deleted = 0
+        UNION ALL SELECT rowid * 4 + 2, 'revision', sha256, text FROM article_revisions
+        UNION ALL SELECT rowid * 4 + 3, 'fact', fact, subject || ' ' || predicate || ' ' || object || coalesce(' ' || when_text, '')
+            || coalesce(' ' || where_text, '') || char(10) || exact FROM facts WHERE retracted = 0
+        """
+
+    /// nil when the index holds exactly the terms (each occurrence: term, document, offset) of
+    /// `documents`, and FTS5's own `integrity-check` passes; else what differs. The reference is a
+    /// contentful index built here from `documents` (a write: its own transaction, rolled back).
     static func searchIntegrity(_ r: Replica) throws -> String? {
         do {
-            try r.store.pool.writeWithoutTransaction { db in
+            return try r.store.pool.writeWithoutTransaction { db in
+                var found: String?
                 try db.inTransaction {
                     try db.execute(sql: "INSERT INTO search(search) VALUES ('integrity-check')")
+                    try db.execute(sql: """
+                        CREATE VIRTUAL TABLE temp.search_reference USING fts5(body, tokenize = 'unicode61 remove_diacritics 2');
+                        INSERT INTO temp.search_reference(rowid, body) SELECT rowid, body FROM (\(documents));
+                        CREATE VIRTUAL TABLE temp.search_terms USING fts5vocab(main, search, instance);
+                        CREATE VIRTUAL TABLE temp.reference_terms USING fts5vocab(temp, search_reference, instance);
+                        """)
+                    let query = "SELECT term, doc, offset FROM temp.search_terms EXCEPT SELECT term, doc, offset FROM temp.reference_terms"
+                    let extra = try Row.fetchAll(db, sql: query + " LIMIT 5")
+                    let missing = try Row.fetchAll(db, sql: "SELECT term, doc, offset FROM temp.reference_terms EXCEPT SELECT term, doc, offset FROM temp.search_terms LIMIT 5")
+                    let docs = try Int.fetchOne(db, sql: "SELECT count(*) FROM search_docsize") ?? 0
+                    let expected = try Int.fetchOne(db, sql: "SELECT count(*) FROM (\(documents))") ?? 0
+                    if !extra.isEmpty || !missing.isEmpty || docs != expected {
+                        let strays = try Row.fetchAll(db, sql: "SELECT s.id FROM search_docsize s WHERE s.id NOT IN (SELECT rowid FROM (\(documents))) LIMIT 5")
+                        let absent = try Row.fetchAll(db, sql: "SELECT rowid FROM (\(documents)) WHERE rowid NOT IN (SELECT id FROM search_docsize) LIMIT 5")
+                        found = "index terms not in the texts: \(extra); texts' terms not in the index: \(missing); documents \(docs), expected \(expected); held but not expected: \(strays); expected but not held: \(absent)"
+                    }
                     return .rollback
                 }
+                return found
             }
-            return nil
         } catch {
             return "\(error)"
         }

@@ -25,7 +25,8 @@ import Testing
         #expect(try rows(r, "SELECT body FROM live_notes") == [[.text("Exercises in September 2021.")]])
         #expect(try rows(r, "PRAGMA table_info(notes)").count > 5)
         #expect(try rows(r, "SELECT type FROM event_log ORDER BY pos") == [[.text("ArticleIngested")], [.text("NoteAdded")]])
-        #expect(try rows(r, "SELECT kind FROM search WHERE search MATCH 'september' ORDER BY kind").count == 2)
+        // The index holds no text: its rowid names the row (× 4 + 1 a note, × 4 + 2 a revision).
+        #expect(try rows(r, "SELECT rowid % 4 FROM search WHERE search MATCH 'september' ORDER BY 1") == [[.int(1)], [.int(2)]])
     }
 
     @Test(arguments: [

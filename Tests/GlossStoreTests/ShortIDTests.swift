@@ -40,7 +40,7 @@ import Testing
             (ObjectTables.rangeSQL, ["abc", "abd", 5], "annotations_id"),
             ("SELECT \(ObjectTables.kindSQL(of: "?1"))", ["abc"], "notes_id"),
             (ObjectTables.rangeSQL, ["abc", "abd", 5], "notes_id"),
-            ("SELECT kind FROM search s JOIN notes n ON \(ShortID.equals("n.note", "s.id"))", [], "notes_id"),
+            ("SELECT s.rowid, \(SearchHit.article) \(SearchHit.matches)", ["x"], "INTEGER PRIMARY KEY"),
             ("SELECT \(ObjectTables.kindSQL(of: "?1"))", ["abc"], "candidates_id"),
             (ObjectTables.rangeSQL, ["abc", "abd", 5], "candidates_id"),
             ("SELECT on_kind FROM live_notes", [], "candidates_id"),

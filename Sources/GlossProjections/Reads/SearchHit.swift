@@ -28,25 +28,25 @@ public struct SearchHit: Sendable {
         Set(try String.fetchAll(db, sql: "SELECT DISTINCT \(article) \(matches) AND \(article) IS NOT NULL", arguments: [query(words)]))
     }
 
-    /// A match's article, and the matches with what they are on (one `?`: the query).
+    /// A match's article, and the matches with what they are on (one `?`: the query). The index
+    /// holds no text: its rowid names the row (`SearchIndex.sources`).
     static let article = "coalesce(r.article, n.on_id, f.article, a.article)"
     static let matches = """
         FROM search s
-        LEFT JOIN article_revisions r ON s.kind = 'revision' AND r.sha256 = s.id
-        LEFT JOIN notes n ON s.kind = 'note' AND \(ShortID.equals("n.note", "s.id"))
-        LEFT JOIN facts f ON s.kind = 'fact' AND f.fact = s.id
-        LEFT JOIN annotations a ON s.kind = 'annotation' AND \(ShortID.equals("a.annotation", "s.id"))
+        LEFT JOIN article_revisions r ON s.rowid % 4 = 2 AND r.rowid = s.rowid / 4
+        LEFT JOIN notes n ON s.rowid % 4 = 1 AND n.rowid = s.rowid / 4
+        LEFT JOIN facts f ON s.rowid % 4 = 3 AND f.rowid = s.rowid / 4
+        LEFT JOIN annotations a ON s.rowid % 4 = 0 AND a.rowid = s.rowid / 4
         WHERE search MATCH ?
         """
 
     public static func matching(words: [String], limit: Int, _ db: Database) throws -> [SearchHit] {
         let query = query(words)
-        let rows = try Row.fetchAll(db, sql: "SELECT s.rowid, s.kind, s.id, \(article) AS article \(matches) ORDER BY rank LIMIT ?",
-                                    arguments: [query, limit])
+        let rows = try Row.fetchAll(db, sql: "SELECT s.rowid, \(article) AS article \(matches) ORDER BY rank LIMIT ?", arguments: [query, limit])
         let phrases = words.map(SearchSnippet.tokens(of:)).filter { !$0.isEmpty }
-        return try rows.map { row in
-            let body = try String.fetchOne(db, sql: "SELECT body FROM search WHERE rowid = ?", arguments: [row[0] as Int64]) ?? ""
-            return SearchHit(kind: row[1], id: row[2], article: row[3], snippet: SearchSnippet.cut(body, phrases: phrases))
+        return try rows.compactMap { row in
+            guard let doc = try SearchIndex.document(row[0], db) else { return nil }
+            return SearchHit(kind: doc.kind, id: doc.id, article: row[1], snippet: SearchSnippet.cut(doc.text ?? "", phrases: phrases))
         }
     }
 }
