@@ -361,10 +361,11 @@ public final class HubStore: WriteThrough, @unchecked Sendable {
 
     /// Marks a row whose table the full-text index reads stale (Protocol/04 §Full-text index), with
     /// the text the index holds for it: the index is each cache's own, so rows a catch-up changes
-    /// are reindexed. Before the row changes.
+    /// are reindexed. Before the row changes (and again after it is written). By the table's key:
+    /// `notes` and `annotations` are keyed by position (the hub's, which every cache shares) — a
+    /// lookup by id with the key's value marked nothing, and their caught-up rows went unindexed.
     private func markSearch(_ t: HubTable, _ key: [RowValue], _ db: Database) throws {
-        guard key.count == 1, let s = SearchIndex.sources.first(where: { $0.table == t.name }),
-              let sql = SearchIndex.markSQL(t.name, where: "t.\(s.id) = ?") else { return }
+        guard key.count == 1, let sql = SearchIndex.markSQL(t.name, where: "t.\(HubSchema.quote(t.columns[t.key[0]].name)) = ?") else { return }
         try db.cachedStatement(sql: sql).execute(arguments: [HubSchema.databaseValue(key[0])])
     }
 
