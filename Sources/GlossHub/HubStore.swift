@@ -369,14 +369,16 @@ public final class HubStore: WriteThrough, @unchecked Sendable {
         try db.cachedStatement(sql: sql).execute(arguments: [HubSchema.databaseValue(key[0])])
     }
 
-    func applyRaw(_ changes: [(table: Int, deletes: [[RowValue]], inserts: [[RowValue]])], _ db: Database) throws {
+    /// `reindex`: mark the rows the full-text index reads (not during a bootstrap, which reindexes
+    /// everything once the tables are copied).
+    func applyRaw(_ changes: [(table: Int, deletes: [[RowValue]], inserts: [[RowValue]])], reindex: Bool = true, _ db: Database) throws {
         for c in changes {
             let t = schema.tables[c.table]
             let keyCols = t.key.map { HubSchema.quote(t.columns[$0].name) }
             let inserted = Set(c.inserts.map { t.keyOf($0) })
             let del = try db.cachedStatement(sql: "DELETE FROM \(HubSchema.quote(t.name)) WHERE \(keyCols.map { "\($0) = ?" }.joined(separator: " AND "))")
             for k in c.deletes where !inserted.contains(k) {
-                try markSearch(t, k, db)
+                if reindex { try markSearch(t, k, db) }
                 try del.execute(arguments: StatementArguments(k.map(HubSchema.databaseValue)))
             }
             let cols = t.columns.map { HubSchema.quote($0.name) }
@@ -388,9 +390,9 @@ public final class HubStore: WriteThrough, @unchecked Sendable {
                 """)
             for row in c.inserts {
                 if t.name == "meta", case .text(let k) = row[0], HubSchema.localMetaKeys.contains(k) { continue }
-                try markSearch(t, t.keyOf(row), db)
+                if reindex { try markSearch(t, t.keyOf(row), db) }
                 try upsert.execute(arguments: StatementArguments(row.map(HubSchema.databaseValue)))
-                try markSearch(t, t.keyOf(row), db)
+                if reindex { try markSearch(t, t.keyOf(row), db) }
             }
         }
     }
@@ -435,7 +437,7 @@ public final class HubStore: WriteThrough, @unchecked Sendable {
                 } else {
                     try db.execute(sql: "DELETE FROM \(HubSchema.quote(t.name))")
                 }
-                try HubStore.copy(t, from: snapshot) { rows in try applyRaw([(byName[t.name]!, [], rows)], db) }
+                try HubStore.copy(t, from: snapshot) { rows in try applyRaw([(byName[t.name]!, [], rows)], reindex: false, db) }
             }
             if own != nil { try snapshot.query("COMMIT") }
             // The full-text index is this cache's own: rebuilt from the copied rows.

@@ -91,16 +91,26 @@ public enum SearchIndex {
     static func markAnnotation(_ a: String, _ db: Database) throws { try mark("annotations", ObjectTables.atEvent("annotations", "?"), db) { $0.add(Registers.idBytes(a)) } }
 
     /// Marks every row stale (a table rewritten whole, as a hub cache's bootstrap does): the index
-    /// is emptied first, so no old text is needed.
+    /// is emptied first, so no old text is kept (none is needed, and copying every text into the
+    /// temporary table would double a bootstrap's reads).
     public static func markAll(_ db: Database) throws {
         try db.execute(sql: "INSERT INTO search(search) VALUES ('delete-all'); DELETE FROM temp.search_dirty")
-        for s in sources { try db.execute(sql: markSQL(s.table, where: "1")!) }
+        for s in sources { try db.execute(sql: "INSERT INTO temp.search_dirty(rowid) SELECT rowid * 4 + \(s.k) FROM \(s.table)") }
     }
 
-    /// The kind, id and indexed text of the row an index rowid names (nil: no such row).
+    /// `LEFT JOIN`s of each source table (aliased as given) to the index row `s`, by rowid.
+    static func joins(_ aliases: [String: String]) -> String {
+        sources.map { src in
+            let t = aliases[src.table]!
+            return "LEFT JOIN \(src.table) \(t) ON s.rowid % 4 = \(src.k) AND \(t).rowid = s.rowid / 4"
+        }.joined(separator: "\n")
+    }
+
+    /// The kind, id and indexed text of the row an index rowid names (nil: no such row, as for a
+    /// rowid some other writer put in the index).
     public static func document(_ rowid: Int64, _ db: Database) throws -> (kind: String, id: String, text: String?)? {
-        let s = sources[Int(((rowid % 4) + 4) % 4)]
-        return try Row.fetchOne(db, sql: "SELECT t.\(s.id), \(s.text) FROM \(s.table) t WHERE t.rowid = ?", arguments: [(rowid - Int64(s.k)) / 4])
+        let s = sources[Int(rowid & 3)]
+        return try Row.fetchOne(db, sql: "SELECT t.\(s.id), \(s.text) FROM \(s.table) t WHERE t.rowid = ?", arguments: [rowid >> 2])
             .map { (s.kind, $0[0], $0[1]) }
     }
 

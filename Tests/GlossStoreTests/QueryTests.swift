@@ -112,4 +112,20 @@ import Testing
         // Quotes and FTS syntax in the input are words, not operators.
         #expect(try r.search("\"September\" OR NEAR(").isEmpty)
     }
+
+    /// The index holds no text: a hit is read from the row its rowid names. Index rows that name
+    /// no row (written by another tool: a rowid past every table's, a negative one, one of each
+    /// kind) are no hits, and no search traps on them.
+    @Test func indexRowsNamingNoRowAreNotHits() throws {
+        let (r, tmp) = try replica()
+        defer { tmp.remove() }
+        let before = try r.search("September").map { "\($0.kind) \($0.id)" }.sorted()
+        try r.store.pool.write { db in
+            for rowid: Int64 in [-1, -4, -7, 4_000_000, 4_000_001, 4_000_002, 4_000_003, Int64.max, Int64.min + 1] {
+                try db.execute(sql: "INSERT INTO search(rowid, body) VALUES (?, 'September ghost')", arguments: [rowid])
+            }
+        }
+        #expect(try r.search("September").map { "\($0.kind) \($0.id)" }.sorted() == before)
+        #expect(try r.search("ghost").isEmpty)
+    }
 }

@@ -33,10 +33,7 @@ public struct SearchHit: Sendable {
     static let article = "coalesce(r.article, n.on_id, f.article, a.article)"
     static let matches = """
         FROM search s
-        LEFT JOIN article_revisions r ON s.rowid % 4 = 2 AND r.rowid = s.rowid / 4
-        LEFT JOIN notes n ON s.rowid % 4 = 1 AND n.rowid = s.rowid / 4
-        LEFT JOIN facts f ON s.rowid % 4 = 3 AND f.rowid = s.rowid / 4
-        LEFT JOIN annotations a ON s.rowid % 4 = 0 AND a.rowid = s.rowid / 4
+        \(SearchIndex.joins(["article_revisions": "r", "notes": "n", "facts": "f", "annotations": "a"]))
         WHERE search MATCH ?
         """
 
