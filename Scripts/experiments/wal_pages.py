@@ -20,12 +20,14 @@ Prints the frames, commits, and per table the old and new page writes, most old 
 import collections
 import os
 import shutil
+import signal
 import sqlite3
 import struct
 import subprocess
 import sys
 import tempfile
 
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # (`| head` ends the listing quietly)
 gloss, bundle = sys.argv[1], sys.argv[2]
 work = sys.argv[3] if len(sys.argv) > 3 else tempfile.mkdtemp(prefix="wal-pages-")
 replica = os.path.join(work, "r")
