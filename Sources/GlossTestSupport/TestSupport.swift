@@ -1,6 +1,7 @@
 import Foundation
 import GlossEngine
 import GlossModel
+import GRDB
 
 /// A fresh temporary folder, removed by `remove()`.
 public struct TempDir: Sendable {
@@ -20,6 +21,16 @@ public var memoryTempBase: URL? {
     guard ProcessInfo.processInfo.environment["GLOSS_TEST_DISK"] != "1" else { return nil }
     let shm = URL(fileURLWithPath: "/dev/shm")
     return FileManager.default.isWritableFile(atPath: shm.path) ? shm : nil
+}
+
+/// A connection to a replica's database from beside gloss, as another SQLite tool opens it: it
+/// waits for gloss's writer and its quiet-time upkeep (`Checkpointer`: the search index's merges run
+/// in a write transaction of their own) instead of failing at once with "database is locked" (GRDB's
+/// default; seen in CI as two tests failing when a merge held the lock).
+public func sideConnection(_ path: String) throws -> DatabaseQueue {
+    var config = Configuration()
+    config.busyMode = .timeout(30)
+    return try DatabaseQueue(path: path, configuration: config)
 }
 
 /// A wall clock tests control: starts at `start` and advances by `step` ms per reading.

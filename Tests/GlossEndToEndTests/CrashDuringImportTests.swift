@@ -100,7 +100,7 @@ import Glibc
             let delay = full * (Double(round % 4) + Double.random(in: 0.2...0.8, using: &rng)) / 4
             if try Self.importKilled(after: delay, dir: dir, bundle: bundle) { killed += 1 }
             // What the kill left, read before anything opens the replica.
-            let left = try DatabaseQueue(path: dir.appendingPathComponent(".gloss/replica.db").path)
+            let left = try sideConnection(dir.appendingPathComponent(".gloss/replica.db").path)
             if try left.read({ try Bool.fetchOne($0, sql: "SELECT 1 FROM meta WHERE key = 'projections_stale'") }) == true { staleAtKill += 1 }
             try left.close()
             // The replica opens (rebuilding a stale mark) and its projections are a replay of its log.

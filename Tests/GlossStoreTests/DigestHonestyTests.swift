@@ -40,7 +40,7 @@ import Testing
     /// back in the same transaction. `delete`: remove the row instead of changing a value.
     /// Returns a description of the change, or nil when the table has no row.
     static func tamper(_ path: String, table: String, delete: Bool) throws -> String? {
-        let q = try DatabaseQueue(path: path)
+        let q = try sideConnection(path)
         defer { try? q.close() }
         return try q.write { db -> String? in
             let triggers = try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", arguments: [table])
@@ -88,7 +88,7 @@ import Testing
         func recomputed() throws -> String { try r.store.read { try GlossProjector().recomputedDigest($0) } }
         func spec() throws -> String { try r.store.read { try ProjectionSnapshot.specDigest($0) } }
         func write(_ sql: String) throws {
-            let q = try DatabaseQueue(path: path)
+            let q = try sideConnection(path)
             try q.write { try $0.execute(sql: sql) }
             try q.close()
         }

@@ -32,7 +32,7 @@ import Testing
         let digest = try r.digest()
         let pos = Int64(2 * batch + 5)
 
-        let side = try DatabaseQueue(path: r.store.path)
+        let side = try sideConnection(r.store.path)
         let envelope = try side.read { db in try Data.fetchOne(db, sql: "SELECT envelope FROM events WHERE pos = ?", arguments: [pos]) }
         let original = try #require(envelope)
         try side.write { db in try db.execute(sql: "UPDATE events SET envelope = x'a1ff' WHERE pos = ?", arguments: [pos]) }
