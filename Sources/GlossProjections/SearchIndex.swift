@@ -47,7 +47,8 @@ public enum SearchIndex {
             """),
     ]
 
-    static let annotationK = Int64(sources.first { $0.table == "annotations" }!.k)
+    /// `k` of each indexed table.
+    static let k = Dictionary(uniqueKeysWithValues: sources.map { ($0.table, Int64($0.k)) })
 
     static let schema = "CREATE TEMP TABLE IF NOT EXISTS search_dirty(rowid INTEGER PRIMARY KEY, old TEXT)"
     static let tableSQL = """
@@ -90,10 +91,11 @@ public enum SearchIndex {
     static func markNote(_ note: String, _ db: Database) throws { try mark("notes", ObjectTables.atEvent("notes", "?"), db) { $0.add(Registers.idBytes(note)) } }
     static func markRevision(_ sha: String, _ db: Database) throws { try mark("article_revisions", "t.sha256 = ?", db) { $0.add(sha) } }
     static func markFact(_ fact: String, _ db: Database) throws { try mark("facts", "t.fact = ?", db) { $0.add(fact) } }
-    /// Marks the row an annotation's event just inserted at its log position: the index holds no
-    /// text for it (the position is new), so there is nothing to keep and no row to read.
-    static func markNewAnnotation(at position: Int64, _ db: Database) throws {
-        try db.run("INSERT OR IGNORE INTO temp.search_dirty(rowid) VALUES (?)") { $0.add(position * 4 + annotationK) }
+    /// Marks the row an event just inserted into `table` (stored by position: `notes`,
+    /// `annotations`) at its log position: the index holds no text for it (the position is new), so
+    /// there is nothing to keep and no row to read.
+    static func markNew(_ table: String, at position: Int64, _ db: Database) throws {
+        try db.run("INSERT OR IGNORE INTO temp.search_dirty(rowid) VALUES (?)") { $0.add(position * 4 + k[table]!) }
     }
 
     /// Marks every row stale (a table rewritten whole, as a hub cache's bootstrap does): the index
