@@ -585,7 +585,7 @@ public struct GlossProjector: Projector {
     /// True when every listed event exists and happened before `e`.
     func allInCausalPast(_ ids: [String], of e: AppliedEvent, store: ReplicaStore, _ db: Database) throws -> Bool {
         for id in ids {
-            guard let b = Hex.decode(id), let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT feed, seq FROM events WHERE id = ?"), arguments: [Data(b)]),
+            guard let b = Hex.decode(id), let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT feed, seq FROM events WHERE \(ShortID.equals("id", "?1"))"), arguments: [Data(b)]),
                   try happenedBefore(feedA: row[0], seqA: UInt64(row[1] as Int64), e, store: store, db) else { return false }
         }
         return true
@@ -645,7 +645,7 @@ public struct GlossProjector: Projector {
     /// their first eight digits only).
     static func originSQL(table: String, key: String) -> String {
         let match = ObjectTables.storedByPosition[table].map { "t.\($0) = ev.pos" } ?? "t.\(key) = ?2"
-        return "SELECT ev.feed, ev.seq, ev.pos FROM events ev JOIN \(table) t ON \(match) WHERE ev.id = ?1"
+        return "SELECT ev.feed, ev.seq, ev.pos FROM events ev JOIN \(table) t ON \(match) WHERE \(ShortID.equals("ev.id", "?1"))"
     }
 
     /// True when event (`feedA`, `seqA`) happened before `e` (memoized by the apply window).

@@ -174,7 +174,11 @@ struct Registers {
     /// SQL for the log position of the event whose id (as bytes: `idBytes`) is bound to
     /// `parameter`: rows stored by their event's position (`note_revisions`, and `notes` and
     /// `annotations` by `note_pos`, `annotation_pos`) are found through it.
-    static func eventPos(_ parameter: String) -> String { "(SELECT pos FROM events WHERE id = \(parameter))" }
+    static func eventPos(_ parameter: String) -> String {
+        // The parameter is named once (callers pass `?` as well as `?N`); the one-row subquery is
+        // flattened, so the lookup goes through `events_id`.
+        "(SELECT e.pos FROM (SELECT \(parameter) AS v) p JOIN events e ON \(ShortID.equals("e.id", "p.v")))"
+    }
 
     /// A write from the current row of a statement selecting `columns`.
     static func write(columns c: SQLColumns) -> Write {

@@ -192,9 +192,10 @@ public enum RawReplay {
         defer { sqlite3_close_v2(dst) }
         try exec(dst, "PRAGMA journal_mode = WAL; PRAGMA synchronous = \(synchronous); PRAGMA cache_size = -16384")
         try exec(dst, """
-            CREATE TABLE IF NOT EXISTS events(pos INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, feed INTEGER NOT NULL, seq INTEGER NOT NULL,
+            CREATE TABLE IF NOT EXISTS events(pos INTEGER PRIMARY KEY, id BLOB NOT NULL, feed INTEGER NOT NULL, seq INTEGER NOT NULL,
               time INTEGER NOT NULL, type TEXT NOT NULL, author TEXT NOT NULL, envelope BLOB NOT NULL, payload BLOB, UNIQUE(feed, seq));
             CREATE INDEX IF NOT EXISTS events_time ON events(time);
+            CREATE INDEX IF NOT EXISTS events_id ON events(\(ShortID.key("id")));
             """)
         var stmt: OpaquePointer?
         guard sqlite3_prepare_v2(dst, "INSERT INTO events(id, feed, seq, time, type, author, envelope, payload) VALUES (randomblob(32), 1, ?, ?, 'NoteEdited', 'bench', zeroblob(330), zeroblob(160))", -1, &stmt, nil) == SQLITE_OK else { throw failure(dst, "prepare") }

@@ -256,7 +256,7 @@ extension ReplicaStore {
     func head(_ replica: ReplicaID, _ s: inout ApplyState, _ db: Database) throws -> FeedHead {
         if let h = s.heads[replica] { return h }
         let row = try Row.fetchOne(try db.cachedStatement(sql: """
-            SELECT f.feed, f.head_seq, f.head_id, f.state, f.fork_seq, e.time FROM feeds f LEFT JOIN events e ON e.id = f.head_id WHERE f.replica = ?
+            SELECT f.feed, f.head_seq, f.head_id, f.state, f.fork_seq, e.time FROM feeds f LEFT JOIN events e ON \(ShortID.equals("e.id", "f.head_id")) WHERE f.replica = ?
             """), arguments: [Data(replica.raw.bytes)])
         let h = row.map { row in
             FeedHead(feed: row[0], seq: UInt64(row[1] as Int64),
@@ -440,7 +440,7 @@ extension ReplicaStore {
     /// envelope's hash (Protocol/05-bundle.md §Reading); the projections are then rebuilt.
     private func restorePayloadIfMissing(_ e: SignedEvent, held payloadMissing: Bool, s: inout ApplyState, _ db: Database) throws -> ApplyOutcome {
         guard payloadMissing, let p = e.payload, e.envelope.matches(payload: p), try !isRedacted(e.id, db) else { return .duplicate }
-        try db.run("UPDATE events SET payload = ? WHERE id = ?") { b in b.add(p); b.add(e.id.raw.bytes) }
+        try db.run("UPDATE events SET payload = ?1 WHERE \(ShortID.equals("id", "?2"))") { b in b.add(p); b.add(e.id.raw.bytes) }
         s.needsRebuild = true
         return .restored
     }

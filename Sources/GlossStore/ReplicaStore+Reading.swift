@@ -49,7 +49,7 @@ extension ReplicaStore {
     }
 
     public func event(_ id: EventID, _ db: Database) throws -> StoredEvent? {
-        try Row.fetchOne(try db.cachedStatement(sql: "SELECT \(ReplicaStore.eventColumns) FROM events WHERE id = ?"), arguments: [Data(id.raw.bytes)])
+        try Row.fetchOne(try db.cachedStatement(sql: "SELECT \(ReplicaStore.eventColumns) FROM events WHERE \(ShortID.equals("id", "?1"))"), arguments: [Data(id.raw.bytes)])
             .map(ReplicaStore.storedEvent)
     }
 
@@ -69,7 +69,7 @@ extension ReplicaStore {
     /// Event ids starting with `prefix` (at most `limit`).
     public func eventIDs(prefix: String, limit: Int = 10, _ db: Database) throws -> [EventID] {
         guard let (lo, hi) = ReplicaStore.blobRange(hexPrefix: prefix) else { return [] }
-        return try Data.fetchAll(db, sql: "SELECT id FROM events WHERE id BETWEEN ? AND ? LIMIT ?", arguments: [lo, hi, limit])
+        return try Data.fetchAll(db, sql: "SELECT id FROM events WHERE \(ShortID.key("id")) BETWEEN \(ShortID.key("?1")) AND \(ShortID.key("?2")) AND id BETWEEN ?1 AND ?2 LIMIT ?3", arguments: [lo, hi, limit])
             .compactMap { Bytes32(exactly: Array($0)).map(EventID.init) }
     }
 
@@ -148,7 +148,7 @@ extension ReplicaStore {
     /// The event with this id, from the log or, when its feed was frozen since, from the fork
     /// evidence; nil when neither holds it (or it no longer decodes).
     public func heldOrEvidence(id: EventID, _ db: Database) throws -> SignedEvent? {
-        let byID = try db.cachedStatement(sql: "SELECT envelope, payload FROM events WHERE id = ?1 UNION ALL SELECT envelope, payload FROM forks WHERE id = ?1 LIMIT 1")
+        let byID = try db.cachedStatement(sql: "SELECT envelope, payload FROM events WHERE \(ShortID.equals("id", "?1")) UNION ALL SELECT envelope, payload FROM forks WHERE id = ?1 LIMIT 1")
         guard let row = try Row.fetchOne(byID, arguments: [Data(id.raw.bytes)]),
               let env = try? EventEnvelope(decoding: Array(row[0] as Data)) else { return nil }
         return SignedEvent(envelope: env, payload: (row[1] as Data?).map { Array($0) })

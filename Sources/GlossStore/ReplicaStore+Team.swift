@@ -382,7 +382,7 @@ extension ReplicaStore {
 
     /// Event `id` when the log holds it.
     func loggedEvent(_ id: Bytes32, _ db: Database) throws -> HeldEvent? {
-        guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT f.replica, e.seq, e.type, e.author FROM events e JOIN feeds f ON f.feed = e.feed WHERE e.id = ?"),
+        guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT f.replica, e.seq, e.type, e.author FROM events e JOIN feeds f ON f.feed = e.feed WHERE \(ShortID.equals("e.id", "?1"))"),
                                          arguments: [Data(id.bytes)]),
               let replica = Bytes32(exactly: Array(row[0] as Data)).map(ReplicaID.init) else { return nil }
         return HeldEvent(replica: replica, seq: UInt64(row[1] as Int64), type: row[2], author: row[3])

@@ -252,6 +252,38 @@ public final class ReplicaStore: Sendable {
                 CREATE INDEX forks_wait_event ON forks(wait_id) WHERE wait_id IS NOT NULL;
                 """)
         }
+        m.registerMigration("v9-events-short-id") { db in
+            // `events.id` indexed by its first eight bytes (`ShortID`), not whole and UNIQUE: ids are
+            // SHA-256 hashes, so each window's new events landed on random pages of a 32-byte-key
+            // index — every page of it, rewritten window after window (10,600 of the 129,000 pages
+            // a 100,000-event import wrote). Uniqueness needs no index of its own: an id is the hash
+            // of an envelope naming its (replica, seq), which `UNIQUE(feed, seq)` keeps single, and
+            // a second event at a held (replica, seq) is a fork, never a second row. The table is
+            // copied (SQLite cannot drop a constraint in place); the `event_log` view names it and
+            // is left as it is (`legacy_alter_table`: the rename does not re-check views).
+            try db.execute(sql: """
+                PRAGMA legacy_alter_table = ON;
+                CREATE TABLE events_v9(
+                    pos INTEGER PRIMARY KEY,
+                    id BLOB NOT NULL,
+                    feed INTEGER NOT NULL REFERENCES feeds(feed),
+                    seq INTEGER NOT NULL,
+                    time INTEGER NOT NULL,
+                    type TEXT NOT NULL,
+                    author TEXT NOT NULL,
+                    envelope BLOB NOT NULL,
+                    payload BLOB,
+                    UNIQUE(feed, seq)
+                );
+                INSERT INTO events_v9(pos, id, feed, seq, time, type, author, envelope, payload)
+                    SELECT pos, id, feed, seq, time, type, author, envelope, payload FROM events ORDER BY pos;
+                DROP TABLE events;
+                ALTER TABLE events_v9 RENAME TO events;
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX events_time ON events(time);
+                CREATE INDEX events_id ON events(\(ShortID.key("id")));
+                """)
+        }
         return m
     }
 

@@ -1,8 +1,10 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import GlossEngine
 import GlossModel
 @testable import GlossProjections
+@testable import GlossStore
 import GlossTestSupport
 import Testing
 
@@ -152,5 +154,110 @@ import Testing
         for id in ids.dropFirst().prefix(3) {
             #expect(try r.store.read { db in try CandidateRecord.fetch(id, db)?.candidate } == id)
         }
+    }
+}
+
+/// The log is read by event id through `events_id` (its first eight bytes, migration
+/// `v9-events-short-id`): every statement the writer prepared while a rich multi-replica history
+/// was applied (bundles, conflicts, redactions, anchors, facts) is checked by SQLite's own count of
+/// the steps it spent in full table scans — the oracle is SQLite's, not a list of the statements
+/// this code thinks it has. A lookup by id written as `id = ?` scans the log once per run.
+@Suite struct EventIDIndexTests {
+    @Test func noStatementOfTheApplyPathScansTheLog() throws {
+        let seed = Equivalence.seeds("event-id-index", count: 1)[0]
+        let sim = try Simulation(replicas: 3, seed: seed, label: "event-id", deterministicKeys: true, tmpBase: memoryTempBase)
+        _ = try sim.richHistory(steps: 120)
+        try sim.exchangeAll()
+        for r in sim.replicas {
+            let events = try r.status().events
+            try #require(events > 100, "seed \(seed): the history holds \(events) events")
+            let scans: [(sql: String, steps: Int32)] = try r.store.write { db in
+                var out: [(String, Int32)] = []
+                var s = sqlite3_next_stmt(db.sqliteConnection, nil)
+                while let stmt = s {
+                    let steps = sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0)
+                    if steps > 0, let text = sqlite3_sql(stmt) { out.append((String(cString: text), steps)) }
+                    s = sqlite3_next_stmt(db.sqliteConnection, stmt)
+                }
+                return out
+            }
+            let logScans = scans.filter { $0.sql.range(of: #"(FROM|JOIN|UPDATE) events\b"#, options: .regularExpression) != nil }
+            #expect(logScans.isEmpty, "seed \(seed): statements that scanned the log (\(events) events): \(logScans)")
+            // The oracle sees the statements: the writer's cache holds lookups of the log by id.
+            let cached: Int = try r.store.write { db in
+                var n = 0
+                var s = sqlite3_next_stmt(db.sqliteConnection, nil)
+                while let stmt = s {
+                    if let text = sqlite3_sql(stmt), String(cString: text).contains("events e ON substr(e.id, 1, 8)") { n += 1 }
+                    s = sqlite3_next_stmt(db.sqliteConnection, stmt)
+                }
+                return n
+            }
+            #expect(cached > 0, "seed \(seed): no statement looking the log up by id was seen")
+            print("[event-id] seed \(seed): \(scans.count) statements scanned a table (none the log), \(cached) lookups by id seen")
+        }
+    }
+
+    /// A replica of the earlier layout (`events.id` whole and UNIQUE, the `event_log` view naming the
+    /// table) opens into the short index: the same events in the same order, the same projections
+    /// (rebuilt from the copied log: a lost or reordered event would change the digest), the view
+    /// readable, the database sound, and the replica writes on.
+    @Test func aLogOfTheEarlierLayoutMovesToTheShortIndex() throws {
+        let seed = Equivalence.seeds("event-id-migration", count: 1)[0]
+        let sim = try Simulation(replicas: 2, seed: seed, label: "event-id-v9", deterministicKeys: true, tmpBase: memoryTempBase)
+        _ = try sim.richHistory(steps: 60)
+        try sim.exchangeAll()
+        let r = sim.replicas[0]
+        let digest = try r.digest()
+        let ids = try r.store.read { try Data.fetchAll($0, sql: "SELECT id FROM events ORDER BY pos") }
+        let tmp = TempDir("gloss-v9", in: memoryTempBase)
+        defer { tmp.remove() }
+        let folder = tmp.sub("earlier")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent(".gloss"), withIntermediateDirectories: true)
+        for name in ["replica.key"] {
+            try FileManager.default.copyItem(at: r.folder.appendingPathComponent(".gloss/\(name)"), to: folder.appendingPathComponent(".gloss/\(name)"))
+        }
+        let path = folder.appendingPathComponent(".gloss/replica.db").path
+        do {
+            // The store as migrations v1 … v8 left it, holding this replica's log (every store table
+            // copied row for row), and the view the projections put on the log.
+            let q = try sideConnection(path)
+            try ReplicaStore.migrator.migrate(q, upTo: "v8-waits-for-events")
+            try q.writeWithoutTransaction { db in
+                try db.execute(sql: "ATTACH DATABASE ? AS a", arguments: [r.store.path])
+                let tables = try String.fetchAll(db, sql: "SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'grdb_migrations'")
+                try db.inTransaction {
+                    for t in tables { try db.execute(sql: "INSERT INTO main.\"\(t)\" SELECT * FROM a.\"\(t)\"") }
+                    try db.execute(sql: "DELETE FROM main.meta WHERE key = 'projection_version'")
+                    let view = try #require(try String.fetchOne(db, sql: "SELECT sql FROM a.sqlite_master WHERE name = 'event_log'"))
+                    try db.execute(sql: view)
+                    return .commit
+                }
+                try db.execute(sql: "DETACH DATABASE a")
+            }
+            let unique = try q.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM pragma_index_list('events') WHERE origin = 'u'") }
+            #expect(unique == 2, "the earlier layout has UNIQUE(id) and UNIQUE(feed, seq)")
+            try q.close()
+        }
+        let moved = try Replica.open(at: folder)
+        defer { try? moved.close() }
+        #expect(try moved.store.read { try Data.fetchAll($0, sql: "SELECT id FROM events ORDER BY pos") } == ids)
+        #expect(try moved.digest() == digest, "seed \(seed): the projections replayed from the moved log differ")
+        #expect(try moved.digest(recompute: true) == digest)
+        try moved.store.read { db in
+            let indexes = try Row.fetchAll(db, sql: "SELECT name, origin FROM pragma_index_list('events')").map { ($0[0] as String, $0[1] as String) }
+            #expect(indexes.contains { $0.0 == "events_id" } && indexes.filter { $0.1 == "u" }.count == 1, "\(indexes)")
+            #expect(try String.fetchAll(db, sql: "PRAGMA integrity_check") == ["ok"])
+            #expect(try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").isEmpty)
+            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM event_log") == ids.count)
+        }
+        #expect(try moved.verify().faults.isEmpty)
+        // It writes on, and a lookup by id finds what it wrote.
+        let article = try #require(try moved.store.read { try String.fetchOne($0, sql: "SELECT article FROM articles ORDER BY article") })
+        let note = try moved.addNote(on: article, body: "written after the move").id
+        #expect(try moved.digest(recompute: true) == moved.digest())
+        let id = EventID(try #require(Bytes32(hex: note)))
+        #expect(try moved.store.read { try moved.store.event(id, $0) } != nil)
+        #expect(try moved.store.read { try moved.store.eventIDs(prefix: String(note.prefix(10)), $0) } == [id])
     }
 }

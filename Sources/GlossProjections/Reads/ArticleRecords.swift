@@ -1,5 +1,6 @@
 import GRDB
 import GlossModel
+import GlossStore
 
 extension ArticleReads {
     /// A revision's text with what extraction and anchoring need from its row.

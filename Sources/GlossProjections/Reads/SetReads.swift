@@ -1,5 +1,6 @@
 import GRDB
 import GlossModel
+import GlossStore
 
 /// Reads of the add-wins sets (`tags`, `links`) and of `objects` and `notes` that writers check
 /// before appending an event (DESIGN §4).
