@@ -160,7 +160,7 @@ extension GlossProjector {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """) { b in b.add(c.pos); b.add(c.id); b.add(p.article); b.add(p.revision); b.add(c.author); b.add(c.at); b.add(c.time); b.add(c.replica); b.add(s.exact); b.add(s.prefix); b.add(s.suffix); b.add(s.start); b.add(s.end); b.add(p.comment) }
             try anchorNew(c.id, kind: "annotation", article: p.article, revision: p.revision, selector: s, db)
-            try SearchIndex.markNew("annotations", at: c.pos, db)
+            try SearchIndex.markNew("annotations", rowid: c.pos, db)
         default:
             preconditionFailure("applyFacts called with \(payload)")
         }

@@ -312,7 +312,7 @@ public struct GlossProjector: Projector {
                 b.add(ctx.pos); b.add(ctx.id); b.add(p.on); b.add(ctx.author); b.add(ctx.at); b.add(p.body)
                 b.add(ctx.id); b.add(ctx.time); b.add(ctx.replica); b.add(ctx.at)
             }
-            try SearchIndex.markNew("notes", at: ctx.pos, db)
+            try SearchIndex.markNew("notes", rowid: ctx.pos, db)
             ApplyWindow.of(db)?.remember("notes", env.id.raw, ApplyWindow.Origin(feed: e.feed, seq: env.seq, pos: e.pos))
             try revision(note: ctx.id, at: e.pos, kind: "add", body: p.body, ctx, db)
             try noteWrite(ctx.id, deleted: false, value: p.body, deferred: true, e, ctx, store: store, db)
@@ -471,7 +471,8 @@ public struct GlossProjector: Projector {
                 places = excluded.places, kind = excluded.kind, previous = excluded.previous
             WHERE excluded.time < article_revisions.time OR (excluded.time = article_revisions.time AND excluded.replica < article_revisions.replica)
             """) { b in b.add(sha); b.add(article); b.add(c.id); b.add(c.author); b.add(c.time); b.add(c.replica); b.add(c.at); b.add(filename); b.add(date); b.add(dateline); b.add(placesJSON); b.add(text); b.add(kind); b.add(previous) }
-        if before == nil { try SearchIndex.markRevision(sha, db) }
+        // A new revision's row (the upsert inserted it) is marked by its rowid: nothing to read back.
+        if before == nil { try SearchIndex.markNew("article_revisions", rowid: db.lastInsertedRowID, db) }
         // The revision's article (its earliest event's): one more revision there, one less where it was.
         let now = try String.fetchOne(db.cachedStatement(sql: "SELECT article FROM article_revisions WHERE sha256 = ?"), arguments: [sha])
         if now != before {

@@ -47,8 +47,8 @@ public enum SearchIndex {
             """),
     ]
 
-    /// `k` of each indexed table.
-    static let k = Dictionary(uniqueKeysWithValues: sources.map { ($0.table, Int64($0.k)) })
+    /// The source reading `table` (nil: the index does not read it).
+    static func source(_ table: String) -> Source? { sources.first { $0.table == table } }
 
     static let schema = "CREATE TEMP TABLE IF NOT EXISTS search_dirty(rowid INTEGER PRIMARY KEY, old TEXT)"
     static let tableSQL = """
@@ -80,7 +80,7 @@ public enum SearchIndex {
     /// `t`, with the caller's parameters) stale, keeping their indexed texts: run it *before* the
     /// rows change. Nothing for a table the index does not read.
     public static func markSQL(_ table: String, where condition: String) -> String? {
-        guard let s = sources.first(where: { $0.table == table }) else { return nil }
+        guard let s = source(table) else { return nil }
         return "INSERT OR IGNORE INTO temp.search_dirty(rowid, old) SELECT t.rowid * 4 + \(s.k), \(s.text) FROM \(table) t WHERE \(condition)"
     }
 
@@ -89,13 +89,12 @@ public enum SearchIndex {
     }
 
     static func markNote(_ note: String, _ db: Database) throws { try mark("notes", ObjectTables.atEvent("notes", "?"), db) { $0.add(Registers.idBytes(note)) } }
-    static func markRevision(_ sha: String, _ db: Database) throws { try mark("article_revisions", "t.sha256 = ?", db) { $0.add(sha) } }
     static func markFact(_ fact: String, _ db: Database) throws { try mark("facts", "t.fact = ?", db) { $0.add(fact) } }
-    /// Marks the row an event just inserted into `table` (stored by position: `notes`,
-    /// `annotations`) at its log position: the index holds no text for it (the position is new), so
-    /// there is nothing to keep and no row to read.
-    static func markNew(_ table: String, at position: Int64, _ db: Database) throws {
-        try db.run("INSERT OR IGNORE INTO temp.search_dirty(rowid) VALUES (?)") { $0.add(position * 4 + k[table]!) }
+    /// Marks a row just inserted into `table` by its rowid (`notes` and `annotations`: their event's
+    /// log position): the index holds no text for a new row, so there is nothing to keep and no row
+    /// to read back.
+    static func markNew(_ table: String, rowid: Int64, _ db: Database) throws {
+        try db.run("INSERT OR IGNORE INTO temp.search_dirty(rowid) VALUES (?)") { $0.add(rowid * 4 + Int64(source(table)!.k)) }
     }
 
     /// Marks every row stale (a table rewritten whole, as a hub cache's bootstrap does): the index

@@ -191,6 +191,42 @@ import Testing
         }
     }
 
+    /// A lie in the log's short key: a row another tool wrote into `events` (a plain SQLite table)
+    /// whose id shares the first eight bytes of a real event's id, but not the rest, at a seq of its
+    /// own. Every read by id returns the real event, prefix resolution lists both only for the
+    /// shared bytes, and an edit of the note the real event created changes that note (the apply
+    /// path finds its row through the real event's position).
+    @Test func eventIdsSharingAShortKeyAreToldApartByTheWholeId() throws {
+        let tmp = TempDir("gloss-shortid", in: memoryTempBase)
+        defer { tmp.remove() }
+        let clock = MockClock(start: 1_624_800_000_000, step: 1)
+        let r = try Replica.create(in: tmp.url, analyst: "ana", key: ReplicaKey(), clock: clock.function)
+        defer { try? r.close() }
+        let article = try r.ingest(bytes: sampleArticleBytes(), filename: "a.txt").id
+        let note = try r.addNote(on: article, body: "the real note").id
+        let real = EventID(try #require(Bytes32(hex: note)))
+        var bytes = real.raw.bytes
+        for i in 8..<32 { bytes[i] = ~bytes[i] }
+        let decoy = EventID(try #require(Bytes32(exactly: bytes)))
+        try r.store.pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO events(pos, id, feed, seq, time, type, author, envelope, payload)
+                SELECT 1000000, ?, feed, 1000000, time, type, 'mallory', envelope, payload FROM events WHERE id = ?
+                """, arguments: [Data(decoy.raw.bytes), Data(real.raw.bytes)])
+        }
+        try r.store.read { (db: Database) throws in
+            #expect(try r.store.event(real, db)?.envelope.seq != 1_000_000)
+            #expect(try r.store.event(decoy, db)?.envelope.seq == r.store.event(real, db)?.envelope.seq, "the decoy row holds a copy of the real envelope")
+            #expect(try Int64.fetchOne(db, sql: "SELECT \(Registers.eventPos("?1"))", arguments: [Data(real.raw.bytes)]) != 1_000_000)
+            #expect(try Int64.fetchOne(db, sql: "SELECT \(Registers.eventPos("?1"))", arguments: [Data(decoy.raw.bytes)]) == 1_000_000)
+            #expect(try r.store.eventIDs(prefix: String(note.prefix(20)), db) == [real])
+            #expect(try Set(r.store.eventIDs(prefix: String(note.prefix(16)), db)) == [real, decoy])
+            #expect(try r.store.heldOrEvidence(id: real, db)?.id == real)
+        }
+        _ = try r.editNote(note, body: "edited")
+        #expect(try r.store.read { try String.fetchOne($0, sql: "SELECT body FROM notes WHERE note = ?", arguments: [note]) } == "edited")
+    }
+
     /// A replica of the earlier layout (`events.id` whole and UNIQUE, the `event_log` view naming the
     /// table) opens into the short index: the same events in the same order, the same projections
     /// (rebuilt from the copied log: a lost or reordered event would change the digest), the view
