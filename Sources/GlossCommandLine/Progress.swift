@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GlossEngine
 
 /// `--progress`: progress lines on standard error even when it is not a terminal, or with `--json`.
 public struct ProgressOption: ParsableArguments {
@@ -39,6 +40,28 @@ public final class ProgressReporter: @unchecked Sendable {
         } else {
             let decile = total == 0 ? 10 : done * 10 / max(total, 1)
             if decile != lastDecile { lastDecile = decile; writeStandardError("\(label): \(done)/\(total)\n") }
+        }
+    }
+}
+
+/// Tells the person at the command what opening the replica does first (`Replica.Upkeep`): a store
+/// migration or a projection rebuild runs once after an upgrade and can take a minute on a large
+/// log. The notice is one line on standard error, always (a script's standard output is
+/// untouched); the rebuild's progress follows the `ProgressReporter` rules.
+public enum UpkeepNotice {
+    private static let rebuild = Locked<ProgressReporter?>(nil)
+
+    @Sendable public static func report(_ upkeep: Replica.Upkeep) {
+        switch upkeep {
+        case .migrating(let names):
+            writeStandardError("gloss: upgrading this replica's store (migration\(names.count == 1 ? "" : "s") \(names.joined(separator: ", "))); this runs once, before the command, and takes about a minute per million events\n")
+        case .rebuildingProjections(let builtBy, let version, let events):
+            let why = builtBy.map { "they were built by projection version \($0), this gloss builds version \(version)" }
+                ?? "an interrupted session left them stale"
+            writeStandardError("gloss: rebuilding the projections from the log (\(events) events) before the command: \(why)\n")
+            rebuild.withValue { $0 = ProgressReporter("rebuild") }
+        case .rebuilding(let done, let total):
+            rebuild.value?.update(done, total)
         }
     }
 }

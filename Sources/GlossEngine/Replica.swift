@@ -74,8 +74,15 @@ public final class Replica: Sendable {
     /// With `access: .read` (commands that only read) a full disk does not stop it from opening
     /// (`ReplicaStore.Access.read`).
     /// `writeThrough`: the store every write also goes to (a hub's database, Protocol/12-hub.md).
+    /// What opening an existing replica does first (`ReplicaStore.Upkeep`), for callers that
+    /// word it (the CLI).
+    public typealias Upkeep = ReplicaStore.Upkeep
+
+    /// `upkeep` hears of the store migrations and projection rebuilds opening runs first
+    /// (`ReplicaStore.Upkeep`), before each starts.
     public static func open(at start: URL, access: ReplicaStore.Access = .readWrite,
-                            clock: @escaping @Sendable () -> UInt64 = systemClock, writeThrough: (any WriteThrough)? = nil) throws -> Replica {
+                            clock: @escaping @Sendable () -> UInt64 = systemClock, writeThrough: (any WriteThrough)? = nil,
+                            upkeep: (@Sendable (Upkeep) -> Void)? = nil) throws -> Replica {
         var folder = start.standardizedFileURL
         let fm = FileManager.default
         while !fm.fileExists(atPath: folder.appendingPathComponent(directoryName).path) {
@@ -94,7 +101,7 @@ public final class Replica: Sendable {
         guard fm.fileExists(atPath: database.path) || writeThrough != nil else {
             throw GlossError(.notAReplica, "\(dir.path) holds a key but no \(databaseFileName): the replica's database is missing. Restore it from a backup; or, to start again, move \(dir.path) away, `gloss init` a new replica and sync from a peer (never reuse the old key: its events would fork)")
         }
-        let store = try open(database: database, access: access, writeThrough: writeThrough)
+        let store = try open(database: database, access: access, writeThrough: writeThrough, upkeep: upkeep)
         let (replica, analyst): (ReplicaID, String)
         do { (replica, analyst) = try store.identity() } catch { throw GlossError.wrap(error) }
         guard replica == key.replicaID else {
@@ -103,8 +110,9 @@ public final class Replica: Sendable {
         return Replica(folder: folder, store: store, key: key, analyst: analyst, clock: clock)
     }
 
-    private static func open(database url: URL, access: ReplicaStore.Access = .readWrite, writeThrough: (any WriteThrough)? = nil) throws -> ReplicaStore {
-        do { return try ReplicaStore(path: url.path, projector: GlossProjector(), access: access, writeThrough: writeThrough) } catch {
+    private static func open(database url: URL, access: ReplicaStore.Access = .readWrite, writeThrough: (any WriteThrough)? = nil,
+                             upkeep: (@Sendable (Upkeep) -> Void)? = nil) throws -> ReplicaStore {
+        do { return try ReplicaStore(path: url.path, projector: GlossProjector(), access: access, writeThrough: writeThrough, upkeep: upkeep) } catch {
             throw GlossError.wrap(error, location: url.deletingLastPathComponent().path)
         }
     }

@@ -32,10 +32,26 @@ public final class ReplicaStore: Sendable {
         case read
     }
 
+    /// Work opening an existing store does before it can be used, told to the caller as it starts
+    /// (the caller words it: the CLI prints a line on standard error). A new database's creation is
+    /// not upkeep and is not told.
+    public enum Upkeep: Sendable, Equatable {
+        /// Store migrations this file has not had yet (Protocol/03-store.md), applied now in one
+        /// transaction; e.g. `v9-events-short-id` copies the log (47 s at 1,000,000 events).
+        case migrating([String])
+        /// The projections are rebuilt from the log: built by projection version `builtBy` (nil:
+        /// left stale by an interrupted session) while this build's is `version`. Then
+        /// `rebuilding` reports the progress.
+        case rebuildingProjections(builtBy: Int?, version: Int, events: Int)
+        case rebuilding(done: Int, total: Int)
+    }
+
     /// Opens (creating if needed) the database at `path`, runs pending migrations, and rebuilds the
     /// projections when their version differs from the one they were built with. Opening writes
-    /// nothing when nothing needs writing.
-    public init(path: String, projector: any Projector, access: Access = .readWrite, writeThrough: (any WriteThrough)? = nil) throws {
+    /// nothing when nothing needs writing. `upkeep` hears of the migrations and rebuilds opening
+    /// runs on an existing store, before they start (they can take a minute on a large log).
+    public init(path: String, projector: any Projector, access: Access = .readWrite, writeThrough: (any WriteThrough)? = nil,
+                upkeep: (@Sendable (Upkeep) -> Void)? = nil) throws {
         self.projector = projector
         self.path = path
         self.writeThrough = writeThrough
@@ -69,10 +85,13 @@ public final class ReplicaStore: Sendable {
                 }
                 if !current { throw ReplicaStore.diskFull(location) }
             } else {
-                if try !pool.read({ try ReplicaStore.migrator.hasCompletedMigrations($0) }) {
+                let applied = try pool.read { try ReplicaStore.migrator.appliedIdentifiers($0) }
+                let missing = ReplicaStore.migrator.migrations.filter { !applied.contains($0) }
+                if !missing.isEmpty {
+                    if !applied.isEmpty { upkeep?(.migrating(missing)) }
                     try ReplicaStore.migrator.migrate(pool)
                 }
-                try ensureProjections()
+                try ensureProjections(upkeep)
             }
         } catch {
             checkpointer.stop()
@@ -287,7 +306,7 @@ public final class ReplicaStore: Sendable {
         return m
     }
 
-    private func ensureProjections() throws {
+    private func ensureProjections(_ upkeep: (@Sendable (Upkeep) -> Void)?) throws {
         // Checked on a reader first: opening for a read takes no write lock and writes nothing.
         let current = try read { db in
             try Int.fetchOne(try db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'projection_version'")) == projector.version
@@ -299,7 +318,12 @@ public final class ReplicaStore: Sendable {
             // Stale: a session that deferred its rebuild (`applyRemote(deferRebuild:)`) ended
             // before it, killed or failed.
             if try built != projector.version || ReplicaStore.projectionsStale(db) {
-                try rebuildProjections(db, progress: nil)
+                var progress: ((Int, Int) -> Void)?
+                if let upkeep, let events = try Int.fetchOne(db, sql: "SELECT count(*) FROM events"), events > 0 {
+                    upkeep(.rebuildingProjections(builtBy: built == projector.version ? nil : built, version: projector.version, events: events))
+                    progress = { upkeep(.rebuilding(done: $0, total: $1)) }
+                }
+                try rebuildProjections(db, progress: progress)
             } else {
                 try projector.settle(db)
             }

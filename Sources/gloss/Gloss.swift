@@ -47,10 +47,11 @@ struct ReplicaOptions: ParsableArguments {
         return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
     }
 
-    func open() throws -> Replica { OpenedReplicas.add(try Replica.open(at: folder)) }
+    /// Opening tells on standard error of a store migration or projection rebuild it runs first.
+    func open() throws -> Replica { OpenedReplicas.add(try Replica.open(at: folder, upkeep: UpkeepNotice.report)) }
 
     /// For commands that only read: they still work when the disk is full.
-    func openForReading() throws -> Replica { OpenedReplicas.add(try Replica.open(at: folder, access: .read)) }
+    func openForReading() throws -> Replica { OpenedReplicas.add(try Replica.open(at: folder, access: .read, upkeep: UpkeepNotice.report)) }
 }
 
 struct Init: ParsableCommand {

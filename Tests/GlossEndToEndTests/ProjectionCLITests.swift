@@ -41,6 +41,39 @@ import Testing
         #expect(asked.stderr.contains("rebuild: 3/3"))
     }
 
+    /// A replica whose projections an earlier build made (another projection version) is rebuilt
+    /// when a command opens it: the command says so on standard error, once, before its own output
+    /// (which a script reads unchanged), and the next command opens it silently.
+    @Test func aRebuildOnOpenIsToldOnStandardError() throws {
+        defer { tmp.remove() }
+        _ = try setUp()
+        let before = try gloss("status", "--json")
+        #expect(before.status == 0 && before.stderr.isEmpty, "\(before.stderr)")
+        let digest = try #require(before.object["digest"] as? String)
+        let version = try #require(try gloss("digest", "--json").object["projectionVersion"] as? Int)
+        let db = tmp.url.appendingPathComponent(".gloss/replica.db").path
+        _ = try sqlite(db, "UPDATE meta SET value = \(version - 1) WHERE key = 'projection_version'")
+        #expect(try sqlite(db, "SELECT value FROM meta WHERE key = 'projection_version'") == String(version - 1))
+        let upgraded = try gloss("status", "--json")
+        #expect(upgraded.status == 0, "\(upgraded.stderr)")
+        #expect(upgraded.object["digest"] as? String == digest)
+        #expect(upgraded.stderr == "gloss: rebuilding the projections from the log (3 events) before the command: they were built by projection version \(version - 1), this gloss builds version \(version)\n",
+                "\(upgraded.stderr)")
+        let again = try gloss("status", "--json")
+        #expect(again.status == 0 && again.stderr.isEmpty, "\(again.stderr)")
+        // Stale projections (a session's deferred rebuild cut short): the notice, and no progress
+        // lines (standard error is not a terminal) unless asked for.
+        let staleNotice = "gloss: rebuilding the projections from the log (3 events) before the command: an interrupted session left them stale\n"
+        _ = try sqlite(db, "INSERT INTO meta(key, value) VALUES ('projections_stale', 1)")
+        let stale = try gloss("log", "--json")
+        #expect(stale.status == 0 && stale.lines.count == 3, "\(stale.stderr)")
+        #expect(stale.stderr == staleNotice, "\(stale.stderr)")
+        _ = try sqlite(db, "INSERT INTO meta(key, value) VALUES ('projections_stale', 1)")
+        let asked = try gloss("rebuild", "--json", "--progress")
+        #expect(asked.status == 0 && asked.object["digest"] as? String == digest, "\(asked.stderr)")
+        #expect(asked.stderr.hasPrefix(staleNotice + "rebuild: 3/3\n"), "\(asked.stderr)")
+    }
+
     @Test func asOfByEventTimeAndVectorAndDiff() throws {
         defer { tmp.remove() }
         let (_, note, events) = try setUp()

@@ -269,8 +269,16 @@ import Testing
             #expect(unique == 2, "the earlier layout has UNIQUE(id) and UNIQUE(feed, seq)")
             try q.close()
         }
-        let moved = try Replica.open(at: folder)
+        let told = Locked<[Replica.Upkeep]>([])
+        let moved = try Replica.open(at: folder, upkeep: { u in told.withValue { $0.append(u) } })
         defer { try? moved.close() }
+        // Opening told what it did first, before it did it: the migration, then the rebuild (this
+        // copy recorded no projection version) with its progress to the last event.
+        let upkeep = told.value
+        #expect(upkeep.first == .migrating(["v9-events-short-id"]), "\(upkeep)")
+        #expect(upkeep.dropFirst().first == .rebuildingProjections(builtBy: nil, version: moved.projectionVersion, events: ids.count), "\(upkeep)")
+        #expect(upkeep.last == .rebuilding(done: ids.count, total: ids.count), "\(upkeep)")
+        #expect(upkeep.dropFirst(2).allSatisfy { if case .rebuilding = $0 { true } else { false } }, "\(upkeep)")
         #expect(try moved.store.read { try Data.fetchAll($0, sql: "SELECT id FROM events ORDER BY pos") } == ids)
         #expect(try moved.digest() == digest, "seed \(seed): the projections replayed from the moved log differ")
         #expect(try moved.digest(recompute: true) == digest)
@@ -289,5 +297,14 @@ import Testing
         let id = EventID(try #require(Bytes32(hex: note)))
         #expect(try moved.store.read { try moved.store.event(id, $0) } != nil)
         #expect(try moved.store.read { try moved.store.eventIDs(prefix: String(note.prefix(10)), $0) } == [id])
+        // Opened again, and a new replica: nothing to tell.
+        try moved.close()
+        told.value = []
+        try Replica.open(at: folder, upkeep: { u in told.withValue { $0.append(u) } }).close()
+        let fresh = tmp.sub("fresh")
+        try FileManager.default.createDirectory(at: fresh, withIntermediateDirectories: true)
+        try Replica.create(in: fresh, analyst: "new").close()
+        try Replica.open(at: fresh, upkeep: { u in told.withValue { $0.append(u) } }).close()
+        #expect(told.value.isEmpty, "\(told.value)")
     }
 }
