@@ -14,7 +14,8 @@ import GlossStore
 extension GlossProjector {
     static let anchorSchema = """
         CREATE TABLE IF NOT EXISTS anchors(
-            object TEXT PRIMARY KEY NOT NULL,
+            object_pos INTEGER PRIMARY KEY,
+            object TEXT NOT NULL,
             object_kind TEXT NOT NULL,
             article TEXT NOT NULL,
             revision TEXT NOT NULL,
@@ -35,7 +36,7 @@ extension GlossProjector {
             decision TEXT,
             anchoring_version INTEGER NOT NULL
         );
-        CREATE INDEX IF NOT EXISTS anchors_article ON anchors(article, status);
+        CREATE INDEX IF NOT EXISTS anchors_article ON anchors(\(ShortID.key("article")), status);
         CREATE TABLE IF NOT EXISTS anchor_decisions(
             event TEXT PRIMARY KEY NOT NULL,
             object TEXT NOT NULL,
@@ -71,15 +72,17 @@ extension GlossProjector {
     }
 
     /// Re-anchors the annotations and facts of an article whose current revision changed. An
-    /// object whose anchor row is already computed in the current revision is left as it is: every
+    /// annotation whose anchor row is already computed in the current revision is left as it is: every
     /// other input of its row (its own selector, a decision) re-anchors it when it arrives. (A new
     /// article re-anchors its objects at commit, once per window; its annotations that arrived after
     /// it in the same window were each anchored twice, 3.7% of the peers' job.)
     func reanchor(article: String, _ db: Database) throws {
+        // (Facts, rare beside annotations and stored by their 64-hex id, are re-anchored each time.)
         let objects = try String.fetchAll(db.cachedStatement(sql: """
-            SELECT o FROM (SELECT annotation AS o FROM annotations WHERE article = ?1 UNION ALL SELECT fact FROM facts WHERE article = ?1)
-            WHERE NOT EXISTS (SELECT 1 FROM anchors n WHERE n.object = o AND n.revision IS (SELECT current_revision FROM articles WHERE article = ?1)
-                              AND n.anchoring_version = ?2)
+            SELECT annotation FROM annotations a WHERE \(ShortID.equals("a.article", "?1"))
+                AND NOT EXISTS (SELECT 1 FROM anchors n WHERE n.object_pos = a.annotation_pos
+                                AND n.revision IS (SELECT current_revision FROM articles WHERE article = ?1) AND n.anchoring_version = ?2)
+            UNION ALL SELECT fact FROM facts WHERE article = ?1
             """), arguments: [article, Anchoring.version])
         for o in objects { try anchor(o, db) }
     }
@@ -108,28 +111,30 @@ extension GlossProjector {
                                          start: Int(c.int(first + 4)), end: Int(c.int(first + 5))))
         }
         guard let own = try db.first("""
-            SELECT 'annotation', article, revision, exact, prefix, suffix, sel_start, sel_end FROM annotations WHERE \(ObjectTables.atEvent("annotations", "?2"))
-            UNION ALL SELECT 'fact', article, revision, exact, prefix, suffix, sel_start, sel_end FROM facts WHERE fact = ?1
-            """, { $0.add(object); $0.add(Registers.idBytes(object)) }, { c in (kind: c.text(0), article: c.text(1), base: based(c, 2)) }) else { return }
+            SELECT 'annotation', article, revision, exact, prefix, suffix, sel_start, sel_end, annotation_pos FROM annotations WHERE \(ObjectTables.atEvent("annotations", "?2"))
+            UNION ALL SELECT 'fact', article, revision, exact, prefix, suffix, sel_start, sel_end, \(Registers.eventPos("?2")) FROM facts WHERE fact = ?1
+            """, { $0.add(object); $0.add(Registers.idBytes(object)) }, { c in (kind: c.text(0), article: c.text(1), base: based(c, 2), pos: c.int(8)) }) else { return }
         let decision = try db.first("""
             SELECT event, decision, revision, exact, prefix, suffix, sel_start, sel_end FROM anchor_decisions
             WHERE object = ? ORDER BY time DESC, replica DESC LIMIT 1
             """, { $0.add(object) }, { c in (event: c.text(0), decision: c.text(1), base: based(c, 2)) })
-        try anchor(object, kind: own.kind, article: own.article, base: own.base, decision: decision, db)
+        try anchor(object, at: own.pos, kind: own.kind, article: own.article, base: own.base, decision: decision, db)
     }
 
-    /// Anchors an annotation or fact its event just created: its selector is the payload's, and no
-    /// decision can name it yet (a decision's event has the object in its causal past).
-    func anchorNew(_ object: String, kind: String, article: String, revision: String, selector s: SpanSelector, _ db: Database) throws {
+    /// Anchors an annotation or fact its event just created (`c`: its id and log position): its
+    /// selector is the payload's, and no decision can name it yet (a decision's event has the
+    /// object in its causal past).
+    func anchorNew(_ c: Context, kind: String, article: String, revision: String, selector s: SpanSelector, _ db: Database) throws {
         let selector = TextSelector(exact: s.exact, prefix: s.prefix, suffix: s.suffix, start: s.start, end: s.end)
-        try anchor(object, kind: kind, article: article, base: (revision, selector), decision: nil, db)
+        try anchor(c.id, at: c.pos, kind: kind, article: article, base: (revision, selector), decision: nil, db)
     }
 
-    private func anchor(_ object: String, kind: String, article: String, base own: (revision: String, selector: TextSelector),
+    /// Writes the anchor row of `object`, stored by `pos`, the log position of its creating event.
+    private func anchor(_ object: String, at pos: Int64, kind: String, article: String, base own: (revision: String, selector: TextSelector),
                         decision: (event: String, decision: String, base: (revision: String, selector: TextSelector))?, _ db: Database) throws {
         guard let (revision, text) = try currentRevision(of: article, db) else {
             // The article has not arrived (its events are concurrent with this one): no anchor yet.
-            try db.run("DELETE FROM anchors WHERE object = ?") { b in b.add(object) }
+            try db.run("DELETE FROM anchors WHERE object_pos = ?") { b in b.add(pos) }
             return
         }
         let (baseRevision, baseSelector) = decision?.base ?? own
@@ -144,9 +149,9 @@ extension GlossProjector {
             status = r.status.rawValue; score = r.score; selector = r.selector; candidate = r.candidate
         }
         try db.run("""
-            INSERT OR REPLACE INTO anchors(object, object_kind, article, revision, base_revision, base_start, base_end, base_exact, status, score,
+            INSERT OR REPLACE INTO anchors(object_pos, object, object_kind, article, revision, base_revision, base_start, base_end, base_exact, status, score,
                 sel_start, sel_end, exact, prefix, suffix, candidate_start, candidate_end, candidate_exact, decision, anchoring_version)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """) { b in b.add(object); b.add(kind); b.add(article); b.add(revision); b.add(baseRevision); b.add(baseSelector.start); b.add(baseSelector.end); b.add(baseSelector.exact); b.add(status); b.add(score); b.add(selector?.start); b.add(selector?.end); b.add(selector?.exact); b.add(selector?.prefix); b.add(selector?.suffix); b.add(candidate?.start); b.add(candidate?.end); b.add(candidate?.exact); b.add(decision?.event); b.add(Anchoring.version) }
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """) { b in b.add(pos); b.add(object); b.add(kind); b.add(article); b.add(revision); b.add(baseRevision); b.add(baseSelector.start); b.add(baseSelector.end); b.add(baseSelector.exact); b.add(status); b.add(score); b.add(selector?.start); b.add(selector?.end); b.add(selector?.exact); b.add(selector?.prefix); b.add(selector?.suffix); b.add(candidate?.start); b.add(candidate?.end); b.add(candidate?.exact); b.add(decision?.event); b.add(Anchoring.version) }
     }
 }

@@ -97,7 +97,7 @@ extension GlossProjector {
             comment TEXT
         );
         CREATE INDEX IF NOT EXISTS annotations_id ON annotations(\(ShortID.key("annotation")));
-        CREATE INDEX IF NOT EXISTS annotations_article ON annotations(article, sel_start);
+        CREATE INDEX IF NOT EXISTS annotations_article ON annotations(\(ShortID.key("article")), sel_start);
         CREATE VIEW IF NOT EXISTS fact_view AS
             SELECT f.*, s.name AS source_name, s.reliability AS source_reliability,
                    CASE WHEN s.reliability IS NULL AND f.credibility IS NULL THEN NULL
@@ -118,7 +118,7 @@ extension GlossProjector {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """) { b in b.add(c.id); b.add(p.article); b.add(p.revision); b.add(c.author); b.add(c.at); b.add(r.subject); b.add(r.predicate); b.add(r.object); b.add(r.when); b.add(r.where); b.add(r.source); b.add(s.exact); b.add(s.prefix); b.add(s.suffix); b.add(s.start); b.add(s.end); b.add(p.fromCandidate); b.add(c.id); b.add(c.time); b.add(c.at) }
             try factRevision(fact: c.id, kind: "add", field: nil, record: r.text, reason: nil, c, db)
-            try anchorNew(c.id, kind: "fact", article: p.article, revision: p.revision, selector: s, db)
+            try anchorNew(c, kind: "fact", article: p.article, revision: p.revision, selector: s, db)
             try factWrite(c.id, deleted: false, record: r.text, deferred: true, e, c, store: store, db)
         case .factAmended(let p):
             guard try createdInCausalPast(p.fact, table: "facts", key: "fact", of: e, store: store, db) else {
@@ -159,7 +159,7 @@ extension GlossProjector {
                 INSERT INTO annotations(annotation_pos, annotation, article, revision, author, created_at, time, replica, exact, prefix, suffix, sel_start, sel_end, comment)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """) { b in b.add(c.pos); b.add(c.id); b.add(p.article); b.add(p.revision); b.add(c.author); b.add(c.at); b.add(c.time); b.add(c.replica); b.add(s.exact); b.add(s.prefix); b.add(s.suffix); b.add(s.start); b.add(s.end); b.add(p.comment) }
-            try anchorNew(c.id, kind: "annotation", article: p.article, revision: p.revision, selector: s, db)
+            try anchorNew(c, kind: "annotation", article: p.article, revision: p.revision, selector: s, db)
             try SearchIndex.markNew("annotations", rowid: c.pos, db)
         default:
             preconditionFailure("applyFacts called with \(payload)")

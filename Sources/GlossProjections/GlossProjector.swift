@@ -14,7 +14,7 @@ public struct GlossProjector: Projector {
     public init() {}
 
     /// Bump whenever a table or a rule changes: opening a replica rebuilds its projections.
-    public let version = 22
+    public let version = 23
 
     /// The documented projection tables, in digest order, with their key (unique; the order
     /// `gloss digest --recompute` reads them in). Local log positions (`localColumns`) are not in the
@@ -43,7 +43,7 @@ public struct GlossProjector: Projector {
 
     /// Tables whose first columns hold local log positions (their storage key), by the number of
     /// such columns: not in the digest. Each is named `pos` or ends in `_pos` (`ProjectionDigest.isLocal`).
-    static let localColumns: [String: Int] = ObjectTables.storedByPosition.mapValues { _ in 1 }.merging(["note_revisions": 2]) { _, b in b }
+    static let localColumns: [String: Int] = ObjectTables.storedByPosition.mapValues { _ in 1 }.merging(["note_revisions": 2, "candidates": 1, "anchors": 1]) { _, b in b }
 
     /// The documented columns of `notes` and `annotations`, without their storage keys (what reads show).
     public static let noteColumns = ["note", "on_id", "author", "created_at", "body", "body_event", "body_time", "body_replica",
@@ -161,6 +161,7 @@ public struct GlossProjector: Projector {
                 reason TEXT NOT NULL
             );
             CREATE TABLE IF NOT EXISTS candidates(
+                extraction_pos INTEGER NOT NULL,
                 candidate TEXT NOT NULL,
                 article TEXT NOT NULL,
                 revision TEXT NOT NULL,
@@ -180,9 +181,10 @@ public struct GlossProjector: Projector {
                 said_on TEXT,
                 affiliation TEXT,
                 event TEXT NOT NULL,
-                PRIMARY KEY(revision, rules_version, ordinal)
+                PRIMARY KEY(extraction_pos, ordinal)
             );
             CREATE INDEX IF NOT EXISTS candidates_id ON candidates(\(ShortID.key("candidate")));
+            CREATE INDEX IF NOT EXISTS candidates_revision ON candidates(\(ShortID.key("revision")), rules_version) WHERE ordinal = 0;
             CREATE TABLE IF NOT EXISTS tags(
                 addition TEXT PRIMARY KEY NOT NULL,
                 object TEXT NOT NULL,
@@ -410,19 +412,24 @@ public struct GlossProjector: Projector {
     /// extraction that found nothing writes nothing (it leaves no row to compare with later).
     private func insertCandidates(article: String, revision: String, rulesVersion: Int64, _ parsed: [Candidate], _ ctx: Context, _ db: Database) throws {
         guard !parsed.isEmpty else { return }
-        if let held = try db.first("SELECT event FROM candidates WHERE revision = ? AND rules_version = ? LIMIT 1",
-                                   { $0.add(revision); $0.add(rulesVersion) }, { $0.text(0) }) {
-            guard ctx.id < held else { return }
-            try db.run("DELETE FROM candidates WHERE revision = ? AND rules_version = ?") { b in b.add(revision); b.add(rulesVersion) }
+        // One extraction's rows at a time, stored by its event's position: (revision, rules_version,
+        // ordinal) is unique by this delete-then-insert. An extraction is found by its first row
+        // (`candidates_revision` indexes the rows of ordinal 0 only, by the revision's first eight
+        // digits), its rows by that row's `extraction_pos`.
+        if let held = try db.first("""
+            SELECT event, extraction_pos FROM candidates WHERE \(ShortID.equals("revision", "?1")) AND rules_version = ?2 AND ordinal = 0
+            """, { $0.add(revision); $0.add(rulesVersion) }, { (event: $0.text(0), pos: $0.int(1)) }) {
+            guard ctx.id < held.event else { return }
+            try db.run("DELETE FROM candidates WHERE extraction_pos = ?") { b in b.add(held.pos) }
         }
         for (i, c) in parsed.enumerated() {
             let id = Bytes32.sha256(Array("gloss/candidate\0\(revision)\0\(rulesVersion)\0\(i)".utf8)).hex
             try db.run("""
-                INSERT INTO candidates(candidate, article, revision, rules_version, ordinal, kind, value, precision, rule,
+                INSERT INTO candidates(extraction_pos, candidate, article, revision, rules_version, ordinal, kind, value, precision, rule,
                     exact, prefix, suffix, sel_start, sel_end, speaker, role, said_on, affiliation, event)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """) { b in
-                b.add(id); b.add(article); b.add(revision); b.add(rulesVersion); b.add(i); b.add(c.kind); b.add(c.value)
+                b.add(ctx.pos); b.add(id); b.add(article); b.add(revision); b.add(rulesVersion); b.add(i); b.add(c.kind); b.add(c.value)
                 b.add(c.precision); b.add(c.rule); b.add(c.selector.exact); b.add(c.selector.prefix); b.add(c.selector.suffix)
                 b.add(c.selector.start); b.add(c.selector.end); b.add(c.speaker); b.add(c.role); b.add(c.saidOn)
                 b.add(c.affiliation); b.add(ctx.id)

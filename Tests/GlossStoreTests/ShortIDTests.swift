@@ -47,6 +47,12 @@ import Testing
             (ObjectTables.rangeSQL, ["abc", "abd", 5], "candidates_id"),
             ("SELECT on_kind FROM live_notes", [], "candidates_id"),
             ("SELECT note FROM article_notes WHERE article = ?1", ["abc"], "notes_on"),
+            // Projection version 23: an article's annotations and anchors, a revision's candidates.
+            ("SELECT annotation FROM annotations WHERE \(ShortID.equals("article", "?1"))", ["abc"], "annotations_article"),
+            ("SELECT object FROM anchors WHERE \(ShortID.equals("article", "?1"))", ["abc"], "anchors_article"),
+            ("SELECT event FROM candidates WHERE \(ShortID.equals("revision", "?1")) AND rules_version = ?2 AND ordinal = 0", ["abc", 1], "candidates_revision"),
+            (ExportRows.countriesSQL, ["abc", "def"], "candidates_revision"),
+            (CandidateRecord.currentSQL, ["abc"], "candidates_revision"),
         ]
         for (sql, arguments, index) in queries {
             let plan = try r.store.read { db in
@@ -95,7 +101,7 @@ import Testing
                 SELECT 1000000, ?, on_id, 'mallory', created_at, 'decoy', ?, body_time, body_replica, updated_at, 1 FROM notes WHERE note = ?
                 """, arguments: [decoy(note), decoy(note), note])
             try db.execute(sql: """
-                INSERT INTO candidates SELECT ?, article, 'decoy-revision', rules_version, ordinal, kind, 'decoy', precision, rule, exact, prefix, suffix,
+                INSERT INTO candidates SELECT 1000000, ?, article, 'decoy-revision', rules_version, ordinal, kind, 'decoy', precision, rule, exact, prefix, suffix,
                     sel_start, sel_end, speaker, role, said_on, affiliation, event FROM candidates WHERE candidate = ?
                 """, arguments: [decoy(candidate), candidate])
         }

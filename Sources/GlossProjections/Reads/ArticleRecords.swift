@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import GlossModel
 import GlossStore
@@ -61,18 +62,23 @@ public struct CandidateRecord: Sendable, FetchableRecord {
         try fetchOne(db, sql: "SELECT * FROM candidates WHERE \(ShortID.equals("candidate", "?1"))", arguments: [id])
     }
 
-    /// The candidates of an article's current revision from the newest rules that ran on it, in text order.
-    public static func current(article: String, _ db: Database) throws -> [CandidateRecord] {
-        try fetchAll(db, sql: """
-            SELECT c.* FROM candidates c JOIN articles a ON a.article = c.article AND c.revision = a.current_revision
-            WHERE c.article = ? AND c.rules_version = (SELECT max(rules_version) FROM candidates WHERE revision = c.revision)
+    /// The candidates of an article (?1): its current revision's, from the newest rules that ran on it, in text order.
+    static let currentSQL = """
+            SELECT c.* FROM articles a
+            JOIN candidates f ON \(ShortID.equals("f.revision", "a.current_revision")) AND f.ordinal = 0 AND f.article = a.article
+            JOIN candidates c ON c.extraction_pos = f.extraction_pos
+            WHERE a.article = ?1
+              AND f.rules_version = (SELECT max(rules_version) FROM candidates r WHERE \(ShortID.equals("r.revision", "a.current_revision")) AND r.ordinal = 0)
             ORDER BY c.ordinal
-            """, arguments: [article])
+            """
+
+    public static func current(article: String, _ db: Database) throws -> [CandidateRecord] {
+        try fetchAll(db, sql: currentSQL, arguments: [article])
     }
 
     /// Whether rules of `rulesVersion` have run on the revision.
     public static func exist(revision: String, rulesVersion: Int, _ db: Database) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT 1 FROM candidates WHERE revision = ? AND rules_version = ? LIMIT 1", arguments: [revision, rulesVersion]) ?? false
+        try Bool.fetchOne(db, sql: "SELECT 1 FROM candidates WHERE \(ShortID.equals("revision", "?1")) AND rules_version = ?2 AND ordinal = 0", arguments: [revision, rulesVersion]) ?? false
     }
 }
 
@@ -118,11 +124,12 @@ public struct AnchorRecord: Sendable, FetchableRecord {
 
     /// The anchors of an article's objects, by where they were made.
     public static func all(article: String, _ db: Database) throws -> [AnchorRecord] {
-        try fetchAll(db, sql: "SELECT * FROM anchors WHERE article = ? ORDER BY base_start, object", arguments: [article])
+        try fetchAll(db, sql: "SELECT * FROM anchors WHERE \(ShortID.equals("article", "?1")) ORDER BY base_start, object", arguments: [article])
     }
 
     public static func of(_ object: String, _ db: Database) throws -> AnchorRecord? {
-        try fetchOne(db, sql: "SELECT * FROM anchors WHERE object = ?", arguments: [object])
+        guard let bytes = Registers.idBytes(object) else { return nil }
+        return try fetchOne(db, sql: "SELECT * FROM anchors WHERE object_pos = \(Registers.eventPos("?1")) AND object = ?2", arguments: [Data(bytes), object])
     }
 
     /// The article an annotation or a fact is on (nil when neither exists).

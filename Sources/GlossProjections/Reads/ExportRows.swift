@@ -1,5 +1,6 @@
 import GRDB
 import GlossModel
+import GlossStore
 
 /// What the exports (`gloss export stix|annotations`, Protocol/10-export.md) read beyond the
 /// summaries: articles with their current text, live notes, links and annotations with their
@@ -30,11 +31,14 @@ public enum ExportRows {
         }
     }
 
-    /// The country names extracted from a revision, each once, sorted.
+    /// The country names of an article (?1) extracted from a revision (?2) by any rules, each once, sorted.
+    static let countriesSQL = """
+            SELECT DISTINCT c.value FROM candidates f JOIN candidates c ON c.extraction_pos = f.extraction_pos
+            WHERE \(ShortID.equals("f.revision", "?2")) AND f.ordinal = 0 AND f.article = ?1 AND c.kind = 'country' ORDER BY c.value
+            """
+
     public static func countries(article: String, revision: String, _ db: Database) throws -> [String] {
-        try String.fetchAll(db, sql: """
-            SELECT DISTINCT value FROM candidates WHERE article = ? AND revision = ? AND kind = 'country' ORDER BY value
-            """, arguments: [article, revision])
+        try String.fetchAll(db, sql: countriesSQL, arguments: [article, revision])
     }
 
     /// The newest grading of an object on any scale (hybrid time; nil when never graded).
@@ -102,7 +106,7 @@ public enum ExportRows {
         try Row.fetchAll(db, sql: """
             SELECT a.*, an.revision AS anchor_revision, an.sel_start AS anchor_start, an.sel_end AS anchor_end, an.exact AS anchor_exact,
                    an.prefix AS anchor_prefix, an.suffix AS anchor_suffix, an.decision AS decision
-            FROM annotations a LEFT JOIN anchors an ON an.object = a.annotation\(only == nil ? "" : " WHERE a.article = ?") ORDER BY a.annotation
+            FROM annotations a LEFT JOIN anchors an ON an.object_pos = a.annotation_pos\(only == nil ? "" : " WHERE \(ShortID.equals("a.article", "?1"))") ORDER BY a.annotation
             """, arguments: StatementArguments(only.map { [$0] } ?? [])).map { a in
             let id: String = a["annotation"]
             let anchored = (a["anchor_start"] as Int?) != nil

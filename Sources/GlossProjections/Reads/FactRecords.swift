@@ -156,7 +156,7 @@ public struct AnnotationSummary: Sendable, FetchableRecord {
 
     /// The annotations (of one article, or all) in text order.
     public static func all(article: String?, _ db: Database) throws -> [AnnotationSummary] {
-        try fetchAll(db, sql: "SELECT * FROM annotations \(article == nil ? "" : "WHERE article = ?") ORDER BY article, sel_start, annotation",
+        try fetchAll(db, sql: "SELECT * FROM annotations \(article == nil ? "" : "WHERE \(ShortID.equals("article", "?1"))") ORDER BY article, sel_start, annotation",
                      arguments: StatementArguments(article.map { [$0] } ?? [])).map { a in
             var a = a
             a.tags = try SetReads.tags(of: a.id, db)
