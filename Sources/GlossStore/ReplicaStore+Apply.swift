@@ -490,6 +490,10 @@ extension ReplicaStore {
             try db.run("""
                 UPDATE feeds SET head_seq = ?, head_id = ?, state = 'forked', fork_seq = ?, state_reason = ? WHERE feed = ?
                 """) { b in b.add(Int64(h.seq)); b.add(h.seq == 0 ? nil : Data(h.id.raw.bytes)); b.add(Int64(forkSeq)); b.add("two different signed events at seq \(forkSeq); feed frozen there"); b.add(feed) }
+            // What peers acknowledged stays within what this replica holds: the feed's part from
+            // the fork on is evidence now, not held (an acknowledgement recorded before the fork was
+            // found named it; found by the hostile corpus, seed 7953513815337116712).
+            try db.run("UPDATE peer_acks SET seq = ?1 WHERE replica = ?2 AND seq > ?1") { b in b.add(Int64(h.seq)); b.add(blob) }
         }
         // Waiting and quarantined events of the feed from the fork on are evidence too: an event
         // there judged before the fork was found (quarantined) is kept as one arriving after it is

@@ -266,6 +266,34 @@ import Testing
         #expect(rows == 1)
     }
 
+    /// A fork found after a peer's acknowledgement was recorded: the frozen part of the feed is
+    /// evidence, no longer held, and the acknowledgement comes down with the feed's head (it named
+    /// events this replica no longer holds; `bundle export --peer` must not count on them). Found
+    /// by the hostile corpus (forks, seed 7953513815337116712), whose oracle checks every peer's
+    /// acknowledgement against the vector.
+    @Test func aForkLowersWhatPeersAcknowledgedOfTheFrozenFeed() throws {
+        defer { tmp.remove() }
+        let r = try replica("r")
+        let forked = ReplicaKey()
+        let a = try Self.feed(forked, 5)
+        _ = try r.store.applyRemote(a, now: clock.read())
+        let peer = ReplicaKey().replicaID
+        try r.recordAcknowledged(peer, vector: VersionVector([forked.replicaID: 5]))
+        try r.recordAcknowledged(forked.replicaID, vector: VersionVector([forked.replicaID: 5]))
+        #expect(try r.acknowledged(by: peer)[forked.replicaID] == 5)
+        // Another event signed at seq 3.
+        let other = try Self.signed(forked, seq: 3, prev: a[1].id, time: a[2].envelope.time.raw + 7,
+                                    NoteAdded(on: String(repeating: "c", count: 64), body: "the other branch"))
+        let s = try r.store.applyRemote([other], now: clock.read())
+        #expect(s.forks == 1, "\(s)")
+        #expect(try r.vector[forked.replicaID] == 2)
+        #expect(try r.acknowledged(by: peer)[forked.replicaID] == 2)
+        #expect(try r.acknowledged(by: forked.replicaID)[forked.replicaID] == 2)
+        // A later claim is capped as before.
+        try r.recordAcknowledged(peer, vector: VersionVector([forked.replicaID: 5]))
+        #expect(try r.acknowledged(by: peer)[forked.replicaID] == 2)
+    }
+
     // MARK: 5. Times
 
     @Test func timesMustExceedTheCausalPastAndFarFutureTimesWait() throws {
