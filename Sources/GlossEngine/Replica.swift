@@ -70,16 +70,16 @@ public final class Replica: Sendable {
         do { try store.close() } catch { throw GlossError.wrap(error) }
     }
 
-    /// Opens the replica in `folder` or the nearest parent holding `.gloss/` (as git does).
-    /// With `access: .read` (commands that only read) a full disk does not stop it from opening
-    /// (`ReplicaStore.Access.read`).
-    /// `writeThrough`: the store every write also goes to (a hub's database, Protocol/12-hub.md).
     /// What opening an existing replica does first (`ReplicaStore.Upkeep`), for callers that
     /// word it (the CLI).
     public typealias Upkeep = ReplicaStore.Upkeep
 
-    /// `upkeep` hears of the store migrations and projection rebuilds opening runs first
-    /// (`ReplicaStore.Upkeep`), before each starts.
+    /// Opens the replica in `folder` or the nearest parent holding `.gloss/` (as git does).
+    /// With `access: .read` (commands that only read) a full disk does not stop it from opening
+    /// (`ReplicaStore.Access.read`).
+    /// `writeThrough`: the store every write also goes to (a hub's database, Protocol/12-hub.md).
+    /// `upkeep` hears of the store migrations and projection rebuilds opening runs first, before
+    /// each starts.
     public static func open(at start: URL, access: ReplicaStore.Access = .readWrite,
                             clock: @escaping @Sendable () -> UInt64 = systemClock, writeThrough: (any WriteThrough)? = nil,
                             upkeep: (@Sendable (Upkeep) -> Void)? = nil) throws -> Replica {
