@@ -318,12 +318,14 @@ public final class ReplicaStore: Sendable {
             // Stale: a session that deferred its rebuild (`applyRemote(deferRebuild:)`) ended
             // before it, killed or failed.
             if try built != projector.version || ReplicaStore.projectionsStale(db) {
-                var progress: ((Int, Int) -> Void)?
-                if let upkeep, let events = try Int.fetchOne(db, sql: "SELECT count(*) FROM events"), events > 0 {
-                    upkeep(.rebuildingProjections(builtBy: built == projector.version ? nil : built, version: projector.version, events: events))
-                    progress = { upkeep(.rebuilding(done: $0, total: $1)) }
-                }
-                try rebuildProjections(db, progress: progress)
+                // Told once the log is counted (by the rebuild itself), when there is a log to replay.
+                let version = projector.version, builtBy = built == version ? nil : built
+                var told = false
+                try rebuildProjections(db, started: { events in
+                    guard let upkeep, events > 0 else { return }
+                    told = true
+                    upkeep(.rebuildingProjections(builtBy: builtBy, version: version, events: events))
+                }, progress: { done, total in if told { upkeep?(.rebuilding(done: done, total: total)) } })
             } else {
                 try projector.settle(db)
             }
@@ -562,12 +564,14 @@ public final class ReplicaStore: Sendable {
     // MARK: Rebuild
 
     /// Drops the projections and replays the whole log into them, streaming in local order.
-    /// `progress` is called with (done, total) every few thousand events.
-    public func rebuildProjections(_ db: Database, progress: ((Int, Int) -> Void)?) throws {
+    /// `started` is called once with the number of events to replay, before the first;
+    /// `progress` with (done, total) every few thousand events.
+    public func rebuildProjections(_ db: Database, started: ((Int) -> Void)? = nil, progress: ((Int, Int) -> Void)?) throws {
         try writeThrough?.willRebuildProjections(db)
         try projector.dropSchema(db)
         try projector.createSchema(db)
         let total = try Int.fetchOne(try db.cachedStatement(sql: "SELECT count(*) FROM events")) ?? 0
+        started?(total)
         var done = 0
         // Events of a forked feed from its fork on are kept as evidence but not projected (DESIGN §1.9).
         var frozen: [Int64: Int64] = [:]

@@ -74,6 +74,27 @@ import Testing
         #expect(asked.stderr.hasPrefix(staleNotice + "rebuild: 3/3\n"), "\(asked.stderr)")
     }
 
+    /// A lie in `meta.projection_version` (another tool's write: text, a blob, NULL, the largest
+    /// integer, a negative one) is not believed: the command rebuilds, says so, exits 0 with the
+    /// genuine digest, and records this build's version (the next command is silent).
+    @Test func aLyingProjectionVersionIsRebuiltNotBelieved() throws {
+        defer { tmp.remove() }
+        _ = try setUp()
+        let digest = try #require(try gloss("status", "--json").object["digest"] as? String)
+        let version = try #require(try gloss("digest", "--json").object["projectionVersion"] as? Int)
+        let db = tmp.url.appendingPathComponent(".gloss/replica.db").path
+        for lie in ["'abc'", "x'ff'", "NULL", "9223372036854775807", "-1", "1e300"] {
+            _ = try sqlite(db, "UPDATE meta SET value = \(lie) WHERE key = 'projection_version'")
+            let r = try gloss("status", "--json")
+            #expect(r.status == 0, "\(lie): \(r.stderr)")
+            #expect(r.stderr.hasPrefix("gloss: rebuilding the projections from the log (3 events) before the command: "), "\(lie): \(r.stderr)")
+            #expect(r.object["digest"] as? String == digest, "\(lie)")
+            #expect(try sqlite(db, "SELECT value FROM meta WHERE key = 'projection_version'") == String(version), "\(lie)")
+            let again = try gloss("status", "--json")
+            #expect(again.status == 0 && again.stderr.isEmpty, "\(lie): \(again.stderr)")
+        }
+    }
+
     @Test func asOfByEventTimeAndVectorAndDiff() throws {
         defer { tmp.remove() }
         let (_, note, events) = try setUp()

@@ -276,7 +276,8 @@ import Testing
             try q.close()
         }
         let told = Locked<[Replica.Upkeep]>([])
-        let moved = try Replica.open(at: folder, upkeep: { u in told.withValue { $0.append(u) } })
+        let tell: @Sendable (Replica.Upkeep) -> Void = { u in told.withValue { $0.append(u) } }
+        let moved = try Replica.open(at: folder, upkeep: tell)
         defer { try? moved.close() }
         // Opening told what it did first, before it did it: the migration, then the rebuild (this
         // copy recorded no projection version) with its progress to the last event.
@@ -306,11 +307,11 @@ import Testing
         // Opened again, and a new replica: nothing to tell.
         try moved.close()
         told.value = []
-        try Replica.open(at: folder, upkeep: { u in told.withValue { $0.append(u) } }).close()
+        try Replica.open(at: folder, upkeep: tell).close()
         let fresh = tmp.sub("fresh")
         try FileManager.default.createDirectory(at: fresh, withIntermediateDirectories: true)
         try Replica.create(in: fresh, analyst: "new").close()
-        try Replica.open(at: fresh, upkeep: { u in told.withValue { $0.append(u) } }).close()
+        try Replica.open(at: fresh, upkeep: tell).close()
         #expect(told.value.isEmpty, "\(told.value)")
     }
 }
