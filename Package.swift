@@ -14,7 +14,7 @@ import PackageDescription
 //            cache that writes through via ReplicaStore's WriteThrough and the row-change hook; no SQL of the engine's)
 //   Engine, JSON, Hub, CStandardOutput ← CommandLine (what both executables share: exit codes, error reports, output, progress, --store)
 //   Engine, CommandLine, JSON, Web, Hub ← gloss (parsing, text and JSON output, exit codes)
-//   Engine, CommandLine, Hub, Store, Sync, Ingest ← gloss-bench (the benchmarks' own executable: history generator,
+//   Engine, CommandLine, Hub, Store, Sync, Ingest, Model, JSON ← gloss-bench (GRDB; the benchmarks' own executable: history generator,
 //            timed operations against raw SQLite and a PostgreSQL hub; `gloss bench ARGS` runs it, built beside gloss)
 let package = Package(
     name: "Gloss",
