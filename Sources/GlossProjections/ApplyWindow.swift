@@ -32,8 +32,9 @@ import GlossStore
 /// current. The rows at commit are those of the event-by-event projection (the window-size tests
 /// check it).
 final class ApplyWindow {
-    /// Note-body registers by note id.
-    var notes = RegisterRun<String, Registers.Write>()
+    /// Note-body registers by note (its id, and the log position of its `NoteAdded`: its `notes` row).
+    var notes = RegisterRun<NoteKey, Registers.Write>()
+    struct NoteKey: Hashable { var id: String; var pos: Int64 }
     /// Fact-record and grade registers by object and field.
     var registers = RegisterRun<RegisterKey, Registers.Write>()
     struct RegisterKey: Hashable { var object: String; var field: String }

@@ -317,19 +317,19 @@ public struct GlossProjector: Projector {
             try SearchIndex.markNew("notes", rowid: ctx.pos, db)
             ApplyWindow.of(db)?.remember("notes", env.id.raw, ApplyWindow.Origin(feed: e.feed, seq: env.seq, pos: e.pos))
             try revision(note: ctx.id, at: e.pos, kind: "add", body: p.body, ctx, db)
-            try noteWrite(ctx.id, deleted: false, value: p.body, deferred: true, e, ctx, store: store, db)
+            try noteWrite(ctx.id, at: e.pos, deleted: false, value: p.body, deferred: true, e, ctx, store: store, db)
         case .noteEdited(let p):
             guard let at = try noteInCausalPast(p.note, of: e, store: store, db) else {
                 return try notUnderstood(env, ctx, "edits note \(p.note.prefix(12)), which is not in its causal past", db)
             }
             try revision(note: p.note, at: at, kind: "edit", body: p.body, ctx, db)
-            try noteWrite(p.note, deleted: false, value: p.body, deferred: true, e, ctx, store: store, db)
+            try noteWrite(p.note, at: at, deleted: false, value: p.body, deferred: true, e, ctx, store: store, db)
         case .noteDeleted(let p):
             guard let at = try noteInCausalPast(p.note, of: e, store: store, db) else {
                 return try notUnderstood(env, ctx, "deletes note \(p.note.prefix(12)), which is not in its causal past", db)
             }
             try revision(note: p.note, at: at, kind: "delete", body: nil, ctx, db)
-            try noteWrite(p.note, deleted: true, value: nil, deferred: true, e, ctx, store: store, db)
+            try noteWrite(p.note, at: at, deleted: true, value: nil, deferred: true, e, ctx, store: store, db)
         case .conflictResolved(let p):
             guard try allInCausalPast(p.candidates, of: e, store: store, db) else {
                 return try notUnderstood(env, ctx, "resolution names a candidate that is not in its causal past", db)
@@ -341,7 +341,7 @@ public struct GlossProjector: Projector {
                     return try notUnderstood(env, ctx, "resolves the body of \(p.object.prefix(12)), which is not a note in its causal past", db)
                 }
                 try revision(note: p.object, at: at, kind: "resolve", body: p.value, ctx, db)
-                try noteWrite(p.object, deleted: p.deleted, value: p.value, deferred: false, e, ctx, store: store, db)
+                try noteWrite(p.object, at: at, deleted: p.deleted, value: p.value, deferred: false, e, ctx, store: store, db)
                 try Registers(store: store).recordResolved(p, objectKind: "note", resolution: ctx.id, time: ctx.time, db)
             } else if let reason = try applyFactResolution(p, e, ctx, store: store, db) {
                 return try notUnderstood(env, ctx, reason, db)
@@ -525,17 +525,18 @@ public struct GlossProjector: Projector {
     /// A write to a note's body register; the notes row shows the register's displayed value.
     /// Deferred (a note event): the heads stay in the connection's apply window and the rows are
     /// written when the run ends (`flushRun`).
-    private func noteWrite(_ note: String, deleted: Bool, value: String?, deferred: Bool, _ e: AppliedEvent, _ c: Context,
+    /// `notePos`: the log position of the note's `NoteAdded` (its `notes` row).
+    private func noteWrite(_ note: String, at notePos: Int64, deleted: Bool, value: String?, deferred: Bool, _ e: AppliedEvent, _ c: Context,
                            store: ReplicaStore, _ db: Database) throws {
         let w = Registers.Write(event: c.id, deleted: deleted, value: value, time: c.time, replica: c.replica, author: c.author, at: c.at,
                                 feed: e.feed, seq: e.envelope.seq)
         let registers = Registers(store: store)
         guard deferred, let window = ApplyWindow.of(db) else {
-            return try showNote(note, try registers.write(object: note, objectKind: "note", field: "body", w, db), db)
+            return try showNote(note, at: notePos, try registers.write(object: note, objectKind: "note", field: "body", w, db), db)
         }
         // (The write itself is the note_revisions row the caller inserted: nothing to record.)
         // A note's first write (its NoteAdded) has nothing before it: every other write has the note in its causal past.
-        try window.notes.write(w, to: note, stored: { w.event == $0 ? [] : try registers.heads($0, "body", db) },
+        try window.notes.write(w, to: ApplyWindow.NoteKey(id: note, pos: notePos), stored: { w.event == $0.id ? [] : try registers.heads($0.id, "body", notePos: $0.pos, db) },
                                happenedBefore: registers.happenedBefore(db), pastFeeds: { window.pastFeeds(feed: w.feed, seq: w.seq) })
         window.store = store
         window.runBytes += value?.utf8.count ?? 0
@@ -551,7 +552,7 @@ public struct GlossProjector: Projector {
         guard let store = window.store else { throw StoreError(.corrupt, "a run of events lost its store before it was written; nothing was committed") }
         let registers = Registers(store: store)
         for r in window.notes.changes {
-            try showNote(r.key, try registers.setHeads(object: r.key, objectKind: "note", field: "body", heads: r.heads, replacing: r.stored, db), db)
+            try showNote(r.key.id, at: r.key.pos, try registers.setHeads(object: r.key.id, objectKind: "note", field: "body", heads: r.heads, replacing: r.stored, db), db)
         }
         for r in window.registers.changes {
             let shown = try registers.setHeads(object: r.key.object, objectKind: GlossProjector.objectKind(field: r.key.field), field: r.key.field,
@@ -560,8 +561,9 @@ public struct GlossProjector: Projector {
         }
     }
 
-    /// Shows what a note's body register displays on its `notes` row.
-    private func showNote(_ note: String, _ shown: Registers.Displayed, _ db: Database) throws {
+    /// Shows what a note's body register displays on its `notes` row (at `notePos`, the log
+    /// position of its `NoteAdded`: the row is read and written by its key, not found by id).
+    private func showNote(_ note: String, at notePos: Int64, _ shown: Registers.Displayed, _ db: Database) throws {
         // A note just added shows its own body, as inserted: nothing to update (its index row was
         // marked as it was inserted, by position: a mark here looked the note up by id and read
         // its text back, for each of the 54,600 notes of the 100,000-event history).
@@ -572,22 +574,22 @@ public struct GlossProjector: Projector {
         // in that state, nothing on it changes — no rewrite, no re-indexing (a 1 MB body staying
         // the winner cost each small concurrent edit both).
         if shown.state != .merged, !shown.deleted,
-           let row = try db.first("SELECT body_event, body_state, deleted FROM notes WHERE \(ObjectTables.atEvent("notes", "?"))",
-                                  { $0.add(Registers.idBytes(note)) }, { ($0.text(0), $0.text(1), $0.bool(2)) }),
+           let row = try db.first("SELECT body_event, body_state, deleted FROM notes WHERE note_pos = ?",
+                                  { $0.add(notePos) }, { ($0.text(0), $0.text(1), $0.bool(2)) }),
            row == (shown.winner.event, shown.state.rawValue, false) {
             return
         }
         // A deleted note keeps showing its last text (the highest (time, replica) write with one),
         // so the row does not depend on arrival order.
         let body = try shown.value ?? db.first("""
-            SELECT body FROM note_revisions WHERE note_pos = \(Registers.eventPos("?")) AND body IS NOT NULL
+            SELECT body FROM note_revisions WHERE note_pos = ? AND body IS NOT NULL
             ORDER BY time DESC, replica DESC LIMIT 1
-            """, { $0.add(Registers.idBytes(note)) }, { $0.text(0) })
-        try SearchIndex.markNote(note, db)
+            """, { $0.add(notePos) }, { $0.text(0) })
+        try SearchIndex.markNote(at: notePos, db)
         try db.run("""
             UPDATE notes SET body = coalesce(?1, body), body_event = ?2, body_time = ?3, body_replica = ?4, updated_at = ?5, deleted = ?6, body_state = ?7
-            WHERE \(ObjectTables.atEvent("notes", "?8"))
-            """) { b in b.add(body); b.add(shown.winner.event); b.add(shown.winner.time); b.add(shown.winner.replica); b.add(shown.winner.at); b.add(shown.deleted); b.add(shown.state.rawValue); b.add(Registers.idBytes(note)) }
+            WHERE note_pos = ?8
+            """) { b in b.add(body); b.add(shown.winner.event); b.add(shown.winner.time); b.add(shown.winner.replica); b.add(shown.winner.at); b.add(shown.deleted); b.add(shown.state.rawValue); b.add(notePos) }
     }
 
     /// True when every listed event exists and happened before `e`.

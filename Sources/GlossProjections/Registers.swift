@@ -106,28 +106,32 @@ struct Registers {
     /// The columns `write(columns:)` reads, in its order.
     static let columns = "w.event, w.deleted, w.value, w.time, w.replica, w.author, w.at, w.feed, w.seq"
 
-    func heads(_ object: String, _ field: String, _ db: Database) throws -> [Write] {
+    /// The register's heads. For a note's body, `notePos` (the log position of its `NoteAdded`,
+    /// when the caller knows it) spares finding the note's row by id.
+    func heads(_ object: String, _ field: String, notePos: Int64? = nil, _ db: Database) throws -> [Write] {
         var heads: [Write] = []
+        let note = Registers.isNoteBody(field)
+        func bindNote(_ b: inout SQLBinder) { if let notePos { b.add(notePos) } else { b.add(Registers.idBytes(object)) } }
         // (CROSS JOIN keeps `reg_heads` outer: most notes have no stored heads, so nothing else is read.)
-        let sql = Registers.isNoteBody(field) ? """
+        let sql = note ? """
             SELECT r.event, r.body IS NULL, r.body, r.time, r.replica, r.author, r.at, h.feed, h.seq
             FROM reg_heads h CROSS JOIN note_revisions r
-                ON r.pos = (SELECT pos FROM events WHERE feed = h.feed AND seq = h.seq) AND r.event = h.event AND r.note_pos = \(Registers.eventPos("?3"))
+                ON r.pos = (SELECT pos FROM events WHERE feed = h.feed AND seq = h.seq) AND r.event = h.event AND r.note_pos = \(notePos == nil ? Registers.eventPos("?3") : "?3")
             WHERE h.object = ?1 AND h.field = ?2 ORDER BY h.event
             """ : """
             SELECT \(Registers.columns) FROM reg_heads h JOIN reg_writes w ON w.object = h.object AND w.field = h.field AND w.event = h.event
             WHERE h.object = ? AND h.field = ? ORDER BY h.event
             """
-        try db.rows(sql, { $0.add(object); $0.add(field); if Registers.isNoteBody(field) { $0.add(Registers.idBytes(object)) } }) {
+        try db.rows(sql, { $0.add(object); $0.add(field); if note { bindNote(&$0) } }) {
             heads.append(Registers.write(columns: $0))
         }
-        guard heads.isEmpty, Registers.isNoteBody(field) else { return heads }
+        guard heads.isEmpty, note else { return heads }
         // A note body's single head is not stored: it is the write its notes row shows.
         try db.rows("""
             SELECT \(Registers.revisionColumns) FROM notes n
             JOIN note_revisions r ON r.note_pos = n.note_pos AND r.time = n.body_time AND r.event = n.body_event
-            LEFT JOIN events e ON e.pos = r.pos WHERE n.note_pos = \(Registers.eventPos("?1"))
-            """, { $0.add(Registers.idBytes(object)) }) { heads.append(Registers.write(columns: $0)) }
+            LEFT JOIN events e ON e.pos = r.pos WHERE n.note_pos = \(notePos == nil ? Registers.eventPos("?1") : "?1")
+            """, bindNote) { heads.append(Registers.write(columns: $0)) }
         return heads
     }
 

@@ -88,7 +88,8 @@ public enum SearchIndex {
         try db.run(markSQL(table, where: condition)!, bind)
     }
 
-    static func markNote(_ note: String, _ db: Database) throws { try mark("notes", ObjectTables.atEvent("notes", "?"), db) { $0.add(Registers.idBytes(note)) } }
+    /// Marks the note whose `notes` row is at `notePos` (the log position of its `NoteAdded`).
+    static func markNote(at notePos: Int64, _ db: Database) throws { try mark("notes", "t.note_pos = ?", db) { $0.add(notePos) } }
     static func markFact(_ fact: String, _ db: Database) throws { try mark("facts", "t.fact = ?", db) { $0.add(fact) } }
     /// Marks a row just inserted into `table` by its rowid (`notes` and `annotations`: their event's
     /// log position): the index holds no text for a new row, so there is nothing to keep and no row
