@@ -84,8 +84,13 @@ public struct Bytes32: Hashable, Comparable, Sendable {
     /// walks regions through generic code, a measurable cost for the many short inputs of the
     /// digest's row hashes).
     public static func sha256(_ bytes: [UInt8]) -> Bytes32 {
+        bytes.withUnsafeBytes { sha256($0) }
+    }
+
+    /// SHA-256 of the bytes of a buffer.
+    public static func sha256(_ bytes: UnsafeRawBufferPointer) -> Bytes32 {
         var h = SHA256()
-        bytes.withUnsafeBytes { h.update(bufferPointer: $0) }
+        h.update(bufferPointer: bytes)
         return Bytes32(digest: h.finalize())
     }
 }

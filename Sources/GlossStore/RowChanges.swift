@@ -35,9 +35,11 @@ public final class RowChangeHook: @unchecked Sendable {
 
     /// Table-name pointers SQLite passed before, with the digest slot of each (nil: not followed).
     private var names: [(pointer: UnsafePointer<CChar>, name: String, slot: Int?)] = []
-    private var buffer: [UInt8] = []
+    /// The row being hashed, encoded (grown as needed; the hook runs on one connection at a time).
+    private var row = RowEncoder()
 
-    init() { buffer.reserveCapacity(512) }
+    init() {}
+    deinit { row.deallocate() }
 
     /// Hooks by connection (the callback's context is the hook itself; this keeps it alive).
     nonisolated(unsafe) private static var hooks: [UnsafeMutableRawPointer: RowChangeHook] = [:]
@@ -100,12 +102,15 @@ public final class RowChangeHook: @unchecked Sendable {
         (old ? gloss_preupdate_old(db, Int32(i)) : gloss_preupdate_new(db, Int32(i))).map(OpaquePointer.init)
     }
 
-    /// SHA-256 of the typed encoding of (table name, values…) (Protocol/04-projections.md §Digest).
+    /// SHA-256 of the typed encoding of (table name, values…) (Protocol/04-projections.md §Digest),
+    /// `RowDigest.encode`'s bytes written straight into one buffer.
     private func hash(_ table: String, _ db: UnsafeMutableRawPointer, _ columns: Range<Int>, old: Bool) -> Bytes32 {
-        buffer.removeAll(keepingCapacity: true)
-        RowDigest.encodeText(table, &buffer)
-        for i in columns { RowDigest.encode(value(db, i, old: old), &buffer) }
-        return Bytes32.sha256(buffer)
+        // (A local copy: the class's property is accessed twice per row, not once per column.)
+        var encoder = row
+        encoder.start(table)
+        for i in columns { encoder.append(value(db, i, old: old)) }
+        row = encoder
+        return encoder.sha256()
     }
 
     private func values(_ db: UnsafeMutableRawPointer, _ columns: Int, old: Bool) -> [RowValue] {
@@ -219,5 +224,77 @@ public final class RowDigest: @unchecked Sendable {
             out.append(4); appendU32(UInt32(n), &out)
             if n > 0, let p = sqlite3_value_blob(v) { out.append(contentsOf: UnsafeRawBufferPointer(start: p, count: n)) }
         }
+    }
+}
+
+/// `RowDigest.encode`'s encoding of one row written into a buffer it owns: no array growth checks
+/// and no exclusivity checks per byte, for the preupdate hook's many short rows.
+struct RowEncoder {
+    private var base = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 8)
+    private var capacity = 4096
+    private var count = 0
+
+    /// Starts a row of `table` (the name is encoded as a text value first).
+    mutating func start(_ table: String) {
+        count = 0
+        var name = table
+        name.withUTF8 { text(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Appends one SQLite value: a type byte, then the value (big-endian integers, UTF-8 text and
+    /// blobs with a u32 length).
+    mutating func append(_ v: OpaquePointer?) {
+        guard let v else { byte(0); return }
+        switch sqlite3_value_type(v) {
+        case SQLITE_NULL: byte(0)
+        case SQLITE_INTEGER: word(1, UInt64(bitPattern: sqlite3_value_int64(v)))
+        case SQLITE_FLOAT: word(2, sqlite3_value_double(v).bitPattern)
+        case SQLITE_TEXT:
+            let n = Int(sqlite3_value_bytes(v))
+            let p = n > 0 ? sqlite3_value_text(v) : nil
+            bytes(3, UnsafeRawBufferPointer(start: p.map(UnsafeRawPointer.init), count: p == nil ? 0 : n))
+        default:
+            let n = Int(sqlite3_value_bytes(v))
+            let p = n > 0 ? sqlite3_value_blob(v) : nil
+            bytes(4, UnsafeRawBufferPointer(start: p, count: p == nil ? 0 : n))
+        }
+    }
+
+    func sha256() -> Bytes32 { Bytes32.sha256(UnsafeRawBufferPointer(start: base, count: count)) }
+
+    /// Frees the buffer (by the one owner, last).
+    func deallocate() { base.deallocate() }
+
+    private mutating func reserve(_ n: Int) {
+        guard count + n > capacity else { return }
+        var grown = capacity * 2
+        while count + n > grown { grown *= 2 }
+        let new = UnsafeMutableRawPointer.allocate(byteCount: grown, alignment: 8)
+        new.copyMemory(from: base, byteCount: count)
+        base.deallocate()
+        base = new; capacity = grown
+    }
+
+    private mutating func byte(_ b: UInt8) {
+        reserve(1)
+        base.storeBytes(of: b, toByteOffset: count, as: UInt8.self)
+        count += 1
+    }
+
+    private mutating func word(_ type: UInt8, _ v: UInt64) {
+        reserve(9)
+        base.storeBytes(of: type, toByteOffset: count, as: UInt8.self)
+        base.storeBytes(of: v.bigEndian, toByteOffset: count + 1, as: UInt64.self)
+        count += 9
+    }
+
+    private mutating func text(_ p: UnsafeRawBufferPointer) { bytes(3, p) }
+
+    private mutating func bytes(_ type: UInt8, _ p: UnsafeRawBufferPointer) {
+        reserve(5 + p.count)
+        base.storeBytes(of: type, toByteOffset: count, as: UInt8.self)
+        base.storeBytes(of: UInt32(p.count).bigEndian, toByteOffset: count + 1, as: UInt32.self)
+        if let from = p.baseAddress, p.count > 0 { (base + count + 5).copyMemory(from: from, byteCount: p.count) }
+        count += 5 + p.count
     }
 }
