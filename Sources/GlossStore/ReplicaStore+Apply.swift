@@ -141,16 +141,31 @@ extension ReplicaStore {
     /// already checked (`checked`, of exactly these events) or not (nil).
     func applyRemote(_ window: [SignedEvent], now: UInt64, limits: PendingLimits, checked: CheckedWindow?, deferRebuild: Bool) throws -> ApplySummary {
         let proven = checked?.proven ?? ReplicaStore.authenticated(window)
-        return try write { db in
+        return try applyTransaction(now: now, limits: limits, deferRebuild: deferRebuild) { state, db in
+            try apply(window, proven: proven, checked: checked, &state, db)
+        }
+    }
+
+    /// Applies `window` in the open transaction (`checked`: its signatures and payload hashes
+    /// already checked, of exactly these events, or nil).
+    func apply(_ window: [SignedEvent], proven: Set<EventID>, checked: CheckedWindow?, _ state: inout ApplyState, _ db: Database) throws {
+        for (i, e) in window.enumerated() {
+            state.summary.received += 1
+            state.record(try applyOne(e, authenticated: proven.contains(e.id), payloadChecked: checked?.intact[i] ?? false,
+                                      decoded: checked?.decoded[i], fromPending: false, &state, db), e)
+        }
+    }
+
+    /// One apply transaction: expired pending entries dropped, `body` applies its events, then what
+    /// waited in pending and became ready, the feed heads, and the rebuild (or its mark) they need.
+    func applyTransaction(now: UInt64, limits: PendingLimits, deferRebuild: Bool,
+                          _ body: (inout ApplyState, Database) throws -> Void) throws -> ApplySummary {
+        try write { db in
             var state = ApplyState(limits: limits, now: now)
             let wasStale = try ReplicaStore.projectionsStale(db)
             state.needsRebuild = wasStale
             try expirePending(&state, db)
-            for (i, e) in window.enumerated() {
-                state.summary.received += 1
-                state.record(try applyOne(e, authenticated: proven.contains(e.id), payloadChecked: checked?.intact[i] ?? false,
-                                          decoded: checked?.decoded[i], fromPending: false, &state, db), e)
-            }
+            try body(&state, db)
             try drainPending(&state, db)
             try writeHeads(&state, db)
             if state.needsRebuild {

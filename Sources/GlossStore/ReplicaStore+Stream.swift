@@ -16,6 +16,8 @@ public struct CheckedWindow: Sendable {
     static let maxDecodedAhead = 4_096
     /// Records read from the source so far, this window included.
     public var recordsRead: Int
+    /// The events' envelope and payload bytes.
+    public var bytes: Int
 
     /// Checks `events` (signatures and payload hashes): the work that needs no database.
     public init(_ events: [SignedEvent], recordsRead: Int) {
@@ -27,6 +29,7 @@ public struct CheckedWindow: Sendable {
     public init(_ events: [SignedEvent], proven: Set<EventID>, recordsRead: Int) {
         self.events = events
         self.recordsRead = recordsRead
+        bytes = events.reduce(0) { $0 + $1.envelope.bytes.count + ($1.payload?.count ?? 0) }
         self.proven = proven
         intact = events.map { e in e.payload.map { e.envelope.matches(payload: $0) } ?? true }
         decoded = zip(events, intact).map { e, ok in
@@ -37,18 +40,25 @@ public struct CheckedWindow: Sendable {
 }
 
 extension ReplicaStore {
-    /// Applies a stream of received events window by window (at most `maxEvents` events or
-    /// `maxBytes` bytes each, one transaction each). While one window applies, a second thread reads,
-    /// hashes and authenticates the next, so the writer never waits for decoding or Ed25519.
+    /// Applies a stream of received events in transactions of at least `maxEvents` events or
+    /// `maxBytes` bytes (or to the stream's end), each made of whole windows of at most `readEvents`
+    /// events (default: `maxEvents`) or `maxBytes` bytes. While one window applies, a second thread
+    /// reads, hashes and authenticates the next, so the writer never waits for decoding or Ed25519.
     ///
     /// `next` runs on that thread only, in order, and returns nil at the end; reading stops at its
-    /// first error, which is rethrown once every event read before it has been applied. `applied` is
-    /// called on the caller's thread after each window. Memory: at most two windows at a time (the
-    /// reader starts a window only once the writer has taken the one before).
-    /// Windows defer the rebuilds they need (`applyRemote(deferRebuild:)`): one runs after the last.
-    public func applyStream(maxEvents: Int, maxBytes: Int, now: @escaping () -> UInt64, limits: PendingLimits = .standard,
+    /// first error, which is rethrown once every event read before it has been applied (the
+    /// transaction that read it commits first). `applied` is called on the caller's thread after each
+    /// transaction, with its summary and its last window. Memory: at most two windows at a time (the
+    /// reader starts a window only once the writer has taken the one before), whatever the size of
+    /// a transaction: windows smaller than transactions leave memory to SQLite's page cache.
+    /// Transactions defer the rebuilds they need (`applyRemote(deferRebuild:)`): one runs after the last.
+    public func applyStream(maxEvents: Int, maxBytes: Int, readEvents: Int? = nil, now: @escaping () -> UInt64, limits: PendingLimits = .standard,
                             next: @escaping () throws -> SignedEvent?,
                             applied: (ApplySummary, CheckedWindow) throws -> Void) throws {
+        let windowEvents = min(readEvents ?? maxEvents, maxEvents)
+        // Bulk work: a larger page cache for the writer while the stream lasts.
+        try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA cache_size = -\(ReplicaStore.bulkCacheKiB)") }
+        defer { try? pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA cache_size = -\(ReplicaStore.cacheKiB)") } }
         let channel = BatchChannel<CheckedWindow>()
         let reader = UncheckedBox(next)
         let thread = Thread {
@@ -74,7 +84,7 @@ extension ReplicaStore {
                     read += 1
                     bytes += e.envelope.bytes.count + (e.payload?.count ?? 0)
                     window.append(e)
-                    if window.count >= maxEvents || bytes >= maxBytes {
+                    if window.count >= windowEvents || bytes >= maxBytes {
                         guard put(last: false) else { return }
                     }
                 }
@@ -91,14 +101,28 @@ extension ReplicaStore {
         // One stream, one rebuild at most, at its end (Protocol/03-store.md §Deferred rebuilds),
         // also when it fails (a mark left by a failed rebuild is rebuilt at the next open).
         do {
-            while let item = channel.take() {
-                switch item {
-                case .batch(let w):
-                    let summary = try applyRemote(w.events, now: now(), limits: limits, checked: w, deferRebuild: true)
-                    try applied(summary, w)
-                case .failed(let box):
-                    throw box.value
+            var item = channel.take()
+            while let taken = item {
+                let first: CheckedWindow
+                switch taken {
+                case .batch(let w): first = w
+                case .failed(let box): throw box.value
                 }
+                var last = first
+                // A failure read after this transaction's first window: rethrown once it commits.
+                var failure: BatchChannel<CheckedWindow>.Item?
+                let summary = try applyTransaction(now: now(), limits: limits, deferRebuild: true) { state, db in
+                    var w = first, events = 0, bytes = 0
+                    while true {
+                        try apply(w.events, proven: w.proven, checked: w, &state, db)
+                        last = w; events += w.events.count; bytes += w.bytes
+                        guard events < maxEvents, bytes < maxBytes, let more = channel.take() else { return }
+                        guard case .batch(let nextWindow) = more else { failure = more; return }
+                        w = nextWindow
+                    }
+                }
+                try applied(summary, last)
+                item = failure ?? channel.take()
             }
         } catch {
             _ = try? rebuildIfStale()
