@@ -422,8 +422,10 @@ public struct GlossProjector: Projector {
             guard ctx.id < held.event else { return }
             try db.run("DELETE FROM candidates WHERE extraction_pos = ?") { b in b.add(held.pos) }
         }
+        // A candidate's id: SHA-256 of "gloss/candidate\0REVISION\0RULES\0ORDINAL" (Protocol/04 §Tables).
+        let idPrefix = Array("gloss/candidate\0\(revision)\0\(rulesVersion)\0".utf8)
         for (i, c) in parsed.enumerated() {
-            let id = Bytes32.sha256(Array("gloss/candidate\0\(revision)\0\(rulesVersion)\0\(i)".utf8)).hex
+            let id = Bytes32.sha256(idPrefix + String(i).utf8).hex
             try db.run("""
                 INSERT INTO candidates(extraction_pos, candidate, article, revision, rules_version, ordinal, kind, value, precision, rule,
                     exact, prefix, suffix, sel_start, sel_end, speaker, role, said_on, affiliation, event)

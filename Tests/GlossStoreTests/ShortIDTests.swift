@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 import GRDBSQLite
@@ -313,5 +314,25 @@ import Testing
         try Replica.create(in: fresh, analyst: "new").close()
         try Replica.open(at: fresh, upkeep: tell).close()
         #expect(told.value.isEmpty, "\(told.value)")
+    }
+}
+
+/// A candidate's id is the hash Protocol/04 §Tables names, computed here from the text:
+/// SHA-256("gloss/candidate" ‖ 0 ‖ revision ‖ 0 ‖ rules version ‖ 0 ‖ ordinal), as UTF-8, the
+/// revision in lowercase hex and the numbers in decimal.
+@Suite struct CandidateIDTests {
+    @Test func everyCandidateIdIsTheSpecsHash() throws {
+        let tmp = TempDir("gloss-candidate-id")
+        defer { tmp.remove() }
+        let r = try Replica.create(in: tmp.url, analyst: "ana", clock: MockClock(start: 1_624_800_000_000, step: 1).function)
+        _ = try r.ingest(bytes: sampleArticleBytes(), filename: "a.txt")
+        let rows = try r.store.read { try Row.fetchAll($0, sql: "SELECT candidate, revision, rules_version, ordinal FROM candidates") }
+        #expect(rows.count > 20, "the sample article gave \(rows.count) candidates")
+        for row in rows {
+            let revision: String = row[1], rules: Int64 = row[2], ordinal: Int64 = row[3]
+            let expected = SHA256.hash(data: Array("gloss/candidate\u{0}\(revision)\u{0}\(rules)\u{0}\(ordinal)".utf8))
+                .map { String(format: "%02x", $0) }.joined()
+            #expect(row[0] == expected, "candidate \(ordinal) of \(revision.prefix(12))")
+        }
     }
 }
