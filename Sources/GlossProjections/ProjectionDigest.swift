@@ -88,17 +88,17 @@ public enum ProjectionDigest {
             let statement = try db.makeStatement(sql: "SELECT \(cols.map { "\"\($0)\"" }.joined(separator: ", ")) FROM \(t.name) ORDER BY \(t.key)")
             let stmt = statement.sqliteStatement
             defer { sqlite3_reset(stmt) }
-            var buffer: [UInt8] = []
+            var encoder = RowEncoder()
+            defer { encoder.deallocate() }
             while true {
                 let rc = sqlite3_step(stmt)
                 if rc == SQLITE_DONE { break }
                 guard rc == SQLITE_ROW else {
                     throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
                 }
-                buffer.removeAll(keepingCapacity: true)
-                RowDigest.encodeText(t.name, &buffer)
-                for i in 0..<sqlite3_column_count(stmt) { RowDigest.encode(sqlite3_column_value(stmt, i), &buffer) }
-                sum = add(sum, Bytes32.sha256(buffer).bytes, subtract: false)
+                encoder.start(t.name)
+                for i in 0..<sqlite3_column_count(stmt) { encoder.append(sqlite3_column_value(stmt, i)) }
+                sum = add(sum, encoder.sha256().bytes, subtract: false)
                 rows += 1
             }
             parts.append((t.name, rows, sum))

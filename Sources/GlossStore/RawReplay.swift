@@ -46,7 +46,7 @@ public enum RawReplay {
         defer { sqlite3_close_v2(src) }
         guard sqlite3_open_v2(destination, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nil) == SQLITE_OK else { throw failure(dst, "open \(destination)") }
         defer { sqlite3_close_v2(dst) }
-        try exec(dst, "PRAGMA journal_mode = WAL; PRAGMA synchronous = \(synchronous); PRAGMA cache_size = -16384")
+        try exec(dst, "PRAGMA journal_mode = WAL; PRAGMA synchronous = \(synchronous); PRAGMA cache_size = -\(ReplicaStore.cacheKiB)")
 
         // Schema: tables (virtual ones included, their shadow tables left to them) and indexes; no
         // triggers (they are Gloss's logic: the digest) and no views.
@@ -190,7 +190,7 @@ public enum RawReplay {
         var dst: OpaquePointer?
         guard sqlite3_open_v2(destination, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nil) == SQLITE_OK else { throw failure(dst, "open \(destination)") }
         defer { sqlite3_close_v2(dst) }
-        try exec(dst, "PRAGMA journal_mode = WAL; PRAGMA synchronous = \(synchronous); PRAGMA cache_size = -16384")
+        try exec(dst, "PRAGMA journal_mode = WAL; PRAGMA synchronous = \(synchronous); PRAGMA cache_size = -\(ReplicaStore.cacheKiB)")
         try exec(dst, """
             CREATE TABLE IF NOT EXISTS events(pos INTEGER PRIMARY KEY, id BLOB NOT NULL, feed INTEGER NOT NULL, seq INTEGER NOT NULL,
               time INTEGER NOT NULL, type TEXT NOT NULL, author TEXT NOT NULL, envelope BLOB NOT NULL, payload BLOB, UNIQUE(feed, seq));

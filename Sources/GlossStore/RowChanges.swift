@@ -102,8 +102,7 @@ public final class RowChangeHook: @unchecked Sendable {
         (old ? gloss_preupdate_old(db, Int32(i)) : gloss_preupdate_new(db, Int32(i))).map(OpaquePointer.init)
     }
 
-    /// SHA-256 of the typed encoding of (table name, values…) (Protocol/04-projections.md §Digest),
-    /// `RowDigest.encode`'s bytes written straight into one buffer.
+    /// SHA-256 of the typed encoding of (table name, values…) (Protocol/04-projections.md §Digest).
     private func hash(_ table: String, _ db: UnsafeMutableRawPointer, _ columns: Range<Int>, old: Bool) -> Bytes32 {
         // (A local copy: the class's property is accessed twice per row, not once per column.)
         var encoder = row
@@ -191,59 +190,29 @@ public final class RowDigest: @unchecked Sendable {
         for i in limbs.indices { limbs[i] = 0 }
         isEmpty = true
     }
-
-    // MARK: The typed encoding of a row (Protocol/04-projections.md §Digest)
-
-    public static func encodeText(_ s: String, _ out: inout [UInt8]) {
-        out.append(3); appendU32(UInt32(s.utf8.count), &out); out.append(contentsOf: s.utf8)
-    }
-
-    static func appendU32(_ v: UInt32, _ out: inout [UInt8]) {
-        out.append(UInt8(truncatingIfNeeded: v >> 24)); out.append(UInt8(truncatingIfNeeded: v >> 16))
-        out.append(UInt8(truncatingIfNeeded: v >> 8)); out.append(UInt8(truncatingIfNeeded: v))
-    }
-
-    static func appendU64(_ v: UInt64, _ out: inout [UInt8]) {
-        for s in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: v >> UInt64(s))) }
-    }
-
-    /// One SQLite value: a type byte, then the value (big-endian integers, UTF-8 text and blobs
-    /// with a u32 length).
-    public static func encode(_ v: OpaquePointer?, _ out: inout [UInt8]) {
-        guard let v else { out.append(0); return }
-        switch sqlite3_value_type(v) {
-        case SQLITE_NULL: out.append(0)
-        case SQLITE_INTEGER: out.append(1); appendU64(UInt64(bitPattern: sqlite3_value_int64(v)), &out)
-        case SQLITE_FLOAT: out.append(2); appendU64(sqlite3_value_double(v).bitPattern, &out)
-        case SQLITE_TEXT:
-            let n = Int(sqlite3_value_bytes(v))
-            out.append(3); appendU32(UInt32(n), &out)
-            if n > 0, let p = sqlite3_value_text(v) { out.append(contentsOf: UnsafeBufferPointer(start: p, count: n)) }
-        default:
-            let n = Int(sqlite3_value_bytes(v))
-            out.append(4); appendU32(UInt32(n), &out)
-            if n > 0, let p = sqlite3_value_blob(v) { out.append(contentsOf: UnsafeRawBufferPointer(start: p, count: n)) }
-        }
-    }
 }
 
-/// `RowDigest.encode`'s encoding of one row written into a buffer it owns: no array growth checks
-/// and no exclusivity checks per byte, for the preupdate hook's many short rows.
-struct RowEncoder {
+/// The typed encoding of a row (Protocol/04-projections.md §Digest), written into a buffer it owns
+/// (no array growth or exclusivity checks per byte, for the preupdate hook's many short rows) and
+/// hashed where it is. The one encoder of the digest: the hook's running sums and the recomputation
+/// from the tables both use it. A value type over one allocation: its one owner calls `deallocate()`.
+public struct RowEncoder {
     private var base = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 8)
     private var capacity = 4096
     private var count = 0
 
+    public init() {}
+
     /// Starts a row of `table` (the name is encoded as a text value first).
-    mutating func start(_ table: String) {
+    public mutating func start(_ table: String) {
         count = 0
         var name = table
-        name.withUTF8 { text(UnsafeRawBufferPointer($0)) }
+        name.withUTF8 { bytes(3, UnsafeRawBufferPointer($0)) }
     }
 
     /// Appends one SQLite value: a type byte, then the value (big-endian integers, UTF-8 text and
     /// blobs with a u32 length).
-    mutating func append(_ v: OpaquePointer?) {
+    public mutating func append(_ v: OpaquePointer?) {
         guard let v else { byte(0); return }
         switch sqlite3_value_type(v) {
         case SQLITE_NULL: byte(0)
@@ -260,10 +229,10 @@ struct RowEncoder {
         }
     }
 
-    func sha256() -> Bytes32 { Bytes32.sha256(UnsafeRawBufferPointer(start: base, count: count)) }
+    public func sha256() -> Bytes32 { Bytes32.sha256(UnsafeRawBufferPointer(start: base, count: count)) }
 
     /// Frees the buffer (by the one owner, last).
-    func deallocate() { base.deallocate() }
+    public func deallocate() { base.deallocate() }
 
     private mutating func reserve(_ n: Int) {
         guard count + n > capacity else { return }
@@ -287,8 +256,6 @@ struct RowEncoder {
         base.storeBytes(of: v.bigEndian, toByteOffset: count + 1, as: UInt64.self)
         count += 9
     }
-
-    private mutating func text(_ p: UnsafeRawBufferPointer) { bytes(3, p) }
 
     private mutating func bytes(_ type: UInt8, _ p: UnsafeRawBufferPointer) {
         reserve(5 + p.count)

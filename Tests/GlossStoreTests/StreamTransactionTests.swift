@@ -75,4 +75,46 @@ import Testing
             #expect(try r.digest() == r.digest(recompute: true), "\(label)")
         }
     }
+
+    /// A lie inside a transaction of several windows — one event whose signature has a flipped bit,
+    /// and a duplicate of an earlier event at the end — ends as one window of the same events ends:
+    /// the forged copy is not stored, what follows it waits for the genuine one, the duplicate is
+    /// counted once, the rows are the same.
+    @Test func aForgedAndADuplicatedEventEndAsInOneWindow() throws {
+        defer { tmp.remove() }
+        let seed = testSeed("stream-transactions-lies")
+        var rng = SplitMix64(seed: seed)
+        for round in 0..<6 {
+            let n = Int.random(in: 4...40, using: &rng)
+            let read = Int.random(in: 1...5, using: &rng), max = Int.random(in: 2...12, using: &rng)
+            var t = HybridTime(milliseconds: 1_624_700_000_000).raw
+            var events = try ScalingTests.extend([], ReplicaKey(), by: n, time: &t) { i in NoteAdded(on: DeferredRebuildTests.on, body: "note \(i)") }
+            let k = Int.random(in: 1..<n, using: &rng), j = Int.random(in: 0..<k, using: &rng)
+            var bytes = events[k].envelope.bytes
+            bytes[bytes.count - 1 - Int.random(in: 0..<64, using: &rng)] ^= 1 << UInt8.random(in: 0...7, using: &rng)
+            let forged = SignedEvent(envelope: try EventEnvelope(decoding: bytes), payload: events[k].payload)
+            events[k] = forged
+            events.append(events[j])
+            let label = "seed \(seed) round \(round): \(n) events, read \(read), max \(max), forged \(k), duplicate \(j)"
+
+            let r = try Replica.create(in: tmp.sub("lie\(round)"), analyst: "s", key: ReplicaKey(), clock: clock.function)
+            var total = ApplySummary()
+            var it = events.makeIterator()
+            try r.store.applyStream(maxEvents: max, maxBytes: 1 << 30, readEvents: read, now: clock.function, next: { it.next() }) { s, _ in total.add(s) }
+            let reference = try Replica.create(in: tmp.sub("lie-ref\(round)"), analyst: "s", key: ReplicaKey(), clock: clock.function)
+            let one = try reference.store.applyRemote(events, now: clock.read())
+
+            func state(_ x: Replica) throws -> [Int] {
+                try x.store.read { db in
+                    try ["SELECT count(*) FROM events", "SELECT count(*) FROM pending"].map { try Int.fetchOne(db, sql: $0) ?? 0 }
+                        + [try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE id = ?", arguments: [Data(forged.id.raw.bytes)]) ?? 0]
+                }
+            }
+            let mine = try state(r), theirs = try state(reference)
+            #expect(mine == theirs, "\(label): log, pending, forged copy stored")
+            #expect(mine[0] == k && mine[2] == 0, "\(label): \(mine)")
+            #expect(total.rejected == one.rejected && total.duplicate == one.duplicate && total.applied == one.applied, "\(label): \(total) against \(one)")
+            #expect(try r.digest() == reference.digest(), "\(label)")
+        }
+    }
 }
