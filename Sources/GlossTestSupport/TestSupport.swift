@@ -3,15 +3,52 @@ import GlossEngine
 import GlossModel
 import GRDB
 
-/// A fresh temporary folder, removed by `remove()`.
+/// A fresh temporary folder, removed by `remove()` or, at the latest, when the process exits.
 public struct TempDir: Sendable {
     public let url: URL
     public init(_ label: String = "gloss", in base: URL? = nil) {
         url = (base ?? FileManager.default.temporaryDirectory).appendingPathComponent("\(label)-\(UUID().uuidString.prefix(8))")
         try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        LiveTempDirs.shared.add(url)
     }
     public func sub(_ name: String) -> URL { url.appendingPathComponent(name) }
-    public func remove() { try? FileManager.default.removeItem(at: url) }
+    public func remove() {
+        try? FileManager.default.removeItem(at: url)
+        LiveTempDirs.shared.remove(url)
+    }
+}
+
+/// The temporary folders not yet removed, removed by an `atexit` handler: an exit test's child
+/// process ends with `exit()`, so the deinit that removes a simulation's folder never runs there
+/// (each run of the hostile suites left ~30 folders of ~20 MB in /dev/shm, which is memory).
+final class LiveTempDirs: @unchecked Sendable {
+    // @unchecked: `urls` is guarded by `lock`.
+    static let shared = LiveTempDirs()
+    private let lock = NSLock()
+    private var urls = Set<URL>()
+    private var installed = false
+
+    func add(_ url: URL) {
+        lock.lock(); defer { lock.unlock() }
+        urls.insert(url)
+        if !installed {
+            installed = true
+            atexit { LiveTempDirs.shared.removeAll() }
+        }
+    }
+
+    func remove(_ url: URL) {
+        lock.lock(); defer { lock.unlock() }
+        urls.remove(url)
+    }
+
+    private func removeAll() {
+        lock.lock()
+        let left = urls
+        urls.removeAll()
+        lock.unlock()
+        for url in left { try? FileManager.default.removeItem(at: url) }
+    }
 }
 
 /// A memory-backed folder for tests that write many small transactions (`/dev/shm` when it is a
