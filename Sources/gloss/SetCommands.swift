@@ -21,7 +21,7 @@ struct LinkArguments: ParsableArguments {
 }
 
 struct Tag: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "tag", abstract: "Tag any object (add-wins: a concurrent untag elsewhere does not remove this tag). The id printed is the addition's.")
+    static let configuration = CommandConfiguration(commandName: "tag", abstract: "Tag any object (add-wins: an untag removes only the additions it saw, so a concurrent untag elsewhere does not remove a new addition). The id printed is the addition's; an object already so tagged here writes nothing (existing: true, the addition held, which an untag that saw it removes).")
     @OptionGroup var args: TagArguments
     func run() throws { try guarded { printCreated(try args.replica.open().tag(args.object, args.tag), json: args.json) } }
 }
@@ -33,7 +33,7 @@ struct Untag: ParsableCommand {
 }
 
 struct Link: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "link", abstract: "Link two objects with a typed relation. The id printed is the link's.")
+    static let configuration = CommandConfiguration(commandName: "link", abstract: "Link two objects with a typed relation (add-wins, as tags). The id printed is the link's; a link already held writes nothing (existing: true).")
     @OptionGroup var args: LinkArguments
     func run() throws { try guarded { printCreated(try args.replica.open().link(args.from, args.relation, args.to), json: args.json) } }
 }
