@@ -113,17 +113,19 @@ public func terminalSafe(_ s: String) -> String {
         previous = b
     }
     if clean && previous != 0x0D { return s }
-    var out = String.UnicodeScalarView()
+    // (A String appended to with `+=`: `String.UnicodeScalarView.append(contentsOf:)` copies the
+    // whole view at each call — quadratic in a text full of controls.)
+    var out = ""
     let scalars = Array(s.unicodeScalars)
     for (i, u) in scalars.enumerated() {
         let crlf = u == "\r" && i + 1 < scalars.count && scalars[i + 1] == "\n"
         if ((u.value < 0x20 && u != "\t" && u != "\n") || (0x7F...0x9F).contains(u.value)) && !crlf {
-            out.append(contentsOf: "\\u{\(String(u.value, radix: 16, uppercase: true))}".unicodeScalars)
+            out += "\\u{\(String(u.value, radix: 16, uppercase: true))}"
         } else {
-            out.append(u)
+            out.unicodeScalars.append(u)
         }
     }
-    return String(out)
+    return out
 }
 
 /// Writes to standard error, ignoring failures (a full disk or a closed pipe must not crash the

@@ -40,7 +40,12 @@ extension Replica {
     /// `out` and appears at `out` only whole: an interrupted run leaves nothing at `out` (it left an
     /// empty database there that looked like a point with no events, and a retry was refused).
     @discardableResult
-    public func asOf(_ point: Point, out: URL) throws -> Int {
+    public func asOf(_ point: Point, out: URL) throws -> Int { try asOfWithDigest(point, out: out).events }
+
+    /// As `asOf(_:out:)`, with the written database's projection digest, read before it takes its
+    /// name (a database at a name of 252 bytes or more cannot be opened again in WAL mode: its
+    /// `-wal` file's name would be past the file system's limit).
+    public func asOfWithDigest(_ point: Point, out: URL) throws -> (events: Int, digest: String) {
         // lstat: a symbolic link, even to nothing, is an existing entry (it was followed).
         var st = stat()
         if lstat(out.path, &st) == 0 {
@@ -55,7 +60,11 @@ extension Replica {
         guard access(folder, W_OK) == 0 else {
             throw GlossError(.badInput, "cannot write \(out.path); check the folder exists and is writable")
         }
-        let partial = out.deletingLastPathComponent().appendingPathComponent(".\(out.lastPathComponent).gloss-partial-\(UUID().uuidString)")
+        // The hidden name repeats at most 140 bytes of the output's: whole, a legal name of 196
+        // bytes or more (255 at most) made one past the file system's limit once SQLite added "-wal".
+        var shown = ""
+        for c in out.lastPathComponent where shown.utf8.count + String(c).utf8.count <= 140 { shown.append(c) }
+        let partial = out.deletingLastPathComponent().appendingPathComponent(".\(shown).gloss-partial-\(UUID().uuidString)")
         // A failure leaves no partial database behind.
         func removePartial() { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: partial.path + suffix) } }
         let target: ReplicaStore
@@ -63,7 +72,7 @@ extension Replica {
             removePartial()
             throw GlossError.wrap(error, output: out.path)
         }
-        let copied: Int
+        let copied: Int, digest: String
         do {
             // One transaction: the point's events in local order, each projected as it is stored
             // (a replay of exactly those events, the definition of the point's projections), read
@@ -71,6 +80,7 @@ extension Replica {
             copied = try target.replay(from: store, include: { env in point.contains(replica: env.replica, seq: env.seq, time: env.time) }) { tdb in
                 try target.recordAsOf(point.description, tdb)
             }
+            digest = try target.read { try (target.projector as! GlossProjector).digest($0) }
             try target.close()
         } catch {
             try? target.close()
@@ -80,7 +90,7 @@ extension Replica {
         // The whole database takes its name only if nothing took it meanwhile.
         defer { removePartial() }
         try Replica.moveIntoPlace(partial, out, replacing: false)
-        return copied
+        return (copied, digest)
     }
 
     /// The events in `to` but not in `from`, in local order.

@@ -50,6 +50,20 @@ public struct ArticleFilter: Sendable, Equatable {
 
     /// True when no criterion is given.
     public var isEmpty: Bool { [text, tag, source, grade, from, to].allSatisfy { ($0 ?? "").isEmpty } }
+
+    /// True for `YYYY`, `YYYY-MM` and `YYYY-MM-DD` naming a real year, month and day (the forms
+    /// `from` and `to` take).
+    public static func isDatePrefix(_ s: String) -> Bool {
+        let parts = s.split(separator: "-", omittingEmptySubsequences: false)
+        guard (1...3).contains(parts.count), zip(parts, [4, 2, 2]).allSatisfy({ $0.utf8.count == $1 && $0.utf8.allSatisfy { (48...57).contains($0) } }),
+              let year = Int(parts[0]) else { return false }
+        guard parts.count >= 2 else { return true }
+        guard let month = Int(parts[1]), (1...12).contains(month) else { return false }
+        guard parts.count == 3, let day = Int(parts[2]) else { return true }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        return (1...days).contains(day)
+    }
 }
 
 /// The list of articles after a filter, with the full-text matches that selected them.
@@ -174,6 +188,10 @@ extension Replica {
             throw GlossError(.badInput, "the grade filter \(filter.grade ?? "") is not a grade: a reliability A–F or ?, then optionally a credibility 1–6 or ? (B, B2, ?3)")
         }
         let from = filter.from?.trimmingCharacters(in: .whitespaces) ?? "", to = filter.to?.trimmingCharacters(in: .whitespaces) ?? ""
+        // A bound that is no date matched nothing or everything, silently (an audit, 2026-12-07).
+        for (name, bound) in [("from", from), ("to", to)] where !bound.isEmpty && !ArticleFilter.isDatePrefix(bound) {
+            throw GlossError(.badInput, "the \(name) filter \(bound.prefix(40)) is not a date: give YYYY-MM-DD, or a prefix of one (2021-06, 2021)")
+        }
         return try read { db in
             let all = try ArticleReads.dates(db).sorted { ($0.date ?? "", $1.id) > ($1.date ?? "", $0.id) }
             let hits = try words.isEmpty ? [] : SearchHit.matching(words: words, limit: 200, db)

@@ -236,14 +236,37 @@ public struct SyncDriver: Sendable {
             return report
         }
 
+        // Idle deadline: a peer that sends nothing for `idleTimeout` is dropped. One watch for the
+        // session, not a timer per frame: a timer raced against each receive stayed scheduled until
+        // its deadline even once the frame had come, so a peer sending tiny frames in a loop (empty
+        // batches) left a million pending timers — ~800 MB — behind (an audit, 2026-12-07).
+        let lastFrame = Locked(ContinuousClock.now)
+        let idleExpired = Locked(false)
+        let idleWatch = Task { [idleTimeout] in
+            while !Task.isCancelled {
+                let quiet = ContinuousClock.now - lastFrame.value
+                if quiet >= idleTimeout {
+                    idleExpired.value = true
+                    await transport.close()
+                    return
+                }
+                try? await Task.sleep(for: idleTimeout - quiet + .milliseconds(5))
+            }
+        }
+        defer { idleWatch.cancel() }
+        func idleFailure() -> SyncError { SyncError(.timeout, "the peer sent nothing for \(idleTimeout); session dropped") }
+
         for a in machine.start() { if case .sendPlain(let f) = a { try await out.plain(f) } }
         while true {
             let frame: [UInt8]?
             do {
-                frame = try await withTimeout(idleTimeout) { try await transport.receive() }
-            } catch is TimeoutError {
-                return try await finish(SyncError(.timeout, "the peer sent nothing for \(idleTimeout); session dropped"))
+                frame = try await transport.receive()
+            } catch {
+                if idleExpired.value { return try await finish(idleFailure()) }
+                throw error
             }
+            lastFrame.value = .now
+            if frame == nil, idleExpired.value { return try await finish(idleFailure()) }
             guard let frame else {
                 if let failure = streamFailure.value {
                     report.error = "\(failure)"
@@ -388,7 +411,7 @@ public struct SyncDriver: Sendable {
                 case .fail(let e):
                     return try await finish(e)
                 case .peerFailed(_, let reason):
-                    report.error = "the peer ended the session: \(reason)"
+                    report.error = "the peer ended the session: \(PeerText.oneLine(reason))"
                     await transport.close()
                     streamer?.cancel()
                     await out.drain()
@@ -565,14 +588,4 @@ public final class Locked<Value>: @unchecked Sendable {
     public func withValue<T>(_ body: (inout Value) -> T) -> T { lock.withLock { body(&v) } }
 }
 
-struct TimeoutError: Error {}
 
-/// Runs `body`, throwing `TimeoutError` if it takes longer than `limit`.
-func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask { try await Task.sleep(for: limit); throw TimeoutError() }
-        defer { group.cancelAll() }
-        return try await group.next()!
-    }
-}

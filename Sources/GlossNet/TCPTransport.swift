@@ -50,8 +50,8 @@ final class TCPTransport: FrameTransport, @unchecked Sendable {
 /// The timeout counts reads *and* writes (`allTimeout`): a side busy applying a long stream stops
 /// reading (backpressure) but sends `progress`, and must not be taken for a dead connection. A
 /// silent peer is still dropped by the session's own receive timeout (SyncDriver).
-func configure(_ channel: any Channel, idle: TimeAmount) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
-    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: WireLimits.maxFrameBytes)))
+func configure(_ channel: any Channel, idle: TimeAmount, budget: HandshakeBudget? = nil) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: WireLimits.maxFrameBytes, budget: budget)))
     try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idle))
     try channel.pipeline.syncOperations.addHandler(IdleCloser())
@@ -88,6 +88,7 @@ public struct SyncServer: Sendable {
     public func run(ready: @escaping @Sendable (Int) -> Void, stop: EventLoopFuture<Void>? = nil,
                     session: @escaping @Sendable (any FrameTransport) async -> Void) async throws {
         let idle = idleTimeout
+        let budget = HandshakeBudget()
         let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
         do {
             server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -95,7 +96,7 @@ public struct SyncServer: Sendable {
                 .serverChannelOption(.backlog, value: 256)
                 .childChannelOption(.autoRead, value: true)
                 .bind(host: host, port: port) { channel in
-                    channel.eventLoop.makeCompletedFuture { try configure(channel, idle: idle) }
+                    channel.eventLoop.makeCompletedFuture { try configure(channel, idle: idle, budget: budget) }
                 }
         } catch {
             throw SyncError(.refused, bindFailure(host: host, port: port, error))

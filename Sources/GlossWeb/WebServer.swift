@@ -35,6 +35,8 @@ public struct WebServer: Sendable {
     }
 
     static let sqliteQueue = DispatchQueue(label: "gloss.web.sqlite", attributes: .concurrent)
+    /// How long a connection may send nothing while a request is incomplete or between requests.
+    public var requestIdleTimeout = TimeAmount.seconds(30)
 
     /// Runs blocking SQLite work on a dispatch queue, never on an event loop or the cooperative pool.
     static func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
@@ -73,7 +75,11 @@ public struct WebServer: Sendable {
     public func run(host: String, port: Int, logger: Logger, ready: @escaping @Sendable (Int) -> Void,
                     stop: @escaping @Sendable () async -> Void) async throws {
         try WebSecurity.check(host: host, token: security.token)
-        let app = Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: nil),
+        // A connection that sends nothing for `requestIdleTimeout` — a request left half sent — is
+        // closed: such connections were held for good, and 20,000 of them took every file
+        // descriptor of the process (an audit, 2026-12-07). A request being answered is never cut.
+        let app = Application(router: router(), server: .http1(configuration: .init(idleTimeout: requestIdleTimeout)),
+                              configuration: .init(address: .hostname(host, port: port), serverName: nil),
                               onServerRunning: { channel in ready(channel.localAddress?.port ?? port) }, logger: logger)
         defer { snapshots.removeAll() }
         // A graceful shutdown (not a cancellation) lets requests in flight finish.

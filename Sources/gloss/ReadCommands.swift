@@ -59,8 +59,7 @@ struct AsOf: ParsableCommand {
             let r = try replica.openForReading()
             let p = try r.point(point)
             let url = URL(fileURLWithPath: out)
-            let n = try r.asOf(p, out: url)
-            let digest = try Replica.digest(ofDatabase: url)
+            let (n, digest) = try r.asOfWithDigest(p, out: url)
             if json { GlossCommandLine.out(JSON.object([("out", .string(url.path)), ("events", .int(Int64(n))), ("digest", .string(digest))]).compact) }
             else { GlossCommandLine.out("wrote \(url.path): projections of \(n) events as of \(p.description); digest \(digest)") }
         }

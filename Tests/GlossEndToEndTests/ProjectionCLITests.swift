@@ -154,6 +154,23 @@ import Testing
 
     /// An as-of killed partway leaves nothing at its output (it left an empty database there that
     /// looked like a point with no events, and a retry was refused: an audit, 2026-12-06).
+    /// Any legal file name is an output: names of 196–255 bytes (the file system's limit) failed
+    /// with exit 1, the hidden name being written beside it then being past the limit.
+    @Test func asOfWritesToANameOfTheFileSystemsLongest() throws {
+        defer { tmp.remove() }
+        _ = try setUp()
+        for name in [String(repeating: "x", count: 252) + ".db", String(repeating: "é", count: 100) + "-as-of.db"] {
+            #expect(name.utf8.count <= 255)
+            let out = tmp.sub(name)
+            let r = try gloss("as-of", "2100-01-01T00:00:00Z", "--out", out.path, "--json")
+            #expect(r.status == 0, "\(name.utf8.count)-byte name: exit \(r.status): \(r.stderr)")
+            #expect(r.object["events"] as? Int == 3)
+            #expect(FileManager.default.fileExists(atPath: out.path))
+            let left = try FileManager.default.contentsOfDirectory(atPath: tmp.url.path).filter { $0.contains("gloss-partial") }
+            #expect(left.isEmpty, "hidden files left: \(left)")
+        }
+    }
+
     @Test func anInterruptedAsOfLeavesNothingAtItsOutput() throws {
         defer { tmp.remove() }
         let bundle = tmp.sub("h.glossb")

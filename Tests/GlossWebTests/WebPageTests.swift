@@ -270,6 +270,13 @@ import Testing
             }
             #expect(try await listed("from=2021-07-01") == [second])
             #expect(try await listed("to=2021-06") == [f.article])
+            #expect(try await listed("from=2021") == [f.article, second])
+            #expect(try await listed("from=2024-02-29") == [], "a leap day is a date")
+            // A bound that is no date says so (it matched nothing, or everything; an audit, 2026-12-07).
+            for bad in ["from=banana", "from=2021-13-45", "to=zzz", "to=2021-02-29", "from=2021-6", "to=20210601", "from=2021-06-01T00:00"] {
+                let page = try await client.get("/?" + bad)
+                #expect(page.status == .badRequest && String(buffer: page.body).contains("is not a date"), "\(bad): \(page.status)")
+            }
             let search = try await text(client.get("/?q=September"))
             #expect(search.contains("Matches") && search.contains("/notes/\(f.note)"))
             // /objects/ID sends to the object's page.

@@ -6,6 +6,9 @@ public enum WireLimits {
     public static let magic = Array("GLOSSNET".utf8)
     /// Largest frame body (after the u32 length prefix), ciphertext and tag included.
     public static let maxFrameBytes = 16 * 1024 * 1024
+    /// Largest first frame (the plaintext key exchange, 75 bytes in version 1); a longer one ends
+    /// the connection before anything is buffered for it.
+    public static let maxKeyExchangeFrameBytes = 1024
     /// Largest number of events in one batch message.
     public static let maxBatchEvents = 10_000
     /// Target size of a batch the sender builds.
@@ -190,4 +193,21 @@ public struct WireHello: Sendable, Equatable {
 /// Which side opened the connection.
 public enum SessionRole: UInt8, Sendable { case initiator = 0, responder = 1
     public var peer: SessionRole { self == .initiator ? .responder : .initiator }
+}
+
+/// Text a peer chose (an `error`'s reason), made one line before it is logged or shown: every
+/// control character — line feeds and carriage returns included — and DEL and C1 written as
+/// `\u{…}`. A reason holding a line feed wrote a forged entry into a server's log, and a hostile
+/// server added whole lines to a client's output (an audit, 2026-12-07).
+public enum PeerText {
+    public static func oneLine(_ s: String) -> String {
+        guard s.unicodeScalars.contains(where: isControl) else { return s }
+        var out = ""
+        for u in s.unicodeScalars {
+            if isControl(u) { out += "\\u{\(String(u.value, radix: 16, uppercase: true))}" } else { out.unicodeScalars.append(u) }
+        }
+        return out
+    }
+
+    static func isControl(_ u: Unicode.Scalar) -> Bool { u.value < 0x20 || (0x7F...0x9F).contains(u.value) }
 }
