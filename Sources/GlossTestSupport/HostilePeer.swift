@@ -59,6 +59,19 @@ public final class HostilePeer {
         try sendFrame(sealer!.seal(plaintext))
     }
 
+    /// `count` frames each sealing `plaintext` (with the next nonces), length-prefixed and
+    /// concatenated: sent with one `sendRaw`, a flood of small frames.
+    public func sealedFrames(_ plaintext: [UInt8], count: Int) throws -> [UInt8] {
+        guard sealer != nil else { throw Failure(description: "no session keys yet") }
+        var out: [UInt8] = []
+        for _ in 0..<count {
+            let body = sealer!.seal(plaintext)
+            let n = UInt32(body.count)
+            out += [UInt8(n >> 24), UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n)] + body
+        }
+        return out
+    }
+
     func setTimeout(_ seconds: TimeInterval) {
         var tv = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))

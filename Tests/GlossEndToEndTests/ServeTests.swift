@@ -1,5 +1,7 @@
 import Foundation
 import GlossEngine
+import GlossModel
+import GlossSync
 import GlossTestSupport
 import Testing
 
@@ -37,6 +39,56 @@ import Testing
         try Data(sampleArticleBytes()).write(to: f)
         #expect(try GlossProcess.run(["ingest", "--dir", s.path, f.path], cwd: tmp.url).status == 0)
         return (s, c)
+    }
+
+    /// Resident memory of a process, in KiB (`VmRSS`).
+    static func residentKiB(_ pid: Int32) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+
+    /// Before the key exchange a peer can make the server hold nothing past the key exchange's 1 KiB:
+    /// a first frame announced longer ends the connection at once (it was buffered up to 16 MiB until
+    /// the handshake timeout: 60 such connections held 1.7 GB; an audit, 2026-12-07).
+    @Test func aFirstFrameLongerThanAKeyExchangeEndsTheConnectionAtOnce() throws {
+        let tmp = TempDir("gloss-first-frame")
+        defer { tmp.remove() }
+        let (s, c) = try makeReplicas(tmp)
+        let server = try Server(dir: s, extra: ["--handshake-timeout", "20"])
+        for length: UInt32 in [1_025, 16 << 20] {
+            let prefix = [UInt8(length >> 24), UInt8(truncatingIfNeeded: length >> 16), UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length)]
+            let r = Self.rawConnection(port: server.port, send: prefix + [UInt8](repeating: 0x47, count: 1_000), waitForClose: 15)
+            #expect(r.closed && r.after < 5, "a first frame of \(length) bytes: closed \(r.closed) after \(r.after) s (the handshake timeout is 20 s)")
+        }
+        let sync = try GlossProcess.run(["sync", "--dir", c.path, "127.0.0.1:\(server.port)", "--json"], cwd: tmp.url)
+        #expect(sync.status == 0, "an honest peer still syncs: \(sync.stderr)")
+    }
+
+    /// A peer sending empty batches in a loop costs the server no memory that grows with them: one
+    /// idle deadline per session, not a timer per frame (each stayed scheduled for the idle timeout,
+    /// so 1.27 million empty batches left the server ~800 MB larger; an audit, 2026-12-07).
+    @Test func emptyBatchesInALoopDoNotGrowTheServer() throws {
+        let tmp = TempDir("gloss-empty-flood")
+        defer { tmp.remove() }
+        let (s, _) = try makeReplicas(tmp)
+        let server = try Server(dir: s, extra: ["--idle-timeout", "600"])
+        let peer = try HostilePeer(port: server.port)
+        try peer.handshake()
+        let empty = try peer.sealedFrames(WireMessage.batch([]).encoded, count: 2_000)
+        try peer.sendRaw(empty)   // the first, so the session's own allocations are in the baseline
+        Thread.sleep(forTimeInterval: 1)
+        let before = Self.residentKiB(server.process.processIdentifier)
+        for _ in 0..<150 { try peer.sendRaw(try peer.sealedFrames(WireMessage.batch([]).encoded, count: 2_000)) }
+        // Everything sent is taken in before the measure: the session answers its done with an ack.
+        try peer.sendSealed(WireMessage.done(sent: 0, vector: VersionVector()).encoded)
+        var acked = false
+        while !acked, let actions = try peer.readActions(timeout: 60) {
+            acked = actions.contains { if case .peerAcked = $0 { return true } else { return false } }
+        }
+        #expect(acked, "the server acknowledged the session")
+        let after = Self.residentKiB(server.process.processIdentifier)
+        #expect(after - before < 60_000, "300,000 empty batches grew the server from \(before) to \(after) KiB")
     }
 
     @Test func aStalledPeerIsDroppedAfterTheTimeoutAndOthersStillSync() throws {
