@@ -277,7 +277,8 @@ public struct SyncDriver: Sendable {
                 }
                 let msg = machine.isAuthenticated
                     ? "the peer disconnected mid-session; what was applied stays applied and the next sync resumes from there"
-                    : (authenticated.value ? "the peer disconnected" : "the peer disconnected or timed out during the handshake")
+                    : (authenticated.value ? "the peer disconnected"
+                        : "the peer disconnected or timed out during the handshake (a server already serving its --max-sessions closes new connections at once: retry later)")
                 report.error = msg
                 report.bytesSent = await out.bytes
                 await transport.close()
