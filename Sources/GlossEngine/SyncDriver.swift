@@ -236,21 +236,27 @@ public struct SyncDriver: Sendable {
             return report
         }
 
-        // Idle deadline: a peer that sends nothing for `idleTimeout` is dropped. One watch for the
-        // session, not a timer per frame: a timer raced against each receive stayed scheduled until
-        // its deadline even once the frame had come, so a peer sending tiny frames in a loop (empty
-        // batches) left a million pending timers — ~800 MB — behind (an audit, 2026-12-07).
-        let lastFrame = Locked(ContinuousClock.now)
+        // Idle deadline: a peer that sends nothing for `idleTimeout` while this side waits for it
+        // is dropped (time this side spends on a frame — applying a long batch — does not count:
+        // the peer's keepalives wait in the socket meanwhile). One watch for the session, waking
+        // every quarter of the timeout, not a timer per frame: a timer raced against each receive
+        // stayed scheduled until its deadline even once the frame had come, so a peer sending tiny
+        // frames in a loop (empty batches) left a million pending timers — ~800 MB — behind (an
+        // audit, 2026-12-07).
+        let waitingSince = Locked<ContinuousClock.Instant?>(nil)
         let idleExpired = Locked(false)
         let idleWatch = Task { [idleTimeout] in
             while !Task.isCancelled {
-                let quiet = ContinuousClock.now - lastFrame.value
-                if quiet >= idleTimeout {
-                    idleExpired.value = true
-                    await transport.close()
-                    return
+                var remaining = idleTimeout
+                if let since = waitingSince.value {
+                    remaining = idleTimeout - (ContinuousClock.now - since)
+                    if remaining <= .zero {
+                        idleExpired.value = true
+                        await transport.close()
+                        return
+                    }
                 }
-                try? await Task.sleep(for: idleTimeout - quiet + .milliseconds(5))
+                try? await Task.sleep(for: min(remaining, idleTimeout / 4) + .milliseconds(5))
             }
         }
         defer { idleWatch.cancel() }
@@ -259,13 +265,14 @@ public struct SyncDriver: Sendable {
         for a in machine.start() { if case .sendPlain(let f) = a { try await out.plain(f) } }
         while true {
             let frame: [UInt8]?
+            waitingSince.value = .now
             do {
                 frame = try await transport.receive()
             } catch {
                 if idleExpired.value { return try await finish(idleFailure()) }
                 throw error
             }
-            lastFrame.value = .now
+            waitingSince.value = nil
             if frame == nil, idleExpired.value { return try await finish(idleFailure()) }
             guard let frame else {
                 if let failure = streamFailure.value {

@@ -172,3 +172,27 @@ public func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) 
         t.start()
     }
 }
+
+/// A raw TCP client on loopback: connects to `port`, writes `bytes`, then reads until the server
+/// closes the connection or `limit` seconds pass without a byte. Whether the server closed it
+/// (EOF or a reset), after how long, and what it sent.
+public func rawConnection(port: Int, send bytes: [UInt8], waitForClose limit: TimeInterval) -> (closed: Bool, after: TimeInterval, received: [UInt8]) {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { Glibc.close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = in_port_t(UInt16(port).bigEndian)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    guard ok == 0 else { return (false, 0, []) }
+    if !bytes.isEmpty { _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } }
+    var tv = timeval(tv_sec: Int(limit), tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    let start = Date()
+    var received: [UInt8] = [], buf = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = read(fd, &buf, buf.count)
+        if n > 0 { received += buf[0..<n]; continue }
+        return (n == 0 || errno == ECONNRESET, Date().timeIntervalSince(start), received)
+    }
+}

@@ -9,28 +9,6 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(10))) struct ServeTests {
     typealias Server = ServeProcess
 
-    /// A raw TCP client: connect, optionally write, then wait for the server to close (or time out).
-    static func rawConnection(port: Int, send bytes: [UInt8], waitForClose limit: TimeInterval) -> (closed: Bool, after: TimeInterval) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard ok == 0 else { return (false, 0) }
-        if !bytes.isEmpty { _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } }
-        var tv = timeval(tv_sec: Int(limit), tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        let start = Date()
-        var buf = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = read(fd, &buf, buf.count)
-            if n == 0 { return (true, Date().timeIntervalSince(start)) }        // EOF: the server closed
-            if n < 0 { return (errno == ECONNRESET, Date().timeIntervalSince(start)) }
-        }
-    }
-
     func makeReplicas(_ tmp: TempDir) throws -> (URL, URL) {
         let s = tmp.sub("server"), c = tmp.sub("client")
         #expect(try GlossProcess.run(["init", "--analyst", "srv", "--dir", s.path], cwd: tmp.url).status == 0)
@@ -58,7 +36,7 @@ import Testing
         let server = try Server(dir: s, extra: ["--handshake-timeout", "20"])
         for length: UInt32 in [1_025, 16 << 20] {
             let prefix = [UInt8(length >> 24), UInt8(truncatingIfNeeded: length >> 16), UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length)]
-            let r = Self.rawConnection(port: server.port, send: prefix + [UInt8](repeating: 0x47, count: 1_000), waitForClose: 15)
+            let r = rawConnection(port: server.port, send: prefix + [UInt8](repeating: 0x47, count: 1_000), waitForClose: 15)
             #expect(r.closed && r.after < 5, "a first frame of \(length) bytes: closed \(r.closed) after \(r.after) s (the handshake timeout is 20 s)")
         }
         let sync = try GlossProcess.run(["sync", "--dir", c.path, "127.0.0.1:\(server.port)", "--json"], cwd: tmp.url)
@@ -97,7 +75,7 @@ import Testing
         let (s, c) = try makeReplicas(tmp)
         let server = try Server(dir: s, extra: ["--handshake-timeout", "1", "--idle-timeout", "2"])
         // Connects and says nothing: dropped after the handshake timeout.
-        let silent = Self.rawConnection(port: server.port, send: [], waitForClose: 10)
+        let silent = rawConnection(port: server.port, send: [], waitForClose: 10)
         #expect(silent.closed, "the server kept a silent peer")
         #expect(silent.after < 5)
         let sync = try GlossProcess.run(["sync", "--dir", c.path, "127.0.0.1:\(server.port)", "--json"], cwd: tmp.url)
@@ -117,7 +95,7 @@ import Testing
         let server = try Server(dir: s, extra: ["--handshake-timeout", "600", "--idle-timeout", "600"])
         let port = server.port
         let held = Locked<(closed: Bool, after: TimeInterval)?>(nil)
-        let t = Thread { held.withValue { $0 = Self.rawConnection(port: port, send: [], waitForClose: 60) } }
+        let t = Thread { held.withValue { let r = rawConnection(port: port, send: [], waitForClose: 60); $0 = (r.closed, r.after) } }
         t.start()
         Thread.sleep(forTimeInterval: 0.5)
         let start = Date()
@@ -166,15 +144,15 @@ import Testing
         let (s, c) = try makeReplicas(tmp)
         let server = try Server(dir: s)
         // A length prefix far over the limit: the connection is closed at once.
-        let huge = Self.rawConnection(port: server.port, send: [0xFF, 0xFF, 0xFF, 0xF0, 1, 2, 3], waitForClose: 5)
+        let huge = rawConnection(port: server.port, send: [0xFF, 0xFF, 0xFF, 0xF0, 1, 2, 3], waitForClose: 5)
         #expect(huge.closed)
         // A well-framed but malformed first message.
-        let garbage = Self.rawConnection(port: server.port, send: [0, 0, 0, 5, 9, 9, 9, 9, 9], waitForClose: 5)
+        let garbage = rawConnection(port: server.port, send: [0, 0, 0, 5, 9, 9, 9, 9, 9], waitForClose: 5)
         #expect(garbage.closed)
         // A key exchange from another protocol version.
         var kx: [UInt8] = [1] + Array("GLOSSNET".utf8) + [0, 99] + [UInt8](repeating: 7, count: 64)
         kx = [0, 0, 0, UInt8(kx.count)] + kx
-        let version = Self.rawConnection(port: server.port, send: kx, waitForClose: 5)
+        let version = rawConnection(port: server.port, send: kx, waitForClose: 5)
         #expect(version.closed)
         // The server still serves well-behaved peers.
         let sync = try GlossProcess.run(["sync", "--dir", c.path, "127.0.0.1:\(server.port)", "--json"], cwd: tmp.url)
