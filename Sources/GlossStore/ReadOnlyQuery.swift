@@ -127,10 +127,6 @@ public enum ReadOnlyQuery {
             return rc
         }
         guard rc == SQLITE_OK, let stmt else {
-            let msg = String(cString: sqlite3_errmsg(db))
-            if rc & 0xff == SQLITE_AUTH || msg.contains("not authorized") {
-                throw Failure(kind: .refused, message: "refused: `gloss query` is read-only (only SELECT and introspection are allowed): \(msg)")
-            }
             if stmt == nil && rc == SQLITE_OK { throw Failure(kind: .sql, message: "no SQL statement given") }
             throw failure(db, rc, timeLimit: timeLimit, path: path)
         }
@@ -168,6 +164,12 @@ public enum ReadOnlyQuery {
     /// The failure a SQLite result code stands for, with a message that says what to do.
     static func failure(_ db: OpaquePointer, _ rc: Int32, timeLimit: TimeInterval, path: String) -> Failure {
         let msg = String(cString: sqlite3_errmsg(db))
+        // Denied by the authorizer, when prepared or (a pragma's table-valued function,
+        // `pragma_database_list`) when run: refused, as any other write or setting is (it was
+        // exit 65 from a running statement, exit 5 from a prepared one; an audit, 2026-12-07).
+        if rc & 0xff == SQLITE_AUTH || msg.contains("not authorized") {
+            return Failure(kind: .refused, message: "refused: `gloss query` is read-only (only SELECT and introspection are allowed): \(msg)")
+        }
         switch rc & 0xff {
         case SQLITE_INTERRUPT:
             return Failure(kind: .timeLimit, message: timeLimitMessage(timeLimit))

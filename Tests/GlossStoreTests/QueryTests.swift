@@ -73,6 +73,27 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: "/tmp/gloss-copy.db"))
     }
 
+    /// Whatever the authorizer denies is refused (exit 5), whether SQLite finds it when the
+    /// statement is prepared or when it runs (a pragma's table-valued function: it was exit 65,
+    /// "SQL error: not authorized"; an audit, 2026-12-07).
+    @Test(arguments: [
+        "SELECT * FROM pragma_database_list",
+        "SELECT name FROM pragma_database_list",
+        "PRAGMA user_version = 7",
+        "ATTACH DATABASE '/tmp/gloss-attack.db' AS x",
+        "SELECT load_extension('/tmp/x')",
+    ])
+    func deniedStatementsAreRefusedNotSQLErrors(sql: String) throws {
+        let (r, tmp) = try replica()
+        defer { tmp.remove() }
+        do {
+            _ = try rows(r, sql)
+            Issue.record("\(sql) was not refused")
+        } catch let e as GlossError {
+            #expect(e.code == .refused, "\(sql): \(e.code) \(e.message)")
+        }
+    }
+
     @Test func aQueryPastItsTimeLimitIsStopped() throws {
         let (r, tmp) = try replica()
         defer { tmp.remove() }
