@@ -93,7 +93,7 @@ let package = Package(
         .target(name: "CStandardOutput"),
         // What `gloss` and `gloss-bench` share: exit codes, error reports, output, progress, --store.
         .target(name: "GlossCommandLine", dependencies: [
-            "GlossEngine", "GlossJSON", "GlossHub", "CStandardOutput",
+            "GlossEngine", "GlossJSON", "GlossHub", "GlossSync", "CStandardOutput",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The web view (`gloss serve --http`): pages rendered on the server from the Engine's typed reads.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GlossEngine
 import GlossJSON
+import GlossSync
 
 /// Exit codes (documented in `gloss --help` and the README).
 public enum Exit {
@@ -113,19 +114,7 @@ public func terminalSafe(_ s: String) -> String {
         previous = b
     }
     if clean && previous != 0x0D { return s }
-    // (A String appended to with `+=`: `String.UnicodeScalarView.append(contentsOf:)` copies the
-    // whole view at each call — quadratic in a text full of controls.)
-    var out = ""
-    let scalars = Array(s.unicodeScalars)
-    for (i, u) in scalars.enumerated() {
-        let crlf = u == "\r" && i + 1 < scalars.count && scalars[i + 1] == "\n"
-        if ((u.value < 0x20 && u != "\t" && u != "\n") || (0x7F...0x9F).contains(u.value)) && !crlf {
-            out += "\\u{\(String(u.value, radix: 16, uppercase: true))}"
-        } else {
-            out.unicodeScalars.append(u)
-        }
-    }
-    return out
+    return PeerText.escapingControls(s) { u, next in u == "\t" || u == "\n" || (u == "\r" && next == "\n") }
 }
 
 /// Writes to standard error, ignoring failures (a full disk or a closed pipe must not crash the

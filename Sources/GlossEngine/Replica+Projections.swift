@@ -80,7 +80,7 @@ extension Replica {
             copied = try target.replay(from: store, include: { env in point.contains(replica: env.replica, seq: env.seq, time: env.time) }) { tdb in
                 try target.recordAsOf(point.description, tdb)
             }
-            digest = try target.read { try (target.projector as! GlossProjector).digest($0) }
+            digest = try target.read { try projector.digest($0) }
             try target.close()
         } catch {
             try? target.close()

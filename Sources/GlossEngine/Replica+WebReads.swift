@@ -1,4 +1,5 @@
 import Foundation
+import GlossIngest
 import GlossModel
 import GlossProjections
 import GlossStore
@@ -52,17 +53,15 @@ public struct ArticleFilter: Sendable, Equatable {
     public var isEmpty: Bool { [text, tag, source, grade, from, to].allSatisfy { ($0 ?? "").isEmpty } }
 
     /// True for `YYYY`, `YYYY-MM` and `YYYY-MM-DD` naming a real year, month and day (the forms
-    /// `from` and `to` take).
+    /// `from` and `to` take): the day, or the prefix completed with its first month and day, is a
+    /// calendar date as article dates are (`Dateline.isCalendarDate`).
     public static func isDatePrefix(_ s: String) -> Bool {
-        let parts = s.split(separator: "-", omittingEmptySubsequences: false)
-        guard (1...3).contains(parts.count), zip(parts, [4, 2, 2]).allSatisfy({ $0.utf8.count == $1 && $0.utf8.allSatisfy { (48...57).contains($0) } }),
-              let year = Int(parts[0]) else { return false }
-        guard parts.count >= 2 else { return true }
-        guard let month = Int(parts[1]), (1...12).contains(month) else { return false }
-        guard parts.count == 3, let day = Int(parts[2]) else { return true }
-        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
-        return (1...days).contains(day)
+        switch s.utf8.count {
+        case 4: return Dateline.isCalendarDate(s + "-01-01")
+        case 7: return Dateline.isCalendarDate(s + "-01")
+        case 10: return Dateline.isCalendarDate(s)
+        default: return false
+        }
     }
 }
 

@@ -595,5 +595,3 @@ public final class Locked<Value>: @unchecked Sendable {
     /// Reads and changes the value in one step.
     public func withValue<T>(_ body: (inout Value) -> T) -> T { lock.withLock { body(&v) } }
 }
-
-

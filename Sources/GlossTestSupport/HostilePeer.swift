@@ -59,6 +59,12 @@ public final class HostilePeer {
         try sendFrame(sealer!.seal(plaintext))
     }
 
+    /// Sends this side's key exchange only (the first frame), and nothing after it: a peer not yet
+    /// authenticated, whose next frame is its hello.
+    public func sendKeyExchange() throws {
+        for case .sendPlain(let f) in machine.start() { try sendFrame(f) }
+    }
+
     /// `count` frames each sealing `plaintext` (with the next nonces), length-prefixed and
     /// concatenated: sent with one `sendRaw`, a flood of small frames.
     public func sealedFrames(_ plaintext: [UInt8], count: Int) throws -> [UInt8] {

@@ -43,6 +43,40 @@ import Testing
         #expect(sync.status == 0, "an honest peer still syncs: \(sync.stderr)")
     }
 
+    /// Hellos of peers not yet authenticated share the server's 64 MiB budget: four peers past the
+    /// key exchange that announce 16 MiB hellos take it, a fifth is closed at once, and once the four
+    /// are gone the budget is whole again. (Each such hello was buffered in full, grown by doubling:
+    /// ~29 MiB a connection for the handshake timeout.)
+    @Test func largeHellosOfUnauthenticatedPeersShareABudget() throws {
+        let tmp = TempDir("gloss-hello-budget")
+        defer { tmp.remove() }
+        let (s, c) = try makeReplicas(tmp)
+        let server = try Server(dir: s, extra: ["--handshake-timeout", "60"])
+        let before = Self.residentKiB(server.process.processIdentifier)
+        /// A peer past the key exchange that announces a 16 MiB hello and sends 4 MiB of it.
+        func bigHello() throws -> HostilePeer {
+            let p = try HostilePeer(port: server.port)
+            try p.sendKeyExchange()
+            let n: UInt32 = 16 << 20
+            try? p.sendRaw([UInt8(n >> 24), UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n)]
+                           + [UInt8](repeating: 0x5A, count: 4 << 20))
+            return p
+        }
+        let holding = try (0..<4).map { _ in try bigHello() }
+        for p in holding { #expect(!p.waitForClose(limit: 1), "a hello within the budget was refused") }
+        let fifth = try bigHello()
+        #expect(fifth.waitForClose(limit: 10), "a hello past the budget was taken in")
+        let during = Self.residentKiB(server.process.processIdentifier)
+        #expect(during - before < 100_000, "four 16 MiB hellos being received grew the server from \(before) to \(during) KiB")
+        for p in holding { p.close() }
+        Thread.sleep(forTimeInterval: 1)
+        let again = try bigHello()
+        #expect(!again.waitForClose(limit: 1), "the budget did not come back when the connections closed")
+        again.close()
+        let sync = try GlossProcess.run(["sync", "--dir", c.path, "127.0.0.1:\(server.port)", "--json"], cwd: tmp.url)
+        #expect(sync.status == 0, "an honest peer still syncs: \(sync.stderr)")
+    }
+
     /// A peer sending empty batches in a loop costs the server no memory that grows with them: one
     /// idle deadline per session, not a timer per frame (each stayed scheduled for the idle timeout,
     /// so 1.27 million empty batches left the server ~800 MB larger; an audit, 2026-12-07).

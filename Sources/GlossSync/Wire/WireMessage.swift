@@ -202,12 +202,22 @@ public enum SessionRole: UInt8, Sendable { case initiator = 0, responder = 1
 public enum PeerText {
     public static func oneLine(_ s: String) -> String {
         guard s.unicodeScalars.contains(where: isControl) else { return s }
+        return escapingControls(s) { _, _ in false }
+    }
+
+    /// `s` with every control character (C0, DEL, C1) written as `\u{…}`, but those `keep` accepts
+    /// (given the scalar and the one after it). Built with `+=`: `String.UnicodeScalarView.append(contentsOf:)`
+    /// copies the whole view at each call, quadratic in a text full of controls.
+    public static func escapingControls(_ s: String, keep: (Unicode.Scalar, Unicode.Scalar?) -> Bool) -> String {
         var out = ""
-        for u in s.unicodeScalars {
-            if isControl(u) { out += "\\u{\(String(u.value, radix: 16, uppercase: true))}" } else { out.unicodeScalars.append(u) }
+        var scalars = s.unicodeScalars.makeIterator()
+        var next = scalars.next()
+        while let u = next {
+            next = scalars.next()
+            if isControl(u) && !keep(u, next) { out += "\\u{\(String(u.value, radix: 16, uppercase: true))}" } else { out.unicodeScalars.append(u) }
         }
         return out
     }
 
-    static func isControl(_ u: Unicode.Scalar) -> Bool { u.value < 0x20 || (0x7F...0x9F).contains(u.value) }
+    public static func isControl(_ u: Unicode.Scalar) -> Bool { u.value < 0x20 || (0x7F...0x9F).contains(u.value) }
 }
